@@ -1,0 +1,24 @@
+// Exclusive use of a data directory: `vigil serve` and `vigil check --repair` hold an flock on
+// <data>/vigil.lock, so two recorders never write the same files. The kernel drops the lock when
+// the process dies (even by kill -9), so a crash never leaves a stale lock.
+#pragma once
+
+#include <filesystem>
+
+namespace vigil {
+
+class DataDirLock {
+ public:
+  // Non-blocking; acquired() tells whether it worked.
+  explicit DataDirLock(const std::filesystem::path& data_dir);
+  ~DataDirLock();
+  DataDirLock(const DataDirLock&) = delete;
+  DataDirLock& operator=(const DataDirLock&) = delete;
+  bool acquired() const { return acquired_; }
+
+ private:
+  int fd_ = -1;
+  bool acquired_ = false;
+};
+
+}  // namespace vigil

@@ -1,0 +1,230 @@
+// vigil: one binary, subcommands serve / check / status. Exit codes: 0 ok, 1 the command found a
+// problem (check mismatches, status stale), 2 bad usage or configuration, 3 runtime failure.
+#include <signal.h>
+#include <sodium.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+extern "C" {
+#include <libavutil/log.h>
+}
+
+#include "app/data_dir_lock.h"
+#include "app/recorder_service.h"
+#include "catalog/catalog.h"
+#include "core/error.h"
+#include "core/redact.h"
+#include "record/recovery.h"
+
+#ifndef VIGIL_VERSION
+#define VIGIL_VERSION "0.0.0"
+#endif
+
+namespace vigil {
+namespace {
+
+// FFmpeg logs through one process-wide callback; route errors to our log, passwords masked.
+void ffmpeg_log(void* avcl, int level, const char* fmt, va_list vl) {
+  if (level > AV_LOG_ERROR) return;
+  char line[1024];
+  int print_prefix = 1;
+  av_log_format_line(avcl, level, fmt, vl, line, sizeof line, &print_prefix);
+  std::string s = redact_all_urls(line);
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  if (!s.empty()) spdlog::debug("ffmpeg: {}", s);
+}
+
+void setup_logging(const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("vigil");
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(level));
+  av_log_set_callback(&ffmpeg_log);
+}
+
+int run_serve(const Config& config) {
+  std::filesystem::create_directories(config.data_dir);
+  DataDirLock lock(config.data_dir);
+  if (!lock.acquired()) {
+    std::cerr << "vigil: " << config.data_dir.string()
+              << " is in use by another vigil (vigil.lock is held)\n";
+    return 3;
+  }
+  // Signals are taken synchronously by this thread (sigwait); block them before any thread
+  // starts so every thread inherits the mask.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+
+  SystemClock clock;
+  RecorderService service(config, clock);
+  spdlog::info("vigil {} recording {} camera(s) into {}", VIGIL_VERSION, config.cameras.size(),
+               (config.data_dir / "recordings").string());
+  for (const auto& c : config.cameras) {
+    spdlog::info("camera {} ({}): {}{}", c.id, c.name, redact_url(c.url),
+                 c.enabled ? "" : " [disabled]");
+  }
+  service.start();
+  for (;;) {
+    timespec ts{2, 0};
+    const int sig = sigtimedwait(&sigs, nullptr, &ts);
+    if (sig == SIGINT || sig == SIGTERM) {
+      spdlog::info("signal {}: stopping", sig);
+      break;
+    }
+    service.write_status_file();
+  }
+  service.stop();
+  service.write_status_file();
+  spdlog::info("stopped; every open segment was closed");
+  return 0;
+}
+
+int run_check(const Config& config, bool repair, bool hashes) {
+  if (!std::filesystem::exists(config.data_dir / "vigil.db")) {
+    std::cout << "no catalog at " << (config.data_dir / "vigil.db").string()
+              << ": nothing recorded yet\n";
+    return 0;
+  }
+  DataDirLock lock(config.data_dir);
+  if (repair && !lock.acquired()) {
+    std::cerr << "vigil check: vigil serve is running on " << config.data_dir.string()
+              << "; stop it before --repair\n";
+    return 3;
+  }
+  Catalog catalog(config.data_dir / "vigil.db");
+  CheckOptions opt;
+  opt.repair = repair;
+  opt.verify_hashes = hashes;
+  opt.include_open = lock.acquired();
+  const CheckReport r = check_catalog(catalog, config.data_dir, opt);
+  int unrepaired = 0;
+  for (const auto& i : r.issues) {
+    std::cout << (i.repaired ? "repaired: " : "mismatch: ") << i.path << ": " << i.problem << "\n";
+    unrepaired += i.repaired ? 0 : 1;
+  }
+  std::cout << "checked " << r.segments << " segment(s) and " << r.files << " file(s): "
+            << r.mismatches() << " mismatch(es)";
+  if (repair) std::cout << ", " << (r.mismatches() - unrepaired) << " repaired";
+  if (!lock.acquired()) std::cout << " (vigil serve is running: open segments not judged)";
+  std::cout << "\n";
+  return unrepaired ? 1 : 0;
+}
+
+std::string human_bytes(double b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (b >= 1024 && u < 4) {
+    b /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f %s", b, units[u]);
+  return buf;
+}
+
+int run_status(const Config& config, bool as_json) {
+  const auto file = config.data_dir / "status.json";
+  std::ifstream in(file);
+  if (!in) {
+    std::cout << "no status yet: vigil serve has not run on " << config.data_dir.string() << "\n";
+    return 1;
+  }
+  nlohmann::json j;
+  try {
+    in >> j;
+  } catch (const std::exception& e) {
+    std::cerr << file.string() << ": unreadable status: " << e.what() << "\n";
+    return 3;
+  }
+  const int64_t age_ms =
+      ms_since_epoch(SystemClock().wall_now()) - j.value("updated_at_ms", int64_t{0});
+  const bool stale = age_ms > 10'000;
+  if (as_json) {
+    j["stale"] = stale;
+    std::cout << j.dump(2) << "\n";
+    return stale ? 1 : 0;
+  }
+  if (stale) {
+    std::cout << "vigil serve is not running (last status " << j.value("updated_at", "?")
+              << ")\n";
+  }
+  std::printf("%-16s %-10s %6s %10s %-14s %10s %11s  %s\n", "CAMERA", "STATE", "FPS", "BITRATE",
+              "VIDEO", "RECONNECTS", "STORED", "LAST ERROR");
+  for (const auto& c : j["cameras"]) {
+    char video[32];
+    std::snprintf(video, sizeof video, "%s %dx%d", c.value("video_codec", "").c_str(),
+                  c.value("width", 0), c.value("height", 0));
+    std::string err = c.value("last_error", "");
+    if (!c.value("record_error", "").empty()) err = "recording: " + c.value("record_error", "");
+    std::printf("%-16s %-10s %6.1f %7.0f kb/s %-14s %10lld %11s  %s\n",
+                c.value("id", "").c_str(), stale ? "unknown" : c.value("state", "").c_str(),
+                c.value("fps", 0.0), c.value("bitrate_bps", 0.0) / 1000, video,
+                static_cast<long long>(c.value("reconnects", 0)),
+                human_bytes(c.value("stored_bytes", 0.0)).c_str(), err.c_str());
+  }
+  if (j.contains("disk_free_bytes")) {
+    std::cout << "disk free: " << human_bytes(j["disk_free_bytes"].get<double>()) << "\n";
+  }
+  return stale ? 1 : 0;
+}
+
+}  // namespace
+}  // namespace vigil
+
+int main(int argc, char** argv) {
+  using namespace vigil;
+  CLI::App app{"vigil — a CCTV recorder: records IP cameras around the clock, crash-safe"};
+  app.set_version_flag("--version", std::string("vigil ") + VIGIL_VERSION);
+  app.require_subcommand(1);
+  std::string config_file = "vigil.toml";
+  std::string log_level = "info";
+  app.add_option("-c,--config", config_file, "configuration file (TOML)")->capture_default_str();
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+      ->capture_default_str();
+
+  auto* serve = app.add_subcommand("serve", "record every configured camera until stopped");
+  bool repair = false;
+  bool hashes = false;
+  auto* check = app.add_subcommand("check", "verify that the catalog and the files agree");
+  check->add_flag("--repair", repair, "fix what can be fixed (vigil serve must be stopped)");
+  check->add_flag("--hash", hashes, "also verify every file's SHA-256 (reads everything)");
+  bool as_json = false;
+  auto* status = app.add_subcommand("status", "per-camera health of the running vigil serve");
+  status->add_flag("--json", as_json, "print the raw status as JSON");
+
+  CLI11_PARSE(app, argc, argv);
+  if (sodium_init() < 0) {
+    std::cerr << "vigil: libsodium failed to initialize\n";
+    return 3;
+  }
+  setup_logging(log_level);
+  Config config;
+  try {
+    config = load_config(config_file);
+  } catch (const Error& e) {
+    std::cerr << "vigil: invalid configuration: " << e.what() << "\n";
+    return 2;
+  }
+  try {
+    if (*serve) return run_serve(config);
+    if (*check) return run_check(config, repair, hashes);
+    if (*status) return run_status(config, as_json);
+  } catch (const Error& e) {
+    spdlog::critical("{}", e.what());
+    return 3;
+  } catch (const std::exception& e) {
+    spdlog::critical("unexpected: {}", e.what());
+    return 3;
+  }
+  return 0;
+}

@@ -1,0 +1,331 @@
+#include "catalog/catalog.h"
+
+#include "core/error.h"
+
+namespace vigil {
+namespace {
+
+// Numbered migrations; the database's user_version is how many have run. Append only: a
+// released migration is never edited.
+const char* const kMigrations[] = {
+    // 1: segments, their fragment index, and gaps.
+    R"sql(
+    CREATE TABLE segment (
+      id                 INTEGER PRIMARY KEY,
+      camera_id          TEXT NOT NULL,
+      state              TEXT NOT NULL CHECK (state IN ('writing', 'closed', 'deleting')),
+      path               TEXT NOT NULL UNIQUE,
+      wall_start_ms      INTEGER NOT NULL,
+      wall_end_ms        INTEGER NOT NULL,
+      media_duration_90k INTEGER NOT NULL DEFAULT 0,
+      bytes              INTEGER NOT NULL DEFAULT 0,
+      init_bytes         INTEGER NOT NULL DEFAULT 0,
+      fragment_index     BLOB,
+      sha256             BLOB,
+      video_codec        TEXT NOT NULL,
+      width              INTEGER NOT NULL,
+      height             INTEGER NOT NULL,
+      has_audio          INTEGER NOT NULL,
+      close_reason       TEXT
+    );
+    CREATE INDEX segment_camera_start ON segment (camera_id, wall_start_ms);
+    CREATE INDEX segment_state ON segment (state) WHERE state != 'closed';
+    CREATE INDEX segment_start ON segment (wall_start_ms) WHERE state = 'closed';
+    CREATE TABLE gap (
+      id            INTEGER PRIMARY KEY,
+      camera_id     TEXT NOT NULL,
+      wall_start_ms INTEGER NOT NULL,
+      wall_end_ms   INTEGER NOT NULL,
+      reason        TEXT NOT NULL
+    );
+    CREATE INDEX gap_camera_start ON gap (camera_id, wall_start_ms);
+    )sql",
+};
+
+SegmentState parse_state(const std::string& s) {
+  if (s == "writing") return SegmentState::kWriting;
+  if (s == "closed") return SegmentState::kClosed;
+  return SegmentState::kDeleting;
+}
+
+const char* kSegmentColumns =
+    "SELECT id, camera_id, state, path, wall_start_ms, wall_end_ms, media_duration_90k, bytes, "
+    "init_bytes, fragment_index, sha256, video_codec, width, height, has_audio, close_reason "
+    "FROM segment ";
+
+}  // namespace
+
+const char* segment_state_name(SegmentState s) {
+  switch (s) {
+    case SegmentState::kWriting: return "writing";
+    case SegmentState::kClosed: return "closed";
+    case SegmentState::kDeleting: return "deleting";
+  }
+  return "?";
+}
+
+Catalog::Catalog(const std::filesystem::path& db_file) : db_(db_file.string()) {
+  // WAL: readers never block the writer. synchronous=FULL: a committed row survives power loss,
+  // which the crash-safety order (file fsync'd before its row) relies on.
+  db_.exec("PRAGMA journal_mode=WAL");
+  db_.exec("PRAGMA synchronous=FULL");
+  db_.exec("PRAGMA foreign_keys=ON");
+  migrate();
+}
+
+int Catalog::schema_version() {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare("PRAGMA user_version");
+  st.step();
+  return static_cast<int>(st.int64("user_version"));
+}
+
+void Catalog::migrate() {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare("PRAGMA user_version");
+  st.step();
+  const int64_t have = st.int64("user_version");
+  const int64_t want = static_cast<int64_t>(std::size(kMigrations));
+  if (have > want) {
+    throw Error(ErrorCode::kFailedPrecondition,
+                db_.path() + ": catalog schema version " + std::to_string(have) +
+                    " is newer than this vigil understands (" + std::to_string(want) +
+                    "); run a newer vigil");
+  }
+  for (int64_t v = have; v < want; ++v) {
+    sql::Transaction tx(db_);
+    db_.exec(kMigrations[v]);
+    db_.exec("PRAGMA user_version=" + std::to_string(v + 1));
+    tx.commit();
+  }
+}
+
+int64_t Catalog::begin_segment(const NewSegment& s) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare(
+      "INSERT INTO segment (camera_id, state, path, wall_start_ms, wall_end_ms, video_codec, "
+      "width, height, has_audio) VALUES (:camera, 'writing', :path, :start, :start, :codec, "
+      ":width, :height, :audio)");
+  st.bind(":camera", s.camera_id)
+      .bind(":path", s.path)
+      .bind(":start", ms_since_epoch(s.wall_start))
+      .bind(":codec", s.video_codec)
+      .bind(":width", int64_t{s.width})
+      .bind(":height", int64_t{s.height})
+      .bind(":audio", int64_t{s.has_audio});
+  st.run();
+  return db_.last_insert_rowid();
+}
+
+void Catalog::close_segment(int64_t id, const ClosedSegment& c) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare(
+      "UPDATE segment SET state = 'closed', wall_end_ms = :end, media_duration_90k = :dur, "
+      "bytes = :bytes, init_bytes = :init, fragment_index = :index, sha256 = :sha, "
+      "close_reason = :reason WHERE id = :id");
+  st.bind(":end", ms_since_epoch(c.wall_end))
+      .bind(":dur", c.media_duration.count())
+      .bind(":bytes", static_cast<int64_t>(c.bytes))
+      .bind(":init", static_cast<int64_t>(c.init_bytes))
+      .bind(":index", c.fragment_index)
+      .bind(":sha", c.sha256)
+      .bind(":reason", c.close_reason)
+      .bind(":id", id);
+  st.run();
+  if (db_.changes() != 1) {
+    throw Error(ErrorCode::kNotFound, "close segment " + std::to_string(id) + ": no such row");
+  }
+}
+
+int64_t Catalog::insert_closed_segment(const NewSegment& s, const ClosedSegment& c) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare(
+      "INSERT INTO segment (camera_id, state, path, wall_start_ms, wall_end_ms, video_codec, "
+      "width, height, has_audio, media_duration_90k, bytes, init_bytes, fragment_index, sha256, "
+      "close_reason) VALUES (:camera, 'closed', :path, :start, :end, :codec, :width, :height, "
+      ":audio, :dur, :bytes, :init, :index, :sha, :reason)");
+  st.bind(":camera", s.camera_id)
+      .bind(":path", s.path)
+      .bind(":start", ms_since_epoch(s.wall_start))
+      .bind(":end", ms_since_epoch(c.wall_end))
+      .bind(":codec", s.video_codec)
+      .bind(":width", int64_t{s.width})
+      .bind(":height", int64_t{s.height})
+      .bind(":audio", int64_t{s.has_audio})
+      .bind(":dur", c.media_duration.count())
+      .bind(":bytes", static_cast<int64_t>(c.bytes))
+      .bind(":init", static_cast<int64_t>(c.init_bytes))
+      .bind(":index", c.fragment_index)
+      .bind(":sha", c.sha256)
+      .bind(":reason", c.close_reason);
+  st.run();
+  return db_.last_insert_rowid();
+}
+
+void Catalog::mark_deleting(int64_t id) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare("UPDATE segment SET state = 'deleting' WHERE id = :id");
+  st.bind(":id", id).run();
+}
+
+void Catalog::delete_segment_row(int64_t id) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare("DELETE FROM segment WHERE id = :id");
+  st.bind(":id", id).run();
+}
+
+std::vector<SegmentRow> Catalog::query_segments(sql::Statement& st) {
+  std::vector<SegmentRow> out;
+  while (st.step()) {
+    SegmentRow r;
+    r.id = st.int64("id");
+    r.camera_id = st.text("camera_id");
+    r.state = parse_state(st.text("state"));
+    r.path = st.text("path");
+    r.wall_start = wall_from_ms(st.int64("wall_start_ms"));
+    r.wall_end = wall_from_ms(st.int64("wall_end_ms"));
+    r.media_duration = Ticks90k(st.int64("media_duration_90k"));
+    r.bytes = static_cast<uint64_t>(st.int64("bytes"));
+    r.init_bytes = static_cast<uint64_t>(st.int64("init_bytes"));
+    r.fragment_index = st.blob("fragment_index");
+    r.sha256 = st.blob("sha256");
+    r.video_codec = st.text("video_codec");
+    r.width = static_cast<int>(st.int64("width"));
+    r.height = static_cast<int>(st.int64("height"));
+    r.has_audio = st.int64("has_audio") != 0;
+    r.close_reason = st.text("close_reason");
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::optional<SegmentRow> Catalog::segment(int64_t id) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare(std::string(kSegmentColumns) + "WHERE id = :id");
+  st.bind(":id", id);
+  auto rows = query_segments(st);
+  if (rows.empty()) return std::nullopt;
+  return std::move(rows.front());
+}
+
+std::vector<SegmentRow> Catalog::segments_in_state(SegmentState s) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare(std::string(kSegmentColumns) + "WHERE state = :state ORDER BY id");
+  st.bind(":state", std::string(segment_state_name(s)));
+  return query_segments(st);
+}
+
+std::vector<SegmentRow> Catalog::segments_between(const std::string& camera, WallTime from,
+                                                  WallTime to) {
+  std::lock_guard lock(mu_);
+  // wall_start_ms is indexed; segments are at most an hour long, so bounding the start from
+  // below by (from - 1 h) keeps the scan on the index while still catching an overlapping one.
+  auto st = db_.prepare(std::string(kSegmentColumns) +
+                        "WHERE camera_id = :camera AND wall_start_ms < :to "
+                        "AND wall_start_ms >= :from_lo AND wall_end_ms > :from "
+                        "ORDER BY wall_start_ms");
+  st.bind(":camera", camera)
+      .bind(":to", ms_since_epoch(to))
+      .bind(":from_lo", ms_since_epoch(from) - 3'600'000 - 60'000)
+      .bind(":from", ms_since_epoch(from));
+  return query_segments(st);
+}
+
+std::vector<SegmentRow> Catalog::all_segments() {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare(std::string(kSegmentColumns) + "ORDER BY camera_id, wall_start_ms");
+  return query_segments(st);
+}
+
+std::vector<SegmentRow> Catalog::oldest_closed(const std::string& camera, int limit) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare(std::string(kSegmentColumns) +
+                        "WHERE camera_id = :camera AND state = 'closed' "
+                        "ORDER BY wall_start_ms LIMIT :limit");
+  st.bind(":camera", camera).bind(":limit", int64_t{limit});
+  return query_segments(st);
+}
+
+std::vector<SegmentRow> Catalog::oldest_closed_any(int limit) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare(std::string(kSegmentColumns) +
+                        "WHERE state = 'closed' ORDER BY wall_start_ms LIMIT :limit");
+  st.bind(":limit", int64_t{limit});
+  return query_segments(st);
+}
+
+std::vector<std::string> Catalog::cameras_with_segments() {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare("SELECT DISTINCT camera_id FROM segment ORDER BY camera_id");
+  std::vector<std::string> out;
+  while (st.step()) out.push_back(st.text("camera_id"));
+  return out;
+}
+
+CameraUsage Catalog::usage(const std::string& camera) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare(
+      "SELECT COALESCE(SUM(bytes), 0) AS bytes, COUNT(*) AS n, MIN(wall_start_ms) AS oldest, "
+      "MAX(wall_end_ms) AS newest FROM segment WHERE camera_id = :camera AND state != 'deleting'");
+  st.bind(":camera", camera);
+  CameraUsage u;
+  if (st.step()) {
+    u.bytes = static_cast<uint64_t>(st.int64("bytes"));
+    u.segments = st.int64("n");
+    if (!st.is_null("oldest")) u.oldest_start = wall_from_ms(st.int64("oldest"));
+    if (!st.is_null("newest")) u.newest_end = wall_from_ms(st.int64("newest"));
+  }
+  return u;
+}
+
+uint64_t Catalog::total_bytes() {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare("SELECT COALESCE(SUM(bytes), 0) AS bytes FROM segment");
+  st.step();
+  return static_cast<uint64_t>(st.int64("bytes"));
+}
+
+std::optional<WallTime> Catalog::last_wall_end(const std::string& camera) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare(
+      "SELECT MAX(wall_end_ms) AS e FROM segment WHERE camera_id = :camera "
+      "AND state != 'deleting'");
+  st.bind(":camera", camera);
+  if (st.step() && !st.is_null("e")) return wall_from_ms(st.int64("e"));
+  return std::nullopt;
+}
+
+void Catalog::add_gap(const std::string& camera, WallTime start, WallTime end,
+                      const std::string& reason) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare(
+      "INSERT INTO gap (camera_id, wall_start_ms, wall_end_ms, reason) "
+      "VALUES (:camera, :start, :end, :reason)");
+  st.bind(":camera", camera)
+      .bind(":start", ms_since_epoch(start))
+      .bind(":end", ms_since_epoch(end))
+      .bind(":reason", reason);
+  st.run();
+}
+
+std::vector<GapRow> Catalog::gaps_between(const std::string& camera, WallTime from, WallTime to) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare(
+      "SELECT id, camera_id, wall_start_ms, wall_end_ms, reason FROM gap "
+      "WHERE camera_id = :camera AND wall_start_ms < :to AND wall_end_ms > :from "
+      "ORDER BY wall_start_ms");
+  st.bind(":camera", camera).bind(":to", ms_since_epoch(to)).bind(":from", ms_since_epoch(from));
+  std::vector<GapRow> out;
+  while (st.step()) {
+    GapRow g;
+    g.id = st.int64("id");
+    g.camera_id = st.text("camera_id");
+    g.wall_start = wall_from_ms(st.int64("wall_start_ms"));
+    g.wall_end = wall_from_ms(st.int64("wall_end_ms"));
+    g.reason = st.text("reason");
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
+}  // namespace vigil

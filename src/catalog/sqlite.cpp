@@ -1,0 +1,134 @@
+#include "catalog/sqlite.h"
+
+#include <cstring>
+
+#include "core/error.h"
+
+namespace vigil::sql {
+namespace {
+
+[[noreturn]] void fail(sqlite3* db, const std::string& path, const std::string& what) {
+  const int code = sqlite3_extended_errcode(db);
+  const ErrorCode ec = (code & 0xff) == SQLITE_FULL      ? ErrorCode::kResourceExhausted
+                       : (code & 0xff) == SQLITE_CORRUPT ? ErrorCode::kDataLoss
+                       : (code & 0xff) == SQLITE_BUSY    ? ErrorCode::kUnavailable
+                       : (code & 0xff) == SQLITE_CONSTRAINT ? ErrorCode::kAlreadyExists
+                                                         : ErrorCode::kInternal;
+  throw Error(ec, path + ": " + what + ": " + sqlite3_errmsg(db));
+}
+
+}  // namespace
+
+Connection::Connection(const std::string& path) : path_(path) {
+  const int rc = sqlite3_open_v2(path.c_str(), &db_,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                     SQLITE_OPEN_NOMUTEX,
+                                 nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw Error(ErrorCode::kUnavailable, path + ": open catalog: " + msg);
+  }
+  sqlite3_extended_result_codes(db_, 1);
+  sqlite3_busy_timeout(db_, 5000);
+}
+
+Connection::~Connection() { sqlite3_close_v2(db_); }
+
+void Connection::exec(const std::string& sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    fail(db_, path_, "exec \"" + sql.substr(0, 60) + "\": " + msg);
+  }
+}
+
+Statement Connection::prepare(const std::string& sql) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &stmt, nullptr) !=
+      SQLITE_OK) {
+    fail(db_, path_, "prepare \"" + sql.substr(0, 60) + "\"");
+  }
+  return Statement(*this, stmt);
+}
+
+int64_t Connection::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
+int Connection::changes() const { return sqlite3_changes(db_); }
+
+Statement::~Statement() { sqlite3_finalize(stmt_); }
+
+int Statement::param(const char* name) const {
+  const int i = sqlite3_bind_parameter_index(stmt_, name);
+  if (i == 0) {
+    throw Error(ErrorCode::kInternal, std::string("no SQL parameter named ") + name);
+  }
+  return i;
+}
+
+int Statement::column(const char* name) const {
+  const int n = sqlite3_column_count(stmt_);
+  for (int i = 0; i < n; ++i) {
+    if (std::strcmp(sqlite3_column_name(stmt_, i), name) == 0) return i;
+  }
+  throw Error(ErrorCode::kInternal, std::string("no SQL column named ") + name);
+}
+
+Statement& Statement::bind(const char* name, int64_t v) {
+  sqlite3_bind_int64(stmt_, param(name), v);
+  return *this;
+}
+Statement& Statement::bind(const char* name, const std::string& v) {
+  sqlite3_bind_text(stmt_, param(name), v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+Statement& Statement::bind(const char* name, const std::vector<uint8_t>& blob) {
+  sqlite3_bind_blob(stmt_, param(name), blob.data(), static_cast<int>(blob.size()),
+                    SQLITE_TRANSIENT);
+  return *this;
+}
+Statement& Statement::bind_null(const char* name) {
+  sqlite3_bind_null(stmt_, param(name));
+  return *this;
+}
+
+bool Statement::step() {
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  fail(conn_->raw(), conn_->path(), std::string("step \"") + sqlite3_sql(stmt_) + "\"");
+}
+
+int64_t Statement::int64(const char* c) const { return sqlite3_column_int64(stmt_, column(c)); }
+std::string Statement::text(const char* c) const {
+  const int i = column(c);
+  const auto* p = sqlite3_column_text(stmt_, i);
+  return p ? std::string(reinterpret_cast<const char*>(p),
+                         static_cast<size_t>(sqlite3_column_bytes(stmt_, i)))
+           : std::string();
+}
+std::vector<uint8_t> Statement::blob(const char* c) const {
+  const int i = column(c);
+  const auto* p = static_cast<const uint8_t*>(sqlite3_column_blob(stmt_, i));
+  return p ? std::vector<uint8_t>(p, p + sqlite3_column_bytes(stmt_, i)) : std::vector<uint8_t>();
+}
+bool Statement::is_null(const char* c) const {
+  return sqlite3_column_type(stmt_, column(c)) == SQLITE_NULL;
+}
+
+Transaction::Transaction(Connection& c) : conn_(c) { conn_.exec("BEGIN IMMEDIATE"); }
+Transaction::~Transaction() {
+  if (!done_) {
+    try {
+      conn_.exec("ROLLBACK");
+    } catch (...) {  // nothing more to do: the connection reports the error on next use
+    }
+  }
+}
+void Transaction::commit() {
+  conn_.exec("COMMIT");
+  done_ = true;
+}
+
+}  // namespace vigil::sql

@@ -1,0 +1,81 @@
+// A thin RAII layer over SQLite: a connection and prepared statements with named parameters.
+// SQL is never built by string formatting; values are always bound. Not thread-safe by itself:
+// Catalog serializes access.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace vigil::sql {
+
+class Statement;
+
+class Connection {
+ public:
+  explicit Connection(const std::string& path);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void exec(const std::string& sql);  // for DDL and pragmas
+  Statement prepare(const std::string& sql);
+  int64_t last_insert_rowid() const;
+  int changes() const;
+  const std::string& path() const { return path_; }
+  sqlite3* raw() { return db_; }
+
+ private:
+  sqlite3* db_ = nullptr;
+  std::string path_;
+};
+
+class Statement {
+ public:
+  Statement(Connection& conn, sqlite3_stmt* stmt) : conn_(&conn), stmt_(stmt) {}
+  ~Statement();
+  Statement(Statement&& o) noexcept : conn_(o.conn_), stmt_(o.stmt_) { o.stmt_ = nullptr; }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  Statement& bind(const char* name, int64_t v);
+  Statement& bind(const char* name, const std::string& v);
+  Statement& bind(const char* name, const std::vector<uint8_t>& blob);
+  Statement& bind_null(const char* name);
+  template <typename T>
+  Statement& bind(const char* name, const std::optional<T>& v) {
+    return v ? bind(name, *v) : bind_null(name);
+  }
+
+  // Steps once; true while a row is available.
+  bool step();
+  void run() { while (step()) {} }
+
+  int64_t int64(const char* column) const;
+  std::string text(const char* column) const;
+  std::vector<uint8_t> blob(const char* column) const;
+  bool is_null(const char* column) const;
+
+ private:
+  int param(const char* name) const;
+  int column(const char* name) const;
+  Connection* conn_;
+  sqlite3_stmt* stmt_;
+};
+
+// BEGIN IMMEDIATE ... COMMIT, rolled back if not committed.
+class Transaction {
+ public:
+  explicit Transaction(Connection& c);
+  ~Transaction();
+  void commit();
+
+ private:
+  Connection& conn_;
+  bool done_ = false;
+};
+
+}  // namespace vigil::sql

@@ -1,0 +1,245 @@
+// TOML → Config, with strict validation: unknown keys are errors too (a typo in "max_days" must
+// not silently keep footage forever).
+#include "core/config.h"
+
+#include <toml++/toml.h>
+
+#include <cctype>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "core/error.h"
+#include "core/redact.h"
+
+namespace vigil {
+namespace {
+
+class Validator {
+ public:
+  explicit Validator(std::string source) : source_(std::move(source)) {}
+
+  [[noreturn]] void fail(const std::string& key, const std::string& value,
+                         const std::string& reason) const {
+    throw Error(ErrorCode::kInvalidArgument,
+                source_ + ": " + key + " = " + value + ": " + reason);
+  }
+
+  void only_keys(const toml::table& t, const std::string& where,
+                 const std::set<std::string>& allowed) const {
+    for (const auto& [k, v] : t) {
+      const std::string key(k.str());
+      if (!allowed.count(key)) {
+        fail(where.empty() ? key : where + "." + key, describe(v), "unknown setting");
+      }
+    }
+  }
+
+  static std::string describe(const toml::node& n) {
+    std::ostringstream os;
+    if (n.is_string()) {
+      os << '"' << *n.value<std::string>() << '"';
+    } else if (n.is_table()) {
+      os << "{...}";
+    } else if (n.is_array()) {
+      os << "[...]";
+    } else {
+      n.visit([&os](const auto& v) {
+        if constexpr (toml::is_value<decltype(v)>) os << v;
+      });
+    }
+    return os.str();
+  }
+
+  std::string get_string(const toml::table& t, const std::string& where, const char* key,
+                         const std::string& def) const {
+    const toml::node* n = t.get(key);
+    if (!n) return def;
+    if (!n->is_string()) fail(where + key, describe(*n), "must be a string");
+    return *n->value<std::string>();
+  }
+
+  bool get_bool(const toml::table& t, const std::string& where, const char* key, bool def) const {
+    const toml::node* n = t.get(key);
+    if (!n) return def;
+    if (!n->is_boolean()) fail(where + key, describe(*n), "must be true or false");
+    return *n->value<bool>();
+  }
+
+  std::optional<int64_t> get_int(const toml::table& t, const std::string& where, const char* key,
+                                 int64_t min, int64_t max) const {
+    const toml::node* n = t.get(key);
+    if (!n) return std::nullopt;
+    if (!n->is_integer()) fail(where + key, describe(*n), "must be a whole number");
+    const int64_t v = *n->value<int64_t>();
+    if (v < min || v > max) {
+      fail(where + key, std::to_string(v),
+           "must be between " + std::to_string(min) + " and " + std::to_string(max));
+    }
+    return v;
+  }
+
+  std::optional<uint64_t> get_bytes(const toml::table& t, const std::string& where,
+                                    const char* key) const {
+    const toml::node* n = t.get(key);
+    if (!n) return std::nullopt;
+    if (n->is_integer()) {
+      const int64_t v = *n->value<int64_t>();
+      if (v <= 0) fail(where + key, std::to_string(v), "must be a positive size");
+      return static_cast<uint64_t>(v);
+    }
+    if (n->is_string()) {
+      if (auto v = parse_byte_size(*n->value<std::string>()); v && *v > 0) return v;
+    }
+    fail(where + key, describe(*n), "must be a size such as 500MiB, 20GB or a byte count");
+  }
+
+  RetentionLimits get_retention(const toml::node* n, const std::string& where) const {
+    RetentionLimits r;
+    if (!n) return r;
+    const toml::table* t = n->as_table();
+    if (!t) fail(where, describe(*n), "must be a table");
+    only_keys(*t, where, {"max_days", "max_bytes"});
+    if (auto d = get_int(*t, where + ".", "max_days", 1, 36500)) r.max_days = static_cast<int>(*d);
+    r.max_bytes = get_bytes(*t, where + ".", "max_bytes");
+    return r;
+  }
+
+ private:
+  std::string source_;
+};
+
+}  // namespace
+
+const CameraConfig* Config::find_camera(const std::string& id) const {
+  for (const auto& c : cameras) {
+    if (c.id == id) return &c;
+  }
+  return nullptr;
+}
+
+std::optional<uint64_t> parse_byte_size(const std::string& text) {
+  static const std::regex re(R"(^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGTkmgt]?)(i?)([Bb]?)\s*$)");
+  std::smatch m;
+  if (!std::regex_match(text, m, re)) return std::nullopt;
+  const double number = std::stod(m[1].str());
+  const char unit = m[2].length() ? static_cast<char>(std::toupper(m[2].str()[0])) : ' ';
+  const bool binary = m[3].length() > 0;
+  if (binary && unit == ' ') return std::nullopt;  // "5iB" is not a size
+  const double base = binary ? 1024.0 : 1000.0;
+  double mult = 1;
+  switch (unit) {
+    case 'T': mult *= base; [[fallthrough]];
+    case 'G': mult *= base; [[fallthrough]];
+    case 'M': mult *= base; [[fallthrough]];
+    case 'K': mult *= base; break;
+    default: break;
+  }
+  const double bytes = number * mult;
+  if (bytes > 1.8e19) return std::nullopt;
+  return static_cast<uint64_t>(bytes);
+}
+
+Config parse_config(const std::string& text, const std::string& source,
+                    const std::filesystem::path& base_dir) {
+  Validator v(source);
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream os;
+    os << source << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
+       << e.description();
+    throw Error(ErrorCode::kInvalidArgument, os.str());
+  }
+  v.only_keys(root, "",
+              {"data_dir", "segment_seconds", "min_free_space", "retention", "ingest", "camera"});
+
+  Config c;
+  c.source = source;
+  const std::string data_dir = v.get_string(root, "", "data_dir", "");
+  if (data_dir.empty()) v.fail("data_dir", "(missing)", "set the folder where footage is kept");
+  c.data_dir = std::filesystem::path(data_dir).is_absolute() ? std::filesystem::path(data_dir)
+                                                              : base_dir / data_dir;
+  c.data_dir = c.data_dir.lexically_normal();
+  if (auto s = v.get_int(root, "", "segment_seconds", 10, 3600)) {
+    c.segment_duration = std::chrono::seconds(*s);
+  }
+  if (auto b = v.get_bytes(root, "", "min_free_space")) c.min_free_bytes = *b;
+  c.default_retention = v.get_retention(root.get("retention"), "retention");
+
+  if (const toml::node* n = root.get("ingest")) {
+    const toml::table* t = n->as_table();
+    if (!t) v.fail("ingest", Validator::describe(*n), "must be a table");
+    v.only_keys(*t, "ingest",
+                {"io_timeout_ms", "backoff_initial_ms", "backoff_max_ms", "read_batch_ms"});
+    auto ms = [](int64_t x) { return std::chrono::milliseconds(x); };
+    if (auto x = v.get_int(*t, "ingest.", "io_timeout_ms", 500, 120'000)) c.ingest.io_timeout = ms(*x);
+    if (auto x = v.get_int(*t, "ingest.", "backoff_initial_ms", 10, 60'000)) c.ingest.backoff_initial = ms(*x);
+    if (auto x = v.get_int(*t, "ingest.", "backoff_max_ms", 10, 3'600'000)) c.ingest.backoff_max = ms(*x);
+    if (auto x = v.get_int(*t, "ingest.", "read_batch_ms", 0, 1'000)) c.ingest.read_batch = ms(*x);
+    if (c.ingest.backoff_max < c.ingest.backoff_initial) {
+      v.fail("ingest.backoff_max_ms", std::to_string(c.ingest.backoff_max.count()),
+             "must not be smaller than ingest.backoff_initial_ms");
+    }
+  }
+
+  static const std::regex id_re("^[a-z0-9][a-z0-9_-]{0,31}$");
+  if (const toml::node* n = root.get("camera")) {
+    const toml::array* arr = n->as_array();
+    if (!arr) v.fail("camera", Validator::describe(*n), "must be an array of tables ([[camera]])");
+    for (size_t i = 0; i < arr->size(); ++i) {
+      const std::string where = "camera[" + std::to_string(i) + "]";
+      const toml::table* t = (*arr)[i].as_table();
+      if (!t) v.fail(where, Validator::describe((*arr)[i]), "must be a table");
+      v.only_keys(*t, where,
+                  {"id", "name", "url", "sub_url", "enabled", "transport", "retention"});
+      CameraConfig cam;
+      const std::string w = where + ".";
+      cam.id = v.get_string(*t, w, "id", "");
+      if (!std::regex_match(cam.id, id_re)) {
+        v.fail(w + "id", "\"" + cam.id + "\"",
+               "must be 1-32 characters of a-z, 0-9, '_' or '-', starting with a letter or digit");
+      }
+      if (c.find_camera(cam.id)) v.fail(w + "id", "\"" + cam.id + "\"", "is used twice");
+      cam.name = v.get_string(*t, w, "name", cam.id);
+      cam.url = v.get_string(*t, w, "url", "");
+      if (cam.url.rfind("rtsp://", 0) != 0 && cam.url.rfind("rtsps://", 0) != 0) {
+        v.fail(w + "url", "\"" + redact_url(cam.url) + "\"", "must be an rtsp:// or rtsps:// URL");
+      }
+      cam.sub_url = v.get_string(*t, w, "sub_url", "");
+      if (!cam.sub_url.empty() && cam.sub_url.rfind("rtsp://", 0) != 0 &&
+          cam.sub_url.rfind("rtsps://", 0) != 0) {
+        v.fail(w + "sub_url", "\"" + redact_url(cam.sub_url) + "\"",
+               "must be an rtsp:// or rtsps:// URL");
+      }
+      cam.enabled = v.get_bool(*t, w, "enabled", true);
+      const std::string transport = v.get_string(*t, w, "transport", "tcp");
+      if (transport == "tcp") {
+        cam.transport = RtspTransport::kTcp;
+      } else if (transport == "udp") {
+        cam.transport = RtspTransport::kUdp;
+      } else {
+        v.fail(w + "transport", "\"" + transport + "\"", "must be \"tcp\" or \"udp\"");
+      }
+      cam.retention = v.get_retention(t->get("retention"), w + "retention");
+      if (!cam.retention.max_days) cam.retention.max_days = c.default_retention.max_days;
+      if (!cam.retention.max_bytes) cam.retention.max_bytes = c.default_retention.max_bytes;
+      c.cameras.push_back(std::move(cam));
+    }
+  }
+  return c;
+}
+
+Config load_config(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  if (!in) {
+    throw Error(ErrorCode::kNotFound, file.string() + ": cannot read the configuration file");
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return parse_config(ss.str(), file.string(), std::filesystem::absolute(file).parent_path());
+}
+
+}  // namespace vigil

@@ -1,0 +1,66 @@
+// vigil's configuration: the TOML file the operator writes (docs/config.md is the reference).
+// Every setting has a safe default; a wrong one is rejected when loading with the file, the key,
+// the value and the reason, so vigil never starts half-configured.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace vigil {
+
+enum class RtspTransport { kTcp, kUdp };
+
+struct RetentionLimits {
+  std::optional<int> max_days;          // keep footage at most this many days
+  std::optional<uint64_t> max_bytes;    // keep at most this many bytes of footage
+};
+
+struct CameraConfig {
+  std::string id;    // [a-z0-9_-]{1,32}; used in paths, URLs and the catalog
+  std::string name;  // for people
+  std::string url;   // main stream, recorded; may contain credentials (never logged)
+  std::string sub_url;  // optional low-resolution stream for analysis
+  bool enabled = true;
+  RtspTransport transport = RtspTransport::kTcp;
+  RetentionLimits retention;  // merged with the global defaults at load time
+};
+
+struct IngestSettings {
+  // A read that sees no data for this long means the camera is gone.
+  std::chrono::milliseconds io_timeout{10'000};
+  // Reconnect backoff: starts at backoff_initial, doubles, capped, with jitter.
+  std::chrono::milliseconds backoff_initial{1'000};
+  std::chrono::milliseconds backoff_max{30'000};
+  // Once caught up with the camera, sleep this long before draining the socket again:
+  // one wake-up per batch instead of one per RTP packet (see docs/design/storage.md, CPU).
+  std::chrono::milliseconds read_batch{100};
+};
+
+struct Config {
+  std::filesystem::path source;  // the file it was read from, for messages
+  std::filesystem::path data_dir;
+  // A new segment file starts at the first keyframe after this much media time.
+  std::chrono::seconds segment_duration{120};
+  // Retention keeps at least this much free space on the data directory's file system.
+  uint64_t min_free_bytes = 1ull << 30;
+  RetentionLimits default_retention;
+  IngestSettings ingest;
+  std::vector<CameraConfig> cameras;
+
+  const CameraConfig* find_camera(const std::string& id) const;
+};
+
+// Parses TOML text; `source` names it in error messages. Throws Error(kInvalidArgument) with
+// "<source>: <key> = <value>: <reason>". Relative data_dir is resolved against `base_dir`.
+Config parse_config(const std::string& text, const std::string& source,
+                    const std::filesystem::path& base_dir);
+Config load_config(const std::filesystem::path& file);
+
+// "10GiB", "500 MB", "1024" -> bytes; nullopt when malformed.
+std::optional<uint64_t> parse_byte_size(const std::string& text);
+
+}  // namespace vigil

@@ -1,0 +1,18 @@
+// Camera URLs carry passwords (rtsp://user:pass@host/...). Anything that logs or reports a URL
+// goes through redact_url first, so a password never reaches a log, a status file or an API.
+#pragma once
+
+#include <string>
+
+namespace vigil {
+
+// "rtsp://admin:secret@10.0.0.5/stream" -> "rtsp://admin:***@10.0.0.5/stream".
+std::string redact_url(const std::string& url);
+// Replace every occurrence of a URL's password inside a free-form text (e.g. an FFmpeg message).
+std::string redact_in_text(const std::string& text, const std::string& url);
+
+// Masks the password of every scheme://user:password@ URL inside a text (e.g. a library's log
+// line that echoes a URL we did not choose).
+std::string redact_all_urls(const std::string& text);
+
+}  // namespace vigil

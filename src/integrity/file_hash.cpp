@@ -1,0 +1,58 @@
+#include "integrity/file_hash.h"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <unistd.h>
+
+#include <vector>
+
+#include "core/error.h"
+
+namespace vigil {
+
+Sha256 sha256_file(const std::filesystem::path& file, uint64_t length) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    throw Error(err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kDataLoss,
+                file.string() + ": open for hashing: " + errno_string(err));
+  }
+  crypto_hash_sha256_state st;
+  crypto_hash_sha256_init(&st);
+  std::vector<unsigned char> buf(1 << 16);
+  uint64_t left = length;
+  while (left > 0) {
+    const size_t want = left < buf.size() ? static_cast<size_t>(left) : buf.size();
+    const ssize_t n = ::read(fd, buf.data(), want);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      throw Error(ErrorCode::kDataLoss, file.string() + ": read for hashing: " + errno_string(err));
+    }
+    if (n == 0) break;
+    crypto_hash_sha256_update(&st, buf.data(), static_cast<unsigned long long>(n));
+    left -= static_cast<uint64_t>(n);
+  }
+  ::close(fd);
+  if (length != UINT64_MAX && left != 0) {
+    throw Error(ErrorCode::kDataLoss, file.string() + ": shorter than the " +
+                                          std::to_string(length) + " bytes to hash");
+  }
+  Sha256 out;
+  crypto_hash_sha256_final(&st, out.data());
+  return out;
+}
+
+std::string to_hex(const Sha256& h) {
+  static const char* digits = "0123456789abcdef";
+  std::string s;
+  s.reserve(64);
+  for (uint8_t b : h) {
+    s.push_back(digits[b >> 4]);
+    s.push_back(digits[b & 15]);
+  }
+  return s;
+}
+
+}  // namespace vigil

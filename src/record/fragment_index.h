@@ -1,0 +1,28 @@
+// The fragment index of a segment file: where each fragment (moof+mdat, one GOP) lies and when
+// it plays, so that any instant can be served by byte range without opening the file.
+// Stored in the catalog as a compact blob: per fragment two unsigned LEB128 varints, byte size
+// and media duration in 90 kHz ticks. Offsets and start times are running sums from the end of
+// the init part (ftyp+moov), so they cannot disagree with the sizes. ~5 bytes per 2 s GOP.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "core/time.h"
+
+namespace vigil {
+
+struct Fragment {
+  uint64_t offset = 0;  // of the moof box, from the start of the file
+  uint64_t size = 0;    // moof + mdat
+  Ticks90k start{0};    // media time from the start of the segment
+  Ticks90k duration{0};
+};
+
+std::vector<uint8_t> encode_fragment_index(const std::vector<Fragment>& fragments);
+// nullopt when the blob is malformed (truncated varint, overflow).
+std::optional<std::vector<Fragment>> decode_fragment_index(const std::vector<uint8_t>& blob,
+                                                           uint64_t init_bytes);
+
+}  // namespace vigil

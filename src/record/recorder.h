@@ -1,0 +1,115 @@
+// The recorder of one camera: a PacketSink that turns the camera's packets into segment files
+// and catalog rows. Runs on the camera's ingest thread.
+//
+//  - A fragment ends at every video keyframe (one GOP per fragment).
+//  - A segment (file) ends at the first keyframe after `segment_duration` of media time, when the
+//    stream ends, when the camera's timestamps jump, or when media time and the host clock
+//    disagree by more than `max_wall_drift` (host clock stepped, camera clock drifted).
+//  - Wall time of footage: a run (continuous media timeline) is anchored to the host clock at its
+//    first keyframe; segments of a run follow each other without gaps. See docs/design/time.md.
+//  - A failed write (disk full, I/O error) keeps everything synced so far, asks retention for
+//    space, and resumes at a later keyframe; the lost stretch is recorded as a gap.
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "catalog/catalog.h"
+#include "core/clock.h"
+#include "ingest/media.h"
+#include "record/fragment_index.h"
+#include "record/segment_writer.h"
+
+namespace vigil {
+
+struct RecorderOptions {
+  Ticks90k segment_duration = std::chrono::duration_cast<Ticks90k>(std::chrono::minutes(2));
+  WallDuration max_wall_drift = std::chrono::seconds(5);
+  // Timestamps moving backwards, or forwards by more than this between two frames, are a jump.
+  Ticks90k max_frame_gap = std::chrono::duration_cast<Ticks90k>(std::chrono::seconds(10));
+  // After a failed write, wait at least this long before opening a new file.
+  std::chrono::milliseconds retry_after_failure{1000};
+};
+
+struct RecorderStatus {
+  std::string current_file;  // relative path, empty when not recording
+  int64_t segments_closed = 0;
+  uint64_t bytes_written = 0;
+  int64_t packets_dropped = 0;  // not recordable: before the first keyframe, bad timestamps
+  std::string last_error;
+};
+
+class Recorder final : public PacketSink {
+ public:
+  using DiskFullHandler = std::function<void()>;
+
+  Recorder(std::string camera_id, std::filesystem::path data_dir, Catalog& catalog,
+           const Clock& clock, RecorderOptions options, DiskFullHandler on_disk_full);
+  ~Recorder() override;
+
+  void on_stream_start(std::shared_ptr<const StreamInfo> info, WallTime now) override;
+  void on_packet(const MediaPacket& p) override;
+  void on_stream_end(const std::string& reason, WallTime now) override;
+
+  RecorderStatus status() const;
+
+ private:
+  struct Run {
+    bool active = false;
+    WallTime wall_origin;
+    Ticks90k media_origin{0};
+  };
+  struct Open {
+    std::unique_ptr<SegmentWriter> writer;
+    int64_t row_id = 0;
+    std::string relative_path;
+    WallTime wall_start;
+    Ticks90k origin{0};  // media time of the first frame
+    int64_t audio_origin = 0;  // the same instant in the audio time base
+    int64_t last_audio_pts = INT64_MIN;
+    std::vector<Fragment> fragments;
+  };
+
+  void on_video(const MediaPacket& p);
+  void on_audio(const MediaPacket& p);
+  void write_pending_video(Ticks90k duration);
+  void open_segment(Ticks90k dts, WallTime received);
+  // Ends the open segment (if any), writing the pending frame first.
+  void close_segment(const std::string& reason);
+  void handle_failure(const Error& e, WallTime now);
+  void set_error(const std::string& e);
+  void drop() { ++dropped_; }
+
+  const std::string camera_id_;
+  const std::filesystem::path data_dir_;
+  Catalog& catalog_;
+  const Clock& clock_;
+  const RecorderOptions options_;
+  DiskFullHandler on_disk_full_;
+
+  std::shared_ptr<const StreamInfo> info_;
+  Run run_;
+  std::optional<Open> open_;
+  bool waiting_for_keyframe_ = true;
+  std::optional<SteadyTime> suspended_until_;
+  PacketPtr pending_;  // the last video frame, held until the next one gives its duration
+  Ticks90k pending_dts_{0};
+  Ticks90k pending_pts_{0};
+  Ticks90k last_frame_duration_{3600};  // 25 fps until measured
+  std::string gap_reason_ = "vigil was not recording";
+
+  mutable std::mutex status_mu_;
+  int64_t segments_closed_ = 0;
+  uint64_t bytes_written_ = 0;
+  std::atomic<int64_t> dropped_{0};
+  std::string last_error_;
+  std::string current_file_;
+};
+
+}  // namespace vigil

@@ -1,0 +1,187 @@
+#include "record/segment_writer.h"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+extern "C" {
+#include <libavformat/avformat.h>
+#include <libavutil/opt.h>
+}
+
+#include "core/error.h"
+
+namespace vigil {
+
+struct SegmentWriter::Sink {
+  int fd = -1;
+  uint64_t written = 0;
+  int error = 0;  // errno of the first failed write
+  crypto_hash_sha256_state hash;
+};
+
+namespace {
+
+constexpr int kAvioBufferSize = 64 * 1024;
+
+int write_cb(void* opaque, uint8_t* buf, int size) {
+  auto* s = static_cast<SegmentWriter::Sink*>(opaque);
+  if (s->error) return AVERROR(s->error);
+  int done = 0;
+  while (done < size) {
+    const ssize_t n = ::write(s->fd, buf + done, static_cast<size_t>(size - done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      s->error = errno;
+      return AVERROR(s->error);
+    }
+    crypto_hash_sha256_update(&s->hash, buf + done, static_cast<unsigned long long>(n));
+    done += static_cast<int>(n);
+    s->written += static_cast<uint64_t>(n);
+  }
+  return size;
+}
+
+void fsync_dir(const std::filesystem::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw Error(ErrorCode::kDataLoss, dir.string() + ": open dir: " + errno_string(errno));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) throw Error(ErrorCode::kDataLoss, dir.string() + ": fsync dir: " + errno_string(err));
+}
+
+ErrorCode code_for_errno(int err) {
+  return (err == ENOSPC || err == EDQUOT) ? ErrorCode::kResourceExhausted : ErrorCode::kDataLoss;
+}
+
+}  // namespace
+
+SegmentWriter::SegmentWriter(const std::filesystem::path& file, const StreamInfo& info)
+    : path_(file), sink_(std::make_unique<Sink>()) {
+  crypto_hash_sha256_init(&sink_->hash);
+  sink_->fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (sink_->fd < 0) {
+    const int err = errno;
+    throw Error(err == EEXIST ? ErrorCode::kAlreadyExists : code_for_errno(err),
+                file.string() + ": create: " + errno_string(err));
+  }
+  int err = avformat_alloc_output_context2(&ctx_, nullptr, "mp4", nullptr);
+  if (err < 0) fail("mp4 muxer", err);
+  auto* buffer = static_cast<unsigned char*>(av_malloc(kAvioBufferSize));
+  pb_ = avio_alloc_context(buffer, kAvioBufferSize, 1, sink_.get(), nullptr, &write_cb, nullptr);
+  if (!pb_) fail("avio", AVERROR(ENOMEM));
+  ctx_->pb = pb_;
+  ctx_->flags |= AVFMT_FLAG_CUSTOM_IO;
+
+  AVStream* vs = avformat_new_stream(ctx_, nullptr);
+  avcodec_parameters_copy(vs->codecpar, info.video.get());
+  // hvc1: parameter sets in the sample entry, the form players (and Safari) expect.
+  vs->codecpar->codec_tag =
+      info.video->codec_id == AV_CODEC_ID_HEVC ? MKTAG('h', 'v', 'c', '1') : 0;
+  vs->time_base = AVRational{1, 90000};
+  video_index_ = vs->index;
+  if (info.audio) {
+    AVStream* as = avformat_new_stream(ctx_, nullptr);
+    avcodec_parameters_copy(as->codecpar, info.audio.get());
+    as->codecpar->codec_tag = 0;
+    as->time_base = info.audio_time_base;
+    audio_index_ = as->index;
+  }
+
+  AVDictionary* opts = nullptr;
+  // frag_custom: we cut fragments ourselves, at each keyframe, so we know where each one lies.
+  // empty_moov: the init part is complete before the first sample (the file is playable, and
+  // HLS can use it as EXT-X-MAP). default_base_moof: offsets inside a fragment are relative to
+  // its moof, so a fragment can be served alone by byte range. skip_trailer: no mfra, the file
+  // never needs rewriting.
+  av_dict_set(&opts, "movflags", "frag_custom+empty_moov+default_base_moof+skip_trailer", 0);
+  av_dict_set(&opts, "video_track_timescale", "90000", 0);
+  err = avformat_write_header(ctx_, &opts);
+  av_dict_free(&opts);
+  if (err < 0) fail("write init part", err);
+  avio_flush(pb_);
+  if (sink_->error) fail("write init part", AVERROR(sink_->error));
+  sync("init part");
+  fsync_dir(file.parent_path());
+  init_bytes_ = durable_bytes_ = sink_->written;
+}
+
+SegmentWriter::~SegmentWriter() {
+  if (pb_) {
+    av_freep(&pb_->buffer);
+    avio_context_free(&pb_);
+  }
+  if (ctx_) avformat_free_context(ctx_);
+  if (sink_->fd >= 0) ::close(sink_->fd);
+}
+
+void SegmentWriter::fail(const std::string& what, int averr) {
+  const int err = sink_->error ? sink_->error : (averr < 0 ? AVUNERROR(averr) : EIO);
+  char buf[AV_ERROR_MAX_STRING_SIZE] = {};
+  av_strerror(averr, buf, sizeof buf);
+  throw Error(code_for_errno(err), path_.string() + ": " + what + ": " +
+                                       (sink_->error ? errno_string(sink_->error) : buf));
+}
+
+void SegmentWriter::sync(const char* what) {
+  if (::fdatasync(sink_->fd) != 0) {
+    // After a failed fsync the page cache may have dropped our data (see PostgreSQL's
+    // "fsyncgate"): never retry and pretend; the caller abandons the segment.
+    sink_->error = errno;
+    fail(std::string("sync ") + what, AVERROR(sink_->error));
+  }
+}
+
+void SegmentWriter::write(AVPacket* pkt, TrackKind track) {
+  if (track == TrackKind::kAudio && audio_index_ < 0) return;
+  pkt->stream_index = track == TrackKind::kVideo ? video_index_ : audio_index_;
+  if (track == TrackKind::kVideo) pending_video_duration_ += Ticks90k(pkt->duration);
+  const int err = av_write_frame(ctx_, pkt);
+  if (err < 0) fail("write packet", err);
+  pending_samples_ = true;
+}
+
+std::optional<Fragment> SegmentWriter::flush_fragment() {
+  if (!pending_samples_) return std::nullopt;
+  const int err = av_write_frame(ctx_, nullptr);  // frag_custom: cut the fragment here
+  if (err < 0) fail("write fragment", err);
+  avio_flush(pb_);
+  if (sink_->error) fail("write fragment", AVERROR(sink_->error));
+  sync("fragment");
+  Fragment f;
+  f.offset = durable_bytes_;
+  f.size = sink_->written - durable_bytes_;
+  f.start = durable_duration_;
+  f.duration = pending_video_duration_;
+  durable_bytes_ = sink_->written;
+  durable_duration_ += pending_video_duration_;
+  pending_video_duration_ = Ticks90k(0);
+  pending_samples_ = false;
+  return f;
+}
+
+Sha256 SegmentWriter::finish() {
+  sync("final");
+  ::close(sink_->fd);
+  sink_->fd = -1;
+  Sha256 h;
+  crypto_hash_sha256_final(&sink_->hash, h.data());
+  return h;
+}
+
+uint64_t SegmentWriter::abandon_to_durable() {
+  if (sink_->fd >= 0) {
+    if (::ftruncate(sink_->fd, static_cast<off_t>(durable_bytes_)) != 0 ||
+        ::fdatasync(sink_->fd) != 0) {
+      spdlog::error("{}: cannot cut back to {} bytes: {} (recovery will do it at next start)",
+                    path_.string(), durable_bytes_, errno_string(errno));
+    }
+    ::close(sink_->fd);
+    sink_->fd = -1;
+  }
+  return durable_bytes_;
+}
+
+}  // namespace vigil

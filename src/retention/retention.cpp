@@ -1,0 +1,164 @@
+#include "retention/retention.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "core/error.h"
+
+namespace vigil {
+
+uint64_t StatvfsDiskSpace::free_bytes(const std::filesystem::path& path) const {
+  struct statvfs st {};
+  if (::statvfs(path.c_str(), &st) != 0) {
+    throw Error(ErrorCode::kUnavailable, path.string() + ": statvfs: " + errno_string(errno));
+  }
+  return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+}
+
+Retention::Retention(Catalog& catalog, std::filesystem::path data_dir, uint64_t min_free_bytes,
+                     std::map<std::string, RetentionLimits> limits, const Clock& clock,
+                     const DiskSpace& disk)
+    : catalog_(catalog),
+      data_dir_(std::move(data_dir)),
+      min_free_bytes_(min_free_bytes),
+      limits_(std::move(limits)),
+      clock_(clock),
+      disk_(disk) {}
+
+Retention::~Retention() { stop(); }
+
+bool Retention::delete_segment(const SegmentRow& row, const std::string& why,
+                               RetentionPass& pass) {
+  try {
+    catalog_.mark_deleting(row.id);
+    const std::filesystem::path file = data_dir_ / row.path;
+    if (::unlink(file.c_str()) != 0 && errno != ENOENT) {
+      throw Error(ErrorCode::kDataLoss, file.string() + ": unlink: " + errno_string(errno));
+    }
+    const int dfd = ::open(file.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+      ::fsync(dfd);
+      ::close(dfd);
+    }
+    catalog_.delete_segment_row(row.id);
+    // Empty hour/day directories are pruned so the tree does not grow forever; rmdir fails
+    // harmlessly on a non-empty one.
+    for (auto dir = file.parent_path(); dir != data_dir_ / "recordings" / row.camera_id &&
+                                        dir.string().size() > data_dir_.string().size();
+         dir = dir.parent_path()) {
+      if (::rmdir(dir.c_str()) != 0) break;
+    }
+  } catch (const Error& e) {
+    spdlog::error("retention: camera {}: {}", row.camera_id, e.what());
+    return false;
+  }
+  ++pass.deleted;
+  pass.bytes_freed += row.bytes;
+  pass.reasons.push_back(row.camera_id + " " + row.path + ": " + why);
+  spdlog::info("retention: deleted {} ({} bytes): {}", row.path, row.bytes, why);
+  return true;
+}
+
+RetentionPass Retention::run_once(bool emergency) {
+  std::lock_guard lock(pass_mu_);
+  RetentionPass pass;
+  const WallTime now = clock_.wall_now();
+  constexpr int kBatch = 64;
+
+  for (const auto& [camera, lim] : limits_) {
+    if (lim.max_days) {
+      const WallTime cutoff = now - std::chrono::days(*lim.max_days);
+      bool more = true;
+      while (more) {
+        more = false;
+        for (const SegmentRow& row : catalog_.oldest_closed(camera, kBatch)) {
+          if (row.wall_end > cutoff) break;
+          if (!delete_segment(row, "older than " + std::to_string(*lim.max_days) + " days", pass)) {
+            return pass;
+          }
+          more = true;
+        }
+      }
+    }
+    if (lim.max_bytes) {
+      uint64_t used = catalog_.usage(camera).bytes;
+      while (used > *lim.max_bytes) {
+        const auto rows = catalog_.oldest_closed(camera, kBatch);
+        if (rows.empty()) break;
+        for (const SegmentRow& row : rows) {
+          if (used <= *lim.max_bytes) break;
+          if (!delete_segment(row, "camera over its " + std::to_string(*lim.max_bytes) +
+                                       " byte limit",
+                              pass)) {
+            return pass;
+          }
+          used -= std::min(used, row.bytes);
+        }
+      }
+    }
+  }
+
+  // The file system's free space is shared by all cameras: delete the oldest footage overall.
+  bool must_free = emergency;
+  for (;;) {
+    uint64_t free_now = 0;
+    try {
+      free_now = disk_.free_bytes(data_dir_);
+    } catch (const Error& e) {
+      spdlog::error("retention: {}", e.what());
+      break;
+    }
+    if (free_now >= min_free_bytes_ && !must_free) break;
+    const auto rows = catalog_.oldest_closed_any(1);
+    if (rows.empty()) {
+      spdlog::error("retention: only {} bytes free on {} and no closed footage left to delete",
+                    free_now, data_dir_.string());
+      break;
+    }
+    const SegmentRow& row = rows.front();
+    const auto lim = limits_.find(row.camera_id);
+    if (lim != limits_.end() && lim->second.max_days &&
+        row.wall_end > now - std::chrono::days(*lim->second.max_days)) {
+      spdlog::warn("retention: disk nearly full ({} bytes free); deleting footage of camera {} "
+                   "that its {}-day retention would have kept",
+                   free_now, row.camera_id, *lim->second.max_days);
+    }
+    if (!delete_segment(row, must_free && free_now >= min_free_bytes_
+                                 ? "a write failed for lack of space"
+                                 : "keeping the minimum free disk space",
+                        pass)) {
+      break;
+    }
+    must_free = false;
+  }
+  return pass;
+}
+
+void Retention::start(std::chrono::milliseconds period) {
+  thread_ = std::thread([this, period] {
+    for (;;) {
+      {
+        std::unique_lock lock(thread_mu_);
+        if (cv_.wait_for(lock, period, [this] { return stopping_; })) return;
+      }
+      try {
+        run_once();
+      } catch (const std::exception& e) {
+        spdlog::error("retention: {}", e.what());
+      }
+    }
+  });
+}
+
+void Retention::stop() {
+  {
+    std::lock_guard lock(thread_mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace vigil

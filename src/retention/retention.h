@@ -1,0 +1,62 @@
+// Retention: deletes the oldest footage so that every camera stays within its max_days and
+// max_bytes, and the file system keeps min_free_space free. Only closed segments are ever
+// deleted (never the one being written). Order of a deletion (docs/design/storage.md):
+// row marked 'deleting' → file unlinked → directory synced → row removed.
+// Thread-safe: passes are serialized by a mutex (the periodic thread and a recorder that hit
+// ENOSPC may both ask).
+#pragma once
+
+#include <condition_variable>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "catalog/catalog.h"
+#include "core/clock.h"
+#include "core/config.h"
+#include "retention/disk_space.h"
+
+namespace vigil {
+
+struct RetentionPass {
+  int deleted = 0;
+  uint64_t bytes_freed = 0;
+  std::vector<std::string> reasons;  // one line per deleted segment, for logs and tests
+};
+
+class Retention {
+ public:
+  Retention(Catalog& catalog, std::filesystem::path data_dir, uint64_t min_free_bytes,
+            std::map<std::string, RetentionLimits> limits, const Clock& clock,
+            const DiskSpace& disk);
+  ~Retention();
+
+  // One pass over every camera. `emergency`: a write just failed for lack of space, so free at
+  // least one segment even if the limits are met.
+  RetentionPass run_once(bool emergency = false);
+
+  // Runs run_once every `period` on a thread of its own until stop().
+  void start(std::chrono::milliseconds period);
+  void stop();
+
+ private:
+  bool delete_segment(const SegmentRow& row, const std::string& why, RetentionPass& pass);
+
+  Catalog& catalog_;
+  const std::filesystem::path data_dir_;
+  const uint64_t min_free_bytes_;
+  const std::map<std::string, RetentionLimits> limits_;
+  const Clock& clock_;
+  const DiskSpace& disk_;
+  std::mutex pass_mu_;
+
+  std::mutex thread_mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace vigil
