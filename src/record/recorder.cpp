@@ -39,7 +39,7 @@ void Recorder::on_stream_start(std::shared_ptr<const StreamInfo> info, WallTime)
   info_ = std::move(info);
   run_ = Run{};
   waiting_for_keyframe_ = true;
-  pending_.reset();
+  drop_pending();
 }
 
 void Recorder::on_stream_end(const std::string& reason, WallTime) {
@@ -66,7 +66,7 @@ void Recorder::on_video(const MediaPacket& p) {
     dts = to90k(pkt->dts, tb);
   } else if (pkt->pts != AV_NOPTS_VALUE) {
     dts = to90k(pkt->pts, tb);
-  } else if (pending_) {
+  } else if (has_pending_) {
     dts = pending_dts_ + last_frame_duration_;  // the first packet of an RTSP session may lack it
   } else {
     return drop();
@@ -74,7 +74,7 @@ void Recorder::on_video(const MediaPacket& p) {
   const Ticks90k pts = pkt->pts != AV_NOPTS_VALUE ? to90k(pkt->pts, tb) : dts;
   const bool key = (pkt->flags & AV_PKT_FLAG_KEY) != 0;
 
-  if (pending_) {
+  if (has_pending_) {
     const Ticks90k delta = dts - pending_dts_;
     if (delta <= Ticks90k(0) || delta > options_.max_frame_gap) {
       spdlog::warn("camera {}: timestamps jumped by {} after {}; starting a new segment",
@@ -125,25 +125,27 @@ void Recorder::on_video(const MediaPacket& p) {
       open_segment(dts, p.received);
       if (!open_) {
         waiting_for_keyframe_ = true;
-        pending_.reset();
+        drop_pending();
         return;
       }
     }
   }
   if (!open_) return drop();
 
-  if (!pending_) pending_ = make_packet();
-  av_packet_unref(pending_.get());
-  if (av_packet_ref(pending_.get(), pkt) < 0) {
-    pending_.reset();
-    return drop();
-  }
+  drop_pending();
+  if (av_packet_ref(pending_.get(), pkt) < 0) return drop();
+  has_pending_ = true;
   pending_dts_ = dts;
   pending_pts_ = pts < dts ? dts : pts;
 }
 
+void Recorder::drop_pending() {
+  av_packet_unref(pending_.get());
+  has_pending_ = false;
+}
+
 void Recorder::write_pending_video(Ticks90k duration) {
-  if (!pending_ || !open_) return;
+  if (!has_pending_ || !open_) return drop_pending();
   AVPacket* pkt = pending_.get();
   pkt->dts = (pending_dts_ - open_->origin).count();
   pkt->pts = (pending_pts_ - open_->origin).count();
@@ -154,7 +156,7 @@ void Recorder::write_pending_video(Ticks90k duration) {
   } catch (const Error& e) {
     handle_failure(e, clock_.wall_now());
   }
-  av_packet_unref(pkt);
+  drop_pending();
 }
 
 void Recorder::on_audio(const MediaPacket& p) {
@@ -241,12 +243,8 @@ void Recorder::open_segment(Ticks90k dts, WallTime received) {
 }
 
 void Recorder::close_segment(const std::string& reason) {
-  if (!open_) {
-    pending_.reset();
-    return;
-  }
-  if (pending_) write_pending_video(last_frame_duration_);
-  pending_.reset();
+  if (!open_) return drop_pending();
+  write_pending_video(last_frame_duration_);
   if (!open_) return;  // the write failed and handle_failure closed it
   Open& o = *open_;
   try {
@@ -312,7 +310,7 @@ void Recorder::handle_failure(const Error& e, WallTime now) {
     }
     open_.reset();
   }
-  pending_.reset();
+  drop_pending();
   run_ = Run{};
   waiting_for_keyframe_ = true;
   suspended_until_ = clock_.steady_now() + options_.retry_after_failure;

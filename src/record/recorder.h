@@ -22,6 +22,7 @@
 
 #include "catalog/catalog.h"
 #include "core/clock.h"
+#include "core/error.h"
 #include "ingest/media.h"
 #include "record/fragment_index.h"
 #include "record/segment_writer.h"
@@ -79,6 +80,7 @@ class Recorder final : public PacketSink {
   void on_video(const MediaPacket& p);
   void on_audio(const MediaPacket& p);
   void write_pending_video(Ticks90k duration);
+  void drop_pending();
   void open_segment(Ticks90k dts, WallTime received);
   // Ends the open segment (if any), writing the pending frame first.
   void close_segment(const std::string& reason);
@@ -98,7 +100,8 @@ class Recorder final : public PacketSink {
   std::optional<Open> open_;
   bool waiting_for_keyframe_ = true;
   std::optional<SteadyTime> suspended_until_;
-  PacketPtr pending_;  // the last video frame, held until the next one gives its duration
+  PacketPtr pending_ = make_packet();  // the last video frame, until the next gives its duration
+  bool has_pending_ = false;
   Ticks90k pending_dts_{0};
   Ticks90k pending_pts_{0};
   Ticks90k last_frame_duration_{3600};  // 25 fps until measured

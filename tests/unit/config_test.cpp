@@ -1,0 +1,96 @@
+#include "core/config.h"
+
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+
+namespace vigil {
+namespace {
+
+Config parse(const std::string& text) { return parse_config(text, "vigil.toml", "/etc/vigil"); }
+
+std::string error_of(const std::string& text) {
+  try {
+    parse(text);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+    return e.what();
+  }
+  ADD_FAILURE() << "no error for:\n" << text;
+  return "";
+}
+
+TEST(Config, ParsesCamerasRetentionAndDefaults) {
+  const Config c = parse(R"(
+data_dir = "data"
+segment_seconds = 60
+min_free_space = "2GiB"
+[retention]
+max_days = 30
+[[camera]]
+id = "front-door"
+name = "Front door"
+url = "rtsp://admin:pw@10.0.0.5/Streaming/Channels/101"
+sub_url = "rtsp://admin:pw@10.0.0.5/Streaming/Channels/102"
+transport = "udp"
+retention = { max_bytes = "500MB" }
+[[camera]]
+id = "yard"
+url = "rtsp://10.0.0.6/stream"
+enabled = false
+)");
+  EXPECT_EQ(c.data_dir, "/etc/vigil/data");
+  EXPECT_EQ(c.segment_duration, std::chrono::seconds(60));
+  EXPECT_EQ(c.min_free_bytes, 2ull << 30);
+  ASSERT_EQ(c.cameras.size(), 2u);
+  EXPECT_EQ(c.cameras[0].name, "Front door");
+  EXPECT_EQ(c.cameras[0].transport, RtspTransport::kUdp);
+  EXPECT_EQ(c.cameras[0].retention.max_bytes, 500'000'000u);
+  EXPECT_EQ(c.cameras[0].retention.max_days, 30);  // inherited from [retention]
+  EXPECT_EQ(c.cameras[1].name, "yard");             // defaults to the id
+  EXPECT_FALSE(c.cameras[1].enabled);
+  EXPECT_EQ(c.cameras[1].transport, RtspTransport::kTcp);
+  EXPECT_FALSE(c.cameras[1].retention.max_bytes.has_value());
+  EXPECT_EQ(c.find_camera("yard"), &c.cameras[1]);
+}
+
+TEST(Config, ErrorsNameFileKeyValueAndReason) {
+  EXPECT_EQ(error_of("data_dir = \"d\"\nsegment_seconds = 5\n"),
+            "vigil.toml: segment_seconds = 5: must be between 10 and 3600");
+  EXPECT_EQ(error_of("data_dir = \"d\"\nmax_dayz = 5\n"), "vigil.toml: max_dayz = 5: unknown setting");
+  EXPECT_EQ(error_of("data_dir = \"d\"\n[[camera]]\nid = \"Bad Id\"\nurl = \"rtsp://x\"\n"),
+            "vigil.toml: camera[0].id = \"Bad Id\": must be 1-32 characters of a-z, 0-9, '_' or "
+            "'-', starting with a letter or digit");
+  EXPECT_EQ(error_of("data_dir = \"d\"\n[[camera]]\nid = \"a\"\nurl = \"rtsp://x\"\ntransport = "
+                     "\"sctp\"\n"),
+            "vigil.toml: camera[0].transport = \"sctp\": must be \"tcp\" or \"udp\"");
+  EXPECT_EQ(error_of("data_dir = \"d\"\n[[camera]]\nid = \"a\"\nurl = \"rtsp://x\"\n[[camera]]\nid = "
+                     "\"a\"\nurl = \"rtsp://y\"\n"),
+            "vigil.toml: camera[1].id = \"a\": is used twice");
+  EXPECT_EQ(error_of("data_dir = \"d\"\n[retention]\nmax_bytes = \"lots\"\n"),
+            "vigil.toml: retention.max_bytes = \"lots\": must be a size such as 500MiB, 20GB or a "
+            "byte count");
+  EXPECT_EQ(error_of("segment_seconds = 60\n"),
+            "vigil.toml: data_dir = (missing): set the folder where footage is kept");
+  EXPECT_NE(error_of("data_dir = \n").find("vigil.toml:1:"), std::string::npos);
+}
+
+TEST(Config, NeverEchoesAPassword) {
+  const std::string e =
+      error_of("data_dir = \"d\"\n[[camera]]\nid = \"a\"\nurl = \"http://admin:hunter2@cam/\"\n");
+  EXPECT_EQ(e.find("hunter2"), std::string::npos) << e;
+  EXPECT_NE(e.find("admin:***@cam"), std::string::npos) << e;
+}
+
+TEST(Config, ByteSizes) {
+  EXPECT_EQ(parse_byte_size("1024"), 1024u);
+  EXPECT_EQ(parse_byte_size("10GiB"), 10ull << 30);
+  EXPECT_EQ(parse_byte_size("1.5 MB"), 1'500'000u);
+  EXPECT_EQ(parse_byte_size("2k"), 2000u);
+  EXPECT_FALSE(parse_byte_size("5iB"));
+  EXPECT_FALSE(parse_byte_size("-1"));
+  EXPECT_FALSE(parse_byte_size("GB"));
+}
+
+}  // namespace
+}  // namespace vigil

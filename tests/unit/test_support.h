@@ -1,0 +1,58 @@
+// Shared fixtures for unit tests: temporary directories, a fake clock, and real H.264 clips made
+// with the ffmpeg CLI and demuxed with libavformat, so the recorder is tested on real bitstreams.
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "ingest/media.h"
+
+namespace vigil::test {
+
+// A fresh directory under the system temp dir, removed with the object.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+class FakeClock final : public Clock {
+ public:
+  explicit FakeClock(WallTime start) : wall_ms_(ms_since_epoch(start)) {}
+  WallTime wall_now() const override { return wall_from_ms(wall_ms_.load()); }
+  SteadyTime steady_now() const override {
+    return SteadyTime(std::chrono::milliseconds(steady_ms_.load()));
+  }
+  void advance(WallDuration d) {
+    wall_ms_ += d.count();
+    steady_ms_ += d.count();
+  }
+  void jump_wall(WallDuration d) { wall_ms_ += d.count(); }
+
+ private:
+  std::atomic<int64_t> wall_ms_;
+  std::atomic<int64_t> steady_ms_{1'000'000};
+};
+
+struct DemuxedClip {
+  std::shared_ptr<StreamInfo> info;
+  std::vector<PacketPtr> video;  // in decode order, time base info->video_time_base
+};
+
+// Makes (once per process and arguments) an H.264 or H.265 clip with a closed GOP of
+// `gop_frames` and demuxes it. Throws on failure.
+const DemuxedClip& test_clip(const std::string& codec = "libx264", int seconds = 10, int fps = 10,
+                             int gop_frames = 20);
+
+// Runs a shell command, returns its exit status.
+int run(const std::string& cmd);
+
+}  // namespace vigil::test
