@@ -1,0 +1,259 @@
+"""Shared fixtures for vigil's integration tests: real processes, real files.
+
+- make_clip(): test clips made with ffmpeg (tests/fixtures/make_clip.sh), cached per build.
+- RtspCamera: the GStreamer RTSP test camera (tests/fixtures/rtsp_camera.py).
+- GarbageServer: a TCP port that answers with garbage, a recorded 401, or silence.
+- Vigil: a `vigil serve` on a temporary data directory, with helpers to kill, restart, check
+  and read its catalog (sqlite3) and status.
+Every process is started in its own session and killed by PID (process group) at exit.
+Run with /usr/bin/python3 (Debian's, which has gi for the fixture).
+"""
+import atexit
+import fcntl
+import hashlib
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+SOURCE_DIR = os.environ.get(
+    "VIGIL_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+VIGIL_BIN = os.environ.get("VIGIL_BIN", os.path.join(SOURCE_DIR, "build", "src", "app", "vigil"))
+CACHE_DIR = os.environ.get("VIGIL_TEST_CACHE", os.path.join(SOURCE_DIR, "build", "test-cache"))
+FIXTURES = os.path.join(SOURCE_DIR, "tests", "fixtures")
+PYTHON = "/usr/bin/python3"
+
+_children = []
+
+
+def _kill_all():
+    for p in _children:
+        if p.poll() is None:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait()
+
+
+atexit.register(_kill_all)
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+
+
+def spawn(args, **kw):
+    kw.setdefault("start_new_session", True)
+    p = subprocess.Popen(args, **kw)
+    _children.append(p)
+    return p
+
+
+def make_clip(name, *args):
+    """Returns the path of a cached clip made by make_clip.sh with `args`."""
+    os.makedirs(CACHE_DIR, exist_ok=True)
+    key = hashlib.sha1(" ".join(args).encode()).hexdigest()[:10]
+    path = os.path.join(CACHE_DIR, "%s-%s.mp4" % (name, key))
+    with open(path + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # ctest may run tests in parallel
+        if not os.path.exists(path):
+            tmp = path + ".tmp.mp4"
+            subprocess.run([os.path.join(FIXTURES, "make_clip.sh"), tmp, *args], check=True)
+            os.rename(tmp, path)
+    return path
+
+
+def _read_ready(proc, what, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError("%s exited before it was ready (code %s)" % (what, proc.poll()))
+        line = line.strip()
+        if line.startswith("ready port="):
+            return int(line.split("=", 1)[1])
+    raise RuntimeError("%s not ready in %d s" % (what, timeout))
+
+
+class RtspCamera:
+    """One GStreamer RTSP server process with several mounts (cameras)."""
+
+    def __init__(self, mounts, user=None, password=None, extra=()):
+        args = [PYTHON, os.path.join(FIXTURES, "rtsp_camera.py"), "--port", "0", *extra]
+        for name, clip in mounts.items():
+            args += ["--mount", "%s=%s" % (name, clip)]
+        if user:
+            args += ["--user", user, "--password", password]
+        self.proc = spawn(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                          bufsize=1)
+        self.port = _read_ready(self.proc, "rtsp_camera.py")
+
+    def url(self, mount, user=None, password=None):
+        cred = "%s:%s@" % (user, password) if user else ""
+        return "rtsp://%s127.0.0.1:%d/%s" % (cred, self.port, mount)
+
+    def command(self, line):
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        answer = self.proc.stdout.readline().strip()
+        if not answer.startswith("ok"):
+            raise RuntimeError("rtsp_camera.py: %r -> %r" % (line, answer))
+        return answer
+
+    def close(self):
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()
+            except BrokenPipeError:
+                pass
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+class GarbageServer:
+    def __init__(self, mode):
+        self.proc = spawn([PYTHON, os.path.join(FIXTURES, "garbage_server.py"), "--port", "0",
+                           "--mode", mode], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          text=True, bufsize=1)
+        self.port = _read_ready(self.proc, "garbage_server.py")
+
+    def url(self, path="stream"):
+        return "rtsp://127.0.0.1:%d/%s" % (self.port, path)
+
+    def close(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait()
+
+
+def toml_str(s):
+    return json.dumps(s)  # a JSON string is a valid TOML basic string
+
+
+class Vigil:
+    """A vigil serve process on its own data directory."""
+
+    def __init__(self, workdir, cameras, segment_seconds=10, extra_toml="", ingest=None):
+        self.workdir = workdir
+        self.data = os.path.join(workdir, "data")
+        self.config = os.path.join(workdir, "vigil.toml")
+        ing = {"io_timeout_ms": 3000, "backoff_initial_ms": 200, "backoff_max_ms": 2000}
+        ing.update(ingest or {})
+        lines = ['data_dir = %s' % toml_str(self.data), "segment_seconds = %d" % segment_seconds,
+                 extra_toml, "[ingest]"]
+        lines += ["%s = %d" % kv for kv in ing.items()]
+        for cam in cameras:
+            lines.append("[[camera]]")
+            for k, v in cam.items():
+                lines.append("%s = %s" % (k, toml_str(v) if isinstance(v, str) else
+                                          ("true" if v is True else "false" if v is False else v)))
+        with open(self.config, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        self.proc = None
+        self.log_path = os.path.join(workdir, "vigil.log")
+        self.starts = []  # wall times (s) of every start
+
+    def start(self):
+        log = open(self.log_path, "a")
+        self.starts.append(time.time())
+        self.proc = spawn([VIGIL_BIN, "-c", self.config, "serve"], stdout=log, stderr=log,
+                          stdin=subprocess.DEVNULL)
+        log.close()
+        return self
+
+    def stop(self, timeout=20):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            self.proc.wait(timeout)
+        return self.proc.returncode
+
+    def kill9(self):
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+        return time.time()
+
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def run(self, *args):
+        return subprocess.run([VIGIL_BIN, "-c", self.config, *args], capture_output=True,
+                              text=True, timeout=300)
+
+    def query(self, sql, args=()):
+        """Rows (as dicts) of a query on the catalog; [] before vigil created it."""
+        path = os.path.join(self.data, "vigil.db")
+        if not os.path.exists(path):
+            return []
+        c = sqlite3.connect(path, timeout=10)
+        try:
+            c.row_factory = sqlite3.Row
+            return [dict(r) for r in c.execute(sql, args).fetchall()]
+        except sqlite3.OperationalError as e:
+            if "no such table" in str(e):  # created, not yet migrated
+                return []
+            raise
+        finally:
+            c.close()
+
+    def segments(self, camera=None):
+        if camera:
+            return self.query("SELECT * FROM segment WHERE camera_id = ? ORDER BY id", (camera,))
+        return self.query("SELECT * FROM segment ORDER BY id")
+
+    def gaps(self, camera=None):
+        if camera:
+            return self.query("SELECT * FROM gap WHERE camera_id = ? ORDER BY id", (camera,))
+        return self.query("SELECT * FROM gap ORDER BY id")
+
+    def status(self):
+        r = self.run("status", "--json")
+        return json.loads(r.stdout) if r.stdout.strip().startswith("{") else None
+
+    def camera_status(self, cam_id):
+        st = self.status()
+        for c in (st or {}).get("cameras", []):
+            if c["id"] == cam_id:
+                return c
+        return None
+
+    def wait_for(self, predicate, timeout, what):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            v = predicate()
+            if v:
+                return v
+            time.sleep(0.5)
+        raise AssertionError("timed out after %d s waiting for %s\n--- vigil log ---\n%s" %
+                             (timeout, what, self.log()[-4000:]))
+
+
+def decode_errors(path):
+    """Decodes a file fully with ffmpeg; returns its error output ('' when clean)."""
+    r = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-f", "null", "-"],
+                       capture_output=True, text=True, timeout=300)
+    return r.stderr.strip() if r.returncode == 0 else (r.stderr.strip() or "exit %d" % r.returncode)
+
+
+def probe_duration(path):
+    r = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of",
+                        "csv=p=0", path], capture_output=True, text=True, timeout=60)
+    return float(r.stdout.strip())
+
+
+class TestCase(unittest.TestCase):
+    def setUp(self):
+        self._tmp = tempfile.TemporaryDirectory(prefix="vigil-it-")
+        self.workdir = self._tmp.name
+        self.addCleanup(self._tmp.cleanup)
+
+    def track(self, obj):
+        """Closes/stops `obj` at the end of the test, whatever happens."""
+        self.addCleanup(obj.stop if isinstance(obj, Vigil) else obj.close)
+        return obj

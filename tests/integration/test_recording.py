@@ -1,0 +1,191 @@
+"""vigil serve records real RTSP cameras (GStreamer's RTSP server) into playable segment files,
+and a broken camera never affects the others."""
+import os
+import time
+import unittest
+
+from harness import (GarbageServer, RtspCamera, TestCase, Vigil, decode_errors, make_clip,
+                     probe_duration)
+
+GOP_S = 2.0
+
+
+def contiguous(segs, tolerance_ms=150):
+    """Segment pairs of one run that do not touch (ms apart)."""
+    bad = []
+    for a, b in zip(segs, segs[1:]):
+        if abs(b["wall_start_ms"] - a["wall_end_ms"]) > tolerance_ms:
+            bad.append((a["path"], b["path"], b["wall_start_ms"] - a["wall_end_ms"]))
+    return bad
+
+
+class Recording(TestCase):
+    def test_h264_with_aac_and_h265_cameras_record_playable_segments(self):
+        h264 = make_clip("h264-aac", "--codec", "h264", "--seconds", "20", "--audio")
+        h265 = make_clip("h265", "--codec", "h265", "--seconds", "20")
+        cam = self.track(RtspCamera({"front": h264, "yard": h265}, user="admin",
+                                    password="s3cret-pw"))
+        v = self.track(Vigil(self.workdir, [
+            {"id": "front", "name": "Front door", "url": cam.url("front", "admin", "s3cret-pw")},
+            {"id": "yard", "url": cam.url("yard", "admin", "s3cret-pw")},
+        ], segment_seconds=10).start())
+        v.wait_for(lambda: (v.camera_status("front") or {}).get("state") == "streaming" and
+                   (v.camera_status("yard") or {}).get("state") == "streaming", 30, "streaming")
+        time.sleep(4)
+        st = v.camera_status("front")
+        self.assertAlmostEqual(st["fps"], 10, delta=2.5)
+        self.assertGreater(st["bitrate_bps"], 10_000)
+        self.assertEqual(st["video_codec"], "h264")
+        self.assertEqual(st["url"], cam.url("front", "admin", "***"))
+        self.assertEqual(v.camera_status("yard")["video_codec"], "hevc")
+        v.wait_for(lambda: len([s for s in v.segments("front") if s["state"] == "closed"]) >= 2,
+                   40, "two closed segments")
+        self.assertEqual(v.stop(), 0)
+
+        for cam_id, codec in (("front", "h264"), ("yard", "hevc")):
+            segs = v.segments(cam_id)
+            self.assertGreaterEqual(len(segs), 2, cam_id)
+            self.assertEqual(contiguous(segs), [], "segments of one connection must touch")
+            for s in segs:
+                self.assertEqual(s["state"], "closed")
+                self.assertEqual(s["video_codec"], codec)
+                self.assertEqual(len(s["sha256"]), 32)
+                path = os.path.join(v.data, s["path"])
+                self.assertEqual(os.path.getsize(path), s["bytes"])
+                self.assertEqual(decode_errors(path), "", path)
+                # ffprobe's duration and the catalog's media duration agree (within a frame).
+                self.assertAlmostEqual(probe_duration(path), s["media_duration_90k"] / 90000,
+                                       delta=0.15, msg=path)
+            # Closed by duration at a keyframe: whole GOPs, about segment_seconds long.
+            for s in segs[:-1]:
+                self.assertEqual(s["close_reason"], "duration")
+                self.assertAlmostEqual(s["media_duration_90k"] / 90000, 10, delta=GOP_S + 0.2)
+        self.assertEqual(v.segments("front")[0]["has_audio"], 1)
+        self.assertEqual(v.segments("yard")[0]["has_audio"], 0)
+
+        r = v.run("check", "--hash")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn(" 0 mismatch(es)", r.stdout)
+        self.assertNotIn("s3cret-pw", v.log())
+        self.assertIn("admin:***@", v.log())
+
+    def test_broken_cameras_are_reported_and_never_affect_the_good_one(self):
+        good = make_clip("h264", "--codec", "h264", "--seconds", "20")
+        cam = self.track(RtspCamera({"good": good, "locked": good}, user="u", password="right"))
+        garbage = self.track(GarbageServer("garbage"))
+        unauthorized = self.track(GarbageServer("unauthorized"))
+        silent = self.track(GarbageServer("silent"))
+        nothing_port = garbage.port + 0  # replaced below by a port nobody listens on
+        import socket
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            nothing_port = s.getsockname()[1]
+        v = self.track(Vigil(self.workdir, [
+            {"id": "good", "url": cam.url("good", "u", "right")},
+            {"id": "wrong-password", "url": cam.url("locked", "u", "wrong-pw-42")},
+            {"id": "no-such-stream", "url": cam.url("nothing", "u", "right")},
+            {"id": "unreachable", "url": "rtsp://127.0.0.1:%d/x" % nothing_port},
+            {"id": "garbage", "url": garbage.url()},
+            {"id": "recorded-401", "url": "rtsp://admin:pw-77@127.0.0.1:%d/x" % unauthorized.port},
+            {"id": "silent", "url": silent.url()},
+        ], segment_seconds=10).start())
+        time.sleep(25)
+        status = {c["id"]: c for c in v.status()["cameras"]}
+        self.assertEqual(status["good"]["state"], "streaming")
+        expected = {
+            "wrong-password": "unauthorized (401)",
+            "no-such-stream": "not found (404)",
+            "unreachable": "connection refused",
+            "garbage": "",
+            "recorded-401": "unauthorized (401)",
+            "silent": "no answer for",
+        }
+        for cam_id, text in expected.items():
+            st = status[cam_id]
+            self.assertIn(st["state"], ("offline", "connecting"), cam_id)
+            self.assertTrue(st["last_error"], "%s must say what is wrong" % cam_id)
+            self.assertIn(text, st["last_error"], cam_id)
+            self.assertGreaterEqual(st["failures"], 1, cam_id)
+            self.assertEqual(v.segments(cam_id), [], cam_id)
+        self.assertEqual(v.stop(), 0)
+        segs = v.segments("good")
+        self.assertGreaterEqual(len(segs), 2)
+        self.assertEqual(contiguous(segs), [], "the good camera recorded without a break")
+        self.assertEqual(v.gaps("good"), [])
+        recorded = sum(s["media_duration_90k"] for s in segs) / 90000
+        self.assertGreater(recorded, 25 - 6)  # connect + first keyframe
+        log = v.log()
+        for secret in ("wrong-pw-42", "pw-77", "right@"):
+            self.assertNotIn(secret, log)
+
+    def test_camera_reboot_is_a_recorded_gap_and_recording_resumes(self):
+        clip = make_clip("h264", "--codec", "h264", "--seconds", "20")
+        cam = self.track(RtspCamera({"door": clip}))
+        v = self.track(Vigil(self.workdir, [{"id": "door", "url": cam.url("door")}],
+                             segment_seconds=10).start())
+        v.wait_for(lambda: v.segments("door"), 30, "recording")
+        time.sleep(4)
+        cam.command("stop door")
+        off = time.time()
+        v.wait_for(lambda: (v.camera_status("door") or {}).get("state") in ("offline",
+                                                                           "connecting"),
+                   15, "camera seen offline")
+        time.sleep(3)
+        cam.command("start door")
+        v.wait_for(lambda: (v.camera_status("door") or {}).get("reconnects", 0) >= 1, 30,
+                   "reconnect")
+        time.sleep(5)
+        self.assertEqual(v.stop(), 0)
+        gaps = v.gaps("door")
+        self.assertEqual(len(gaps), 1, gaps)
+        gap_s = (gaps[0]["wall_end_ms"] - gaps[0]["wall_start_ms"]) / 1000
+        self.assertGreater(gap_s, 2)
+        self.assertLess(gap_s, 3 + 15)
+        self.assertTrue(gaps[0]["reason"])
+        self.assertLess(abs(gaps[0]["wall_start_ms"] / 1000 - off), GOP_S + 1.5)
+        segs = v.segments("door")
+        self.assertTrue(any(s["close_reason"].startswith("stream ended") for s in segs[:-1]))
+        self.assertGreater(segs[-1]["wall_start_ms"], gaps[0]["wall_start_ms"])
+        for s in segs:
+            self.assertEqual(decode_errors(os.path.join(v.data, s["path"])), "")
+        self.assertEqual(v.run("check").returncode, 0)
+
+    def test_codec_change_mid_stream_starts_a_new_file(self):
+        h264 = make_clip("h264", "--codec", "h264", "--seconds", "20")
+        h265 = make_clip("h265", "--codec", "h265", "--seconds", "20")
+        cam = self.track(RtspCamera({"c": h264}))
+        v = self.track(Vigil(self.workdir, [{"id": "c", "url": cam.url("c")}],
+                             segment_seconds=60).start())
+        v.wait_for(lambda: v.segments("c"), 30, "recording")
+        time.sleep(5)
+        cam.command("swap c %s" % h265)
+        v.wait_for(lambda: any(s["video_codec"] == "hevc" for s in v.segments("c")), 40,
+                   "an H.265 segment")
+        time.sleep(5)
+        self.assertEqual(v.stop(), 0)
+        codecs = [s["video_codec"] for s in v.segments("c")]
+        self.assertEqual(codecs[0], "h264")
+        self.assertEqual(codecs[-1], "hevc")
+        for s in v.segments("c"):
+            self.assertEqual(decode_errors(os.path.join(v.data, s["path"])), "")
+        self.assertEqual(v.run("check", "--hash").returncode, 0)
+
+    def test_camera_timestamp_jumps_split_segments_without_gaps(self):
+        clip = make_clip("h264-short", "--codec", "h264", "--seconds", "6")
+        cam = self.track(RtspCamera({"j": clip}, extra=["--jump-on-loop"]))
+        v = self.track(Vigil(self.workdir, [{"id": "j", "url": cam.url("j")}],
+                             segment_seconds=60).start())
+        v.wait_for(lambda: len(v.segments("j")) >= 3, 40, "segments split by jumps")
+        self.assertEqual(v.stop(), 0)
+        segs = v.segments("j")
+        self.assertIn("timestamp jump", [s["close_reason"] for s in segs])
+        self.assertEqual(v.gaps("j"), [])
+        self.assertEqual(contiguous(segs, tolerance_ms=600), [])
+        for s in segs:
+            self.assertLess(s["media_duration_90k"] / 90000, 7)
+            self.assertEqual(decode_errors(os.path.join(v.data, s["path"])), "")
+        self.assertEqual(v.run("check").returncode, 0)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
