@@ -136,6 +136,10 @@ def toml_str(s):
     return json.dumps(s)  # a JSON string is a valid TOML basic string
 
 
+class Raw(str):
+    """A camera setting written into the TOML as it is (e.g. an inline table)."""
+
+
 class Vigil:
     """A vigil serve process on its own data directory."""
 
@@ -151,7 +155,7 @@ class Vigil:
         for cam in cameras:
             lines.append("[[camera]]")
             for k, v in cam.items():
-                lines.append("%s = %s" % (k, toml_str(v) if isinstance(v, str) else
+                lines.append("%s = %s" % (k, v if isinstance(v, Raw) else toml_str(v) if isinstance(v, str) else
                                           ("true" if v is True else "false" if v is False else v)))
         with open(self.config, "w") as f:
             f.write("\n".join(lines) + "\n")
