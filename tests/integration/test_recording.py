@@ -186,6 +186,28 @@ class Recording(TestCase):
             self.assertEqual(decode_errors(os.path.join(v.data, s["path"])), "")
         self.assertEqual(v.run("check").returncode, 0)
 
+    def test_real_footage_from_a_fixed_outdoor_camera(self):
+        # vtest.avi (Debian's opencv-doc; fetched by scripts/fetch-test-data): real pedestrians,
+        # real sensor noise, re-encoded to H.264 with a 2 s GOP at test time.
+        vtest = os.path.join(os.environ.get("VIGIL_TEST_CACHE", ""), "vtest.avi")
+        self.assertTrue(os.path.exists(vtest), "run scripts/fetch-test-data first")
+        clip = make_clip("vtest", "--from", vtest, "--codec", "h264")
+        cam = self.track(RtspCamera({"street": clip}))
+        v = self.track(Vigil(self.workdir, [{"id": "street", "url": cam.url("street")}],
+                             segment_seconds=10).start())
+        v.wait_for(lambda: len([s for s in v.segments("street") if s["state"] == "closed"]) >= 2,
+                   60, "two closed segments")
+        self.assertEqual(v.stop(), 0)
+        segs = v.segments("street")
+        self.assertEqual(contiguous(segs), [])
+        for s in segs:
+            self.assertEqual((s["width"], s["height"]), (768, 576))
+            path = os.path.join(v.data, s["path"])
+            self.assertEqual(decode_errors(path), "", path)
+            self.assertAlmostEqual(probe_duration(path), s["media_duration_90k"] / 90000,
+                                   delta=0.15)
+        self.assertEqual(v.run("check", "--hash").returncode, 0)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
