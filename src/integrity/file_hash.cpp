@@ -1,7 +1,7 @@
 #include "integrity/file_hash.h"
 
 #include <fcntl.h>
-#include <sodium.h>
+#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <vector>
@@ -10,6 +10,25 @@
 
 namespace vigil {
 
+Sha256Hasher::Sha256Hasher() : ctx_(EVP_MD_CTX_new()) {
+  if (!ctx_ || EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) != 1) {
+    throw Error(ErrorCode::kInternal, "SHA-256 unavailable in libcrypto");
+  }
+}
+
+Sha256Hasher::~Sha256Hasher() { EVP_MD_CTX_free(ctx_); }
+
+void Sha256Hasher::update(const uint8_t* data, size_t size) {
+  EVP_DigestUpdate(ctx_, data, size);
+}
+
+Sha256 Sha256Hasher::finish() {
+  Sha256 out{};
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx_, out.data(), &len);
+  return out;
+}
+
 Sha256 sha256_file(const std::filesystem::path& file, uint64_t length) {
   const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -17,8 +36,7 @@ Sha256 sha256_file(const std::filesystem::path& file, uint64_t length) {
     throw Error(err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kDataLoss,
                 file.string() + ": open for hashing: " + errno_string(err));
   }
-  crypto_hash_sha256_state st;
-  crypto_hash_sha256_init(&st);
+  Sha256Hasher hasher;
   std::vector<unsigned char> buf(1 << 16);
   uint64_t left = length;
   while (left > 0) {
@@ -31,7 +49,7 @@ Sha256 sha256_file(const std::filesystem::path& file, uint64_t length) {
       throw Error(ErrorCode::kDataLoss, file.string() + ": read for hashing: " + errno_string(err));
     }
     if (n == 0) break;
-    crypto_hash_sha256_update(&st, buf.data(), static_cast<unsigned long long>(n));
+    hasher.update(buf.data(), static_cast<size_t>(n));
     left -= static_cast<uint64_t>(n);
   }
   ::close(fd);
@@ -39,9 +57,7 @@ Sha256 sha256_file(const std::filesystem::path& file, uint64_t length) {
     throw Error(ErrorCode::kDataLoss, file.string() + ": shorter than the " +
                                           std::to_string(length) + " bytes to hash");
   }
-  Sha256 out;
-  crypto_hash_sha256_final(&st, out.data());
-  return out;
+  return hasher.finish();
 }
 
 std::string to_hex(const Sha256& h) {

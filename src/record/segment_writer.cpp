@@ -1,7 +1,6 @@
 #include "record/segment_writer.h"
 
 #include <fcntl.h>
-#include <sodium.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -18,7 +17,7 @@ struct SegmentWriter::Sink {
   int fd = -1;
   uint64_t written = 0;
   int error = 0;  // errno of the first failed write
-  crypto_hash_sha256_state hash;
+  Sha256Hasher hash;
 };
 
 namespace {
@@ -36,7 +35,7 @@ int write_cb(void* opaque, uint8_t* buf, int size) {
       s->error = errno;
       return AVERROR(s->error);
     }
-    crypto_hash_sha256_update(&s->hash, buf + done, static_cast<unsigned long long>(n));
+    s->hash.update(buf + done, static_cast<size_t>(n));
     done += static_cast<int>(n);
     s->written += static_cast<uint64_t>(n);
   }
@@ -60,7 +59,6 @@ ErrorCode code_for_errno(int err) {
 
 SegmentWriter::SegmentWriter(const std::filesystem::path& file, const StreamInfo& info)
     : path_(file), sink_(std::make_unique<Sink>()) {
-  crypto_hash_sha256_init(&sink_->hash);
   sink_->fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (sink_->fd < 0) {
     const int err = errno;
@@ -166,9 +164,7 @@ Sha256 SegmentWriter::finish() {
   sync("final");
   ::close(sink_->fd);
   sink_->fd = -1;
-  Sha256 h;
-  crypto_hash_sha256_final(&sink_->hash, h.data());
-  return h;
+  return sink_->hash.finish();
 }
 
 uint64_t SegmentWriter::abandon_to_durable() {
