@@ -81,9 +81,13 @@ std::shared_ptr<const StreamInfo> RtspSource::open() {
 
   AVDictionary* opts = nullptr;
   av_dict_set(&opts, "rtsp_transport", transport_ == RtspTransport::kTcp ? "tcp" : "udp", 0);
-  // Socket I/O timeout in microseconds (FFmpeg ≥ 5: "timeout" for RTSP).
+  // Socket I/O timeout in microseconds (FFmpeg ≥ 5: "timeout" for RTSP). Only a backstop: our
+  // own deadlines (interrupt_cb) are shorter, so a silent camera is reported as such rather
+  // than as FFmpeg's generic "invalid data".
   av_dict_set_int(&opts, "timeout",
-                  std::chrono::duration_cast<std::chrono::microseconds>(io_timeout_).count(), 0);
+                  std::chrono::duration_cast<std::chrono::microseconds>(io_timeout_ * 2).count() +
+                      1'000'000,
+                  0);
   // Bounded probing: some cameras announce an audio track and never send it.
   av_dict_set_int(&opts, "analyzeduration", 2'000'000, 0);
   av_dict_set_int(&opts, "probesize", 2'000'000, 0);

@@ -37,6 +37,7 @@ Recorder::~Recorder() { close_segment("vigil stopped"); }
 
 void Recorder::on_stream_start(std::shared_ptr<const StreamInfo> info, WallTime) {
   info_ = std::move(info);
+  audio_queue_.clear();
   run_ = Run{};
   waiting_for_keyframe_ = true;
   drop_pending();
@@ -151,12 +152,14 @@ void Recorder::write_pending_video(Ticks90k duration) {
   pkt->pts = (pending_pts_ - open_->origin).count();
   pkt->duration = duration.count();
   pkt->time_base = k90k;
+  const Ticks90k frame_end = pending_dts_ + duration;
   try {
     open_->writer->write(pkt, TrackKind::kVideo);
   } catch (const Error& e) {
     handle_failure(e, clock_.wall_now());
   }
   drop_pending();
+  write_audio_until(frame_end);
 }
 
 void Recorder::on_audio(const MediaPacket& p) {
@@ -164,20 +167,37 @@ void Recorder::on_audio(const MediaPacket& p) {
   const AVPacket* in = p.pkt;
   const int64_t ts = in->pts != AV_NOPTS_VALUE ? in->pts : in->dts;
   if (ts == AV_NOPTS_VALUE) return drop();
-  const int64_t rel = ts - open_->audio_origin;
-  if (rel < 0 || rel <= open_->last_audio_pts) return drop();
+  constexpr size_t kMaxQueued = 256;  // ~5 s of AAC: video stopped but audio goes on
+  if (audio_queue_.size() >= kMaxQueued) return drop();
   PacketPtr copy = make_packet();
   if (av_packet_ref(copy.get(), in) < 0) return drop();
-  copy->pts = copy->dts = rel;
+  copy->pts = copy->dts = ts;
   // An AAC frame is 1024 samples; RTP depayloading leaves the duration unset.
   copy->duration = in->duration > 0 ? in->duration
                                     : av_rescale_q(1024, AVRational{1, info_->audio->sample_rate},
                                                    info_->audio_time_base);
-  try {
-    open_->writer->write(copy.get(), TrackKind::kAudio);
-    open_->last_audio_pts = rel;
-  } catch (const Error& e) {
-    handle_failure(e, p.received);
+  audio_queue_.push_back(std::move(copy));
+}
+
+void Recorder::write_audio_until(Ticks90k until) {
+  while (open_ && !audio_queue_.empty()) {
+    AVPacket* a = audio_queue_.front().get();
+    if (to90k(a->pts, info_->audio_time_base) >= until) break;
+    PacketPtr pkt = std::move(audio_queue_.front());
+    audio_queue_.pop_front();
+    const int64_t rel = pkt->pts - open_->audio_origin;
+    if (rel < 0 || rel <= open_->last_audio_pts) {
+      drop();  // from before this segment's first frame, or out of order
+      continue;
+    }
+    pkt->pts = pkt->dts = rel;
+    pkt->time_base = info_->audio_time_base;
+    try {
+      open_->writer->write(pkt.get(), TrackKind::kAudio);
+      open_->last_audio_pts = rel;
+    } catch (const Error& e) {
+      handle_failure(e, clock_.wall_now());
+    }
   }
 }
 

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -79,6 +80,8 @@ class Recorder final : public PacketSink {
 
   void on_video(const MediaPacket& p);
   void on_audio(const MediaPacket& p);
+  // Writes queued audio that starts before `until` (media time) into the open segment.
+  void write_audio_until(Ticks90k until);
   void write_pending_video(Ticks90k duration);
   void drop_pending();
   void open_segment(Ticks90k dts, WallTime received);
@@ -105,6 +108,10 @@ class Recorder final : public PacketSink {
   Ticks90k pending_dts_{0};
   Ticks90k pending_pts_{0};
   Ticks90k last_frame_duration_{3600};  // 25 fps until measured
+  // Audio waits here until the video has been written up to its time, so that the muxer sees
+  // the tracks interleaved and every fragment holds the audio of its own GOP. Timestamps are
+  // the camera's, in the audio time base; bounded by one video frame's worth in practice.
+  std::deque<PacketPtr> audio_queue_;
   std::string gap_reason_ = "vigil was not recording";
 
   mutable std::mutex status_mu_;

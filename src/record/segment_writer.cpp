@@ -136,6 +136,12 @@ void SegmentWriter::write(AVPacket* pkt, TrackKind track) {
   if (track == TrackKind::kAudio && audio_index_ < 0) return;
   pkt->stream_index = track == TrackKind::kVideo ? video_index_ : audio_index_;
   if (track == TrackKind::kVideo) pending_video_duration_ += Ticks90k(pkt->duration);
+  // The muxer may have chosen another time base for a stream while writing the header.
+  const AVRational tb = ctx_->streams[pkt->stream_index]->time_base;
+  if (pkt->time_base.num != 0 && av_cmp_q(pkt->time_base, tb) != 0) {
+    av_packet_rescale_ts(pkt, pkt->time_base, tb);
+    pkt->time_base = tb;
+  }
   const int err = av_write_frame(ctx_, pkt);
   if (err < 0) fail("write packet", err);
   pending_samples_ = true;
