@@ -52,6 +52,7 @@ class RtspSource final : public MediaSource {
   int audio_index_ = -1;
   std::atomic<bool> interrupted_{false};
   std::atomic<int64_t> deadline_ns_{0};  // steady clock; 0 = none
+  std::chrono::milliseconds deadline_span_{0};  // what the current deadline allows, for messages
   bool timed_out_ = false;
 };
 

@@ -1,6 +1,7 @@
 // libavformat's RTSP client behind MediaSource. Every blocking call runs under a deadline that
 // the interrupt callback enforces, so a camera that stops talking (or a port that answers with
 // garbage, or a server that never answers) cannot hang its thread.
+#include <cstdio>
 #include <cstring>
 
 extern "C" {
@@ -51,7 +52,9 @@ int RtspSource::interrupt_cb(void* p) {
 std::string RtspSource::describe_av_error(int err) const {
   if (interrupted_) return "stopped";
   if (timed_out_) {
-    return "no answer for " + std::to_string(io_timeout_.count() / 1000.0).substr(0, 4) + " s";
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "no answer for %.1f s", deadline_span_.count() / 1000.0);
+    return buf;
   }
   switch (err) {
     case AVERROR_HTTP_UNAUTHORIZED:
@@ -96,6 +99,7 @@ std::shared_ptr<const StreamInfo> RtspSource::open() {
     av_dict_set_int(&opts, "reorder_queue_size", 64, 0);
   }
   auto set_deadline = [this](std::chrono::milliseconds d) {
+    deadline_span_ = d;
     deadline_ns_ = (clock_.steady_now() + d).time_since_epoch().count();
   };
 
@@ -159,6 +163,7 @@ std::shared_ptr<const StreamInfo> RtspSource::open() {
 
 bool RtspSource::read(AVPacket* pkt, TrackKind& track) {
   for (;;) {
+    deadline_span_ = io_timeout_;
     deadline_ns_ = (clock_.steady_now() + io_timeout_).time_since_epoch().count();
     const int err = av_read_frame(ctx_, pkt);
     if (err == AVERROR_EOF) return false;

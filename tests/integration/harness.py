@@ -132,6 +132,26 @@ class GarbageServer:
             self.proc.wait()
 
 
+class LaunchCamera:
+    """RTSP mounts from GStreamer launch lines (tests/fixtures/launch_camera.py)."""
+
+    def __init__(self, mounts):
+        args = [PYTHON, os.path.join(FIXTURES, "launch_camera.py"), "--port", "0"]
+        for name, launch in mounts.items():
+            args += ["--mount", "%s=%s" % (name, launch)]
+        self.proc = spawn(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                          bufsize=1)
+        self.port = _read_ready(self.proc, "launch_camera.py")
+
+    def url(self, mount):
+        return "rtsp://127.0.0.1:%d/%s" % (self.port, mount)
+
+    def close(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait()
+
+
 def toml_str(s):
     return json.dumps(s)  # a JSON string is a valid TOML basic string
 

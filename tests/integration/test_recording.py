@@ -4,7 +4,7 @@ import os
 import time
 import unittest
 
-from harness import (GarbageServer, RtspCamera, TestCase, Vigil, decode_errors, make_clip,
+from harness import (GarbageServer, LaunchCamera, RtspCamera, TestCase, Vigil, decode_errors, make_clip,
                      probe_duration)
 
 GOP_S = 2.0
@@ -75,6 +75,12 @@ class Recording(TestCase):
         garbage = self.track(GarbageServer("garbage"))
         unauthorized = self.track(GarbageServer("unauthorized"))
         silent = self.track(GarbageServer("silent"))
+        odd = self.track(LaunchCamera({
+            "audio": "( audiotestsrc is-live=true ! audioconvert ! avenc_aac ! rtpmp4gpay "
+                     "name=pay0 )",
+            "mjpeg": "( videotestsrc is-live=true ! video/x-raw,format=I420,width=320,height=240,"
+                     "framerate=5/1 ! jpegenc ! rtpjpegpay name=pay0 )",
+        }))
         nothing_port = garbage.port + 0  # replaced below by a port nobody listens on
         import socket
         with socket.socket() as s:
@@ -88,6 +94,8 @@ class Recording(TestCase):
             {"id": "garbage", "url": garbage.url()},
             {"id": "recorded-401", "url": "rtsp://admin:pw-77@127.0.0.1:%d/x" % unauthorized.port},
             {"id": "silent", "url": silent.url()},
+            {"id": "audio-only", "url": odd.url("audio")},
+            {"id": "mjpeg", "url": odd.url("mjpeg")},
         ], segment_seconds=10).start())
         time.sleep(25)
         status = {c["id"]: c for c in v.status()["cameras"]}
@@ -99,6 +107,8 @@ class Recording(TestCase):
             "garbage": "",
             "recorded-401": "unauthorized (401)",
             "silent": "no answer for",
+            "audio-only": "has no video track",
+            "mjpeg": "video codec mjpeg is not supported",
         }
         for cam_id, text in expected.items():
             st = status[cam_id]
