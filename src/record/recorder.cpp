@@ -101,7 +101,7 @@ void Recorder::on_video(const MediaPacket& p) {
       try {
         if (auto f = open_->writer->flush_fragment()) open_->fragments.push_back(*f);
       } catch (const Error& e) {
-        return handle_failure(e, p.received);
+        return handle_failure(e);
       }
     }
     if (run_.active) {
@@ -123,7 +123,7 @@ void Recorder::on_video(const MediaPacket& p) {
       run_.media_origin = dts;
     }
     if (!open_) {
-      open_segment(dts, p.received);
+      open_segment(dts);
       if (!open_) {
         waiting_for_keyframe_ = true;
         drop_pending();
@@ -156,7 +156,7 @@ void Recorder::write_pending_video(Ticks90k duration) {
   try {
     open_->writer->write(pkt, TrackKind::kVideo);
   } catch (const Error& e) {
-    handle_failure(e, clock_.wall_now());
+    handle_failure(e);
   }
   drop_pending();
   write_audio_until(frame_end);
@@ -196,13 +196,12 @@ void Recorder::write_audio_until(Ticks90k until) {
       open_->writer->write(pkt.get(), TrackKind::kAudio);
       open_->last_audio_pts = rel;
     } catch (const Error& e) {
-      handle_failure(e, clock_.wall_now());
+      handle_failure(e);
     }
   }
 }
 
-void Recorder::open_segment(Ticks90k dts, WallTime received) {
-  (void)received;
+void Recorder::open_segment(Ticks90k dts) {
   const WallTime start = run_.wall_origin + to_wall(dts - run_.media_origin);
   WallTime name_time = start;
   std::filesystem::path rel = segment_relative_path(camera_id_, name_time);
@@ -245,7 +244,7 @@ void Recorder::open_segment(Ticks90k dts, WallTime received) {
     }
     std::error_code ec;
     std::filesystem::remove(data_dir_ / rel, ec);
-    handle_failure(e, received);
+    handle_failure(e);
     return;
   }
   if (!gap_reason_.empty()) {
@@ -290,14 +289,14 @@ void Recorder::close_segment(const std::string& reason) {
       bytes_written_ += c.bytes;
     }
   } catch (const Error& e) {
-    return handle_failure(e, clock_.wall_now());
+    return handle_failure(e);
   }
   open_.reset();
   std::lock_guard lock(status_mu_);
   current_file_.clear();
 }
 
-void Recorder::handle_failure(const Error& e, WallTime now) {
+void Recorder::handle_failure(const Error& e) {
   spdlog::error("camera {}: recording failed: {}", camera_id_, e.what());
   set_error(e.what());
   if (open_) {
@@ -339,7 +338,6 @@ void Recorder::handle_failure(const Error& e, WallTime now) {
     std::lock_guard lock(status_mu_);
     current_file_.clear();
   }
-  (void)now;
   if (e.code() == ErrorCode::kResourceExhausted && on_disk_full_) on_disk_full_();
 }
 

@@ -84,10 +84,10 @@ class Recorder final : public PacketSink {
   void write_audio_until(Ticks90k until);
   void write_pending_video(Ticks90k duration);
   void drop_pending();
-  void open_segment(Ticks90k dts, WallTime received);
+  void open_segment(Ticks90k dts);
   // Ends the open segment (if any), writing the pending frame first.
   void close_segment(const std::string& reason);
-  void handle_failure(const Error& e, WallTime now);
+  void handle_failure(const Error& e);
   void set_error(const std::string& e);
   void drop() { ++dropped_; }
 

@@ -132,6 +132,11 @@ RecoveryReport recover_catalog(Catalog& catalog, const std::filesystem::path& da
 CheckReport check_catalog(Catalog& catalog, const std::filesystem::path& data_dir,
                           const CheckOptions& opt) {
   CheckReport report;
+  if (opt.repair && opt.include_open) {
+    // Segments a crash left open are finished exactly as `vigil serve` would at start.
+    const RecoveryReport rr = recover_catalog(catalog, data_dir);
+    for (const auto& note : rr.notes) report.issues.push_back(CheckIssue{note, "left open", true});
+  }
   std::set<std::string> known;
   for (const SegmentRow& row : catalog.all_segments()) {
     known.insert(row.path);
@@ -139,13 +144,8 @@ CheckReport check_catalog(Catalog& catalog, const std::filesystem::path& data_di
     const std::filesystem::path file = data_dir / row.path;
     if (row.state != SegmentState::kClosed) {
       if (!opt.include_open) continue;
-      CheckIssue issue{row.path, std::string("left in state ") + segment_state_name(row.state)};
-      if (opt.repair) {
-        RecoveryReport rr = recover_catalog(catalog, data_dir);
-        issue.repaired = true;
-        (void)rr;
-      }
-      report.issues.push_back(issue);
+      report.issues.push_back(
+          CheckIssue{row.path, std::string("left in state ") + segment_state_name(row.state)});
       continue;
     }
     const std::string problem = compare_row_to_file(row, file, opt.verify_hashes);

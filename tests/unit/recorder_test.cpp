@@ -220,5 +220,45 @@ TEST_F(RecorderTest, RecoveryCutsATornFileBackToItsLastCompleteFragment) {
   expect_files_agree_with_catalog();
 }
 
+TEST_F(RecorderTest, CheckRepairFixesMismatchesAndAdoptsOrphanFiles) {
+  const auto& clip = test::test_clip("libx264", 10, 10, 20);
+  auto rec = make();
+  rec->on_stream_start(clip.info, clock_.wall_now());
+  feed(*rec, clip);
+  rec->on_stream_end("done", clock_.wall_now());
+  const auto rows = catalog_.all_segments();
+  ASSERT_EQ(rows.size(), 3u);
+  std::filesystem::remove(dir_.path() / rows[0].path);  // lost file
+  {
+    FILE* f = std::fopen((dir_.path() / rows[1].path).c_str(), "ab");  // torn tail
+    std::fputs("garbage after the last fragment", f);
+    std::fclose(f);
+  }
+  catalog_.delete_segment_row(rows[2].id);  // orphan file
+
+  CheckOptions opt;
+  opt.include_open = true;
+  opt.verify_hashes = true;
+  EXPECT_EQ(check_catalog(catalog_, dir_.path(), opt).mismatches(), 3);
+  opt.repair = true;
+  const CheckReport fixed = check_catalog(catalog_, dir_.path(), opt);
+  EXPECT_EQ(fixed.mismatches(), 3);
+  for (const auto& i : fixed.issues) EXPECT_TRUE(i.repaired) << i.path << ": " << i.problem;
+  opt.repair = false;
+  EXPECT_EQ(check_catalog(catalog_, dir_.path(), opt).mismatches(), 0);
+
+  const auto after = catalog_.all_segments();
+  ASSERT_EQ(after.size(), 2u);
+  EXPECT_EQ(after[0].id, rows[1].id);
+  EXPECT_EQ(after[0].bytes, rows[1].bytes);  // cut back to exactly what was recorded
+  EXPECT_EQ(after[0].sha256, rows[1].sha256);
+  EXPECT_EQ(after[1].path, rows[2].path);    // adopted, labelled by its file name
+  EXPECT_EQ(after[1].wall_start, rows[2].wall_start);
+  EXPECT_EQ(after[1].wall_end, rows[2].wall_end);
+  const auto gaps = catalog_.gaps_between("cam", kStart, kStart + std::chrono::hours(1));
+  ASSERT_EQ(gaps.size(), 1u);
+  EXPECT_EQ(gaps[0].reason, "segment file lost");
+}
+
 }  // namespace
 }  // namespace vigil
