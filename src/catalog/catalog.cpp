@@ -48,6 +48,16 @@ SegmentState parse_state(const std::string& s) {
   return SegmentState::kDeleting;
 }
 
+void bind_new_segment(sql::Statement& st, const NewSegment& s) {
+  st.bind(":camera", s.camera_id)
+      .bind(":path", s.path)
+      .bind(":start", ms_since_epoch(s.wall_start))
+      .bind(":codec", s.video_codec)
+      .bind(":width", int64_t{s.width})
+      .bind(":height", int64_t{s.height})
+      .bind(":audio", int64_t{s.has_audio});
+}
+
 const char* kSegmentColumns =
     "SELECT id, camera_id, state, path, wall_start_ms, wall_end_ms, media_duration_90k, bytes, "
     "init_bytes, fragment_index, sha256, video_codec, width, height, has_audio, close_reason "
@@ -106,13 +116,7 @@ int64_t Catalog::begin_segment(const NewSegment& s) {
       "INSERT INTO segment (camera_id, state, path, wall_start_ms, wall_end_ms, video_codec, "
       "width, height, has_audio) VALUES (:camera, 'writing', :path, :start, :start, :codec, "
       ":width, :height, :audio)");
-  st.bind(":camera", s.camera_id)
-      .bind(":path", s.path)
-      .bind(":start", ms_since_epoch(s.wall_start))
-      .bind(":codec", s.video_codec)
-      .bind(":width", int64_t{s.width})
-      .bind(":height", int64_t{s.height})
-      .bind(":audio", int64_t{s.has_audio});
+  bind_new_segment(st, s);
   st.run();
   return db_.last_insert_rowid();
 }
@@ -144,14 +148,8 @@ int64_t Catalog::insert_closed_segment(const NewSegment& s, const ClosedSegment&
       "width, height, has_audio, media_duration_90k, bytes, init_bytes, fragment_index, sha256, "
       "close_reason) VALUES (:camera, 'closed', :path, :start, :end, :codec, :width, :height, "
       ":audio, :dur, :bytes, :init, :index, :sha, :reason)");
-  st.bind(":camera", s.camera_id)
-      .bind(":path", s.path)
-      .bind(":start", ms_since_epoch(s.wall_start))
-      .bind(":end", ms_since_epoch(c.wall_end))
-      .bind(":codec", s.video_codec)
-      .bind(":width", int64_t{s.width})
-      .bind(":height", int64_t{s.height})
-      .bind(":audio", int64_t{s.has_audio})
+  bind_new_segment(st, s);
+  st.bind(":end", ms_since_epoch(c.wall_end))
       .bind(":dur", c.media_duration.count())
       .bind(":bytes", static_cast<int64_t>(c.bytes))
       .bind(":init", static_cast<int64_t>(c.init_bytes))

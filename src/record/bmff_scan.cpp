@@ -50,23 +50,27 @@ constexpr uint32_t fourcc(const char (&s)[5]) {
          (uint32_t(uint8_t(s[2])) << 8) | uint32_t(uint8_t(s[3]));
 }
 
-// Reads a box header from memory; nullopt when it does not fit in `left` bytes.
-std::optional<Box> child_box(Reader& r) {
-  if (r.left() < 8) return std::nullopt;
+// Reads a box header (§4.2: 32-bit size and type, then a 64-bit size when size is 1; size 0
+// runs to the end) of a box that may extend `available` bytes from its start. nullopt when the
+// header or the box does not fit.
+std::optional<Box> box_header(Reader& r, uint64_t available) {
+  if (available < 8 || r.left() < 8) return std::nullopt;
   Box b;
   b.size = r.u(4);
   b.type = static_cast<uint32_t>(r.u(4));
   b.header = 8;
   if (b.size == 1) {
-    if (r.left() < 8) return std::nullopt;
+    if (available < 16 || r.left() < 8) return std::nullopt;
     b.size = r.u(8);
     b.header = 16;
   } else if (b.size == 0) {
-    b.size = r.left() + 8;
+    b.size = available;
   }
-  if (b.size < b.header || b.size - b.header > r.left()) return std::nullopt;
+  if (b.size < b.header || b.size > available) return std::nullopt;
   return b;
 }
+
+std::optional<Box> child_box(Reader& r) { return box_header(r, r.left()); }
 
 template <typename F>
 bool for_each_child(const uint8_t* p, size_t n, F&& f) {
@@ -237,23 +241,11 @@ class File {
 
 // Reads the top-level box header at `offset`; nullopt when it runs past `file_size`.
 std::optional<Box> top_box(const File& f, uint64_t offset, uint64_t file_size) {
-  if (file_size - offset < 8) return std::nullopt;
+  const uint64_t available = file_size - offset;
   std::vector<uint8_t> h;
-  if (!f.read(offset, 16 <= file_size - offset ? 16 : 8, h)) return std::nullopt;
+  if (available < 8 || !f.read(offset, available < 16 ? 8 : 16, h)) return std::nullopt;
   Reader r(h.data(), h.size());
-  Box b;
-  b.size = r.u(4);
-  b.type = static_cast<uint32_t>(r.u(4));
-  b.header = 8;
-  if (b.size == 1) {
-    if (h.size() < 16) return std::nullopt;
-    b.size = r.u(8);
-    b.header = 16;
-  } else if (b.size == 0) {
-    b.size = file_size - offset;
-  }
-  if (b.size < b.header || b.size > file_size - offset) return std::nullopt;
-  return b;
+  return box_header(r, available);
 }
 
 }  // namespace
