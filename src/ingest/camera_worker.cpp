@@ -3,12 +3,17 @@
 #include <spdlog/spdlog.h>
 
 #include "core/error.h"
+#include "ingest/native_rtsp_source.h"
 
 namespace vigil {
 
 SourceFactory rtsp_source_factory(const Clock& clock, std::chrono::milliseconds io_timeout) {
   return [&clock, io_timeout](const CameraConfig& c) -> std::unique_ptr<MediaSource> {
-    return std::make_unique<RtspSource>(c.url, c.transport, io_timeout, clock);
+    if (c.client == RtspClient::kNative && c.transport == RtspTransport::kTcp &&
+        c.url.rfind("rtsp://", 0) == 0) {
+      return std::make_unique<NativeRtspSource>(c.url, io_timeout, clock);
+    }
+    return std::make_unique<LibavRtspSource>(c.url, c.transport, io_timeout, clock);
   };
 }
 

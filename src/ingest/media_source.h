@@ -1,4 +1,4 @@
-// A connection to one camera stream. RtspSource is the real one (libavformat); tests and future
+// A connection to one camera stream. LibavRtspSource is the real one (libavformat); tests and future
 // inputs (files, ONVIF) implement the same interface. Methods other than interrupt() are called
 // from the camera's own thread only.
 #pragma once
@@ -29,11 +29,11 @@ class MediaSource {
   virtual void interrupt() = 0;
 };
 
-class RtspSource final : public MediaSource {
+class LibavRtspSource final : public MediaSource {
  public:
-  RtspSource(std::string url, RtspTransport transport, std::chrono::milliseconds io_timeout,
+  LibavRtspSource(std::string url, RtspTransport transport, std::chrono::milliseconds io_timeout,
              const Clock& clock);
-  ~RtspSource() override;
+  ~LibavRtspSource() override;
 
   std::shared_ptr<const StreamInfo> open() override;
   bool read(AVPacket* pkt, TrackKind& track) override;
