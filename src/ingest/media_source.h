@@ -27,6 +27,9 @@ class MediaSource {
   virtual bool read(AVPacket* pkt, TrackKind& track) = 0;
   // Makes a blocked open()/read() return soon; safe from any thread.
   virtual void interrupt() = 0;
+  // True when read() itself sleeps between batches of packets (NativeRtspSource); otherwise
+  // the camera worker does (see IngestSettings::read_batch).
+  virtual bool batches_reads() const { return false; }
 };
 
 class LibavRtspSource final : public MediaSource {

@@ -98,8 +98,12 @@ void probe_picture(AVCodecParameters* par, const std::vector<uint8_t>& extradata
 }  // namespace
 
 NativeRtspSource::NativeRtspSource(std::string url, std::chrono::milliseconds io_timeout,
-                                   const Clock& clock)
-    : url_(std::move(url)), io_timeout_(io_timeout), clock_(clock), conn_(clock) {}
+                                   std::chrono::milliseconds read_batch, const Clock& clock)
+    : url_(std::move(url)),
+      io_timeout_(io_timeout),
+      read_batch_(read_batch),
+      clock_(clock),
+      conn_(clock) {}
 
 NativeRtspSource::~NativeRtspSource() {
   if (!playing_ || interrupted_) return;
@@ -441,7 +445,7 @@ bool NativeRtspSource::read(AVPacket* pkt, TrackKind& track) {
                     "the camera changed its video parameters (resolution or profile)");
       }
       keepalive_if_due();
-      const auto next = conn_.next(io_timeout_, msg, frame);
+      const auto next = conn_.next(io_timeout_, msg, frame, read_batch_);
       if (next == RtspConnection::Next::kClosed) return false;
       if (next == RtspConnection::Next::kFrame) on_frame(frame);
     }

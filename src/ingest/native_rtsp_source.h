@@ -24,12 +24,14 @@ namespace vigil {
 
 class NativeRtspSource final : public MediaSource {
  public:
-  NativeRtspSource(std::string url, std::chrono::milliseconds io_timeout, const Clock& clock);
+  NativeRtspSource(std::string url, std::chrono::milliseconds io_timeout,
+                   std::chrono::milliseconds read_batch, const Clock& clock);
   ~NativeRtspSource() override;
 
   std::shared_ptr<const StreamInfo> open() override;
   bool read(AVPacket* pkt, TrackKind& track) override;
   void interrupt() override;
+  bool batches_reads() const override { return true; }
 
  private:
   struct Track {
@@ -58,6 +60,7 @@ class NativeRtspSource final : public MediaSource {
   std::string url_;
   RtspUrl parsed_;
   std::chrono::milliseconds io_timeout_;
+  std::chrono::milliseconds read_batch_;
   const Clock& clock_;
   RtspConnection conn_;
   std::atomic<bool> interrupted_{false};

@@ -129,7 +129,7 @@ void RtspConnection::send(std::string_view data, std::chrono::milliseconds timeo
   }
 }
 
-bool RtspConnection::fill(std::chrono::milliseconds timeout) {
+bool RtspConnection::fill(std::chrono::milliseconds timeout, std::chrono::milliseconds batch) {
   if (begin_ == end_) {
     begin_ = end_ = 0;
   } else if (buf_.size() - end_ < kMinFree) {
@@ -154,13 +154,22 @@ bool RtspConnection::fill(std::chrono::milliseconds timeout) {
     if (!waited) {
       deadline = clock_.steady_now() + timeout;
       waited = true;
+      if (batch.count() > 0) {
+        // Caught up with the camera: sleep (interruptibly) instead of waking per packet.
+        pollfd wake = {wake_fd_, POLLIN, 0};
+        if (poll(&wake, 1, static_cast<int>(batch.count())) > 0) {
+          throw Error(ErrorCode::kUnavailable, "stopped");
+        }
+        continue;
+      }
     }
     wait(POLLIN, deadline, timeout);
   }
 }
 
 RtspConnection::Next RtspConnection::next(std::chrono::milliseconds timeout, RtspMessage& msg,
-                                          InterleavedFrame& frame) {
+                                          InterleavedFrame& frame,
+                                          std::chrono::milliseconds batch) {
   for (;;) {
     size_t consumed = 0;
     const ParseResult r = parse_rtsp_item({buf_.data() + begin_, end_ - begin_}, consumed, msg,
@@ -169,7 +178,7 @@ RtspConnection::Next RtspConnection::next(std::chrono::milliseconds timeout, Rts
       begin_ += consumed;
       return r == ParseResult::kMessage ? Next::kMessage : Next::kFrame;
     }
-    if (!fill(timeout)) return Next::kClosed;
+    if (!fill(timeout, batch)) return Next::kClosed;
   }
 }
 

@@ -29,14 +29,18 @@ class RtspConnection {
   enum class Next { kMessage, kFrame, kClosed };
   // The next message or interleaved frame. `frame.payload` stays valid until the next call.
   // Throws Error on a timeout (nothing received for `timeout`), an interrupt or bad bytes.
-  Next next(std::chrono::milliseconds timeout, RtspMessage& msg, InterleavedFrame& frame);
+  // With a `batch` > 0, a read that finds the socket empty first sleeps that long, so that the
+  // next one takes everything the camera sent meanwhile at once (one wake-up per batch
+  // instead of one per packet); only for media, never while waiting for an answer.
+  Next next(std::chrono::milliseconds timeout, RtspMessage& msg, InterleavedFrame& frame,
+            std::chrono::milliseconds batch = std::chrono::milliseconds(0));
 
   // Makes a blocked call return soon with an error; safe from any thread.
   void interrupt();
 
  private:
   // Reads whatever the socket has (at least one byte). False at end of stream.
-  bool fill(std::chrono::milliseconds timeout);
+  bool fill(std::chrono::milliseconds timeout, std::chrono::milliseconds batch);
   void wait(short events, SteadyTime deadline, std::chrono::milliseconds span);
 
   const Clock& clock_;
