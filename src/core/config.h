@@ -40,7 +40,7 @@ struct IngestSettings {
   std::chrono::milliseconds backoff_initial{1'000};
   std::chrono::milliseconds backoff_max{30'000};
   // Once caught up with the camera, sleep this long before draining the socket again:
-  // one wake-up per batch instead of one per RTP packet (see docs/design/storage.md, CPU).
+  // one wake-up per batch instead of one per RTP packet (see docs/design/ingest.md).
   std::chrono::milliseconds read_batch{100};
 };
 
