@@ -19,6 +19,7 @@ namespace vigil {
 namespace {
 
 constexpr auto kTeardownTimeout = std::chrono::milliseconds(200);
+constexpr auto kAudioWait = std::chrono::milliseconds(1500);
 
 bool ok_status(const RtspMessage& m) { return m.status >= 200 && m.status < 300; }
 
@@ -350,6 +351,35 @@ std::shared_ptr<const StreamInfo> NativeRtspSource::connect_and_describe() {
       throw Error(ErrorCode::kUnavailable, "the camera closed the connection before any video");
     }
     if (next == RtspConnection::Next::kFrame) on_frame(frame);
+  }
+  // Many cameras announce audio and never send it. A track without samples would make a
+  // browser's player wait for audio forever, so audio is kept only if it arrives within a
+  // second of video (the frames read meanwhile are kept and recorded).
+  if (tracks_.back().kind == TrackKind::kAudio) {
+    const SteadyTime audio_deadline = clock_.steady_now() + kAudioWait;
+    auto has_audio = [this] {
+      for (const Ready& r : ready_) {
+        if (r.kind == TrackKind::kAudio) return true;
+      }
+      return false;
+    };
+    while (!has_audio() && clock_.steady_now() < audio_deadline) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          audio_deadline - clock_.steady_now());
+      try {
+        const auto next = conn_.next(std::max(left, std::chrono::milliseconds(1)), msg, frame);
+        if (next == RtspConnection::Next::kClosed) break;
+        if (next == RtspConnection::Next::kFrame) on_frame(frame);
+      } catch (const Error&) {
+        if (interrupted_) throw;
+        break;  // nothing more within the wait: no audio, and read() reports a silent camera
+      }
+    }
+    if (!has_audio()) {
+      tracks_.pop_back();
+      audio = nullptr;
+      info->audio_skipped = "the camera announces AAC audio but sends none: video only";
+    }
   }
 
   const std::vector<uint8_t> extradata = video_->extradata();
