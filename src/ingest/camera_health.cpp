@@ -32,6 +32,7 @@ void CameraHealth::connected(const std::string& codec, int width, int height,
   s_.note = note;
   s_.streaming_since = now;
   window_.clear();
+  connected_at_.reset();
 }
 
 void CameraHealth::failed(const std::string& error, WallTime now) {
@@ -42,12 +43,14 @@ void CameraHealth::failed(const std::string& error, WallTime now) {
   s_.streaming_since.reset();
   ++s_.connect_failures;
   window_.clear();
+  connected_at_.reset();
 }
 
 void CameraHealth::packet(bool video, size_t bytes, SteadyTime at_steady, WallTime at_wall) {
   std::lock_guard lock(mu_);
   s_.last_packet_at = at_wall;
   s_.bytes_received += bytes;
+  if (!connected_at_) connected_at_ = at_steady;
   window_.push_back({at_steady, bytes, video});
   while (!window_.empty() && at_steady - window_.front().at > kWindow) window_.pop_front();
 }
@@ -62,7 +65,14 @@ HealthSnapshot CameraHealth::snapshot(SteadyTime now) const {
     bytes += w.bytes;
     frames += w.video ? 1 : 0;
   }
-  const double secs = std::chrono::duration<double>(kWindow).count();
+  // Right after a (re)connect the window is not full yet: rates are over the time streamed
+  // (at least a second, so that the first batch of packets does not read as a burst).
+  auto span = std::chrono::duration_cast<std::chrono::steady_clock::duration>(kWindow);
+  if (connected_at_ && now - *connected_at_ < span) {
+    span = std::max<std::chrono::steady_clock::duration>(now - *connected_at_,
+                                                         std::chrono::seconds(1));
+  }
+  const double secs = std::chrono::duration<double>(span).count();
   out.fps = static_cast<double>(frames) / secs;
   out.bitrate_bps = static_cast<double>(bytes) * 8 / secs;
   return out;

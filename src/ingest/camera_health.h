@@ -52,6 +52,7 @@ class CameraHealth {
     bool video;
   };
   std::deque<Sample> window_;
+  std::optional<SteadyTime> connected_at_;  // first packet of this connection
 };
 
 }  // namespace vigil

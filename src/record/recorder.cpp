@@ -299,29 +299,41 @@ void Recorder::close_segment(const std::string& reason) {
 void Recorder::handle_failure(const Error& e) {
   spdlog::error("camera {}: recording failed: {}", camera_id_, e.what());
   set_error(e.what());
+  bool disk_full_handled = false;
   if (open_) {
     Open& o = *open_;
     const uint64_t kept = o.writer->abandon_to_durable();
     const Ticks90k duration = o.writer->durable_duration();
     o.writer.reset();
-    try {
+    auto finish = [&] {
       if (o.fragments.empty()) {
         std::filesystem::remove(data_dir_ / o.relative_path);
         catalog_.delete_segment_row(o.row_id);
-      } else {
-        ClosedSegment c;
-        c.media_duration = duration;
-        c.wall_end = o.wall_start + to_wall(duration);
-        c.bytes = kept;
-        c.init_bytes = o.fragments.front().offset;
-        c.fragment_index = encode_fragment_index(o.fragments);
-        const Sha256 hash = sha256_file(data_dir_ / o.relative_path, kept);
-        c.sha256.assign(hash.begin(), hash.end());
-        c.close_reason = std::string("write failed: ") + e.what();
-        catalog_.close_segment(o.row_id, c);
-        std::lock_guard lock(status_mu_);
-        ++segments_closed_;
-        bytes_written_ += kept;
+        return;
+      }
+      ClosedSegment c;
+      c.media_duration = duration;
+      c.wall_end = o.wall_start + to_wall(duration);
+      c.bytes = kept;
+      c.init_bytes = o.fragments.front().offset;
+      c.fragment_index = encode_fragment_index(o.fragments);
+      const Sha256 hash = sha256_file(data_dir_ / o.relative_path, kept);
+      c.sha256.assign(hash.begin(), hash.end());
+      c.close_reason = std::string("write failed: ") + e.what();
+      catalog_.close_segment(o.row_id, c);
+      std::lock_guard lock(status_mu_);
+      ++segments_closed_;
+      bytes_written_ += kept;
+    };
+    try {
+      try {
+        finish();
+      } catch (const Error& e2) {
+        // A full disk can refuse the catalog update too: free space first, then try again.
+        if (e2.code() != ErrorCode::kResourceExhausted || !on_disk_full_) throw;
+        on_disk_full_();
+        disk_full_handled = true;
+        finish();
       }
     } catch (const Error& e2) {
       // The row stays 'writing'; recovery at the next start will cut and close it.
@@ -338,7 +350,9 @@ void Recorder::handle_failure(const Error& e) {
     std::lock_guard lock(status_mu_);
     current_file_.clear();
   }
-  if (e.code() == ErrorCode::kResourceExhausted && on_disk_full_) on_disk_full_();
+  if (e.code() == ErrorCode::kResourceExhausted && on_disk_full_ && !disk_full_handled) {
+    on_disk_full_();
+  }
 }
 
 void Recorder::set_error(const std::string& e) {

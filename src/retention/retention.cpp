@@ -8,6 +8,12 @@
 #include "core/error.h"
 
 namespace vigil {
+namespace {
+
+// Room for SQLite to mark and delete rows (a few 4 KiB WAL pages each) on a full disk.
+constexpr uint64_t kReserveBytes = 1 << 20;
+
+}  // namespace
 
 uint64_t StatvfsDiskSpace::free_bytes(const std::filesystem::path& path) const {
   struct statvfs st {};
@@ -25,14 +31,34 @@ Retention::Retention(Catalog& catalog, std::filesystem::path data_dir, uint64_t 
       min_free_bytes_(min_free_bytes),
       limits_(std::move(limits)),
       clock_(clock),
-      disk_(disk) {}
+      disk_(disk),
+      reserve_(data_dir_ / "reserve.bin", kReserveBytes) {
+  if (!reserve_.ensure()) {
+    spdlog::warn("retention: no room for the {} byte space reserve in {}", kReserveBytes,
+                 data_dir_.string());
+  }
+}
+
+void Retention::mark_deleting(const SegmentRow& row) {
+  try {
+    catalog_.mark_deleting(row.id);
+  } catch (const Error& e) {
+    // Disk so full that the catalog cannot record the deletion it needs to make room: give it
+    // the reserve (recreated once space is free again).
+    if (e.code() != ErrorCode::kResourceExhausted || !reserve_.release()) throw;
+    spdlog::warn("retention: the disk is full; released the {} byte space reserve so the catalog "
+                 "can mark footage for deletion",
+                 reserve_.bytes());
+    catalog_.mark_deleting(row.id);
+  }
+}
 
 Retention::~Retention() { stop(); }
 
 bool Retention::delete_segment(const SegmentRow& row, const std::string& why,
                                RetentionPass& pass) {
   try {
-    catalog_.mark_deleting(row.id);
+    mark_deleting(row);
     const std::filesystem::path file = data_dir_ / row.path;
     if (::unlink(file.c_str()) != 0 && errno != ENOENT) {
       throw Error(ErrorCode::kDataLoss, file.string() + ": unlink: " + errno_string(errno));
@@ -110,7 +136,12 @@ RetentionPass Retention::run_once(bool emergency) {
       spdlog::error("retention: {}", e.what());
       break;
     }
-    if (free_now >= min_free_bytes_ && !must_free) break;
+    // After a write failed for lack of space, free at least one segment and enough to
+    // recreate the reserve with room to spare.
+    if (free_now >= min_free_bytes_ &&
+        (!must_free || (pass.deleted > 0 && free_now >= min_free_bytes_ + 2 * reserve_.bytes()))) {
+      break;
+    }
     const auto rows = catalog_.oldest_closed_any(1);
     if (rows.empty()) {
       spdlog::error("retention: only {} bytes free on {} and no closed footage left to delete",
@@ -131,7 +162,9 @@ RetentionPass Retention::run_once(bool emergency) {
                         pass)) {
       break;
     }
-    must_free = false;
+  }
+  if (!reserve_.present() && reserve_.ensure()) {
+    spdlog::info("retention: space reserve of {} bytes restored", reserve_.bytes());
   }
   return pass;
 }

@@ -18,6 +18,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "retention/disk_space.h"
+#include "retention/space_reserve.h"
 
 namespace vigil {
 
@@ -44,6 +45,7 @@ class Retention {
 
  private:
   bool delete_segment(const SegmentRow& row, const std::string& why, RetentionPass& pass);
+  void mark_deleting(const SegmentRow& row);
 
   Catalog& catalog_;
   const std::filesystem::path data_dir_;
@@ -51,6 +53,7 @@ class Retention {
   const std::map<std::string, RetentionLimits> limits_;
   const Clock& clock_;
   const DiskSpace& disk_;
+  const SpaceReserve reserve_;
   std::mutex pass_mu_;
 
   std::mutex thread_mu_;
