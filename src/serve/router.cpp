@@ -71,8 +71,14 @@ void Router::add(Route r) {
                   "route " + r.pattern + ": no parameter " + r.access.camera_param);
     }
   }
+  // Two routes with the same shape would shadow each other whatever their parameter names.
+  auto shape = [](const Route& x) {
+    std::string s;
+    for (const auto& seg : x.segments) s += "/" + (seg.param.empty() ? seg.literal : "{}");
+    return s;
+  };
   for (const auto& o : routes_) {
-    if (o.method == r.method && o.openapi_path() == r.openapi_path()) {
+    if (o.method == r.method && shape(o) == shape(r)) {
       throw Error(ErrorCode::kInternal, "route " + r.method + " " + r.pattern + " added twice");
     }
   }

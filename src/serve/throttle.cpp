@@ -25,7 +25,8 @@ void FailureThrottle::record_failure(const std::string& key) {
   if (e.failures > 0 && now - e.last_failure >= policy_.forget_after) e = Entry{};
   ++e.failures;
   e.last_failure = now;
-  const int over = e.failures - policy_.free_failures;
+  // From the free_failures-th failure on, every failure doubles the wait before the next try.
+  const int over = e.failures - policy_.free_failures + 1;
   if (over > 0) {
     // base * 2^(over-1), capped; the shift is bounded so it cannot overflow.
     auto delay = policy_.base_delay * (int64_t{1} << std::min(over - 1, 30));
