@@ -1,5 +1,6 @@
-// vigil: one binary, subcommands serve / check / status / user. Exit codes: 0 ok, 1 the command found a
-// problem (check mismatches, status stale), 2 bad usage or configuration, 3 runtime failure.
+// vigil: one binary, subcommands serve / check / status / user. Exit codes: 0 ok, 1 the command
+// found a problem (check mismatches, status stale, user exists), 2 bad usage or configuration,
+// 3 runtime failure.
 #include <signal.h>
 #include <sodium.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -87,8 +88,9 @@ int run_serve(const Config& config) {
   std::unique_ptr<HttpServer> http;
   if (config.http.enabled) {
     accounts = std::make_unique<AccountStore>(config.data_dir / "vigil.db");
-    api = std::make_unique<Api>(config, *accounts, clock,
-                                [&service] { return nlohmann::json::parse(service.status_json()); });
+    api = std::make_unique<Api>(config, *accounts, clock, [&service] {
+      return nlohmann::json::parse(service.status_json());
+    });
     http = std::make_unique<HttpServer>(
         config.http, [&api](const http::Request& r) { return api->handle(r); },
         [&api](const std::string& method, std::string_view path) {

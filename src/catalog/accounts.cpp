@@ -31,8 +31,7 @@ std::optional<std::vector<std::string>> split_cameras(const sql::Statement& st) 
   return out;
 }
 
-const char* kUserColumns =
-    "SELECT id, name, password_hash, role, cameras, created_ms FROM user ";
+const char* kUserColumns = "SELECT id, name, password_hash, role, cameras, created_ms FROM user ";
 
 std::vector<User> read_users(sql::Statement& st) {
   std::vector<User> out;
@@ -86,9 +85,12 @@ std::optional<int64_t> opt_ms(const std::optional<WallTime>& t) {
 
 const char* role_name(Role r) {
   switch (r) {
-    case Role::kViewer: return "viewer";
-    case Role::kOperator: return "operator";
-    case Role::kAdmin: return "admin";
+    case Role::kViewer:
+      return "viewer";
+    case Role::kOperator:
+      return "operator";
+    case Role::kAdmin:
+      return "admin";
   }
   return "?";
 }
@@ -127,8 +129,9 @@ AccountStore::AccountStore(const std::filesystem::path& db_file) : db_(db_file.s
 int64_t AccountStore::add_user(const User& u) {
   if (!valid_user_name(u.name)) {
     throw Error(ErrorCode::kInvalidArgument,
-                "user name \"" + u.name + "\": use 1-64 characters of A-Z, a-z, 0-9, '.', '_', "
-                "'@' or '-', starting with a letter or digit");
+                "user name \"" + u.name +
+                    "\": use 1-64 characters of A-Z, a-z, 0-9, '.', '_', "
+                    "'@' or '-', starting with a letter or digit");
   }
   std::lock_guard lock(mu_);
   auto existing = db_.prepare("SELECT id FROM user WHERE name = :name");
@@ -255,7 +258,9 @@ void AccountStore::delete_sessions_of(int64_t user_id) {
 
 int AccountStore::delete_expired_sessions(WallTime now) {
   std::lock_guard lock(mu_);
-  db_.prepare("DELETE FROM session WHERE expires_ms <= :now").bind(":now", ms_since_epoch(now)).run();
+  db_.prepare("DELETE FROM session WHERE expires_ms <= :now")
+      .bind(":now", ms_since_epoch(now))
+      .run();
   return db_.changes();
 }
 

@@ -68,8 +68,8 @@ struct AuditFilter {
   std::optional<std::string> user_name;
   std::optional<std::string> action;
   std::optional<std::string> camera_id;
-  std::optional<WallTime> from;  // at >= from
-  std::optional<WallTime> to;    // at < to
+  std::optional<WallTime> from;      // at >= from
+  std::optional<WallTime> to;        // at < to
   std::optional<int64_t> before_id;  // paging: entries older than this id
   int limit = 100;
 };

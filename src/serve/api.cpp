@@ -83,7 +83,8 @@ std::optional<std::vector<std::string>> parse_cameras(const json& v) {
   std::vector<std::string> out;
   for (const auto& c : v) {
     if (!c.is_string() || !valid_param(ParamType::kCamera, c.get<std::string>())) {
-      throw Error(ErrorCode::kInvalidArgument, "\"cameras\" holds something that is not a camera id");
+      throw Error(ErrorCode::kInvalidArgument,
+                  "\"cameras\" holds something that is not a camera id");
     }
     out.push_back(c.get<std::string>());
   }
@@ -152,12 +153,12 @@ Api::Api(const Config& config, AccountStore& accounts, const Clock& clock, Statu
       auth_(accounts, clock, config.http.session_lifetime),
       // One address may mistype more than one account (a shared office NAT), so it gets more
       // free failures than an account does.
-      address_throttle_(clock, ThrottlePolicy{20, std::chrono::seconds(1),
-                                              std::chrono::seconds(15 * 60),
-                                              std::chrono::seconds(60 * 60), 10'000}),
-      account_throttle_(clock, ThrottlePolicy{5, std::chrono::seconds(1),
-                                              std::chrono::seconds(15 * 60),
-                                              std::chrono::seconds(60 * 60), 10'000}),
+      address_throttle_(clock,
+                        ThrottlePolicy{20, std::chrono::seconds(1), std::chrono::seconds(15 * 60),
+                                       std::chrono::seconds(60 * 60), 10'000}),
+      account_throttle_(clock,
+                        ThrottlePolicy{5, std::chrono::seconds(1), std::chrono::seconds(15 * 60),
+                                       std::chrono::seconds(60 * 60), 10'000}),
       dummy_hash_(hash_password(random_secret(16))) {
   if (accounts_.user_count() == 0) setup_token_ = random_secret(24);
   add_routes();
@@ -224,9 +225,8 @@ Response Api::handle(const http::Request& req) {
     std::optional<Principal> principal;
     if (m.route->access.authenticated) principal = auth_.from_request(req);
     const Decision d = authorize(
-        m.route->access, principal ? &*principal : nullptr, req.method,
-        req.header("x-csrf-token"), m.params,
-        [this](const std::string& id) { return config_.find_camera(id) != nullptr; });
+        m.route->access, principal ? &*principal : nullptr, req.method, req.header("x-csrf-token"),
+        m.params, [this](const std::string& id) { return config_.find_camera(id) != nullptr; });
     if (!d.allowed()) {
       HttpFail f{d.status, d.detail};
       if (d.status == 401) f.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"vigil\"");
@@ -262,9 +262,9 @@ void Api::audit(const Call& call, const std::string& action, const std::string& 
                 const std::optional<std::string>& camera) {
   AuditEntry e;
   e.at = clock_.wall_now();
-  e.user_name = user_name ? user_name
-                          : call.principal ? std::optional<std::string>(call.principal->user.name)
-                                           : std::nullopt;
+  e.user_name = user_name        ? user_name
+                : call.principal ? std::optional<std::string>(call.principal->user.name)
+                                 : std::nullopt;
   e.address = call.request.remote_address;
   e.action = action;
   e.camera_id = camera;
@@ -304,7 +304,8 @@ Response Api::setup(Call& call) {
   const std::string token = need_string(body, "token");
   const std::string& address = call.request.remote_address;
   if (auto wait = address_throttle_.wait_time(address)) {
-    throw HttpFail{429, "too many failed attempts; try again later",
+    throw HttpFail{429,
+                   "too many failed attempts; try again later",
                    {{"Retry-After", std::to_string(wait->count())}}};
   }
   std::unique_lock lock(setup_mu_);
@@ -342,13 +343,14 @@ Response Api::login(Call& call) {
   const std::string pw = need_string(body, "password");
   const std::string& address = call.request.remote_address;
   if (auto wait = login_wait(address, name)) {
-    throw HttpFail{429, "too many failed logins; try again later",
+    throw HttpFail{429,
+                   "too many failed logins; try again later",
                    {{"Retry-After", std::to_string(wait->count())}}};
   }
   std::optional<User> user;
   if (valid_user_name(name)) user = accounts_.user_by_name(name);
-  const bool ok = user ? verify_password(user->password_hash, pw)
-                       : (verify_password(dummy_hash_, pw), false);
+  const bool ok =
+      user ? verify_password(user->password_hash, pw) : (verify_password(dummy_hash_, pw), false);
   if (!ok) {
     address_throttle_.record_failure(address);
     account_throttle_.record_failure(lower(name));
@@ -385,7 +387,8 @@ Response Api::change_own_password(Call& call) {
   check_password(next);
   User u = call.principal->user;
   if (auto wait = login_wait(call.request.remote_address, u.name)) {
-    throw HttpFail{429, "too many failed attempts; try again later",
+    throw HttpFail{429,
+                   "too many failed attempts; try again later",
                    {{"Retry-After", std::to_string(wait->count())}}};
   }
   if (!verify_password(u.password_hash, current)) {
@@ -426,7 +429,8 @@ Response Api::add_user(Call& call) {
   auto created = accounts_.user_by_name(u.name);
   if (!created) throw Error(ErrorCode::kInternal, "add user: the new user vanished");
   audit(call, "user_add",
-        "user " + u.name + " role=" + role_name(u.role) + " cameras=" + cameras_text(created->cameras));
+        "user " + u.name + " role=" + role_name(u.role) +
+            " cameras=" + cameras_text(created->cameras));
   return Response::json(201, user_json(*created));
 }
 
@@ -477,11 +481,12 @@ Response Api::list_tokens(Call& call) {
   json list = json::array();
   for (const auto& t : all ? accounts_.all_tokens() : accounts_.tokens_of(p.user.id)) {
     auto owner = accounts_.user(t.user_id);
-    list.push_back({{"id", t.id},
-                    {"name", t.name},
-                    {"user", owner ? owner->name : ""},
-                    {"created", format_iso8601(t.created)},
-                    {"last_used", t.last_used ? json(format_iso8601(*t.last_used)) : json(nullptr)}});
+    list.push_back(
+        {{"id", t.id},
+         {"name", t.name},
+         {"user", owner ? owner->name : ""},
+         {"created", format_iso8601(t.created)},
+         {"last_used", t.last_used ? json(format_iso8601(*t.last_used)) : json(nullptr)}});
   }
   return Response::json(200, {{"tokens", list}});
 }
@@ -532,8 +537,8 @@ Response Api::camera(Call& call) {
     }
   }
   if (status.is_object()) status.erase("url");  // the RTSP URL is configuration, not status
-  return Response::json(200,
-                        {{"id", c->id}, {"name", c->name}, {"enabled", c->enabled}, {"status", status}});
+  return Response::json(
+      200, {{"id", c->id}, {"name", c->name}, {"enabled", c->enabled}, {"status", status}});
 }
 
 Response Api::read_audit(Call& call) {

@@ -23,9 +23,9 @@ Authenticator::NewSession Authenticator::start_session(const User& user,
 }
 
 std::string Authenticator::session_cookie(const std::string& id, bool secure) const {
-  const auto max_age = id.empty() ? std::chrono::seconds(0)
-                                  : std::chrono::duration_cast<std::chrono::seconds>(
-                                        session_lifetime_);
+  const auto max_age = id.empty()
+                           ? std::chrono::seconds(0)
+                           : std::chrono::duration_cast<std::chrono::seconds>(session_lifetime_);
   std::string c = std::string(kCookieName) + "=" + id + "; HttpOnly; SameSite=Strict; Path=/; " +
                   "Max-Age=" + std::to_string(max_age.count());
   if (secure) c += "; Secure";

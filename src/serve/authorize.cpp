@@ -9,8 +9,7 @@ bool is_safe_method(const std::string& method) {
 }
 
 Decision authorize(const Access& access, const Principal* principal, const std::string& method,
-                   const std::string& csrf_header,
-                   const std::map<std::string, std::string>& params,
+                   const std::string& csrf_header, const std::map<std::string, std::string>& params,
                    const std::function<bool(const std::string&)>& camera_exists) {
   if (!access.authenticated) return {};
   if (!principal) return {401, "log in first, or send an API token as 'Authorization: Bearer'"};

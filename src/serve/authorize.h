@@ -22,8 +22,7 @@ struct Decision {
 // configured; it is asked only after the caller's right to that id is established, so a
 // restricted user cannot probe which cameras exist.
 Decision authorize(const Access& access, const Principal* principal, const std::string& method,
-                   const std::string& csrf_header,
-                   const std::map<std::string, std::string>& params,
+                   const std::string& csrf_header, const std::map<std::string, std::string>& params,
                    const std::function<bool(const std::string&)>& camera_exists);
 
 // Methods that change nothing (RFC 9110 §9.2.1) and so need no CSRF token.

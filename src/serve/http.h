@@ -18,8 +18,8 @@
 namespace vigil::http {
 
 struct Request {
-  std::string method;  // "GET", "POST", ... as sent
-  std::string target;  // as sent: path and query, not decoded
+  std::string method;                          // "GET", "POST", ... as sent
+  std::string target;                          // as sent: path and query, not decoded
   std::map<std::string, std::string> headers;  // lower-case names; repeats joined with ", "
   std::string body;
   std::string remote_address;  // the peer's IP

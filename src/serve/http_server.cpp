@@ -78,27 +78,24 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     parser_->body_limit(shared_->settings.body_limit);
     // Between requests the connection may idle this long; once a request starts, it must
     // arrive within read_timeout.
-    beast::get_lowest_layer(stream_).expires_after(
-        first_ ? shared_->settings.read_timeout : shared_->settings.idle_timeout);
+    beast::get_lowest_layer(stream_).expires_after(first_ ? shared_->settings.read_timeout
+                                                          : shared_->settings.idle_timeout);
     first_ = false;
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = this->shared_from_this()](beast::error_code ec, size_t) {
-                               self->on_header(ec);
-                             });
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
   }
 
   void on_header(beast::error_code ec) {
     if (ec) return fail(ec);
     const auto& h = parser_->get();
-    const uint64_t limit =
-        shared_->body_limit(std::string(h.method_string()), std::string_view(h.target().data(),
-                                                                             h.target().size()));
+    const uint64_t limit = shared_->body_limit(
+        std::string(h.method_string()), std::string_view(h.target().data(), h.target().size()));
     if (limit) parser_->body_limit(limit);
     beast::get_lowest_layer(stream_).expires_after(shared_->settings.read_timeout);
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = this->shared_from_this()](beast::error_code ec, size_t) {
-                        self->on_body(ec);
-                      });
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->on_body(ec); });
   }
 
   void on_body(beast::error_code ec) {
@@ -142,10 +139,10 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
       return close();
     }
     if (ec == bhttp::error::header_limit) {
-      return write(http::Response::error(431, "request headers larger than " +
-                                                  std::to_string(shared_->settings.header_limit) +
-                                                  " bytes"),
-                   false);
+      return write(
+          http::Response::error(431, "request headers larger than " +
+                                         std::to_string(shared_->settings.header_limit) + " bytes"),
+          false);
     }
     if (ec == bhttp::error::body_limit) {
       return write(http::Response::error(413, "request body too large"), false);
@@ -159,8 +156,8 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   }
 
   void write(const http::Response& r, bool keep_alive) {
-    auto res = std::make_shared<bhttp::response<bhttp::string_body>>(
-        to_beast(r, version_, keep_alive));
+    auto res =
+        std::make_shared<bhttp::response<bhttp::string_body>>(to_beast(r, version_, keep_alive));
     beast::get_lowest_layer(stream_).expires_after(shared_->settings.read_timeout);
     bhttp::async_write(stream_, *res,
                        [self = this->shared_from_this(), res](beast::error_code ec, size_t) {
@@ -268,7 +265,8 @@ void HttpServer::start() {
   }
   beast::error_code ec;
   const auto address = net::ip::make_address(s.address, ec);
-  if (ec) throw Error(ErrorCode::kInvalidArgument, "http.address " + s.address + ": " + ec.message());
+  if (ec)
+    throw Error(ErrorCode::kInvalidArgument, "http.address " + s.address + ": " + ec.message());
   const tcp::endpoint ep(address, static_cast<unsigned short>(s.port));
   const std::string where = "http: listen on " + s.address + ":" + std::to_string(s.port);
   impl_->acceptor.open(ep.protocol(), ec);
@@ -303,8 +301,10 @@ std::string HttpServer::url() const {
   const HttpSettings& s = impl_->shared->settings;
   std::string host = s.address;
   if (host == "0.0.0.0") host = "127.0.0.1";
-  if (host == "::") host = "[::1]";
-  else if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  if (host == "::")
+    host = "[::1]";
+  else if (host.find(':') != std::string::npos)
+    host = "[" + host + "]";
   return std::string(impl_->shared->tls ? "https" : "http") + "://" + host + ":" +
          std::to_string(impl_->port) + "/";
 }

@@ -7,9 +7,12 @@ namespace {
 
 const char* type_word(ParamType t) {
   switch (t) {
-    case ParamType::kCamera: return "camera id";
-    case ParamType::kUser: return "user name";
-    case ParamType::kInt: return "number";
+    case ParamType::kCamera:
+      return "camera id";
+    case ParamType::kUser:
+      return "user name";
+    case ParamType::kInt:
+      return "number";
   }
   return "value";
 }
@@ -20,9 +23,12 @@ bool valid_param(ParamType type, const std::string& value) {
   static const std::regex camera_re("^[A-Za-z0-9_-]{1,64}$");
   static const std::regex int_re("^[0-9]{1,18}$");
   switch (type) {
-    case ParamType::kCamera: return std::regex_match(value, camera_re);
-    case ParamType::kUser: return valid_user_name(value);
-    case ParamType::kInt: return std::regex_match(value, int_re);
+    case ParamType::kCamera:
+      return std::regex_match(value, camera_re);
+    case ParamType::kUser:
+      return valid_user_name(value);
+    case ParamType::kInt:
+      return std::regex_match(value, int_re);
   }
   return false;
 }
@@ -45,7 +51,8 @@ void Router::add(Route r) {
       const std::string inner = s.substr(1, s.size() - 2);
       const size_t colon = inner.find(':');
       if (colon == std::string::npos) {
-        throw Error(ErrorCode::kInternal, "route pattern " + r.pattern + ": parameter needs a type");
+        throw Error(ErrorCode::kInternal,
+                    "route pattern " + r.pattern + ": parameter needs a type");
       }
       seg.param = inner.substr(0, colon);
       const std::string type = inner.substr(colon + 1);
@@ -90,8 +97,9 @@ Match Router::match(const std::string& method, std::string_view path) const {
   auto segs = http::split_path(path);
   if (!segs) {
     m.kind = Match::Kind::kBadRequest;
-    m.detail = "malformed path: encoded '/', '\\', control characters and '.'/'..' segments are "
-               "not allowed";
+    m.detail =
+        "malformed path: encoded '/', '\\', control characters and '.'/'..' segments are "
+        "not allowed";
     return m;
   }
   for (const auto& r : routes_) {
@@ -115,7 +123,8 @@ Match Router::match(const std::string& method, std::string_view path) const {
     for (const auto& s : r.segments) {
       if (!s.param.empty() && !valid_param(s.type, params[s.param])) {
         m.kind = Match::Kind::kBadRequest;
-        m.detail = std::string("path parameter ") + s.param + " is not a valid " + type_word(s.type);
+        m.detail =
+            std::string("path parameter ") + s.param + " is not a valid " + type_word(s.type);
         return m;
       }
     }

@@ -25,9 +25,9 @@ enum class ParamType {
 };
 
 struct Access {
-  bool authenticated = true;        // false only for login, setup and the login page
+  bool authenticated = true;  // false only for login, setup and the login page
   Role min_role = Role::kViewer;
-  std::string camera_param;         // names the path parameter holding a camera id, if any
+  std::string camera_param;  // names the path parameter holding a camera id, if any
 };
 
 // Who is calling, once authenticated (auth.h).

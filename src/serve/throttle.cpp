@@ -52,10 +52,9 @@ void FailureThrottle::forget_stale(SteadyTime now) {
   // Still full: drop the key that failed longest ago (a flood of new keys must not make vigil
   // forget a locked account faster than its own failures would, but memory must stay bounded).
   while (entries_.size() >= policy_.max_keys) {
-    auto oldest = std::min_element(entries_.begin(), entries_.end(), [](const auto& a,
-                                                                         const auto& b) {
-      return a.second.last_failure < b.second.last_failure;
-    });
+    auto oldest = std::min_element(
+        entries_.begin(), entries_.end(),
+        [](const auto& a, const auto& b) { return a.second.last_failure < b.second.last_failure; });
     entries_.erase(oldest);
   }
 }

@@ -1,9 +1,10 @@
 // Slows down password guessing: once one key (an address, or an account) has `free_failures`
 // failed logins, its next attempt must wait base_delay, the one after a further failure twice
-// that, and so on up to max_delay; a success or `forget_after` without failures clears the key. While a key waits,
-// the caller answers 429 with Retry-After and does not even check the password, so guessing
-// costs the attacker time and costs vigil no Argon2 work. In memory only: a restart forgives.
-// Thread-safe. Bounded: at most max_keys keys are tracked (the stalest are dropped first).
+// that, and so on up to max_delay; a success or `forget_after` without failures clears the key.
+// While a key waits, the caller answers 429 with Retry-After and does not even check the password,
+// so guessing costs the attacker time and costs vigil no Argon2 work. In memory only: a restart
+// forgives. Thread-safe. Bounded: at most max_keys keys are tracked (the stalest are dropped
+// first).
 #pragma once
 
 #include <chrono>

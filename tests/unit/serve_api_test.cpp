@@ -23,8 +23,9 @@ class ApiTest : public ::testing::Test {
         accounts_(dir_.path() / "vigil.db"),
         clock_(kT0),
         api_(config_, accounts_, clock_, [] {
-          return json{{"cameras", json::array({{{"id", "front"}, {"state", "recording"},
-                                                {"url", "rtsp://secret"}}})}};
+          return json{
+              {"cameras",
+               json::array({{{"id", "front"}, {"state", "recording"}, {"url", "rtsp://secret"}}})}};
         }) {}
 
   static Config make_config() {
@@ -39,13 +40,15 @@ class ApiTest : public ::testing::Test {
   }
 
   http::Response call(const std::string& method, const std::string& target,
-                      const std::string& body = "", std::map<std::string, std::string> headers = {}) {
+                      const std::string& body = "",
+                      std::map<std::string, std::string> headers = {}) {
     http::Request r;
     r.method = method;
     r.target = target;
     r.body = body;
     r.remote_address = "192.0.2.9";
-    if (!body.empty() && !headers.count("content-type")) headers["content-type"] = "application/json";
+    if (!body.empty() && !headers.count("content-type"))
+      headers["content-type"] = "application/json";
     r.headers = std::move(headers);
     return api_.handle(r);
   }
@@ -63,8 +66,8 @@ class ApiTest : public ::testing::Test {
 
   // Logs in; returns the headers a browser would then send (cookie and CSRF token).
   std::map<std::string, std::string> login(const std::string& name) {
-    auto r = call("POST", "/api/login",
-                  json{{"name", name}, {"password", "password-" + name}}.dump());
+    auto r =
+        call("POST", "/api/login", json{{"name", name}, {"password", "password-" + name}}.dump());
     EXPECT_EQ(r.status, 200) << r.body;
     std::string cookie;
     for (const auto& [k, v] : r.headers) {
@@ -108,7 +111,8 @@ TEST_F(ApiTest, OpenApiDocumentListsExactlyTheRegisteredRoutes) {
     for (const auto& s : r.segments) {
       if (s.param.empty()) continue;
       bool declared = false;
-      for (const auto& p : item.value("parameters", json::array())) declared |= p["name"] == s.param;
+      for (const auto& p : item.value("parameters", json::array()))
+        declared |= p["name"] == s.param;
       EXPECT_TRUE(declared) << r.pattern << ": parameter " << s.param;
     }
     std::string m = r.method;
@@ -186,10 +190,10 @@ TEST_F(ApiTest, BodiesAreCheckedBeforeUse) {
                 .status,
             415);
   EXPECT_EQ(call("POST", "/api/login", json{{"name", 5}, {"password", "x"}}.dump()).status, 400);
-  EXPECT_EQ(call("POST", "/api/login",
-                 json{{"name", "ann"}, {"password", "x"}, {"admin", true}}.dump())
-                .status,
-            400);
+  EXPECT_EQ(
+      call("POST", "/api/login", json{{"name", "ann"}, {"password", "x"}, {"admin", true}}.dump())
+          .status,
+      400);
   auto r = call("POST", "/api/login",
                 json{{"name", "' OR 1=1; --"}, {"password", "' OR '1'='1"}}.dump());
   EXPECT_EQ(r.status, 401);
@@ -204,10 +208,10 @@ TEST_F(ApiTest, SessionsNeedCsrfForChangesAndLogoutEndsThem) {
   const std::string new_user =
       json{{"name", "vic"}, {"password", "password-vic"}, {"role", "viewer"}}.dump();
   EXPECT_EQ(call("POST", "/api/users", new_user, {{"cookie", h["cookie"]}}).status, 403);
-  EXPECT_EQ(call("POST", "/api/users", new_user,
-                 {{"cookie", h["cookie"]}, {"x-csrf-token", "forged"}})
-                .status,
-            403);
+  EXPECT_EQ(
+      call("POST", "/api/users", new_user, {{"cookie", h["cookie"]}, {"x-csrf-token", "forged"}})
+          .status,
+      403);
   EXPECT_EQ(call("POST", "/api/users", new_user, h).status, 201);
   EXPECT_EQ(call("POST", "/api/users", new_user, h).status, 409);
   EXPECT_EQ(call("POST", "/api/logout", "", {{"cookie", h["cookie"]}}).status, 403);

@@ -34,8 +34,7 @@ TEST(Crypto, PasswordHashIsArgon2idSaltedAndVerifies) {
 TEST(Crypto, SecretsAndCsrfTokens) {
   const std::string a = random_secret(32);
   EXPECT_EQ(a.size(), 43u);
-  EXPECT_EQ(a.find_first_not_of(
-                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+  EXPECT_EQ(a.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
             std::string::npos);
   EXPECT_NE(a, random_secret(32));
   EXPECT_EQ(sha256("abc").size(), 32u);
@@ -315,7 +314,8 @@ TEST(Authorize, Matrix) {
   const Principal op = principal(Role::kOperator, std::vector<std::string>{"front"});
   const Principal viewer = principal(Role::kViewer, std::vector<std::string>{"front"});
   const Principal viewer_all = principal(Role::kViewer, std::nullopt);
-  auto status = [&](const Access& a, const Principal* p, const std::map<std::string, std::string>& params,
+  auto status = [&](const Access& a, const Principal* p,
+                    const std::map<std::string, std::string>& params,
                     const std::string& method = "GET", const std::string& csrf = "") {
     return authorize(a, p, method, csrf, params, exists).status;
   };
