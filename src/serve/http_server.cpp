@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -89,10 +90,33 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   void on_header(beast::error_code ec) {
     if (ec) return fail(ec);
     const auto& h = parser_->get();
-    const uint64_t limit = shared_->body_limit(
-        std::string(h.method_string()), std::string_view(h.target().data(), h.target().size()));
-    if (limit) parser_->body_limit(limit);
+    version_ = h.version();
+    uint64_t limit = shared_->body_limit(std::string(h.method_string()),
+                                         std::string_view(h.target().data(), h.target().size()));
+    if (!limit) limit = shared_->settings.body_limit;
+    parser_->body_limit(limit);
+    // A body declared too large is refused before it is sent (with "Expect: 100-continue" it
+    // never is).
+    if (parser_->content_length() && *parser_->content_length() > limit) {
+      return write(http::Response::error(
+                       413, "request body larger than " + std::to_string(limit) + " bytes"),
+                   false);
+    }
     beast::get_lowest_layer(stream_).expires_after(shared_->settings.read_timeout);
+    if (beast::iequals(h[bhttp::field::expect], "100-continue")) {
+      auto go_on =
+          std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, version_);
+      bhttp::async_write(stream_, *go_on,
+                         [self = this->shared_from_this(), go_on](beast::error_code ec, size_t) {
+                           if (ec) return self->close();
+                           self->read_body();
+                         });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
     bhttp::async_read(
         stream_, buffer_, *parser_,
         [self = this->shared_from_this()](beast::error_code ec, size_t) { self->on_body(ec); });
@@ -170,6 +194,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     beast::error_code ec;
     if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
       stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+      drain(0);
     } else {
       beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
       stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
@@ -177,6 +202,19 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
         beast::get_lowest_layer(self->stream_).socket().close(ignored);
       });
     }
+  }
+
+  // A lingering close: after answering (say, 413) the client may still be sending; closing with
+  // unread bytes would make the kernel send a reset that can destroy the answer before the
+  // client reads it. So read and discard until the client closes, for a bounded time and size.
+  void drain(size_t drained) {
+    if (drained > 4 * 1024 * 1024) return;  // gone with the last reference: the socket closes
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
+    auto buf = std::make_shared<std::array<char, 16 * 1024>>();
+    stream_.async_read_some(net::buffer(*buf), [self = this->shared_from_this(), buf, drained](
+                                                   beast::error_code ec, size_t n) {
+      if (!ec) self->drain(drained + n);
+    });
   }
 
   std::shared_ptr<Shared> shared_;

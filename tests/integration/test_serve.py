@@ -253,6 +253,17 @@ class Serve(TestCase):
                                                                    raw[:200]))
             if status >= 400:
                 self.assertEqual(set(parsed), {"error", "detail"}, raw[:200])
+        # curl asks "Expect: 100-continue" before a large body: a body over the limit is refused
+        # before it is sent, one within it goes through without curl's one-second wait.
+        for size, expected in ((200_000, "413"), (5_000, "401")):
+            body = json.dumps({"name": "root", "password": "x" * size})
+            t0 = time.time()
+            r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H",
+                                "Content-Type: application/json", "-H", "Expect: 100-continue",
+                                "--data-binary", "@-", self.url + "api/login"], input=body,
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(r.stdout, expected)
+            self.assertLess(time.time() - t0, 0.9)
         status, _, body, _ = admin.request("GET", "/api/audit?user=x%27%20OR%201%3D1--")
         self.assertEqual(body["entries"], [])
         # Not HTTP at all.
