@@ -6,16 +6,12 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
-#include <termios.h>
-#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <optional>
-#include <sstream>
 
 extern "C" {
 #include <libavutil/log.h>
@@ -23,13 +19,13 @@ extern "C" {
 
 #include "app/data_dir_lock.h"
 #include "app/recorder_service.h"
+#include "app/user_commands.h"
 #include "catalog/accounts.h"
 #include "catalog/catalog.h"
 #include "core/error.h"
 #include "core/redact.h"
 #include "record/recovery.h"
 #include "serve/api.h"
-#include "serve/crypto.h"
 #include "serve/http_server.h"
 
 #ifndef VIGIL_VERSION
@@ -212,115 +208,6 @@ int run_status(const Config& config, bool as_json) {
   return stale ? 1 : 0;
 }
 
-// A password from the terminal (twice, without echo) or, when stdin is not a terminal, its first
-// line, so scripts can pipe one in.
-std::optional<std::string> read_password(const std::string& user) {
-  auto read_line = [](std::string& out) { return static_cast<bool>(std::getline(std::cin, out)); };
-  if (!::isatty(STDIN_FILENO)) {
-    std::string pw;
-    if (!read_line(pw)) return std::nullopt;
-    if (!pw.empty() && pw.back() == '\r') pw.pop_back();
-    return pw;
-  }
-  termios old{};
-  tcgetattr(STDIN_FILENO, &old);
-  termios quiet = old;
-  quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-  tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
-  std::string a, b;
-  std::cerr << "password for " << user << ": " << std::flush;
-  const bool ok_a = read_line(a);
-  std::cerr << "\nagain: " << std::flush;
-  const bool ok_b = read_line(b);
-  std::cerr << "\n";
-  tcsetattr(STDIN_FILENO, TCSANOW, &old);
-  if (!ok_a || !ok_b) return std::nullopt;
-  if (a != b) {
-    std::cerr << "vigil user add: the passwords differ\n";
-    return std::nullopt;
-  }
-  return a;
-}
-
-int run_user_add(const Config& config, const std::string& name, const std::string& role_text,
-                 const std::string& cameras_text) {
-  const auto role = parse_role(role_text);
-  if (!role) {
-    std::cerr << "vigil user add: --role must be admin, operator or viewer\n";
-    return 2;
-  }
-  if (!valid_user_name(name)) {
-    std::cerr << "vigil user add: \"" << name
-              << "\": use 1-64 characters of A-Z, a-z, 0-9, '.', '_', '@' or '-'\n";
-    return 2;
-  }
-  User u;
-  u.name = name;
-  u.role = *role;
-  if (!cameras_text.empty()) {
-    std::vector<std::string> cams;
-    std::istringstream in(cameras_text);
-    for (std::string c; std::getline(in, c, ',');) {
-      if (c.empty()) continue;
-      if (!config.find_camera(c)) {
-        std::cerr << "vigil user add: --cameras: no camera \"" << c << "\" in "
-                  << config.source.string() << "\n";
-        return 2;
-      }
-      cams.push_back(c);
-    }
-    u.cameras = cams;
-  }
-  const auto pw = read_password(name);
-  if (!pw) return 2;
-  if (pw->size() < 8 || pw->size() > 1024) {
-    std::cerr << "vigil user add: a password needs 8 to 1024 characters\n";
-    return 2;
-  }
-  u.password_hash = hash_password(*pw);
-  u.created = SystemClock().wall_now();
-  std::filesystem::create_directories(config.data_dir);
-  Catalog catalog(config.data_dir / "vigil.db");  // creates and migrates the catalog if needed
-  AccountStore accounts(config.data_dir / "vigil.db");
-  try {
-    accounts.add_user(u);
-  } catch (const Error& e) {
-    std::cerr << "vigil user add: " << e.what() << "\n";
-    return e.code() == ErrorCode::kAlreadyExists ? 1 : 3;
-  }
-  AuditEntry e;
-  e.at = u.created;
-  e.address = "cli";
-  e.action = "user_add";
-  e.detail = "user " + name + " role=" + role_name(u.role) + " cameras=" +
-             (cameras_text.empty() ? "all" : cameras_text) + " (vigil user add, uid " +
-             std::to_string(::getuid()) + ")";
-  accounts.append_audit(e);
-  std::cout << "added user " << name << " (" << role_name(u.role) << ")\n";
-  return 0;
-}
-
-int run_user_list(const Config& config) {
-  if (!std::filesystem::exists(config.data_dir / "vigil.db")) {
-    std::cout << "no users: no catalog at " << (config.data_dir / "vigil.db").string() << "\n";
-    return 0;
-  }
-  Catalog catalog(config.data_dir / "vigil.db");
-  AccountStore accounts(config.data_dir / "vigil.db");
-  std::printf("%-24s %-9s %-24s %s\n", "NAME", "ROLE", "CREATED", "CAMERAS");
-  for (const auto& u : accounts.users()) {
-    std::string cams = "all";
-    if (u.cameras) {
-      cams.clear();
-      for (const auto& c : *u.cameras) cams += (cams.empty() ? "" : ",") + c;
-      if (cams.empty()) cams = "none";
-    }
-    std::printf("%-24s %-9s %-24s %s\n", u.name.c_str(), role_name(u.role),
-                format_iso8601(u.created).c_str(), cams.c_str());
-  }
-  return 0;
-}
-
 }  // namespace
 }  // namespace vigil
 
@@ -356,6 +243,12 @@ int main(int argc, char** argv) {
   user_add->add_option("--cameras", user_cameras,
                        "comma-separated camera ids this user may see (default: all)");
   auto* user_list = user->add_subcommand("list", "list users");
+  auto* user_passwd = user->add_subcommand(
+      "passwd", "set a user's password (from the terminal or stdin); ends their sessions");
+  user_passwd->add_option("name", user_name, "user name")->required();
+  auto* user_remove =
+      user->add_subcommand("remove", "remove a user with their sessions and API tokens");
+  user_remove->add_option("name", user_name, "user name")->required();
 
   CLI11_PARSE(app, argc, argv);
   if (sodium_init() < 0) {
@@ -376,6 +269,8 @@ int main(int argc, char** argv) {
     if (*status) return run_status(config, as_json);
     if (*user_add) return run_user_add(config, user_name, user_role, user_cameras);
     if (*user_list) return run_user_list(config);
+    if (*user_passwd) return run_user_passwd(config, user_name);
+    if (*user_remove) return run_user_remove(config, user_name);
   } catch (const Error& e) {
     spdlog::critical("{}", e.what());
     return 3;

@@ -124,8 +124,54 @@ class Serve(TestCase):
         # The setup is audited, and the token is no secret kept in the catalog.
         self.assertEqual(self.v.query("SELECT action, user_name FROM audit"),
                          [{"action": "setup", "user_name": "root"}])
-        with open(os.path.join(self.v.data, "vigil.db"), "rb") as f:
-            self.assertNotIn(token.encode(), f.read())
+        for name in os.listdir(self.v.data):
+            if name.startswith("vigil.db"):
+                with open(os.path.join(self.v.data, name), "rb") as f:
+                    self.assertNotIn(token.encode(), f.read(), name)
+
+    def test_user_command_line(self):
+        v = Vigil(self.workdir, CAMERAS)
+
+        def user(*args, password=None):
+            return subprocess.run([VIGIL_BIN, "-c", v.config, "user", *args], input=password,
+                                  capture_output=True, text=True, timeout=60)
+
+        r = user("add", "ann", "--role", "viewer", "--cameras", "front,yard",
+                 password="ann-password\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(user("add", "ann", "--role", "admin", password="other-password\n")
+                         .returncode, 1)
+        r = user("add", "bob", "--role", "root", password="bob-password\n")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--role must be admin, operator or viewer", r.stderr)
+        r = user("add", "bob", "--role", "viewer", "--cameras", "garage", password="bob-password\n")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn('no camera "garage"', r.stderr)
+        r = user("add", "bob", "--role", "viewer", password="short\n")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("8 to 1024 characters", r.stderr)
+        r = user("add", "../bob", "--role", "viewer", password="bob-password\n")
+        self.assertEqual(r.returncode, 2)
+        r = user("list")
+        self.assertRegex(r.stdout, r"ann\s+viewer\s+\S+\s+front,yard")
+        self.assertNotIn("bob", r.stdout)
+        hash_before = v.query("SELECT password_hash FROM user")[0]["password_hash"]
+        self.assertTrue(hash_before.startswith("$argon2id$"))
+        self.assertEqual(user("passwd", "ann", password="new-password\n").returncode, 0)
+        self.assertNotEqual(v.query("SELECT password_hash FROM user")[0]["password_hash"],
+                            hash_before)
+        self.assertEqual(user("passwd", "nobody", password="new-password\n").returncode, 1)
+        self.assertEqual(user("remove", "ann").returncode, 0)
+        self.assertEqual(user("remove", "ann").returncode, 1)
+        self.assertEqual([(r["action"], r["address"]) for r in
+                          v.query("SELECT action, address FROM audit ORDER BY id")],
+                         [("user_add", "cli"), ("user_change", "cli"), ("user_delete", "cli")])
+        # The password went through stdin only: never into the catalog in clear.
+        for name in os.listdir(v.data):
+            with open(os.path.join(v.data, name), "rb") as f:
+                data = f.read()
+            self.assertNotIn(b"new-password", data, name)
+            self.assertNotIn(b"ann-password", data, name)
 
     def test_every_api_route_needs_credentials(self):
         self.start()
