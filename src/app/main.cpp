@@ -90,7 +90,7 @@ int run_serve(const Config& config) {
     http = std::make_unique<HttpServer>(
         config.http, [&api](const http::Request& r) { return api->handle(r); },
         [&api](const std::string& method, std::string_view path) {
-          return api->body_limit_for(method, path);
+          return api->classify(method, path);
         });
     http->start();
     spdlog::info("web interface: open {} in a browser", http->url());

@@ -171,8 +171,9 @@ std::optional<std::string> Api::setup_token() {
 
 void Api::add_routes() {
   auto add = [this](std::string method, std::string pattern, Access access,
-                    Response (Api::*fn)(Call&)) {
+                    Response (Api::*fn)(Call&), bool slow = false) {
     Route r;
+    r.slow = slow;
     r.method = std::move(method);
     r.pattern = std::move(pattern);
     r.access = std::move(access);
@@ -183,14 +184,15 @@ void Api::add_routes() {
   const Access viewer{true, Role::kViewer, ""};
   const Access admin{true, Role::kAdmin, ""};
   add("GET", "/", anyone, &Api::index_page);
-  add("POST", "/api/setup", anyone, &Api::setup);
-  add("POST", "/api/login", anyone, &Api::login);
+  // Routes that hash or check a password (Argon2, ~0.1 s of CPU each) are slow.
+  add("POST", "/api/setup", anyone, &Api::setup, true);
+  add("POST", "/api/login", anyone, &Api::login, true);
   add("POST", "/api/logout", viewer, &Api::logout);
   add("GET", "/api/me", viewer, &Api::me);
-  add("POST", "/api/me/password", viewer, &Api::change_own_password);
+  add("POST", "/api/me/password", viewer, &Api::change_own_password, true);
   add("GET", "/api/users", admin, &Api::list_users);
-  add("POST", "/api/users", admin, &Api::add_user);
-  add("PATCH", "/api/users/{name:user}", admin, &Api::change_user);
+  add("POST", "/api/users", admin, &Api::add_user, true);
+  add("PATCH", "/api/users/{name:user}", admin, &Api::change_user, true);
   add("DELETE", "/api/users/{name:user}", admin, &Api::delete_user);
   add("GET", "/api/tokens", viewer, &Api::list_tokens);
   add("POST", "/api/tokens", viewer, &Api::create_token);
@@ -201,9 +203,10 @@ void Api::add_routes() {
   add("GET", "/api/openapi.json", viewer, &Api::openapi);
 }
 
-uint64_t Api::body_limit_for(const std::string& method, std::string_view path) const {
+http::RequestClass Api::classify(const std::string& method, std::string_view path) const {
   const Match m = router_.match(method, path);
-  return m.route ? m.route->body_limit : 0;
+  if (!m.route) return {};
+  return {m.route->body_limit, m.route->slow};
 }
 
 Response Api::handle(const http::Request& req) {

@@ -35,8 +35,8 @@ class Api {
   Api(const Config& config, AccountStore& accounts, const Clock& clock, StatusFn status);
 
   http::Response handle(const http::Request& req);
-  // The body limit for a request, known from its request line (0: the server's default).
-  uint64_t body_limit_for(const std::string& method, std::string_view path) const;
+  // Body limit and pool of a request, from its request line (HttpServer's ClassifyFn).
+  http::RequestClass classify(const std::string& method, std::string_view path) const;
   const Router& router() const { return router_; }
   // The setup token while no user exists; nullopt once setup is done.
   std::optional<std::string> setup_token();

@@ -49,6 +49,14 @@ int status_for(ErrorCode code);
 // The short machine-readable name of an error status ("not_found", "forbidden", ...).
 const char* error_name(int status);
 
+// What the server must know of a request from its request line alone, before reading the body.
+struct RequestClass {
+  uint64_t body_limit = 0;  // 0: the server's default
+  // CPU-heavy (a password check): run on a pool of its own, so a flood of logins can slow
+  // only other logins, never the rest of the API.
+  bool slow = false;
+};
+
 // %XX decoding; '+' becomes ' ' only in queries. nullopt on a malformed escape.
 std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space);
 

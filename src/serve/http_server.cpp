@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <boost/asio.hpp>
@@ -31,8 +32,9 @@ using tcp = boost::asio::ip::tcp;
 struct Shared {
   HttpSettings settings;
   HttpServer::Handler handler;
-  HttpServer::BodyLimitFn body_limit;
+  HttpServer::ClassifyFn classify;
   net::thread_pool* pool = nullptr;
+  net::thread_pool* slow_pool = nullptr;
   std::atomic<int> connections{0};
   bool tls = false;
 };
@@ -91,9 +93,9 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     if (ec) return fail(ec);
     const auto& h = parser_->get();
     version_ = h.version();
-    uint64_t limit = shared_->body_limit(std::string(h.method_string()),
-                                         std::string_view(h.target().data(), h.target().size()));
-    if (!limit) limit = shared_->settings.body_limit;
+    class_ = shared_->classify(std::string(h.method_string()),
+                               std::string_view(h.target().data(), h.target().size()));
+    const uint64_t limit = class_.body_limit ? class_.body_limit : shared_->settings.body_limit;
     parser_->body_limit(limit);
     // A body declared too large is refused before it is sent (with "Expect: 100-continue" it
     // never is).
@@ -142,7 +144,8 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     // No read is pending while the handler runs: the connection sends nothing, so there is
     // nothing to time out; the handler pool's own size bounds the work in flight.
     beast::get_lowest_layer(stream_).expires_never();
-    net::post(*shared_->pool, [self = this->shared_from_this(), req] {
+    net::thread_pool& pool = class_.slow ? *shared_->slow_pool : *shared_->pool;
+    net::post(pool, [self = this->shared_from_this(), req] {
       http::Response res;
       try {
         res = self->shared_->handler(*req);
@@ -222,6 +225,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   std::string remote_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  http::RequestClass class_;
   unsigned version_ = 11;
   bool keep_alive_ = false;
   bool first_ = true;
@@ -233,6 +237,7 @@ struct HttpServer::Impl {
   std::shared_ptr<Shared> shared = std::make_shared<Shared>();
   net::io_context ioc;
   std::optional<net::thread_pool> pool;
+  std::optional<net::thread_pool> slow_pool;
   std::optional<ssl::context> tls;
   tcp::acceptor acceptor{ioc};
   std::vector<std::thread> threads;
@@ -272,11 +277,11 @@ struct HttpServer::Impl {
   }
 };
 
-HttpServer::HttpServer(const HttpSettings& settings, Handler handler, BodyLimitFn body_limit)
+HttpServer::HttpServer(const HttpSettings& settings, Handler handler, ClassifyFn classify)
     : impl_(std::make_unique<Impl>()) {
   impl_->shared->settings = settings;
   impl_->shared->handler = std::move(handler);
-  impl_->shared->body_limit = std::move(body_limit);
+  impl_->shared->classify = std::move(classify);
 }
 
 HttpServer::~HttpServer() { stop(); }
@@ -315,6 +320,8 @@ void HttpServer::start() {
   impl_->port = impl_->acceptor.local_endpoint().port();
   impl_->pool.emplace(static_cast<size_t>(s.threads));
   impl_->shared->pool = &*impl_->pool;
+  impl_->slow_pool.emplace(static_cast<size_t>(std::max(1, s.threads / 2)));
+  impl_->shared->slow_pool = &*impl_->slow_pool;
   impl_->accept();
   for (int i = 0; i < s.threads; ++i) impl_->threads.emplace_back([this] { impl_->ioc.run(); });
   impl_->running = true;
@@ -329,8 +336,10 @@ void HttpServer::stop() {
   impl_->threads.clear();
   beast::error_code ec;
   impl_->acceptor.close(ec);
-  impl_->pool->stop();
-  impl_->pool->join();
+  for (auto* p : {&*impl_->pool, &*impl_->slow_pool}) {
+    p->stop();
+    p->join();
+  }
 }
 
 int HttpServer::port() const { return impl_->port; }

@@ -2,7 +2,9 @@
 // that many long-lived connections (live view, later) cost memory, not threads, and never
 // starve the API. Request handlers run on a separate small pool, so a slow handler (an Argon2
 // password check takes a fraction of a second on purpose) never stalls the I/O threads.
-// Limits from [http]: header size (431), body size (413, per route via body_limit_for), read
+// Requests marked slow (password checks) get a pool of their own, so that a flood of logins
+// cannot starve the rest of the API.
+// Limits from [http]: header size (431), body size (413, per route via classify), read
 // and idle timeouts, keep-alive, and a maximum number of connections (more are closed at once).
 // Optional TLS (OpenSSL) from PEM files. Lifetime: start() binds and starts the threads; stop()
 // (also on destruction) closes every connection and joins them.
@@ -21,10 +23,11 @@ namespace vigil {
 class HttpServer {
  public:
   using Handler = std::function<http::Response(const http::Request&)>;
-  // The body limit a request may have, known from its request line; 0: settings.body_limit.
-  using BodyLimitFn = std::function<uint64_t(const std::string& method, std::string_view path)>;
+  // The body limit and pool of a request, known from its request line.
+  using ClassifyFn =
+      std::function<http::RequestClass(const std::string& method, std::string_view path)>;
 
-  HttpServer(const HttpSettings& settings, Handler handler, BodyLimitFn body_limit);
+  HttpServer(const HttpSettings& settings, Handler handler, ClassifyFn classify);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

@@ -55,6 +55,7 @@ struct Route {
   Access access;
   Handler handler;
   uint64_t body_limit = 0;  // 0: the server's default
+  bool slow = false;        // CPU-heavy: runs on the server's slow pool (http::RequestClass)
   // Derived from pattern.
   struct Segment {
     std::string literal;  // when not a parameter

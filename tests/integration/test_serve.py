@@ -409,6 +409,37 @@ class Serve(TestCase):
         self.v.wait_for(lambda: self._answers(), 10, "service after the connections closed")
         self.assertIn("connections open (the maximum)", self.v.log())
 
+    def test_login_flood_and_idle_connections_do_not_starve_the_api(self):
+        self.start()
+        admin = self.admin()
+        status, _, body, _ = admin.request("POST", "/api/tokens", {"name": "probe"})
+        probe = Client(self.url)
+        probe.token = body["token"]
+        port = int(urlparse(self.url).port)
+        # 60 open keep-alive connections doing nothing (think: live viewers between frames).
+        idle = [socket.create_connection(("127.0.0.1", port), 5) for _ in range(60)]
+        self.addCleanup(lambda: [s.close() for s in idle])
+        # 12 logins at once, each an Argon2 check (~0.1 s of CPU): they queue on their own pool.
+        import threading
+        results = []
+
+        def guess(i):
+            results.append(Client(self.url).login("nobody%d" % i, "guess-password")[0])
+
+        threads = [threading.Thread(target=guess, args=(i,)) for i in range(12)]
+        for t in threads:
+            t.start()
+        latencies = []
+        while any(t.is_alive() for t in threads):
+            t0 = time.time()
+            self.assertEqual(probe.request("GET", "/api/me")[0], 200)
+            latencies.append(time.time() - t0)
+        for t in threads:
+            t.join()
+        self.assertEqual(sorted(results), [401] * 12)
+        self.assertGreaterEqual(len(latencies), 3, "the logins finished too fast to measure")
+        self.assertLess(max(latencies), 0.5, latencies)
+
     def _answers(self):
         try:
             return Client(self.url).request("GET", "/api/me")[0] == 401

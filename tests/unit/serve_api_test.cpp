@@ -137,6 +137,16 @@ TEST_F(ApiTest, RoutingErrorsAreJson) {
   EXPECT_EQ(header(call("GET", "/api/me"), "Cache-Control"), "no-store");
 }
 
+TEST_F(ApiTest, PasswordRoutesAreClassifiedSlow) {
+  EXPECT_TRUE(api_.classify("POST", "/api/login").slow);
+  EXPECT_TRUE(api_.classify("POST", "/api/setup").slow);
+  EXPECT_TRUE(api_.classify("POST", "/api/me/password").slow);
+  EXPECT_FALSE(api_.classify("GET", "/api/me").slow);
+  EXPECT_FALSE(api_.classify("GET", "/api/cameras/front").slow);
+  EXPECT_FALSE(api_.classify("GET", "/nowhere").slow);
+  EXPECT_EQ(api_.classify("POST", "/api/login").body_limit, 0u);  // the server's default
+}
+
 TEST_F(ApiTest, SetupCreatesTheFirstAdminOnce) {
   const auto token = api_.setup_token();
   ASSERT_TRUE(token);
