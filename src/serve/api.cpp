@@ -130,7 +130,11 @@ void only_query(const Call& call, const std::set<std::string>& allowed) {
   }
 }
 
-std::string lower(std::string s) {
+// The account throttle's key for a login name. Names that no account can have share one key,
+// so that a flood of long made-up names costs the throttle one entry, not one per name.
+std::string account_key(const std::string& name) {
+  if (!valid_user_name(name)) return "(invalid name)";
+  std::string s = name;
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }
@@ -278,7 +282,7 @@ void Api::audit(const Call& call, const std::string& action, const std::string& 
 std::optional<std::chrono::seconds> Api::login_wait(const std::string& address,
                                                     const std::string& name) {
   auto a = address_throttle_.wait_time(address);
-  auto b = account_throttle_.wait_time(lower(name));
+  auto b = account_throttle_.wait_time(account_key(name));
   if (a && b) return std::max(*a, *b);
   return a ? a : b;
 }
@@ -356,12 +360,12 @@ Response Api::login(Call& call) {
       user ? verify_password(user->password_hash, pw) : (verify_password(dummy_hash_, pw), false);
   if (!ok) {
     address_throttle_.record_failure(address);
-    account_throttle_.record_failure(lower(name));
+    account_throttle_.record_failure(account_key(name));
     audit(call, "login_failed", user ? "wrong password" : "unknown user",
           valid_user_name(name) ? std::optional<std::string>(name) : std::nullopt);
     throw HttpFail{401, "wrong user name or password"};
   }
-  account_throttle_.record_success(lower(name));
+  account_throttle_.record_success(account_key(name));
   audit(call, "login", "", user->name);
   return start_session_response(call, *user, 200);
 }
@@ -395,7 +399,7 @@ Response Api::change_own_password(Call& call) {
                    {{"Retry-After", std::to_string(wait->count())}}};
   }
   if (!verify_password(u.password_hash, current)) {
-    account_throttle_.record_failure(lower(u.name));
+    account_throttle_.record_failure(account_key(u.name));
     address_throttle_.record_failure(call.request.remote_address);
     throw HttpFail{403, "the current password is wrong"};
   }
