@@ -104,7 +104,9 @@ int run_serve(const Config& config) {
   }
   service.start();
   for (;;) {
-    timespec ts{2, 0};
+    // status.json is for `vigil status`: a few seconds old is fine, and rewriting it is most of
+    // what an otherwise idle vigil costs (rename over an ext4 file starts a write-out).
+    timespec ts{5, 0};
     const int sig = sigtimedwait(&sigs, nullptr, &ts);
     if (sig == SIGINT || sig == SIGTERM) {
       spdlog::info("signal {}: stopping", sig);

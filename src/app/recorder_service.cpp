@@ -36,7 +36,7 @@ RecorderService::RecorderService(const Config& config, const Clock& clock)
     parts.recorder = std::make_unique<Recorder>(cam.id, config_.data_dir, *catalog_, clock_, ropt,
                                                 [this] { retention_->run_once(true); });
     parts.worker = std::make_unique<CameraWorker>(
-        cam, config_.ingest, clock_, rtsp_source_factory(clock_, config_.ingest.io_timeout),
+        cam, config_.ingest, clock_, rtsp_source_factory(clock_, config_.ingest),
         std::vector<PacketSink*>{parts.recorder.get()});
     cameras_.push_back(std::move(parts));
   }

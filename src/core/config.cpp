@@ -248,7 +248,8 @@ Config parse_config(const std::string& text, const std::string& source,
       const toml::table* t = (*arr)[i].as_table();
       if (!t) v.fail(where, Validator::describe((*arr)[i]), "must be a table");
       v.only_keys(*t, where,
-                  {"id", "name", "url", "sub_url", "enabled", "transport", "retention"});
+                  {"id", "name", "url", "sub_url", "enabled", "transport", "rtsp_client",
+                   "retention"});
       CameraConfig cam;
       const std::string w = where + ".";
       cam.id = v.get_string(*t, w, "id", "");
@@ -276,6 +277,14 @@ Config parse_config(const std::string& text, const std::string& source,
         cam.transport = RtspTransport::kUdp;
       } else {
         v.fail(w + "transport", "\"" + transport + "\"", "must be \"tcp\" or \"udp\"");
+      }
+      const std::string client = v.get_string(*t, w, "rtsp_client", "native");
+      if (client == "native") {
+        cam.client = RtspClient::kNative;
+      } else if (client == "ffmpeg") {
+        cam.client = RtspClient::kFfmpeg;
+      } else {
+        v.fail(w + "rtsp_client", "\"" + client + "\"", "must be \"native\" or \"ffmpeg\"");
       }
       cam.retention = v.get_retention(t->get("retention"), w + "retention");
       if (!cam.retention.max_days) cam.retention.max_days = c.default_retention.max_days;

@@ -13,6 +13,9 @@
 namespace vigil {
 
 enum class RtspTransport { kTcp, kUdp };
+// Which RTSP client reads a camera: vigil's own (TCP interleaved only; cheaper per camera) or
+// FFmpeg's libavformat (also UDP and rtsps://). See docs/design/ingest.md.
+enum class RtspClient { kNative, kFfmpeg };
 
 struct RetentionLimits {
   std::optional<int> max_days;          // keep footage at most this many days
@@ -26,6 +29,7 @@ struct CameraConfig {
   std::string sub_url;  // optional low-resolution stream for analysis
   bool enabled = true;
   RtspTransport transport = RtspTransport::kTcp;
+  RtspClient client = RtspClient::kNative;  // used where it can be (tcp, rtsp://)
   RetentionLimits retention;  // merged with the global defaults at load time
 };
 
@@ -36,7 +40,7 @@ struct IngestSettings {
   std::chrono::milliseconds backoff_initial{1'000};
   std::chrono::milliseconds backoff_max{30'000};
   // Once caught up with the camera, sleep this long before draining the socket again:
-  // one wake-up per batch instead of one per RTP packet (see docs/design/storage.md, CPU).
+  // one wake-up per batch instead of one per RTP packet (see docs/design/ingest.md).
   std::chrono::milliseconds read_batch{100};
 };
 

@@ -3,12 +3,18 @@
 #include <spdlog/spdlog.h>
 
 #include "core/error.h"
+#include "ingest/native_rtsp_source.h"
 
 namespace vigil {
 
-SourceFactory rtsp_source_factory(const Clock& clock, std::chrono::milliseconds io_timeout) {
-  return [&clock, io_timeout](const CameraConfig& c) -> std::unique_ptr<MediaSource> {
-    return std::make_unique<RtspSource>(c.url, c.transport, io_timeout, clock);
+SourceFactory rtsp_source_factory(const Clock& clock, const IngestSettings& settings) {
+  return [&clock, settings](const CameraConfig& c) -> std::unique_ptr<MediaSource> {
+    if (c.client == RtspClient::kNative && c.transport == RtspTransport::kTcp &&
+        c.url.rfind("rtsp://", 0) == 0) {
+      return std::make_unique<NativeRtspSource>(c.url, settings.io_timeout, settings.read_batch,
+                                                clock);
+    }
+    return std::make_unique<LibavRtspSource>(c.url, c.transport, settings.io_timeout, clock);
   };
 }
 
@@ -120,7 +126,8 @@ void CameraWorker::stream_once() {
       // Batching: a read that had to wait for the network means we are caught up with the
       // camera. Sleeping a little lets the kernel collect a batch of RTP packets, which are then
       // read without a wake-up per packet (the main CPU cost of a copy recorder).
-      if (settings_.read_batch.count() > 0 && t1 - t0 > std::chrono::milliseconds(2)) {
+      if (!source->batches_reads() && settings_.read_batch.count() > 0 &&
+          t1 - t0 > std::chrono::milliseconds(2)) {
         if (!sleep_for(settings_.read_batch)) break;
       }
     }

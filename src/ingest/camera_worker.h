@@ -57,7 +57,7 @@ class CameraWorker {
   std::thread thread_;
 };
 
-// The production factory: RTSP via libavformat.
-SourceFactory rtsp_source_factory(const Clock& clock, std::chrono::milliseconds io_timeout);
+// The production factory: vigil's own RTSP client where it applies, libavformat's otherwise.
+SourceFactory rtsp_source_factory(const Clock& clock, const IngestSettings& settings);
 
 }  // namespace vigil

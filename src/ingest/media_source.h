@@ -1,4 +1,4 @@
-// A connection to one camera stream. RtspSource is the real one (libavformat); tests and future
+// A connection to one camera stream. LibavRtspSource is the real one (libavformat); tests and future
 // inputs (files, ONVIF) implement the same interface. Methods other than interrupt() are called
 // from the camera's own thread only.
 #pragma once
@@ -27,13 +27,16 @@ class MediaSource {
   virtual bool read(AVPacket* pkt, TrackKind& track) = 0;
   // Makes a blocked open()/read() return soon; safe from any thread.
   virtual void interrupt() = 0;
+  // True when read() itself sleeps between batches of packets (NativeRtspSource); otherwise
+  // the camera worker does (see IngestSettings::read_batch).
+  virtual bool batches_reads() const { return false; }
 };
 
-class RtspSource final : public MediaSource {
+class LibavRtspSource final : public MediaSource {
  public:
-  RtspSource(std::string url, RtspTransport transport, std::chrono::milliseconds io_timeout,
+  LibavRtspSource(std::string url, RtspTransport transport, std::chrono::milliseconds io_timeout,
              const Clock& clock);
-  ~RtspSource() override;
+  ~LibavRtspSource() override;
 
   std::shared_ptr<const StreamInfo> open() override;
   bool read(AVPacket* pkt, TrackKind& track) override;

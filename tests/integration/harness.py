@@ -3,6 +3,7 @@
 - make_clip(): test clips made with ffmpeg (tests/fixtures/make_clip.sh), cached per build.
 - RtspCamera: the GStreamer RTSP test camera (tests/fixtures/rtsp_camera.py).
 - GarbageServer: a TCP port that answers with garbage, a recorded 401, or silence.
+- ReplayCamera: real cameras' recorded RTSP answers (../shared/cameras) in front of a clip.
 - Vigil: a `vigil serve` on a temporary data directory, with helpers to kill, restart, check
   and read its catalog (sqlite3) and status.
 Every process is started in its own session and killed by PID (process group) at exit.
@@ -126,6 +127,33 @@ class GarbageServer:
 
     def url(self, path="stream"):
         return "rtsp://127.0.0.1:%d/%s" % (self.port, path)
+
+    def close(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait()
+
+
+CAMERA_DATA = os.path.normpath(os.path.join(SOURCE_DIR, "..", "shared", "cameras"))
+
+
+class ReplayCamera:
+    """A camera that answers with a real camera's recorded RTSP responses
+    (tests/fixtures/replay_camera.py) and streams `clip`."""
+
+    def __init__(self, clip, describe, options=None, setup=None, play=None):
+        args = [PYTHON, os.path.join(FIXTURES, "replay_camera.py"), "--port", "0", "--clip", clip,
+                "--describe", os.path.join(CAMERA_DATA, describe)]
+        for flag, name in (("--options", options), ("--setup", setup), ("--play", play)):
+            if name:
+                args += [flag, os.path.join(CAMERA_DATA, name)]
+        self.proc = spawn(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                          bufsize=1)
+        self.port = _read_ready(self.proc, "replay_camera.py")
+
+    def url(self, path="stream", user=None, password=None):
+        auth = "%s:%s@" % (user, password) if user else ""
+        return "rtsp://%s127.0.0.1:%d/%s" % (auth, self.port, path)
 
     def close(self):
         if self.proc.poll() is None:

@@ -1,6 +1,8 @@
 """vigil serve records real RTSP cameras (GStreamer's RTSP server) into playable segment files,
 and a broken camera never affects the others."""
+import json
 import os
+import subprocess
 import time
 import unittest
 
@@ -19,6 +21,18 @@ def contiguous(segs, tolerance_ms=150):
     return bad
 
 
+def stream_spans(path):
+    """{"video": (start_s, end_s), "audio": (...)} of a file's tracks, from ffprobe."""
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries",
+                          "stream=codec_type,start_time,duration", "-of", "json", path],
+                         capture_output=True, text=True, check=True).stdout
+    spans = {}
+    for st in json.loads(out)["streams"]:
+        start = float(st["start_time"])
+        spans[st["codec_type"]] = (start, start + float(st["duration"]))
+    return spans
+
+
 class Recording(TestCase):
     def test_h264_with_aac_and_h265_cameras_record_playable_segments(self):
         h264 = make_clip("h264-aac", "--codec", "h264", "--seconds", "20", "--audio")
@@ -28,9 +42,12 @@ class Recording(TestCase):
         v = self.track(Vigil(self.workdir, [
             {"id": "front", "name": "Front door", "url": cam.url("front", "admin", "s3cret-pw")},
             {"id": "yard", "url": cam.url("yard", "admin", "s3cret-pw")},
+            # The same camera through FFmpeg's RTSP client, the fallback (rtsp_client).
+            {"id": "front-ffmpeg", "url": cam.url("front", "admin", "s3cret-pw"),
+             "rtsp_client": "ffmpeg"},
         ], segment_seconds=10).start())
-        v.wait_for(lambda: (v.camera_status("front") or {}).get("state") == "streaming" and
-                   (v.camera_status("yard") or {}).get("state") == "streaming", 30, "streaming")
+        v.wait_for(lambda: all((v.camera_status(c) or {}).get("state") == "streaming"
+                               for c in ("front", "yard", "front-ffmpeg")), 30, "streaming")
         time.sleep(4)
         st = v.camera_status("front")
         self.assertAlmostEqual(st["fps"], 10, delta=2.5)
@@ -42,7 +59,7 @@ class Recording(TestCase):
                    40, "two closed segments")
         self.assertEqual(v.stop(), 0)
 
-        for cam_id, codec in (("front", "h264"), ("yard", "hevc")):
+        for cam_id, codec in (("front", "h264"), ("yard", "hevc"), ("front-ffmpeg", "h264")):
             segs = v.segments(cam_id)
             self.assertGreaterEqual(len(segs), 2, cam_id)
             self.assertEqual(contiguous(segs), [], "segments of one connection must touch")
@@ -61,7 +78,19 @@ class Recording(TestCase):
                 self.assertEqual(s["close_reason"], "duration")
                 self.assertAlmostEqual(s["media_duration_90k"] / 90000, 10, delta=GOP_S + 0.2)
         self.assertEqual(v.segments("front")[0]["has_audio"], 1)
+        self.assertEqual(v.segments("front-ffmpeg")[0]["has_audio"], 1)
         self.assertEqual(v.segments("yard")[0]["has_audio"], 0)
+        # Audio and video on one time line (RTP-Info): in a whole segment both tracks cover
+        # the same time, whichever client read them.
+        for cam_id in ("front", "front-ffmpeg"):
+            s = v.segments(cam_id)[1]
+            spans = stream_spans(os.path.join(v.data, s["path"]))
+            self.assertAlmostEqual(spans["audio"][0], spans["video"][0], delta=0.15, msg=cam_id)
+            self.assertAlmostEqual(spans["audio"][1], spans["video"][1], delta=0.15, msg=cam_id)
+        # Both clients recorded the same camera for the same time (within a GOP each end).
+        native = sum(s["media_duration_90k"] for s in v.segments("front")) / 90000
+        libav = sum(s["media_duration_90k"] for s in v.segments("front-ffmpeg")) / 90000
+        self.assertAlmostEqual(native, libav, delta=2 * GOP_S + 0.5)
 
         r = v.run("check", "--hash")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)

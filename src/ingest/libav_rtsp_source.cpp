@@ -30,16 +30,16 @@ bool storable_audio(AVCodecID id) {
 
 }  // namespace
 
-RtspSource::RtspSource(std::string url, RtspTransport transport,
+LibavRtspSource::LibavRtspSource(std::string url, RtspTransport transport,
                        std::chrono::milliseconds io_timeout, const Clock& clock)
     : url_(std::move(url)), transport_(transport), io_timeout_(io_timeout), clock_(clock) {}
 
-RtspSource::~RtspSource() {
+LibavRtspSource::~LibavRtspSource() {
   if (ctx_) avformat_close_input(&ctx_);
 }
 
-int RtspSource::interrupt_cb(void* p) {
-  auto* self = static_cast<RtspSource*>(p);
+int LibavRtspSource::interrupt_cb(void* p) {
+  auto* self = static_cast<LibavRtspSource*>(p);
   if (self->interrupted_) return 1;
   const int64_t deadline = self->deadline_ns_.load();
   if (deadline != 0 && self->clock_.steady_now().time_since_epoch().count() > deadline) {
@@ -49,7 +49,7 @@ int RtspSource::interrupt_cb(void* p) {
   return 0;
 }
 
-std::string RtspSource::describe_av_error(int err) const {
+std::string LibavRtspSource::describe_av_error(int err) const {
   if (interrupted_) return "stopped";
   if (timed_out_) {
     char buf[48];
@@ -75,10 +75,10 @@ std::string RtspSource::describe_av_error(int err) const {
   }
 }
 
-std::shared_ptr<const StreamInfo> RtspSource::open() {
+std::shared_ptr<const StreamInfo> LibavRtspSource::open() {
   ctx_ = avformat_alloc_context();
   if (!ctx_) throw Error(ErrorCode::kResourceExhausted, "out of memory");
-  ctx_->interrupt_callback.callback = &RtspSource::interrupt_cb;
+  ctx_->interrupt_callback.callback = &LibavRtspSource::interrupt_cb;
   ctx_->interrupt_callback.opaque = this;
   timed_out_ = false;
 
@@ -161,7 +161,7 @@ std::shared_ptr<const StreamInfo> RtspSource::open() {
   return info;
 }
 
-bool RtspSource::read(AVPacket* pkt, TrackKind& track) {
+bool LibavRtspSource::read(AVPacket* pkt, TrackKind& track) {
   for (;;) {
     deadline_span_ = io_timeout_;
     deadline_ns_ = (clock_.steady_now() + io_timeout_).time_since_epoch().count();

@@ -1,0 +1,488 @@
+#include "ingest/native_rtsp_source.h"
+
+#include <sodium.h>
+
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavutil/channel_layout.h>
+}
+
+#include "core/error.h"
+#include "core/redact.h"
+#include "ingest/sdp.h"
+
+namespace vigil {
+namespace {
+
+constexpr auto kTeardownTimeout = std::chrono::milliseconds(200);
+constexpr auto kAudioWait = std::chrono::milliseconds(1500);
+
+bool ok_status(const RtspMessage& m) { return m.status >= 200 && m.status < 300; }
+
+std::string status_text(const RtspMessage& m) {
+  return std::to_string(m.status) + (m.reason.empty() ? "" : " " + m.reason);
+}
+
+std::optional<uint32_t> parse_u32(std::string_view s) {
+  uint32_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+std::vector<uint8_t> hex_bytes(const std::string& hex) {
+  std::vector<uint8_t> out(hex.size() / 2);
+  size_t len = 0;
+  if (sodium_hex2bin(out.data(), out.size(), hex.data(), hex.size(), nullptr, &len, nullptr) != 0) {
+    return {};
+  }
+  out.resize(len);
+  return out;
+}
+
+int fmtp_int(const SdpMedia& m, const std::string& key, int fallback) {
+  const auto it = m.fmtp.find(key);
+  if (it == m.fmtp.end()) return fallback;
+  int v = 0;
+  auto [p, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
+  return ec == std::errc() && p != it->second.data() ? v : fallback;
+}
+
+bool storable_aac(const SdpMedia& m) {
+  if (m.encoding != "MPEG4-GENERIC" || m.clock_rate <= 0) return false;
+  const auto mode = m.fmtp.find("mode");
+  if (mode != m.fmtp.end() && !equals_nocase(mode->second.substr(0, 3), "aac")) return false;
+  return fmtp_int(m, "sizelength", 0) > 0 && !hex_bytes(m.fmtp.count("config") ? m.fmtp.at("config") : "").empty();
+}
+
+void set_extradata(AVCodecParameters* par, const std::vector<uint8_t>& bytes) {
+  par->extradata = static_cast<uint8_t*>(av_mallocz(bytes.size() + AV_INPUT_BUFFER_PADDING_SIZE));
+  if (!par->extradata) throw Error(ErrorCode::kResourceExhausted, "out of memory");
+  std::memcpy(par->extradata, bytes.data(), bytes.size());
+  par->extradata_size = static_cast<int>(bytes.size());
+}
+
+// Picture size, profile and pixel format as FFmpeg's own parser reads them from the parameter
+// sets and the first keyframe; the MP4 muxer needs them, and so do people.
+void probe_picture(AVCodecParameters* par, const std::vector<uint8_t>& extradata,
+                   const std::vector<uint8_t>& keyframe) {
+  std::vector<uint8_t> data(extradata);
+  data.insert(data.end(), keyframe.begin(), keyframe.end());
+  data.resize(data.size() + AV_INPUT_BUFFER_PADDING_SIZE, 0);
+  AVCodecParserContext* parser = av_parser_init(par->codec_id);
+  AVCodecContext* ctx = avcodec_alloc_context3(nullptr);
+  if (!parser || !ctx) {
+    av_parser_close(parser);
+    avcodec_free_context(&ctx);
+    throw Error(ErrorCode::kResourceExhausted, "out of memory");
+  }
+  ctx->codec_id = par->codec_id;
+  parser->flags |= PARSER_FLAG_COMPLETE_FRAMES;
+  uint8_t* out = nullptr;
+  int out_size = 0;
+  av_parser_parse2(parser, ctx, &out, &out_size, data.data(),
+                   static_cast<int>(data.size() - AV_INPUT_BUFFER_PADDING_SIZE), AV_NOPTS_VALUE,
+                   AV_NOPTS_VALUE, 0);
+  par->width = parser->width > 0 ? parser->width : ctx->width;
+  par->height = parser->height > 0 ? parser->height : ctx->height;
+  par->format = parser->format;
+  par->profile = ctx->profile;
+  par->level = ctx->level;
+  av_parser_close(parser);
+  avcodec_free_context(&ctx);
+}
+
+}  // namespace
+
+NativeRtspSource::NativeRtspSource(std::string url, std::chrono::milliseconds io_timeout,
+                                   std::chrono::milliseconds read_batch, const Clock& clock)
+    : url_(std::move(url)),
+      io_timeout_(io_timeout),
+      read_batch_(read_batch),
+      clock_(clock),
+      conn_(clock) {}
+
+NativeRtspSource::~NativeRtspSource() {
+  if (!playing_ || interrupted_) return;
+  // Polite but not waited for: the camera frees the session now instead of at its timeout.
+  try {
+    const int cseq = ++cseq_;
+    std::string r = "TEARDOWN " + play_url_ + " RTSP/1.0\r\nCSeq: " + std::to_string(cseq) +
+                    "\r\nSession: " + session_ + "\r\n\r\n";
+    conn_.send(r, kTeardownTimeout);
+  } catch (const Error&) {
+  }
+}
+
+void NativeRtspSource::interrupt() {
+  interrupted_ = true;
+  conn_.interrupt();
+}
+
+void NativeRtspSource::send_request(const std::string& method, const std::string& url,
+                                    const std::string& extra_headers, int cseq) {
+  std::string r = method + " " + url + " RTSP/1.0\r\nCSeq: " + std::to_string(cseq) +
+                  "\r\nUser-Agent: vigil\r\n";
+  if (auth_) {
+    r += "Authorization: " +
+         authorization_header(*auth_, parsed_.user, parsed_.password, method, url,
+                              ++nonce_count_, cnonce_) +
+         "\r\n";
+  }
+  if (!session_.empty()) r += "Session: " + session_ + "\r\n";
+  r += extra_headers + "\r\n";
+  conn_.send(r, io_timeout_);
+}
+
+RtspMessage NativeRtspSource::request(const std::string& method, const std::string& url,
+                                      const std::string& extra_headers) {
+  for (int attempt = 0;; ++attempt) {
+    const int cseq = ++cseq_;
+    send_request(method, url, extra_headers, cseq);
+    RtspMessage msg;
+    InterleavedFrame frame;
+    for (;;) {
+      const auto next = conn_.next(io_timeout_, msg, frame);
+      if (next == RtspConnection::Next::kClosed) {
+        throw Error(ErrorCode::kUnavailable, "the camera closed the connection after " + method);
+      }
+      if (next == RtspConnection::Next::kFrame) {
+        if (playing_) on_frame(frame);
+        continue;
+      }
+      if (!msg.is_response) continue;  // a request from the server; none needs an answer
+      if (msg.cseq() && *msg.cseq() != cseq) continue;  // a late answer to an earlier request
+      break;
+    }
+    if (msg.status == 401 && attempt == 0 && parsed_.has_credentials) {
+      // The first 401 carries the challenge; answering it is the normal way in. A second
+      // one means the credentials are wrong.
+      auth_ = choose_challenge(msg.headers_named("WWW-Authenticate"));
+      nonce_count_ = 0;
+      if (auth_) continue;
+    }
+    if (msg.status == 401) {
+      throw Error(ErrorCode::kUnauthenticated,
+                  parsed_.has_credentials
+                      ? "unauthorized (401): check the user name and password in the URL"
+                      : "unauthorized (401): the camera needs a user name and password in the URL");
+    }
+    if (msg.status == 404) {
+      throw Error(ErrorCode::kUnavailable, "not found (404): check the stream path in the URL");
+    }
+    return msg;
+  }
+}
+
+std::shared_ptr<const StreamInfo> NativeRtspSource::open() {
+  try {
+    return connect_and_describe();
+  } catch (const Error& e) {
+    if (interrupted_) throw Error(ErrorCode::kUnavailable, "stopped");
+    throw e.wrap("open " + redact_url(url_));
+  }
+}
+
+std::shared_ptr<const StreamInfo> NativeRtspSource::connect_and_describe() {
+  parsed_ = parse_rtsp_url(url_);
+  unsigned char nonce[8];
+  randombytes_buf(nonce, sizeof nonce);
+  char hex[sizeof nonce * 2 + 1];
+  cnonce_ = sodium_bin2hex(hex, sizeof hex, nonce, sizeof nonce);
+
+  conn_.connect(parsed_.host, parsed_.port, io_timeout_);
+  const RtspMessage options = request("OPTIONS", parsed_.request_url, "");
+  if (const std::string* pub = options.header("Public")) {
+    get_parameter_ = pub->find("GET_PARAMETER") != std::string::npos;
+  }
+  const RtspMessage describe =
+      request("DESCRIBE", parsed_.request_url, "Accept: application/sdp\r\n");
+  if (!ok_status(describe)) {
+    throw Error(ErrorCode::kUnavailable, "the camera answered DESCRIBE with " + status_text(describe));
+  }
+  const SdpSession sdp = parse_sdp(describe.body);
+  std::string base = parsed_.request_url;
+  for (const char* name : {"Content-Base", "Content-Location"}) {
+    const std::string* h = describe.header(name);
+    // Some cameras send a base without the scheme (moonfire-nvr#356): useless, ignored.
+    if (h && h->size() > 7 && equals_nocase(h->substr(0, 7), "rtsp://")) {
+      base = *h;
+      break;
+    }
+  }
+
+  const SdpMedia* video = nullptr;
+  const SdpMedia* any_video = nullptr;
+  const SdpMedia* audio = nullptr;
+  for (const SdpMedia& m : sdp.media) {
+    if (m.type == "video") {
+      if (!any_video) any_video = &m;
+      if (!video && (m.encoding == "H264" || m.encoding == "H265")) video = &m;
+    } else if (m.type == "audio" && !audio) {
+      audio = &m;
+    }
+  }
+  if (!video) {
+    if (!any_video) throw Error(ErrorCode::kInvalidArgument, "the stream has no video track");
+    throw Error(ErrorCode::kInvalidArgument,
+                "video codec " + sdp_codec_name(*any_video) +
+                    " is not supported (vigil records H.264 and H.265)");
+  }
+  auto info = std::make_shared<StreamInfo>();
+  const bool hevc = video->encoding == "H265";
+  std::vector<std::vector<uint8_t>> sets;
+  for (const char* key : hevc ? std::vector<const char*>{"sprop-vps", "sprop-sps", "sprop-pps"}
+                              : std::vector<const char*>{"sprop-parameter-sets"}) {
+    const auto it = video->fmtp.find(key);
+    if (it == video->fmtp.end()) continue;
+    for (auto& nal : decode_sprop(it->second)) sets.push_back(std::move(nal));
+  }
+  if (audio && !storable_aac(*audio)) {
+    info->audio_skipped =
+        sdp_codec_name(*audio) + " audio is not recorded (only AAC can be stored and played)";
+    audio = nullptr;
+  }
+
+  int channel = 0;
+  for (const SdpMedia* m : {video, audio}) {
+    if (!m) continue;
+    Track t;
+    t.kind = m == video ? TrackKind::kVideo : TrackKind::kAudio;
+    t.setup_url = resolve_control_url(base, m->control);
+    const RtspMessage setup =
+        request("SETUP", t.setup_url,
+                "Transport: RTP/AVP/TCP;unicast;interleaved=" + std::to_string(channel) + "-" +
+                    std::to_string(channel + 1) + "\r\n");
+    if (!ok_status(setup)) {
+      if (t.kind == TrackKind::kAudio) {
+        info->audio_skipped = "AAC audio is not recorded: the camera answered its SETUP with " +
+                              status_text(setup);
+        continue;
+      }
+      throw Error(ErrorCode::kUnavailable,
+                  "the camera answered SETUP with " + status_text(setup) +
+                      (setup.status == 461 ? " (no RTP over TCP; try transport = \"udp\")" : ""));
+    }
+    if (const std::string* s = setup.header("Session"); s && session_.empty()) {
+      const SessionHeader sh = parse_session_header(*s);
+      session_ = sh.id;
+      if (sh.timeout_s && *sh.timeout_s > 0) {
+        keepalive_every_ = std::chrono::seconds(std::max(5, *sh.timeout_s / 2));
+      }
+    }
+    t.rtp_channel = channel;
+    if (const std::string* tr = setup.header("Transport")) {
+      if (auto ch = transport_interleaved(*tr)) t.rtp_channel = ch->first;
+    }
+    if (t.kind == TrackKind::kVideo) {
+      auto d = std::make_unique<H26xDepacketizer>(
+          hevc ? H26xDepacketizer::Codec::kH265 : H26xDepacketizer::Codec::kH264, sets);
+      video_ = d.get();
+      t.depacketizer = std::move(d);
+    } else {
+      t.depacketizer = std::make_unique<AacDepacketizer>(fmtp_int(*m, "sizelength", 13),
+                                                         fmtp_int(*m, "indexlength", 3),
+                                                         fmtp_int(*m, "indexdeltalength", 3));
+    }
+    tracks_.push_back(std::move(t));
+    channel += 2;
+  }
+
+  play_url_ = sdp.control.empty() ? base : resolve_control_url(base, sdp.control);
+  const RtspMessage play = request("PLAY", play_url_, "Range: npt=0.000-\r\n");
+  if (!ok_status(play)) {
+    throw Error(ErrorCode::kUnavailable, "the camera answered PLAY with " + status_text(play));
+  }
+  if (const std::string* info_header = play.header("RTP-Info")) {
+    // "url=...;seq=1;rtptime=123, url=...": the RTP time of each track at the same instant,
+    // which is how audio and video are put on one time line.
+    size_t pos = 0, index = 0;
+    while (pos < info_header->size()) {
+      const size_t comma = info_header->find(',', pos);
+      const std::string entry = info_header->substr(pos, comma == std::string::npos ? comma : comma - pos);
+      pos = comma == std::string::npos ? info_header->size() : comma + 1;
+      std::string entry_url;
+      std::optional<uint32_t> rtptime;
+      size_t p = 0;
+      while (p < entry.size()) {
+        const size_t semi = entry.find(';', p);
+        const std::string kv = trim(std::string_view(entry).substr(p, semi == std::string::npos ? semi : semi - p));
+        p = semi == std::string::npos ? entry.size() : semi + 1;
+        if (kv.rfind("url=", 0) == 0) entry_url = kv.substr(4);
+        if (kv.rfind("rtptime=", 0) == 0) rtptime = parse_u32(kv.substr(8));
+      }
+      Track* match = nullptr;
+      for (Track& t : tracks_) {
+        if (!entry_url.empty() &&
+            (t.setup_url == entry_url ||
+             (t.setup_url.size() > entry_url.size() &&
+              t.setup_url.compare(t.setup_url.size() - entry_url.size(), entry_url.size(),
+                                  entry_url) == 0))) {
+          match = &t;
+        }
+      }
+      if (!match && index < tracks_.size()) match = &tracks_[index];
+      if (match) match->rtptime = rtptime;
+      ++index;
+    }
+  }
+  playing_ = true;
+  next_keepalive_ = clock_.steady_now() + keepalive_every_;
+
+  // Wait for the first keyframe: it tells the picture size, and recordings start with it.
+  const auto first_frame_wait = io_timeout_ * 2;
+  const SteadyTime deadline = clock_.steady_now() + first_frame_wait;
+  RtspMessage msg;
+  InterleavedFrame frame;
+  while (!video_started_) {
+    if (clock_.steady_now() > deadline) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "no video keyframe within %.1f s",
+                    first_frame_wait.count() / 1000.0);
+      throw Error(ErrorCode::kUnavailable, buf);
+    }
+    keepalive_if_due();
+    const auto next = conn_.next(io_timeout_, msg, frame);
+    if (next == RtspConnection::Next::kClosed) {
+      throw Error(ErrorCode::kUnavailable, "the camera closed the connection before any video");
+    }
+    if (next == RtspConnection::Next::kFrame) on_frame(frame);
+  }
+  // Many cameras announce audio and never send it. A track without samples would make a
+  // browser's player wait for audio forever, so audio is kept only if it arrives within a
+  // second of video (the frames read meanwhile are kept and recorded).
+  if (tracks_.back().kind == TrackKind::kAudio) {
+    const SteadyTime audio_deadline = clock_.steady_now() + kAudioWait;
+    auto has_audio = [this] {
+      for (const Ready& r : ready_) {
+        if (r.kind == TrackKind::kAudio) return true;
+      }
+      return false;
+    };
+    while (!has_audio() && clock_.steady_now() < audio_deadline) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          audio_deadline - clock_.steady_now());
+      try {
+        const auto next = conn_.next(std::max(left, std::chrono::milliseconds(1)), msg, frame);
+        if (next == RtspConnection::Next::kClosed) break;
+        if (next == RtspConnection::Next::kFrame) on_frame(frame);
+      } catch (const Error&) {
+        if (interrupted_) throw;
+        break;  // nothing more within the wait: no audio, and read() reports a silent camera
+      }
+    }
+    if (!has_audio()) {
+      tracks_.pop_back();
+      audio = nullptr;
+      info->audio_skipped = "the camera announces AAC audio but sends none: video only";
+    }
+  }
+
+  const std::vector<uint8_t> extradata = video_->extradata();
+  if (extradata.empty()) {
+    throw Error(ErrorCode::kInvalidArgument,
+                std::string("the camera sent no ") + (hevc ? "H.265" : "H.264") +
+                    " parameter sets (SPS/PPS)");
+  }
+  info->video.reset(avcodec_parameters_alloc());
+  AVCodecParameters* vp = info->video.get();
+  vp->codec_type = AVMEDIA_TYPE_VIDEO;
+  vp->codec_id = hevc ? AV_CODEC_ID_HEVC : AV_CODEC_ID_H264;
+  set_extradata(vp, extradata);
+  probe_picture(vp, extradata, ready_.front().frame.data);
+  if (vp->width <= 0 || vp->height <= 0) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "cannot read the picture size from the camera's parameter sets");
+  }
+  info->video_time_base = {1, video->clock_rate > 0 ? video->clock_rate : 90000};
+  if (audio && tracks_.back().kind == TrackKind::kAudio) {
+    info->audio.reset(avcodec_parameters_alloc());
+    AVCodecParameters* ap = info->audio.get();
+    ap->codec_type = AVMEDIA_TYPE_AUDIO;
+    ap->codec_id = AV_CODEC_ID_AAC;
+    ap->sample_rate = audio->clock_rate;
+    ap->frame_size = 1024;
+    av_channel_layout_default(&ap->ch_layout, audio->channels);
+    set_extradata(ap, hex_bytes(audio->fmtp.at("config")));
+    info->audio_time_base = {1, audio->clock_rate};
+  }
+  return info;
+}
+
+void NativeRtspSource::on_frame(const InterleavedFrame& f) {
+  Track* track = nullptr;
+  for (Track& t : tracks_) {
+    if (t.rtp_channel == f.channel) track = &t;
+  }
+  if (!track) return;  // RTCP, or a track we did not set up
+  const auto rtp = parse_rtp(f.payload);
+  if (!rtp) return;
+  scratch_.clear();
+  track->depacketizer->push(*rtp, scratch_);
+  for (CodecFrame& cf : scratch_) {
+    // Audio before the first video keyframe has nothing to go with.
+    if (track->kind == TrackKind::kAudio && !video_started_) continue;
+    if (track->kind == TrackKind::kVideo) video_started_ = true;
+    if (!track->origin) {
+      track->origin = track->rtptime
+                          ? cf.timestamp - static_cast<int32_t>(static_cast<uint32_t>(cf.timestamp) -
+                                                                *track->rtptime)
+                          : cf.timestamp;
+    }
+    ready_.push_back(Ready{track->kind, std::move(cf)});
+  }
+}
+
+void NativeRtspSource::keepalive_if_due() {
+  const SteadyTime now = clock_.steady_now();
+  if (now < next_keepalive_) return;
+  next_keepalive_ = now + keepalive_every_;
+  // The answer is read (and ignored) with the media that follows it.
+  send_request(get_parameter_ ? "GET_PARAMETER" : "OPTIONS", play_url_, "", ++cseq_);
+}
+
+void NativeRtspSource::fill_packet(Ready& r, AVPacket* pkt) {
+  const Track* track = nullptr;
+  for (const Track& t : tracks_) {
+    if (t.kind == r.kind) track = &t;
+  }
+  if (av_new_packet(pkt, static_cast<int>(r.frame.data.size())) < 0) {
+    throw Error(ErrorCode::kResourceExhausted, "out of memory");
+  }
+  std::memcpy(pkt->data, r.frame.data.data(), r.frame.data.size());
+  pkt->pts = pkt->dts = r.frame.timestamp - (track && track->origin ? *track->origin : 0);
+  if (r.frame.key) pkt->flags |= AV_PKT_FLAG_KEY;
+}
+
+bool NativeRtspSource::read(AVPacket* pkt, TrackKind& track) {
+  try {
+    RtspMessage msg;
+    InterleavedFrame frame;
+    for (;;) {
+      if (!ready_.empty()) {
+        Ready r = std::move(ready_.front());
+        ready_.pop_front();
+        fill_packet(r, pkt);
+        track = r.kind;
+        return true;
+      }
+      if (video_->parameters_changed()) {
+        throw Error(ErrorCode::kUnavailable,
+                    "the camera changed its video parameters (resolution or profile)");
+      }
+      keepalive_if_due();
+      const auto next = conn_.next(io_timeout_, msg, frame, read_batch_);
+      if (next == RtspConnection::Next::kClosed) return false;
+      if (next == RtspConnection::Next::kFrame) on_frame(frame);
+    }
+  } catch (const Error& e) {
+    if (interrupted_) throw Error(ErrorCode::kUnavailable, "stopped");
+    throw e.wrap("read " + redact_url(url_));
+  }
+}
+
+}  // namespace vigil
