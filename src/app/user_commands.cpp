@@ -18,9 +18,6 @@
 namespace vigil {
 namespace {
 
-constexpr size_t kMinPassword = 8;
-constexpr size_t kMaxPassword = 1024;
-
 std::optional<std::string> read_password(const std::string& user) {
   auto read_line = [](std::string& out) { return static_cast<bool>(std::getline(std::cin, out)); };
   if (!::isatty(STDIN_FILENO)) {
@@ -56,9 +53,8 @@ std::optional<std::string> read_password(const std::string& user) {
 std::optional<std::string> new_password_hash(const std::string& user) {
   const auto pw = read_password(user);
   if (!pw) return std::nullopt;
-  if (pw->size() < kMinPassword || pw->size() > kMaxPassword) {
-    std::cerr << "vigil user: a password needs " << kMinPassword << " to " << kMaxPassword
-              << " characters\n";
+  if (const std::string p = password_problem(*pw); !p.empty()) {
+    std::cerr << "vigil user: " << p << "\n";
     return std::nullopt;
   }
   return hash_password(*pw);

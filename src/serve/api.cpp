@@ -22,9 +22,6 @@ struct HttpFail {
   std::vector<std::pair<std::string, std::string>> headers = {};
 };
 
-constexpr size_t kMinPassword = 8;
-constexpr size_t kMaxPassword = 1024;
-
 json parse_body(const Call& call) {
   const std::string type = call.request.header("content-type");
   if (type.rfind("application/json", 0) != 0) {
@@ -58,10 +55,8 @@ std::string need_string(const json& body, const char* key) {
 }
 
 void check_password(const std::string& pw) {
-  if (pw.size() < kMinPassword || pw.size() > kMaxPassword) {
-    throw Error(ErrorCode::kInvalidArgument, "a password needs " + std::to_string(kMinPassword) +
-                                                 " to " + std::to_string(kMaxPassword) +
-                                                 " characters");
+  if (const std::string p = password_problem(pw); !p.empty()) {
+    throw Error(ErrorCode::kInvalidArgument, p);
   }
 }
 

@@ -20,6 +20,14 @@ std::string base64url(const unsigned char* data, size_t n) {
 
 }  // namespace
 
+std::string password_problem(const std::string& password) {
+  if (password.size() < kMinPasswordLength || password.size() > kMaxPasswordLength) {
+    return "a password needs " + std::to_string(kMinPasswordLength) + " to " +
+           std::to_string(kMaxPasswordLength) + " characters";
+  }
+  return "";
+}
+
 std::string hash_password(const std::string& password) {
   ensure_sodium();
   char out[crypto_pwhash_STRBYTES];

@@ -3,11 +3,18 @@
 // per-session CSRF token. Thread-safe; sodium_init is called on first use.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace vigil {
+
+// What a password must be, for the API and the command line alike.
+constexpr size_t kMinPasswordLength = 8;
+constexpr size_t kMaxPasswordLength = 1024;  // Argon2 takes any length; a bound keeps it cheap
+// Why `password` is unacceptable, or "" when it is fine.
+std::string password_problem(const std::string& password);
 
 // Argon2id (crypto_pwhash_str, "interactive" limits: ~64 MiB and a fraction of a second per
 // call, on purpose). Throws Error(kResourceExhausted) when the memory is not available.

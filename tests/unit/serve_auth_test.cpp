@@ -31,6 +31,13 @@ TEST(Crypto, PasswordHashIsArgon2idSaltedAndVerifies) {
   EXPECT_FALSE(verify_password(std::string(500, 'x'), "correct horse"));
 }
 
+TEST(Crypto, PasswordRules) {
+  EXPECT_EQ(password_problem("1234567"), "a password needs 8 to 1024 characters");
+  EXPECT_EQ(password_problem("12345678"), "");
+  EXPECT_EQ(password_problem(std::string(1024, 'x')), "");
+  EXPECT_NE(password_problem(std::string(1025, 'x')), "");
+}
+
 TEST(Crypto, SecretsAndCsrfTokens) {
   const std::string a = random_secret(32);
   EXPECT_EQ(a.size(), 43u);
