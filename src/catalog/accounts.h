@@ -54,8 +54,9 @@ struct ApiTokenRow {
 struct AuditEntry {
   int64_t id = 0;  // assigned on insert; increases with time of insertion
   WallTime at;
-  std::optional<std::string> user_name;  // nullopt: nobody known (e.g. a failed login's name
-                                         // goes in detail, not here)
+  // Who acted; for login_failed the name tried (whether or not such a user exists, so that
+  // guessing at one account is visible under its name); nullopt when there is no usable name.
+  std::optional<std::string> user_name;
   std::string address;                   // client IP, or "cli" for the command line
   std::string action;                    // "login", "login_failed", "user_add", ...
   std::optional<std::string> camera_id;
