@@ -1,5 +1,6 @@
-// vigil: one binary, subcommands serve / check / status. Exit codes: 0 ok, 1 the command found a
-// problem (check mismatches, status stale), 2 bad usage or configuration, 3 runtime failure.
+// vigil: one binary, subcommands serve / check / status / user. Exit codes: 0 ok, 1 the command
+// found a problem (check mismatches, status stale, user exists), 2 bad usage or configuration,
+// 3 runtime failure.
 #include <signal.h>
 #include <sodium.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -18,10 +19,14 @@ extern "C" {
 
 #include "app/data_dir_lock.h"
 #include "app/recorder_service.h"
+#include "app/user_commands.h"
+#include "catalog/accounts.h"
 #include "catalog/catalog.h"
 #include "core/error.h"
 #include "core/redact.h"
 #include "record/recovery.h"
+#include "serve/api.h"
+#include "serve/http_server.h"
 
 #ifndef VIGIL_VERSION
 #define VIGIL_VERSION "0.0.0"
@@ -73,6 +78,30 @@ int run_serve(const Config& config) {
     spdlog::info("camera {} ({}): {}{}", c.id, c.name, redact_url(c.url),
                  c.enabled ? "" : " [disabled]");
   }
+  // The web server: after recovery (the catalog is consistent), before recording starts.
+  std::unique_ptr<AccountStore> accounts;
+  std::unique_ptr<Api> api;
+  std::unique_ptr<HttpServer> http;
+  if (config.http.enabled) {
+    accounts = std::make_unique<AccountStore>(config.data_dir / "vigil.db");
+    api = std::make_unique<Api>(config, *accounts, clock, [&service] {
+      return nlohmann::json::parse(service.status_json());
+    });
+    http = std::make_unique<HttpServer>(
+        config.http, [&api](const http::Request& r) { return api->handle(r); },
+        [&api](const std::string& method, std::string_view path) {
+          return api->classify(method, path);
+        });
+    http->start();
+    spdlog::info("web interface: open {} in a browser", http->url());
+    if (auto token = api->setup_token()) {
+      // Printed once per start while no user exists; whoever reads this log may create the first
+      // admin, which is why it is only in the log and never served.
+      spdlog::warn("no users yet: create the first admin at {}api/setup with setup token {} "
+                   "(or run `vigil user add NAME --role admin`)",
+                   http->url(), *token);
+    }
+  }
   service.start();
   for (;;) {
     // status.json is for `vigil status`: a few seconds old is fine, and rewriting it is most of
@@ -85,6 +114,7 @@ int run_serve(const Config& config) {
     }
     service.write_status_file();
   }
+  if (http) http->stop();
   service.stop();
   service.write_status_file();
   spdlog::info("stopped; every open segment was closed");
@@ -203,6 +233,24 @@ int main(int argc, char** argv) {
   bool as_json = false;
   auto* status = app.add_subcommand("status", "per-camera health of the running vigil serve");
   status->add_flag("--json", as_json, "print the raw status as JSON");
+  auto* user = app.add_subcommand("user", "manage the people who may use the web interface");
+  user->require_subcommand(1);
+  std::string user_name;
+  std::string user_role;
+  std::string user_cameras;
+  auto* user_add = user->add_subcommand(
+      "add", "add a user; the password is read from the terminal or the first line of stdin");
+  user_add->add_option("name", user_name, "user name")->required();
+  user_add->add_option("--role", user_role, "admin, operator or viewer")->required();
+  user_add->add_option("--cameras", user_cameras,
+                       "comma-separated camera ids this user may see (default: all)");
+  auto* user_list = user->add_subcommand("list", "list users");
+  auto* user_passwd = user->add_subcommand(
+      "passwd", "set a user's password (from the terminal or stdin); ends their sessions");
+  user_passwd->add_option("name", user_name, "user name")->required();
+  auto* user_remove =
+      user->add_subcommand("remove", "remove a user with their sessions and API tokens");
+  user_remove->add_option("name", user_name, "user name")->required();
 
   CLI11_PARSE(app, argc, argv);
   if (sodium_init() < 0) {
@@ -221,6 +269,10 @@ int main(int argc, char** argv) {
     if (*serve) return run_serve(config);
     if (*check) return run_check(config, repair, hashes);
     if (*status) return run_status(config, as_json);
+    if (*user_add) return run_user_add(config, user_name, user_role, user_cameras);
+    if (*user_list) return run_user_list(config);
+    if (*user_passwd) return run_user_passwd(config, user_name);
+    if (*user_remove) return run_user_remove(config, user_name);
   } catch (const Error& e) {
     spdlog::critical("{}", e.what());
     return 3;

@@ -40,6 +40,53 @@ const char* const kMigrations[] = {
     );
     CREATE INDEX gap_camera_start ON gap (camera_id, wall_start_ms);
     )sql",
+    // 2: accounts (catalog/accounts.h): users, login sessions, API tokens, and the audit log.
+    // Secrets are stored only as hashes (Argon2id for passwords, SHA-256 for random ids).
+    R"sql(
+    CREATE TABLE user (
+      id            INTEGER PRIMARY KEY,
+      name          TEXT NOT NULL UNIQUE,
+      password_hash TEXT NOT NULL,
+      role          TEXT NOT NULL CHECK (role IN ('admin', 'operator', 'viewer')),
+      cameras       TEXT,  -- NULL: every camera; else camera ids separated by ','
+      created_ms    INTEGER NOT NULL
+    );
+    CREATE TABLE session (
+      id_sha256     BLOB PRIMARY KEY,
+      user_id       INTEGER NOT NULL REFERENCES user (id) ON DELETE CASCADE,
+      created_ms    INTEGER NOT NULL,
+      expires_ms    INTEGER NOT NULL,
+      address       TEXT NOT NULL
+    );
+    CREATE INDEX session_user ON session (user_id);
+    CREATE TABLE api_token (
+      id            INTEGER PRIMARY KEY,
+      token_sha256  BLOB NOT NULL UNIQUE,
+      user_id       INTEGER NOT NULL REFERENCES user (id) ON DELETE CASCADE,
+      name          TEXT NOT NULL,
+      created_ms    INTEGER NOT NULL,
+      last_used_ms  INTEGER
+    );
+    CREATE INDEX api_token_user ON api_token (user_id);
+    -- Who did what, when, from where. user_name is a copy: the row outlives the user.
+    CREATE TABLE audit (
+      id            INTEGER PRIMARY KEY,
+      at_ms         INTEGER NOT NULL,
+      user_name     TEXT,
+      address       TEXT NOT NULL,
+      action        TEXT NOT NULL,
+      camera_id     TEXT,
+      range_start_ms INTEGER,
+      range_end_ms  INTEGER,
+      detail        TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX audit_at ON audit (at_ms);
+    -- Append-only, enforced by the database itself and not only by the absence of code.
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+      BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+      BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    )sql",
 };
 
 SegmentState parse_state(const std::string& s) {

@@ -154,7 +154,8 @@ Config parse_config(const std::string& text, const std::string& source,
     throw Error(ErrorCode::kInvalidArgument, os.str());
   }
   v.only_keys(root, "",
-              {"data_dir", "segment_seconds", "min_free_space", "retention", "ingest", "camera"});
+              {"data_dir", "segment_seconds", "min_free_space", "retention", "ingest", "http",
+               "camera"});
 
   Config c;
   c.source = source;
@@ -182,6 +183,59 @@ Config parse_config(const std::string& text, const std::string& source,
     if (c.ingest.backoff_max < c.ingest.backoff_initial) {
       v.fail("ingest.backoff_max_ms", std::to_string(c.ingest.backoff_max.count()),
              "must not be smaller than ingest.backoff_initial_ms");
+    }
+  }
+
+  if (const toml::node* n = root.get("http")) {
+    const toml::table* t = n->as_table();
+    if (!t) v.fail("http", Validator::describe(*n), "must be a table");
+    v.only_keys(*t, "http",
+                {"enabled", "address", "port", "tls_cert", "tls_key", "threads", "max_connections",
+                 "header_limit", "body_limit", "read_timeout_ms", "idle_timeout_ms",
+                 "session_hours"});
+    HttpSettings& h = c.http;
+    h.enabled = v.get_bool(*t, "http.", "enabled", h.enabled);
+    h.address = v.get_string(*t, "http.", "address", h.address);
+    // An IP literal only: a host name would make the bind depend on DNS at start.
+    static const std::regex ip_re(
+        R"(^([0-9]{1,3}(\.[0-9]{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*)$)");
+    if (!std::regex_match(h.address, ip_re)) {
+      v.fail("http.address", "\"" + h.address + "\"",
+             "must be an IPv4 or IPv6 address such as \"0.0.0.0\", \"127.0.0.1\" or \"::\"");
+    }
+    if (auto x = v.get_int(*t, "http.", "port", 0, 65535)) h.port = static_cast<int>(*x);
+    auto file = [&](const char* key) -> std::filesystem::path {
+      const std::string f = v.get_string(*t, "http.", key, "");
+      if (f.empty()) return {};
+      return std::filesystem::path(f).is_absolute() ? std::filesystem::path(f) : base_dir / f;
+    };
+    h.tls_cert = file("tls_cert");
+    h.tls_key = file("tls_key");
+    if (h.tls_cert.empty() != h.tls_key.empty()) {
+      const char* missing = h.tls_cert.empty() ? "http.tls_cert" : "http.tls_key";
+      v.fail(missing, "(missing)", "tls_cert and tls_key must be set together");
+    }
+    if (auto x = v.get_int(*t, "http.", "threads", 1, 64)) h.threads = static_cast<int>(*x);
+    if (auto x = v.get_int(*t, "http.", "max_connections", 1, 100'000)) {
+      h.max_connections = static_cast<int>(*x);
+    }
+    if (auto b = v.get_bytes(*t, "http.", "header_limit")) {
+      if (*b < 1024 || *b > 1024 * 1024) {
+        v.fail("http.header_limit", std::to_string(*b), "must be between 1KiB and 1MiB");
+      }
+      h.header_limit = *b;
+    }
+    if (auto b = v.get_bytes(*t, "http.", "body_limit")) {
+      if (*b < 1024 || *b > (1ull << 30)) {
+        v.fail("http.body_limit", std::to_string(*b), "must be between 1KiB and 1GiB");
+      }
+      h.body_limit = *b;
+    }
+    auto ms = [](int64_t x) { return std::chrono::milliseconds(x); };
+    if (auto x = v.get_int(*t, "http.", "read_timeout_ms", 100, 600'000)) h.read_timeout = ms(*x);
+    if (auto x = v.get_int(*t, "http.", "idle_timeout_ms", 100, 3'600'000)) h.idle_timeout = ms(*x);
+    if (auto x = v.get_int(*t, "http.", "session_hours", 1, 24 * 365)) {
+      h.session_lifetime = std::chrono::hours(*x);
     }
   }
 

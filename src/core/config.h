@@ -44,6 +44,27 @@ struct IngestSettings {
   std::chrono::milliseconds read_batch{100};
 };
 
+// The embedded HTTP server (serve): where it listens and the limits that keep one client from
+// hurting the others. See docs/config.md, [http].
+struct HttpSettings {
+  bool enabled = true;
+  // Loopback by default: exposing the recorder to a network is the operator's decision.
+  std::string address = "127.0.0.1";
+  int port = 8080;  // 0 = any free port (tests); the chosen URL is logged
+  // TLS when both are set (PEM files); then the session cookie is also marked Secure.
+  std::filesystem::path tls_cert;
+  std::filesystem::path tls_key;
+  int threads = 2;  // I/O threads; request handlers run on a separate pool of the same size
+  int max_connections = 256;
+  uint64_t header_limit = 16 * 1024;   // request line + headers, bytes
+  uint64_t body_limit = 1024 * 1024;   // default request body limit; a route may allow more
+  // A request must arrive completely within read_timeout once it has started; an idle
+  // keep-alive connection is closed after idle_timeout.
+  std::chrono::milliseconds read_timeout{15'000};
+  std::chrono::milliseconds idle_timeout{60'000};
+  std::chrono::hours session_lifetime{24 * 7};  // a login lasts this long
+};
+
 struct Config {
   std::filesystem::path source;  // the file it was read from, for messages
   std::filesystem::path data_dir;
@@ -53,6 +74,7 @@ struct Config {
   uint64_t min_free_bytes = 1ull << 30;
   RetentionLimits default_retention;
   IngestSettings ingest;
+  HttpSettings http;
   std::vector<CameraConfig> cameras;
 
   const CameraConfig* find_camera(const std::string& id) const;

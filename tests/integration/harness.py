@@ -14,6 +14,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -274,6 +275,16 @@ class Vigil:
             if c["id"] == cam_id:
                 return c
         return None
+
+    def web_url(self, timeout=20):
+        """The URL `vigil serve` logs for its web interface (its [http] port may be 0)."""
+        m = self.wait_for(lambda: re.search(r"web interface: open (\S+) in a browser", self.log()),
+                          timeout, "the web interface")
+        return m.group(1)
+
+    def setup_token(self):
+        m = re.search(r"with setup token (\S+)", self.log())
+        return m.group(1) if m else None
 
     def wait_for(self, predicate, timeout, what):
         deadline = time.time() + timeout

@@ -82,6 +82,60 @@ TEST(Config, NeverEchoesAPassword) {
   EXPECT_NE(e.find("admin:***@cam"), std::string::npos) << e;
 }
 
+TEST(Config, HttpDefaultsAndSettings) {
+  const Config d = parse("data_dir = \"d\"\n");
+  EXPECT_TRUE(d.http.enabled);
+  EXPECT_EQ(d.http.address, "127.0.0.1");
+  EXPECT_EQ(d.http.port, 8080);
+  EXPECT_EQ(d.http.header_limit, 16u * 1024);
+  EXPECT_EQ(d.http.body_limit, 1024u * 1024);
+  EXPECT_TRUE(d.http.tls_cert.empty());
+
+  const Config c = parse(R"(
+data_dir = "d"
+[http]
+address = "0.0.0.0"
+port = 8443
+tls_cert = "cert.pem"
+tls_key = "/etc/ssl/key.pem"
+threads = 4
+max_connections = 100
+header_limit = "8KiB"
+body_limit = "2MiB"
+read_timeout_ms = 5000
+idle_timeout_ms = 30000
+session_hours = 12
+)");
+  EXPECT_EQ(c.http.address, "0.0.0.0");
+  EXPECT_EQ(c.http.port, 8443);
+  EXPECT_EQ(c.http.tls_cert, std::filesystem::path("/etc/vigil/cert.pem"));
+  EXPECT_EQ(c.http.tls_key, std::filesystem::path("/etc/ssl/key.pem"));
+  EXPECT_EQ(c.http.threads, 4);
+  EXPECT_EQ(c.http.max_connections, 100);
+  EXPECT_EQ(c.http.header_limit, 8u * 1024);
+  EXPECT_EQ(c.http.body_limit, 2u * 1024 * 1024);
+  EXPECT_EQ(c.http.read_timeout, std::chrono::milliseconds(5000));
+  EXPECT_EQ(c.http.idle_timeout, std::chrono::milliseconds(30000));
+  EXPECT_EQ(c.http.session_lifetime, std::chrono::hours(12));
+  EXPECT_EQ(parse("data_dir = \"d\"\n[http]\naddress = \"::\"\n").http.address, "::");
+}
+
+TEST(Config, HttpErrorsNameKeyValueAndReason) {
+  EXPECT_EQ(error_of("data_dir = \"d\"\n[http]\nprot = 80\n"),
+            "vigil.toml: http.prot = 80: unknown setting");
+  EXPECT_EQ(error_of("data_dir = \"d\"\n[http]\nport = 70000\n"),
+            "vigil.toml: http.port = 70000: must be between 0 and 65535");
+  EXPECT_EQ(error_of("data_dir = \"d\"\n[http]\naddress = \"example.com\"\n"),
+            "vigil.toml: http.address = \"example.com\": must be an IPv4 or IPv6 address such as "
+            "\"0.0.0.0\", \"127.0.0.1\" or \"::\"");
+  EXPECT_EQ(error_of("data_dir = \"d\"\n[http]\ntls_cert = \"c.pem\"\n"),
+            "vigil.toml: http.tls_key = (missing): tls_cert and tls_key must be set together");
+  EXPECT_EQ(error_of("data_dir = \"d\"\n[http]\nheader_limit = 10\n"),
+            "vigil.toml: http.header_limit = 10: must be between 1KiB and 1MiB");
+  EXPECT_EQ(error_of("data_dir = \"d\"\nhttp = 3\n"),
+            "vigil.toml: http = 3: must be a table");
+}
+
 TEST(Config, ByteSizes) {
   EXPECT_EQ(parse_byte_size("1024"), 1024u);
   EXPECT_EQ(parse_byte_size("10GiB"), 10ull << 30);

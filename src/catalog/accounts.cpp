@@ -1,0 +1,378 @@
+#include "catalog/accounts.h"
+
+#include <regex>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace vigil {
+namespace {
+
+constexpr int kMinSchema = 2;  // the migration that made these tables
+
+std::string join_cameras(const std::optional<std::vector<std::string>>& cams) {
+  if (!cams) return {};
+  std::string out;
+  for (const auto& c : *cams) {
+    if (!out.empty()) out += ',';
+    out += c;
+  }
+  return out;
+}
+
+std::optional<std::vector<std::string>> split_cameras(const sql::Statement& st) {
+  if (st.is_null("cameras")) return std::nullopt;
+  std::vector<std::string> out;
+  std::istringstream in(st.text("cameras"));
+  std::string c;
+  while (std::getline(in, c, ',')) {
+    if (!c.empty()) out.push_back(c);
+  }
+  return out;
+}
+
+const char* kUserColumns = "SELECT id, name, password_hash, role, cameras, created_ms FROM user ";
+
+std::vector<User> read_users(sql::Statement& st) {
+  std::vector<User> out;
+  while (st.step()) {
+    User u;
+    u.id = st.int64("id");
+    u.name = st.text("name");
+    u.password_hash = st.text("password_hash");
+    u.role = parse_role(st.text("role")).value_or(Role::kViewer);
+    u.cameras = split_cameras(st);
+    u.created = wall_from_ms(st.int64("created_ms"));
+    out.push_back(std::move(u));
+  }
+  return out;
+}
+
+void bind_user(sql::Statement& st, const User& u) {
+  st.bind(":name", u.name)
+      .bind(":hash", u.password_hash)
+      .bind(":role", std::string(role_name(u.role)));
+  // Admins see everything by definition; storing a list for them would only mislead.
+  if (u.cameras && u.role != Role::kAdmin) {
+    st.bind(":cameras", join_cameras(u.cameras));
+  } else {
+    st.bind_null(":cameras");
+  }
+}
+
+const char* kTokenColumns = "SELECT id, user_id, name, created_ms, last_used_ms FROM api_token ";
+
+std::vector<ApiTokenRow> read_tokens(sql::Statement& st) {
+  std::vector<ApiTokenRow> out;
+  while (st.step()) {
+    ApiTokenRow t;
+    t.id = st.int64("id");
+    t.user_id = st.int64("user_id");
+    t.name = st.text("name");
+    t.created = wall_from_ms(st.int64("created_ms"));
+    if (!st.is_null("last_used_ms")) t.last_used = wall_from_ms(st.int64("last_used_ms"));
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+std::optional<int64_t> opt_ms(const std::optional<WallTime>& t) {
+  if (!t) return std::nullopt;
+  return ms_since_epoch(*t);
+}
+
+}  // namespace
+
+const char* role_name(Role r) {
+  switch (r) {
+    case Role::kViewer:
+      return "viewer";
+    case Role::kOperator:
+      return "operator";
+    case Role::kAdmin:
+      return "admin";
+  }
+  return "?";
+}
+
+std::optional<Role> parse_role(const std::string& s) {
+  if (s == "viewer") return Role::kViewer;
+  if (s == "operator") return Role::kOperator;
+  if (s == "admin") return Role::kAdmin;
+  return std::nullopt;
+}
+
+bool User::may_see_camera(const std::string& camera_id) const {
+  if (role == Role::kAdmin || !cameras) return true;
+  for (const auto& c : *cameras) {
+    if (c == camera_id) return true;
+  }
+  return false;
+}
+
+bool valid_user_name(const std::string& name) {
+  static const std::regex re("^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$");
+  return std::regex_match(name, re);
+}
+
+AccountStore::AccountStore(const std::filesystem::path& db_file) : db_(db_file.string()) {
+  db_.exec("PRAGMA foreign_keys=ON");
+  auto st = db_.prepare("PRAGMA user_version");
+  st.step();
+  if (st.int64("user_version") < kMinSchema) {
+    throw Error(ErrorCode::kFailedPrecondition,
+                db_file.string() + ": catalog has no account tables (schema version " +
+                    std::to_string(st.int64("user_version")) + ")");
+  }
+}
+
+int64_t AccountStore::add_user(const User& u) {
+  if (!valid_user_name(u.name)) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "user name \"" + u.name +
+                    "\": use 1-64 characters of A-Z, a-z, 0-9, '.', '_', "
+                    "'@' or '-', starting with a letter or digit");
+  }
+  std::lock_guard lock(mu_);
+  auto existing = db_.prepare("SELECT id FROM user WHERE name = :name");
+  if (existing.bind(":name", u.name).step()) {
+    throw Error(ErrorCode::kAlreadyExists, "user \"" + u.name + "\" already exists");
+  }
+  auto st = db_.prepare(
+      "INSERT INTO user (name, password_hash, role, cameras, created_ms) "
+      "VALUES (:name, :hash, :role, :cameras, :created)");
+  bind_user(st, u);
+  st.bind(":created", ms_since_epoch(u.created)).run();
+  return db_.last_insert_rowid();
+}
+
+bool AccountStore::add_first_user(const User& u) {
+  std::lock_guard lock(mu_);
+  sql::Transaction tx(db_);
+  auto count = db_.prepare("SELECT COUNT(*) AS n FROM user");
+  count.step();
+  if (count.int64("n") != 0) return false;
+  auto st = db_.prepare(
+      "INSERT INTO user (name, password_hash, role, cameras, created_ms) "
+      "VALUES (:name, :hash, :role, :cameras, :created)");
+  bind_user(st, u);
+  st.bind(":created", ms_since_epoch(u.created)).run();
+  tx.commit();
+  return true;
+}
+
+std::optional<User> AccountStore::user(int64_t id) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare(std::string(kUserColumns) + "WHERE id = :id");
+  st.bind(":id", id);
+  auto rows = read_users(st);
+  if (rows.empty()) return std::nullopt;
+  return std::move(rows.front());
+}
+
+std::optional<User> AccountStore::user_by_name(const std::string& name) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare(std::string(kUserColumns) + "WHERE name = :name");
+  st.bind(":name", name);
+  auto rows = read_users(st);
+  if (rows.empty()) return std::nullopt;
+  return std::move(rows.front());
+}
+
+std::vector<User> AccountStore::users() {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare(std::string(kUserColumns) + "ORDER BY name");
+  return read_users(st);
+}
+
+int64_t AccountStore::user_count() {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare("SELECT COUNT(*) AS n FROM user");
+  st.step();
+  return st.int64("n");
+}
+
+int64_t AccountStore::admin_count() {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare("SELECT COUNT(*) AS n FROM user WHERE role = 'admin'");
+  st.step();
+  return st.int64("n");
+}
+
+void AccountStore::update_user(const User& u) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare(
+      "UPDATE user SET name = :name, password_hash = :hash, role = :role, cameras = :cameras "
+      "WHERE id = :id");
+  bind_user(st, u);
+  st.bind(":id", u.id).run();
+  if (db_.changes() != 1) {
+    throw Error(ErrorCode::kNotFound, "user " + std::to_string(u.id) + ": no such user");
+  }
+}
+
+bool AccountStore::delete_user(int64_t id) {
+  std::lock_guard lock(mu_);
+  db_.prepare("DELETE FROM user WHERE id = :id").bind(":id", id).run();
+  return db_.changes() == 1;
+}
+
+void AccountStore::add_session(const SessionRow& s) {
+  std::lock_guard lock(mu_);
+  db_.prepare(
+         "INSERT INTO session (id_sha256, user_id, created_ms, expires_ms, address) "
+         "VALUES (:id, :user, :created, :expires, :address)")
+      .bind(":id", s.id_sha256)
+      .bind(":user", s.user_id)
+      .bind(":created", ms_since_epoch(s.created))
+      .bind(":expires", ms_since_epoch(s.expires))
+      .bind(":address", s.address)
+      .run();
+}
+
+std::optional<SessionRow> AccountStore::session(const std::vector<uint8_t>& id_sha256) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare(
+      "SELECT id_sha256, user_id, created_ms, expires_ms, address FROM session "
+      "WHERE id_sha256 = :id");
+  st.bind(":id", id_sha256);
+  if (!st.step()) return std::nullopt;
+  SessionRow s;
+  s.id_sha256 = st.blob("id_sha256");
+  s.user_id = st.int64("user_id");
+  s.created = wall_from_ms(st.int64("created_ms"));
+  s.expires = wall_from_ms(st.int64("expires_ms"));
+  s.address = st.text("address");
+  return s;
+}
+
+void AccountStore::delete_session(const std::vector<uint8_t>& id_sha256) {
+  std::lock_guard lock(mu_);
+  db_.prepare("DELETE FROM session WHERE id_sha256 = :id").bind(":id", id_sha256).run();
+}
+
+void AccountStore::delete_sessions_of(int64_t user_id) {
+  std::lock_guard lock(mu_);
+  db_.prepare("DELETE FROM session WHERE user_id = :user").bind(":user", user_id).run();
+}
+
+int AccountStore::delete_expired_sessions(WallTime now) {
+  std::lock_guard lock(mu_);
+  db_.prepare("DELETE FROM session WHERE expires_ms <= :now")
+      .bind(":now", ms_since_epoch(now))
+      .run();
+  return db_.changes();
+}
+
+int64_t AccountStore::add_token(const std::vector<uint8_t>& token_sha256, int64_t user_id,
+                                const std::string& name, WallTime created) {
+  std::lock_guard lock(mu_);
+  db_.prepare(
+         "INSERT INTO api_token (token_sha256, user_id, name, created_ms) "
+         "VALUES (:hash, :user, :name, :created)")
+      .bind(":hash", token_sha256)
+      .bind(":user", user_id)
+      .bind(":name", name)
+      .bind(":created", ms_since_epoch(created))
+      .run();
+  return db_.last_insert_rowid();
+}
+
+std::optional<ApiTokenRow> AccountStore::token_by_hash(const std::vector<uint8_t>& token_sha256) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare(std::string(kTokenColumns) + "WHERE token_sha256 = :hash");
+  st.bind(":hash", token_sha256);
+  auto rows = read_tokens(st);
+  if (rows.empty()) return std::nullopt;
+  return std::move(rows.front());
+}
+
+std::optional<ApiTokenRow> AccountStore::token(int64_t id) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare(std::string(kTokenColumns) + "WHERE id = :id");
+  st.bind(":id", id);
+  auto rows = read_tokens(st);
+  if (rows.empty()) return std::nullopt;
+  return std::move(rows.front());
+}
+
+std::vector<ApiTokenRow> AccountStore::tokens_of(int64_t user_id) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare(std::string(kTokenColumns) + "WHERE user_id = :user ORDER BY id");
+  st.bind(":user", user_id);
+  return read_tokens(st);
+}
+
+std::vector<ApiTokenRow> AccountStore::all_tokens() {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare(std::string(kTokenColumns) + "ORDER BY id");
+  return read_tokens(st);
+}
+
+void AccountStore::touch_token(int64_t id, WallTime when) {
+  std::lock_guard lock(mu_);
+  db_.prepare("UPDATE api_token SET last_used_ms = :t WHERE id = :id")
+      .bind(":t", ms_since_epoch(when))
+      .bind(":id", id)
+      .run();
+}
+
+bool AccountStore::delete_token(int64_t id) {
+  std::lock_guard lock(mu_);
+  db_.prepare("DELETE FROM api_token WHERE id = :id").bind(":id", id).run();
+  return db_.changes() == 1;
+}
+
+int64_t AccountStore::append_audit(const AuditEntry& e) {
+  std::lock_guard lock(mu_);
+  db_.prepare(
+         "INSERT INTO audit (at_ms, user_name, address, action, camera_id, range_start_ms, "
+         "range_end_ms, detail) VALUES (:at, :user, :address, :action, :camera, :rs, :re, "
+         ":detail)")
+      .bind(":at", ms_since_epoch(e.at))
+      .bind(":user", e.user_name)
+      .bind(":address", e.address)
+      .bind(":action", e.action)
+      .bind(":camera", e.camera_id)
+      .bind(":rs", opt_ms(e.range_start))
+      .bind(":re", opt_ms(e.range_end))
+      .bind(":detail", e.detail)
+      .run();
+  return db_.last_insert_rowid();
+}
+
+std::vector<AuditEntry> AccountStore::audit(const AuditFilter& f) {
+  std::lock_guard lock(mu_);
+  // Each filter is "(:x IS NULL OR column = :x)": one prepared statement for every combination,
+  // values always bound, never spliced into the SQL.
+  auto st = db_.prepare(
+      "SELECT id, at_ms, user_name, address, action, camera_id, range_start_ms, range_end_ms, "
+      "detail FROM audit WHERE (:user IS NULL OR user_name = :user) "
+      "AND (:action IS NULL OR action = :action) AND (:camera IS NULL OR camera_id = :camera) "
+      "AND (:from IS NULL OR at_ms >= :from) AND (:to IS NULL OR at_ms < :to) "
+      "AND (:before IS NULL OR id < :before) ORDER BY id DESC LIMIT :limit");
+  st.bind(":user", f.user_name)
+      .bind(":action", f.action)
+      .bind(":camera", f.camera_id)
+      .bind(":from", opt_ms(f.from))
+      .bind(":to", opt_ms(f.to))
+      .bind(":before", f.before_id)
+      .bind(":limit", int64_t{f.limit});
+  std::vector<AuditEntry> out;
+  while (st.step()) {
+    AuditEntry e;
+    e.id = st.int64("id");
+    e.at = wall_from_ms(st.int64("at_ms"));
+    if (!st.is_null("user_name")) e.user_name = st.text("user_name");
+    e.address = st.text("address");
+    e.action = st.text("action");
+    if (!st.is_null("camera_id")) e.camera_id = st.text("camera_id");
+    if (!st.is_null("range_start_ms")) e.range_start = wall_from_ms(st.int64("range_start_ms"));
+    if (!st.is_null("range_end_ms")) e.range_end = wall_from_ms(st.int64("range_end_ms"));
+    e.detail = st.text("detail");
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace vigil

@@ -1,0 +1,128 @@
+// Accounts in the catalog: users with a role and a camera list, login sessions, API tokens for
+// scripts, and the append-only audit log (migration 2 in catalog.cpp). This layer stores and
+// finds rows; it never sees a clear-text secret: passwords arrive already hashed (Argon2id) and
+// session ids / tokens as their SHA-256 (serve/crypto.h makes both).
+// Thread-safe: its own SQLite connection to vigil.db behind a mutex, so the HTTP server never
+// waits on the recorder's connection. Construct it after a Catalog has migrated the file.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "catalog/sqlite.h"
+#include "core/time.h"
+
+namespace vigil {
+
+// Ordered: a route that needs kOperator admits kOperator and kAdmin.
+enum class Role { kViewer = 0, kOperator = 1, kAdmin = 2 };
+const char* role_name(Role r);
+std::optional<Role> parse_role(const std::string& s);
+
+struct User {
+  int64_t id = 0;
+  std::string name;
+  std::string password_hash;  // crypto_pwhash_str output
+  Role role = Role::kViewer;
+  // nullopt: every camera (always so for admins); else exactly these camera ids.
+  std::optional<std::vector<std::string>> cameras;
+  WallTime created;
+
+  bool may_see_camera(const std::string& camera_id) const;
+};
+
+struct SessionRow {
+  std::vector<uint8_t> id_sha256;
+  int64_t user_id = 0;
+  WallTime created;
+  WallTime expires;
+  std::string address;
+};
+
+struct ApiTokenRow {
+  int64_t id = 0;
+  int64_t user_id = 0;
+  std::string name;
+  WallTime created;
+  std::optional<WallTime> last_used;
+};
+
+struct AuditEntry {
+  int64_t id = 0;  // assigned on insert; increases with time of insertion
+  WallTime at;
+  // Who acted; for login_failed the name tried (whether or not such a user exists, so that
+  // guessing at one account is visible under its name); nullopt when there is no usable name.
+  std::optional<std::string> user_name;
+  std::string address;                   // client IP, or "cli" for the command line
+  std::string action;                    // "login", "login_failed", "user_add", ...
+  std::optional<std::string> camera_id;
+  std::optional<WallTime> range_start;
+  std::optional<WallTime> range_end;
+  std::string detail;
+};
+
+struct AuditFilter {
+  std::optional<std::string> user_name;
+  std::optional<std::string> action;
+  std::optional<std::string> camera_id;
+  std::optional<WallTime> from;      // at >= from
+  std::optional<WallTime> to;        // at < to
+  std::optional<int64_t> before_id;  // paging: entries older than this id
+  int limit = 100;
+};
+
+// User names: what people type at the login prompt and what appears in the audit log.
+bool valid_user_name(const std::string& name);
+
+class AccountStore {
+ public:
+  // Opens vigil.db (already migrated by Catalog). Throws Error if the schema is too old.
+  explicit AccountStore(const std::filesystem::path& db_file);
+
+  // Users. add_user throws Error(kAlreadyExists) for a taken name, kInvalidArgument for a bad one.
+  int64_t add_user(const User& u);
+  std::optional<User> user(int64_t id);
+  std::optional<User> user_by_name(const std::string& name);
+  std::vector<User> users();
+  int64_t user_count();
+  // Creates `u` only if there is no user at all, atomically (first-start setup). False if some
+  // user already exists.
+  bool add_first_user(const User& u);
+  void update_user(const User& u);  // role, cameras, password_hash; by id
+  // Removes the user with their sessions and tokens. False if there was no such user.
+  bool delete_user(int64_t id);
+  // Number of admins, to refuse removing or demoting the last one.
+  int64_t admin_count();
+
+  // Sessions, keyed by SHA-256 of the cookie value.
+  void add_session(const SessionRow& s);
+  std::optional<SessionRow> session(const std::vector<uint8_t>& id_sha256);
+  void delete_session(const std::vector<uint8_t>& id_sha256);
+  void delete_sessions_of(int64_t user_id);
+  int delete_expired_sessions(WallTime now);
+
+  // API tokens, keyed by SHA-256 of the token.
+  int64_t add_token(const std::vector<uint8_t>& token_sha256, int64_t user_id,
+                    const std::string& name, WallTime created);
+  std::optional<ApiTokenRow> token_by_hash(const std::vector<uint8_t>& token_sha256);
+  std::optional<ApiTokenRow> token(int64_t id);
+  std::vector<ApiTokenRow> tokens_of(int64_t user_id);
+  std::vector<ApiTokenRow> all_tokens();
+  void touch_token(int64_t id, WallTime when);
+  bool delete_token(int64_t id);
+
+  // The audit log: insert and read, nothing else (the database refuses UPDATE and DELETE too).
+  int64_t append_audit(const AuditEntry& e);
+  // Newest first.
+  std::vector<AuditEntry> audit(const AuditFilter& f);
+
+ private:
+  std::mutex mu_;
+  sql::Connection db_;
+};
+
+}  // namespace vigil

@@ -1,0 +1,591 @@
+#include "serve/api.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+#include "serve/authorize.h"
+#include "serve/crypto.h"
+
+namespace vigil {
+namespace {
+
+using http::Response;
+using nlohmann::json;
+
+// A failure with an HTTP status that no ErrorCode names (415, 429) or with extra headers.
+struct HttpFail {
+  int status;
+  std::string detail;
+  std::vector<std::pair<std::string, std::string>> headers = {};
+};
+
+json parse_body(const Call& call) {
+  const std::string type = call.request.header("content-type");
+  if (type.rfind("application/json", 0) != 0) {
+    // Also a CSRF defence in depth: an HTML form cannot send application/json.
+    throw HttpFail{415, "send the body as application/json"};
+  }
+  json j = http::parse_json_body(call.request.body);
+  if (!j.is_object()) throw Error(ErrorCode::kInvalidArgument, "the body must be a JSON object");
+  return j;
+}
+
+void only_fields(const json& body, const std::set<std::string>& allowed) {
+  for (const auto& [k, v] : body.items()) {
+    if (!allowed.count(k)) throw Error(ErrorCode::kInvalidArgument, "unknown field \"" + k + "\"");
+  }
+}
+
+std::optional<std::string> opt_string(const json& body, const char* key) {
+  auto it = body.find(key);
+  if (it == body.end()) return std::nullopt;
+  if (!it->is_string()) {
+    throw Error(ErrorCode::kInvalidArgument, std::string("field \"") + key + "\" must be a string");
+  }
+  return it->get<std::string>();
+}
+
+std::string need_string(const json& body, const char* key) {
+  auto v = opt_string(body, key);
+  if (!v) throw Error(ErrorCode::kInvalidArgument, std::string("field \"") + key + "\" is missing");
+  return *v;
+}
+
+void check_password(const std::string& pw) {
+  if (const std::string p = password_problem(pw); !p.empty()) {
+    throw Error(ErrorCode::kInvalidArgument, p);
+  }
+}
+
+Role need_role(const std::string& s) {
+  auto r = parse_role(s);
+  if (!r) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "role \"" + s + "\": must be \"admin\", \"operator\" or \"viewer\"");
+  }
+  return *r;
+}
+
+// "cameras": null (every camera) or a list of camera ids.
+std::optional<std::vector<std::string>> parse_cameras(const json& v) {
+  if (v.is_null()) return std::nullopt;
+  if (!v.is_array()) {
+    throw Error(ErrorCode::kInvalidArgument, "\"cameras\" must be null or a list of camera ids");
+  }
+  std::vector<std::string> out;
+  for (const auto& c : v) {
+    if (!c.is_string() || !valid_param(ParamType::kCamera, c.get<std::string>())) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "\"cameras\" holds something that is not a camera id");
+    }
+    out.push_back(c.get<std::string>());
+  }
+  return out;
+}
+
+json user_json(const User& u) {
+  return {{"name", u.name},
+          {"role", role_name(u.role)},
+          {"cameras", u.cameras ? json(*u.cameras) : json(nullptr)},
+          {"created", format_iso8601(u.created)}};
+}
+
+std::string cameras_text(const std::optional<std::vector<std::string>>& c) {
+  if (!c) return "all";
+  std::string s;
+  for (const auto& x : *c) s += (s.empty() ? "" : ",") + x;
+  return s.empty() ? "none" : s;
+}
+
+int64_t query_int(const Call& call, const char* key, int64_t min, int64_t max, int64_t def) {
+  auto it = call.query.find(key);
+  if (it == call.query.end()) return def;
+  const std::string& s = it->second;
+  if (s.empty() || s.size() > 18 ||
+      !std::all_of(s.begin() + (s[0] == '-' ? 1 : 0), s.end(),
+                   [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }) ||
+      s == "-") {
+    throw Error(ErrorCode::kInvalidArgument, std::string("query ") + key + " must be a number");
+  }
+  const int64_t v = std::stoll(s);
+  if (v < min || v > max) {
+    throw Error(ErrorCode::kInvalidArgument, std::string("query ") + key + " must be between " +
+                                                 std::to_string(min) + " and " +
+                                                 std::to_string(max));
+  }
+  return v;
+}
+
+void only_query(const Call& call, const std::set<std::string>& allowed) {
+  for (const auto& [k, v] : call.query) {
+    if (!allowed.count(k)) throw Error(ErrorCode::kInvalidArgument, "unknown query parameter " + k);
+  }
+}
+
+// The account throttle's key for a login name. Names that no account can have share one key,
+// so that a flood of long made-up names costs the throttle one entry, not one per name.
+std::string account_key(const std::string& name) {
+  if (!valid_user_name(name)) return "(invalid name)";
+  std::string s = name;
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+const char kIndexPage[] = R"html(<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>vigil</title></head>
+<body><h1>vigil</h1>
+<p>The web interface is not built yet. The API is described at
+<code>/api/openapi.json</code>; log in with <code>POST /api/login</code>.</p>
+</body></html>
+)html";
+
+}  // namespace
+
+Api::Api(const Config& config, AccountStore& accounts, const Clock& clock, StatusFn status)
+    : config_(config),
+      accounts_(accounts),
+      clock_(clock),
+      status_(std::move(status)),
+      auth_(accounts, clock, config.http.session_lifetime),
+      // One address may mistype more than one account (a shared office NAT), so it gets more
+      // free failures than an account does.
+      address_throttle_(clock,
+                        ThrottlePolicy{20, std::chrono::seconds(1), std::chrono::seconds(15 * 60),
+                                       std::chrono::seconds(60 * 60), 10'000}),
+      account_throttle_(clock,
+                        ThrottlePolicy{5, std::chrono::seconds(1), std::chrono::seconds(15 * 60),
+                                       std::chrono::seconds(60 * 60), 10'000}),
+      dummy_hash_(hash_password(random_secret(16))) {
+  if (accounts_.user_count() == 0) setup_token_ = random_secret(24);
+  add_routes();
+}
+
+std::optional<std::string> Api::setup_token() {
+  std::lock_guard lock(setup_mu_);
+  return setup_token_;
+}
+
+void Api::add_routes() {
+  auto add = [this](std::string method, std::string pattern, Access access,
+                    Response (Api::*fn)(Call&), bool slow = false) {
+    Route r;
+    r.slow = slow;
+    r.method = std::move(method);
+    r.pattern = std::move(pattern);
+    r.access = std::move(access);
+    r.handler = [this, fn](Call& c) { return (this->*fn)(c); };
+    router_.add(std::move(r));
+  };
+  const Access anyone{false, Role::kViewer, ""};
+  const Access viewer{true, Role::kViewer, ""};
+  const Access admin{true, Role::kAdmin, ""};
+  add("GET", "/", anyone, &Api::index_page);
+  // Routes that hash or check a password (Argon2, ~0.1 s of CPU each) are slow.
+  add("POST", "/api/setup", anyone, &Api::setup, true);
+  add("POST", "/api/login", anyone, &Api::login, true);
+  add("POST", "/api/logout", viewer, &Api::logout);
+  add("GET", "/api/me", viewer, &Api::me);
+  add("POST", "/api/me/password", viewer, &Api::change_own_password, true);
+  add("GET", "/api/users", admin, &Api::list_users);
+  add("POST", "/api/users", admin, &Api::add_user, true);
+  add("PATCH", "/api/users/{name:user}", admin, &Api::change_user, true);
+  add("DELETE", "/api/users/{name:user}", admin, &Api::delete_user);
+  add("GET", "/api/tokens", viewer, &Api::list_tokens);
+  add("POST", "/api/tokens", viewer, &Api::create_token);
+  add("DELETE", "/api/tokens/{id:int}", viewer, &Api::revoke_token);
+  add("GET", "/api/cameras", viewer, &Api::list_cameras);
+  add("GET", "/api/cameras/{id:camera}", Access{true, Role::kViewer, "id"}, &Api::camera);
+  add("GET", "/api/audit", admin, &Api::read_audit);
+  add("GET", "/api/openapi.json", viewer, &Api::openapi);
+}
+
+http::RequestClass Api::classify(const std::string& method, std::string_view path) const {
+  const Match m = router_.match(method, path);
+  if (!m.route) return {};
+  return {m.route->body_limit, m.route->slow};
+}
+
+Response Api::handle(const http::Request& req) {
+  Response res;
+  try {
+    Match m = router_.match(req.method, req.path());
+    switch (m.kind) {
+      case Match::Kind::kNotFound:
+        throw HttpFail{404, "no such route"};
+      case Match::Kind::kMethodNotAllowed:
+        throw HttpFail{405, req.method + " is not allowed here", {{"Allow", m.allow}}};
+      case Match::Kind::kBadRequest:
+        throw HttpFail{400, m.detail};
+      case Match::Kind::kFound:
+        break;
+    }
+    auto query = http::parse_query(req.query());
+    if (!query) throw HttpFail{400, "malformed query string"};
+    std::optional<Principal> principal;
+    if (m.route->access.authenticated) principal = auth_.from_request(req);
+    const Decision d = authorize(
+        m.route->access, principal ? &*principal : nullptr, req.method, req.header("x-csrf-token"),
+        m.params, [this](const std::string& id) { return config_.find_camera(id) != nullptr; });
+    if (!d.allowed()) {
+      HttpFail f{d.status, d.detail};
+      if (d.status == 401) f.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"vigil\"");
+      throw f;
+    }
+    Call call{req, std::move(m.params), std::move(*query), principal ? &*principal : nullptr};
+    res = m.route->handler(call);
+  } catch (const HttpFail& f) {
+    res = Response::error(f.status, f.detail);
+    for (const auto& h : f.headers) res.with_header(h.first, h.second);
+  } catch (const Error& e) {
+    const int status = http::status_for(e.code());
+    if (status >= 500) {
+      spdlog::error("http: {} {}: {}", req.method, std::string(req.path()), e.what());
+      res = Response::error(status, "the server failed; its log says why");
+    } else {
+      res = Response::error(status, e.what());
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("http: {} {}: unexpected: {}", req.method, std::string(req.path()), e.what());
+    res = Response::error(500, "the server failed; its log says why");
+  }
+  // Nothing the API answers may be cached, sniffed into another type, or framed.
+  res.with_header("Cache-Control", "no-store")
+      .with_header("X-Content-Type-Options", "nosniff")
+      .with_header("X-Frame-Options", "DENY")
+      .with_header("Referrer-Policy", "no-referrer");
+  return res;
+}
+
+void Api::audit(const Call& call, const std::string& action, const std::string& detail,
+                const std::optional<std::string>& user_name,
+                const std::optional<std::string>& camera) {
+  AuditEntry e;
+  e.at = clock_.wall_now();
+  e.user_name = user_name        ? user_name
+                : call.principal ? std::optional<std::string>(call.principal->user.name)
+                                 : std::nullopt;
+  e.address = call.request.remote_address;
+  e.action = action;
+  e.camera_id = camera;
+  e.detail = detail;
+  accounts_.append_audit(e);
+}
+
+std::optional<std::chrono::seconds> Api::login_wait(const std::string& address,
+                                                    const std::string& name) {
+  auto a = address_throttle_.wait_time(address);
+  auto b = account_throttle_.wait_time(account_key(name));
+  if (a && b) return std::max(*a, *b);
+  return a ? a : b;
+}
+
+Response Api::start_session_response(const Call& call, const User& user, int status) {
+  const auto s = auth_.start_session(user, call.request.remote_address);
+  json body = user_json(user);
+  body["csrf_token"] = s.csrf_token;
+  body["expires"] = format_iso8601(s.expires);
+  Response r = Response::json(status, body);
+  r.with_header("Set-Cookie", auth_.session_cookie(s.id, call.request.tls));
+  return r;
+}
+
+Response Api::index_page(Call&) {
+  Response r;
+  r.content_type = "text/html; charset=utf-8";
+  r.body = kIndexPage;
+  r.with_header("Content-Security-Policy", "default-src 'none'");
+  return r;
+}
+
+Response Api::setup(Call& call) {
+  const json body = parse_body(call);
+  only_fields(body, {"token", "name", "password"});
+  const std::string token = need_string(body, "token");
+  const std::string& address = call.request.remote_address;
+  if (auto wait = address_throttle_.wait_time(address)) {
+    throw HttpFail{429,
+                   "too many failed attempts; try again later",
+                   {{"Retry-After", std::to_string(wait->count())}}};
+  }
+  std::unique_lock lock(setup_mu_);
+  if (!setup_token_) throw HttpFail{409, "setup is done: log in instead"};
+  if (!constant_time_equal(token, *setup_token_)) {
+    lock.unlock();
+    address_throttle_.record_failure(address);
+    throw HttpFail{403, "wrong setup token (vigil's log shows it)"};
+  }
+  User u;
+  u.name = need_string(body, "name");
+  if (!valid_user_name(u.name)) throw Error(ErrorCode::kInvalidArgument, "invalid user name");
+  const std::string pw = need_string(body, "password");
+  check_password(pw);
+  u.password_hash = hash_password(pw);
+  u.role = Role::kAdmin;
+  u.created = clock_.wall_now();
+  if (!accounts_.add_first_user(u)) {
+    setup_token_.reset();
+    throw HttpFail{409, "a user exists already: log in instead"};
+  }
+  setup_token_.reset();
+  lock.unlock();
+  auto created = accounts_.user_by_name(u.name);
+  if (!created) throw Error(ErrorCode::kInternal, "setup: the new user vanished");
+  audit(call, "setup", "first admin created", created->name);
+  spdlog::info("setup: first admin \"{}\" created from {}", created->name, address);
+  return start_session_response(call, *created, 201);
+}
+
+Response Api::login(Call& call) {
+  const json body = parse_body(call);
+  only_fields(body, {"name", "password"});
+  const std::string name = need_string(body, "name");
+  const std::string pw = need_string(body, "password");
+  const std::string& address = call.request.remote_address;
+  if (auto wait = login_wait(address, name)) {
+    throw HttpFail{429,
+                   "too many failed logins; try again later",
+                   {{"Retry-After", std::to_string(wait->count())}}};
+  }
+  std::optional<User> user;
+  if (valid_user_name(name)) user = accounts_.user_by_name(name);
+  const bool ok =
+      user ? verify_password(user->password_hash, pw) : (verify_password(dummy_hash_, pw), false);
+  if (!ok) {
+    address_throttle_.record_failure(address);
+    account_throttle_.record_failure(account_key(name));
+    audit(call, "login_failed", user ? "wrong password" : "unknown user",
+          valid_user_name(name) ? std::optional<std::string>(name) : std::nullopt);
+    throw HttpFail{401, "wrong user name or password"};
+  }
+  account_throttle_.record_success(account_key(name));
+  audit(call, "login", "", user->name);
+  return start_session_response(call, *user, 200);
+}
+
+Response Api::logout(Call& call) {
+  auth_.end_session(*call.principal);
+  audit(call, "logout", "");
+  Response r = Response::no_content();
+  r.with_header("Set-Cookie", auth_.session_cookie("", call.request.tls));
+  return r;
+}
+
+Response Api::me(Call& call) {
+  const Principal& p = *call.principal;
+  json j = user_json(p.user);
+  j["via"] = p.via == Principal::Via::kSession ? "session" : "token";
+  if (p.via == Principal::Via::kSession) j["csrf_token"] = p.csrf_token;
+  return Response::json(200, j);
+}
+
+Response Api::change_own_password(Call& call) {
+  const json body = parse_body(call);
+  only_fields(body, {"current_password", "new_password"});
+  const std::string current = need_string(body, "current_password");
+  const std::string next = need_string(body, "new_password");
+  check_password(next);
+  User u = call.principal->user;
+  if (auto wait = login_wait(call.request.remote_address, u.name)) {
+    throw HttpFail{429,
+                   "too many failed attempts; try again later",
+                   {{"Retry-After", std::to_string(wait->count())}}};
+  }
+  if (!verify_password(u.password_hash, current)) {
+    account_throttle_.record_failure(account_key(u.name));
+    address_throttle_.record_failure(call.request.remote_address);
+    throw HttpFail{403, "the current password is wrong"};
+  }
+  u.password_hash = hash_password(next);
+  accounts_.update_user(u);
+  // A new password signs out every other session (a stolen cookie dies with the old password).
+  accounts_.delete_sessions_of(u.id);
+  audit(call, "password_change", "own password");
+  return start_session_response(call, u, 200);
+}
+
+Response Api::list_users(Call&) {
+  json list = json::array();
+  for (const auto& u : accounts_.users()) list.push_back(user_json(u));
+  return Response::json(200, {{"users", list}});
+}
+
+Response Api::add_user(Call& call) {
+  const json body = parse_body(call);
+  only_fields(body, {"name", "password", "role", "cameras"});
+  User u;
+  u.name = need_string(body, "name");
+  const std::string pw = need_string(body, "password");
+  check_password(pw);
+  u.role = need_role(need_string(body, "role"));
+  if (body.contains("cameras")) u.cameras = parse_cameras(body["cameras"]);
+  u.created = clock_.wall_now();
+  if (!valid_user_name(u.name)) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "user name: use 1-64 characters of A-Z, a-z, 0-9, '.', '_', '@' or '-'");
+  }
+  u.password_hash = hash_password(pw);
+  accounts_.add_user(u);
+  auto created = accounts_.user_by_name(u.name);
+  if (!created) throw Error(ErrorCode::kInternal, "add user: the new user vanished");
+  audit(call, "user_add",
+        "user " + u.name + " role=" + role_name(u.role) +
+            " cameras=" + cameras_text(created->cameras));
+  return Response::json(201, user_json(*created));
+}
+
+Response Api::change_user(Call& call) {
+  const json body = parse_body(call);
+  only_fields(body, {"role", "cameras", "password"});
+  auto u = accounts_.user_by_name(call.params["name"]);
+  if (!u) throw HttpFail{404, "no user " + call.params["name"]};
+  std::string what;
+  if (auto role = opt_string(body, "role")) {
+    const Role r = need_role(*role);
+    if (u->role == Role::kAdmin && r != Role::kAdmin && accounts_.admin_count() <= 1) {
+      throw HttpFail{409, "that is the last admin"};
+    }
+    u->role = r;
+    what += std::string(" role=") + role_name(r);
+  }
+  if (body.contains("cameras")) {
+    u->cameras = parse_cameras(body["cameras"]);
+    what += " cameras=" + cameras_text(u->cameras);
+  }
+  const auto pw = opt_string(body, "password");
+  if (pw) {
+    check_password(*pw);
+    u->password_hash = hash_password(*pw);
+    what += " password";
+  }
+  accounts_.update_user(*u);
+  if (pw) accounts_.delete_sessions_of(u->id);
+  audit(call, "user_change", "user " + u->name + ":" + (what.empty() ? " nothing" : what));
+  return Response::json(200, user_json(*accounts_.user(u->id)));
+}
+
+Response Api::delete_user(Call& call) {
+  auto u = accounts_.user_by_name(call.params["name"]);
+  if (!u) throw HttpFail{404, "no user " + call.params["name"]};
+  if (u->role == Role::kAdmin && accounts_.admin_count() <= 1) {
+    throw HttpFail{409, "that is the last admin"};
+  }
+  accounts_.delete_user(u->id);
+  audit(call, "user_delete", "user " + u->name);
+  return Response::no_content();
+}
+
+Response Api::list_tokens(Call& call) {
+  const Principal& p = *call.principal;
+  const bool all = p.user.role == Role::kAdmin;
+  json list = json::array();
+  for (const auto& t : all ? accounts_.all_tokens() : accounts_.tokens_of(p.user.id)) {
+    auto owner = accounts_.user(t.user_id);
+    list.push_back(
+        {{"id", t.id},
+         {"name", t.name},
+         {"user", owner ? owner->name : ""},
+         {"created", format_iso8601(t.created)},
+         {"last_used", t.last_used ? json(format_iso8601(*t.last_used)) : json(nullptr)}});
+  }
+  return Response::json(200, {{"tokens", list}});
+}
+
+Response Api::create_token(Call& call) {
+  const json body = parse_body(call);
+  only_fields(body, {"name"});
+  const std::string name = need_string(body, "name");
+  if (name.empty() || name.size() > 64 ||
+      !std::all_of(name.begin(), name.end(), [](char c) { return c >= 0x20 && c < 0x7f; })) {
+    throw Error(ErrorCode::kInvalidArgument, "token name: 1-64 printable ASCII characters");
+  }
+  const auto t = auth_.create_token(call.principal->user, name);
+  audit(call, "token_create", "token " + std::to_string(t.id) + " \"" + name + "\"");
+  return Response::json(201, {{"id", t.id}, {"name", name}, {"token", t.token}});
+}
+
+Response Api::revoke_token(Call& call) {
+  const int64_t id = std::stoll(call.params["id"]);
+  auto t = accounts_.token(id);
+  const Principal& p = *call.principal;
+  // Someone else's token is "not found", not "forbidden": its existence is not their business.
+  if (!t || (t->user_id != p.user.id && p.user.role != Role::kAdmin)) {
+    throw HttpFail{404, "no token " + call.params["id"]};
+  }
+  accounts_.delete_token(id);
+  audit(call, "token_revoke", "token " + std::to_string(id) + " \"" + t->name + "\"");
+  return Response::no_content();
+}
+
+Response Api::list_cameras(Call& call) {
+  json list = json::array();
+  for (const auto& c : config_.cameras) {
+    if (!call.principal->user.may_see_camera(c.id)) continue;
+    list.push_back({{"id", c.id}, {"name", c.name}, {"enabled", c.enabled}});
+  }
+  return Response::json(200, {{"cameras", list}});
+}
+
+Response Api::camera(Call& call) {
+  const CameraConfig* c = config_.find_camera(call.params["id"]);
+  if (!c) throw HttpFail{404, "no camera " + call.params["id"]};  // authorize() checked already
+  json status = nullptr;
+  if (status_) {
+    const json all = status_();
+    for (const auto& s : all.value("cameras", json::array())) {
+      if (s.value("id", "") == c->id) status = s;
+    }
+  }
+  if (status.is_object()) status.erase("url");  // the RTSP URL is configuration, not status
+  return Response::json(
+      200, {{"id", c->id}, {"name", c->name}, {"enabled", c->enabled}, {"status", status}});
+}
+
+Response Api::read_audit(Call& call) {
+  only_query(call, {"user", "action", "camera", "from_ms", "to_ms", "before_id", "limit"});
+  AuditFilter f;
+  auto text = [&](const char* key) -> std::optional<std::string> {
+    auto it = call.query.find(key);
+    if (it == call.query.end()) return std::nullopt;
+    return it->second;
+  };
+  f.user_name = text("user");
+  f.action = text("action");
+  f.camera_id = text("camera");
+  constexpr int64_t kMax = int64_t{1} << 52;
+  if (call.query.count("from_ms")) f.from = wall_from_ms(query_int(call, "from_ms", 0, kMax, 0));
+  if (call.query.count("to_ms")) f.to = wall_from_ms(query_int(call, "to_ms", 0, kMax, 0));
+  if (call.query.count("before_id")) f.before_id = query_int(call, "before_id", 1, kMax, 0);
+  f.limit = static_cast<int>(query_int(call, "limit", 1, 1000, 100));
+  json list = json::array();
+  const auto rows = accounts_.audit(f);
+  for (const auto& e : rows) {
+    auto opt = [](const std::optional<std::string>& s) { return s ? json(*s) : json(nullptr); };
+    auto time = [](const std::optional<WallTime>& t) {
+      return t ? json(format_iso8601(*t)) : json(nullptr);
+    };
+    list.push_back({{"id", e.id},
+                    {"at", format_iso8601(e.at)},
+                    {"at_ms", ms_since_epoch(e.at)},
+                    {"user", opt(e.user_name)},
+                    {"address", e.address},
+                    {"action", e.action},
+                    {"camera", opt(e.camera_id)},
+                    {"range_start", time(e.range_start)},
+                    {"range_end", time(e.range_end)},
+                    {"detail", e.detail}});
+  }
+  // A full page may have more behind it; the client asks again with before_id.
+  const json next = static_cast<int>(rows.size()) == f.limit ? json(rows.back().id) : json(nullptr);
+  return Response::json(200, {{"entries", list}, {"next_before_id", next}});
+}
+
+Response Api::openapi(Call&) {
+  Response r;
+  r.body = openapi_document();
+  return r;
+}
+
+}  // namespace vigil

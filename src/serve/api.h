@@ -1,0 +1,86 @@
+// The JSON API under /api/: the routes (each with the Access it requires), their handlers, and
+// the single entry point that takes every request through route matching, authentication, the
+// one authorization check (authorize.h) and error mapping, in that order. The OpenAPI document
+// (openapi.json beside this file, served at /api/openapi.json) describes these routes and a unit
+// test keeps the two in step.
+// Thread-safe: handle() runs on the server's handler pool, many at once.
+#pragma once
+
+#include <functional>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "catalog/accounts.h"
+#include "core/clock.h"
+#include "core/config.h"
+#include "serve/auth.h"
+#include "serve/http.h"
+#include "serve/router.h"
+#include "serve/throttle.h"
+
+namespace vigil {
+
+// The OpenAPI 3 document (openapi.json, compiled in).
+const std::string& openapi_document();
+
+class Api {
+ public:
+  // Per-camera status as RecorderService::status_json() reports it ({"cameras": [...]}).
+  using StatusFn = std::function<nlohmann::json()>;
+
+  // `config` and `accounts` must outlive the Api. With no user in the catalog, a one-time setup
+  // token is made (setup_token()) for POST /api/setup.
+  Api(const Config& config, AccountStore& accounts, const Clock& clock, StatusFn status);
+
+  http::Response handle(const http::Request& req);
+  // Body limit and pool of a request, from its request line (HttpServer's ClassifyFn).
+  http::RequestClass classify(const std::string& method, std::string_view path) const;
+  const Router& router() const { return router_; }
+  // The setup token while no user exists; nullopt once setup is done.
+  std::optional<std::string> setup_token();
+
+ private:
+  void add_routes();
+  void audit(const Call& call, const std::string& action, const std::string& detail,
+             const std::optional<std::string>& user_name = std::nullopt,
+             const std::optional<std::string>& camera = std::nullopt);
+  std::optional<std::chrono::seconds> login_wait(const std::string& address,
+                                                 const std::string& name);
+  http::Response start_session_response(const Call& call, const User& user, int status);
+
+  http::Response index_page(Call& call);
+  http::Response setup(Call& call);
+  http::Response login(Call& call);
+  http::Response logout(Call& call);
+  http::Response me(Call& call);
+  http::Response change_own_password(Call& call);
+  http::Response list_users(Call& call);
+  http::Response add_user(Call& call);
+  http::Response change_user(Call& call);
+  http::Response delete_user(Call& call);
+  http::Response list_tokens(Call& call);
+  http::Response create_token(Call& call);
+  http::Response revoke_token(Call& call);
+  http::Response list_cameras(Call& call);
+  http::Response camera(Call& call);
+  http::Response read_audit(Call& call);
+  http::Response openapi(Call& call);
+
+  const Config& config_;
+  AccountStore& accounts_;
+  const Clock& clock_;
+  StatusFn status_;
+  Authenticator auth_;
+  FailureThrottle address_throttle_;
+  FailureThrottle account_throttle_;
+  // Verified against when a login names no existing user, so that such a login costs the same
+  // time as a wrong password and does not reveal which names exist.
+  const std::string dummy_hash_;
+  Router router_;
+  std::mutex setup_mu_;
+  std::optional<std::string> setup_token_;
+};
+
+}  // namespace vigil

@@ -1,0 +1,79 @@
+// The HTTP vocabulary of serve, independent of the network library: a fully read request, the
+// response a handler returns, and the parsing of targets, queries and cookies. Everything here
+// works on untrusted bytes and never throws on bad input: it returns nullopt instead.
+// http_server.cpp converts between these and Boost.Beast's types; everything else (router, auth,
+// API) is plain code that unit tests drive without sockets.
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/error.h"
+
+namespace vigil::http {
+
+struct Request {
+  std::string method;                          // "GET", "POST", ... as sent
+  std::string target;                          // as sent: path and query, not decoded
+  std::map<std::string, std::string> headers;  // lower-case names; repeats joined with ", "
+  std::string body;
+  std::string remote_address;  // the peer's IP
+  bool tls = false;
+
+  // Value of a header (lower-case name), "" when absent.
+  std::string header(const std::string& lower_name) const;
+  std::string_view path() const;   // target before '?'
+  std::string_view query() const;  // target after '?', "" when none
+};
+
+struct Response {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::string content_type = "application/json";
+
+  static Response json(int status, const nlohmann::json& body);
+  // The error shape of the whole API: {"error": "<short code>", "detail": "<for people>"}.
+  static Response error(int status, const std::string& detail);
+  static Response no_content();
+  Response& with_header(std::string name, std::string value);
+};
+
+// The one place where vigil's error codes become HTTP statuses.
+int status_for(ErrorCode code);
+// The short machine-readable name of an error status ("not_found", "forbidden", ...).
+const char* error_name(int status);
+
+// What the server must know of a request from its request line alone, before reading the body.
+struct RequestClass {
+  uint64_t body_limit = 0;  // 0: the server's default
+  // CPU-heavy (a password check): run on a pool of its own, so a flood of logins can slow
+  // only other logins, never the rest of the API.
+  bool slow = false;
+};
+
+// %XX decoding; '+' becomes ' ' only in queries. nullopt on a malformed escape.
+std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space);
+
+// The path's segments, each percent-decoded. nullopt for a path that does not start with '/',
+// or whose segments (after decoding) are "." or "..", or contain '/', '\\', NUL or other control
+// characters: such a path is always an attack or a bug, and no route could want it.
+std::optional<std::vector<std::string>> split_path(std::string_view path);
+
+// "a=1&b=x%20y" -> {a: "1", b: "x y"}; a repeated key keeps its last value. nullopt when
+// malformed.
+std::optional<std::map<std::string, std::string>> parse_query(std::string_view query);
+
+// "a=1; b=2" -> {a: "1", b: "2"}; malformed pairs are skipped.
+std::map<std::string, std::string> parse_cookies(std::string_view header);
+
+// Parses a JSON request body. Throws Error(kInvalidArgument) for malformed JSON, or nesting
+// deeper than `max_depth` (a deep body could otherwise exhaust the stack of code that walks it).
+nlohmann::json parse_json_body(const std::string& body, int max_depth = 32);
+
+}  // namespace vigil::http

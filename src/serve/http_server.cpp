@@ -1,0 +1,359 @@
+// Beast is confined to this file: it is slow to compile, and nothing else needs to know it.
+#include "serve/http_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <optional>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#include "core/error.h"
+
+namespace vigil {
+namespace {
+
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = boost::asio::ip::tcp;
+
+// What every connection shares; held by shared_ptr so that a connection still queued in the
+// io_context or the handler pool at shutdown never outlives it.
+struct Shared {
+  HttpSettings settings;
+  HttpServer::Handler handler;
+  HttpServer::ClassifyFn classify;
+  net::thread_pool* pool = nullptr;
+  net::thread_pool* slow_pool = nullptr;
+  std::atomic<int> connections{0};
+  bool tls = false;
+};
+
+bhttp::response<bhttp::string_body> to_beast(const http::Response& r, unsigned version,
+                                             bool keep_alive) {
+  bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), version};
+  if (!r.content_type.empty()) res.set(bhttp::field::content_type, r.content_type);
+  for (const auto& [name, value] : r.headers) res.insert(name, value);
+  res.body() = r.body;
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  return res;
+}
+
+// One connection: reads requests one after another (keep-alive), hands each to the handler
+// pool, writes the answer. Stream is a plain TCP stream or a TLS stream over one.
+template <typename Stream>
+class Connection : public std::enable_shared_from_this<Connection<Stream>> {
+ public:
+  Connection(std::shared_ptr<Shared> shared, Stream stream, std::string remote)
+      : shared_(std::move(shared)), stream_(std::move(stream)), remote_(std::move(remote)) {
+    ++shared_->connections;
+  }
+  ~Connection() { --shared_->connections; }
+
+  void start() {
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      read_header();
+    } else {
+      beast::get_lowest_layer(stream_).expires_after(shared_->settings.read_timeout);
+      stream_.async_handshake(ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (ec) return;  // not TLS, or gone: nothing to answer
+                                self->read_header();
+                              });
+    }
+  }
+
+ private:
+  void read_header() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<uint32_t>(shared_->settings.header_limit));
+    parser_->body_limit(shared_->settings.body_limit);
+    // Between requests the connection may idle this long; once a request starts, it must
+    // arrive within read_timeout.
+    beast::get_lowest_layer(stream_).expires_after(first_ ? shared_->settings.read_timeout
+                                                          : shared_->settings.idle_timeout);
+    first_ = false;
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec) return fail(ec);
+    const auto& h = parser_->get();
+    version_ = h.version();
+    class_ = shared_->classify(std::string(h.method_string()),
+                               std::string_view(h.target().data(), h.target().size()));
+    const uint64_t limit = class_.body_limit ? class_.body_limit : shared_->settings.body_limit;
+    parser_->body_limit(limit);
+    // A body declared too large is refused before it is sent (with "Expect: 100-continue" it
+    // never is).
+    if (parser_->content_length() && *parser_->content_length() > limit) {
+      return write(http::Response::error(
+                       413, "request body larger than " + std::to_string(limit) + " bytes"),
+                   false);
+    }
+    beast::get_lowest_layer(stream_).expires_after(shared_->settings.read_timeout);
+    if (beast::iequals(h[bhttp::field::expect], "100-continue")) {
+      auto go_on =
+          std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, version_);
+      bhttp::async_write(stream_, *go_on,
+                         [self = this->shared_from_this(), go_on](beast::error_code ec, size_t) {
+                           if (ec) return self->close();
+                           self->read_body();
+                         });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->on_body(ec); });
+  }
+
+  void on_body(beast::error_code ec) {
+    if (ec) return fail(ec);
+    auto req = std::make_shared<http::Request>();
+    const auto& msg = parser_->get();
+    req->method = std::string(msg.method_string());
+    req->target = std::string(msg.target());
+    for (const auto& f : msg) {
+      std::string name(f.name_string());
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      auto [it, fresh] = req->headers.emplace(name, std::string(f.value()));
+      if (!fresh) it->second += ", " + std::string(f.value());
+    }
+    req->body = msg.body();
+    req->remote_address = remote_;
+    req->tls = shared_->tls;
+    version_ = msg.version();
+    keep_alive_ = msg.keep_alive();
+    // No read is pending while the handler runs: the connection sends nothing, so there is
+    // nothing to time out; the handler pool's own size bounds the work in flight.
+    beast::get_lowest_layer(stream_).expires_never();
+    net::thread_pool& pool = class_.slow ? *shared_->slow_pool : *shared_->pool;
+    net::post(pool, [self = this->shared_from_this(), req] {
+      http::Response res;
+      try {
+        res = self->shared_->handler(*req);
+      } catch (const std::exception& e) {
+        spdlog::error("http: {} {}: {}", req->method, req->target, e.what());
+        res = http::Response::error(500, "the server failed; its log says why");
+      }
+      net::post(self->stream_.get_executor(),
+                [self, res = std::move(res)] { self->write(res, self->keep_alive_); });
+    });
+  }
+
+  // Errors while reading: some deserve an answer before closing, the rest just a close.
+  void fail(beast::error_code ec) {
+    if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
+        ec == net::error::operation_aborted || ec == net::error::connection_reset ||
+        ec == net::error::eof || ec == ssl::error::stream_truncated) {
+      return close();
+    }
+    if (ec == bhttp::error::header_limit) {
+      return write(
+          http::Response::error(431, "request headers larger than " +
+                                         std::to_string(shared_->settings.header_limit) + " bytes"),
+          false);
+    }
+    if (ec == bhttp::error::body_limit) {
+      return write(http::Response::error(413, "request body too large"), false);
+    }
+    if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() ||
+        ec == bhttp::error::partial_message) {
+      return write(http::Response::error(400, "malformed HTTP request: " + ec.message()), false);
+    }
+    spdlog::debug("http: {}: {}", remote_, ec.message());
+    close();
+  }
+
+  void write(const http::Response& r, bool keep_alive) {
+    auto res =
+        std::make_shared<bhttp::response<bhttp::string_body>>(to_beast(r, version_, keep_alive));
+    beast::get_lowest_layer(stream_).expires_after(shared_->settings.read_timeout);
+    bhttp::async_write(stream_, *res,
+                       [self = this->shared_from_this(), res](beast::error_code ec, size_t) {
+                         if (ec || !res->keep_alive()) return self->close();
+                         self->read_header();
+                       });
+  }
+
+  void close() {
+    beast::error_code ec;
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+      drain(0);
+    } else {
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
+        beast::error_code ignored;
+        beast::get_lowest_layer(self->stream_).socket().close(ignored);
+      });
+    }
+  }
+
+  // A lingering close: after answering (say, 413) the client may still be sending; closing with
+  // unread bytes would make the kernel send a reset that can destroy the answer before the
+  // client reads it. So read and discard until the client closes, for a bounded time and size.
+  void drain(size_t drained) {
+    if (drained > 4 * 1024 * 1024) return;  // gone with the last reference: the socket closes
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
+    auto buf = std::make_shared<std::array<char, 16 * 1024>>();
+    stream_.async_read_some(net::buffer(*buf), [self = this->shared_from_this(), buf, drained](
+                                                   beast::error_code ec, size_t n) {
+      if (!ec) self->drain(drained + n);
+    });
+  }
+
+  std::shared_ptr<Shared> shared_;
+  Stream stream_;
+  std::string remote_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  http::RequestClass class_;
+  unsigned version_ = 11;
+  bool keep_alive_ = false;
+  bool first_ = true;
+};
+
+}  // namespace
+
+struct HttpServer::Impl {
+  std::shared_ptr<Shared> shared = std::make_shared<Shared>();
+  net::io_context ioc;
+  std::optional<net::thread_pool> pool;
+  std::optional<net::thread_pool> slow_pool;
+  std::optional<ssl::context> tls;
+  tcp::acceptor acceptor{ioc};
+  std::vector<std::thread> threads;
+  int port = 0;
+  bool running = false;
+
+  void accept() {
+    acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket s) {
+      if (ec == net::error::operation_aborted) return;  // stopping
+      if (!ec) on_accept(std::move(s));
+      accept();
+    });
+  }
+
+  void on_accept(tcp::socket s) {
+    beast::error_code ec;
+    const auto ep = s.remote_endpoint(ec);
+    if (ec) return;
+    if (shared->connections.load() >= shared->settings.max_connections) {
+      // Full: close at once rather than queue, so the clients already served stay served.
+      spdlog::warn("http: {} connections open (the maximum); refusing {}",
+                   shared->settings.max_connections, ep.address().to_string());
+      s.close(ec);
+      return;
+    }
+    s.set_option(tcp::no_delay(true), ec);
+    if (tls) {
+      std::make_shared<Connection<beast::ssl_stream<beast::tcp_stream>>>(
+          shared, beast::ssl_stream<beast::tcp_stream>(beast::tcp_stream(std::move(s)), *tls),
+          ep.address().to_string())
+          ->start();
+    } else {
+      std::make_shared<Connection<beast::tcp_stream>>(shared, beast::tcp_stream(std::move(s)),
+                                                      ep.address().to_string())
+          ->start();
+    }
+  }
+};
+
+HttpServer::HttpServer(const HttpSettings& settings, Handler handler, ClassifyFn classify)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->shared->settings = settings;
+  impl_->shared->handler = std::move(handler);
+  impl_->shared->classify = std::move(classify);
+}
+
+HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::start() {
+  const HttpSettings& s = impl_->shared->settings;
+  if (!s.tls_cert.empty()) {
+    impl_->tls.emplace(ssl::context::tls_server);
+    impl_->tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                            ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                            ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+    beast::error_code ec;
+    impl_->tls->use_certificate_chain_file(s.tls_cert.string(), ec);
+    if (ec) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "http.tls_cert " + s.tls_cert.string() + ": " + ec.message());
+    }
+    impl_->tls->use_private_key_file(s.tls_key.string(), ssl::context::pem, ec);
+    if (ec) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "http.tls_key " + s.tls_key.string() + ": " + ec.message());
+    }
+    impl_->shared->tls = true;
+  }
+  beast::error_code ec;
+  const auto address = net::ip::make_address(s.address, ec);
+  if (ec)
+    throw Error(ErrorCode::kInvalidArgument, "http.address " + s.address + ": " + ec.message());
+  const tcp::endpoint ep(address, static_cast<unsigned short>(s.port));
+  const std::string where = "http: listen on " + s.address + ":" + std::to_string(s.port);
+  impl_->acceptor.open(ep.protocol(), ec);
+  if (!ec) impl_->acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) impl_->acceptor.bind(ep, ec);
+  if (!ec) impl_->acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) throw Error(ErrorCode::kUnavailable, where + ": " + ec.message());
+  impl_->port = impl_->acceptor.local_endpoint().port();
+  impl_->pool.emplace(static_cast<size_t>(s.threads));
+  impl_->shared->pool = &*impl_->pool;
+  impl_->slow_pool.emplace(static_cast<size_t>(std::max(1, s.threads / 2)));
+  impl_->shared->slow_pool = &*impl_->slow_pool;
+  impl_->accept();
+  for (int i = 0; i < s.threads; ++i) impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+  impl_->running = true;
+}
+
+void HttpServer::stop() {
+  if (!impl_->running) return;
+  impl_->running = false;
+  // I/O first, so no new request reaches the handlers; then the handlers, abandoning queued ones.
+  impl_->ioc.stop();
+  for (auto& t : impl_->threads) t.join();
+  impl_->threads.clear();
+  beast::error_code ec;
+  impl_->acceptor.close(ec);
+  for (auto* p : {&*impl_->pool, &*impl_->slow_pool}) {
+    p->stop();
+    p->join();
+  }
+}
+
+int HttpServer::port() const { return impl_->port; }
+
+std::string HttpServer::url() const {
+  const HttpSettings& s = impl_->shared->settings;
+  std::string host = s.address;
+  if (host == "0.0.0.0") host = "127.0.0.1";
+  if (host == "::")
+    host = "[::1]";
+  else if (host.find(':') != std::string::npos)
+    host = "[" + host + "]";
+  return std::string(impl_->shared->tls ? "https" : "http") + "://" + host + ":" +
+         std::to_string(impl_->port) + "/";
+}
+
+}  // namespace vigil

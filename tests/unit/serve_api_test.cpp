@@ -1,0 +1,293 @@
+// The API end to end without sockets: Api::handle on real accounts in a real catalog, with a fake
+// clock. The socket-level behaviour (limits, timeouts, a real process) is in
+// tests/integration/test_serve.py.
+#include <gtest/gtest.h>
+
+#include "catalog/catalog.h"
+#include "serve/api.h"
+#include "serve/crypto.h"
+#include "test_support.h"
+
+namespace vigil {
+namespace {
+
+using nlohmann::json;
+
+const WallTime kT0 = wall_from_ms(1'790'000'000'000);
+
+class ApiTest : public ::testing::Test {
+ protected:
+  ApiTest()
+      : config_(make_config()),
+        catalog_(dir_.path() / "vigil.db"),
+        accounts_(dir_.path() / "vigil.db"),
+        clock_(kT0),
+        api_(config_, accounts_, clock_, [] {
+          return json{
+              {"cameras",
+               json::array({{{"id", "front"}, {"state", "recording"}, {"url", "rtsp://secret"}}})}};
+        }) {}
+
+  static Config make_config() {
+    Config c;
+    for (const char* id : {"front", "yard"}) {
+      CameraConfig cam;
+      cam.id = id;
+      cam.name = id;
+      c.cameras.push_back(cam);
+    }
+    return c;
+  }
+
+  http::Response call(const std::string& method, const std::string& target,
+                      const std::string& body = "",
+                      std::map<std::string, std::string> headers = {}) {
+    http::Request r;
+    r.method = method;
+    r.target = target;
+    r.body = body;
+    r.remote_address = "192.0.2.9";
+    if (!body.empty() && !headers.count("content-type"))
+      headers["content-type"] = "application/json";
+    r.headers = std::move(headers);
+    return api_.handle(r);
+  }
+
+  void add_user(const std::string& name, Role role,
+                std::optional<std::vector<std::string>> cams = std::nullopt) {
+    User u;
+    u.name = name;
+    u.role = role;
+    u.cameras = std::move(cams);
+    u.password_hash = hash_password("password-" + name);
+    u.created = kT0;
+    accounts_.add_user(u);
+  }
+
+  // Logs in; returns the headers a browser would then send (cookie and CSRF token).
+  std::map<std::string, std::string> login(const std::string& name) {
+    auto r =
+        call("POST", "/api/login", json{{"name", name}, {"password", "password-" + name}}.dump());
+    EXPECT_EQ(r.status, 200) << r.body;
+    std::string cookie;
+    for (const auto& [k, v] : r.headers) {
+      if (k == "Set-Cookie") cookie = v.substr(0, v.find(';'));
+    }
+    return {{"cookie", cookie}, {"x-csrf-token", json::parse(r.body)["csrf_token"]}};
+  }
+
+  static std::string header(const http::Response& r, const std::string& name) {
+    for (const auto& [k, v] : r.headers) {
+      if (k == name) return v;
+    }
+    return "";
+  }
+
+  test::TempDir dir_;
+  Config config_;
+  Catalog catalog_;
+  AccountStore accounts_;
+  test::FakeClock clock_;
+  Api api_;
+};
+
+TEST_F(ApiTest, OpenApiDocumentListsExactlyTheRegisteredRoutes) {
+  const json doc = json::parse(openapi_document());
+  EXPECT_EQ(doc["openapi"].get<std::string>().substr(0, 2), "3.");
+  std::set<std::string> documented;
+  for (const auto& [path, ops] : doc["paths"].items()) {
+    for (const auto& [method, op] : ops.items()) {
+      if (method == "parameters") continue;
+      std::string m = method;
+      for (auto& c : m) c = static_cast<char>(std::toupper(c));
+      documented.insert(m + " " + path);
+    }
+  }
+  std::set<std::string> registered;
+  for (const auto& r : api_.router().routes()) {
+    registered.insert(r.method + " " + r.openapi_path());
+    // Every path parameter is declared, and public routes say so.
+    const json& item = doc["paths"][r.openapi_path()];
+    for (const auto& s : r.segments) {
+      if (s.param.empty()) continue;
+      bool declared = false;
+      for (const auto& p : item.value("parameters", json::array()))
+        declared |= p["name"] == s.param;
+      EXPECT_TRUE(declared) << r.pattern << ": parameter " << s.param;
+    }
+    std::string m = r.method;
+    for (auto& c : m) c = static_cast<char>(std::tolower(c));
+    const bool doc_public = item[m].contains("security") && item[m]["security"].empty();
+    EXPECT_EQ(doc_public, !r.access.authenticated) << r.method << " " << r.pattern;
+  }
+  EXPECT_EQ(documented, registered);
+}
+
+TEST_F(ApiTest, RoutingErrorsAreJson) {
+  auto r = call("GET", "/api/nope");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(json::parse(r.body)["error"], "not_found");
+  r = call("PUT", "/api/login", "{}");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(header(r, "Allow"), "POST");
+  r = call("GET", "/api/cameras/..%2f..%2fvigil.db");
+  EXPECT_EQ(r.status, 400);
+  r = call("GET", "/api/me?x=%zz");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(header(call("GET", "/api/me"), "Cache-Control"), "no-store");
+}
+
+TEST_F(ApiTest, PasswordRoutesAreClassifiedSlow) {
+  EXPECT_TRUE(api_.classify("POST", "/api/login").slow);
+  EXPECT_TRUE(api_.classify("POST", "/api/setup").slow);
+  EXPECT_TRUE(api_.classify("POST", "/api/me/password").slow);
+  EXPECT_FALSE(api_.classify("GET", "/api/me").slow);
+  EXPECT_FALSE(api_.classify("GET", "/api/cameras/front").slow);
+  EXPECT_FALSE(api_.classify("GET", "/nowhere").slow);
+  EXPECT_EQ(api_.classify("POST", "/api/login").body_limit, 0u);  // the server's default
+}
+
+TEST_F(ApiTest, SetupCreatesTheFirstAdminOnce) {
+  const auto token = api_.setup_token();
+  ASSERT_TRUE(token);
+  auto r = call("POST", "/api/setup",
+                json{{"token", "wrong"}, {"name", "root"}, {"password", "long enough"}}.dump());
+  EXPECT_EQ(r.status, 403);
+  r = call("POST", "/api/setup",
+           json{{"token", *token}, {"name", "root"}, {"password", "short"}}.dump());
+  EXPECT_EQ(r.status, 400);
+  r = call("POST", "/api/setup",
+           json{{"token", *token}, {"name", "root"}, {"password", "long enough"}}.dump());
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(json::parse(r.body)["role"], "admin");
+  EXPECT_NE(header(r, "Set-Cookie").find("vigil_session="), std::string::npos);
+  EXPECT_FALSE(api_.setup_token());
+  r = call("POST", "/api/setup",
+           json{{"token", *token}, {"name", "eve"}, {"password", "long enough"}}.dump());
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(accounts_.user_count(), 1);
+}
+
+TEST_F(ApiTest, LoginBruteForceIsThrottledWithRetryAfter) {
+  add_user("ann", Role::kViewer);
+  const std::string wrong = json{{"name", "ann"}, {"password", "guess"}}.dump();
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(call("POST", "/api/login", wrong).status, 401);
+  auto r = call("POST", "/api/login", wrong);
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(header(r, "Retry-After"), "1");
+  // Locked means locked: even the right password waits (no oracle for the attacker).
+  r = call("POST", "/api/login", json{{"name", "ann"}, {"password", "password-ann"}}.dump());
+  EXPECT_EQ(r.status, 429);
+  clock_.advance(std::chrono::seconds(1));
+  EXPECT_EQ(call("POST", "/api/login", wrong).status, 401);
+  EXPECT_EQ(header(call("POST", "/api/login", wrong), "Retry-After"), "2");
+  clock_.advance(std::chrono::seconds(2));
+  login("ann");
+
+  AuditFilter f;
+  f.action = "login_failed";
+  EXPECT_EQ(accounts_.audit(f).size(), 6u);  // throttled attempts are not failures
+  f.action = "login";
+  ASSERT_EQ(accounts_.audit(f).size(), 1u);
+  EXPECT_EQ(accounts_.audit(f)[0].address, "192.0.2.9");
+}
+
+TEST_F(ApiTest, BodiesAreCheckedBeforeUse) {
+  EXPECT_EQ(call("POST", "/api/login", "{\"name\": ").status, 400);
+  EXPECT_EQ(call("POST", "/api/login", "[1, 2]").status, 400);
+  EXPECT_EQ(call("POST", "/api/login", "name=ann&password=x",
+                 {{"content-type", "application/x-www-form-urlencoded"}})
+                .status,
+            415);
+  EXPECT_EQ(call("POST", "/api/login", json{{"name", 5}, {"password", "x"}}.dump()).status, 400);
+  EXPECT_EQ(
+      call("POST", "/api/login", json{{"name", "ann"}, {"password", "x"}, {"admin", true}}.dump())
+          .status,
+      400);
+  auto r = call("POST", "/api/login",
+                json{{"name", "' OR 1=1; --"}, {"password", "' OR '1'='1"}}.dump());
+  EXPECT_EQ(r.status, 401);
+}
+
+TEST_F(ApiTest, SessionsNeedCsrfForChangesAndLogoutEndsThem) {
+  add_user("ann", Role::kAdmin);
+  auto h = login("ann");
+  auto me = call("GET", "/api/me", "", {{"cookie", h["cookie"]}});
+  ASSERT_EQ(me.status, 200);
+  EXPECT_EQ(json::parse(me.body)["csrf_token"], h["x-csrf-token"]);
+  const std::string new_user =
+      json{{"name", "vic"}, {"password", "password-vic"}, {"role", "viewer"}}.dump();
+  EXPECT_EQ(call("POST", "/api/users", new_user, {{"cookie", h["cookie"]}}).status, 403);
+  EXPECT_EQ(
+      call("POST", "/api/users", new_user, {{"cookie", h["cookie"]}, {"x-csrf-token", "forged"}})
+          .status,
+      403);
+  EXPECT_EQ(call("POST", "/api/users", new_user, h).status, 201);
+  EXPECT_EQ(call("POST", "/api/users", new_user, h).status, 409);
+  EXPECT_EQ(call("POST", "/api/logout", "", {{"cookie", h["cookie"]}}).status, 403);
+  EXPECT_EQ(call("POST", "/api/logout", "", h).status, 204);
+  EXPECT_EQ(call("GET", "/api/me", "", h).status, 401);
+}
+
+TEST_F(ApiTest, RolesAndCameraRights) {
+  add_user("ann", Role::kAdmin);
+  add_user("vic", Role::kViewer, std::vector<std::string>{"front"});
+  auto admin = login("ann");
+  auto viewer = login("vic");
+  auto r = call("GET", "/api/cameras", "", viewer);
+  EXPECT_EQ(json::parse(r.body)["cameras"].size(), 1u);
+  r = call("GET", "/api/cameras/front", "", viewer);
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(json::parse(r.body)["status"]["state"], "recording");
+  EXPECT_FALSE(json::parse(r.body)["status"].contains("url"));
+  EXPECT_EQ(call("GET", "/api/cameras/yard", "", viewer).status, 403);
+  EXPECT_EQ(call("GET", "/api/cameras/ghost", "", viewer).status, 403);
+  EXPECT_EQ(call("GET", "/api/cameras/ghost", "", admin).status, 404);
+  EXPECT_EQ(call("GET", "/api/users", "", viewer).status, 403);
+  EXPECT_EQ(call("GET", "/api/audit", "", viewer).status, 403);
+  EXPECT_EQ(call("GET", "/api/users", "", admin).status, 200);
+
+  // The last admin can be neither demoted nor removed.
+  EXPECT_EQ(call("PATCH", "/api/users/ann", json{{"role", "viewer"}}.dump(), admin).status, 409);
+  EXPECT_EQ(call("DELETE", "/api/users/ann", "", admin).status, 409);
+  r = call("PATCH", "/api/users/vic", json{{"cameras", {"front", "yard"}}}.dump(), admin);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(call("GET", "/api/cameras/yard", "", viewer).status, 200);
+  EXPECT_EQ(call("PATCH", "/api/users/vic", json{{"cameras", {"../x"}}}.dump(), admin).status, 400);
+  EXPECT_EQ(call("DELETE", "/api/users/vic", "", admin).status, 204);
+  EXPECT_EQ(call("GET", "/api/me", "", viewer).status, 401);
+
+  r = call("GET", "/api/audit?action=user_change", "", admin);
+  ASSERT_EQ(r.status, 200);
+  const json entries = json::parse(r.body)["entries"];
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0]["user"], "ann");
+  EXPECT_EQ(entries[0]["detail"], "user vic: cameras=front,yard");
+  EXPECT_EQ(call("GET", "/api/audit?limit=0", "", admin).status, 400);
+  EXPECT_EQ(call("GET", "/api/audit?bogus=1", "", admin).status, 400);
+}
+
+TEST_F(ApiTest, TokensAreShownOnceAndRevocable) {
+  add_user("ann", Role::kOperator);
+  add_user("bob", Role::kOperator);
+  auto ann = login("ann");
+  auto r = call("POST", "/api/tokens", json{{"name", "nightly export"}}.dump(), ann);
+  ASSERT_EQ(r.status, 201);
+  const std::string token = json::parse(r.body)["token"];
+  const int64_t id = json::parse(r.body)["id"];
+  const std::map<std::string, std::string> bearer{{"authorization", "Bearer " + token}};
+  r = call("GET", "/api/me", "", bearer);
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(json::parse(r.body)["via"], "token");
+  EXPECT_FALSE(json::parse(r.body).contains("csrf_token"));
+  r = call("GET", "/api/tokens", "", bearer);
+  EXPECT_EQ(r.body.find(token), std::string::npos);  // never shown again
+  EXPECT_EQ(json::parse(r.body)["tokens"][0]["name"], "nightly export");
+  auto bob = login("bob");
+  EXPECT_EQ(call("DELETE", "/api/tokens/" + std::to_string(id), "", bob).status, 404);
+  EXPECT_EQ(call("DELETE", "/api/tokens/" + std::to_string(id), "", bearer).status, 204);
+  EXPECT_EQ(call("GET", "/api/me", "", bearer).status, 401);
+}
+
+}  // namespace
+}  // namespace vigil
