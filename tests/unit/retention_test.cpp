@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <fstream>
 
 #include "test_support.h"
@@ -129,6 +131,30 @@ TEST_F(RetentionTest, FinishesADeletionInterruptedByACrash) {
   Retention r(catalog_, dir_.path(), 0, {{"a", RetentionLimits{std::nullopt, 1}}}, clock_, disk);
   EXPECT_EQ(r.run_once().deleted, 0);
   EXPECT_EQ(catalog_.segment(s1)->state, SegmentState::kDeleting);
+}
+
+}  // namespace
+}  // namespace vigil
+
+namespace vigil {
+namespace {
+
+TEST(SpaceReserve, IsARealAllocationThatCanBeGivenBackAndRestored) {
+  test::TempDir dir;
+  const SpaceReserve reserve(dir.path() / "reserve.bin", 256 * 1024);
+  EXPECT_FALSE(reserve.present());
+  ASSERT_TRUE(reserve.ensure());
+  EXPECT_TRUE(reserve.present());
+  EXPECT_EQ(std::filesystem::file_size(dir.path() / "reserve.bin"), 256u * 1024);
+  // Blocks really allocated: a sparse file would free nothing when deleted.
+  struct stat st {};
+  ASSERT_EQ(::stat((dir.path() / "reserve.bin").c_str(), &st), 0);
+  EXPECT_GE(static_cast<uint64_t>(st.st_blocks) * 512, 256u * 1024);
+  EXPECT_TRUE(reserve.release());
+  EXPECT_FALSE(reserve.present());
+  EXPECT_FALSE(reserve.release());
+  EXPECT_TRUE(reserve.ensure());
+  EXPECT_TRUE(reserve.ensure());  // idempotent
 }
 
 }  // namespace
