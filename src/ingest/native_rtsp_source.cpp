@@ -478,6 +478,16 @@ bool NativeRtspSource::read(AVPacket* pkt, TrackKind& track) {
       const auto next = conn_.next(io_timeout_, msg, frame, read_batch_);
       if (next == RtspConnection::Next::kClosed) return false;
       if (next == RtspConnection::Next::kFrame) on_frame(frame);
+      if (next == RtspConnection::Next::kMessage && msg.is_response && msg.status == 401) {
+        // A keepalive refused because the Digest nonce expired: answer the new challenge at
+        // once, or the camera ends the session at its timeout.
+        const auto fresh = choose_challenge(msg.headers_named("WWW-Authenticate"));
+        if (fresh && auth_ && fresh->nonce != auth_->nonce) {
+          auth_ = fresh;
+          nonce_count_ = 0;
+          next_keepalive_ = clock_.steady_now();
+        }
+      }
     }
   } catch (const Error& e) {
     if (interrupted_) throw Error(ErrorCode::kUnavailable, "stopped");

@@ -141,9 +141,9 @@ class ReplayCamera:
     """A camera that answers with a real camera's recorded RTSP responses
     (tests/fixtures/replay_camera.py) and streams `clip`."""
 
-    def __init__(self, clip, describe, options=None, setup=None, play=None):
+    def __init__(self, clip, describe, options=None, setup=None, play=None, extra=()):
         args = [PYTHON, os.path.join(FIXTURES, "replay_camera.py"), "--port", "0", "--clip", clip,
-                "--describe", os.path.join(CAMERA_DATA, describe)]
+                "--describe", os.path.join(CAMERA_DATA, describe), *extra]
         for flag, name in (("--options", options), ("--setup", setup), ("--play", play)):
             if name:
                 args += [flag, os.path.join(CAMERA_DATA, name)]

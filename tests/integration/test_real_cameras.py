@@ -73,6 +73,25 @@ class RealCameras(TestCase):
         r = v.run("check", "--hash")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
+    def test_keepalives_survive_digest_nonces_that_expire(self):
+        # The camera changes its Digest nonce every 4 s and ends a session that sent no valid
+        # request for 10 s: each keepalive meets a stale nonce and must be answered again.
+        clip = make_clip("h264-640", "--codec", "h264", "--seconds", "10")
+        cam = self.track(ReplayCamera(clip, "hikvision_describe.txt", extra=(
+            "--user", "admin", "--password", "pw 9", "--nonce-seconds", "4",
+            "--session-timeout", "10")))
+        v = self.track(Vigil(self.workdir, [
+            {"id": "hik", "url": cam.url("stream", "admin", "pw%209")}]).start())
+        v.wait_for(lambda: (v.camera_status("hik") or {}).get("state") == "streaming", 30,
+                   "streaming")
+        time.sleep(26)
+        st = v.camera_status("hik")
+        self.assertEqual(v.stop(), 0)
+        self.assertEqual(st["reconnects"], 0, v.log()[-2000:])
+        self.assertEqual(v.gaps("hik"), [])
+        recorded = sum(s["media_duration_90k"] for s in v.segments("hik")) / 90000
+        self.assertGreater(recorded, 24)
+
 
 if __name__ == "__main__":
     unittest.main()
