@@ -27,13 +27,6 @@ std::string status_text(const RtspMessage& m) {
   return std::to_string(m.status) + (m.reason.empty() ? "" : " " + m.reason);
 }
 
-std::optional<uint32_t> parse_u32(std::string_view s) {
-  uint32_t v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
-  return v;
-}
-
 std::vector<uint8_t> hex_bytes(const std::string& hex) {
   std::vector<uint8_t> out(hex.size() / 2);
   size_t len = 0;
@@ -298,36 +291,20 @@ std::shared_ptr<const StreamInfo> NativeRtspSource::connect_and_describe() {
     throw Error(ErrorCode::kUnavailable, "the camera answered PLAY with " + status_text(play));
   }
   if (const std::string* info_header = play.header("RTP-Info")) {
-    // "url=...;seq=1;rtptime=123, url=...": the RTP time of each track at the same instant,
-    // which is how audio and video are put on one time line.
-    size_t pos = 0, index = 0;
-    while (pos < info_header->size()) {
-      const size_t comma = info_header->find(',', pos);
-      const std::string entry = info_header->substr(pos, comma == std::string::npos ? comma : comma - pos);
-      pos = comma == std::string::npos ? info_header->size() : comma + 1;
-      std::string entry_url;
-      std::optional<uint32_t> rtptime;
-      size_t p = 0;
-      while (p < entry.size()) {
-        const size_t semi = entry.find(';', p);
-        const std::string kv = trim(std::string_view(entry).substr(p, semi == std::string::npos ? semi : semi - p));
-        p = semi == std::string::npos ? entry.size() : semi + 1;
-        if (kv.rfind("url=", 0) == 0) entry_url = kv.substr(4);
-        if (kv.rfind("rtptime=", 0) == 0) rtptime = parse_u32(kv.substr(8));
-      }
+    const auto entries = parse_rtp_info(*info_header);
+    for (size_t i = 0; i < entries.size(); ++i) {
+      // Matched by URL (absolute, or relative to the base); cameras that name tracks
+      // differently there (GW Security) are matched by order.
+      const std::string& url = entries[i].url;
       Track* match = nullptr;
       for (Track& t : tracks_) {
-        if (!entry_url.empty() &&
-            (t.setup_url == entry_url ||
-             (t.setup_url.size() > entry_url.size() &&
-              t.setup_url.compare(t.setup_url.size() - entry_url.size(), entry_url.size(),
-                                  entry_url) == 0))) {
+        if (!url.empty() && t.setup_url.size() >= url.size() &&
+            t.setup_url.compare(t.setup_url.size() - url.size(), url.size(), url) == 0) {
           match = &t;
         }
       }
-      if (!match && index < tracks_.size()) match = &tracks_[index];
-      if (match) match->rtptime = rtptime;
-      ++index;
+      if (!match && i < tracks_.size()) match = &tracks_[i];
+      if (match) match->rtptime = entries[i].rtptime;
     }
   }
   playing_ = true;

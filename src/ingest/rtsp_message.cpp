@@ -175,4 +175,32 @@ std::optional<std::pair<int, int>> transport_interleaved(const std::string& tran
   return std::make_pair(*a, b ? *b : *a + 1);
 }
 
+std::vector<RtpInfoEntry> parse_rtp_info(const std::string& value) {
+  std::vector<RtpInfoEntry> out;
+  size_t pos = 0;
+  while (pos < value.size()) {
+    const size_t comma = value.find(',', pos);
+    const std::string_view entry =
+        std::string_view(value).substr(pos, comma == std::string::npos ? comma : comma - pos);
+    pos = comma == std::string::npos ? value.size() : comma + 1;
+    RtpInfoEntry e;
+    size_t p = 0;
+    while (p < entry.size()) {
+      const size_t semi = entry.find(';', p);
+      const std::string kv = trim(entry.substr(p, semi == std::string::npos ? semi : semi - p));
+      p = semi == std::string::npos ? entry.size() : semi + 1;
+      if (kv.rfind("url=", 0) == 0) e.url = kv.substr(4);
+      if (kv.rfind("rtptime=", 0) == 0) {
+        uint32_t v = 0;
+        const char* b = kv.data() + 8;
+        const char* end = kv.data() + kv.size();
+        auto [ptr, ec] = std::from_chars(b, end, v);
+        if (ec == std::errc() && ptr == end && ptr != b) e.rtptime = v;
+      }
+    }
+    if (!trim(entry).empty()) out.push_back(std::move(e));
+  }
+  return out;
+}
+
 }  // namespace vigil

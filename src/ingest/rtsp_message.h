@@ -49,6 +49,14 @@ SessionHeader parse_session_header(const std::string& value);
 // The "interleaved=a-b" channels of a Transport header, if present.
 std::optional<std::pair<int, int>> transport_interleaved(const std::string& transport);
 
+// One track of a PLAY answer's RTP-Info ("url=...;seq=1;rtptime=123, url=..."): the RTP time
+// each track had at the same instant, which puts audio and video on one time line.
+struct RtpInfoEntry {
+  std::string url;
+  std::optional<uint32_t> rtptime;  // absent, or not a valid 32-bit number (e.g. "-1")
+};
+std::vector<RtpInfoEntry> parse_rtp_info(const std::string& value);
+
 std::string trim(std::string_view s);
 bool equals_nocase(std::string_view a, std::string_view b);
 

@@ -110,6 +110,30 @@ TEST(RtspMessage, ParsesRecordedResponses) {
   EXPECT_EQ(unauthorized.headers_named("WWW-Authenticate").size(), 1u);
 }
 
+TEST(RtspMessage, ReadsRtpInfoOfRecordedPlayAnswers) {
+  // Relative URLs with ssrc (Reolink).
+  const auto reolink = parse_rtp_info(*parse_whole(camera_file("reolink_play.txt")).header("RTP-Info"));
+  ASSERT_EQ(reolink.size(), 2u);
+  EXPECT_EQ(reolink[0].url, "trackID=1");
+  EXPECT_EQ(reolink[0].rtptime, 1070938629u);
+  EXPECT_EQ(reolink[1].url, "trackID=2");
+  EXPECT_EQ(reolink[1].rtptime, 3075976528u);  // above 2^31
+  // An absolute URL with a query string (Hikvision).
+  const auto hik = parse_rtp_info(*parse_whole(camera_file("hikvision_play.txt")).header("RTP-Info"));
+  ASSERT_EQ(hik.size(), 1u);
+  EXPECT_EQ(hik[0].url, "rtsp://192.168.5.106:554/Streaming/Channels/101/trackID=1?transportmode=unicast&profile=Profile_1");
+  EXPECT_EQ(hik[0].rtptime, 1270711678u);
+  // Three tracks (Dahua); a trailing ';' (Laureii, retina#117).
+  EXPECT_EQ(parse_rtp_info(*parse_whole(camera_file("dahua_play.txt")).header("RTP-Info")).size(), 3u);
+  const auto laureii = parse_rtp_info(*parse_whole(camera_file("laureii_play.txt")).header("RTP-Info"));
+  ASSERT_FALSE(laureii.empty());
+  EXPECT_TRUE(laureii[0].rtptime);
+  // "rtptime=-1" (moonfire-nvr#224) is no time at all.
+  const auto bad = parse_rtp_info(*parse_whole(camera_file("bad_rtptime.txt")).header("RTP-Info"));
+  ASSERT_FALSE(bad.empty());
+  EXPECT_FALSE(bad[0].rtptime);
+}
+
 TEST(RtspMessage, WaitsForCompleteItemsAndSplitsInterleavedFrames) {
   const std::string describe = camera_file("reolink_describe.txt");
   RtspMessage msg;
