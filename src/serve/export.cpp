@@ -78,13 +78,10 @@ RemuxResult remux_to_mp4(const std::vector<ExportPiece>& pieces, const std::file
   const std::filesystem::path partial = out.string() + ".partial";
   RemuxResult result;
   Output octx;
-  std::vector<AVCodecParameters*> first_params;  // owned by the first input, kept open below
-  Input first_input;
   int out_video = -1;
   int out_audio = -1;
   // Where the next piece starts in the clip, and how far the clip reaches, in 90 kHz ticks.
   Ticks90k offset{0};
-  Ticks90k clip_end{0};
   Ticks90k video_end{0};
   std::unique_ptr<AVPacket, PacketFree> pkt(av_packet_alloc());
   if (!pkt) throw Error(ErrorCode::kResourceExhausted, "export: out of memory");
@@ -164,7 +161,6 @@ RemuxResult remux_to_mp4(const std::vector<ExportPiece>& pieces, const std::file
       }
     }
     offset = piece_end;
-    clip_end = piece_end;
   }
   if (int e = av_write_trailer(octx.get()); e < 0) {
     throw Error(ErrorCode::kUnavailable, "export: finish " + partial.string() + ": " + av_text(e));
@@ -176,7 +172,6 @@ RemuxResult remux_to_mp4(const std::vector<ExportPiece>& pieces, const std::file
     throw Error(ErrorCode::kUnavailable,
                 "export: rename " + partial.string() + ": " + ec.message());
   result.duration = video_end;
-  (void)clip_end;
   return result;
 }
 

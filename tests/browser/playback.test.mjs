@@ -6,7 +6,7 @@
 //
 //   node tests/browser/playback.test.mjs URL USER PASSWORD CAMERA START_MS END_MS
 //
-// Exits non-zero on the first failed assertion. tests/integration/test_browser.py runs it
+// Exits non-zero on the first failed assertion. tests/integration/test_playback.py runs it
 // against a real vigil recording a real test camera.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -57,13 +57,20 @@ try {
     const hls = new Hls({ debug: false });
     window.hlsErrors = [];
     hls.on(Hls.Events.ERROR, (_, d) => window.hlsErrors.push(`${d.type} ${d.details} fatal=${d.fatal}`));
+    const t0 = performance.now();
+    const firstFrame = Promise.race([
+      new Promise((ok) => video.requestVideoFrameCallback(() => ok(performance.now() - t0))),
+      new Promise((ok) => setTimeout(() => ok(-1), 15000)),  // playing() below says why
+    ]);
     hls.loadSource(src);
     hls.attachMedia(video);
     await new Promise((ok) => hls.on(Hls.Events.MANIFEST_PARSED, ok));
     await video.play();
-    return { duration: video.duration };
+    return { duration: video.duration, firstFrameMs: await firstFrame };
   }, src);
   assert.ok(!started.error, started.error);
+  // A measurement, not a pass/fail criterion: playlist request to first frame shown.
+  console.log(`first frame ${started.firstFrameMs.toFixed(0)} ms after the playlist request`);
 
   // Plays: time advances and frames are decoded.
   const playing = async (from, what) => {
