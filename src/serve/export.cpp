@@ -189,7 +189,8 @@ const char* export_state_name(ExportJob::State s) {
   return "?";
 }
 
-ExportQueue::ExportQueue(std::filesystem::path dir) : dir_(std::move(dir)) {
+ExportQueue::ExportQueue(std::filesystem::path dir, const Clock& clock)
+    : dir_(std::move(dir)), clock_(clock) {
   std::filesystem::create_directories(dir_);
   for (const auto& e : std::filesystem::directory_iterator(dir_)) {
     const auto ext = e.path().extension();
@@ -212,6 +213,18 @@ ExportQueue::~ExportQueue() {
 
 int64_t ExportQueue::submit(ExportJob job) {
   std::lock_guard lock(mu_);
+  const SteadyTime now = clock_.steady_now();
+  for (auto it = jobs_.begin(); it != jobs_.end();) {
+    const auto& j = it->second;
+    const bool finished = j.state == ExportJob::State::kDone || j.state == ExportJob::State::kFailed;
+    if (finished && now - j.finished > kKeep) {
+      std::error_code ec;
+      std::filesystem::remove(j.file, ec);
+      it = jobs_.erase(it);
+    } else {
+      ++it;
+    }
+  }
   job.id = next_id_++;
   job.state = ExportJob::State::kQueued;
   job.file = dir_ / (std::to_string(job.id) + ".mp4");
@@ -259,6 +272,7 @@ void ExportQueue::run() {
     j.error = error;
     j.result = result;
     j.bytes = bytes;
+    j.finished = clock_.steady_now();
   }
 }
 

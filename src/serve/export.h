@@ -54,6 +54,7 @@ struct ExportJob {
   RemuxResult result;
   uint64_t bytes = 0;
   std::filesystem::path file;  // absolute, under <data>/exports/
+  SteadyTime finished{};       // when it became done or failed
   std::vector<ExportPiece> pieces;
 };
 
@@ -61,9 +62,13 @@ const char* export_state_name(ExportJob::State s);
 
 class ExportQueue {
  public:
+  // Finished exports (and their files) are kept this long, then removed at the next submit,
+  // so that forgotten clips do not fill the disk that retention manages for footage.
+  static constexpr std::chrono::hours kKeep{24};
+
   // Exports go to `dir` (created; clips left there by an earlier run are removed: jobs are
   // not persisted, so no one could fetch them). Starts the worker thread.
-  explicit ExportQueue(std::filesystem::path dir);
+  ExportQueue(std::filesystem::path dir, const Clock& clock);
   ~ExportQueue();  // finishes the running export, drops queued ones
   ExportQueue(const ExportQueue&) = delete;
   ExportQueue& operator=(const ExportQueue&) = delete;
@@ -76,6 +81,7 @@ class ExportQueue {
   void run();
 
   const std::filesystem::path dir_;
+  const Clock& clock_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::map<int64_t, ExportJob> jobs_;

@@ -195,7 +195,7 @@ Catalog& Playback::catalog() {
 
 ExportQueue& Playback::exports() {
   std::lock_guard lock(mu_);
-  if (!exports_) exports_ = std::make_unique<ExportQueue>(config_.data_dir / "exports");
+  if (!exports_) exports_ = std::make_unique<ExportQueue>(config_.data_dir / "exports", clock_);
   return *exports_;
 }
 

@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <thread>
 
 #include "catalog/catalog.h"
 #include "serve/api.h"
 #include "serve/crypto.h"
+#include "serve/export.h"
 #include "serve/playlist.h"
 #include "serve/timeline.h"
 #include "test_support.h"
@@ -287,6 +289,36 @@ TEST_F(PlaybackApiTest, H265IsRefusedWithAPointerToExport) {
   EXPECT_EQ(j["error"], "unsupported_codec");
   EXPECT_NE(j["detail"].get<std::string>().find("H.265"), std::string::npos);
   EXPECT_NE(j["detail"].get<std::string>().find("/api/exports"), std::string::npos);
+}
+
+TEST(ExportQueueTest, FinishedExportsExpireWithTheirFiles) {
+  test::TempDir dir;
+  test::FakeClock clock(kT0);
+  ExportQueue q(dir.path() / "exports", clock);
+  auto wait_finished = [&](int64_t id) {
+    for (int i = 0; i < 500; ++i) {
+      auto j = q.job(id);
+      if (j && (j->state == ExportJob::State::kDone || j->state == ExportJob::State::kFailed)) {
+        return *j;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ADD_FAILURE() << "export " << id << " did not finish";
+    return ExportJob{};
+  };
+  ExportJob job;
+  job.camera_id = "front";
+  // No pieces: the remux refuses, the job fails and says so.
+  const int64_t first = q.submit(job);
+  EXPECT_EQ(wait_finished(first).state, ExportJob::State::kFailed);
+  clock.advance(ExportQueue::kKeep - std::chrono::minutes(1));
+  const int64_t second = q.submit(job);
+  EXPECT_TRUE(q.job(first).has_value());  // not yet a day old
+  wait_finished(second);
+  clock.advance(std::chrono::minutes(2));
+  q.submit(job);
+  EXPECT_FALSE(q.job(first).has_value());
+  EXPECT_TRUE(q.job(second).has_value());
 }
 
 }  // namespace
