@@ -66,11 +66,21 @@ try {
     hls.attachMedia(video);
     await new Promise((ok) => hls.on(Hls.Events.MANIFEST_PARSED, ok));
     await video.play();
-    return { duration: video.duration, firstFrameMs: await firstFrame };
+    const firstFrameMs = await firstFrame;
+    // Where the time to the first frame went: the requests, relative to loadSource().
+    const fetches = performance.getEntriesByType('resource')
+      .filter((e) => e.startTime >= t0 && e.name.includes('/api/'))
+      .slice(0, 4)
+      .map((e) => `${new URL(e.name).pathname.split('/').slice(-2).join('/')} ` +
+                  `at ${(e.startTime - t0).toFixed(0)} ms took ${e.duration.toFixed(0)} ms`);
+    const b = video.buffered;
+    fetches.push(`buffered from ${b.length ? b.start(0).toFixed(3) : '-'} s`);
+    return { duration: video.duration, firstFrameMs, fetches };
   }, src);
   assert.ok(!started.error, started.error);
   // A measurement, not a pass/fail criterion: playlist request to first frame shown.
-  console.log(`first frame ${started.firstFrameMs.toFixed(0)} ms after the playlist request`);
+  console.log(`first frame ${started.firstFrameMs.toFixed(0)} ms after the playlist request; ` +
+              started.fetches.join('; '));
 
   // Plays: time advances and frames are decoded.
   const playing = async (from, what) => {
