@@ -276,6 +276,31 @@ std::vector<SegmentRow> Catalog::segments_between(const std::string& camera, Wal
   return query_segments(st);
 }
 
+std::vector<SegmentSpan> Catalog::spans_between(const std::string& camera, WallTime from,
+                                                WallTime to) {
+  std::lock_guard lock(mu_);
+  // The same index-bounded window as segments_between.
+  auto st = db_.prepare(
+      "SELECT id, state, wall_start_ms, wall_end_ms FROM segment "
+      "WHERE camera_id = :camera AND wall_start_ms < :to "
+      "AND wall_start_ms >= :from_lo AND (wall_end_ms > :from OR state = 'writing') "
+      "ORDER BY wall_start_ms");
+  st.bind(":camera", camera)
+      .bind(":to", ms_since_epoch(to))
+      .bind(":from_lo", ms_since_epoch(from) - 3'600'000 - 60'000)
+      .bind(":from", ms_since_epoch(from));
+  std::vector<SegmentSpan> out;
+  while (st.step()) {
+    SegmentSpan s;
+    s.id = st.int64("id");
+    s.state = parse_state(st.text("state"));
+    s.wall_start = wall_from_ms(st.int64("wall_start_ms"));
+    s.wall_end = wall_from_ms(st.int64("wall_end_ms"));
+    out.push_back(s);
+  }
+  return out;
+}
+
 std::vector<SegmentRow> Catalog::all_segments() {
   std::lock_guard lock(mu_);
   auto st = db_.prepare(std::string(kSegmentColumns) + "ORDER BY camera_id, wall_start_ms");

@@ -61,6 +61,14 @@ struct ClosedSegment {
   std::string close_reason;
 };
 
+// A segment row without its blobs: what the timeline needs, cheap to read by the thousand.
+struct SegmentSpan {
+  int64_t id = 0;
+  SegmentState state = SegmentState::kWriting;
+  WallTime wall_start;
+  WallTime wall_end;  // == wall_start while writing
+};
+
 struct GapRow {
   int64_t id = 0;
   std::string camera_id;
@@ -94,6 +102,8 @@ class Catalog {
   std::vector<SegmentRow> segments_in_state(SegmentState s);
   // Segments overlapping [from, to), oldest first; all states.
   std::vector<SegmentRow> segments_between(const std::string& camera, WallTime from, WallTime to);
+  // The same window as segments_between without the blobs (the timeline's query).
+  std::vector<SegmentSpan> spans_between(const std::string& camera, WallTime from, WallTime to);
   std::vector<SegmentRow> all_segments();
   // Closed segments of a camera, oldest first, at most `limit`.
   std::vector<SegmentRow> oldest_closed(const std::string& camera, int limit);

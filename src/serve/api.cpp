@@ -158,7 +158,8 @@ Api::Api(const Config& config, AccountStore& accounts, const Clock& clock, Statu
       account_throttle_(clock,
                         ThrottlePolicy{5, std::chrono::seconds(1), std::chrono::seconds(15 * 60),
                                        std::chrono::seconds(60 * 60), 10'000}),
-      dummy_hash_(hash_password(random_secret(16))) {
+      dummy_hash_(hash_password(random_secret(16))),
+      playback_(config, accounts, clock) {
   if (accounts_.user_count() == 0) setup_token_ = random_secret(24);
   add_routes();
 }
@@ -200,6 +201,7 @@ void Api::add_routes() {
   add("GET", "/api/cameras/{id:camera}", Access{true, Role::kViewer, "id"}, &Api::camera);
   add("GET", "/api/audit", admin, &Api::read_audit);
   add("GET", "/api/openapi.json", viewer, &Api::openapi);
+  playback_.add_routes(router_);
 }
 
 http::RequestClass Api::classify(const std::string& method, std::string_view path) const {

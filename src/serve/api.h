@@ -17,6 +17,7 @@
 #include "core/config.h"
 #include "serve/auth.h"
 #include "serve/http.h"
+#include "serve/playback.h"
 #include "serve/router.h"
 #include "serve/throttle.h"
 
@@ -78,6 +79,7 @@ class Api {
   // Verified against when a login names no existing user, so that such a login costs the same
   // time as a wrong password and does not reveal which names exist.
   const std::string dummy_hash_;
+  Playback playback_;  // timeline, playback, export (playback.h)
   Router router_;
   std::mutex setup_mu_;
   std::optional<std::string> setup_token_;

@@ -198,6 +198,10 @@ class Vigil:
         self.config = os.path.join(workdir, "vigil.toml")
         ing = {"io_timeout_ms": 3000, "backoff_initial_ms": 200, "backoff_max_ms": 2000}
         ing.update(ingest or {})
+        # The web server listens on a free port unless a test says otherwise: 8080 may be taken
+        # by another vigil on the machine (web_url() reads the port from the log).
+        if "[http]" not in extra_toml:
+            extra_toml += "\n[http]\nport = 0\n"
         lines = ['data_dir = %s' % toml_str(self.data), "segment_seconds = %d" % segment_seconds,
                  extra_toml, "[ingest]"]
         lines += ["%s = %d" % kv for kv in ing.items()]

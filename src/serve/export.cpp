@@ -1,0 +1,279 @@
+#include "serve/export.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+#include <memory>
+
+#include "core/error.h"
+
+extern "C" {
+#include <libavformat/avformat.h>
+#include <libavutil/dict.h>
+}
+
+namespace vigil {
+namespace {
+
+constexpr AVRational k90k{1, 90000};
+
+std::string av_text(int err) {
+  char buf[AV_ERROR_MAX_STRING_SIZE] = {};
+  av_strerror(err, buf, sizeof buf);
+  return buf;
+}
+
+struct InputCloser {
+  void operator()(AVFormatContext* c) const { avformat_close_input(&c); }
+};
+using Input = std::unique_ptr<AVFormatContext, InputCloser>;
+
+struct OutputCloser {
+  void operator()(AVFormatContext* c) const {
+    if (c->pb) avio_closep(&c->pb);
+    avformat_free_context(c);
+  }
+};
+using Output = std::unique_ptr<AVFormatContext, OutputCloser>;
+
+struct PacketFree {
+  void operator()(AVPacket* p) const { av_packet_free(&p); }
+};
+
+Input open_input(const std::filesystem::path& file) {
+  AVFormatContext* raw = nullptr;
+  if (int e = avformat_open_input(&raw, file.c_str(), nullptr, nullptr); e < 0) {
+    throw Error(ErrorCode::kDataLoss, "open " + file.string() + ": " + av_text(e));
+  }
+  return Input(raw);
+}
+
+// The first video and first audio stream of an input; -1 when absent.
+struct StreamPick {
+  int video = -1;
+  int audio = -1;
+};
+
+StreamPick pick_streams(const AVFormatContext* in) {
+  StreamPick p;
+  for (unsigned i = 0; i < in->nb_streams; ++i) {
+    const auto type = in->streams[i]->codecpar->codec_type;
+    if (type == AVMEDIA_TYPE_VIDEO && p.video < 0) p.video = static_cast<int>(i);
+    if (type == AVMEDIA_TYPE_AUDIO && p.audio < 0) p.audio = static_cast<int>(i);
+  }
+  return p;
+}
+
+bool same_parameters(const AVCodecParameters* a, const AVCodecParameters* b) {
+  return a->codec_id == b->codec_id && a->width == b->width && a->height == b->height &&
+         a->sample_rate == b->sample_rate && a->extradata_size == b->extradata_size &&
+         (a->extradata_size == 0 ||
+          std::memcmp(a->extradata, b->extradata, static_cast<size_t>(a->extradata_size)) == 0);
+}
+
+}  // namespace
+
+RemuxResult remux_to_mp4(const std::vector<ExportPiece>& pieces, const std::filesystem::path& out) {
+  if (pieces.empty()) throw Error(ErrorCode::kNotFound, "export: no footage to copy");
+  const std::filesystem::path partial = out.string() + ".partial";
+  RemuxResult result;
+  Output octx;
+  int out_video = -1;
+  int out_audio = -1;
+  // Where the next piece starts in the clip, and how far the clip reaches, in 90 kHz ticks.
+  Ticks90k offset{0};
+  Ticks90k video_end{0};
+  std::unique_ptr<AVPacket, PacketFree> pkt(av_packet_alloc());
+  if (!pkt) throw Error(ErrorCode::kResourceExhausted, "export: out of memory");
+
+  for (const auto& piece : pieces) {
+    Input in = open_input(piece.file);
+    const StreamPick pick = pick_streams(in.get());
+    if (pick.video < 0) throw Error(ErrorCode::kDataLoss, piece.file.string() + ": no video");
+    if (!octx) {
+      AVFormatContext* raw = nullptr;
+      if (int e = avformat_alloc_output_context2(&raw, nullptr, "mp4", partial.c_str()); e < 0) {
+        throw Error(ErrorCode::kInternal, "export: mp4 muxer: " + av_text(e));
+      }
+      octx.reset(raw);
+      for (int idx : {pick.video, pick.audio}) {
+        if (idx < 0) continue;
+        AVStream* os = avformat_new_stream(octx.get(), nullptr);
+        if (!os) throw Error(ErrorCode::kResourceExhausted, "export: out of memory");
+        if (int e = avcodec_parameters_copy(os->codecpar, in->streams[idx]->codecpar); e < 0) {
+          throw Error(ErrorCode::kInternal, "export: copy codec parameters: " + av_text(e));
+        }
+        os->codecpar->codec_tag = 0;  // let the mp4 muxer choose (avc1, hvc1, mp4a)
+        os->time_base = in->streams[idx]->time_base;
+        (idx == pick.video ? out_video : out_audio) = os->index;
+      }
+      if (int e = avio_open(&octx->pb, partial.c_str(), AVIO_FLAG_WRITE); e < 0) {
+        throw Error(ErrorCode::kUnavailable,
+                    "export: create " + partial.string() + ": " + av_text(e));
+      }
+      AVDictionary* opts = nullptr;
+      // The index in front, so that a browser plays the clip while it downloads.
+      av_dict_set(&opts, "movflags", "+faststart", 0);
+      const int e = avformat_write_header(octx.get(), &opts);
+      av_dict_free(&opts);
+      if (e < 0) throw Error(ErrorCode::kInternal, "export: mp4 header: " + av_text(e));
+    } else {
+      const AVCodecParameters* v0 = octx->streams[out_video]->codecpar;
+      if (!same_parameters(v0, in->streams[pick.video]->codecpar)) {
+        result.note = "the camera's video parameters changed at " +
+                      format_iso8601(piece.wall_start) + "; the clip ends there";
+        break;
+      }
+    }
+    ++result.files;
+    const Ticks90k piece_base = piece.from;
+    Ticks90k piece_end = offset;
+    while (true) {
+      const int e = av_read_frame(in.get(), pkt.get());
+      if (e == AVERROR_EOF) break;
+      if (e < 0) throw Error(ErrorCode::kDataLoss, piece.file.string() + ": read: " + av_text(e));
+      const int si = pkt->stream_index;
+      const int os = si == pick.video ? out_video : si == pick.audio ? out_audio : -1;
+      if (os < 0 || pkt->dts == AV_NOPTS_VALUE) {
+        av_packet_unref(pkt.get());
+        continue;
+      }
+      const AVRational itb = in->streams[si]->time_base;
+      const Ticks90k dts{av_rescale_q(pkt->dts, itb, k90k)};
+      if (dts < piece.from || dts >= piece.to) {
+        av_packet_unref(pkt.get());
+        continue;
+      }
+      const Ticks90k dur{av_rescale_q(pkt->duration, itb, k90k)};
+      piece_end = std::max(piece_end, dts - piece_base + offset + dur);
+      if (si == pick.video) video_end = std::max(video_end, dts - piece_base + offset + dur);
+      // Shift into the clip's time line: this piece starts where the previous one ended.
+      const AVRational otb = octx->streams[os]->time_base;
+      const int64_t shift = av_rescale_q((offset - piece_base).count(), k90k, itb);
+      if (pkt->pts != AV_NOPTS_VALUE) pkt->pts += shift;
+      pkt->dts += shift;
+      av_packet_rescale_ts(pkt.get(), itb, otb);
+      pkt->stream_index = os;
+      pkt->pos = -1;
+      if (int w = av_interleaved_write_frame(octx.get(), pkt.get()); w < 0) {
+        throw Error(ErrorCode::kUnavailable,
+                    "export: write " + partial.string() + ": " + av_text(w));
+      }
+    }
+    offset = piece_end;
+  }
+  if (int e = av_write_trailer(octx.get()); e < 0) {
+    throw Error(ErrorCode::kUnavailable, "export: finish " + partial.string() + ": " + av_text(e));
+  }
+  octx.reset();
+  std::error_code ec;
+  std::filesystem::rename(partial, out, ec);
+  if (ec)
+    throw Error(ErrorCode::kUnavailable,
+                "export: rename " + partial.string() + ": " + ec.message());
+  result.duration = video_end;
+  return result;
+}
+
+const char* export_state_name(ExportJob::State s) {
+  switch (s) {
+    case ExportJob::State::kQueued:
+      return "queued";
+    case ExportJob::State::kRunning:
+      return "running";
+    case ExportJob::State::kDone:
+      return "done";
+    case ExportJob::State::kFailed:
+      return "failed";
+  }
+  return "?";
+}
+
+ExportQueue::ExportQueue(std::filesystem::path dir, const Clock& clock)
+    : dir_(std::move(dir)), clock_(clock) {
+  std::filesystem::create_directories(dir_);
+  for (const auto& e : std::filesystem::directory_iterator(dir_)) {
+    const auto ext = e.path().extension();
+    if (e.is_regular_file() && (ext == ".mp4" || ext == ".partial")) {
+      std::error_code ec;
+      std::filesystem::remove(e.path(), ec);
+    }
+  }
+  worker_ = std::thread([this] { run(); });
+}
+
+ExportQueue::~ExportQueue() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  worker_.join();
+}
+
+int64_t ExportQueue::submit(ExportJob job) {
+  std::lock_guard lock(mu_);
+  const SteadyTime now = clock_.steady_now();
+  for (auto it = jobs_.begin(); it != jobs_.end();) {
+    const auto& j = it->second;
+    const bool finished = j.state == ExportJob::State::kDone || j.state == ExportJob::State::kFailed;
+    if (finished && now - j.finished > kKeep) {
+      std::error_code ec;
+      std::filesystem::remove(j.file, ec);
+      it = jobs_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  job.id = next_id_++;
+  job.state = ExportJob::State::kQueued;
+  job.file = dir_ / (std::to_string(job.id) + ".mp4");
+  const int64_t id = job.id;
+  jobs_.emplace(id, std::move(job));
+  queue_.push_back(id);
+  cv_.notify_one();
+  return id;
+}
+
+std::optional<ExportJob> ExportQueue::job(int64_t id) {
+  std::lock_guard lock(mu_);
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return std::nullopt;
+  return it->second;
+}
+
+void ExportQueue::run() {
+  for (;;) {
+    ExportJob job;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      auto& j = jobs_.at(queue_.front());
+      queue_.pop_front();
+      j.state = ExportJob::State::kRunning;
+      job = j;
+    }
+    ExportJob::State state = ExportJob::State::kDone;
+    std::string error;
+    RemuxResult result;
+    uint64_t bytes = 0;
+    try {
+      result = remux_to_mp4(job.pieces, job.file);
+      bytes = std::filesystem::file_size(job.file);
+    } catch (const std::exception& e) {
+      state = ExportJob::State::kFailed;
+      error = e.what();
+      spdlog::error("export {} of camera {}: {}", job.id, job.camera_id, e.what());
+    }
+    std::lock_guard lock(mu_);
+    auto& j = jobs_.at(job.id);
+    j.state = state;
+    j.error = error;
+    j.result = result;
+    j.bytes = bytes;
+    j.finished = clock_.steady_now();
+  }
+}
+
+}  // namespace vigil

@@ -1,0 +1,94 @@
+// Clip export: the recorded segment files of a camera over [start, end] remuxed (libavformat, no
+// transcoding) into one ordinary MP4 with its index in front (+faststart), so that any player,
+// a browser included, opens it while it downloads. The clip starts at the keyframe at or before
+// `start` (a GOP cannot be cut without decoding), so it may begin up to one GOP early.
+// ExportQueue runs exports one at a time on a thread of its own, so a long remux never holds an
+// HTTP handler thread; jobs live in memory (docs/design/playback.md says why that is enough).
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/time.h"
+
+namespace vigil {
+
+// A stretch of one segment file to copy, in the file's media time (0 = its first frame).
+struct ExportPiece {
+  std::filesystem::path file;
+  WallTime wall_start;  // of the file's media time 0
+  Ticks90k from{0};     // start of the fragment (keyframe) at or before the wanted start
+  Ticks90k to{0};       // packets at or after this are left out
+};
+
+struct RemuxResult {
+  Ticks90k duration{0};  // of the written clip's video
+  int files = 0;         // pieces copied
+  std::string note;      // why fewer pieces than asked were copied (codec change), else ""
+};
+
+// Copies `pieces` (oldest first) into one MP4 at `out` (written to out + ".partial" and renamed
+// when complete). Pieces follow one another without a pause: a gap between them is left out of
+// the clip. A piece whose codec parameters differ from the first ends the clip there (an MP4
+// track has one set), and the note says so. Throws Error with the file named on failure.
+RemuxResult remux_to_mp4(const std::vector<ExportPiece>& pieces, const std::filesystem::path& out);
+
+struct ExportJob {
+  int64_t id = 0;
+  std::string camera_id;
+  std::string user_name;  // who asked: only they (or an admin) may see it
+  WallTime start;         // as asked
+  WallTime end;
+  WallTime clip_start;  // the keyframe the clip starts at
+  enum class State { kQueued, kRunning, kDone, kFailed } state = State::kQueued;
+  std::string error;  // when failed: for people
+  RemuxResult result;
+  uint64_t bytes = 0;
+  std::filesystem::path file;  // absolute, under <data>/exports/
+  SteadyTime finished{};       // when it became done or failed
+  std::vector<ExportPiece> pieces;
+};
+
+const char* export_state_name(ExportJob::State s);
+
+class ExportQueue {
+ public:
+  // Finished exports (and their files) are kept this long, then removed at the next submit,
+  // so that forgotten clips do not fill the disk that retention manages for footage.
+  static constexpr std::chrono::hours kKeep{24};
+
+  // Exports go to `dir` (created; clips left there by an earlier run are removed: jobs are
+  // not persisted, so no one could fetch them). Starts the worker thread.
+  ExportQueue(std::filesystem::path dir, const Clock& clock);
+  ~ExportQueue();  // finishes the running export, drops queued ones
+  ExportQueue(const ExportQueue&) = delete;
+  ExportQueue& operator=(const ExportQueue&) = delete;
+
+  // Queues `job` (id and file are assigned here); returns the id.
+  int64_t submit(ExportJob job);
+  std::optional<ExportJob> job(int64_t id);
+
+ private:
+  void run();
+
+  const std::filesystem::path dir_;
+  const Clock& clock_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<int64_t, ExportJob> jobs_;
+  std::deque<int64_t> queue_;
+  int64_t next_id_ = 1;
+  bool stopping_ = false;
+  std::thread worker_;  // last: starts after everything it uses
+};
+
+}  // namespace vigil

@@ -1,0 +1,423 @@
+#include "serve/playback.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <ctime>
+#include <set>
+
+#include "core/error.h"
+#include "serve/playlist.h"
+#include "serve/timeline.h"
+
+namespace vigil {
+namespace {
+
+using http::Response;
+using nlohmann::json;
+
+// Windows a request may ask for. A timeline is a few hundred bytes a day; a playlist lists
+// every GOP (~100 bytes per 2 s); an export is downloaded from memory (see playback.md).
+constexpr WallDuration kMaxTimelineWindow = std::chrono::hours(24 * 400);
+constexpr WallDuration kMaxPlaylistWindow = std::chrono::hours(24);
+constexpr WallDuration kMaxExportWindow = std::chrono::minutes(30);
+// A response without Range is read into memory whole; segment files are minutes long.
+constexpr uint64_t kMaxWholeResponse = uint64_t{256} << 20;
+
+constexpr int64_t kMaxMs = int64_t{1} << 52;
+
+int64_t parse_ms(const std::string& s, const char* what) {
+  if (s.empty() || s.size() > 16 || !std::all_of(s.begin(), s.end(), [](char c) {
+        return std::isdigit(static_cast<unsigned char>(c));
+      })) {
+    throw Error(ErrorCode::kInvalidArgument,
+                std::string(what) + " must be UTC milliseconds since 1970 (decimal digits)");
+  }
+  return std::stoll(s);
+}
+
+struct Window {
+  WallTime start;
+  WallTime end;
+};
+
+Window check_window(int64_t start, int64_t end, WallDuration max, const char* what) {
+  if (start < 0 || end > kMaxMs || end <= start) {
+    throw Error(ErrorCode::kInvalidArgument, std::string(what) + ": end must be after start");
+  }
+  if (WallDuration(end - start) > max) {
+    throw Error(ErrorCode::kInvalidArgument,
+                std::string(what) + ": at most " +
+                    std::to_string(std::chrono::duration_cast<std::chrono::minutes>(max).count()) +
+                    " minutes at once");
+  }
+  return {wall_from_ms(start), wall_from_ms(end)};
+}
+
+Window query_window(const Call& call, WallDuration max, const char* what) {
+  for (const auto& [k, v] : call.query) {
+    if (k != "start" && k != "end") {
+      throw Error(ErrorCode::kInvalidArgument, "unknown query parameter " + k);
+    }
+  }
+  auto s = call.query.find("start");
+  auto e = call.query.find("end");
+  if (s == call.query.end() || e == call.query.end()) {
+    throw Error(ErrorCode::kInvalidArgument, "query start and end (UTC ms) are required");
+  }
+  return check_window(parse_ms(s->second, "start"), parse_ms(e->second, "end"), max, what);
+}
+
+json range_json(WallTime start, WallTime end) {
+  return {{"start_ms", ms_since_epoch(start)},
+          {"end_ms", ms_since_epoch(end)},
+          {"start", format_iso8601(start)},
+          {"end", format_iso8601(end)}};
+}
+
+std::string window_text(const Window& w) {
+  return format_iso8601(w.start) + " to " + format_iso8601(w.end);
+}
+
+// An open file descriptor, closed with the object.
+struct Fd {
+  int fd = -1;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+// `file` (a path from the catalog or the export queue, never from the request) answered whole or
+// by the request's Range.
+Response serve_file(const std::filesystem::path& file, const http::Request& req,
+                    const std::string& content_type) {
+  Fd f;
+  f.fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (f.fd < 0) {
+    const int err = errno;
+    if (err == ENOENT) throw Error(ErrorCode::kNotFound, "the file is gone (retention deleted it)");
+    throw Error(ErrorCode::kInternal, "open " + file.string() + ": " + errno_string(err));
+  }
+  struct stat st {};
+  if (::fstat(f.fd, &st) != 0) {
+    throw Error(ErrorCode::kInternal, "stat " + file.string() + ": " + errno_string(errno));
+  }
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  const ByteRange range = parse_byte_range(req.header("range"), size);
+  Response r;
+  r.content_type = content_type;
+  r.with_header("Accept-Ranges", "bytes");
+  if (range.kind == ByteRange::Kind::kUnsatisfiable) {
+    r = Response::json(
+        416, {{"error", "range_not_satisfiable"},
+              {"detail", "Range \"" + req.header("range") + "\" does not fit a resource of " +
+                             std::to_string(size) + " bytes"}});
+    r.with_header("Content-Range", "bytes */" + std::to_string(size));
+    return r;
+  }
+  uint64_t first = 0;
+  uint64_t count = size;
+  if (range.kind == ByteRange::Kind::kPartial) {
+    first = range.first;
+    count = range.last - range.first + 1;
+    r.status = 206;
+    r.with_header("Content-Range", "bytes " + std::to_string(range.first) + "-" +
+                                       std::to_string(range.last) + "/" + std::to_string(size));
+  }
+  if (count > kMaxWholeResponse) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "ask for at most " + std::to_string(kMaxWholeResponse) +
+                    " bytes at once (HTTP Range); this file has " + std::to_string(size));
+  }
+  r.body.resize(count);
+  uint64_t done = 0;
+  while (done < count) {
+    const ssize_t n =
+        ::pread(f.fd, r.body.data() + done, count - done, static_cast<off_t>(first + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0)
+      throw Error(ErrorCode::kInternal, "read " + file.string() + ": " + errno_string(errno));
+    if (n == 0)
+      throw Error(ErrorCode::kDataLoss, "read " + file.string() + ": shorter than it was");
+    done += static_cast<uint64_t>(n);
+  }
+  return r;
+}
+
+std::string compact_utc(WallTime t) {
+  const std::time_t secs = static_cast<std::time_t>(ms_since_epoch(t) / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+  return buf;
+}
+
+json job_json(const ExportJob& j) {
+  json body = {{"id", j.id},
+               {"camera", j.camera_id},
+               {"user", j.user_name},
+               {"start_ms", ms_since_epoch(j.start)},
+               {"end_ms", ms_since_epoch(j.end)},
+               {"clip_start_ms", ms_since_epoch(j.clip_start)},
+               {"state", export_state_name(j.state)},
+               {"files", j.pieces.size()}};
+  if (j.state == ExportJob::State::kDone) {
+    body["duration_s"] = static_cast<double>(j.result.duration.count()) / 90000.0;
+    body["bytes"] = j.bytes;
+    body["note"] = j.result.note;
+    body["file"] = "/api/exports/" + std::to_string(j.id) + "/file";
+  }
+  // The log has the detail (file paths are not for API callers).
+  if (j.state == ExportJob::State::kFailed) {
+    body["error"] =
+        "the export failed (a segment file may have been deleted by retention "
+        "meanwhile); the server's log says why";
+  }
+  return body;
+}
+
+}  // namespace
+
+Playback::Playback(const Config& config, AccountStore& accounts, const Clock& clock)
+    : config_(config), accounts_(accounts), clock_(clock) {}
+
+Playback::~Playback() = default;
+
+Catalog& Playback::catalog() {
+  std::lock_guard lock(mu_);
+  if (!catalog_) catalog_ = std::make_unique<Catalog>(config_.data_dir / "vigil.db");
+  return *catalog_;
+}
+
+ExportQueue& Playback::exports() {
+  std::lock_guard lock(mu_);
+  if (!exports_) exports_ = std::make_unique<ExportQueue>(config_.data_dir / "exports", clock_);
+  return *exports_;
+}
+
+void Playback::add_routes(Router& router) {
+  auto add = [&](std::string method, std::string pattern, Access access,
+                 Response (Playback::*fn)(Call&)) {
+    Route r;
+    r.method = std::move(method);
+    r.pattern = std::move(pattern);
+    r.access = std::move(access);
+    r.handler = [this, fn](Call& c) { return (this->*fn)(c); };
+    router.add(std::move(r));
+  };
+  const Access camera_viewer{true, Role::kViewer, "id"};
+  // Segment and export routes name no camera in the path: their handlers check the camera of
+  // the row they load (the one thing authorize() cannot know).
+  const Access viewer{true, Role::kViewer, ""};
+  const Access operator_{true, Role::kOperator, ""};
+  add("GET", "/api/cameras/{id:camera}/timeline", camera_viewer, &Playback::timeline);
+  add("GET", "/api/cameras/{id:camera}/playback.m3u8", camera_viewer, &Playback::playlist);
+  add("GET", "/api/segments/{sid:int}/media", viewer, &Playback::media);
+  add("POST", "/api/exports", operator_, &Playback::create_export);
+  add("GET", "/api/exports/{eid:int}", operator_, &Playback::export_status);
+  add("GET", "/api/exports/{eid:int}/file", operator_, &Playback::export_file);
+}
+
+void Playback::audit(const Call& call, const std::string& action, const std::string& camera,
+                     WallTime start, WallTime end, const std::string& detail) {
+  AuditEntry e;
+  e.at = clock_.wall_now();
+  e.user_name = call.principal->user.name;
+  e.address = call.request.remote_address;
+  e.action = action;
+  e.camera_id = camera;
+  e.range_start = start;
+  e.range_end = end;
+  e.detail = detail;
+  accounts_.append_audit(e);
+}
+
+Response Playback::timeline(Call& call) {
+  const std::string& camera = call.params["id"];
+  const Window w = query_window(call, kMaxTimelineWindow, "timeline");
+  std::vector<TimelineSegment> segs;
+  const WallTime now = clock_.wall_now();
+  for (const auto& s : catalog().spans_between(camera, w.start, w.end)) {
+    if (s.state == SegmentState::kDeleting) continue;
+    // The open file's row says end == start until it closes; it reaches up to now.
+    const WallTime end =
+        s.state == SegmentState::kWriting ? std::max(now, s.wall_start) : s.wall_end;
+    segs.push_back({s.wall_start, end});
+  }
+  std::vector<TimelineGap> gaps;
+  for (auto& g : catalog().gaps_between(camera, w.start, w.end)) {
+    gaps.push_back({g.wall_start, g.wall_end, std::move(g.reason)});
+  }
+  const Timeline t = build_timeline(std::move(segs), std::move(gaps), w.start, w.end);
+  json recorded = json::array();
+  for (const auto& r : t.recorded) {
+    json j = range_json(r.start, r.end);
+    j["segments"] = r.segments;
+    recorded.push_back(std::move(j));
+  }
+  json gap_list = json::array();
+  for (const auto& g : t.gaps) {
+    json j = range_json(g.start, g.end);
+    j["reason"] = g.reason;
+    gap_list.push_back(std::move(j));
+  }
+  json body = range_json(w.start, w.end);
+  body["camera"] = camera;
+  body["recorded"] = std::move(recorded);
+  body["gaps"] = std::move(gap_list);
+  return Response::json(200, body);
+}
+
+Response Playback::playlist(Call& call) {
+  const std::string& camera = call.params["id"];
+  const Window w = query_window(call, kMaxPlaylistWindow, "playback");
+  std::vector<PlaylistFile> files;
+  for (auto& s : catalog().segments_between(camera, w.start, w.end)) {
+    // Only closed files have a final fragment index; the one being written joins when it
+    // closes (live view shows the present).
+    if (s.state != SegmentState::kClosed) continue;
+    if (s.video_codec != "h264") {
+      return Response::json(
+          422,
+          {{"error", "unsupported_codec"},
+           {"detail", "camera " + camera + " recorded " +
+                          (s.video_codec == "hevc" ? std::string("H.265 (HEVC)") : s.video_codec) +
+                          " at " + format_iso8601(s.wall_start) +
+                          ", which web browsers cannot play; export the range as an MP4 "
+                          "(POST /api/exports) and play it with a desktop player"},
+           {"codec", s.video_codec},
+           {"export", "/api/exports"}});
+    }
+    auto frags = decode_fragment_index(s.fragment_index, s.init_bytes);
+    if (!frags) {
+      throw Error(ErrorCode::kDataLoss,
+                  "segment " + std::to_string(s.id) + ": malformed fragment index in the catalog");
+    }
+    files.push_back({s.id, s.wall_start, s.init_bytes, std::move(*frags)});
+  }
+  const Playlist p = build_playlist(files, w.start, w.end, "/api/segments/", "/media");
+  if (p.fragments == 0) {
+    throw Error(ErrorCode::kNotFound, "no footage of camera " + camera + " from " + window_text(w));
+  }
+  audit(call, "playback", camera, w.start, w.end,
+        std::to_string(p.fragments) + " fragments from " + format_iso8601(p.first));
+  Response r;
+  r.content_type = "application/vnd.apple.mpegurl";
+  r.body = p.text;
+  return r;
+}
+
+Response Playback::media(Call& call) {
+  const int64_t id = std::stoll(call.params["sid"]);
+  auto row = catalog().segment(id);
+  if (!row || row->state == SegmentState::kDeleting) {
+    throw Error(ErrorCode::kNotFound, "no segment " + call.params["sid"]);
+  }
+  if (!call.principal->user.may_see_camera(row->camera_id)) {
+    throw Error(ErrorCode::kPermissionDenied,
+                "segment " + call.params["sid"] + " belongs to a camera not in your list");
+  }
+  // The path is the catalog's, relative to the data directory; nothing of the request is in it.
+  return serve_file(config_.data_dir / row->path, call.request, "video/mp4");
+}
+
+Response Playback::create_export(Call& call) {
+  if (call.request.header("content-type").rfind("application/json", 0) != 0) {
+    return Response::error(415, "send the body as application/json");
+  }
+  const json body = http::parse_json_body(call.request.body);
+  if (!body.is_object()) throw Error(ErrorCode::kInvalidArgument, "the body must be a JSON object");
+  for (const auto& [k, v] : body.items()) {
+    if (k != "camera" && k != "start" && k != "end") {
+      throw Error(ErrorCode::kInvalidArgument, "unknown field \"" + k + "\"");
+    }
+  }
+  if (!body.contains("camera") || !body["camera"].is_string() ||
+      !valid_param(ParamType::kCamera, body["camera"].get<std::string>())) {
+    throw Error(ErrorCode::kInvalidArgument, "field \"camera\" must be a camera id");
+  }
+  for (const char* k : {"start", "end"}) {
+    if (!body.contains(k) || !body[k].is_number_integer()) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  std::string("field \"") + k + "\" must be UTC milliseconds (an integer)");
+    }
+  }
+  const std::string camera = body["camera"].get<std::string>();
+  // The camera is in the body, not the path, so authorize() could not check it: the same rule
+  // here (not in the list: 403 whether it exists or not).
+  if (!call.principal->user.may_see_camera(camera)) {
+    throw Error(ErrorCode::kPermissionDenied, "camera " + camera + " is not in your list");
+  }
+  if (!config_.find_camera(camera)) throw Error(ErrorCode::kNotFound, "no camera " + camera);
+  const Window w = check_window(body["start"].get<int64_t>(), body["end"].get<int64_t>(),
+                                kMaxExportWindow, "export");
+  ExportJob job;
+  job.camera_id = camera;
+  job.user_name = call.principal->user.name;
+  job.start = w.start;
+  job.end = w.end;
+  for (const auto& s : catalog().segments_between(camera, w.start, w.end)) {
+    if (s.state != SegmentState::kClosed) continue;
+    auto frags = decode_fragment_index(s.fragment_index, s.init_bytes);
+    if (!frags || frags->empty()) continue;
+    const Ticks90k want_from = to_ticks(std::max(w.start - s.wall_start, WallDuration(0)));
+    const Ticks90k want_to = std::min(to_ticks(w.end - s.wall_start), s.media_duration);
+    // The fragment holding want_from begins with the keyframe at or before it.
+    Ticks90k from = frags->front().start;
+    for (const auto& f : *frags) {
+      if (f.start <= want_from) from = f.start;
+    }
+    if (from >= want_to) continue;
+    if (job.pieces.empty()) job.clip_start = s.wall_start + to_wall(from);
+    job.pieces.push_back({config_.data_dir / s.path, s.wall_start, from, want_to});
+  }
+  if (job.pieces.empty()) {
+    throw Error(ErrorCode::kNotFound,
+                "no footage of camera " + camera + " from " + window_text(w) + " to export");
+  }
+  const size_t pieces = job.pieces.size();
+  const int64_t id = exports().submit(std::move(job));
+  audit(call, "export", camera, w.start, w.end,
+        "export " + std::to_string(id) + " of " + std::to_string(pieces) + " segment files");
+  auto queued = exports().job(id);
+  Response r = Response::json(202, job_json(*queued));
+  r.with_header("Location", "/api/exports/" + std::to_string(id));
+  return r;
+}
+
+std::optional<ExportJob> Playback::visible_job(const Call& call) {
+  const int64_t id = std::stoll(call.params.at("eid"));
+  auto job = exports().job(id);
+  const User& u = call.principal->user;
+  // Someone else's export is "not found": its existence is not the caller's business. The
+  // camera right is checked again, as it may have been taken away since.
+  if (!job || (job->user_name != u.name && u.role != Role::kAdmin) ||
+      !u.may_see_camera(job->camera_id)) {
+    throw Error(ErrorCode::kNotFound, "no export " + call.params.at("eid"));
+  }
+  return job;
+}
+
+Response Playback::export_status(Call& call) {
+  return Response::json(200, job_json(*visible_job(call)));
+}
+
+Response Playback::export_file(Call& call) {
+  const auto job = visible_job(call);
+  if (job->state != ExportJob::State::kDone) {
+    return Response::json(409, {{"error", "conflict"},
+                                {"detail", std::string("export ") + call.params.at("eid") + " is " +
+                                               export_state_name(job->state) + ", not done"},
+                                {"state", export_state_name(job->state)}});
+  }
+  Response r = serve_file(job->file, call.request, "video/mp4");
+  r.with_header("Content-Disposition", "attachment; filename=\"vigil-" + job->camera_id + "-" +
+                                           compact_utc(job->clip_start) + ".mp4\"");
+  return r;
+}
+
+}  // namespace vigil

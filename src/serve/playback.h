@@ -1,0 +1,55 @@
+// The footage routes of the API: the recordings timeline, HLS playback from the catalog (the
+// playlist and the segment files served by byte range), and clip export. They sit beside Api
+// (api.h), which registers them and runs them through the same authentication, authorization
+// and error mapping; this class adds only what needs a segment row: a segment's camera right,
+// and paths that come from the catalog, never from the request.
+// Thread-safe: handlers run on the server's pool, many at once. The catalog connection is
+// opened on first use (its own, so playback never waits on the recorder's connection).
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <mutex>
+
+#include "catalog/accounts.h"
+#include "catalog/catalog.h"
+#include "core/clock.h"
+#include "core/config.h"
+#include "serve/export.h"
+#include "serve/router.h"
+
+namespace vigil {
+
+class Playback {
+ public:
+  // All must outlive the Playback. Exports go to <data_dir>/exports/.
+  Playback(const Config& config, AccountStore& accounts, const Clock& clock);
+  ~Playback();
+
+  // Adds the footage routes to `router`.
+  void add_routes(Router& router);
+
+  http::Response timeline(Call& call);
+  http::Response playlist(Call& call);
+  http::Response media(Call& call);
+  http::Response create_export(Call& call);
+  http::Response export_status(Call& call);
+  http::Response export_file(Call& call);
+
+ private:
+  Catalog& catalog();
+  ExportQueue& exports();
+  // The export named by the path, if the caller may see it; else throws kNotFound.
+  std::optional<ExportJob> visible_job(const Call& call);
+  void audit(const Call& call, const std::string& action, const std::string& camera, WallTime start,
+             WallTime end, const std::string& detail);
+
+  const Config& config_;
+  AccountStore& accounts_;
+  const Clock& clock_;
+  std::mutex mu_;
+  std::unique_ptr<Catalog> catalog_;
+  std::unique_ptr<ExportQueue> exports_;
+};
+
+}  // namespace vigil

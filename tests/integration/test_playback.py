@@ -1,0 +1,262 @@
+"""Timeline, HLS playback, segment byte ranges and export on a real `vigil serve` recording a
+real test camera (GStreamer RTSP, H.264 + AAC on "front", H.265 on "yard"): what the API
+answers is fetched the way a player fetches it, and the bytes are decoded with ffmpeg/ffprobe.
+The browser test (tests/browser/playback.test.mjs, Chromium + hls.js) runs on the same
+recording."""
+import json
+import os
+import re
+import subprocess
+import tempfile
+import time
+import unittest
+
+from harness import (SOURCE_DIR, VIGIL_BIN, RtspCamera, Vigil, decode_errors, make_clip,
+                     probe_duration)
+from test_serve import Client
+
+GOP_S = 2.0  # make_clip.sh's default GOP
+
+
+class Playback(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls._tmp = tempfile.TemporaryDirectory(prefix="vigil-it-")
+        h264 = make_clip("h264-aac", "--codec", "h264", "--seconds", "20", "--audio")
+        h265 = make_clip("h265", "--codec", "h265", "--seconds", "20")
+        cls.cam = RtspCamera({"front": h264, "yard": h265})
+        cls.v = Vigil(cls._tmp.name, [{"id": "front", "url": cls.cam.url("front")},
+                                      {"id": "yard", "url": cls.cam.url("yard")}],
+                      segment_seconds=10, extra_toml="[http]\nport = 0\n").start()
+        try:
+            cls.url = cls.v.web_url()
+            for name, role, cams in (("op", "operator", None), ("val", "viewer", "yard")):
+                args = ["user", "add", name, "--role", role] + (["--cameras", cams] if cams else [])
+                r = subprocess.run([VIGIL_BIN, "-c", cls.v.config, *args],
+                                   input=name + "-password\n", capture_output=True, text=True,
+                                   timeout=60)
+                assert r.returncode == 0, r.stderr
+            closed = lambda cam: [s for s in cls.v.segments(cam) if s["state"] == "closed"]
+            cls.v.wait_for(lambda: len(closed("front")) >= 3 and closed("yard"), 120,
+                           "3 closed segments of front and one of yard")
+            cls.segs = closed("front")
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.v.stop()
+        cls.cam.close()
+        cls._tmp.cleanup()
+
+    def client(self, name):
+        c = Client(self.url)
+        status, _, body = c.login(name, name + "-password")
+        self.assertEqual(status, 200, body)
+        return c
+
+    def window(self):
+        return self.segs[0]["wall_start_ms"], self.segs[-1]["wall_end_ms"]
+
+    def test_timeline(self):
+        c = self.client("val")
+        start, end = self.window()
+        status, _, body, _ = c.request(
+            "GET", "/api/cameras/yard/timeline?start=%d&end=%d" % (start - 60000, end + 60000))
+        self.assertEqual(status, 200, body)
+        self.assertTrue(body["recorded"], body)
+        c = self.client("op")
+        status, _, body, _ = c.request(
+            "GET", "/api/cameras/front/timeline?start=%d&end=%d" % (start - 60000, end))
+        self.assertEqual(status, 200, body)
+        # One connection, files back to back: one merged range from the first file's start.
+        self.assertEqual(len(body["recorded"]), 1, body)
+        r = body["recorded"][0]
+        self.assertEqual(r["start_ms"], start)
+        self.assertEqual(r["end_ms"], end)
+        self.assertEqual(r["segments"], len(self.segs))
+        self.assertEqual(body["gaps"], [])
+        # Clipped to the window.
+        status, _, body, _ = c.request(
+            "GET", "/api/cameras/front/timeline?start=%d&end=%d" % (start + 1000, start + 2000))
+        self.assertEqual([(x["start_ms"], x["end_ms"]) for x in body["recorded"]],
+                         [(start + 1000, start + 2000)])
+
+    def test_playlist_byte_ranges_decode(self):
+        c = self.client("op")
+        start, end = self.window()
+        status, headers, _, data = c.request(
+            "GET", "/api/cameras/front/playback.m3u8?start=%d&end=%d" % (start, end))
+        self.assertEqual(status, 200, data)
+        self.assertEqual(headers["Content-Type"], "application/vnd.apple.mpegurl")
+        text = data.decode()
+        lines = text.splitlines()
+        self.assertEqual(lines[0], "#EXTM3U")
+        for tag in ("#EXT-X-VERSION:7", "#EXT-X-PLAYLIST-TYPE:VOD", "#EXT-X-ENDLIST"):
+            self.assertIn(tag, lines)
+        self.assertEqual(text.count("#EXT-X-MAP:"), len(self.segs))
+        self.assertEqual(text.count("#EXT-X-DISCONTINUITY"), len(self.segs) - 1)
+        target = int(re.search(r"#EXT-X-TARGETDURATION:(\d+)", text).group(1))
+        # Fetch what a player fetches: per file its init part, then each fragment, by Range.
+        files = []
+        extinf = 0.0
+        for i, line in enumerate(lines):
+            if line.startswith("#EXT-X-MAP:"):
+                m = re.match(r'#EXT-X-MAP:URI="([^"]+)",BYTERANGE="(\d+)@(\d+)"', line)
+                files.append([m.group(1), [(int(m.group(2)), int(m.group(3)))]])
+            elif line.startswith("#EXTINF:"):
+                d = float(line[8:].rstrip(","))
+                self.assertLessEqual(round(d), target)
+                extinf += d
+                m = re.match(r"#EXT-X-BYTERANGE:(\d+)@(\d+)", lines[i + 1])
+                self.assertEqual(lines[i + 2], files[-1][0])
+                files[-1][1].append((int(m.group(1)), int(m.group(2))))
+        total = 0.0
+        tmp = tempfile.mkdtemp(dir=self._tmp.name)
+        for n, (uri, ranges) in enumerate(files):
+            blob = b""
+            for size, offset in ranges:
+                status, headers, _, part = c.request(
+                    "GET", uri, headers={"Range": "bytes=%d-%d" % (offset, offset + size - 1)})
+                self.assertEqual(status, 206)
+                self.assertEqual(len(part), size)
+                self.assertTrue(headers["Content-Range"].startswith("bytes %d-" % offset))
+                blob += part
+            path = os.path.join(tmp, "%d.mp4" % n)
+            with open(path, "wb") as f:
+                f.write(blob)
+            self.assertEqual(decode_errors(path), "", uri)
+            total += probe_duration(path)
+        self.assertAlmostEqual(total, extinf, delta=0.5)
+        self.assertAlmostEqual(extinf, (end - start) / 1000.0, delta=1.0)
+        # Audited with the camera and the range.
+        rows = self.v.query("SELECT * FROM audit WHERE action = 'playback' AND user_name = 'op'")
+        self.assertTrue(any(r["camera_id"] == "front" and r["range_start_ms"] == start and
+                            r["range_end_ms"] == end for r in rows), rows)
+
+    def test_media_ranges(self):
+        c = self.client("op")
+        seg = self.segs[0]
+        uri = "/api/segments/%d/media" % seg["id"]
+        size = seg["bytes"]
+        status, headers, _, data = c.request("GET", uri)
+        self.assertEqual(status, 200)
+        self.assertEqual(len(data), size)
+        self.assertEqual(headers["Accept-Ranges"], "bytes")
+        with open(os.path.join(self.v.data, seg["path"]), "rb") as f:
+            self.assertEqual(data, f.read())
+        cases = {"bytes=0-0": (0, 0), "bytes=-100": (size - 100, size - 1),
+                 "bytes=%d-" % (size - 10): (size - 10, size - 1),
+                 "bytes=10-%d" % (size * 2): (10, size - 1)}
+        for rng, (a, b) in cases.items():
+            status, headers, _, part = c.request("GET", uri, headers={"Range": rng})
+            self.assertEqual(status, 206, rng)
+            self.assertEqual(part, data[a:b + 1], rng)
+            self.assertEqual(headers["Content-Range"], "bytes %d-%d/%d" % (a, b, size), rng)
+        for rng in ("bytes=%d-" % size, "bytes=5-3", "bytes=-0", "bytes=abc"):
+            status, headers, body, _ = c.request("GET", uri, headers={"Range": rng})
+            self.assertEqual(status, 416, rng)
+            self.assertEqual(headers["Content-Range"], "bytes */%d" % size, rng)
+            self.assertEqual(body["error"], "range_not_satisfiable")
+        self.assertEqual(c.request("GET", "/api/segments/999999/media")[0], 404)
+        self.assertEqual(c.request("GET", "/api/segments/..%2f..%2fvigil.db/media")[0], 400)
+        self.assertIsNone(self.v.proc.poll())
+
+    def test_h265_is_refused_with_a_pointer_to_export(self):
+        c = self.client("val")
+        yard = [s for s in self.v.segments("yard") if s["state"] == "closed"][0]
+        status, _, body, _ = c.request("GET", "/api/cameras/yard/playback.m3u8?start=%d&end=%d" %
+                                       (yard["wall_start_ms"], yard["wall_end_ms"]))
+        self.assertEqual(status, 422, body)
+        self.assertEqual(body["error"], "unsupported_codec")
+        self.assertIn("H.265", body["detail"])
+        self.assertIn("/api/exports", body["detail"])
+
+    def test_export(self):
+        c = self.client("op")
+        start, end = self.window()
+        a, b = start + 3000, start + 15000
+        status, headers, body, _ = c.request("POST", "/api/exports",
+                                             {"camera": "front", "start": a, "end": b})
+        self.assertEqual(status, 202, body)
+        self.assertEqual(headers["Location"], "/api/exports/%d" % body["id"])
+        self.assertLessEqual(body["clip_start_ms"], a)
+        self.assertGreater(body["clip_start_ms"], a - GOP_S * 1000 - 100)
+        deadline = time.time() + 60
+        while body["state"] in ("queued", "running") and time.time() < deadline:
+            time.sleep(0.3)
+            body = c.request("GET", "/api/exports/%d" % body["id"])[2]
+        self.assertEqual(body["state"], "done", body)
+        status, headers, _, data = c.request("GET", body["file"])
+        self.assertEqual(status, 200)
+        self.assertRegex(headers["Content-Disposition"], r'^attachment; filename="vigil-front-\d{8}T\d{6}Z\.mp4"$')
+        self.assertEqual(len(data), body["bytes"])
+        path = os.path.join(self._tmp.name, "export.mp4")
+        with open(path, "wb") as f:
+            f.write(data)
+        self.assertEqual(decode_errors(path), "")
+        duration = probe_duration(path)
+        self.assertAlmostEqual(duration, (b - a) / 1000.0, delta=GOP_S + 0.2)
+        self.assertAlmostEqual(duration, (b - body["clip_start_ms"]) / 1000.0, delta=0.5)
+        # +faststart: the index before the media.
+        self.assertLess(data.find(b"moov"), data.find(b"mdat"))
+        probe = json.loads(subprocess.run(
+            ["ffprobe", "-v", "error", "-show_streams", "-of", "json", path],
+            capture_output=True, text=True, timeout=60).stdout)
+        self.assertEqual(sorted(s["codec_name"] for s in probe["streams"]), ["aac", "h264"])
+        rows = self.v.query("SELECT * FROM audit WHERE action = 'export'")
+        self.assertTrue(any(r["camera_id"] == "front" and r["range_start_ms"] == a and
+                            r["range_end_ms"] == b and r["user_name"] == "op" for r in rows), rows)
+        # Clean errors: an empty range, one too long, a camera not the caller's, someone else's.
+        status, _, body2, _ = c.request("POST", "/api/exports",
+                                        {"camera": "front", "start": 1000, "end": 2000})
+        self.assertEqual((status, body2["error"]), (404, "not_found"), body2)
+        status, _, body2, _ = c.request("POST", "/api/exports",
+                                        {"camera": "front", "start": a, "end": a + 3600 * 1000})
+        self.assertEqual(status, 400, body2)
+        self.assertEqual(c.request("POST", "/api/exports", {"camera": "front", "start": b,
+                                                            "end": a})[0], 400)
+        self.assertEqual(c.request("POST", "/api/exports", {"camera": "front", "start": a})[0], 400)
+        self.assertEqual(c.request("POST", "/api/exports", {"camera": "nosuch", "start": a,
+                                                            "end": b})[0], 404)
+        val = self.client("val")
+        self.assertEqual(val.request("GET", "/api/exports/%d" % body["id"])[0], 403)  # role
+
+    def test_unauthenticated_and_forbidden(self):
+        start, end = self.window()
+        seg = self.segs[0]["id"]
+        q = "?start=%d&end=%d" % (start, end)
+        routes = [("GET", "/api/cameras/front/timeline" + q),
+                  ("GET", "/api/cameras/front/playback.m3u8" + q),
+                  ("GET", "/api/segments/%d/media" % seg), ("POST", "/api/exports"),
+                  ("GET", "/api/exports/1"), ("GET", "/api/exports/1/file")]
+        anon = Client(self.url)
+        for method, target in routes:
+            body = {"camera": "front", "start": start, "end": end} if method == "POST" else None
+            self.assertEqual(anon.request(method, target, body)[0], 401, target)
+        val = self.client("val")  # viewer of yard only
+        for method, target in routes:
+            body = {"camera": "front", "start": start, "end": end} if method == "POST" else None
+            self.assertEqual(val.request(method, target, body)[0], 403, target)
+        # An operator's export is not another operator's business, nor is a CSRF-less POST.
+        op = self.client("op")
+        self.assertEqual(op.request("POST", "/api/exports",
+                                    {"camera": "front", "start": start, "end": start + 2000},
+                                    csrf=False)[0], 403)
+
+    def test_browser_plays_seeks_and_downloads(self):
+        browser_dir = os.path.join(SOURCE_DIR, "tests", "browser")
+        self.assertTrue(os.path.isdir(os.path.join(browser_dir, "node_modules", "hls.js")),
+                        "run `npm ci` in tests/browser (scripts/test does)")
+        start, end = self.window()
+        r = subprocess.run(["node", os.path.join(browser_dir, "playback.test.mjs"), self.url,
+                            "op", "op-password", "front", str(start), str(end)],
+                           capture_output=True, text=True, timeout=180)
+        print(r.stdout[-3000:])  # what the browser saw: times, frames, export size
+        self.assertEqual(r.returncode, 0, r.stdout[-4000:] + r.stderr[-4000:])
+        self.assertIn("ok", r.stdout.splitlines()[-1])
+
+
+if __name__ == "__main__":
+    unittest.main()

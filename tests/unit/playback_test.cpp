@@ -1,0 +1,325 @@
+// Timeline merging, HLS playlist building and HTTP Range parsing (serve/timeline.h,
+// serve/playlist.h), and the footage routes through Api::handle on a real catalog.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <thread>
+
+#include "catalog/catalog.h"
+#include "serve/api.h"
+#include "serve/crypto.h"
+#include "serve/export.h"
+#include "serve/playlist.h"
+#include "serve/timeline.h"
+#include "test_support.h"
+
+namespace vigil {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+const WallTime kT0 = wall_from_ms(1'790'000'000'000);
+
+TEST(Timeline, MergesTouchingSegmentsAndClipsToTheWindow) {
+  std::vector<TimelineSegment> segs = {
+      {kT0 + seconds(120), kT0 + seconds(240)},       // out of order on purpose
+      {kT0, kT0 + seconds(120) - milliseconds(100)},  // touches the next within 250 ms
+      {kT0 + seconds(300), kT0 + seconds(420)},       // after a 60 s gap
+      {kT0 + seconds(500), kT0 + seconds(500)},       // empty: a file just opened
+  };
+  std::vector<TimelineGap> gaps = {{kT0 + seconds(240), kT0 + seconds(300), "camera unreachable"}};
+  const Timeline t = build_timeline(segs, gaps, kT0 + seconds(60), kT0 + seconds(400));
+  ASSERT_EQ(t.recorded.size(), 2u);
+  EXPECT_EQ(t.recorded[0].start, kT0 + seconds(60));
+  EXPECT_EQ(t.recorded[0].end, kT0 + seconds(240));
+  EXPECT_EQ(t.recorded[0].segments, 2);
+  EXPECT_EQ(t.recorded[1].start, kT0 + seconds(300));
+  EXPECT_EQ(t.recorded[1].end, kT0 + seconds(400));
+  ASSERT_EQ(t.gaps.size(), 1u);
+  EXPECT_EQ(t.gaps[0].reason, "camera unreachable");
+}
+
+TEST(Timeline, SegmentsFartherApartThanTheToleranceStaySeparate) {
+  const Timeline t = build_timeline(
+      {{kT0, kT0 + seconds(10)}, {kT0 + seconds(10) + milliseconds(251), kT0 + seconds(20)}}, {},
+      kT0, kT0 + seconds(60));
+  EXPECT_EQ(t.recorded.size(), 2u);
+}
+
+std::vector<Fragment> fragments(uint64_t init,
+                                std::initializer_list<std::pair<uint64_t, int64_t>> v) {
+  std::vector<Fragment> out;
+  uint64_t off = init;
+  Ticks90k start{0};
+  for (auto [size, dur] : v) {
+    out.push_back({off, size, start, Ticks90k(dur)});
+    off += size;
+    start += Ticks90k(dur);
+  }
+  return out;
+}
+
+TEST(Playlist, AddressesInitPartAndFragmentsByByteRange) {
+  std::vector<PlaylistFile> files = {
+      {7, kT0, 800, fragments(800, {{1000, 180000}, {2000, 180000}, {1500, 90000}})},
+      // After a 10 s gap: a discontinuity with its own init part.
+      {9, kT0 + seconds(15), 700, fragments(700, {{3000, 180000}})},
+  };
+  const Playlist p = build_playlist(files, kT0, kT0 + seconds(60), "/api/segments/", "/media");
+  EXPECT_EQ(p.fragments, 4);
+  EXPECT_EQ(p.first, kT0);
+  EXPECT_EQ(p.last_end, kT0 + seconds(17));
+  const std::string expected =
+      "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n"
+      "#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n"
+      "#EXT-X-MAP:URI=\"/api/segments/7/media\",BYTERANGE=\"800@0\"\n"
+      "#EXT-X-PROGRAM-DATE-TIME:" +
+      format_iso8601(kT0) +
+      "\n"
+      "#EXTINF:2.000,\n#EXT-X-BYTERANGE:1000@800\n/api/segments/7/media\n"
+      "#EXTINF:2.000,\n#EXT-X-BYTERANGE:2000@1800\n/api/segments/7/media\n"
+      "#EXTINF:1.000,\n#EXT-X-BYTERANGE:1500@3800\n/api/segments/7/media\n"
+      "#EXT-X-DISCONTINUITY\n"
+      "#EXT-X-MAP:URI=\"/api/segments/9/media\",BYTERANGE=\"700@0\"\n"
+      "#EXT-X-PROGRAM-DATE-TIME:" +
+      format_iso8601(kT0 + seconds(15)) +
+      "\n"
+      "#EXTINF:2.000,\n#EXT-X-BYTERANGE:3000@700\n/api/segments/9/media\n"
+      "#EXT-X-ENDLIST\n";
+  EXPECT_EQ(p.text, expected);
+}
+
+TEST(Playlist, ListsOnlyFragmentsOverlappingTheWindow) {
+  std::vector<PlaylistFile> files = {
+      {1, kT0, 100, fragments(100, {{10, 180000}, {20, 180000}, {30, 180000}, {40, 270000}})}};
+  // [3 s, 5 s) overlaps the 2nd (2-4 s) and 3rd (4-6 s) fragments only.
+  const Playlist p = build_playlist(files, kT0 + seconds(3), kT0 + seconds(5), "/s/", "");
+  EXPECT_EQ(p.fragments, 2);
+  EXPECT_NE(p.text.find("#EXT-X-BYTERANGE:20@110\n"), std::string::npos);
+  EXPECT_NE(p.text.find("#EXT-X-BYTERANGE:30@130\n"), std::string::npos);
+  EXPECT_EQ(p.text.find("@100\n"), std::string::npos);
+  EXPECT_EQ(p.text.find("#EXT-X-DISCONTINUITY"), std::string::npos);
+  EXPECT_NE(p.text.find("#EXT-X-PROGRAM-DATE-TIME:" + format_iso8601(kT0 + seconds(2))),
+            std::string::npos);
+  // The longest EXTINF (3 s) is not listed, so the target is 2.
+  EXPECT_NE(p.text.find("#EXT-X-TARGETDURATION:2\n"), std::string::npos);
+  EXPECT_EQ(build_playlist(files, kT0 + seconds(60), kT0 + seconds(70), "/s/", "").fragments, 0);
+}
+
+TEST(ByteRangeParse, ServesSingleRangesAndRefusesBadOnes) {
+  using K = ByteRange::Kind;
+  auto r = parse_byte_range("bytes=0-99", 1000);
+  EXPECT_EQ(r.kind, K::kPartial);
+  EXPECT_EQ(r.first, 0u);
+  EXPECT_EQ(r.last, 99u);
+  r = parse_byte_range("bytes=900-", 1000);
+  EXPECT_EQ(r.kind, K::kPartial);
+  EXPECT_EQ(r.first, 900u);
+  EXPECT_EQ(r.last, 999u);
+  r = parse_byte_range("bytes=990-5000", 1000);  // clamped to the end
+  EXPECT_EQ(r.last, 999u);
+  r = parse_byte_range("bytes=-10", 1000);
+  EXPECT_EQ(r.first, 990u);
+  EXPECT_EQ(r.last, 999u);
+  r = parse_byte_range("bytes=-5000", 1000);
+  EXPECT_EQ(r.first, 0u);
+  r = parse_byte_range("BYTES=5-5", 1000);
+  EXPECT_EQ(r.kind, K::kPartial);
+  EXPECT_EQ(r.last, 5u);
+  EXPECT_EQ(parse_byte_range("", 1000).kind, K::kWhole);
+  EXPECT_EQ(parse_byte_range("items=0-1", 1000).kind, K::kWhole);
+  EXPECT_EQ(parse_byte_range("bytes=0-1,5-6", 1000).kind, K::kWhole);
+  for (const char* bad :
+       {"bytes=1000-", "bytes=1000-2000", "bytes=5-3", "bytes=-0", "bytes=x-1", "bytes=1-y",
+        "bytes=", "bytes=-", "bytes=99999999999999999999-", "bytes=+1-2", "bytes=1 2-3"}) {
+    EXPECT_EQ(parse_byte_range(bad, 1000).kind, K::kUnsatisfiable) << bad;
+  }
+  EXPECT_EQ(parse_byte_range("bytes=0-", 0).kind, K::kUnsatisfiable);
+}
+
+// The routes through Api::handle, on catalog rows that point at a small file.
+class PlaybackApiTest : public ::testing::Test {
+ protected:
+  PlaybackApiTest()
+      : config_(make_config(dir_.path())),
+        catalog_(dir_.path() / "vigil.db"),
+        accounts_(dir_.path() / "vigil.db"),
+        clock_(kT0 + std::chrono::hours(1)),
+        api_(config_, accounts_, clock_, nullptr) {
+    for (auto [name, role, cams] :
+         {std::tuple{"ann", Role::kOperator, std::optional<std::vector<std::string>>()},
+          std::tuple{"val", Role::kViewer,
+                     std::optional<std::vector<std::string>>(std::vector<std::string>{"yard"})}}) {
+      User u;
+      u.name = name;
+      u.role = role;
+      u.cameras = cams;
+      u.password_hash = "x";
+      u.created = kT0;
+      accounts_.add_user(u);
+      auth_[name] = Authenticator(accounts_, clock_, std::chrono::hours(1))
+                        .create_token(*accounts_.user_by_name(name), "t")
+                        .token;
+    }
+  }
+
+  static Config make_config(const std::filesystem::path& dir) {
+    Config c;
+    c.data_dir = dir;
+    for (const char* id : {"front", "yard"}) {
+      CameraConfig cam;
+      cam.id = id;
+      cam.name = id;
+      c.cameras.push_back(cam);
+    }
+    return c;
+  }
+
+  int64_t add_segment(const std::string& camera, WallTime start, const std::string& codec,
+                      const std::string& content) {
+    const std::string rel = camera + "-" + std::to_string(ms_since_epoch(start)) + ".mp4";
+    {
+      std::ofstream f(dir_.path() / rel, std::ios::binary);
+      f << content;
+    }
+    NewSegment n{camera, rel, start, codec, 640, 480, false};
+    ClosedSegment c;
+    c.init_bytes = 10;
+    c.bytes = content.size();
+    std::vector<Fragment> frags;
+    for (uint64_t off = 10; off + 30 <= content.size(); off += 30) {
+      frags.push_back({off, 30, Ticks90k(0), Ticks90k(180000)});
+    }
+    c.fragment_index = encode_fragment_index(frags);
+    c.media_duration = Ticks90k(180000 * static_cast<int64_t>(frags.size()));
+    c.wall_end = start + to_wall(c.media_duration);
+    c.close_reason = "duration";
+    return catalog_.insert_closed_segment(n, c);
+  }
+
+  http::Response get(const std::string& user, const std::string& target,
+                     std::map<std::string, std::string> headers = {}) {
+    http::Request r;
+    r.method = "GET";
+    r.target = target;
+    r.remote_address = "192.0.2.9";
+    r.headers = std::move(headers);
+    if (!user.empty()) r.headers["authorization"] = "Bearer " + auth_[user];
+    return api_.handle(r);
+  }
+
+  static std::string window(WallTime a, WallTime b) {
+    return "?start=" + std::to_string(ms_since_epoch(a)) +
+           "&end=" + std::to_string(ms_since_epoch(b));
+  }
+
+  test::TempDir dir_;
+  Config config_;
+  Catalog catalog_;
+  AccountStore accounts_;
+  test::FakeClock clock_;
+  Api api_;
+  std::map<std::string, std::string> auth_;
+};
+
+TEST_F(PlaybackApiTest, TimelineMergesAndReportsGaps) {
+  const std::string body(70, 'x');  // init 10 + two 30-byte fragments of 2 s: 4 s per file
+  add_segment("front", kT0, "h264", body);
+  add_segment("front", kT0 + seconds(4), "h264", body);
+  add_segment("front", kT0 + seconds(20), "h264", body);
+  catalog_.add_gap("front", kT0 + seconds(8), kT0 + seconds(20), "camera unreachable");
+  auto r = get("ann", "/api/cameras/front/timeline" + window(kT0 - seconds(5), kT0 + seconds(60)));
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json j = json::parse(r.body);
+  ASSERT_EQ(j["recorded"].size(), 2u);
+  EXPECT_EQ(j["recorded"][0]["start_ms"], ms_since_epoch(kT0));
+  EXPECT_EQ(j["recorded"][0]["end_ms"], ms_since_epoch(kT0 + seconds(8)));
+  EXPECT_EQ(j["recorded"][0]["segments"], 2);
+  ASSERT_EQ(j["gaps"].size(), 1u);
+  EXPECT_EQ(j["gaps"][0]["reason"], "camera unreachable");
+  EXPECT_EQ(get("ann", "/api/cameras/front/timeline?start=5&end=1").status, 400);
+  EXPECT_EQ(get("ann", "/api/cameras/front/timeline?start=1").status, 400);
+  EXPECT_EQ(get("val", "/api/cameras/front/timeline" + window(kT0, kT0 + seconds(1))).status, 403);
+  EXPECT_EQ(get("", "/api/cameras/front/timeline" + window(kT0, kT0 + seconds(1))).status, 401);
+}
+
+TEST_F(PlaybackApiTest, PlaylistMediaRangesAndAudit) {
+  std::string body(70, 'x');
+  for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + i % 26);
+  const int64_t id = add_segment("front", kT0, "h264", body);
+  auto r = get("ann", "/api/cameras/front/playback.m3u8" + window(kT0, kT0 + seconds(60)));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.content_type, "application/vnd.apple.mpegurl");
+  const std::string uri = "/api/segments/" + std::to_string(id) + "/media";
+  EXPECT_NE(r.body.find("#EXT-X-MAP:URI=\"" + uri + "\",BYTERANGE=\"10@0\""), std::string::npos);
+  EXPECT_NE(r.body.find("#EXT-X-BYTERANGE:30@40\n" + uri), std::string::npos);
+  AuditFilter f;
+  f.action = "playback";
+  const auto rows = accounts_.audit(f);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].camera_id, "front");
+  EXPECT_EQ(rows[0].range_start, kT0);
+
+  auto m = get("ann", uri, {{"range", "bytes=40-69"}});
+  EXPECT_EQ(m.status, 206);
+  EXPECT_EQ(m.body, body.substr(40, 30));
+  bool content_range = false;
+  for (const auto& [k, v] : m.headers)
+    content_range |= k == "Content-Range" && v == "bytes 40-69/70";
+  EXPECT_TRUE(content_range);
+  m = get("ann", uri);
+  EXPECT_EQ(m.status, 200);
+  EXPECT_EQ(m.body, body);
+  EXPECT_EQ(get("ann", uri, {{"range", "bytes=70-"}}).status, 416);
+  EXPECT_EQ(get("val", uri).status, 403);  // the segment's camera is not val's
+  EXPECT_EQ(get("ann", "/api/segments/99999/media").status, 404);
+  EXPECT_EQ(get("ann",
+                "/api/cameras/front/playback.m3u8" + window(kT0 + seconds(100), kT0 + seconds(200)))
+                .status,
+            404);
+}
+
+TEST_F(PlaybackApiTest, H265IsRefusedWithAPointerToExport) {
+  add_segment("yard", kT0, "hevc", std::string(70, 'x'));
+  auto r = get("val", "/api/cameras/yard/playback.m3u8" + window(kT0, kT0 + seconds(10)));
+  EXPECT_EQ(r.status, 422);
+  const json j = json::parse(r.body);
+  EXPECT_EQ(j["error"], "unsupported_codec");
+  EXPECT_NE(j["detail"].get<std::string>().find("H.265"), std::string::npos);
+  EXPECT_NE(j["detail"].get<std::string>().find("/api/exports"), std::string::npos);
+}
+
+TEST(ExportQueueTest, FinishedExportsExpireWithTheirFiles) {
+  test::TempDir dir;
+  test::FakeClock clock(kT0);
+  ExportQueue q(dir.path() / "exports", clock);
+  auto wait_finished = [&](int64_t id) {
+    for (int i = 0; i < 500; ++i) {
+      auto j = q.job(id);
+      if (j && (j->state == ExportJob::State::kDone || j->state == ExportJob::State::kFailed)) {
+        return *j;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ADD_FAILURE() << "export " << id << " did not finish";
+    return ExportJob{};
+  };
+  ExportJob job;
+  job.camera_id = "front";
+  // No pieces: the remux refuses, the job fails and says so.
+  const int64_t first = q.submit(job);
+  EXPECT_EQ(wait_finished(first).state, ExportJob::State::kFailed);
+  clock.advance(ExportQueue::kKeep - std::chrono::minutes(1));
+  const int64_t second = q.submit(job);
+  EXPECT_TRUE(q.job(first).has_value());  // not yet a day old
+  wait_finished(second);
+  clock.advance(std::chrono::minutes(2));
+  q.submit(job);
+  EXPECT_FALSE(q.job(first).has_value());
+  EXPECT_TRUE(q.job(second).has_value());
+}
+
+}  // namespace
+}  // namespace vigil
