@@ -14,8 +14,8 @@ using http::Response;
 using nlohmann::json;
 
 Response offline(const std::string& camera_id) {
-  return Response::error(503, "camera " + camera_id +
-                                  " is not streaming now (offline or connecting); see its status");
+  return Response::error(
+      503, "camera " + camera_id + " is not streaming now (offline or connecting); see its status");
 }
 
 }  // namespace

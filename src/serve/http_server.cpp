@@ -228,7 +228,8 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     });
   }
 
-  void write_chunks(const std::shared_ptr<http::BodyStream>& body, http::BodyStream::Chunks chunks) {
+  void write_chunks(const std::shared_ptr<http::BodyStream>& body,
+                    http::BodyStream::Chunks chunks) {
     if (stream_done_) return;
     beast::get_lowest_layer(stream_).expires_after(shared_->settings.read_timeout);
     if (chunks.empty()) {
@@ -245,8 +246,8 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     auto chunk = std::make_shared<bhttp::chunk_body<std::vector<net::const_buffer>>>(
         bhttp::make_chunk(std::move(bufs)));
     net::async_write(stream_, *chunk,
-                     [self = this->shared_from_this(), body, chunk,
-                      chunks = std::move(chunks)](beast::error_code ec, size_t) {
+                     [self = this->shared_from_this(), body, chunk, chunks = std::move(chunks)](
+                         beast::error_code ec, size_t) {
                        if (ec) return self->end_stream(body, true);
                        self->pull(body);
                      });

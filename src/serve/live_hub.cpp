@@ -189,6 +189,9 @@ class LiveHub::Muxer {
     AVDictionary* opts = nullptr;
     av_dict_set(&opts, "movflags", "frag_custom+empty_moov+default_base_moof+skip_trailer", 0);
     av_dict_set(&opts, "video_track_timescale", "90000", 0);
+    // A prft box (ISO/IEC 14496-12 §8.16.5) before each fragment: the wall time vigil wrote it,
+    // so a player can show (and bench/live measures) how far behind live it is.
+    av_dict_set(&opts, "write_prft", "wallclock", 0);
     err = avformat_write_header(ctx_, &opts);
     av_dict_free(&opts);
     if (err < 0) fail("init segment", err);
@@ -220,7 +223,9 @@ class LiveHub::Muxer {
     // exact decode time, so an estimate never accumulates drift.
     int64_t duration = in->duration > 0 ? in->duration : last_interval_;
     if (last_dts_) last_interval_ = dts - *last_dts_;
-    if (duration <= 0) duration = last_interval_ > 0 ? last_interval_ : av_rescale_q(3600, AVRational{1, 90000}, in_tb_);
+    if (duration <= 0)
+      duration =
+          last_interval_ > 0 ? last_interval_ : av_rescale_q(3600, AVRational{1, 90000}, in_tb_);
     last_dts_ = dts;
     PacketPtr pkt(av_packet_alloc());
     if (!pkt || av_packet_ref(pkt.get(), in) < 0) fail("packet", AVERROR(ENOMEM));
@@ -409,9 +414,9 @@ std::string mse_mime_type(const std::string& init) {
     // AVCDecoderConfigurationRecord: configurationVersion, AVCProfileIndication,
     // profile_compatibility, AVCLevelIndication (ISO/IEC 14496-15 §5.3.3.1).
     char codec[32];
-    std::snprintf(codec, sizeof codec, "avc1.%02x%02x%02x",
-                  static_cast<unsigned char>(init[at + 5]), static_cast<unsigned char>(init[at + 6]),
-                  static_cast<unsigned char>(init[at + 7]));
+    std::snprintf(
+        codec, sizeof codec, "avc1.%02x%02x%02x", static_cast<unsigned char>(init[at + 5]),
+        static_cast<unsigned char>(init[at + 6]), static_cast<unsigned char>(init[at + 7]));
     return std::string("video/mp4; codecs=\"") + codec + "\"";
   }
   if (init.find("hvcC") != std::string::npos) return "video/mp4; codecs=\"hvc1\"";

@@ -44,9 +44,9 @@ struct LiveHubOptions {
 class LiveViewer : public http::BodyStream {
  public:
   struct Counters {
-    int64_t skips = 0;             // times the queue overflowed and was emptied
-    int64_t fragments_skipped = 0; // fragments never sent because of those skips
-    bool dropped = false;          // ended by the hub for not reading
+    int64_t skips = 0;              // times the queue overflowed and was emptied
+    int64_t fragments_skipped = 0;  // fragments never sent because of those skips
+    bool dropped = false;           // ended by the hub for not reading
   };
 
   // `init` is the init segment, sent first and never skipped.

@@ -62,7 +62,8 @@ std::string prometheus_metrics(const nlohmann::json& status,
     const char* help;
   };
   static const Gauge kCamera[] = {
-      {"vigil_camera_fps", "fps", "gauge", "Video frames per second received over the last seconds."},
+      {"vigil_camera_fps", "fps", "gauge",
+       "Video frames per second received over the last seconds."},
       {"vigil_camera_bitrate_bits_per_second", "bitrate_bps", "gauge",
        "Bits per second received over the last seconds."},
       {"vigil_camera_reconnects_total", "reconnects", "counter",

@@ -32,7 +32,8 @@ struct SwsDeleter {
 
 FramePtr decode(const StreamInfo& info, const AVPacket& keyframe) {
   const AVCodec* codec = avcodec_find_decoder(info.video->codec_id);
-  if (!codec) throw Error(ErrorCode::kInternal, "snapshot: no decoder for " + info.video_codec_name());
+  if (!codec)
+    throw Error(ErrorCode::kInternal, "snapshot: no decoder for " + info.video_codec_name());
   CodecContextPtr ctx(avcodec_alloc_context3(codec));
   if (!ctx) fail("decoder", AVERROR(ENOMEM));
   int err = avcodec_parameters_to_context(ctx.get(), info.video.get());

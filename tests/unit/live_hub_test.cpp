@@ -1,11 +1,12 @@
 // The live hub: each viewer's bounded queue (skip to the next keyframe, drop a viewer that never
 // reads) with plain strings, and the hub itself remuxing a real H.264 clip into fMP4 fragments,
 // snapshots decoded from its keyframes, and the Prometheus text of its counters.
+#include "serve/live_hub.h"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
-#include "serve/live_hub.h"
 #include "serve/metrics.h"
 #include "serve/snapshot.h"
 #include "test_support.h"
@@ -158,7 +159,9 @@ TEST_F(LiveHubClip, NewViewerStartsAtLatestKeyframeWithInitSegment) {
   EXPECT_EQ(got->at(0).substr(4, 4), "ftyp");  // the init segment: ftyp + moov
   EXPECT_NE(got->at(0).find("moov"), std::string::npos);
   for (size_t i = 1; i < got->size(); ++i) {
-    EXPECT_EQ(got->at(i).substr(4, 4), "moof") << i;  // one fragment per frame
+    // One fragment per frame, after a prft box with the wall time it was written.
+    EXPECT_EQ(got->at(i).substr(4, 4), "prft") << i;
+    EXPECT_NE(got->at(i).find("moof"), std::string::npos);
     EXPECT_NE(got->at(i).find("mdat"), std::string::npos);
   }
   feed(hub, 25, 27);
@@ -225,7 +228,7 @@ TEST_F(LiveHubClip, SnapshotIsAJpegOfTheCameraSizeDecodedOncePerKeyframe) {
   auto jpeg = cache.jpeg("cam1", *k);
   ASSERT_GT(jpeg->size(), 100u);
   EXPECT_EQ(static_cast<unsigned char>((*jpeg)[0]), 0xFF);
-  EXPECT_EQ(static_cast<unsigned char>((*jpeg)[1]), 0xD8);  // SOI
+  EXPECT_EQ(static_cast<unsigned char>((*jpeg)[1]), 0xD8);    // SOI
   EXPECT_EQ(static_cast<unsigned char>(jpeg->back()), 0xD9);  // EOI
   feed(hub, 5, 10);  // no new keyframe: the same image object
   EXPECT_EQ(cache.jpeg("cam1", *hub.latest_keyframe()), jpeg);
@@ -242,11 +245,15 @@ TEST(LiveMime, AvcProfileLevelFromInitSegment) {
 }
 
 TEST(Metrics, PrometheusTextHasEveryCameraAndLiveSeries) {
-  const nlohmann::json status = {
-      {"cameras",
-       {{{"id", "front"}, {"state", "streaming"}, {"fps", 25.0}, {"bitrate_bps", 4e6},
-         {"reconnects", 2}, {"bytes_written", 12345}, {"stored_bytes", 999}}}},
-      {"disk_free_bytes", 5e9}};
+  const nlohmann::json status = {{"cameras",
+                                  {{{"id", "front"},
+                                    {"state", "streaming"},
+                                    {"fps", 25.0},
+                                    {"bitrate_bps", 4e6},
+                                    {"reconnects", 2},
+                                    {"bytes_written", 12345},
+                                    {"stored_bytes", 999}}}},
+                                 {"disk_free_bytes", 5e9}};
   LiveStats s;
   s.viewers = 3;
   s.skips_total = 4;
