@@ -222,7 +222,10 @@ class LiveHub::Muxer {
     // frame interval of latency, so use the previous interval. Each fragment's tfdt carries the
     // exact decode time, so an estimate never accumulates drift.
     int64_t duration = in->duration > 0 ? in->duration : last_interval_;
-    if (last_dts_) last_interval_ = dts - *last_dts_;
+    // Intervals over a second are gaps (nobody watched for a while), not frame intervals.
+    if (last_dts_ && dts - *last_dts_ <= av_rescale_q(90000, AVRational{1, 90000}, in_tb_)) {
+      last_interval_ = dts - *last_dts_;
+    }
     if (duration <= 0)
       duration =
           last_interval_ > 0 ? last_interval_ : av_rescale_q(3600, AVRational{1, 90000}, in_tb_);
@@ -282,6 +285,7 @@ void LiveHub::on_stream_start(std::shared_ptr<const StreamInfo> info, WallTime) 
     init_ = std::make_shared<const std::string>(muxer_->init());
     mime_ = mse_mime_type(*init_);
   }
+  gop_packets_.clear();
   gop_.clear();
   gop_bytes_ = 0;
   gop_complete_ = false;
@@ -293,40 +297,47 @@ void LiveHub::on_stream_start(std::shared_ptr<const StreamInfo> info, WallTime) 
 void LiveHub::on_packet(const MediaPacket& p) {
   if (p.track != TrackKind::kVideo) return;  // live view is video only (see docs/design/live.md)
   const bool key = (p.pkt->flags & AV_PKT_FLAG_KEY) != 0;
-  std::shared_ptr<const AVPacket> keyframe = key ? clone_packet(p.pkt) : nullptr;
+  // A reference (a copy only if ingest's buffer is not refcounted): the current GOP is kept as
+  // packets and remuxed only when someone watches.
+  std::shared_ptr<const AVPacket> pkt = clone_packet(p.pkt);
+  if (!pkt) return;
   std::lock_guard lock(mu_);
-  if (key && keyframe) {
-    keyframe_ = std::move(keyframe);
-    ++keyframe_seq_;
-  }
-  if (!muxer_) return;
-  std::string bytes;
-  try {
-    bytes = muxer_->fragment(p.pkt);
-  } catch (const Error& e) {
-    spdlog::warn("{}; live view stops until the camera reconnects", e.what());
-    muxer_.reset();
-    end_viewers_locked();
-    return;
-  }
-  if (bytes.empty()) return;
-  auto frag = std::make_shared<const std::string>(std::move(bytes));
-  ++totals_.fragments_total;
   if (key) {
+    keyframe_ = pkt;
+    ++keyframe_seq_;
+    gop_packets_.clear();
     gop_.clear();
     gop_bytes_ = 0;
     gop_complete_ = true;
   }
+  bool cached = false;
   if (gop_complete_) {
-    if (gop_bytes_ + frag->size() > options_.gop_cache_bytes) {
+    if (gop_bytes_ + static_cast<size_t>(pkt->size) > options_.gop_cache_bytes) {
+      gop_packets_.clear();
       gop_.clear();
       gop_bytes_ = 0;
       gop_complete_ = false;
     } else {
-      gop_bytes_ += frag->size();
-      gop_.push_back(frag);
+      gop_bytes_ += static_cast<size_t>(pkt->size);
+      gop_packets_.push_back(pkt);
+      cached = true;
     }
   }
+  if (!muxer_) return;
+  std::erase_if(viewers_, [](const std::weak_ptr<LiveViewer>& w) {
+    auto v = w.lock();
+    return !v || v->ended();
+  });
+  // Nobody watching: no remux at all, so live view costs recording nothing until it is used.
+  if (viewers_.empty()) return;
+  std::shared_ptr<const std::string> frag;
+  if (cached) {
+    if (!mux_gop_locked()) return;
+    frag = gop_.back();
+  } else {
+    frag = mux_locked(*pkt);
+  }
+  if (!frag) return;
   size_t live = 0;
   for (auto& w : viewers_) {
     auto v = w.lock();
@@ -349,6 +360,31 @@ void LiveHub::on_packet(const MediaPacket& p) {
   viewers_.resize(live);
 }
 
+std::shared_ptr<const std::string> LiveHub::mux_locked(const AVPacket& pkt) {
+  if (!muxer_) return nullptr;
+  std::string bytes;
+  try {
+    bytes = muxer_->fragment(&pkt);
+  } catch (const Error& e) {
+    spdlog::warn("{}; live view stops until the camera reconnects", e.what());
+    muxer_.reset();
+    end_viewers_locked();
+    return nullptr;
+  }
+  if (bytes.empty()) return nullptr;
+  ++totals_.fragments_total;
+  return std::make_shared<const std::string>(std::move(bytes));
+}
+
+bool LiveHub::mux_gop_locked() {
+  // gop_[i] is the fragment of gop_packets_[i] (null when the muxer had to skip the frame).
+  while (gop_.size() < gop_packets_.size()) {
+    gop_.push_back(mux_locked(*gop_packets_[gop_.size()]));
+    if (!muxer_) return false;
+  }
+  return true;
+}
+
 void LiveHub::on_stream_end(const std::string&, WallTime) {
   std::lock_guard lock(mu_);
   end_viewers_locked();
@@ -356,6 +392,7 @@ void LiveHub::on_stream_end(const std::string&, WallTime) {
   info_.reset();
   init_.reset();
   mime_.clear();
+  gop_packets_.clear();
   gop_.clear();
   gop_bytes_ = 0;
   gop_complete_ = false;
@@ -381,8 +418,19 @@ std::optional<LiveHub::Attached> LiveHub::attach() {
   if (!muxer_ || !init_) return std::nullopt;
   auto v = std::make_shared<LiveViewer>(init_, options_.viewer_queue_bytes, options_.max_overflows);
   // Without a whole GOP the viewer waits for the next keyframe (push skips until one).
-  for (size_t i = 0; gop_complete_ && i < gop_.size(); ++i) v->push(gop_[i], i == 0);
-  if (!gop_complete_ || gop_.empty()) v->wait_for_keyframe();
+  if (gop_complete_ && !gop_packets_.empty()) {
+    if (!mux_gop_locked()) return std::nullopt;
+    // Fragments skipped by the muxer are null; the first one must be the keyframe's.
+    if (gop_.front()) {
+      for (size_t i = 0; i < gop_.size(); ++i) {
+        if (gop_[i]) v->push(gop_[i], i == 0);
+      }
+    } else {
+      v->wait_for_keyframe();
+    }
+  } else {
+    v->wait_for_keyframe();
+  }
   viewers_.push_back(v);
   ++totals_.viewers_total;
   return Attached{v, mime_};

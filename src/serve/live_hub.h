@@ -7,7 +7,8 @@
 // starts at once, at that keyframe. Each viewer has a bounded queue (LiveViewer): a viewer that
 // falls behind has its queue emptied and resumes at the next keyframe; one that keeps falling
 // behind without reading is dropped. The camera thread never waits for a viewer: on_packet does
-// one remux and, per viewer, a push of a shared pointer under a short lock.
+// one remux and, per viewer, a push of a shared pointer under a short lock. With no viewer it
+// does no remux at all: it only keeps references to the current GOP's packets.
 //
 // A viewer's stream ends when the camera's stream ends (the player reconnects and gets the new
 // init segment), so a stream never mixes two connections' timestamps.
@@ -133,15 +134,23 @@ class LiveHub : public PacketSink {
   class Muxer;
   void end_viewers();
   void end_viewers_locked();
+  // Remuxes one frame (null when the muxer skips it or fails; a failure ends live view until
+  // the next stream). mux_gop_locked() remuxes the cached packets not yet remuxed; false when
+  // the muxer failed.
+  std::shared_ptr<const std::string> mux_locked(const AVPacket& pkt);
+  bool mux_gop_locked();
 
   const std::string camera_id_;
   const LiveHubOptions options_;
-  std::unique_ptr<Muxer> muxer_;  // camera thread only
+  std::unique_ptr<Muxer> muxer_;  // under mu_: the camera thread and attach() use it
   mutable std::mutex mu_;
   std::shared_ptr<const StreamInfo> info_;
   std::string mime_;
   std::shared_ptr<const std::string> init_;
-  std::vector<std::shared_ptr<const std::string>> gop_;  // from the latest keyframe on
+  // The packets from the latest keyframe on, and the fragments of those remuxed so far: remuxing
+  // happens only while someone watches (attach() catches up).
+  std::vector<std::shared_ptr<const AVPacket>> gop_packets_;
+  std::vector<std::shared_ptr<const std::string>> gop_;
   size_t gop_bytes_ = 0;
   bool gop_complete_ = false;  // gop_ starts at a keyframe and was not cut by its size cap
   std::vector<std::weak_ptr<LiveViewer>> viewers_;
