@@ -87,6 +87,7 @@ int run_serve(const Config& config) {
     api = std::make_unique<Api>(config, *accounts, clock, [&service] {
       return nlohmann::json::parse(service.status_json());
     });
+    api->set_live([&service](const std::string& id) { return service.live_hub(id); });
     http = std::make_unique<HttpServer>(
         config.http, [&api](const http::Request& r) { return api->handle(r); },
         [&api](const std::string& method, std::string_view path) {

@@ -35,9 +35,12 @@ RecorderService::RecorderService(const Config& config, const Clock& clock)
     CameraParts parts;
     parts.recorder = std::make_unique<Recorder>(cam.id, config_.data_dir, *catalog_, clock_, ropt,
                                                 [this] { retention_->run_once(true); });
+    // The live hub rides on the same connection as the recorder: one camera connection
+    // serves recording and every live viewer.
+    parts.live = std::make_unique<LiveHub>(cam.id);
     parts.worker = std::make_unique<CameraWorker>(
         cam, config_.ingest, clock_, rtsp_source_factory(clock_, config_.ingest),
-        std::vector<PacketSink*>{parts.recorder.get()});
+        std::vector<PacketSink*>{parts.recorder.get(), parts.live.get()});
     cameras_.push_back(std::move(parts));
   }
 }
@@ -56,6 +59,13 @@ void RecorderService::stop() {
     if (c.worker) c.worker->stop();  // ends the stream: the recorder closes its segment
   }
   if (retention_) retention_->stop();
+}
+
+LiveHub* RecorderService::live_hub(const std::string& camera_id) {
+  for (size_t i = 0; i < cameras_.size(); ++i) {
+    if (config_.cameras[i].id == camera_id) return cameras_[i].live.get();
+  }
+  return nullptr;
 }
 
 std::string RecorderService::status_json() {

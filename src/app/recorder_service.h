@@ -12,6 +12,7 @@
 #include "ingest/camera_worker.h"
 #include "record/recorder.h"
 #include "retention/retention.h"
+#include "serve/live_hub.h"
 
 namespace vigil {
 
@@ -24,6 +25,8 @@ class RecorderService {
   void stop();
   // Per-camera health + recorder state + disk, as JSON (status.json, later the API).
   std::string status_json();
+  // The camera's live view hub; null for an unknown id. Lives as long as the service.
+  LiveHub* live_hub(const std::string& camera_id);
   // Writes <data>/status.json atomically.
   void write_status_file();
 
@@ -35,7 +38,8 @@ class RecorderService {
   std::unique_ptr<Retention> retention_;
   struct CameraParts {
     std::unique_ptr<Recorder> recorder;
-    std::unique_ptr<CameraWorker> worker;
+    std::unique_ptr<LiveHub> live;
+    std::unique_ptr<CameraWorker> worker;  // last: stopped and destroyed before its sinks
   };
   std::vector<CameraParts> cameras_;
 };

@@ -202,6 +202,10 @@ void Api::add_routes() {
   add("GET", "/api/audit", admin, &Api::read_audit);
   add("GET", "/api/openapi.json", viewer, &Api::openapi);
   playback_.add_routes(router_);
+  add("GET", "/api/cameras/{id:camera}/live.mp4", Access{true, Role::kViewer, "id"}, &Api::live);
+  add("GET", "/api/cameras/{id:camera}/snapshot.jpg", Access{true, Role::kViewer, "id"},
+      &Api::snapshot);
+  add("GET", "/metrics", admin, &Api::metrics);
 }
 
 http::RequestClass Api::classify(const std::string& method, std::string_view path) const {

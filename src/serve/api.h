@@ -23,6 +23,9 @@
 
 namespace vigil {
 
+class LiveHub;
+class SnapshotCache;
+
 // The OpenAPI 3 document (openapi.json, compiled in).
 const std::string& openapi_document();
 
@@ -41,6 +44,11 @@ class Api {
   const Router& router() const { return router_; }
   // The setup token while no user exists; nullopt once setup is done.
   std::optional<std::string> setup_token();
+
+  // Live view, snapshots and metrics (api_live.cpp): `hub` gives a camera's live hub, or null
+  // when it has none. Call before the server starts; without it those routes answer 503.
+  using LiveHubFn = std::function<LiveHub*(const std::string& camera_id)>;
+  void set_live(LiveHubFn hub);
 
  private:
   void add_routes();
@@ -68,6 +76,10 @@ class Api {
   http::Response camera(Call& call);
   http::Response read_audit(Call& call);
   http::Response openapi(Call& call);
+  http::Response live(Call& call);
+  http::Response snapshot(Call& call);
+  http::Response metrics(Call& call);
+  LiveHub& live_hub_for(const std::string& camera_id);
 
   const Config& config_;
   AccountStore& accounts_;
@@ -83,6 +95,8 @@ class Api {
   Router router_;
   std::mutex setup_mu_;
   std::optional<std::string> setup_token_;
+  LiveHubFn live_hub_;
+  std::shared_ptr<SnapshotCache> snapshots_;
 };
 
 }  // namespace vigil

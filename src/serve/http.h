@@ -5,7 +5,9 @@
 // API) is plain code that unit tests drive without sockets.
 #pragma once
 
+#include <functional>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -31,11 +33,30 @@ struct Request {
   std::string_view query() const;  // target after '?', "" when none
 };
 
+// A response body produced over time (live view). The server sends it with chunked transfer
+// encoding from its I/O threads, pulling one batch at a time, so a long-lived stream holds no
+// handler thread and a client that reads slowly only delays its own pulls.
+class BodyStream {
+ public:
+  // Shared, immutable bytes: one fragment is queued to many viewers without copies.
+  using Chunks = std::vector<std::shared_ptr<const std::string>>;
+  virtual ~BodyStream() = default;
+  // Asks for the next bytes. `ready` is called exactly once, from any thread (at once when bytes
+  // are queued): with every chunk queued since the last pull, or empty when the stream has ended.
+  // The server pulls again only after it has written the previous batch.
+  virtual void pull(std::function<void(Chunks)> ready) = 0;
+  // The connection is finished (ended, failed or closed by the client). Called once, on the
+  // handler pool (it may write the audit log). A pending `ready` may still run; it is ignored.
+  virtual void close() = 0;
+};
+
 struct Response {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   std::string content_type = "application/json";
+  // When set, `body` is ignored and the server streams this instead (chunked, no keep-alive).
+  std::shared_ptr<BodyStream> stream;
 
   static Response json(int status, const nlohmann::json& body);
   // The error shape of the whole API: {"error": "<short code>", "detail": "<for people>"}.

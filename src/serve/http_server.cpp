@@ -153,8 +153,10 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
         spdlog::error("http: {} {}: {}", req->method, req->target, e.what());
         res = http::Response::error(500, "the server failed; its log says why");
       }
-      net::post(self->stream_.get_executor(),
-                [self, res = std::move(res)] { self->write(res, self->keep_alive_); });
+      net::post(self->stream_.get_executor(), [self, res = std::move(res)] {
+        if (res.stream) return self->write_stream(res);
+        self->write(res, self->keep_alive_);
+      });
     });
   }
 
@@ -193,6 +195,71 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
                        });
   }
 
+  // A streamed body (live view): the header, then every batch the stream gives as one chunk
+  // (RFC 9112 §7.1), until the stream ends or the client goes. Runs on the connection's strand
+  // and holds no handler thread while it waits for data. A client that stops reading is closed
+  // when a write has not finished within read_timeout; meanwhile its stream bounds what it
+  // queues (live_hub.h).
+  void write_stream(const http::Response& r) {
+    auto head = std::make_shared<bhttp::response<bhttp::empty_body>>(
+        static_cast<bhttp::status>(r.status), version_);
+    if (!r.content_type.empty()) head->set(bhttp::field::content_type, r.content_type);
+    for (const auto& [name, value] : r.headers) head->insert(name, value);
+    head->keep_alive(false);
+    head->chunked(true);
+    auto sr = std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(*head);
+    auto body = r.stream;
+    beast::get_lowest_layer(stream_).expires_after(shared_->settings.read_timeout);
+    bhttp::async_write_header(
+        stream_, *sr,
+        [self = this->shared_from_this(), head, sr, body](beast::error_code ec, size_t) {
+          if (ec) return self->end_stream(body, true);
+          self->pull(body);
+        });
+  }
+
+  void pull(const std::shared_ptr<http::BodyStream>& body) {
+    // Waiting for the camera's next frame is not the client's fault: no timeout while idle.
+    beast::get_lowest_layer(stream_).expires_never();
+    body->pull([self = this->shared_from_this(), body](http::BodyStream::Chunks chunks) {
+      net::post(self->stream_.get_executor(), [self, body, chunks = std::move(chunks)]() mutable {
+        self->write_chunks(body, std::move(chunks));
+      });
+    });
+  }
+
+  void write_chunks(const std::shared_ptr<http::BodyStream>& body,
+                    http::BodyStream::Chunks chunks) {
+    if (stream_done_) return;
+    beast::get_lowest_layer(stream_).expires_after(shared_->settings.read_timeout);
+    if (chunks.empty()) {
+      auto last = std::make_shared<decltype(bhttp::make_chunk_last())>(bhttp::make_chunk_last());
+      net::async_write(stream_, *last,
+                       [self = this->shared_from_this(), body, last](beast::error_code, size_t) {
+                         self->end_stream(body, true);
+                       });
+      return;
+    }
+    std::vector<net::const_buffer> bufs;
+    bufs.reserve(chunks.size());
+    for (const auto& c : chunks) bufs.emplace_back(net::buffer(*c));
+    auto chunk = std::make_shared<bhttp::chunk_body<std::vector<net::const_buffer>>>(
+        bhttp::make_chunk(std::move(bufs)));
+    net::async_write(stream_, *chunk,
+                     [self = this->shared_from_this(), body, chunk, chunks = std::move(chunks)](
+                         beast::error_code ec, size_t) {
+                       if (ec) return self->end_stream(body, true);
+                       self->pull(body);
+                     });
+  }
+
+  void end_stream(const std::shared_ptr<http::BodyStream>& body, bool close_connection) {
+    if (stream_done_) return;
+    stream_done_ = true;
+    net::post(*shared_->pool, [body] { body->close(); });
+    if (close_connection) close();
+  }
+
   void close() {
     beast::error_code ec;
     if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
@@ -229,6 +296,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   unsigned version_ = 11;
   bool keep_alive_ = false;
   bool first_ = true;
+  bool stream_done_ = false;
 };
 
 }  // namespace

@@ -196,6 +196,9 @@ class Vigil:
         self.workdir = workdir
         self.data = os.path.join(workdir, "data")
         self.config = os.path.join(workdir, "vigil.toml")
+        # Never the default port 8080: another vigil (another test run) may hold it.
+        if "[http]" not in extra_toml:
+            extra_toml += "\n[http]\nport = 0\n"
         ing = {"io_timeout_ms": 3000, "backoff_initial_ms": 200, "backoff_max_ms": 2000}
         ing.update(ingest or {})
         # The web server listens on a free port unless a test says otherwise: 8080 may be taken

@@ -1,0 +1,124 @@
+#include "serve/metrics.h"
+
+#include <cmath>
+#include <sstream>
+
+namespace vigil {
+namespace {
+
+// Label values escape backslash, double quote and newline (exposition format).
+std::string label(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+std::string number(double v) {
+  if (std::isnan(v)) return "NaN";
+  std::ostringstream s;
+  s.precision(15);
+  s << v;
+  return s.str();
+}
+
+class Writer {
+ public:
+  void family(const std::string& name, const char* type, const char* help) {
+    out_ << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+  }
+  void sample(const std::string& name, const std::string& labels, double v) {
+    out_ << name;
+    if (!labels.empty()) out_ << '{' << labels << '}';
+    out_ << ' ' << number(v) << '\n';
+  }
+  std::string str() const { return out_.str(); }
+
+ private:
+  std::ostringstream out_;
+};
+
+double num(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number() ? it->get<double>() : 0.0;
+}
+
+}  // namespace
+
+std::string prometheus_metrics(const nlohmann::json& status,
+                               const std::vector<std::pair<std::string, LiveStats>>& live) {
+  Writer w;
+  const nlohmann::json cams = status.value("cameras", nlohmann::json::array());
+  struct Gauge {
+    const char* name;
+    const char* key;
+    const char* type;
+    const char* help;
+  };
+  static const Gauge kCamera[] = {
+      {"vigil_camera_fps", "fps", "gauge",
+       "Video frames per second received over the last seconds."},
+      {"vigil_camera_bitrate_bits_per_second", "bitrate_bps", "gauge",
+       "Bits per second received over the last seconds."},
+      {"vigil_camera_reconnects_total", "reconnects", "counter",
+       "Successful connections after the first."},
+      {"vigil_camera_connect_failures_total", "failures", "counter", "Failed connection attempts."},
+      {"vigil_camera_bytes_written_total", "bytes_written", "counter",
+       "Bytes of footage written since vigil started."},
+      {"vigil_camera_segments_written_total", "segments_written", "counter",
+       "Segment files closed since vigil started."},
+      {"vigil_camera_packets_dropped_total", "packets_dropped", "counter",
+       "Packets the recorder could not store."},
+      {"vigil_camera_stored_bytes", "stored_bytes", "gauge", "Bytes of footage on disk."},
+  };
+  for (const auto& g : kCamera) {
+    w.family(g.name, g.type, g.help);
+    for (const auto& c : cams) {
+      w.sample(g.name, "camera=\"" + label(c.value("id", "")) + "\"", num(c, g.key));
+    }
+  }
+  // One series per state, 1 for the current one: the usual way to expose an enum.
+  w.family("vigil_camera_state", "gauge", "1 for the camera's current ingest state.");
+  for (const auto& c : cams) {
+    const std::string state = c.value("state", "");
+    for (const char* s : {"disabled", "connecting", "streaming", "offline"}) {
+      w.sample("vigil_camera_state",
+               "camera=\"" + label(c.value("id", "")) + "\",state=\"" + s + "\"",
+               state == s ? 1 : 0);
+    }
+  }
+  struct LiveGauge {
+    const char* name;
+    const char* type;
+    const char* help;
+    double (*get)(const LiveStats&);
+  };
+  static const LiveGauge kLive[] = {
+      {"vigil_live_viewers", "gauge", "Live viewers watching now.",
+       [](const LiveStats& s) { return static_cast<double>(s.viewers); }},
+      {"vigil_live_viewers_total", "counter", "Live viewers since vigil started.",
+       [](const LiveStats& s) { return static_cast<double>(s.viewers_total); }},
+      {"vigil_live_skips_total", "counter",
+       "Times a slow live viewer's queue overflowed and it skipped to the next keyframe.",
+       [](const LiveStats& s) { return static_cast<double>(s.skips_total); }},
+      {"vigil_live_drops_total", "counter", "Live viewers dropped for not reading.",
+       [](const LiveStats& s) { return static_cast<double>(s.drops_total); }},
+  };
+  for (const auto& g : kLive) {
+    w.family(g.name, g.type, g.help);
+    for (const auto& [id, s] : live) w.sample(g.name, "camera=\"" + label(id) + "\"", g.get(s));
+  }
+  if (status.contains("disk_free_bytes")) {
+    w.family("vigil_disk_free_bytes", "gauge", "Free bytes on the data directory's file system.");
+    w.sample("vigil_disk_free_bytes", "", num(status, "disk_free_bytes"));
+  }
+  return w.str();
+}
+
+}  // namespace vigil
