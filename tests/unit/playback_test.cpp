@@ -143,7 +143,7 @@ TEST(ByteRangeParse, ServesSingleRangesAndRefusesBadOnes) {
 class PlaybackApiTest : public ::testing::Test {
  protected:
   PlaybackApiTest()
-      : config_(make_config(dir_.path())),
+      : config_(test::two_camera_config(dir_.path())),
         catalog_(dir_.path() / "vigil.db"),
         accounts_(dir_.path() / "vigil.db"),
         clock_(kT0 + std::chrono::hours(1)),
@@ -163,18 +163,6 @@ class PlaybackApiTest : public ::testing::Test {
                         .create_token(*accounts_.user_by_name(name), "t")
                         .token;
     }
-  }
-
-  static Config make_config(const std::filesystem::path& dir) {
-    Config c;
-    c.data_dir = dir;
-    for (const char* id : {"front", "yard"}) {
-      CameraConfig cam;
-      cam.id = id;
-      cam.name = id;
-      c.cameras.push_back(cam);
-    }
-    return c;
   }
 
   int64_t add_segment(const std::string& camera, WallTime start, const std::string& codec,

@@ -18,7 +18,7 @@ const WallTime kT0 = wall_from_ms(1'790'000'000'000);
 class ApiTest : public ::testing::Test {
  protected:
   ApiTest()
-      : config_(make_config()),
+      : config_(test::two_camera_config()),
         catalog_(dir_.path() / "vigil.db"),
         accounts_(dir_.path() / "vigil.db"),
         clock_(kT0),
@@ -27,17 +27,6 @@ class ApiTest : public ::testing::Test {
               {"cameras",
                json::array({{{"id", "front"}, {"state", "recording"}, {"url", "rtsp://secret"}}})}};
         }) {}
-
-  static Config make_config() {
-    Config c;
-    for (const char* id : {"front", "yard"}) {
-      CameraConfig cam;
-      cam.id = id;
-      cam.name = id;
-      c.cameras.push_back(cam);
-    }
-    return c;
-  }
 
   http::Response call(const std::string& method, const std::string& target,
                       const std::string& body = "",

@@ -69,4 +69,16 @@ const DemuxedClip& test_clip(const std::string& codec, int seconds, int fps, int
   return *cache.emplace(key, std::move(clip)).first->second;
 }
 
+Config two_camera_config(const std::filesystem::path& data_dir) {
+  Config c;
+  c.data_dir = data_dir;
+  for (const char* id : {"front", "yard"}) {
+    CameraConfig cam;
+    cam.id = id;
+    cam.name = id;
+    c.cameras.push_back(cam);
+  }
+  return c;
+}
+
 }  // namespace vigil::test

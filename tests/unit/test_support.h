@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/config.h"
 #include "ingest/media.h"
 
 namespace vigil::test {
@@ -54,5 +55,8 @@ const DemuxedClip& test_clip(const std::string& codec = "libx264", int seconds =
 
 // Runs a shell command, returns its exit status.
 int run(const std::string& cmd);
+
+// A configuration with two cameras, "front" and "yard", for tests of the API.
+Config two_camera_config(const std::filesystem::path& data_dir = {});
 
 }  // namespace vigil::test
