@@ -260,35 +260,40 @@ std::vector<SegmentRow> Catalog::segments_in_state(SegmentState s) {
   return query_segments(st);
 }
 
-std::vector<SegmentRow> Catalog::segments_between(const std::string& camera, WallTime from,
-                                                  WallTime to) {
-  std::lock_guard lock(mu_);
-  // wall_start_ms is indexed; segments are at most an hour long, so bounding the start from
-  // below by (from - 1 h) keeps the scan on the index while still catching an overlapping one.
-  auto st = db_.prepare(std::string(kSegmentColumns) +
-                        "WHERE camera_id = :camera AND wall_start_ms < :to "
-                        "AND wall_start_ms >= :from_lo AND wall_end_ms > :from "
-                        "ORDER BY wall_start_ms");
+namespace {
+
+// Binds :camera, :to, :from and :from_lo of a query over segments overlapping [from, to).
+// wall_start_ms is indexed; segments are at most an hour long, so bounding the start from
+// below by (from - 1 h) keeps the scan on the index while still catching an overlapping one.
+void bind_window(sql::Statement& st, const std::string& camera, WallTime from, WallTime to) {
   st.bind(":camera", camera)
       .bind(":to", ms_since_epoch(to))
       .bind(":from_lo", ms_since_epoch(from) - 3'600'000 - 60'000)
       .bind(":from", ms_since_epoch(from));
+}
+
+}  // namespace
+
+std::vector<SegmentRow> Catalog::segments_between(const std::string& camera, WallTime from,
+                                                  WallTime to) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare(std::string(kSegmentColumns) +
+                        "WHERE camera_id = :camera AND wall_start_ms < :to "
+                        "AND wall_start_ms >= :from_lo AND wall_end_ms > :from "
+                        "ORDER BY wall_start_ms");
+  bind_window(st, camera, from, to);
   return query_segments(st);
 }
 
 std::vector<SegmentSpan> Catalog::spans_between(const std::string& camera, WallTime from,
                                                 WallTime to) {
   std::lock_guard lock(mu_);
-  // The same index-bounded window as segments_between.
   auto st = db_.prepare(
       "SELECT id, state, wall_start_ms, wall_end_ms FROM segment "
       "WHERE camera_id = :camera AND wall_start_ms < :to "
       "AND wall_start_ms >= :from_lo AND (wall_end_ms > :from OR state = 'writing') "
       "ORDER BY wall_start_ms");
-  st.bind(":camera", camera)
-      .bind(":to", ms_since_epoch(to))
-      .bind(":from_lo", ms_since_epoch(from) - 3'600'000 - 60'000)
-      .bind(":from", ms_since_epoch(from));
+  bind_window(st, camera, from, to);
   std::vector<SegmentSpan> out;
   while (st.step()) {
     SegmentSpan s;
