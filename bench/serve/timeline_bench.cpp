@@ -164,7 +164,8 @@ int main(int argc, char** argv) {
   const std::string token = Authenticator(accounts, clock, std::chrono::hours(1))
                                 .create_token(*accounts.user_by_name("bench"), "bench")
                                 .token;
-  Api api(config, accounts, clock, nullptr);
+  ConfigStore configs(config);
+  Api api(configs, accounts, clock, nullptr);
   std::mt19937_64 rng(42);
   for (const auto& [label, window] : {std::pair{"day", std::chrono::hours(24)},
                                       std::pair{"month (30 days)", std::chrono::hours(24 * 30)}}) {

@@ -22,6 +22,7 @@ extern "C" {
 #include "app/user_commands.h"
 #include "catalog/accounts.h"
 #include "catalog/catalog.h"
+#include "core/config_store.h"
 #include "core/error.h"
 #include "core/redact.h"
 #include "record/recovery.h"
@@ -54,7 +55,8 @@ void setup_logging(const std::string& level) {
   av_log_set_callback(&ffmpeg_log);
 }
 
-int run_serve(const Config& config) {
+int run_serve(ConfigStore& configs) {
+  const Config& config = *configs.current();  // the start configuration (fixed parts)
   std::filesystem::create_directories(config.data_dir);
   DataDirLock lock(config.data_dir);
   if (!lock.acquired()) {
@@ -68,10 +70,13 @@ int run_serve(const Config& config) {
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGINT);
   sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
   SystemClock clock;
   RecorderService service(config, clock);
+  // Camera changes (API or SIGHUP) reach the recorder once they are written to the file.
+  configs.subscribe([&service](const Config&, const Config& next) { service.apply(next); });
   spdlog::info("vigil {} recording {} camera(s) into {}", VIGIL_VERSION, config.cameras.size(),
                (config.data_dir / "recordings").string());
   for (const auto& c : config.cameras) {
@@ -84,7 +89,7 @@ int run_serve(const Config& config) {
   std::unique_ptr<HttpServer> http;
   if (config.http.enabled) {
     accounts = std::make_unique<AccountStore>(config.data_dir / "vigil.db");
-    api = std::make_unique<Api>(config, *accounts, clock, [&service] {
+    api = std::make_unique<Api>(configs, *accounts, clock, [&service] {
       return nlohmann::json::parse(service.status_json());
     });
     api->set_live([&service](const std::string& id) { return service.live_hub(id); });
@@ -112,6 +117,13 @@ int run_serve(const Config& config) {
     if (sig == SIGINT || sig == SIGTERM) {
       spdlog::info("signal {}: stopping", sig);
       break;
+    }
+    if (sig == SIGHUP) {
+      try {
+        configs.reload();
+      } catch (const Error& e) {
+        spdlog::error("SIGHUP: configuration not reloaded, the running one stays: {}", e.what());
+      }
     }
     service.write_status_file();
   }
@@ -259,15 +271,16 @@ int main(int argc, char** argv) {
     return 3;
   }
   setup_logging(log_level);
-  Config config;
+  std::unique_ptr<ConfigStore> configs;
   try {
-    config = load_config(config_file);
+    configs = std::make_unique<ConfigStore>(config_file);
   } catch (const Error& e) {
     std::cerr << "vigil: invalid configuration: " << e.what() << "\n";
     return 2;
   }
+  const Config& config = *configs->current();
   try {
-    if (*serve) return run_serve(config);
+    if (*serve) return run_serve(*configs);
     if (*check) return run_check(config, repair, hashes);
     if (*status) return run_status(config, as_json);
     if (*user_add) return run_user_add(config, user_name, user_role, user_cameras);

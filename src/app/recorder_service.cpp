@@ -14,9 +14,9 @@
 namespace vigil {
 
 RecorderService::RecorderService(const Config& config, const Clock& clock)
-    : config_(config), clock_(clock) {
-  catalog_ = std::make_unique<Catalog>(config_.data_dir / "vigil.db");
-  const RecoveryReport rr = recover_catalog(*catalog_, config_.data_dir);
+    : fixed_(config), clock_(clock) {
+  catalog_ = std::make_unique<Catalog>(fixed_.data_dir / "vigil.db");
+  const RecoveryReport rr = recover_catalog(*catalog_, fixed_.data_dir);
   if (rr.closed || rr.removed_rows || rr.finished_deletes) {
     spdlog::warn("recovery: {} open segment(s) cut back and closed, {} without footage removed, "
                  "{} pending deletion(s) finished",
@@ -24,57 +24,154 @@ RecorderService::RecorderService(const Config& config, const Clock& clock)
   }
   for (const auto& n : rr.notes) spdlog::info("recovery: {}", n);
 
-  std::map<std::string, RetentionLimits> limits;
-  for (const auto& c : config_.cameras) limits[c.id] = c.retention;
-  retention_ = std::make_unique<Retention>(*catalog_, config_.data_dir, config_.min_free_bytes,
-                                           limits, clock_, disk_);
-
-  RecorderOptions ropt;
-  ropt.segment_duration = std::chrono::duration_cast<Ticks90k>(config_.segment_duration);
-  for (const auto& cam : config_.cameras) {
-    CameraParts parts;
-    parts.recorder = std::make_unique<Recorder>(cam.id, config_.data_dir, *catalog_, clock_, ropt,
-                                                [this] { retention_->run_once(true); });
-    // The live hub rides on the same connection as the recorder: one camera connection
-    // serves recording and every live viewer.
-    parts.live = std::make_unique<LiveHub>(cam.id);
-    parts.worker = std::make_unique<CameraWorker>(
-        cam, config_.ingest, clock_, rtsp_source_factory(clock_, config_.ingest),
-        std::vector<PacketSink*>{parts.recorder.get(), parts.live.get()});
-    cameras_.push_back(std::move(parts));
-  }
+  retention_ = std::make_unique<Retention>(*catalog_, fixed_.data_dir, fixed_.min_free_bytes,
+                                           retention_limits(fixed_), clock_, disk_);
+  for (const auto& cam : fixed_.cameras) cameras_.push_back(make_camera(cam));
 }
 
 RecorderService::~RecorderService() { stop(); }
 
+std::map<std::string, RetentionLimits> RecorderService::retention_limits(const Config& config) {
+  std::map<std::string, RetentionLimits> limits;
+  // Footage of a camera that was removed from the configuration is kept, and aged out under
+  // the default limits (min_free_space applies to everything anyway).
+  for (const auto& id : catalog_->cameras_with_segments()) limits[id] = config.default_retention;
+  for (const auto& c : config.cameras) limits[c.id] = c.retention;
+  return limits;
+}
+
+std::unique_ptr<CameraWorker> RecorderService::make_worker(const CameraConfig& cam,
+                                                           CameraParts& parts) {
+  return std::make_unique<CameraWorker>(
+      cam, fixed_.ingest, clock_, rtsp_source_factory(clock_, fixed_.ingest),
+      std::vector<PacketSink*>{parts.recorder.get(), parts.live.get()});
+}
+
+std::unique_ptr<RecorderService::CameraParts> RecorderService::make_camera(
+    const CameraConfig& cam) {
+  auto parts = std::make_unique<CameraParts>();
+  parts->config = cam;
+  RecorderOptions ropt;
+  ropt.segment_duration = std::chrono::duration_cast<Ticks90k>(fixed_.segment_duration);
+  parts->recorder = std::make_unique<Recorder>(cam.id, fixed_.data_dir, *catalog_, clock_, ropt,
+                                               [this] { retention_->run_once(true); });
+  // The live hub rides on the same connection as the recorder: one camera connection serves
+  // recording and every live viewer.
+  parts->live = std::make_shared<LiveHub>(cam.id);
+  parts->worker = make_worker(cam, *parts);
+  return parts;
+}
+
 void RecorderService::start() {
+  std::lock_guard apply_lock(apply_mu_);
   const RetentionPass first = retention_->run_once();
   if (first.deleted) spdlog::info("retention: deleted {} segment(s) at start", first.deleted);
   retention_->start(std::chrono::seconds(10));
-  for (auto& c : cameras_) c.worker->start();
+  std::lock_guard lock(mu_);
+  for (auto& c : cameras_) c->worker->start();
+  started_ = true;
 }
 
 void RecorderService::stop() {
+  std::lock_guard apply_lock(apply_mu_);
+  std::lock_guard lock(mu_);
   for (auto& c : cameras_) {
-    if (c.worker) c.worker->stop();  // ends the stream: the recorder closes its segment
+    if (c->worker) c->worker->stop();  // ends the stream: the recorder closes its segment
   }
   if (retention_) retention_->stop();
+  started_ = false;
 }
 
-LiveHub* RecorderService::live_hub(const std::string& camera_id) {
-  for (size_t i = 0; i < cameras_.size(); ++i) {
-    if (config_.cameras[i].id == camera_id) return cameras_[i].live.get();
+namespace {
+
+// Whether a change needs a new connection to the camera (name and retention do not).
+bool reconnect_needed(const CameraConfig& a, const CameraConfig& b) {
+  return a.url != b.url || a.sub_url != b.sub_url || a.enabled != b.enabled ||
+         a.transport != b.transport || a.client != b.client;
+}
+
+}  // namespace
+
+void RecorderService::apply(const Config& next) {
+  std::lock_guard apply_lock(apply_mu_);
+  std::vector<std::unique_ptr<CameraParts>> gone;
+  std::vector<std::unique_ptr<CameraParts>> order;
+  std::vector<CameraParts*> added;
+  std::vector<std::pair<CameraParts*, CameraConfig>> changed;
+  {
+    std::lock_guard lock(mu_);
+    std::map<std::string, std::unique_ptr<CameraParts>> running;
+    for (auto& c : cameras_) running[c->config.id] = std::move(c);
+    for (const auto& cam : next.cameras) {
+      auto it = running.find(cam.id);
+      if (it == running.end()) {
+        order.push_back(make_camera(cam));
+        added.push_back(order.back().get());
+        continue;
+      }
+      std::unique_ptr<CameraParts> parts = std::move(it->second);
+      running.erase(it);
+      if (reconnect_needed(parts->config, cam)) {
+        changed.emplace_back(parts.get(), cam);
+      } else {
+        parts->config = cam;  // name, retention
+      }
+      order.push_back(std::move(parts));
+    }
+    for (auto& [id, parts] : running) gone.push_back(std::move(parts));
+    cameras_ = std::move(order);
+  }
+  // Cameras start and stop outside mu_: stopping joins a thread, and the API's status and live
+  // lookups must not wait for that.
+  for (auto& parts : gone) {
+    spdlog::info("camera {}: removed from the configuration; recording stopped, recordings kept",
+                 parts->config.id);
+    parts->worker->stop();
+  }
+  gone.clear();
+  for (auto& [parts, cam] : changed) {
+    spdlog::info("camera {}: settings changed; reconnecting", cam.id);
+    // The old connection ends before the new one starts: one writer per recorder.
+    parts->worker->stop();
+    auto worker = make_worker(cam, *parts);
+    if (started_) worker->start();
+    std::unique_ptr<CameraWorker> old;
+    {
+      std::lock_guard lock(mu_);
+      old = std::move(parts->worker);
+      parts->worker = std::move(worker);
+      parts->config = cam;
+    }
+  }
+  for (CameraParts* parts : added) {
+    spdlog::info("camera {} ({}): added", parts->config.id, parts->config.name);
+    if (started_) parts->worker->start();
+  }
+  retention_->set_limits(retention_limits(next));
+}
+
+std::shared_ptr<LiveHub> RecorderService::live_hub(const std::string& camera_id) {
+  std::lock_guard lock(mu_);
+  for (const auto& c : cameras_) {
+    if (c->config.id == camera_id) return c->live;
   }
   return nullptr;
 }
 
 std::string RecorderService::status_json() {
   using nlohmann::json;
+  struct Row {
+    CameraConfig cfg;
+    HealthSnapshot h;
+    RecorderStatus r;
+  };
+  std::vector<Row> rows;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& c : cameras_) rows.push_back({c->config, c->worker->health(), c->recorder->status()});
+  }
   json cams = json::array();
-  for (size_t i = 0; i < cameras_.size(); ++i) {
-    const CameraConfig& cfg = config_.cameras[i];
-    const HealthSnapshot h = cameras_[i].worker->health();
-    const RecorderStatus r = cameras_[i].recorder->status();
+  for (const auto& [cfg, h, r] : rows) {
     const CameraUsage u = catalog_->usage(cfg.id);
     json j = {
         {"id", cfg.id},
@@ -107,17 +204,17 @@ std::string RecorderService::status_json() {
   json out = {{"updated_at", format_iso8601(clock_.wall_now())},
               {"updated_at_ms", ms_since_epoch(clock_.wall_now())},
               {"pid", static_cast<int64_t>(::getpid())},
-              {"data_dir", config_.data_dir.string()},
+              {"data_dir", fixed_.data_dir.string()},
               {"cameras", cams}};
   try {
-    out["disk_free_bytes"] = disk_.free_bytes(config_.data_dir);
+    out["disk_free_bytes"] = disk_.free_bytes(fixed_.data_dir);
   } catch (const Error&) {
   }
   return out.dump(2);
 }
 
 void RecorderService::write_status_file() {
-  const auto tmp = config_.data_dir / "status.json.tmp";
+  const auto tmp = fixed_.data_dir / "status.json.tmp";
   {
     std::ofstream f(tmp, std::ios::trunc);
     f << status_json() << "\n";
@@ -127,7 +224,7 @@ void RecorderService::write_status_file() {
     }
   }
   std::error_code ec;
-  std::filesystem::rename(tmp, config_.data_dir / "status.json", ec);
+  std::filesystem::rename(tmp, fixed_.data_dir / "status.json", ec);
 }
 
 }  // namespace vigil

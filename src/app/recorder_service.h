@@ -1,9 +1,13 @@
 // `vigil serve`: the long-lived components of one recorder node, started in order and stopped in
-// reverse — catalog (with crash recovery), retention, then one ingest thread + recorder per
-// camera, and the status reporter.
+// reverse — catalog (with crash recovery), retention, then one ingest thread + recorder + live
+// hub per camera, and the status reporter. The camera set follows the configuration while
+// running (apply()): a camera added through the API starts recording without a restart.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <mutex>
+#include <string>
 #include <vector>
 
 #include "catalog/catalog.h"
@@ -18,30 +22,45 @@ namespace vigil {
 
 class RecorderService {
  public:
+  // data_dir, segment length, ingest settings and min_free_space are fixed for the service's
+  // life; the cameras follow apply().
   RecorderService(const Config& config, const Clock& clock);
   ~RecorderService();
 
   void start();
   void stop();
-  // Per-camera health + recorder state + disk, as JSON (status.json, later the API).
+  // Brings the running cameras in line with `next`: starts added ones, stops removed ones
+  // (their recordings stay), reconnects changed ones, and hands retention the new limits.
+  // Serialized; safe to call from any thread (the ConfigStore's subscriber).
+  void apply(const Config& next);
+  // Per-camera health + recorder state + disk, as JSON (status.json, the API).
   std::string status_json();
-  // The camera's live view hub; null for an unknown id. Lives as long as the service.
-  LiveHub* live_hub(const std::string& camera_id);
+  // The camera's live view hub; null for an unknown id.
+  std::shared_ptr<LiveHub> live_hub(const std::string& camera_id);
   // Writes <data>/status.json atomically.
   void write_status_file();
 
  private:
-  const Config& config_;
+  struct CameraParts {
+    CameraConfig config;
+    std::unique_ptr<Recorder> recorder;
+    std::shared_ptr<LiveHub> live;
+    std::unique_ptr<CameraWorker> worker;  // stopped and destroyed before its sinks
+  };
+  std::unique_ptr<CameraParts> make_camera(const CameraConfig& cam);
+  std::unique_ptr<CameraWorker> make_worker(const CameraConfig& cam, CameraParts& parts);
+  std::map<std::string, RetentionLimits> retention_limits(const Config& config);
+
+  const Config fixed_;  // the configuration at start; its camera list is not used after
   const Clock& clock_;
   StatvfsDiskSpace disk_;
   std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<Retention> retention_;
-  struct CameraParts {
-    std::unique_ptr<Recorder> recorder;
-    std::unique_ptr<LiveHub> live;
-    std::unique_ptr<CameraWorker> worker;  // last: stopped and destroyed before its sinks
-  };
-  std::vector<CameraParts> cameras_;
+
+  std::mutex apply_mu_;  // one apply() at a time; held while cameras start and stop
+  bool started_ = false;  // guarded by apply_mu_
+  std::mutex mu_;         // guards cameras_ (status and lookups take it briefly)
+  std::vector<std::unique_ptr<CameraParts>> cameras_;  // in configuration order
 };
 
 }  // namespace vigil

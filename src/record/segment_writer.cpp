@@ -9,6 +9,7 @@ extern "C" {
 #include <libavutil/opt.h>
 }
 
+#include "core/durable_file.h"
 #include "core/error.h"
 
 namespace vigil {
@@ -40,15 +41,6 @@ int write_cb(void* opaque, uint8_t* buf, int size) {
     s->written += static_cast<uint64_t>(n);
   }
   return size;
-}
-
-void fsync_dir(const std::filesystem::path& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) throw Error(ErrorCode::kDataLoss, dir.string() + ": open dir: " + errno_string(errno));
-  const int rc = ::fsync(fd);
-  const int err = errno;
-  ::close(fd);
-  if (rc != 0) throw Error(ErrorCode::kDataLoss, dir.string() + ": fsync dir: " + errno_string(err));
 }
 
 ErrorCode code_for_errno(int err) {

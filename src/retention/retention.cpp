@@ -39,6 +39,11 @@ Retention::Retention(Catalog& catalog, std::filesystem::path data_dir, uint64_t 
   }
 }
 
+void Retention::set_limits(std::map<std::string, RetentionLimits> limits) {
+  std::lock_guard lock(pass_mu_);
+  limits_ = std::move(limits);
+}
+
 void Retention::mark_deleting(const SegmentRow& row) {
   try {
     catalog_.mark_deleting(row.id);

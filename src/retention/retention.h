@@ -39,6 +39,9 @@ class Retention {
   // least one segment even if the limits are met.
   RetentionPass run_once(bool emergency = false);
 
+  // New per-camera limits (a camera was added, changed or removed); the next pass uses them.
+  void set_limits(std::map<std::string, RetentionLimits> limits);
+
   // Runs run_once every `period` on a thread of its own until stop().
   void start(std::chrono::milliseconds period);
   void stop();
@@ -50,7 +53,7 @@ class Retention {
   Catalog& catalog_;
   const std::filesystem::path data_dir_;
   const uint64_t min_free_bytes_;
-  const std::map<std::string, RetentionLimits> limits_;
+  std::map<std::string, RetentionLimits> limits_;  // guarded by pass_mu_
   const Clock& clock_;
   const DiskSpace& disk_;
   const SpaceReserve reserve_;

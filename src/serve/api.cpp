@@ -6,6 +6,7 @@
 #include <cctype>
 #include <set>
 
+#include "serve/api_request.h"
 #include "serve/authorize.h"
 #include "serve/crypto.h"
 
@@ -14,45 +15,6 @@ namespace {
 
 using http::Response;
 using nlohmann::json;
-
-// A failure with an HTTP status that no ErrorCode names (415, 429) or with extra headers.
-struct HttpFail {
-  int status;
-  std::string detail;
-  std::vector<std::pair<std::string, std::string>> headers = {};
-};
-
-json parse_body(const Call& call) {
-  const std::string type = call.request.header("content-type");
-  if (type.rfind("application/json", 0) != 0) {
-    // Also a CSRF defence in depth: an HTML form cannot send application/json.
-    throw HttpFail{415, "send the body as application/json"};
-  }
-  json j = http::parse_json_body(call.request.body);
-  if (!j.is_object()) throw Error(ErrorCode::kInvalidArgument, "the body must be a JSON object");
-  return j;
-}
-
-void only_fields(const json& body, const std::set<std::string>& allowed) {
-  for (const auto& [k, v] : body.items()) {
-    if (!allowed.count(k)) throw Error(ErrorCode::kInvalidArgument, "unknown field \"" + k + "\"");
-  }
-}
-
-std::optional<std::string> opt_string(const json& body, const char* key) {
-  auto it = body.find(key);
-  if (it == body.end()) return std::nullopt;
-  if (!it->is_string()) {
-    throw Error(ErrorCode::kInvalidArgument, std::string("field \"") + key + "\" must be a string");
-  }
-  return it->get<std::string>();
-}
-
-std::string need_string(const json& body, const char* key) {
-  auto v = opt_string(body, key);
-  if (!v) throw Error(ErrorCode::kInvalidArgument, std::string("field \"") + key + "\" is missing");
-  return *v;
-}
 
 void check_password(const std::string& pw) {
   if (const std::string p = password_problem(pw); !p.empty()) {
@@ -100,31 +62,6 @@ std::string cameras_text(const std::optional<std::vector<std::string>>& c) {
   return s.empty() ? "none" : s;
 }
 
-int64_t query_int(const Call& call, const char* key, int64_t min, int64_t max, int64_t def) {
-  auto it = call.query.find(key);
-  if (it == call.query.end()) return def;
-  const std::string& s = it->second;
-  if (s.empty() || s.size() > 18 ||
-      !std::all_of(s.begin() + (s[0] == '-' ? 1 : 0), s.end(),
-                   [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }) ||
-      s == "-") {
-    throw Error(ErrorCode::kInvalidArgument, std::string("query ") + key + " must be a number");
-  }
-  const int64_t v = std::stoll(s);
-  if (v < min || v > max) {
-    throw Error(ErrorCode::kInvalidArgument, std::string("query ") + key + " must be between " +
-                                                 std::to_string(min) + " and " +
-                                                 std::to_string(max));
-  }
-  return v;
-}
-
-void only_query(const Call& call, const std::set<std::string>& allowed) {
-  for (const auto& [k, v] : call.query) {
-    if (!allowed.count(k)) throw Error(ErrorCode::kInvalidArgument, "unknown query parameter " + k);
-  }
-}
-
 // The account throttle's key for a login name. Names that no account can have share one key,
 // so that a flood of long made-up names costs the throttle one entry, not one per name.
 std::string account_key(const std::string& name) {
@@ -144,12 +81,12 @@ const char kIndexPage[] = R"html(<!doctype html>
 
 }  // namespace
 
-Api::Api(const Config& config, AccountStore& accounts, const Clock& clock, StatusFn status)
-    : config_(config),
+Api::Api(ConfigStore& configs, AccountStore& accounts, const Clock& clock, StatusFn status)
+    : configs_(configs),
       accounts_(accounts),
       clock_(clock),
       status_(std::move(status)),
-      auth_(accounts, clock, config.http.session_lifetime),
+      auth_(accounts, clock, configs.current()->http.session_lifetime),
       // One address may mistype more than one account (a shared office NAT), so it gets more
       // free failures than an account does.
       address_throttle_(clock,
@@ -159,7 +96,7 @@ Api::Api(const Config& config, AccountStore& accounts, const Clock& clock, Statu
                         ThrottlePolicy{5, std::chrono::seconds(1), std::chrono::seconds(15 * 60),
                                        std::chrono::seconds(60 * 60), 10'000}),
       dummy_hash_(hash_password(random_secret(16))),
-      playback_(config, accounts, clock) {
+      playback_(configs, accounts, clock) {
   if (accounts_.user_count() == 0) setup_token_ = random_secret(24);
   add_routes();
 }
@@ -198,7 +135,10 @@ void Api::add_routes() {
   add("POST", "/api/tokens", viewer, &Api::create_token);
   add("DELETE", "/api/tokens/{id:int}", viewer, &Api::revoke_token);
   add("GET", "/api/cameras", viewer, &Api::list_cameras);
+  add("POST", "/api/cameras", admin, &Api::add_camera);
   add("GET", "/api/cameras/{id:camera}", Access{true, Role::kViewer, "id"}, &Api::camera);
+  add("PATCH", "/api/cameras/{id:camera}", Access{true, Role::kAdmin, "id"}, &Api::change_camera);
+  add("DELETE", "/api/cameras/{id:camera}", Access{true, Role::kAdmin, "id"}, &Api::remove_camera);
   add("GET", "/api/audit", admin, &Api::read_audit);
   add("GET", "/api/openapi.json", viewer, &Api::openapi);
   playback_.add_routes(router_);
@@ -234,7 +174,9 @@ Response Api::handle(const http::Request& req) {
     if (m.route->access.authenticated) principal = auth_.from_request(req);
     const Decision d = authorize(
         m.route->access, principal ? &*principal : nullptr, req.method, req.header("x-csrf-token"),
-        m.params, [this](const std::string& id) { return config_.find_camera(id) != nullptr; });
+        m.params, [config = configs_.current()](const std::string& id) {
+          return config->find_camera(id) != nullptr;
+        });
     if (!d.allowed()) {
       HttpFail f{d.status, d.detail};
       if (d.status == 401) f.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"vigil\"");
@@ -523,30 +465,6 @@ Response Api::revoke_token(Call& call) {
   accounts_.delete_token(id);
   audit(call, "token_revoke", "token " + std::to_string(id) + " \"" + t->name + "\"");
   return Response::no_content();
-}
-
-Response Api::list_cameras(Call& call) {
-  json list = json::array();
-  for (const auto& c : config_.cameras) {
-    if (!call.principal->user.may_see_camera(c.id)) continue;
-    list.push_back({{"id", c.id}, {"name", c.name}, {"enabled", c.enabled}});
-  }
-  return Response::json(200, {{"cameras", list}});
-}
-
-Response Api::camera(Call& call) {
-  const CameraConfig* c = config_.find_camera(call.params["id"]);
-  if (!c) throw HttpFail{404, "no camera " + call.params["id"]};  // authorize() checked already
-  json status = nullptr;
-  if (status_) {
-    const json all = status_();
-    for (const auto& s : all.value("cameras", json::array())) {
-      if (s.value("id", "") == c->id) status = s;
-    }
-  }
-  if (status.is_object()) status.erase("url");  // the RTSP URL is configuration, not status
-  return Response::json(
-      200, {{"id", c->id}, {"name", c->name}, {"enabled", c->enabled}, {"status", status}});
 }
 
 Response Api::read_audit(Call& call) {

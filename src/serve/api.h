@@ -15,6 +15,7 @@
 #include "catalog/accounts.h"
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/config_store.h"
 #include "serve/auth.h"
 #include "serve/http.h"
 #include "serve/playback.h"
@@ -34,9 +35,10 @@ class Api {
   // Per-camera status as RecorderService::status_json() reports it ({"cameras": [...]}).
   using StatusFn = std::function<nlohmann::json()>;
 
-  // `config` and `accounts` must outlive the Api. With no user in the catalog, a one-time setup
-  // token is made (setup_token()) for POST /api/setup.
-  Api(const Config& config, AccountStore& accounts, const Clock& clock, StatusFn status);
+  // `configs` and `accounts` must outlive the Api. Camera changes made through the API go to
+  // `configs` (which rewrites the file and tells its subscribers, e.g. the recorder). With no
+  // user in the catalog, a one-time setup token is made (setup_token()) for POST /api/setup.
+  Api(ConfigStore& configs, AccountStore& accounts, const Clock& clock, StatusFn status);
 
   http::Response handle(const http::Request& req);
   // Body limit and pool of a request, from its request line (HttpServer's ClassifyFn).
@@ -46,8 +48,9 @@ class Api {
   std::optional<std::string> setup_token();
 
   // Live view, snapshots and metrics (api_live.cpp): `hub` gives a camera's live hub, or null
-  // when it has none. Call before the server starts; without it those routes answer 503.
-  using LiveHubFn = std::function<LiveHub*(const std::string& camera_id)>;
+  // when it has none (a camera removed meanwhile). Call before the server starts; without it
+  // those routes answer 503.
+  using LiveHubFn = std::function<std::shared_ptr<LiveHub>(const std::string& camera_id)>;
   void set_live(LiveHubFn hub);
 
  private:
@@ -74,14 +77,17 @@ class Api {
   http::Response revoke_token(Call& call);
   http::Response list_cameras(Call& call);
   http::Response camera(Call& call);
+  http::Response add_camera(Call& call);
+  http::Response change_camera(Call& call);
+  http::Response remove_camera(Call& call);
   http::Response read_audit(Call& call);
   http::Response openapi(Call& call);
   http::Response live(Call& call);
   http::Response snapshot(Call& call);
   http::Response metrics(Call& call);
-  LiveHub& live_hub_for(const std::string& camera_id);
+  std::shared_ptr<LiveHub> live_hub_for(const std::string& camera_id);
 
-  const Config& config_;
+  ConfigStore& configs_;
   AccountStore& accounts_;
   const Clock& clock_;
   StatusFn status_;

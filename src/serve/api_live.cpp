@@ -25,16 +25,16 @@ void Api::set_live(LiveHubFn hub) {
   snapshots_ = std::make_shared<SnapshotCache>();
 }
 
-LiveHub& Api::live_hub_for(const std::string& camera_id) {
-  LiveHub* hub = live_hub_ ? live_hub_(camera_id) : nullptr;
+std::shared_ptr<LiveHub> Api::live_hub_for(const std::string& camera_id) {
+  std::shared_ptr<LiveHub> hub = live_hub_ ? live_hub_(camera_id) : nullptr;
   if (!hub) throw Error(ErrorCode::kUnavailable, "camera " + camera_id + " has no live view");
-  return *hub;
+  return hub;
 }
 
 Response Api::live(Call& call) {
   const std::string id = call.params["id"];
-  LiveHub& hub = live_hub_for(id);
-  const std::string codec = hub.codec();
+  const std::shared_ptr<LiveHub> hub = live_hub_for(id);
+  const std::string codec = hub->codec();
   if (codec == "hevc") {
     // Chromium and Firefox cannot decode H.265: say so instead of showing a black player.
     return Response::json(
@@ -44,7 +44,7 @@ Response Api::live(Call& call) {
                              " sends H.265 (HEVC), which browsers cannot play; its recordings "
                              "can be downloaded as MP4 and played in a desktop player"}});
   }
-  auto attached = hub.attach();
+  auto attached = hub->attach();
   if (!attached) return offline(id);
   const std::string user = call.principal->user.name;
   const std::string address = call.request.remote_address;
@@ -88,8 +88,7 @@ Response Api::live(Call& call) {
 
 Response Api::snapshot(Call& call) {
   const std::string id = call.params["id"];
-  LiveHub& hub = live_hub_for(id);
-  auto k = hub.latest_keyframe();
+  auto k = live_hub_for(id)->latest_keyframe();
   if (!k) return offline(id);
   Response r;
   r.content_type = "image/jpeg";
@@ -100,8 +99,8 @@ Response Api::snapshot(Call& call) {
 Response Api::metrics(Call&) {
   json status = status_ ? status_() : json::object();
   std::vector<std::pair<std::string, LiveStats>> live;
-  for (const auto& c : config_.cameras) {
-    LiveHub* hub = live_hub_ ? live_hub_(c.id) : nullptr;
+  for (const auto& c : configs_.current()->cameras) {
+    std::shared_ptr<LiveHub> hub = live_hub_ ? live_hub_(c.id) : nullptr;
     if (hub) live.emplace_back(c.id, hub->stats());
   }
   Response r;

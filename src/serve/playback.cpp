@@ -182,20 +182,20 @@ json job_json(const ExportJob& j) {
 
 }  // namespace
 
-Playback::Playback(const Config& config, AccountStore& accounts, const Clock& clock)
-    : config_(config), accounts_(accounts), clock_(clock) {}
+Playback::Playback(const ConfigStore& configs, AccountStore& accounts, const Clock& clock)
+    : configs_(configs), data_dir_(configs.current()->data_dir), accounts_(accounts), clock_(clock) {}
 
 Playback::~Playback() = default;
 
 Catalog& Playback::catalog() {
   std::lock_guard lock(mu_);
-  if (!catalog_) catalog_ = std::make_unique<Catalog>(config_.data_dir / "vigil.db");
+  if (!catalog_) catalog_ = std::make_unique<Catalog>(data_dir_ / "vigil.db");
   return *catalog_;
 }
 
 ExportQueue& Playback::exports() {
   std::lock_guard lock(mu_);
-  if (!exports_) exports_ = std::make_unique<ExportQueue>(config_.data_dir / "exports", clock_);
+  if (!exports_) exports_ = std::make_unique<ExportQueue>(data_dir_ / "exports", clock_);
   return *exports_;
 }
 
@@ -322,7 +322,7 @@ Response Playback::media(Call& call) {
                 "segment " + call.params["sid"] + " belongs to a camera not in your list");
   }
   // The path is the catalog's, relative to the data directory; nothing of the request is in it.
-  return serve_file(config_.data_dir / row->path, call.request, "video/mp4");
+  return serve_file(data_dir_ / row->path, call.request, "video/mp4");
 }
 
 Response Playback::create_export(Call& call) {
@@ -352,7 +352,7 @@ Response Playback::create_export(Call& call) {
   if (!call.principal->user.may_see_camera(camera)) {
     throw Error(ErrorCode::kPermissionDenied, "camera " + camera + " is not in your list");
   }
-  if (!config_.find_camera(camera)) throw Error(ErrorCode::kNotFound, "no camera " + camera);
+  if (!configs_.current()->find_camera(camera)) throw Error(ErrorCode::kNotFound, "no camera " + camera);
   const Window w = check_window(body["start"].get<int64_t>(), body["end"].get<int64_t>(),
                                 kMaxExportWindow, "export");
   ExportJob job;
@@ -373,7 +373,7 @@ Response Playback::create_export(Call& call) {
     }
     if (from >= want_to) continue;
     if (job.pieces.empty()) job.clip_start = s.wall_start + to_wall(from);
-    job.pieces.push_back({config_.data_dir / s.path, s.wall_start, from, want_to});
+    job.pieces.push_back({data_dir_ / s.path, s.wall_start, from, want_to});
   }
   if (job.pieces.empty()) {
     throw Error(ErrorCode::kNotFound,

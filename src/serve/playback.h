@@ -15,6 +15,7 @@
 #include "catalog/catalog.h"
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/config_store.h"
 #include "serve/export.h"
 #include "serve/router.h"
 
@@ -23,7 +24,7 @@ namespace vigil {
 class Playback {
  public:
   // All must outlive the Playback. Exports go to <data_dir>/exports/.
-  Playback(const Config& config, AccountStore& accounts, const Clock& clock);
+  Playback(const ConfigStore& configs, AccountStore& accounts, const Clock& clock);
   ~Playback();
 
   // Adds the footage routes to `router`.
@@ -44,7 +45,8 @@ class Playback {
   void audit(const Call& call, const std::string& action, const std::string& camera, WallTime start,
              WallTime end, const std::string& detail);
 
-  const Config& config_;
+  const ConfigStore& configs_;
+  const std::filesystem::path data_dir_;  // fixed while vigil runs
   AccountStore& accounts_;
   const Clock& clock_;
   std::mutex mu_;

@@ -204,7 +204,7 @@ class PlaybackApiTest : public ::testing::Test {
   }
 
   test::TempDir dir_;
-  Config config_;
+  ConfigStore config_;
   Catalog catalog_;
   AccountStore accounts_;
   test::FakeClock clock_;

@@ -18,7 +18,7 @@ const WallTime kT0 = wall_from_ms(1'790'000'000'000);
 class ApiTest : public ::testing::Test {
  protected:
   ApiTest()
-      : config_(test::two_camera_config()),
+      : config_(test::write_two_camera_config(dir_.path())),
         catalog_(dir_.path() / "vigil.db"),
         accounts_(dir_.path() / "vigil.db"),
         clock_(kT0),
@@ -73,7 +73,7 @@ class ApiTest : public ::testing::Test {
   }
 
   test::TempDir dir_;
-  Config config_;
+  ConfigStore config_;
   Catalog catalog_;
   AccountStore accounts_;
   test::FakeClock clock_;
@@ -276,6 +276,65 @@ TEST_F(ApiTest, TokensAreShownOnceAndRevocable) {
   EXPECT_EQ(call("DELETE", "/api/tokens/" + std::to_string(id), "", bob).status, 404);
   EXPECT_EQ(call("DELETE", "/api/tokens/" + std::to_string(id), "", bearer).status, 204);
   EXPECT_EQ(call("GET", "/api/me", "", bearer).status, 401);
+}
+
+TEST_F(ApiTest, AdminsAddChangeAndRemoveCamerasInTheConfigurationFile) {
+  add_user("boss", Role::kAdmin);
+  add_user("op", Role::kOperator);
+  const auto admin = login("boss");
+  const auto op = login("op");
+  int applied = 0;
+  config_.subscribe([&](const Config&, const Config&) { ++applied; });
+
+  const std::string door = json{{"id", "door"}, {"name", "Door"},
+                                {"url", "rtsp://u:hunter2@192.0.2.3/s"}}.dump();
+  EXPECT_EQ(call("POST", "/api/cameras", door, op).status, 403);
+  auto no_csrf = admin;
+  no_csrf.erase("x-csrf-token");
+  EXPECT_EQ(call("POST", "/api/cameras", door, no_csrf).status, 403);
+  auto r = call("POST", "/api/cameras", door, admin);
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(header(r, "Location"), "/api/cameras/door");
+  EXPECT_EQ(json::parse(r.body)["url"], "rtsp://u:***@192.0.2.3/s");  // never sent back
+  EXPECT_EQ(call("POST", "/api/cameras", door, admin).status, 409);
+  r = call("POST", "/api/cameras", json{{"id", "bad"}, {"url", "http://x/"}}.dump(), admin);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("rtsp://"), std::string::npos) << r.body;
+  EXPECT_TRUE(config_.current()->find_camera("door"));
+  EXPECT_TRUE(load_config(dir_.path() / "vigil.toml").find_camera("door"));
+
+  // Viewers see names only; admins see the settings with passwords masked.
+  r = call("GET", "/api/cameras", "", op);
+  EXPECT_FALSE(json::parse(r.body)["cameras"][2].contains("url")) << r.body;
+  r = call("GET", "/api/cameras/door", "", admin);
+  const json got = json::parse(r.body);
+  EXPECT_EQ(got["url"], "rtsp://u:***@192.0.2.3/s");
+
+  // Sending back what GET gave (masked URL) keeps the password.
+  r = call("PATCH", "/api/cameras/door",
+           json{{"url", got["url"]}, {"name", "Back door"}, {"enabled", false}}.dump(), admin);
+  ASSERT_EQ(r.status, 200) << r.body;
+  const CameraConfig* c = config_.current()->find_camera("door");
+  EXPECT_EQ(c->url, "rtsp://u:hunter2@192.0.2.3/s");
+  EXPECT_EQ(c->name, "Back door");
+  EXPECT_FALSE(c->enabled);
+  EXPECT_EQ(call("PATCH", "/api/cameras/door", json{{"transport", "smoke"}}.dump(), admin).status,
+            400);
+  EXPECT_EQ(call("PATCH", "/api/cameras/nope", json{{"name", "x"}}.dump(), admin).status, 404);
+  EXPECT_EQ(call("DELETE", "/api/cameras/door", "", op).status, 403);
+  EXPECT_EQ(call("DELETE", "/api/cameras/door", "", admin).status, 204);
+  EXPECT_EQ(call("GET", "/api/cameras/door", "", admin).status, 404);
+  EXPECT_FALSE(load_config(dir_.path() / "vigil.toml").find_camera("door"));
+  EXPECT_EQ(applied, 3);
+
+  // Every change is in the audit log, without the password.
+  r = call("GET", "/api/audit?camera=door", "", admin);
+  ASSERT_EQ(r.status, 200) << r.body;
+  std::vector<std::string> actions;
+  const json page = json::parse(r.body);
+  for (const auto& e : page["entries"]) actions.push_back(e["action"]);
+  EXPECT_EQ(actions, (std::vector<std::string>{"camera_remove", "camera_change", "camera_add"}));
+  EXPECT_EQ(r.body.find("hunter2"), std::string::npos);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <random>
@@ -79,6 +80,14 @@ Config two_camera_config(const std::filesystem::path& data_dir) {
     c.cameras.push_back(cam);
   }
   return c;
+}
+
+std::filesystem::path write_two_camera_config(const std::filesystem::path& dir) {
+  const auto file = dir / "vigil.toml";
+  std::ofstream(file) << "data_dir = \"" << dir.string() << "\"\n"
+                      << "[[camera]]\nid = \"front\"\nurl = \"rtsp://admin:pw@192.0.2.1/main\"\n"
+                      << "[[camera]]\nid = \"yard\"\nurl = \"rtsp://192.0.2.2/main\"\n";
+  return file;
 }
 
 }  // namespace vigil::test

@@ -58,5 +58,7 @@ int run(const std::string& cmd);
 
 // A configuration with two cameras, "front" and "yard", for tests of the API.
 Config two_camera_config(const std::filesystem::path& data_dir = {});
+// The same two cameras as a configuration file <dir>/vigil.toml (data_dir = dir); its path.
+std::filesystem::path write_two_camera_config(const std::filesystem::path& dir);
 
 }  // namespace vigil::test

@@ -1,0 +1,66 @@
+// The running configuration as an immutable snapshot that changes while vigil runs: cameras are
+// added, edited and removed through the API (or by editing the file and sending SIGHUP) and the
+// recorder picks the change up without a restart. Readers take current() and keep the snapshot
+// for as long as they need it; a change publishes a new one and tells the subscribers.
+//
+// Only the camera list changes at run time. Other settings (data_dir, [http], [ingest], ...)
+// take effect at the next start: a reload that changes them keeps the running values and says
+// so in the log. See docs/design/config.md.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+
+namespace vigil {
+
+class ConfigStore {
+ public:
+  // Reads and validates `file` (throws like load_config). Edits rewrite that file.
+  explicit ConfigStore(const std::filesystem::path& file);
+  // A fixed configuration that is not backed by a file (tests, tools): edits are refused.
+  explicit ConfigStore(Config fixed);
+
+  std::shared_ptr<const Config> current() const;
+
+  // Called after every change that was written and published, in order, on the thread that made
+  // it, with the configuration before and after. Subscribe before the first change.
+  using Listener = std::function<void(const Config& before, const Config& after)>;
+  void subscribe(Listener listener);
+
+  // Camera edits, as the API makes them. `fields` is a JSON object of [[camera]] keys
+  // (docs/config.md); a null value removes a key (back to its default). The whole resulting file
+  // is validated like at start; it is then written durably (the previous version is kept as
+  // <file>.prev) and published. Throws Error: kInvalidArgument (the result would be invalid:
+  // nothing written), kNotFound / kAlreadyExists (the camera id), kFailedPrecondition (the file
+  // was changed by something else since vigil read it: reload first; or there is no file).
+  std::shared_ptr<const Config> add_camera(const nlohmann::json& fields);
+  std::shared_ptr<const Config> update_camera(const std::string& id, const nlohmann::json& fields);
+  std::shared_ptr<const Config> remove_camera(const std::string& id);
+
+  // Re-reads the file (SIGHUP). Throws like load_config; the current configuration stays then.
+  std::shared_ptr<const Config> reload();
+
+ private:
+  struct Document;
+  std::shared_ptr<const Config> edit(const std::string& what,
+                                     const std::function<void(Document&)>& change);
+  // The running configuration with the camera list (and default retention) of `parsed`.
+  std::shared_ptr<const Config> adopt(const Config& parsed, const std::string& what);
+  void publish(std::shared_ptr<const Config> next);
+
+  const std::filesystem::path file_;  // empty for a fixed configuration
+  std::mutex edit_mu_;                // one change at a time, listeners called in order
+  std::string text_;                  // the file as vigil last read or wrote it
+  std::vector<Listener> listeners_;
+  mutable std::mutex mu_;
+  std::shared_ptr<const Config> current_;
+};
+
+}  // namespace vigil
