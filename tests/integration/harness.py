@@ -201,10 +201,6 @@ class Vigil:
             extra_toml += "\n[http]\nport = 0\n"
         ing = {"io_timeout_ms": 3000, "backoff_initial_ms": 200, "backoff_max_ms": 2000}
         ing.update(ingest or {})
-        # The web server listens on a free port unless a test says otherwise: 8080 may be taken
-        # by another vigil on the machine (web_url() reads the port from the log).
-        if "[http]" not in extra_toml:
-            extra_toml += "\n[http]\nport = 0\n"
         lines = ['data_dir = %s' % toml_str(self.data), "segment_seconds = %d" % segment_seconds,
                  extra_toml, "[ingest]"]
         lines += ["%s = %d" % kv for kv in ing.items()]
@@ -221,6 +217,7 @@ class Vigil:
 
     def start(self):
         log = open(self.log_path, "a")
+        self.log_offset = log.tell()  # where this start's lines begin (web_url reads from there)
         self.starts.append(time.time())
         self.proc = spawn([VIGIL_BIN, "-c", self.config, "serve"], stdout=log, stderr=log,
                           stdin=subprocess.DEVNULL)
@@ -285,7 +282,8 @@ class Vigil:
 
     def web_url(self, timeout=20):
         """The URL `vigil serve` logs for its web interface (its [http] port may be 0)."""
-        m = self.wait_for(lambda: re.search(r"web interface: open (\S+) in a browser", self.log()),
+        m = self.wait_for(lambda: re.search(r"web interface: open (\S+) in a browser",
+                                            self.log()[self.log_offset:]),
                           timeout, "the web interface")
         return m.group(1)
 
