@@ -44,7 +44,12 @@ try {
     const steps = {};
     const t0 = performance.now();
     const at = (name) => { if (steps[name] === undefined) steps[name] = performance.now() - t0; };
-    const firstFrame = new Promise((ok) => video.requestVideoFrameCallback(() => ok(performance.now() - t0)));
+    // The frame's expected display time (it is on screen then, composited off the main thread)
+    // and when the page heard of it (later when the main thread is busy, e.g. parsing).
+    const firstFrame = new Promise((ok) => video.requestVideoFrameCallback((now, meta) => {
+      steps.frame_callback = now - t0;
+      ok(meta.expectedDisplayTime - t0);
+    }));
     const timeout = new Promise((ok) => setTimeout(() => ok(null), 15000));
     let hls = null;
     let error = null;

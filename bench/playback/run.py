@@ -16,13 +16,14 @@ archive, in headless Chromium, against a progressive-MP4 peer on the same server
      hlsjs-default  the same playlist with hls.js defaults (how the first browser test played it)
      progressive    the segment file holding the hour's start as a plain <video src> (Chromium's
                     own MP4 demuxer, byte ranges from the same server): the peer
-   and, with --ablation, the vigil setup with one of its settings put back to hls.js's default.
+   and, with --ablation, the vigil setup with one of its settings put back to hls.js's default
+   (or, for startFragPrefetch, one more setting that was a suspect).
 Prints p50/p99 of request -> first frame (requestVideoFrameCallback) per variant, the steps of
 the HLS variants (playlist, init part, first fragment loaded, appended, loadedmetadata) and the
 ratios. Also the playlist's server-side latency over the year (plain HTTP from Python).
 A measurement, never a test: nothing is asserted.
 
-    bench/playback [--hours 30] [--warmup 1] [--ablation] [--days 365] [--keep]
+    bench/playback/run.py [--hours 30] [--warmup 1] [--ablation] [--audio] [--days 365] [--keep]
 """
 import argparse
 import datetime
@@ -44,10 +45,12 @@ from test_serve import Client  # noqa: E402
 
 CAMERA = "cam"
 HOUR_MS = 3600 * 1000
-# Settings of tests/browser/hls_player.js put back to hls.js's defaults, one at a time.
+# Settings of tests/browser/hls_player.js put back to hls.js's defaults, one at a time, and a
+# suspect that measured no better (startFragPrefetch: attaching the media before loading the
+# playlist already overlaps the MediaSource's opening with the playlist request).
 ABLATION = {
     "vigil-worker": {"enableWorker": True},
-    "vigil-no-prefetch": {"startFragPrefetch": False},
+    "vigil-prefetch": {"startFragPrefetch": True},
     "vigil-buffer30": {"maxBufferLength": 30, "maxMaxBufferLength": 600},
 }
 
@@ -91,7 +94,9 @@ def build_archive(rec, rows, data, days, end_ms):
     dst.execute("PRAGMA synchronous=OFF")
     for table in ("segment", "gap"):
         dst.execute("DELETE FROM %s" % table)
-    start_ms = end_ms - days * 24 * HOUR_MS
+    # Off the hour, so that an hour starts inside a file and inside a fragment, as it usually
+    # does: the playlist then starts at the keyframe before the hour.
+    start_ms = end_ms - days * 24 * HOUR_MS + 3700
     index = []
     t = start_ms
     n = 0
@@ -136,12 +141,15 @@ def main():
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--ablation", action="store_true",
                     help="also the web UI setup with one setting at a time back to its default")
+    ap.add_argument("--audio", action="store_true",
+                    help="a clip with an AAC track (Chromium then starts its audio output too)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     a = ap.parse_args()
 
-    clip = make_clip("bench-live", "--codec", "h264", "--seconds", "30", "--size", "1920x1080",
-                     "--fps", "25", "--bitrate", "4M")
+    clip_args = ["--codec", "h264", "--seconds", "30", "--size", "1920x1080", "--fps", "25",
+                 "--bitrate", "4M"] + (["--audio"] if a.audio else [])
+    clip = make_clip("bench-live" + ("-aac" if a.audio else ""), *clip_args)
     work = tempfile.mkdtemp(prefix="vigil-bench-playback-")
     try:
         rec, rows = record_real_segments(os.path.join(work, "rec"), clip, 3)
@@ -156,7 +164,7 @@ def main():
         print("archive: %d segment rows over %d days for camera %s, built in %.0f s" %
               (len(index), a.days, CAMERA, time.time() - t0))
         rnd = random.Random(a.seed)
-        hours = sorted(rnd.sample(range(a.days * 24 - 1), a.hours))
+        hours = sorted(rnd.sample(range(1, a.days * 24 - 1), a.hours))
         hour_ms = [end_ms - a.days * 24 * HOUR_MS + h * HOUR_MS for h in hours]
         first_ids = [link_hour(rec, os.path.join(arch, "data"), index, h) for h in hour_ms]
 
@@ -213,8 +221,9 @@ def main():
 
 
 def report(results, variants, a):
-    print("\nrequest -> first decoded frame (requestVideoFrameCallback), %d random hours of a "
-          "%d-day archive, headless Chromium, hls.js 1.7.4:" % (a.hours, a.days))
+    print("\nrequest -> first frame on screen (requestVideoFrameCallback's expectedDisplayTime), "
+          "%d random hours of a %d-day archive%s, headless Chromium, hls.js 1.7.4:" %
+          (a.hours, a.days, " (video + AAC audio)" if a.audio else ""))
     summary = {}
     for var in variants:
         rs = [r for r in results if r["variant"] == var]
@@ -225,7 +234,8 @@ def report(results, variants, a):
         for r in rs:
             for k, val in r["steps"].items():
                 steps.setdefault(k, []).append(val)
-        order = ["playlist", "init", "fragment_loaded", "fragment_appended", "metadata"]
+        order = ["playlist", "init", "fragment_loaded", "fragment_appended", "metadata",
+                 "frame_callback"]
         step_text = ", ".join("%s %.0f" % (k, statistics.median(steps[k])) for k in order
                               if k in steps)
         print("  %-18s p50 %6.0f ms  p99 %6.0f ms  max %6.0f ms  (%d runs%s)%s" % (

@@ -8,25 +8,16 @@
 window.VIGIL_HLS_CONFIG = Object.freeze({
   // vigil's fragments are already fragmented MP4: hls.js only re-labels them (its "passthrough"
   // remuxer), a few ms of work. The Web Worker hls.js would otherwise start for that work costs
-  // more than the work: its whole bundle is compiled again in the worker, 100-300 ms before the
-  // first fragment can be appended (measured; see playback.md).
+  // more than the work: a new worker compiles hls.js's whole bundle again, 150-300 ms before
+  // the first fragment can be appended (bench/playback --ablation, playback.md).
   enableWorker: false,
-  // Ask for the first fragment as soon as the playlist is parsed, in parallel with the opening
-  // of the MediaSource, instead of after it.
-  startFragPrefetch: true,
-  // A recorded hour is a VOD playlist; playback starts at its first fragment. vigil's playlist
-  // starts exactly on a fragment boundary (a keyframe) with tfdt 0, so there is no hole to skip.
-  startPosition: 0,
-  // Footage is watched in order and often scrubbed: 30 s ahead (the default) is 15 GOPs of
-  // 1080p pulled before anything else; 10 s keeps seeks cheap and memory small.
+  // Not for the first frame (bench/playback measured no difference): 30 s ahead, the default,
+  // is 15 GOPs (~15 MB of 1080p) fetched after every seek, and recorded footage is scrubbed
+  // more than watched through; 10 s ahead keeps a seek's cost to the server and the page small.
   maxBufferLength: 10,
   maxMaxBufferLength: 30,
-  // One rendition: nothing to choose, so no bandwidth test before the first fragment.
-  testBandwidth: false,
-  // A stalled start with a small hole (a camera whose first frame is not at tfdt 0) is nudged
-  // over quickly rather than after the default wait.
-  maxBufferHole: 0.5,
-  lowLatencyMode: false,
+  // Memory, not speed: an hour of 1080p is ~2 GB; keep 30 s behind the playhead for short
+  // rewinds and let the rest go.
   backBufferLength: 30,
 });
 
