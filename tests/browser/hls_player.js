@@ -3,7 +3,7 @@
 // to first frame", says what each setting saves and how it was measured by bench/playback).
 // A classic script (like live_player.js): load hls.js first, then this; it defines
 //   window.VIGIL_HLS_CONFIG              the hls.js settings vigil's playlists want
-//   window.vigilPlayRecorded(video, src) -> Hls   attach, load, play; resolves once playing
+//   window.vigilPlayRecorded(video, src) -> {hls, playing}   attach, load and play
 // Used by tests/browser/playback.test.mjs and bench/playback.
 window.VIGIL_HLS_CONFIG = Object.freeze({
   // vigil's fragments are already fragmented MP4: hls.js only re-labels them (its "passthrough"
