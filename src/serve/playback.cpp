@@ -355,6 +355,12 @@ Response Playback::create_export(Call& call) {
   if (!config_.find_camera(camera)) throw Error(ErrorCode::kNotFound, "no camera " + camera);
   const Window w = check_window(body["start"].get<int64_t>(), body["end"].get<int64_t>(),
                                 kMaxExportWindow, "export");
+  return export_range(call, camera, w.start, w.end, "");
+}
+
+Response Playback::export_range(Call& call, const std::string& camera, WallTime start,
+                                WallTime end, const std::string& detail) {
+  const Window w{start, end};
   ExportJob job;
   job.camera_id = camera;
   job.user_name = call.principal->user.name;
@@ -382,7 +388,8 @@ Response Playback::create_export(Call& call) {
   const size_t pieces = job.pieces.size();
   const int64_t id = exports().submit(std::move(job));
   audit(call, "export", camera, w.start, w.end,
-        "export " + std::to_string(id) + " of " + std::to_string(pieces) + " segment files");
+        "export " + std::to_string(id) + " of " + std::to_string(pieces) + " segment files" +
+            (detail.empty() ? "" : " (" + detail + ")"));
   auto queued = exports().job(id);
   Response r = Response::json(202, job_json(*queued));
   r.with_header("Location", "/api/exports/" + std::to_string(id));

@@ -35,6 +35,11 @@ class Playback {
   http::Response create_export(Call& call);
   http::Response export_status(Call& call);
   http::Response export_file(Call& call);
+  // Queues an export of `camera` over [start, end] for the caller (who must be allowed that
+  // camera: the caller checks), audits it ("export", with `detail` added) and answers 202 with
+  // the job. Used by create_export and by event clips (events_api.h).
+  http::Response export_range(Call& call, const std::string& camera, WallTime start, WallTime end,
+                              const std::string& detail);
 
  private:
   Catalog& catalog();
