@@ -5,11 +5,16 @@ namespace vigil {
 
 std::string_view detection_type_name(DetectionType t) {
   switch (t) {
-    case DetectionType::kMotion: return "motion";
-    case DetectionType::kCovered: return "tamper_covered";
-    case DetectionType::kDefocused: return "tamper_defocused";
-    case DetectionType::kMoved: return "tamper_moved";
-    case DetectionType::kSignalLost: return "signal_lost";
+    case DetectionType::kMotion:
+      return "motion";
+    case DetectionType::kCovered:
+      return "tamper_covered";
+    case DetectionType::kDefocused:
+      return "tamper_defocused";
+    case DetectionType::kMoved:
+      return "tamper_moved";
+    case DetectionType::kSignalLost:
+      return "signal_lost";
   }
   return "?";
 }

@@ -120,8 +120,8 @@ void EventStore::close(int64_t id, WallTime end, const std::string& reason) {
 
 int EventStore::close_open_events(const std::string& reason) {
   std::lock_guard lock(mu_);
-  auto st = db_.prepare(
-      "UPDATE event SET state = 'closed', close_reason = :reason WHERE state = 'open'");
+  auto st =
+      db_.prepare("UPDATE event SET state = 'closed', close_reason = :reason WHERE state = 'open'");
   st.bind(":reason", reason).run();
   return db_.changes();
 }
@@ -138,23 +138,28 @@ std::optional<EventRow> EventStore::get(int64_t id) {
 std::vector<EventRow> EventStore::find(const EventFilter& f) {
   // Every condition is present and switched off by a NULL parameter, so the SQL text is fixed.
   std::lock_guard lock(mu_);
-  auto st = db_.prepare(
-      std::string(kColumns) +
-      "WHERE (:cams IS NULL OR instr(:cams, ',' || camera_id || ',') > 0) "
-      "AND (:type IS NULL OR type = :type) "
-      "AND (:zone IS NULL OR instr(zones, ',' || :zone || ',') > 0) "
-      "AND (:from IS NULL OR end_ms >= :from) "
-      "AND (:to IS NULL OR start_ms < :to) "
-      "AND (:before IS NULL OR id < :before) "
-      "ORDER BY id DESC LIMIT :limit");
+  auto st = db_.prepare(std::string(kColumns) +
+                        "WHERE (:cams IS NULL OR instr(:cams, ',' || camera_id || ',') > 0) "
+                        "AND (:type IS NULL OR type = :type) "
+                        "AND (:zone IS NULL OR instr(zones, ',' || :zone || ',') > 0) "
+                        "AND (:from IS NULL OR end_ms >= :from) "
+                        "AND (:to IS NULL OR start_ms < :to) "
+                        "AND (:before IS NULL OR id < :before) "
+                        "ORDER BY id DESC LIMIT :limit");
   if (f.cameras) {
     st.bind(":cams", comma_list(*f.cameras).empty() ? std::string(",") : comma_list(*f.cameras));
   } else {
     st.bind_null(":cams");
   }
   st.bind(":type", f.type).bind(":zone", f.zone).bind(":before", f.before_id);
-  if (f.from) st.bind(":from", ms_since_epoch(*f.from)); else st.bind_null(":from");
-  if (f.to) st.bind(":to", ms_since_epoch(*f.to)); else st.bind_null(":to");
+  if (f.from)
+    st.bind(":from", ms_since_epoch(*f.from));
+  else
+    st.bind_null(":from");
+  if (f.to)
+    st.bind(":to", ms_since_epoch(*f.to));
+  else
+    st.bind_null(":to");
   st.bind(":limit", int64_t{f.limit});
   return read_rows(st);
 }

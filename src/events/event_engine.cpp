@@ -264,8 +264,9 @@ void EventEngine::notify(const EventRow& row, EventNotice::Kind kind) {
   n.start = row.start;
   if (kind == EventNotice::Kind::kEnd) n.end = row.end;
   n.peak_score = row.peak_score;
-  if (row.box) n.box = NormBox{static_cast<float>(row.box->x), static_cast<float>(row.box->y),
-                               static_cast<float>(row.box->w), static_cast<float>(row.box->h)};
+  if (row.box)
+    n.box = NormBox{static_cast<float>(row.box->x), static_cast<float>(row.box->y),
+                    static_cast<float>(row.box->w), static_cast<float>(row.box->h)};
   n.has_snapshot = !row.snapshot.empty();
   for (EventNotifier* notifier : notifiers_) notifier->notify(n);
   if (kind == EventNotice::Kind::kStart) {

@@ -38,14 +38,14 @@
 namespace vigil {
 
 struct EventEngineStats {
-  uint64_t results = 0;          // analysis results received
-  uint64_t events_started = 0;   // events started (armed or not)
+  uint64_t results = 0;         // analysis results received
+  uint64_t events_started = 0;  // events started (armed or not)
   uint64_t events_ended = 0;
-  uint64_t alerts = 0;           // starts that were armed and went to the notifiers
-  uint64_t dropped = 0;          // queue full: starts/updates not stored
+  uint64_t alerts = 0;   // starts that were armed and went to the notifiers
+  uint64_t dropped = 0;  // queue full: starts/updates not stored
   uint64_t snapshots_written = 0;
-  uint64_t write_failures = 0;   // catalog or snapshot writes that failed (logged)
-  uint64_t queued = 0;           // waiting for the writer now
+  uint64_t write_failures = 0;  // catalog or snapshot writes that failed (logged)
+  uint64_t queued = 0;          // waiting for the writer now
 };
 
 class EventEngine final : public AnalysisSink {
@@ -73,7 +73,7 @@ class EventEngine final : public AnalysisSink {
   struct Track {
     explicit Track(TrackerSettings s) : tracker(s) {}
     EventTracker tracker;
-    uint64_t key = 0;  // the writer's handle for the current event
+    uint64_t key = 0;     // the writer's handle for the current event
     bool queued = false;  // its start reached the queue: updates and the end follow it
     bool armed = true;
     WallTime last_snapshot;
@@ -115,7 +115,7 @@ class EventEngine final : public AnalysisSink {
   uint64_t next_key_ = 1;
   EventEngineStats stats_;
   std::map<uint64_t, int64_t> ids_;  // writer thread only: key -> catalog id
-  std::thread writer_;  // last: starts after everything it uses
+  std::thread writer_;               // last: starts after everything it uses
 };
 
 }  // namespace vigil

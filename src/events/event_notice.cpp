@@ -15,8 +15,9 @@ nlohmann::json event_notice_json(const EventNotice& n) {
                       {"end_ms", n.end ? nlohmann::json(ms_since_epoch(*n.end)) : nlohmann::json()},
                       {"peak_score", n.peak_score},
                       {"url", "/api/events/" + std::to_string(n.id)}};
-  j["box"] = n.box ? nlohmann::json{{"x", n.box->x}, {"y", n.box->y}, {"w", n.box->w}, {"h", n.box->h}}
-                   : nlohmann::json();
+  j["box"] =
+      n.box ? nlohmann::json{{"x", n.box->x}, {"y", n.box->y}, {"w", n.box->w}, {"h", n.box->h}}
+            : nlohmann::json();
   j["snapshot"] = n.has_snapshot
                       ? nlohmann::json("/api/events/" + std::to_string(n.id) + "/snapshot.jpg")
                       : nlohmann::json();

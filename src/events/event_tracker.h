@@ -30,8 +30,8 @@ struct TrackedEvent {
   WallTime last_seen;
   double peak_score = 0;
   WallTime peak_at;
-  std::optional<NormBox> box;       // at the peak
-  std::set<std::string> zones;      // every zone touched so far
+  std::optional<NormBox> box;   // at the peak
+  std::set<std::string> zones;  // every zone touched so far
 };
 
 struct TrackerStep {

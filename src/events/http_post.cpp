@@ -40,7 +40,8 @@ void exchange(Stream& stream, bhttp::request<bhttp::string_body>& req, HttpPostR
 }  // namespace
 
 bool parse_http_url(const std::string& url, ParsedUrl& out) {
-  static const std::regex re(R"(^(https?)://([^/:?#\s]+|\[[0-9A-Fa-f:.]+\])(:([0-9]{1,5}))?([/?][^\s]*)?$)");
+  static const std::regex re(
+      R"(^(https?)://([^/:?#\s]+|\[[0-9A-Fa-f:.]+\])(:([0-9]{1,5}))?([/?][^\s]*)?$)");
   std::smatch m;
   if (!std::regex_match(url, m, re)) return false;
   out.tls = m[1].str() == "https";

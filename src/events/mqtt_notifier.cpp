@@ -128,8 +128,8 @@ MqttStats MqttNotifier::stats() const {
 }
 
 void MqttNotifier::publish_now(const std::string& topic, const std::string& payload, bool retain) {
-  mosquitto_publish(mosq_, nullptr, topic.c_str(), static_cast<int>(payload.size()),
-                    payload.data(), kQos, retain);
+  mosquitto_publish(mosq_, nullptr, topic.c_str(), static_cast<int>(payload.size()), payload.data(),
+                    kQos, retain);
 }
 
 void MqttNotifier::run() {
@@ -148,9 +148,9 @@ void MqttNotifier::run() {
     Message m = std::move(queue_.front());
     queue_.pop_front();
     lock.unlock();
-    const int rc = mosquitto_publish(mosq_, nullptr, m.topic.c_str(),
-                                     static_cast<int>(m.payload.size()), m.payload.data(), kQos,
-                                     m.retain);
+    const int rc =
+        mosquitto_publish(mosq_, nullptr, m.topic.c_str(), static_cast<int>(m.payload.size()),
+                          m.payload.data(), kQos, m.retain);
     lock.lock();
     if (rc == MOSQ_ERR_SUCCESS) {
       ++stats_.sent;
@@ -179,19 +179,18 @@ void MqttNotifier::on_connect(int rc) {
   if (s_.discovery) {
     for (const auto& c : config_.cameras) {
       for (const char* type : kTypes) {
-        const nlohmann::json cfg = {
-            {"name", type_title(type)},
-            {"unique_id", s_.client_id + "_" + c.id + "_" + type},
-            {"state_topic", state_topic(c.id, type)},
-            {"payload_on", "ON"},
-            {"payload_off", "OFF"},
-            {"availability_topic", availability_topic()},
-            {"device_class", device_class(type)},
-            {"device",
-             {{"identifiers", {s_.client_id + "_" + c.id}},
-              {"name", c.name},
-              {"manufacturer", "vigil"},
-              {"model", "camera"}}}};
+        const nlohmann::json cfg = {{"name", type_title(type)},
+                                    {"unique_id", s_.client_id + "_" + c.id + "_" + type},
+                                    {"state_topic", state_topic(c.id, type)},
+                                    {"payload_on", "ON"},
+                                    {"payload_off", "OFF"},
+                                    {"availability_topic", availability_topic()},
+                                    {"device_class", device_class(type)},
+                                    {"device",
+                                     {{"identifiers", {s_.client_id + "_" + c.id}},
+                                      {"name", c.name},
+                                      {"manufacturer", "vigil"},
+                                      {"model", "camera"}}}};
         publish_now(discovery_topic(c.id, type), cfg.dump(), true);
       }
     }

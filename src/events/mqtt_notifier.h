@@ -34,11 +34,11 @@ namespace vigil {
 
 struct MqttStats {
   bool connected = false;
-  uint64_t connects = 0;        // successful connections (the first and every reconnect)
-  uint64_t sent = 0;            // handed to the broker connection
-  uint64_t acknowledged = 0;    // QoS 1 PUBACKs received
-  uint64_t dropped_full = 0;    // the queue was full
-  uint64_t dropped_expired = 0; // not sent within retry_for
+  uint64_t connects = 0;         // successful connections (the first and every reconnect)
+  uint64_t sent = 0;             // handed to the broker connection
+  uint64_t acknowledged = 0;     // QoS 1 PUBACKs received
+  uint64_t dropped_full = 0;     // the queue was full
+  uint64_t dropped_expired = 0;  // not sent within retry_for
   uint64_t queued = 0;
 };
 

@@ -30,7 +30,8 @@ void write_file_atomically(const std::filesystem::path& file, const std::vector<
   {
     Fd f;
     f.fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (f.fd < 0) throw Error(ErrorCode::kUnavailable, "create " + tmp.string() + ": " + errno_string(errno));
+    if (f.fd < 0)
+      throw Error(ErrorCode::kUnavailable, "create " + tmp.string() + ": " + errno_string(errno));
     size_t done = 0;
     while (done < bytes.size()) {
       const ssize_t n = ::write(f.fd, bytes.data() + done, bytes.size() - done);

@@ -26,7 +26,8 @@ TimeZone::TimeZone(const std::string& name, const std::filesystem::path& zoneinf
   std::ifstream in(file, std::ios::binary);
   const std::vector<uint8_t> d((std::istreambuf_iterator<char>(in)), {});
   auto bad = [&](const std::string& why) {
-    return Error(ErrorCode::kInvalidArgument, "time zone " + name + " (" + file.string() + "): " + why);
+    return Error(ErrorCode::kInvalidArgument,
+                 "time zone " + name + " (" + file.string() + "): " + why);
   };
   if (!in.eof() && d.empty()) throw bad("cannot read it");
   // RFC 8536 §3.1: header "TZif", version, 15 reserved bytes, six 32-bit counts.
@@ -86,7 +87,8 @@ std::chrono::seconds TimeZone::offset_at(WallTime t) const {
   int32_t off = initial_offset_;
   // Transitions are few (a few hundred); the last one at or before `secs` wins.
   auto it = std::upper_bound(transitions_.begin(), transitions_.end(), secs);
-  if (it != transitions_.begin()) off = offsets_[static_cast<size_t>(it - transitions_.begin() - 1)];
+  if (it != transitions_.begin())
+    off = offsets_[static_cast<size_t>(it - transitions_.begin() - 1)];
   return std::chrono::seconds(off);
 }
 

@@ -24,11 +24,11 @@
 namespace vigil {
 
 struct WebhookStats {
-  uint64_t delivered = 0;      // answered 2xx
-  uint64_t attempts = 0;       // POSTs made, retries included
+  uint64_t delivered = 0;  // answered 2xx
+  uint64_t attempts = 0;   // POSTs made, retries included
   uint64_t failed_attempts = 0;
-  uint64_t dropped_full = 0;     // the queue was full
-  uint64_t dropped_attempts = 0; // every attempt failed
+  uint64_t dropped_full = 0;      // the queue was full
+  uint64_t dropped_attempts = 0;  // every attempt failed
   uint64_t queued = 0;
 };
 

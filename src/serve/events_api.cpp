@@ -48,11 +48,10 @@ json event_json(const EventRow& e) {
             {"peak_ms", ms_since_epoch(e.peak_at)},
             {"armed", e.armed},
             {"close_reason", e.open ? json() : json(e.close_reason)}};
-  j["box"] = e.box ? json{{"x", e.box->x}, {"y", e.box->y}, {"w", e.box->w}, {"h", e.box->h}}
-                   : json();
-  j["snapshot"] = e.snapshot.empty()
-                      ? json()
-                      : json("/api/events/" + std::to_string(e.id) + "/snapshot.jpg");
+  j["box"] =
+      e.box ? json{{"x", e.box->x}, {"y", e.box->y}, {"w", e.box->w}, {"h", e.box->h}} : json();
+  j["snapshot"] =
+      e.snapshot.empty() ? json() : json("/api/events/" + std::to_string(e.id) + "/snapshot.jpg");
   return j;
 }
 
@@ -119,8 +118,7 @@ Response EventsApi::list(Call& call) {
     f.type = it->second;
   }
   if (auto it = call.query.find("zone"); it != call.query.end()) {
-    if (it->second.empty() || it->second.size() > 64 ||
-        it->second.find(',') != std::string::npos) {
+    if (it->second.empty() || it->second.size() > 64 || it->second.find(',') != std::string::npos) {
       throw Error(ErrorCode::kInvalidArgument, "query zone must be a zone name");
     }
     f.zone = it->second;
@@ -148,7 +146,9 @@ EventRow EventsApi::visible_event(const Call& call) {
   return *row;
 }
 
-Response EventsApi::event(Call& call) { return Response::json(200, event_json(visible_event(call))); }
+Response EventsApi::event(Call& call) {
+  return Response::json(200, event_json(visible_event(call)));
+}
 
 Response EventsApi::snapshot(Call& call) {
   const EventRow e = visible_event(call);

@@ -14,8 +14,8 @@
 namespace vigil {
 namespace {
 
-using std::chrono::milliseconds;
 using std::chrono::hours;
+using std::chrono::milliseconds;
 // Monday 2026-11-23 00:00 UTC.
 const WallTime kMonday = wall_from_ms(1'795'392'000'000);
 constexpr milliseconds kFrame{200};
@@ -102,8 +102,8 @@ TEST_F(EventEngineTest, MotionBecomesOneStoredEventWithSnapshotAndNotices) {
     }
     for (int i = 10; i < 17; ++i) engine.on_analysis(frame("front", t0 + kFrame * i, {}));
     for (int i = 17; i < 22; ++i) {
-      engine.on_analysis(frame("front", t0 + kFrame * i,
-                               {det(DetectionType::kMotion, 0.5, {"gate"})}));
+      engine.on_analysis(
+          frame("front", t0 + kFrame * i, {det(DetectionType::kMotion, 0.5, {"gate"})}));
     }
     engine.flush();
     auto open = store_.find({});
@@ -234,9 +234,10 @@ TEST_F(EventEngineTest, AFullQueueDropsAndCountsWithoutBlockingAnalysis) {
   // starts arrive: two fit the queue, the rest are dropped. on_analysis returns every time.
   engine.on_analysis(frame("front", t0, {det(DetectionType::kMotion, 0.5)}));
   while (engine.stats().queued != 0) std::this_thread::yield();
-  for (DetectionType t : {DetectionType::kCovered, DetectionType::kDefocused,
-                          DetectionType::kMoved, DetectionType::kSignalLost}) {
-    engine.on_analysis(frame("front", t0 + kFrame, {det(DetectionType::kMotion, 0.5), det(t, 0.5)}));
+  for (DetectionType t : {DetectionType::kCovered, DetectionType::kDefocused, DetectionType::kMoved,
+                          DetectionType::kSignalLost}) {
+    engine.on_analysis(
+        frame("front", t0 + kFrame, {det(DetectionType::kMotion, 0.5), det(t, 0.5)}));
   }
   auto s = engine.stats();
   EXPECT_EQ(s.events_started, 5u);

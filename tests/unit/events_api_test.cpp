@@ -123,8 +123,9 @@ TEST_F(EventsApiTest, SearchFiltersPagesAndKeepsToTheCallersCameras) {
   EXPECT_EQ(ids(get("ann", "/api/events?zone=gate")), (std::vector<int64_t>{b}));
   EXPECT_EQ(ids(get("ann", "/api/events?zone=gat")), (std::vector<int64_t>{}));
   // [from, to): overlapping events; a's end (t0+4 s) touches from = t0+4 s.
-  const std::string window = "/api/events?from_ms=" + std::to_string(ms_since_epoch(kT0 + seconds(4))) +
-                             "&to_ms=" + std::to_string(ms_since_epoch(kT0 + seconds(120)));
+  const std::string window =
+      "/api/events?from_ms=" + std::to_string(ms_since_epoch(kT0 + seconds(4))) +
+      "&to_ms=" + std::to_string(ms_since_epoch(kT0 + seconds(120)));
   EXPECT_EQ(ids(get("ann", window)), (std::vector<int64_t>{b, a}));
   // Pages of two.
   auto p1 = get("ann", "/api/events?limit=2");
@@ -165,9 +166,7 @@ TEST_F(EventsApiTest, OneEventAndItsSnapshot) {
 TEST_F(EventsApiTest, ClipIsAnAuditedExportOfTheEventWithPreAndPostRoll) {
   const int64_t a = add_event("front", "motion", kT0 + seconds(20), {}, false);
   // A closed segment covering the event, so there is footage to export.
-  {
-    std::ofstream(dir_.path() / "front.mp4", std::ios::binary) << std::string(70, 'x');
-  }
+  { std::ofstream(dir_.path() / "front.mp4", std::ios::binary) << std::string(70, 'x'); }
   NewSegment n{"front", "front.mp4", kT0, "h264", 640, 480, false};
   ClosedSegment c;
   c.init_bytes = 10;
@@ -183,7 +182,7 @@ TEST_F(EventsApiTest, ClipIsAnAuditedExportOfTheEventWithPreAndPostRoll) {
   ASSERT_EQ(r.status, 202) << r.body;
   const json j = json::parse(r.body);
   EXPECT_EQ(j["camera"], "front");
-  EXPECT_EQ(j["start_ms"], ms_since_epoch(kT0 + seconds(15)));        // start - 5 s pre roll
+  EXPECT_EQ(j["start_ms"], ms_since_epoch(kT0 + seconds(15)));         // start - 5 s pre roll
   EXPECT_EQ(j["end_ms"], ms_since_epoch(kT0 + seconds(20 + 4 + 10)));  // end + 10 s post roll
   AuditFilter f;
   f.action = "export";

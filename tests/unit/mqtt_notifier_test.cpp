@@ -110,9 +110,8 @@ class Subscriber {
                                       static_cast<size_t>(msg->payloadlen)),
                           msg->retain});
     });
-    mosquitto_connect_callback_set(m_, [](mosquitto* m, void*, int) {
-      mosquitto_subscribe(m, nullptr, "#", 1);
-    });
+    mosquitto_connect_callback_set(
+        m_, [](mosquitto* m, void*, int) { mosquitto_subscribe(m, nullptr, "#", 1); });
     EXPECT_EQ(mosquitto_connect(m_, "127.0.0.1", port, 30), MOSQ_ERR_SUCCESS);
     mosquitto_loop_start(m_);
   }

@@ -40,15 +40,15 @@ TEST(Schedule, AfterHoursPastMidnightAndWeekends) {
   auto at_local = [&](int day, int hour, int minute = 0) {
     return kMonday + hours(24 * day) + hours(hour) + minutes(minute) - hours(1);
   };
-  EXPECT_FALSE(s.armed(at_local(0, 12), "motion", {}));      // Monday noon
+  EXPECT_FALSE(s.armed(at_local(0, 12), "motion", {}));  // Monday noon
   EXPECT_FALSE(s.armed(at_local(0, 18, 59), "motion", {}));
-  EXPECT_TRUE(s.armed(at_local(0, 19), "motion", {}));       // Monday 19:00
-  EXPECT_TRUE(s.armed(at_local(1, 6, 59), "motion", {}));    // Tuesday early: Monday's night
+  EXPECT_TRUE(s.armed(at_local(0, 19), "motion", {}));     // Monday 19:00
+  EXPECT_TRUE(s.armed(at_local(1, 6, 59), "motion", {}));  // Tuesday early: Monday's night
   EXPECT_FALSE(s.armed(at_local(1, 7), "motion", {}));
-  EXPECT_TRUE(s.armed(at_local(5, 12), "motion", {}));       // Saturday noon
-  EXPECT_TRUE(s.armed(at_local(6, 23, 59), "motion", {}));   // Sunday night
-  EXPECT_TRUE(s.armed(at_local(5, 3), "motion", {}));        // Friday's night into Saturday
-  EXPECT_FALSE(s.armed(at_local(7, 8), "motion", {}));       // next Monday morning
+  EXPECT_TRUE(s.armed(at_local(5, 12), "motion", {}));      // Saturday noon
+  EXPECT_TRUE(s.armed(at_local(6, 23, 59), "motion", {}));  // Sunday night
+  EXPECT_TRUE(s.armed(at_local(5, 3), "motion", {}));       // Friday's night into Saturday
+  EXPECT_FALSE(s.armed(at_local(7, 8), "motion", {}));      // next Monday morning
   // Monday 00:30 local is still Sunday night by UTC+1 only if the zone is applied: in UTC it is
   // Sunday 23:30, so a zone-less reading would wrongly arm it.
   const Schedule weekend_only({entry(0x60, 0, 24)}, TimeZone::fixed(hours(1)));
@@ -62,7 +62,7 @@ TEST(Schedule, EntriesApplyToTheirZoneAndTypesOnly) {
   const WallTime night = kMonday + hours(22);
   EXPECT_FALSE(s.armed(noon, "motion", {"archive"}));
   EXPECT_TRUE(s.armed(night, "motion", {"archive"}));
-  EXPECT_TRUE(s.armed(noon, "motion", {"door"}));          // no entry names it: always armed
+  EXPECT_TRUE(s.armed(noon, "motion", {"door"}));  // no entry names it: always armed
   EXPECT_TRUE(s.armed(noon, "tamper_covered", {}));
   const Schedule motion_only({entry(0x7f, 19, 7, "", {"motion"})}, TimeZone::fixed(hours(0)));
   EXPECT_FALSE(motion_only.armed(noon, "motion", {}));

@@ -84,7 +84,8 @@ class Endpoint {
         const ssize_t n = ::read(c, buf, sizeof buf);
         if (n <= 0) break;
         in.append(buf, static_cast<size_t>(n));
-        if (header_end == std::string::npos && (header_end = in.find("\r\n\r\n")) != std::string::npos) {
+        if (header_end == std::string::npos &&
+            (header_end = in.find("\r\n\r\n")) != std::string::npos) {
           header_end += 4;
           auto p = in.find("Content-Length: ");
           if (p == std::string::npos) p = in.find("content-length: ");
