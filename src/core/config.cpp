@@ -438,7 +438,7 @@ Config parse_config(const std::string& text, const std::string& source,
       if (!t) v.fail(where, Validator::describe((*arr)[i]), "must be a table");
       v.only_keys(*t, where,
                   {"id", "name", "url", "sub_url", "enabled", "transport", "rtsp_client",
-                   "retention", "schedule"});
+                   "retention", "schedule", "record"});
       CameraConfig cam;
       const std::string w = where + ".";
       cam.id = v.get_string(*t, w, "id", "");
@@ -478,7 +478,14 @@ Config parse_config(const std::string& text, const std::string& source,
       cam.retention = v.get_retention(t->get("retention"), w + "retention");
       if (!cam.retention.max_days) cam.retention.max_days = c.default_retention.max_days;
       if (!cam.retention.max_bytes) cam.retention.max_bytes = c.default_retention.max_bytes;
-      cam.schedule = get_schedule(v, t->get("schedule"), w + "schedule");  // events
+      // events: schedules and recording mode
+      cam.schedule = get_schedule(v, t->get("schedule"), w + "schedule");
+      const std::string record = v.get_string(*t, w, "record", "continuous");
+      if (record == "events") {
+        cam.record = RecordMode::kEvents;
+      } else if (record != "continuous") {
+        v.fail(w + "record", "\"" + record + "\"", "must be \"continuous\" or \"events\"");
+      }
       c.cameras.push_back(std::move(cam));
     }
   }

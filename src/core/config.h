@@ -74,6 +74,10 @@ struct WebhookTarget {
   size_t queue_limit = 1'000;
 };
 
+// Recording mode of a camera: everything, or only footage within events plus pre/post roll
+// (the recorder writes everything; retention removes the rest: docs/design/events.md).
+enum class RecordMode { kContinuous, kEvents };
+
 // ---- end of events settings ----
 
 struct CameraConfig {
@@ -86,6 +90,7 @@ struct CameraConfig {
   RtspClient client = RtspClient::kNative;  // used where it can be (tcp, rtsp://)
   RetentionLimits retention;  // merged with the global defaults at load time
   std::vector<ScheduleEntry> schedule;  // events: armed times; empty = always armed
+  RecordMode record = RecordMode::kContinuous;  // events: record = "continuous" | "events"
 };
 
 struct IngestSettings {

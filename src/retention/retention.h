@@ -17,6 +17,7 @@
 #include "catalog/catalog.h"
 #include "core/clock.h"
 #include "core/config.h"
+#include "retention/event_footage.h"
 #include "retention/disk_space.h"
 #include "retention/space_reserve.h"
 
@@ -39,6 +40,11 @@ class Retention {
   // least one segment even if the limits are met.
   RetentionPass run_once(bool emergency = false);
 
+  // Cameras recorded in mode "events" (event_footage.h): each pass first deletes their closed
+  // segments that no event (with its pre/post roll) overlaps, once older than the policy's
+  // hold-back. `events` must outlive the Retention. Call before start().
+  void set_events_only(EventStore& events, std::map<std::string, EventFootagePolicy> cameras);
+
   // Runs run_once every `period` on a thread of its own until stop().
   void start(std::chrono::milliseconds period);
   void stop();
@@ -55,6 +61,8 @@ class Retention {
   const DiskSpace& disk_;
   const SpaceReserve reserve_;
   std::mutex pass_mu_;
+  EventStore* events_ = nullptr;
+  std::map<std::string, EventFootagePolicy> events_only_;
 
   std::mutex thread_mu_;
   std::condition_variable cv_;

@@ -156,6 +156,10 @@ TEST(Config, EventsDefaultsWhenNothingIsSet) {
   EXPECT_EQ(c.events.time_zone, "");
   EXPECT_TRUE(c.mqtt.host.empty());
   EXPECT_TRUE(c.webhooks.empty());
+  EXPECT_EQ(parse("data_dir = \"d\"\n[[camera]]\nid = \"a\"\nurl = \"rtsp://h/s\"\n")
+                .cameras[0]
+                .record,
+            RecordMode::kContinuous);
 }
 
 TEST(Config, EventsMqttWebhooksAndSchedules) {
@@ -186,6 +190,7 @@ url = "http://127.0.0.1:9000/"
 [[camera]]
 id = "archive"
 url = "rtsp://10.0.0.9/s"
+record = "events"
 [[camera.schedule]]
 zone = "shelves"
 days = ["mon", "tue", "wed", "thu", "fri"]
@@ -209,6 +214,7 @@ days = ["sat", "sun"]
   EXPECT_EQ(c.webhooks[0].types, (std::vector<std::string>{"motion", "tamper_covered"}));
   EXPECT_EQ(c.webhooks[0].timeout, std::chrono::milliseconds(2000));
   EXPECT_EQ(c.webhooks[1].max_attempts, 5);
+  EXPECT_EQ(c.cameras.at(0).record, RecordMode::kEvents);
   const auto& s = c.cameras.at(0).schedule;
   ASSERT_EQ(s.size(), 2u);
   EXPECT_EQ(s[0].zone, "shelves");
@@ -233,6 +239,9 @@ TEST(Config, EventsErrorsNameKeyValueAndReason) {
             std::string::npos);
   EXPECT_NE(error_of(cam + "[[camera.schedule]]\ntypes = [\"person\"]\n")
                 .find("camera[0].schedule[0].types = \"person\": must be one of motion"),
+            std::string::npos);
+  EXPECT_NE(error_of(cam + "record = \"motion\"\n")
+                .find("camera[0].record = \"motion\": must be \"continuous\" or \"events\""),
             std::string::npos);
   EXPECT_NE(error_of(cam + "[[camera.schedule]]\nweekday = 1\n").find("unknown setting"),
             std::string::npos);
