@@ -52,19 +52,9 @@ MqttNotifier::MqttNotifier(const Config& config, const Clock& clock)
   mosquitto_connect_callback_set(mosq_, &MqttNotifier::connect_cb);
   mosquitto_disconnect_callback_set(mosq_, &MqttNotifier::disconnect_cb);
   mosquitto_publish_callback_set(mosq_, &MqttNotifier::publish_cb);
-  mosquitto_reconnect_delay_set(mosq_, 1, 10, true);
-  // A refused first connection is retried by the loop thread like a lost one.
-  const int rc = mosquitto_connect_async(mosq_, s_.host.c_str(), s_.port,
-                                         static_cast<int>(s_.keepalive.count()));
-  if (rc != MOSQ_ERR_SUCCESS) {
-    spdlog::warn("mqtt: {}:{}: {} (retrying in the background)", s_.host, s_.port,
-                 mosquitto_strerror(rc));
-  }
-  if (int e = mosquitto_loop_start(mosq_); e != MOSQ_ERR_SUCCESS) {
-    mosquitto_destroy(mosq_);
-    mosquitto_lib_cleanup();
-    throw Error(ErrorCode::kInternal, std::string("mqtt: loop thread: ") + mosquitto_strerror(e));
-  }
+  // Publishing from the sender thread while the network thread runs the loop.
+  mosquitto_threaded_set(mosq_, true);
+  network_ = std::thread([this] { run_network(); });
   sender_ = std::thread([this] { run(); });
 }
 
@@ -75,16 +65,67 @@ MqttNotifier::~MqttNotifier() {
   }
   cv_.notify_all();
   sender_.join();
+  network_.join();  // says offline and disconnects on its way out
+  mosquitto_destroy(mosq_);
+  mosquitto_lib_cleanup();
+}
+
+void MqttNotifier::run_network() {
+  constexpr std::chrono::milliseconds kFirstBackoff{1'000};
+  constexpr std::chrono::milliseconds kMaxBackoff{10'000};
+  std::chrono::milliseconds backoff = kFirstBackoff;
+  bool first = true;
+  bool need_connect = true;
+  uint64_t connects_seen = 0;
+  auto stopping = [this] {
+    std::lock_guard lock(mu_);
+    return stopping_;
+  };
+  auto pause = [&] {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, backoff, [this] { return stopping_; });
+    backoff = std::min(backoff * 2, kMaxBackoff);
+  };
+  const int keepalive = static_cast<int>(s_.keepalive.count());
+  while (!stopping()) {
+    if (need_connect) {
+      // Non-blocking: the TCP connection completes inside mosquitto_loop.
+      const int rc = first ? mosquitto_connect_async(mosq_, s_.host.c_str(), s_.port, keepalive)
+                           : mosquitto_reconnect_async(mosq_);
+      first = false;
+      if (rc != MOSQ_ERR_SUCCESS) {
+        spdlog::debug("mqtt: {}:{}: {}", s_.host, s_.port, mosquitto_strerror(rc));
+        pause();
+        continue;
+      }
+      need_connect = false;
+    }
+    const int rc = mosquitto_loop(mosq_, 100, 1);
+    {
+      std::lock_guard lock(mu_);
+      if (stats_.connects != connects_seen) {
+        connects_seen = stats_.connects;
+        backoff = kFirstBackoff;
+      }
+    }
+    if (rc != MOSQ_ERR_SUCCESS) {
+      on_disconnect();
+      need_connect = true;
+      pause();
+    }
+  }
   bool connected;
   {
     std::lock_guard lock(mu_);
     connected = connected_;
   }
-  if (connected) publish_now(availability_topic(), "offline", true);
-  mosquitto_disconnect(mosq_);
-  mosquitto_loop_stop(mosq_, false);
-  mosquitto_destroy(mosq_);
-  mosquitto_lib_cleanup();
+  if (connected) {
+    publish_now(availability_topic(), "offline", true);
+    mosquitto_disconnect(mosq_);
+    // Writes the queued "offline" and DISCONNECT; the loop reports the closed connection.
+    for (int i = 0; i < 20 && mosquitto_loop(mosq_, 100, 1) == MOSQ_ERR_SUCCESS; ++i) {
+    }
+  }
 }
 
 std::string MqttNotifier::state_topic(const std::string& camera, const std::string& type) const {
@@ -116,7 +157,7 @@ void MqttNotifier::enqueue(Message m) {
     return;
   }
   queue_.push_back(std::move(m));
-  cv_.notify_one();
+  cv_.notify_all();  // shared with the network thread's pause, which ignores it
 }
 
 MqttStats MqttNotifier::stats() const {

@@ -10,8 +10,9 @@
 // never leave a sensor stuck ON.
 // notify() only queues (bounded); a thread of this class publishes while connected. A message
 // that waits longer than retry_for (broker down) or finds the queue full is dropped and counted.
-// libmosquitto's own thread (mosquitto_loop_start) handles the socket and reconnects with
-// backoff. Thread-safe. The destructor publishes "offline", disconnects and joins.
+// A network thread of this class runs libmosquitto's loop and (re)connects with backoff (1 s
+// doubling to 10 s), also when the broker was down at start (libmosquitto's own loop thread gives
+// up in that case). Thread-safe. The destructor publishes "offline", disconnects and joins.
 #pragma once
 
 #include <atomic>
@@ -68,6 +69,7 @@ class MqttNotifier final : public EventNotifier {
   };
   void enqueue(Message m);
   void run();
+  void run_network();
   void on_connect(int rc);
   void on_disconnect();
   void publish_now(const std::string& topic, const std::string& payload, bool retain);
@@ -88,6 +90,7 @@ class MqttNotifier final : public EventNotifier {
   bool connected_ = false;
   bool stopping_ = false;
   MqttStats stats_;
+  std::thread network_;
   std::thread sender_;
 };
 

@@ -178,9 +178,11 @@ TEST_F(EventEngineTest, EventsEndWhenResultsStopAndAtShutdown) {
       engine.on_analysis(frame("front", t0 + kFrame * i, {det(DetectionType::kSignalLost, 1)}));
       engine.on_analysis(frame("yard", t0 + kFrame * i, {det(DetectionType::kCovered, 0.7)}));
     }
-    // "front" sends nothing more; the clock passes the gap: expire() ends it.
+    // "front" sends nothing more; "yard" goes on. The clock passes front's gap: expire() (here,
+    // and every 250 ms on the writer thread) ends it.
+    const WallTime yard_last = t0 + kFrame * 5 + milliseconds(2000);
+    engine.on_analysis(frame("yard", yard_last, {det(DetectionType::kCovered, 0.7)}));
     clock_.advance(kFrame * 5 + milliseconds(3001));
-    engine.on_analysis(frame("yard", clock_.wall_now(), {det(DetectionType::kCovered, 0.7)}));
     engine.expire();
     engine.flush();
     auto rows = store_.find({});
@@ -201,7 +203,7 @@ TEST_F(EventEngineTest, EventsEndWhenResultsStopAndAtShutdown) {
     EXPECT_FALSE(r.open);
     if (r.camera_id == "yard") {
       EXPECT_EQ(r.close_reason, "vigil stopped");
-      EXPECT_EQ(r.end, clock_.wall_now());
+      EXPECT_EQ(r.end, t0 + kFrame * 5 + milliseconds(2000));
     }
   }
 }

@@ -85,7 +85,8 @@ class EventsApiTest : public ::testing::Test {
 
   static std::vector<int64_t> ids(const http::Response& r) {
     std::vector<int64_t> out;
-    for (const auto& e : json::parse(r.body)["events"]) out.push_back(e["id"].get<int64_t>());
+    const json body = json::parse(r.body);  // named: a temporary would die before the loop
+    for (const auto& e : body["events"]) out.push_back(e["id"].get<int64_t>());
     return out;
   }
 

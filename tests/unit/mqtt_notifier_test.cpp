@@ -66,7 +66,7 @@ class Broker {
   Broker(const std::filesystem::path& dir, int port) : port_(port) {
     conf_ = dir / ("mosquitto-" + std::to_string(port) + ".conf");
     std::ofstream(conf_) << "listener " << port << " 127.0.0.1\nallow_anonymous true\n"
-                         << "persistence false\n";
+                         << "persistence false\nlog_dest none\n";
     start();
   }
   ~Broker() { stop(); }
