@@ -126,6 +126,23 @@ int EventStore::close_open_events(const std::string& reason) {
   return db_.changes();
 }
 
+std::vector<std::string> EventStore::delete_ended_before(const std::string& camera,
+                                                         WallTime cutoff) {
+  std::lock_guard lock(mu_);
+  sql::Transaction tx(db_);
+  auto sel = db_.prepare(
+      "SELECT snapshot FROM event WHERE camera_id = :camera AND state = 'closed' "
+      "AND end_ms < :cutoff AND snapshot IS NOT NULL");
+  sel.bind(":camera", camera).bind(":cutoff", ms_since_epoch(cutoff));
+  std::vector<std::string> snapshots;
+  while (sel.step()) snapshots.push_back(sel.text("snapshot"));
+  auto del = db_.prepare(
+      "DELETE FROM event WHERE camera_id = :camera AND state = 'closed' AND end_ms < :cutoff");
+  del.bind(":camera", camera).bind(":cutoff", ms_since_epoch(cutoff)).run();
+  tx.commit();
+  return snapshots;
+}
+
 std::optional<EventRow> EventStore::get(int64_t id) {
   std::lock_guard lock(mu_);
   auto st = db_.prepare(std::string(kColumns) + "WHERE id = :id");

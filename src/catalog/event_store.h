@@ -64,6 +64,10 @@ class EventStore {
   // At start: closes events left open by a crash at their last known time. Returns how many.
   int close_open_events(const std::string& reason);
 
+  // Retention: removes the closed events of `camera` that ended before `cutoff`; returns their
+  // snapshot paths (relative), for the caller to delete after the rows (storage.md's order).
+  std::vector<std::string> delete_ended_before(const std::string& camera, WallTime cutoff);
+
   std::optional<EventRow> get(int64_t id);
   // Newest first (by start, then id).
   std::vector<EventRow> find(const EventFilter& f);

@@ -87,8 +87,8 @@ bool Retention::delete_segment(const SegmentRow& row, const std::string& why,
   return true;
 }
 
-void Retention::set_events_only(EventStore& events,
-                                std::map<std::string, EventFootagePolicy> cameras) {
+void Retention::set_events(EventStore& events,
+                           std::map<std::string, EventFootagePolicy> cameras) {
   std::lock_guard lock(pass_mu_);
   events_ = &events;
   events_only_ = std::move(cameras);
@@ -116,6 +116,20 @@ RetentionPass Retention::run_once(bool emergency) {
   }
 
   for (const auto& [camera, lim] : limits_) {
+    if (lim.max_days && events_) {
+      // Events go with their camera's footage; their snapshots after their rows.
+      try {
+        const WallTime cutoff = now - std::chrono::days(*lim.max_days);
+        for (const auto& rel : events_->delete_ended_before(camera, cutoff)) {
+          const std::filesystem::path file = data_dir_ / rel;
+          if (::unlink(file.c_str()) != 0 && errno != ENOENT) {
+            spdlog::warn("retention: {}: unlink: {}", file.string(), errno_string(errno));
+          }
+        }
+      } catch (const Error& e) {
+        spdlog::error("retention: camera {}: events: {}", camera, e.what());
+      }
+    }
     if (lim.max_days) {
       const WallTime cutoff = now - std::chrono::days(*lim.max_days);
       bool more = true;

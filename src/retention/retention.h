@@ -40,10 +40,11 @@ class Retention {
   // least one segment even if the limits are met.
   RetentionPass run_once(bool emergency = false);
 
-  // Cameras recorded in mode "events" (event_footage.h): each pass first deletes their closed
-  // segments that no event (with its pre/post roll) overlaps, once older than the policy's
-  // hold-back. `events` must outlive the Retention. Call before start().
-  void set_events_only(EventStore& events, std::map<std::string, EventFootagePolicy> cameras);
+  // Events: each pass removes events (rows, then snapshot files) older than their camera's
+  // max_days, and, for the cameras recorded in mode "events" (event_footage.h), first deletes
+  // their closed segments that no event (with its pre/post roll) overlaps, once older than the
+  // policy's hold-back. `events` must outlive the Retention. Call before start().
+  void set_events(EventStore& events, std::map<std::string, EventFootagePolicy> events_only = {});
 
   // Runs run_once every `period` on a thread of its own until stop().
   void start(std::chrono::milliseconds period);

@@ -86,7 +86,7 @@ TEST(EventFootage, ARetentionPassDeletesOnlyFootageOutsideEventsOfEventsOnlyCame
   } disk;
   Retention r(catalog, dir.path(), 0, {{"front", {}}, {"yard", {}}}, clock, disk);
   EventFootagePolicy p;  // 5 s rolls, 2 min hold-back
-  r.set_events_only(events, {{"front", p}});
+  r.set_events(events, {{"front", p}});
   const RetentionPass pass = r.run_once();
   EXPECT_EQ(pass.deleted, 4);
   for (int i = 0; i < 5; ++i) {
@@ -97,6 +97,38 @@ TEST(EventFootage, ARetentionPassDeletesOnlyFootageOutsideEventsOfEventsOnlyCame
         i == 2);
     EXPECT_TRUE(catalog.segment(ids["yard" + std::to_string(i)]));  // continuous: untouched
   }
+}
+
+TEST(EventFootage, EventsAndTheirSnapshotsGoWithTheCamerasMaxDays) {
+  test::TempDir dir;
+  Catalog catalog(dir.path() / "vigil.db");
+  EventStore events(dir.path() / "vigil.db");
+  const WallTime now = kT0 + std::chrono::days(10);
+  test::FakeClock clock(now);
+  auto add = [&](const std::string& cam, WallTime start, bool open) {
+    const int64_t id = events.insert(event(start, start + seconds(10)));
+    const std::string rel = "snapshots/" + cam + "/" + std::to_string(id) + ".jpg";
+    std::filesystem::create_directories((dir.path() / rel).parent_path());
+    std::ofstream(dir.path() / rel) << "jpeg";
+    events.set_snapshot(id, rel);
+    if (!open) events.close(id, start + seconds(10), "ended");
+    return std::pair{id, dir.path() / rel};
+  };
+  const auto old_closed = add("front", kT0, false);
+  const auto old_open = add("front", kT0 + seconds(30), true);  // still open: never removed
+  const auto young = add("front", now - std::chrono::days(1), false);
+  class BigDisk final : public DiskSpace {
+    uint64_t free_bytes(const std::filesystem::path&) const override { return 1ull << 40; }
+  } disk;
+  Retention r(catalog, dir.path(), 0, {{"front", RetentionLimits{7, std::nullopt}}}, clock, disk);
+  r.set_events(events);
+  r.run_once();
+  EXPECT_FALSE(events.get(old_closed.first));
+  EXPECT_FALSE(std::filesystem::exists(old_closed.second));
+  EXPECT_TRUE(events.get(old_open.first));
+  EXPECT_TRUE(std::filesystem::exists(old_open.second));
+  EXPECT_TRUE(events.get(young.first));
+  EXPECT_TRUE(std::filesystem::exists(young.second));
 }
 
 }  // namespace
