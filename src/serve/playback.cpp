@@ -193,6 +193,13 @@ Catalog& Playback::catalog() {
   return *catalog_;
 }
 
+EventStore& Playback::events() {
+  catalog();  // migrated first
+  std::lock_guard lock(mu_);
+  if (!events_) events_ = std::make_unique<EventStore>(config_.data_dir / "vigil.db");
+  return *events_;
+}
+
 ExportQueue& Playback::exports() {
   std::lock_guard lock(mu_);
   if (!exports_) exports_ = std::make_unique<ExportQueue>(config_.data_dir / "exports", clock_);
@@ -265,10 +272,30 @@ Response Playback::timeline(Call& call) {
     j["reason"] = g.reason;
     gap_list.push_back(std::move(j));
   }
+  // Events on the same time line (events_api.h has the details), oldest first; a window with
+  // more than kMaxTimelineEvents lists the newest of them and says so.
+  constexpr int kMaxTimelineEvents = 1000;
+  EventFilter f;
+  f.cameras = std::vector<std::string>{camera};
+  f.from = w.start;
+  f.to = w.end;
+  f.limit = kMaxTimelineEvents;
+  auto evs = events().find(f);
+  json event_list = json::array();
+  for (auto it = evs.rbegin(); it != evs.rend(); ++it) {
+    json j = range_json(it->start, it->end);
+    j["id"] = it->id;
+    j["type"] = it->type;
+    j["armed"] = it->armed;
+    j["open"] = it->open;
+    event_list.push_back(std::move(j));
+  }
   json body = range_json(w.start, w.end);
   body["camera"] = camera;
   body["recorded"] = std::move(recorded);
   body["gaps"] = std::move(gap_list);
+  body["events"] = std::move(event_list);
+  body["events_truncated"] = static_cast<int>(evs.size()) == kMaxTimelineEvents;
   return Response::json(200, body);
 }
 

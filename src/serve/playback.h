@@ -13,6 +13,7 @@
 
 #include "catalog/accounts.h"
 #include "catalog/catalog.h"
+#include "catalog/event_store.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "serve/export.h"
@@ -43,6 +44,7 @@ class Playback {
 
  private:
   Catalog& catalog();
+  EventStore& events();
   ExportQueue& exports();
   // The export named by the path, if the caller may see it; else throws kNotFound.
   std::optional<ExportJob> visible_job(const Call& call);
@@ -54,6 +56,7 @@ class Playback {
   const Clock& clock_;
   std::mutex mu_;
   std::unique_ptr<Catalog> catalog_;
+  std::unique_ptr<EventStore> events_;
   std::unique_ptr<ExportQueue> exports_;
 };
 

@@ -195,5 +195,23 @@ TEST_F(EventsApiTest, ClipIsAnAuditedExportOfTheEventWithPreAndPostRoll) {
   EXPECT_EQ(call("POST", "ann", "/api/events/99999/clip").status, 404);
 }
 
+TEST_F(EventsApiTest, TheTimelineShowsTheCamerasEvents) {
+  const int64_t a = add_event("front", "motion", kT0, {}, false);
+  add_event("yard", "motion", kT0, {}, false);
+  const int64_t c = add_event("front", "tamper_moved", kT0 + seconds(30), {}, false);
+  add_event("front", "motion", kT0 + seconds(600), {}, false);  // outside the window
+  auto r = get("ann", "/api/cameras/front/timeline?start=" + std::to_string(ms_since_epoch(kT0)) +
+                          "&end=" + std::to_string(ms_since_epoch(kT0 + seconds(60))));
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json j = json::parse(r.body);
+  ASSERT_EQ(j["events"].size(), 2u);
+  EXPECT_EQ(j["events"][0]["id"], a);  // oldest first
+  EXPECT_EQ(j["events"][0]["start_ms"], ms_since_epoch(kT0));
+  EXPECT_EQ(j["events"][0]["end_ms"], ms_since_epoch(kT0 + seconds(4)));
+  EXPECT_EQ(j["events"][1]["id"], c);
+  EXPECT_EQ(j["events"][1]["type"], "tamper_moved");
+  EXPECT_EQ(j["events_truncated"], false);
+}
+
 }  // namespace
 }  // namespace vigil
