@@ -226,7 +226,8 @@ void EventEngine::write(Job& job) {
       const std::string rel = snapshot_relative_path(row.camera_id, row.id);
       try {
         write_file_atomically(config_.data_dir / rel, job.jpeg);
-        if (job.kind == Job::Kind::kStart) store_.set_snapshot(row.id, rel);
+        // Idempotent; also names a picture that first came with an update.
+        store_.set_snapshot(row.id, rel);
         row.snapshot = rel;
         ++written;
       } catch (const Error& e) {

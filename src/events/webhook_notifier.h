@@ -5,8 +5,8 @@
 // Each target has its own bounded queue and thread, so a slow or dead endpoint delays only
 // itself. Delivery is in order per target; an answer other than 2xx, a refused connection or a
 // timeout is retried after retry_initial, doubling up to 60 s, at most max_attempts times, then
-// the message is dropped and counted. notify() never blocks. The destructor stops at once: what
-// is still queued is dropped (counted as such).
+// the message is dropped and counted. notify() never blocks. The destructor waits for the request
+// in flight (at most its timeout) and drops what is still queued (counted as such).
 #pragma once
 
 #include <condition_variable>

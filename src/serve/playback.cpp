@@ -385,8 +385,8 @@ Response Playback::create_export(Call& call) {
   return export_range(call, camera, w.start, w.end, "");
 }
 
-Response Playback::export_range(Call& call, const std::string& camera, WallTime start,
-                                WallTime end, const std::string& detail) {
+Response Playback::export_range(Call& call, const std::string& camera, WallTime start, WallTime end,
+                                const std::string& detail) {
   const Window w{start, end};
   ExportJob job;
   job.camera_id = camera;
