@@ -8,7 +8,9 @@
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -17,6 +19,7 @@
 #include <thread>
 
 #include "events/http_post.h"
+#include "test_support.h"
 
 namespace vigil {
 namespace {
@@ -247,6 +250,48 @@ TEST(Webhook, AFullQueueDropsAndCountsWithoutBlocking) {
     EXPECT_EQ(hooks.stats()[0].delivered, 0u);  // timed out: no answer ever came
   }
   ::close(fd);
+}
+
+TEST(Webhook, AnHttpsEndpointWithAnUntrustedCertificateIsRefused) {
+  // A real TLS server (openssl s_server) with a self-signed certificate: the handshake must fail
+  // on verification, so a webhook never talks to an impostor.
+  test::TempDir dir;
+  const auto cert = dir.path() / "cert.pem";
+  const auto key = dir.path() / "key.pem";
+  ASSERT_EQ(test::run("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+                      "-keyout " +
+                      key.string() + " -out " + cert.string() + " 2>/dev/null"),
+            0);
+  int port = 0;
+  {
+    Endpoint probe({});  // a free port, released again
+    port = probe.port();
+  }
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const std::string accept = "127.0.0.1:" + std::to_string(port);
+    ::execlp("openssl", "openssl", "s_server", "-quiet", "-www", "-accept", accept.c_str(), "-cert",
+             cert.c_str(), "-key", key.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  auto port_open = [&] {
+    const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const bool ok = ::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ::close(s);
+    return ok;
+  };
+  ASSERT_TRUE(eventually(port_open));
+  const HttpPostResult r = http_post("https://127.0.0.1:" + std::to_string(port) + "/hook", {},
+                                     "{}", milliseconds(5000));
+  ::kill(pid, SIGTERM);
+  ::waitpid(pid, nullptr, 0);
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.error.find("TLS"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("certificate verify failed"), std::string::npos) << r.error;
 }
 
 TEST(HttpUrl, Parses) {
