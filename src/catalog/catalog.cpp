@@ -87,6 +87,31 @@ const char* const kMigrations[] = {
     CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
       BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     )sql",
+    // 3: events (catalog/event_store.h): what analysis noticed, with hysteresis applied. An
+    // open event's end_ms is its last known time, so a crash leaves a usable row.
+    R"sql(
+    CREATE TABLE event (
+      id            INTEGER PRIMARY KEY,
+      camera_id     TEXT NOT NULL,
+      type          TEXT NOT NULL,
+      state         TEXT NOT NULL CHECK (state IN ('open', 'closed')),
+      start_ms      INTEGER NOT NULL,
+      end_ms        INTEGER NOT NULL,
+      zones         TEXT NOT NULL DEFAULT '',  -- ',a,b,' (commas around every name), '' = none
+      peak_score    REAL NOT NULL,
+      peak_ms       INTEGER NOT NULL,
+      box_x         REAL,
+      box_y         REAL,
+      box_w         REAL,
+      box_h         REAL,
+      armed         INTEGER NOT NULL,
+      snapshot      TEXT,  -- relative to the data directory; set once the file is written
+      close_reason  TEXT
+    );
+    CREATE INDEX event_camera_start ON event (camera_id, start_ms);
+    CREATE INDEX event_type_start ON event (type, start_ms);
+    CREATE INDEX event_open ON event (state) WHERE state = 'open';
+    )sql",
 };
 
 SegmentState parse_state(const std::string& s) {

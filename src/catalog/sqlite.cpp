@@ -88,6 +88,10 @@ Statement& Statement::bind(const char* name, const std::vector<uint8_t>& blob) {
                     SQLITE_TRANSIENT);
   return *this;
 }
+Statement& Statement::bind_real(const char* name, double v) {
+  sqlite3_bind_double(stmt_, param(name), v);
+  return *this;
+}
 Statement& Statement::bind_null(const char* name) {
   sqlite3_bind_null(stmt_, param(name));
   return *this;
@@ -113,6 +117,7 @@ std::vector<uint8_t> Statement::blob(const char* c) const {
   const auto* p = static_cast<const uint8_t*>(sqlite3_column_blob(stmt_, i));
   return p ? std::vector<uint8_t>(p, p + sqlite3_column_bytes(stmt_, i)) : std::vector<uint8_t>();
 }
+double Statement::real(const char* c) const { return sqlite3_column_double(stmt_, column(c)); }
 bool Statement::is_null(const char* c) const {
   return sqlite3_column_type(stmt_, column(c)) == SQLITE_NULL;
 }

@@ -45,6 +45,8 @@ class Statement {
   Statement& bind(const char* name, const std::string& v);
   Statement& bind(const char* name, const std::vector<uint8_t>& blob);
   Statement& bind_null(const char* name);
+  // A separate name: an overload of bind() would make every int argument ambiguous.
+  Statement& bind_real(const char* name, double v);
   template <typename T>
   Statement& bind(const char* name, const std::optional<T>& v) {
     return v ? bind(name, *v) : bind_null(name);
@@ -57,6 +59,7 @@ class Statement {
   int64_t int64(const char* column) const;
   std::string text(const char* column) const;
   std::vector<uint8_t> blob(const char* column) const;
+  double real(const char* column) const;
   bool is_null(const char* column) const;
 
  private:

@@ -110,6 +110,193 @@ class Validator {
   std::string source_;
 };
 
+
+// ---- Events: [events], [mqtt], [[webhook]], [[camera.schedule]] ----
+
+// The detection type names of analyze/detection.h (core cannot depend on analyze).
+const std::set<std::string>& event_type_names() {
+  static const std::set<std::string> names = {"motion", "tamper_covered", "tamper_defocused",
+                                              "tamper_moved", "signal_lost"};
+  return names;
+}
+
+std::vector<std::string> get_types(const Validator& v, const toml::table& t,
+                                   const std::string& where) {
+  std::vector<std::string> out;
+  const toml::node* n = t.get("types");
+  if (!n) return out;
+  const toml::array* arr = n->as_array();
+  if (!arr) v.fail(where + "types", Validator::describe(*n), "must be a list of event types");
+  for (const auto& x : *arr) {
+    const auto name = x.value<std::string>();
+    if (!name || !event_type_names().count(*name)) {
+      v.fail(where + "types", Validator::describe(x),
+             "must be one of motion, tamper_covered, tamper_defocused, tamper_moved, "
+             "signal_lost");
+    }
+    out.push_back(*name);
+  }
+  return out;
+}
+
+// "19:00" -> minutes since midnight; "24:00" allowed only as an end.
+std::chrono::minutes get_clock_time(const Validator& v, const toml::table& t,
+                                    const std::string& where, const char* key,
+                                    std::chrono::minutes def, bool allow_24) {
+  const std::string text = v.get_string(t, where, key, "");
+  if (text.empty()) return def;
+  static const std::regex re("^([0-9]{1,2}):([0-9]{2})$");
+  std::smatch m;
+  if (std::regex_match(text, m, re)) {
+    const int h = std::stoi(m[1].str());
+    const int min = std::stoi(m[2].str());
+    if ((h < 24 && min < 60) || (allow_24 && h == 24 && min == 0)) {
+      return std::chrono::minutes(h * 60 + min);
+    }
+  }
+  v.fail(where + key, "\"" + text + "\"",
+         allow_24 ? "must be a time of day HH:MM (00:00-24:00)"
+                  : "must be a time of day HH:MM (00:00-23:59)");
+}
+
+std::vector<ScheduleEntry> get_schedule(const Validator& v, const toml::node* n,
+                                        const std::string& where) {
+  std::vector<ScheduleEntry> out;
+  if (!n) return out;
+  const toml::array* arr = n->as_array();
+  if (!arr) v.fail(where, Validator::describe(*n), "must be an array of tables ([[camera.schedule]])");
+  static const char* const kDays[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+  for (size_t i = 0; i < arr->size(); ++i) {
+    const std::string w = where + "[" + std::to_string(i) + "].";
+    const toml::table* t = (*arr)[i].as_table();
+    if (!t) v.fail(w, Validator::describe((*arr)[i]), "must be a table");
+    v.only_keys(*t, where + "[" + std::to_string(i) + "]", {"zone", "types", "days", "from", "to"});
+    ScheduleEntry e;
+    e.zone = v.get_string(*t, w, "zone", "");
+    if (e.zone.find(',') != std::string::npos) {
+      v.fail(w + "zone", "\"" + e.zone + "\"", "a zone name cannot contain ','");
+    }
+    e.types = get_types(v, *t, w);
+    if (const toml::node* d = t->get("days")) {
+      const toml::array* days = d->as_array();
+      if (!days) v.fail(w + "days", Validator::describe(*d), "must be a list such as [\"sat\", \"sun\"]");
+      e.days = 0;
+      for (const auto& x : *days) {
+        const auto name = x.value<std::string>();
+        int bit = -1;
+        for (int k = 0; k < 7 && name; ++k) {
+          if (*name == kDays[k]) bit = k;
+        }
+        if (bit < 0) {
+          v.fail(w + "days", Validator::describe(x),
+                 "must be day names: mon, tue, wed, thu, fri, sat, sun");
+        }
+        e.days = static_cast<uint8_t>(e.days | (1u << bit));
+      }
+      if (e.days == 0) v.fail(w + "days", "[]", "names no day; leave it out for every day");
+    }
+    e.from = get_clock_time(v, *t, w, "from", std::chrono::minutes(0), false);
+    e.to = get_clock_time(v, *t, w, "to", std::chrono::minutes(24 * 60), true);
+    if (e.from == e.to) {
+      v.fail(w + "to", Validator::describe(*t->get("to")),
+             "equals \"from\": an empty period (for a whole day use from = \"00:00\", to = \"24:00\")");
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+void parse_events_settings(const Validator& v, const toml::table& root, Config& c) {
+  auto ms = [](int64_t x) { return std::chrono::milliseconds(x); };
+  if (const toml::node* n = root.get("events")) {
+    const toml::table* t = n->as_table();
+    if (!t) v.fail("events", Validator::describe(*n), "must be a table");
+    v.only_keys(*t, "events",
+                {"min_duration_ms", "merge_gap_ms", "pre_roll_ms", "post_roll_ms", "time_zone",
+                 "queue_limit"});
+    EventSettings& e = c.events;
+    if (auto x = v.get_int(*t, "events.", "min_duration_ms", 0, 600'000)) e.min_duration = ms(*x);
+    if (auto x = v.get_int(*t, "events.", "merge_gap_ms", 0, 3'600'000)) e.merge_gap = ms(*x);
+    if (auto x = v.get_int(*t, "events.", "pre_roll_ms", 0, 600'000)) e.pre_roll = ms(*x);
+    if (auto x = v.get_int(*t, "events.", "post_roll_ms", 0, 600'000)) e.post_roll = ms(*x);
+    if (auto x = v.get_int(*t, "events.", "queue_limit", 10, 1'000'000)) {
+      e.queue_limit = static_cast<size_t>(*x);
+    }
+    e.time_zone = v.get_string(*t, "events.", "time_zone", "");
+    static const std::regex tz_re("^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$");
+    if (!e.time_zone.empty() &&
+        (!std::regex_match(e.time_zone, tz_re) ||
+         !std::filesystem::is_regular_file(std::filesystem::path("/usr/share/zoneinfo") /
+                                           e.time_zone))) {
+      v.fail("events.time_zone", "\"" + e.time_zone + "\"",
+             "must be a time zone name found under /usr/share/zoneinfo, such as "
+             "\"Europe/Berlin\" (package tzdata), or left out for the host's zone");
+    }
+  }
+  if (const toml::node* n = root.get("mqtt")) {
+    const toml::table* t = n->as_table();
+    if (!t) v.fail("mqtt", Validator::describe(*n), "must be a table");
+    v.only_keys(*t, "mqtt",
+                {"host", "port", "prefix", "client_id", "username", "password", "discovery",
+                 "discovery_prefix", "keepalive_s", "queue_limit", "retry_for_ms"});
+    MqttSettings& m = c.mqtt;
+    m.host = v.get_string(*t, "mqtt.", "host", "");
+    if (m.host.empty()) v.fail("mqtt.host", "(missing)", "name the broker, or leave [mqtt] out");
+    if (auto x = v.get_int(*t, "mqtt.", "port", 1, 65535)) m.port = static_cast<int>(*x);
+    static const std::regex topic_re("^[^#+\\s]+$");
+    for (auto [key, field] : {std::pair{"prefix", &m.prefix},
+                              std::pair{"discovery_prefix", &m.discovery_prefix}}) {
+      *field = v.get_string(*t, "mqtt.", key, *field);
+      if (!std::regex_match(*field, topic_re) || field->back() == '/' || field->front() == '/') {
+        v.fail(std::string("mqtt.") + key, "\"" + *field + "\"",
+               "must be a topic without '#', '+', spaces, or a leading/trailing '/'");
+      }
+    }
+    m.client_id = v.get_string(*t, "mqtt.", "client_id", m.client_id);
+    if (m.client_id.empty() || m.client_id.size() > 23) {
+      v.fail("mqtt.client_id", "\"" + m.client_id + "\"", "must be 1-23 characters (MQTT 3.1)");
+    }
+    m.username = v.get_string(*t, "mqtt.", "username", "");
+    m.password = v.get_string(*t, "mqtt.", "password", "");
+    m.discovery = v.get_bool(*t, "mqtt.", "discovery", m.discovery);
+    if (auto x = v.get_int(*t, "mqtt.", "keepalive_s", 5, 3600)) m.keepalive = std::chrono::seconds(*x);
+    if (auto x = v.get_int(*t, "mqtt.", "queue_limit", 10, 1'000'000)) {
+      m.queue_limit = static_cast<size_t>(*x);
+    }
+    if (auto x = v.get_int(*t, "mqtt.", "retry_for_ms", 0, 86'400'000)) m.retry_for = ms(*x);
+  }
+  if (const toml::node* n = root.get("webhook")) {
+    const toml::array* arr = n->as_array();
+    if (!arr) v.fail("webhook", Validator::describe(*n), "must be an array of tables ([[webhook]])");
+    for (size_t i = 0; i < arr->size(); ++i) {
+      const std::string where = "webhook[" + std::to_string(i) + "]";
+      const std::string w = where + ".";
+      const toml::table* t = (*arr)[i].as_table();
+      if (!t) v.fail(where, Validator::describe((*arr)[i]), "must be a table");
+      v.only_keys(*t, where,
+                  {"url", "secret", "types", "timeout_ms", "max_attempts", "retry_initial_ms",
+                   "queue_limit"});
+      WebhookTarget h;
+      h.url = v.get_string(*t, w, "url", "");
+      static const std::regex url_re("^https?://[^/\\s?#]+(/[^\\s]*)?$");
+      if (!std::regex_match(h.url, url_re)) {
+        v.fail(w + "url", "\"" + redact_url(h.url) + "\"", "must be an http:// or https:// URL");
+      }
+      h.secret = v.get_string(*t, w, "secret", "");
+      h.types = get_types(v, *t, w);
+      if (auto x = v.get_int(*t, w, "timeout_ms", 100, 120'000)) h.timeout = ms(*x);
+      if (auto x = v.get_int(*t, w, "max_attempts", 1, 100)) h.max_attempts = static_cast<int>(*x);
+      if (auto x = v.get_int(*t, w, "retry_initial_ms", 10, 600'000)) h.retry_initial = ms(*x);
+      if (auto x = v.get_int(*t, w, "queue_limit", 10, 1'000'000)) {
+        h.queue_limit = static_cast<size_t>(*x);
+      }
+      c.webhooks.push_back(std::move(h));
+    }
+  }
+}
+
+// ---- end of events settings ----
+
 }  // namespace
 
 const CameraConfig* Config::find_camera(const std::string& id) const {
@@ -155,7 +342,7 @@ Config parse_config(const std::string& text, const std::string& source,
   }
   v.only_keys(root, "",
               {"data_dir", "segment_seconds", "min_free_space", "retention", "ingest", "http",
-               "camera"});
+               "camera", "events", "mqtt", "webhook"});
 
   Config c;
   c.source = source;
@@ -239,6 +426,8 @@ Config parse_config(const std::string& text, const std::string& source,
     }
   }
 
+  parse_events_settings(v, root, c);
+
   static const std::regex id_re("^[a-z0-9][a-z0-9_-]{0,31}$");
   if (const toml::node* n = root.get("camera")) {
     const toml::array* arr = n->as_array();
@@ -249,7 +438,7 @@ Config parse_config(const std::string& text, const std::string& source,
       if (!t) v.fail(where, Validator::describe((*arr)[i]), "must be a table");
       v.only_keys(*t, where,
                   {"id", "name", "url", "sub_url", "enabled", "transport", "rtsp_client",
-                   "retention"});
+                   "retention", "schedule", "record"});
       CameraConfig cam;
       const std::string w = where + ".";
       cam.id = v.get_string(*t, w, "id", "");
@@ -289,6 +478,14 @@ Config parse_config(const std::string& text, const std::string& source,
       cam.retention = v.get_retention(t->get("retention"), w + "retention");
       if (!cam.retention.max_days) cam.retention.max_days = c.default_retention.max_days;
       if (!cam.retention.max_bytes) cam.retention.max_bytes = c.default_retention.max_bytes;
+      // events: schedules and recording mode
+      cam.schedule = get_schedule(v, t->get("schedule"), w + "schedule");
+      const std::string record = v.get_string(*t, w, "record", "continuous");
+      if (record == "events") {
+        cam.record = RecordMode::kEvents;
+      } else if (record != "continuous") {
+        v.fail(w + "record", "\"" + record + "\"", "must be \"continuous\" or \"events\"");
+      }
       c.cameras.push_back(std::move(cam));
     }
   }

@@ -22,6 +22,64 @@ struct RetentionLimits {
   std::optional<uint64_t> max_bytes;    // keep at most this many bytes of footage
 };
 
+// ---- Events: schedules, event settings, notifications (docs/config.md, "Events and alerts") ----
+
+// One armed period of the week, in the configured local time zone. Times are minutes since
+// local midnight; `to` <= `from` runs past midnight into the next day, which still belongs to
+// the day it started on ("fri 19:00-07:00" arms Saturday until 07:00).
+struct ScheduleEntry {
+  std::string zone;                // "" = every event of the camera; else events touching it
+  std::vector<std::string> types;  // detection type names; empty = every type
+  uint8_t days = 0x7f;             // bit 0 = Monday ... bit 6 = Sunday
+  std::chrono::minutes from{0};
+  std::chrono::minutes to{24 * 60};
+};
+
+struct EventSettings {
+  // The condition must hold on every analysed frame this long before an event starts.
+  std::chrono::milliseconds min_duration{1'000};
+  // An event ends when its condition has not been seen for this long; a new start within the
+  // gap continues the same event.
+  std::chrono::milliseconds merge_gap{5'000};
+  // Footage kept and exported around an event.
+  std::chrono::milliseconds pre_roll{5'000};
+  std::chrono::milliseconds post_roll{5'000};
+  // IANA zone name ("Europe/Berlin") for schedules; "" = the host's local time zone.
+  std::string time_zone;
+  size_t queue_limit = 1'000;  // event changes waiting for the catalog writer
+};
+
+struct MqttSettings {
+  std::string host;  // "" = MQTT off
+  int port = 1883;
+  std::string prefix = "vigil";
+  std::string client_id = "vigil";
+  std::string username;
+  std::string password;
+  bool discovery = true;  // Home Assistant MQTT discovery
+  std::string discovery_prefix = "homeassistant";
+  std::chrono::seconds keepalive{30};
+  size_t queue_limit = 1'000;
+  // A message not sent within this long (broker down) is dropped and counted.
+  std::chrono::milliseconds retry_for{60'000};
+};
+
+struct WebhookTarget {
+  std::string url;  // http:// or https://
+  std::string secret;  // HMAC-SHA256 key for X-Vigil-Signature; "" = unsigned
+  std::vector<std::string> types;  // detection type names; empty = every type
+  std::chrono::milliseconds timeout{5'000};
+  int max_attempts = 5;
+  std::chrono::milliseconds retry_initial{1'000};  // doubles each attempt, capped at 60 s
+  size_t queue_limit = 1'000;
+};
+
+// Recording mode of a camera: everything, or only footage within events plus pre/post roll
+// (the recorder writes everything; retention removes the rest: docs/design/events.md).
+enum class RecordMode { kContinuous, kEvents };
+
+// ---- end of events settings ----
+
 struct CameraConfig {
   std::string id;    // [a-z0-9_-]{1,32}; used in paths, URLs and the catalog
   std::string name;  // for people
@@ -31,6 +89,8 @@ struct CameraConfig {
   RtspTransport transport = RtspTransport::kTcp;
   RtspClient client = RtspClient::kNative;  // used where it can be (tcp, rtsp://)
   RetentionLimits retention;  // merged with the global defaults at load time
+  std::vector<ScheduleEntry> schedule;  // events: armed times; empty = always armed
+  RecordMode record = RecordMode::kContinuous;  // events: record = "continuous" | "events"
 };
 
 struct IngestSettings {
@@ -76,6 +136,10 @@ struct Config {
   IngestSettings ingest;
   HttpSettings http;
   std::vector<CameraConfig> cameras;
+  // Events (see the block above CameraConfig).
+  EventSettings events;
+  MqttSettings mqtt;
+  std::vector<WebhookTarget> webhooks;
 
   const CameraConfig* find_camera(const std::string& id) const;
 };

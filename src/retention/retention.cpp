@@ -92,13 +92,49 @@ bool Retention::delete_segment(const SegmentRow& row, const std::string& why,
   return true;
 }
 
+void Retention::set_events(EventStore& events,
+                           std::map<std::string, EventFootagePolicy> cameras) {
+  std::lock_guard lock(pass_mu_);
+  events_ = &events;
+  events_only_ = std::move(cameras);
+}
+
 RetentionPass Retention::run_once(bool emergency) {
   std::lock_guard lock(pass_mu_);
   RetentionPass pass;
   const WallTime now = clock_.wall_now();
   constexpr int kBatch = 64;
 
+  // Events-only cameras: footage outside events goes first (the rows carry no blobs here; a
+  // segment row is loaded only to delete it).
+  for (const auto& [camera, policy] : events_only_) {
+    const WallTime cutoff = now - policy.hold_back;
+    const auto spans = catalog_.spans_between(camera, wall_from_ms(0), cutoff);
+    if (spans.empty()) continue;
+    const auto events = events_->between(camera, spans.front().wall_start - policy.post_roll,
+                                         cutoff + policy.pre_roll);
+    for (const int64_t id : segments_outside_events(spans, events, policy, cutoff)) {
+      const auto row = catalog_.segment(id);
+      if (!row || row->state != SegmentState::kClosed) continue;
+      if (!delete_segment(*row, "outside every event (record = \"events\")", pass)) return pass;
+    }
+  }
+
   for (const auto& [camera, lim] : limits_) {
+    if (lim.max_days && events_) {
+      // Events go with their camera's footage; their snapshots after their rows.
+      try {
+        const WallTime cutoff = now - std::chrono::days(*lim.max_days);
+        for (const auto& rel : events_->delete_ended_before(camera, cutoff)) {
+          const std::filesystem::path file = data_dir_ / rel;
+          if (::unlink(file.c_str()) != 0 && errno != ENOENT) {
+            spdlog::warn("retention: {}: unlink: {}", file.string(), errno_string(errno));
+          }
+        }
+      } catch (const Error& e) {
+        spdlog::error("retention: camera {}: events: {}", camera, e.what());
+      }
+    }
     if (lim.max_days) {
       const WallTime cutoff = now - std::chrono::days(*lim.max_days);
       bool more = true;

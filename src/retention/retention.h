@@ -17,6 +17,7 @@
 #include "catalog/catalog.h"
 #include "core/clock.h"
 #include "core/config.h"
+#include "retention/event_footage.h"
 #include "retention/disk_space.h"
 #include "retention/space_reserve.h"
 
@@ -42,6 +43,12 @@ class Retention {
   // New per-camera limits (a camera was added, changed or removed); the next pass uses them.
   void set_limits(std::map<std::string, RetentionLimits> limits);
 
+  // Events: each pass removes events (rows, then snapshot files) older than their camera's
+  // max_days, and, for the cameras recorded in mode "events" (event_footage.h), first deletes
+  // their closed segments that no event (with its pre/post roll) overlaps, once older than the
+  // policy's hold-back. `events` must outlive the Retention. Call before start().
+  void set_events(EventStore& events, std::map<std::string, EventFootagePolicy> events_only = {});
+
   // Runs run_once every `period` on a thread of its own until stop().
   void start(std::chrono::milliseconds period);
   void stop();
@@ -58,6 +65,8 @@ class Retention {
   const DiskSpace& disk_;
   const SpaceReserve reserve_;
   std::mutex pass_mu_;
+  EventStore* events_ = nullptr;
+  std::map<std::string, EventFootagePolicy> events_only_;
 
   std::mutex thread_mu_;
   std::condition_variable cv_;

@@ -96,7 +96,8 @@ Api::Api(ConfigStore& configs, AccountStore& accounts, const Clock& clock, Statu
                         ThrottlePolicy{5, std::chrono::seconds(1), std::chrono::seconds(15 * 60),
                                        std::chrono::seconds(60 * 60), 10'000}),
       dummy_hash_(hash_password(random_secret(16))),
-      playback_(configs, accounts, clock) {
+      playback_(configs, accounts, clock),
+      events_api_(configs, clock, playback_) {
   if (accounts_.user_count() == 0) setup_token_ = random_secret(24);
   add_routes();
 }
@@ -142,6 +143,7 @@ void Api::add_routes() {
   add("GET", "/api/audit", admin, &Api::read_audit);
   add("GET", "/api/openapi.json", viewer, &Api::openapi);
   playback_.add_routes(router_);
+  events_api_.add_routes(router_);
   add("GET", "/api/cameras/{id:camera}/live.mp4", Access{true, Role::kViewer, "id"}, &Api::live);
   add("GET", "/api/cameras/{id:camera}/snapshot.jpg", Access{true, Role::kViewer, "id"},
       &Api::snapshot);

@@ -17,6 +17,7 @@
 #include "core/config.h"
 #include "core/config_store.h"
 #include "serve/auth.h"
+#include "serve/events_api.h"
 #include "serve/http.h"
 #include "serve/playback.h"
 #include "serve/router.h"
@@ -98,6 +99,7 @@ class Api {
   // time as a wrong password and does not reveal which names exist.
   const std::string dummy_hash_;
   Playback playback_;  // timeline, playback, export (playback.h)
+  EventsApi events_api_;  // events, their snapshots and clips (events_api.h)
   Router router_;
   std::mutex setup_mu_;
   std::optional<std::string> setup_token_;

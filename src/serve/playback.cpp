@@ -193,6 +193,13 @@ Catalog& Playback::catalog() {
   return *catalog_;
 }
 
+EventStore& Playback::events() {
+  catalog();  // migrated first
+  std::lock_guard lock(mu_);
+  if (!events_) events_ = std::make_unique<EventStore>(config_.data_dir / "vigil.db");
+  return *events_;
+}
+
 ExportQueue& Playback::exports() {
   std::lock_guard lock(mu_);
   if (!exports_) exports_ = std::make_unique<ExportQueue>(data_dir_ / "exports", clock_);
@@ -265,10 +272,30 @@ Response Playback::timeline(Call& call) {
     j["reason"] = g.reason;
     gap_list.push_back(std::move(j));
   }
+  // Events on the same time line (events_api.h has the details), oldest first; a window with
+  // more than kMaxTimelineEvents lists the newest of them and says so.
+  constexpr int kMaxTimelineEvents = 1000;
+  EventFilter f;
+  f.cameras = std::vector<std::string>{camera};
+  f.from = w.start;
+  f.to = w.end;
+  f.limit = kMaxTimelineEvents;
+  auto evs = events().find(f);
+  json event_list = json::array();
+  for (auto it = evs.rbegin(); it != evs.rend(); ++it) {
+    json j = range_json(it->start, it->end);
+    j["id"] = it->id;
+    j["type"] = it->type;
+    j["armed"] = it->armed;
+    j["open"] = it->open;
+    event_list.push_back(std::move(j));
+  }
   json body = range_json(w.start, w.end);
   body["camera"] = camera;
   body["recorded"] = std::move(recorded);
   body["gaps"] = std::move(gap_list);
+  body["events"] = std::move(event_list);
+  body["events_truncated"] = static_cast<int>(evs.size()) == kMaxTimelineEvents;
   return Response::json(200, body);
 }
 
@@ -355,6 +382,12 @@ Response Playback::create_export(Call& call) {
   if (!configs_.current()->find_camera(camera)) throw Error(ErrorCode::kNotFound, "no camera " + camera);
   const Window w = check_window(body["start"].get<int64_t>(), body["end"].get<int64_t>(),
                                 kMaxExportWindow, "export");
+  return export_range(call, camera, w.start, w.end, "");
+}
+
+Response Playback::export_range(Call& call, const std::string& camera, WallTime start, WallTime end,
+                                const std::string& detail) {
+  const Window w{start, end};
   ExportJob job;
   job.camera_id = camera;
   job.user_name = call.principal->user.name;
@@ -382,7 +415,8 @@ Response Playback::create_export(Call& call) {
   const size_t pieces = job.pieces.size();
   const int64_t id = exports().submit(std::move(job));
   audit(call, "export", camera, w.start, w.end,
-        "export " + std::to_string(id) + " of " + std::to_string(pieces) + " segment files");
+        "export " + std::to_string(id) + " of " + std::to_string(pieces) + " segment files" +
+            (detail.empty() ? "" : " (" + detail + ")"));
   auto queued = exports().job(id);
   Response r = Response::json(202, job_json(*queued));
   r.with_header("Location", "/api/exports/" + std::to_string(id));

@@ -13,6 +13,7 @@
 
 #include "catalog/accounts.h"
 #include "catalog/catalog.h"
+#include "catalog/event_store.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/config_store.h"
@@ -36,9 +37,15 @@ class Playback {
   http::Response create_export(Call& call);
   http::Response export_status(Call& call);
   http::Response export_file(Call& call);
+  // Queues an export of `camera` over [start, end] for the caller (who must be allowed that
+  // camera: the caller checks), audits it ("export", with `detail` added) and answers 202 with
+  // the job. Used by create_export and by event clips (events_api.h).
+  http::Response export_range(Call& call, const std::string& camera, WallTime start, WallTime end,
+                              const std::string& detail);
 
  private:
   Catalog& catalog();
+  EventStore& events();
   ExportQueue& exports();
   // The export named by the path, if the caller may see it; else throws kNotFound.
   std::optional<ExportJob> visible_job(const Call& call);
@@ -51,6 +58,7 @@ class Playback {
   const Clock& clock_;
   std::mutex mu_;
   std::unique_ptr<Catalog> catalog_;
+  std::unique_ptr<EventStore> events_;
   std::unique_ptr<ExportQueue> exports_;
 };
 

@@ -146,5 +146,128 @@ TEST(Config, ByteSizes) {
   EXPECT_FALSE(parse_byte_size("GB"));
 }
 
+// ---- Events settings: [events], [mqtt], [[webhook]], [[camera.schedule]] ----
+
+TEST(Config, EventsDefaultsWhenNothingIsSet) {
+  const Config c = parse("data_dir = \"d\"\n");
+  EXPECT_EQ(c.events.min_duration, std::chrono::milliseconds(1000));
+  EXPECT_EQ(c.events.merge_gap, std::chrono::milliseconds(5000));
+  EXPECT_EQ(c.events.pre_roll, std::chrono::milliseconds(5000));
+  EXPECT_EQ(c.events.time_zone, "");
+  EXPECT_TRUE(c.mqtt.host.empty());
+  EXPECT_TRUE(c.webhooks.empty());
+  EXPECT_EQ(parse("data_dir = \"d\"\n[[camera]]\nid = \"a\"\nurl = \"rtsp://h/s\"\n")
+                .cameras[0]
+                .record,
+            RecordMode::kContinuous);
+}
+
+TEST(Config, EventsMqttWebhooksAndSchedules) {
+  const Config c = parse(R"(
+data_dir = "d"
+[events]
+min_duration_ms = 500
+merge_gap_ms = 8000
+pre_roll_ms = 3000
+post_roll_ms = 7000
+time_zone = "Europe/Berlin"
+[mqtt]
+host = "broker.lan"
+port = 8883
+prefix = "office/vigil"
+client_id = "vigil-1"
+username = "u"
+password = "p"
+discovery = false
+retry_for_ms = 1000
+[[webhook]]
+url = "https://hooks.example.com/vigil?x=1"
+secret = "s3cret"
+types = ["motion", "tamper_covered"]
+timeout_ms = 2000
+[[webhook]]
+url = "http://127.0.0.1:9000/"
+[[camera]]
+id = "archive"
+url = "rtsp://10.0.0.9/s"
+record = "events"
+[[camera.schedule]]
+zone = "shelves"
+days = ["mon", "tue", "wed", "thu", "fri"]
+from = "19:00"
+to = "07:00"
+[[camera.schedule]]
+types = ["motion"]
+days = ["sat", "sun"]
+)");
+  EXPECT_EQ(c.events.min_duration, std::chrono::milliseconds(500));
+  EXPECT_EQ(c.events.merge_gap, std::chrono::milliseconds(8000));
+  EXPECT_EQ(c.events.post_roll, std::chrono::milliseconds(7000));
+  EXPECT_EQ(c.events.time_zone, "Europe/Berlin");
+  EXPECT_EQ(c.mqtt.host, "broker.lan");
+  EXPECT_EQ(c.mqtt.port, 8883);
+  EXPECT_EQ(c.mqtt.prefix, "office/vigil");
+  EXPECT_FALSE(c.mqtt.discovery);
+  EXPECT_EQ(c.mqtt.retry_for, std::chrono::milliseconds(1000));
+  ASSERT_EQ(c.webhooks.size(), 2u);
+  EXPECT_EQ(c.webhooks[0].secret, "s3cret");
+  EXPECT_EQ(c.webhooks[0].types, (std::vector<std::string>{"motion", "tamper_covered"}));
+  EXPECT_EQ(c.webhooks[0].timeout, std::chrono::milliseconds(2000));
+  EXPECT_EQ(c.webhooks[1].max_attempts, 5);
+  EXPECT_EQ(c.cameras.at(0).record, RecordMode::kEvents);
+  const auto& s = c.cameras.at(0).schedule;
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[0].zone, "shelves");
+  EXPECT_EQ(s[0].days, 0x1f);
+  EXPECT_EQ(s[0].from, std::chrono::minutes(19 * 60));
+  EXPECT_EQ(s[0].to, std::chrono::minutes(7 * 60));
+  EXPECT_EQ(s[1].days, 0x60);
+  EXPECT_EQ(s[1].from, std::chrono::minutes(0));
+  EXPECT_EQ(s[1].to, std::chrono::minutes(24 * 60));
+}
+
+TEST(Config, EventsErrorsNameKeyValueAndReason) {
+  const std::string cam = "data_dir = \"d\"\n[[camera]]\nid = \"a\"\nurl = \"rtsp://h/s\"\n";
+  EXPECT_NE(error_of(cam + "[[camera.schedule]]\nfrom = \"25:00\"\n")
+                .find("camera[0].schedule[0].from = \"25:00\": must be a time of day"),
+            std::string::npos);
+  EXPECT_NE(error_of(cam + "[[camera.schedule]]\ndays = [\"monday\"]\n")
+                .find("camera[0].schedule[0].days = \"monday\": must be day names"),
+            std::string::npos);
+  EXPECT_NE(error_of(cam + "[[camera.schedule]]\nfrom = \"07:00\"\nto = \"07:00\"\n")
+                .find("equals \"from\""),
+            std::string::npos);
+  EXPECT_NE(error_of(cam + "[[camera.schedule]]\ntypes = [\"person\"]\n")
+                .find("camera[0].schedule[0].types = \"person\": must be one of motion"),
+            std::string::npos);
+  EXPECT_NE(error_of(cam + "record = \"motion\"\n")
+                .find("camera[0].record = \"motion\": must be \"continuous\" or \"events\""),
+            std::string::npos);
+  EXPECT_NE(error_of(cam + "[[camera.schedule]]\nweekday = 1\n").find("unknown setting"),
+            std::string::npos);
+  EXPECT_NE(error_of("data_dir = \"d\"\n[events]\ntime_zone = \"Mars/Olympus\"\n")
+                .find("events.time_zone = \"Mars/Olympus\": must be a time zone name"),
+            std::string::npos);
+  EXPECT_NE(error_of("data_dir = \"d\"\n[events]\ntime_zone = \"../../etc/passwd\"\n")
+                .find("events.time_zone"),
+            std::string::npos);
+  EXPECT_NE(error_of("data_dir = \"d\"\n[events]\nmerge_gap_ms = -1\n")
+                .find("events.merge_gap_ms = -1: must be between"),
+            std::string::npos);
+  EXPECT_NE(error_of("data_dir = \"d\"\n[mqtt]\nport = 1883\n").find("mqtt.host = (missing)"),
+            std::string::npos);
+  EXPECT_NE(error_of("data_dir = \"d\"\n[mqtt]\nhost = \"b\"\nprefix = \"a/#\"\n")
+                .find("mqtt.prefix = \"a/#\""),
+            std::string::npos);
+  EXPECT_NE(error_of("data_dir = \"d\"\n[[webhook]]\nurl = \"ftp://x/\"\n")
+                .find("webhook[0].url = \"ftp://x/\": must be an http:// or https:// URL"),
+            std::string::npos);
+  EXPECT_NE(error_of("data_dir = \"d\"\n[[webhook]]\nurl = \"http://x/\"\nmax_attempts = 0\n")
+                .find("webhook[0].max_attempts = 0"),
+            std::string::npos);
+}
+
+// ---- end of events settings ----
+
 }  // namespace
 }  // namespace vigil

@@ -1,0 +1,193 @@
+#include "catalog/event_store.h"
+
+#include <sstream>
+
+#include "core/error.h"
+
+namespace vigil {
+namespace {
+
+constexpr int kMinSchema = 3;  // the migration that made the event table
+
+// ",a,b," : every name between commas, so that one zone is found with instr(',' || z || ',').
+std::string comma_list(const std::vector<std::string>& names) {
+  if (names.empty()) return {};
+  std::string out = ",";
+  for (const auto& n : names) out += n + ",";
+  return out;
+}
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  std::string x;
+  while (std::getline(in, x, ',')) {
+    if (!x.empty()) out.push_back(x);
+  }
+  return out;
+}
+
+const char* kColumns =
+    "SELECT id, camera_id, type, state, start_ms, end_ms, zones, peak_score, peak_ms, box_x, "
+    "box_y, box_w, box_h, armed, snapshot, close_reason FROM event ";
+
+std::vector<EventRow> read_rows(sql::Statement& st) {
+  std::vector<EventRow> out;
+  while (st.step()) {
+    EventRow e;
+    e.id = st.int64("id");
+    e.camera_id = st.text("camera_id");
+    e.type = st.text("type");
+    e.open = st.text("state") == "open";
+    e.start = wall_from_ms(st.int64("start_ms"));
+    e.end = wall_from_ms(st.int64("end_ms"));
+    e.zones = split_list(st.text("zones"));
+    e.peak_score = st.real("peak_score");
+    e.peak_at = wall_from_ms(st.int64("peak_ms"));
+    if (!st.is_null("box_x")) {
+      e.box = EventBox{st.real("box_x"), st.real("box_y"), st.real("box_w"), st.real("box_h")};
+    }
+    e.armed = st.int64("armed") != 0;
+    e.snapshot = st.text("snapshot");
+    e.close_reason = st.text("close_reason");
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+void bind_growth(sql::Statement& st, const EventRow& e) {
+  st.bind(":end", ms_since_epoch(e.end))
+      .bind(":zones", comma_list(e.zones))
+      .bind_real(":peak", e.peak_score)
+      .bind(":peak_ms", ms_since_epoch(e.peak_at));
+  if (e.box) {
+    st.bind_real(":bx", e.box->x).bind_real(":by", e.box->y);
+    st.bind_real(":bw", e.box->w).bind_real(":bh", e.box->h);
+  } else {
+    st.bind_null(":bx").bind_null(":by").bind_null(":bw").bind_null(":bh");
+  }
+}
+
+}  // namespace
+
+EventStore::EventStore(const std::filesystem::path& db_file) : db_(db_file.string()) {
+  auto st = db_.prepare("PRAGMA user_version");
+  st.step();
+  if (st.int64("user_version") < kMinSchema) {
+    throw Error(ErrorCode::kFailedPrecondition,
+                db_file.string() + ": catalog has no event table (schema version " +
+                    std::to_string(st.int64("user_version")) + ")");
+  }
+}
+
+int64_t EventStore::insert(const EventRow& e) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare(
+      "INSERT INTO event (camera_id, type, state, start_ms, end_ms, zones, peak_score, peak_ms, "
+      "box_x, box_y, box_w, box_h, armed) VALUES (:camera, :type, 'open', :start, :end, :zones, "
+      ":peak, :peak_ms, :bx, :by, :bw, :bh, :armed)");
+  st.bind(":camera", e.camera_id)
+      .bind(":type", e.type)
+      .bind(":start", ms_since_epoch(e.start))
+      .bind(":armed", int64_t{e.armed});
+  bind_growth(st, e);
+  st.run();
+  return db_.last_insert_rowid();
+}
+
+void EventStore::update(const EventRow& e) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare(
+      "UPDATE event SET end_ms = :end, zones = :zones, peak_score = :peak, peak_ms = :peak_ms, "
+      "box_x = :bx, box_y = :by, box_w = :bw, box_h = :bh WHERE id = :id AND state = 'open'");
+  bind_growth(st, e);
+  st.bind(":id", e.id).run();
+}
+
+void EventStore::set_snapshot(int64_t id, const std::string& relative_path) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare("UPDATE event SET snapshot = :snap WHERE id = :id");
+  st.bind(":snap", relative_path).bind(":id", id).run();
+}
+
+void EventStore::close(int64_t id, WallTime end, const std::string& reason) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare(
+      "UPDATE event SET state = 'closed', end_ms = :end, close_reason = :reason "
+      "WHERE id = :id AND state = 'open'");
+  st.bind(":end", ms_since_epoch(end)).bind(":reason", reason).bind(":id", id).run();
+}
+
+int EventStore::close_open_events(const std::string& reason) {
+  std::lock_guard lock(mu_);
+  auto st =
+      db_.prepare("UPDATE event SET state = 'closed', close_reason = :reason WHERE state = 'open'");
+  st.bind(":reason", reason).run();
+  return db_.changes();
+}
+
+std::vector<std::string> EventStore::delete_ended_before(const std::string& camera,
+                                                         WallTime cutoff) {
+  std::lock_guard lock(mu_);
+  sql::Transaction tx(db_);
+  auto sel = db_.prepare(
+      "SELECT snapshot FROM event WHERE camera_id = :camera AND state = 'closed' "
+      "AND end_ms < :cutoff AND snapshot IS NOT NULL");
+  sel.bind(":camera", camera).bind(":cutoff", ms_since_epoch(cutoff));
+  std::vector<std::string> snapshots;
+  while (sel.step()) snapshots.push_back(sel.text("snapshot"));
+  auto del = db_.prepare(
+      "DELETE FROM event WHERE camera_id = :camera AND state = 'closed' AND end_ms < :cutoff");
+  del.bind(":camera", camera).bind(":cutoff", ms_since_epoch(cutoff)).run();
+  tx.commit();
+  return snapshots;
+}
+
+std::optional<EventRow> EventStore::get(int64_t id) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare(std::string(kColumns) + "WHERE id = :id");
+  st.bind(":id", id);
+  auto rows = read_rows(st);
+  if (rows.empty()) return std::nullopt;
+  return std::move(rows.front());
+}
+
+std::vector<EventRow> EventStore::find(const EventFilter& f) {
+  // Every condition is present and switched off by a NULL parameter, so the SQL text is fixed.
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare(std::string(kColumns) +
+                        "WHERE (:cams IS NULL OR instr(:cams, ',' || camera_id || ',') > 0) "
+                        "AND (:type IS NULL OR type = :type) "
+                        "AND (:zone IS NULL OR instr(zones, ',' || :zone || ',') > 0) "
+                        "AND (:from IS NULL OR end_ms >= :from) "
+                        "AND (:to IS NULL OR start_ms < :to) "
+                        "AND (:before IS NULL OR id < :before) "
+                        "ORDER BY id DESC LIMIT :limit");
+  if (f.cameras) {
+    st.bind(":cams", comma_list(*f.cameras).empty() ? std::string(",") : comma_list(*f.cameras));
+  } else {
+    st.bind_null(":cams");
+  }
+  st.bind(":type", f.type).bind(":zone", f.zone).bind(":before", f.before_id);
+  if (f.from)
+    st.bind(":from", ms_since_epoch(*f.from));
+  else
+    st.bind_null(":from");
+  if (f.to)
+    st.bind(":to", ms_since_epoch(*f.to));
+  else
+    st.bind_null(":to");
+  st.bind(":limit", int64_t{f.limit});
+  return read_rows(st);
+}
+
+std::vector<EventRow> EventStore::between(const std::string& camera, WallTime from, WallTime to) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare(std::string(kColumns) +
+                        "WHERE camera_id = :camera AND start_ms < :to AND end_ms >= :from "
+                        "ORDER BY start_ms");
+  st.bind(":camera", camera).bind(":to", ms_since_epoch(to)).bind(":from", ms_since_epoch(from));
+  return read_rows(st);
+}
+
+}  // namespace vigil

@@ -1,0 +1,31 @@
+// One HTTP(S) POST with a deadline for the whole exchange (connect, TLS, send, answer), for
+// webhooks. Boost.Beast on a private io_context, so nothing here is shared between calls.
+// HTTPS verifies the server's certificate against the system's trust store and its host name.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace vigil {
+
+struct HttpPostResult {
+  int status = 0;     // 0 when no answer came (refused, timeout, TLS failure)
+  std::string error;  // why, when status == 0
+};
+
+struct ParsedUrl {
+  bool tls = false;
+  std::string host;
+  std::string port;
+  std::string target;  // path and query, "/" at least
+};
+// nullopt-like: ok=false when the URL is not http(s)://host[:port][/path].
+bool parse_http_url(const std::string& url, ParsedUrl& out);
+
+HttpPostResult http_post(const std::string& url,
+                         const std::vector<std::pair<std::string, std::string>>& headers,
+                         const std::string& body, std::chrono::milliseconds timeout);
+
+}  // namespace vigil

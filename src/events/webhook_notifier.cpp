@@ -1,0 +1,125 @@
+#include "events/webhook_notifier.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "core/redact.h"
+#include "events/http_post.h"
+
+namespace vigil {
+
+std::string webhook_signature(const std::string& secret, const std::string& body) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &len);
+  static const char* const kHex = "0123456789abcdef";
+  std::string out = "sha256=";
+  for (unsigned i = 0; i < len; ++i) {
+    out += kHex[mac[i] >> 4];
+    out += kHex[mac[i] & 15];
+  }
+  return out;
+}
+
+WebhookNotifier::WebhookNotifier(std::vector<WebhookTarget> targets) {
+  for (auto& c : targets) {
+    auto t = std::make_unique<Target>();
+    t->config = std::move(c);
+    targets_.push_back(std::move(t));
+  }
+  for (auto& t : targets_) {
+    Target* raw = t.get();
+    raw->worker = std::thread([raw] { run(*raw); });
+  }
+}
+
+WebhookNotifier::~WebhookNotifier() {
+  for (auto& t : targets_) {
+    std::lock_guard lock(t->mu);
+    t->stopping = true;
+    t->cv.notify_all();
+  }
+  for (auto& t : targets_) t->worker.join();
+}
+
+void WebhookNotifier::notify(const EventNotice& n) {
+  const std::string body = event_notice_json(n).dump();
+  const std::string kind = n.kind == EventNotice::Kind::kStart ? "start" : "end";
+  for (auto& t : targets_) {
+    const auto& types = t->config.types;
+    if (!types.empty() && std::find(types.begin(), types.end(), n.type) == types.end()) continue;
+    std::lock_guard lock(t->mu);
+    if (t->queue.size() >= t->config.queue_limit) {
+      ++t->stats.dropped_full;
+      continue;
+    }
+    t->queue.push_back({body, kind});
+    t->cv.notify_one();
+  }
+}
+
+std::vector<WebhookStats> WebhookNotifier::stats() const {
+  std::vector<WebhookStats> out;
+  for (const auto& t : targets_) {
+    std::lock_guard lock(t->mu);
+    WebhookStats s = t->stats;
+    s.queued = t->queue.size();
+    out.push_back(s);
+  }
+  return out;
+}
+
+void WebhookNotifier::run(Target& t) {
+  constexpr std::chrono::milliseconds kMaxBackoff{60'000};
+  const std::string where = redact_url(t.config.url);
+  std::unique_lock lock(t.mu);
+  while (true) {
+    t.cv.wait(lock, [&] { return t.stopping || !t.queue.empty(); });
+    if (t.stopping) break;
+    const Message m = t.queue.front();
+    lock.unlock();
+    std::vector<std::pair<std::string, std::string>> headers = {{"X-Vigil-Event", m.kind}};
+    if (!t.config.secret.empty()) {
+      headers.emplace_back("X-Vigil-Signature", webhook_signature(t.config.secret, m.body));
+    }
+    std::chrono::milliseconds backoff = t.config.retry_initial;
+    bool delivered = false;
+    int attempt = 0;
+    for (; attempt < t.config.max_attempts; ++attempt) {
+      const HttpPostResult r = http_post(t.config.url, headers, m.body, t.config.timeout);
+      delivered = r.status >= 200 && r.status < 300;
+      lock.lock();
+      ++t.stats.attempts;
+      if (!delivered) ++t.stats.failed_attempts;
+      lock.unlock();
+      if (delivered) break;
+      spdlog::warn("webhook {}: attempt {} of {}: {}", where, attempt + 1, t.config.max_attempts,
+                   r.status ? "HTTP " + std::to_string(r.status) : r.error);
+      if (attempt + 1 == t.config.max_attempts) break;
+      lock.lock();
+      // Waits the backoff unless told to stop.
+      if (t.cv.wait_for(lock, backoff, [&] { return t.stopping; })) break;
+      lock.unlock();
+      backoff = std::min(backoff * 2, kMaxBackoff);
+    }
+    if (!lock.owns_lock()) lock.lock();
+    if (t.stopping && !delivered) break;
+    t.queue.pop_front();
+    if (delivered) {
+      ++t.stats.delivered;
+    } else {
+      ++t.stats.dropped_attempts;
+      spdlog::error("webhook {}: {} event dropped after {} attempts", where, m.kind,
+                    t.config.max_attempts);
+    }
+  }
+  // Stopping: what is left is not sent.
+  t.stats.dropped_attempts += t.queue.size();
+  t.queue.clear();
+}
+
+}  // namespace vigil

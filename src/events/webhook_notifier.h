@@ -1,0 +1,68 @@
+// Event notifications as webhooks: every start and end (of the target's types) is POSTed as the
+// event JSON (event_notice_json) with
+//   X-Vigil-Signature: sha256=<hex HMAC-SHA256 of the body with the target's secret>
+//   X-Vigil-Event: start | end
+// Each target has its own bounded queue and thread, so a slow or dead endpoint delays only
+// itself. Delivery is in order per target; an answer other than 2xx, a refused connection or a
+// timeout is retried after retry_initial, doubling up to 60 s, at most max_attempts times, then
+// the message is dropped and counted. notify() never blocks. The destructor waits for the request
+// in flight (at most its timeout) and drops what is still queued (counted as such).
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/config.h"
+#include "events/event_notice.h"
+
+namespace vigil {
+
+struct WebhookStats {
+  uint64_t delivered = 0;  // answered 2xx
+  uint64_t attempts = 0;   // POSTs made, retries included
+  uint64_t failed_attempts = 0;
+  uint64_t dropped_full = 0;      // the queue was full
+  uint64_t dropped_attempts = 0;  // every attempt failed
+  uint64_t queued = 0;
+};
+
+// "sha256=<hex>" for a body: what X-Vigil-Signature says.
+std::string webhook_signature(const std::string& secret, const std::string& body);
+
+class WebhookNotifier final : public EventNotifier {
+ public:
+  explicit WebhookNotifier(std::vector<WebhookTarget> targets);
+  ~WebhookNotifier() override;
+  WebhookNotifier(const WebhookNotifier&) = delete;
+  WebhookNotifier& operator=(const WebhookNotifier&) = delete;
+
+  void notify(const EventNotice& n) override;
+  // Per target, in configuration order.
+  std::vector<WebhookStats> stats() const;
+
+ private:
+  struct Message {
+    std::string body;
+    std::string kind;  // "start" / "end"
+  };
+  struct Target {
+    WebhookTarget config;
+    mutable std::mutex mu;
+    std::condition_variable cv;
+    std::deque<Message> queue;
+    bool stopping = false;
+    WebhookStats stats;
+    std::thread worker;
+  };
+  static void run(Target& t);
+
+  std::vector<std::unique_ptr<Target>> targets_;
+};
+
+}  // namespace vigil
