@@ -196,7 +196,7 @@ Catalog& Playback::catalog() {
 EventStore& Playback::events() {
   catalog();  // migrated first
   std::lock_guard lock(mu_);
-  if (!events_) events_ = std::make_unique<EventStore>(config_.data_dir / "vigil.db");
+  if (!events_) events_ = std::make_unique<EventStore>(data_dir_ / "vigil.db");
   return *events_;
 }
 

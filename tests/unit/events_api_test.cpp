@@ -20,17 +20,22 @@ using std::chrono::seconds;
 
 const WallTime kT0 = wall_from_ms(1'790'000'000'000);
 
+Config events_config(const std::filesystem::path& dir) {
+  Config c = test::two_camera_config(dir);
+  c.events.pre_roll = seconds(5);
+  c.events.post_roll = seconds(10);
+  return c;
+}
+
 class EventsApiTest : public ::testing::Test {
  protected:
   EventsApiTest()
-      : config_(test::two_camera_config(dir_.path())),
+      : config_(events_config(dir_.path())),
         catalog_(dir_.path() / "vigil.db"),
         accounts_(dir_.path() / "vigil.db"),
         store_(dir_.path() / "vigil.db"),
         clock_(kT0 + std::chrono::hours(1)),
         api_(config_, accounts_, clock_, nullptr) {
-    config_.events.pre_roll = seconds(5);
-    config_.events.post_roll = seconds(10);
     for (auto [name, role, cams] :
          {std::tuple{"ann", Role::kOperator, std::optional<std::vector<std::string>>()},
           std::tuple{"val", Role::kViewer,
@@ -91,7 +96,7 @@ class EventsApiTest : public ::testing::Test {
   }
 
   test::TempDir dir_;
-  Config config_;
+  ConfigStore config_;
   Catalog catalog_;
   AccountStore accounts_;
   EventStore store_;
