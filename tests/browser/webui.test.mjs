@@ -10,7 +10,8 @@
 //
 // tests/integration/test_webui.py runs it. Exits non-zero on the first failed step.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -92,7 +93,6 @@ try {
     await tile.locator('img.snap:not([hidden])').waitFor();
     const size = await tile.locator('img.snap').evaluate((i) => i.naturalWidth);
     assert.ok(size > 0, 'the snapshot decoded');
-    await shot('live-grid');
   });
 
   await step('full-screen live view decodes frames', async () => {
@@ -109,12 +109,13 @@ try {
     await page.waitForURL(/#\/playback\/front$/);
     await page.locator('.timeline .range').first().waitFor();
     await page.getByRole('button', { name: 'Hour' }).click();
+    await page.locator('.timeline').scrollIntoViewIfNeeded();
     const range = await page.locator('.timeline .range').first().boundingBox();
     const track = await page.locator('.timeline .track').boundingBox();
     assert.ok(range && track && range.width > 3, 'the recorded range is drawn');
     await page.mouse.click(range.x + 2, track.y + track.height / 2);
     playedFrom = Number(await page.getByRole('slider').getAttribute('aria-valuenow'));
-    await page.locator('.playback[data-play-state=playing], [data-play-state=playing]').first().waitFor();
+    await page.locator('[data-play-state=playing]').waitFor({ state: 'attached' });
     const r = await playing('video.playback-video');
     console.log(`     playback: ${r.frames} frames decoded, currentTime ${r.t.toFixed(2)} s`);
     const clock = await page.locator('output.clock').innerText();
@@ -140,6 +141,7 @@ try {
   await step('export of a selected range downloads an MP4', async () => {
     // From the start of the footage (a click, as above) to one keyboard step (12.5 s in an
     // hour view) later.
+    await page.locator('.timeline').scrollIntoViewIfNeeded();
     const range = await page.locator('.timeline .range').first().boundingBox();
     const track = await page.locator('.timeline .track').boundingBox();
     await page.mouse.click(range.x + 2, track.y + track.height / 2);
@@ -154,9 +156,11 @@ try {
       page.getByRole('button', { name: 'Export MP4' }).click(),
     ]);
     assert.match(download.suggestedFilename(), /^vigil-front-.*\.mp4$/);
-    const saved = join(opts.shots, '..', 'export.mp4');
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-export-'));
+    const saved = join(dir, 'export.mp4');
     await download.saveAs(saved);
     const bytes = readFileSync(saved);
+    rmSync(dir, { recursive: true, force: true });
     assert.equal(bytes.subarray(4, 8).toString('latin1'), 'ftyp');
     console.log(`     export: ${download.suggestedFilename()}, ${bytes.length} bytes`);
     await page.getByRole('link', { name: /Download MP4/ }).waitFor();
@@ -187,6 +191,7 @@ try {
     const tile = page.locator('.tile[data-camera=yard]');
     await tile.locator('.badge', { hasText: 'Recording' }).waitFor({ timeout: 40_000 });
     await tile.locator('img.snap:not([hidden])').waitFor({ timeout: 20_000 });
+    await shot('live-grid');
     await tile.locator('.tile-link').click();
     const r = await playing('video.live-video');
     console.log(`     yard live: ${r.frames} frames decoded`);

@@ -137,6 +137,7 @@ export class Timeline {
       case ' ':
         e.preventDefault();
         window.clearTimeout(this.keyTimer);
+        this.keyTimer = undefined;
         this.opts.onSeek(this.cursor);
         return;
       default:
@@ -145,7 +146,16 @@ export class Timeline {
     e.preventDefault();
     this.setCursor(next);
     window.clearTimeout(this.keyTimer);
-    this.keyTimer = window.setTimeout(() => this.opts.onSeek(this.cursor), kKeyCommitMs);
+    this.keyTimer = window.setTimeout(() => {
+      this.keyTimer = undefined;
+      this.opts.onSeek(this.cursor);
+    }, kKeyCommitMs);
+  }
+
+  // The user is moving the cursor (dragging, or arrow keys not yet committed): playback must
+  // not move it meanwhile.
+  interacting(): boolean {
+    return this.dragging || this.keyTimer !== undefined;
   }
 
   private msAt(clientX: number): number {

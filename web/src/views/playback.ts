@@ -266,7 +266,7 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
   // The wall time of the frame on screen, from the playlist's PROGRAM-DATE-TIME.
   const onTime = () => {
     const date = hls?.playingDate;
-    if (!date) return;
+    if (!date || timeline.interacting()) return;
     const ms = date.getTime();
     clock.textContent = formatDateTime(ms);
     const [, end] = timeline.window();

@@ -17,7 +17,7 @@ export function camerasSettings(root: HTMLElement, _ctx: Ctx): () => void {
 
   const showForm = (cam: Camera | null) => {
     const isNew = cam === null;
-    const id = h('input', { name: 'id', required: true, value: cam?.id ?? '', disabled: !isNew, pattern: '[a-z0-9][a-z0-9_-]{0,31}', autocomplete: 'off' });
+    const id = h('input', { name: 'id', required: true, value: cam?.id ?? '', disabled: !isNew, pattern: '[a-z0-9][a-z0-9_\\-]{0,31}', autocomplete: 'off' });
     const name = h('input', { name: 'name', value: cam?.name ?? '', autocomplete: 'off' });
     const url = h('input', { name: 'url', required: true, value: cam?.url ?? '', placeholder: 'rtsp://user:password@192.0.2.10:554/stream1', autocomplete: 'off', spellcheck: 'false' });
     const subUrl = h('input', { name: 'sub_url', value: cam?.sub_url ?? '', autocomplete: 'off', spellcheck: 'false' });
