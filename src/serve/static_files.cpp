@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <string>
 #include <string_view>
@@ -103,8 +104,9 @@ std::optional<http::Response> StaticFiles::handle(const http::Request& req) cons
     file = root_;
     for (const auto& s : *segments) file /= s;
   } else {
-    if (segments->size() == 1 && !segments->front().empty() &&
-        segments->front() != "index.html") {
+    if (segments->size() == 1 && segments->front() == "index.html") {
+      file = index;
+    } else if (segments->size() == 1 && !segments->front().empty()) {
       // A file at the top of root (favicon.svg, robots.txt) is itself; anything else is a
       // route of the app.
       const std::filesystem::path top = root_ / segments->front();
@@ -113,7 +115,19 @@ std::optional<http::Response> StaticFiles::handle(const http::Request& req) cons
         index_body = std::move(body);
       }
     }
-    if (file.empty()) file = index;
+    if (file.empty()) {
+      // Only what can be a route of the app gets the app: a file name that is not there (a
+      // dot in the last segment: "/vigil.db") or an empty segment ("//etc/passwd") is a 404,
+      // so probes and typos get an honest answer.
+      const std::string& last = segments->back();
+      const bool empty_segment =
+          segments->size() > 1 &&
+          std::any_of(segments->begin(), segments->end(), [](const auto& x) { return x.empty(); });
+      if (empty_segment || last.find('.') != std::string::npos) {
+        return fail(404, "no such file: " + std::string(path));
+      }
+      file = index;
+    }
     // Revalidated on every load, so that a new build (new asset names) is seen at once.
     r.with_header("Cache-Control", "no-cache");
     r.content_type = content_type_for(file);

@@ -1,7 +1,8 @@
 // The built web UI (web/, `npm run build` -> web/dist) served from one root directory: GET and
 // HEAD only; /assets/<file> is a file of root/assets (Vite names them by content hash, so they
 // are cached for good); a file at the top of root (favicon) is served as itself; every other path
-// outside /api/ gets index.html, so the single-page app can be reloaded on any of its own URLs.
+// outside /api/ that can be a route of the app (no dot in its last segment, no empty segment)
+// gets index.html, so the single-page app can be reloaded on any of its own URLs.
 // Paths are checked by http::split_path (no "..", ".", encoded '/', control characters), and a
 // hidden name (".x") or a symbolic link is never served.
 // The root is looked at on each request: building the UI while vigil runs takes effect at once,

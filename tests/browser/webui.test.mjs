@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
 const opts = JSON.parse(process.argv[2] ?? '{}');
-for (const k of ['url', 'token', 'yardUrl', 'shots']) if (!opts[k]) throw new Error(`missing ${k}`);
+for (const k of ['url', 'token', 'yardUrl', 'deadUrl', 'shots']) if (!opts[k]) throw new Error(`missing ${k}`);
 mkdirSync(opts.shots, { recursive: true });
 const admin = { name: 'boss', password: 'boss-password-1' };
 
@@ -195,6 +195,32 @@ try {
     await tile.locator('.tile-link').click();
     const r = await playing('video.live-video');
     console.log(`     yard live: ${r.frames} frames decoded`);
+  });
+
+  await step('an unreachable camera says why, and that it has no recordings yet', async () => {
+    await page.goto(`${opts.url}#/settings/cameras`);
+    await page.getByRole('button', { name: 'Add a camera' }).click();
+    await page.locator('input[name=id]').fill('gone');
+    await page.locator('input[name=url]').fill(opts.deadUrl);
+    await page.getByRole('button', { name: 'Add camera' }).click();
+    await page.getByText('Camera gone added').waitFor();
+    await page.getByRole('link', { name: 'Live', exact: true }).click();
+    const tile = page.locator('.tile[data-camera=gone]');
+    await tile.locator('.badge', { hasText: /Offline|Connecting/ }).waitFor();
+    await page.waitForFunction(() => document.querySelector('.tile[data-camera=gone] .problem')?.textContent?.length > 0);
+    console.log(`     unreachable: ${await tile.locator('.badge').innerText()}: ${await tile.locator('.problem').innerText()}`);
+    await page.goto(`${opts.url}#/live/gone`);
+    assert.match(await alertText(), /not streaming/);
+    await page.goto(`${opts.url}#/playback/gone`);
+    await page.getByText(/^No recordings on /).waitFor();
+  });
+
+  await step('admin removes a camera', async () => {
+    await page.goto(`${opts.url}#/settings/cameras`);
+    page.once('dialog', (d) => d.accept());
+    await page.locator('tr[data-camera=gone]').getByRole('button', { name: 'Remove' }).click();
+    await page.locator('tr[data-camera=gone]').waitFor({ state: 'detached' });
+    assert.equal(await page.locator('tr[data-camera]').count(), 2);
   });
 
   await step('users: add a viewer limited to one camera', async () => {

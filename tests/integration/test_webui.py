@@ -5,6 +5,7 @@ every screen. Screenshots go to the test's directory, or to docs/screenshots/ wi
 VIGIL_UPDATE_SCREENSHOTS=1."""
 import json
 import os
+import socket
 import subprocess
 import unittest
 
@@ -35,17 +36,22 @@ class WebUi(TestCase):
         shots = (os.path.join(SOURCE_DIR, "docs", "screenshots")
                  if os.environ.get("VIGIL_UPDATE_SCREENSHOTS") == "1"
                  else os.path.join(self.workdir, "shots"))
-        args = json.dumps({"url": url, "token": token, "yardUrl": cam.url("yard"), "shots": shots})
+        # A camera that refuses connections: a port nothing listens on (bound, then closed).
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            dead_url = "rtsp://127.0.0.1:%d/gone" % s.getsockname()[1]
+        args = json.dumps({"url": url, "token": token, "yardUrl": cam.url("yard"),
+                           "deadUrl": dead_url, "shots": shots})
         r = subprocess.run(["node", os.path.join(BROWSER_DIR, "webui.test.mjs"), args],
                            capture_output=True, text=True, timeout=400)
         print(r.stdout)
         self.assertEqual(r.returncode, 0,
                          r.stdout + r.stderr + "\n--- vigil ---\n" + v.log()[-3000:])
-        self.assertRegex(r.stdout, r"\b16 passed, 0 failed")
+        self.assertRegex(r.stdout, r"\b18 passed, 0 failed")
         # What the browser did is in the audit log like anything else.
         actions = {row["action"] for row in v.query("SELECT DISTINCT action FROM audit")}
         for a in ("setup", "login", "login_failed", "logout", "live_start", "playback", "export",
-                  "camera_add", "user_add"):
+                  "camera_add", "camera_remove", "user_add"):
             self.assertIn(a, actions)
         # The camera added in the browser is in the configuration file and recorded.
         with open(v.config) as f:

@@ -88,6 +88,15 @@ TEST_F(StaticFilesTest, AppRoutesGetIndexHtmlRevalidatedWithAStrictPolicy) {
   EXPECT_TRUE(head->body.empty());
 }
 
+TEST_F(StaticFilesTest, FileNamesThatAreNotThereAreNotFoundNotTheApp) {
+  for (const char* target : {"/secret.txt", "/vigil.db", "//etc/passwd", "/live//x", "/a/b.json"}) {
+    auto r = get(target);
+    ASSERT_TRUE(r) << target;
+    EXPECT_EQ(r->status, 404) << target;
+    EXPECT_EQ(r->content_type, "application/json") << target;
+  }
+}
+
 TEST_F(StaticFilesTest, MissingAssetIsNotFoundNotTheApp) {
   auto r = get("/assets/gone-0000.js");
   ASSERT_TRUE(r);
