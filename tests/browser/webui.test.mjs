@@ -164,6 +164,17 @@ try {
     assert.equal(bytes.subarray(4, 8).toString('latin1'), 'ftyp');
     console.log(`     export: ${download.suggestedFilename()}, ${bytes.length} bytes`);
     await page.getByRole('link', { name: /Download MP4/ }).waitFor();
+    // Shift+drag over a tenth of the hour marks six minutes.
+    const t = await page.locator('.timeline .track').boundingBox();
+    const y = t.y + t.height / 2;
+    await page.keyboard.down('Shift');
+    await page.mouse.move(t.x + t.width * 0.2, y);
+    await page.mouse.down();
+    await page.mouse.move(t.x + t.width * 0.3, y, { steps: 3 });
+    await page.mouse.up();
+    await page.keyboard.up('Shift');
+    assert.match(await page.locator('.export').innerText(), /\([56] min/);
+    await page.locator('.timeline .selection').waitFor();
   });
 
   await step('a bad camera URL shows the API error', async () => {

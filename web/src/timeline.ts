@@ -2,6 +2,7 @@
 // the gaps (with the recorder's reason) and a cursor. Click or drag to pick a moment; keyboard:
 // ←/→ step (Shift: 6× further), PageUp/PageDown jump by a larger step, Home/End go to the
 // window's edges, Enter plays from the cursor. Arrow keys also play from where they stop.
+// Shift+drag marks a range (for export) instead of moving the cursor.
 // It is an ARIA slider whose value is the cursor's time, spoken in the browser's time zone.
 import type { Timeline as TimelineData } from './api';
 import { h, mount } from './dom';
@@ -10,6 +11,7 @@ import { formatDateTime, formatShortTime, formatTime } from './time';
 export interface TimelineOptions {
   label: string;
   onSeek: (ms: number) => void;  // the user picked a moment
+  onSelect?: (start: number, end: number) => void;  // Shift+drag marked a range
 }
 
 const kKeyCommitMs = 400;
@@ -26,6 +28,7 @@ export class Timeline {
   private data: TimelineData | null = null;
   private selection: [number, number] | null = null;
   private dragging = false;
+  private selectFrom: number | null = null;
   private keyTimer: number | undefined;
 
   constructor(private readonly opts: TimelineOptions) {
@@ -56,17 +59,27 @@ export class Timeline {
     this.track.addEventListener('pointerdown', (e) => {
       this.dragging = true;
       this.track.setPointerCapture(e.pointerId);
-      this.setCursor(this.msAt(e.clientX));
+      if (e.shiftKey && this.opts.onSelect) this.selectFrom = this.msAt(e.clientX);
+      else this.setCursor(this.msAt(e.clientX));
       e.preventDefault();
       this.el.focus();
     });
     this.track.addEventListener('pointermove', (e) => {
-      if (this.dragging) this.setCursor(this.msAt(e.clientX));
-      else this.track.title = formatTime(this.msAt(e.clientX));
+      if (!this.dragging) this.track.title = formatTime(this.msAt(e.clientX));
+      else if (this.selectFrom !== null) this.setSelection([this.selectFrom, this.msAt(e.clientX)]);
+      else this.setCursor(this.msAt(e.clientX));
     });
     const release = (e: PointerEvent) => {
       if (!this.dragging) return;
       this.dragging = false;
+      if (this.selectFrom !== null) {
+        const a = Math.min(this.selectFrom, this.msAt(e.clientX));
+        const b = Math.max(this.selectFrom, this.msAt(e.clientX));
+        this.selectFrom = null;
+        this.setSelection([a, b]);
+        this.opts.onSelect?.(a, b);
+        return;
+      }
       this.setCursor(this.msAt(e.clientX));
       this.opts.onSeek(this.cursor);
     };

@@ -36,7 +36,14 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
   const overlay = h('div', { class: 'overlay', 'aria-live': 'polite' }, 'Pick a moment on the timeline to play from there.');
   const clock = h('output', { class: 'clock', 'aria-live': 'off' }, '');
   const timelineStatus = h('div', { 'aria-live': 'polite' });
-  const timeline = new Timeline({ label: `Timeline of ${id}`, onSeek: (ms) => void playFrom(ms) });
+  const timeline = new Timeline({
+    label: `Timeline of ${id}`,
+    onSeek: (ms) => void playFrom(ms),
+    onSelect: (a, b) => {
+      selection = [a, b];
+      showSelection();
+    },
+  });
   const speedButtons = kSpeeds.map((s) =>
     h('button', { type: 'button', 'aria-pressed': String(s === 1), 'data-speed': s, onclick: () => setSpeed(s) }, `${s}×`),
   );
@@ -50,6 +57,9 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
   const exportStatus = h('div', { class: 'export-status', 'aria-live': 'polite' });
   const mark = (which: 0 | 1) => {
     selection[which] = timeline.getCursor();
+    showSelection(which);
+  };
+  const showSelection = (which: 0 | 1 = 0) => {
     const [a, b] = selection;
     if (a !== null && b !== null) {
       const s: [number, number] = [Math.min(a, b), Math.max(a, b)];
@@ -66,7 +76,7 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
         'section',
         { class: 'card export', 'aria-labelledby': 'export-title' },
         h('h2', { id: 'export-title' }, 'Export'),
-        h('p', { class: 'muted small' }, 'Move the cursor and mark where the clip starts and ends (at most 30 minutes).'),
+        h('p', { class: 'muted small' }, 'Move the cursor and mark where the clip starts and ends, or Shift+drag on the timeline (at most 30 minutes).'),
         h(
           'div',
           { class: 'row' },

@@ -24,6 +24,8 @@ export function camerasSettings(root: HTMLElement, _ctx: Ctx): () => void {
     const enabled = h('input', { name: 'enabled', type: 'checkbox', checked: cam?.enabled ?? true });
     const transport = h('select', { name: 'transport' }, h('option', { value: 'tcp' }, 'TCP'), h('option', { value: 'udp' }, 'UDP'));
     transport.value = cam?.transport ?? 'tcp';
+    const client = h('select', { name: 'rtsp_client' }, h('option', { value: 'native' }, 'vigil (native)'), h('option', { value: 'ffmpeg' }, 'FFmpeg'));
+    client.value = cam?.rtsp_client ?? 'native';
     const days = h('input', { name: 'max_days', type: 'number', min: 1, value: cam?.retention?.max_days ?? '', placeholder: 'default' });
     const message = h('div', { 'aria-live': 'polite' });
     const save = h('button', { type: 'submit', class: 'primary' }, isNew ? 'Add camera' : 'Save');
@@ -37,6 +39,7 @@ export function camerasSettings(root: HTMLElement, _ctx: Ctx): () => void {
         field('Stream URL', url, 'rtsp:// or rtsps://; the main stream, recorded'),
         field('Sub-stream URL', subUrl, 'optional'),
         field('Transport', transport),
+        field('RTSP client', client, 'FFmpeg is the fallback for a camera the native client cannot talk to'),
         field('Keep recordings for (days)', days),
         h('label', { class: 'check' }, enabled, ' Enabled'),
       ),
@@ -50,6 +53,7 @@ export function camerasSettings(root: HTMLElement, _ctx: Ctx): () => void {
         url: url.value.trim(),
         enabled: enabled.checked,
         transport: transport.value,
+        rtsp_client: client.value,
       };
       if (!subUrl.value.trim()) body.sub_url = isNew ? undefined : null;
       else body.sub_url = subUrl.value.trim();
