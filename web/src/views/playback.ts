@@ -19,6 +19,9 @@ const kRefreshMs = 15_000;
 const kSpeeds = [1, 2, 4, 8];
 
 export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, id: string): () => void {
+  // hls.js is most of the UI's code: only this screen loads it, as soon as it opens, so that
+  // the first click does not wait for it.
+  const hlsModule = import('hls.js');
   let hls: Hls | null = null;
   let stopped = false;
   let loadSeq = 0;
@@ -210,8 +213,7 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
     timeline.setCursor(from);
     hls?.destroy();
     hls = null;
-    // hls.js is two thirds of the UI's code: only this screen loads it.
-    const { default: Hls, Events } = await import('hls.js');
+    const { default: Hls, Events } = await hlsModule;
     if (stopped) return;
     if (!Hls.isSupported()) {
       mount(overlay, notice('error', 'This browser cannot play recordings (no MediaSource).'));
