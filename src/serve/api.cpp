@@ -74,7 +74,7 @@ std::string account_key(const std::string& name) {
 const char kIndexPage[] = R"html(<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>vigil</title></head>
 <body><h1>vigil</h1>
-<p>The web interface is not built yet (<code>scripts/build</code>, or <code>npm ci &amp;&amp;
+<p>The web interface is not built yet (<code>scripts/build</code>, or <code>npm install &amp;&amp;
 npm run build</code> in <code>web/</code>; or set <code>[http] web_root</code>). The API is described at
 <code>/api/openapi.json</code>; log in with <code>POST /api/login</code>.</p>
 </body></html>
