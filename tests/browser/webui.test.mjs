@@ -30,7 +30,9 @@ let passed = 0;
 let failed = 0;
 const cspViolations = [];
 try {
-  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 860 } });
+  // A zone half an hour off UTC: times on screen must be the browser's, not UTC or the server's.
+  const timezoneId = 'Asia/Kolkata';
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 860 }, timezoneId });
   const page = await context.newPage();
   page.setDefaultTimeout(30_000);
   page.on('console', (m) => {
@@ -108,7 +110,13 @@ try {
     await page.getByRole('link', { name: 'Recordings' }).click();
     await page.waitForURL(/#\/playback\/front$/);
     await page.locator('.timeline .range').first().waitFor();
+    const slider = page.getByRole('slider');
+    // The day is the browser's day: it starts at local midnight, 18:30 UTC in Kolkata.
+    assert.equal(new Date(Number(await slider.getAttribute('aria-valuemin'))).getUTCMinutes(), 30);
+    // (ICU names it by its old name.)
+    assert.match(await page.locator('.legend').innerText(), /times in Asia\/(Kolkata|Calcutta)/);
     await page.getByRole('button', { name: 'Hour' }).click();
+    assert.equal(new Date(Number(await slider.getAttribute('aria-valuemin'))).getUTCMinutes(), 30);
     await page.locator('.timeline').scrollIntoViewIfNeeded();
     const range = await page.locator('.timeline .range').first().boundingBox();
     const track = await page.locator('.timeline .track').boundingBox();

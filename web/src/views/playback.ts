@@ -160,7 +160,10 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
       timeline.setWindow(day, nextDayStart(day));
     } else {
       const c = timeline.getCursor() || Date.now();
-      const hourStart = Math.max(day, Math.floor(c / 3600_000) * 3600_000);
+      // The local hour: in a zone half an hour off UTC it starts at :30 UTC.
+      const local = new Date(c);
+      local.setMinutes(0, 0, 0);
+      const hourStart = Math.max(day, local.getTime());
       timeline.setWindow(hourStart, Math.min(hourStart + 3600_000, nextDayStart(day)));
     }
   }
