@@ -285,6 +285,17 @@ try {
     assert.equal(await page.getByRole('link', { name: 'Settings' }).count(), 0);
   });
 
+  await step('a user changes their own password', async () => {
+    await page.getByRole('link', { name: 'ann (viewer)' }).click();
+    await page.getByLabel('Current password').fill('ann-password-1');
+    await page.getByLabel(/^New password/).fill('ann-password-2');
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await page.getByText('Password changed').waitFor();
+    // The new session works: the grid loads.
+    await page.getByRole('link', { name: 'Live', exact: true }).click();
+    await page.locator('.tile[data-camera=front]').waitFor();
+  });
+
   await step('phone-sized screen: one column, nothing wider than the screen', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.locator('.tile[data-camera=front] img.snap:not([hidden])').waitFor();

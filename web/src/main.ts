@@ -5,6 +5,7 @@ import './style.css';
 import { api, ApiError, onUnauthenticated, setCsrfToken, type Me } from './api';
 import { isAdmin, type Cleanup, type Ctx, type Screen } from './app';
 import { h, mount, notice, spinner } from './dom';
+import { accountScreen } from './views/account';
 import { auditScreen } from './views/audit';
 import { loginScreen, setupScreen } from './views/auth';
 import { eventsScreen } from './views/events';
@@ -23,6 +24,7 @@ const routes: { pattern: RegExp; screen: Screen; admin?: boolean; nav: string }[
   { pattern: /^\/live\/([A-Za-z0-9_-]+)$/, screen: liveScreen, nav: 'live' },
   { pattern: /^\/playback\/([A-Za-z0-9_-]+)$/, screen: playbackScreen, nav: 'live' },
   { pattern: /^\/events$/, screen: eventsScreen, nav: 'events' },
+  { pattern: /^\/account$/, screen: accountScreen, nav: 'account' },
   { pattern: /^\/settings\/cameras$/, screen: camerasSettings, admin: true, nav: 'settings' },
   { pattern: /^\/settings\/users$/, screen: usersSettings, admin: true, nav: 'settings' },
   { pattern: /^\/settings\/audit$/, screen: auditScreen, admin: true, nav: 'settings' },
@@ -93,7 +95,7 @@ function shell(active: string, m: Me): HTMLElement {
         isAdmin(m) ? link('#/settings/cameras', 'Settings', 'settings') : null,
       ),
       h('span', { class: 'spacer' }),
-      h('span', { class: 'who small' }, `${m.name} (${m.role})`),
+      h('a', { href: '#/account', class: 'who small', 'aria-current': active === 'account' ? 'page' : undefined, title: 'Account and password' }, `${m.name} (${m.role})`),
       logout,
     ),
     active === 'settings'
