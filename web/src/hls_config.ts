@@ -7,6 +7,8 @@ import type { HlsConfig } from 'hls.js';
 export const playbackHlsConfig: Partial<HlsConfig> = {
   // Started by the player once it knows where in the playlist the chosen moment is.
   autoStartLoad: false,
+  // The ES module build has no built-in worker (it would need workerPath); fMP4 needs no
+  // transmuxing, so the main thread is fine.
   enableWorker: true,
   lowLatencyMode: false,
   // A little ahead is enough for smooth 8x; more only costs memory on a phone.
