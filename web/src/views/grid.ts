@@ -20,6 +20,7 @@ export function gridScreen(root: HTMLElement, ctx: Ctx): () => void {
     const img = h('img', { alt: `Latest picture of ${cam.name}`, class: 'snap', hidden: true });
     const empty = h('div', { class: 'snap placeholder' }, 'No picture yet');
     const badge = h('span', { class: 'badge' });
+    const frame = h('div', { class: 'frame' }, img, empty);
     const problem = h('p', { class: 'problem small' });
     const card = h(
       'li',
@@ -27,7 +28,7 @@ export function gridScreen(root: HTMLElement, ctx: Ctx): () => void {
       h(
         'a',
         { href: `#/live/${cam.id}`, class: 'tile-link', 'aria-label': `${cam.name}: open live view` },
-        h('div', { class: 'frame' }, img, empty),
+        frame,
       ),
       h(
         'div',
@@ -45,6 +46,8 @@ export function gridScreen(root: HTMLElement, ctx: Ctx): () => void {
       badge.className = `badge ${v.kind}`;
       problem.textContent = v.problem;
       problem.hidden = !v.problem;
+      // The last picture of a camera that stopped is not live: shown faded.
+      frame.classList.toggle('stale', current.status?.state !== 'streaming');
     };
     showStatus();
     const refreshStatus = async () => {
