@@ -121,6 +121,11 @@ try {
     const range = await page.locator('.timeline .range').first().boundingBox();
     const track = await page.locator('.timeline .track').boundingBox();
     assert.ok(range && track && range.width > 3, 'the recorded range is drawn');
+    // The camera's outage before the test: two ranges and a gap between them, with its reason.
+    assert.equal(await page.locator('.timeline .range').count(), 2);
+    const gap = await page.locator('.timeline .gap').first().getAttribute('title');
+    assert.match(gap, /^Not recorded .+: .+/);
+    console.log(`     timeline gap: ${gap}`);
     // Time from the click to the first frame presented, for the record (printed, not asserted).
     await page.evaluate(() => {
       const v = document.querySelector('video.playback-video');

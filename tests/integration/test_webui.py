@@ -7,6 +7,7 @@ import json
 import os
 import socket
 import subprocess
+import time
 import unittest
 
 from harness import SOURCE_DIR, RtspCamera, TestCase, Vigil, make_clip
@@ -33,6 +34,16 @@ class WebUi(TestCase):
         # browser clicks on it: two 10 s files.
         v.wait_for(lambda: len([s for s in v.segments("front") if s["state"] == "closed"]) >= 2,
                    90, "2 closed segments of front")
+        # A camera outage, so that the timeline has a gap (with the recorder's reason) to draw.
+        cam.command("stop front")
+        v.wait_for(lambda: (v.camera_status("front") or {}).get("state") in ("offline",
+                                                                            "connecting"),
+                   30, "front seen offline")
+        time.sleep(2)
+        cam.command("start front")
+        v.wait_for(lambda: v.gaps("front") and
+                   (v.camera_status("front") or {}).get("state") == "streaming", 60,
+                   "front streaming again after a recorded gap")
         shots = (os.path.join(SOURCE_DIR, "docs", "screenshots")
                  if os.environ.get("VIGIL_UPDATE_SCREENSHOTS") == "1"
                  else os.path.join(self.workdir, "shots"))
