@@ -261,7 +261,8 @@ try {
     await page.locator('form input[name=name]').fill('ann');
     await page.locator('form input[name=password]').fill('ann-password-1');
     await page.locator('form select[name=role]').selectOption('viewer');
-    await page.locator('form input[name=cameras]').fill('front');
+    await page.getByLabel('All cameras').uncheck();
+    await page.getByLabel('Front door (front)').check();
     await page.getByRole('button', { name: 'Add user' }).click();
     await page.locator('tr[data-user=ann]').waitFor();
     assert.match(await page.locator('tr[data-user=ann]').innerText(), /front/);

@@ -25,7 +25,14 @@ export function usersSettings(root: HTMLElement, ctx: Ctx): () => void {
   const name = h('input', { name: 'name', required: true, autocomplete: 'off' });
   const password = h('input', { name: 'password', type: 'password', required: true, minlength: 8, autocomplete: 'new-password' });
   const role = h('select', { name: 'role' }, roles.map((r) => h('option', { value: r }, r)));
-  const cams = h('input', { name: 'cameras', placeholder: 'all', autocomplete: 'off' });
+  // Cameras: every camera (also those added later), or the ones ticked.
+  const allCams = h('input', { type: 'checkbox', name: 'all_cameras', checked: true });
+  const camBoxes = h('div', { class: 'checks' });
+  const syncBoxes = () =>
+    camBoxes.querySelectorAll('input').forEach((b) => ((b as HTMLInputElement).disabled = allCams.checked));
+  allCams.addEventListener('change', syncBoxes);
+  const chosenCameras = (): string[] | null =>
+    allCams.checked ? null : [...camBoxes.querySelectorAll<HTMLInputElement>('input:checked')].map((b) => b.value);
   const add = h('button', { type: 'submit', class: 'primary' }, 'Add user');
   const form = h(
     'form',
@@ -35,7 +42,8 @@ export function usersSettings(root: HTMLElement, ctx: Ctx): () => void {
       h('label', { class: 'field' }, h('span', {}, 'User name'), name),
       h('label', { class: 'field' }, h('span', {}, 'Password (at least 8 characters)'), password),
       h('label', { class: 'field' }, h('span', {}, 'Role'), role, h('small', { class: 'muted' }, 'viewer: watch; operator: also export; admin: everything')),
-      h('label', { class: 'field' }, h('span', {}, 'Cameras'), cams, h('small', { class: 'muted' }, 'camera ids separated by commas; empty: all')),
+      h('fieldset', { class: 'field cams' }, h('legend', {}, 'Cameras'),
+        h('label', { class: 'check' }, allCams, ' All cameras, also future ones'), camBoxes),
     ),
     add,
   );
@@ -43,9 +51,10 @@ export function usersSettings(root: HTMLElement, ctx: Ctx): () => void {
     e.preventDefault();
     add.disabled = true;
     try {
-      await api.addUser({ name: name.value.trim(), password: password.value, role: role.value as Role, cameras: parseCameras(cams.value) });
+      await api.addUser({ name: name.value.trim(), password: password.value, role: role.value as Role, cameras: chosenCameras() });
       mount(message, notice('info', `User ${name.value.trim()} added.`));
       form.reset();
+      syncBoxes();
       void load();
     } catch (err) {
       mount(message, notice('error', (err as Error).message));
@@ -100,6 +109,10 @@ export function usersSettings(root: HTMLElement, ctx: Ctx): () => void {
       const [users, cs] = await Promise.all([api.users(), api.cameras()]);
       cameras = cs;
       if (stopped) return;
+      const ticked = new Set([...camBoxes.querySelectorAll<HTMLInputElement>('input:checked')].map((b) => b.value));
+      mount(camBoxes, cameras.map((c) =>
+        h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'camera', value: c.id, checked: ticked.has(c.id) }), ` ${c.name} (${c.id})`)));
+      syncBoxes();
       mount(
         list,
         h('table', { class: 'table' },
