@@ -299,6 +299,14 @@ void parse_events_settings(const Validator& v, const toml::table& root, Config& 
 
 }  // namespace
 
+std::filesystem::path HttpSettings::default_web_root() {
+#ifdef VIGIL_DEFAULT_WEB_ROOT
+  return VIGIL_DEFAULT_WEB_ROOT;
+#else
+  return {};
+#endif
+}
+
 const CameraConfig* Config::find_camera(const std::string& id) const {
   for (const auto& c : cameras) {
     if (c.id == id) return &c;
@@ -379,7 +387,7 @@ Config parse_config(const std::string& text, const std::string& source,
     v.only_keys(*t, "http",
                 {"enabled", "address", "port", "tls_cert", "tls_key", "threads", "max_connections",
                  "header_limit", "body_limit", "read_timeout_ms", "idle_timeout_ms",
-                 "session_hours"});
+                 "session_hours", "web_root"});
     HttpSettings& h = c.http;
     h.enabled = v.get_bool(*t, "http.", "enabled", h.enabled);
     h.address = v.get_string(*t, "http.", "address", h.address);
@@ -398,6 +406,7 @@ Config parse_config(const std::string& text, const std::string& source,
     };
     h.tls_cert = file("tls_cert");
     h.tls_key = file("tls_key");
+    if (auto w = file("web_root"); !w.empty()) h.web_root = w;
     if (h.tls_cert.empty() != h.tls_key.empty()) {
       const char* missing = h.tls_cert.empty() ? "http.tls_cert" : "http.tls_key";
       v.fail(missing, "(missing)", "tls_cert and tls_key must be set together");

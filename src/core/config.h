@@ -123,6 +123,11 @@ struct HttpSettings {
   std::chrono::milliseconds read_timeout{15'000};
   std::chrono::milliseconds idle_timeout{60'000};
   std::chrono::hours session_lifetime{24 * 7};  // a login lasts this long
+  // The built web UI (index.html and assets/) served at / (serve/static_files.h). Defaults to
+  // the build's web/dist, so a fresh checkout serves its UI without configuration.
+  std::filesystem::path web_root = default_web_root();
+
+  static std::filesystem::path default_web_root();
 };
 
 struct Config {

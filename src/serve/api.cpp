@@ -74,7 +74,8 @@ std::string account_key(const std::string& name) {
 const char kIndexPage[] = R"html(<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>vigil</title></head>
 <body><h1>vigil</h1>
-<p>The web interface is not built yet. The API is described at
+<p>The web interface is not built yet (<code>scripts/build</code>, or <code>npm install &amp;&amp;
+npm run build</code> in <code>web/</code>; or set <code>[http] web_root</code>). The API is described at
 <code>/api/openapi.json</code>; log in with <code>POST /api/login</code>.</p>
 </body></html>
 )html";
@@ -97,7 +98,8 @@ Api::Api(ConfigStore& configs, AccountStore& accounts, const Clock& clock, Statu
                                        std::chrono::seconds(60 * 60), 10'000}),
       dummy_hash_(hash_password(random_secret(16))),
       playback_(configs, accounts, clock),
-      events_api_(configs, clock, playback_) {
+      events_api_(configs, clock, playback_),
+      web_(configs.current()->http.web_root) {
   if (accounts_.user_count() == 0) setup_token_ = random_secret(24);
   add_routes();
 }
@@ -157,6 +159,7 @@ http::RequestClass Api::classify(const std::string& method, std::string_view pat
 }
 
 Response Api::handle(const http::Request& req) {
+  if (auto page = web_.handle(req)) return std::move(*page);
   Response res;
   try {
     Match m = router_.match(req.method, req.path());

@@ -21,6 +21,7 @@
 #include "serve/http.h"
 #include "serve/playback.h"
 #include "serve/router.h"
+#include "serve/static_files.h"
 #include "serve/throttle.h"
 
 namespace vigil {
@@ -105,6 +106,7 @@ class Api {
   std::optional<std::string> setup_token_;
   LiveHubFn live_hub_;
   std::shared_ptr<SnapshotCache> snapshots_;
+  StaticFiles web_;  // the web UI ([http] web_root)
 };
 
 }  // namespace vigil

@@ -1,0 +1,189 @@
+// The client of vigil's HTTP API (docs/api.md): JSON in and out, the session cookie rides along
+// (same origin), and every state-changing request carries the X-CSRF-Token of the session.
+// Errors become ApiError with the API's own "detail" text, which the screens show as is.
+
+export type Role = 'admin' | 'operator' | 'viewer';
+
+export interface Me {
+  name: string;
+  role: Role;
+  cameras: string[] | null;
+  via: 'session' | 'token';
+  csrf_token?: string;
+}
+
+export interface CameraStatus {
+  state: 'disabled' | 'connecting' | 'streaming' | 'offline' | string;
+  fps?: number;
+  video_codec?: string;
+  width?: number;
+  height?: number;
+  last_error?: string;
+  record_error?: string;
+  note?: string;
+  recording_file?: string;
+  stored_segments?: number;
+}
+
+export interface Camera {
+  id: string;
+  name: string;
+  enabled: boolean;
+  // Admins only:
+  url?: string;
+  sub_url?: string | null;
+  transport?: 'tcp' | 'udp';
+  rtsp_client?: 'native' | 'ffmpeg';
+  retention?: { max_days: number | null; max_bytes: number | null };
+  status?: CameraStatus | null;
+}
+
+export interface Range {
+  start_ms: number;
+  end_ms: number;
+}
+export interface Timeline {
+  camera: string;
+  start_ms: number;
+  end_ms: number;
+  recorded: (Range & { segments: number })[];
+  gaps: (Range & { reason: string })[];
+}
+
+export interface User {
+  name: string;
+  role: Role;
+  cameras: string[] | null;
+  created: string;
+}
+
+export interface AuditEntry {
+  id: number;
+  at_ms: number;
+  user: string | null;
+  address: string;
+  action: string;
+  camera: string | null;
+  range_start: string | null;
+  range_end: string | null;
+  detail: string;
+}
+
+export interface ExportJob {
+  id: number;
+  state: 'queued' | 'running' | 'done' | 'failed' | string;
+  clip_start_ms?: number;
+  duration_s?: number;
+  bytes?: number;
+  note?: string;
+  error?: string;
+  detail?: string;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+let csrfToken = '';
+const unauthenticatedListeners: (() => void)[] = [];
+
+export function setCsrfToken(token: string | undefined): void {
+  csrfToken = token ?? '';
+}
+// Called when any request answers 401: the session ended (logout elsewhere, password change).
+export function onUnauthenticated(fn: () => void): void {
+  unauthenticatedListeners.push(fn);
+}
+
+// Turns a failed response into an ApiError with the API's detail, or a plain description.
+export async function errorFrom(res: Response): Promise<ApiError> {
+  let code = `http_${res.status}`;
+  let detail = `${res.status} ${res.statusText}`;
+  try {
+    const j = await res.json();
+    if (j && typeof j.error === 'string') code = j.error;
+    if (j && typeof j.detail === 'string') detail = j.detail;
+  } catch {
+    /* not JSON: keep the status line */
+  }
+  return new ApiError(res.status, code, detail);
+}
+
+export async function request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (method !== 'GET' && method !== 'HEAD' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin',
+      signal,
+    });
+  } catch (e) {
+    if (e instanceof DOMException && e.name === 'AbortError') throw e;
+    throw new ApiError(0, 'network', 'vigil cannot be reached (is it running?)');
+  }
+  if (!res.ok) {
+    const err = await errorFrom(res);
+    const isLogin = path === '/api/login' || path === '/api/setup';
+    if (res.status === 401 && !isLogin) unauthenticatedListeners.forEach((fn) => fn());
+    throw err;
+  }
+  if (res.status === 204) return undefined as T;
+  return (await res.json()) as T;
+}
+
+export const api = {
+  me: () => request<Me>('GET', '/api/me'),
+  login: (name: string, password: string) => request<Me>('POST', '/api/login', { name, password }),
+  setup: (token: string, name: string, password: string) =>
+    request<Me>('POST', '/api/setup', { token, name, password }),
+  logout: () => request<void>('POST', '/api/logout'),
+
+  cameras: () => request<{ cameras: Camera[] }>('GET', '/api/cameras').then((r) => r.cameras),
+  camera: (id: string, signal?: AbortSignal) =>
+    request<Camera>('GET', `/api/cameras/${encodeURIComponent(id)}`, undefined, signal),
+  addCamera: (body: Record<string, unknown>) => request<Camera>('POST', '/api/cameras', body),
+  changeCamera: (id: string, body: Record<string, unknown>) =>
+    request<Camera>('PATCH', `/api/cameras/${encodeURIComponent(id)}`, body),
+  removeCamera: (id: string) => request<void>('DELETE', `/api/cameras/${encodeURIComponent(id)}`),
+
+  timeline: (id: string, start: number, end: number, signal?: AbortSignal) =>
+    request<Timeline>(
+      'GET',
+      `/api/cameras/${encodeURIComponent(id)}/timeline?start=${Math.floor(start)}&end=${Math.ceil(end)}`,
+      undefined,
+      signal,
+    ),
+  playlistUrl: (id: string, start: number, end: number) =>
+    `/api/cameras/${encodeURIComponent(id)}/playback.m3u8?start=${Math.floor(start)}&end=${Math.ceil(end)}`,
+  liveUrl: (id: string) => `/api/cameras/${encodeURIComponent(id)}/live.mp4`,
+  snapshotUrl: (id: string) => `/api/cameras/${encodeURIComponent(id)}/snapshot.jpg`,
+
+  startExport: (camera: string, start: number, end: number) =>
+    request<ExportJob>('POST', '/api/exports', { camera, start: Math.floor(start), end: Math.ceil(end) }),
+  exportJob: (id: number) => request<ExportJob>('GET', `/api/exports/${id}`),
+  exportFileUrl: (id: number) => `/api/exports/${id}/file`,
+
+  users: () => request<{ users: User[] }>('GET', '/api/users').then((r) => r.users),
+  addUser: (body: { name: string; password: string; role: Role; cameras: string[] | null }) =>
+    request<User>('POST', '/api/users', body),
+  changeUser: (name: string, body: Partial<{ role: Role; cameras: string[] | null; password: string }>) =>
+    request<User>('PATCH', `/api/users/${encodeURIComponent(name)}`, body),
+  removeUser: (name: string) => request<void>('DELETE', `/api/users/${encodeURIComponent(name)}`),
+
+  audit: (q: Record<string, string | number | undefined>) => {
+    const p = new URLSearchParams();
+    for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== '') p.set(k, String(v));
+    return request<{ entries: AuditEntry[]; next_before_id: number | null }>('GET', `/api/audit?${p}`);
+  },
+};

@@ -1,0 +1,151 @@
+// vigil's web UI: finds out who is logged in, then shows the screen the URL's hash names
+// (#/, #/live/<camera>, #/playback/<camera>?t=<ms>, #/events, #/settings/...). Hash URLs keep
+// every screen reloadable and linkable with no server-side routing.
+import './style.css';
+import { api, ApiError, onUnauthenticated, setCsrfToken, type Me } from './api';
+import { isAdmin, type Cleanup, type Ctx, type Screen } from './app';
+import { h, mount, notice, spinner } from './dom';
+import { accountScreen } from './views/account';
+import { auditScreen } from './views/audit';
+import { loginScreen, setupScreen } from './views/auth';
+import { eventsScreen } from './views/events';
+import { gridScreen } from './views/grid';
+import { liveScreen } from './views/live';
+import { playbackScreen } from './views/playback';
+import { camerasSettings } from './views/settings_cameras';
+import { usersSettings } from './views/settings_users';
+
+const app = document.getElementById('app')!;
+let me: Me | null = null;
+let cleanup: Cleanup | void;
+
+const routes: { pattern: RegExp; screen: Screen; admin?: boolean; nav: string }[] = [
+  { pattern: /^\/$/, screen: gridScreen, nav: 'live' },
+  { pattern: /^\/live\/([A-Za-z0-9_-]+)$/, screen: liveScreen, nav: 'live' },
+  { pattern: /^\/playback\/([A-Za-z0-9_-]+)$/, screen: playbackScreen, nav: 'live' },
+  { pattern: /^\/events$/, screen: eventsScreen, nav: 'events' },
+  { pattern: /^\/account$/, screen: accountScreen, nav: 'account' },
+  { pattern: /^\/settings\/cameras$/, screen: camerasSettings, admin: true, nav: 'settings' },
+  { pattern: /^\/settings\/users$/, screen: usersSettings, admin: true, nav: 'settings' },
+  { pattern: /^\/settings\/audit$/, screen: auditScreen, admin: true, nav: 'settings' },
+];
+
+function go(hash: string): void {
+  if (location.hash === hash) render();
+  else location.hash = hash;
+}
+
+function leave(): void {
+  if (cleanup) cleanup();
+  cleanup = undefined;
+}
+
+function signedIn(m: Me): void {
+  me = m;
+  setCsrfToken(m.csrf_token);
+  const h0 = location.hash;
+  if (h0 === '#/login' || h0 === '#/setup' || !h0) go('#/');
+  else render();
+}
+
+function signedOut(): void {
+  leave();
+  me = null;
+  setCsrfToken('');
+  showAuth(location.hash === '#/setup' ? 'setup' : 'login');
+}
+
+function showAuth(which: 'login' | 'setup'): void {
+  leave();
+  if (which === 'setup') {
+    history.replaceState(null, '', '#/setup');
+    setupScreen(app, signedIn, () => showAuth('login'));
+  } else {
+    if (location.hash === '#/setup') history.replaceState(null, '', '#/login');
+    loginScreen(app, signedIn, () => showAuth('setup'));
+  }
+}
+
+function shell(active: string, m: Me): HTMLElement {
+  const link = (href: string, text: string, key: string) =>
+    h('a', { href, 'aria-current': active === key ? 'page' : undefined }, text);
+  const main = h('main', { id: 'main', tabindex: -1 });
+  const logout = h('button', { type: 'button', class: 'link' }, 'Log out');
+  logout.addEventListener('click', async () => {
+    try {
+      await api.logout();
+    } catch {
+      /* the session is gone either way */
+    }
+    history.replaceState(null, '', '#/login');
+    signedOut();
+  });
+  mount(
+    app,
+    h('a', { href: '#main', class: 'skip' }, 'Skip to content'),
+    h(
+      'header',
+      { class: 'top' },
+      h('a', { href: '#/', class: 'brand' }, 'vigil'),
+      h(
+        'nav',
+        { 'aria-label': 'Main' },
+        link('#/', 'Live', 'live'),
+        link('#/events', 'Events', 'events'),
+        isAdmin(m) ? link('#/settings/cameras', 'Settings', 'settings') : null,
+      ),
+      h('span', { class: 'spacer' }),
+      h('a', { href: '#/account', class: 'who small', 'aria-current': active === 'account' ? 'page' : undefined, title: 'Account and password' }, `${m.name} (${m.role})`),
+      logout,
+    ),
+    active === 'settings'
+      ? h(
+          'nav',
+          { class: 'subnav', 'aria-label': 'Settings' },
+          ['cameras', 'users', 'audit'].map((s) =>
+            h('a', { href: `#/settings/${s}`, 'aria-current': location.hash.startsWith(`#/settings/${s}`) ? 'page' : undefined },
+              s === 'audit' ? 'Audit log' : s[0].toUpperCase() + s.slice(1)),
+          ),
+        )
+      : null,
+    main,
+  );
+  return main;
+}
+
+function render(): void {
+  if (!me) return;
+  leave();
+  const raw = location.hash.replace(/^#/, '') || '/';
+  const [path, query = ''] = raw.split('?');
+  for (const r of routes) {
+    const m = r.pattern.exec(path);
+    if (!m) continue;
+    if (r.admin && !isAdmin(me)) break;
+    const main = shell(r.nav, me);
+    const ctx: Ctx = { me, go, signedOut };
+    cleanup = r.screen(main, ctx, new URLSearchParams(query), ...m.slice(1));
+    return;
+  }
+  const main = shell('', me);
+  mount(main, h('h1', {}, 'Not found'), notice('empty', 'There is no such page. ', h('a', { href: '#/' }, 'Back to the cameras')));
+}
+
+window.addEventListener('hashchange', () => {
+  if (me) render();
+  else showAuth(location.hash === '#/setup' ? 'setup' : 'login');
+});
+onUnauthenticated(() => {
+  if (me) signedOut();
+});
+
+async function boot(): Promise<void> {
+  mount(app, spinner());
+  try {
+    signedIn(await api.me());
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) showAuth(location.hash === '#/setup' ? 'setup' : 'login');
+    else mount(app, h('main', { class: 'center' }, notice('error', `vigil does not answer: ${(e as Error).message}`)));
+  }
+}
+void boot();

@@ -1,0 +1,236 @@
+// The scrubber: one bar for a window of wall time (a day or an hour) with the recorded ranges,
+// the gaps (with the recorder's reason) and a cursor. Click or drag to pick a moment; keyboard:
+// ←/→ step (Shift: 6× further), PageUp/PageDown jump by a larger step, Home/End go to the
+// window's edges, Enter plays from the cursor. Arrow keys also play from where they stop.
+// Shift+drag marks a range (for export) instead of moving the cursor.
+// It is an ARIA slider whose value is the cursor's time, spoken in the browser's time zone.
+import type { Timeline as TimelineData } from './api';
+import { h, mount } from './dom';
+import { formatDateTime, formatShortTime, formatTime } from './time';
+
+export interface TimelineOptions {
+  label: string;
+  onSeek: (ms: number) => void;  // the user picked a moment
+  onSelect?: (start: number, end: number) => void;  // Shift+drag marked a range
+}
+
+const kKeyCommitMs = 400;
+
+export class Timeline {
+  readonly el: HTMLElement;
+  private readonly track: HTMLElement;
+  private readonly layers: { rec: HTMLElement; gaps: HTMLElement; events: HTMLElement; sel: HTMLElement };
+  private readonly cursorEl: HTMLElement;
+  private readonly ticks: HTMLElement;
+  private start = 0;
+  private end = 1;
+  private cursor = 0;
+  private data: TimelineData | null = null;
+  private selection: [number, number] | null = null;
+  private dragging = false;
+  private selectFrom: number | null = null;
+  private keyTimer: number | undefined;
+
+  constructor(private readonly opts: TimelineOptions) {
+    this.layers = {
+      gaps: h('div', { class: 'layer gaps' }),
+      rec: h('div', { class: 'layer rec' }),
+      // EVENTS: motion events (branch `events`, API not on main yet) get their markers here,
+      // one absolutely positioned element per event, like the recorded ranges.
+      events: h('div', { class: 'layer events', 'data-todo': 'events' }),
+      sel: h('div', { class: 'layer sel' }),
+    };
+    this.cursorEl = h('div', { class: 'cursor', 'aria-hidden': 'true' });
+    this.track = h('div', { class: 'track' }, this.layers.gaps, this.layers.rec, this.layers.events, this.layers.sel, this.cursorEl);
+    this.ticks = h('div', { class: 'ticks', 'aria-hidden': 'true' });
+    this.el = h(
+      'div',
+      {
+        class: 'timeline',
+        role: 'slider',
+        tabindex: 0,
+        'aria-label': opts.label,
+        'aria-describedby': 'timeline-help',
+      },
+      this.track,
+      this.ticks,
+      h('p', { id: 'timeline-help', class: 'sr-only' }, 'Left and right arrows move the time, Shift moves further, Page Up and Page Down jump, Enter plays from there.'),
+    );
+    this.track.addEventListener('pointerdown', (e) => {
+      this.dragging = true;
+      this.track.setPointerCapture(e.pointerId);
+      if (e.shiftKey && this.opts.onSelect) this.selectFrom = this.msAt(e.clientX);
+      else this.setCursor(this.msAt(e.clientX));
+      e.preventDefault();
+      this.el.focus();
+    });
+    this.track.addEventListener('pointermove', (e) => {
+      if (!this.dragging) this.track.title = formatTime(this.msAt(e.clientX));
+      else if (this.selectFrom !== null) this.setSelection([this.selectFrom, this.msAt(e.clientX)]);
+      else this.setCursor(this.msAt(e.clientX));
+    });
+    const release = (e: PointerEvent) => {
+      if (!this.dragging) return;
+      this.dragging = false;
+      if (this.selectFrom !== null) {
+        const a = Math.min(this.selectFrom, this.msAt(e.clientX));
+        const b = Math.max(this.selectFrom, this.msAt(e.clientX));
+        this.selectFrom = null;
+        this.setSelection([a, b]);
+        this.opts.onSelect?.(a, b);
+        return;
+      }
+      this.setCursor(this.msAt(e.clientX));
+      this.opts.onSeek(this.cursor);
+    };
+    this.track.addEventListener('pointerup', release);
+    this.track.addEventListener('pointercancel', () => (this.dragging = false));
+    this.el.addEventListener('keydown', (e) => this.onKey(e));
+  }
+
+  setWindow(start: number, end: number): void {
+    this.start = start;
+    this.end = end;
+    this.el.setAttribute('aria-valuemin', String(start));
+    this.el.setAttribute('aria-valuemax', String(end));
+    this.render();
+  }
+  window(): [number, number] {
+    return [this.start, this.end];
+  }
+  setData(data: TimelineData | null): void {
+    this.data = data;
+    this.render();
+  }
+  setSelection(sel: [number, number] | null): void {
+    this.selection = sel;
+    this.renderSelection();
+  }
+  getCursor(): number {
+    return this.cursor;
+  }
+  setCursor(ms: number): void {
+    this.cursor = Math.min(Math.max(ms, this.start), this.end);
+    this.el.setAttribute('aria-valuenow', String(Math.round(this.cursor)));
+    this.el.setAttribute('aria-valuetext', formatDateTime(this.cursor));
+    this.cursorEl.style.left = `${this.pct(this.cursor)}%`;
+    this.cursorEl.dataset.time = formatTime(this.cursor);
+  }
+
+  private step(): number {
+    return (this.end - this.start) / 288;  // 5 min of a day, 12.5 s of an hour
+  }
+
+  private onKey(e: KeyboardEvent): void {
+    const span = this.end - this.start;
+    let next: number | null = null;
+    const mult = e.shiftKey ? 6 : 1;
+    switch (e.key) {
+      case 'ArrowLeft':
+      case 'ArrowDown':
+        next = this.cursor - this.step() * mult;
+        break;
+      case 'ArrowRight':
+      case 'ArrowUp':
+        next = this.cursor + this.step() * mult;
+        break;
+      case 'PageUp':
+        next = this.cursor - span / 12;
+        break;
+      case 'PageDown':
+        next = this.cursor + span / 12;
+        break;
+      case 'Home':
+        next = this.start;
+        break;
+      case 'End':
+        next = this.end;
+        break;
+      case 'Enter':
+      case ' ':
+        e.preventDefault();
+        window.clearTimeout(this.keyTimer);
+        this.keyTimer = undefined;
+        this.opts.onSeek(this.cursor);
+        return;
+      default:
+        return;
+    }
+    e.preventDefault();
+    this.setCursor(next);
+    window.clearTimeout(this.keyTimer);
+    this.keyTimer = window.setTimeout(() => {
+      this.keyTimer = undefined;
+      this.opts.onSeek(this.cursor);
+    }, kKeyCommitMs);
+  }
+
+  // The user is moving the cursor (dragging, or arrow keys not yet committed): playback must
+  // not move it meanwhile.
+  interacting(): boolean {
+    return this.dragging || this.keyTimer !== undefined;
+  }
+
+  private msAt(clientX: number): number {
+    const r = this.track.getBoundingClientRect();
+    const f = Math.min(Math.max((clientX - r.left) / Math.max(r.width, 1), 0), 1);
+    return this.start + f * (this.end - this.start);
+  }
+
+  private pct(ms: number): number {
+    return ((ms - this.start) / (this.end - this.start)) * 100;
+  }
+
+  private bar(cls: string, a: number, b: number, title: string): HTMLElement | null {
+    const s = Math.max(a, this.start);
+    const e = Math.min(b, this.end);
+    if (e <= s) return null;
+    const el = h('div', { class: cls, title });
+    el.style.left = `${this.pct(s)}%`;
+    // At least a pixel's worth, so that a 2 s recording in a day view is still visible.
+    el.style.width = `max(2px, ${this.pct(e) - this.pct(s)}%)`;
+    return el;
+  }
+
+  private render(): void {
+    const d = this.data;
+    mount(
+      this.layers.rec,
+      (d?.recorded ?? []).map((r) => this.bar('range', r.start_ms, r.end_ms, `Recorded ${formatTime(r.start_ms)} – ${formatTime(r.end_ms)}`)),
+    );
+    mount(
+      this.layers.gaps,
+      (d?.gaps ?? []).map((g) => this.bar('gap', g.start_ms, g.end_ms, `Not recorded ${formatTime(g.start_ms)} – ${formatTime(g.end_ms)}: ${g.reason}`)),
+    );
+    this.renderSelection();
+    this.renderTicks();
+    this.setCursor(this.cursor);
+  }
+
+  private renderSelection(): void {
+    const s = this.selection;
+    mount(this.layers.sel, s ? this.bar('selection', Math.min(...s), Math.max(...s), 'Selected for export') : null);
+  }
+
+  private renderTicks(): void {
+    const span = this.end - this.start;
+    const hour = 3600_000;
+    const every = span > 12 * hour ? 3 * hour : span > 2 * hour ? hour : 10 * 60_000;
+    const labels: HTMLElement[] = [];
+    // Ticks on the local clock's round times (local midnight is the start of a day window).
+    for (let t = this.start; t <= this.end; t += every) {
+      const el = h('span', {}, formatShortTime(t));
+      el.style.left = `${this.pct(t)}%`;
+      labels.push(el);
+    }
+    mount(this.ticks, labels);
+  }
+
+  // The recorded range holding `ms`, or the next one after it.
+  playableFrom(ms: number): number | null {
+    for (const r of this.data?.recorded ?? []) {
+      if (ms < r.end_ms) return Math.max(ms, r.start_ms);
+    }
+    return null;
+  }
+}
