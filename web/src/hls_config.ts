@@ -1,18 +1,20 @@
-// The one place holding the hls.js configuration for recorded playback, so that the tuned
-// settings (being measured in tests/browser/hls_player.js on branch `playfast`) can replace it
-// without touching the player. vigil's playlists are VOD byte ranges of the recorded files
+// The one place holding the hls.js configuration for recorded playback: the settings measured by
+// bench/playback (tests/browser/hls_player.js holds the same for the benchmark and the browser
+// tests; docs/design/playback.md, "Time to first frame", says what each one saves). vigil's playlists are VOD byte ranges of the recorded files
 // (docs/design/playback.md): one init range and one GOP are enough for the first frame.
 import type { HlsConfig } from 'hls.js';
 
 export const playbackHlsConfig: Partial<HlsConfig> = {
   // Started by the player once it knows where in the playlist the chosen moment is.
   autoStartLoad: false,
-  // The ES module build has no built-in worker (it would need workerPath); fMP4 needs no
-  // transmuxing, so the main thread is fine.
-  enableWorker: true,
+  // vigil's fragments are fMP4 already: hls.js only re-labels them, a few ms of work, while a
+  // Web Worker compiles hls.js again before the first append (150-300 ms, bench/playback).
+  enableWorker: false,
   lowLatencyMode: false,
-  // A little ahead is enough for smooth 8x; more only costs memory on a phone.
-  maxBufferLength: 30,
+  // Recorded footage is scrubbed more than watched through: 10 s ahead keeps a seek's cost to
+  // the server and the page small (still smooth at 8x); 30 s behind allows short rewinds.
+  maxBufferLength: 10,
+  maxMaxBufferLength: 30,
   backBufferLength: 30,
   // Session cookie, same origin.
   xhrSetup: (xhr) => {
