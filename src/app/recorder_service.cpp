@@ -26,6 +26,18 @@ RecorderService::RecorderService(const Config& config, const Clock& clock)
 
   retention_ = std::make_unique<Retention>(*catalog_, fixed_.data_dir, fixed_.min_free_bytes,
                                            retention_limits(fixed_), clock_, disk_);
+  event_store_ = std::make_unique<EventStore>(fixed_.data_dir / "vigil.db");
+  std::vector<EventNotifier*> notifiers;
+  if (!fixed_.mqtt.host.empty()) {
+    mqtt_ = std::make_unique<MqttNotifier>(fixed_, clock_);
+    notifiers.push_back(mqtt_.get());
+  }
+  if (!fixed_.webhooks.empty()) {
+    webhooks_ = std::make_unique<WebhookNotifier>(fixed_.webhooks);
+    notifiers.push_back(webhooks_.get());
+  }
+  events_ = std::make_unique<EventEngine>(fixed_, *event_store_, notifiers, clock_);
+  retention_->set_events(*event_store_, events_only(fixed_));
   for (const auto& cam : fixed_.cameras) cameras_.push_back(make_camera(cam));
 }
 
@@ -38,6 +50,18 @@ std::map<std::string, RetentionLimits> RecorderService::retention_limits(const C
   for (const auto& id : catalog_->cameras_with_segments()) limits[id] = config.default_retention;
   for (const auto& c : config.cameras) limits[c.id] = c.retention;
   return limits;
+}
+
+std::map<std::string, EventFootagePolicy> RecorderService::events_only(
+    const Config& config) const {
+  const EventSettings& e = fixed_.events;
+  std::map<std::string, EventFootagePolicy> out;
+  for (const auto& c : config.cameras) {
+    if (c.record != RecordMode::kEvents) continue;
+    out[c.id] = {e.pre_roll, e.post_roll,
+                 event_footage_hold_back(e.pre_roll, e.post_roll, e.merge_gap, e.min_duration)};
+  }
+  return out;
 }
 
 std::unique_ptr<CameraWorker> RecorderService::make_worker(const CameraConfig& cam,
@@ -148,6 +172,9 @@ void RecorderService::apply(const Config& next) {
     if (started_) parts->worker->start();
   }
   retention_->set_limits(retention_limits(next));
+  retention_->set_events(*event_store_, events_only(next));
+  events_->set_cameras(next);
+  if (mqtt_) mqtt_->set_cameras(next);
 }
 
 std::shared_ptr<LiveHub> RecorderService::live_hub(const std::string& camera_id) {

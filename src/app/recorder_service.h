@@ -11,8 +11,12 @@
 #include <vector>
 
 #include "catalog/catalog.h"
+#include "catalog/event_store.h"
 #include "core/clock.h"
 #include "core/config.h"
+#include "events/event_engine.h"
+#include "events/mqtt_notifier.h"
+#include "events/webhook_notifier.h"
 #include "ingest/camera_worker.h"
 #include "record/recorder.h"
 #include "retention/retention.h"
@@ -50,12 +54,20 @@ class RecorderService {
   std::unique_ptr<CameraParts> make_camera(const CameraConfig& cam);
   std::unique_ptr<CameraWorker> make_worker(const CameraConfig& cam, CameraParts& parts);
   std::map<std::string, RetentionLimits> retention_limits(const Config& config);
+  // Cameras recorded in mode "events", with what retention keeps of them.
+  std::map<std::string, EventFootagePolicy> events_only(const Config& config) const;
 
   const Config fixed_;  // the configuration at start; its camera list is not used after
   const Clock& clock_;
   StatvfsDiskSpace disk_;
   std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<Retention> retention_;
+  // Events: analysis results -> catalog rows, snapshots and alerts (docs/design/events.md).
+  // Declared before the cameras, whose analyzers feed them: destroyed after them.
+  std::unique_ptr<EventStore> event_store_;
+  std::unique_ptr<MqttNotifier> mqtt_;          // when [mqtt] names a broker
+  std::unique_ptr<WebhookNotifier> webhooks_;   // when [[webhook]]s are configured
+  std::unique_ptr<EventEngine> events_;
 
   std::mutex apply_mu_;  // one apply() at a time; held while cameras start and stop
   bool started_ = false;  // guarded by apply_mu_

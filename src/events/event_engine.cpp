@@ -46,14 +46,26 @@ EventEngine::EventEngine(const Config& config, EventStore& store,
       notifiers_(std::move(notifiers)),
       clock_(clock),
       settings_{config.events.min_duration, config.events.merge_gap} {
-  const TimeZone zone =
-      config.events.time_zone.empty() ? TimeZone() : TimeZone(config.events.time_zone);
-  for (const auto& c : config.cameras) schedules_.emplace(c.id, Schedule(c.schedule, zone));
+  set_cameras(config);
   if (const int n = store_.close_open_events("vigil stopped"); n > 0) {
     spdlog::info("events: closed {} event(s) left open by the last run at their last known time",
                  n);
   }
   writer_ = std::thread([this] { run(); });
+}
+
+void EventEngine::set_cameras(const Config& next) {
+  const TimeZone zone =
+      config_.events.time_zone.empty() ? TimeZone() : TimeZone(config_.events.time_zone);
+  std::map<std::string, Schedule> schedules;
+  std::map<std::string, std::string> names;
+  for (const auto& c : next.cameras) {
+    schedules.emplace(c.id, Schedule(c.schedule, zone));
+    names[c.id] = c.name;
+  }
+  std::lock_guard lock(mu_);
+  schedules_ = std::move(schedules);
+  names_ = std::move(names);
 }
 
 EventEngine::~EventEngine() {
@@ -258,8 +270,11 @@ void EventEngine::notify(const EventRow& row, EventNotice::Kind kind) {
   n.kind = kind;
   n.id = row.id;
   n.camera_id = row.camera_id;
-  const CameraConfig* cam = config_.find_camera(row.camera_id);
-  n.camera_name = cam ? cam->name : row.camera_id;
+  {
+    std::lock_guard lock(mu_);
+    const auto name = names_.find(row.camera_id);
+    n.camera_name = name != names_.end() ? name->second : row.camera_id;
+  }
   n.type = row.type;
   n.zones = row.zones;
   n.start = row.start;

@@ -63,6 +63,9 @@ class EventEngine final : public AnalysisSink {
   EventEngine& operator=(const EventEngine&) = delete;
 
   void on_analysis(const AnalysisResult& r) override;
+  // The cameras changed at run time (ConfigStore): their schedules and names from now on. An
+  // event that is open keeps the armedness it started with.
+  void set_cameras(const Config& next);
   // Ends events whose camera has sent nothing for merge_gap (by the clock's wall time).
   void expire();
   // Waits until everything queued so far is written and notified (tests, shutdown).
@@ -98,12 +101,13 @@ class EventEngine final : public AnalysisSink {
   void write(Job& job);
   void notify(const EventRow& row, EventNotice::Kind kind);
 
-  const Config& config_;
+  const Config config_;  // as at start: data_dir and [events] do not change at run time
   EventStore& store_;
   std::vector<EventNotifier*> notifiers_;
   const Clock& clock_;
   const TrackerSettings settings_;
-  std::map<std::string, Schedule> schedules_;
+  std::map<std::string, Schedule> schedules_;   // guarded by mu_
+  std::map<std::string, std::string> names_;     // camera id -> name; guarded by mu_
 
   mutable std::mutex mu_;
   std::condition_variable cv_;       // writer: work or stop

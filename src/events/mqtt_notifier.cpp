@@ -31,9 +31,10 @@ std::string type_title(const std::string& type) {
 }  // namespace
 
 MqttNotifier::MqttNotifier(const Config& config, const Clock& clock)
-    : config_(config), s_(config.mqtt), clock_(clock) {
+    : s_(config.mqtt), clock_(clock) {
   if (s_.host.empty()) throw Error(ErrorCode::kInvalidArgument, "mqtt: no host configured");
-  for (const auto& c : config_.cameras) {
+  for (const auto& c : config.cameras) {
+    cameras_[c.id] = c.name;
     for (const char* t : kTypes) state_[{c.id, t}] = false;
   }
   mosquitto_lib_init();
@@ -211,29 +212,17 @@ void MqttNotifier::on_connect(int rc) {
     return;
   }
   std::map<std::pair<std::string, std::string>, bool> state;
+  std::map<std::string, std::string> cameras;
   {
     std::lock_guard lock(mu_);
     state = state_;
+    cameras = cameras_;
   }
   // Availability, discovery and present state first, then whatever waited in the queue.
   publish_now(availability_topic(), "online", true);
   if (s_.discovery) {
-    for (const auto& c : config_.cameras) {
-      for (const char* type : kTypes) {
-        const nlohmann::json cfg = {{"name", type_title(type)},
-                                    {"unique_id", s_.client_id + "_" + c.id + "_" + type},
-                                    {"state_topic", state_topic(c.id, type)},
-                                    {"payload_on", "ON"},
-                                    {"payload_off", "OFF"},
-                                    {"availability_topic", availability_topic()},
-                                    {"device_class", device_class(type)},
-                                    {"device",
-                                     {{"identifiers", {s_.client_id + "_" + c.id}},
-                                      {"name", c.name},
-                                      {"manufacturer", "vigil"},
-                                      {"model", "camera"}}}};
-        publish_now(discovery_topic(c.id, type), cfg.dump(), true);
-      }
+    for (const auto& [id, name] : cameras) {
+      for (const char* type : kTypes) publish_discovery(id, name, type);
     }
   }
   for (const auto& [key, on] : state) {
@@ -246,6 +235,63 @@ void MqttNotifier::on_connect(int rc) {
   }
   cv_.notify_all();
   spdlog::info("mqtt: connected to {}:{}", s_.host, s_.port);
+}
+
+void MqttNotifier::publish_discovery(const std::string& id, const std::string& name,
+                                     const char* type) {
+  if (name.empty()) {
+    publish_now(discovery_topic(id, type), "", true);  // an empty retained config removes it
+    return;
+  }
+  const nlohmann::json cfg = {{"name", type_title(type)},
+                              {"unique_id", s_.client_id + "_" + id + "_" + type},
+                              {"state_topic", state_topic(id, type)},
+                              {"payload_on", "ON"},
+                              {"payload_off", "OFF"},
+                              {"availability_topic", availability_topic()},
+                              {"device_class", device_class(type)},
+                              {"device",
+                               {{"identifiers", {s_.client_id + "_" + id}},
+                                {"name", name},
+                                {"manufacturer", "vigil"},
+                                {"model", "camera"}}}};
+  publish_now(discovery_topic(id, type), cfg.dump(), true);
+}
+
+void MqttNotifier::set_cameras(const Config& next) {
+  std::map<std::string, std::string> added;
+  std::vector<std::string> removed;
+  bool connected = false;
+  {
+    std::lock_guard lock(mu_);
+    std::map<std::string, std::string> now;
+    for (const auto& c : next.cameras) {
+      now[c.id] = c.name;
+      auto old = cameras_.find(c.id);
+      if (old == cameras_.end() || old->second != c.name) added[c.id] = c.name;
+      for (const char* t : kTypes) state_.try_emplace({c.id, t}, false);
+    }
+    for (const auto& [id, name] : cameras_) {
+      if (!now.count(id)) {
+        removed.push_back(id);
+        for (const char* t : kTypes) state_.erase({id, t});
+      }
+    }
+    cameras_ = std::move(now);
+    connected = connected_;
+  }
+  if (!connected) return;
+  for (const auto& [id, name] : added) {
+    for (const char* type : kTypes) {
+      if (s_.discovery) publish_discovery(id, name, type);
+      publish_now(state_topic(id, type), "OFF", true);
+    }
+  }
+  for (const auto& id : removed) {
+    for (const char* type : kTypes) {
+      if (s_.discovery) publish_discovery(id, "", type);
+    }
+  }
 }
 
 void MqttNotifier::on_disconnect() {

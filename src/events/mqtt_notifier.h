@@ -53,6 +53,9 @@ class MqttNotifier final : public EventNotifier {
   MqttNotifier& operator=(const MqttNotifier&) = delete;
 
   void notify(const EventNotice& n) override;
+  // The cameras changed at run time: discovery and OFF states for added cameras, discovery
+  // removed for removed ones (at once when connected; the next connect publishes all anyway).
+  void set_cameras(const Config& next);
   MqttStats stats() const;
 
   std::string state_topic(const std::string& camera, const std::string& type) const;
@@ -71,6 +74,8 @@ class MqttNotifier final : public EventNotifier {
   void run();
   void run_network();
   void on_connect(int rc);
+  // Home Assistant's discovery message of one camera x type (empty `name`: remove the entity).
+  void publish_discovery(const std::string& id, const std::string& name, const char* type);
   void on_disconnect();
   void publish_now(const std::string& topic, const std::string& payload, bool retain);
 
@@ -78,7 +83,6 @@ class MqttNotifier final : public EventNotifier {
   static void disconnect_cb(struct mosquitto*, void* self, int rc);
   static void publish_cb(struct mosquitto*, void* self, int mid);
 
-  const Config& config_;
   const MqttSettings s_;
   const Clock& clock_;
   struct mosquitto* mosq_ = nullptr;
@@ -87,6 +91,7 @@ class MqttNotifier final : public EventNotifier {
   std::condition_variable cv_;
   std::deque<Message> queue_;
   std::map<std::pair<std::string, std::string>, bool> state_;  // camera x type -> ON
+  std::map<std::string, std::string> cameras_;                 // id -> name
   bool connected_ = false;
   bool stopping_ = false;
   MqttStats stats_;
