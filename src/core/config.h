@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace vigil {
@@ -22,6 +23,40 @@ struct RetentionLimits {
   std::optional<uint64_t> max_bytes;    // keep at most this many bytes of footage
 };
 
+// ---- Analysis (motion, tampering): per camera, [camera.analysis] and [[camera.zone]] ----------
+// See docs/config.md (Analysis) and docs/design/analysis.md.
+
+// A polygon in normalised picture coordinates: (0,0) top left, (1,1) bottom right.
+struct ZoneConfig {
+  std::string name;  // [a-z0-9_-]{1,32}, unique per camera; reported with motion
+  std::vector<std::pair<float, float>> points;  // at least 3 (x, y)
+  // A mask: motion inside is ignored (a tree, a road, a clock). Not reported as a zone.
+  bool mask = false;
+};
+
+// Which frames of the analysed stream are decoded. kAuto: every frame of a sub stream; on the
+// main stream keyframes while idle, every frame while something moves (kAdaptive).
+enum class AnalysisDecode { kAuto, kAll, kAdaptive };
+
+struct AnalysisSettings {
+  bool enabled = true;
+  // Frames analysed per second at most while decoding every frame (idle main streams analyse
+  // their keyframes only).
+  double fps = 5;
+  // 1..100: higher finds fainter and smaller changes (and more noise).
+  int sensitivity = 60;
+  // The smallest moving area that counts, as a fraction of the picture (0.002 = 0.2 %).
+  double min_area = 0.002;
+  AnalysisDecode decode = AnalysisDecode::kAuto;
+  bool tamper = true;  // covered / defocused / moved detection
+  // No frames for this long: signal lost.
+  std::chrono::milliseconds signal_timeout{10'000};
+  // With zones (not masks) configured, only motion inside them counts.
+  std::vector<ZoneConfig> zones;
+};
+
+// ---- end of analysis settings ----------------------------------------------------------------
+
 struct CameraConfig {
   std::string id;    // [a-z0-9_-]{1,32}; used in paths, URLs and the catalog
   std::string name;  // for people
@@ -31,6 +66,7 @@ struct CameraConfig {
   RtspTransport transport = RtspTransport::kTcp;
   RtspClient client = RtspClient::kNative;  // used where it can be (tcp, rtsp://)
   RetentionLimits retention;  // merged with the global defaults at load time
+  AnalysisSettings analysis;  // [camera.analysis], [[camera.zone]]
 };
 
 struct IngestSettings {

@@ -1,0 +1,162 @@
+#include "analyze/motion_detector.h"
+
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <cmath>
+
+namespace vigil {
+namespace {
+
+// Time constants of the background (media time): how fast it follows the scene where nothing
+// moves, where something stopped moving, and where something moves.
+constexpr double kTauStillSeconds = 4.0;
+constexpr double kTauStoppedSeconds = 2.0;
+constexpr double kTauMovingSeconds = 30.0;
+// More of the picture than this differing at once is a global change, not motion.
+constexpr double kGlobalChangeFraction = 0.5;
+// Pixels this close to black or white cannot show a change reliably (clipped by the sensor).
+constexpr float kClipLow = 4, kClipHigh = 251;
+
+double alpha_for(double dt_seconds, double tau_seconds) {
+  return 1.0 - std::exp(-std::max(dt_seconds, 0.01) / tau_seconds);
+}
+
+// Median of |diff| over a strided sample: a robust estimate of the noise level, since moving
+// objects cover a minority of the picture.
+double median_abs(const cv::Mat& diff) {
+  std::vector<float> sample;
+  sample.reserve(static_cast<size_t>(diff.total() / 4 + 1));
+  for (int y = 0; y < diff.rows; y += 2) {
+    const float* row = diff.ptr<float>(y);
+    for (int x = 0; x < diff.cols; x += 2) sample.push_back(row[x]);
+  }
+  if (sample.empty()) return 0;
+  auto mid = sample.begin() + static_cast<std::ptrdiff_t>(sample.size() / 2);
+  std::nth_element(sample.begin(), mid, sample.end());
+  return *mid;
+}
+
+}  // namespace
+
+MotionDetector::MotionDetector(const AnalysisSettings& settings)
+    : min_area_(settings.min_area),
+      // sensitivity 1..100 -> the threshold is 7..2.5 times the noise level and the floor
+      // 14..5 grey levels.
+      noise_factor_(7.0 - 4.5 * (settings.sensitivity - 1) / 99.0),
+      floor_(14.0 - 9.0 * (settings.sensitivity - 1) / 99.0),
+      zones_(settings.zones) {}
+
+void MotionDetector::relearn(const cv::Mat& f, Ticks90k at) {
+  f.copyTo(background_);
+  f.copyTo(previous_);
+  last_at_ = at;
+}
+
+void MotionDetector::detect(const AnalysisFrame& frame, std::vector<Detection>& found) {
+  ++stats_.frames;
+  cv::Mat blurred, f;
+  cv::GaussianBlur(frame.grey, blurred, cv::Size(5, 5), 0);
+  blurred.convertTo(f, CV_32F);
+  zones_.prepare(f.size());
+  if (background_.empty() || background_.size() != f.size() || !last_at_ ||
+      frame.media_at < *last_at_) {
+    relearn(f, frame.media_at);
+    foreground_ = cv::Mat::zeros(f.size(), CV_8U);
+    return;
+  }
+  const double dt =
+      std::chrono::duration<double>(frame.media_at - *last_at_).count();
+  last_at_ = frame.media_at;
+
+  // Match brightness and contrast to the background: a global gain/offset (lights, clouds,
+  // auto exposure) disappears; a local change does not.
+  cv::Scalar mf, sf, mb, sb;
+  cv::meanStdDev(f, mf, sf);
+  cv::meanStdDev(background_, mb, sb);
+  if (sf[0] < 2.0) {
+    // A flat picture (covered lens, black frame) shows no motion; tamper detection reports it.
+    relearn(f, frame.media_at);
+    foreground_ = cv::Mat::zeros(f.size(), CV_8U);
+    return;
+  }
+  const double gain = sb[0] / sf[0];
+  cv::Mat matched;
+  f.convertTo(matched, CV_32F, gain, mb[0] - mf[0] * gain);
+
+  cv::Mat diff;
+  cv::absdiff(matched, background_, diff);
+  const double noise = median_abs(diff) * 1.4826;
+  const double threshold = std::max(floor_, noise_factor_ * noise);
+  cv::Mat moving;
+  cv::compare(diff, threshold, moving, cv::CMP_GT);
+  // Clipped pixels say nothing about change.
+  cv::Mat clipped;
+  cv::inRange(blurred, cv::Scalar(kClipLow), cv::Scalar(kClipHigh), clipped);
+  cv::bitwise_and(moving, clipped, moving);
+
+  const double changed = static_cast<double>(cv::countNonZero(moving)) /
+                         static_cast<double>(moving.total());
+  if (changed > kGlobalChangeFraction) {
+    ++stats_.relearns;
+    relearn(matched, frame.media_at);
+    foreground_ = cv::Mat::zeros(f.size(), CV_8U);
+    return;
+  }
+
+  // Speckle (noise that passed the threshold) goes; blobs close to each other join.
+  static const cv::Mat k3 = cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(3, 3));
+  static const cv::Mat k5 = cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(5, 5));
+  cv::morphologyEx(moving, moving, cv::MORPH_OPEN, k3);
+  cv::morphologyEx(moving, moving, cv::MORPH_CLOSE, k5);
+
+  // Background update before masking, so masked areas follow the scene too.
+  cv::Mat step;
+  cv::absdiff(matched, previous_, step);
+  cv::Mat still_now;  // moving against the background, but not since the last frame: stopped
+  cv::compare(step, threshold, still_now, cv::CMP_LE);
+  cv::Mat stopped, in_motion, not_moving;
+  cv::bitwise_and(moving, still_now, stopped);
+  cv::bitwise_not(still_now, in_motion);
+  cv::bitwise_and(moving, in_motion, in_motion);
+  cv::bitwise_not(moving, not_moving);
+  cv::accumulateWeighted(matched, background_, alpha_for(dt, kTauStillSeconds), not_moving);
+  cv::accumulateWeighted(matched, background_, alpha_for(dt, kTauStoppedSeconds), stopped);
+  cv::accumulateWeighted(matched, background_, alpha_for(dt, kTauMovingSeconds), in_motion);
+  matched.copyTo(previous_);
+
+  cv::bitwise_and(moving, zones_.active(), moving);
+  cv::Mat labels, comp_stats, centroids;
+  const int n = cv::connectedComponentsWithStats(moving, labels, comp_stats, centroids, 8, CV_32S);
+  const int min_pixels =
+      std::max(4, static_cast<int>(std::lround(min_area_ * static_cast<double>(moving.total()))));
+  foreground_ = cv::Mat::zeros(moving.size(), CV_8U);
+  int area = 0;
+  cv::Rect box;
+  for (int i = 1; i < n; ++i) {
+    const int a = comp_stats.at<int>(i, cv::CC_STAT_AREA);
+    if (a < min_pixels) continue;
+    area += a;
+    const cv::Rect r(comp_stats.at<int>(i, cv::CC_STAT_LEFT), comp_stats.at<int>(i, cv::CC_STAT_TOP),
+                     comp_stats.at<int>(i, cv::CC_STAT_WIDTH),
+                     comp_stats.at<int>(i, cv::CC_STAT_HEIGHT));
+    box = box.area() == 0 ? r : (box | r);
+    cv::Mat sel;
+    cv::compare(labels, i, sel, cv::CMP_EQ);
+    foreground_.setTo(255, sel);
+  }
+  if (area == 0) return;
+  ++stats_.frames_with_motion;
+
+  Detection d;
+  d.type = DetectionType::kMotion;
+  // 0.05 of the picture moving (a person close by) or more is full strength.
+  d.score = std::min(1.0, static_cast<double>(area) / static_cast<double>(moving.total()) / 0.05);
+  const auto fw = static_cast<float>(moving.cols), fh = static_cast<float>(moving.rows);
+  d.box = NormBox{static_cast<float>(box.x) / fw, static_cast<float>(box.y) / fh,
+                  static_cast<float>(box.width) / fw, static_cast<float>(box.height) / fh};
+  if (zones_.has_zones()) d.zones = zones_.touched(foreground_, std::max(1, min_pixels / 4));
+  found.push_back(std::move(d));
+}
+
+}  // namespace vigil
