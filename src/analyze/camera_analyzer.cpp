@@ -45,8 +45,9 @@ class CameraAnalyzer::Pipeline {
         decoder_(camera_id, options.analysis_width),
         interval_(std::chrono::duration_cast<Ticks90k>(
             std::chrono::duration<double>(1.0 / settings.fps))) {
-    detectors_.push_back(std::make_unique<MotionDetector>(settings));
+    // Tamper first: motion is not judged on a tampered picture.
     if (settings.tamper) detectors_.push_back(std::make_unique<TamperDetector>(options.tamper));
+    detectors_.push_back(std::make_unique<MotionDetector>(settings));
     for (auto& d : more) detectors_.push_back(std::move(d));
   }
 

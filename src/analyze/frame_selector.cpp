@@ -22,8 +22,11 @@ void FrameSelector::resync() {
 
 bool FrameSelector::size_triggers(int size) {
   const double s = size;
-  const bool trigger =
-      samples_ >= kWarmupSamples && s > typical_size_ * options_.trigger_ratio + 64;
+  // Much larger: something moves or the light changed. Much smaller: the picture lost detail
+  // (covered, defocused, a frozen encoder).
+  const bool trigger = samples_ >= kWarmupSamples &&
+                       (s > typical_size_ * options_.trigger_ratio + 64 ||
+                        s * options_.trigger_ratio * 2 < typical_size_);
   if (samples_ == 0) {
     typical_size_ = s;
   } else {

@@ -5,7 +5,8 @@
 //  - kAll: every packet from a keyframe on (sub streams: small pictures, cheap to decode).
 //  - kAdaptive: idle, only keyframes are decoded. The compressed stream itself says when to look
 //    closer: a P-frame much larger than the recent ones means the picture changed (something
-//    moves, the light changes). Then the current GOP is decoded from its keyframe (its packets
+//    moves, the light changes); one much smaller means it lost detail (covered, defocused).
+//    Then the current GOP is decoded from its keyframe (its packets
 //    are kept as references, so motion is seen from the frame that triggered), and every frame
 //    after it until nothing has triggered and analysis has reported no motion for `hold`.
 //

@@ -59,6 +59,16 @@ void MotionDetector::detect(const AnalysisFrame& frame, std::vector<Detection>& 
   cv::GaussianBlur(frame.grey, blurred, cv::Size(5, 5), 0);
   blurred.convertTo(f, CV_32F);
   zones_.prepare(f.size());
+  const bool tampered = std::any_of(found.begin(), found.end(), [](const Detection& d) {
+    return d.type == DetectionType::kCovered || d.type == DetectionType::kDefocused ||
+           d.type == DetectionType::kMoved;
+  });
+  if (tampered) {
+    // The picture says nothing about movement in the scene; start afresh when it recovers.
+    relearn(f, frame.media_at);
+    foreground_ = cv::Mat::zeros(f.size(), CV_8U);
+    return;
+  }
   if (background_.empty() || background_.size() != f.size() || !last_at_ ||
       frame.media_at < *last_at_) {
     relearn(f, frame.media_at);

@@ -15,6 +15,8 @@ constexpr double kTauReferenceSeconds = 60.0;
 constexpr double kTauWarmupSeconds = 1.0;
 // The thumbnail compared for "moved": coarse enough that noise and small movers barely count.
 constexpr int kThumbWidth = 64;
+// The sharpness baseline learns only from frames at least this sharp relative to it.
+constexpr double kLearnAboveRatio = 0.8;
 
 double alpha_for(double dt_seconds, double tau_seconds) {
   return 1.0 - std::exp(-std::max(dt_seconds, 0.01) / tau_seconds);
@@ -112,7 +114,9 @@ void TamperDetector::detect(const AnalysisFrame& frame, std::vector<Detection>& 
     sharpness_baseline_ = sharpness;
     defocused_ = Held{};
   }
-  if (!flat && !blurred && !moved) {
+  // A frame on its way to defocus (or back) would drag the baseline with it.
+  const bool doubtful = sharpness < sharpness_baseline_ * kLearnAboveRatio;
+  if (!flat && !blurred && !moved && (!warm || !doubtful)) {
     const double tau_b = warm ? kTauBaselineSeconds : kTauWarmupSeconds;
     const double tau_r = warm ? kTauReferenceSeconds : kTauWarmupSeconds;
     sharpness_baseline_ += (sharpness - sharpness_baseline_) * alpha_for(dt, tau_b);

@@ -29,7 +29,7 @@ struct TamperOptions {
   double flat_contrast = 6.0;        // stddev of grey levels below this: flat
   double dark_level = 20.0;          // mean below this ...
   double dark_contrast = 14.0;       // ... and stddev below this: dark and nearly flat
-  double defocus_ratio = 0.45;       // sharpness below this fraction of the baseline
+  double defocus_ratio = 0.6;        // sharpness below this fraction of the baseline
   double moved_correlation = 0.45;   // correlation with the reference below this
 };
 

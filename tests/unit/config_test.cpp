@@ -207,8 +207,8 @@ TEST(Config, AnalysisErrorsNameTheKey) {
   EXPECT_EQ(error_of(cam + "[camera.analysis]\ndecode = \"some\"\n"),
             "vigil.toml: camera[0].analysis.decode = \"some\": must be \"auto\", \"all\" or "
             "\"adaptive\"");
-  EXPECT_EQ(error_of(cam + "[camera.analysis]\nmin_aera = 0.1\n"),
-            "vigil.toml: camera[0].analysis.min_aera = 0.1: unknown setting");
+  EXPECT_EQ(error_of(cam + "[camera.analysis]\nmin_aera = 1\n"),
+            "vigil.toml: camera[0].analysis.min_aera = 1: unknown setting");
   EXPECT_EQ(error_of(cam + "[[camera.zone]]\nname = \"door\"\npoints = [[0, 0], [1, 0]]\n"),
             "vigil.toml: camera[0].zone[0].points = [...]: must list at least 3 points [x, y] in "
             "0..1, e.g. [[0, 0], [0.5, 0], [0.5, 1]]");
