@@ -26,7 +26,7 @@ bool FrameSelector::size_triggers(int size) {
   // (covered, defocused, a frozen encoder).
   const bool trigger = samples_ >= kWarmupSamples &&
                        (s > typical_size_ * options_.trigger_ratio + 64 ||
-                        s * options_.trigger_ratio * 2 < typical_size_);
+                        s * options_.trigger_ratio * 2 + 512 < typical_size_);
   if (samples_ == 0) {
     typical_size_ = s;
   } else {

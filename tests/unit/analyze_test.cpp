@@ -421,5 +421,76 @@ TEST_F(AnalyzeClips, StreamThatStopsIsSignalLostUntilFramesReturn) {
   EXPECT_EQ(jpeg[1], 0xD8);
 }
 
+// ---- real footage ---------------------------------------------------------------------------
+
+// vtest.avi (Debian's opencv-doc: a fixed outdoor camera, pedestrians walking all the time) cut
+// and spliced with frozen frames of itself, so that when something moves is known:
+//   [0, 8) s   frozen first frame      idle
+//   [8, 20)    source 0-12 s           busy
+//   [20, 30)   frozen frame (12 s)     idle: people stop dead, as if time froze
+//   [30, 40)   source 40-50 s          busy (starts with a cut: the scene jumps)
+//   [40, 46)   frozen frame (50 s)     idle
+TEST_F(AnalyzeClips, RealFootageBusyAndIdlePeriods) {
+  const std::filesystem::path source = std::filesystem::path(VIGIL_TEST_CACHE_DIR) / "vtest.avi";
+  ASSERT_TRUE(std::filesystem::exists(source))
+      << source << " is missing: run scripts/fetch-test-data";
+  const auto file = dir_.path() / "vtest-spliced.mkv";
+  const std::string cmd =
+      "ffmpeg -hide_banner -loglevel error -y -i " + source.string() +
+      " -filter_complex \"[0:v]trim=0:12,setpts=PTS-STARTPTS,tpad=start_duration=8:"
+      "start_mode=clone:stop_duration=10:stop_mode=clone[a];[0:v]trim=40:50,setpts=PTS-STARTPTS,"
+      "tpad=stop_duration=6:stop_mode=clone[b];[a][b]concat=n=2:v=1[v]\" -map \"[v]\" -c:v "
+      "libx264 -preset veryfast -crf 23 -g 20 -keyint_min 20 -sc_threshold 0 -bf 0 -pix_fmt "
+      "yuv420p " + file.string();
+  ASSERT_EQ(test::run(cmd), 0) << cmd;
+  const DemuxedClip clip = test::demux_file(file);
+  ASSERT_GE(clip.video.size(), 455u);
+
+  struct Period {
+    double from, to;
+    bool busy;
+  };
+  // Idle periods start a few seconds after the freeze: people frozen mid-step are absorbed
+  // into the background (kTauStoppedSeconds), the time any background model needs.
+  const double settle = 6.0;
+  const std::vector<Period> periods{{0, 8, false},        {8.3, 20, true},
+                                    {20 + settle, 30, false}, {30.3, 40, true},
+                                    {40 + settle, 46, false}};
+  for (bool sub : {false, true}) {
+    SCOPED_TRACE(sub ? "every frame decoded" : "adaptive decoding");
+    const Analysed a = analyse(clip, AnalysisSettings{}, sub);
+    for (const Period& p : periods) {
+      int frames = 0, moving = 0;
+      for (const auto& e : a.entries) {
+        const double t = seconds_of(e.at);
+        if (t < p.from || t >= p.to) continue;
+        ++frames;
+        moving += has(e, DetectionType::kMotion);
+      }
+      SCOPED_TRACE("period " + std::to_string(p.from) + "-" + std::to_string(p.to));
+      if (p.busy) {
+        // Analysed at 5 fps throughout: adaptive decoding goes to full decoding at once.
+        EXPECT_GE(frames, static_cast<int>((p.to - p.from) * 4.5)) << describe(a);
+        EXPECT_GE(moving, frames * 95 / 100) << describe(a);
+      } else {
+        EXPECT_EQ(moving, 0) << describe(a);
+      }
+    }
+    EXPECT_EQ(count(a.entries, DetectionType::kCovered), 0) << describe(a);
+    EXPECT_EQ(count(a.entries, DetectionType::kDefocused), 0) << describe(a);
+    EXPECT_EQ(count(a.entries, DetectionType::kMoved), 0) << describe(a);
+    std::printf("vtest spliced, %s: %lld packets, %lld decoded, %lld analysed, %lld size triggers\n",
+                sub ? "every frame" : "adaptive", static_cast<long long>(a.stats.packets_seen),
+                static_cast<long long>(a.stats.frames_decoded),
+                static_cast<long long>(a.stats.frames_analysed),
+                static_cast<long long>(a.stats.size_triggers));
+    if (!sub) {
+      // Idle stretches (18 of 46 s, less the hold after motion) are looked at keyframe by
+      // keyframe only.
+      EXPECT_LE(a.stats.frames_decoded, 400) << describe(a);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace vigil
