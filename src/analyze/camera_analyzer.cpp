@@ -5,6 +5,7 @@ extern "C" {
 #include <libavutil/mathematics.h>
 }
 
+#include <opencv2/core/utility.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -134,6 +135,10 @@ CameraAnalyzer::CameraAnalyzer(const CameraConfig& camera, const AnalysisSetting
       pipeline_(std::make_unique<Pipeline>(camera.id, settings, options,
                                            std::move(more_detectors))),
       last_packet_ns_(steady_ns(clock.steady_now())) {
+  // OpenCV's worker pool is process-wide and spins between jobs; at 320 px a frame's work is
+  // far below what pays for handing it out, and vigil already runs a thread per camera. Setting
+  // it is idempotent, so every analyzer may do it.
+  cv::setNumThreads(1);
   thread_ = std::thread([this] { run(); });
 }
 

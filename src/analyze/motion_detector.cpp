@@ -55,7 +55,10 @@ void MotionDetector::relearn(const cv::Mat& f, Ticks90k at) {
 
 void MotionDetector::detect(const AnalysisFrame& frame, std::vector<Detection>& found) {
   ++stats_.frames;
-  cv::Mat blurred, f;
+  // Work images are members: reused frame after frame instead of allocated (each is a page-
+  // faulting mmap at this size).
+  cv::Mat& blurred = work_.blurred;
+  cv::Mat& f = work_.f;
   cv::GaussianBlur(frame.grey, blurred, cv::Size(5, 5), 0);
   blurred.convertTo(f, CV_32F);
   zones_.prepare(f.size());
@@ -91,17 +94,17 @@ void MotionDetector::detect(const AnalysisFrame& frame, std::vector<Detection>& 
     return;
   }
   const double gain = sb[0] / sf[0];
-  cv::Mat matched;
+  cv::Mat& matched = work_.matched;
   f.convertTo(matched, CV_32F, gain, mb[0] - mf[0] * gain);
 
-  cv::Mat diff;
+  cv::Mat& diff = work_.diff;
   cv::absdiff(matched, background_, diff);
   const double noise = median_abs(diff) * 1.4826;
   const double threshold = std::max(floor_, noise_factor_ * noise);
-  cv::Mat moving;
+  cv::Mat& moving = work_.moving;
   cv::compare(diff, threshold, moving, cv::CMP_GT);
   // Clipped pixels say nothing about change.
-  cv::Mat clipped;
+  cv::Mat& clipped = work_.clipped;
   cv::inRange(blurred, cv::Scalar(kClipLow), cv::Scalar(kClipHigh), clipped);
   cv::bitwise_and(moving, clipped, moving);
 
@@ -121,11 +124,14 @@ void MotionDetector::detect(const AnalysisFrame& frame, std::vector<Detection>& 
   cv::morphologyEx(moving, moving, cv::MORPH_CLOSE, k5);
 
   // Background update before masking, so masked areas follow the scene too.
-  cv::Mat step;
+  cv::Mat& step = work_.step;
   cv::absdiff(matched, previous_, step);
-  cv::Mat still_now;  // moving against the background, but not since the last frame: stopped
+  // Moving against the background, but not since the last frame: stopped.
+  cv::Mat& still_now = work_.still_now;
   cv::compare(step, threshold, still_now, cv::CMP_LE);
-  cv::Mat stopped, in_motion, not_moving;
+  cv::Mat& stopped = work_.stopped;
+  cv::Mat& in_motion = work_.in_motion;
+  cv::Mat& not_moving = work_.not_moving;
   cv::bitwise_and(moving, still_now, stopped);
   cv::bitwise_not(still_now, in_motion);
   cv::bitwise_and(moving, in_motion, in_motion);
@@ -136,11 +142,14 @@ void MotionDetector::detect(const AnalysisFrame& frame, std::vector<Detection>& 
   matched.copyTo(previous_);
 
   cv::bitwise_and(moving, zones_.active(), moving);
-  cv::Mat labels, comp_stats, centroids;
+  cv::Mat& labels = work_.labels;
+  cv::Mat& comp_stats = work_.comp_stats;
+  cv::Mat& centroids = work_.centroids;
   const int n = cv::connectedComponentsWithStats(moving, labels, comp_stats, centroids, 8, CV_32S);
   const int min_pixels =
       std::max(4, static_cast<int>(std::lround(min_area_ * static_cast<double>(moving.total()))));
-  foreground_ = cv::Mat::zeros(moving.size(), CV_8U);
+  foreground_.create(moving.size(), CV_8U);
+  foreground_.setTo(0);
   int area = 0;
   cv::Rect box;
   for (int i = 1; i < n; ++i) {
@@ -151,7 +160,7 @@ void MotionDetector::detect(const AnalysisFrame& frame, std::vector<Detection>& 
                      comp_stats.at<int>(i, cv::CC_STAT_WIDTH),
                      comp_stats.at<int>(i, cv::CC_STAT_HEIGHT));
     box = box.area() == 0 ? r : (box | r);
-    cv::Mat sel;
+    cv::Mat& sel = work_.selected;
     cv::compare(labels, i, sel, cv::CMP_EQ);
     foreground_.setTo(255, sel);
   }

@@ -53,6 +53,10 @@ class MotionDetector final : public Detector {
   cv::Mat background_;  // CV_32F, in the background's own brightness
   cv::Mat previous_;    // CV_32F, last frame after brightness matching
   cv::Mat foreground_;
+  struct Work {
+    cv::Mat blurred, f, matched, diff, moving, clipped, step, still_now, stopped, in_motion,
+        not_moving, labels, comp_stats, centroids, selected;
+  } work_;
   std::optional<Ticks90k> last_at_;
   MotionStats stats_;
 };

@@ -57,15 +57,17 @@ void TamperDetector::detect(const AnalysisFrame& frame, std::vector<Detection>& 
   last_at_ = at;
   const bool warm = at - *first_at_ >= options_.warmup;
 
-  cv::Mat smooth;
+  cv::Mat& smooth = work_.smooth;
   cv::GaussianBlur(frame.grey, smooth, cv::Size(3, 3), 0);
   cv::Scalar mean, stddev;
   cv::meanStdDev(smooth, mean, stddev);
-  cv::Mat lap;
+  cv::Mat& lap = work_.lap;
   cv::Laplacian(smooth, lap, CV_32F);
-  const double sharpness = cv::mean(cv::abs(lap))[0] / (stddev[0] + 1.0);
+  const double sharpness =
+      cv::norm(lap, cv::NORM_L1) / static_cast<double>(lap.total()) / (stddev[0] + 1.0);
 
-  cv::Mat thumb, thumbf;
+  cv::Mat& thumb = work_.thumb;
+  cv::Mat& thumbf = work_.thumbf;
   const int tw = std::min(kThumbWidth, frame.grey.cols);
   const int th = std::max(1, frame.grey.rows * tw / std::max(1, frame.grey.cols));
   cv::resize(frame.grey, thumb, cv::Size(tw, th), 0, 0, cv::INTER_AREA);

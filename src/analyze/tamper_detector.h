@@ -60,6 +60,9 @@ class TamperDetector final : public Detector {
   cv::Mat reference_;  // CV_32F thumbnail
   Held covered_, defocused_, moved_;
   TamperMeasures last_;
+  struct Work {
+    cv::Mat smooth, lap, thumb, thumbf;
+  } work_;  // reused frame after frame
 };
 
 }  // namespace vigil
