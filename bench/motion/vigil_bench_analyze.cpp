@@ -25,6 +25,11 @@ class PrintingSink final : public vigil::AnalysisSink {
  public:
   void on_analysis(const vigil::AnalysisResult& r) override {
     std::lock_guard lock(mu_);
+    if (!started_) {
+      // The first analysed frame (the stream's first keyframe): where clip time 0 is.
+      std::printf("%lld start\n", static_cast<long long>(vigil::ms_since_epoch(r.at)));
+      started_ = true;
+    }
     std::map<vigil::DetectionType, bool> now;
     for (const auto& d : r.detections) now[d.type] = true;
     for (auto t : {vigil::DetectionType::kMotion, vigil::DetectionType::kCovered,
@@ -43,6 +48,7 @@ class PrintingSink final : public vigil::AnalysisSink {
  private:
   std::mutex mu_;
   std::map<vigil::DetectionType, bool> state_;
+  bool started_ = false;
 };
 
 }  // namespace

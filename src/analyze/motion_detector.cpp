@@ -1,5 +1,10 @@
 #include "analyze/motion_detector.h"
 
+extern "C" {
+#include <libavutil/frame.h>
+#include <libavutil/pixfmt.h>
+}
+
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
@@ -16,7 +21,15 @@ constexpr double kTauMovingSeconds = 30.0;
 // More of the picture than this differing at once is a global change, not motion.
 constexpr double kGlobalChangeFraction = 0.5;
 // Pixels this close to black or white cannot show a change reliably (clipped by the sensor).
-constexpr float kClipLow = 4, kClipHigh = 251;
+// Most cameras send limited-range luma (16..235, ITU-R BT.601/709), some full range (0..255).
+constexpr int kClipLowFull = 4, kClipHighFull = 251;
+constexpr int kClipLowLimited = 19, kClipHighLimited = 232;
+
+const cv::Mat& kernel(int size) {
+  static const cv::Mat k3 = cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(3, 3));
+  static const cv::Mat k5 = cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(5, 5));
+  return size == 3 ? k3 : k5;
+}
 
 double alpha_for(double dt_seconds, double tau_seconds) {
   return 1.0 - std::exp(-std::max(dt_seconds, 0.01) / tau_seconds);
@@ -35,6 +48,42 @@ double median_abs(const cv::Mat& diff) {
   auto mid = sample.begin() + static_cast<std::ptrdiff_t>(sample.size() / 2);
   std::nth_element(sample.begin(), mid, sample.end());
   return *mid;
+}
+
+
+// The global gain and offset that take the frame's grey levels to the background's, fitted on
+// quantiles (20/50/80 %) so that a moving object, a minority of the pixels, barely moves it, and
+// on pixels the frame shows unclipped only, so that light that pushes part of the picture into
+// black or white does not bend the fit.
+struct Tone {
+  double gain = 1, offset = 0;
+};
+Tone fit_tone(const cv::Mat& frame8, const cv::Mat& background8, const cv::Mat& unclipped,
+              std::vector<uint8_t>& fs, std::vector<uint8_t>& bs) {
+  fs.clear();
+  bs.clear();
+  for (int y = 0; y < frame8.rows; y += 2) {
+    const uint8_t* f = frame8.ptr<uint8_t>(y);
+    const uint8_t* b = background8.ptr<uint8_t>(y);
+    const uint8_t* ok = unclipped.ptr<uint8_t>(y);
+    for (int x = 0; x < frame8.cols; x += 2) {
+      if (!ok[x]) continue;
+      fs.push_back(f[x]);
+      bs.push_back(b[x]);
+    }
+  }
+  if (fs.size() < 64) return {};
+  auto quantile = [](std::vector<uint8_t>& v, double q) {
+    auto it = v.begin() + static_cast<std::ptrdiff_t>(q * static_cast<double>(v.size() - 1));
+    std::nth_element(v.begin(), it, v.end());
+    return static_cast<double>(*it);
+  };
+  const double f20 = quantile(fs, 0.2), f50 = quantile(fs, 0.5), f80 = quantile(fs, 0.8);
+  const double b20 = quantile(bs, 0.2), b50 = quantile(bs, 0.5), b80 = quantile(bs, 0.8);
+  Tone t;
+  if (f80 - f20 >= 2) t.gain = std::clamp((b80 - b20) / (f80 - f20), 0.2, 5.0);
+  t.offset = b50 - t.gain * f50;
+  return t;
 }
 
 }  // namespace
@@ -82,31 +131,38 @@ void MotionDetector::detect(const AnalysisFrame& frame, std::vector<Detection>& 
       std::chrono::duration<double>(frame.media_at - *last_at_).count();
   last_at_ = frame.media_at;
 
-  // Match brightness and contrast to the background: a global gain/offset (lights, clouds,
-  // auto exposure) disappears; a local change does not.
-  cv::Scalar mf, sf, mb, sb;
-  cv::meanStdDev(f, mf, sf);
-  cv::meanStdDev(background_, mb, sb);
+  // Undo global light changes (gain, offset: lights, clouds, auto exposure) before comparing.
+  cv::Scalar mf, sf;
+  cv::meanStdDev(blurred, mf, sf);
   if (sf[0] < 2.0) {
     // A flat picture (covered lens, black frame) shows no motion; tamper detection reports it.
     relearn(f, frame.media_at);
     foreground_ = cv::Mat::zeros(f.size(), CV_8U);
     return;
   }
-  const double gain = sb[0] / sf[0];
+  cv::Mat& unclipped = work_.unclipped;
+  const bool full_range = frame.picture->color_range == AVCOL_RANGE_JPEG ||
+                          frame.picture->format == AV_PIX_FMT_YUVJ420P ||
+                          frame.picture->format == AV_PIX_FMT_YUVJ422P ||
+                          frame.picture->format == AV_PIX_FMT_YUVJ444P;
+  cv::inRange(frame.grey, cv::Scalar(full_range ? kClipLowFull : kClipLowLimited),
+              cv::Scalar(full_range ? kClipHighFull : kClipHighLimited), unclipped);
+  // The 5x5 blur and the downscale mix a clipped pixel into its neighbours up to ~4 px away.
+  static const cv::Mat k9 = cv::getStructuringElement(cv::MORPH_RECT, cv::Size(9, 9));
+  cv::erode(unclipped, unclipped, k9);
+  background_.convertTo(work_.background8, CV_8U);
+  const Tone tone =
+      fit_tone(blurred, work_.background8, unclipped, work_.sample_f, work_.sample_b);
   cv::Mat& matched = work_.matched;
-  f.convertTo(matched, CV_32F, gain, mb[0] - mf[0] * gain);
-
+  f.convertTo(matched, CV_32F, tone.gain, tone.offset);
   cv::Mat& diff = work_.diff;
   cv::absdiff(matched, background_, diff);
   const double noise = median_abs(diff) * 1.4826;
   const double threshold = std::max(floor_, noise_factor_ * noise);
   cv::Mat& moving = work_.moving;
   cv::compare(diff, threshold, moving, cv::CMP_GT);
-  // Clipped pixels say nothing about change.
-  cv::Mat& clipped = work_.clipped;
-  cv::inRange(blurred, cv::Scalar(kClipLow), cv::Scalar(kClipHigh), clipped);
-  cv::bitwise_and(moving, clipped, moving);
+  // Clipped pixels, and those the blur mixed with them, say nothing about change.
+  cv::bitwise_and(moving, unclipped, moving);
 
   const double changed = static_cast<double>(cv::countNonZero(moving)) /
                          static_cast<double>(moving.total());
@@ -118,10 +174,8 @@ void MotionDetector::detect(const AnalysisFrame& frame, std::vector<Detection>& 
   }
 
   // Speckle (noise that passed the threshold) goes; blobs close to each other join.
-  static const cv::Mat k3 = cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(3, 3));
-  static const cv::Mat k5 = cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(5, 5));
-  cv::morphologyEx(moving, moving, cv::MORPH_OPEN, k3);
-  cv::morphologyEx(moving, moving, cv::MORPH_CLOSE, k5);
+  cv::morphologyEx(moving, moving, cv::MORPH_OPEN, kernel(3));
+  cv::morphologyEx(moving, moving, cv::MORPH_CLOSE, kernel(5));
 
   // Background update before masking, so masked areas follow the scene too.
   cv::Mat& step = work_.step;

@@ -4,7 +4,9 @@
 //  - Sensor noise: frames are blurred (5x5) and the per-pixel threshold is a multiple of the
 //    frame's own noise level (median absolute difference to the background), never below a floor.
 //  - Gradual and sudden global light changes (clouds, lights, IR switch, flicker): each frame's
-//    brightness and contrast are matched to the background's before differencing; when most of
+//    gain and offset are matched to the background's (fitted on quantiles of the unclipped
+//    pixels, so moving objects and light pushing areas into black or white do not bend the
+//    fit) before differencing; when most of
 //    the picture still differs (a change the match cannot undo, e.g. the IR switch), the
 //    background is re-learnt from the frame and no motion is reported for it.
 //  - Something that stops moving is absorbed into the background within a few seconds; moving
@@ -18,6 +20,7 @@
 #include <opencv2/core.hpp>
 
 #include <optional>
+#include <vector>
 
 #include "analyze/detector.h"
 #include "analyze/zones.h"
@@ -54,8 +57,9 @@ class MotionDetector final : public Detector {
   cv::Mat previous_;    // CV_32F, last frame after brightness matching
   cv::Mat foreground_;
   struct Work {
-    cv::Mat blurred, f, matched, diff, moving, clipped, step, still_now, stopped, in_motion,
+    cv::Mat blurred, f, background8, unclipped, matched, diff, moving, step, still_now, stopped, in_motion,
         not_moving, labels, comp_stats, centroids, selected;
+    std::vector<uint8_t> sample_f, sample_b;
   } work_;
   std::optional<Ticks90k> last_at_;
   MotionStats stats_;

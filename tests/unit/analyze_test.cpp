@@ -86,6 +86,11 @@ std::string describe(const Analysed& a) {
     for (const Detection& d : e.detections) {
       s += std::string(detection_type_name(d.type));
       for (const auto& z : d.zones) s += ":" + z;
+      if (d.box) {
+        char b[64];
+        std::snprintf(b, sizeof b, "@%.2f,%.2f,%.2fx%.2f", d.box->x, d.box->y, d.box->w, d.box->h);
+        s += b;
+      }
       s += " ";
     }
     s += "]";
