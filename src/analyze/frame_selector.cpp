@@ -61,8 +61,9 @@ void FrameSelector::on_packet(PacketRef pkt, Ticks90k at, bool motion,
   } else {
     const bool trigger = size_triggers(pkt->size);
     if (trigger) active_until_ = std::max(active_until_, at + options_.hold);
-    if (!active_ && trigger) {
-      ++stats_.triggers;
+    // A size trigger, or analysis reporting motion (seen at a keyframe, say): decode it all.
+    if (!active_ && at <= active_until_) {
+      if (trigger) ++stats_.triggers;
       active_ = true;
       if (!decoding_gop_ && gop_complete_) {
         // The keyframe was decoded already; the rest of the GOP brings the decoder up to now,

@@ -29,8 +29,8 @@ namespace vigil {
 
 struct FrameSelectorOptions {
   bool adaptive = true;
-  // A P-frame this many times larger than the running typical size triggers full decoding.
-  double trigger_ratio = 1.5;
+  // A P-frame this many times larger (or 2x this many times smaller) than the running typical size triggers full decoding.
+  double trigger_ratio = 1.3;
   // Full decoding lasts this long (media time) after the last trigger or reported motion.
   Ticks90k hold = std::chrono::duration_cast<Ticks90k>(std::chrono::seconds(4));
   size_t max_gop_packets = 600;

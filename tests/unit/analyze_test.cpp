@@ -264,6 +264,9 @@ TEST_F(AnalyzeClips, ObjectEnteringAZoneIsFoundWithinASecondInThatZone) {
       }
     }
     ASSERT_TRUE(door.has_value()) << describe(a);
+    std::printf("%s: figure visible at %.2f s, motion from %.2f s; in door at %.2f s, door from "
+                "%.2f s\n", sub ? "every frame" : "adaptive", visible, *first_motion, in_door,
+                *door);
     EXPECT_GE(*door, in_door - 0.15) << describe(a);
     EXPECT_LE(*door, in_door + 1.0) << describe(a);
     // Motion all the time the figure is in the picture (it leaves at 5 + 690/160 = 9.3 s).
@@ -354,6 +357,7 @@ TEST_P(AnalyzeTamper, IsReportedAfterConfirmationAndNothingElse) {
   const Analysed a = analyse(clip, AnalysisSettings{}, /*sub_stream=*/false);
   const auto at = first(a.entries, c.expected);
   ASSERT_TRUE(at.has_value()) << describe(a);
+  std::printf("%s at %.1f s: reported from %.2f s\n", c.name, change, *at);
   EXPECT_GE(*at, change + 1.9) << describe(a);
   EXPECT_LE(*at, change + 4.0) << describe(a);
   // Reported on every analysed frame from then on.
