@@ -9,7 +9,8 @@ shared live stream per mount) in the same run:
     stream off; netcam_params rtsp_transport=tcp), one process per stream.
 Streams (the same footage at two sizes, looped):
   - main: 1920x1080 25 fps H.264 4 Mbit/s, 2 s GOP (vigil: main stream, adaptive decoding);
-  - sub:  640x360 25 fps H.264 512 kbit/s, 2 s GOP (vigil: sub stream, every frame decoded).
+  - sub:  640x360 25 fps H.264 512 kbit/s, 2 s GOP (vigil: sub stream, every frame decoded);
+  - idle: 1920x1080 25 fps 4 Mbit/s, a still scene with sensor noise (an empty room): CPU only.
 Footage with known ground truth: vtest.avi (Debian opencv-doc, pedestrians) spliced with frozen
 frames of itself plus sensor noise, and a light step on a frozen frame; motion truth intervals
 below (clip time, s). CPU is utime+stime from /proc/PID/stat (all threads) over the measured
@@ -70,11 +71,22 @@ def make_clips():
                         "-preset", "veryfast", spliced + ".tmp.mkv"], check=True)
         os.rename(spliced + ".tmp.mkv", spliced)
     out = {}
-    for name, size, rate in (("main", "1920x1080", "4M"), ("sub", "640x360", "512k")):
+    # A camera on an empty room: the frozen first frame with sensor noise, nothing moves.
+    idle = os.path.join(CACHE, "motion-idle.mkv")
+    if not os.path.exists(idle):
+        subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", VTEST,
+                        "-filter_complex", "[0:v]trim=0:0.1,setpts=PTS-STARTPTS,tpad=stop_duration="
+                        "30:stop_mode=clone,noise=alls=6:allf=t[v]", "-map", "[v]", "-c:v",
+                        "libx264", "-crf", "16", "-preset", "veryfast", idle + ".tmp.mkv"],
+                       check=True)
+        os.rename(idle + ".tmp.mkv", idle)
+    for name, size, rate, src in (("main", "1920x1080", "4M", spliced),
+                                  ("sub", "640x360", "512k", spliced),
+                                  ("idle", "1920x1080", "4M", idle)):
         path = os.path.join(CACHE, "motion-%s.mp4" % name)
         if not os.path.exists(path):
             subprocess.run([os.path.join(SOURCE_DIR, "tests", "fixtures", "make_clip.sh"),
-                            path + ".tmp.mp4", "--from", spliced, "--size", size, "--fps", "25",
+                            path + ".tmp.mp4", "--from", src, "--size", size, "--fps", "25",
                             "--bitrate", rate, "--gop-seconds", "2"], check=True)
             os.rename(path + ".tmp.mp4", path)
         out[name] = path
@@ -231,7 +243,7 @@ def score(detected, busy, ignore, window):
     }
 
 
-def run_case(cam, name, seconds, warmup, workdir, vigil_extra):
+def run_case(cam, name, seconds, warmup, workdir, vigil_extra, truth=True):
     url = cam.url(name)
     log("%s: starting vigil and Motion on %s for %d s" % (name, url, seconds))
     vigil = VigilAnalyzer(url, seconds + warmup + 2, vigil_extra)
@@ -252,7 +264,7 @@ def run_case(cam, name, seconds, warmup, workdir, vigil_extra):
     window = (t0 * 1000, end_ms)
     # Clip time 0: vigil's first analysed frame (the stream's first keyframe) when known.
     origin_ms = vigil.origin_ms() or origin_ms
-    busy, ignore = truth_intervals(origin_ms, end_ms)
+    busy, ignore = truth_intervals(origin_ms, end_ms) if truth else ([], [])
     res = {"seconds": t1 - t0}
     for who in ("vigil", "motion"):
         res[who + "_cpu_pct"] = 100.0 * (c1[who] - c0[who]) / (t1 - t0)
@@ -270,6 +282,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=112, help="measured window (2 loops)")
     ap.add_argument("--warmup", type=int, default=8)
+    ap.add_argument("--idle-seconds", type=int, default=60, help="measured window, idle camera")
     ap.add_argument("--json")
     args = ap.parse_args()
     if not shutil.which("motion"):
@@ -279,13 +292,16 @@ def main():
                  "vigil_bench_analyze)" % DRIVER)
     clips = make_clips()
     workdir = tempfile.mkdtemp(prefix="vigil-bench-motion-")
-    cam = RtspCamera({"main": clips["main"], "sub": clips["sub"]})
+    cam = RtspCamera({"main": clips["main"], "sub": clips["sub"], "idle": clips["idle"]})
     results = {}
     try:
         results["1080p main stream"] = run_case(cam, "main", args.seconds, args.warmup, workdir,
                                                 [])
         results["360p sub stream"] = run_case(cam, "sub", args.seconds, args.warmup, workdir,
                                               ["--sub"])
+        # CPU only: nothing moves, so no truth intervals (every event is a false one).
+        results["1080p main, idle"] = run_case(cam, "idle", args.idle_seconds, args.warmup,
+                                               workdir, [], truth=False)
     finally:
         cam.close()
         shutil.rmtree(workdir, ignore_errors=True)

@@ -190,6 +190,11 @@ void MotionDetector::detect(const AnalysisFrame& frame, std::vector<Detection>& 
   cv::bitwise_not(still_now, in_motion);
   cv::bitwise_and(moving, in_motion, in_motion);
   cv::bitwise_not(moving, not_moving);
+  // A clipped pixel's value is not the scene's: the background keeps what it knew there (else
+  // the light coming back would show everything that was black as moving).
+  cv::bitwise_and(not_moving, unclipped, not_moving);
+  cv::bitwise_and(stopped, unclipped, stopped);
+  cv::bitwise_and(in_motion, unclipped, in_motion);
   cv::accumulateWeighted(matched, background_, alpha_for(dt, kTauStillSeconds), not_moving);
   cv::accumulateWeighted(matched, background_, alpha_for(dt, kTauStoppedSeconds), stopped);
   cv::accumulateWeighted(matched, background_, alpha_for(dt, kTauMovingSeconds), in_motion);
