@@ -41,6 +41,8 @@ CACHE = os.path.join(SOURCE_DIR, "bench", ".cache")
 VTEST = os.path.join(SOURCE_DIR, "build", "test-cache", "vtest.avi")
 TICK = os.sysconf("SC_CLK_TCK")
 
+# Sensor noise is added after the conversion to 25 fps, so that every frame has its own noise as
+# a camera's do (duplicated frames would make every third packet tiny).
 # Clip layout (seconds): frozen first frame, busy, frozen, busy (after a cut), frozen, then a
 # frozen frame whose light drops by a third at 49 s and comes back at 53 s.
 LOOP = 56.0
@@ -65,7 +67,7 @@ def make_clips():
               "stop_duration=10:stop_mode=clone[a];"
               "[0:v]trim=40:50,setpts=PTS-STARTPTS,tpad=stop_duration=16:stop_mode=clone,"
               "eq=brightness=-0.25:enable='between(t,19,23)'[b];"
-              "[a][b]concat=n=2:v=1,noise=alls=6:allf=t[v]")
+              "[a][b]concat=n=2:v=1,fps=25,noise=alls=6:allf=t[v]")
         subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", VTEST,
                         "-filter_complex", fc, "-map", "[v]", "-c:v", "libx264", "-crf", "16",
                         "-preset", "veryfast", spliced + ".tmp.mkv"], check=True)
@@ -76,7 +78,7 @@ def make_clips():
     if not os.path.exists(idle):
         subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", VTEST,
                         "-filter_complex", "[0:v]trim=0:0.1,setpts=PTS-STARTPTS,tpad=stop_duration="
-                        "30:stop_mode=clone,noise=alls=6:allf=t[v]", "-map", "[v]", "-c:v",
+                        "30:stop_mode=clone,fps=25,noise=alls=6:allf=t[v]", "-map", "[v]", "-c:v",
                         "libx264", "-crf", "16", "-preset", "veryfast", idle + ".tmp.mkv"],
                        check=True)
         os.rename(idle + ".tmp.mkv", idle)

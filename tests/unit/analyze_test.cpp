@@ -315,6 +315,27 @@ TEST_F(AnalyzeClips, LightingStepAndRampAreNotMotion) {
   }
 }
 
+// Lights off so far that the dark half of the picture clips to black, and on again: what was
+// black must not look like it moved when the light comes back.
+TEST_F(AnalyzeClips, LightsOffIntoBlackAndOnAgainAreNotMotion) {
+  const Scene scene(spec_.width, spec_.height);
+  cv::RNG rng(6);
+  const DemuxedClip clip =
+      test::make_scripted_clip(dir_.path() / "lights.mkv", spec_, [&](int, double t, cv::Mat& f) {
+        scene.view(f);
+        if (t >= 4 && t < 8) f.convertTo(f, -1, 1.0, -90);  // saturates at 0
+        Scene::add_noise(f, 3.0, rng);
+      });
+  for (bool sub : {false, true}) {
+    SCOPED_TRACE(sub ? "every frame decoded" : "adaptive decoding");
+    const Analysed a = analyse(clip, AnalysisSettings{}, sub);
+    EXPECT_EQ(count(a.entries, DetectionType::kMotion), 0) << describe(a);
+    EXPECT_EQ(count(a.entries, DetectionType::kMoved), 0) << describe(a);
+    EXPECT_EQ(count(a.entries, DetectionType::kDefocused), 0) << describe(a);
+    EXPECT_EQ(count(a.entries, DetectionType::kCovered), 0) << describe(a);
+  }
+}
+
 // Tamper at 6 s; reported after the 2 s confirmation, within 4 s of the change, never before.
 struct TamperCase {
   const char* name;
