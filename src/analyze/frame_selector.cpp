@@ -5,11 +5,11 @@
 namespace vigil {
 namespace {
 
-// P-frames seen before the size trigger is trusted.
-constexpr int kWarmupSamples = 8;
-// The typical size follows the stream over ~30 frames; a frame counts at most twice the
-// typical size, so one burst does not raise the bar for the next.
-constexpr double kSizeLearningRate = 1.0 / 32;
+// GOPs seen before the size trigger is trusted.
+constexpr int kWarmupGops = 2;
+// The typical size at a place in the GOP follows the stream over ~4 GOPs; a frame counts at
+// most twice the typical size, so one burst does not raise the bar for the next.
+constexpr double kSizeLearningRate = 1.0 / 4;
 
 }  // namespace
 
@@ -21,18 +21,25 @@ void FrameSelector::resync() {
 }
 
 bool FrameSelector::size_triggers(int size) {
+  // Compared with the P-frame at the same place in earlier GOPs: rate control gives a GOP a
+  // shape (small frames after the keyframe, growing towards the next), and only a departure
+  // from that shape means the picture changed.
+  const size_t pos = std::min(position_, options_.max_gop_packets - 1);
+  ++position_;
+  if (typical_.size() <= pos) typical_.resize(pos + 1, Typical{});
+  Typical& t = typical_[pos];
   const double s = size;
   // Much larger: something moves or the light changed. Much smaller: the picture lost detail
   // (covered, defocused, a frozen encoder).
-  const bool trigger = samples_ >= kWarmupSamples &&
-                       (s > typical_size_ * options_.trigger_ratio + 64 ||
-                        s * options_.trigger_ratio * 2 + 512 < typical_size_);
-  if (samples_ == 0) {
-    typical_size_ = s;
+  const bool trigger = t.samples >= kWarmupGops &&
+                       (s > t.size * options_.trigger_ratio + 64 ||
+                        s * options_.trigger_ratio * 2 + 512 < t.size);
+  if (t.samples == 0) {
+    t.size = s;
   } else {
-    typical_size_ += (std::min(s, 2 * typical_size_) - typical_size_) * kSizeLearningRate;
+    t.size += (std::min(s, 2 * t.size) - t.size) * kSizeLearningRate;
   }
-  ++samples_;
+  ++t.samples;
   return trigger;
 }
 
@@ -52,6 +59,7 @@ void FrameSelector::on_packet(PacketRef pkt, Ticks90k at, bool motion,
 
   if (motion) active_until_ = std::max(active_until_, at + options_.hold);
   if (key) {
+    position_ = 0;
     gop_.clear();
     gop_complete_ = true;
     gop_.push_back(pkt);

@@ -4,7 +4,7 @@
 //
 //  - kAll: every packet from a keyframe on (sub streams: small pictures, cheap to decode).
 //  - kAdaptive: idle, only keyframes are decoded. The compressed stream itself says when to look
-//    closer: a P-frame much larger than the recent ones means the picture changed (something
+//    closer: a P-frame much larger than those at the same place of earlier GOPs means the picture changed (something
 //    moves, the light changes); one much smaller means it lost detail (covered, defocused).
 //    Then the current GOP is decoded from its keyframe (its packets
 //    are kept as references, so motion is seen from the frame that triggered), and every frame
@@ -30,7 +30,7 @@ namespace vigil {
 struct FrameSelectorOptions {
   bool adaptive = true;
   // A P-frame this many times larger (or 2x this many times smaller) than the running typical size triggers full decoding.
-  double trigger_ratio = 1.3;
+  double trigger_ratio = 1.5;
   // Full decoding lasts this long (media time) after the last trigger or reported motion.
   Ticks90k hold = std::chrono::duration_cast<Ticks90k>(std::chrono::seconds(4));
   size_t max_gop_packets = 600;
@@ -65,8 +65,12 @@ class FrameSelector {
   std::vector<PacketRef> gop_;  // adaptive and idle: the current GOP, keyframe first
   bool gop_complete_ = false;   // gop_ holds every packet since the keyframe
   bool decoding_gop_ = false;   // the decoder got every packet of the current GOP so far
-  double typical_size_ = 0;     // running typical P-frame size, bytes
-  int samples_ = 0;
+  struct Typical {
+    double size = 0;  // bytes
+    int samples = 0;
+  };
+  std::vector<Typical> typical_;  // typical P-frame size by place in the GOP
+  size_t position_ = 0;           // place of the next P-frame in the current GOP
   FrameSelectorStats stats_;
 };
 
