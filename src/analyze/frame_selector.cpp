@@ -67,15 +67,21 @@ void FrameSelector::on_packet(PacketRef pkt, Ticks90k at, bool motion,
     if (active_ && at > active_until_) active_ = false;
     decode.push_back(std::move(pkt));  // keyframes are always analysed
   } else {
-    const bool trigger = size_triggers(pkt->size);
-    if (trigger) active_until_ = std::max(active_until_, at + options_.hold);
-    // A size trigger, or analysis reporting motion (seen at a keyframe, say): decode it all.
-    if (!active_ && at <= active_until_) {
-      if (trigger) ++stats_.triggers;
+    // Two departures in a row: rate control alone wobbles single frames; something moving
+    // keeps the frames large. While decoding everything, the pictures are the judge: only
+    // motion found in them keeps full decoding on.
+    const bool departs = size_triggers(pkt->size);
+    const bool trigger = departs && last_departed_;
+    last_departed_ = departs;
+    if (!active_ && (trigger || at <= active_until_)) {
+      if (trigger) {
+        ++stats_.triggers;
+        active_until_ = std::max(active_until_, at + options_.hold);
+      }
       active_ = true;
       if (!decoding_gop_ && gop_complete_) {
         // The keyframe was decoded already; the rest of the GOP brings the decoder up to now,
-        // so motion is seen from the frame that triggered.
+        // so motion is seen from the frames that triggered.
         decode.insert(decode.end(), gop_.begin() + 1, gop_.end());
         decoding_gop_ = true;
       }

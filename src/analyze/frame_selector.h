@@ -5,10 +5,12 @@
 //  - kAll: every packet from a keyframe on (sub streams: small pictures, cheap to decode).
 //  - kAdaptive: idle, only keyframes are decoded. The compressed stream itself says when to look
 //    closer: a P-frame much larger than those at the same place of earlier GOPs means the picture changed (something
-//    moves, the light changes); one much smaller means it lost detail (covered, defocused).
+//    moves, the light changes); one much smaller means it lost detail (covered, defocused);
+//    two such P-frames in a row trigger.
 //    Then the current GOP is decoded from its keyframe (its packets
 //    are kept as references, so motion is seen from the frame that triggered), and every frame
-//    after it until nothing has triggered and analysis has reported no motion for `hold`.
+//    after it until analysis has reported no motion for `hold` (while decoding everything, the
+//    pictures, not the sizes, decide).
 //
 // Packets are reference-counted; the selector keeps those of the current GOP only while
 // adaptive (bounded by `max_gop_packets`).
@@ -31,7 +33,7 @@ struct FrameSelectorOptions {
   bool adaptive = true;
   // A P-frame this many times larger (or 2x this many times smaller) than the running typical size triggers full decoding.
   double trigger_ratio = 1.5;
-  // Full decoding lasts this long (media time) after the last trigger or reported motion.
+  // Full decoding lasts this long (media time) after a trigger or the last reported motion.
   Ticks90k hold = std::chrono::duration_cast<Ticks90k>(std::chrono::seconds(4));
   size_t max_gop_packets = 600;
 };
@@ -71,6 +73,7 @@ class FrameSelector {
   };
   std::vector<Typical> typical_;  // typical P-frame size by place in the GOP
   size_t position_ = 0;           // place of the next P-frame in the current GOP
+  bool last_departed_ = false;    // the previous P-frame's size departed from its typical
   FrameSelectorStats stats_;
 };
 

@@ -168,15 +168,20 @@ TEST(Analyze, SelectorDecodesKeyframesWhenIdleAndTheWholeGopWhenPacketsGrow) {
   }
   EXPECT_EQ(decoded, 3u);
   EXPECT_FALSE(sel.full_decoding());
-  // Something moves: the 6th P-frame is three times the usual size. The GOP so far (P-frames
-  // 1..5 after the keyframe, already decoded) is caught up, then every frame is decoded.
+  // One P-frame twice the usual size is rate control wobbling: nothing more is decoded.
   EXPECT_EQ(feed(20000, true), 1u);
-  for (int i = 1; i < 6; ++i) EXPECT_EQ(feed(1000, false), 0u);
-  EXPECT_EQ(feed(3000, false), 6u);
-  EXPECT_EQ(out.front()->pts, n - 6);
+  EXPECT_EQ(feed(2000, false), 0u);
+  for (int i = 2; i < 6; ++i) EXPECT_EQ(feed(1000, false), 0u);
+  EXPECT_FALSE(sel.full_decoding());
+  // Something moves: the 6th and 7th P-frames are three times the usual size. The GOP so far
+  // (its keyframe was decoded already) is caught up, then every frame is decoded.
+  EXPECT_EQ(feed(3000, false), 0u);
+  EXPECT_EQ(feed(3000, false), 7u);
+  EXPECT_EQ(out.front()->pts, n - 7);
   EXPECT_TRUE(sel.full_decoding());
   EXPECT_EQ(sel.stats().triggers, 1);
-  // Quiet again: full decoding holds for 4 s of media time (100 frames), then keyframes only.
+  // Quiet again (no motion reported): full decoding holds for 4 s of media time (100 frames)
+  // after the trigger, then keyframes only.
   int full = 0;
   for (int i = 0; i < 150; ++i) full += static_cast<int>(feed(1000, i % 25 == 19));
   EXPECT_GE(full, 95);
