@@ -168,7 +168,10 @@ void MotionDetector::detect(const AnalysisFrame& frame, std::vector<Detection>& 
                          static_cast<double>(moving.total());
   if (changed > kGlobalChangeFraction) {
     ++stats_.relearns;
-    relearn(matched, frame.media_at);
+    // Re-learnt where the frame shows the scene; clipped areas keep what was known there.
+    matched.copyTo(background_, unclipped);
+    matched.copyTo(previous_);
+    last_at_ = frame.media_at;
     foreground_ = cv::Mat::zeros(f.size(), CV_8U);
     return;
   }
