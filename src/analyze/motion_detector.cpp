@@ -116,8 +116,10 @@ void MotionDetector::detect(const AnalysisFrame& frame, std::vector<Detection>& 
            d.type == DetectionType::kMoved;
   });
   if (tampered) {
-    // The picture says nothing about movement in the scene; start afresh when it recovers.
-    relearn(f, frame.media_at);
+    // The picture says nothing about movement in the scene. The background keeps the scene as
+    // it was: when the picture recovers (light back, hand gone) it matches again, and when it
+    // does not (a moved camera) most of it differs and is re-learnt as a global change.
+    if (!background_.empty()) last_at_ = frame.media_at;
     foreground_ = cv::Mat::zeros(f.size(), CV_8U);
     return;
   }

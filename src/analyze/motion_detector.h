@@ -12,7 +12,7 @@
 //  - Something that stops moving is absorbed into the background within a few seconds; moving
 //    pixels are learnt slowly, so a walking person does not fade into the background.
 // While a tamper detector (run before) reports tampering, no motion is reported and the
-// background is re-learnt from the tampered picture.
+// background keeps the scene as it was before.
 // Level-based: each frame is judged on its own; events turn levels into start/end.
 // See docs/design/analysis.md for the parameters and how they were chosen.
 #pragma once
