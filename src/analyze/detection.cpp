@@ -1,28 +1,33 @@
-// TEMPORARY (branch events): the analyze branch implements these; at the merge, keep theirs.
+// The stable names of detection types: they appear in the API, MQTT topics and the catalog, so
+// they never change once released.
 #include "analyze/detection.h"
 
+#include <array>
+#include <utility>
+
 namespace vigil {
+namespace {
+
+constexpr std::array<std::pair<DetectionType, std::string_view>, 5> kNames{{
+    {DetectionType::kMotion, "motion"},
+    {DetectionType::kCovered, "tamper_covered"},
+    {DetectionType::kDefocused, "tamper_defocused"},
+    {DetectionType::kMoved, "tamper_moved"},
+    {DetectionType::kSignalLost, "signal_lost"},
+}};
+
+}  // namespace
 
 std::string_view detection_type_name(DetectionType t) {
-  switch (t) {
-    case DetectionType::kMotion:
-      return "motion";
-    case DetectionType::kCovered:
-      return "tamper_covered";
-    case DetectionType::kDefocused:
-      return "tamper_defocused";
-    case DetectionType::kMoved:
-      return "tamper_moved";
-    case DetectionType::kSignalLost:
-      return "signal_lost";
+  for (const auto& [type, name] : kNames) {
+    if (type == t) return name;
   }
-  return "?";
+  return "unknown";
 }
 
 std::optional<DetectionType> detection_type_from_name(std::string_view name) {
-  for (auto t : {DetectionType::kMotion, DetectionType::kCovered, DetectionType::kDefocused,
-                 DetectionType::kMoved, DetectionType::kSignalLost}) {
-    if (detection_type_name(t) == name) return t;
+  for (const auto& [type, n] : kNames) {
+    if (n == name) return type;
   }
   return std::nullopt;
 }

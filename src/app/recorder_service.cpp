@@ -64,11 +64,38 @@ std::map<std::string, EventFootagePolicy> RecorderService::events_only(
   return out;
 }
 
-std::unique_ptr<CameraWorker> RecorderService::make_worker(const CameraConfig& cam,
-                                                           CameraParts& parts) {
-  return std::make_unique<CameraWorker>(
-      cam, fixed_.ingest, clock_, rtsp_source_factory(clock_, fixed_.ingest),
-      std::vector<PacketSink*>{parts.recorder.get(), parts.live.get()});
+RecorderService::Pipeline RecorderService::make_pipeline(const CameraConfig& cam,
+                                                        CameraParts& parts) {
+  Pipeline p;
+  std::vector<PacketSink*> main_sinks{parts.recorder.get(), parts.live.get()};
+  if (cam.analysis.enabled) {
+    // The sub stream when there is one: a fraction of the main stream's decoding cost.
+    const bool sub = !cam.sub_url.empty();
+    p.analyzer = std::make_unique<CameraAnalyzer>(cam, cam.analysis, clock_, *events_, sub);
+    if (sub) {
+      CameraConfig sub_cam = cam;
+      sub_cam.url = cam.sub_url;
+      p.sub_worker = std::make_unique<CameraWorker>(
+          sub_cam, fixed_.ingest, clock_, rtsp_source_factory(clock_, fixed_.ingest),
+          std::vector<PacketSink*>{p.analyzer.get()});
+    } else {
+      main_sinks.push_back(p.analyzer.get());
+    }
+  }
+  p.worker = std::make_unique<CameraWorker>(
+      cam, fixed_.ingest, clock_, rtsp_source_factory(clock_, fixed_.ingest), main_sinks);
+  return p;
+}
+
+void RecorderService::Pipeline::start() {
+  worker->start();
+  if (sub_worker) sub_worker->start();
+}
+
+void RecorderService::Pipeline::stop() {
+  if (sub_worker) sub_worker->stop();
+  if (worker) worker->stop();  // ends the stream: the recorder closes its segment
+  if (analyzer) analyzer->stop();
 }
 
 std::unique_ptr<RecorderService::CameraParts> RecorderService::make_camera(
@@ -82,7 +109,7 @@ std::unique_ptr<RecorderService::CameraParts> RecorderService::make_camera(
   // The live hub rides on the same connection as the recorder: one camera connection serves
   // recording and every live viewer.
   parts->live = std::make_shared<LiveHub>(cam.id);
-  parts->worker = make_worker(cam, *parts);
+  parts->pipeline = make_pipeline(cam, *parts);
   return parts;
 }
 
@@ -92,26 +119,42 @@ void RecorderService::start() {
   if (first.deleted) spdlog::info("retention: deleted {} segment(s) at start", first.deleted);
   retention_->start(std::chrono::seconds(10));
   std::lock_guard lock(mu_);
-  for (auto& c : cameras_) c->worker->start();
+  for (auto& c : cameras_) c->pipeline.start();
   started_ = true;
 }
 
 void RecorderService::stop() {
   std::lock_guard apply_lock(apply_mu_);
   std::lock_guard lock(mu_);
-  for (auto& c : cameras_) {
-    if (c->worker) c->worker->stop();  // ends the stream: the recorder closes its segment
-  }
+  for (auto& c : cameras_) c->pipeline.stop();
   if (retention_) retention_->stop();
   started_ = false;
 }
 
 namespace {
 
-// Whether a change needs a new connection to the camera (name and retention do not).
+bool same_zones(const std::vector<ZoneConfig>& a, const std::vector<ZoneConfig>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].name != b[i].name || a[i].points != b[i].points || a[i].mask != b[i].mask) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool same_analysis(const AnalysisSettings& a, const AnalysisSettings& b) {
+  return a.enabled == b.enabled && a.fps == b.fps && a.sensitivity == b.sensitivity &&
+         a.min_area == b.min_area && a.decode == b.decode && a.tamper == b.tamper &&
+         a.signal_timeout == b.signal_timeout && same_zones(a.zones, b.zones);
+}
+
+// Whether a change needs new connections and a new analyzer (name, retention, schedules and
+// the recording mode do not: they live in retention and the events stage).
 bool reconnect_needed(const CameraConfig& a, const CameraConfig& b) {
   return a.url != b.url || a.sub_url != b.sub_url || a.enabled != b.enabled ||
-         a.transport != b.transport || a.client != b.client;
+         a.transport != b.transport || a.client != b.client ||
+         !same_analysis(a.analysis, b.analysis);
 }
 
 }  // namespace
@@ -150,26 +193,27 @@ void RecorderService::apply(const Config& next) {
   for (auto& parts : gone) {
     spdlog::info("camera {}: removed from the configuration; recording stopped, recordings kept",
                  parts->config.id);
-    parts->worker->stop();
+    parts->pipeline.stop();
   }
   gone.clear();
   for (auto& [parts, cam] : changed) {
     spdlog::info("camera {}: settings changed; reconnecting", cam.id);
-    // The old connection ends before the new one starts: one writer per recorder.
-    parts->worker->stop();
-    auto worker = make_worker(cam, *parts);
-    if (started_) worker->start();
-    std::unique_ptr<CameraWorker> old;
+    // The old connections end before new ones start: one writer per recorder. Status reads the
+    // pipeline under mu_ meanwhile, so it is swapped under it and the old one destroyed after.
+    parts->pipeline.stop();
+    Pipeline next = make_pipeline(cam, *parts);
+    if (started_) next.start();
+    Pipeline old;
     {
       std::lock_guard lock(mu_);
-      old = std::move(parts->worker);
-      parts->worker = std::move(worker);
+      old = std::move(parts->pipeline);
+      parts->pipeline = std::move(next);
       parts->config = cam;
     }
   }
   for (CameraParts* parts : added) {
     spdlog::info("camera {} ({}): added", parts->config.id, parts->config.name);
-    if (started_) parts->worker->start();
+    if (started_) parts->pipeline.start();
   }
   retention_->set_limits(retention_limits(next));
   retention_->set_events(*event_store_, events_only(next));
@@ -191,14 +235,19 @@ std::string RecorderService::status_json() {
     CameraConfig cfg;
     HealthSnapshot h;
     RecorderStatus r;
+    std::optional<AnalyzerStats> a;
   };
   std::vector<Row> rows;
   {
     std::lock_guard lock(mu_);
-    for (const auto& c : cameras_) rows.push_back({c->config, c->worker->health(), c->recorder->status()});
+    for (const auto& c : cameras_) {
+      const CameraAnalyzer* an = c->pipeline.analyzer.get();
+      rows.push_back({c->config, c->pipeline.worker->health(), c->recorder->status(),
+                      an ? std::optional(an->stats()) : std::nullopt});
+    }
   }
   json cams = json::array();
-  for (const auto& [cfg, h, r] : rows) {
+  for (const auto& [cfg, h, r, a] : rows) {
     const CameraUsage u = catalog_->usage(cfg.id);
     json j = {
         {"id", cfg.id},
@@ -226,6 +275,13 @@ std::string RecorderService::status_json() {
     j["last_packet_at"] = h.last_packet_at ? format_iso8601(*h.last_packet_at) : "";
     j["oldest_footage"] = u.oldest_start ? format_iso8601(*u.oldest_start) : "";
     j["newest_footage"] = u.newest_end ? format_iso8601(*u.newest_end) : "";
+    if (a) {
+      j["analysis"] = {{"frames_analysed", a->frames_analysed},
+                       {"frames_decoded", a->frames_decoded},
+                       {"packets_dropped", a->packets_dropped},
+                       {"decode_errors", a->decode_errors},
+                       {"signal_lost", a->signal_lost}};
+    }
     cams.push_back(std::move(j));
   }
   json out = {{"updated_at", format_iso8601(clock_.wall_now())},

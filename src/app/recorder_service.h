@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "analyze/camera_analyzer.h"
 #include "catalog/catalog.h"
 #include "catalog/event_store.h"
 #include "core/clock.h"
@@ -45,14 +46,24 @@ class RecorderService {
   void write_status_file();
 
  private:
+  // What connects to a camera and what only exists for that connection: replaced as a whole
+  // when the camera's stream or analysis settings change.
+  struct Pipeline {
+    std::unique_ptr<CameraAnalyzer> analyzer;  // when analysis is enabled; feeds events_
+    // Workers last: stopped and destroyed before the sinks they feed.
+    std::unique_ptr<CameraWorker> worker;      // the main stream: recorder, live, analyzer
+    std::unique_ptr<CameraWorker> sub_worker;  // the sub stream, when analysed: analyzer only
+    void start();
+    void stop();
+  };
   struct CameraParts {
     CameraConfig config;
-    std::unique_ptr<Recorder> recorder;
-    std::shared_ptr<LiveHub> live;
-    std::unique_ptr<CameraWorker> worker;  // stopped and destroyed before its sinks
+    std::unique_ptr<Recorder> recorder;  // kept across pipelines: one per camera
+    std::shared_ptr<LiveHub> live;       // kept too: viewers ride through a reconnect
+    Pipeline pipeline;
   };
   std::unique_ptr<CameraParts> make_camera(const CameraConfig& cam);
-  std::unique_ptr<CameraWorker> make_worker(const CameraConfig& cam, CameraParts& parts);
+  Pipeline make_pipeline(const CameraConfig& cam, CameraParts& parts);
   std::map<std::string, RetentionLimits> retention_limits(const Config& config);
   // Cameras recorded in mode "events", with what retention keeps of them.
   std::map<std::string, EventFootagePolicy> events_only(const Config& config) const;

@@ -297,6 +297,98 @@ void parse_events_settings(const Validator& v, const toml::table& root, Config& 
 
 // ---- end of events settings ----
 
+// ---- Analysis settings: [camera.analysis] and [[camera.zone]] --------------------------------
+
+AnalysisSettings parse_analysis(const Validator& v, const toml::node* analysis,
+                                const toml::node* zones, const std::string& camera) {
+  AnalysisSettings a;
+  if (analysis) {
+    const std::string where = camera + "analysis";
+    const toml::table* t = analysis->as_table();
+    if (!t) v.fail(where, Validator::describe(*analysis), "must be a table");
+    v.only_keys(*t, where,
+                {"enabled", "fps", "sensitivity", "min_area", "decode", "tamper",
+                 "signal_timeout_ms"});
+    const std::string w = where + ".";
+    a.enabled = v.get_bool(*t, w, "enabled", a.enabled);
+    if (const toml::node* n = t->get("fps")) {
+      const std::optional<double> fps = n->value<double>();
+      if (!fps || *fps < 0.2 || *fps > 30) {
+        v.fail(w + "fps", Validator::describe(*n), "must be a number between 0.2 and 30");
+      }
+      a.fps = *fps;
+    }
+    if (auto x = v.get_int(*t, w, "sensitivity", 1, 100)) a.sensitivity = static_cast<int>(*x);
+    if (const toml::node* n = t->get("min_area")) {
+      const std::optional<double> m = n->value<double>();
+      if (!m || *m < 0.0001 || *m > 0.5) {
+        v.fail(w + "min_area", Validator::describe(*n),
+               "must be a fraction of the picture between 0.0001 and 0.5");
+      }
+      a.min_area = *m;
+    }
+    const std::string decode = v.get_string(*t, w, "decode", "auto");
+    if (decode == "auto") {
+      a.decode = AnalysisDecode::kAuto;
+    } else if (decode == "all") {
+      a.decode = AnalysisDecode::kAll;
+    } else if (decode == "adaptive") {
+      a.decode = AnalysisDecode::kAdaptive;
+    } else {
+      v.fail(w + "decode", "\"" + decode + "\"", "must be \"auto\", \"all\" or \"adaptive\"");
+    }
+    a.tamper = v.get_bool(*t, w, "tamper", a.tamper);
+    if (auto x = v.get_int(*t, w, "signal_timeout_ms", 1'000, 3'600'000)) {
+      a.signal_timeout = std::chrono::milliseconds(*x);
+    }
+  }
+  if (zones) {
+    const toml::array* arr = zones->as_array();
+    if (!arr) v.fail(camera + "zone", Validator::describe(*zones), "must be an array of tables ([[camera.zone]])");
+    static const std::regex name_re("^[a-z0-9][a-z0-9_-]{0,31}$");
+    for (size_t i = 0; i < arr->size(); ++i) {
+      const std::string where = camera + "zone[" + std::to_string(i) + "]";
+      const toml::table* t = (*arr)[i].as_table();
+      if (!t) v.fail(where, Validator::describe((*arr)[i]), "must be a table");
+      v.only_keys(*t, where, {"name", "points", "mask"});
+      const std::string w = where + ".";
+      ZoneConfig z;
+      z.name = v.get_string(*t, w, "name", "");
+      if (!std::regex_match(z.name, name_re)) {
+        v.fail(w + "name", "\"" + z.name + "\"",
+               "must be 1-32 characters of a-z, 0-9, '_' or '-', starting with a letter or digit");
+      }
+      for (const ZoneConfig& other : a.zones) {
+        if (other.name == z.name) v.fail(w + "name", "\"" + z.name + "\"", "is used twice");
+      }
+      z.mask = v.get_bool(*t, w, "mask", false);
+      const toml::node* pn = t->get("points");
+      const toml::array* pts = pn ? pn->as_array() : nullptr;
+      if (!pts || pts->size() < 3) {
+        v.fail(w + "points", pn ? Validator::describe(*pn) : "(missing)",
+               "must list at least 3 points [x, y] in 0..1, e.g. [[0, 0], [0.5, 0], [0.5, 1]]");
+      }
+      for (size_t k = 0; k < pts->size(); ++k) {
+        const toml::array* p = (*pts)[k].as_array();
+        std::optional<double> x, y;
+        if (p && p->size() == 2) {
+          x = (*p)[0].value<double>();
+          y = (*p)[1].value<double>();
+        }
+        if (!x || !y || *x < 0 || *x > 1 || *y < 0 || *y > 1) {
+          v.fail(w + "points[" + std::to_string(k) + "]", Validator::describe((*pts)[k]),
+                 "must be [x, y] with both between 0 and 1 (fractions of width and height)");
+        }
+        z.points.emplace_back(static_cast<float>(*x), static_cast<float>(*y));
+      }
+      a.zones.push_back(std::move(z));
+    }
+  }
+  return a;
+}
+
+// ---- end of analysis settings ----------------------------------------------------------------
+
 }  // namespace
 
 std::filesystem::path HttpSettings::default_web_root() {
@@ -447,7 +539,8 @@ Config parse_config(const std::string& text, const std::string& source,
       if (!t) v.fail(where, Validator::describe((*arr)[i]), "must be a table");
       v.only_keys(*t, where,
                   {"id", "name", "url", "sub_url", "enabled", "transport", "rtsp_client",
-                   "retention", "schedule", "record"});
+                   "retention", "schedule", "record", "analysis",
+                   "zone"});
       CameraConfig cam;
       const std::string w = where + ".";
       cam.id = v.get_string(*t, w, "id", "");
@@ -495,6 +588,8 @@ Config parse_config(const std::string& text, const std::string& source,
       } else if (record != "continuous") {
         v.fail(w + "record", "\"" + record + "\"", "must be \"continuous\" or \"events\"");
       }
+
+      cam.analysis = parse_analysis(v, t->get("analysis"), t->get("zone"), w);
       c.cameras.push_back(std::move(cam));
     }
   }

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace vigil {
@@ -79,6 +80,41 @@ struct WebhookTarget {
 enum class RecordMode { kContinuous, kEvents };
 
 // ---- end of events settings ----
+// ---- Analysis (motion, tampering): per camera, [camera.analysis] and [[camera.zone]] ----------
+// See docs/config.md (Analysis) and docs/design/analysis.md.
+
+// A polygon in normalised picture coordinates: (0,0) top left, (1,1) bottom right.
+struct ZoneConfig {
+  std::string name;  // [a-z0-9_-]{1,32}, unique per camera; reported with motion
+  std::vector<std::pair<float, float>> points;  // at least 3 (x, y)
+  // A mask: motion inside is ignored (a tree, a road, a clock). Not reported as a zone.
+  bool mask = false;
+};
+
+// Which frames of the analysed stream are decoded. kAuto: every frame of a sub stream; on the
+// main stream keyframes while idle, every frame while something moves (kAdaptive).
+enum class AnalysisDecode { kAuto, kAll, kAdaptive };
+
+struct AnalysisSettings {
+  // Off unless asked for: analysis costs a decoder per camera, many times what recording costs
+  // (docs/design/analysis.md), so the operator chooses which cameras (ideally with a sub stream).
+  bool enabled = false;
+  // Frames analysed per second at most while decoding every frame (idle main streams analyse
+  // their keyframes only).
+  double fps = 5;
+  // 1..100: higher finds fainter and smaller changes (and more noise).
+  int sensitivity = 60;
+  // The smallest moving area that counts, as a fraction of the picture (0.002 = 0.2 %).
+  double min_area = 0.002;
+  AnalysisDecode decode = AnalysisDecode::kAuto;
+  bool tamper = true;  // covered / defocused / moved detection
+  // No frames for this long: signal lost.
+  std::chrono::milliseconds signal_timeout{10'000};
+  // With zones (not masks) configured, only motion inside them counts.
+  std::vector<ZoneConfig> zones;
+};
+
+// ---- end of analysis settings ----------------------------------------------------------------
 
 struct CameraConfig {
   std::string id;    // [a-z0-9_-]{1,32}; used in paths, URLs and the catalog
@@ -91,6 +127,7 @@ struct CameraConfig {
   RetentionLimits retention;  // merged with the global defaults at load time
   std::vector<ScheduleEntry> schedule;  // events: armed times; empty = always armed
   RecordMode record = RecordMode::kContinuous;  // events: record = "continuous" | "events"
+  AnalysisSettings analysis;  // [camera.analysis], [[camera.zone]]
 };
 
 struct IngestSettings {

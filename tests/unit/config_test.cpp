@@ -269,5 +269,84 @@ TEST(Config, EventsErrorsNameKeyValueAndReason) {
 
 // ---- end of events settings ----
 
+
+// ---- Analysis settings: [camera.analysis] and [[camera.zone]] --------------------------------
+
+TEST(Config, AnalysisSettingsAndZones) {
+  const Config c = parse(R"(
+data_dir = "d"
+[[camera]]
+id = "archive"
+url = "rtsp://10.0.0.7/main"
+[camera.analysis]
+enabled = true
+fps = 2.5
+sensitivity = 80
+min_area = 0.01
+decode = "all"
+tamper = false
+signal_timeout_ms = 20000
+[[camera.zone]]
+name = "door"
+points = [[0.5, 0], [1, 0], [1, 1], [0.5, 1]]
+[[camera.zone]]
+name = "clock"
+points = [[0, 0], [0.1, 0], [0.1, 0.1]]
+mask = true
+[[camera]]
+id = "yard"
+url = "rtsp://10.0.0.6/stream"
+)");
+  ASSERT_EQ(c.cameras.size(), 2u);
+  const AnalysisSettings& a = c.cameras[0].analysis;
+  EXPECT_TRUE(a.enabled);
+  EXPECT_DOUBLE_EQ(a.fps, 2.5);
+  EXPECT_EQ(a.sensitivity, 80);
+  EXPECT_DOUBLE_EQ(a.min_area, 0.01);
+  EXPECT_EQ(a.decode, AnalysisDecode::kAll);
+  EXPECT_FALSE(a.tamper);
+  EXPECT_EQ(a.signal_timeout, std::chrono::seconds(20));
+  ASSERT_EQ(a.zones.size(), 2u);
+  EXPECT_EQ(a.zones[0].name, "door");
+  EXPECT_FALSE(a.zones[0].mask);
+  ASSERT_EQ(a.zones[0].points.size(), 4u);
+  EXPECT_FLOAT_EQ(a.zones[0].points[1].first, 1.0f);
+  EXPECT_TRUE(a.zones[1].mask);
+  // The other camera keeps the defaults.
+  const AnalysisSettings& d = c.cameras[1].analysis;
+  EXPECT_FALSE(d.enabled);  // opt-in: a decoder per camera costs many times recording
+  EXPECT_DOUBLE_EQ(d.fps, 5);
+  EXPECT_EQ(d.sensitivity, 60);
+  EXPECT_EQ(d.decode, AnalysisDecode::kAuto);
+  EXPECT_TRUE(d.tamper);
+  EXPECT_EQ(d.signal_timeout, std::chrono::seconds(10));
+  EXPECT_TRUE(d.zones.empty());
+}
+
+TEST(Config, AnalysisErrorsNameTheKey) {
+  const std::string cam = "data_dir = \"d\"\n[[camera]]\nid = \"a\"\nurl = \"rtsp://h/s\"\n";
+  EXPECT_EQ(error_of(cam + "[camera.analysis]\nfps = 0\n"),
+            "vigil.toml: camera[0].analysis.fps = 0: must be a number between 0.2 and 30");
+  EXPECT_EQ(error_of(cam + "[camera.analysis]\nsensitivity = 101\n"),
+            "vigil.toml: camera[0].analysis.sensitivity = 101: must be between 1 and 100");
+  EXPECT_EQ(error_of(cam + "[camera.analysis]\ndecode = \"some\"\n"),
+            "vigil.toml: camera[0].analysis.decode = \"some\": must be \"auto\", \"all\" or "
+            "\"adaptive\"");
+  EXPECT_EQ(error_of(cam + "[camera.analysis]\nmin_aera = 1\n"),
+            "vigil.toml: camera[0].analysis.min_aera = 1: unknown setting");
+  EXPECT_EQ(error_of(cam + "[[camera.zone]]\nname = \"door\"\npoints = [[0, 0], [1, 0]]\n"),
+            "vigil.toml: camera[0].zone[0].points = [...]: must list at least 3 points [x, y] in "
+            "0..1, e.g. [[0, 0], [0.5, 0], [0.5, 1]]");
+  EXPECT_EQ(error_of(cam + "[[camera.zone]]\nname = \"door\"\npoints = [[0, 0], [1.5, 0], [1, 1]]\n"),
+            "vigil.toml: camera[0].zone[0].points[1] = [...]: must be [x, y] with both between 0 "
+            "and 1 (fractions of width and height)");
+  EXPECT_EQ(error_of(cam + "[[camera.zone]]\nname = \"Door\"\npoints = [[0, 0], [1, 0], [1, 1]]\n"),
+            "vigil.toml: camera[0].zone[0].name = \"Door\": must be 1-32 characters of a-z, 0-9, "
+            "'_' or '-', starting with a letter or digit");
+  EXPECT_EQ(error_of(cam + "[[camera.zone]]\nname = \"a\"\npoints = [[0, 0], [1, 0], [1, 1]]\n" +
+                     "[[camera.zone]]\nname = \"a\"\npoints = [[0, 0], [1, 0], [1, 1]]\n"),
+            "vigil.toml: camera[0].zone[1].name = \"a\": is used twice");
+}
+
 }  // namespace
 }  // namespace vigil

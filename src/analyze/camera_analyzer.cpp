@@ -1,0 +1,285 @@
+#include "analyze/camera_analyzer.h"
+
+extern "C" {
+#include <libavutil/frame.h>
+#include <libavutil/mathematics.h>
+}
+
+#include <opencv2/core/utility.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "analyze/frame_decoder.h"
+#include "analyze/frame_jpeg.h"
+#include "analyze/motion_detector.h"
+#include "core/error.h"
+
+namespace vigil {
+namespace {
+
+int64_t steady_ns(SteadyTime t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+std::shared_ptr<const AVPacket> share_packet(const AVPacket* p) {
+  AVPacket* c = av_packet_clone(p);
+  if (!c) return nullptr;
+  return std::shared_ptr<const AVPacket>(c, [](const AVPacket* q) {
+    auto* m = const_cast<AVPacket*>(q);
+    av_packet_free(&m);
+  });
+}
+
+Ticks90k media_time(int64_t ts, AVRational tb) {
+  return Ticks90k{av_rescale_q(ts, tb, AVRational{1, 90000})};
+}
+
+}  // namespace
+
+// Everything the analysis thread owns.
+class CameraAnalyzer::Pipeline {
+ public:
+  Pipeline(const std::string& camera_id, const AnalysisSettings& settings,
+           const CameraAnalyzerOptions& options, std::vector<std::unique_ptr<Detector>> more)
+      : camera_id_(camera_id),
+        decoder_(camera_id, options.analysis_width),
+        interval_(std::chrono::duration_cast<Ticks90k>(
+            std::chrono::duration<double>(1.0 / settings.fps))) {
+    // Tamper first: motion is not judged on a tampered picture.
+    if (settings.tamper) detectors_.push_back(std::make_unique<TamperDetector>(options.tamper));
+    detectors_.push_back(std::make_unique<MotionDetector>(settings));
+    for (auto& d : more) detectors_.push_back(std::move(d));
+  }
+
+  void start(const StreamInfo& info) {
+    time_base_ = info.video_time_base;
+    last_analysed_.reset();
+    received_.clear();
+    try {
+      decoder_.open(info);
+    } catch (const Error& e) {
+      spdlog::error("{}; analysis paused until the stream restarts", e.what());
+    }
+    for (auto& d : detectors_) d->on_stream_restart();
+  }
+
+  // Decodes one packet; returns the results of the frames analysed.
+  void packet(const AVPacket& pkt, WallTime received, std::vector<AnalysisResult>& out,
+              int64_t& decode_errors, bool& motion) {
+    if (!decoder_.is_open()) return;
+    const int64_t pts = pkt.pts != AV_NOPTS_VALUE ? pkt.pts : pkt.dts;
+    received_.emplace_back(pts, received);
+    if (received_.size() > 64) received_.pop_front();
+    frames_.clear();
+    if (!decoder_.decode(pkt, frames_)) {
+      ++decode_errors;
+      decoder_.reset();
+    }
+    for (DecodedFrame& f : frames_) {
+      const Ticks90k at = media_time(f.pts, time_base_);
+      // Analyse at most `fps` frames a second; a little early is fine (frame timing jitters).
+      if (last_analysed_ && at >= *last_analysed_ && at - *last_analysed_ < interval_ * 9 / 10) {
+        continue;
+      }
+      last_analysed_ = at;
+      AnalysisResult r;
+      r.camera_id = camera_id_;
+      r.at = wall_of(f.pts, received);
+      const AnalysisFrame frame{f.grey, f.picture.get(), r.at, at};
+      for (auto& d : detectors_) d->detect(frame, r.detections);
+      motion = std::any_of(r.detections.begin(), r.detections.end(),
+                           [](const Detection& d) { return d.type == DetectionType::kMotion; });
+      std::shared_ptr<const AVFrame> picture = f.picture;
+      r.snapshot_jpeg = [picture] { return frame_to_jpeg(*picture); };
+      out.push_back(std::move(r));
+    }
+  }
+
+  int64_t frames_decoded() const { return decoder_.frames_decoded(); }
+
+ private:
+  // The host time the frame's packet arrived: what "when" means to people watching.
+  WallTime wall_of(int64_t pts, WallTime fallback) const {
+    for (auto it = received_.rbegin(); it != received_.rend(); ++it) {
+      if (it->first == pts) return it->second;
+    }
+    return fallback;
+  }
+
+  const std::string camera_id_;
+  FrameDecoder decoder_;
+  std::vector<std::unique_ptr<Detector>> detectors_;
+  const Ticks90k interval_;
+  AVRational time_base_{1, 90000};
+  std::optional<Ticks90k> last_analysed_;
+  std::deque<std::pair<int64_t, WallTime>> received_;
+  std::vector<DecodedFrame> frames_;
+};
+
+CameraAnalyzer::CameraAnalyzer(const CameraConfig& camera, const AnalysisSettings& settings,
+                               const Clock& clock, AnalysisSink& sink, bool sub_stream,
+                               CameraAnalyzerOptions options,
+                               std::vector<std::unique_ptr<Detector>> more_detectors)
+    : camera_id_(camera.id),
+      clock_(clock),
+      sink_(sink),
+      options_(options),
+      signal_timeout_(settings.signal_timeout),
+      selector_([&] {
+        FrameSelectorOptions o = options.selector;
+        o.adaptive = settings.decode == AnalysisDecode::kAdaptive ||
+                     (settings.decode == AnalysisDecode::kAuto && !sub_stream);
+        return o;
+      }()),
+      pipeline_(std::make_unique<Pipeline>(camera.id, settings, options,
+                                           std::move(more_detectors))),
+      last_packet_ns_(steady_ns(clock.steady_now())) {
+  // OpenCV's worker pool is process-wide and spins between jobs; at 320 px a frame's work is
+  // far below what pays for handing it out, and vigil already runs a thread per camera. Setting
+  // it is idempotent, so every analyzer may do it.
+  cv::setNumThreads(1);
+  thread_ = std::thread([this] { run(); });
+}
+
+CameraAnalyzer::~CameraAnalyzer() { stop(); }
+
+void CameraAnalyzer::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    queue_.clear();
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  idle_cv_.notify_all();
+}
+
+void CameraAnalyzer::push(Item item) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    if (queue_.size() >= options_.queue_packets && item.kind == Item::Kind::kPacket) {
+      ++packets_dropped_;
+      // The decoder misses this packet: nothing until the next keyframe makes sense.
+      selector_.resync();
+      return;
+    }
+    queue_.push_back(std::move(item));
+  }
+  cv_.notify_one();
+}
+
+void CameraAnalyzer::on_stream_start(std::shared_ptr<const StreamInfo> info, WallTime now) {
+  if (!info || !info->video) return;
+  time_base_ = info->video_time_base;
+  selector_.resync();
+  push(Item{Item::Kind::kStart, std::move(info), nullptr, now});
+}
+
+void CameraAnalyzer::on_packet(const MediaPacket& p) {
+  if (p.track != TrackKind::kVideo || !p.pkt) return;
+  ++packets_seen_;
+  last_packet_ns_ = steady_ns(clock_.steady_now());
+  const int64_t ts = p.pkt->pts != AV_NOPTS_VALUE ? p.pkt->pts : p.pkt->dts;
+  if (ts == AV_NOPTS_VALUE) return;
+  auto ref = share_packet(p.pkt);
+  if (!ref) return;
+  selected_.clear();
+  const int64_t triggers_before = selector_.stats().triggers;
+  selector_.on_packet(std::move(ref), media_time(ts, time_base_), motion_.load(), selected_);
+  size_triggers_ += selector_.stats().triggers - triggers_before;
+  for (auto& s : selected_) push(Item{Item::Kind::kPacket, nullptr, std::move(s), p.received});
+}
+
+void CameraAnalyzer::on_stream_end(const std::string& /*reason*/, WallTime now) {
+  selector_.resync();
+  push(Item{Item::Kind::kEnd, nullptr, nullptr, now});
+}
+
+void CameraAnalyzer::drain() {
+  std::unique_lock lock(mu_);
+  idle_cv_.wait(lock, [&] { return stopping_ || (queue_.empty() && !busy_); });
+}
+
+AnalyzerStats CameraAnalyzer::stats() const {
+  AnalyzerStats s;
+  s.packets_seen = packets_seen_;
+  s.packets_decoded = packets_decoded_;
+  s.packets_dropped = packets_dropped_;
+  s.frames_decoded = frames_decoded_;
+  s.frames_analysed = frames_analysed_;
+  s.decode_errors = decode_errors_;
+  s.size_triggers = size_triggers_;
+  s.results = results_;
+  s.signal_lost = signal_lost_;
+  return s;
+}
+
+void CameraAnalyzer::check_signal(WallTime wall, SteadyTime steady) {
+  const SteadyTime last{std::chrono::nanoseconds(last_packet_ns_.load())};
+  if (steady - last < signal_timeout_) {
+    signal_lost_ = false;
+    return;
+  }
+  if (signal_lost_ && steady - last_lost_report_ < options_.watchdog_interval) return;
+  if (!signal_lost_) {
+    spdlog::warn("camera {}: no video for {} s: signal lost", camera_id_,
+                 std::chrono::duration_cast<std::chrono::seconds>(steady - last).count());
+  }
+  signal_lost_ = true;
+  last_lost_report_ = steady;
+  AnalysisResult r;
+  r.camera_id = camera_id_;
+  r.at = wall;
+  r.detections.push_back({DetectionType::kSignalLost, 1.0, {}, {}});
+  ++results_;
+  sink_.on_analysis(r);
+}
+
+void CameraAnalyzer::run() {
+  std::vector<AnalysisResult> results;
+  std::deque<Item> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      busy_ = false;
+      if (queue_.empty()) idle_cv_.notify_all();
+      cv_.wait_for(lock, options_.watchdog_interval,
+                   [&] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      batch.swap(queue_);
+      busy_ = !batch.empty();
+    }
+    for (Item& item : batch) {
+      switch (item.kind) {
+        case Item::Kind::kStart:
+          pipeline_->start(*item.info);
+          break;
+        case Item::Kind::kEnd:
+          break;
+        case Item::Kind::kPacket: {
+          ++packets_decoded_;
+          results.clear();
+          int64_t errors = 0;
+          bool motion = motion_.load();
+          const int64_t decoded_before = pipeline_->frames_decoded();
+          pipeline_->packet(*item.packet, item.received, results, errors, motion);
+          frames_decoded_ += pipeline_->frames_decoded() - decoded_before;
+          decode_errors_ += errors;
+          motion_ = motion;
+          for (const AnalysisResult& r : results) {
+            ++frames_analysed_;
+            ++results_;
+            sink_.on_analysis(r);
+          }
+          break;
+        }
+      }
+    }
+    batch.clear();
+    check_signal(clock_.wall_now(), clock_.steady_now());
+  }
+}
+
+}  // namespace vigil

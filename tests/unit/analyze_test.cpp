@@ -1,0 +1,531 @@
+// Analysis against clips with known ground truth (tests/unit/analysis_clips.h): what must be
+// found is found, in time and in the right zone, and what must not (noise, flicker, light
+// changes) is not. Times are media/wall times of the clip, never the machine's speed.
+#include <gtest/gtest.h>
+
+#include <opencv2/imgproc.hpp>
+
+#include <cmath>
+#include <numbers>
+#include <optional>
+
+#include "analysis_clips.h"
+#include "analyze/camera_analyzer.h"
+#include "analyze/detection.h"
+#include "analyze/frame_selector.h"
+#include "analyze/zones.h"
+
+namespace vigil {
+namespace {
+
+using test::ClipSpec;
+using test::CollectingSink;
+using test::DemuxedClip;
+using test::Scene;
+
+const WallTime kStart = wall_from_ms(1'790'000'000'000);
+
+double seconds_of(WallTime t) { return std::chrono::duration<double>(t - kStart).count(); }
+
+bool has(const CollectingSink::Entry& e, DetectionType t) {
+  for (const Detection& d : e.detections) {
+    if (d.type == t) return true;
+  }
+  return false;
+}
+const Detection* find(const CollectingSink::Entry& e, DetectionType t) {
+  for (const Detection& d : e.detections) {
+    if (d.type == t) return &d;
+  }
+  return nullptr;
+}
+
+std::optional<double> first(const std::vector<CollectingSink::Entry>& es, DetectionType t) {
+  for (const auto& e : es) {
+    if (has(e, t)) return seconds_of(e.at);
+  }
+  return std::nullopt;
+}
+int count(const std::vector<CollectingSink::Entry>& es, DetectionType t, double from = -1e9,
+          double to = 1e9) {
+  int n = 0;
+  for (const auto& e : es) {
+    const double s = seconds_of(e.at);
+    if (s >= from && s < to && has(e, t)) ++n;
+  }
+  return n;
+}
+
+struct Analysed {
+  std::vector<CollectingSink::Entry> entries;
+  AnalyzerStats stats;
+};
+
+Analysed analyse(const DemuxedClip& clip, const AnalysisSettings& settings, bool sub_stream) {
+  test::FakeClock clock(kStart);
+  CollectingSink sink;
+  CameraConfig cam;
+  cam.id = "cam";
+  CameraAnalyzer analyzer(cam, settings, clock, sink, sub_stream);
+  test::feed_clip(analyzer, clip, clock, kStart, [&] { analyzer.drain(); });
+  analyzer.drain();
+  Analysed out{sink.entries(), analyzer.stats()};
+  analyzer.stop();
+  return out;
+}
+
+std::string describe(const Analysed& a) {
+  std::string s = "decoded " + std::to_string(a.stats.frames_decoded) + " analysed " +
+                  std::to_string(a.stats.frames_analysed) + " triggers " +
+                  std::to_string(a.stats.size_triggers) + ":";
+  for (const auto& e : a.entries) {
+    if (e.detections.empty()) continue;
+    char buf[32];
+    std::snprintf(buf, sizeof buf, " %.1f[", seconds_of(e.at));
+    s += buf;
+    for (const Detection& d : e.detections) {
+      s += std::string(detection_type_name(d.type));
+      for (const auto& z : d.zones) s += ":" + z;
+      if (d.box) {
+        char b[64];
+        std::snprintf(b, sizeof b, "@%.2f,%.2f,%.2fx%.2f", d.box->x, d.box->y, d.box->w, d.box->h);
+        s += b;
+      }
+      s += " ";
+    }
+    s += "]";
+  }
+  return s;
+}
+
+// ---- pieces ---------------------------------------------------------------------------------
+
+TEST(Analyze, DetectionTypeNamesRoundTrip) {
+  for (DetectionType t : {DetectionType::kMotion, DetectionType::kCovered,
+                          DetectionType::kDefocused, DetectionType::kMoved,
+                          DetectionType::kSignalLost}) {
+    EXPECT_EQ(detection_type_from_name(detection_type_name(t)), t);
+  }
+  EXPECT_EQ(detection_type_name(DetectionType::kCovered), "tamper_covered");
+  EXPECT_EQ(detection_type_name(DetectionType::kSignalLost), "signal_lost");
+  EXPECT_FALSE(detection_type_from_name("Motion").has_value());
+}
+
+TEST(Analyze, ZonesRasteriseNormalisedPolygonsAndMasks) {
+  ZoneMap zones({{"left", {{0, 0}, {0.5f, 0}, {0.5f, 1}, {0, 1}}, false},
+                 {"tree", {{0, 0}, {0.25f, 0}, {0.25f, 0.5f}, {0, 0.5f}}, true}});
+  zones.prepare(cv::Size(200, 100));
+  EXPECT_TRUE(zones.has_zones());
+  const cv::Mat& a = zones.active();
+  EXPECT_EQ(a.at<uint8_t>(80, 10), 255);   // left zone, below the tree
+  EXPECT_EQ(a.at<uint8_t>(10, 10), 0);     // masked
+  EXPECT_EQ(a.at<uint8_t>(50, 150), 0);    // outside every zone
+  cv::Mat fg = cv::Mat::zeros(100, 200, CV_8U);
+  fg(cv::Rect(140, 40, 20, 20)).setTo(255);
+  EXPECT_TRUE(zones.touched(fg, 1).empty());
+  fg(cv::Rect(60, 60, 20, 20)).setTo(255);
+  EXPECT_EQ(zones.touched(fg, 1), std::vector<std::string>{"left"});
+  // Masked pixels never touch a zone.
+  cv::Mat masked_only = cv::Mat::zeros(100, 200, CV_8U);
+  masked_only(cv::Rect(5, 5, 10, 10)).setTo(255);
+  EXPECT_TRUE(zones.touched(masked_only, 1).empty());
+
+  ZoneMap none({});
+  none.prepare(cv::Size(64, 36));
+  EXPECT_FALSE(none.has_zones());
+  EXPECT_EQ(cv::countNonZero(none.active()), 64 * 36);
+}
+
+std::shared_ptr<const AVPacket> fake_packet(int size, bool key, int64_t pts) {
+  AVPacket* p = av_packet_alloc();
+  av_new_packet(p, size);
+  p->pts = p->dts = pts;
+  if (key) p->flags |= AV_PKT_FLAG_KEY;
+  return std::shared_ptr<const AVPacket>(p, [](const AVPacket* q) {
+    auto* m = const_cast<AVPacket*>(q);
+    av_packet_free(&m);
+  });
+}
+
+TEST(Analyze, SelectorDecodesKeyframesWhenIdleAndTheWholeGopWhenPacketsGrow) {
+  FrameSelector sel(FrameSelectorOptions{});
+  std::vector<FrameSelector::PacketRef> out;
+  const Ticks90k frame{3600};  // 25 fps
+  int64_t n = 0;
+  auto feed = [&](int size, bool key) {
+    out.clear();
+    sel.on_packet(fake_packet(size, key, n), frame * n, false, out);
+    ++n;
+    return out.size();
+  };
+  // Before any keyframe nothing can be decoded.
+  EXPECT_EQ(feed(1000, false), 0u);
+  // Idle: 3 GOPs of 25 frames of steady size: only the keyframes.
+  size_t decoded = 0;
+  for (int g = 0; g < 3; ++g) {
+    decoded += feed(20000, true);
+    for (int i = 1; i < 25; ++i) decoded += feed(1000 + (i % 3) * 50, false);
+  }
+  EXPECT_EQ(decoded, 3u);
+  EXPECT_FALSE(sel.full_decoding());
+  // One P-frame twice the usual size is rate control wobbling: nothing more is decoded.
+  EXPECT_EQ(feed(20000, true), 1u);
+  EXPECT_EQ(feed(2000, false), 0u);
+  for (int i = 2; i < 6; ++i) EXPECT_EQ(feed(1000, false), 0u);
+  EXPECT_FALSE(sel.full_decoding());
+  // Something moves: the 6th and 7th P-frames are three times the usual size. The GOP so far
+  // (its keyframe was decoded already) is caught up, then every frame is decoded.
+  EXPECT_EQ(feed(3000, false), 0u);
+  EXPECT_EQ(feed(3000, false), 7u);
+  EXPECT_EQ(out.front()->pts, n - 7);
+  EXPECT_TRUE(sel.full_decoding());
+  EXPECT_EQ(sel.stats().triggers, 1);
+  // Quiet again (no motion reported): full decoding holds for 4 s of media time (100 frames)
+  // after the trigger, then keyframes only.
+  int full = 0;
+  for (int i = 0; i < 150; ++i) full += static_cast<int>(feed(1000, i % 25 == 19));
+  EXPECT_GE(full, 95);
+  EXPECT_LE(full, 106);
+  EXPECT_FALSE(sel.full_decoding());
+}
+
+// ---- scripted clips -----------------------------------------------------------------------
+
+class AnalyzeClips : public ::testing::Test {
+ protected:
+  test::TempDir dir_;
+  ClipSpec spec_;
+};
+
+TEST_F(AnalyzeClips, StillSceneWithSensorNoiseAndFlickerIsQuietAndCheap) {
+  const Scene scene(spec_.width, spec_.height);
+  cv::RNG rng(1);
+  const DemuxedClip clip =
+      test::make_scripted_clip(dir_.path() / "still.mkv", spec_, [&](int, double t, cv::Mat& f) {
+        scene.view(f);
+        // Mains flicker beating against the frame rate: +-3 % brightness.
+        f.convertTo(f, -1, 1.0 + 0.03 * std::sin(2 * std::numbers::pi * 1.3 * t));
+        Scene::add_noise(f, 4.0, rng);
+      });
+  const Analysed a = analyse(clip, AnalysisSettings{}, /*sub_stream=*/false);
+  EXPECT_EQ(count(a.entries, DetectionType::kMotion), 0) << describe(a);
+  EXPECT_EQ(count(a.entries, DetectionType::kCovered), 0) << describe(a);
+  EXPECT_EQ(count(a.entries, DetectionType::kDefocused), 0) << describe(a);
+  EXPECT_EQ(count(a.entries, DetectionType::kMoved), 0) << describe(a);
+  // Nothing changes, so the main stream is looked at keyframe by keyframe: 6 GOPs.
+  EXPECT_LE(a.stats.frames_decoded, 12) << describe(a);
+  EXPECT_GE(a.stats.frames_analysed, 6);
+
+  // Decoding every frame (a sub stream) finds nothing either.
+  const Analysed all = analyse(clip, AnalysisSettings{}, /*sub_stream=*/true);
+  EXPECT_EQ(all.stats.frames_decoded, 120);
+  EXPECT_GE(all.stats.frames_analysed, 55);  // 5 fps of 10
+  EXPECT_LE(all.stats.frames_analysed, 65);
+  EXPECT_EQ(count(all.entries, DetectionType::kMotion), 0) << describe(all);
+  EXPECT_EQ(count(all.entries, DetectionType::kMoved), 0) << describe(all);
+}
+
+// A dark figure walks in from the left at 5.0 s (160 px/s) and reaches the "door" zone (the
+// right half) at 7.06 s; a blinking lamp under a mask must never count.
+TEST_F(AnalyzeClips, ObjectEnteringAZoneIsFoundWithinASecondInThatZone) {
+  const Scene scene(spec_.width, spec_.height);
+  cv::RNG rng(2);
+  const double enter = 5.0, speed = 160;
+  const int w = 50, h = 110;
+  const DemuxedClip clip =
+      test::make_scripted_clip(dir_.path() / "enter.mkv", spec_, [&](int, double t, cv::Mat& f) {
+        scene.view(f);
+        // The lamp: top-right corner, on and off every half second.
+        if (static_cast<int>(t * 2) % 2) {
+          cv::rectangle(f, cv::Rect(590, 10, 30, 30), cv::Scalar(250), cv::FILLED);
+        }
+        if (t >= enter) {
+          const int x = static_cast<int>(-w + speed * (t - enter));
+          cv::rectangle(f, cv::Rect(x, 200, w, h), cv::Scalar(25), cv::FILLED);
+          cv::circle(f, cv::Point(x + w / 2, 185), 18, cv::Scalar(35), cv::FILLED);
+        }
+        Scene::add_noise(f, 3.0, rng);
+      });
+  const double visible = enter + 4 / speed;                 // first pixels in the picture
+  const double in_door = enter + (320.0 + 0) / speed;       // right edge crosses the middle
+  AnalysisSettings s;
+  s.zones = {{"hall", {{0, 0}, {0.5f, 0}, {0.5f, 1}, {0, 1}}, false},
+             {"door", {{0.5f, 0}, {1, 0}, {1, 1}, {0.5f, 1}}, false},
+             {"lamp", {{0.9f, 0}, {1, 0}, {1, 0.15f}, {0.9f, 0.15f}}, true}};
+  for (bool sub : {false, true}) {
+    SCOPED_TRACE(sub ? "every frame decoded" : "adaptive decoding");
+    const Analysed a = analyse(clip, s, sub);
+    const auto first_motion = first(a.entries, DetectionType::kMotion);
+    ASSERT_TRUE(first_motion.has_value()) << describe(a);
+    EXPECT_GE(*first_motion, visible - 0.05) << describe(a);
+    EXPECT_LE(*first_motion, visible + 1.0) << describe(a);
+    std::optional<double> door;
+    for (const auto& e : a.entries) {
+      const Detection* d = find(e, DetectionType::kMotion);
+      if (!d) continue;
+      for (const auto& z : d->zones) {
+        EXPECT_NE(z, "lamp");
+        if (z == "door" && !door) door = seconds_of(e.at);
+      }
+    }
+    ASSERT_TRUE(door.has_value()) << describe(a);
+    std::printf("%s: figure visible at %.2f s, motion from %.2f s; in door at %.2f s, door from "
+                "%.2f s\n", sub ? "every frame" : "adaptive", visible, *first_motion, in_door,
+                *door);
+    EXPECT_GE(*door, in_door - 0.15) << describe(a);
+    EXPECT_LE(*door, in_door + 1.0) << describe(a);
+    // Motion all the time the figure is in the picture (it leaves at 5 + 690/160 = 9.3 s).
+    EXPECT_EQ(count(a.entries, DetectionType::kMotion, 0, enter), 0) << describe(a);
+    const int moving = count(a.entries, DetectionType::kMotion, *first_motion, 9.2);
+    int analysed = 0;
+    for (const auto& e : a.entries) {
+      analysed += seconds_of(e.at) >= *first_motion && seconds_of(e.at) < 9.2;
+    }
+    EXPECT_GE(moving, analysed - 1) << describe(a);
+    // The box follows the figure: at 8 s it spans x = 590..640 of 640.
+    for (const auto& e : a.entries) {
+      if (std::abs(seconds_of(e.at) - 8.0) > 0.05) continue;
+      const Detection* d = find(e, DetectionType::kMotion);
+      ASSERT_NE(d, nullptr);
+      ASSERT_TRUE(d->box.has_value());
+      EXPECT_NEAR(d->box->x, (-w + speed * 3.0) / 640.0, 0.05);
+      EXPECT_NEAR(d->box->y, 167.0 / 360, 0.06);
+      EXPECT_NEAR(d->box->h, (110.0 + 33) / 360, 0.08);
+    }
+    EXPECT_EQ(count(a.entries, DetectionType::kMoved), 0) << describe(a);
+    EXPECT_EQ(count(a.entries, DetectionType::kCovered), 0) << describe(a);
+  }
+}
+
+TEST_F(AnalyzeClips, LightingStepAndRampAreNotMotion) {
+  const Scene scene(spec_.width, spec_.height);
+  cv::RNG rng(3);
+  spec_.seconds = 14;
+  const DemuxedClip clip =
+      test::make_scripted_clip(dir_.path() / "light.mkv", spec_, [&](int, double t, cv::Mat& f) {
+        scene.view(f);
+        // Lights off at 4 s (x0.55), then a slow brightening (clouds clearing) to x1.35.
+        double gain = t < 4 ? 1.0 : 0.55;
+        if (t >= 7) gain = 0.55 + 0.8 * std::min(1.0, (t - 7) / 5);
+        f.convertTo(f, -1, gain, 0);
+        Scene::add_noise(f, 3.0, rng);
+      });
+  for (bool sub : {false, true}) {
+    SCOPED_TRACE(sub ? "every frame decoded" : "adaptive decoding");
+    const Analysed a = analyse(clip, AnalysisSettings{}, sub);
+    EXPECT_EQ(count(a.entries, DetectionType::kMotion), 0) << describe(a);
+    EXPECT_EQ(count(a.entries, DetectionType::kMoved), 0) << describe(a);
+    EXPECT_EQ(count(a.entries, DetectionType::kDefocused), 0) << describe(a);
+    EXPECT_EQ(count(a.entries, DetectionType::kCovered), 0) << describe(a);
+  }
+}
+
+// Lights off so far that the dark half of the picture clips to black, and on again: what was
+// black must not look like it moved when the light comes back.
+TEST_F(AnalyzeClips, LightsOffIntoBlackAndOnAgainAreNotMotion) {
+  const Scene scene(spec_.width, spec_.height);
+  cv::RNG rng(6);
+  const DemuxedClip clip =
+      test::make_scripted_clip(dir_.path() / "lights.mkv", spec_, [&](int, double t, cv::Mat& f) {
+        scene.view(f);
+        if (t >= 4 && t < 8) f.convertTo(f, -1, 1.0, -90);  // saturates at 0
+        Scene::add_noise(f, 3.0, rng);
+      });
+  for (bool sub : {false, true}) {
+    SCOPED_TRACE(sub ? "every frame decoded" : "adaptive decoding");
+    const Analysed a = analyse(clip, AnalysisSettings{}, sub);
+    EXPECT_EQ(count(a.entries, DetectionType::kMotion), 0) << describe(a);
+    EXPECT_EQ(count(a.entries, DetectionType::kMoved), 0) << describe(a);
+    EXPECT_EQ(count(a.entries, DetectionType::kDefocused), 0) << describe(a);
+    EXPECT_EQ(count(a.entries, DetectionType::kCovered), 0) << describe(a);
+  }
+}
+
+// Tamper at 6 s; reported after the 2 s confirmation, within 4 s of the change, never before.
+struct TamperCase {
+  const char* name;
+  DetectionType expected;
+  std::function<void(const Scene&, double, cv::Mat&)> paint;  // t >= 6
+};
+
+class AnalyzeTamper : public AnalyzeClips, public ::testing::WithParamInterface<int> {};
+
+const TamperCase& tamper_case(int i) {
+  static const std::vector<TamperCase> cases{
+      {"covered", DetectionType::kCovered,
+       [](const Scene&, double, cv::Mat& f) { f.setTo(14); }},
+      {"defocused", DetectionType::kDefocused,
+       [](const Scene& s, double, cv::Mat& f) {
+         s.view(f);
+         cv::GaussianBlur(f, f, cv::Size(0, 0), 5.0);
+       }},
+      {"moved", DetectionType::kMoved,
+       [](const Scene& s, double, cv::Mat& f) { s.view(f, 170, 60); }},
+  };
+  return cases[static_cast<size_t>(i)];
+}
+
+TEST_P(AnalyzeTamper, IsReportedAfterConfirmationAndNothingElse) {
+  const TamperCase& c = tamper_case(GetParam());
+  SCOPED_TRACE(c.name);
+  const Scene scene(spec_.width, spec_.height);
+  cv::RNG rng(4);
+  const double change = 6.0;
+  const DemuxedClip clip = test::make_scripted_clip(
+      dir_.path() / (std::string(c.name) + ".mkv"), spec_, [&](int, double t, cv::Mat& f) {
+        if (t < change) {
+          scene.view(f);
+        } else {
+          c.paint(scene, t, f);
+        }
+        Scene::add_noise(f, 3.0, rng);
+      });
+  const Analysed a = analyse(clip, AnalysisSettings{}, /*sub_stream=*/false);
+  const auto at = first(a.entries, c.expected);
+  ASSERT_TRUE(at.has_value()) << describe(a);
+  std::printf("%s at %.1f s: reported from %.2f s\n", c.name, change, *at);
+  EXPECT_GE(*at, change + 1.9) << describe(a);
+  EXPECT_LE(*at, change + 4.0) << describe(a);
+  // Reported on every analysed frame from then on.
+  int after = 0;
+  for (const auto& e : a.entries) after += seconds_of(e.at) >= *at;
+  EXPECT_EQ(count(a.entries, c.expected, *at), after) << describe(a);
+  for (DetectionType other :
+       {DetectionType::kCovered, DetectionType::kDefocused, DetectionType::kMoved}) {
+    if (other != c.expected) {
+      EXPECT_EQ(count(a.entries, other), 0) << describe(a);
+    }
+  }
+  // The change itself is not motion after a second (global change: the background re-learns).
+  EXPECT_EQ(count(a.entries, DetectionType::kMotion, change + 1.0), 0) << describe(a);
+}
+
+INSTANTIATE_TEST_SUITE_P(Kinds, AnalyzeTamper, ::testing::Values(0, 1, 2),
+                         [](const auto& info) { return std::string(tamper_case(info.param).name); });
+
+TEST_F(AnalyzeClips, StreamThatStopsIsSignalLostUntilFramesReturn) {
+  const Scene scene(spec_.width, spec_.height);
+  cv::RNG rng(5);
+  spec_.seconds = 6;
+  const DemuxedClip clip =
+      test::make_scripted_clip(dir_.path() / "stop.mkv", spec_, [&](int, double, cv::Mat& f) {
+        scene.view(f);
+        Scene::add_noise(f, 3.0, rng);
+      });
+  test::FakeClock clock(kStart);
+  CollectingSink sink;
+  CameraConfig cam;
+  cam.id = "cam";
+  AnalysisSettings s;
+  s.signal_timeout = std::chrono::seconds(5);
+  CameraAnalyzerOptions o;
+  o.watchdog_interval = std::chrono::milliseconds(20);
+  CameraAnalyzer analyzer(cam, s, clock, sink, false, o);
+  // Three seconds of stream, then nothing (the camera stalls without closing the connection).
+  test::feed_clip(analyzer, clip, clock, kStart, [&] { analyzer.drain(); }, 0, 30);
+  analyzer.drain();
+  EXPECT_FALSE(analyzer.stats().signal_lost);
+  clock.advance(std::chrono::milliseconds(4900));
+  // 4.9 s of silence is within the timeout: the watchdog runs (every 20 ms) and stays quiet.
+  analyzer.drain();
+  EXPECT_EQ(count(sink.entries(), DetectionType::kSignalLost), 0);
+  clock.advance(std::chrono::milliseconds(200));
+  ASSERT_TRUE(sink.wait_for(DetectionType::kSignalLost, std::chrono::seconds(10)));
+  EXPECT_TRUE(analyzer.stats().signal_lost);
+  const auto lost = first(sink.entries(), DetectionType::kSignalLost);
+  ASSERT_TRUE(lost.has_value());
+  EXPECT_GE(*lost, 2.9 + 5.0);
+  for (const auto& e : sink.entries()) {
+    if (has(e, DetectionType::kSignalLost)) {
+      EXPECT_FALSE(e.has_snapshot);
+    }
+  }
+  // The camera comes back (a reconnect: a new stream from a keyframe).
+  const size_t before = sink.entries().size();
+  const WallTime back = clock.wall_now();
+  test::feed_clip(analyzer, clip, clock, back, [&] { analyzer.drain(); }, 0, 30);
+  analyzer.drain();
+  EXPECT_FALSE(analyzer.stats().signal_lost);
+  const auto entries = sink.entries();
+  ASSERT_GT(entries.size(), before);
+  EXPECT_FALSE(has(entries.back(), DetectionType::kSignalLost));
+  EXPECT_TRUE(entries.back().has_snapshot);
+  const std::vector<uint8_t> jpeg = sink.first_snapshot();
+  ASSERT_GT(jpeg.size(), 1000u);
+  EXPECT_EQ(jpeg[0], 0xFF);
+  EXPECT_EQ(jpeg[1], 0xD8);
+}
+
+// ---- real footage ---------------------------------------------------------------------------
+
+// vtest.avi (Debian's opencv-doc: a fixed outdoor camera, pedestrians walking all the time) cut
+// and spliced with frozen frames of itself, so that when something moves is known:
+//   [0, 8) s   frozen first frame      idle
+//   [8, 20)    source 0-12 s           busy
+//   [20, 30)   frozen frame (12 s)     idle: people stop dead, as if time froze
+//   [30, 40)   source 40-50 s          busy (starts with a cut: the scene jumps)
+//   [40, 46)   frozen frame (50 s)     idle
+TEST_F(AnalyzeClips, RealFootageBusyAndIdlePeriods) {
+  const std::filesystem::path source = std::filesystem::path(VIGIL_TEST_CACHE_DIR) / "vtest.avi";
+  ASSERT_TRUE(std::filesystem::exists(source))
+      << source << " is missing: run scripts/fetch-test-data";
+  const auto file = dir_.path() / "vtest-spliced.mkv";
+  const std::string cmd =
+      "ffmpeg -hide_banner -loglevel error -y -i " + source.string() +
+      " -filter_complex \"[0:v]trim=0:12,setpts=PTS-STARTPTS,tpad=start_duration=8:"
+      "start_mode=clone:stop_duration=10:stop_mode=clone[a];[0:v]trim=40:50,setpts=PTS-STARTPTS,"
+      "tpad=stop_duration=6:stop_mode=clone[b];[a][b]concat=n=2:v=1[v]\" -map \"[v]\" -c:v "
+      "libx264 -preset veryfast -crf 23 -g 20 -keyint_min 20 -sc_threshold 0 -bf 0 -pix_fmt "
+      "yuv420p " + file.string();
+  ASSERT_EQ(test::run(cmd), 0) << cmd;
+  const DemuxedClip clip = test::demux_file(file);
+  ASSERT_GE(clip.video.size(), 455u);
+
+  struct Period {
+    double from, to;
+    bool busy;
+  };
+  // Idle periods start a few seconds after the freeze: people frozen mid-step are absorbed
+  // into the background (kTauStoppedSeconds), the time any background model needs.
+  const double settle = 6.0;
+  const std::vector<Period> periods{{0, 8, false},        {8.3, 20, true},
+                                    {20 + settle, 30, false}, {30.3, 40, true},
+                                    {40 + settle, 46, false}};
+  for (bool sub : {false, true}) {
+    SCOPED_TRACE(sub ? "every frame decoded" : "adaptive decoding");
+    const Analysed a = analyse(clip, AnalysisSettings{}, sub);
+    for (const Period& p : periods) {
+      int frames = 0, moving = 0;
+      for (const auto& e : a.entries) {
+        const double t = seconds_of(e.at);
+        if (t < p.from || t >= p.to) continue;
+        ++frames;
+        moving += has(e, DetectionType::kMotion);
+      }
+      SCOPED_TRACE("period " + std::to_string(p.from) + "-" + std::to_string(p.to));
+      if (p.busy) {
+        // Analysed at 5 fps throughout: adaptive decoding goes to full decoding at once.
+        EXPECT_GE(frames, static_cast<int>((p.to - p.from) * 4.5)) << describe(a);
+        EXPECT_GE(moving, frames * 95 / 100) << describe(a);
+      } else {
+        EXPECT_EQ(moving, 0) << describe(a);
+      }
+    }
+    EXPECT_EQ(count(a.entries, DetectionType::kCovered), 0) << describe(a);
+    EXPECT_EQ(count(a.entries, DetectionType::kDefocused), 0) << describe(a);
+    EXPECT_EQ(count(a.entries, DetectionType::kMoved), 0) << describe(a);
+    std::printf("vtest spliced, %s: %lld packets, %lld decoded, %lld analysed, %lld size triggers\n",
+                sub ? "every frame" : "adaptive", static_cast<long long>(a.stats.packets_seen),
+                static_cast<long long>(a.stats.frames_decoded),
+                static_cast<long long>(a.stats.frames_analysed),
+                static_cast<long long>(a.stats.size_triggers));
+    if (!sub) {
+      // Idle stretches (18 of 46 s, less the hold after motion) are looked at keyframe by
+      // keyframe only.
+      EXPECT_LE(a.stats.frames_decoded, 400) << describe(a);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace vigil
