@@ -112,13 +112,7 @@ std::optional<std::string> Api::setup_token() {
 void Api::add_routes() {
   auto add = [this](std::string method, std::string pattern, Access access,
                     Response (Api::*fn)(Call&), bool slow = false) {
-    Route r;
-    r.slow = slow;
-    r.method = std::move(method);
-    r.pattern = std::move(pattern);
-    r.access = std::move(access);
-    r.handler = [this, fn](Call& c) { return (this->*fn)(c); };
-    router_.add(std::move(r));
+    add_route(router_, this, std::move(method), std::move(pattern), std::move(access), fn, slow);
   };
   const Access anyone{false, Role::kViewer, ""};
   const Access viewer{true, Role::kViewer, ""};

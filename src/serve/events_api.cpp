@@ -7,6 +7,7 @@
 
 #include "analyze/detection.h"
 #include "core/error.h"
+#include "serve/api_request.h"
 
 namespace vigil {
 namespace {
@@ -17,22 +18,6 @@ using nlohmann::json;
 // An event clip is at most as long as an export may be (playback.cpp).
 constexpr WallDuration kMaxClip = std::chrono::minutes(30);
 constexpr int64_t kMaxMs = int64_t{1} << 52;
-
-int64_t query_number(const Call& call, const char* key, int64_t min, int64_t max) {
-  const std::string& s = call.query.at(key);
-  if (s.empty() || s.size() > 16 || !std::all_of(s.begin(), s.end(), [](char c) {
-        return std::isdigit(static_cast<unsigned char>(c));
-      })) {
-    throw Error(ErrorCode::kInvalidArgument, std::string("query ") + key + " must be a number");
-  }
-  const int64_t v = std::stoll(s);
-  if (v < min || v > max) {
-    throw Error(ErrorCode::kInvalidArgument, std::string("query ") + key + " must be between " +
-                                                 std::to_string(min) + " and " +
-                                                 std::to_string(max));
-  }
-  return v;
-}
 
 json event_json(const EventRow& e) {
   json j = {{"id", e.id},
@@ -71,12 +56,7 @@ EventStore& EventsApi::store() {
 void EventsApi::add_routes(Router& router) {
   auto add = [&](std::string method, std::string pattern, Access access,
                  Response (EventsApi::*fn)(Call&)) {
-    Route r;
-    r.method = std::move(method);
-    r.pattern = std::move(pattern);
-    r.access = std::move(access);
-    r.handler = [this, fn](Call& c) { return (this->*fn)(c); };
-    router.add(std::move(r));
+    add_route(router, this, std::move(method), std::move(pattern), std::move(access), fn);
   };
   // No camera in these paths: the handlers check the camera of the rows they load.
   const Access viewer{true, Role::kViewer, ""};
@@ -123,10 +103,10 @@ Response EventsApi::list(Call& call) {
     }
     f.zone = it->second;
   }
-  if (call.query.count("from_ms")) f.from = wall_from_ms(query_number(call, "from_ms", 0, kMaxMs));
-  if (call.query.count("to_ms")) f.to = wall_from_ms(query_number(call, "to_ms", 0, kMaxMs));
-  if (call.query.count("before_id")) f.before_id = query_number(call, "before_id", 1, kMaxMs);
-  if (call.query.count("limit")) f.limit = static_cast<int>(query_number(call, "limit", 1, 1000));
+  if (call.query.count("from_ms")) f.from = wall_from_ms(query_int(call, "from_ms", 0, kMaxMs, 0));
+  if (call.query.count("to_ms")) f.to = wall_from_ms(query_int(call, "to_ms", 0, kMaxMs, 0));
+  if (call.query.count("before_id")) f.before_id = query_int(call, "before_id", 1, kMaxMs, 1);
+  f.limit = static_cast<int>(query_int(call, "limit", 1, 1000, f.limit));
   const auto rows = store().find(f);
   json list = json::array();
   for (const auto& e : rows) list.push_back(event_json(e));

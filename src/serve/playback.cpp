@@ -209,12 +209,7 @@ ExportQueue& Playback::exports() {
 void Playback::add_routes(Router& router) {
   auto add = [&](std::string method, std::string pattern, Access access,
                  Response (Playback::*fn)(Call&)) {
-    Route r;
-    r.method = std::move(method);
-    r.pattern = std::move(pattern);
-    r.access = std::move(access);
-    r.handler = [this, fn](Call& c) { return (this->*fn)(c); };
-    router.add(std::move(r));
+    add_route(router, this, std::move(method), std::move(pattern), std::move(access), fn);
   };
   const Access camera_viewer{true, Role::kViewer, "id"};
   // Segment and export routes name no camera in the path: their handlers check the camera of

@@ -89,4 +89,18 @@ class Router {
 
 bool valid_param(ParamType type, const std::string& value);
 
+// Adds a route whose handler is the member function `fn` of `self` (which must outlive the
+// router): how the API's parts (Api, Playback, EventsApi) register their routes.
+template <class T>
+void add_route(Router& router, T* self, std::string method, std::string pattern, Access access,
+               http::Response (T::*fn)(Call&), bool slow = false) {
+  Route r;
+  r.slow = slow;
+  r.method = std::move(method);
+  r.pattern = std::move(pattern);
+  r.access = std::move(access);
+  r.handler = [self, fn](Call& c) { return (self->*fn)(c); };
+  router.add(std::move(r));
+}
+
 }  // namespace vigil
