@@ -12,15 +12,10 @@ extern "C" {
 #include <spdlog/spdlog.h>
 
 #include "core/error.h"
+#include "ingest/media.h"
 
 namespace vigil {
 namespace {
-
-std::string av_error_text(int err) {
-  char buf[AV_ERROR_MAX_STRING_SIZE] = {};
-  av_strerror(err, buf, sizeof buf);
-  return buf;
-}
 
 // Pixel formats whose first plane is 8-bit luma at full resolution: the grey picture as is.
 bool luma_first_plane(int format) {

@@ -16,12 +16,6 @@ extern "C" {
 namespace vigil {
 namespace {
 
-std::string av_error_text(int err) {
-  char buf[AV_ERROR_MAX_STRING_SIZE] = {};
-  av_strerror(err, buf, sizeof buf);
-  return buf;
-}
-
 bool storable_audio(AVCodecID id) {
   // The MP4 muxer and browsers take AAC; G.711 (PCMU/PCMA), the usual camera audio, is neither
   // storable in MP4 by FFmpeg nor playable in browsers, so it is skipped (and said so).

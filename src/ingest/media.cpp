@@ -4,6 +4,12 @@
 
 namespace vigil {
 
+std::string av_error_text(int err) {
+  char buf[AV_ERROR_MAX_STRING_SIZE] = {};
+  av_strerror(err, buf, sizeof buf);
+  return buf;
+}
+
 PacketPtr make_packet() { return PacketPtr(av_packet_alloc()); }
 
 std::string StreamInfo::video_codec_name() const {

@@ -24,6 +24,9 @@ struct PacketDeleter {
 using PacketPtr = std::unique_ptr<AVPacket, PacketDeleter>;
 PacketPtr make_packet();
 
+// FFmpeg's text for an AVERROR code, for error messages.
+std::string av_error_text(int err);
+
 // What one connection to a camera delivers. Immutable once published; shared by sinks.
 struct StreamInfo {
   CodecParametersPtr video;

@@ -11,6 +11,7 @@ extern "C" {
 
 #include "core/durable_file.h"
 #include "core/error.h"
+#include "ingest/media.h"
 
 namespace vigil {
 
@@ -109,10 +110,9 @@ SegmentWriter::~SegmentWriter() {
 
 void SegmentWriter::fail(const std::string& what, int averr) {
   const int err = sink_->error ? sink_->error : (averr < 0 ? AVUNERROR(averr) : EIO);
-  char buf[AV_ERROR_MAX_STRING_SIZE] = {};
-  av_strerror(averr, buf, sizeof buf);
-  throw Error(code_for_errno(err), path_.string() + ": " + what + ": " +
-                                       (sink_->error ? errno_string(sink_->error) : buf));
+  throw Error(code_for_errno(err),
+              path_.string() + ": " + what + ": " +
+                  (sink_->error ? errno_string(sink_->error) : av_error_text(averr)));
 }
 
 void SegmentWriter::sync(const char* what) {

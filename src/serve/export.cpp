@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "core/error.h"
+#include "ingest/media.h"
 
 extern "C" {
 #include <libavformat/avformat.h>
@@ -16,12 +17,6 @@ namespace vigil {
 namespace {
 
 constexpr AVRational k90k{1, 90000};
-
-std::string av_text(int err) {
-  char buf[AV_ERROR_MAX_STRING_SIZE] = {};
-  av_strerror(err, buf, sizeof buf);
-  return buf;
-}
 
 struct InputCloser {
   void operator()(AVFormatContext* c) const { avformat_close_input(&c); }
@@ -43,7 +38,7 @@ struct PacketFree {
 Input open_input(const std::filesystem::path& file) {
   AVFormatContext* raw = nullptr;
   if (int e = avformat_open_input(&raw, file.c_str(), nullptr, nullptr); e < 0) {
-    throw Error(ErrorCode::kDataLoss, "open " + file.string() + ": " + av_text(e));
+    throw Error(ErrorCode::kDataLoss, "open " + file.string() + ": " + av_error_text(e));
   }
   return Input(raw);
 }
@@ -93,7 +88,7 @@ RemuxResult remux_to_mp4(const std::vector<ExportPiece>& pieces, const std::file
     if (!octx) {
       AVFormatContext* raw = nullptr;
       if (int e = avformat_alloc_output_context2(&raw, nullptr, "mp4", partial.c_str()); e < 0) {
-        throw Error(ErrorCode::kInternal, "export: mp4 muxer: " + av_text(e));
+        throw Error(ErrorCode::kInternal, "export: mp4 muxer: " + av_error_text(e));
       }
       octx.reset(raw);
       for (int idx : {pick.video, pick.audio}) {
@@ -101,7 +96,7 @@ RemuxResult remux_to_mp4(const std::vector<ExportPiece>& pieces, const std::file
         AVStream* os = avformat_new_stream(octx.get(), nullptr);
         if (!os) throw Error(ErrorCode::kResourceExhausted, "export: out of memory");
         if (int e = avcodec_parameters_copy(os->codecpar, in->streams[idx]->codecpar); e < 0) {
-          throw Error(ErrorCode::kInternal, "export: copy codec parameters: " + av_text(e));
+          throw Error(ErrorCode::kInternal, "export: copy codec parameters: " + av_error_text(e));
         }
         os->codecpar->codec_tag = 0;  // let the mp4 muxer choose (avc1, hvc1, mp4a)
         os->time_base = in->streams[idx]->time_base;
@@ -109,14 +104,14 @@ RemuxResult remux_to_mp4(const std::vector<ExportPiece>& pieces, const std::file
       }
       if (int e = avio_open(&octx->pb, partial.c_str(), AVIO_FLAG_WRITE); e < 0) {
         throw Error(ErrorCode::kUnavailable,
-                    "export: create " + partial.string() + ": " + av_text(e));
+                    "export: create " + partial.string() + ": " + av_error_text(e));
       }
       AVDictionary* opts = nullptr;
       // The index in front, so that a browser plays the clip while it downloads.
       av_dict_set(&opts, "movflags", "+faststart", 0);
       const int e = avformat_write_header(octx.get(), &opts);
       av_dict_free(&opts);
-      if (e < 0) throw Error(ErrorCode::kInternal, "export: mp4 header: " + av_text(e));
+      if (e < 0) throw Error(ErrorCode::kInternal, "export: mp4 header: " + av_error_text(e));
     } else {
       const AVCodecParameters* v0 = octx->streams[out_video]->codecpar;
       if (!same_parameters(v0, in->streams[pick.video]->codecpar)) {
@@ -131,7 +126,7 @@ RemuxResult remux_to_mp4(const std::vector<ExportPiece>& pieces, const std::file
     while (true) {
       const int e = av_read_frame(in.get(), pkt.get());
       if (e == AVERROR_EOF) break;
-      if (e < 0) throw Error(ErrorCode::kDataLoss, piece.file.string() + ": read: " + av_text(e));
+      if (e < 0) throw Error(ErrorCode::kDataLoss, piece.file.string() + ": read: " + av_error_text(e));
       const int si = pkt->stream_index;
       const int os = si == pick.video ? out_video : si == pick.audio ? out_audio : -1;
       if (os < 0 || pkt->dts == AV_NOPTS_VALUE) {
@@ -157,13 +152,13 @@ RemuxResult remux_to_mp4(const std::vector<ExportPiece>& pieces, const std::file
       pkt->pos = -1;
       if (int w = av_interleaved_write_frame(octx.get(), pkt.get()); w < 0) {
         throw Error(ErrorCode::kUnavailable,
-                    "export: write " + partial.string() + ": " + av_text(w));
+                    "export: write " + partial.string() + ": " + av_error_text(w));
       }
     }
     offset = piece_end;
   }
   if (int e = av_write_trailer(octx.get()); e < 0) {
-    throw Error(ErrorCode::kUnavailable, "export: finish " + partial.string() + ": " + av_text(e));
+    throw Error(ErrorCode::kUnavailable, "export: finish " + partial.string() + ": " + av_error_text(e));
   }
   octx.reset();
   std::error_code ec;

@@ -15,12 +15,6 @@ namespace {
 
 constexpr int kAvioBufferSize = 64 * 1024;
 
-std::string av_error_text(int err) {
-  char buf[AV_ERROR_MAX_STRING_SIZE] = {};
-  av_strerror(err, buf, sizeof buf);
-  return buf;
-}
-
 int append_cb(void* opaque, uint8_t* buf, int size) {
   static_cast<std::string*>(opaque)->append(reinterpret_cast<const char*>(buf),
                                             static_cast<size_t>(size));

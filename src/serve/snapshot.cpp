@@ -8,6 +8,7 @@ extern "C" {
 }
 
 #include "core/error.h"
+#include "ingest/media.h"
 
 namespace vigil {
 namespace {
@@ -25,9 +26,7 @@ struct SwsDeleter {
 };
 
 [[noreturn]] void fail(const std::string& what, int err) {
-  char buf[AV_ERROR_MAX_STRING_SIZE] = {};
-  av_strerror(err, buf, sizeof buf);
-  throw Error(ErrorCode::kInternal, "snapshot: " + what + ": " + buf);
+  throw Error(ErrorCode::kInternal, "snapshot: " + what + ": " + av_error_text(err));
 }
 
 FramePtr decode(const StreamInfo& info, const AVPacket& keyframe) {
