@@ -27,16 +27,15 @@ RecorderService::RecorderService(const Config& config, const Clock& clock)
   retention_ = std::make_unique<Retention>(*catalog_, fixed_.data_dir, fixed_.min_free_bytes,
                                            retention_limits(fixed_), clock_, disk_);
   event_store_ = std::make_unique<EventStore>(fixed_.data_dir / "vigil.db");
-  std::vector<EventNotifier*> notifiers;
-  if (!fixed_.mqtt.host.empty()) {
-    mqtt_ = std::make_unique<MqttNotifier>(fixed_, clock_);
-    notifiers.push_back(mqtt_.get());
-  }
+  notifiers_ = std::make_unique<NotifierSet>();
+  if (!fixed_.mqtt.host.empty()) notifiers_->set_mqtt(std::make_unique<MqttNotifier>(fixed_, clock_));
   if (!fixed_.webhooks.empty()) {
-    webhooks_ = std::make_unique<WebhookNotifier>(fixed_.webhooks);
-    notifiers.push_back(webhooks_.get());
+    notifiers_->set_webhooks(std::make_unique<WebhookNotifier>(fixed_.webhooks));
   }
-  events_ = std::make_unique<EventEngine>(fixed_, *event_store_, notifiers, clock_);
+  mqtt_settings_ = fixed_.mqtt;
+  webhook_settings_ = fixed_.webhooks;
+  events_ = std::make_unique<EventEngine>(fixed_, *event_store_,
+                                          std::vector<EventNotifier*>{notifiers_.get()}, clock_);
   retention_->set_events(*event_store_, events_only(fixed_));
   for (const auto& cam : fixed_.cameras) cameras_.push_back(make_camera(cam));
 }
@@ -54,7 +53,7 @@ std::map<std::string, RetentionLimits> RecorderService::retention_limits(const C
 
 std::map<std::string, EventFootagePolicy> RecorderService::events_only(
     const Config& config) const {
-  const EventSettings& e = fixed_.events;
+  const EventSettings& e = config.events;
   std::map<std::string, EventFootagePolicy> out;
   for (const auto& c : config.cameras) {
     if (c.record != RecordMode::kEvents) continue;
@@ -143,6 +142,28 @@ bool same_zones(const std::vector<ZoneConfig>& a, const std::vector<ZoneConfig>&
   return true;
 }
 
+bool same_mqtt(const MqttSettings& a, const MqttSettings& b) {
+  return a.host == b.host && a.port == b.port && a.prefix == b.prefix &&
+         a.client_id == b.client_id && a.username == b.username && a.password == b.password &&
+         a.tls == b.tls && a.ca_file == b.ca_file && a.discovery == b.discovery &&
+         a.discovery_prefix == b.discovery_prefix && a.keepalive == b.keepalive &&
+         a.queue_limit == b.queue_limit && a.retry_for == b.retry_for;
+}
+
+bool same_webhooks(const std::vector<WebhookTarget>& a, const std::vector<WebhookTarget>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const WebhookTarget& x = a[i];
+    const WebhookTarget& y = b[i];
+    if (x.url != y.url || x.secret != y.secret || x.ca_file != y.ca_file || x.types != y.types ||
+        x.timeout != y.timeout || x.max_attempts != y.max_attempts ||
+        x.retry_initial != y.retry_initial || x.queue_limit != y.queue_limit) {
+      return false;
+    }
+  }
+  return true;
+}
+
 bool same_analysis(const AnalysisSettings& a, const AnalysisSettings& b) {
   return a.enabled == b.enabled && a.fps == b.fps && a.sensitivity == b.sensitivity &&
          a.min_area == b.min_area && a.decode == b.decode && a.tamper == b.tamper &&
@@ -218,7 +239,35 @@ void RecorderService::apply(const Config& next) {
   retention_->set_limits(retention_limits(next));
   retention_->set_events(*event_store_, events_only(next));
   events_->set_cameras(next);
-  if (mqtt_) mqtt_->set_cameras(next);
+  apply_notifiers(next);
+}
+
+void RecorderService::apply_notifiers(const Config& next) {
+  if (!same_mqtt(mqtt_settings_, next.mqtt)) {
+    std::unique_ptr<MqttNotifier> mqtt;
+    if (!next.mqtt.host.empty()) {
+      try {
+        mqtt = std::make_unique<MqttNotifier>(next, clock_);
+      } catch (const std::exception& e) {
+        spdlog::error("mqtt: the new settings cannot be used ({}); MQTT is off", e.what());
+      }
+    }
+    spdlog::info("mqtt: settings changed; {}",
+                 next.mqtt.host.empty() ? "off"
+                                        : "now " + next.mqtt.host + ":" +
+                                              std::to_string(next.mqtt.port));
+    notifiers_->set_mqtt(std::move(mqtt));
+    mqtt_settings_ = next.mqtt;
+  } else if (auto mqtt = notifiers_->mqtt()) {
+    mqtt->set_cameras(next);
+  }
+  if (!same_webhooks(webhook_settings_, next.webhooks)) {
+    spdlog::info("webhooks: settings changed; {} target(s)", next.webhooks.size());
+    notifiers_->set_webhooks(next.webhooks.empty()
+                                 ? nullptr
+                                 : std::make_unique<WebhookNotifier>(next.webhooks));
+    webhook_settings_ = next.webhooks;
+  }
 }
 
 std::shared_ptr<LiveHub> RecorderService::live_hub(const std::string& camera_id) {
@@ -268,6 +317,7 @@ std::string RecorderService::status_json() {
         {"bytes_written", r.bytes_written},
         {"packets_dropped", r.packets_dropped},
         {"record_error", r.last_error},
+        {"disk_full", r.disk_full},
         {"stored_bytes", u.bytes},
         {"stored_segments", u.segments},
     };
@@ -291,8 +341,30 @@ std::string RecorderService::status_json() {
               {"cameras", cams}};
   try {
     out["disk_free_bytes"] = disk_.free_bytes(fixed_.data_dir);
+    out["disk_total_bytes"] = disk_.total_bytes(fixed_.data_dir);
   } catch (const Error&) {
   }
+  json notes = {{"retired_dropped", notifiers_->retired_dropped()}};
+  if (auto mqtt = notifiers_->mqtt()) {
+    const MqttStats m = mqtt->stats();
+    notes["mqtt"] = {{"connected", m.connected},       {"connects", m.connects},
+                     {"sent", m.sent},                 {"acknowledged", m.acknowledged},
+                     {"dropped_full", m.dropped_full}, {"dropped_expired", m.dropped_expired},
+                     {"queued", m.queued}};
+  }
+  if (auto hooks = notifiers_->webhooks()) {
+    json list = json::array();
+    for (const WebhookStats& w : hooks->stats()) {
+      list.push_back({{"delivered", w.delivered},
+                      {"attempts", w.attempts},
+                      {"failed_attempts", w.failed_attempts},
+                      {"dropped_full", w.dropped_full},
+                      {"dropped_attempts", w.dropped_attempts},
+                      {"queued", w.queued}});
+    }
+    notes["webhooks"] = list;
+  }
+  out["notifications"] = notes;
   return out.dump(2);
 }
 

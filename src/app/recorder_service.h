@@ -16,8 +16,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "events/event_engine.h"
-#include "events/mqtt_notifier.h"
-#include "events/webhook_notifier.h"
+#include "events/notifier_set.h"
 #include "ingest/camera_worker.h"
 #include "record/recorder.h"
 #include "retention/retention.h"
@@ -35,7 +34,9 @@ class RecorderService {
   void start();
   void stop();
   // Brings the running cameras in line with `next`: starts added ones, stops removed ones
-  // (their recordings stay), reconnects changed ones, and hands retention the new limits.
+  // (their recordings stay), reconnects changed ones, and hands retention the new limits; the
+  // events stage gets the new [events] settings and changed [mqtt] / [[webhook]] targets are
+  // replaced (recording and analysis go on untouched).
   // Serialized; safe to call from any thread (the ConfigStore's subscriber).
   void apply(const Config& next);
   // Per-camera health + recorder state + disk, as JSON (status.json, the API).
@@ -67,6 +68,8 @@ class RecorderService {
   std::map<std::string, RetentionLimits> retention_limits(const Config& config);
   // Cameras recorded in mode "events", with what retention keeps of them.
   std::map<std::string, EventFootagePolicy> events_only(const Config& config) const;
+  // Replaces the notifiers whose settings differ from what runs (apply_mu_ held).
+  void apply_notifiers(const Config& next);
 
   const Config fixed_;  // the configuration at start; its camera list is not used after
   const Clock& clock_;
@@ -76,8 +79,10 @@ class RecorderService {
   // Events: analysis results -> catalog rows, snapshots and alerts (docs/design/events.md).
   // Declared before the cameras, whose analyzers feed them: destroyed after them.
   std::unique_ptr<EventStore> event_store_;
-  std::unique_ptr<MqttNotifier> mqtt_;          // when [mqtt] names a broker
-  std::unique_ptr<WebhookNotifier> webhooks_;   // when [[webhook]]s are configured
+  // [mqtt] and [[webhook]], replaced by apply() when they change.
+  std::unique_ptr<NotifierSet> notifiers_;
+  MqttSettings mqtt_settings_;             // what notifiers_ runs; guarded by apply_mu_
+  std::vector<WebhookTarget> webhook_settings_;  // likewise
   std::unique_ptr<EventEngine> events_;
 
   std::mutex apply_mu_;  // one apply() at a time; held while cameras start and stop

@@ -206,6 +206,18 @@ std::vector<ScheduleEntry> get_schedule(const Validator& v, const toml::node* n,
   return out;
 }
 
+// A CA certificate file (PEM) for TLS to a notification target: absolute, and readable now, so a
+// typo is found when the setting is made rather than at the first alert.
+std::filesystem::path get_ca_file(const Validator& v, const toml::table& t, const std::string& where) {
+  const std::string text = v.get_string(t, where, "ca_file", "");
+  if (text.empty()) return {};
+  const std::filesystem::path p(text);
+  if (!p.is_absolute()) v.fail(where + "ca_file", "\"" + text + "\"", "must be an absolute path");
+  std::ifstream in(p);
+  if (!in) v.fail(where + "ca_file", "\"" + text + "\"", "cannot be read");
+  return p;
+}
+
 void parse_events_settings(const Validator& v, const toml::table& root, Config& c) {
   auto ms = [](int64_t x) { return std::chrono::milliseconds(x); };
   if (const toml::node* n = root.get("events")) {
@@ -237,12 +249,18 @@ void parse_events_settings(const Validator& v, const toml::table& root, Config& 
     const toml::table* t = n->as_table();
     if (!t) v.fail("mqtt", Validator::describe(*n), "must be a table");
     v.only_keys(*t, "mqtt",
-                {"host", "port", "prefix", "client_id", "username", "password", "discovery",
-                 "discovery_prefix", "keepalive_s", "queue_limit", "retry_for_ms"});
+                {"host", "port", "prefix", "client_id", "username", "password", "tls", "ca_file",
+                 "discovery", "discovery_prefix", "keepalive_s", "queue_limit", "retry_for_ms"});
     MqttSettings& m = c.mqtt;
     m.host = v.get_string(*t, "mqtt.", "host", "");
     if (m.host.empty()) v.fail("mqtt.host", "(missing)", "name the broker, or leave [mqtt] out");
+    m.tls = v.get_bool(*t, "mqtt.", "tls", false);
+    m.port = m.tls ? 8883 : 1883;
     if (auto x = v.get_int(*t, "mqtt.", "port", 1, 65535)) m.port = static_cast<int>(*x);
+    m.ca_file = get_ca_file(v, *t, "mqtt.");
+    if (!m.ca_file.empty() && !m.tls) {
+      v.fail("mqtt.ca_file", "\"" + m.ca_file.string() + "\"", "needs tls = true");
+    }
     static const std::regex topic_re("^[^#+\\s]+$");
     for (auto [key, field] : {std::pair{"prefix", &m.prefix},
                               std::pair{"discovery_prefix", &m.discovery_prefix}}) {
@@ -274,8 +292,8 @@ void parse_events_settings(const Validator& v, const toml::table& root, Config& 
       const toml::table* t = (*arr)[i].as_table();
       if (!t) v.fail(where, Validator::describe((*arr)[i]), "must be a table");
       v.only_keys(*t, where,
-                  {"url", "secret", "types", "timeout_ms", "max_attempts", "retry_initial_ms",
-                   "queue_limit"});
+                  {"url", "secret", "ca_file", "types", "timeout_ms", "max_attempts",
+                   "retry_initial_ms", "queue_limit"});
       WebhookTarget h;
       h.url = v.get_string(*t, w, "url", "");
       static const std::regex url_re("^https?://[^/\\s?#]+(/[^\\s]*)?$");
@@ -283,6 +301,10 @@ void parse_events_settings(const Validator& v, const toml::table& root, Config& 
         v.fail(w + "url", "\"" + redact_url(h.url) + "\"", "must be an http:// or https:// URL");
       }
       h.secret = v.get_string(*t, w, "secret", "");
+      h.ca_file = get_ca_file(v, *t, w);
+      if (!h.ca_file.empty() && h.url.rfind("https://", 0) != 0) {
+        v.fail(w + "ca_file", "\"" + h.ca_file.string() + "\"", "is for https:// URLs only");
+      }
       h.types = get_types(v, *t, w);
       if (auto x = v.get_int(*t, w, "timeout_ms", 100, 120'000)) h.timeout = ms(*x);
       if (auto x = v.get_int(*t, w, "max_attempts", 1, 100)) h.max_attempts = static_cast<int>(*x);
@@ -441,8 +463,8 @@ Config parse_config(const std::string& text, const std::string& source,
     throw Error(ErrorCode::kInvalidArgument, os.str());
   }
   v.only_keys(root, "",
-              {"data_dir", "segment_seconds", "min_free_space", "retention", "ingest", "http",
-               "camera", "events", "mqtt", "webhook"});
+              {"data_dir", "segment_seconds", "min_free_space", "disk_low_space", "retention",
+               "ingest", "http", "camera", "events", "mqtt", "webhook"});
 
   Config c;
   c.source = source;
@@ -455,6 +477,7 @@ Config parse_config(const std::string& text, const std::string& source,
     c.segment_duration = std::chrono::seconds(*s);
   }
   if (auto b = v.get_bytes(root, "", "min_free_space")) c.min_free_bytes = *b;
+  c.disk_low_bytes = v.get_bytes(root, "", "disk_low_space");
   c.default_retention = v.get_retention(root.get("retention"), "retention");
 
   if (const toml::node* n = root.get("ingest")) {

@@ -57,6 +57,11 @@ struct MqttSettings {
   std::string client_id = "vigil";
   std::string username;
   std::string password;
+  // TLS to the broker (MQTT over TLS, usually port 8883): the broker's certificate is checked
+  // against `ca_file` (a PEM file, for a private CA) or else the system's trust store
+  // (/etc/ssl/certs), and its host name against `host`.
+  bool tls = false;
+  std::filesystem::path ca_file;
   bool discovery = true;  // Home Assistant MQTT discovery
   std::string discovery_prefix = "homeassistant";
   std::chrono::seconds keepalive{30};
@@ -68,6 +73,9 @@ struct MqttSettings {
 struct WebhookTarget {
   std::string url;  // http:// or https://
   std::string secret;  // HMAC-SHA256 key for X-Vigil-Signature; "" = unsigned
+  // https:// only: the server's certificate is checked against this PEM file (a private CA)
+  // instead of the system's trust store.
+  std::filesystem::path ca_file;
   std::vector<std::string> types;  // detection type names; empty = every type
   std::chrono::milliseconds timeout{5'000};
   int max_attempts = 5;
@@ -174,6 +182,10 @@ struct Config {
   std::chrono::seconds segment_duration{120};
   // Retention keeps at least this much free space on the data directory's file system.
   uint64_t min_free_bytes = 1ull << 30;
+  // The API reports the disk as low (a banner in the web UI) when less than this is free;
+  // unset: half of min_free_space, i.e. retention is no longer keeping its reserve
+  // (docs/config.md, disk_low_space).
+  std::optional<uint64_t> disk_low_bytes;
   RetentionLimits default_retention;
   IngestSettings ingest;
   HttpSettings http;

@@ -95,11 +95,18 @@ int find_camera_table(toml::array& cams, const std::string& id) {
   return -1;
 }
 
+// The top-level keys adopt() takes from a new file; the rest applies at the next start.
+constexpr const char* kRunTimeKeys[] = {"camera", "retention", "events", "mqtt", "webhook",
+                                        "disk_low_space"};
+// Of those, what edit_globals() may touch (cameras have their own edits).
+bool global_table(const std::string& key) {
+  return key == "retention" || key == "events" || key == "mqtt" || key == "webhook";
+}
+
 // Everything but what may change at run time, to tell whether a reload changed more.
 std::string fixed_part(const std::string& text, const std::string& source) {
   toml::table root = toml::parse(text, source);
-  root.erase("camera");
-  root.erase("retention");
+  for (const char* key : kRunTimeKeys) root.erase(key);
   std::ostringstream os;
   os << root;
   return os.str();
@@ -145,6 +152,13 @@ std::shared_ptr<const Config> ConfigStore::adopt(const Config& parsed, const std
   auto next = std::make_shared<Config>(*current());
   next->cameras = parsed.cameras;
   next->default_retention = parsed.default_retention;
+  // [events] queue_limit is sized at start (the engine's queue); the rest follows the file.
+  const size_t queue_limit = next->events.queue_limit;
+  next->events = parsed.events;
+  next->events.queue_limit = queue_limit;
+  next->mqtt = parsed.mqtt;
+  next->webhooks = parsed.webhooks;
+  next->disk_low_bytes = parsed.disk_low_bytes;
   spdlog::info("configuration: {}", what);
   return next;
 }
@@ -225,14 +239,69 @@ std::shared_ptr<const Config> ConfigStore::remove_camera(const std::string& id) 
   });
 }
 
+namespace {
+
+// Checks an edit_globals() request and returns the change it makes to the document.
+void check_globals(const nlohmann::json& replace, const nlohmann::json& merge) {
+  for (const nlohmann::json* part : {&replace, &merge}) {
+    if (part->is_null()) continue;
+    if (!part->is_object()) throw Error(ErrorCode::kInvalidArgument, "the edit must be an object");
+    for (const auto& [k, v] : part->items()) {
+      if (!global_table(k)) {
+        throw Error(ErrorCode::kInvalidArgument, "\"" + k + "\" cannot be changed here");
+      }
+      if (part == &merge && !v.is_object()) {
+        throw Error(ErrorCode::kInvalidArgument, "\"" + k + "\" must be an object");
+      }
+    }
+  }
+}
+
+void apply_globals(toml::table& root, const nlohmann::json& replace, const nlohmann::json& merge) {
+  if (replace.is_object()) {
+    for (const auto& [k, v] : replace.items()) {
+      root.erase(k);
+      if (v.is_array() && v.empty()) continue;
+      insert_json(root, k, v);
+    }
+  }
+  if (merge.is_object()) {
+    for (const auto& [k, v] : merge.items()) insert_json(root, k, v);
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<const Config> ConfigStore::edit_globals(const nlohmann::json& replace,
+                                                        const nlohmann::json& merge,
+                                                        const std::string& what) {
+  check_globals(replace, merge);
+  return edit(what, [&](Document& doc) { apply_globals(doc.root, replace, merge); });
+}
+
+Config ConfigStore::preview_globals(const nlohmann::json& replace,
+                                    const nlohmann::json& merge) const {
+  check_globals(replace, merge);
+  std::lock_guard lock(edit_mu_);
+  if (file_.empty()) {
+    throw Error(ErrorCode::kFailedPrecondition, "this configuration is not from a file");
+  }
+  toml::table root = toml::parse(text_, file_.string());
+  apply_globals(root, replace, merge);
+  std::ostringstream os;
+  os << root << "\n";
+  return parse_config(os.str(), file_.string(), file_.parent_path());
+}
+
 std::shared_ptr<const Config> ConfigStore::reload() {
   std::lock_guard lock(edit_mu_);
   if (file_.empty()) return current();
   const std::string text = read_text(file_);
   const Config parsed = parse_config(text, file_.string(), file_.parent_path());
   if (fixed_part(text, file_.string()) != fixed_part(text_, file_.string())) {
-    spdlog::warn("configuration: {} changed settings other than the cameras and [retention]; "
-                 "they take effect at the next start",
+    spdlog::warn("configuration: {} changed settings other than the cameras, [retention], "
+                 "[events], [mqtt], [[webhook]] and disk_low_space; they take effect at the next "
+                 "start",
                  file_.string());
   }
   text_ = text;

@@ -3,7 +3,8 @@
 // recorder picks the change up without a restart. Readers take current() and keep the snapshot
 // for as long as they need it; a change publishes a new one and tells the subscribers.
 //
-// Only the camera list changes at run time. Other settings (data_dir, [http], [ingest], ...)
+// The camera list, [retention], [events], [mqtt], [[webhook]] and disk_low_space change at run
+// time. Other settings (data_dir, [http], [ingest], ...)
 // take effect at the next start: a reload that changes them keeps the running values and says
 // so in the log. See docs/design/config.md.
 #pragma once
@@ -44,6 +45,18 @@ class ConfigStore {
   std::shared_ptr<const Config> update_camera(const std::string& id, const nlohmann::json& fields);
   std::shared_ptr<const Config> remove_camera(const std::string& id);
 
+  // Edits of the global tables, as the settings screens make them, written as one change:
+  // `replace` sets whole top-level entries ({"mqtt": {...}} or {"mqtt": null} to remove it,
+  // {"webhook": [...]}; an empty list removes it), `merge` merges keys into tables
+  // ({"retention": {"max_days": 30}}, {"events": {...}}; a null value removes that key). Only
+  // retention, events, mqtt and webhook can be named (kInvalidArgument otherwise). Validated,
+  // written and published like camera edits; throws the same errors.
+  std::shared_ptr<const Config> edit_globals(const nlohmann::json& replace,
+                                             const nlohmann::json& merge, const std::string& what);
+  // The configuration edit_globals() would make, validated but neither written nor published
+  // (to try settings before saving them, e.g. "send test").
+  Config preview_globals(const nlohmann::json& replace, const nlohmann::json& merge) const;
+
   // Re-reads the file (SIGHUP). Throws like load_config; the current configuration stays then.
   std::shared_ptr<const Config> reload();
 
@@ -51,12 +64,12 @@ class ConfigStore {
   struct Document;
   std::shared_ptr<const Config> edit(const std::string& what,
                                      const std::function<void(Document&)>& change);
-  // The running configuration with the camera list (and default retention) of `parsed`.
+  // The running configuration with what may change at run time taken from `parsed`.
   std::shared_ptr<const Config> adopt(const Config& parsed, const std::string& what);
   void publish(std::shared_ptr<const Config> next);
 
   const std::filesystem::path file_;  // empty for a fixed configuration
-  std::mutex edit_mu_;                // one change at a time, listeners called in order
+  mutable std::mutex edit_mu_;        // one change at a time, listeners called in order
   std::string text_;                  // the file as vigil last read or wrote it
   std::vector<Listener> listeners_;
   mutable std::mutex mu_;

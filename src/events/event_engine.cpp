@@ -56,7 +56,7 @@ EventEngine::EventEngine(const Config& config, EventStore& store,
 
 void EventEngine::set_cameras(const Config& next) {
   const TimeZone zone =
-      config_.events.time_zone.empty() ? TimeZone() : TimeZone(config_.events.time_zone);
+      next.events.time_zone.empty() ? TimeZone() : TimeZone(next.events.time_zone);
   std::map<std::string, Schedule> schedules;
   std::map<std::string, std::string> names;
   for (const auto& c : next.cameras) {
@@ -66,6 +66,11 @@ void EventEngine::set_cameras(const Config& next) {
   std::lock_guard lock(mu_);
   schedules_ = std::move(schedules);
   names_ = std::move(names);
+  const TrackerSettings settings{next.events.min_duration, next.events.merge_gap};
+  if (settings.min_duration != settings_.min_duration || settings.merge_gap != settings_.merge_gap) {
+    settings_ = settings;
+    ++settings_generation_;
+  }
 }
 
 EventEngine::~EventEngine() {
@@ -164,9 +169,14 @@ void EventEngine::on_analysis(const AnalysisResult& r) {
     auto it = tracks_.find(key);
     if (it == tracks_.end()) {
       if (!d) continue;
-      it = tracks_.emplace(key, Track(settings_)).first;
+      it = tracks_.emplace(key, Track(settings_, settings_generation_)).first;
     }
     Track& t = it->second;
+    if (t.generation != settings_generation_ && t.tracker.idle()) {
+      // Between events: the new hysteresis applies from here.
+      t.tracker = EventTracker(settings_);
+      t.generation = settings_generation_;
+    }
     apply(key, t, t.tracker.observe(r.at, d ? &*d : nullptr), &r);
   }
 }

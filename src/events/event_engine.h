@@ -63,8 +63,10 @@ class EventEngine final : public AnalysisSink {
   EventEngine& operator=(const EventEngine&) = delete;
 
   void on_analysis(const AnalysisResult& r) override;
-  // The cameras changed at run time (ConfigStore): their schedules and names from now on. An
-  // event that is open keeps the armedness it started with.
+  // The configuration changed at run time (ConfigStore): the cameras' schedules and names, and
+  // [events] min_duration, merge_gap and time_zone, from now on. An event that is open keeps
+  // the armedness it started with and finishes under the hysteresis it started with; new
+  // candidates use the new values. (queue_limit and the snapshot folder stay as at start.)
   void set_cameras(const Config& next);
   // Ends events whose camera has sent nothing for merge_gap (by the clock's wall time).
   void expire();
@@ -74,8 +76,9 @@ class EventEngine final : public AnalysisSink {
 
  private:
   struct Track {
-    explicit Track(TrackerSettings s) : tracker(s) {}
+    Track(TrackerSettings s, uint64_t gen) : tracker(s), generation(gen) {}
     EventTracker tracker;
+    uint64_t generation = 0;  // of settings_ the tracker was made with
     uint64_t key = 0;     // the writer's handle for the current event
     bool queued = false;  // its start reached the queue: updates and the end follow it
     bool armed = true;
@@ -101,11 +104,12 @@ class EventEngine final : public AnalysisSink {
   void write(Job& job);
   void notify(const EventRow& row, EventNotice::Kind kind);
 
-  const Config config_;  // as at start: data_dir and [events] do not change at run time
+  const Config config_;  // as at start: data_dir and [events] queue_limit
   EventStore& store_;
   std::vector<EventNotifier*> notifiers_;
   const Clock& clock_;
-  const TrackerSettings settings_;
+  TrackerSettings settings_;       // guarded by mu_; changes with set_cameras
+  uint64_t settings_generation_ = 0;  // guarded by mu_
   std::map<std::string, Schedule> schedules_;   // guarded by mu_
   std::map<std::string, std::string> names_;     // camera id -> name; guarded by mu_
 

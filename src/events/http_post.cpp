@@ -24,12 +24,12 @@ void exchange(Stream& stream, bhttp::request<bhttp::string_body>& req, HttpPostR
               beast::flat_buffer& buf, bhttp::response<bhttp::string_body>& res) {
   bhttp::async_write(stream, req, [&](beast::error_code ec, std::size_t) {
     if (ec) {
-      out.error = "send: " + ec.message();
+      if (ec != beast::error::timeout) out.error = "send: " + ec.message();
       return;
     }
     bhttp::async_read(stream, buf, res, [&](beast::error_code ec2, std::size_t) {
       if (ec2) {
-        out.error = "answer: " + ec2.message();
+        if (ec2 != beast::error::timeout) out.error = "answer: " + ec2.message();
         return;
       }
       out.status = static_cast<int>(res.result_int());
@@ -55,7 +55,8 @@ bool parse_http_url(const std::string& url, ParsedUrl& out) {
 
 HttpPostResult http_post(const std::string& url,
                          const std::vector<std::pair<std::string, std::string>>& headers,
-                         const std::string& body, std::chrono::milliseconds timeout) {
+                         const std::string& body, std::chrono::milliseconds timeout,
+                         const std::filesystem::path& ca_file) {
   HttpPostResult out;
   ParsedUrl u;
   if (!parse_http_url(url, u)) {
@@ -74,7 +75,16 @@ HttpPostResult http_post(const std::string& url,
   bhttp::response<bhttp::string_body> res;
   tcp::resolver resolver(ioc);
   asio::ssl::context ctx(asio::ssl::context::tls_client);
-  ctx.set_default_verify_paths();
+  if (ca_file.empty()) {
+    ctx.set_default_verify_paths();
+  } else {
+    beast::error_code ec;
+    ctx.load_verify_file(ca_file.string(), ec);
+    if (ec) {
+      out.error = "TLS: cannot read ca_file " + ca_file.string() + ": " + ec.message();
+      return out;
+    }
+  }
   ctx.set_verify_mode(asio::ssl::verify_peer);
   beast::ssl_stream<beast::tcp_stream> tls_stream(ioc, ctx);
   beast::tcp_stream plain(ioc);
@@ -87,7 +97,9 @@ HttpPostResult http_post(const std::string& url,
     }
     tcp_layer.async_connect(r, [&](beast::error_code ec2, const tcp::endpoint&) {
       if (ec2) {
-        out.error = "connect: " + ec2.message();
+        if (ec2 != beast::error::timeout) {
+          out.error = "connect to " + u.host + ":" + u.port + ": " + ec2.message();
+        }
         return;
       }
       if (!u.tls) {
@@ -98,7 +110,7 @@ HttpPostResult http_post(const std::string& url,
       tls_stream.set_verify_callback(asio::ssl::host_name_verification(u.host));
       tls_stream.async_handshake(asio::ssl::stream_base::client, [&](beast::error_code ec3) {
         if (ec3) {
-          out.error = "TLS: " + ec3.message();
+          out.error = ec3 == beast::error::timeout ? "" : "TLS: " + ec3.message();
           return;
         }
         exchange(tls_stream, req, out, buf, res);
@@ -107,7 +119,10 @@ HttpPostResult http_post(const std::string& url,
   });
   // The resolver is not bounded by the stream's deadline; bound the whole run as well.
   ioc.run_for(timeout + std::chrono::milliseconds(100));
-  if (!ioc.stopped() && out.status == 0 && out.error.empty()) out.error = "timed out";
+  // A deadline that expired leaves no error text behind (above): that is the timeout.
+  if (out.status == 0 && out.error.empty()) {
+    out.error = "timed out after " + std::to_string(timeout.count()) + " ms";
+  }
   return out;
 }
 

@@ -1,9 +1,11 @@
 // One HTTP(S) POST with a deadline for the whole exchange (connect, TLS, send, answer), for
 // webhooks. Boost.Beast on a private io_context, so nothing here is shared between calls.
-// HTTPS verifies the server's certificate against the system's trust store and its host name.
+// HTTPS verifies the server's certificate against the system's trust store (or, when `ca_file`
+// is given, that PEM file alone: a private CA) and its host name.
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,6 +28,7 @@ bool parse_http_url(const std::string& url, ParsedUrl& out);
 
 HttpPostResult http_post(const std::string& url,
                          const std::vector<std::pair<std::string, std::string>>& headers,
-                         const std::string& body, std::chrono::milliseconds timeout);
+                         const std::string& body, std::chrono::milliseconds timeout,
+                         const std::filesystem::path& ca_file = {});
 
 }  // namespace vigil

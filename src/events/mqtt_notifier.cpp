@@ -30,6 +30,25 @@ std::string type_title(const std::string& type) {
 
 }  // namespace
 
+void mqtt_configure_client(struct mosquitto* mosq, const MqttSettings& s) {
+  if (!s.username.empty()) {
+    mosquitto_username_pw_set(mosq, s.username.c_str(),
+                              s.password.empty() ? nullptr : s.password.c_str());
+  }
+  if (!s.tls) return;
+  // Without a CA file, the system's trust store (ca-certificates keeps it hashed there).
+  const std::string ca = s.ca_file.string();
+  const int rc = mosquitto_tls_set(mosq, ca.empty() ? nullptr : ca.c_str(),
+                                   ca.empty() ? "/etc/ssl/certs" : nullptr, nullptr, nullptr,
+                                   nullptr);
+  if (rc != MOSQ_ERR_SUCCESS) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "mqtt " + s.host + ": TLS settings refused (ca_file " +
+                    (ca.empty() ? std::string("/etc/ssl/certs") : ca) +
+                    "): " + mosquitto_strerror(rc));
+  }
+}
+
 MqttNotifier::MqttNotifier(const Config& config, const Clock& clock)
     : s_(config.mqtt), clock_(clock) {
   if (s_.host.empty()) throw Error(ErrorCode::kInvalidArgument, "mqtt: no host configured");
@@ -46,9 +65,12 @@ MqttNotifier::MqttNotifier(const Config& config, const Clock& clock)
   const std::string offline = "offline";
   mosquitto_will_set(mosq_, availability_topic().c_str(), static_cast<int>(offline.size()),
                      offline.data(), kQos, true);
-  if (!s_.username.empty()) {
-    mosquitto_username_pw_set(mosq_, s_.username.c_str(),
-                              s_.password.empty() ? nullptr : s_.password.c_str());
+  try {
+    mqtt_configure_client(mosq_, s_);
+  } catch (...) {
+    mosquitto_destroy(mosq_);
+    mosquitto_lib_cleanup();
+    throw;
   }
   mosquitto_connect_callback_set(mosq_, &MqttNotifier::connect_cb);
   mosquitto_disconnect_callback_set(mosq_, &MqttNotifier::disconnect_cb);

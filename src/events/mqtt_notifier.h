@@ -43,6 +43,10 @@ struct MqttStats {
   uint64_t queued = 0;
 };
 
+// Login and TLS of `s` on a new client (shared by the notifier and the "send test" client).
+// Throws Error(kInvalidArgument) when libmosquitto refuses the TLS settings (unreadable CA file).
+void mqtt_configure_client(struct mosquitto* mosq, const MqttSettings& s);
+
 class MqttNotifier final : public EventNotifier {
  public:
   // `config.mqtt` must name a host; config.cameras get discovery and state topics.

@@ -37,13 +37,17 @@ WebhookNotifier::WebhookNotifier(std::vector<WebhookTarget> targets) {
   }
 }
 
-WebhookNotifier::~WebhookNotifier() {
+WebhookNotifier::~WebhookNotifier() { stop(); }
+
+void WebhookNotifier::stop() {
   for (auto& t : targets_) {
     std::lock_guard lock(t->mu);
     t->stopping = true;
     t->cv.notify_all();
   }
-  for (auto& t : targets_) t->worker.join();
+  for (auto& t : targets_) {
+    if (t->worker.joinable()) t->worker.join();
+  }
 }
 
 void WebhookNotifier::notify(const EventNotice& n) {
@@ -53,6 +57,10 @@ void WebhookNotifier::notify(const EventNotice& n) {
     const auto& types = t->config.types;
     if (!types.empty() && std::find(types.begin(), types.end(), n.type) == types.end()) continue;
     std::lock_guard lock(t->mu);
+    if (t->stopping) {
+      ++t->stats.dropped_stopped;
+      continue;
+    }
     if (t->queue.size() >= t->config.queue_limit) {
       ++t->stats.dropped_full;
       continue;
@@ -90,7 +98,8 @@ void WebhookNotifier::run(Target& t) {
     bool delivered = false;
     int attempt = 0;
     for (; attempt < t.config.max_attempts; ++attempt) {
-      const HttpPostResult r = http_post(t.config.url, headers, m.body, t.config.timeout);
+      const HttpPostResult r =
+          http_post(t.config.url, headers, m.body, t.config.timeout, t.config.ca_file);
       delivered = r.status >= 200 && r.status < 300;
       lock.lock();
       ++t.stats.attempts;
@@ -118,7 +127,7 @@ void WebhookNotifier::run(Target& t) {
     }
   }
   // Stopping: what is left is not sent.
-  t.stats.dropped_attempts += t.queue.size();
+  t.stats.dropped_stopped += t.queue.size();
   t.queue.clear();
 }
 

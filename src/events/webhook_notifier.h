@@ -29,6 +29,7 @@ struct WebhookStats {
   uint64_t failed_attempts = 0;
   uint64_t dropped_full = 0;      // the queue was full
   uint64_t dropped_attempts = 0;  // every attempt failed
+  uint64_t dropped_stopped = 0;   // still queued or in flight when the notifier stopped
   uint64_t queued = 0;
 };
 
@@ -43,6 +44,9 @@ class WebhookNotifier final : public EventNotifier {
   WebhookNotifier& operator=(const WebhookNotifier&) = delete;
 
   void notify(const EventNotice& n) override;
+  // Stops every target: waits for the attempt in flight (at most its timeout), drops the rest
+  // (dropped_stopped). Idempotent; stats() stays readable. The destructor calls it.
+  void stop();
   // Per target, in configuration order.
   std::vector<WebhookStats> stats() const;
 

@@ -259,6 +259,7 @@ void Recorder::open_segment(Ticks90k dts) {
   }
   std::lock_guard lock(status_mu_);
   current_file_ = open_->relative_path;
+  disk_full_ = false;
 }
 
 void Recorder::close_segment(const std::string& reason) {
@@ -299,6 +300,10 @@ void Recorder::close_segment(const std::string& reason) {
 void Recorder::handle_failure(const Error& e) {
   spdlog::error("camera {}: recording failed: {}", camera_id_, e.what());
   set_error(e.what());
+  {
+    std::lock_guard lock(status_mu_);
+    disk_full_ = e.code() == ErrorCode::kResourceExhausted;
+  }
   bool disk_full_handled = false;
   if (open_) {
     Open& o = *open_;
@@ -368,6 +373,7 @@ RecorderStatus Recorder::status() const {
   s.bytes_written = bytes_written_;
   s.packets_dropped = dropped_;
   s.last_error = last_error_;
+  s.disk_full = disk_full_;
   return s;
 }
 

@@ -45,6 +45,8 @@ struct RecorderStatus {
   uint64_t bytes_written = 0;
   int64_t packets_dropped = 0;  // not recordable: before the first keyframe, bad timestamps
   std::string last_error;
+  // The last failure was a full disk (ENOSPC/EDQUOT) and no segment has opened since.
+  bool disk_full = false;
 };
 
 class Recorder final : public PacketSink {
@@ -119,6 +121,7 @@ class Recorder final : public PacketSink {
   uint64_t bytes_written_ = 0;
   std::atomic<int64_t> dropped_{0};
   std::string last_error_;
+  bool disk_full_ = false;  // guarded by status_mu_
   std::string current_file_;
 };
 

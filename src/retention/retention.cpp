@@ -23,6 +23,14 @@ uint64_t StatvfsDiskSpace::free_bytes(const std::filesystem::path& path) const {
   return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
 }
 
+uint64_t StatvfsDiskSpace::total_bytes(const std::filesystem::path& path) const {
+  struct statvfs st {};
+  if (::statvfs(path.c_str(), &st) != 0) {
+    throw Error(ErrorCode::kUnavailable, path.string() + ": statvfs: " + errno_string(errno));
+  }
+  return static_cast<uint64_t>(st.f_blocks) * st.f_frsize;
+}
+
 Retention::Retention(Catalog& catalog, std::filesystem::path data_dir, uint64_t min_free_bytes,
                      std::map<std::string, RetentionLimits> limits, const Clock& clock,
                      const DiskSpace& disk)

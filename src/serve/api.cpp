@@ -99,6 +99,7 @@ Api::Api(ConfigStore& configs, AccountStore& accounts, const Clock& clock, Statu
       dummy_hash_(hash_password(random_secret(16))),
       playback_(configs, accounts, clock),
       events_api_(configs, clock, playback_),
+      settings_api_(configs, accounts, clock, status_),
       web_(configs.current()->http.web_root) {
   if (accounts_.user_count() == 0) setup_token_ = random_secret(24);
   add_routes();
@@ -140,6 +141,7 @@ void Api::add_routes() {
   add("GET", "/api/openapi.json", viewer, &Api::openapi);
   playback_.add_routes(router_);
   events_api_.add_routes(router_);
+  settings_api_.add_routes(router_);
   add("GET", "/api/cameras/{id:camera}/live.mp4", Access{true, Role::kViewer, "id"}, &Api::live);
   add("GET", "/api/cameras/{id:camera}/snapshot.jpg", Access{true, Role::kViewer, "id"},
       &Api::snapshot);
@@ -147,7 +149,7 @@ void Api::add_routes() {
 }
 
 http::RequestClass Api::classify(const std::string& method, std::string_view path) const {
-  const Match m = router_.match(method, path);
+  const Match m = router_.match(method == "HEAD" ? "GET" : method, path);
   if (!m.route) return {};
   return {m.route->body_limit, m.route->slow};
 }
@@ -156,7 +158,9 @@ Response Api::handle(const http::Request& req) {
   if (auto page = web_.handle(req)) return std::move(*page);
   Response res;
   try {
-    Match m = router_.match(req.method, req.path());
+    // HEAD is the GET of the same route without its body (RFC 9110 §9.3.2); the server
+    // leaves the body out and keeps its Content-Length.
+    Match m = router_.match(req.method == "HEAD" ? "GET" : req.method, req.path());
     switch (m.kind) {
       case Match::Kind::kNotFound:
         throw HttpFail{404, "no such route"};

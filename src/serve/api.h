@@ -21,6 +21,7 @@
 #include "serve/http.h"
 #include "serve/playback.h"
 #include "serve/router.h"
+#include "serve/settings_api.h"
 #include "serve/static_files.h"
 #include "serve/throttle.h"
 
@@ -101,6 +102,7 @@ class Api {
   const std::string dummy_hash_;
   Playback playback_;  // timeline, playback, export (playback.h)
   EventsApi events_api_;  // events, their snapshots and clips (events_api.h)
+  SettingsApi settings_api_;  // notifications, storage, events settings (settings_api.h)
   Router router_;
   std::mutex setup_mu_;
   std::optional<std::string> setup_token_;

@@ -39,14 +39,19 @@ struct Shared {
   bool tls = false;
 };
 
+// `head`: the answer to a HEAD request, which carries the headers the GET would have, its
+// Content-Length included, and no body (RFC 9110 §9.3.2).
 bhttp::response<bhttp::string_body> to_beast(const http::Response& r, unsigned version,
-                                             bool keep_alive) {
+                                             bool keep_alive, bool head) {
   bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), version};
   if (!r.content_type.empty()) res.set(bhttp::field::content_type, r.content_type);
   for (const auto& [name, value] : r.headers) res.insert(name, value);
   res.body() = r.body;
   res.keep_alive(keep_alive);
   res.prepare_payload();
+  // Content-Length stays what prepare_payload() set for the body; the serializer then writes the
+  // (now empty) body, i.e. nothing.
+  if (head) res.body().clear();
   return res;
 }
 
@@ -141,6 +146,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     req->tls = shared_->tls;
     version_ = msg.version();
     keep_alive_ = msg.keep_alive();
+    head_ = msg.method() == bhttp::verb::head;
     // No read is pending while the handler runs: the connection sends nothing, so there is
     // nothing to time out; the handler pool's own size bounds the work in flight.
     beast::get_lowest_layer(stream_).expires_never();
@@ -153,7 +159,13 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
         spdlog::error("http: {} {}: {}", req->method, req->target, e.what());
         res = http::Response::error(500, "the server failed; its log says why");
       }
-      net::post(self->stream_.get_executor(), [self, res = std::move(res)] {
+      net::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
+        if (res.stream && self->head_) {
+          // The GET would stream (chunked, then close); a HEAD gets its headers only. The
+          // length is unknown, so there is no Content-Length.
+          res.stream.reset();
+          return self->write(res, false, true);
+        }
         if (res.stream) return self->write_stream(res);
         self->write(res, self->keep_alive_);
       });
@@ -184,9 +196,10 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     close();
   }
 
-  void write(const http::Response& r, bool keep_alive) {
-    auto res =
-        std::make_shared<bhttp::response<bhttp::string_body>>(to_beast(r, version_, keep_alive));
+  void write(const http::Response& r, bool keep_alive, bool unknown_length = false) {
+    auto res = std::make_shared<bhttp::response<bhttp::string_body>>(
+        to_beast(r, version_, keep_alive, head_));
+    if (unknown_length) res->erase(bhttp::field::content_length);
     beast::get_lowest_layer(stream_).expires_after(shared_->settings.read_timeout);
     bhttp::async_write(stream_, *res,
                        [self = this->shared_from_this(), res](beast::error_code ec, size_t) {
@@ -295,6 +308,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   http::RequestClass class_;
   unsigned version_ = 11;
   bool keep_alive_ = false;
+  bool head_ = false;  // the request being answered is a HEAD
   bool first_ = true;
   bool stream_done_ = false;
 };

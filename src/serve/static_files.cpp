@@ -131,7 +131,7 @@ std::optional<http::Response> StaticFiles::handle(const http::Request& req) cons
     // Revalidated on every load, so that a new build (new asset names) is seen at once.
     r.with_header("Cache-Control", "no-cache");
     r.content_type = content_type_for(file);
-    if (req.method == "GET") r.body = std::move(*index_body);
+    r.body = std::move(*index_body);  // the server sends none for HEAD, but its length
     return r;
   }
   auto body = read_file(file);
@@ -139,7 +139,7 @@ std::optional<http::Response> StaticFiles::handle(const http::Request& req) cons
   // Vite names every asset by its content's hash: a changed file has a new name.
   r.with_header("Cache-Control", "public, max-age=31536000, immutable");
   r.content_type = content_type_for(file);
-  if (req.method == "GET") r.body = std::move(*body);
+  r.body = std::move(*body);
   return r;
 }
 
