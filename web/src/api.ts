@@ -80,6 +80,75 @@ export interface ExportJob {
   detail?: string;
 }
 
+// System settings (admins) and the disk's state (everyone): docs/api.md, "System settings".
+export const SECRET_MASK = '********';
+
+export interface DiskState {
+  free_bytes: number;
+  total_bytes: number;
+  low: boolean;
+  low_below_bytes: number;
+}
+export interface SystemStatus {
+  disk: DiskState;
+  disk_full_cameras: string[];
+}
+export interface MqttTarget {
+  host: string;
+  port?: number;
+  tls?: boolean;
+  ca_file?: string | null;
+  prefix?: string;
+  client_id?: string;
+  username?: string;
+  password?: string;
+  discovery?: boolean;
+  discovery_prefix?: string;
+}
+export interface WebhookTarget {
+  url: string;
+  secret?: string;
+  ca_file?: string | null;
+  types?: string[];
+  timeout_ms?: number;
+}
+export interface NotificationTargets {
+  mqtt: MqttTarget | null;
+  webhooks: WebhookTarget[];
+}
+export interface TestResult {
+  ok: boolean;
+  detail: string;
+}
+export interface RetentionLimits {
+  max_days: number | null;
+  max_bytes: number | string | null;
+}
+export interface StorageSettings {
+  retention: RetentionLimits;
+  min_free_space_bytes: number;
+  disk: DiskState;
+  cameras: {
+    id: string;
+    name: string;
+    stored_bytes: number;
+    stored_segments: number;
+    oldest_footage: string;
+    bitrate_bps: number;
+    disk_full: boolean;
+    retention: RetentionLimits | null;
+  }[];
+}
+export interface EventSettings {
+  min_duration_ms: number;
+  merge_gap_ms: number;
+  pre_roll_ms: number;
+  post_roll_ms: number;
+  time_zone: string;
+  queue_limit?: number;
+  restart_needed_for?: string[];
+}
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -180,6 +249,18 @@ export const api = {
   changeUser: (name: string, body: Partial<{ role: Role; cameras: string[] | null; password: string }>) =>
     request<User>('PATCH', `/api/users/${encodeURIComponent(name)}`, body),
   removeUser: (name: string) => request<void>('DELETE', `/api/users/${encodeURIComponent(name)}`),
+
+  systemStatus: (signal?: AbortSignal) => request<SystemStatus>('GET', '/api/system/status', undefined, signal),
+  notifications: () => request<NotificationTargets>('GET', '/api/settings/notifications'),
+  setNotifications: (body: Partial<NotificationTargets>) =>
+    request<NotificationTargets>('PUT', '/api/settings/notifications', body),
+  testNotification: (body: { mqtt: MqttTarget } | { webhook: WebhookTarget }) =>
+    request<TestResult>('POST', '/api/settings/notifications/test', body),
+  storage: () => request<StorageSettings>('GET', '/api/settings/storage'),
+  setRetention: (retention: Partial<RetentionLimits>) =>
+    request<StorageSettings>('PATCH', '/api/settings/storage', { retention }),
+  eventSettings: () => request<EventSettings>('GET', '/api/settings/events'),
+  setEventSettings: (body: Partial<EventSettings>) => request<EventSettings>('PATCH', '/api/settings/events', body),
 
   audit: (q: Record<string, string | number | undefined>) => {
     const p = new URLSearchParams();

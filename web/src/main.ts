@@ -4,6 +4,7 @@
 import './style.css';
 import { api, ApiError, onUnauthenticated, setCsrfToken, type Me } from './api';
 import { isAdmin, type Cleanup, type Ctx, type Screen } from './app';
+import { bannerSlot, startBanner, stopBanner } from './disk_banner';
 import { h, mount, notice, spinner } from './dom';
 import { accountScreen } from './views/account';
 import { auditScreen } from './views/audit';
@@ -13,6 +14,9 @@ import { gridScreen } from './views/grid';
 import { liveScreen } from './views/live';
 import { playbackScreen } from './views/playback';
 import { camerasSettings } from './views/settings_cameras';
+import { eventsSettings } from './views/settings_events';
+import { notificationsSettings } from './views/settings_notifications';
+import { storageSettings } from './views/settings_storage';
 import { usersSettings } from './views/settings_users';
 
 const app = document.getElementById('app')!;
@@ -27,7 +31,20 @@ const routes: { pattern: RegExp; screen: Screen; admin?: boolean; nav: string }[
   { pattern: /^\/account$/, screen: accountScreen, nav: 'account' },
   { pattern: /^\/settings\/cameras$/, screen: camerasSettings, admin: true, nav: 'settings' },
   { pattern: /^\/settings\/users$/, screen: usersSettings, admin: true, nav: 'settings' },
+  { pattern: /^\/settings\/notifications$/, screen: notificationsSettings, admin: true, nav: 'settings' },
+  { pattern: /^\/settings\/storage$/, screen: storageSettings, admin: true, nav: 'settings' },
+  { pattern: /^\/settings\/events$/, screen: eventsSettings, admin: true, nav: 'settings' },
   { pattern: /^\/settings\/audit$/, screen: auditScreen, admin: true, nav: 'settings' },
+];
+
+// The settings navigation, in this order.
+const settingsPages: [string, string][] = [
+  ['cameras', 'Cameras'],
+  ['users', 'Users'],
+  ['notifications', 'Notifications'],
+  ['storage', 'Storage & retention'],
+  ['events', 'Events'],
+  ['audit', 'Audit log'],
 ];
 
 function go(hash: string): void {
@@ -43,6 +60,7 @@ function leave(): void {
 function signedIn(m: Me): void {
   me = m;
   setCsrfToken(m.csrf_token);
+  startBanner(m);
   const h0 = location.hash;
   if (h0 === '#/login' || h0 === '#/setup' || !h0) go('#/');
   else render();
@@ -51,6 +69,7 @@ function signedIn(m: Me): void {
 function signedOut(): void {
   leave();
   me = null;
+  stopBanner();
   setCsrfToken('');
   showAuth(location.hash === '#/setup' ? 'setup' : 'login');
 }
@@ -102,12 +121,12 @@ function shell(active: string, m: Me): HTMLElement {
       ? h(
           'nav',
           { class: 'subnav', 'aria-label': 'Settings' },
-          ['cameras', 'users', 'audit'].map((s) =>
-            h('a', { href: `#/settings/${s}`, 'aria-current': location.hash.startsWith(`#/settings/${s}`) ? 'page' : undefined },
-              s === 'audit' ? 'Audit log' : s[0].toUpperCase() + s.slice(1)),
+          settingsPages.map(([s, label]) =>
+            h('a', { href: `#/settings/${s}`, 'aria-current': location.hash.startsWith(`#/settings/${s}`) ? 'page' : undefined }, label),
           ),
         )
       : null,
+    bannerSlot(),
     main,
   );
   return main;

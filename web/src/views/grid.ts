@@ -93,8 +93,8 @@ export function gridScreen(root: HTMLElement, ctx: Ctx): () => void {
           h('h1', {}, 'Live'),
           notice(
             'empty',
-            ctx.me.role === 'admin' ? 'No cameras yet. ' : 'You have no cameras to watch. Ask an admin to give you some.',
-            ctx.me.role === 'admin' ? h('a', { href: '#/settings/cameras' }, 'Add a camera') : null,
+            ctx.me.role === 'admin' ? 'No cameras yet — ' : 'You have no cameras to watch. Ask an admin to give you some.',
+            ctx.me.role === 'admin' ? h('a', { href: '#/settings/cameras' }, 'add one') : null,
           ),
         );
         return;

@@ -185,6 +185,18 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
       }
       if (!data.recorded.length) {
         mount(timelineStatus, notice('empty', `No recordings on ${formatDay(day)}.`));
+        // Before the camera's first file closes there is nothing anywhere: say so plainly.
+        void api
+          .camera(id)
+          .then((c) => {
+            if (stopped || seq !== loadSeq || (c.status?.stored_segments ?? 0) > 0) return;
+            mount(
+              timelineStatus,
+              notice('empty', 'No recordings yet: the first file appears here when it closes (a few minutes after recording starts).'),
+              notice('empty', `No recordings on ${formatDay(day)}.`),
+            );
+          })
+          .catch(() => undefined);
       } else {
         const total = data.recorded.reduce((n, r) => n + (r.end_ms - r.start_ms), 0);
         mount(timelineStatus, h('p', { class: 'small muted' }, `${formatDuration(total)} recorded in ${data.recorded.length} range${data.recorded.length > 1 ? 's' : ''}, ${data.gaps.length} gap${data.gaps.length === 1 ? '' : 's'}.`));
