@@ -33,11 +33,15 @@ std::string test_json(WallTime now) {
       .dump();
 }
 
+// A TLS failure first (libmosquitto may report it as a plain socket error after OpenSSL gave
+// up), then the socket's errno ("Connection refused"), then libmosquitto's own text.
 std::string mqtt_failure(int rc, int saved_errno, const MqttProbe& p) {
-  if (rc == MOSQ_ERR_ERRNO) return std::strerror(saved_errno);
-  if (rc == MOSQ_ERR_TLS || (!p.log_error.empty() && p.log_error.find("SSL") != std::string::npos)) {
+  const bool tls_log = p.log_error.find("SSL") != std::string::npos ||
+                       p.log_error.find("certificate") != std::string::npos;
+  if (rc == MOSQ_ERR_TLS || tls_log) {
     return "TLS: " + (p.log_error.empty() ? std::string(mosquitto_strerror(rc)) : p.log_error);
   }
+  if (rc == MOSQ_ERR_ERRNO && saved_errno != 0) return std::strerror(saved_errno);
   return mosquitto_strerror(rc);
 }
 

@@ -63,7 +63,7 @@ json events_json(const EventSettings& e) {
           {"time_zone", e.time_zone},
           // Read at start only: the engine's queue is sized then.
           {"queue_limit", e.queue_limit},
-          {"restart_needed_for", {"queue_limit"}}};
+          {"restart_needed_for", json::array({"queue_limit"})}};
 }
 
 json disk_json(const DiskState& d) {

@@ -65,7 +65,7 @@ try {
 
   await step('an admin without cameras is offered to add one', async () => {
     await login(page, 'boss');
-    await page.getByText('No cameras yet — ').waitFor();
+    await page.getByText(/No cameras yet — add one/).waitFor();
     await page.getByRole('link', { name: 'add one' }).waitFor();
   });
 
