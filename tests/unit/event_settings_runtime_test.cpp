@@ -3,6 +3,9 @@
 // in progress finishes under the values it started with.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <mutex>
+
 #include "catalog/catalog.h"
 #include "events/event_engine.h"
 #include "test_support.h"
