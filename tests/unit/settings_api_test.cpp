@@ -307,9 +307,9 @@ TEST(ConfigStoreGlobals, OnlyTheGlobalTablesAndAReloadAdoptsThem) {
   EXPECT_EQ(store.current()->cameras.size(), 2u);
   // An operator's edit + SIGHUP reaches the running configuration too.
   std::string text = read(file);
-  const auto at = text.find("host = \"b\"");
+  const auto at = text.find("host = ");  // toml++ writes 'b'
   ASSERT_NE(at, std::string::npos) << text;
-  text.replace(at, 10, "host = \"c\"");
+  text.replace(at, text.find('\n', at) - at, "host = \"c\"");
   std::ofstream(file, std::ios::trunc) << text;
   store.reload();
   EXPECT_EQ(store.current()->mqtt.host, "c");

@@ -16,11 +16,14 @@ const slots = new Set<HTMLElement>();
 function render(slot: HTMLElement): void {
   const s = last;
   if (!s || !who || (!s.disk.low && !s.disk_full_cameras.length)) {
+    // No role while empty: screens look up their own [role=alert] messages.
     slot.hidden = true;
+    slot.removeAttribute('role');
     slot.replaceChildren();
     return;
   }
   slot.hidden = false;
+  slot.setAttribute('role', who.role === 'admin' ? 'alert' : 'status');
   const admin = who.role === 'admin';
   const parts: string[] = [];
   if (s.disk.low) {
@@ -59,7 +62,7 @@ async function refresh(): Promise<void> {
 
 // A slot for the banner in a freshly built page; filled from the last answer at once.
 export function bannerSlot(): HTMLElement {
-  const slot = h('div', { id: 'system-banner', role: 'alert', hidden: true });
+  const slot = h('div', { id: 'system-banner', hidden: true });
   slots.add(slot);
   render(slot);
   if (who) void refresh();  // every screen change asks again: it costs one small GET
