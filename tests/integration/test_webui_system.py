@@ -21,6 +21,7 @@ import tomllib
 import unittest
 
 from harness import SOURCE_DIR, VIGIL_BIN, TestCase, Vigil, spawn
+from test_serve import Client
 
 BROWSER_DIR = os.path.join(SOURCE_DIR, "tests", "browser")
 WEB_DIST = os.path.join(SOURCE_DIR, "web", "dist")
@@ -200,6 +201,27 @@ class WebUiSystem(TestCase):
         # Secrets never reached the audit log or the browser (the API masks them).
         details = " ".join(row["detail"] for row in v.query("SELECT detail FROM audit"))
         self.assertNotIn(SECRET, details)
+
+        # Saved over TLS (the API this time): the running notifier moves to the TLS listener, and
+        # the one it replaces said "offline" on its way out.
+        c = Client(url)
+        self.assertEqual(c.login("boss", "boss-password-1")[0], 200)
+        status, _, body, _ = c.request("PUT", "/api/settings/notifications", {"mqtt": {
+            "host": "127.0.0.1", "port": broker.tls_port, "tls": True, "ca_file": ca,
+            "prefix": "secure"}})
+        self.assertEqual(status, 200, body)
+        v.wait_for(lambda: "online" in broker.on("secure/availability"), 20,
+                   "the MQTT notifier online over TLS")
+        self.assertEqual(broker.on("house/availability")[-1], "offline")
+        # HEAD: the GET's headers and length, no body (an API route and the UI's index.html).
+        for target in ("/api/settings/events", "/"):
+            status, headers, _, data = c.request("GET", target)
+            self.assertEqual(status, 200)
+            status, head_headers, _, head_data = c.request("HEAD", target)
+            self.assertEqual(status, 200)
+            self.assertEqual(head_data, b"")
+            self.assertEqual(int(head_headers["Content-Length"]), len(data), target)
+            self.assertEqual(head_headers["Content-Type"], headers["Content-Type"])
 
 
 if __name__ == "__main__":
