@@ -174,7 +174,7 @@ std::shared_ptr<const Config> ConfigStore::edit(const std::string& what,
   if (read_text(file_) != text_) {
     throw Error(ErrorCode::kFailedPrecondition,
                 file_.string() + " was changed outside vigil since it was loaded; reload it "
-                                 "(SIGHUP or restart) before changing cameras here");
+                                 "(SIGHUP or restart) before changing settings here");
   }
   Document doc{toml::parse(text_, file_.string())};
   change(doc);
