@@ -118,6 +118,16 @@ std::string prometheus_metrics(const nlohmann::json& status,
     w.family("vigil_disk_free_bytes", "gauge", "Free bytes on the data directory's file system.");
     w.sample("vigil_disk_free_bytes", "", num(status, "disk_free_bytes"));
   }
+  if (status.contains("disk_total_bytes")) {
+    w.family("vigil_disk_total_bytes", "gauge", "Size of the data directory's file system.");
+    w.sample("vigil_disk_total_bytes", "", num(status, "disk_total_bytes"));
+  }
+  if (status.contains("notifications")) {
+    const nlohmann::json& n = status["notifications"];
+    w.family("vigil_notifications_retired_dropped_total", "counter",
+             "Notices that replaced MQTT/webhook targets still held when they were stopped.");
+    w.sample("vigil_notifications_retired_dropped_total", "", num(n, "retired_dropped"));
+  }
   return w.str();
 }
 

@@ -1,7 +1,7 @@
 // GET /metrics: the Prometheus text exposition format (version 0.0.4) of what an operator
 // graphs and alerts on — per camera: state, fps, bitrate, reconnects, connect failures, bytes
 // written and stored, packets dropped by the recorder, live viewers and their skips/drops; and
-// the data directory's free space. A pure function of the recorder's status JSON and the live
+// the data directory's free and total space; notices of replaced notification targets dropped. A pure function of the recorder's status JSON and the live
 // hubs' counters, so it is unit-tested without a server.
 #pragma once
 

@@ -14,6 +14,7 @@
 #include "catalog/catalog.h"
 #include "serve/api.h"
 #include "serve/crypto.h"
+#include "serve/metrics.h"
 #include "test_support.h"
 
 namespace vigil {
@@ -292,6 +293,19 @@ TEST_F(SettingsApiTest, SendTestSaysWhyATargetFailed) {
   EXPECT_TRUE(config_.current()->mqtt.host.empty());
   const auto actions = audit_actions();
   EXPECT_EQ(std::count(actions.begin(), actions.end(), "notification_test"), 2);
+}
+
+TEST(SettingsMetrics, DiskSizeAndDroppedNoticesOfReplacedTargets) {
+  const json status = {{"cameras", json::array()},
+                       {"disk_free_bytes", 5e9},
+                       {"disk_total_bytes", 2e10},
+                       {"notifications", {{"retired_dropped", 7}}}};
+  const std::string text = prometheus_metrics(status, {});
+  for (const char* line : {"vigil_disk_total_bytes 20000000000\n",
+                           "# TYPE vigil_notifications_retired_dropped_total counter\n",
+                           "vigil_notifications_retired_dropped_total 7\n"}) {
+    EXPECT_NE(text.find(line), std::string::npos) << line << "\nin:\n" << text;
+  }
 }
 
 TEST(ConfigStoreGlobals, OnlyTheGlobalTablesAndAReloadAdoptsThem) {
