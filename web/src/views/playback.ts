@@ -61,6 +61,7 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
     onSeek: (ms) => {
       anchor = null;
       timeline.setCurrentEvent(null);
+      eventStatus.replaceChildren();
       void playFrom(ms);
     },
     onSelect: (a, b) => {
@@ -77,8 +78,8 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
   const pause = h('button', { type: 'button', onclick: () => (video.paused ? void video.play() : video.pause()) }, 'Pause');
   video.addEventListener('play', () => (pause.textContent = 'Pause'));
   video.addEventListener('pause', () => (pause.textContent = 'Play'));
-  const prevEvent = h('button', { type: 'button', 'aria-keyshortcuts': '[', title: 'Previous event ( [ )', onclick: () => void stepEvent(-1) }, '⏮ Previous event');
-  const nextEvent = h('button', { type: 'button', 'aria-keyshortcuts': ']', title: 'Next event ( ] )', onclick: () => void stepEvent(1) }, 'Next event ⏭');
+  const prevEvent = h('button', { type: 'button', 'aria-keyshortcuts': '[', title: 'Previous event ( [ )', onclick: () => void stepEvent(-1) }, '‹ Previous event');
+  const nextEvent = h('button', { type: 'button', 'aria-keyshortcuts': ']', title: 'Next event ( ] )', onclick: () => void stepEvent(1) }, 'Next event ›');
   const comparePick = h('select', { 'aria-label': 'Compare with another camera', class: 'compare-pick' }, h('option', { value: '' }, 'Compare with…'));
   comparePick.addEventListener('change', () => {
     const cam = cameras.find((c) => c.id === comparePick.value);
@@ -213,11 +214,12 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
     applyWindow();
   }
 
-  function applyWindow() {
+  // The window of the zoom around `at` (by default the cursor).
+  function applyWindow(at = timeline.getCursor()) {
     if (zoom === 'day') {
       timeline.setWindow(day, nextDayStart(day));
     } else {
-      const c = timeline.getCursor() || Date.now();
+      const c = at || Date.now();
       // The local hour: in a zone half an hour off UTC it starts at :30 UTC.
       const local = new Date(c);
       local.setMinutes(0, 0, 0);
@@ -239,8 +241,8 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
       // A day just opened: put the cursor where its latest recording begins.
       const last = data.recorded[data.recorded.length - 1];
       if (last && timeline.getCursor() === day) {
+        applyWindow(last.start_ms);
         timeline.setCursor(last.start_ms);
-        applyWindow();
       }
       if (!data.recorded.length) {
         mount(timelineStatus, notice('empty', `No recordings on ${formatDay(day)}.`));
@@ -259,6 +261,8 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
 
   function showDay(d: number): Promise<void> {
     day = dayStart(d);
+    anchor = null;
+    timeline.setCurrentEvent(null);
     dateInput.value = dateInputValue(day);
     dayLabel.textContent = formatDay(day);
     timeline.setCursor(day);
@@ -294,17 +298,18 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
       overlay.hidden = false;
       return;
     }
+    // The cursor is kept inside the window: move the window first.
+    if (zoom === 'hour') applyWindow(playable);
     timeline.setCursor(playable);
-    if (zoom === 'hour') applyWindow();
     compare.loadAll(playable);
     await player.load(playable);
   }
 
   // Plays an event from a moment before it, on its own day.
   async function playEvent(ev: { id: number; start_ms: number }): Promise<void> {
-    anchor = ev.start_ms;
     if (dayStart(ev.start_ms) !== day) await showDay(ev.start_ms);
     if (stopped) return;
+    anchor = ev.start_ms;
     timeline.setCurrentEvent(ev.id);
     const known = timeline.events().find((e) => e.id === ev.id);
     mount(eventStatus, `Playing: ${known ? describeEvent(known) : `event at ${formatDateTime(ev.start_ms)}`}`);
@@ -370,11 +375,10 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
     const ms = player.wallNow();
     if (ms === null || timeline.interacting()) return;
     clock.textContent = formatDateTime(ms);
-    const [, end] = timeline.window();
-    if (zoom === 'hour' && ms >= end) {
-      timeline.setCursor(ms);
-      applyWindow();
-    }
+    // Another day is shown while this one plays on: the cursor stays where the user put it.
+    if (ms < day || ms >= nextDayStart(day)) return;
+    const [start, end] = timeline.window();
+    if (zoom === 'hour' && (ms >= end || ms < start)) applyWindow(ms);
     timeline.setCursor(ms);
   };
   video.addEventListener('timeupdate', onTime);
