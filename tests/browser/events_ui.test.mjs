@@ -117,6 +117,11 @@ try {
     assert.match(text, /Front door/);
     assert.match(text, /\barmed\b/);
     assert.match(text, /\d+ s/);  // its duration
+    assert.doesNotMatch(text, /not armed/);
+    // The yard is armed one minute a day, not now.
+    const yardCard = page.locator('.event-card[data-camera=yard]').first();
+    assert.match(await yardCard.innerText(), /Yard/);
+    assert.equal(await yardCard.locator('.badge').first().innerText(), 'not armed');
     await page.evaluate(() => window.scrollTo(0, 0));
     await shot('events');
   });
@@ -296,6 +301,22 @@ try {
     await page.reload();
     await playing(yard);
     assert.equal(await page.locator('.stages.multi .stage').count(), 2);
+  });
+
+  await step('a compared camera with no footage at that moment says so, and joins after its gap', async () => {
+    const gap = (await api(`/api/cameras/yard/timeline?start=${door[0].start_ms - 3600_000}&end=${Date.now()}`)).gaps[0];
+    assert.ok(gap && gap.end_ms - gap.start_ms > 1500, `the yard's outage: ${JSON.stringify(gap)}`);
+    await page.goto(`${opts.url}#/playback/door?t=${gap.start_ms + 300}&with=yard`);
+    const tile = page.locator('.stage[data-camera=yard]');
+    await page.locator('.stage[data-camera=yard][data-no-footage=true]').waitFor();
+    assert.match(await tile.locator('.overlay').innerText(), /No recording at this time/);
+    await playing('video.playback-video:not(.compare-video)');
+    // The door plays on past the end of the yard's gap: the yard joins.
+    await page.locator('.stage[data-camera=yard][data-no-footage=false]').waitFor({ timeout: 30_000 });
+    const r = await playing('.stage[data-camera=yard] video');
+    const d = Math.round((await wallOf('.stage[data-camera=yard] video')) - (await wallOf('video.playback-video:not(.compare-video)')));
+    console.log(`     yard's gap ${fmt(gap.start_ms)}–${fmt(gap.end_ms)}: "No recording at this time", then joined (${r.frames} frames, ${d} ms from the door)`);
+    assert.ok(Math.abs(d) <= 1500, `joined at the door's moment: ${d} ms`);
   });
 
   await step('phone-sized events page: one column, nothing wider than the screen', async () => {

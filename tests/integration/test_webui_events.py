@@ -8,6 +8,7 @@ docs/screenshots/ with VIGIL_UPDATE_SCREENSHOTS=1."""
 import json
 import os
 import subprocess
+import time
 import unittest
 
 from harness import CACHE_DIR, SOURCE_DIR, VIGIL_BIN, Raw, RtspCamera, TestCase, Vigil
@@ -42,17 +43,34 @@ class WebUiEvents(TestCase):
         clip = paced_clip()
         cam = self.track(RtspCamera({"door": clip, "yard": clip}))
         analysed = Raw("{ enabled = true }")
+        # The yard is armed one minute a day, twelve hours from now: its events are "not armed".
+        armed = [time.strftime("%H:%M", time.gmtime(time.time() + 12 * 3600 + s)) for s in (0, 60)]
+        yard_schedule = Raw('[{ from = "%s", to = "%s" }]' % tuple(armed))
         v = self.track(Vigil(
             self.workdir,
             [{"id": "door", "name": "Front door", "url": cam.url("door"), "analysis": analysed},
-             {"id": "yard", "name": "Yard", "url": cam.url("yard"), "analysis": analysed}],
+             {"id": "yard", "name": "Yard", "url": cam.url("yard"), "analysis": analysed,
+              "schedule": yard_schedule}],
             segment_seconds=10,
             extra_toml=('[events]\nmin_duration_ms = 500\nmerge_gap_ms = 1000\n'
+                        'time_zone = "UTC"\n'
                         '[http]\nport = 0\nweb_root = %s\n' % json.dumps(WEB_DIST))).start())
         url = v.web_url()
         r = subprocess.run([VIGIL_BIN, "-c", v.config, "user", "add", ADMIN[0], "--role", "admin"],
                            input=ADMIN[1] + "\n", capture_output=True, text=True, timeout=60)
         self.assertEqual(r.returncode, 0, r.stderr)
+
+        # A short outage of the yard: a gap in its recordings, where it has "No recording at this
+        # time" beside the door's footage.
+        v.wait_for(lambda: [s for s in v.segments("yard") if s["state"] == "closed"], 60,
+                   "a closed segment of yard")
+        cam.command("stop yard")
+        v.wait_for(lambda: (v.camera_status("yard") or {}).get("state") in ("offline",
+                                                                           "connecting"),
+                   30, "yard seen offline")
+        time.sleep(2)
+        cam.command("start yard")
+        v.wait_for(lambda: v.gaps("yard"), 60, "the yard's gap")
 
         # Three closed events of the door whose footage is in closed files (only those play),
         # and one of the yard (both cameras are analysed).
@@ -82,7 +100,7 @@ class WebUiEvents(TestCase):
         print(r.stdout)
         self.assertEqual(r.returncode, 0,
                          r.stdout + r.stderr + "\n--- vigil ---\n" + v.log()[-3000:])
-        self.assertRegex(r.stdout, r"\b11 passed, 0 failed")
+        self.assertRegex(r.stdout, r"\b12 passed, 0 failed")
         # The clip downloaded in the browser is an export of an event, audited as such.
         self.assertTrue(v.query("SELECT id FROM audit WHERE action = 'export' AND detail LIKE "
                                 "'%event%'"))

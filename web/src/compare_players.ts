@@ -5,7 +5,8 @@
 // time is looked up in each follower's playlist: no fragment holds it → the follower waits
 // paused over "No recording at this time"; behind or ahead by more than kSeekMs → a seek; by more
 // than kDriftMs → it plays a little faster or slower until it is within kSettledMs (a seek would
-// stall it for a decode each time, and drift is slow). docs/design/webui.md, "Compare".
+// stall it for a decode each time, and drift is slow). A seek aims ahead by what the last one
+// lost. docs/design/webui.md, "Compare".
 import type { Camera } from './api';
 import { h, mount, notice } from './dom';
 import { RecordedPlayer, type HlsModule, type PlayerState } from './recorded_player';
@@ -26,6 +27,10 @@ interface Follower {
   state: PlayerState['kind'];
   noFootage: boolean;
   settleUntil: number;
+  // How far ahead of the moment a seek aims (media seconds at 1×): a seek and the start of play
+  // take a while, during which the main picture moves on. Learnt from each seek's landing.
+  lead: number;
+  judgeLead: boolean;
 }
 
 export class ComparePlayers {
@@ -62,6 +67,8 @@ export class ComparePlayers {
       state: 'loading',
       noFootage: false,
       settleUntil: 0,
+      lead: 0.15,
+      judgeLead: false,
       player: new RecordedPlayer(camera.id, video, this.hlsModule, (s) => this.onState(f, s)),
     };
     remove.addEventListener('click', () => this.remove(camera.id));
@@ -134,6 +141,13 @@ export class ComparePlayers {
     }
   }
 
+  private seek(f: Follower, target: number, rate: number, now: number): void {
+    f.player.video.currentTime = target + f.lead * rate;
+    f.player.video.playbackRate = rate;
+    f.settleUntil = now + kSeekSettleMs;
+    f.judgeLead = true;
+  }
+
   private tick(): void {
     const wall = this.main.wallNow();
     const mainRunning = !this.mainVideo.paused && this.mainVideo.readyState >= 3;
@@ -164,20 +178,19 @@ export class ComparePlayers {
         continue;
       }
       if (v.paused) {
-        v.currentTime = target;
-        v.playbackRate = rate;
+        this.seek(f, target, rate, now);
         v.play().catch(() => {});
-        f.settleUntil = now + kSeekSettleMs;
         continue;
       }
       if (now < f.settleUntil || v.seeking) continue;
       const own = f.player.wallNow();
       const drift = own === null ? Infinity : wall - own;  // > 0: the follower is behind
+      if (f.judgeLead && Number.isFinite(drift)) {
+        f.judgeLead = false;
+        if (Math.abs(drift) < kSeekMs) f.lead = Math.max(0, Math.min(1, f.lead + drift / 1000 / rate));
+      }
       if (Math.abs(drift) > kSeekMs) {
-        // Aim a little ahead when behind: the seek itself takes a moment of playing time.
-        v.currentTime = target + (drift > 0 ? 0.15 * rate : 0);
-        v.playbackRate = rate;
-        f.settleUntil = now + kSeekSettleMs;
+        this.seek(f, target, rate, now);
       } else if (Math.abs(drift) > kDriftMs || (v.playbackRate !== rate && Math.abs(drift) > kSettledMs)) {
         // Proportional: 0.3 s behind plays 15 % faster, 1 s behind 50 % faster.
         const k = Math.max(-0.5, Math.min(0.5, drift / 2000));

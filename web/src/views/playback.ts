@@ -80,7 +80,7 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
   video.addEventListener('pause', () => (pause.textContent = 'Play'));
   const prevEvent = h('button', { type: 'button', 'aria-keyshortcuts': '[', title: 'Previous event ( [ )', onclick: () => void stepEvent(-1) }, '‹ Previous event');
   const nextEvent = h('button', { type: 'button', 'aria-keyshortcuts': ']', title: 'Next event ( ] )', onclick: () => void stepEvent(1) }, 'Next event ›');
-  const comparePick = h('select', { 'aria-label': 'Compare with another camera', class: 'compare-pick' }, h('option', { value: '' }, 'Compare with…'));
+  const comparePick = h('select', { 'aria-label': 'Compare with another camera', class: 'compare-pick', hidden: true }, h('option', { value: '' }, 'Compare with…'));
   comparePick.addEventListener('change', () => {
     const cam = cameras.find((c) => c.id === comparePick.value);
     comparePick.value = '';
