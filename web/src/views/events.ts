@@ -97,7 +97,9 @@ export function eventsScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams): (
       picture.addEventListener('error', () => picture.replaceWith(h('div', { class: 'snap placeholder' }, 'Picture no longer kept')));
     }
     const clipStatus = h('div', { class: 'clip-status', 'aria-live': 'polite' });
-    const clipButton = mayExport(ctx.me) ? h('button', { type: 'button' }, 'Download clip') : null;
+    const clipButton = mayExport(ctx.me)
+      ? h('button', { type: 'button', 'aria-label': `Download clip: ${label} on ${cameraName(e.camera)} at ${when}` }, 'Download clip')
+      : null;
     clipButton?.addEventListener('click', () => void downloadClip(e, clipButton, clipStatus));
     const duration = e.open ? `${formatDuration(Date.now() - e.start_ms)} so far` : formatDuration(e.end_ms - e.start_ms);
     return h(
