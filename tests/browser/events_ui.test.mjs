@@ -205,7 +205,8 @@ try {
       assert.equal(await m.evaluate((el, cls) => el.classList.contains(cls), e.armed ? 'armed' : 'unarmed'), true);
       checked++;
     }
-    assert.ok(checked >= 2, `markers checked: ${checked}`);
+    // (An event before the hour's start, or after its end, has no marker in this window.)
+    assert.ok(checked >= 1, `markers checked: ${checked}`);
     assert.equal(await page.locator(`.event-marker.current[data-event-id="${ev.id}"]`).count(), 1, 'the event played is marked');
     console.log(`     ${checked} markers at their events' places (hour window ${fmt(w0)}–${fmt(w1)})`);
     await page.locator('.timeline').scrollIntoViewIfNeeded();
@@ -261,16 +262,14 @@ try {
     await playing(main);
     const ry = await playing(yard);
     console.log(`     yard: ${ry.frames} frames decoded`);
-    // A seek: a click on the timeline at event 2's start.
-    const slider = page.getByRole('slider');
-    const w0 = Number(await slider.getAttribute('aria-valuemin'));
-    const w1 = Number(await slider.getAttribute('aria-valuemax'));
-    const track = await page.locator('.timeline .track').boundingBox();
-    const target = door[2].start_ms;
-    assert.ok(target > w0 && target < w1, 'event 2 is in the hour shown');
-    await page.mouse.click(track.x + 1 + ((target - w0) / (w1 - w0)) * (track.width - 2), track.y + track.height / 2);
+    // A seek: to the next event (all players load that moment anew).
+    const from = Number(await page.locator('.event-marker.current').getAttribute('data-event-id'));
+    const target = door[door.findIndex((e) => e.id === from) + 1].start_ms;
+    await page.getByRole('button', { name: 'Next event' }).click();
+    await cursorNear(target, 2500, 3000);
     await page.waitForFunction(() => document.querySelector('main')?.dataset.playState === 'playing');
     await playing(main);
+    const mainWall = await wallOf(main);
     await playing(yard);
     // Let the follower settle (a seek, then speed nudges), then sample both pictures' wall times.
     await page.waitForTimeout(2000);
@@ -283,9 +282,8 @@ try {
       diffs.push(Math.round(b - a));
       await page.waitForTimeout(250);
     }
-    const mainWall = await wallOf(main);
-    console.log(`     after a seek to ${fmt(target)}: main at ${fmt(mainWall)}, yard - main = ${diffs.join(', ')} ms`);
-    assert.ok(Math.abs(mainWall - target) < 8000, 'main plays from the seek');
+    console.log(`     after a seek to the next event, ${fmt(target)}: main at ${fmt(mainWall)}, yard - main = ${diffs.join(', ')} ms`);
+    assert.ok(Math.abs(mainWall - target) < 6000, `main plays from the seek: ${mainWall - target} ms`);
     assert.ok(diffs.every((d) => Math.abs(d) <= 400), `in sync within 0.4 s: ${diffs.join(', ')}`);
     await page.getByRole('button', { name: 'Pause' }).click();
     await page.waitForFunction(([m, y]) => document.querySelector(m).paused && document.querySelector(y).paused, [main, yard]);

@@ -4,9 +4,9 @@
 // each camera's recordings have their own files and gaps. Every kTickMs the main player's wall
 // time is looked up in each follower's playlist: no fragment holds it → the follower waits
 // paused over "No recording at this time"; behind or ahead by more than kSeekMs → a seek; by more
-// than kDriftMs → it plays a little faster or slower until it is within kSettledMs (a seek would
-// stall it for a decode each time, and drift is slow). A seek aims ahead by what the last one
-// lost. docs/design/webui.md, "Compare".
+// than kDriftMs (or, just after a seek, kSettledMs) → it plays a little faster or slower until it
+// is within kSettledMs (a seek would stall it for a decode each time, and drift is slow). A seek
+// aims ahead by what the last one lost. docs/design/webui.md, "Compare".
 import type { Camera } from './api';
 import { h, mount, notice } from './dom';
 import { RecordedPlayer, type HlsModule, type PlayerState } from './recorded_player';
@@ -31,6 +31,9 @@ interface Follower {
   // take a while, during which the main picture moves on. Learnt from each seek's landing.
   lead: number;
   judgeLead: boolean;
+  // Just after a seek the follower is brought to within kSettledMs; later drift is left alone
+  // up to kDriftMs.
+  fineTune: boolean;
 }
 
 export class ComparePlayers {
@@ -67,8 +70,9 @@ export class ComparePlayers {
       state: 'loading',
       noFootage: false,
       settleUntil: 0,
-      lead: 0.15,
+      lead: 0.1,
       judgeLead: false,
+      fineTune: false,
       player: new RecordedPlayer(camera.id, video, this.hlsModule, (s) => this.onState(f, s)),
     };
     remove.addEventListener('click', () => this.remove(camera.id));
@@ -146,6 +150,7 @@ export class ComparePlayers {
     f.player.video.playbackRate = rate;
     f.settleUntil = now + kSeekSettleMs;
     f.judgeLead = true;
+    f.fineTune = true;
   }
 
   private tick(): void {
@@ -189,14 +194,16 @@ export class ComparePlayers {
         f.judgeLead = false;
         if (Math.abs(drift) < kSeekMs) f.lead = Math.max(0, Math.min(1, f.lead + drift / 1000 / rate));
       }
+      const limit = f.fineTune ? kSettledMs : kDriftMs;
       if (Math.abs(drift) > kSeekMs) {
         this.seek(f, target, rate, now);
-      } else if (Math.abs(drift) > kDriftMs || (v.playbackRate !== rate && Math.abs(drift) > kSettledMs)) {
+      } else if (Math.abs(drift) > limit || (v.playbackRate !== rate && Math.abs(drift) > kSettledMs)) {
         // Proportional: 0.3 s behind plays 15 % faster, 1 s behind 50 % faster.
         const k = Math.max(-0.5, Math.min(0.5, drift / 2000));
         v.playbackRate = Math.min(16, rate * (1 + k));
-      } else if (v.playbackRate !== rate) {
-        v.playbackRate = rate;
+      } else {
+        if (v.playbackRate !== rate) v.playbackRate = rate;
+        f.fineTune = false;
       }
     }
   }
