@@ -29,8 +29,11 @@ let passed = 0;
 let failed = 0;
 const cspViolations = [];
 try {
-  // Half an hour off UTC, so that a UTC or whole-hour mistake in the time filters shows.
-  const timezoneId = 'Asia/Kolkata';
+  // Half an hour off UTC, so that a UTC or whole-hour mistake in the time filters shows; and not
+  // near local midnight, so that the footage of the test is all on one local day.
+  const hourIn = (tz) => Number(new Intl.DateTimeFormat('en-GB', { timeZone: tz, hour: '2-digit', hourCycle: 'h23' }).format(new Date()));
+  const timezoneId = ['Asia/Kolkata', 'America/St_Johns'].find((tz) => hourIn(tz) >= 2 && hourIn(tz) < 22);
+  console.log(`     browser's time zone: ${timezoneId}`);
   const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 }, timezoneId });
   const page = await context.newPage();
   page.setDefaultTimeout(30_000);
@@ -133,6 +136,13 @@ try {
     const cams = await page.locator('.event-card').evaluateAll((els) => els.map((e) => e.dataset.camera));
     assert.ok(cams.every((c) => c === 'door') && cams.length < total, `only door: ${cams.length} of ${total}`);
     assert.match(page.url(), /#\/events\?camera=door$/);
+    // The door's zones (the halves of its picture) are the zone filter's choices.
+    await page.waitForFunction(() => [...document.querySelectorAll('select[name=zone] option')].some((o) => o.value === 'left'));
+    await page.getByLabel('Zone').selectOption('left');
+    await page.waitForURL(/#\/events\?camera=door&zone=left$/);
+    await page.waitForFunction(() => !document.querySelector('main')?.dataset.loading);
+    const zoned = await page.locator('.event-card .event-meta:first-of-type').allInnerTexts();
+    assert.ok(zoned.length > 0 && zoned.every((t) => /zones?: .*\bleft\b/.test(t)), zoned.join(' | '));
     await page.getByLabel('Type').selectOption({ label: 'Lens covered' });
     await page.getByText('No events in this range').waitFor();
     assert.equal(await page.locator('.event-card').count(), 0);
@@ -140,12 +150,14 @@ try {
     await page.locator('.event-card').first().waitFor();
     // A range ending before the first event has nothing; the hash holds the local time as UTC ms.
     const before = new Date(door[0].start_ms - 3600_000);
-    const kolkata = new Date(before.getTime() + 5.5 * 3600_000);  // its wall clock in Kolkata, read as UTC
-    const value = kolkata.toISOString().slice(0, 16);
+    // Its wall clock in the browser's zone, as <input type="datetime-local"> writes it.
+    const part = Object.fromEntries(new Intl.DateTimeFormat('en-GB', { timeZone: timezoneId, hourCycle: 'h23',
+      year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' }).formatToParts(before).map((p) => [p.type, p.value]));
+    const value = `${part.year}-${part.month}-${part.day}T${part.hour}:${part.minute}`;
     await page.getByLabel('To').fill(value);
     await page.getByText('No events in this range').waitFor();
     const to = Number(new URL(page.url().replace('#/events?', 'http://x/?')).searchParams.get('to'));
-    assert.equal(to, Math.floor(before.getTime() / 60_000) * 60_000, `to=${to} is ${value} in Kolkata`);
+    assert.equal(to, Math.floor(before.getTime() / 60_000) * 60_000, `to=${to} is ${value} in ${timezoneId}`);
     await page.getByLabel('To').fill('');
     await page.getByLabel('From').fill(value);
     await page.locator('.event-card').first().waitFor();
@@ -153,6 +165,7 @@ try {
     await page.locator('.event-card').first().waitFor();
     assert.equal(await page.getByLabel('Camera').inputValue(), 'door');
     assert.equal(await page.getByLabel('Type').inputValue(), 'motion');
+    assert.equal(await page.getByLabel('Zone').inputValue(), 'left');
     assert.equal(await page.getByLabel('From').inputValue(), value);
     const cams2 = await page.locator('.event-card').evaluateAll((els) => els.map((e) => `${e.dataset.camera}/${e.dataset.type}`));
     assert.ok(cams2.every((c) => c === 'door/motion'), cams2.join());

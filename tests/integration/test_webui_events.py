@@ -43,12 +43,16 @@ class WebUiEvents(TestCase):
         clip = paced_clip()
         cam = self.track(RtspCamera({"door": clip, "yard": clip}))
         analysed = Raw("{ enabled = true }")
+        # The door's picture is two zones, its left and right halves.
+        halves = Raw('[{ name = "left", points = [[0, 0], [0.5, 0], [0.5, 1], [0, 1]] }, '
+                     '{ name = "right", points = [[0.5, 0], [1, 0], [1, 1], [0.5, 1]] }]')
         # The yard is armed one minute a day, twelve hours from now: its events are "not armed".
         armed = [time.strftime("%H:%M", time.gmtime(time.time() + 12 * 3600 + s)) for s in (0, 60)]
         yard_schedule = Raw('[{ from = "%s", to = "%s" }]' % tuple(armed))
         v = self.track(Vigil(
             self.workdir,
-            [{"id": "door", "name": "Front door", "url": cam.url("door"), "analysis": analysed},
+            [{"id": "door", "name": "Front door", "url": cam.url("door"), "analysis": analysed,
+              "zone": halves},
              {"id": "yard", "name": "Yard", "url": cam.url("yard"), "analysis": analysed,
               "schedule": yard_schedule}],
             segment_seconds=10,

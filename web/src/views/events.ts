@@ -22,6 +22,8 @@ export function eventsScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams): (
   let before: number | null = null;
   let abort: AbortController | null = null;
   let zoneSeq = 0;
+  // The zone of the hash, kept as a choice until the zone list has arrived.
+  let pendingZone = q.get('zone') ?? '';
 
   const camera = h('select', { name: 'camera' }, h('option', { value: '' }, 'All cameras'));
   const type = h('select', { name: 'type' }, h('option', { value: '' }, 'All types'), kEventTypes.map((t) => h('option', { value: t.type }, t.label)));
@@ -37,7 +39,6 @@ export function eventsScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams): (
   const initial = {
     camera: q.get('camera') ?? '',
     type: q.get('type') ?? '',
-    zone: q.get('zone') ?? '',
     from: Number(q.get('from')) || null,
     to: Number(q.get('to')) || null,
   };
@@ -71,7 +72,8 @@ export function eventsScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams): (
   // The zones the chosen camera's events touched (or every camera's), keeping the chosen one.
   async function loadZones(): Promise<void> {
     const seq = ++zoneSeq;
-    const keep = zone.value || initial.zone;
+    const keep = zone.value || pendingZone;
+    pendingZone = '';
     const names = new Set<string>();
     if (keep) names.add(keep);
     try {
@@ -240,6 +242,11 @@ export function eventsScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams): (
       append(camera, [cameras.map((c) => h('option', { value: c.id }, c.name))]);
       if (initial.camera && !cameras.some((c) => c.id === initial.camera)) append(camera, [h('option', { value: initial.camera }, initial.camera)]);
       camera.value = initial.camera;
+      // The hash's zone filters the first page already, before the zone list is known.
+      if (pendingZone) {
+        append(zone, [h('option', { value: pendingZone }, pendingZone)]);
+        zone.value = pendingZone;
+      }
       void loadZones();
       void load(false);
     });
