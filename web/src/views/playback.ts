@@ -418,8 +418,9 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
   function saveHash() {
     fillComparePick();
     const p = new URLSearchParams();
-    const t = Math.round(player.wallNow() ?? timeline.getCursor());
-    if (t > 0) p.set('t', String(t));
+    // The moment on screen, or none while nothing was played (a reload then plays nothing).
+    const t = player.wallNow() ?? (player.loaded() || hasRequest ? timeline.getCursor() : null);
+    if (t !== null && t > 0) p.set('t', String(Math.round(t)));
     const ids = compare.ids();
     if (ids.length) p.set('with', ids.join(','));
     history.replaceState(null, '', `#/playback/${id}?${p}`);
