@@ -91,6 +91,8 @@ export class Timeline {
     this.track.addEventListener('pointerup', release);
     this.track.addEventListener('pointercancel', () => (this.dragging = false));
     this.el.addEventListener('keydown', (e) => this.onKey(e));
+    // The tick labels depend on the width (a phone fits fewer).
+    new ResizeObserver(() => this.renderTicks()).observe(this.track);
   }
 
   setWindow(start: number, end: number): void {
@@ -244,8 +246,9 @@ export class Timeline {
 
   private renderTicks(): void {
     const span = this.end - this.start;
-    const hour = 3600_000;
-    const every = span > 12 * hour ? 3 * hour : span > 2 * hour ? hour : 10 * 60_000;
+    // As many labels as fit (60 px each: "12:00 AM" is about 50), on round steps.
+    const fit = Math.max(2, Math.floor((this.track.clientWidth || 1200) / 60));
+    const every = [10, 15, 30, 60, 120, 180, 360].map((m) => m * 60_000).find((e) => span / e + 1 <= fit) ?? 12 * 3600_000;
     const labels: HTMLElement[] = [];
     // Ticks on the local clock's round times (local midnight is the start of a day window).
     for (let t = this.start; t <= this.end; t += every) {
