@@ -42,12 +42,45 @@ export interface Range {
   start_ms: number;
   end_ms: number;
 }
+export type EventType = 'motion' | 'tamper_covered' | 'tamper_defocused' | 'tamper_moved' | 'signal_lost';
+
+// An event as GET /api/events answers it (docs/api.md, "Events").
+export interface VigilEvent {
+  id: number;
+  camera: string;
+  type: EventType | string;
+  zones: string[];
+  open: boolean;
+  start_ms: number;
+  end_ms: number;
+  peak_score: number;
+  peak_ms: number;
+  armed: boolean;
+  close_reason: string | null;
+  snapshot: string | null;
+}
+
+// The short form the timeline carries for each event in its window.
+export type TimelineEvent = Range & { id: number; type: EventType | string; armed: boolean; open: boolean };
+
 export interface Timeline {
   camera: string;
   start_ms: number;
   end_ms: number;
   recorded: (Range & { segments: number })[];
   gaps: (Range & { reason: string })[];
+  events?: TimelineEvent[];
+  events_truncated?: boolean;
+}
+
+export interface EventQuery {
+  camera?: string;
+  type?: string;
+  zone?: string;
+  from_ms?: number;
+  to_ms?: number;
+  before_id?: number;
+  limit?: number;
 }
 
 export interface User {
@@ -262,9 +295,18 @@ export const api = {
   eventSettings: () => request<EventSettings>('GET', '/api/settings/events'),
   setEventSettings: (body: Partial<EventSettings>) => request<EventSettings>('PATCH', '/api/settings/events', body),
 
-  audit: (q: Record<string, string | number | undefined>) => {
-    const p = new URLSearchParams();
-    for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== '') p.set(k, String(v));
-    return request<{ entries: AuditEntry[]; next_before_id: number | null }>('GET', `/api/audit?${p}`);
-  },
+  audit: (q: Record<string, string | number | undefined>) =>
+    request<{ entries: AuditEntry[]; next_before_id: number | null }>('GET', `/api/audit?${query(q)}`),
+
+  events: (q: EventQuery, signal?: AbortSignal) =>
+    request<{ events: VigilEvent[]; next_before_id: number | null }>('GET', `/api/events?${query({ ...q })}`, undefined, signal),
+  event: (id: number) => request<VigilEvent>('GET', `/api/events/${id}`),
+  eventClip: (id: number) => request<ExportJob>('POST', `/api/events/${id}/clip`),
 };
+
+// A query string of the parameters that have a value.
+function query(q: Record<string, string | number | undefined>): URLSearchParams {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== '') p.set(k, String(v));
+  return p;
+}

@@ -47,3 +47,16 @@ export function formatDuration(ms: number): string {
   if (m < 60) return `${m} min ${s % 60} s`;
   return `${Math.floor(m / 60)} h ${m % 60} min`;
 }
+
+// "YYYY-MM-DDTHH:MM" of the local time, for <input type="datetime-local">, and back (the
+// browser reads a date-time without an offset as local time).
+export function dateTimeInputValue(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${dateInputValue(ms)}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+export function parseDateTimeInput(v: string): number | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(v);
+  if (!m) return null;
+  return new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6] ?? 0)).getTime();
+}

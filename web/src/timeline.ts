@@ -3,15 +3,21 @@
 // ←/→ step (Shift: 6× further), PageUp/PageDown jump by a larger step, Home/End go to the
 // window's edges, Enter plays from the cursor. Arrow keys also play from where they stop.
 // Shift+drag marks a range (for export) instead of moving the cursor.
+// Events are markers over the ranges: coloured by type, filled when armed and outlined when not
+// (so that armed-ness does not rest on colour), each with its description as title; a click on
+// one plays from the event. Keyboard users step from event to event with the playback screen's
+// Previous/Next event buttons ([ and ]), which announce each one.
 // It is an ARIA slider whose value is the cursor's time, spoken in the browser's time zone.
-import type { Timeline as TimelineData } from './api';
+import type { Timeline as TimelineData, TimelineEvent } from './api';
 import { h, mount } from './dom';
+import { describeEvent } from './event_kinds';
 import { formatDateTime, formatShortTime, formatTime } from './time';
 
 export interface TimelineOptions {
   label: string;
   onSeek: (ms: number) => void;  // the user picked a moment
   onSelect?: (start: number, end: number) => void;  // Shift+drag marked a range
+  onEvent?: (ev: TimelineEvent) => void;  // a click on an event's marker
 }
 
 const kKeyCommitMs = 400;
@@ -27,6 +33,7 @@ export class Timeline {
   private cursor = 0;
   private data: TimelineData | null = null;
   private selection: [number, number] | null = null;
+  private currentEvent: number | null = null;
   private dragging = false;
   private selectFrom: number | null = null;
   private keyTimer: number | undefined;
@@ -35,9 +42,7 @@ export class Timeline {
     this.layers = {
       gaps: h('div', { class: 'layer gaps' }),
       rec: h('div', { class: 'layer rec' }),
-      // EVENTS: motion events (branch `events`, API not on main yet) get their markers here,
-      // one absolutely positioned element per event, like the recorded ranges.
-      events: h('div', { class: 'layer events', 'data-todo': 'events' }),
+      events: h('div', { class: 'layer events' }),
       sel: h('div', { class: 'layer sel' }),
     };
     this.cursorEl = h('div', { class: 'cursor', 'aria-hidden': 'true' });
@@ -86,6 +91,8 @@ export class Timeline {
     this.track.addEventListener('pointerup', release);
     this.track.addEventListener('pointercancel', () => (this.dragging = false));
     this.el.addEventListener('keydown', (e) => this.onKey(e));
+    // The tick labels depend on the width (a phone fits fewer).
+    new ResizeObserver(() => this.renderTicks()).observe(this.track);
   }
 
   setWindow(start: number, end: number): void {
@@ -105,6 +112,17 @@ export class Timeline {
   setSelection(sel: [number, number] | null): void {
     this.selection = sel;
     this.renderSelection();
+  }
+  // The window's events, oldest first.
+  events(): TimelineEvent[] {
+    return this.data?.events ?? [];
+  }
+  // The event being played, drawn raised.
+  setCurrentEvent(id: number | null): void {
+    this.currentEvent = id;
+    for (const m of this.layers.events.children) {
+      (m as HTMLElement).classList.toggle('current', Number((m as HTMLElement).dataset.eventId) === id);
+    }
   }
   getCursor(): number {
     return this.cursor;
@@ -202,9 +220,23 @@ export class Timeline {
       this.layers.gaps,
       (d?.gaps ?? []).map((g) => this.bar('gap', g.start_ms, g.end_ms, `Not recorded ${formatTime(g.start_ms)} – ${formatTime(g.end_ms)}: ${g.reason}`)),
     );
+    mount(this.layers.events, (d?.events ?? []).map((e) => this.marker(e)));
     this.renderSelection();
     this.renderTicks();
     this.setCursor(this.cursor);
+  }
+
+  private marker(e: TimelineEvent): HTMLElement | null {
+    // An open event reaches up to its last sighting so far.
+    const el = this.bar(`event-marker type-${e.type} ${e.armed ? 'armed' : 'unarmed'}${e.id === this.currentEvent ? ' current' : ''}`,
+      e.start_ms, Math.max(e.end_ms, e.start_ms + 1), `${describeEvent(e)} — click to play`);
+    if (!el) return null;
+    el.dataset.eventId = String(e.id);
+    el.dataset.startMs = String(e.start_ms);
+    // Its own click, not the start of a drag on the track.
+    el.addEventListener('pointerdown', (ev) => ev.stopPropagation());
+    el.addEventListener('click', () => this.opts.onEvent?.(e));
+    return el;
   }
 
   private renderSelection(): void {
@@ -214,8 +246,9 @@ export class Timeline {
 
   private renderTicks(): void {
     const span = this.end - this.start;
-    const hour = 3600_000;
-    const every = span > 12 * hour ? 3 * hour : span > 2 * hour ? hour : 10 * 60_000;
+    // As many labels as fit (60 px each: "12:00 AM" is about 50), on round steps.
+    const fit = Math.max(2, Math.floor((this.track.clientWidth || 1200) / 60));
+    const every = [10, 15, 30, 60, 120, 180, 360].map((m) => m * 60_000).find((e) => span / e + 1 <= fit) ?? 12 * 3600_000;
     const labels: HTMLElement[] = [];
     // Ticks on the local clock's round times (local midnight is the start of a day window).
     for (let t = this.start; t <= this.end; t += every) {

@@ -1,34 +1,47 @@
-// Recorded playback of one camera: a day (or an hour) on the timeline, click a moment and the
-// recordings play from there (hls.js over vigil's byte-range playlists; its configuration is in
-// hls_config.ts), at 1×–8×; an operator marks a range and exports it as an MP4 download.
-import type Hls from 'hls.js';
-import type { ErrorData, LevelLoadedData } from 'hls.js';
-import { api, errorFrom, type ExportJob } from '../api';
+// Recorded playback of one camera: a day (or an hour) on the timeline with the recorded ranges,
+// gaps and event markers; click a moment (or a marker) and the recordings play from there
+// (recorded_player.ts), at 1×–8×; step to the previous/next event of the camera ([ and ]), even
+// beyond the day shown; compare up to three other cameras at the same moment
+// (compare_players.ts); an operator marks a range and exports it as an MP4 download.
+// The hash holds what to show: ?t=<ms> plays from that moment, &event=<id> names the event it
+// belongs to, &with=<id>,<id> the compared cameras.
+import { api, type Camera, type TimelineEvent } from '../api';
 import { mayExport, type Ctx } from '../app';
+import { ComparePlayers, kMaxCompared } from '../compare_players';
 import { h, mount, notice } from '../dom';
-import { playbackHlsConfig } from '../hls_config';
+import { describeEvent, kPreRollMs } from '../event_kinds';
+import { exportLinkText, waitForExport } from '../export_job';
+import { RecordedPlayer, type PlayerState } from '../recorded_player';
 import { Timeline } from '../timeline';
 import {
   dateInputValue, dayStart, formatDateTime, formatDay, formatDuration, formatTime, nextDayStart,
   parseDateInput, prevDayStart, timeZone,
 } from '../time';
 
-// A playlist covers this much from the chosen moment (vigil allows up to 24 h).
-const kPlaylistSpanMs = 6 * 3600_000;
 const kRefreshMs = 15_000;
 const kSpeeds = [1, 2, 4, 8];
+// "Previous event" within this long after an event's start goes to the one before it (as a
+// music player's "previous" does), not back to the start of the same one.
+const kPrevGraceMs = 1000;
+// How far ahead "Next event" looks in the API when the day shown has none, widening in turn.
+const kNextSpansMs = [3600_000, 86_400_000, 7 * 86_400_000, 31 * 86_400_000, 400 * 86_400_000];
 
 export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, id: string): () => void {
   // hls.js is most of the UI's code: only this screen loads it, as soon as it opens, so that
   // the first click does not wait for it.
   const hlsModule = import('hls.js');
-  let hls: Hls | null = null;
   let stopped = false;
   let loadSeq = 0;
   let zoom: 'day' | 'hour' = 'day';
   const requested = Number(q.get('t'));
-  let day = dayStart(Number.isFinite(requested) && requested > 0 ? requested : Date.now());
+  const hasRequest = Number.isFinite(requested) && requested > 0;
+  let day = dayStart(hasRequest ? requested : Date.now());
   let selection: [number | null, number | null] = [null, null];
+  let cameras: Camera[] = [];
+  // The start of the event last jumped to: "next" and "previous" count from it while playback
+  // is still in its pre-roll.
+  let anchor: number | null = null;
+  const requestedEvent = Number(q.get('event')) || null;
 
   const title = h('h1', {}, id);
   const dateInput = h('input', { type: 'date', 'aria-label': 'Day', value: dateInputValue(day) });
@@ -37,22 +50,45 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
   const zoomHour = h('button', { type: 'button', 'aria-pressed': 'false' }, 'Hour');
   const video = h('video', { class: 'playback-video', muted: true, playsinline: true, controls: false, 'aria-label': 'Recorded video' });
   const overlay = h('div', { class: 'overlay', 'aria-live': 'polite' }, 'Pick a moment on the timeline to play from there.');
+  const mainLabel = h('span', { class: 'stage-label' }, id);
+  const mainStage = h('div', { class: 'stage', 'data-camera': id }, video, overlay, mainLabel);
+  const stages = h('div', { class: 'stages' }, mainStage);
   const clock = h('output', { class: 'clock', 'aria-live': 'off' }, '');
   const timelineStatus = h('div', { 'aria-live': 'polite' });
+  const eventStatus = h('div', { class: 'event-status small', 'aria-live': 'polite' });
   const timeline = new Timeline({
     label: `Timeline of ${id}`,
-    onSeek: (ms) => void playFrom(ms),
+    onSeek: (ms) => {
+      anchor = null;
+      timeline.setCurrentEvent(null);
+      eventStatus.replaceChildren();
+      void playFrom(ms);
+    },
     onSelect: (a, b) => {
       selection = [a, b];
       showSelection();
     },
+    onEvent: (ev) => void playEvent(ev),
   });
+  const player = new RecordedPlayer(id, video, hlsModule, (s) => onPlayerState(s));
+  const compare = new ComparePlayers(player, stages, hlsModule, () => saveHash());
   const speedButtons = kSpeeds.map((s) =>
     h('button', { type: 'button', 'aria-pressed': String(s === 1), 'data-speed': s, onclick: () => setSpeed(s) }, `${s}×`),
   );
   const pause = h('button', { type: 'button', onclick: () => (video.paused ? void video.play() : video.pause()) }, 'Pause');
   video.addEventListener('play', () => (pause.textContent = 'Pause'));
   video.addEventListener('pause', () => (pause.textContent = 'Play'));
+  const prevEvent = h('button', { type: 'button', 'aria-keyshortcuts': '[', title: 'Previous event ( [ )', onclick: () => void stepEvent(-1) }, '‹ Previous event');
+  const nextEvent = h('button', { type: 'button', 'aria-keyshortcuts': ']', title: 'Next event ( ] )', onclick: () => void stepEvent(1) }, 'Next event ›');
+  const comparePick = h('select', { 'aria-label': 'Compare with another camera', class: 'compare-pick', hidden: true }, h('option', { value: '' }, 'Compare with…'));
+  comparePick.addEventListener('change', () => {
+    const cam = cameras.find((c) => c.id === comparePick.value);
+    comparePick.value = '';
+    if (cam) {
+      compare.add(cam, player.wallNow() ?? (player.loaded() ? timeline.getCursor() : null));
+      fillComparePick();
+    }
+  });
 
   // Export (operators and admins).
   const selText = h('span', { class: 'small' }, 'No range selected.');
@@ -103,10 +139,19 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
         h('a', { href: '#/', class: 'back' }, '← All cameras'),
         title,
         h('span', { class: 'spacer' }),
+        comparePick,
         h('a', { href: `#/live/${id}`, class: 'button' }, 'Live'),
       ),
-      h('div', { class: 'stage' }, video, overlay),
-      h('div', { class: 'controls row' }, pause, h('div', { class: 'speeds', role: 'group', 'aria-label': 'Speed' }, speedButtons), clock),
+      stages,
+      h(
+        'div',
+        { class: 'controls row' },
+        pause,
+        h('div', { class: 'speeds', role: 'group', 'aria-label': 'Speed' }, speedButtons),
+        h('div', { class: 'event-nav', role: 'group', 'aria-label': 'Events' }, prevEvent, nextEvent),
+        clock,
+      ),
+      eventStatus,
       h(
         'div',
         { class: 'row day-nav' },
@@ -123,8 +168,10 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
         { class: 'legend small muted' },
         h('span', { class: 'key rec' }), 'recorded ',
         h('span', { class: 'key gap' }), 'not recorded ',
+        h('span', { class: 'key ev armed' }), 'event, armed ',
+        h('span', { class: 'key ev unarmed' }), 'event, not armed ',
         h('span', { class: 'key sel' }), 'selected — ',
-        `times in ${timeZone()}`,
+        `times in ${timeZone()}; [ and ] step between events`,
       ),
       timelineStatus,
       exportBox,
@@ -132,10 +179,22 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
   );
   dateInput.addEventListener('change', () => {
     const d = parseDateInput(dateInput.value);
-    if (d !== null) showDay(d);
+    if (d !== null) void showDay(d);
   });
   zoomDay.addEventListener('click', () => setZoom('day'));
   zoomHour.addEventListener('click', () => setZoom('hour'));
+
+  // [ and ] anywhere on the screen but in a text field.
+  const onKey = (e: KeyboardEvent) => {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    const t = e.target as HTMLElement | null;
+    if (t && (t.isContentEditable || /^(INPUT|SELECT|TEXTAREA)$/.test(t.tagName))) return;
+    if (e.key === '[' || e.key === ']') {
+      e.preventDefault();
+      void stepEvent(e.key === ']' ? 1 : -1);
+    }
+  };
+  document.addEventListener('keydown', onKey);
 
   function setSpeed(s: number) {
     video.playbackRate = s;
@@ -155,11 +214,12 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
     applyWindow();
   }
 
-  function applyWindow() {
+  // The window of the zoom around `at` (by default the cursor).
+  function applyWindow(at = timeline.getCursor()) {
     if (zoom === 'day') {
       timeline.setWindow(day, nextDayStart(day));
     } else {
-      const c = timeline.getCursor() || Date.now();
+      const c = at || Date.now();
       // The local hour: in a zone half an hour off UTC it starts at :30 UTC.
       const local = new Date(c);
       local.setMinutes(0, 0, 0);
@@ -177,11 +237,12 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
       if (stopped || seq !== loadSeq) return;
       timeline.setData(data);
       root.dataset.recorded = String(data.recorded.length);
+      root.dataset.events = String(data.events?.length ?? 0);
       // A day just opened: put the cursor where its latest recording begins.
       const last = data.recorded[data.recorded.length - 1];
       if (last && timeline.getCursor() === day) {
+        applyWindow(last.start_ms);
         timeline.setCursor(last.start_ms);
-        applyWindow();
       }
       if (!data.recorded.length) {
         mount(timelineStatus, notice('empty', `No recordings on ${formatDay(day)}.`));
@@ -199,22 +260,47 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
           .catch(() => undefined);
       } else {
         const total = data.recorded.reduce((n, r) => n + (r.end_ms - r.start_ms), 0);
-        mount(timelineStatus, h('p', { class: 'small muted' }, `${formatDuration(total)} recorded in ${data.recorded.length} range${data.recorded.length > 1 ? 's' : ''}, ${data.gaps.length} gap${data.gaps.length === 1 ? '' : 's'}.`));
+        const evs = data.events?.length ?? 0;
+        mount(timelineStatus, h('p', { class: 'small muted' },
+          `${formatDuration(total)} recorded in ${data.recorded.length} range${data.recorded.length > 1 ? 's' : ''}, ` +
+          `${data.gaps.length} gap${data.gaps.length === 1 ? '' : 's'}, ${evs} event${evs === 1 ? '' : 's'}` +
+          `${data.events_truncated ? ' (the newest 1000 shown)' : ''}.`));
       }
     } catch (e) {
       if (!stopped) mount(timelineStatus, notice('error', `Cannot load the timeline: ${(e as Error).message}`));
     }
   }
 
-  function showDay(d: number) {
+  function showDay(d: number): Promise<void> {
     day = dayStart(d);
+    anchor = null;
+    timeline.setCurrentEvent(null);
     dateInput.value = dateInputValue(day);
     dayLabel.textContent = formatDay(day);
     timeline.setCursor(day);
     applyWindow();
     timeline.setData(null);
     mount(timelineStatus, h('p', { class: 'loading small', role: 'status' }, h('span', { class: 'spin', 'aria-hidden': 'true' }), 'Loading the timeline…'));
-    void loadTimeline();
+    return loadTimeline();
+  }
+
+  function onPlayerState(s: PlayerState) {
+    root.dataset.playState = s.kind;
+    switch (s.kind) {
+      case 'loading':
+        mount(overlay, h('span', { class: 'spin', 'aria-hidden': 'true' }), `Loading ${formatTime(s.from)}…`);
+        overlay.hidden = false;
+        break;
+      case 'playing':
+      case 'ready':
+        overlay.hidden = true;
+        break;
+      case 'no-footage':
+      case 'error':
+        mount(overlay, notice('error', s.text));
+        overlay.hidden = false;
+        break;
+    }
   }
 
   async function playFrom(ms: number): Promise<void> {
@@ -224,83 +310,87 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
       overlay.hidden = false;
       return;
     }
-    const from: number = playable;
-    timeline.setCursor(from);
-    hls?.destroy();
-    hls = null;
-    const { default: Hls, Events } = await hlsModule;
+    // The cursor is kept inside the window: move the window first.
+    if (zoom === 'hour') applyWindow(playable);
+    timeline.setCursor(playable);
+    compare.loadAll(playable);
+    await player.load(playable);
+  }
+
+  // Plays an event from a moment before it, on its own day.
+  async function playEvent(ev: { id: number; start_ms: number }): Promise<void> {
+    if (dayStart(ev.start_ms) !== day) await showDay(ev.start_ms);
     if (stopped) return;
-    if (!Hls.isSupported()) {
-      mount(overlay, notice('error', 'This browser cannot play recordings (no MediaSource).'));
+    anchor = ev.start_ms;
+    timeline.setCurrentEvent(ev.id);
+    const known = timeline.events().find((e) => e.id === ev.id);
+    mount(eventStatus, `Playing: ${known ? describeEvent(known) : `event at ${formatDateTime(ev.start_ms)}`}`);
+    await playFrom(ev.start_ms - kPreRollMs);
+  }
+
+  // The previous (dir −1) or next (+1) event of this camera, from the day shown or, past it, from
+  // the events API.
+  async function stepEvent(dir: 1 | -1): Promise<void> {
+    const cursor = timeline.getCursor();
+    const ref = anchor === null ? cursor : dir > 0 ? Math.max(cursor, anchor) : Math.min(cursor, anchor);
+    const evs = timeline.events();
+    let target: { id: number; start_ms: number } | undefined =
+      dir > 0 ? evs.find((e) => e.start_ms > ref) : [...evs].reverse().find((e) => e.start_ms < ref - kPrevGraceMs);
+    if (!target) {
+      mount(eventStatus, h('span', { class: 'loading', role: 'status' }, h('span', { class: 'spin', 'aria-hidden': 'true' }), 'Looking for events…'));
+      try {
+        target = (dir > 0 ? await nextEventAfter(ref) : await previousEventBefore(ref - kPrevGraceMs)) ?? undefined;
+      } catch (e) {
+        if (!stopped) mount(eventStatus, notice('error', `Cannot look for events: ${(e as Error).message}`));
+        return;
+      }
+      if (stopped) return;
+    }
+    if (!target) {
+      mount(eventStatus, notice('empty', dir > 0 ? `No event of this camera after ${formatDateTime(ref)}.` : `No event of this camera before ${formatDateTime(ref)}.`));
       return;
     }
-    mount(overlay, h('span', { class: 'spin', 'aria-hidden': 'true' }), `Loading ${formatTime(from)}…`);
-    overlay.hidden = false;
-    root.dataset.playState = 'loading';
-    const url = api.playlistUrl(id, from, Math.min(from + kPlaylistSpanMs, Date.now() + 60_000));
-    const player = new Hls(playbackHlsConfig);
-    hls = player;
-    let started = false;
-    player.on(Events.LEVEL_LOADED, (_e: string, data: LevelLoadedData) => {
-      if (started) return;
-      started = true;
-      const first = data.details.fragments[0];
-      // The playlist starts at the keyframe at or before `from`; start where `from` is.
-      const offset = first?.programDateTime ? first.start + Math.max(0, (from - first.programDateTime) / 1000) : 0;
-      player.startLoad(offset);
-    });
-    player.on(Events.ERROR, (_e: string, d: ErrorData) => {
-      if (!d.fatal || player !== hls) return;
-      void describeFailure(d).then((text) => {
-        if (player !== hls) return;
-        root.dataset.playState = 'error';
-        mount(overlay, notice('error', text));
-        overlay.hidden = false;
-      });
-      player.destroy();
-      hls = null;
-    });
-    player.attachMedia(video);
-    player.loadSource(url);
-    const onPlaying = () => {
-      overlay.hidden = true;
-      root.dataset.playState = 'playing';
-    };
-    video.addEventListener('playing', onPlaying, { once: true });
-    video.play().catch(() => {
-      /* muted: allowed */
-    });
+    await playEvent(target);
+  }
 
-    async function describeFailure(d: ErrorData): Promise<string> {
-      const code = d.response?.code ?? 0;
-      if (code >= 400) {
-        // The API's own message (e.g. 422 H.265, 404 no footage) says more than hls.js does.
-        try {
-          const res = await fetch(url, { credentials: 'same-origin' });
-          if (!res.ok) {
-            const err = await errorFrom(res);
-            if (err.status === 404) return `No playable recording from ${formatTime(from)} yet: the file being recorded joins when it closes. ${err.message}`;
-            return err.message;
-          }
-        } catch {
-          /* fall through */
+  // Newest first from the API: the first answer holds the latest event before `ref`.
+  async function previousEventBefore(ref: number): Promise<TimelineEvent | null> {
+    const r = await api.events({ camera: id, to_ms: ref, limit: 50 });
+    const before = r.events.filter((e) => e.start_ms < ref);
+    return before.reduce<TimelineEvent | null>((best, e) => (!best || e.start_ms > best.start_ms ? e : best), null);
+  }
+
+  // The API answers newest first; the oldest event after `ref` is at the end of the list. A
+  // window that holds more than one page is narrowed to end at its oldest event, until a page
+  // holds all of it.
+  async function nextEventAfter(ref: number): Promise<TimelineEvent | null> {
+    for (const span of kNextSpansMs) {
+      let to = ref + span;
+      for (;;) {
+        const r = await api.events({ camera: id, from_ms: ref + 1, to_ms: to, limit: 1000 });
+        const after = r.events.filter((e) => e.start_ms > ref);
+        const oldest = after.reduce<TimelineEvent | null>((best, e) => (!best || e.start_ms < best.start_ms ? e : best), null);
+        if (r.next_before_id !== null && oldest && oldest.start_ms + 1 < to) {
+          to = oldest.start_ms + 1;
+          continue;
         }
+        if (oldest) return oldest;
+        break;
       }
-      return `Playback failed (${d.details}).`;
+      if (ref + span > Date.now()) break;
     }
+    return null;
   }
 
   // The wall time of the frame on screen, from the playlist's PROGRAM-DATE-TIME.
   const onTime = () => {
-    const date = hls?.playingDate;
-    if (!date || timeline.interacting()) return;
-    const ms = date.getTime();
+    const ms = player.wallNow();
+    if (ms === null || timeline.interacting()) return;
     clock.textContent = formatDateTime(ms);
-    const [, end] = timeline.window();
-    if (zoom === 'hour' && ms >= end) {
-      timeline.setCursor(ms);
-      applyWindow();
-    }
+    // Another day is shown while this one plays on: the cursor stays where the user put it.
+    if (ms < day || ms >= nextDayStart(day)) return;
+    const [start, end] = timeline.window();
+    if (zoom === 'hour' && (ms >= end || ms < start)) applyWindow(ms);
     timeline.setCursor(ms);
   };
   video.addEventListener('timeupdate', onTime);
@@ -315,14 +405,9 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
     exportButton.disabled = true;
     mount(exportStatus, h('p', { class: 'loading small', role: 'status' }, h('span', { class: 'spin', 'aria-hidden': 'true' }), 'Exporting…'));
     try {
-      let job: ExportJob = await api.startExport(id, Math.min(a, b), Math.max(a, b));
-      while (job.state !== 'done' && job.state !== 'failed') {
-        await new Promise((ok) => setTimeout(ok, 700));
-        if (stopped) return;
-        job = await api.exportJob(job.id);
-      }
-      if (job.state === 'failed') throw new Error(job.detail ?? job.error ?? 'the export failed');
-      const link = h('a', { href: api.exportFileUrl(job.id), download: '', class: 'button primary' }, `Download MP4 (${((job.bytes ?? 0) / 1e6).toFixed(1)} MB, ${Math.round(job.duration_s ?? 0)} s)`);
+      const job = await waitForExport(await api.startExport(id, Math.min(a, b), Math.max(a, b)), () => {}, () => !stopped);
+      if (!job) return;
+      const link = h('a', { href: api.exportFileUrl(job.id), download: '', class: 'button primary' }, exportLinkText(job));
       mount(exportStatus, link, job.note ? notice('info', job.note) : null);
       link.click();
     } catch (e) {
@@ -332,19 +417,67 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
     }
   }
 
+  function fillComparePick() {
+    const shown = compare.ids();
+    const others = cameras.filter((c) => c.id !== id && !shown.includes(c.id));
+    mount(comparePick, h('option', { value: '' }, 'Compare with…'), others.map((c) => h('option', { value: c.id }, c.name)));
+    comparePick.disabled = others.length === 0 || shown.length >= kMaxCompared;
+    comparePick.hidden = cameras.length < 2;
+  }
+
+  // The hash follows what is shown, so that a reload or a shared link comes back to it (without
+  // a hashchange, which would open the screen again).
+  function saveHash() {
+    fillComparePick();
+    const p = new URLSearchParams();
+    // The moment on screen, or none while nothing was played (a reload then plays nothing).
+    const t = player.wallNow() ?? (player.loaded() || hasRequest ? timeline.getCursor() : null);
+    if (t !== null && t > 0) p.set('t', String(Math.round(t)));
+    const ids = compare.ids();
+    if (ids.length) p.set('with', ids.join(','));
+    history.replaceState(null, '', `#/playback/${id}?${p}`);
+  }
+
   api
-    .camera(id)
-    .then((c) => (title.textContent = `${c.name} — recordings`))
+    .cameras()
+    .then((cs) => {
+      if (stopped) return;
+      cameras = cs;
+      const me = cs.find((c) => c.id === id);
+      if (me) {
+        title.textContent = `${me.name} — recordings`;
+        mainLabel.textContent = me.name;
+      }
+      const wanted = (q.get('with') ?? '').split(',').filter(Boolean);
+      for (const w of wanted.slice(0, kMaxCompared)) {
+        const cam = cs.find((c) => c.id === w);
+        if (cam) compare.add(cam, player.loaded() ? timeline.getCursor() : null);
+      }
+      fillComparePick();
+    })
     .catch((e: Error) => mount(timelineStatus, notice('error', e.message)));
-  showDay(day);
-  if (Number.isFinite(requested) && requested > 0) timeline.setCursor(requested);
+  void showDay(day).then(() => {
+    if (stopped || !hasRequest) return;
+    // A link to a moment (the events page's "Play") plays it.
+    if (requestedEvent !== null) {
+      const ev = timeline.events().find((e) => e.id === requestedEvent);
+      if (ev) {
+        anchor = ev.start_ms;
+        timeline.setCurrentEvent(ev.id);
+        mount(eventStatus, `Playing: ${describeEvent(ev)}`);
+      }
+    }
+    void playFrom(requested);
+  });
+  if (hasRequest) timeline.setCursor(requested);
   const timer = window.setInterval(() => {
     if (nextDayStart(day) > Date.now() - kRefreshMs) void loadTimeline();
   }, kRefreshMs);
   return () => {
     stopped = true;
     window.clearInterval(timer);
-    hls?.destroy();
-    hls = null;
+    document.removeEventListener('keydown', onKey);
+    compare.destroy();
+    player.destroy();
   };
 }
