@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
@@ -87,6 +88,35 @@ void probe_picture(AVCodecParameters* par, const std::vector<uint8_t>& extradata
   par->level = ctx->level;
   av_parser_close(parser);
   avcodec_free_context(&ctx);
+}
+
+// The reorder depth the stream's parameter sets declare (H.264 VUI max_num_reorder_frames,
+// H.265 sps_max_num_reorder_pics), which libavcodec's decoder reads while decoding a picture:
+// 0 when they say nothing, and DecodeTimestamps learns it from the stream instead.
+std::size_t declared_reorder_depth(const AVCodecParameters* par,
+                                   const std::vector<uint8_t>& keyframe) {
+  const AVCodec* codec = avcodec_find_decoder(par->codec_id);
+  AVCodecContext* ctx = codec ? avcodec_alloc_context3(codec) : nullptr;
+  AVPacket* pkt = av_packet_alloc();
+  AVFrame* frame = av_frame_alloc();
+  std::size_t depth = 0;
+  if (ctx && pkt && frame && avcodec_parameters_to_context(ctx, par) >= 0) {
+    ctx->thread_count = 1;
+    if (avcodec_open2(ctx, codec, nullptr) >= 0 &&
+        av_new_packet(pkt, static_cast<int>(keyframe.size())) >= 0) {
+      std::memcpy(pkt->data, keyframe.data(), keyframe.size());
+      pkt->flags |= AV_PKT_FLAG_KEY;
+      if (avcodec_send_packet(ctx, pkt) >= 0) {
+        avcodec_send_packet(ctx, nullptr);
+        while (avcodec_receive_frame(ctx, frame) >= 0) av_frame_unref(frame);
+      }
+      depth = static_cast<std::size_t>(std::max(ctx->has_b_frames, 0));
+    }
+  }
+  av_frame_free(&frame);
+  av_packet_free(&pkt);
+  avcodec_free_context(&ctx);
+  return depth;
 }
 
 }  // namespace
@@ -376,6 +406,8 @@ std::shared_ptr<const StreamInfo> NativeRtspSource::connect_and_describe() {
                 "cannot read the picture size from the camera's parameter sets");
   }
   info->video_time_base = {1, video->clock_rate > 0 ? video->clock_rate : 90000};
+  video_clock_ = info->video_time_base;
+  video_dts_ = DecodeTimestamps(declared_reorder_depth(vp, ready_.front().frame.data));
   if (audio && tracks_.back().kind == TrackKind::kAudio) {
     info->audio.reset(avcodec_parameters_alloc());
     AVCodecParameters* ap = info->audio.get();
@@ -432,6 +464,12 @@ void NativeRtspSource::fill_packet(Ready& r, AVPacket* pkt) {
   }
   std::memcpy(pkt->data, r.frame.data.data(), r.frame.data.size());
   pkt->pts = pkt->dts = r.frame.timestamp - (track && track->origin ? *track->origin : 0);
+  if (r.kind == TrackKind::kVideo) {
+    // RTP carries presentation times; with B-frames decode times differ.
+    const auto to90k = [this](int64_t t) { return av_rescale_q(t, video_clock_, {1, 90000}); };
+    const Ticks90k dts = video_dts_.next(Ticks90k(to90k(pkt->pts)));
+    pkt->dts = av_rescale_q(dts.count(), {1, 90000}, video_clock_);
+  }
   if (r.frame.key) pkt->flags |= AV_PKT_FLAG_KEY;
 }
 

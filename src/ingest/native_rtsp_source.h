@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "ingest/decode_timestamps.h"
 #include "ingest/media_source.h"
 #include "ingest/rtp_depacketizer.h"
 #include "ingest/rtsp_connection.h"
@@ -81,6 +82,8 @@ class NativeRtspSource final : public MediaSource {
   bool video_started_ = false;
   std::deque<Ready> ready_;
   std::vector<CodecFrame> scratch_;
+  AVRational video_clock_{1, 90000};
+  DecodeTimestamps video_dts_;
 };
 
 }  // namespace vigil

@@ -209,6 +209,45 @@ class Recording(TestCase):
             self.assertEqual(decode_errors(os.path.join(v.data, s["path"])), "")
         self.assertEqual(v.run("check", "--hash").returncode, 0)
 
+    def test_cameras_with_b_frames_are_recorded_whole(self):
+        # RTP carries presentation times; B-frames arrive before the frames they are shown
+        # after. 3 B-frames in a pyramid: a frame can be shown before two earlier ones.
+        clip = make_clip("h264-bframes", "--codec", "h264", "--seconds", "12", "--bframes", "3")
+        cam = self.track(RtspCamera({"b": clip}))
+        v = self.track(Vigil(self.workdir, [
+            {"id": "b", "url": cam.url("b")},
+            {"id": "b-ffmpeg", "url": cam.url("b"), "rtsp_client": "ffmpeg"},
+        ], segment_seconds=10).start())
+        v.wait_for(lambda: all(len([s for s in v.segments(c) if s["state"] == "closed"]) >= 2
+                               for c in ("b", "b-ffmpeg")), 60, "two closed segments each")
+        self.assertEqual(v.stop(), 0)
+        self.assertNotIn("timestamps jumped", v.log())
+        for cam_id in ("b", "b-ffmpeg"):
+            segs = v.segments(cam_id)
+            self.assertEqual(contiguous(segs), [], cam_id)
+            for s in segs[:-1]:
+                self.assertEqual(s["close_reason"], "duration", cam_id)
+            for s in segs:
+                path = os.path.join(v.data, s["path"])
+                self.assertEqual(decode_errors(path), "", path)
+            for i, s in enumerate(segs[:-1]):  # the last one, closed at the stop, may be tiny
+                path = os.path.join(v.data, s["path"])
+                # Every frame is there, shown once, 0.1 s apart: presentation times sorted
+                # have no hole and no repeat, and the count matches the file's duration. (The
+                # first file of a connection is up to the reorder depth, 2 frames, shorter in
+                # decode time: its first frames are decoded 1 ms apart, docs/design/ingest.md.)
+                out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v",
+                                      "-show_entries", "frame=pts_time,pict_type", "-of", "csv=p=0",
+                                      path], capture_output=True, text=True, check=True).stdout
+                frames = [line.split(",") for line in out.split()]
+                self.assertIn("B", [f[1] for f in frames], path)
+                times = sorted(float(f[0]) for f in frames)
+                steps = [round(b - a, 3) for a, b in zip(times, times[1:])]
+                self.assertEqual(set(steps), {0.1}, path)
+                self.assertAlmostEqual(len(frames) / 10, s["media_duration_90k"] / 90000,
+                                       delta=0.21 if i == 0 else 0.01, msg=path)
+        self.assertEqual(v.run("check", "--hash").returncode, 0)
+
     def test_camera_timestamp_jumps_split_segments_without_gaps(self):
         clip = make_clip("h264-short", "--codec", "h264", "--seconds", "6")
         cam = self.track(RtspCamera({"j": clip}, extra=["--jump-on-loop"]))
