@@ -149,12 +149,12 @@ std::shared_ptr<const AVPacket> fake_packet(int size, bool key, int64_t pts) {
 
 TEST(Analyze, SelectorDecodesKeyframesWhenIdleAndTheWholeGopWhenPacketsGrow) {
   FrameSelector sel(FrameSelectorOptions{});
-  std::vector<FrameSelector::PacketRef> out;
+  std::vector<FrameSelector::Packet> out;
   const Ticks90k frame{3600};  // 25 fps
   int64_t n = 0;
   auto feed = [&](int size, bool key) {
     out.clear();
-    sel.on_packet(fake_packet(size, key, n), frame * n, false, out);
+    sel.on_packet({fake_packet(size, key, n), WallTime{}}, frame * n, false, out);
     ++n;
     return out.size();
   };
@@ -177,7 +177,7 @@ TEST(Analyze, SelectorDecodesKeyframesWhenIdleAndTheWholeGopWhenPacketsGrow) {
   // (its keyframe was decoded already) is caught up, then every frame is decoded.
   EXPECT_EQ(feed(3000, false), 0u);
   EXPECT_EQ(feed(3000, false), 7u);
-  EXPECT_EQ(out.front()->pts, n - 7);
+  EXPECT_EQ(out.front().pkt->pts, n - 7);
   EXPECT_TRUE(sel.full_decoding());
   EXPECT_EQ(sel.stats().triggers, 1);
   // Quiet again (no motion reported): full decoding holds for 4 s of media time (100 frames)
