@@ -22,6 +22,7 @@ constexpr int kPlaceSpreadSamples = 1;
 constexpr int64_t kSpreadBootstrap = 24;
 constexpr double kSpreadLearningRate = 1.0 / 50;
 constexpr double kSpreadClip = 3.0;
+constexpr int64_t kSpreadCapAfter = 4;
 // Smaller frames trigger only when this many times smaller (a covered lens, lost focus), and
 // only where frames are large enough for their size to mean something.
 constexpr double kShrinkRatio = 3.0;
@@ -37,7 +38,7 @@ void FrameSelector::resync() {
   sent_ = 0;
 }
 
-bool FrameSelector::size_departs(int size) {
+FrameSelector::SizeChange FrameSelector::size_change(int size) {
   // Compared with the P-frame at the same place in earlier GOPs: rate control gives a GOP a
   // shape (small frames after the keyframe, growing, then small again before the next), and
   // only a departure from that shape by more than the stream's own wobble means the picture
@@ -47,7 +48,7 @@ bool FrameSelector::size_departs(int size) {
   if (typical_.size() <= pos) typical_.resize(pos + 1, Typical{});
   Typical& t = typical_[pos];
   const double l = std::log(std::max(size, 16));
-  bool departs = false;
+  SizeChange change = SizeChange::kNone;
   if (t.samples >= kWarmupGops) {
     const double r = l - t.log_size;
     const double dev = std::abs(r);
@@ -56,13 +57,16 @@ bool FrameSelector::size_departs(int size) {
       if (t.samples >= kWarmupGops + kPlaceSpreadSamples) spread = std::max(spread, t.spread);
       const double threshold =
           std::max(std::log(options_.min_ratio), options_.spread_factor * spread);
-      departs = r > threshold ||
-                (r < -std::max(std::log(kShrinkRatio), threshold) &&
-                 std::exp(t.log_size) > kShrinkMinBytes);
+      if (r > threshold * options_.jump_factor) {
+        change = SizeChange::kJumps;
+      } else if (r > threshold || (r < -std::max(std::log(kShrinkRatio), threshold) &&
+                                   std::exp(t.log_size) > kShrinkMinBytes)) {
+        change = SizeChange::kDeparts;
+      }
     }
-    // Learn the spread, outliers (a burst of motion) capped.
+    // Learn the spread, outliers (a burst of motion) capped once a few samples are in.
     const double capped =
-        spread_samples_ >= kSpreadBootstrap ? std::min(dev, kSpreadClip * spread_) : dev;
+        spread_samples_ >= kSpreadCapAfter ? std::min(dev, kSpreadClip * spread_) : dev;
     ++spread_samples_;
     spread_ += (capped - spread_) * (spread_samples_ <= kSpreadBootstrap
                                          ? 1.0 / static_cast<double>(spread_samples_)
@@ -77,7 +81,7 @@ bool FrameSelector::size_departs(int size) {
     t.log_size += (std::min(l, t.log_size + std::numbers::ln2) - t.log_size) * kSizeLearningRate;
   }
   ++t.samples;
-  return departs;
+  return change;
 }
 
 void FrameSelector::on_packet(Packet packet, Ticks90k at, bool motion,
@@ -108,8 +112,10 @@ void FrameSelector::on_packet(Packet packet, Ticks90k at, bool motion,
     // Departures in a row: rate control alone wobbles single frames; something moving keeps
     // the frames large. While decoding everything, the pictures are the judge: only motion
     // found in them keeps full decoding on.
-    departed_in_a_row_ = size_departs(packet.pkt->size) ? departed_in_a_row_ + 1 : 0;
-    const bool trigger = departed_in_a_row_ >= options_.confirm;
+    const SizeChange change = size_change(packet.pkt->size);
+    departed_in_a_row_ = change != SizeChange::kNone ? departed_in_a_row_ + 1 : 0;
+    const bool trigger =
+        change == SizeChange::kJumps || departed_in_a_row_ >= options_.confirm;
     if (!active_ && (trigger || at <= active_until_)) {
       if (trigger) {
         ++stats_.triggers;

@@ -7,7 +7,8 @@
 //    closer: a P-frame that departs from those at the same place of earlier GOPs by more than
 //    the stream's own wobble (a learnt spread, not a fixed ratio) means the picture changed:
 //    larger, something moves or the light changes; much smaller, it lost detail (covered,
-//    defocused). `confirm` such P-frames in a row trigger. Then the current GOP is decoded
+//    defocused). `confirm` such P-frames in a row trigger, or one far larger (a step change:
+//    a light switched on or off). Then the current GOP is decoded
 //    from its keyframe (its packets are kept as references, so motion is seen from the frame
 //    that triggered), and every frame after it until analysis has reported no motion for `hold`
 //    (while decoding everything, the pictures, not the sizes, decide).
@@ -31,13 +32,17 @@ namespace vigil {
 struct FrameSelectorOptions {
   bool adaptive = true;
   // A P-frame departs when its size differs from the typical size at its place in the GOP by
-  // more than `spread_factor` times the stream's spread (mean absolute log-ratio, learnt from
-  // the stream), and by at least `min_ratio`; smaller frames must be at least 3x smaller.
+  // more than `spread_factor` times the stream's spread (how much that log-ratio wobbles,
+  // learnt from the stream), and by at least `min_ratio`; smaller frames must be at least 3x
+  // smaller.
   double spread_factor = 4.0;
   double min_ratio = 1.15;
   // Departing P-frames in a row that trigger full decoding (rate control wobbles single frames;
-  // something moving keeps them large).
+  // something moving keeps them large) ...
   int confirm = 2;
+  // ... or one P-frame larger by this many times the threshold (in log-ratio): a step change
+  // such as a light switched on or off costs one large frame, the next ones are normal again.
+  double jump_factor = 2.0;
   // Full decoding lasts this long (media time) after a trigger or the last reported motion.
   Ticks90k hold = std::chrono::duration_cast<Ticks90k>(std::chrono::seconds(4));
   size_t max_gop_packets = 600;
@@ -70,7 +75,8 @@ class FrameSelector {
   double size_spread() const { return spread_samples_ > 0 ? spread_ : 0; }
 
  private:
-  bool size_departs(int size);
+  enum class SizeChange { kNone, kDeparts, kJumps };
+  SizeChange size_change(int size);
 
   const FrameSelectorOptions options_;
   bool synced_ = false;  // the decoder has (or will have) this GOP's keyframe
@@ -82,12 +88,12 @@ class FrameSelector {
   size_t sent_ = 0;            // the first `sent_` of them went to the decoder
   struct Typical {
     double log_size = 0;  // log(bytes), followed over a few GOPs
-    double spread = 0;    // mean |log-ratio| at this place
+    double spread = 0;    // the spread at this place
     int samples = 0;
   };
   std::vector<Typical> typical_;  // by place in the GOP
   size_t position_ = 0;           // place of the next P-frame in the current GOP
-  double spread_ = 0;             // stream-wide mean |log-ratio|
+  double spread_ = 0;             // stream-wide
   int64_t spread_samples_ = 0;
   int departed_in_a_row_ = 0;
   FrameSelectorStats stats_;
