@@ -17,7 +17,7 @@ below (clip time, s). CPU is utime+stime from /proc/PID/stat (all threads) over 
 window, in % of one core; agreement is computed from each detector's event intervals
 (detections merged over gaps < 2 s; Motion: on_event_start/on_event_end with event_gap 1).
 
-  bench/motion/run.py [--seconds 112] [--warmup 8] [--json FILE]
+  bench/motion/run.py [--seconds 112] [--warmup 8] [--sub-adaptive] [--json FILE]
 """
 import argparse
 import json
@@ -285,6 +285,8 @@ def main():
     ap.add_argument("--seconds", type=int, default=112, help="measured window (2 loops)")
     ap.add_argument("--warmup", type=int, default=8)
     ap.add_argument("--idle-seconds", type=int, default=60, help="measured window, idle camera")
+    ap.add_argument("--sub-adaptive", action="store_true",
+                    help="also the sub stream with adaptive decoding (keyframes while idle)")
     ap.add_argument("--json")
     args = ap.parse_args()
     if not shutil.which("motion"):
@@ -294,13 +296,21 @@ def main():
                  "vigil_bench_analyze)" % DRIVER)
     clips = make_clips()
     workdir = tempfile.mkdtemp(prefix="vigil-bench-motion-")
-    cam = RtspCamera({"main": clips["main"], "sub": clips["sub"], "idle": clips["idle"]})
+    mounts = {"main": clips["main"], "sub": clips["sub"], "idle": clips["idle"]}
+    if args.sub_adaptive:
+        # Its own mount: a shared stream starts with its first client (clip time 0).
+        mounts["subadaptive"] = clips["sub"]
+    cam = RtspCamera(mounts)
     results = {}
     try:
         results["1080p main stream"] = run_case(cam, "main", args.seconds, args.warmup, workdir,
                                                 [])
         results["360p sub stream"] = run_case(cam, "sub", args.seconds, args.warmup, workdir,
                                               ["--sub"])
+        if args.sub_adaptive:
+            results["360p sub, adaptive"] = run_case(cam, "subadaptive", args.seconds,
+                                                     args.warmup, workdir,
+                                                     ["--sub", "--decode", "adaptive"])
         # CPU only: nothing moves, so no truth intervals (every event is a false one).
         results["1080p main, idle"] = run_case(cam, "idle", args.idle_seconds, args.warmup,
                                                workdir, [], truth=False)
