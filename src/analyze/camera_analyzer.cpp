@@ -43,7 +43,7 @@ class CameraAnalyzer::Pipeline {
   Pipeline(const std::string& camera_id, const AnalysisSettings& settings,
            const CameraAnalyzerOptions& options, std::vector<std::unique_ptr<Detector>> more)
       : camera_id_(camera_id),
-        decoder_(camera_id, options.analysis_width),
+        decoder_(camera_id, FrameDecoderOptions{options.analysis_width, options.skip_deblocking}),
         interval_(std::chrono::duration_cast<Ticks90k>(
             std::chrono::duration<double>(1.0 / settings.fps))) {
     // Tamper first: motion is not judged on a tampered picture.
@@ -82,11 +82,13 @@ class CameraAnalyzer::Pipeline {
       if (last_analysed_ && at >= *last_analysed_ && at - *last_analysed_ < interval_ * 9 / 10) {
         continue;
       }
+      const cv::Mat grey = decoder_.grey(*f.picture);
+      if (grey.empty()) continue;
       last_analysed_ = at;
       AnalysisResult r;
       r.camera_id = camera_id_;
       r.at = wall_of(f.pts, received);
-      const AnalysisFrame frame{f.grey, f.picture.get(), r.at, at};
+      const AnalysisFrame frame{grey, f.picture.get(), r.at, at};
       for (auto& d : detectors_) d->detect(frame, r.detections);
       motion = std::any_of(r.detections.begin(), r.detections.end(),
                            [](const Detection& d) { return d.type == DetectionType::kMotion; });
@@ -187,9 +189,12 @@ void CameraAnalyzer::on_packet(const MediaPacket& p) {
   if (!ref) return;
   selected_.clear();
   const int64_t triggers_before = selector_.stats().triggers;
-  selector_.on_packet(std::move(ref), media_time(ts, time_base_), motion_.load(), selected_);
+  selector_.on_packet({std::move(ref), p.received}, media_time(ts, time_base_), motion_.load(),
+                      selected_);
   size_triggers_ += selector_.stats().triggers - triggers_before;
-  for (auto& s : selected_) push(Item{Item::Kind::kPacket, nullptr, std::move(s), p.received});
+  for (auto& s : selected_) {
+    push(Item{Item::Kind::kPacket, nullptr, std::move(s.pkt), s.received});
+  }
 }
 
 void CameraAnalyzer::on_stream_end(const std::string& /*reason*/, WallTime now) {

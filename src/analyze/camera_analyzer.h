@@ -35,6 +35,7 @@ namespace vigil {
 
 struct CameraAnalyzerOptions {
   int analysis_width = 320;
+  bool skip_deblocking = true;  // FrameDecoderOptions
   size_t queue_packets = 300;  // ~12 s of a 25 fps stream decoded in full
   // How often the watchdog looks (and repeats kSignalLost while the signal stays lost).
   std::chrono::milliseconds watchdog_interval{1000};
@@ -80,7 +81,7 @@ class CameraAnalyzer final : public PacketSink {
     enum class Kind { kStart, kPacket, kEnd } kind = Kind::kPacket;
     std::shared_ptr<const StreamInfo> info;
     FrameSelector::PacketRef packet;
-    WallTime received;
+    WallTime received;  // when the packet arrived
   };
   class Pipeline;  // the analysis thread's state: decoder, detectors
 
@@ -97,7 +98,7 @@ class CameraAnalyzer final : public PacketSink {
   // Ingest thread only.
   FrameSelector selector_;
   AVRational time_base_{1, 90000};
-  std::vector<FrameSelector::PacketRef> selected_;
+  std::vector<FrameSelector::Packet> selected_;
 
   std::unique_ptr<Pipeline> pipeline_;  // analysis thread only
 

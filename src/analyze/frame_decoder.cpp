@@ -28,8 +28,8 @@ bool luma_first_plane(int format) {
 
 }  // namespace
 
-FrameDecoder::FrameDecoder(std::string camera_id, int analysis_width)
-    : camera_id_(std::move(camera_id)), width_(analysis_width) {}
+FrameDecoder::FrameDecoder(std::string camera_id, FrameDecoderOptions options)
+    : camera_id_(std::move(camera_id)), options_(options) {}
 
 FrameDecoder::~FrameDecoder() {
   avcodec_free_context(&ctx_);
@@ -51,10 +51,10 @@ void FrameDecoder::open(const StreamInfo& info) {
   }
   ctx_->pkt_timebase = info.video_time_base;
   ctx_->thread_count = 1;
-  // Nothing refers to a non-reference frame: skipping it (and its deblocking) loses nothing
-  // for the frames after it. Most cameras mark none, B-frame encoders mark many.
+  // Nothing refers to a non-reference frame: skipping it loses nothing for the frames after
+  // it. Most cameras mark none, B-frame encoders mark many.
   ctx_->skip_frame = AVDISCARD_NONREF;
-  ctx_->skip_loop_filter = AVDISCARD_NONREF;
+  ctx_->skip_loop_filter = options_.skip_deblocking ? AVDISCARD_ALL : AVDISCARD_NONREF;
   // A frame out as soon as it is decoded: analysis wants the newest picture, not display order.
   ctx_->flags |= AV_CODEC_FLAG_LOW_DELAY;
   err = avcodec_open2(ctx_, codec, nullptr);
@@ -84,19 +84,18 @@ bool FrameDecoder::decode(const AVPacket& pkt, std::vector<DecodedFrame>& out) {
     DecodedFrame d;
     d.pts = f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp : f->pts;
     if (d.pts == AV_NOPTS_VALUE) d.pts = pkt.pts != AV_NOPTS_VALUE ? pkt.pts : pkt.dts;
-    d.grey = to_grey(*f);
     d.picture = std::shared_ptr<const AVFrame>(f, [](const AVFrame* p) {
       auto* m = const_cast<AVFrame*>(p);
       av_frame_free(&m);
     });
-    if (!d.grey.empty()) out.push_back(std::move(d));
+    out.push_back(std::move(d));
   }
   return err == AVERROR(EAGAIN) || err == AVERROR_EOF || err >= 0;
 }
 
-cv::Mat FrameDecoder::to_grey(const AVFrame& f) {
+cv::Mat FrameDecoder::grey(const AVFrame& f) {
   if (f.width <= 0 || f.height <= 0) return {};
-  const int w = std::min(width_, f.width);
+  const int w = std::min(options_.analysis_width, f.width);
   // Even height keeps 4:2:0 consumers happy; aspect kept.
   const int h = std::max(2, static_cast<int>(std::lround(static_cast<double>(f.height) * w /
                                                           f.width / 2.0)) * 2);

@@ -1,15 +1,32 @@
 #include "analyze/frame_selector.h"
 
 #include <algorithm>
+#include <cmath>
+#include <numbers>
 
 namespace vigil {
 namespace {
 
-// GOPs seen before the size trigger is trusted.
+// GOPs seen before a place's typical size is trusted.
 constexpr int kWarmupGops = 2;
 // The typical size at a place in the GOP follows the stream over ~4 GOPs; a frame counts at
 // most twice the typical size, so one burst does not raise the bar for the next.
 constexpr double kSizeLearningRate = 1.0 / 4;
+// The spread is learnt stream-wide (every P-frame is a sample: known within a GOP) and per
+// place (rate control wobbles most right after the keyframe and just before the next one,
+// where it saves bits for it), the larger of the two counting once a place has this many.
+constexpr int kPlaceSpreadSamples = 1;
+// The stream-wide spread: a plain mean over its first samples, then followed over ~2 GOPs of
+// 25 fps; a deviation counts at most 3x the spread, so motion does not teach it to ignore
+// motion.
+constexpr int64_t kSpreadBootstrap = 24;
+constexpr double kSpreadLearningRate = 1.0 / 50;
+constexpr double kSpreadClip = 3.0;
+constexpr int64_t kSpreadCapAfter = 4;
+// Smaller frames trigger only when this many times smaller (a covered lens, lost focus), and
+// only where frames are large enough for their size to mean something.
+constexpr double kShrinkRatio = 3.0;
+constexpr double kShrinkMinBytes = 512;
 
 }  // namespace
 
@@ -17,42 +34,66 @@ void FrameSelector::resync() {
   synced_ = false;
   gop_.clear();
   gop_complete_ = false;
-  decoding_gop_ = false;
+  gop_packets_ = 0;
+  sent_ = 0;
 }
 
-bool FrameSelector::size_triggers(int size) {
+FrameSelector::SizeChange FrameSelector::size_change(int size) {
   // Compared with the P-frame at the same place in earlier GOPs: rate control gives a GOP a
-  // shape (small frames after the keyframe, growing towards the next), and only a departure
-  // from that shape means the picture changed.
+  // shape (small frames after the keyframe, growing, then small again before the next), and
+  // only a departure from that shape by more than the stream's own wobble means the picture
+  // changed. Sizes are compared as log-ratios: the wobble of a stream is proportional.
   const size_t pos = std::min(position_, options_.max_gop_packets - 1);
   ++position_;
   if (typical_.size() <= pos) typical_.resize(pos + 1, Typical{});
   Typical& t = typical_[pos];
-  const double s = size;
-  // Much larger: something moves or the light changed. Much smaller: the picture lost detail
-  // (covered, defocused, a frozen encoder).
-  const bool trigger = t.samples >= kWarmupGops &&
-                       (s > t.size * options_.trigger_ratio + 64 ||
-                        s * options_.trigger_ratio * 2 + 512 < t.size);
+  const double l = std::log(std::max(size, 16));
+  SizeChange change = SizeChange::kNone;
+  if (t.samples >= kWarmupGops) {
+    const double r = l - t.log_size;
+    const double dev = std::abs(r);
+    if (spread_samples_ > 0) {
+      double spread = spread_;
+      if (t.samples >= kWarmupGops + kPlaceSpreadSamples) spread = std::max(spread, t.spread);
+      const double threshold =
+          std::max(std::log(options_.min_ratio), options_.spread_factor * spread);
+      if (r > threshold * options_.jump_factor) {
+        change = SizeChange::kJumps;
+      } else if (r > threshold || (r < -std::max(std::log(kShrinkRatio), threshold) &&
+                                   std::exp(t.log_size) > kShrinkMinBytes)) {
+        change = SizeChange::kDeparts;
+      }
+    }
+    // Learn the spread, outliers (a burst of motion) capped once a few samples are in.
+    const double capped =
+        spread_samples_ >= kSpreadCapAfter ? std::min(dev, kSpreadClip * spread_) : dev;
+    ++spread_samples_;
+    spread_ += (capped - spread_) * (spread_samples_ <= kSpreadBootstrap
+                                         ? 1.0 / static_cast<double>(spread_samples_)
+                                         : kSpreadLearningRate);
+    const double place_capped = std::min(dev, kSpreadClip * std::max(spread_, t.spread));
+    t.spread = t.samples == kWarmupGops ? dev
+                                        : t.spread + (place_capped - t.spread) * kSizeLearningRate;
+  }
   if (t.samples == 0) {
-    t.size = s;
+    t.log_size = l;
   } else {
-    t.size += (std::min(s, 2 * t.size) - t.size) * kSizeLearningRate;
+    t.log_size += (std::min(l, t.log_size + std::numbers::ln2) - t.log_size) * kSizeLearningRate;
   }
   ++t.samples;
-  return trigger;
+  return change;
 }
 
-void FrameSelector::on_packet(PacketRef pkt, Ticks90k at, bool motion,
-                              std::vector<PacketRef>& decode) {
+void FrameSelector::on_packet(Packet packet, Ticks90k at, bool motion,
+                              std::vector<Packet>& decode) {
   ++stats_.packets_seen;
-  const bool key = (pkt->flags & AV_PKT_FLAG_KEY) != 0;
+  const bool key = (packet.pkt->flags & AV_PKT_FLAG_KEY) != 0;
   const size_t before = decode.size();
   if (key) synced_ = true;
   if (!synced_) return;
 
   if (!options_.adaptive) {
-    decode.push_back(std::move(pkt));
+    decode.push_back(std::move(packet));
     stats_.packets_selected += static_cast<int64_t>(decode.size() - before);
     return;
   }
@@ -62,46 +103,53 @@ void FrameSelector::on_packet(PacketRef pkt, Ticks90k at, bool motion,
     position_ = 0;
     gop_.clear();
     gop_complete_ = true;
-    gop_.push_back(pkt);
-    decoding_gop_ = true;
+    gop_.push_back(packet);
+    gop_packets_ = 1;
+    sent_ = 1;
     if (active_ && at > active_until_) active_ = false;
-    decode.push_back(std::move(pkt));  // keyframes are always analysed
+    decode.push_back(std::move(packet));  // keyframes are always analysed
   } else {
-    // Two departures in a row: rate control alone wobbles single frames; something moving
-    // keeps the frames large. While decoding everything, the pictures are the judge: only
-    // motion found in them keeps full decoding on.
-    const bool departs = size_triggers(pkt->size);
-    const bool trigger = departs && last_departed_;
-    last_departed_ = departs;
+    // Departures in a row: rate control alone wobbles single frames; something moving keeps
+    // the frames large. While decoding everything, the pictures are the judge: only motion
+    // found in them keeps full decoding on.
+    const SizeChange change = size_change(packet.pkt->size);
+    departed_in_a_row_ = change != SizeChange::kNone ? departed_in_a_row_ + 1 : 0;
+    const bool trigger =
+        change == SizeChange::kJumps || departed_in_a_row_ >= options_.confirm;
     if (!active_ && (trigger || at <= active_until_)) {
       if (trigger) {
         ++stats_.triggers;
         active_until_ = std::max(active_until_, at + options_.hold);
       }
       active_ = true;
-      if (!decoding_gop_ && gop_complete_) {
-        // The keyframe was decoded already; the rest of the GOP brings the decoder up to now,
-        // so motion is seen from the frames that triggered.
-        decode.insert(decode.end(), gop_.begin() + 1, gop_.end());
-        decoding_gop_ = true;
-      }
-      // Without the whole GOP the decoder cannot start mid-GOP: full decoding starts at the
-      // next keyframe.
     }
+    ++gop_packets_;
     if (gop_complete_) {
       if (gop_.size() < options_.max_gop_packets) {
-        gop_.push_back(pkt);
+        gop_.push_back(packet);
       } else {
         gop_.clear();  // too long a GOP to keep
         gop_complete_ = false;
       }
     }
-    if (active_ && decoding_gop_) {
-      decode.push_back(std::move(pkt));
-    } else {
-      decoding_gop_ = false;
+    if (active_) {
+      if (sent_ + 1 == gop_packets_) {
+        // The decoder is up to date: this packet follows what it has.
+        decode.push_back(std::move(packet));
+        sent_ = gop_packets_;
+      } else if (gop_complete_) {
+        // The decoder stopped somewhere in this GOP (at its keyframe, or where an earlier
+        // full decoding ended): the packets it has not seen bring it up to now, so motion is
+        // seen from the frames that triggered. Never one it has decoded already: a packet fed
+        // twice is decoded against the wrong references (garbage, and time running backwards).
+        decode.insert(decode.end(), gop_.begin() + static_cast<std::ptrdiff_t>(sent_),
+                      gop_.end());
+        sent_ = gop_packets_;
+      }
+      // Otherwise the GOP was too long to keep: full decoding starts at the next keyframe.
     }
-    // Idle again: decoding stops after this packet; the decoder next sees a keyframe.
+    // Idle again: decoding stops after this packet; the decoder next sees what it missed (on a
+    // trigger in this GOP) or the next keyframe.
     if (active_ && at > active_until_) active_ = false;
   }
   stats_.packets_selected += static_cast<int64_t>(decode.size() - before);

@@ -2,21 +2,21 @@
 // never blocks). Decoding is the cost of analysis (docs/design/analysis.md): a 1080p25 main
 // stream decoded in full costs ~7-9 % of a core, its keyframes alone ~0.5 %.
 //
-//  - kAll: every packet from a keyframe on (sub streams: small pictures, cheap to decode).
+//  - kAll: every packet from a keyframe on.
 //  - kAdaptive: idle, only keyframes are decoded. The compressed stream itself says when to look
-//    closer: a P-frame much larger than those at the same place of earlier GOPs means the picture changed (something
-//    moves, the light changes); one much smaller means it lost detail (covered, defocused);
-//    two such P-frames in a row trigger.
-//    Then the current GOP is decoded from its keyframe (its packets
-//    are kept as references, so motion is seen from the frame that triggered), and every frame
-//    after it until analysis has reported no motion for `hold` (while decoding everything, the
-//    pictures, not the sizes, decide).
+//    closer: a P-frame that departs from those at the same place of earlier GOPs by more than
+//    the stream's own wobble (a learnt spread, not a fixed ratio) means the picture changed:
+//    larger, something moves or the light changes; much smaller, it lost detail (covered,
+//    defocused). `confirm` such P-frames in a row trigger, or one far larger (a step change:
+//    a light switched on or off). Then the current GOP is decoded
+//    from its keyframe (its packets are kept as references, so motion is seen from the frame
+//    that triggered), and every frame after it until analysis has reported no motion for `hold`
+//    (while decoding everything, the pictures, not the sizes, decide).
 //
 // Packets are reference-counted; the selector keeps those of the current GOP only while
 // adaptive (bounded by `max_gop_packets`).
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -31,8 +31,18 @@ namespace vigil {
 
 struct FrameSelectorOptions {
   bool adaptive = true;
-  // A P-frame this many times larger (or 2x this many times smaller) than the running typical size triggers full decoding.
-  double trigger_ratio = 1.5;
+  // A P-frame departs when its size differs from the typical size at its place in the GOP by
+  // more than `spread_factor` times the stream's spread (how much that log-ratio wobbles,
+  // learnt from the stream), and by at least `min_ratio`; smaller frames must be at least 3x
+  // smaller.
+  double spread_factor = 4.0;
+  double min_ratio = 1.15;
+  // Departing P-frames in a row that trigger full decoding (rate control wobbles single frames;
+  // something moving keeps them large) ...
+  int confirm = 2;
+  // ... or one P-frame larger by this many times the threshold (in log-ratio): a step change
+  // such as a light switched on or off costs one large frame, the next ones are normal again.
+  double jump_factor = 2.0;
   // Full decoding lasts this long (media time) after a trigger or the last reported motion.
   Ticks90k hold = std::chrono::duration_cast<Ticks90k>(std::chrono::seconds(4));
   size_t max_gop_packets = 600;
@@ -49,31 +59,43 @@ class FrameSelector {
   explicit FrameSelector(FrameSelectorOptions options) : options_(options) {}
 
   using PacketRef = std::shared_ptr<const AVPacket>;
+  struct Packet {
+    PacketRef pkt;
+    WallTime received;  // when it arrived: the frame's time for people, even decoded late
+  };
   // Feeds one video packet (its media time `at`); appends to `decode` what to decode now, in
   // order. `motion` says whether analysis reported motion in its latest frame.
-  void on_packet(PacketRef pkt, Ticks90k at, bool motion, std::vector<PacketRef>& decode);
+  void on_packet(Packet packet, Ticks90k at, bool motion, std::vector<Packet>& decode);
   // A new stream, or packets were lost between selector and decoder: wait for a keyframe.
   void resync();
   bool full_decoding() const { return active_; }
   const FrameSelectorStats& stats() const { return stats_; }
+  // The stream's learnt size spread (mean absolute log-ratio of a P-frame to its typical size);
+  // 0 until known. For tests and tuning.
+  double size_spread() const { return spread_samples_ > 0 ? spread_ : 0; }
 
  private:
-  bool size_triggers(int size);
+  enum class SizeChange { kNone, kDeparts, kJumps };
+  SizeChange size_change(int size);
 
   const FrameSelectorOptions options_;
   bool synced_ = false;  // the decoder has (or will have) this GOP's keyframe
   bool active_ = false;
   Ticks90k active_until_{0};
-  std::vector<PacketRef> gop_;  // adaptive and idle: the current GOP, keyframe first
-  bool gop_complete_ = false;   // gop_ holds every packet since the keyframe
-  bool decoding_gop_ = false;   // the decoder got every packet of the current GOP so far
+  std::vector<Packet> gop_;   // adaptive: the current GOP, keyframe first
+  bool gop_complete_ = false;  // gop_ holds every packet since the keyframe
+  size_t gop_packets_ = 0;     // packets of the current GOP so far
+  size_t sent_ = 0;            // the first `sent_` of them went to the decoder
   struct Typical {
-    double size = 0;  // bytes
+    double log_size = 0;  // log(bytes), followed over a few GOPs
+    double spread = 0;    // the spread at this place
     int samples = 0;
   };
-  std::vector<Typical> typical_;  // typical P-frame size by place in the GOP
+  std::vector<Typical> typical_;  // by place in the GOP
   size_t position_ = 0;           // place of the next P-frame in the current GOP
-  bool last_departed_ = false;    // the previous P-frame's size departed from its typical
+  double spread_ = 0;             // stream-wide
+  int64_t spread_samples_ = 0;
+  int departed_in_a_row_ = 0;
   FrameSelectorStats stats_;
 };
 
