@@ -26,6 +26,7 @@
 
 namespace vigil {
 
+class CameraProber;
 class LiveHub;
 class SnapshotCache;
 
@@ -41,6 +42,7 @@ class Api {
   // `configs` (which rewrites the file and tells its subscribers, e.g. the recorder). With no
   // user in the catalog, a one-time setup token is made (setup_token()) for POST /api/setup.
   Api(ConfigStore& configs, AccountStore& accounts, const Clock& clock, StatusFn status);
+  ~Api();
 
   http::Response handle(const http::Request& req);
   // Body limit and pool of a request, from its request line (HttpServer's ClassifyFn).
@@ -82,6 +84,7 @@ class Api {
   http::Response add_camera(Call& call);
   http::Response change_camera(Call& call);
   http::Response remove_camera(Call& call);
+  http::Response probe_camera(Call& call);
   http::Response read_audit(Call& call);
   http::Response openapi(Call& call);
   http::Response live(Call& call);
@@ -107,6 +110,7 @@ class Api {
   LiveHubFn live_hub_;
   std::shared_ptr<SnapshotCache> snapshots_;
   StaticFiles web_;  // the web UI ([http] web_root)
+  std::unique_ptr<CameraProber> prober_;  // "test connection" (camera_probe.h)
 };
 
 }  // namespace vigil
