@@ -143,8 +143,15 @@ Response Api::camera(Call& call) {
     }
   }
   if (status.is_object()) status.erase("url");  // the RTSP URL is configuration, not status
-  json j = camera_json(*c, call.principal->user.role == Role::kAdmin);
+  const bool admin = call.principal->user.role == Role::kAdmin;
+  json j = camera_json(*c, admin);
   j["status"] = status;
+  // Schedules are local times of this zone (null: the host's), which a browser elsewhere
+  // cannot guess.
+  if (admin) {
+    j["schedule_time_zone"] =
+        config->events.time_zone.empty() ? json(nullptr) : json(config->events.time_zone);
+  }
   return Response::json(200, j);
 }
 

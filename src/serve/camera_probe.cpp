@@ -3,8 +3,10 @@
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <vector>
 
 #include "core/error.h"
 #include "core/redact.h"
@@ -36,29 +38,33 @@ std::string base64(const std::string& bytes) {
 }
 
 // Frame rate from the timestamps of the video packets after the keyframe: reads at most a
-// dozen packets or one second. Errors here do not spoil a probe that has its picture.
+// dozen packets or one second. The median step between sorted timestamps is one frame's
+// duration also with B-frames (decode order differs from presentation order) and a lost packet.
+// Errors here do not spoil a probe that has its picture.
 std::optional<double> measure_fps(MediaSource& source, const StreamInfo& info, int64_t first_pts,
                                   const Clock& clock) {
   if (first_pts == AV_NOPTS_VALUE) return std::nullopt;
   PacketPtr pkt = make_packet();
   const SteadyTime until = clock.steady_now() + std::chrono::seconds(1);
-  int frames = 0;
-  int64_t last_pts = first_pts;
+  std::vector<int64_t> pts{first_pts};
   try {
     TrackKind track = TrackKind::kVideo;
-    while (frames < 12 && clock.steady_now() < until && source.read(pkt.get(), track)) {
-      if (track == TrackKind::kVideo && pkt->pts != AV_NOPTS_VALUE && pkt->pts > last_pts) {
-        ++frames;
-        last_pts = pkt->pts;
-      }
+    while (pts.size() < 13 && clock.steady_now() < until && source.read(pkt.get(), track)) {
+      if (track == TrackKind::kVideo && pkt->pts != AV_NOPTS_VALUE) pts.push_back(pkt->pts);
       av_packet_unref(pkt.get());
     }
   } catch (const Error&) {
   }
-  if (frames < 2) return std::nullopt;
-  const double seconds = static_cast<double>(last_pts - first_pts) * av_q2d(info.video_time_base);
-  if (seconds <= 0) return std::nullopt;
-  return std::round(frames / seconds * 100) / 100;
+  std::sort(pts.begin(), pts.end());
+  std::vector<int64_t> steps;
+  for (size_t i = 1; i < pts.size(); ++i) {
+    if (pts[i] > pts[i - 1]) steps.push_back(pts[i] - pts[i - 1]);
+  }
+  if (steps.size() < 3) return std::nullopt;
+  std::nth_element(steps.begin(), steps.begin() + steps.size() / 2, steps.end());
+  const double frame = static_cast<double>(steps[steps.size() / 2]) * av_q2d(info.video_time_base);
+  if (frame <= 0) return std::nullopt;
+  return std::round(100 / frame) / 100;
 }
 
 ProbeResult probe_with_deadline(MediaSource& source, const Clock& clock, const bool& timed_out,
