@@ -3,6 +3,9 @@
 // recorder, so a camera added here records within seconds and survives a restart.
 #include <spdlog/spdlog.h>
 
+#include <cmath>
+#include <cstdio>
+
 #include "core/error.h"
 #include "core/redact.h"
 #include "serve/api.h"
@@ -37,7 +40,9 @@ json zones_json(const std::vector<ZoneConfig>& zones) {
   json list = json::array();
   for (const ZoneConfig& z : zones) {
     json points = json::array();
-    for (const auto& [x, y] : z.points) points.push_back({x, y});
+    // Floats hold ~7 digits: rounded to what a person (or the web UI) wrote.
+    auto clean = [](float v) { return std::round(static_cast<double>(v) * 1e5) / 1e5; };
+    for (const auto& [x, y] : z.points) points.push_back(json::array({clean(x), clean(y)}));
     list.push_back({{"name", z.name}, {"points", points}, {"mask", z.mask}});
   }
   return list;

@@ -67,7 +67,8 @@ std::optional<double> measure_fps(MediaSource& source, const StreamInfo& info, i
   return std::round(100 / frame) / 100;
 }
 
-ProbeResult probe_with_deadline(MediaSource& source, const Clock& clock, const bool& timed_out,
+ProbeResult probe_with_deadline(MediaSource& source, const Clock& clock,
+                                const std::atomic<bool>& timed_out,
                                 std::chrono::milliseconds limit) {
   ProbeResult r;
   auto failed = [&](const std::string& reason, const std::string& error) {
@@ -140,7 +141,7 @@ ProbeResult probe_source(MediaSource& source, std::chrono::milliseconds limit, c
                          ProbeCancel* cancel) {
   ProbeCancel local;
   ProbeCancel& c = cancel ? *cancel : local;
-  bool timed_out = false;  // written by the watchdog before it interrupts; read after the join
+  std::atomic<bool> timed_out{false};  // set by the watchdog before it interrupts the source
   // The sources' own I/O timeouts notice a silent camera; this bounds the whole probe (a camera
   // that answers but never sends a keyframe) and carries cancellation.
   std::thread watchdog([&] {

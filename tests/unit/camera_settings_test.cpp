@@ -241,9 +241,9 @@ TEST_F(CameraSettingsApi, AnalysisZonesSchedulesAndRecordingModeRoundTrip) {
       {{{"name", "door"}, {"points", {{0.5, 0}, {1, 0}, {1, 1}, {0.5, 1}}}},
        {{"name", "tree"}, {"points", {{0, 0}, {0.25, 0}, {0.25, 0.5}}}, {"mask", true}}});
   const json schedules = json::array(
-      {{{"zone", "door"}, {"types", {"motion"}}, {"days", {"mon", "fri"}}, {"from", "19:00"},
-        {"to", "07:00"}},
-       {{"zone", nullptr}, {"days", {"sat", "sun"}}}});
+      {{{"zone", "door"}, {"types", json::array({"motion"})}, {"days", json::array({"mon", "fri"})},
+        {"from", "19:00"}, {"to", "07:00"}},
+       {{"zone", nullptr}, {"days", json::array({"sat", "sun"})}}});
   auto r = call("PATCH", "/api/cameras/front",
                 {{"record", "events"},
                  {"analysis", {{"enabled", true}, {"sensitivity", 75}, {"min_area", 0.01}}},
@@ -278,8 +278,8 @@ TEST_F(CameraSettingsApi, AnalysisZonesSchedulesAndRecordingModeRoundTrip) {
   EXPECT_DOUBLE_EQ(got["zones"][0]["points"][0][0].get<double>(), 0.5);
   EXPECT_EQ(got["zones"][1]["mask"], true);
   EXPECT_EQ(got["schedules"][0],
-            (json{{"zone", "door"}, {"types", {"motion"}}, {"days", {"mon", "fri"}},
-                  {"from", "19:00"}, {"to", "07:00"}}));
+            (json{{"zone", "door"}, {"types", json::array({"motion"})},
+                  {"days", json::array({"mon", "fri"})}, {"from", "19:00"}, {"to", "07:00"}}));
   EXPECT_EQ(got["schedules"][1]["zone"], nullptr);
   EXPECT_EQ(got["schedules"][1]["from"], "00:00");
   EXPECT_EQ(got["schedules"][1]["to"], "24:00");
@@ -289,7 +289,7 @@ TEST_F(CameraSettingsApi, AnalysisZonesSchedulesAndRecordingModeRoundTrip) {
 
   // analysis merges key by key; zones and schedules are replaced as a whole.
   r = call("PATCH", "/api/cameras/front",
-           {{"analysis", {{"tamper", false}}},
+           {{"analysis", json{{"tamper", false}}},
             {"zones", json::array({zones[0]})},
             {"schedules", json::array()}},
            admin_);
@@ -322,13 +322,14 @@ TEST_F(CameraSettingsApi, WrongValuesAreRefusedWithTheMessageOfAStart) {
              "camera[0].analysis.sensitivity = 300: must be between 1 and 100");
   expect_400({{"analysis", {{"frames", 3}}}}, "camera[0].analysis.frames = 3: unknown setting");
   expect_400({{"record", "sometimes"}}, "camera[0].record = \"sometimes\": must be");
-  expect_400({{"zones", {{{"name", "door"}, {"points", {{0, 0}, {2, 0}, {1, 1}}}}}}},
+  expect_400({{"zones", json::array({json{{"name", "door"}, {"points", {{0, 0}, {2, 0}, {1, 1}}}}})}},
              "camera[0].zone[0].points[1] = [...]: must be [x, y] with both between 0 and 1");
-  expect_400({{"zones", {{{"name", "Door!"}, {"points", {{0, 0}, {1, 0}, {1, 1}}}}}}},
+  expect_400({{"zones", json::array({json{{"name", "Door!"}, {"points", {{0, 0}, {1, 0}, {1, 1}}}}})}},
              "camera[0].zone[0].name = \"Door!\"");
-  expect_400({{"schedules", {{{"zone", "nowhere"}}}}},
+  expect_400({{"schedules", json::array({json{{"zone", "nowhere"}}})}},
              "camera[0].schedule[0].zone = \"nowhere\": names no [[camera.zone]]");
-  expect_400({{"schedules", {{{"days", {"someday"}}}}}}, "camera[0].schedule[0].days");
+  expect_400({{"schedules", json::array({json{{"days", json::array({"someday"})}}})}},
+             "camera[0].schedule[0].days");
   expect_400({{"zones", "door"}}, "\"zones\" must be a list");
   expect_400({{"zone", json::array()}}, "zone");  // TOML names are not API fields
   // Nothing was written.

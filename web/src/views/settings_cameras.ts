@@ -43,8 +43,8 @@ export function camerasSettings(root: HTMLElement, _ctx: Ctx): () => void {
 
     const a = cam?.analysis;
     const analysisOn = h('input', { name: 'analysis_enabled', type: 'checkbox', checked: a?.enabled ?? false });
-    const sensitivity = h('input', { name: 'sensitivity', type: 'range', min: 1, max: 100, step: 1, value: a?.sensitivity ?? 60 });
-    const sensitivityOut = h('output', { for: 'sensitivity' }, String(sensitivity.value));
+    const sensitivity = h('input', { name: 'sensitivity', id: 'cam-sensitivity', type: 'range', min: 1, max: 100, step: 1, value: a?.sensitivity ?? 60 });
+    const sensitivityOut = h('output', { for: 'cam-sensitivity' }, String(sensitivity.value));
     sensitivity.addEventListener('input', () => (sensitivityOut.textContent = sensitivity.value));
     const minArea = h('input', { name: 'min_area', type: 'number', min: 0.01, max: 50, step: 0.01, value: Math.round((a?.min_area ?? 0.002) * 10000) / 100 });
     const tamper = h('input', { name: 'tamper', type: 'checkbox', checked: a?.tamper ?? true });
