@@ -3,8 +3,9 @@
 // and with the right URL (a real decoded snapshot), zones and a mask drawn with the mouse on that
 // picture (a corner dragged), a schedule, recording mode and analysis settings, saved; then an
 // existing camera edited: its masked URL tested, a zone typed as numbers (the keyboard way), its
-// recording mode changed. tests/integration/test_webui_cameras.py checks the file, the API and
-// that recording never stopped.
+// recording mode changed; a duplicate zone name refused; the form at phone width.
+// tests/integration/test_webui_cameras.py checks the file, the API and that recording never
+// stopped.
 //
 //   node tests/browser/camera_settings.test.mjs '{"url", "admin", "password", "doorUrl",
 //        "wrongPasswordUrl", "deadUrl", "zone": [[x, y], ...], "drag": [x, y], "mask": [[x, y], ...],
@@ -207,6 +208,17 @@ try {
     await err.waitFor();
     assert.match(await err.innerText(), /zone\[1\]\.name = "driveway": is used twice/);
     await form.getByRole('button', { name: 'Cancel' }).click();
+  });
+
+  await step('the form fits a phone (390 px wide)', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.locator('tr[data-camera=door]').getByRole('button', { name: 'Edit' }).click();
+    const pic = form.locator('img.zone-picture');
+    await page.waitForFunction((i) => !i.hidden && i.complete && i.naturalWidth > 0, await pic.elementHandle());
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(wide <= 390, `the page is ${wide} px wide`);
+    const stage = await form.locator('.zone-stage').boundingBox();
+    assert.ok(stage.width > 300 && stage.width <= 390, `zone picture ${stage.width} px wide`);
   });
 
   console.log(`RESULT ${JSON.stringify({ probed, dragged })}`);

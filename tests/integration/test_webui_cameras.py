@@ -100,7 +100,7 @@ class WebUiCameras(TestCase):
         print(r.stdout)
         self.assertEqual(r.returncode, 0,
                          r.stdout + r.stderr + "\n--- vigil ---\n" + v.log()[-3000:])
-        self.assertRegex(r.stdout, r"\b8 passed, 0 failed")
+        self.assertRegex(r.stdout, r"\b9 passed, 0 failed")
         result = json.loads(re.search(r"^RESULT (.*)$", r.stdout, re.M).group(1))
         self.assertGreater(result["probed"]["width"], 0)
 

@@ -131,8 +131,10 @@ export function zoneEditor(initial: Zone[], onChange: (zones: Zone[]) => void): 
           changed();
         });
         const mask = h('input', { type: 'checkbox', name: 'zone_mask', checked: !!z.mask });
+        const nameLabel = h('span', {}, z.mask ? 'Mask name' : 'Zone name');
         mask.addEventListener('change', () => {
           z.mask = mask.checked;
+          nameLabel.textContent = z.mask ? 'Mask name' : 'Zone name';
           drawOverlay();
           changed();
         });
@@ -160,7 +162,7 @@ export function zoneEditor(initial: Zone[], onChange: (zones: Zone[]) => void): 
         return h(
           'div',
           { class: 'zone-row', 'data-zone-row': zi, 'aria-current': String(zi === selected) },
-          h('label', { class: 'field' }, h('span', {}, z.mask ? 'Mask name' : 'Zone name'), name),
+          h('label', { class: 'field' }, nameLabel, name),
           h('label', { class: 'check' }, mask, ' Mask (ignore motion here)'),
           h('label', { class: 'field grow' }, h('span', {}, 'Corners'), corners),
           h('div', { class: 'row' }, pick, remove),
