@@ -115,6 +115,8 @@ Api::Api(ConfigStore& configs, AccountStore& accounts, const Clock& clock, Statu
 
 Api::~Api() = default;
 
+void Api::stop_probes() { prober_->stop(); }
+
 std::optional<std::string> Api::setup_token() {
   std::lock_guard lock(setup_mu_);
   return setup_token_;

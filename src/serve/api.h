@@ -56,6 +56,9 @@ class Api {
   // those routes answer 503.
   using LiveHubFn = std::function<std::shared_ptr<LiveHub>(const std::string& camera_id)>;
   void set_live(LiveHubFn hub);
+  // Ends running connection tests (camera_probe.h). Call after the HTTP server stopped, before
+  // it is destroyed.
+  void stop_probes();
 
  private:
   void add_routes();

@@ -226,12 +226,16 @@ CameraProber::CameraProber(const Clock& clock, SourceFactory factory,
                            std::chrono::milliseconds limit, size_t max_running)
     : clock_(clock), factory_(std::move(factory)), limit_(limit), max_running_(max_running) {}
 
-CameraProber::~CameraProber() {
+CameraProber::~CameraProber() { stop(); }
+
+void CameraProber::stop() {
   std::lock_guard lock(mu_);
+  stopped_ = true;
   for (auto& j : jobs_) j->cancel.cancel();
   for (auto& j : jobs_) {
     if (j->thread.joinable()) j->thread.join();
   }
+  jobs_.clear();
 }
 
 void CameraProber::reap() {
@@ -248,7 +252,7 @@ void CameraProber::reap() {
 std::shared_ptr<http::BodyStream> CameraProber::start(const CameraConfig& camera) {
   std::lock_guard lock(mu_);
   reap();
-  if (jobs_.size() >= max_running_) return nullptr;
+  if (stopped_ || jobs_.size() >= max_running_) return nullptr;
   auto job = std::make_shared<Job>();
   std::unique_ptr<MediaSource> source = factory_(camera);
   const std::string where = redact_url(camera.url);

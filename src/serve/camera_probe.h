@@ -75,6 +75,10 @@ class CameraProber {
   // ProbeResult as one chunk, then ends; a client that goes away cancels the probe. Null when
   // `max_running` probes are running already.
   std::shared_ptr<http::BodyStream> start(const CameraConfig& camera);
+  // Cancels running probes and waits for their threads; start() refuses from then on. Call after
+  // the HTTP server stopped and before it is destroyed: a probe that ends answers through the
+  // server's executor.
+  void stop();
 
  private:
   class Job;
@@ -86,6 +90,7 @@ class CameraProber {
   const size_t max_running_;
   std::mutex mu_;
   std::list<std::shared_ptr<Job>> jobs_;
+  bool stopped_ = false;
 };
 
 }  // namespace vigil
