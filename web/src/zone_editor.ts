@@ -286,6 +286,7 @@ export function zoneEditor(initial: Zone[], onChange: (zones: Zone[]) => void): 
     element,
     zones: () => zones.map((z) => ({ name: z.name, mask: !!z.mask, points: z.points.map((p) => [...p] as Point) })),
     setPicture(src, note) {
+      stage.dataset.picture = String(!!src);
       img.hidden = !src;
       blank.hidden = !!src;
       mount(blank, note ?? 'No picture yet: test the connection to draw on the camera\'s picture.');
