@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 
+#include "app/analysis_tap.h"
 #include "catalog/catalog.h"
 #include "core/error.h"
 #include "core/redact.h"
@@ -166,6 +167,41 @@ TEST(CameraSettings, ProbeFailuresSayWhy) {
     EXPECT_FALSE(r.ok);
     EXPECT_EQ(r.error, "the test was cancelled");
   }
+}
+
+// What a sink saw, in order.
+class RecordingSink final : public PacketSink {
+ public:
+  void on_stream_start(std::shared_ptr<const StreamInfo>, WallTime) override { seen += "S"; }
+  void on_packet(const MediaPacket&) override { seen += "p"; }
+  void on_stream_end(const std::string&, WallTime) override { seen += "E"; }
+  std::string seen;
+};
+
+TEST(CameraSettings, AnalysisTapHandsTheRunningStreamToANewAnalyzer) {
+  AnalysisTap tap;
+  RecordingSink first, second;
+  auto info = std::make_shared<const StreamInfo>();
+  PacketPtr pkt = make_packet();
+  const MediaPacket p{pkt.get(), TrackKind::kVideo, kT0};
+  tap.on_packet(p);  // nobody attached: dropped
+  tap.attach(&first, kT0);
+  EXPECT_EQ(first.seen, "");  // no stream yet: nothing to replay
+  tap.on_stream_start(info, kT0);
+  tap.on_packet(p);
+  // Replaced mid-stream: the new one starts as after a connect, the old one hears nothing more.
+  tap.attach(&second, kT0);
+  tap.on_packet(p);
+  tap.on_stream_end("camera gone", kT0);
+  EXPECT_EQ(first.seen, "Sp");
+  EXPECT_EQ(second.seen, "SpE");
+  // Between connections there is no stream to replay.
+  RecordingSink third;
+  tap.attach(&third, kT0);
+  EXPECT_EQ(third.seen, "");
+  tap.attach(nullptr, kT0);
+  tap.on_stream_start(info, kT0);
+  EXPECT_EQ(third.seen, "");
 }
 
 class CameraSettingsApi : public ::testing::Test {
