@@ -116,8 +116,9 @@ try {
     const pic = form.locator('img.zone-picture');
     await page.waitForFunction((i) => !i.hidden && i.complete && i.naturalWidth > 0, await pic.elementHandle());
     console.log(`     probe: ${text.trim()}`);
-    await form.locator('.probe').scrollIntoViewIfNeeded();
-    await shot('camera-form-test', form);
+    const connection = form.locator('section.form-section').first();
+    await connection.scrollIntoViewIfNeeded();
+    await shot('camera-form-test', connection);
   });
 
   let dragged = [];
