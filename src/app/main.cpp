@@ -128,6 +128,7 @@ int run_serve(ConfigStore& configs) {
     service.write_status_file();
   }
   if (http) http->stop();
+  if (api) api->stop_probes();  // a probe answers through the server: before it is destroyed
   service.stop();
   service.write_status_file();
   spdlog::info("stopped; every open segment was closed");

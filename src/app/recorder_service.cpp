@@ -63,38 +63,61 @@ std::map<std::string, EventFootagePolicy> RecorderService::events_only(
   return out;
 }
 
+RecorderService::Analysis RecorderService::make_analysis(const CameraConfig& cam) {
+  Analysis a;
+  if (!cam.analysis.enabled) return a;
+  // The sub stream when there is one: a fraction of the main stream's decoding cost.
+  const bool sub = !cam.sub_url.empty();
+  a.analyzer = std::make_unique<CameraAnalyzer>(cam, cam.analysis, clock_, *events_, sub);
+  if (sub) {
+    CameraConfig sub_cam = cam;
+    sub_cam.url = cam.sub_url;
+    a.sub_worker = std::make_unique<CameraWorker>(
+        sub_cam, fixed_.ingest, clock_, rtsp_source_factory(clock_, fixed_.ingest),
+        std::vector<PacketSink*>{a.analyzer.get()});
+  }
+  return a;
+}
+
 RecorderService::Pipeline RecorderService::make_pipeline(const CameraConfig& cam,
                                                         CameraParts& parts) {
   Pipeline p;
-  std::vector<PacketSink*> main_sinks{parts.recorder.get(), parts.live.get()};
-  if (cam.analysis.enabled) {
-    // The sub stream when there is one: a fraction of the main stream's decoding cost.
-    const bool sub = !cam.sub_url.empty();
-    p.analyzer = std::make_unique<CameraAnalyzer>(cam, cam.analysis, clock_, *events_, sub);
-    if (sub) {
-      CameraConfig sub_cam = cam;
-      sub_cam.url = cam.sub_url;
-      p.sub_worker = std::make_unique<CameraWorker>(
-          sub_cam, fixed_.ingest, clock_, rtsp_source_factory(clock_, fixed_.ingest),
-          std::vector<PacketSink*>{p.analyzer.get()});
-    } else {
-      main_sinks.push_back(p.analyzer.get());
-    }
-  }
+  p.analysis = make_analysis(cam);
+  parts.tap.attach(p.analysis.sub_worker ? nullptr : p.analysis.analyzer.get(),
+                   clock_.wall_now());
   p.worker = std::make_unique<CameraWorker>(
-      cam, fixed_.ingest, clock_, rtsp_source_factory(clock_, fixed_.ingest), main_sinks);
+      cam, fixed_.ingest, clock_, rtsp_source_factory(clock_, fixed_.ingest),
+      std::vector<PacketSink*>{parts.recorder.get(), parts.live.get(), &parts.tap});
   return p;
 }
 
 void RecorderService::Pipeline::start() {
   worker->start();
-  if (sub_worker) sub_worker->start();
+  if (analysis.sub_worker) analysis.sub_worker->start();
 }
 
 void RecorderService::Pipeline::stop() {
-  if (sub_worker) sub_worker->stop();
+  if (analysis.sub_worker) analysis.sub_worker->stop();
   if (worker) worker->stop();  // ends the stream: the recorder closes its segment
-  if (analyzer) analyzer->stop();
+  if (analysis.analyzer) analysis.analyzer->stop();
+}
+
+void RecorderService::replace_analysis(CameraParts& parts, const CameraConfig& cam) {
+  Analysis& old = parts.pipeline.analysis;
+  if (old.sub_worker) old.sub_worker->stop();
+  parts.tap.attach(nullptr, clock_.wall_now());  // no packet reaches the old analyzer after this
+  if (old.analyzer) old.analyzer->stop();
+  Analysis next = make_analysis(cam);
+  parts.tap.attach(next.sub_worker ? nullptr : next.analyzer.get(), clock_.wall_now());
+  if (started_ && next.sub_worker) next.sub_worker->start();
+  Analysis gone;
+  {
+    // Status reads the analyzer under mu_.
+    std::lock_guard lock(mu_);
+    gone = std::move(parts.pipeline.analysis);
+    parts.pipeline.analysis = std::move(next);
+    parts.config = cam;
+  }
 }
 
 std::unique_ptr<RecorderService::CameraParts> RecorderService::make_camera(
@@ -170,12 +193,19 @@ bool same_analysis(const AnalysisSettings& a, const AnalysisSettings& b) {
          a.signal_timeout == b.signal_timeout && same_zones(a.zones, b.zones);
 }
 
-// Whether a change needs new connections and a new analyzer (name, retention, schedules and
-// the recording mode do not: they live in retention and the events stage).
+// Whether a change needs a new main connection (which closes the segment being written).
+// Name, retention, schedules and the recording mode never do: they live in retention and the
+// events stage.
 bool reconnect_needed(const CameraConfig& a, const CameraConfig& b) {
-  return a.url != b.url || a.sub_url != b.sub_url || a.enabled != b.enabled ||
-         a.transport != b.transport || a.client != b.client ||
-         !same_analysis(a.analysis, b.analysis);
+  return a.url != b.url || a.enabled != b.enabled || a.transport != b.transport ||
+         a.client != b.client;
+}
+
+// Whether a change needs a new analyzer (and sub stream connection), which the main connection
+// can keep feeding through its AnalysisTap.
+bool reanalysis_needed(const CameraConfig& a, const CameraConfig& b) {
+  return !same_analysis(a.analysis, b.analysis) ||
+         (b.analysis.enabled && a.sub_url != b.sub_url);
 }
 
 }  // namespace
@@ -186,6 +216,7 @@ void RecorderService::apply(const Config& next) {
   std::vector<std::unique_ptr<CameraParts>> order;
   std::vector<CameraParts*> added;
   std::vector<std::pair<CameraParts*, CameraConfig>> changed;
+  std::vector<std::pair<CameraParts*, CameraConfig>> reanalysed;
   {
     std::lock_guard lock(mu_);
     std::map<std::string, std::unique_ptr<CameraParts>> running;
@@ -201,8 +232,10 @@ void RecorderService::apply(const Config& next) {
       running.erase(it);
       if (reconnect_needed(parts->config, cam)) {
         changed.emplace_back(parts.get(), cam);
+      } else if (reanalysis_needed(parts->config, cam)) {
+        reanalysed.emplace_back(parts.get(), cam);
       } else {
-        parts->config = cam;  // name, retention
+        parts->config = cam;  // name, retention, schedules, recording mode, unused sub_url
       }
       order.push_back(std::move(parts));
     }
@@ -231,6 +264,11 @@ void RecorderService::apply(const Config& next) {
       parts->pipeline = std::move(next);
       parts->config = cam;
     }
+  }
+  for (auto& [parts, cam] : reanalysed) {
+    spdlog::info("camera {}: analysis settings changed; analysis restarted, recording goes on",
+                 cam.id);
+    replace_analysis(*parts, cam);
   }
   for (CameraParts* parts : added) {
     spdlog::info("camera {} ({}): added", parts->config.id, parts->config.name);
@@ -290,7 +328,7 @@ std::string RecorderService::status_json() {
   {
     std::lock_guard lock(mu_);
     for (const auto& c : cameras_) {
-      const CameraAnalyzer* an = c->pipeline.analyzer.get();
+      const CameraAnalyzer* an = c->pipeline.analysis.analyzer.get();
       rows.push_back({c->config, c->pipeline.worker->health(), c->recorder->status(),
                       an ? std::optional(an->stats()) : std::nullopt});
     }

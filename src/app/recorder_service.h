@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "analyze/camera_analyzer.h"
+#include "app/analysis_tap.h"
 #include "catalog/catalog.h"
 #include "catalog/event_store.h"
 #include "core/clock.h"
@@ -34,9 +35,11 @@ class RecorderService {
   void start();
   void stop();
   // Brings the running cameras in line with `next`: starts added ones, stops removed ones
-  // (their recordings stay), reconnects changed ones, and hands retention the new limits; the
-  // events stage gets the new [events] settings and changed [mqtt] / [[webhook]] targets are
-  // replaced (recording and analysis go on untouched).
+  // (their recordings stay), reconnects ones whose main stream settings changed, replaces only
+  // the analysis of ones whose analysis settings (or sub stream) changed, and hands retention
+  // and the events stage the new limits, recording modes and schedules; the events stage gets
+  // the new [events] settings and changed [mqtt] / [[webhook]] targets are replaced (recording
+  // and analysis go on untouched).
   // Serialized; safe to call from any thread (the ConfigStore's subscriber).
   void apply(const Config& next);
   // Per-camera health + recorder state + disk, as JSON (status.json, the API).
@@ -47,13 +50,18 @@ class RecorderService {
   void write_status_file();
 
  private:
-  // What connects to a camera and what only exists for that connection: replaced as a whole
-  // when the camera's stream or analysis settings change.
-  struct Pipeline {
+  // The analysis of a camera: replaced on its own when only analysis settings (zones,
+  // sensitivity, the sub stream) change, so that recording goes on meanwhile.
+  struct Analysis {
     std::unique_ptr<CameraAnalyzer> analyzer;  // when analysis is enabled; feeds events_
-    // Workers last: stopped and destroyed before the sinks they feed.
-    std::unique_ptr<CameraWorker> worker;      // the main stream: recorder, live, analyzer
     std::unique_ptr<CameraWorker> sub_worker;  // the sub stream, when analysed: analyzer only
+  };
+  // What connects to a camera and what only exists for that connection: replaced as a whole
+  // when the camera's main stream settings change.
+  struct Pipeline {
+    Analysis analysis;
+    // The worker last: stopped and destroyed before the sinks it feeds.
+    std::unique_ptr<CameraWorker> worker;  // the main stream: recorder, live, analysis tap
     void start();
     void stop();
   };
@@ -61,10 +69,14 @@ class RecorderService {
     CameraConfig config;
     std::unique_ptr<Recorder> recorder;  // kept across pipelines: one per camera
     std::shared_ptr<LiveHub> live;       // kept too: viewers ride through a reconnect
+    AnalysisTap tap;                     // the main stream's way to the current analyzer
     Pipeline pipeline;
   };
   std::unique_ptr<CameraParts> make_camera(const CameraConfig& cam);
   Pipeline make_pipeline(const CameraConfig& cam, CameraParts& parts);
+  Analysis make_analysis(const CameraConfig& cam);
+  // Stops `parts`' analysis and starts one for `cam`, leaving the main connection alone.
+  void replace_analysis(CameraParts& parts, const CameraConfig& cam);
   std::map<std::string, RetentionLimits> retention_limits(const Config& config);
   // Cameras recorded in mode "events", with what retention keeps of them.
   std::map<std::string, EventFootagePolicy> events_only(const Config& config) const;

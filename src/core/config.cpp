@@ -613,6 +613,18 @@ Config parse_config(const std::string& text, const std::string& source,
       }
 
       cam.analysis = parse_analysis(v, t->get("analysis"), t->get("zone"), w);
+      // A schedule for a zone that does not exist would never arm: a typo must not silently
+      // disable alerts. Masks are not reported as zones, so they cannot be scheduled either.
+      for (size_t k = 0; k < cam.schedule.size(); ++k) {
+        const std::string& zone = cam.schedule[k].zone;
+        if (zone.empty()) continue;
+        bool found = false;
+        for (const ZoneConfig& z : cam.analysis.zones) found = found || (z.name == zone && !z.mask);
+        if (!found) {
+          v.fail(w + "schedule[" + std::to_string(k) + "].zone", "\"" + zone + "\"",
+                 "names no [[camera.zone]] of this camera (a mask cannot be scheduled)");
+        }
+      }
       c.cameras.push_back(std::move(cam));
     }
   }

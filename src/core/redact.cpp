@@ -46,6 +46,27 @@ std::string redact_in_text(const std::string& text, const std::string& url) {
   return out;
 }
 
+bool has_masked_password(const std::string& url) {
+  const Userinfo u = find_password(url);
+  return u.pass_begin != std::string::npos &&
+         url.compare(u.pass_begin, u.pass_end - u.pass_begin, "***") == 0;
+}
+
+std::string unmask_url(const std::string& url, const std::vector<std::string>& known) {
+  if (!has_masked_password(url)) return url;
+  const Userinfo u = find_password(url);
+  const std::string user_part = url.substr(0, u.pass_begin);  // "rtsp://user:"
+  for (const std::string& k : known) {
+    const Userinfo ku = find_password(k);
+    if (ku.pass_begin == std::string::npos || k.compare(0, ku.pass_begin, user_part) != 0) {
+      continue;
+    }
+    return user_part + k.substr(ku.pass_begin, ku.pass_end - ku.pass_begin) +
+           url.substr(u.pass_end);
+  }
+  return url;
+}
+
 std::string redact_all_urls(const std::string& text) {
   static const std::regex re(R"((://[^:/@\s]+:)[^@\s/]+@)");
   return std::regex_replace(text, re, "$1***@");

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace vigil {
 
@@ -10,6 +11,13 @@ namespace vigil {
 std::string redact_url(const std::string& url);
 // Replace every occurrence of a URL's password inside a free-form text (e.g. an FFmpeg message).
 std::string redact_in_text(const std::string& text, const std::string& url);
+
+// The inverse for clients that send back what they were given: a URL whose password is "***"
+// gets the password of the first `known` URL with the same scheme and user name (a camera's
+// stored URLs), also when host or path changed. Any other URL is returned as it is.
+std::string unmask_url(const std::string& url, const std::vector<std::string>& known);
+// True when the URL's password is the mask "***" (unmask_url found no stored password for it).
+bool has_masked_password(const std::string& url);
 
 // Masks the password of every scheme://user:password@ URL inside a text (e.g. a library's log
 // line that echoes a URL we did not choose).

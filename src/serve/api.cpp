@@ -8,6 +8,7 @@
 
 #include "serve/api_request.h"
 #include "serve/authorize.h"
+#include "serve/camera_probe.h"
 #include "serve/crypto.h"
 
 namespace vigil {
@@ -102,8 +103,20 @@ Api::Api(ConfigStore& configs, AccountStore& accounts, const Clock& clock, Statu
       settings_api_(configs, accounts, clock, status_),
       web_(configs.current()->http.web_root) {
   if (accounts_.user_count() == 0) setup_token_ = random_secret(24);
+  // A test connection gives up after this long; the sources' own I/O timeout is kept below it
+  // so that a silent camera is reported as such, not as a generic time-out.
+  constexpr std::chrono::milliseconds kProbeLimit{10'000};
+  IngestSettings probe_ingest = configs.current()->ingest;
+  probe_ingest.io_timeout = std::min(probe_ingest.io_timeout, std::chrono::milliseconds(5'000));
+  probe_ingest.read_batch = std::chrono::milliseconds(0);  // a probe wants its frames at once
+  prober_ = std::make_unique<CameraProber>(clock_, rtsp_source_factory(clock_, probe_ingest),
+                                           kProbeLimit, 4);
   add_routes();
 }
+
+Api::~Api() = default;
+
+void Api::stop_probes() { prober_->stop(); }
 
 std::optional<std::string> Api::setup_token() {
   std::lock_guard lock(setup_mu_);
@@ -137,6 +150,8 @@ void Api::add_routes() {
   add("GET", "/api/cameras/{id:camera}", Access{true, Role::kViewer, "id"}, &Api::camera);
   add("PATCH", "/api/cameras/{id:camera}", Access{true, Role::kAdmin, "id"}, &Api::change_camera);
   add("DELETE", "/api/cameras/{id:camera}", Access{true, Role::kAdmin, "id"}, &Api::remove_camera);
+  // Not slow although it takes seconds: it runs on threads of its own (camera_probe.h).
+  add("POST", "/api/cameras/probe", admin, &Api::probe_camera);
   add("GET", "/api/audit", admin, &Api::read_audit);
   add("GET", "/api/openapi.json", viewer, &Api::openapi);
   playback_.add_routes(router_);

@@ -27,6 +27,7 @@
 
 namespace vigil {
 
+class CameraProber;
 class LiveHub;
 class SnapshotCache;
 
@@ -42,6 +43,7 @@ class Api {
   // `configs` (which rewrites the file and tells its subscribers, e.g. the recorder). With no
   // user in the catalog, a one-time setup token is made (setup_token()) for POST /api/setup.
   Api(ConfigStore& configs, AccountStore& accounts, const Clock& clock, StatusFn status);
+  ~Api();
 
   http::Response handle(const http::Request& req);
   // Body limit and pool of a request, from its request line (HttpServer's ClassifyFn).
@@ -55,6 +57,9 @@ class Api {
   // those routes answer 503.
   using LiveHubFn = std::function<std::shared_ptr<LiveHub>(const std::string& camera_id)>;
   void set_live(LiveHubFn hub);
+  // Ends running connection tests (camera_probe.h). Call after the HTTP server stopped, before
+  // it is destroyed.
+  void stop_probes();
 
  private:
   void add_routes();
@@ -83,6 +88,7 @@ class Api {
   http::Response add_camera(Call& call);
   http::Response change_camera(Call& call);
   http::Response remove_camera(Call& call);
+  http::Response probe_camera(Call& call);
   http::Response read_audit(Call& call);
   http::Response openapi(Call& call);
   http::Response live(Call& call);
@@ -109,6 +115,7 @@ class Api {
   LiveHubFn live_hub_;
   std::shared_ptr<SnapshotCache> snapshots_;
   StaticFiles web_;  // the web UI ([http] web_root)
+  std::unique_ptr<CameraProber> prober_;  // "test connection" (camera_probe.h)
 };
 
 }  // namespace vigil

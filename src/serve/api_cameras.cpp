@@ -3,10 +3,14 @@
 // recorder, so a camera added here records within seconds and survives a restart.
 #include <spdlog/spdlog.h>
 
+#include <cmath>
+#include <cstdio>
+
 #include "core/error.h"
 #include "core/redact.h"
 #include "serve/api.h"
 #include "serve/api_request.h"
+#include "serve/camera_probe.h"
 
 namespace vigil {
 namespace {
@@ -19,6 +23,55 @@ json retention_json(const RetentionLimits& r) {
           {"max_bytes", r.max_bytes ? json(*r.max_bytes) : json(nullptr)}};
 }
 
+json analysis_json(const AnalysisSettings& a) {
+  const char* decode = a.decode == AnalysisDecode::kAll        ? "all"
+                       : a.decode == AnalysisDecode::kAdaptive ? "adaptive"
+                                                               : "auto";
+  return {{"enabled", a.enabled},
+          {"fps", a.fps},
+          {"sensitivity", a.sensitivity},
+          {"min_area", a.min_area},
+          {"decode", decode},
+          {"tamper", a.tamper},
+          {"signal_timeout_ms", a.signal_timeout.count()}};
+}
+
+json zones_json(const std::vector<ZoneConfig>& zones) {
+  json list = json::array();
+  for (const ZoneConfig& z : zones) {
+    json points = json::array();
+    // Floats hold ~7 digits: rounded to what a person (or the web UI) wrote.
+    auto clean = [](float v) { return std::round(static_cast<double>(v) * 1e5) / 1e5; };
+    for (const auto& [x, y] : z.points) points.push_back(json::array({clean(x), clean(y)}));
+    list.push_back({{"name", z.name}, {"points", points}, {"mask", z.mask}});
+  }
+  return list;
+}
+
+std::string clock_time(std::chrono::minutes m) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%02d:%02d", static_cast<int>(m.count() / 60),
+                static_cast<int>(m.count() % 60));
+  return buf;
+}
+
+json schedules_json(const std::vector<ScheduleEntry>& entries) {
+  static const char* const kDays[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+  json list = json::array();
+  for (const ScheduleEntry& e : entries) {
+    json days = json::array();
+    for (int d = 0; d < 7; ++d) {
+      if (e.days & (1u << d)) days.push_back(kDays[d]);
+    }
+    list.push_back({{"zone", e.zone.empty() ? json(nullptr) : json(e.zone)},
+                    {"types", e.types},
+                    {"days", days},
+                    {"from", clock_time(e.from)},
+                    {"to", clock_time(e.to)}});
+  }
+  return list;
+}
+
 // What a user may know of a camera: everyone who may see it gets its name; admins also get its
 // configuration, with passwords in URLs masked (they are never sent back).
 json camera_json(const CameraConfig& c, bool admin) {
@@ -29,8 +82,39 @@ json camera_json(const CameraConfig& c, bool admin) {
     j["transport"] = c.transport == RtspTransport::kUdp ? "udp" : "tcp";
     j["rtsp_client"] = c.client == RtspClient::kFfmpeg ? "ffmpeg" : "native";
     j["retention"] = retention_json(c.retention);
+    j["record"] = c.record == RecordMode::kEvents ? "events" : "continuous";
+    j["analysis"] = analysis_json(c.analysis);
+    j["zones"] = zones_json(c.analysis.zones);
+    j["schedules"] = schedules_json(c.schedule);
   }
   return j;
+}
+
+// The API's camera fields as [[camera]] keys (docs/config.md): the lists are plural in JSON and
+// singular in TOML ([[camera.zone]]), and an empty list is no list. Unknown fields are refused
+// here, before anything is written, rather than reaching the file.
+json camera_fields(json body) {
+  only_fields(body, {"id", "name", "url", "sub_url", "enabled", "transport", "rtsp_client",
+                     "retention", "record", "analysis", "zones", "schedules"});
+  for (const auto& [api, toml] : {std::pair{"zones", "zone"}, std::pair{"schedules", "schedule"}}) {
+    if (!body.contains(api)) continue;
+    json list = std::move(body[api]);
+    body.erase(api);
+    if (!list.is_null() && !list.is_array()) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  std::string("\"") + api + "\" must be a list (or null for none)");
+    }
+    body[toml] = list.is_array() && list.empty() ? json(nullptr) : std::move(list);
+  }
+  // A schedule entry for every zone: no "zone" key, rather than an empty name.
+  if (body.contains("schedule") && body["schedule"].is_array()) {
+    for (auto& e : body["schedule"]) {
+      if (e.is_object() && e.contains("zone") && (e["zone"].is_null() || e["zone"] == "")) {
+        e.erase("zone");
+      }
+    }
+  }
+  return body;
 }
 
 // The field names of a change, for the audit log; URLs (which may hold passwords) by name only.
@@ -64,15 +148,22 @@ Response Api::camera(Call& call) {
     }
   }
   if (status.is_object()) status.erase("url");  // the RTSP URL is configuration, not status
-  json j = camera_json(*c, call.principal->user.role == Role::kAdmin);
+  const bool admin = call.principal->user.role == Role::kAdmin;
+  json j = camera_json(*c, admin);
   j["status"] = status;
+  // Schedules are local times of this zone (null: the host's), which a browser elsewhere
+  // cannot guess.
+  if (admin) {
+    j["schedule_time_zone"] =
+        config->events.time_zone.empty() ? json(nullptr) : json(config->events.time_zone);
+  }
   return Response::json(200, j);
 }
 
 Response Api::add_camera(Call& call) {
   const json body = parse_body(call);
   const std::string id = need_string(body, "id");
-  const auto config = configs_.add_camera(body);
+  const auto config = configs_.add_camera(camera_fields(body));
   const CameraConfig* c = config->find_camera(id);
   if (!c) throw Error(ErrorCode::kInternal, "camera " + id + " vanished after it was added");
   audit(call, "camera_add", "url " + redact_url(c->url), std::nullopt, id);
@@ -86,17 +177,25 @@ Response Api::change_camera(Call& call) {
   json body = parse_body(call);
   const auto before = configs_.current();
   if (const CameraConfig* old = before->find_camera(id)) {
-    // A client that edits what GET gave it sends the masked URL back: that means "unchanged",
-    // not "set the password to ***".
+    // A client that edits what GET gave it sends the masked URL back: that means "the stored
+    // password", not "set the password to ***" (also when the host or path changed).
     for (const char* key : {"url", "sub_url"}) {
-      const std::string& stored = std::string(key) == "url" ? old->url : old->sub_url;
-      if (body.contains(key) && body[key].is_string() && !stored.empty() &&
-          body[key].get<std::string>() == redact_url(stored)) {
+      if (!body.contains(key) || !body[key].is_string()) continue;
+      const std::string given = body[key].get<std::string>();
+      const std::string url = unmask_url(given, {old->url, old->sub_url});
+      if (has_masked_password(url)) {
+        throw Error(ErrorCode::kInvalidArgument,
+                    std::string("\"") + key + "\": the password is masked (***) and the user " +
+                        "name differs from the stored one: type the password");
+      }
+      if (url == (std::string(key) == "url" ? old->url : old->sub_url)) {
         body.erase(key);
+      } else {
+        body[key] = url;
       }
     }
   }
-  const auto config = configs_.update_camera(id, body);
+  const auto config = configs_.update_camera(id, camera_fields(body));
   const CameraConfig* c = config->find_camera(id);
   if (!c) throw Error(ErrorCode::kInternal, "camera " + id + " vanished after it was changed");
   audit(call, "camera_change", changed_fields(body), std::nullopt, id);
@@ -110,6 +209,56 @@ Response Api::remove_camera(Call& call) {
   // under the default limits. To keep watching old footage, disable a camera instead.
   audit(call, "camera_remove", "recording stopped; recordings kept", std::nullopt, id);
   return Response::no_content();
+}
+
+Response Api::probe_camera(Call& call) {
+  const json body = parse_body(call);
+  only_fields(body, {"url", "camera", "transport", "rtsp_client"});
+  CameraConfig cam;
+  cam.id = "probe";
+  std::optional<std::string> camera_id = opt_string(body, "camera");
+  cam.url = need_string(body, "url");
+  const auto config = configs_.current();
+  const CameraConfig* stored = camera_id ? config->find_camera(*camera_id) : nullptr;
+  if (camera_id && !stored) throw HttpFail{404, "no camera " + *camera_id};
+  if (stored) {
+    // The settings form shows the stored URL masked: testing it means testing the real one.
+    cam.url = unmask_url(cam.url, {stored->url, stored->sub_url});
+    cam.transport = stored->transport;
+    cam.client = stored->client;
+  }
+  if (cam.url.rfind("rtsp://", 0) != 0 && cam.url.rfind("rtsps://", 0) != 0) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "url \"" + redact_url(cam.url) + "\": must be an rtsp:// or rtsps:// URL");
+  }
+  if (has_masked_password(cam.url)) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "url: the password is masked (***) and no stored camera URL has that user name; "
+                "type the password");
+  }
+  if (auto t = opt_string(body, "transport")) {
+    if (*t != "tcp" && *t != "udp") {
+      throw Error(ErrorCode::kInvalidArgument, "transport: must be \"tcp\" or \"udp\"");
+    }
+    cam.transport = *t == "udp" ? RtspTransport::kUdp : RtspTransport::kTcp;
+  }
+  if (auto c = opt_string(body, "rtsp_client")) {
+    if (*c != "native" && *c != "ffmpeg") {
+      throw Error(ErrorCode::kInvalidArgument, "rtsp_client: must be \"native\" or \"ffmpeg\"");
+    }
+    cam.client = *c == "ffmpeg" ? RtspClient::kFfmpeg : RtspClient::kNative;
+  }
+  auto stream = prober_->start(cam);
+  if (!stream) {
+    throw HttpFail{429, "other connection tests are running; try again when they are done",
+                   {{"Retry-After", "10"}}};
+  }
+  audit(call, "camera_probe", "url " + redact_url(cam.url), std::nullopt, camera_id);
+  // The answer is written when the probe is done (within its time limit), by the probe's own
+  // thread: no handler thread waits meanwhile.
+  Response r;
+  r.stream = std::move(stream);
+  return r;
 }
 
 }  // namespace vigil

@@ -51,7 +51,7 @@ FramePtr decode(const StreamInfo& info, const AVPacket& keyframe) {
 
 }  // namespace
 
-std::string keyframe_to_jpeg(const StreamInfo& info, const AVPacket& keyframe) {
+JpegImage keyframe_to_jpeg_image(const StreamInfo& info, const AVPacket& keyframe) {
   FramePtr frame = decode(info, keyframe);
   const AVCodec* mjpeg = avcodec_find_encoder(AV_CODEC_ID_MJPEG);
   if (!mjpeg) throw Error(ErrorCode::kInternal, "snapshot: FFmpeg has no MJPEG encoder");
@@ -86,7 +86,8 @@ std::string keyframe_to_jpeg(const StreamInfo& info, const AVPacket& keyframe) {
   PacketPtr pkt(av_packet_alloc());
   err = avcodec_receive_packet(enc.get(), pkt.get());
   if (err < 0) fail("encode JPEG", err);
-  return std::string(reinterpret_cast<const char*>(pkt->data), static_cast<size_t>(pkt->size));
+  return {std::string(reinterpret_cast<const char*>(pkt->data), static_cast<size_t>(pkt->size)),
+          frame->width, frame->height};
 }
 
 std::shared_ptr<const std::string> SnapshotCache::jpeg(const std::string& camera_id,

@@ -14,9 +14,18 @@
 
 namespace vigil {
 
+struct JpegImage {
+  std::string bytes;
+  int width = 0;  // of the decoded picture, in pixels
+  int height = 0;
+};
+
 // Decodes one keyframe and encodes it as a JPEG of the same size. Throws Error(kInternal)
 // naming the step that failed (an undecodable frame, no decoder).
-std::string keyframe_to_jpeg(const StreamInfo& info, const AVPacket& keyframe);
+JpegImage keyframe_to_jpeg_image(const StreamInfo& info, const AVPacket& keyframe);
+inline std::string keyframe_to_jpeg(const StreamInfo& info, const AVPacket& keyframe) {
+  return keyframe_to_jpeg_image(info, keyframe).bytes;
+}
 
 class SnapshotCache {
  public:

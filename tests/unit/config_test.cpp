@@ -191,6 +191,9 @@ url = "http://127.0.0.1:9000/"
 id = "archive"
 url = "rtsp://10.0.0.9/s"
 record = "events"
+[[camera.zone]]
+name = "shelves"
+points = [[0, 0], [1, 0], [1, 1]]
 [[camera.schedule]]
 zone = "shelves"
 days = ["mon", "tue", "wed", "thu", "fri"]

@@ -25,6 +25,35 @@ export interface CameraStatus {
   stored_segments?: number;
 }
 
+// [camera.analysis] (docs/config.md).
+export interface Analysis {
+  enabled: boolean;
+  fps: number;
+  sensitivity: number; // 1..100
+  min_area: number; // fraction of the picture
+  decode: 'auto' | 'all' | 'adaptive';
+  tamper: boolean;
+  signal_timeout_ms: number;
+}
+
+// A polygon in fractions of the picture: [0, 0] top left, [1, 1] bottom right.
+export interface Zone {
+  name: string;
+  points: [number, number][];
+  mask?: boolean;
+}
+
+export const eventTypes = ['motion', 'tamper_covered', 'tamper_defocused', 'tamper_moved', 'signal_lost'] as const;
+export const weekDays = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+
+export interface Schedule {
+  zone: string | null; // null: every event of the camera
+  types: string[]; // empty: every type
+  days: string[];
+  from: string; // HH:MM in the schedule time zone
+  to: string; // HH:MM, 24:00 allowed; to <= from runs into the next day
+}
+
 export interface Camera {
   id: string;
   name: string;
@@ -35,7 +64,24 @@ export interface Camera {
   transport?: 'tcp' | 'udp';
   rtsp_client?: 'native' | 'ffmpeg';
   retention?: { max_days: number | null; max_bytes: number | null };
+  record?: 'continuous' | 'events';
+  analysis?: Analysis;
+  zones?: Zone[];
+  schedules?: Schedule[];
+  schedule_time_zone?: string | null; // detail only; null: the recorder host's zone
   status?: CameraStatus | null;
+}
+
+// POST /api/cameras/probe: a test connection's answer.
+export interface ProbeResult {
+  ok: boolean;
+  codec?: string;
+  width?: number;
+  height?: number;
+  fps?: number | null;
+  snapshot?: string; // base64 JPEG
+  reason?: string;
+  error?: string;
 }
 
 export interface Range {
@@ -258,6 +304,8 @@ export const api = {
   changeCamera: (id: string, body: Record<string, unknown>) =>
     request<Camera>('PATCH', `/api/cameras/${encodeURIComponent(id)}`, body),
   removeCamera: (id: string) => request<void>('DELETE', `/api/cameras/${encodeURIComponent(id)}`),
+  probeCamera: (body: { url: string; camera?: string; transport?: string; rtsp_client?: string }, signal?: AbortSignal) =>
+    request<ProbeResult>('POST', '/api/cameras/probe', body, signal),
 
   timeline: (id: string, start: number, end: number, signal?: AbortSignal) =>
     request<Timeline>(
