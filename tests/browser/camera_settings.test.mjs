@@ -15,7 +15,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium, openPage, Steps } from './ui_session.mjs';
 
 const opts = JSON.parse(process.argv[2] ?? '{}');
 for (const k of ['url', 'admin', 'password', 'doorUrl', 'wrongPasswordUrl', 'deadUrl', 'zone', 'drag', 'mask', 'typedZone', 'shots']) {
@@ -23,38 +23,14 @@ for (const k of ['url', 'admin', 'password', 'doorUrl', 'wrongPasswordUrl', 'dea
 }
 mkdirSync(opts.shots, { recursive: true });
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-         '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-});
-let passed = 0;
-let failed = 0;
+const browser = await launchChromium();
 const cspViolations = [];
+let steps;
 try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: 'Europe/Berlin' });
-  const page = await context.newPage();
-  page.setDefaultTimeout(30_000);
-  page.on('console', (m) => {
-    const t = m.text();
-    if (/Content Security Policy|Refused to/i.test(t)) cspViolations.push(t);
-    if (m.type() === 'error') console.log('page error:', t);
-  });
-  page.on('pageerror', (e) => console.log('page exception:', e.message));
+  const page = await openPage(browser, { viewport: { width: 1280, height: 900 }, timezoneId: 'Europe/Berlin' }, cspViolations);
+  steps = new Steps(page, opts.shots, { fullPage: true });
+  const step = steps.run;
   const shot = (name, locator) => (locator ?? page).screenshot({ path: join(opts.shots, `${name}.png`) });
-  const step = async (name, fn) => {
-    const t0 = Date.now();
-    try {
-      await fn();
-      passed++;
-      console.log(`ok   ${name} (${Date.now() - t0} ms)`);
-    } catch (e) {
-      failed++;
-      console.log(`FAIL ${name}: ${e.stack ?? e}`);
-      await page.screenshot({ path: join(opts.shots, `failed-${name.replace(/\W+/g, '-')}.png`), fullPage: true }).catch(() => {});
-      throw e;
-    }
-  };
   const form = page.locator('form.camera-form');
   const probeResult = form.locator('.probe-result');
   // The stage's pixel position of a point given as fractions of the picture.
@@ -225,10 +201,7 @@ try {
   console.log(`RESULT ${JSON.stringify({ probed, dragged })}`);
 } finally {
   await browser.close();
-  if (cspViolations.length) {
-    console.log(`CSP violations: ${cspViolations.join('\n')}`);
-    failed++;
-  }
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exitCode = failed ? 1 : 0;
+  if (cspViolations.length) console.log(`CSP violations: ${cspViolations.join('\n')}`);
+  if (steps) console.log(steps.summary());
+  process.exitCode = !steps || steps.failed || cspViolations.length ? 1 : 0;
 }

@@ -13,51 +13,25 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium, openPage, Steps } from './ui_session.mjs';
 
 const opts = JSON.parse(process.argv[2] ?? '{}');
 for (const k of ['url', 'user', 'password', 'shots']) if (!opts[k]) throw new Error(`missing ${k}`);
 mkdirSync(opts.shots, { recursive: true });
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-         '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync',
-         '--autoplay-policy=no-user-gesture-required'],
-});
-let passed = 0;
-let failed = 0;
+const browser = await launchChromium();
 const cspViolations = [];
+let steps;
 try {
   // Half an hour off UTC, so that a UTC or whole-hour mistake in the time filters shows; and not
   // near local midnight, so that the footage of the test is all on one local day.
   const hourIn = (tz) => Number(new Intl.DateTimeFormat('en-GB', { timeZone: tz, hour: '2-digit', hourCycle: 'h23' }).format(new Date()));
   const timezoneId = ['Asia/Kolkata', 'America/St_Johns'].find((tz) => hourIn(tz) >= 2 && hourIn(tz) < 22);
   console.log(`     browser's time zone: ${timezoneId}`);
-  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 }, timezoneId });
-  const page = await context.newPage();
-  page.setDefaultTimeout(30_000);
-  page.on('console', (m) => {
-    const t = m.text();
-    if (/Content Security Policy|Refused to/i.test(t)) cspViolations.push(t);
-    if (m.type() === 'error') console.log('page error:', t);
-  });
-  page.on('pageerror', (e) => console.log('page exception:', e.message));
-
+  const page = await openPage(browser, { acceptDownloads: true, viewport: { width: 1280, height: 900 }, timezoneId }, cspViolations);
+  steps = new Steps(page, opts.shots);
+  const step = steps.run;
   const shot = (name) => page.screenshot({ path: join(opts.shots, `${name}.png`) });
-  const step = async (name, fn) => {
-    const t0 = Date.now();
-    try {
-      await fn();
-      passed++;
-      console.log(`ok   ${name} (${Date.now() - t0} ms)`);
-    } catch (e) {
-      failed++;
-      console.log(`FAIL ${name}: ${e.stack ?? e}`);
-      await page.screenshot({ path: join(opts.shots, `failed-${name.replace(/\W+/g, '-')}.png`) }).catch(() => {});
-      throw e;
-    }
-  };
   const api = (path) => page.evaluate(async (p) => (await fetch(p)).json(), path);
   // Frames decoded and media time advancing in the <video> matching `sel`.
   const playing = async (sel) => {
@@ -344,5 +318,5 @@ try {
   });
 } finally {
   await browser.close();
-  console.log(`${passed} passed, ${failed} failed`);
+  if (steps) console.log(steps.summary());
 }

@@ -10,7 +10,7 @@
 // tests/integration/test_webui_system.py runs it and checks what arrived where.
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { launchChromium, openPage, Steps } from './ui_session.mjs';
 
 const opts = JSON.parse(process.argv[2] ?? '{}');
 for (const k of ['url', 'shots', 'config', 'pid', 'deadUrl', 'mqttPort', 'mqttTlsPort', 'caFile', 'hookUrl', 'tlsHookUrl', 'secret']) {
@@ -18,40 +18,14 @@ for (const k of ['url', 'shots', 'config', 'pid', 'deadUrl', 'mqttPort', 'mqttTl
 }
 mkdirSync(opts.shots, { recursive: true });
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-         '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-});
-let passed = 0;
-let failed = 0;
+const browser = await launchChromium();
 const cspViolations = [];
+let steps;
 try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: 'Asia/Kolkata' });
-  const page = await context.newPage();
-  page.setDefaultTimeout(30_000);
-  const watch = (p) => {
-    p.on('console', (m) => {
-      const t = m.text();
-      if (/Content Security Policy|Refused to/i.test(t)) cspViolations.push(t);
-    });
-    p.on('pageerror', (e) => console.log('page exception:', e.message));
-  };
-  watch(page);
+  const page = await openPage(browser, { viewport: { width: 1280, height: 900 }, timezoneId: 'Asia/Kolkata' }, cspViolations);
+  steps = new Steps(page, opts.shots);
+  const step = steps.run;
   const shot = (name) => page.screenshot({ path: `${opts.shots}/${name}.png`, fullPage: true });
-  const step = async (name, fn) => {
-    const t0 = Date.now();
-    try {
-      await fn();
-      passed++;
-      console.log(`ok   ${name} (${Date.now() - t0} ms)`);
-    } catch (e) {
-      failed++;
-      console.log(`FAIL ${name}: ${e.stack ?? e}`);
-      await page.screenshot({ path: `${opts.shots}/failed-${name.replace(/\W+/g, '-')}.png` }).catch(() => {});
-      throw e;
-    }
-  };
   const login = async (p, name) => {
     await p.goto(opts.url);
     await p.getByLabel('User name').fill(name);
@@ -199,15 +173,13 @@ try {
   });
 
   await step('a viewer gets a status line, without settings', async () => {
-    const ctx2 = await browser.newContext({ viewport: { width: 1000, height: 700 } });
-    const p2 = await ctx2.newPage();
-    watch(p2);
+    const p2 = await openPage(browser, { viewport: { width: 1000, height: 700 } }, cspViolations);
     await login(p2, 'vera');
     const line = p2.locator('#system-banner.statusline');
     await line.getByText(/Disk nearly full.*Tell an administrator\./).waitFor();
     assert.equal(await line.getByRole('link').count(), 0);
     assert.equal(await p2.getByRole('link', { name: 'Settings' }).count(), 0);
-    await ctx2.close();
+    await p2.context().close();
   });
 
   await step('phone-sized settings screen: nothing wider than the screen; no CSP violation', async () => {
@@ -220,5 +192,5 @@ try {
   });
 } finally {
   await browser.close();
-  console.log(`${passed} passed, ${failed} failed`);
+  if (steps) console.log(steps.summary());
 }
