@@ -17,7 +17,10 @@ below (clip time, s). CPU is utime+stime from /proc/PID/stat (all threads) over 
 window, in % of one core; agreement is computed from each detector's event intervals
 (detections merged over gaps < 2 s; Motion: on_event_start/on_event_end with event_gap 1).
 
-  bench/motion/run.py [--seconds 112] [--warmup 8] [--sub-adaptive] [--json FILE]
+  bench/motion/run.py [--seconds 112] [--warmup 8] [--sub-adaptive] [--main-unsampled]
+                      [--only main,sub,idle] [--json FILE]
+(--main-unsampled: also the 1080p main stream decoded in full while motion lasts, i.e. without
+sampling sustained motion, on its own mount, for comparison in the same run.)
 """
 import argparse
 import json
@@ -302,6 +305,8 @@ def main():
     ap.add_argument("--idle-seconds", type=int, default=60, help="measured window, idle camera")
     ap.add_argument("--sub-adaptive", action="store_true",
                     help="also the sub stream with adaptive decoding (keyframes while idle)")
+    ap.add_argument("--main-unsampled", action="store_true",
+                    help="also the main stream decoded in full while motion lasts (no sampling)")
     ap.add_argument("--only", help="comma-separated cases: main,sub,idle (default: all)")
     ap.add_argument("--json")
     args = ap.parse_args()
@@ -316,6 +321,8 @@ def main():
     if args.sub_adaptive:
         # Its own mount: a shared stream starts with its first client (clip time 0).
         mounts["subadaptive"] = clips["sub"]
+    if args.main_unsampled:
+        mounts["mainfull"] = clips["main"]
     cam = RtspCamera(mounts)
     results = {}
     try:
@@ -323,6 +330,9 @@ def main():
         if "main" in only:
             results["1080p main stream"] = run_case(cam, "main", args.seconds, args.warmup,
                                                     workdir, [])
+        if args.main_unsampled:
+            results["1080p main, unsampled"] = run_case(cam, "mainfull", args.seconds,
+                                                        args.warmup, workdir, ["--no-sampling"])
         if "sub" in only:
             results["360p sub stream"] = run_case(cam, "sub", args.seconds, args.warmup, workdir,
                                                   ["--sub"])

@@ -3,7 +3,8 @@
 // detected ("<wall ms> <type> on|off") and, at the end, the analyzer's counters. Used by
 // bench/motion/run.py to measure CPU per camera and to compare detections with Motion's.
 //
-//   vigil_bench_analyze URL SECONDS [--sub] [--decode auto|all|adaptive]
+//   vigil_bench_analyze URL SECONDS [--sub] [--decode auto|all|adaptive] [--no-sampling]
+//   (--no-sampling: decode every frame while motion lasts, as before sustained motion was sampled)
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -55,7 +56,7 @@ class PrintingSink final : public vigil::AnalysisSink {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: %s URL SECONDS [--sub] [--decode auto|all|adaptive]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s URL SECONDS [--sub] [--decode auto|all|adaptive] [--no-sampling]\n", argv[0]);
     return 1;
   }
   spdlog::set_level(spdlog::level::warn);
@@ -65,9 +66,12 @@ int main(int argc, char** argv) {
   const int seconds = std::atoi(argv[2]);
   bool sub = false;
   vigil::AnalysisSettings settings;
+  vigil::CameraAnalyzerOptions options;
   for (int i = 3; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--sub")) {
       sub = true;
+    } else if (!std::strcmp(argv[i], "--no-sampling")) {
+      options.selector.sample_sustained = false;
     } else if (!std::strcmp(argv[i], "--decode") && i + 1 < argc) {
       const std::string d = argv[++i];
       settings.decode = d == "all"        ? vigil::AnalysisDecode::kAll
@@ -78,7 +82,7 @@ int main(int argc, char** argv) {
   vigil::SystemClock clock;
   vigil::IngestSettings ingest;
   PrintingSink sink;
-  vigil::CameraAnalyzer analyzer(cam, settings, clock, sink, sub);
+  vigil::CameraAnalyzer analyzer(cam, settings, clock, sink, sub, options);
   vigil::CameraWorker worker(cam, ingest, clock, vigil::rtsp_source_factory(clock, ingest),
                              {&analyzer});
   worker.start();
@@ -87,11 +91,11 @@ int main(int argc, char** argv) {
   analyzer.drain();
   const vigil::AnalyzerStats s = analyzer.stats();
   std::printf("stats packets=%lld decoded_packets=%lld dropped=%lld frames_decoded=%lld "
-              "frames_analysed=%lld decode_errors=%lld triggers=%lld\n",
+              "frames_analysed=%lld decode_errors=%lld triggers=%lld sampled_gops=%lld\n",
               static_cast<long long>(s.packets_seen), static_cast<long long>(s.packets_decoded),
               static_cast<long long>(s.packets_dropped), static_cast<long long>(s.frames_decoded),
               static_cast<long long>(s.frames_analysed), static_cast<long long>(s.decode_errors),
-              static_cast<long long>(s.size_triggers));
+              static_cast<long long>(s.size_triggers), static_cast<long long>(s.sampled_gops));
   analyzer.stop();
   return 0;
 }

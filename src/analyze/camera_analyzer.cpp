@@ -45,7 +45,10 @@ class CameraAnalyzer::Pipeline {
       : camera_id_(camera_id),
         decoder_(camera_id, FrameDecoderOptions{options.analysis_width, options.skip_deblocking}),
         interval_(std::chrono::duration_cast<Ticks90k>(
-            std::chrono::duration<double>(1.0 / settings.fps))) {
+            std::chrono::duration<double>(1.0 / settings.fps))),
+        zone_count_(static_cast<size_t>(
+            std::count_if(settings.zones.begin(), settings.zones.end(),
+                          [](const ZoneConfig& z) { return !z.mask; }))) {
     // Tamper first: motion is not judged on a tampered picture.
     if (settings.tamper) detectors_.push_back(std::make_unique<TamperDetector>(options.tamper));
     detectors_.push_back(std::make_unique<MotionDetector>(settings));
@@ -64,9 +67,10 @@ class CameraAnalyzer::Pipeline {
     for (auto& d : detectors_) d->on_stream_restart();
   }
 
-  // Decodes one packet; returns the results of the frames analysed.
+  // Decodes one packet; returns the results of the frames analysed, and in `hint` what the
+  // latest of them says.
   void packet(const AVPacket& pkt, WallTime received, std::vector<AnalysisResult>& out,
-              int64_t& decode_errors, bool& motion) {
+              int64_t& decode_errors, AnalysisHint& hint) {
     if (!decoder_.is_open()) return;
     const int64_t pts = pkt.pts != AV_NOPTS_VALUE ? pkt.pts : pkt.dts;
     received_.emplace_back(pts, received);
@@ -90,8 +94,11 @@ class CameraAnalyzer::Pipeline {
       r.at = wall_of(f.pts, received);
       const AnalysisFrame frame{grey, f.picture.get(), r.at, at};
       for (auto& d : detectors_) d->detect(frame, r.detections);
-      motion = std::any_of(r.detections.begin(), r.detections.end(),
-                           [](const Detection& d) { return d.type == DetectionType::kMotion; });
+      hint.analysed_at = at;
+      const auto m = std::find_if(r.detections.begin(), r.detections.end(),
+                                  [](const Detection& d) { return d.type == DetectionType::kMotion; });
+      hint.motion = m != r.detections.end();
+      hint.every_zone = hint.motion && m->zones.size() >= zone_count_;
       std::shared_ptr<const AVFrame> picture = f.picture;
       r.snapshot_jpeg = [picture] { return frame_to_jpeg(*picture); };
       out.push_back(std::move(r));
@@ -113,6 +120,7 @@ class CameraAnalyzer::Pipeline {
   FrameDecoder decoder_;
   std::vector<std::unique_ptr<Detector>> detectors_;
   const Ticks90k interval_;
+  const size_t zone_count_;  // zones, not masks
   AVRational time_base_{1, 90000};
   std::optional<Ticks90k> last_analysed_;
   std::deque<std::pair<int64_t, WallTime>> received_;
@@ -132,6 +140,8 @@ CameraAnalyzer::CameraAnalyzer(const CameraConfig& camera, const AnalysisSetting
         FrameSelectorOptions o = options.selector;
         o.adaptive = settings.decode == AnalysisDecode::kAdaptive ||
                      (settings.decode == AnalysisDecode::kAuto && !sub_stream);
+        // "all" means every frame; "auto" and "adaptive" sample sustained motion.
+        o.sample_sustained = o.sample_sustained && settings.decode != AnalysisDecode::kAll;
         return o;
       }()),
       pipeline_(std::make_unique<Pipeline>(camera.id, settings, options,
@@ -176,7 +186,7 @@ void CameraAnalyzer::on_stream_start(std::shared_ptr<const StreamInfo> info, Wal
   if (!info || !info->video) return;
   time_base_ = info->video_time_base;
   selector_.resync();
-  push(Item{Item::Kind::kStart, std::move(info), nullptr, now});
+  push(Item{Item::Kind::kStart, std::move(info), nullptr, now, ++stream_});
 }
 
 void CameraAnalyzer::on_packet(const MediaPacket& p) {
@@ -188,10 +198,15 @@ void CameraAnalyzer::on_packet(const MediaPacket& p) {
   auto ref = share_packet(p.pkt);
   if (!ref) return;
   selected_.clear();
-  const int64_t triggers_before = selector_.stats().triggers;
-  selector_.on_packet({std::move(ref), p.received}, media_time(ts, time_base_), motion_.load(),
-                      selected_);
-  size_triggers_ += selector_.stats().triggers - triggers_before;
+  AnalysisHint hint;
+  {
+    std::lock_guard lock(hint_mu_);
+    if (hint_stream_ == stream_) hint = hint_;
+  }
+  const FrameSelectorStats before = selector_.stats();
+  selector_.on_packet({std::move(ref), p.received}, media_time(ts, time_base_), hint, selected_);
+  size_triggers_ += selector_.stats().triggers - before.triggers;
+  sampled_gops_ += selector_.stats().sampled_gops - before.sampled_gops;
   for (auto& s : selected_) {
     push(Item{Item::Kind::kPacket, nullptr, std::move(s.pkt), s.received});
   }
@@ -216,6 +231,7 @@ AnalyzerStats CameraAnalyzer::stats() const {
   s.frames_analysed = frames_analysed_;
   s.decode_errors = decode_errors_;
   s.size_triggers = size_triggers_;
+  s.sampled_gops = sampled_gops_;
   s.results = results_;
   s.signal_lost = signal_lost_;
   return s;
@@ -258,21 +274,32 @@ void CameraAnalyzer::run() {
     }
     for (Item& item : batch) {
       switch (item.kind) {
-        case Item::Kind::kStart:
+        case Item::Kind::kStart: {
           pipeline_->start(*item.info);
+          std::lock_guard lock(hint_mu_);
+          hint_stream_ = item.stream;
+          hint_ = AnalysisHint{};
           break;
+        }
         case Item::Kind::kEnd:
           break;
         case Item::Kind::kPacket: {
           ++packets_decoded_;
           results.clear();
           int64_t errors = 0;
-          bool motion = motion_.load();
+          AnalysisHint hint;
+          {
+            std::lock_guard lock(hint_mu_);
+            hint = hint_;
+          }
           const int64_t decoded_before = pipeline_->frames_decoded();
-          pipeline_->packet(*item.packet, item.received, results, errors, motion);
+          pipeline_->packet(*item.packet, item.received, results, errors, hint);
           frames_decoded_ += pipeline_->frames_decoded() - decoded_before;
           decode_errors_ += errors;
-          motion_ = motion;
+          {
+            std::lock_guard lock(hint_mu_);
+            hint_ = hint;
+          }
           for (const AnalysisResult& r : results) {
             ++frames_analysed_;
             ++results_;

@@ -8,7 +8,8 @@
 //
 // Feed it the camera's sub stream when there is one (sub_stream = true: every frame decoded,
 // analysed at `fps`), else the main stream (keyframes while idle, every frame while something
-// changes; docs/design/analysis.md).
+// changes); either way, sustained motion is looked at for the start of each GOP only
+// (FrameSelector; docs/design/analysis.md).
 // Lifetime: the thread starts in the constructor and stops in stop() or the destructor; the sink
 // and clock must outlive the analyzer. Sink calls happen on the analyzer's thread.
 #pragma once
@@ -52,6 +53,7 @@ struct AnalyzerStats {
   int64_t frames_analysed = 0;
   int64_t decode_errors = 0;
   int64_t size_triggers = 0;     // idle -> full decoding by packet size (adaptive only)
+  int64_t sampled_gops = 0;      // GOPs of sustained motion decoded for their start only
   int64_t results = 0;           // AnalysisResults delivered, signal loss included
   bool signal_lost = false;
 };
@@ -82,6 +84,7 @@ class CameraAnalyzer final : public PacketSink {
     std::shared_ptr<const StreamInfo> info;
     FrameSelector::PacketRef packet;
     WallTime received;  // when the packet arrived
+    uint64_t stream = 0;  // kStart: which stream of this analyzer it is
   };
   class Pipeline;  // the analysis thread's state: decoder, detectors
 
@@ -99,6 +102,7 @@ class CameraAnalyzer final : public PacketSink {
   FrameSelector selector_;
   AVRational time_base_{1, 90000};
   std::vector<FrameSelector::Packet> selected_;
+  uint64_t stream_ = 0;  // streams started so far
 
   std::unique_ptr<Pipeline> pipeline_;  // analysis thread only
 
@@ -109,11 +113,15 @@ class CameraAnalyzer final : public PacketSink {
   bool busy_ = false;
   bool stopping_ = false;
 
-  std::atomic<bool> motion_{false};  // latest analysed frame had motion (selector's hint)
+  // The selector's hint: what analysis said of its latest frame, and of which stream (media
+  // times of an earlier stream mean nothing to the next one).
+  mutable std::mutex hint_mu_;
+  uint64_t hint_stream_ = 0;
+  AnalysisHint hint_;
   std::atomic<int64_t> last_packet_ns_;  // steady clock, for the watchdog
   std::atomic<int64_t> packets_seen_{0}, packets_decoded_{0}, packets_dropped_{0};
   std::atomic<int64_t> frames_decoded_{0}, frames_analysed_{0}, decode_errors_{0};
-  std::atomic<int64_t> size_triggers_{0}, results_{0};
+  std::atomic<int64_t> size_triggers_{0}, sampled_gops_{0}, results_{0};
   std::atomic<bool> signal_lost_{false};
   SteadyTime last_lost_report_{};  // analysis thread
 

@@ -36,6 +36,8 @@ void FrameSelector::resync() {
   gop_complete_ = false;
   gop_packets_ = 0;
   sent_ = 0;
+  sampling_ = false;
+  skipping_ = false;
 }
 
 FrameSelector::SizeChange FrameSelector::size_change(int size) {
@@ -84,7 +86,7 @@ FrameSelector::SizeChange FrameSelector::size_change(int size) {
   return change;
 }
 
-void FrameSelector::on_packet(Packet packet, Ticks90k at, bool motion,
+void FrameSelector::on_packet(Packet packet, Ticks90k at, const AnalysisHint& hint,
                               std::vector<Packet>& decode) {
   ++stats_.packets_seen;
   const bool key = (packet.pkt->flags & AV_PKT_FLAG_KEY) != 0;
@@ -92,13 +94,15 @@ void FrameSelector::on_packet(Packet packet, Ticks90k at, bool motion,
   if (key) synced_ = true;
   if (!synced_) return;
 
-  if (!options_.adaptive) {
+  if (!options_.adaptive && !options_.sample_sustained) {
     decode.push_back(std::move(packet));
     stats_.packets_selected += static_cast<int64_t>(decode.size() - before);
     return;
   }
+  // Not adaptive: every frame is decoded but for the skipped rest of a sampled GOP.
+  if (!options_.adaptive) active_ = true;
 
-  if (motion) active_until_ = std::max(active_until_, at + options_.hold);
+  if (hint.motion) active_until_ = std::max(active_until_, at + options_.hold);
   if (key) {
     position_ = 0;
     gop_.clear();
@@ -106,7 +110,13 @@ void FrameSelector::on_packet(Packet packet, Ticks90k at, bool motion,
     gop_.push_back(packet);
     gop_packets_ = 1;
     sent_ = 1;
-    if (active_ && at > active_until_) active_ = false;
+    if (options_.adaptive && active_ && at > active_until_) active_ = false;
+    // Motion still seen as a GOP begins, while decoding in full: it is sustained. (A GOP whose
+    // keyframe first shows motion is decoded in full: where and when it began matters.)
+    if (skipping_) ++stats_.sampled_gops;
+    key_at_ = at;
+    sampling_ = options_.sample_sustained && active_ && hint.motion && hint.every_zone;
+    skipping_ = false;
     decode.push_back(std::move(packet));  // keyframes are always analysed
   } else {
     // Departures in a row: rate control alone wobbles single frames; something moving keeps
@@ -132,7 +142,24 @@ void FrameSelector::on_packet(Packet packet, Ticks90k at, bool motion,
         gop_complete_ = false;
       }
     }
-    if (active_) {
+    if (sampling_ && !skipping_ && at > key_at_ + options_.sample) {
+      // The sample is over. Until one of its frames has been analysed (analysis may lag a
+      // little), decoding goes on; then motion in it means the rest of the GOP can be
+      // skipped, and none means the motion ended or paused: this GOP is decoded on in full.
+      if (hint.analysed_at && *hint.analysed_at >= key_at_) {
+        if (hint.motion && hint.every_zone) {
+          skipping_ = true;
+        } else {
+          sampling_ = false;
+        }
+      }
+    }
+    if (skipping_ && at > key_at_ + options_.max_skip) {
+      // A GOP too long to leave unlooked-at: caught up below, then decoded on.
+      skipping_ = false;
+      sampling_ = false;
+    }
+    if (active_ && !skipping_) {
       if (sent_ + 1 == gop_packets_) {
         // The decoder is up to date: this packet follows what it has.
         decode.push_back(std::move(packet));
@@ -150,7 +177,7 @@ void FrameSelector::on_packet(Packet packet, Ticks90k at, bool motion,
     }
     // Idle again: decoding stops after this packet; the decoder next sees what it missed (on a
     // trigger in this GOP) or the next keyframe.
-    if (active_ && at > active_until_) active_ = false;
+    if (options_.adaptive && active_ && at > active_until_) active_ = false;
   }
   stats_.packets_selected += static_cast<int64_t>(decode.size() - before);
 }

@@ -2,7 +2,7 @@
 // never blocks). Decoding is the cost of analysis (docs/design/analysis.md): a 1080p25 main
 // stream decoded in full costs ~7-9 % of a core, its keyframes alone ~0.5 %.
 //
-//  - kAll: every packet from a keyframe on.
+//  - not adaptive: every packet from a keyframe on (but for sustained motion, below).
 //  - kAdaptive: idle, only keyframes are decoded. The compressed stream itself says when to look
 //    closer: a P-frame that departs from those at the same place of earlier GOPs by more than
 //    the stream's own wobble (a learnt spread, not a fixed ratio) means the picture changed:
@@ -12,6 +12,10 @@
 //    from its keyframe (its packets are kept as references, so motion is seen from the frame
 //    that triggered), and every frame after it until analysis has reported no motion for `hold`
 //    (while decoding everything, the pictures, not the sizes, decide).
+//    Sustained motion is sampled: a GOP that begins while analysis still sees motion (in every
+//    zone) is decoded for its first `sample` only; once one of those frames is analysed with
+//    motion, the rest of the GOP is skipped (motion is known to go on; its details can wait for
+//    the next keyframe). When the sample shows no motion, the GOP is decoded on as before.
 //
 // Packets are reference-counted; the selector keeps those of the current GOP only while
 // adaptive (bounded by `max_gop_packets`).
@@ -19,6 +23,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 extern "C" {
@@ -45,13 +50,31 @@ struct FrameSelectorOptions {
   double jump_factor = 2.0;
   // Full decoding lasts this long (media time) after a trigger or the last reported motion.
   Ticks90k hold = std::chrono::duration_cast<Ticks90k>(std::chrono::seconds(4));
+  // Sustained motion: a GOP that starts while motion is seen is decoded for this long after its
+  // keyframe; the rest is skipped once the analysis has seen motion in it, but never more than
+  // `max_skip` after the keyframe (a long GOP is caught up then: analysis never goes blind for
+  // longer, which keeps it well inside the events' merge gap). `sample_sustained` = false
+  // decodes every frame while motion lasts.
+  bool sample_sustained = true;
+  Ticks90k sample = std::chrono::duration_cast<Ticks90k>(std::chrono::milliseconds(200));
+  Ticks90k max_skip = std::chrono::duration_cast<Ticks90k>(std::chrono::milliseconds(2500));
   size_t max_gop_packets = 600;
+};
+
+// What analysis last said, as far as the selector needs it.
+struct AnalysisHint {
+  std::optional<Ticks90k> analysed_at;  // media time of the latest analysed frame, if any
+  bool motion = false;                  // that frame showed motion
+  // ... in every zone of the camera (or it has none): nothing a skipped stretch could hide
+  // would start another zone's event. Sustained motion is sampled only then.
+  bool every_zone = false;
 };
 
 struct FrameSelectorStats {
   int64_t packets_seen = 0;
   int64_t packets_selected = 0;
   int64_t triggers = 0;  // idle -> full decoding by packet size
+  int64_t sampled_gops = 0;  // GOPs of sustained motion that ended with their rest skipped
 };
 
 class FrameSelector {
@@ -64,11 +87,14 @@ class FrameSelector {
     WallTime received;  // when it arrived: the frame's time for people, even decoded late
   };
   // Feeds one video packet (its media time `at`); appends to `decode` what to decode now, in
-  // order. `motion` says whether analysis reported motion in its latest frame.
-  void on_packet(Packet packet, Ticks90k at, bool motion, std::vector<Packet>& decode);
+  // order. `hint` is what analysis said of its latest frame (of this stream).
+  void on_packet(Packet packet, Ticks90k at, const AnalysisHint& hint,
+                 std::vector<Packet>& decode);
   // A new stream, or packets were lost between selector and decoder: wait for a keyframe.
   void resync();
   bool full_decoding() const { return active_; }
+  // The rest of the current GOP is being skipped (sustained motion).
+  bool skipping() const { return skipping_; }
   const FrameSelectorStats& stats() const { return stats_; }
   // The stream's learnt size spread (mean absolute log-ratio of a P-frame to its typical size);
   // 0 until known. For tests and tuning.
@@ -82,6 +108,9 @@ class FrameSelector {
   bool synced_ = false;  // the decoder has (or will have) this GOP's keyframe
   bool active_ = false;
   Ticks90k active_until_{0};
+  Ticks90k key_at_{0};      // the current GOP's keyframe
+  bool sampling_ = false;   // the current GOP started in sustained motion
+  bool skipping_ = false;   // ... and motion was seen in its sample: its rest is not decoded
   std::vector<Packet> gop_;   // adaptive: the current GOP, keyframe first
   bool gop_complete_ = false;  // gop_ holds every packet since the keyframe
   size_t gop_packets_ = 0;     // packets of the current GOP so far

@@ -156,7 +156,7 @@ TEST(Analyze, SelectorDecodesKeyframesWhenIdleAndTheWholeGopWhenPacketsGrow) {
   int64_t n = 0;
   auto feed = [&](int size, bool key) {
     out.clear();
-    sel.on_packet({fake_packet(size, key, n), WallTime{}}, frame * n, false, out);
+    sel.on_packet({fake_packet(size, key, n), WallTime{}}, frame * n, AnalysisHint{}, out);
     ++n;
     return out.size();
   };
@@ -230,7 +230,7 @@ TEST(Analyze, SelectorNeverFeedsTheDecoderAPacketTwice) {
   std::vector<int64_t> decoded;
   auto feed = [&](int size, bool key) {
     out.clear();
-    sel.on_packet({fake_packet(size, key, n), WallTime{}}, frame * n, false, out);
+    sel.on_packet({fake_packet(size, key, n), WallTime{}}, frame * n, AnalysisHint{}, out);
     for (const auto& p : out) decoded.push_back(p.pkt->pts);
     ++n;
   };
@@ -254,6 +254,113 @@ TEST(Analyze, SelectorNeverFeedsTheDecoderAPacketTwice) {
   for (int64_t pts = key; pts <= key + 31 + 10; ++pts) {
     EXPECT_NE(std::find(decoded.begin(), decoded.end(), pts), decoded.end()) << pts;
   }
+}
+
+// A selector fed by a fake analysis that reports, `lag` decoded packets late, motion on every
+// frame whose media time is in [moving_from, moving_to). 25 fps, constant-size P-frames but
+// larger while something moves, so that the size trigger starts full decoding.
+struct SampledRun {
+  std::vector<int64_t> decoded;  // frame numbers, in the order the decoder got them
+  FrameSelectorStats stats;
+};
+SampledRun run_selector(const FrameSelectorOptions& o, int gop, int frames, int moving_from,
+                        int moving_to, size_t lag, bool every_zone = true) {
+  FrameSelector sel(o);
+  const Ticks90k frame{3600};
+  SampledRun run;
+  std::vector<FrameSelector::Packet> out;
+  for (int n = 0; n < frames; ++n) {
+    const bool key = n % gop == 0;
+    const bool moving = n >= moving_from && n < moving_to;
+    AnalysisHint hint;
+    if (run.decoded.size() > lag) {
+      const int64_t seen = run.decoded[run.decoded.size() - 1 - lag];
+      hint.analysed_at = frame * seen;
+      hint.motion = seen >= moving_from && seen < moving_to;
+      hint.every_zone = hint.motion && every_zone;
+    }
+    out.clear();
+    sel.on_packet({fake_packet(key ? 20000 : (moving ? 3000 : 1000), key, n), WallTime{}},
+                  frame * n, hint, out);
+    for (const auto& p : out) run.decoded.push_back(p.pkt->pts);
+  }
+  run.stats = sel.stats();
+  return run;
+}
+int decoded_in(const SampledRun& r, int64_t from, int64_t to) {
+  return static_cast<int>(std::count_if(r.decoded.begin(), r.decoded.end(),
+                                        [&](int64_t n) { return n >= from && n < to; }));
+}
+
+// Sustained motion costs the start of each GOP, not the whole GOP: where motion begins every
+// frame is decoded (its start matters), then each GOP that begins while motion is seen is
+// decoded for 0.2 s (keyframe + 5 P-frames at 25 fps) and skipped once analysis saw motion in
+// it; the GOP where the sample shows none is decoded on in full (the motion's end, the hold).
+TEST(Analyze, SelectorSamplesSustainedMotionAndDecodesOnWhenItStops) {
+  const int gop = 50;  // 2 s
+  // Idle GOPs 0-3; motion from frame 10 of GOP 4 to frame 25 of GOP 9; idle after.
+  const int from = 4 * gop + 10, to = 9 * gop + 25;
+  const SampledRun r = run_selector(FrameSelectorOptions{}, gop, 16 * gop, from, to, 0);
+  for (size_t i = 1; i < r.decoded.size(); ++i) ASSERT_LT(r.decoded[i - 1], r.decoded[i]);
+  for (int g = 0; g < 4; ++g) EXPECT_EQ(decoded_in(r, g * gop, (g + 1) * gop), 1) << g;
+  // The GOP where motion begins: caught up from the keyframe at the trigger, all of it.
+  EXPECT_EQ(decoded_in(r, 4 * gop, 5 * gop), gop);
+  EXPECT_EQ(r.stats.triggers, 1);
+  // Sustained: GOPs 5-9, their first 0.2 s each.
+  for (int g = 5; g <= 9; ++g) EXPECT_EQ(decoded_in(r, g * gop, (g + 1) * gop), 6) << g;
+  EXPECT_EQ(r.stats.sampled_gops, 5);
+  // GOP 10's sample shows no motion: decoded on in full, and the hold (4 s after the motion
+  // last seen) runs out within the next GOPs; then keyframes only.
+  EXPECT_EQ(decoded_in(r, 10 * gop, 11 * gop), gop);
+  EXPECT_EQ(decoded_in(r, 14 * gop, 16 * gop), 2);
+
+  // Without sampling every frame of the motion is decoded.
+  FrameSelectorOptions full;
+  full.sample_sustained = false;
+  const SampledRun f = run_selector(full, gop, 16 * gop, from, to, 0);
+  for (int g = 5; g <= 9; ++g) EXPECT_EQ(decoded_in(f, g * gop, (g + 1) * gop), gop) << g;
+  EXPECT_EQ(f.stats.sampled_gops, 0);
+
+  // Motion in some of the camera's zones only: another zone's event could begin in a skipped
+  // stretch, so every frame is decoded.
+  const SampledRun z = run_selector(FrameSelectorOptions{}, gop, 16 * gop, from, to, 0, false);
+  for (int g = 5; g <= 9; ++g) EXPECT_EQ(decoded_in(z, g * gop, (g + 1) * gop), gop) << g;
+  EXPECT_EQ(z.stats.sampled_gops, 0);
+
+  // A sub stream (not adaptive): every frame while idle, sustained motion sampled alike.
+  FrameSelectorOptions sub;
+  sub.adaptive = false;
+  const SampledRun s = run_selector(sub, gop, 16 * gop, from, to, 0);
+  for (size_t i = 1; i < s.decoded.size(); ++i) ASSERT_LT(s.decoded[i - 1], s.decoded[i]);
+  for (int g = 0; g <= 4; ++g) EXPECT_EQ(decoded_in(s, g * gop, (g + 1) * gop), gop) << g;
+  for (int g = 5; g <= 9; ++g) EXPECT_EQ(decoded_in(s, g * gop, (g + 1) * gop), 6) << g;
+  for (int g = 10; g < 16; ++g) EXPECT_EQ(decoded_in(s, g * gop, (g + 1) * gop), gop) << g;
+  EXPECT_EQ(s.stats.triggers, 0);
+}
+
+// Analysis running behind the ingest thread (here 8 frames) must not make the selector skip on
+// what it said of the previous GOP: the sample goes on until one of its own frames is analysed.
+TEST(Analyze, SelectorSkipsOnlyOnceTheSampleItselfWasAnalysed) {
+  const int gop = 50;
+  const SampledRun r = run_selector(FrameSelectorOptions{}, gop, 12 * gop, 2 * gop + 10,
+                                    12 * gop, 8);
+  EXPECT_GE(r.stats.sampled_gops, 5);
+  for (int g = 5; g < 12; ++g) {
+    // The keyframe is analysed 8 frames later: skipping starts from the 9th frame on.
+    EXPECT_EQ(decoded_in(r, g * gop, (g + 1) * gop), 9) << g;
+  }
+}
+
+// A GOP far longer than usual (5 s) is not left unlooked-at for more than max_skip (2.5 s):
+// there the decoder catches up on what it skipped (in order, nothing twice) and decodes on, so
+// the analysis never goes quiet for longer than the events' merge gap. Such GOPs save nothing.
+TEST(Analyze, SelectorCatchesUpALongGopAfterMaxSkip) {
+  const int gop = 125;
+  const SampledRun r = run_selector(FrameSelectorOptions{}, gop, 8 * gop, 2 * gop + 10,
+                                    8 * gop, 0);
+  for (size_t i = 1; i < r.decoded.size(); ++i) ASSERT_LT(r.decoded[i - 1], r.decoded[i]);
+  for (int g = 3; g < 8; ++g) EXPECT_EQ(decoded_in(r, g * gop, (g + 1) * gop), gop) << g;
+  EXPECT_EQ(r.stats.sampled_gops, 0);
 }
 
 // ---- scripted clips -----------------------------------------------------------------------
@@ -627,21 +734,40 @@ TEST_F(AnalyzeClips, RealFootageBusyAndIdlePeriods) {
   const std::vector<Period> periods{{0, 8, false},        {8.3, 20, true},
                                     {20 + settle, 30, false}, {30.3, 40, true},
                                     {40 + settle, 46, false}};
-  for (bool sub : {false, true}) {
-    SCOPED_TRACE(sub ? "every frame decoded" : "adaptive decoding");
-    const Analysed a = analyse(clip, AnalysisSettings{}, sub);
+  // Sustained motion sampled (the default) and decoded in full, on the main stream (adaptive)
+  // and as a sub stream (every frame while idle).
+  struct Mode {
+    const char* name;
+    bool sub, sampled;
+  };
+  int64_t decoded_sampled = 0, decoded_full = 0;
+  for (const Mode m : {Mode{"adaptive", false, true}, Mode{"every frame", true, true},
+                       Mode{"adaptive, every frame while moving", false, false}}) {
+    SCOPED_TRACE(m.name);
+    CameraAnalyzerOptions options;
+    options.selector.sample_sustained = m.sampled;
+    const Analysed a = analyse(clip, AnalysisSettings{}, m.sub, options);
     for (const Period& p : periods) {
       int frames = 0, moving = 0;
+      double previous = p.from, longest_gap = 0;
       for (const auto& e : a.entries) {
         const double t = seconds_of(e.at);
         if (t < p.from || t >= p.to) continue;
         ++frames;
         moving += has(e, DetectionType::kMotion);
+        longest_gap = std::max(longest_gap, t - previous);
+        previous = t;
       }
+      longest_gap = std::max(longest_gap, p.to - previous);
       SCOPED_TRACE("period " + std::to_string(p.from) + "-" + std::to_string(p.to));
       if (p.busy) {
-        // Analysed at 5 fps throughout: adaptive decoding goes to full decoding at once.
-        EXPECT_GE(frames, static_cast<int>((p.to - p.from) * 4.5)) << describe(a);
+        if (m.sampled) {
+          // Looked at in every GOP (2 s): the start of each, the rest skipped.
+          EXPECT_LE(longest_gap, 2.05) << describe(a);
+        } else {
+          // Analysed at 5 fps throughout: adaptive decoding goes to full decoding at once.
+          EXPECT_GE(frames, static_cast<int>((p.to - p.from) * 4.5)) << describe(a);
+        }
         EXPECT_GE(moving, frames * 95 / 100) << describe(a);
       } else {
         EXPECT_EQ(moving, 0) << describe(a);
@@ -650,17 +776,25 @@ TEST_F(AnalyzeClips, RealFootageBusyAndIdlePeriods) {
     EXPECT_EQ(count(a.entries, DetectionType::kCovered), 0) << describe(a);
     EXPECT_EQ(count(a.entries, DetectionType::kDefocused), 0) << describe(a);
     EXPECT_EQ(count(a.entries, DetectionType::kMoved), 0) << describe(a);
-    std::printf("vtest spliced, %s: %lld packets, %lld decoded, %lld analysed, %lld size triggers\n",
-                sub ? "every frame" : "adaptive", static_cast<long long>(a.stats.packets_seen),
+    std::printf("vtest spliced, %s: %lld packets, %lld decoded, %lld analysed, %lld size "
+                "triggers, %lld GOPs sampled\n",
+                m.name, static_cast<long long>(a.stats.packets_seen),
                 static_cast<long long>(a.stats.frames_decoded),
                 static_cast<long long>(a.stats.frames_analysed),
-                static_cast<long long>(a.stats.size_triggers));
-    if (!sub) {
+                static_cast<long long>(a.stats.size_triggers),
+                static_cast<long long>(a.stats.sampled_gops));
+    if (!m.sub) {
       // Idle stretches (18 of 46 s, less the hold after motion) are looked at keyframe by
       // keyframe only.
       EXPECT_LE(a.stats.frames_decoded, 400) << describe(a);
+      (m.sampled ? decoded_sampled : decoded_full) = a.stats.frames_decoded;
+    }
+    if (m.sampled) {
+      EXPECT_GE(a.stats.sampled_gops, 5) << describe(a);
     }
   }
+  // The busy 20 of 46 s are mostly sustained motion: sampling them saves most of their decoding.
+  EXPECT_LT(decoded_sampled, decoded_full * 6 / 10);
 }
 
 }  // namespace
