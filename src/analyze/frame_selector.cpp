@@ -129,7 +129,7 @@ void FrameSelector::on_packet(Packet packet, Ticks90k at, const AnalysisHint& hi
     if (!active_ && (trigger || at <= active_until_)) {
       if (trigger) {
         ++stats_.triggers;
-        active_until_ = std::max(active_until_, at + options_.hold);
+        active_until_ = std::max(active_until_, at + options_.trigger_hold);
       }
       active_ = true;
     }
@@ -145,12 +145,19 @@ void FrameSelector::on_packet(Packet packet, Ticks90k at, const AnalysisHint& hi
     if (sampling_ && !skipping_ && at > key_at_ + options_.sample) {
       // The sample is over. Until one of its frames has been analysed (analysis may lag a
       // little), decoding goes on; then motion in it means the rest of the GOP can be
-      // skipped, and none means the motion ended or paused: this GOP is decoded on in full.
+      // skipped. None means the motion ended or paused somewhere in the stretch skipped
+      // before: looking at the rest of this GOP frame by frame would only watch for a restart,
+      // which the idle watch (the size trigger, the next keyframe) sees too. Adaptive
+      // decoding is idle again; otherwise every frame is decoded on.
       if (hint.analysed_at && *hint.analysed_at >= key_at_) {
         if (hint.motion && hint.every_zone) {
           skipping_ = true;
         } else {
           sampling_ = false;
+          if (options_.adaptive && !hint.motion) {
+            active_ = false;
+            active_until_ = at;
+          }
         }
       }
     }

@@ -10,8 +10,9 @@
 //    defocused). `confirm` such P-frames in a row trigger, or one far larger (a step change:
 //    a light switched on or off). Then the current GOP is decoded
 //    from its keyframe (its packets are kept as references, so motion is seen from the frame
-//    that triggered), and every frame after it until analysis has reported no motion for `hold`
-//    (while decoding everything, the pictures, not the sizes, decide).
+//    that triggered), and every frame after it for `trigger_hold`, and on until analysis has
+//    reported no motion for `hold` (while decoding everything, the pictures, not the sizes,
+//    decide).
 //    Sustained motion is sampled: a GOP that begins while analysis still sees motion (in every
 //    zone) is decoded for its first `sample` only; once one of those frames is analysed with
 //    motion, the rest of the GOP is skipped (motion is known to go on; its details can wait for
@@ -48,8 +49,12 @@ struct FrameSelectorOptions {
   // ... or one P-frame larger by this many times the threshold (in log-ratio): a step change
   // such as a light switched on or off costs one large frame, the next ones are normal again.
   double jump_factor = 2.0;
-  // Full decoding lasts this long (media time) after a trigger or the last reported motion.
-  Ticks90k hold = std::chrono::duration_cast<Ticks90k>(std::chrono::seconds(4));
+  // Full decoding lasts this long (media time) after the last reported motion (its end and a
+  // restart are seen frame by frame) ...
+  Ticks90k hold = std::chrono::duration_cast<Ticks90k>(std::chrono::seconds(2));
+  // ... and this long after a size trigger: long enough for the detectors to see what changed;
+  // a trigger whose frames show no motion (a light switched, rate control) is not worth more.
+  Ticks90k trigger_hold = std::chrono::duration_cast<Ticks90k>(std::chrono::seconds(1));
   // Sustained motion: a GOP that starts while motion is seen is decoded for this long after its
   // keyframe; the rest is skipped once the analysis has seen motion in it, but never more than
   // `max_skip` after the keyframe (a long GOP is caught up then: analysis never goes blind for

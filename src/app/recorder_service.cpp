@@ -365,7 +365,9 @@ std::string RecorderService::status_json() {
     j["newest_footage"] = u.newest_end ? format_iso8601(*u.newest_end) : "";
     if (a) {
       j["analysis"] = {{"frames_analysed", a->frames_analysed},
+                       {"packets_seen", a->packets_seen},
                        {"frames_decoded", a->frames_decoded},
+                       {"sampled_gops", a->sampled_gops},
                        {"packets_dropped", a->packets_dropped},
                        {"decode_errors", a->decode_errors},
                        {"signal_lost", a->signal_lost}};

@@ -198,14 +198,13 @@ TEST(Analyze, SelectorDecodesKeyframesWhenIdleAndTheWholeGopWhenPacketsGrow) {
   }
   EXPECT_TRUE(sel.full_decoding());
   EXPECT_EQ(sel.stats().triggers, 1);
-  // Quiet again (no motion reported): full decoding holds for 4 s of media time (100 frames)
-  // after the trigger, then keyframes only.
+  // Quiet again (no motion reported): full decoding holds for 1 s of media time (25 frames)
+  // after the trigger (frames 8-32 and 33, after which it stops), then keyframes only (5 more).
   int full = 0;
   for (int i = 8; i < 158; ++i) {
     full += static_cast<int>(feed(i % 25 ? p_frame(g + i / 25, i % 25) : 20000, i % 25 == 0));
   }
-  EXPECT_GE(full, 95);
-  EXPECT_LE(full, 106);
+  EXPECT_EQ(full, 26 + 5);
   EXPECT_FALSE(sel.full_decoding());
   // A light switched on: one P-frame 4x its usual size, the next ones normal. That one frame
   // is enough.
@@ -222,7 +221,7 @@ TEST(Analyze, SelectorDecodesKeyframesWhenIdleAndTheWholeGopWhenPacketsGrow) {
 // bench/motion saw as seconds of false motion when the light came back after a dark spell).
 TEST(Analyze, SelectorNeverFeedsTheDecoderAPacketTwice) {
   FrameSelectorOptions o;
-  o.hold = Ticks90k{3600 * 10};  // 10 frames
+  o.hold = o.trigger_hold = Ticks90k{3600 * 10};  // 10 frames
   FrameSelector sel(o);
   std::vector<FrameSelector::Packet> out;
   const Ticks90k frame{3600};
@@ -295,7 +294,7 @@ int decoded_in(const SampledRun& r, int64_t from, int64_t to) {
 // Sustained motion costs the start of each GOP, not the whole GOP: where motion begins every
 // frame is decoded (its start matters), then each GOP that begins while motion is seen is
 // decoded for 0.2 s (keyframe + 5 P-frames at 25 fps) and skipped once analysis saw motion in
-// it; the GOP where the sample shows none is decoded on in full (the motion's end, the hold).
+// it; a sample without motion ends it: idle again (adaptive), or every frame (a sub stream).
 TEST(Analyze, SelectorSamplesSustainedMotionAndDecodesOnWhenItStops) {
   const int gop = 50;  // 2 s
   // Idle GOPs 0-3; motion from frame 10 of GOP 4 to frame 25 of GOP 9; idle after.
@@ -309,10 +308,10 @@ TEST(Analyze, SelectorSamplesSustainedMotionAndDecodesOnWhenItStops) {
   // Sustained: GOPs 5-9, their first 0.2 s each.
   for (int g = 5; g <= 9; ++g) EXPECT_EQ(decoded_in(r, g * gop, (g + 1) * gop), 6) << g;
   EXPECT_EQ(r.stats.sampled_gops, 5);
-  // GOP 10's sample shows no motion: decoded on in full, and the hold (4 s after the motion
-  // last seen) runs out within the next GOPs; then keyframes only.
-  EXPECT_EQ(decoded_in(r, 10 * gop, 11 * gop), gop);
-  EXPECT_EQ(decoded_in(r, 14 * gop, 16 * gop), 2);
+  // GOP 10's sample shows no motion: the motion ended in the stretch skipped before, and the
+  // selector is idle again at once (keyframes only; the size trigger watches for a restart).
+  EXPECT_EQ(decoded_in(r, 10 * gop, 11 * gop), 6);
+  EXPECT_EQ(decoded_in(r, 11 * gop, 16 * gop), 5);
 
   // Without sampling every frame of the motion is decoded.
   FrameSelectorOptions full;
