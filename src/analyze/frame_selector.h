@@ -16,7 +16,8 @@
 //    Sustained motion is sampled: a GOP that begins while analysis still sees motion (in every
 //    zone) is decoded for its first `sample` only; once one of those frames is analysed with
 //    motion, the rest of the GOP is skipped (motion is known to go on; its details can wait for
-//    the next keyframe). When the sample shows no motion, the GOP is decoded on as before.
+//    the next keyframe). A sample without motion ends it: adaptive decoding is idle again,
+//    otherwise every frame is decoded on.
 //
 // Packets are reference-counted; the selector keeps those of the current GOP only while
 // adaptive (bounded by `max_gop_packets`).
