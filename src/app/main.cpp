@@ -93,6 +93,7 @@ int run_serve(ConfigStore& configs) {
       return nlohmann::json::parse(service.status_json());
     });
     api->set_live([&service](const std::string& id) { return service.live_hub(id); });
+    api->set_open_segments(service.open_segments());
     http = std::make_unique<HttpServer>(
         config.http, [&api](const http::Request& r) { return api->handle(r); },
         [&api](const std::string& method, std::string_view path) {

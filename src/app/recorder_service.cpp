@@ -127,7 +127,8 @@ std::unique_ptr<RecorderService::CameraParts> RecorderService::make_camera(
   RecorderOptions ropt;
   ropt.segment_duration = std::chrono::duration_cast<Ticks90k>(fixed_.segment_duration);
   parts->recorder = std::make_unique<Recorder>(cam.id, fixed_.data_dir, *catalog_, clock_, ropt,
-                                               [this] { retention_->run_once(true); });
+                                               [this] { retention_->run_once(true); },
+                                               &open_segments_);
   // The live hub rides on the same connection as the recorder: one camera connection serves
   // recording and every live viewer.
   parts->live = std::make_shared<LiveHub>(cam.id);

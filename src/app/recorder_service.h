@@ -19,6 +19,7 @@
 #include "events/event_engine.h"
 #include "events/notifier_set.h"
 #include "ingest/camera_worker.h"
+#include "record/open_segments.h"
 #include "record/recorder.h"
 #include "retention/retention.h"
 #include "serve/live_hub.h"
@@ -48,6 +49,9 @@ class RecorderService {
   std::shared_ptr<LiveHub> live_hub(const std::string& camera_id);
   // Writes <data>/status.json atomically.
   void write_status_file();
+  // What the recorders have synced of the files they are writing, for playback (the API reads
+  // it on its own threads); lives as long as the service.
+  const OpenSegments& open_segments() const { return open_segments_; }
 
  private:
   // The analysis of a camera: replaced on its own when only analysis settings (zones,
@@ -86,6 +90,9 @@ class RecorderService {
   const Config fixed_;  // the configuration at start; its camera list is not used after
   const Clock& clock_;
   StatvfsDiskSpace disk_;
+  // Filled by the recorders, read by playback; declared before the cameras, whose recorders
+  // write to it until they are destroyed.
+  OpenSegments open_segments_;
   std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<Retention> retention_;
   // Events: analysis results -> catalog rows, snapshots and alerts (docs/design/events.md).

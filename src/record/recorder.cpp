@@ -25,13 +25,15 @@ std::string seconds_text(Ticks90k t) {
 }  // namespace
 
 Recorder::Recorder(std::string camera_id, std::filesystem::path data_dir, Catalog& catalog,
-                   const Clock& clock, RecorderOptions options, DiskFullHandler on_disk_full)
+                   const Clock& clock, RecorderOptions options, DiskFullHandler on_disk_full,
+                   OpenSegments* open_segments)
     : camera_id_(std::move(camera_id)),
       data_dir_(std::move(data_dir)),
       catalog_(catalog),
       clock_(clock),
       options_(options),
-      on_disk_full_(std::move(on_disk_full)) {}
+      on_disk_full_(std::move(on_disk_full)),
+      open_segments_(open_segments) {}
 
 Recorder::~Recorder() { close_segment("vigil stopped"); }
 
@@ -99,7 +101,7 @@ void Recorder::on_video(const MediaPacket& p) {
   if (key) {
     if (open_) {
       try {
-        if (auto f = open_->writer->flush_fragment()) open_->fragments.push_back(*f);
+        flush_fragment();
       } catch (const Error& e) {
         return handle_failure(e);
       }
@@ -234,6 +236,16 @@ void Recorder::open_segment(Ticks90k dts) {
     o.origin = dts;
     if (info_->audio) o.audio_origin = av_rescale_q(dts.count(), k90k, info_->audio_time_base);
     open_ = std::move(o);
+    if (open_segments_) {
+      OpenSegment pub;
+      pub.segment_id = row;
+      pub.camera_id = camera_id_;
+      pub.path = ns.path;
+      pub.wall_start = start;
+      pub.video_codec = ns.video_codec;
+      pub.init_bytes = open_->writer->init_bytes();  // synced by the writer's constructor
+      open_segments_->opened(std::move(pub));
+    }
   } catch (const Error& e) {
     if (row) {
       try {
@@ -270,7 +282,8 @@ void Recorder::close_segment(const std::string& reason) {
   try {
     if (auto f = o.writer->flush_fragment()) o.fragments.push_back(*f);
     if (o.fragments.empty()) {
-      // Nothing durable: no file worth keeping.
+      // Nothing durable: no file worth keeping. Playback had nothing of it to list.
+      if (open_segments_) open_segments_->closed(o.row_id);
       o.writer.reset();
       std::filesystem::remove(data_dir_ / o.relative_path);
       catalog_.delete_segment_row(o.row_id);
@@ -292,9 +305,25 @@ void Recorder::close_segment(const std::string& reason) {
   } catch (const Error& e) {
     return handle_failure(e);
   }
-  open_.reset();
+  forget_open();
   std::lock_guard lock(status_mu_);
   current_file_.clear();
+}
+
+void Recorder::flush_fragment() {
+  auto f = open_->writer->flush_fragment();
+  if (!f) return;
+  open_->fragments.push_back(*f);
+  // flush_fragment() returns only after the fragment's fdatasync: what playback may now serve is
+  // what a crash would keep.
+  if (open_segments_) open_segments_->fragment_synced(open_->row_id, *f);
+}
+
+void Recorder::forget_open() {
+  // After the row was closed (or removed), never before: a reader that misses the registry's
+  // entry then finds the closed row.
+  if (open_ && open_segments_) open_segments_->closed(open_->row_id);
+  open_.reset();
 }
 
 void Recorder::handle_failure(const Error& e) {
@@ -344,7 +373,7 @@ void Recorder::handle_failure(const Error& e) {
       // The row stays 'writing'; recovery at the next start will cut and close it.
       spdlog::error("camera {}: closing after failure: {}", camera_id_, e2.what());
     }
-    open_.reset();
+    forget_open();
   }
   drop_pending();
   run_ = Run{};

@@ -9,6 +9,8 @@
 //    first keyframe; segments of a run follow each other without gaps. See docs/design/time.md.
 //  - A failed write (disk full, I/O error) keeps everything synced so far, asks retention for
 //    space, and resumes at a later keyframe; the lost stretch is recorded as a gap.
+//  - The open file and each fragment once synced are published to an OpenSegments registry (when
+//    given), so that playback can serve the file being written (record/open_segments.h).
 #pragma once
 
 #include <atomic>
@@ -26,6 +28,7 @@
 #include "core/error.h"
 #include "ingest/media.h"
 #include "record/fragment_index.h"
+#include "record/open_segments.h"
 #include "record/segment_writer.h"
 
 namespace vigil {
@@ -53,8 +56,10 @@ class Recorder final : public PacketSink {
  public:
   using DiskFullHandler = std::function<void()>;
 
+  // `open_segments`, when not null, must outlive the Recorder.
   Recorder(std::string camera_id, std::filesystem::path data_dir, Catalog& catalog,
-           const Clock& clock, RecorderOptions options, DiskFullHandler on_disk_full);
+           const Clock& clock, RecorderOptions options, DiskFullHandler on_disk_full,
+           OpenSegments* open_segments = nullptr);
   ~Recorder() override;
 
   void on_stream_start(std::shared_ptr<const StreamInfo> info, WallTime now) override;
@@ -90,6 +95,10 @@ class Recorder final : public PacketSink {
   // Ends the open segment (if any), writing the pending frame first.
   void close_segment(const std::string& reason);
   void handle_failure(const Error& e);
+  // Drops open_, after its row was closed or removed, and tells open_segments_.
+  void forget_open();
+  // Flushes the open file's buffered GOP as a fragment; published once synced.
+  void flush_fragment();
   void set_error(const std::string& e);
   void drop() { ++dropped_; }
 
@@ -99,6 +108,7 @@ class Recorder final : public PacketSink {
   const Clock& clock_;
   const RecorderOptions options_;
   DiskFullHandler on_disk_full_;
+  OpenSegments* const open_segments_;
 
   std::shared_ptr<const StreamInfo> info_;
   Run run_;

@@ -57,6 +57,9 @@ class Api {
   // those routes answer 503.
   using LiveHubFn = std::function<std::shared_ptr<LiveHub>(const std::string& camera_id)>;
   void set_live(LiveHubFn hub);
+  // The recorders' files being written, so that playback reaches up to their last synced
+  // fragment (playback.h). Call before the server starts; must outlive the Api.
+  void set_open_segments(const OpenSegments& open) { playback_.set_open_segments(open); }
   // Ends running connection tests (camera_probe.h). Call after the HTTP server stopped, before
   // it is destroyed.
   void stop_probes();

@@ -91,9 +91,12 @@ struct Fd {
 };
 
 // `file` (a path from the catalog or the export queue, never from the request) answered whole or
-// by the request's Range.
+// by the request's Range. With `limit`, the file is served as if it were that long: a file being
+// written grows past its last synced fragment, and those bytes must not be served (a half-written
+// fragment, or one a crash would cut off).
 Response serve_file(const std::filesystem::path& file, const http::Request& req,
-                    const std::string& content_type) {
+                    const std::string& content_type,
+                    std::optional<uint64_t> limit = std::nullopt) {
   Fd f;
   f.fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (f.fd < 0) {
@@ -105,7 +108,7 @@ Response serve_file(const std::filesystem::path& file, const http::Request& req,
   if (::fstat(f.fd, &st) != 0) {
     throw Error(ErrorCode::kInternal, "stat " + file.string() + ": " + errno_string(errno));
   }
-  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  const uint64_t size = std::min(static_cast<uint64_t>(st.st_size), limit.value_or(UINT64_MAX));
   const ByteRange range = parse_byte_range(req.header("range"), size);
   Response r;
   r.content_type = content_type;
@@ -145,6 +148,25 @@ Response serve_file(const std::filesystem::path& file, const http::Request& req,
     done += static_cast<uint64_t>(n);
   }
   return r;
+}
+
+// A reload of a live playlist within this long of the last one is the same playlist (hls.js
+// reloads every target duration, a few seconds; a player paused for longer starts a new one).
+constexpr WallDuration kLiveReloadGrace = std::chrono::minutes(5);
+
+std::string codec_refusal_detail(const std::string& camera, const std::string& codec,
+                                 WallTime at) {
+  return "camera " + camera + " recorded " +
+         (codec == "hevc" ? std::string("H.265 (HEVC)") : codec) + " at " + format_iso8601(at) +
+         ", which web browsers cannot play; export the range as an MP4 "
+         "(POST /api/exports) and play it with a desktop player";
+}
+
+Response codec_refusal(const std::string& camera, const std::string& codec, WallTime at) {
+  return Response::json(422, {{"error", "unsupported_codec"},
+                              {"detail", codec_refusal_detail(camera, codec, at)},
+                              {"codec", codec},
+                              {"export", "/api/exports"}});
 }
 
 std::string compact_utc(WallTime t) {
@@ -297,23 +319,18 @@ Response Playback::timeline(Call& call) {
 Response Playback::playlist(Call& call) {
   const std::string& camera = call.params["id"];
   const Window w = query_window(call, kMaxPlaylistWindow, "playback");
+  // The registry before the catalog: a file that closes in between is then closed in the
+  // catalog's answer (its row is closed before it leaves the registry), so it is never missed.
+  std::optional<OpenSegment> open =
+      open_segments_ ? open_segments_->of_camera(camera) : std::nullopt;
+  if (open && open->wall_start >= w.end) open.reset();  // begins after the window
   std::vector<PlaylistFile> files;
   for (auto& s : catalog().segments_between(camera, w.start, w.end)) {
-    // Only closed files have a final fragment index; the one being written joins when it
-    // closes (live view shows the present).
+    // A 'writing' row has no fragment index yet: the registry's entry stands for it. One that
+    // is not the registry's is a file whose closing failed; recovery closes it at next start.
     if (s.state != SegmentState::kClosed) continue;
-    if (s.video_codec != "h264") {
-      return Response::json(
-          422,
-          {{"error", "unsupported_codec"},
-           {"detail", "camera " + camera + " recorded " +
-                          (s.video_codec == "hevc" ? std::string("H.265 (HEVC)") : s.video_codec) +
-                          " at " + format_iso8601(s.wall_start) +
-                          ", which web browsers cannot play; export the range as an MP4 "
-                          "(POST /api/exports) and play it with a desktop player"},
-           {"codec", s.video_codec},
-           {"export", "/api/exports"}});
-    }
+    if (open && open->segment_id == s.id) open.reset();  // closed meanwhile: the final index
+    if (s.video_codec != "h264") return codec_refusal(camera, s.video_codec, s.wall_start);
     auto frags = decode_fragment_index(s.fragment_index, s.init_bytes);
     if (!frags) {
       throw Error(ErrorCode::kDataLoss,
@@ -321,16 +338,57 @@ Response Playback::playlist(Call& call) {
     }
     files.push_back({s.id, s.wall_start, s.init_bytes, std::move(*frags)});
   }
-  const Playlist p = build_playlist(files, w.start, w.end, "/api/segments/", "/media");
-  if (p.fragments == 0) {
-    throw Error(ErrorCode::kNotFound, "no footage of camera " + camera + " from " + window_text(w));
+  // The window reaches past what the file being written has synced: more will be appended, so
+  // the playlist is an EVENT one that the player reloads (playback.md, "The file being
+  // recorded").
+  bool live = false;
+  if (open) {
+    if (open->video_codec != "h264") return codec_refusal(camera, open->video_codec, open->wall_start);
+    live = open->durable_end() < w.end;
+    PlaylistFile f{open->segment_id, open->wall_start, open->init_bytes, std::move(open->fragments)};
+    // The newest file of the camera, but a host clock stepped back can date it earlier.
+    auto at = std::upper_bound(files.begin(), files.end(), f.wall_start,
+                               [](WallTime t, const PlaylistFile& x) { return t < x.wall_start; });
+    files.insert(at, std::move(f));
   }
-  audit(call, "playback", camera, w.start, w.end,
-        std::to_string(p.fragments) + " fragments from " + format_iso8601(p.first));
+  const Playlist p = build_playlist(files, w.start, w.end, "/api/segments/", "/media",
+                                    live ? PlaylistType::kEvent : PlaylistType::kVod);
+  if (p.fragments == 0) {
+    throw Error(ErrorCode::kNotFound,
+                "no footage of camera " + camera + " from " + window_text(w) +
+                    (live ? " yet: the file being recorded holds it once its part (one GOP, "
+                            "a few seconds) is written"
+                          : ""));
+  }
+  if (audit_playlist(call.principal->user.name, camera, w.start, w.end, live)) {
+    audit(call, "playback", camera, w.start, w.end,
+          std::to_string(p.fragments) + " fragments from " + format_iso8601(p.first) +
+              (live ? " (live: the file being recorded)" : ""));
+  }
   Response r;
   r.content_type = "application/vnd.apple.mpegurl";
   r.body = p.text;
   return r;
+}
+
+bool Playback::audit_playlist(const std::string& user, const std::string& camera, WallTime start,
+                              WallTime end, bool live) {
+  const WallTime now = clock_.wall_now();
+  const auto key = std::make_tuple(user, camera, ms_since_epoch(start), ms_since_epoch(end));
+  std::lock_guard lock(live_mu_);
+  std::erase_if(live_audited_, [&](const auto& e) { return now - e.second > kLiveReloadGrace; });
+  auto it = live_audited_.find(key);
+  if (it != live_audited_.end()) {
+    // A reload. The one that finally answers EXT-X-ENDLIST ends the player's reloading.
+    if (live) {
+      it->second = now;
+    } else {
+      live_audited_.erase(it);
+    }
+    return false;
+  }
+  if (live) live_audited_.emplace(key, now);
+  return true;
 }
 
 Response Playback::media(Call& call) {
@@ -343,8 +401,24 @@ Response Playback::media(Call& call) {
     throw Error(ErrorCode::kPermissionDenied,
                 "segment " + call.params["sid"] + " belongs to a camera not in your list");
   }
+  std::optional<uint64_t> limit;
+  if (row->state == SegmentState::kWriting) {
+    // Only what the recorder has synced, never the fragment it is writing.
+    limit = open_segments_ ? open_segments_->durable_bytes(id) : std::nullopt;
+    if (!limit) {
+      // Closed since the row was read (the row is closed before the registry lets go), or a
+      // file whose closing failed, which only recovery may vouch for.
+      row = catalog().segment(id);
+      if (!row || row->state != SegmentState::kClosed) {
+        throw Error(ErrorCode::kNotFound,
+                    "segment " + call.params["sid"] +
+                        " is not being recorded and not closed (recovery closes it at the next "
+                        "start)");
+      }
+    }
+  }
   // The path is the catalog's, relative to the data directory; nothing of the request is in it.
-  return serve_file(data_dir_ / row->path, call.request, "video/mp4");
+  return serve_file(data_dir_ / row->path, call.request, "video/mp4", limit);
 }
 
 Response Playback::create_export(Call& call) {

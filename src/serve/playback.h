@@ -4,12 +4,15 @@
 // and error mapping; this class adds only what needs a segment row: a segment's camera right,
 // and paths that come from the catalog, never from the request.
 // Thread-safe: handlers run on the server's pool, many at once. The catalog connection is
-// opened on first use (its own, so playback never waits on the recorder's connection).
+// opened on first use (its own, so playback never waits on the recorder's connection). The file
+// being written comes from the recorders' OpenSegments registry, not the catalog.
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <tuple>
 
 #include "catalog/accounts.h"
 #include "catalog/catalog.h"
@@ -17,6 +20,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/config_store.h"
+#include "record/open_segments.h"
 #include "serve/export.h"
 #include "serve/router.h"
 
@@ -30,6 +34,10 @@ class Playback {
 
   // Adds the footage routes to `router`.
   void add_routes(Router& router);
+  // The files being written (must outlive the Playback): playlists then list their synced
+  // fragments and the media route serves those bytes. Without it only closed files play. Call
+  // before the server starts.
+  void set_open_segments(const OpenSegments& open) { open_segments_ = &open; }
 
   http::Response timeline(Call& call);
   http::Response playlist(Call& call);
@@ -51,6 +59,10 @@ class Playback {
   std::optional<ExportJob> visible_job(const Call& call);
   void audit(const Call& call, const std::string& action, const std::string& camera, WallTime start,
              WallTime end, const std::string& detail);
+  // Whether this playlist request is to be audited: hls.js reloads an EVENT playlist every
+  // target duration, and those reloads are the same playlist (one row, as for a VOD one).
+  bool audit_playlist(const std::string& user, const std::string& camera, WallTime start,
+                      WallTime end, bool live);
 
   const ConfigStore& configs_;
   const std::filesystem::path data_dir_;  // fixed while vigil runs
@@ -60,6 +72,10 @@ class Playback {
   std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<EventStore> events_;
   std::unique_ptr<ExportQueue> exports_;
+  const OpenSegments* open_segments_ = nullptr;
+  // Live playlists audited, by (user, camera, start ms, end ms), with when last asked for.
+  std::mutex live_mu_;
+  std::map<std::tuple<std::string, std::string, int64_t, int64_t>, WallTime> live_audited_;
 };
 
 }  // namespace vigil

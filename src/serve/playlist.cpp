@@ -32,7 +32,8 @@ std::string_view trim(std::string_view s) {
 }  // namespace
 
 Playlist build_playlist(const std::vector<PlaylistFile>& files, WallTime from, WallTime to,
-                        const std::string& uri_prefix, const std::string& uri_suffix) {
+                        const std::string& uri_prefix, const std::string& uri_suffix,
+                        PlaylistType type) {
   Playlist out;
   std::string body;
   Ticks90k longest{0};
@@ -67,10 +68,13 @@ Playlist build_playlist(const std::vector<PlaylistFile>& files, WallTime from, W
   // EXT-X-TARGETDURATION: every EXTINF rounded to the nearest integer must not exceed it
   // (RFC 8216 §4.3.3.1); rounding up is always safe.
   const int64_t target = std::max<int64_t>(1, (longest.count() + 89'999) / 90'000);
-  out.text =
-      "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n"
-      "#EXT-X-TARGETDURATION:" +
-      std::to_string(target) + "\n#EXT-X-MEDIA-SEQUENCE:0\n" + body + "#EXT-X-ENDLIST\n";
+  const bool vod = type == PlaylistType::kVod;
+  out.text = std::string("#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-PLAYLIST-TYPE:") +
+             (vod ? "VOD" : "EVENT") +
+             "\n#EXT-X-INDEPENDENT-SEGMENTS\n"
+             "#EXT-X-TARGETDURATION:" +
+             std::to_string(target) + "\n#EXT-X-MEDIA-SEQUENCE:0\n" + body +
+             (vod ? "#EXT-X-ENDLIST\n" : "");
   return out;
 }
 

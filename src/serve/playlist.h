@@ -16,7 +16,8 @@
 
 namespace vigil {
 
-// One closed segment file as the playlist needs it.
+// One segment file as the playlist needs it: a closed one, or the one being written with the
+// fragments synced so far (record/open_segments.h).
 struct PlaylistFile {
   int64_t segment_id = 0;
   WallTime wall_start;  // of media time 0 in the file
@@ -31,12 +32,19 @@ struct Playlist {
   WallTime last_end;  // end of the last one
 };
 
-// The fragments of `files` (oldest first) that overlap [from, to), as an HLS VOD playlist whose
+// kVod: everything the window will hold is listed (EXT-X-PLAYLIST-TYPE:VOD, EXT-X-ENDLIST).
+// kEvent: the window reaches past the last synced fragment of the file being written, so more
+// will be appended; no EXT-X-ENDLIST, and the player reloads the playlist (RFC 8216 §4.3.3.5,
+// §6.2.1: an EVENT playlist only grows at its end, as a recording does).
+enum class PlaylistType { kVod, kEvent };
+
+// The fragments of `files` (oldest first) that overlap [from, to), as an HLS playlist whose
 // URIs are `uri_prefix + segment_id + uri_suffix`. Each file after the first starts with
 // EXT-X-DISCONTINUITY (its timestamps restart at 0) and a new EXT-X-MAP; so does a file after a
 // gap, which the player thus skips.
 Playlist build_playlist(const std::vector<PlaylistFile>& files, WallTime from, WallTime to,
-                        const std::string& uri_prefix, const std::string& uri_suffix);
+                        const std::string& uri_prefix, const std::string& uri_suffix,
+                        PlaylistType type = PlaylistType::kVod);
 
 // The answer to a Range header for a resource of `size` bytes.
 struct ByteRange {

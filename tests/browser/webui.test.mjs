@@ -1,7 +1,8 @@
 // The web UI (web/, served by vigil from web/dist) end to end in Debian's Chromium, driven by
 // playwright-core, against a real vigil recording real RTSP test cameras: first-run setup, the
 // live grid, full-screen live video (frames decoded), timeline playback from a clicked moment
-// (frames decoded), keyboard on the timeline, speed, export download, adding a camera through
+// (frames decoded), keyboard on the timeline, speed, playback running on into the file being
+// recorded, export download, adding a camera through
 // the settings form (it then streams in the grid), a bad URL showing the API's error, users,
 // the audit log, log out / log in, and a phone-sized screen. No Content-Security-Policy
 // violation may occur on the way.
@@ -131,6 +132,37 @@ try {
     await page.getByRole('button', { name: '1×' }).click();
     await playing('video.playback-video');
     await shot('playback');
+  });
+
+  await step('playback runs on across the gap and closed files into the one being recorded (8×)', async () => {
+    // The file being recorded now, from the camera's status (its name is its start, UTC ms).
+    const cam = await page.evaluate(async () => (await fetch('/api/cameras/front')).json());
+    const m = /(\d+)\.mp4$/.exec(cam.status?.recording_file ?? '');
+    assert.ok(m, `front is recording a file: ${JSON.stringify(cam.status)}`);
+    const openStart = Number(m[1]);
+    // 8 s before the outage: a closed file. The playlist from there is a live one: hls.js must
+    // cross the gap and the files' discontinuities and reach the open file's fragments.
+    const tl = await page.evaluate(async () => {
+      const now = Date.now();
+      return (await fetch(`/api/cameras/front/timeline?start=${now - 3600_000}&end=${now + 60_000}`)).json();
+    });
+    assert.ok(tl.recorded.length >= 2, `two recorded ranges: ${JSON.stringify(tl.recorded)}`);
+    const from = tl.recorded[0].end_ms - 8000;
+    assert.ok(from > tl.recorded[0].start_ms && from < openStart);
+    await page.goto(`${opts.url}#/playback/front?t=${from}`);
+    // The screen opened again (a new <video>) and plays from that moment.
+    await page.waitForFunction((t) => {
+      const w = Number(document.querySelector('video.playback-video')?.dataset.wallMs ?? 0);
+      return w >= t - 3000 && w < t + 3000;
+    }, from, { timeout: 30_000 });
+    await page.getByRole('button', { name: '8×' }).click();
+    await page.waitForFunction((t) => Number(document.querySelector('video.playback-video')?.dataset.wallMs ?? 0) > t, openStart + 2000, { timeout: 30_000 });
+    const wall = Number(await page.evaluate(() => document.querySelector('video.playback-video').dataset.wallMs));
+    console.log(`     from ${new Date(from).toISOString()} at 8x: now at ${new Date(wall).toISOString()}, inside the file opened at ${new Date(openStart).toISOString()}`);
+    await page.getByRole('button', { name: '1×' }).click();
+    await playing('video.playback-video');
+    // The screen opened again in the day view; the next step works in the hour view.
+    await page.getByRole('button', { name: 'Hour' }).click();
   });
 
   await step('export of a selected range downloads an MP4', async () => {

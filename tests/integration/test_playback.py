@@ -6,6 +6,8 @@ recording."""
 import json
 import os
 import re
+import signal
+import struct
 import subprocess
 import tempfile
 import time
@@ -16,6 +18,39 @@ from harness import (SOURCE_DIR, VIGIL_BIN, RtspCamera, Vigil, decode_errors, ma
 from test_serve import Client
 
 GOP_S = 2.0  # make_clip.sh's default GOP
+
+
+def boxes(data):
+    """The top-level ISO BMFF boxes of `data` as (type, size), ISO/IEC 14496-12 §4.2: a 32-bit
+    size (1: a 64-bit one follows the type) and a 4-character type. Fails on a box that does not
+    end inside `data`, or on trailing bytes that are not a box."""
+    out = []
+    pos = 0
+    while pos < len(data):
+        assert len(data) - pos >= 8, "%d trailing bytes at %d" % (len(data) - pos, pos)
+        size, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        if size == 1:
+            size = struct.unpack(">Q", data[pos + 8:pos + 16])[0]
+        assert size >= 8 and pos + size <= len(data), \
+            "box %r of %d bytes at %d runs past %d" % (kind, size, pos, len(data))
+        out.append((kind.decode("latin-1"), size))
+        pos += size
+    return out
+
+
+def parse_playlist(text):
+    """[(uri, init (size, offset), [(size, offset, extinf)...])] per file of a playlist."""
+    files = []
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("#EXT-X-MAP:"):
+            m = re.match(r'#EXT-X-MAP:URI="([^"]+)",BYTERANGE="(\d+)@(\d+)"', line)
+            files.append((m.group(1), (int(m.group(2)), int(m.group(3))), []))
+        elif line.startswith("#EXTINF:"):
+            m = re.match(r"#EXT-X-BYTERANGE:(\d+)@(\d+)", lines[i + 1])
+            assert lines[i + 2] == files[-1][0], lines[i:i + 3]
+            files[-1][2].append((int(m.group(1)), int(m.group(2)), float(line[8:].rstrip(","))))
+    return files
 
 
 class Playback(unittest.TestCase):
@@ -256,6 +291,185 @@ class Playback(unittest.TestCase):
         print(r.stdout[-3000:])  # what the browser saw: times, frames, export size
         self.assertEqual(r.returncode, 0, r.stdout[-4000:] + r.stderr[-4000:])
         self.assertIn("ok", r.stdout.splitlines()[-1])
+
+
+
+class RecentPlayback(unittest.TestCase):
+    """The file being recorded plays: segments far longer than the test, so that everything
+    recorded is in the one open file."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls._tmp = tempfile.TemporaryDirectory(prefix="vigil-it-")
+        clip = make_clip("h264-aac", "--codec", "h264", "--seconds", "20", "--audio")
+        cls.cam = RtspCamera({"front": clip})
+        web_dist = os.path.join(SOURCE_DIR, "web", "dist")
+        # A long read timeout: the test freezes the camera for a moment (SIGSTOP) and the
+        # connection must outlive it, so that the file stays open.
+        cls.v = Vigil(cls._tmp.name, [{"id": "front", "url": cls.cam.url("front")}],
+                      segment_seconds=600, ingest={"io_timeout_ms": 60000},
+                      extra_toml="[http]\nport = 0\nweb_root = %s\n" % json.dumps(web_dist)).start()
+        try:
+            cls.url = cls.v.web_url()
+            r = subprocess.run([VIGIL_BIN, "-c", cls.v.config, "user", "add", "op", "--role",
+                                "operator"], input="op-password\n", capture_output=True,
+                               text=True, timeout=60)
+            assert r.returncode == 0, r.stderr
+            cls.op = Client(cls.url)
+            status, _, body = cls.op.login("op", "op-password")
+            assert status == 200, body
+            # ~10 s of footage, all of it in the file being written.
+            cls.v.wait_for(lambda: len(cls.open_fragments()[2]) >= 4, 60,
+                           "4 complete fragments of the open file in the last minute's playlist")
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.v.stop()
+        cls.cam.close()
+        cls._tmp.cleanup()
+
+    @classmethod
+    def playlist(cls, start=None, end=None):
+        """The playlist of [start, end) (UTC ms; by default the last minute and the next)."""
+        now = int(time.time() * 1000)
+        start = now - 60000 if start is None else start
+        end = now + 60000 if end is None else end
+        status, headers, _, data = cls.op.request(
+            "GET", "/api/cameras/front/playback.m3u8?start=%d&end=%d" % (start, end))
+        return status, data.decode(errors="replace")
+
+    @classmethod
+    def open_fragments(cls):
+        """(segment id, init range, fragments) of the open file in the last minute's playlist;
+        ([], ...) when there is none yet."""
+        status, text = cls.playlist()
+        if status != 200:
+            return None, None, []
+        files = parse_playlist(text)
+        return (int(re.search(r"/api/segments/(\d+)/", files[-1][0]).group(1)), files[-1][1],
+                files[-1][2])
+
+    def open_row(self):
+        rows = [s for s in self.v.segments("front") if s["state"] == "writing"]
+        self.assertEqual(len(rows), 1, rows)
+        return rows[0]
+
+    def test_open_file_is_listed_and_served_fragment_by_fragment(self):
+        status, text = self.playlist()
+        self.assertEqual(status, 200, text)
+        lines = text.splitlines()
+        # A live playlist: the player reloads it for what is written next.
+        self.assertIn("#EXT-X-PLAYLIST-TYPE:EVENT", lines)
+        self.assertNotIn("#EXT-X-ENDLIST", lines)
+        files = parse_playlist(text)
+        self.assertEqual(len(files), 1, text)  # everything so far is in the open file
+        uri, (init_size, init_offset), frags = files[0]
+        row = self.open_row()
+        self.assertEqual(uri, "/api/segments/%d/media" % row["id"])
+        self.assertGreaterEqual(len(frags), 4)
+        self.assertEqual(init_offset, 0)
+        status, _, _, init = self.op.request("GET", uri, headers={"Range": "bytes=0-%d" %
+                                                                  (init_size - 1)})
+        self.assertEqual(status, 206)
+        self.assertEqual([k for k, _ in boxes(init)], ["ftyp", "moov"])
+        # Each listed fragment is one complete moof+mdat, right after the previous one.
+        expected_offset = init_size
+        blob = init
+        for size, offset, extinf in frags:
+            self.assertEqual(offset, expected_offset)
+            status, headers, _, part = self.op.request(
+                "GET", uri, headers={"Range": "bytes=%d-%d" % (offset, offset + size - 1)})
+            self.assertEqual(status, 206, headers)
+            self.assertEqual(len(part), size)
+            found = boxes(part)
+            self.assertEqual([k for k, _ in found], ["moof", "mdat"], found)
+            self.assertEqual(sum(n for _, n in found), size)
+            self.assertAlmostEqual(extinf, GOP_S, delta=0.05)
+            expected_offset += size
+            blob += part
+        # What was served decodes as a file of its own.
+        path = os.path.join(self._tmp.name, "open.mp4")
+        with open(path, "wb") as f:
+            f.write(blob)
+        self.assertEqual(decode_errors(path), "")
+        self.assertAlmostEqual(probe_duration(path), sum(e for _, _, e in frags), delta=0.3)
+        # The whole "file" is what is complete: boxes end to end, nothing half-written.
+        status, headers, _, whole = self.op.request("GET", uri)
+        self.assertEqual(status, 200)
+        kinds = [k for k, _ in boxes(whole)]
+        self.assertEqual(kinds[:2], ["ftyp", "moov"])
+        self.assertEqual(kinds[2:], ["moof", "mdat"] * ((len(kinds) - 2) // 2))
+        self.assertGreaterEqual(len(whole), expected_offset)
+        # Audited once, however often the player reloads it.
+        start, end = int(time.time() * 1000) - 30000, int(time.time() * 1000) + 600000
+        for _ in range(3):
+            self.assertEqual(self.playlist(start, end)[0], 200)
+        rows = self.v.query("SELECT * FROM audit WHERE action = 'playback' AND user_name = 'op' "
+                            "AND range_start_ms = ? AND range_end_ms = ?", (start, end))
+        self.assertEqual(len(rows), 1, rows)
+        self.assertEqual(rows[0]["camera_id"], "front")
+        self.assertIn("live", rows[0]["detail"])
+
+    def test_nothing_past_the_last_complete_fragment_and_more_later(self):
+        # Freeze the camera: no new packet, so the fragment being written stays unfinished and
+        # the connection open (io_timeout_ms 60 s). What is complete then stops changing.
+        os.kill(self.cam.proc.pid, signal.SIGSTOP)
+        try:
+            seen = []
+
+            def settled():
+                seen.append(self.open_fragments())
+                # Three answers alike, 0.5 s apart: the last fragment's sync is long done.
+                return len(seen) >= 3 and seen[-1][2] and seen[-1] == seen[-2] == seen[-3]
+
+            self.v.wait_for(settled, 30, "the open file's fragments to stop changing")
+            sid, _, frags = seen[-1]
+            size, offset, _ = frags[-1]
+            durable = offset + size
+            uri = "/api/segments/%d/media" % sid
+            self.assertEqual(self.open_row()["id"], sid)
+            # The file on disk may hold more (the GOP being written); none of it is served.
+            self.assertGreaterEqual(os.path.getsize(os.path.join(self.v.data,
+                                                                 self.open_row()["path"])), durable)
+            for rng in ("bytes=%d-" % durable, "bytes=%d-%d" % (durable, durable + 1000)):
+                status, headers, body, _ = self.op.request("GET", uri, headers={"Range": rng})
+                self.assertEqual(status, 416, rng)
+                self.assertEqual(headers["Content-Range"], "bytes */%d" % durable)
+                self.assertEqual(body["error"], "range_not_satisfiable")
+            # A range across the end stops at it; the last bytes are the last fragment's.
+            status, headers, _, tail = self.op.request(
+                "GET", uri, headers={"Range": "bytes=%d-%d" % (offset, durable + 5000)})
+            self.assertEqual(status, 206)
+            self.assertEqual(headers["Content-Range"], "bytes %d-%d/%d" % (offset, durable - 1,
+                                                                          durable))
+            self.assertEqual([k for k, _ in boxes(tail)], ["moof", "mdat"])
+            status, _, _, whole = self.op.request("GET", uri)
+            self.assertEqual(len(whole), durable)
+        finally:
+            os.kill(self.cam.proc.pid, signal.SIGCONT)
+        # The camera goes on: a later playlist lists more of the same file.
+        self.v.wait_for(lambda: len(self.open_fragments()[2]) > len(frags), 60,
+                        "more fragments of the open file after the camera resumed")
+        later_sid, _, later = self.open_fragments()
+        self.assertEqual(later_sid, sid)
+        self.assertEqual(later[:len(frags)], frags, "a reload only appends")
+
+    def test_web_ui_plays_the_file_being_recorded(self):
+        browser_dir = os.path.join(SOURCE_DIR, "tests", "browser")
+        self.assertTrue(os.path.isfile(os.path.join(SOURCE_DIR, "web", "dist", "index.html")),
+                        "build the UI: scripts/build")
+        args = json.dumps({"url": self.url, "user": "op", "password": "op-password",
+                           "camera": "front", "shots": os.path.join(self._tmp.name, "shots")})
+        r = subprocess.run(["node", os.path.join(browser_dir, "recent_playback.test.mjs"), args],
+                           capture_output=True, text=True, timeout=240)
+        print(r.stdout[-3000:])
+        self.assertEqual(r.returncode, 0, r.stdout[-4000:] + r.stderr[-4000:])
+        self.assertRegex(r.stdout, r"\b4 passed, 0 failed")
+        # Still the one file being written: the browser played the open segment.
+        self.open_row()
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ class WebUi(TestCase):
         print(r.stdout)
         self.assertEqual(r.returncode, 0,
                          r.stdout + r.stderr + "\n--- vigil ---\n" + v.log()[-3000:])
-        self.assertRegex(r.stdout, r"\b19 passed, 0 failed")
+        self.assertRegex(r.stdout, r"\b20 passed, 0 failed")
         # What the browser did is in the audit log like anything else.
         actions = {row["action"] for row in v.query("SELECT DISTINCT action FROM audit")}
         for a in ("setup", "login", "login_failed", "logout", "live_start", "playback", "export",

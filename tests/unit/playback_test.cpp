@@ -108,6 +108,43 @@ TEST(Playlist, ListsOnlyFragmentsOverlappingTheWindow) {
   EXPECT_EQ(build_playlist(files, kT0 + seconds(60), kT0 + seconds(70), "/s/", "").fragments, 0);
 }
 
+TEST(Playlist, AnEventPlaylistHasNoEndlist) {
+  std::vector<PlaylistFile> files = {{3, kT0, 100, fragments(100, {{10, 180000}, {20, 180000}})}};
+  const Playlist p = build_playlist(files, kT0, kT0 + seconds(60), "/s/", "", PlaylistType::kEvent);
+  EXPECT_EQ(p.fragments, 2);
+  EXPECT_NE(p.text.find("#EXT-X-PLAYLIST-TYPE:EVENT\n"), std::string::npos);
+  EXPECT_EQ(p.text.find("VOD"), std::string::npos);
+  EXPECT_EQ(p.text.find("#EXT-X-ENDLIST"), std::string::npos);
+  // The same fragments as the VOD form, so that a reload only appends.
+  const Playlist vod = build_playlist(files, kT0, kT0 + seconds(60), "/s/", "");
+  const auto body = [](const std::string& t) { return t.substr(t.find("#EXT-X-MAP")); };
+  EXPECT_EQ(body(vod.text), body(p.text) + "#EXT-X-ENDLIST\n");
+}
+
+TEST(OpenSegmentsTest, TracksSyncedFragmentsUntilClosed) {
+  OpenSegments open;
+  EXPECT_FALSE(open.of_camera("front"));
+  OpenSegment s;
+  s.segment_id = 5;
+  s.camera_id = "front";
+  s.wall_start = kT0;
+  s.init_bytes = 800;
+  open.opened(s);
+  EXPECT_EQ(open.durable_bytes(5), 800u);
+  EXPECT_EQ(open.of_camera("front")->durable_end(), kT0);
+  const auto f = fragments(800, {{1000, 180000}, {500, 90000}});
+  open.fragment_synced(5, f[0]);
+  open.fragment_synced(5, f[1]);
+  open.fragment_synced(6, f[0]);  // no such segment: ignored
+  EXPECT_EQ(open.durable_bytes(5), 2300u);
+  EXPECT_EQ(open.find(5)->durable_end(), kT0 + seconds(3));
+  EXPECT_FALSE(open.of_camera("yard"));
+  EXPECT_FALSE(open.find(6));
+  open.closed(5);
+  EXPECT_FALSE(open.find(5));
+  EXPECT_FALSE(open.durable_bytes(5));
+}
+
 TEST(ByteRangeParse, ServesSingleRangesAndRefusesBadOnes) {
   using K = ByteRange::Kind;
   auto r = parse_byte_range("bytes=0-99", 1000);
@@ -208,6 +245,7 @@ class PlaybackApiTest : public ::testing::Test {
   Catalog catalog_;
   AccountStore accounts_;
   test::FakeClock clock_;
+  OpenSegments open_;  // before api_, which reads it
   Api api_;
   std::map<std::string, std::string> auth_;
 };
@@ -267,6 +305,139 @@ TEST_F(PlaybackApiTest, PlaylistMediaRangesAndAudit) {
                 "/api/cameras/front/playback.m3u8" + window(kT0 + seconds(100), kT0 + seconds(200)))
                 .status,
             404);
+}
+
+// The file being written: a 'writing' row, a file that has grown past its last synced fragment,
+// and the registry the recorder fills.
+TEST_F(PlaybackApiTest, TheFileBeingRecordedPlaysUpToItsLastSyncedFragment) {
+  api_.set_open_segments(open_);
+  const std::string closed_body(70, 'c');  // a closed file before it: 2 fragments, 0-4 s
+  const int64_t closed_id = add_segment("front", kT0, "h264", closed_body);
+  const WallTime start = kT0 + seconds(4);
+  const std::string rel = "front-open.mp4";
+  // init 10 + two synced 30-byte fragments, then 17 bytes of the fragment being written.
+  std::string bytes;
+  for (int i = 0; i < 87; ++i) bytes += static_cast<char>('a' + i % 26);
+  {
+    std::ofstream f(dir_.path() / rel, std::ios::binary);
+    f << bytes;
+  }
+  const int64_t id = catalog_.begin_segment({"front", rel, start, "h264", 640, 480, false});
+  OpenSegment pub;
+  pub.segment_id = id;
+  pub.camera_id = "front";
+  pub.path = rel;
+  pub.wall_start = start;
+  pub.video_codec = "h264";
+  pub.init_bytes = 10;
+  open_.opened(pub);
+  const auto frags = fragments(10, {{30, 180000}, {30, 180000}});  // 4-6 s, 6-8 s
+  open_.fragment_synced(id, frags[0]);
+  open_.fragment_synced(id, frags[1]);
+
+  const std::string uri = "/api/segments/" + std::to_string(id) + "/media";
+  const std::string pl = "/api/cameras/front/playback.m3u8";
+  // A window from inside the open file to the future: its fragments, and the player is told
+  // to reload (EVENT, no ENDLIST).
+  auto r = get("ann", pl + window(start + seconds(3), start + seconds(600)));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("#EXT-X-PLAYLIST-TYPE:EVENT\n"), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("#EXT-X-ENDLIST"), std::string::npos);
+  EXPECT_NE(r.body.find("#EXT-X-MAP:URI=\"" + uri + "\",BYTERANGE=\"10@0\""), std::string::npos);
+  EXPECT_NE(r.body.find("#EXT-X-PROGRAM-DATE-TIME:" + format_iso8601(start + seconds(2))),
+            std::string::npos);
+  EXPECT_EQ(r.body.find("@10\n"), std::string::npos) << "the 1st fragment ends before the window";
+  EXPECT_NE(r.body.find("#EXT-X-BYTERANGE:30@40\n" + uri), std::string::npos);
+  EXPECT_EQ(r.body.find("@70\n"), std::string::npos) << "nothing past the last synced fragment";
+
+  // The closed file before it and the open one: a discontinuity between them.
+  r = get("ann", pl + window(kT0, start + seconds(600)));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("/api/segments/" + std::to_string(closed_id) + "/media"), std::string::npos);
+  EXPECT_NE(r.body.find("#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=\"" + uri), std::string::npos);
+  EXPECT_EQ(r.body.find("#EXT-X-ENDLIST"), std::string::npos);
+
+  // A window that ends inside what is synced is complete: VOD.
+  r = get("ann", pl + window(start, start + seconds(3)));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("#EXT-X-PLAYLIST-TYPE:VOD\n"), std::string::npos);
+  EXPECT_NE(r.body.find("#EXT-X-ENDLIST"), std::string::npos);
+
+  // After the last synced fragment: nothing yet, and the answer says when there will be.
+  r = get("ann", pl + window(start + seconds(8), start + seconds(600)));
+  EXPECT_EQ(r.status, 404);
+  EXPECT_NE(r.body.find("being recorded"), std::string::npos) << r.body;
+
+  // Media: byte ranges of the synced part only; the file's 17 bytes beyond it do not exist.
+  auto m = get("ann", uri, {{"range", "bytes=40-69"}});
+  EXPECT_EQ(m.status, 206);
+  EXPECT_EQ(m.body, bytes.substr(40, 30));
+  bool content_range = false;
+  for (const auto& [k, v] : m.headers) content_range |= k == "Content-Range" && v == "bytes 40-69/70";
+  EXPECT_TRUE(content_range);
+  m = get("ann", uri, {{"range", "bytes=60-86"}});  // clamped to the synced end
+  EXPECT_EQ(m.status, 206);
+  EXPECT_EQ(m.body, bytes.substr(60, 10));
+  m = get("ann", uri, {{"range", "bytes=-5"}});
+  EXPECT_EQ(m.body, bytes.substr(65, 5));
+  m = get("ann", uri);
+  EXPECT_EQ(m.status, 200);
+  EXPECT_EQ(m.body, bytes.substr(0, 70));
+  m = get("ann", uri, {{"range", "bytes=70-"}});
+  EXPECT_EQ(m.status, 416);
+  bool star = false;
+  for (const auto& [k, v] : m.headers) star |= k == "Content-Range" && v == "bytes */70";
+  EXPECT_TRUE(star);
+  EXPECT_EQ(get("val", uri).status, 403);
+
+  // A reload of the live playlist is the same playlist: audited once.
+  AuditFilter f;
+  f.action = "playback";
+  const size_t audited = accounts_.audit(f).size();
+  r = get("ann", pl + window(start + seconds(3), start + seconds(600)));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(accounts_.audit(f).size(), audited);
+
+  // More is synced: the reload lists it.
+  const Fragment third{70, 17, Ticks90k(360000), Ticks90k(180000)};
+  open_.fragment_synced(id, third);
+  r = get("ann", pl + window(start + seconds(3), start + seconds(600)));
+  EXPECT_NE(r.body.find("#EXT-X-BYTERANGE:17@70\n" + uri), std::string::npos) << r.body;
+  EXPECT_EQ(get("ann", uri, {{"range", "bytes=70-86"}}).body, bytes.substr(70, 17));
+
+  // The file closes (the row first, then the registry): the final index, VOD.
+  ClosedSegment c;
+  c.init_bytes = 10;
+  c.bytes = 87;
+  c.fragment_index = encode_fragment_index({frags[0], frags[1], third});
+  c.media_duration = Ticks90k(540000);
+  c.wall_end = start + seconds(6);
+  c.close_reason = "stream ended";
+  catalog_.close_segment(id, c);
+  // Closed in the catalog, still in the registry: the closed row decides, the whole file.
+  m = get("ann", uri);
+  EXPECT_EQ(m.body.size(), 87u);
+  open_.closed(id);
+  r = get("ann", pl + window(start, start + seconds(600)));
+  EXPECT_NE(r.body.find("#EXT-X-PLAYLIST-TYPE:VOD\n"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("#EXT-X-ENDLIST"), std::string::npos);
+  EXPECT_NE(r.body.find("#EXT-X-BYTERANGE:17@70\n" + uri), std::string::npos);
+  m = get("ann", uri);
+  EXPECT_EQ(m.body, bytes);
+}
+
+// A 'writing' row no recorder has (its closing failed): neither listed nor served.
+TEST_F(PlaybackApiTest, AWritingRowNoRecorderHoldsIsNotServed) {
+  api_.set_open_segments(open_);
+  const std::string rel = "front-stale.mp4";
+  {
+    std::ofstream f(dir_.path() / rel, std::ios::binary);
+    f << std::string(70, 'x');
+  }
+  const int64_t id = catalog_.begin_segment({"front", rel, kT0, "h264", 640, 480, false});
+  EXPECT_EQ(get("ann", "/api/cameras/front/playback.m3u8" + window(kT0, kT0 + seconds(60))).status,
+            404);
+  EXPECT_EQ(get("ann", "/api/segments/" + std::to_string(id) + "/media").status, 404);
 }
 
 TEST_F(PlaybackApiTest, H265IsRefusedWithAPointerToExport) {

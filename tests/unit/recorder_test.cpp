@@ -102,6 +102,59 @@ TEST_F(RecorderTest, SplitsIntoSegmentsAtKeyframesWithContiguousWallTime) {
   EXPECT_EQ(rec->status().segments_closed, 3);
 }
 
+TEST_F(RecorderTest, PublishesTheOpenFileFragmentBySyncedFragment) {
+  const auto& clip = test::test_clip("libx264", 10, 10, 20);  // 10 fps, 2 s GOPs
+  OpenSegments open;
+  RecorderOptions o;
+  o.segment_duration = std::chrono::duration_cast<Ticks90k>(seconds(60));
+  Recorder rec("cam", dir_.path(), catalog_, clock_, o, nullptr, &open);
+  rec.on_stream_start(clip.info, clock_.wall_now());
+  feed(rec, clip, 0, 0, 1);  // the first keyframe opens the file
+  auto pub = open.of_camera("cam");
+  ASSERT_TRUE(pub);
+  const auto rows = catalog_.all_segments();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(pub->segment_id, rows[0].id);
+  EXPECT_EQ(rows[0].state, SegmentState::kWriting);
+  EXPECT_EQ(pub->path, rows[0].path);
+  EXPECT_EQ(pub->wall_start, kStart);
+  EXPECT_EQ(pub->video_codec, "h264");
+  EXPECT_TRUE(pub->fragments.empty());
+  EXPECT_EQ(pub->durable_bytes(), std::filesystem::file_size(dir_.path() / rows[0].path));
+
+  // Frames up to 24: the 2nd keyframe (frame 20) cut the first GOP as a fragment; the second
+  // GOP is still in the muxer.
+  feed(rec, clip, 0, 1, 25);
+  pub = open.of_camera("cam");
+  ASSERT_TRUE(pub);
+  ASSERT_EQ(pub->fragments.size(), 1u);
+  EXPECT_EQ(pub->fragments[0].offset, pub->init_bytes);
+  EXPECT_EQ(pub->fragments[0].duration, std::chrono::duration_cast<Ticks90k>(seconds(2)));
+  EXPECT_EQ(pub->durable_end(), kStart + seconds(2));
+  // Nothing past the synced fragment is on disk yet, and all of it is: what a crash keeps.
+  EXPECT_EQ(pub->durable_bytes(), std::filesystem::file_size(dir_.path() / rows[0].path));
+  EXPECT_EQ(open.durable_bytes(pub->segment_id), pub->durable_bytes());
+  const BmffScan scan = scan_fragmented_mp4(dir_.path() / rows[0].path);
+  EXPECT_TRUE(scan.problem.empty()) << scan.problem;
+  ASSERT_EQ(scan.fragments.size(), 1u);
+  EXPECT_EQ(scan.fragments[0].offset, pub->fragments[0].offset);
+  EXPECT_EQ(scan.fragments[0].size, pub->fragments[0].size);
+  EXPECT_EQ(scan.valid_bytes, pub->durable_bytes());
+
+  rec.on_stream_end("done", clock_.wall_now());
+  EXPECT_FALSE(open.of_camera("cam")) << "closed files leave the registry";
+  const auto closed = catalog_.segment(pub->segment_id);
+  ASSERT_TRUE(closed);
+  EXPECT_EQ(closed->state, SegmentState::kClosed);
+  const auto index = decode_fragment_index(closed->fragment_index, closed->init_bytes);
+  ASSERT_TRUE(index);
+  ASSERT_GE(index->size(), 2u);
+  // What was published is what the catalog keeps: the same bytes at the same place.
+  EXPECT_EQ((*index)[0].offset, pub->fragments[0].offset);
+  EXPECT_EQ((*index)[0].size, pub->fragments[0].size);
+  expect_files_agree_with_catalog();
+}
+
 TEST_F(RecorderTest, WaitsForAKeyframeAndCountsWhatItDrops) {
   const auto& clip = test::test_clip("libx264", 10, 10, 20);
   auto rec = make();

@@ -1,7 +1,10 @@
 // The one place holding the hls.js configuration for recorded playback: the settings measured by
 // bench/playback (tests/browser/hls_player.js holds the same for the benchmark and the browser
-// tests; docs/design/playback.md, "Time to first frame", says what each one saves). vigil's playlists are VOD byte ranges of the recorded files
-// (docs/design/playback.md): one init range and one GOP are enough for the first frame.
+// tests; docs/design/playback.md, "Time to first frame", says what each one saves). vigil's playlists are byte ranges of the recorded files,
+// VOD, or EVENT while they reach into the file being recorded (docs/design/playback.md): one init
+// range and one GOP are enough for the first frame. hls.js's live defaults are kept on purpose:
+// liveMaxLatencyDurationCount Infinity and maxLiveSyncPlaybackRate 1 never move an EVENT
+// playlist's playback to its live edge.
 import type { HlsConfig } from 'hls.js';
 
 export const playbackHlsConfig: Partial<HlsConfig> = {

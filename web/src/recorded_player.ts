@@ -13,13 +13,26 @@ export type HlsModule = typeof import('hls.js');
 
 export type PlayerState =
   | { kind: 'loading'; from: number }
+  | { kind: 'pending'; from: number }  // the moment is in the GOP being recorded: asked again soon
   | { kind: 'ready' }  // loaded, waiting to be played (load(..., paused))
   | { kind: 'playing' }
+  | { kind: 'live-edge'; at: number }  // played up to the newest recorded fragment; more will follow
+  | { kind: 'ended' }  // played to the end of the recordings of the window
   | { kind: 'no-footage'; text: string }  // nothing recorded in the playlist's window
   | { kind: 'error'; text: string };
 
 // A playlist covers this much from the chosen moment (vigil allows up to 24 h).
 const kPlaylistSpanMs = 6 * 3600_000;
+// A moment this recent gets a playlist reaching 6 h ahead: vigil lists the file being recorded
+// up to its last complete fragment as an EVENT playlist, and hls.js reloads it (every target
+// duration) for the fragments written since. An older moment gets one that ends now: reloading
+// hours of playlist every 2 s would cost the server and the page; at its end playback goes on
+// with a new, recent, playlist (docs/design/playback.md, "The file being recorded").
+const kLiveReachMs = 10 * 60_000;
+// A moment inside the GOP being recorded has no complete fragment yet (404): ask again, for up
+// to ~12 s (a GOP is ~2 s here; some cameras use 10 s).
+const kRetryMs = 1000;
+const kRetries = 12;
 
 export class RecordedPlayer {
   private hls: Hls | null = null;
@@ -27,6 +40,12 @@ export class RecordedPlayer {
   // The wall-time window of the current playlist.
   private windowFrom = 0;
   private windowTo = 0;
+  // The window was cut at the present when it was asked for (an old moment): playing to its end
+  // goes on from there.
+  private reachesPresent = false;
+  private retryTimer: number | undefined;
+  // Removes the <video> listeners of the current load.
+  private unlisten: () => void = () => {};
 
   constructor(
     readonly camera: string,
@@ -47,13 +66,18 @@ export class RecordedPlayer {
   }
 
   // Plays from the wall time `from` (or, with `paused`, loads and stops there).
-  async load(from: number, paused = false): Promise<void> {
+  async load(from: number, paused = false, retries = kRetries): Promise<void> {
     const seq = ++this.seq;
+    window.clearTimeout(this.retryTimer);
+    this.unlisten();
     this.hls?.destroy();
     this.hls = null;
     delete this.video.dataset.wallMs;
+    const now = Date.now();
     this.windowFrom = from;
-    this.windowTo = Math.min(from + kPlaylistSpanMs, Date.now() + 60_000);
+    const recent = from > now - kLiveReachMs;
+    this.windowTo = recent ? from + kPlaylistSpanMs : Math.min(from + kPlaylistSpanMs, now);
+    this.reachesPresent = !recent && from + kPlaylistSpanMs > now;
     this.onState({ kind: 'loading', from });
     const { default: HlsClass, Events } = await this.hlsModule;
     if (seq !== this.seq) return;
@@ -70,7 +94,8 @@ export class RecordedPlayer {
       started = true;
       const first = data.details.fragments[0];
       // The playlist starts at the keyframe at or before `from` (or later, when `from` is in a
-      // gap): the first request is then the fragment holding the moment itself.
+      // gap): the first request is then the fragment holding the moment itself. An explicit
+      // position also keeps hls.js from starting a live (EVENT) playlist near its end.
       const offset = first?.programDateTime ? first.start + Math.max(0, (from - first.programDateTime) / 1000) : 0;
       player.startLoad(offset);
       if (paused) this.video.addEventListener('canplay', () => seq === this.seq && this.onState({ kind: 'ready' }), { once: true });
@@ -80,12 +105,42 @@ export class RecordedPlayer {
       player.destroy();
       this.hls = null;
       void describeFailure(url, from, d).then((s) => {
-        if (seq === this.seq) this.onState(s);
+        if (seq !== this.seq) return;
+        // Not written yet (the GOP being recorded): it will be within seconds.
+        if (s.kind === 'no-footage' && s.recent && retries > 0) {
+          this.onState({ kind: 'pending', from });
+          this.retryTimer = window.setTimeout(() => seq === this.seq && void this.load(from, paused, retries - 1), kRetryMs);
+          return;
+        }
+        this.onState(s);
       });
     });
     player.attachMedia(this.video);
     player.loadSource(url);
-    this.video.addEventListener('playing', () => seq === this.seq && this.onState({ kind: 'playing' }), { once: true });
+    const onPlaying = () => seq === this.seq && this.onState({ kind: 'playing' });
+    const onWaiting = () => {
+      // Stalled at the newest fragment of a live playlist: hls.js reloads it and plays on.
+      const details = this.hls?.levels[0]?.details;
+      if (seq !== this.seq || !details?.live || this.video.currentTime < details.edge - 0.5) return;
+      const at = this.wallAt(this.video.currentTime);
+      if (at !== null) this.onState({ kind: 'live-edge', at });
+    };
+    const onEnded = () => {
+      if (seq !== this.seq) return;
+      const end = this.wallNow();
+      // The window ended where the recording was when it was asked for: go on from there with
+      // a recent window, which reaches ahead.
+      if (this.reachesPresent && end !== null) void this.load(end);
+      else this.onState({ kind: 'ended' });
+    };
+    this.video.addEventListener('playing', onPlaying);
+    this.video.addEventListener('waiting', onWaiting);
+    this.video.addEventListener('ended', onEnded);
+    this.unlisten = () => {
+      this.video.removeEventListener('playing', onPlaying);
+      this.video.removeEventListener('waiting', onWaiting);
+      this.video.removeEventListener('ended', onEnded);
+    };
     if (!paused) this.video.play().catch(() => {
       /* muted: allowed; a pause() meanwhile rejects it */
     });
@@ -146,6 +201,8 @@ export class RecordedPlayer {
 
   destroy(): void {
     ++this.seq;
+    window.clearTimeout(this.retryTimer);
+    this.unlisten();
     this.hls?.destroy();
     this.hls = null;
   }
@@ -155,7 +212,9 @@ export class RecordedPlayer {
   }
 }
 
-async function describeFailure(url: string, from: number, d: ErrorData): Promise<PlayerState> {
+type Failure = PlayerState & { recent?: boolean };
+
+async function describeFailure(url: string, from: number, d: ErrorData): Promise<Failure> {
   const code = d.response?.code ?? 0;
   if (code >= 400) {
     // The API's own message (e.g. 422 H.265, 404 no footage) says more than hls.js does.
@@ -164,7 +223,16 @@ async function describeFailure(url: string, from: number, d: ErrorData): Promise
       if (!res.ok) {
         const err = await errorFrom(res);
         if (err.status === 404) {
-          return { kind: 'no-footage', text: `No playable recording from ${formatTime(from)} yet: the file being recorded joins when it closes. ${err.message}` };
+          // The file being recorded plays up to its last complete fragment (one GOP): a moment
+          // after that is recorded but not written yet.
+          const recent = from > Date.now() - 60_000;
+          return {
+            kind: 'no-footage',
+            recent,
+            text: recent
+              ? `Nothing playable from ${formatTime(from)} yet: the file being recorded plays up to its last complete part (one GOP, a few seconds behind live). Pick a moment a little earlier, or Live for the present.`
+              : `No recording from ${formatTime(from)} to play. ${err.message}`,
+          };
         }
         return { kind: 'error', text: err.message };
       }

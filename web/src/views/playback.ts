@@ -246,14 +246,14 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
       }
       if (!data.recorded.length) {
         mount(timelineStatus, notice('empty', `No recordings on ${formatDay(day)}.`));
-        // Before the camera's first file closes there is nothing anywhere: say so plainly.
+        // Before the camera records anything there is nothing anywhere: say so plainly.
         void api
           .camera(id)
           .then((c) => {
             if (stopped || seq !== loadSeq || (c.status?.stored_segments ?? 0) > 0) return;
             mount(
               timelineStatus,
-              notice('empty', 'No recordings yet: the first file appears here when it closes (a few minutes after recording starts).'),
+              notice('empty', 'No recordings yet: footage plays here as soon as the camera records, the file being written included.'),
               notice('empty', `No recordings on ${formatDay(day)}.`),
             );
           })
@@ -291,9 +291,21 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
         mount(overlay, h('span', { class: 'spin', 'aria-hidden': 'true' }), `Loading ${formatTime(s.from)}…`);
         overlay.hidden = false;
         break;
+      case 'pending':
+        mount(overlay, h('span', { class: 'spin', 'aria-hidden': 'true' }), `${formatTime(s.from)} is being recorded: it plays as soon as its part is written (a few seconds)…`);
+        overlay.hidden = false;
+        break;
       case 'playing':
       case 'ready':
         overlay.hidden = true;
+        break;
+      case 'live-edge':
+        mount(overlay, notice('info', `Caught up with the recording at ${formatTime(s.at)}: newer footage plays as it is written (a few seconds behind live). Live shows the present.`));
+        overlay.hidden = false;
+        break;
+      case 'ended':
+        mount(overlay, notice('info', 'End of the recordings in this window. Pick another moment.'));
+        overlay.hidden = false;
         break;
       case 'no-footage':
       case 'error':
@@ -394,10 +406,6 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
     timeline.setCursor(ms);
   };
   video.addEventListener('timeupdate', onTime);
-  video.addEventListener('ended', () => {
-    mount(overlay, notice('info', 'End of the recordings in this window. Pick another moment.'));
-    overlay.hidden = false;
-  });
 
   async function runExport(): Promise<void> {
     const [a, b] = selection;
