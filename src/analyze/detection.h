@@ -49,6 +49,11 @@ struct AnalysisResult {
   std::function<std::vector<uint8_t>()> snapshot_jpeg;
 };
 
+// While a camera streams, its analysis may send nothing for up to this long on purpose: sustained
+// motion is looked at for the start of each GOP only (FrameSelectorOptions::max_skip, 2.5 s, plus
+// the analysis queue's lag). A quiet analysis shorter than this is not a camera gone silent.
+inline constexpr WallDuration kAnalysisQuietMax{3'000};
+
 // Receives analysis results. Called on the camera's analysis thread: must not block for long.
 class AnalysisSink {
  public:

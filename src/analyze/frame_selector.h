@@ -58,8 +58,9 @@ struct FrameSelectorOptions {
   Ticks90k trigger_hold = std::chrono::duration_cast<Ticks90k>(std::chrono::seconds(1));
   // Sustained motion: a GOP that starts while motion is seen is decoded for this long after its
   // keyframe; the rest is skipped once the analysis has seen motion in it, but never more than
-  // `max_skip` after the keyframe (a long GOP is caught up then: analysis never goes blind for
-  // longer, which keeps it well inside the events' merge gap). `sample_sustained` = false
+  // `max_skip` after the keyframe (a long GOP is caught up then: analysis never goes quiet for
+  // longer; kAnalysisQuietMax in detection.h, which the events stage waits out before it ends an
+  // event for want of frames, must stay above it). `sample_sustained` = false
   // decodes every frame while motion lasts.
   bool sample_sustained = true;
   Ticks90k sample = std::chrono::duration_cast<Ticks90k>(std::chrono::milliseconds(200));

@@ -56,7 +56,9 @@ TrackerStep EventTracker::observe(WallTime at, const Detection* d) {
 
 TrackerStep EventTracker::expire(WallTime now) {
   TrackerStep step;
-  if (state_ == State::kIdle || now - ev_.last_seen <= s_.merge_gap) return step;
+  if (state_ == State::kIdle || now - ev_.last_seen <= std::max(s_.merge_gap, kAnalysisQuietMax)) {
+    return step;
+  }
   if (state_ == State::kActive) {
     step.kind = TrackerStep::Kind::kEnded;
     step.event = ev_;

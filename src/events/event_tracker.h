@@ -5,7 +5,9 @@
 //  - it lasts while the condition returns within merge_gap of its last sighting, so an end
 //    followed by a new start within the gap continues the same event;
 //  - it ends at its last sighting, once merge_gap has passed without one (seen by the next frame
-//    or, when frames stop coming, by expire()).
+//    or, when frames stop coming, by expire(), which also waits out kAnalysisQuietMax: analysis
+//    sampling sustained motion sends nothing for up to that long, and an event must not end, or
+//    split, for want of frames that were skipped on purpose).
 // Pure state machine on the times it is given: no clock, no threads (EventEngine serialises).
 #pragma once
 
@@ -46,7 +48,8 @@ class EventTracker {
 
   // One analysed frame at `at`: `d` when the condition holds in it, null when not.
   TrackerStep observe(WallTime at, const Detection* d);
-  // No frame since; ends the event (or drops the candidate) if merge_gap has passed by `now`.
+  // No frame since; ends the event (or drops the candidate) once the longer of merge_gap and
+  // kAnalysisQuietMax has passed by `now`.
   TrackerStep expire(WallTime now);
 
   bool active() const { return state_ == State::kActive; }

@@ -158,8 +158,14 @@ class WebUiCameras(TestCase):
         after = v.camera_status("front")
         self.assertEqual(after["state"], "streaming")
         self.assertEqual(after["reconnects"], before["reconnects"])
-        self.assertGreater(after["bytes_written"] + after["stored_bytes"],
-                           before["bytes_written"] + before["stored_bytes"])
+        # Its recording went on: a file closed after the edit (bytes_written counts closed
+        # files; with 10 s files that may take up to 10 s after the browser steps).
+        grown = before["bytes_written"] + before["stored_bytes"]
+        v.wait_for(lambda: sum((v.camera_status("front") or {}).get(k, 0)
+                               for k in ("bytes_written", "stored_bytes")) > grown,
+                   30, "front's recording going on after the edit")
+        self.assertEqual(v.gaps("front"), [])
+        self.assertEqual(v.camera_status("front")["reconnects"], before["reconnects"])
         v.wait_for(lambda: (v.camera_status("front") or {}).get("analysis", {})
                    .get("frames_analysed", 0) > 0, 30, "the new analyzer analysing front")
 

@@ -91,15 +91,40 @@ TEST(EventTracker, ARestartWithinTheMergeGapContinuesTheEvent) {
 }
 
 TEST(EventTracker, ExpireEndsAnEventWhenFramesStopComing) {
-  EventTracker t({milliseconds(0), milliseconds(2000)});
+  EventTracker t({milliseconds(0), milliseconds(4000)});
   const Detection d = motion(0.5);
   t.observe(kT0, &d);
   t.observe(kT0 + kFrame, &d);
-  EXPECT_EQ(t.expire(kT0 + kFrame + milliseconds(2000)).kind, TrackerStep::Kind::kNone);
-  auto s = t.expire(kT0 + kFrame + milliseconds(2001));
+  EXPECT_EQ(t.expire(kT0 + kFrame + milliseconds(4000)).kind, TrackerStep::Kind::kNone);
+  auto s = t.expire(kT0 + kFrame + milliseconds(4001));
   ASSERT_EQ(s.kind, TrackerStep::Kind::kEnded);
   EXPECT_EQ(s.event.last_seen, kT0 + kFrame);
   EXPECT_TRUE(t.idle());
+}
+
+// Sustained motion is sampled once per GOP: for ~1.8 s of a 2 s GOP no frame comes. A merge gap
+// shorter than that must not end (and split) the event for want of skipped frames; a frame
+// without motion still ends it by the merge gap, and frames that stop for good end it once
+// kAnalysisQuietMax has passed.
+TEST(EventTracker, ExpireWaitsOutTheQuietOfSampledMotion) {
+  EventTracker t({milliseconds(0), milliseconds(1000)});
+  const Detection d = motion(0.5);
+  ASSERT_EQ(t.observe(kT0, &d).kind, TrackerStep::Kind::kStarted);
+  EXPECT_EQ(t.observe(kT0 + milliseconds(200), &d).kind, TrackerStep::Kind::kGrew);
+  EXPECT_EQ(t.expire(kT0 + milliseconds(2000)).kind, TrackerStep::Kind::kNone);
+  EXPECT_EQ(t.observe(kT0 + milliseconds(2000), &d).kind, TrackerStep::Kind::kGrew);
+  EXPECT_EQ(t.observe(kT0 + milliseconds(2200), &d).kind, TrackerStep::Kind::kGrew);
+  // The next sample shows none: more than the merge gap after the last sighting, it ends there.
+  auto end = t.observe(kT0 + milliseconds(4000), nullptr);
+  ASSERT_EQ(end.kind, TrackerStep::Kind::kEnded);
+  EXPECT_EQ(end.event.last_seen, kT0 + milliseconds(2200));
+  // Frames that stop: ended once kAnalysisQuietMax has passed, not the 1 s merge gap.
+  t.observe(kT0 + milliseconds(10000), &d);
+  t.observe(kT0 + milliseconds(10200), &d);
+  EXPECT_EQ(t.expire(kT0 + milliseconds(10200) + kAnalysisQuietMax).kind,
+            TrackerStep::Kind::kNone);
+  EXPECT_EQ(t.expire(kT0 + milliseconds(10201) + kAnalysisQuietMax).kind,
+            TrackerStep::Kind::kEnded);
 }
 
 }  // namespace
