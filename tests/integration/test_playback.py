@@ -53,7 +53,25 @@ def parse_playlist(text):
     return files
 
 
-class Playback(unittest.TestCase):
+def add_user(v, name, role, cameras=None):
+    """`vigil user add` offline, password NAME-password."""
+    args = ["user", "add", name, "--role", role] + (["--cameras", cameras] if cameras else [])
+    r = subprocess.run([VIGIL_BIN, "-c", v.config, *args], input=name + "-password\n",
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+
+
+class VigilFixture(unittest.TestCase):
+    """A class whose setUpClass starts cls.cam and cls.v in cls._tmp; stopped in reverse."""
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.v.stop()
+        cls.cam.close()
+        cls._tmp.cleanup()
+
+
+class Playback(VigilFixture):
     @classmethod
     def setUpClass(cls):
         cls._tmp = tempfile.TemporaryDirectory(prefix="vigil-it-")
@@ -65,12 +83,8 @@ class Playback(unittest.TestCase):
                       segment_seconds=10, extra_toml="[http]\nport = 0\n").start()
         try:
             cls.url = cls.v.web_url()
-            for name, role, cams in (("op", "operator", None), ("val", "viewer", "yard")):
-                args = ["user", "add", name, "--role", role] + (["--cameras", cams] if cams else [])
-                r = subprocess.run([VIGIL_BIN, "-c", cls.v.config, *args],
-                                   input=name + "-password\n", capture_output=True, text=True,
-                                   timeout=60)
-                assert r.returncode == 0, r.stderr
+            add_user(cls.v, "op", "operator")
+            add_user(cls.v, "val", "viewer", "yard")
             closed = lambda cam: [s for s in cls.v.segments(cam) if s["state"] == "closed"]
             cls.v.wait_for(lambda: len(closed("front")) >= 3 and closed("yard"), 120,
                            "3 closed segments of front and one of yard")
@@ -78,12 +92,6 @@ class Playback(unittest.TestCase):
         except BaseException:
             cls.tearDownClass()
             raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.v.stop()
-        cls.cam.close()
-        cls._tmp.cleanup()
 
     def client(self, name):
         c = Client(self.url)
@@ -294,7 +302,7 @@ class Playback(unittest.TestCase):
 
 
 
-class RecentPlayback(unittest.TestCase):
+class RecentPlayback(VigilFixture):
     """The file being recorded plays: segments far longer than the test, so that everything
     recorded is in the one open file."""
 
@@ -311,10 +319,7 @@ class RecentPlayback(unittest.TestCase):
                       extra_toml="[http]\nport = 0\nweb_root = %s\n" % json.dumps(web_dist)).start()
         try:
             cls.url = cls.v.web_url()
-            r = subprocess.run([VIGIL_BIN, "-c", cls.v.config, "user", "add", "op", "--role",
-                                "operator"], input="op-password\n", capture_output=True,
-                               text=True, timeout=60)
-            assert r.returncode == 0, r.stderr
+            add_user(cls.v, "op", "operator")
             cls.op = Client(cls.url)
             status, _, body = cls.op.login("op", "op-password")
             assert status == 200, body
@@ -324,12 +329,6 @@ class RecentPlayback(unittest.TestCase):
         except BaseException:
             cls.tearDownClass()
             raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.v.stop()
-        cls.cam.close()
-        cls._tmp.cleanup()
 
     @classmethod
     def playlist(cls, start=None, end=None):
