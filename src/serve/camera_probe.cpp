@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "core/error.h"
@@ -15,13 +17,30 @@
 namespace vigil {
 namespace {
 
+// The message without the URLs in it: sources name the URL in their errors, and a port or path
+// is the user's text: "rtsp://10.0.0.5:34015/gone: connection refused" holds "401".
+std::string without_urls(std::string m) {
+  for (const char* scheme : {"rtsp://", "rtsps://"}) {
+    for (size_t at; (at = m.find(scheme)) != std::string::npos;) {
+      const size_t end = m.find_first_of(" \t", at);
+      m.erase(at, end == std::string::npos ? std::string::npos : end - at);
+    }
+  }
+  return m;
+}
+
 // The reason code of an ingest error: the sources' messages are already for people; this sorts
-// them so that a client can react (e.g. highlight the password field on "unauthorized").
+// them so that a client can react (e.g. highlight the password field on "unauthorized"). It
+// matches the phrases the sources write (rtsp_connection, native_rtsp_source,
+// libav_rtsp_source), never the URL.
 std::string reason_of(const Error& e) {
-  const std::string m = e.what();
+  std::string m = without_urls(e.what());
+  for (auto& c : m) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   auto has = [&m](const char* s) { return m.find(s) != std::string::npos; };
-  if (e.code() == ErrorCode::kUnauthenticated || has("401")) return "unauthorized";
-  if (has("404")) return "not_found";
+  if (e.code() == ErrorCode::kUnauthenticated || has("(401)") || has("401 unauthorized")) {
+    return "unauthorized";
+  }
+  if (has("(404)") || has("404 not found")) return "not_found";
   if (has("refused")) return "refused";
   if (has("unreachable")) return "unreachable";
   if (has("no answer") || has("timed out") || has("timeout")) return "timeout";

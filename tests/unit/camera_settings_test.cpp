@@ -11,7 +11,9 @@
 #include <condition_variable>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <thread>
+#include <utility>
 
 #include "app/analysis_tap.h"
 #include "catalog/catalog.h"
@@ -76,10 +78,14 @@ TEST(CameraSettings, MaskedUrlsGetTheStoredPassword) {
 // A source that replays a real H.264 clip (or fails the way it was told to).
 class ClipSource final : public MediaSource {
  public:
-  enum class Mode { kClip, kUnauthorized, kSilent, kNotSupported };
+  enum class Mode { kClip, kUnauthorized, kSilent, kNotSupported, kFails };
   explicit ClipSource(Mode mode) : mode_(mode) {}
+  // Fails to open with this error.
+  explicit ClipSource(Error error) : mode_(Mode::kFails), error_(std::move(error)) {}
   std::shared_ptr<const StreamInfo> open() override {
     switch (mode_) {
+      case Mode::kFails:
+        throw *error_;
       case Mode::kUnauthorized:
         throw Error(ErrorCode::kUnauthenticated,
                     "open rtsp://u:***@h/s: unauthorized (401): check the user name and password");
@@ -113,6 +119,7 @@ class ClipSource final : public MediaSource {
 
  private:
   Mode mode_;
+  std::optional<Error> error_;
   size_t next_ = 0;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -166,6 +173,35 @@ TEST(CameraSettings, ProbeFailuresSayWhy) {
     t.join();
     EXPECT_FALSE(r.ok);
     EXPECT_EQ(r.error, "the test was cancelled");
+  }
+}
+
+// The reason comes from what the source says, not from the URL it names: a port or path holding
+// "401" or "404" (the test camera's free port was 34015 once, and a refused connection showed as
+// a wrong password).
+TEST(CameraSettings, ProbeReasonIsNotReadFromTheUrl) {
+  test::FakeClock clock(kT0);
+  const std::pair<Error, const char*> cases[] = {
+      {Error(ErrorCode::kUnavailable,
+             "open rtsp://127.0.0.1:34015/gone: connection refused: nothing listens on that "
+             "address and port"),
+       "refused"},
+      {Error(ErrorCode::kUnavailable,
+             "open rtsp://cam:***@10.0.0.5:40404/main: host unreachable"),
+       "unreachable"},
+      {Error(ErrorCode::kUnavailable,
+             "open rtsps://10.0.0.5/refused/401: not found (404): check the stream path in the URL"),
+       "not_found"},
+      {Error(ErrorCode::kUnavailable, "open rtsp://10.0.0.5/timeout: no answer for 5.0 s"),
+       "timeout"},
+      {Error(ErrorCode::kUnavailable, "open rtsp://10.0.0.5/404/unreachable: stopped"), "failed"},
+  };
+  for (const auto& [error, reason] : cases) {
+    ClipSource src(error);
+    const ProbeResult r = probe_source(src, std::chrono::seconds(10), clock);
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.reason, reason) << error.what();
+    EXPECT_EQ(r.error, error.what());
   }
 }
 
