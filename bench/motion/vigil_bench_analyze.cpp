@@ -91,11 +91,13 @@ int main(int argc, char** argv) {
   analyzer.drain();
   const vigil::AnalyzerStats s = analyzer.stats();
   std::printf("stats packets=%lld decoded_packets=%lld dropped=%lld frames_decoded=%lld "
-              "frames_analysed=%lld decode_errors=%lld triggers=%lld sampled_gops=%lld\n",
+              "frames_analysed=%lld decode_errors=%lld triggers=%lld sampled_gops=%lld "
+              "looked_back=%lld\n",
               static_cast<long long>(s.packets_seen), static_cast<long long>(s.packets_decoded),
               static_cast<long long>(s.packets_dropped), static_cast<long long>(s.frames_decoded),
               static_cast<long long>(s.frames_analysed), static_cast<long long>(s.decode_errors),
-              static_cast<long long>(s.size_triggers), static_cast<long long>(s.sampled_gops));
+              static_cast<long long>(s.size_triggers), static_cast<long long>(s.sampled_gops),
+              static_cast<long long>(s.looked_back));
   analyzer.stop();
   return 0;
 }

@@ -6,6 +6,7 @@ extern "C" {
 }
 
 #include <opencv2/core/utility.hpp>
+#include <opencv2/imgproc.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -35,6 +36,10 @@ Ticks90k media_time(int64_t ts, AVRational tb) {
   return Ticks90k{av_rescale_q(ts, tb, AVRational{1, 90000})};
 }
 
+// Looking back (Pipeline::differs_from_last): a pixel of two keyframes, grey levels matched,
+// differs by more than this.
+constexpr int kLookBackGreyLevels = 16;
+
 }  // namespace
 
 // Everything the analysis thread owns.
@@ -48,7 +53,8 @@ class CameraAnalyzer::Pipeline {
             std::chrono::duration<double>(1.0 / settings.fps))),
         zone_count_(static_cast<size_t>(
             std::count_if(settings.zones.begin(), settings.zones.end(),
-                          [](const ZoneConfig& z) { return !z.mask; }))) {
+                          [](const ZoneConfig& z) { return !z.mask; }))),
+        min_area_(settings.min_area) {
     // Tamper first: motion is not judged on a tampered picture.
     if (settings.tamper) detectors_.push_back(std::make_unique<TamperDetector>(options.tamper));
     detectors_.push_back(std::make_unique<MotionDetector>(settings));
@@ -58,6 +64,8 @@ class CameraAnalyzer::Pipeline {
   void start(const StreamInfo& info) {
     time_base_ = info.video_time_base;
     last_analysed_.reset();
+    last_grey_ = cv::Mat();
+    motion_since_.reset();
     received_.clear();
     try {
       decoder_.open(info);
@@ -68,10 +76,32 @@ class CameraAnalyzer::Pipeline {
   }
 
   // Decodes one packet; returns the results of the frames analysed, and in `hint` what the
-  // latest of them says.
-  void packet(const AVPacket& pkt, WallTime received, std::vector<AnalysisResult>& out,
-              int64_t& decode_errors, AnalysisHint& hint) {
+  // latest of them says. A keyframe that brings the GOP before it (`previous_gop`) and differs
+  // from that GOP's keyframe, the last frame analysed, has that GOP decoded first: the change
+  // began somewhere in it, and its frames say where.
+  void packet(const AVPacket& pkt, WallTime received, const FrameSelector::Gop* previous_gop,
+              std::vector<AnalysisResult>& out, int64_t& decode_errors, AnalysisHint& hint) {
     if (!decoder_.is_open()) return;
+    decode(pkt, received, decode_errors);
+    if (previous_gop && !previous_gop->empty() && (pkt.flags & AV_PKT_FLAG_KEY) &&
+        differs_from_last(previous_gop->front())) {
+      ++looked_back_;
+      decoder_.reset();
+      for (const FrameSelector::Packet& p : *previous_gop) {
+        decode(*p.pkt, p.received, decode_errors);
+        analyse(out, hint);
+      }
+      // The keyframe again: what comes after it is decoded against it.
+      decode(pkt, received, decode_errors);
+    }
+    analyse(out, hint);
+  }
+
+  int64_t looked_back() const { return looked_back_; }
+  int64_t frames_decoded() const { return decoder_.frames_decoded(); }
+
+ private:
+  void decode(const AVPacket& pkt, WallTime received, int64_t& decode_errors) {
     const int64_t pts = pkt.pts != AV_NOPTS_VALUE ? pkt.pts : pkt.dts;
     received_.emplace_back(pts, received);
     if (received_.size() > 64) received_.pop_front();
@@ -80,18 +110,57 @@ class CameraAnalyzer::Pipeline {
       ++decode_errors;
       decoder_.reset();
     }
+  }
+
+  const cv::Mat& grey_of(const DecodedFrame& f) {
+    if (grey_picture_ != f.picture) {
+      grey_picture_ = f.picture;
+      grey_ = decoder_.grey(*f.picture);
+    }
+    return grey_;
+  }
+
+  // Whether the frame just decoded (a keyframe) differs from the keyframe `previous_key`,
+  // provided that was the last frame analysed. A cheap comparison, generous on purpose: it only
+  // decides whether to decode a GOP; the detectors then judge its frames. Grey levels are
+  // matched (gain and offset) first, so light that changes the whole picture evenly does not
+  // count; smoothing at half the analysis width keeps sensor noise out.
+  bool differs_from_last(const FrameSelector::Packet& previous_key) {
+    if (frames_.empty() || last_grey_.empty() || !last_analysed_) return false;
+    const int64_t pts = previous_key.pkt->pts != AV_NOPTS_VALUE ? previous_key.pkt->pts
+                                                                 : previous_key.pkt->dts;
+    if (media_time(pts, time_base_) != *last_analysed_) return false;
+    const cv::Mat& now = grey_of(frames_.front());
+    if (now.empty() || now.size() != last_grey_.size()) return false;
+    const cv::Size half(std::max(1, now.cols / 2), std::max(1, now.rows / 2));
+    cv::Mat a, b;
+    cv::resize(last_grey_, a, half, 0, 0, cv::INTER_AREA);
+    cv::resize(now, b, half, 0, 0, cv::INTER_AREA);
+    cv::Scalar ma, sa, mb, sb;
+    cv::meanStdDev(a, ma, sa);
+    cv::meanStdDev(b, mb, sb);
+    const double gain = sb[0] > 1 ? sa[0] / sb[0] : 1.0;
+    cv::Mat matched, diff;
+    b.convertTo(matched, CV_8U, gain, ma[0] - gain * mb[0]);
+    cv::absdiff(a, matched, diff);
+    const int changed = cv::countNonZero(diff > kLookBackGreyLevels);
+    return changed >= std::max(4.0, min_area_ * static_cast<double>(diff.total()));
+  }
+
+  void analyse(std::vector<AnalysisResult>& out, AnalysisHint& hint) {
     for (DecodedFrame& f : frames_) {
       const Ticks90k at = media_time(f.pts, time_base_);
       // Analyse at most `fps` frames a second; a little early is fine (frame timing jitters).
       if (last_analysed_ && at >= *last_analysed_ && at - *last_analysed_ < interval_ * 9 / 10) {
         continue;
       }
-      const cv::Mat grey = decoder_.grey(*f.picture);
+      const cv::Mat grey = grey_of(f);
       if (grey.empty()) continue;
       last_analysed_ = at;
+      last_grey_ = grey;
       AnalysisResult r;
       r.camera_id = camera_id_;
-      r.at = wall_of(f.pts, received);
+      r.at = wall_of(f.pts, received_.back().second);  // received_ has the packet decoded
       const AnalysisFrame frame{grey, f.picture.get(), r.at, at};
       for (auto& d : detectors_) d->detect(frame, r.detections);
       hint.analysed_at = at;
@@ -99,15 +168,18 @@ class CameraAnalyzer::Pipeline {
                                   [](const Detection& d) { return d.type == DetectionType::kMotion; });
       hint.motion = m != r.detections.end();
       hint.every_zone = hint.motion && m->zones.size() >= zone_count_;
+      if (!hint.motion) {
+        motion_since_.reset();
+      } else if (!motion_since_) {
+        motion_since_ = at;
+      }
+      hint.motion_since = motion_since_;
       std::shared_ptr<const AVFrame> picture = f.picture;
       r.snapshot_jpeg = [picture] { return frame_to_jpeg(*picture); };
       out.push_back(std::move(r));
     }
   }
 
-  int64_t frames_decoded() const { return decoder_.frames_decoded(); }
-
- private:
   // The host time the frame's packet arrived: what "when" means to people watching.
   WallTime wall_of(int64_t pts, WallTime fallback) const {
     for (auto it = received_.rbegin(); it != received_.rend(); ++it) {
@@ -125,6 +197,12 @@ class CameraAnalyzer::Pipeline {
   std::optional<Ticks90k> last_analysed_;
   std::deque<std::pair<int64_t, WallTime>> received_;
   std::vector<DecodedFrame> frames_;
+  const double min_area_;
+  cv::Mat last_grey_;  // of the last frame analysed
+  std::shared_ptr<const AVFrame> grey_picture_;  // the picture `grey_` is of
+  cv::Mat grey_;
+  std::optional<Ticks90k> motion_since_;
+  int64_t looked_back_ = 0;
 };
 
 CameraAnalyzer::CameraAnalyzer(const CameraConfig& camera, const AnalysisSettings& settings,
@@ -186,7 +264,7 @@ void CameraAnalyzer::on_stream_start(std::shared_ptr<const StreamInfo> info, Wal
   if (!info || !info->video) return;
   time_base_ = info->video_time_base;
   selector_.resync();
-  push(Item{Item::Kind::kStart, std::move(info), nullptr, now, ++stream_});
+  push(Item{Item::Kind::kStart, std::move(info), nullptr, now, ++stream_, nullptr});
 }
 
 void CameraAnalyzer::on_packet(const MediaPacket& p) {
@@ -204,17 +282,18 @@ void CameraAnalyzer::on_packet(const MediaPacket& p) {
     if (hint_stream_ == stream_) hint = hint_;
   }
   const FrameSelectorStats before = selector_.stats();
-  selector_.on_packet({std::move(ref), p.received}, media_time(ts, time_base_), hint, selected_);
+  selector_.on_packet({std::move(ref), p.received, nullptr}, media_time(ts, time_base_), hint, selected_);
   size_triggers_ += selector_.stats().triggers - before.triggers;
   sampled_gops_ += selector_.stats().sampled_gops - before.sampled_gops;
   for (auto& s : selected_) {
-    push(Item{Item::Kind::kPacket, nullptr, std::move(s.pkt), s.received});
+    push(Item{Item::Kind::kPacket, nullptr, std::move(s.pkt), s.received, 0,
+              std::move(s.previous_gop)});
   }
 }
 
 void CameraAnalyzer::on_stream_end(const std::string& /*reason*/, WallTime now) {
   selector_.resync();
-  push(Item{Item::Kind::kEnd, nullptr, nullptr, now});
+  push(Item{Item::Kind::kEnd, nullptr, nullptr, now, 0, nullptr});
 }
 
 void CameraAnalyzer::drain() {
@@ -232,6 +311,7 @@ AnalyzerStats CameraAnalyzer::stats() const {
   s.decode_errors = decode_errors_;
   s.size_triggers = size_triggers_;
   s.sampled_gops = sampled_gops_;
+  s.looked_back = looked_back_;
   s.results = results_;
   s.signal_lost = signal_lost_;
   return s;
@@ -293,8 +373,10 @@ void CameraAnalyzer::run() {
             hint = hint_;
           }
           const int64_t decoded_before = pipeline_->frames_decoded();
-          pipeline_->packet(*item.packet, item.received, results, errors, hint);
+          pipeline_->packet(*item.packet, item.received, item.previous_gop.get(), results, errors,
+                            hint);
           frames_decoded_ += pipeline_->frames_decoded() - decoded_before;
+          looked_back_ = pipeline_->looked_back();
           decode_errors_ += errors;
           {
             std::lock_guard lock(hint_mu_);

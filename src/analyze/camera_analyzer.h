@@ -54,6 +54,7 @@ struct AnalyzerStats {
   int64_t decode_errors = 0;
   int64_t size_triggers = 0;     // idle -> full decoding by packet size (adaptive only)
   int64_t sampled_gops = 0;      // GOPs of sustained motion decoded for their start only
+  int64_t looked_back = 0;       // idle GOPs decoded after all: the keyframe after them differed
   int64_t results = 0;           // AnalysisResults delivered, signal loss included
   bool signal_lost = false;
 };
@@ -85,6 +86,7 @@ class CameraAnalyzer final : public PacketSink {
     FrameSelector::PacketRef packet;
     WallTime received;  // when the packet arrived
     uint64_t stream = 0;  // kStart: which stream of this analyzer it is
+    std::shared_ptr<const FrameSelector::Gop> previous_gop;  // FrameSelector::Packet
   };
   class Pipeline;  // the analysis thread's state: decoder, detectors
 
@@ -121,7 +123,7 @@ class CameraAnalyzer final : public PacketSink {
   std::atomic<int64_t> last_packet_ns_;  // steady clock, for the watchdog
   std::atomic<int64_t> packets_seen_{0}, packets_decoded_{0}, packets_dropped_{0};
   std::atomic<int64_t> frames_decoded_{0}, frames_analysed_{0}, decode_errors_{0};
-  std::atomic<int64_t> size_triggers_{0}, sampled_gops_{0}, results_{0};
+  std::atomic<int64_t> size_triggers_{0}, sampled_gops_{0}, looked_back_{0}, results_{0};
   std::atomic<bool> signal_lost_{false};
   SteadyTime last_lost_report_{};  // analysis thread
 

@@ -105,6 +105,14 @@ void FrameSelector::on_packet(Packet packet, Ticks90k at, const AnalysisHint& hi
   if (hint.motion) active_until_ = std::max(active_until_, at + options_.hold);
   if (key) {
     position_ = 0;
+    // Idle through the whole GOP before (only its keyframe decoded) and every packet of it kept:
+    // it goes with this keyframe, for the analysis to look back into.
+    std::shared_ptr<const Gop> previous;
+    if (options_.adaptive && options_.look_back && gop_complete_ && sent_ == 1 &&
+        gop_.size() == gop_packets_ && gop_.size() > 1 && !active_) {
+      previous = std::make_shared<const Gop>(std::move(gop_));
+      ++stats_.previous_gops;
+    }
     gop_.clear();
     gop_complete_ = true;
     gop_.push_back(packet);
@@ -117,6 +125,7 @@ void FrameSelector::on_packet(Packet packet, Ticks90k at, const AnalysisHint& hi
     key_at_ = at;
     sampling_ = options_.sample_sustained && active_ && hint.motion && hint.every_zone;
     skipping_ = false;
+    packet.previous_gop = std::move(previous);
     decode.push_back(std::move(packet));  // keyframes are always analysed
   } else {
     // Departures in a row: rate control alone wobbles single frames; something moving keeps
@@ -141,6 +150,12 @@ void FrameSelector::on_packet(Packet packet, Ticks90k at, const AnalysisHint& hi
         gop_.clear();  // too long a GOP to keep
         gop_complete_ = false;
       }
+    }
+    // Motion that began before this GOP's keyframe, reported only now: sustained after all.
+    if (options_.sample_sustained && !sampling_ && !skipping_ && hint.motion &&
+        hint.every_zone && hint.motion_since && *hint.motion_since < key_at_ &&
+        hint.analysed_at && *hint.analysed_at >= key_at_) {
+      sampling_ = true;
     }
     if (sampling_ && !skipping_ && at > key_at_ + options_.sample) {
       // The sample is over. Until one of its frames has been analysed (analysis may lag a

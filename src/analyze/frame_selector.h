@@ -18,6 +18,10 @@
 //    motion, the rest of the GOP is skipped (motion is known to go on; its details can wait for
 //    the next keyframe). A sample without motion ends it: adaptive decoding is idle again,
 //    otherwise every frame is decoded on.
+//    Motion that begins without a size jump (constant-bitrate control can hide it) is first
+//    seen at the next keyframe; so a keyframe after an idle GOP carries that GOP's packets, and
+//    the analysis, when the keyframe differs from the one before, decodes them to find where
+//    it began (CameraAnalyzer). Motion that began before a keyframe is sustained for its GOP.
 //
 // Packets are reference-counted; the selector keeps those of the current GOP only while
 // adaptive (bounded by `max_gop_packets`).
@@ -66,6 +70,8 @@ struct FrameSelectorOptions {
   Ticks90k sample = std::chrono::duration_cast<Ticks90k>(std::chrono::milliseconds(200));
   Ticks90k max_skip = std::chrono::duration_cast<Ticks90k>(std::chrono::milliseconds(2500));
   size_t max_gop_packets = 600;
+  // Adaptive: keyframes after an idle GOP carry that GOP (Packet::previous_gop).
+  bool look_back = true;
 };
 
 // What analysis last said, as far as the selector needs it.
@@ -75,6 +81,10 @@ struct AnalysisHint {
   // ... in every zone of the camera (or it has none): nothing a skipped stretch could hide
   // would start another zone's event. Sustained motion is sampled only then.
   bool every_zone = false;
+  // Media time of the first frame of the motion going on (analysed frames with motion since).
+  // Motion that began before a GOP's keyframe is sustained for that GOP, even when analysis
+  // said so only after the keyframe arrived (it lags, or it looked back into the GOP before).
+  std::optional<Ticks90k> motion_since;
 };
 
 struct FrameSelectorStats {
@@ -82,6 +92,7 @@ struct FrameSelectorStats {
   int64_t packets_selected = 0;
   int64_t triggers = 0;  // idle -> full decoding by packet size
   int64_t sampled_gops = 0;  // GOPs of sustained motion that ended with their rest skipped
+  int64_t previous_gops = 0;  // keyframes sent with the GOP before them (Packet::previous_gop)
 };
 
 class FrameSelector {
@@ -89,9 +100,15 @@ class FrameSelector {
   explicit FrameSelector(FrameSelectorOptions options) : options_(options) {}
 
   using PacketRef = std::shared_ptr<const AVPacket>;
+  struct Packet;
+  using Gop = std::vector<Packet>;
   struct Packet {
     PacketRef pkt;
     WallTime received;  // when it arrived: the frame's time for people, even decoded late
+    // Adaptive, on a keyframe after a GOP of which only the keyframe was decoded: that whole
+    // GOP, keyframe first. Should this keyframe show a change, the analysis decodes it to see
+    // when the change began (no size jump told; docs/design/analysis.md, "Looking back").
+    std::shared_ptr<const Gop> previous_gop;
   };
   // Feeds one video packet (its media time `at`); appends to `decode` what to decode now, in
   // order. `hint` is what analysis said of its latest frame (of this stream).

@@ -369,6 +369,7 @@ std::string RecorderService::status_json() {
                        {"packets_seen", a->packets_seen},
                        {"frames_decoded", a->frames_decoded},
                        {"sampled_gops", a->sampled_gops},
+                       {"looked_back", a->looked_back},
                        {"packets_dropped", a->packets_dropped},
                        {"decode_errors", a->decode_errors},
                        {"signal_lost", a->signal_lost}};

@@ -156,7 +156,7 @@ TEST(Analyze, SelectorDecodesKeyframesWhenIdleAndTheWholeGopWhenPacketsGrow) {
   int64_t n = 0;
   auto feed = [&](int size, bool key) {
     out.clear();
-    sel.on_packet({fake_packet(size, key, n), WallTime{}}, frame * n, AnalysisHint{}, out);
+    sel.on_packet({fake_packet(size, key, n), WallTime{}, nullptr}, frame * n, AnalysisHint{}, out);
     ++n;
     return out.size();
   };
@@ -229,7 +229,7 @@ TEST(Analyze, SelectorNeverFeedsTheDecoderAPacketTwice) {
   std::vector<int64_t> decoded;
   auto feed = [&](int size, bool key) {
     out.clear();
-    sel.on_packet({fake_packet(size, key, n), WallTime{}}, frame * n, AnalysisHint{}, out);
+    sel.on_packet({fake_packet(size, key, n), WallTime{}, nullptr}, frame * n, AnalysisHint{}, out);
     for (const auto& p : out) decoded.push_back(p.pkt->pts);
     ++n;
   };
@@ -279,7 +279,7 @@ SampledRun run_selector(const FrameSelectorOptions& o, int gop, int frames, int 
       hint.every_zone = hint.motion && every_zone;
     }
     out.clear();
-    sel.on_packet({fake_packet(key ? 20000 : (moving ? 3000 : 1000), key, n), WallTime{}},
+    sel.on_packet({fake_packet(key ? 20000 : (moving ? 3000 : 1000), key, n), WallTime{}, nullptr},
                   frame * n, hint, out);
     for (const auto& p : out) run.decoded.push_back(p.pkt->pts);
   }
@@ -385,8 +385,10 @@ TEST_F(AnalyzeClips, StillSceneWithSensorNoiseAndFlickerIsQuietAndCheap) {
   EXPECT_EQ(count(a.entries, DetectionType::kCovered), 0) << describe(a);
   EXPECT_EQ(count(a.entries, DetectionType::kDefocused), 0) << describe(a);
   EXPECT_EQ(count(a.entries, DetectionType::kMoved), 0) << describe(a);
-  // Nothing changes, so the main stream is looked at keyframe by keyframe: 6 GOPs.
+  // Nothing changes, so the main stream is looked at keyframe by keyframe: 6 GOPs, none of
+  // them looked back into.
   EXPECT_LE(a.stats.frames_decoded, 12) << describe(a);
+  EXPECT_EQ(a.stats.looked_back, 0) << describe(a);
   EXPECT_GE(a.stats.frames_analysed, 6);
 
   // Decoding every frame (a sub stream) finds nothing either.
@@ -581,6 +583,59 @@ TEST_F(AnalyzeClips, SizeJumpTriggersFullDecodingBeforeTheNextKeyframe) {
   EXPECT_GE(*first_motion, visible - 0.05) << describe(a);
   EXPECT_LT(*first_motion, 9.95) << describe(a);
   EXPECT_EQ(count(a.entries, DetectionType::kMotion, 0, enter), 0) << describe(a);
+}
+
+// Motion the packet sizes do not show (here: size triggers off, as when constant-bitrate control
+// hides the jump) is first seen at the next keyframe; looking back into the idle GOP before it
+// finds where it began, and the GOP after is sustained motion, sampled.
+TEST_F(AnalyzeClips, MotionBetweenKeyframesIsFoundByLookingBack) {
+  const Scene scene(spec_.width, spec_.height);
+  cv::RNG rng(10);
+  const double enter = 5.0, speed = 160;
+  const int w = 50, h = 110;
+  const DemuxedClip clip =
+      test::make_scripted_clip(dir_.path() / "between.mkv", spec_, [&](int, double t, cv::Mat& f) {
+        scene.view(f);
+        if (t >= enter) {
+          const int x = static_cast<int>(-w + speed * (t - enter));
+          cv::rectangle(f, cv::Rect(x, 200, w, h), cv::Scalar(25), cv::FILLED);
+        }
+        Scene::add_noise(f, 3.0, rng);
+      });
+  const double visible = enter + 4 / speed;
+  CameraAnalyzerOptions blind;
+  blind.selector.min_ratio = 1e6;  // no size trigger
+  blind.selector.jump_factor = 1e6;
+  const Analysed looked = analyse(clip, AnalysisSettings{}, /*sub_stream=*/false, blind);
+  blind.selector.look_back = false;
+  const Analysed not_looked = analyse(clip, AnalysisSettings{}, /*sub_stream=*/false, blind);
+  const auto found = first(looked.entries, DetectionType::kMotion);
+  const auto found_late = first(not_looked.entries, DetectionType::kMotion);
+  ASSERT_TRUE(found.has_value()) << describe(looked);
+  ASSERT_TRUE(found_late.has_value()) << describe(not_looked);
+  std::printf("figure visible at %.2f s, no size trigger: found at %.2f s looking back (%lld "
+              "frames decoded), at %.2f s without (%lld)\n",
+              visible, *found, static_cast<long long>(looked.stats.frames_decoded), *found_late,
+              static_cast<long long>(not_looked.stats.frames_decoded));
+  EXPECT_EQ(looked.stats.size_triggers, 0);
+  EXPECT_EQ(looked.stats.looked_back, 1) << describe(looked);
+  EXPECT_GE(*found, visible - 0.05) << describe(looked);
+  EXPECT_LE(*found, visible + 0.3) << describe(looked);
+  EXPECT_GE(*found_late, 6.0 - 0.05) << describe(not_looked);  // the keyframe after it began
+  EXPECT_EQ(count(looked.entries, DetectionType::kMotion, 0, enter), 0) << describe(looked);
+  // Time runs forward for the events stage, looked back or not.
+  for (size_t i = 1; i < looked.entries.size(); ++i) {
+    ASSERT_LE(looked.entries[i - 1].at, looked.entries[i].at) << describe(looked);
+  }
+  // Motion on without a gap until the figure leaves (5 + 690/160 = 9.3 s): the GOPs after
+  // the one looked back into are sustained motion, sampled, not decoded in full.
+  EXPECT_GE(looked.stats.sampled_gops, 1) << describe(looked);
+  int quiet = 0;
+  for (const auto& e : looked.entries) {
+    const double t = seconds_of(e.at);
+    quiet += t >= *found && t < 9.2 && !has(e, DetectionType::kMotion);
+  }
+  EXPECT_EQ(quiet, 0) << describe(looked);
 }
 
 // Tamper at 6 s; reported after the 2 s confirmation, within 4 s of the change, never before.
