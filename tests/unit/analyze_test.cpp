@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <numbers>
 #include <optional>
 
@@ -400,27 +401,39 @@ TEST_F(AnalyzeClips, StillSceneWithSensorNoiseAndFlickerIsQuietAndCheap) {
   EXPECT_EQ(count(all.entries, DetectionType::kMoved), 0) << describe(all);
 }
 
+// A flat dark figure (body and head) walking in from the left at `enter`, `speed` px/s, on the
+// still scene with sensor noise; with `lamp`, a lamp in the top-right corner blinks.
+struct EnteringFigure {
+  double enter = 5.0, speed = 160;
+  int w = 50, h = 110;
+  bool lamp = false;
+};
+DemuxedClip entering_figure_clip(const std::filesystem::path& file, const ClipSpec& spec,
+                                 const EnteringFigure& fig, uint64_t seed) {
+  const Scene scene(spec.width, spec.height);
+  cv::RNG rng(seed);
+  return test::make_scripted_clip(file, spec, [&](int, double t, cv::Mat& f) {
+    scene.view(f);
+    // The lamp: on and off every half second.
+    if (fig.lamp && static_cast<int>(t * 2) % 2) {
+      cv::rectangle(f, cv::Rect(590, 10, 30, 30), cv::Scalar(250), cv::FILLED);
+    }
+    if (t >= fig.enter) {
+      const int x = static_cast<int>(-fig.w + fig.speed * (t - fig.enter));
+      cv::rectangle(f, cv::Rect(x, 200, fig.w, fig.h), cv::Scalar(25), cv::FILLED);
+      cv::circle(f, cv::Point(x + fig.w / 2, 185), 18, cv::Scalar(35), cv::FILLED);
+    }
+    Scene::add_noise(f, 3.0, rng);
+  });
+}
+
 // A dark figure walks in from the left at 5.0 s (160 px/s) and reaches the "door" zone (the
 // right half) at 7.06 s; a blinking lamp under a mask must never count.
 TEST_F(AnalyzeClips, ObjectEnteringAZoneIsFoundWithinASecondInThatZone) {
-  const Scene scene(spec_.width, spec_.height);
-  cv::RNG rng(2);
-  const double enter = 5.0, speed = 160;
-  const int w = 50, h = 110;
-  const DemuxedClip clip =
-      test::make_scripted_clip(dir_.path() / "enter.mkv", spec_, [&](int, double t, cv::Mat& f) {
-        scene.view(f);
-        // The lamp: top-right corner, on and off every half second.
-        if (static_cast<int>(t * 2) % 2) {
-          cv::rectangle(f, cv::Rect(590, 10, 30, 30), cv::Scalar(250), cv::FILLED);
-        }
-        if (t >= enter) {
-          const int x = static_cast<int>(-w + speed * (t - enter));
-          cv::rectangle(f, cv::Rect(x, 200, w, h), cv::Scalar(25), cv::FILLED);
-          cv::circle(f, cv::Point(x + w / 2, 185), 18, cv::Scalar(35), cv::FILLED);
-        }
-        Scene::add_noise(f, 3.0, rng);
-      });
+  const EnteringFigure fig{.lamp = true};
+  const double enter = fig.enter, speed = fig.speed;
+  const int w = fig.w;
+  const DemuxedClip clip = entering_figure_clip(dir_.path() / "enter.mkv", spec_, fig, 2);
   const double visible = enter + 4 / speed;                 // first pixels in the picture
   const double in_door = enter + (320.0 + 0) / speed;       // right edge crosses the middle
   AnalysisSettings s;
@@ -589,20 +602,9 @@ TEST_F(AnalyzeClips, SizeJumpTriggersFullDecodingBeforeTheNextKeyframe) {
 // hides the jump) is first seen at the next keyframe; looking back into the idle GOP before it
 // finds where it began, and the GOP after is sustained motion, sampled.
 TEST_F(AnalyzeClips, MotionBetweenKeyframesIsFoundByLookingBack) {
-  const Scene scene(spec_.width, spec_.height);
-  cv::RNG rng(10);
-  const double enter = 5.0, speed = 160;
-  const int w = 50, h = 110;
-  const DemuxedClip clip =
-      test::make_scripted_clip(dir_.path() / "between.mkv", spec_, [&](int, double t, cv::Mat& f) {
-        scene.view(f);
-        if (t >= enter) {
-          const int x = static_cast<int>(-w + speed * (t - enter));
-          cv::rectangle(f, cv::Rect(x, 200, w, h), cv::Scalar(25), cv::FILLED);
-        }
-        Scene::add_noise(f, 3.0, rng);
-      });
-  const double visible = enter + 4 / speed;
+  const EnteringFigure fig;
+  const DemuxedClip clip = entering_figure_clip(dir_.path() / "between.mkv", spec_, fig, 10);
+  const double visible = fig.enter + 4 / fig.speed;
   CameraAnalyzerOptions blind;
   blind.selector.min_ratio = 1e6;  // no size trigger
   blind.selector.jump_factor = 1e6;
@@ -622,7 +624,7 @@ TEST_F(AnalyzeClips, MotionBetweenKeyframesIsFoundByLookingBack) {
   EXPECT_GE(*found, visible - 0.05) << describe(looked);
   EXPECT_LE(*found, visible + 0.3) << describe(looked);
   EXPECT_GE(*found_late, 6.0 - 0.05) << describe(not_looked);  // the keyframe after it began
-  EXPECT_EQ(count(looked.entries, DetectionType::kMotion, 0, enter), 0) << describe(looked);
+  EXPECT_EQ(count(looked.entries, DetectionType::kMotion, 0, fig.enter), 0) << describe(looked);
   // Time runs forward for the events stage, looked back or not.
   for (size_t i = 1; i < looked.entries.size(); ++i) {
     ASSERT_LE(looked.entries[i - 1].at, looked.entries[i].at) << describe(looked);
