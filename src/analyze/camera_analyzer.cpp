@@ -77,8 +77,8 @@ class CameraAnalyzer::Pipeline {
 
   // Decodes one packet; returns the results of the frames analysed, and in `hint` what the
   // latest of them says. A keyframe that brings the GOP before it (`previous_gop`) and differs
-  // from that GOP's keyframe, the last frame analysed, has that GOP decoded first: the change
-  // began somewhere in it, and its frames say where.
+  // from the last frame analysed, one of that GOP's, has the rest of that GOP analysed first
+  // (decoded from its keyframe): the change began somewhere in it, and its frames say where.
   void packet(const AVPacket& pkt, WallTime received, const FrameSelector::Gop* previous_gop,
               std::vector<AnalysisResult>& out, int64_t& decode_errors, AnalysisHint& hint) {
     if (!decoder_.is_open()) return;
@@ -87,9 +87,10 @@ class CameraAnalyzer::Pipeline {
         differs_from_last(previous_gop->front())) {
       ++looked_back_;
       decoder_.reset();
+      const Ticks90k seen = *last_analysed_;
       for (const FrameSelector::Packet& p : *previous_gop) {
         decode(*p.pkt, p.received, decode_errors);
-        analyse(out, hint);
+        analyse(out, hint, seen);
       }
       // The keyframe again: what comes after it is decoded against it.
       decode(pkt, received, decode_errors);
@@ -120,8 +121,8 @@ class CameraAnalyzer::Pipeline {
     return grey_;
   }
 
-  // Whether the frame just decoded (a keyframe) differs from the keyframe `previous_key`,
-  // provided that was the last frame analysed. A cheap comparison, generous on purpose: it only
+  // Whether the frame just decoded (a keyframe) differs from the last frame analysed, provided
+  // that was one of the GOP of `previous_key`. A cheap comparison, generous on purpose: it only
   // decides whether to decode a GOP; the detectors then judge its frames. Grey levels are
   // matched (gain and offset) first, so light that changes the whole picture evenly does not
   // count; smoothing at half the analysis width keeps sensor noise out.
@@ -129,7 +130,7 @@ class CameraAnalyzer::Pipeline {
     if (frames_.empty() || last_grey_.empty() || !last_analysed_) return false;
     const int64_t pts = previous_key.pkt->pts != AV_NOPTS_VALUE ? previous_key.pkt->pts
                                                                  : previous_key.pkt->dts;
-    if (media_time(pts, time_base_) != *last_analysed_) return false;
+    if (*last_analysed_ < media_time(pts, time_base_)) return false;
     const cv::Mat& now = grey_of(frames_.front());
     if (now.empty() || now.size() != last_grey_.size()) return false;
     const cv::Size half(std::max(1, now.cols / 2), std::max(1, now.rows / 2));
@@ -147,9 +148,12 @@ class CameraAnalyzer::Pipeline {
     return changed >= std::max(4.0, min_area_ * static_cast<double>(diff.total()));
   }
 
-  void analyse(std::vector<AnalysisResult>& out, AnalysisHint& hint) {
+  // Analyses the frames just decoded; looking back, only those after `after` (the others were).
+  void analyse(std::vector<AnalysisResult>& out, AnalysisHint& hint,
+               std::optional<Ticks90k> after = std::nullopt) {
     for (DecodedFrame& f : frames_) {
       const Ticks90k at = media_time(f.pts, time_base_);
+      if (after && at <= *after) continue;
       // Analyse at most `fps` frames a second; a little early is fine (frame timing jitters).
       if (last_analysed_ && at >= *last_analysed_ && at - *last_analysed_ < interval_ * 9 / 10) {
         continue;

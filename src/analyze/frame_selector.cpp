@@ -105,11 +105,13 @@ void FrameSelector::on_packet(Packet packet, Ticks90k at, const AnalysisHint& hi
   if (hint.motion) active_until_ = std::max(active_until_, at + options_.hold);
   if (key) {
     position_ = 0;
-    // Idle through the whole GOP before (only its keyframe decoded) and every packet of it kept:
-    // it goes with this keyframe, for the analysis to look back into.
+    // The GOP before ended idle (its rest not decoded: from its keyframe on, or from where a
+    // full decoding stopped), not for sustained motion, and every packet of it is kept: it goes
+    // with this keyframe, for the analysis to look back into.
     std::shared_ptr<const Gop> previous;
-    if (options_.adaptive && options_.look_back && gop_complete_ && sent_ == 1 &&
-        gop_.size() == gop_packets_ && gop_.size() > 1 && !active_) {
+    if (options_.adaptive && options_.look_back && gop_complete_ &&
+        gop_.size() == gop_packets_ && sent_ < gop_packets_ && !active_ && !skipping_ &&
+        !hint.motion) {
       previous = std::make_shared<const Gop>(std::move(gop_));
       ++stats_.previous_gops;
     }

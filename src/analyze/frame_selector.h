@@ -19,9 +19,10 @@
 //    the next keyframe). A sample without motion ends it: adaptive decoding is idle again,
 //    otherwise every frame is decoded on.
 //    Motion that begins without a size jump (constant-bitrate control can hide it) is first
-//    seen at the next keyframe; so a keyframe after an idle GOP carries that GOP's packets, and
-//    the analysis, when the keyframe differs from the one before, decodes them to find where
-//    it began (CameraAnalyzer). Motion that began before a keyframe is sustained for its GOP.
+//    seen at the next keyframe; so a keyframe after a GOP that ended idle carries that GOP's
+//    packets, and the analysis, when the keyframe differs from the last frame it analysed,
+//    decodes them to find where it began (CameraAnalyzer). Motion that began before a
+//    keyframe is sustained for its GOP.
 //
 // Packets are reference-counted; the selector keeps those of the current GOP only while
 // adaptive (bounded by `max_gop_packets`).
@@ -105,9 +106,10 @@ class FrameSelector {
   struct Packet {
     PacketRef pkt;
     WallTime received;  // when it arrived: the frame's time for people, even decoded late
-    // Adaptive, on a keyframe after a GOP of which only the keyframe was decoded: that whole
-    // GOP, keyframe first. Should this keyframe show a change, the analysis decodes it to see
-    // when the change began (no size jump told; docs/design/analysis.md, "Looking back").
+    // Adaptive, on a keyframe after a GOP whose rest was not decoded (idle from its keyframe,
+    // or from where a full decoding stopped; not skipped for sustained motion): that whole GOP,
+    // keyframe first. Should this keyframe differ from the last frame analysed, the analysis
+    // decodes it to see when the change began (no size jump told; docs/design/analysis.md).
     std::shared_ptr<const Gop> previous_gop;
   };
   // Feeds one video packet (its media time `at`); appends to `decode` what to decode now, in

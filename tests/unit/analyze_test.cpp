@@ -261,6 +261,7 @@ TEST(Analyze, SelectorNeverFeedsTheDecoderAPacketTwice) {
 // larger while something moves, so that the size trigger starts full decoding.
 struct SampledRun {
   std::vector<int64_t> decoded;  // frame numbers, in the order the decoder got them
+  std::vector<int64_t> with_previous;  // keyframes that came with the GOP before them, whole
   FrameSelectorStats stats;
 };
 SampledRun run_selector(const FrameSelectorOptions& o, int gop, int frames, int moving_from,
@@ -282,7 +283,13 @@ SampledRun run_selector(const FrameSelectorOptions& o, int gop, int frames, int 
     out.clear();
     sel.on_packet({fake_packet(key ? 20000 : (moving ? 3000 : 1000), key, n), WallTime{}, nullptr},
                   frame * n, hint, out);
-    for (const auto& p : out) run.decoded.push_back(p.pkt->pts);
+    for (const auto& p : out) {
+      run.decoded.push_back(p.pkt->pts);
+      if (p.previous_gop && p.previous_gop->size() == static_cast<size_t>(gop) &&
+          p.previous_gop->front().pkt->pts == p.pkt->pts - gop) {
+        run.with_previous.push_back(p.pkt->pts);
+      }
+    }
   }
   run.stats = sel.stats();
   return run;
@@ -313,6 +320,16 @@ TEST(Analyze, SelectorSamplesSustainedMotionAndDecodesOnWhenItStops) {
   // selector is idle again at once (keyframes only; the size trigger watches for a restart).
   EXPECT_EQ(decoded_in(r, 10 * gop, 11 * gop), 6);
   EXPECT_EQ(decoded_in(r, 11 * gop, 16 * gop), 5);
+  // A keyframe after a GOP that ended idle brings that GOP to look back into: after the idle
+  // GOPs 0-3, and after GOP 10, idle from the end of its sample; not after GOP 4 (decoded in
+  // full) nor after the sampled GOPs 5-9 (their rest skipped for motion, not idle).
+  const std::vector<int64_t> expected{1 * gop, 2 * gop, 3 * gop, 4 * gop, 11 * gop,
+                                      12 * gop, 13 * gop, 14 * gop, 15 * gop};
+  EXPECT_EQ(r.with_previous, expected);
+  EXPECT_EQ(r.stats.previous_gops, 9);
+  FrameSelectorOptions no_look;
+  no_look.look_back = false;
+  EXPECT_TRUE(run_selector(no_look, gop, 16 * gop, from, to, 0).with_previous.empty());
 
   // Without sampling every frame of the motion is decoded.
   FrameSelectorOptions full;
@@ -336,6 +353,7 @@ TEST(Analyze, SelectorSamplesSustainedMotionAndDecodesOnWhenItStops) {
   for (int g = 5; g <= 9; ++g) EXPECT_EQ(decoded_in(s, g * gop, (g + 1) * gop), 6) << g;
   for (int g = 10; g < 16; ++g) EXPECT_EQ(decoded_in(s, g * gop, (g + 1) * gop), gop) << g;
   EXPECT_EQ(s.stats.triggers, 0);
+  EXPECT_TRUE(s.with_previous.empty());  // every frame was decoded: nothing to look back into
 }
 
 // Analysis running behind the ingest thread (here 8 frames) must not make the selector skip on
