@@ -286,7 +286,8 @@ void CameraAnalyzer::on_packet(const MediaPacket& p) {
     if (hint_stream_ == stream_) hint = hint_;
   }
   const FrameSelectorStats before = selector_.stats();
-  selector_.on_packet({std::move(ref), p.received, nullptr}, media_time(ts, time_base_), hint, selected_);
+  selector_.on_packet({std::move(ref), p.received, nullptr}, media_time(ts, time_base_), hint,
+                      selected_);
   size_triggers_ += selector_.stats().triggers - before.triggers;
   sampled_gops_ += selector_.stats().sampled_gops - before.sampled_gops;
   for (auto& s : selected_) {

@@ -190,7 +190,7 @@ TEST(CameraSettings, ProbeReasonIsNotReadFromTheUrl) {
              "open rtsp://cam:***@10.0.0.5:40404/main: host unreachable"),
        "unreachable"},
       {Error(ErrorCode::kUnavailable,
-             "open rtsps://10.0.0.5/refused/401: not found (404): check the stream path in the URL"),
+             "open rtsps://10.0.0.5/refused/401: not found (404): check the stream path"),
        "not_found"},
       {Error(ErrorCode::kUnavailable, "open rtsp://10.0.0.5/timeout: no answer for 5.0 s"),
        "timeout"},
