@@ -159,6 +159,15 @@ void FrameSelector::on_packet(Packet packet, Ticks90k at, const AnalysisHint& hi
         hint.analysed_at && *hint.analysed_at >= key_at_) {
       sampling_ = true;
     }
+    // Motion that began in this GOP (or too little before its keyframe to have been sustained
+    // then) and has lasted `sustained_after` since, frame by frame: its start, zones and first
+    // snapshot are known; the rest of the GOP would only confirm it.
+    if (options_.sample_sustained && !sampling_ && !skipping_ && hint.motion &&
+        hint.every_zone && hint.motion_since && hint.analysed_at &&
+        *hint.analysed_at >= key_at_ &&
+        *hint.analysed_at - *hint.motion_since >= options_.sustained_after) {
+      skipping_ = true;
+    }
     if (sampling_ && !skipping_ && at > key_at_ + options_.sample) {
       // The sample is over. Until one of its frames has been analysed (analysis may lag a
       // little), decoding goes on; then motion in it means the rest of the GOP can be

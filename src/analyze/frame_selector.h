@@ -14,10 +14,12 @@
 //    reported no motion for `hold` (while decoding everything, the pictures, not the sizes,
 //    decide).
 //    Sustained motion is sampled: a GOP that begins while analysis still sees motion (in every
-//    zone) is decoded for its first `sample` only; once one of those frames is analysed with
-//    motion, the rest of the GOP is skipped (motion is known to go on; its details can wait for
-//    the next keyframe). A sample without motion ends it: adaptive decoding is idle again,
-//    otherwise every frame is decoded on.
+//    zone) is decoded until its keyframe has been analysed (and for `sample` after it, if set);
+//    with motion, the rest of the GOP is skipped (motion is known to go on; its details can
+//    wait for the next keyframe). A keyframe without motion ends it: adaptive decoding is idle
+//    again, otherwise every frame is decoded on. Motion that begins in a GOP is decoded frame
+//    by frame until it has lasted `sustained_after` in the analysed frames; the rest of that
+//    GOP is skipped then.
 //    Motion that begins without a size jump (constant-bitrate control can hide it) is first
 //    seen at the next keyframe; so a keyframe after a GOP that ended idle carries that GOP's
 //    packets, and the analysis, when the keyframe differs from the last frame it analysed,
@@ -60,15 +62,21 @@ struct FrameSelectorOptions {
   Ticks90k hold = std::chrono::duration_cast<Ticks90k>(std::chrono::seconds(2));
   // ... and this long after a size trigger: long enough for the detectors to see what changed;
   // a trigger whose frames show no motion (a light switched, rate control) is not worth more.
-  Ticks90k trigger_hold = std::chrono::duration_cast<Ticks90k>(std::chrono::seconds(1));
-  // Sustained motion: a GOP that starts while motion is seen is decoded for this long after its
-  // keyframe; the rest is skipped once the analysis has seen motion in it, but never more than
+  Ticks90k trigger_hold = std::chrono::duration_cast<Ticks90k>(std::chrono::milliseconds(400));
+  // Sustained motion: a GOP that starts while motion is seen is decoded for `sample` after its
+  // keyframe and until analysis has answered about a frame of it (0: its keyframe's answer is
+  // enough; 0.2 s gives a second look, which finds an end in those 0.2 s a GOP earlier, for ~5
+  // P-frames a GOP); the rest is skipped once the analysis has seen motion in it, but never more than
   // `max_skip` after the keyframe (a long GOP is caught up then: analysis never goes quiet for
   // longer; kAnalysisQuietMax in detection.h, which the events stage waits out before it ends an
   // event for want of frames, must stay above it). `sample_sustained` = false
   // decodes every frame while motion lasts.
   bool sample_sustained = true;
-  Ticks90k sample = std::chrono::duration_cast<Ticks90k>(std::chrono::milliseconds(200));
+  Ticks90k sample = std::chrono::duration_cast<Ticks90k>(std::chrono::milliseconds(0));
+  // Motion that began in a GOP (or just before it) is sustained too once analysis has seen it
+  // in every frame for this long: its start, zones and first snapshot are known, and the rest
+  // of its GOP is skipped like a sampled one's.
+  Ticks90k sustained_after = std::chrono::duration_cast<Ticks90k>(std::chrono::milliseconds(400));
   Ticks90k max_skip = std::chrono::duration_cast<Ticks90k>(std::chrono::milliseconds(2500));
   size_t max_gop_packets = 600;
   // Adaptive: keyframes after an idle GOP carry that GOP (Packet::previous_gop).

@@ -199,13 +199,13 @@ TEST(Analyze, SelectorDecodesKeyframesWhenIdleAndTheWholeGopWhenPacketsGrow) {
   }
   EXPECT_TRUE(sel.full_decoding());
   EXPECT_EQ(sel.stats().triggers, 1);
-  // Quiet again (no motion reported): full decoding holds for 1 s of media time (25 frames)
-  // after the trigger (frames 8-32 and 33, after which it stops), then keyframes only (5 more).
+  // Quiet again (no motion reported): full decoding holds for 0.4 s of media time (10 frames)
+  // after the trigger (frames 8-17 and 18, after which it stops), then keyframes only (6 more).
   int full = 0;
   for (int i = 8; i < 158; ++i) {
     full += static_cast<int>(feed(i % 25 ? p_frame(g + i / 25, i % 25) : 20000, i % 25 == 0));
   }
-  EXPECT_EQ(full, 26 + 5);
+  EXPECT_EQ(full, 11 + 6);
   EXPECT_FALSE(sel.full_decoding());
   // A light switched on: one P-frame 4x its usual size, the next ones normal. That one frame
   // is enough.
@@ -270,6 +270,7 @@ SampledRun run_selector(const FrameSelectorOptions& o, int gop, int frames, int 
   const Ticks90k frame{3600};
   SampledRun run;
   std::vector<FrameSelector::Packet> out;
+  std::optional<int64_t> since;  // first frame of the motion the analysis sees going on
   for (int n = 0; n < frames; ++n) {
     const bool key = n % gop == 0;
     const bool moving = n >= moving_from && n < moving_to;
@@ -279,6 +280,12 @@ SampledRun run_selector(const FrameSelectorOptions& o, int gop, int frames, int 
       hint.analysed_at = frame * seen;
       hint.motion = seen >= moving_from && seen < moving_to;
       hint.every_zone = hint.motion && every_zone;
+      if (!hint.motion) {
+        since.reset();
+      } else if (!since) {
+        since = seen;
+      }
+      if (since) hint.motion_since = frame * *since;
     }
     out.clear();
     sel.on_packet({fake_packet(key ? 20000 : (moving ? 3000 : 1000), key, n), WallTime{}, nullptr},
@@ -300,9 +307,11 @@ int decoded_in(const SampledRun& r, int64_t from, int64_t to) {
 }
 
 // Sustained motion costs the start of each GOP, not the whole GOP: where motion begins every
-// frame is decoded (its start matters), then each GOP that begins while motion is seen is
-// decoded for 0.2 s (keyframe + 5 P-frames at 25 fps) and skipped once analysis saw motion in
-// it; a sample without motion ends it: idle again (adaptive), or every frame (a sub stream).
+// frame is decoded until it has lasted 0.4 s (its start and zones are known then), the rest of
+// that GOP is skipped; each GOP that begins while motion is seen is decoded until its keyframe
+// has been analysed (with `sample`, for that long after it too) and skipped once analysis saw
+// motion in it; a keyframe without motion ends it: idle again (adaptive), or every frame (a
+// sub stream).
 TEST(Analyze, SelectorSamplesSustainedMotionAndDecodesOnWhenItStops) {
   const int gop = 50;  // 2 s
   // Idle GOPs 0-3; motion from frame 10 of GOP 4 to frame 25 of GOP 9; idle after.
@@ -310,16 +319,27 @@ TEST(Analyze, SelectorSamplesSustainedMotionAndDecodesOnWhenItStops) {
   const SampledRun r = run_selector(FrameSelectorOptions{}, gop, 16 * gop, from, to, 0);
   for (size_t i = 1; i < r.decoded.size(); ++i) ASSERT_LT(r.decoded[i - 1], r.decoded[i]);
   for (int g = 0; g < 4; ++g) EXPECT_EQ(decoded_in(r, g * gop, (g + 1) * gop), 1) << g;
-  // The GOP where motion begins: caught up from the keyframe at the trigger, all of it.
-  EXPECT_EQ(decoded_in(r, 4 * gop, 5 * gop), gop);
+  // The GOP where motion begins: caught up from the keyframe at the trigger, then frame by
+  // frame until the motion has lasted 0.4 s (10 frames: frames 0-20 of the GOP).
+  EXPECT_EQ(decoded_in(r, 4 * gop, 5 * gop), 21);
   EXPECT_EQ(r.stats.triggers, 1);
-  // Sustained: GOPs 5-9, their first 0.2 s each.
-  for (int g = 5; g <= 9; ++g) EXPECT_EQ(decoded_in(r, g * gop, (g + 1) * gop), 6) << g;
-  EXPECT_EQ(r.stats.sampled_gops, 5);
-  // GOP 10's sample shows no motion: the motion ended in the stretch skipped before, and the
+  // Sustained: GOPs 5-9, their keyframes only (analysis answers at once here).
+  for (int g = 5; g <= 9; ++g) EXPECT_EQ(decoded_in(r, g * gop, (g + 1) * gop), 1) << g;
+  EXPECT_EQ(r.stats.sampled_gops, 6);
+  // GOP 10's keyframe shows no motion: the motion ended in the stretch skipped before, and the
   // selector is idle again at once (keyframes only; the size trigger watches for a restart).
-  EXPECT_EQ(decoded_in(r, 10 * gop, 11 * gop), 6);
+  EXPECT_EQ(decoded_in(r, 10 * gop, 11 * gop), 1);
   EXPECT_EQ(decoded_in(r, 11 * gop, 16 * gop), 5);
+  // A second look 0.2 s after each keyframe (keyframe + 5 P-frames at 25 fps) if asked for.
+  FrameSelectorOptions second_look;
+  second_look.sample = std::chrono::duration_cast<Ticks90k>(std::chrono::milliseconds(200));
+  const SampledRun l = run_selector(second_look, gop, 16 * gop, from, to, 0);
+  for (int g = 5; g <= 10; ++g) EXPECT_EQ(decoded_in(l, g * gop, (g + 1) * gop), 6) << g;
+  // Without sustained_after the GOP where motion begins is decoded in full.
+  FrameSelectorOptions whole_start;
+  whole_start.sustained_after = Ticks90k{3600 * gop * 2};
+  EXPECT_EQ(decoded_in(run_selector(whole_start, gop, 16 * gop, from, to, 0), 4 * gop, 5 * gop),
+            gop);
   // A keyframe after a GOP that ended idle brings that GOP to look back into: after the idle
   // GOPs 0-3, and after GOP 10, idle from the end of its sample; not after GOP 4 (decoded in
   // full) nor after the sampled GOPs 5-9 (their rest skipped for motion, not idle).
@@ -349,8 +369,9 @@ TEST(Analyze, SelectorSamplesSustainedMotionAndDecodesOnWhenItStops) {
   sub.adaptive = false;
   const SampledRun s = run_selector(sub, gop, 16 * gop, from, to, 0);
   for (size_t i = 1; i < s.decoded.size(); ++i) ASSERT_LT(s.decoded[i - 1], s.decoded[i]);
-  for (int g = 0; g <= 4; ++g) EXPECT_EQ(decoded_in(s, g * gop, (g + 1) * gop), gop) << g;
-  for (int g = 5; g <= 9; ++g) EXPECT_EQ(decoded_in(s, g * gop, (g + 1) * gop), 6) << g;
+  for (int g = 0; g < 4; ++g) EXPECT_EQ(decoded_in(s, g * gop, (g + 1) * gop), gop) << g;
+  EXPECT_EQ(decoded_in(s, 4 * gop, 5 * gop), 21);
+  for (int g = 5; g <= 9; ++g) EXPECT_EQ(decoded_in(s, g * gop, (g + 1) * gop), 1) << g;
   for (int g = 10; g < 16; ++g) EXPECT_EQ(decoded_in(s, g * gop, (g + 1) * gop), gop) << g;
   EXPECT_EQ(s.stats.triggers, 0);
   EXPECT_TRUE(s.with_previous.empty());  // every frame was decoded: nothing to look back into
