@@ -66,13 +66,13 @@ struct FrameSelectorOptions {
   // Sustained motion: a GOP that starts while motion is seen is decoded for `sample` after its
   // keyframe and until analysis has answered about a frame of it (0: its keyframe's answer is
   // enough; 0.2 s gives a second look, which finds an end in those 0.2 s a GOP earlier, for ~5
-  // P-frames a GOP); the rest is skipped once the analysis has seen motion in it, but never more than
-  // `max_skip` after the keyframe (a long GOP is caught up then: analysis never goes quiet for
-  // longer; kAnalysisQuietMax in detection.h, which the events stage waits out before it ends an
-  // event for want of frames, must stay above it). `sample_sustained` = false
-  // decodes every frame while motion lasts.
+  // P-frames a GOP); the rest is skipped once the analysis has seen motion in it, but never
+  // more than `max_skip` after the keyframe (a long GOP is caught up then: analysis never goes
+  // quiet for longer; kAnalysisQuietMax in detection.h, which the events stage waits out
+  // before it ends an event for want of frames, must stay above it). `sample_sustained` =
+  // false decodes every frame while motion lasts.
   bool sample_sustained = true;
-  Ticks90k sample = std::chrono::duration_cast<Ticks90k>(std::chrono::milliseconds(0));
+  Ticks90k sample{0};
   // Motion that began in a GOP (or just before it) is sustained too once analysis has seen it
   // in every frame for this long: its start, zones and first snapshot are known, and the rest
   // of its GOP is skipped like a sampled one's.
