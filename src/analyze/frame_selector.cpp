@@ -153,20 +153,18 @@ void FrameSelector::on_packet(Packet packet, Ticks90k at, const AnalysisHint& hi
         gop_complete_ = false;
       }
     }
-    // Motion that began before this GOP's keyframe, reported only now: sustained after all.
-    if (options_.sample_sustained && !sampling_ && !skipping_ && hint.motion &&
-        hint.every_zone && hint.motion_since && *hint.motion_since < key_at_ &&
-        hint.analysed_at && *hint.analysed_at >= key_at_) {
-      sampling_ = true;
-    }
-    // Motion that began in this GOP (or too little before its keyframe to have been sustained
-    // then) and has lasted `sustained_after` since, frame by frame: its start, zones and first
-    // snapshot are known; the rest of the GOP would only confirm it.
+    // Motion seen (in every zone) in a frame of this GOP, not yet sustained for it: if it began
+    // before the keyframe (reported only now), it is sustained after all, and sampled; if it
+    // began in this GOP and has lasted `sustained_after` since, frame by frame, its start,
+    // zones and first snapshot are known, and the rest of the GOP would only confirm it.
     if (options_.sample_sustained && !sampling_ && !skipping_ && hint.motion &&
         hint.every_zone && hint.motion_since && hint.analysed_at &&
-        *hint.analysed_at >= key_at_ &&
-        *hint.analysed_at - *hint.motion_since >= options_.sustained_after) {
-      skipping_ = true;
+        *hint.analysed_at >= key_at_) {
+      if (*hint.motion_since < key_at_) {
+        sampling_ = true;
+      } else if (*hint.analysed_at - *hint.motion_since >= options_.sustained_after) {
+        skipping_ = true;
+      }
     }
     if (sampling_ && !skipping_ && at > key_at_ + options_.sample) {
       // The sample is over. Until one of its frames has been analysed (analysis may lag a

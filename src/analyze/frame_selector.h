@@ -73,9 +73,9 @@ struct FrameSelectorOptions {
   // false decodes every frame while motion lasts.
   bool sample_sustained = true;
   Ticks90k sample{0};
-  // Motion that began in a GOP (or just before it) is sustained too once analysis has seen it
-  // in every frame for this long: its start, zones and first snapshot are known, and the rest
-  // of its GOP is skipped like a sampled one's.
+  // Motion that began in a GOP is sustained too once analysis has seen it in every frame for
+  // this long: its start, zones and first snapshot are known, and the rest of its GOP is
+  // skipped like a sampled one's.
   Ticks90k sustained_after = std::chrono::duration_cast<Ticks90k>(std::chrono::milliseconds(400));
   Ticks90k max_skip = std::chrono::duration_cast<Ticks90k>(std::chrono::milliseconds(2500));
   size_t max_gop_packets = 600;
