@@ -341,8 +341,8 @@ TEST(Analyze, SelectorSamplesSustainedMotionAndDecodesOnWhenItStops) {
   EXPECT_EQ(decoded_in(run_selector(whole_start, gop, 16 * gop, from, to, 0), 4 * gop, 5 * gop),
             gop);
   // A keyframe after a GOP that ended idle brings that GOP to look back into: after the idle
-  // GOPs 0-3, and after GOP 10, idle from the end of its sample; not after GOP 4 (decoded in
-  // full) nor after the sampled GOPs 5-9 (their rest skipped for motion, not idle).
+  // GOPs 0-3, and after GOP 10, idle from its keyframe; not after GOP 4 nor after the sampled
+  // GOPs 5-9 (their rest skipped for motion, not idle).
   const std::vector<int64_t> expected{1 * gop, 2 * gop, 3 * gop, 4 * gop, 11 * gop,
                                       12 * gop, 13 * gop, 14 * gop, 15 * gop};
   EXPECT_EQ(r.with_previous, expected);
