@@ -1,6 +1,6 @@
 // The parts of an SDP session description (RFC 4566) that an RTSP recorder needs: per media
 // section its type, payload type, codec, clock rate and format parameters. Tolerant of what
-// real cameras send (see ../../../shared/cameras/README.md): odd spacing, missing rtpmap for
+// real cameras send (see tests/data/cameras/README.md): odd spacing, missing rtpmap for
 // static payload types, fmtp for another payload type, non-numeric formats.
 #pragma once
 

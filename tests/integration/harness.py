@@ -3,7 +3,7 @@
 - make_clip(): test clips made with ffmpeg (tests/fixtures/make_clip.sh), cached per build.
 - RtspCamera: the GStreamer RTSP test camera (tests/fixtures/rtsp_camera.py).
 - GarbageServer: a TCP port that answers with garbage, a recorded 401, or silence.
-- ReplayCamera: real cameras' recorded RTSP answers (../shared/cameras) in front of a clip.
+- ReplayCamera: real cameras' recorded RTSP answers (tests/data/cameras) in front of a clip.
 - Vigil: a `vigil serve` on a temporary data directory, with helpers to kill, restart, check
   and read its catalog (sqlite3) and status.
 Every process is started in its own session and killed by PID (process group) at exit.
@@ -134,7 +134,7 @@ class GarbageServer:
             self.proc.wait()
 
 
-CAMERA_DATA = os.path.normpath(os.path.join(SOURCE_DIR, "..", "shared", "cameras"))
+CAMERA_DATA = os.path.join(SOURCE_DIR, "tests", "data", "cameras")
 
 
 class ReplayCamera:

@@ -1,5 +1,5 @@
 """vigil's RTSP client against the answers of real cameras: each camera below is a replay of
-what one real camera model sent (../shared/cameras, recorded by the retina project), with its
+what one real camera model sent (tests/data/cameras, recorded by the retina project), with its
 quirks, in front of a real H.264 clip sent as RTP over the RTSP connection."""
 import os
 import time
