@@ -70,22 +70,20 @@ void Recorder::enqueue(Item item, bool wake) {
   queue_cv_.notify_one();
 }
 
-void Recorder::on_stream_start(std::shared_ptr<const StreamInfo> info, WallTime now) {
+void Recorder::on_stream_start(std::shared_ptr<const StreamInfo> info, WallTime) {
   overflowed_ = false;
   Item item;
   item.kind = Item::Kind::kStart;
   item.info = std::move(info);
-  item.received = now;
   item.steady = clock_.steady_now();
   item.bytes = kItemOverhead;
   enqueue(std::move(item), true);
 }
 
-void Recorder::on_stream_end(const std::string& reason, WallTime now) {
+void Recorder::on_stream_end(const std::string& reason, WallTime) {
   Item item;
   item.kind = Item::Kind::kEnd;
   item.reason = reason;
-  item.received = now;
   item.steady = clock_.steady_now();
   item.bytes = kItemOverhead;
   enqueue(std::move(item), true);
@@ -111,7 +109,6 @@ void Recorder::on_packet(const MediaPacket& p) {
         // control item is tiny).
         Item end;
         end.kind = Item::Kind::kOverflow;
-        end.received = p.received;
         end.steady = clock_.steady_now();
         end.bytes = kItemOverhead;
         queued_bytes_ += end.bytes;

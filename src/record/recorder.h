@@ -112,7 +112,7 @@ class Recorder final : public PacketSink {
     Kind kind = Kind::kPacket;
     PacketPtr pkt;  // kPacket: a reference to the camera's packet
     TrackKind track = TrackKind::kVideo;
-    WallTime received;   // kPacket: host wall clock when read; kStart/kEnd: now
+    WallTime received;   // kPacket: host wall clock when read
     SteadyTime steady;   // host steady clock when queued
     std::shared_ptr<const StreamInfo> info;  // kStart
     std::string reason;  // kEnd
