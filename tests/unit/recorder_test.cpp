@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
@@ -486,6 +488,103 @@ TEST_F(RecorderTest, AQueueOverflowIsCountedAndRecordingResumesAtAKeyframe) {
   EXPECT_EQ(gaps[0].reason, "recorder queue full: the disk fell behind");
   EXPECT_EQ(gaps[0].wall_start, rows[0].wall_end);
   EXPECT_EQ(gaps[0].wall_end, rows[1].wall_start);
+  expect_files_agree_with_catalog();
+}
+
+// A disk that refuses to create files (EROFS) while `read_only` is set, and whose mkdir throws an
+// exception that is not a vigil::Error `throws` times.
+class FlakyOps final : public FileOps {
+ public:
+  std::atomic<bool> read_only{false};
+  std::atomic<int> throws{0};
+  std::atomic<int> creates_refused{0};
+
+  int open(const char* path, int flags, mode_t mode) override {
+    if (read_only && (flags & O_CREAT)) {
+      ++creates_refused;
+      errno = EROFS;
+      return -1;
+    }
+    return FileOps::real().open(path, flags, mode);
+  }
+  ssize_t write(int fd, const void* buf, size_t n) override {
+    return FileOps::real().write(fd, buf, n);
+  }
+  int fdatasync(int fd) override { return FileOps::real().fdatasync(fd); }
+  int fsync(int fd) override { return FileOps::real().fsync(fd); }
+  int ftruncate(int fd, off_t length) override { return FileOps::real().ftruncate(fd, length); }
+  int close(int fd) override { return FileOps::real().close(fd); }
+  int mkdir(const char* path, mode_t mode) override {
+    if (throws > 0) {
+      --throws;
+      throw std::runtime_error("injected: not a vigil::Error");
+    }
+    return FileOps::real().mkdir(path, mode);
+  }
+  int unlink(const char* path) override { return FileOps::real().unlink(path); }
+};
+
+// The file system turns read-only (new files refused, EROFS) across a segment rollover: a disk
+// error in the status, retried at keyframes after 1, 2, 4, 4 ... s (the cap, here 4 s) rather
+// than at every keyframe, and recording resumes by itself once files can be created again.
+TEST_F(RecorderTest, AReadOnlyDiskIsADiskErrorRetriedWithBackoffUntilItIsWritable) {
+  const auto& clip = test::test_clip("libx264", 30, 10, 10);  // 1 s GOPs
+  FlakyOps disk;
+  RecorderOptions o;
+  o.segment_duration = std::chrono::duration_cast<Ticks90k>(seconds(4));
+  o.max_retry_after_failure = seconds(4);
+  o.file_ops = &disk;
+  Recorder rec("cam", dir_.path(), catalog_, clock_, o, nullptr);
+  rec.on_stream_start(clip.info, clock_.wall_now());
+  feed(rec, clip, 0, 0, 35);  // 0-3.4 s: the first file
+  disk.read_only = true;
+  clock_.advance(milliseconds(100));
+  feed(rec, clip, 0, 35, 200);  // up to 19.9 s: the rollover at 4 s cannot create its file
+  const RecorderStatus ro = rec.status();
+  EXPECT_TRUE(ro.disk_error);
+  EXPECT_EQ(ro.last_error.rfind("disk error: ", 0), 0u) << ro.last_error;
+  EXPECT_NE(ro.last_error.find("Read-only file system"), std::string::npos) << ro.last_error;
+  EXPECT_TRUE(ro.current_file.empty());
+  // Tried at 4, 5, 7, 11, 15 and 19 s; next at 23 s.
+  EXPECT_EQ(disk.creates_refused, 6);
+  disk.read_only = false;
+  clock_.advance(milliseconds(100));
+  feed(rec, clip, 0, 200, 300);
+  rec.on_stream_end("done", clock_.wall_now());
+  rec.wait_idle();
+  EXPECT_FALSE(rec.status().disk_error);
+  const auto rows = catalog_.all_segments();
+  ASSERT_GE(rows.size(), 2u);
+  EXPECT_EQ(rows[0].wall_end, kStart + seconds(4));
+  EXPECT_EQ(rows[1].wall_start, kStart + seconds(23)) << "resumed at the first retry after";
+  const auto gaps = catalog_.gaps_between("cam", kStart, kStart + std::chrono::hours(1));
+  ASSERT_EQ(gaps.size(), 1u);
+  EXPECT_EQ(gaps[0].wall_start, kStart + seconds(4));
+  EXPECT_EQ(gaps[0].wall_end, kStart + seconds(23));
+  EXPECT_NE(gaps[0].reason.find("Read-only file system"), std::string::npos) << gaps[0].reason;
+  expect_files_agree_with_catalog();
+}
+
+// Whatever a component below throws on the writer thread, even an exception that is not a
+// vigil::Error, is caught at its top: reported, and the recorder goes on at a later keyframe.
+TEST_F(RecorderTest, TheWriterCatchesEverythingAndGoesOn) {
+  const auto& clip = test::test_clip("libx264", 30, 10, 10);  // 1 s GOPs
+  FlakyOps disk;
+  disk.throws = 1;  // the very first mkdir (recordings/)
+  RecorderOptions o;
+  o.segment_duration = std::chrono::duration_cast<Ticks90k>(seconds(60));
+  o.file_ops = &disk;
+  Recorder rec("cam", dir_.path(), catalog_, clock_, o, nullptr);
+  rec.on_stream_start(clip.info, clock_.wall_now());
+  feed(rec, clip, 0, 0, 50);
+  rec.on_stream_end("done", clock_.wall_now());
+  rec.wait_idle();
+  const RecorderStatus s = rec.status();
+  EXPECT_NE(s.last_error.find("injected: not a vigil::Error"), std::string::npos) << s.last_error;
+  const auto rows = catalog_.all_segments();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].wall_start, kStart + seconds(1)) << "retried at the next keyframe";
+  EXPECT_EQ(to_wall(rows[0].media_duration), seconds(4));
   expect_files_agree_with_catalog();
 }
 
