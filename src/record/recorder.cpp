@@ -441,13 +441,16 @@ void Recorder::open_segment(Ticks90k dts) {
       open_segments_->opened(std::move(pub));
     }
   } catch (const Error& e) {
-    if (row && e.code() != ErrorCode::kAlreadyExists) {
+    if (row) {
       // The file first, durably, then its row: never a file without a row after a power cut.
       // A file that could not be removed keeps its row: recovery removes both at next start.
+      // A file that was there already (EEXIST) is not ours to remove.
       try {
         const std::filesystem::path file = data_dir_ / rel;
         std::error_code ec;
-        if (std::filesystem::exists(file, ec) || ec) remove_durably(ops_, file);
+        if (e.code() != ErrorCode::kAlreadyExists && (std::filesystem::exists(file, ec) || ec)) {
+          remove_durably(ops_, file);
+        }
         catalog_.delete_segment_row(row);
       } catch (const Error& e2) {
         spdlog::error("camera {}: {}", camera_id_, e2.what());
