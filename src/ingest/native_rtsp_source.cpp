@@ -21,6 +21,10 @@ namespace {
 
 constexpr auto kTeardownTimeout = std::chrono::milliseconds(200);
 constexpr auto kAudioWait = std::chrono::milliseconds(1500);
+// Frames waiting to be read: a frame or a few normally, up to 1.5 s of a camera while waiting
+// for its audio after the first keyframe (a 20 Mbit/s camera: under 4 MiB). A camera that
+// floods that wait is disconnected rather than buffered.
+constexpr size_t kMaxReadyBytes = size_t{64} << 20;
 
 bool ok_status(const RtspMessage& m) { return m.status >= 200 && m.status < 300; }
 
@@ -432,6 +436,9 @@ void NativeRtspSource::on_frame(const InterleavedFrame& f) {
   if (!rtp) return;
   scratch_.clear();
   track->depacketizer->push(*rtp, scratch_);
+  if (!track->depacketizer->failure().empty()) {
+    throw Error(ErrorCode::kResourceExhausted, track->depacketizer->failure());
+  }
   for (CodecFrame& cf : scratch_) {
     // Audio before the first video keyframe has nothing to go with.
     if (track->kind == TrackKind::kAudio && !video_started_) continue;
@@ -442,7 +449,13 @@ void NativeRtspSource::on_frame(const InterleavedFrame& f) {
                                                                 *track->rtptime)
                           : cf.timestamp;
     }
+    ready_bytes_ += cf.data.size();
     ready_.push_back(Ready{track->kind, std::move(cf)});
+  }
+  if (ready_bytes_ > kMaxReadyBytes) {
+    throw Error(ErrorCode::kResourceExhausted,
+                "more than " + std::to_string(kMaxReadyBytes >> 20) +
+                    " MiB of frames arrived before vigil could take them");
   }
 }
 
@@ -481,6 +494,7 @@ bool NativeRtspSource::read(AVPacket* pkt, TrackKind& track) {
       if (!ready_.empty()) {
         Ready r = std::move(ready_.front());
         ready_.pop_front();
+        ready_bytes_ -= r.frame.data.size();
         fill_packet(r, pkt);
         track = r.kind;
         return true;

@@ -81,6 +81,7 @@ class NativeRtspSource final : public MediaSource {
   H26xDepacketizer* video_ = nullptr;  // owned by tracks_
   bool video_started_ = false;
   std::deque<Ready> ready_;
+  size_t ready_bytes_ = 0;  // of the frames in ready_, bounded (kMaxReadyBytes)
   std::vector<CodecFrame> scratch_;
   AVRational video_clock_{1, 90000};
   DecodeTimestamps video_dts_;
