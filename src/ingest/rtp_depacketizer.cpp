@@ -131,6 +131,12 @@ bool H26xDepacketizer::room_for(size_t bytes, bool nal) {
     fail("video frame of more than " + std::to_string(kMaxNalUnitsPerFrame) + " NAL units");
   } else {
     nal_units_ += nal ? 1 : 0;
+    // Doubling as a vector does, but never past the cap: a frame near it then holds 16 MiB,
+    // not the 32 MiB the vector's own doubling would reserve.
+    const size_t need = data_.size() + bytes;
+    if (need > data_.capacity()) {
+      data_.reserve(std::min(std::max(need, 2 * data_.capacity()), kMaxVideoFrameBytes));
+    }
     return true;
   }
   // What was assembled is of no use any more; free it now rather than at the reconnect.

@@ -14,11 +14,14 @@ from harness import (FIXTURES, PYTHON, VIGIL_BIN, RtspCamera, TestCase, Vigil, _
 from test_recording import contiguous
 from test_serve import Client
 
-# vigil's resident memory must stay below this while a camera sends an endless frame as fast as
-# it can: the process with two cameras takes ~40-60 MiB, the hostile camera's frame is cut at
-# 16 MiB (its buffer may have grown to twice that before it is freed). Without the caps it grew
-# by the camera's rate for 6 s per connection (2 x io_timeout waiting for a keyframe): 384 MiB.
-RSS_BOUND_MIB = 160
+# While a camera sends an endless frame as fast as it can, vigil's resident memory may rise at
+# most this far above its lowest point in the same span: the frame is cut at 16 MiB; growing to
+# it briefly holds 8 + 16 MiB while the vector moves; the allocator keeps what the camera's
+# thread freed for its next connection; the good camera's own buffers vary by a few MiB.
+# Measured here: 75 MiB at rest, peaks of 104-120 MiB (a rise of 29-45 MiB). Without the caps
+# vigil grew by the camera's rate for 6 s per connection (2 x io_timeout waiting for a
+# keyframe): a rise of 528 MiB in the same test.
+RSS_RISE_BOUND_MIB = 64
 SECRET = "pa#ss"
 
 
@@ -155,20 +158,25 @@ class Hostile(TestCase):
             {"id": "good", "url": cam.url("good")},
             {"id": "endless", "url": bad.url()},
         ]).start())
-        peak_rss = 0
-        samples = 0
-        deadline = time.time() + 25
+        v.wait_for(lambda: (v.camera_status("good") or {}).get("state") == "streaming", 30,
+                   "the good camera to stream")
+        # Start time's own peak (~130 MiB, before the cameras stream) is not the hostile
+        # camera's: reset the kernel's high-water mark to now (proc(5), clear_refs 5).
+        with open("/proc/%d/clear_refs" % v.proc.pid, "w") as f:
+            f.write("5")
+        samples = []
+        deadline = time.time() + 20
         while time.time() < deadline:
             self.assertIsNone(v.proc.poll(), "vigil exited:\n" + v.log()[-3000:])
-            peak_rss = max(peak_rss, proc_status_kib(v.proc.pid, "VmRSS"))
-            samples += 1
+            samples.append(proc_status_kib(v.proc.pid, "VmRSS"))
             time.sleep(0.05)
-        # The kernel's high-water mark catches a peak between samples.
-        peak_hwm = proc_status_kib(v.proc.pid, "VmHWM")
-        print("\nendless frame: VmRSS peak %.1f MiB over %d samples, VmHWM %.1f MiB (bound %d)" %
-              (peak_rss / 1024, samples, peak_hwm / 1024, RSS_BOUND_MIB))
-        self.assertLess(peak_rss, RSS_BOUND_MIB * 1024)
-        self.assertLess(peak_hwm, RSS_BOUND_MIB * 1024)
+        # The high-water mark catches a peak between samples.
+        peak = max(max(samples), proc_status_kib(v.proc.pid, "VmHWM"))
+        rise = (peak - min(samples)) / 1024
+        print("\nendless frame: VmRSS %.1f-%.1f MiB over %d samples, peak %.1f MiB: rise %.1f MiB "
+              "(bound %d)" % (min(samples) / 1024, max(samples) / 1024, len(samples),
+                              peak / 1024, rise, RSS_RISE_BOUND_MIB))
+        self.assertLess(rise, RSS_RISE_BOUND_MIB)
 
         st = v.camera_status("endless")
         self.assertIn("video frame larger than 16 MiB", st["last_error"])
@@ -177,11 +185,11 @@ class Hostile(TestCase):
         cuts = len(re.findall(r"camera endless: cannot connect: .*video frame larger than 16 MiB",
                               v.log()))
         self.assertGreaterEqual(cuts, 4, v.log()[-3000:])
-        self.assertGreaterEqual(st["failures"], cuts)
+        self.assertGreaterEqual(st["failures"], 4)
         self.assertEqual(v.camera_status("good")["state"], "streaming")
 
         self.assertEqual(v.stop(), 0)
-        self.assert_good_camera_recorded_without_a_gap(v, 25)
+        self.assert_good_camera_recorded_without_a_gap(v, 23)
         self.assertEqual(v.segments("endless"), [])
 
 
