@@ -23,17 +23,17 @@ int hex_value(char c) {
 
 // The password's [begin, end) in `url`; begin npos when there is none.
 std::pair<size_t, size_t> find_password(std::string_view url) {
-  const UrlAuthority a = split_authority(url);
-  if (a.begin == 0 || a.password_begin == std::string::npos) return {std::string::npos, 0};
-  return {a.password_begin, a.userinfo_end};
+  const auto a = split_authority(url);
+  if (!a || a->password_begin == std::string::npos) return {std::string::npos, 0};
+  return {a->password_begin, a->userinfo_end};
 }
 
 }  // namespace
 
-UrlAuthority split_authority(std::string_view url) {
+std::optional<UrlAuthority> split_authority(std::string_view url) {
   UrlAuthority a;
   const size_t scheme = url.find("://");
-  if (scheme == std::string_view::npos) return a;
+  if (scheme == std::string_view::npos) return std::nullopt;
   a.begin = scheme + 3;
   a.host_begin = a.host_end = a.begin;
   if (a.begin == url.size()) return a;
@@ -75,8 +75,9 @@ std::string percent_decode(std::string_view s) {
 }
 
 std::string with_encoded_userinfo(const std::string& url) {
-  const UrlAuthority a = split_authority(url);
-  if (a.begin == 0 || a.userinfo_end == std::string::npos) return url;
+  const auto parts = split_authority(url);
+  if (!parts || parts->userinfo_end == std::string::npos) return url;
+  const UrlAuthority& a = *parts;
   auto encode = [](std::string_view raw) {
     static constexpr char kHex[] = "0123456789ABCDEF";
     std::string out;

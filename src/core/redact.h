@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,14 +25,14 @@ namespace vigil {
 // and then the user info ends at the last '@' before the next '/' after the first '@' — but
 // "admin:123/4@host" reads as host "admin", port 123: write '/' as %2F.
 struct UrlAuthority {
-  size_t begin = 0;                            // just after "://"
-  size_t userinfo_end = std::string::npos;     // the '@' that ends the user info, npos if none
-  size_t password_begin = std::string::npos;   // after the user's ':', npos if no password
-  size_t host_begin = 0;                       // after that '@', or `begin`
-  size_t host_end = 0;                         // the first '/', '?' or '#' after the host
+  size_t begin = 0;                           // just after "://"
+  size_t userinfo_end = std::string::npos;    // the '@' that ends the user info, npos if none
+  size_t password_begin = std::string::npos;  // after the user's ':', npos if no password
+  size_t host_begin = 0;                      // after that '@', or `begin`
+  size_t host_end = 0;                        // the first '/', '?' or '#' after the host
 };
-// nullopt-like: `begin` 0 means the text has no "scheme://".
-UrlAuthority split_authority(std::string_view url);
+// nullopt when the text has no "scheme://".
+std::optional<UrlAuthority> split_authority(std::string_view url);
 
 // Percent-decoding (RFC 3986 §2.1) of user names and passwords; invalid escapes stay as typed.
 std::string percent_decode(std::string_view s);

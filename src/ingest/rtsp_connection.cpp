@@ -140,9 +140,11 @@ bool RtspConnection::fill(std::chrono::milliseconds timeout, std::chrono::millis
     begin_ = 0;
     if (buf_.size() - end_ < kMinFree) {  // a huge message
       if (buf_.size() >= max_buffer_) {
+        const bool mib = max_buffer_ % (1 << 20) == 0;
         throw Error(ErrorCode::kResourceExhausted,
                     "the camera sent an RTSP message larger than " +
-                        std::to_string(max_buffer_ >> 10) + " KiB");
+                        std::to_string(mib ? max_buffer_ >> 20 : max_buffer_ >> 10) +
+                        (mib ? " MiB" : " KiB"));
       }
       buf_.resize(std::min(buf_.size() * 2, max_buffer_));
     }

@@ -25,7 +25,7 @@ RtspUrl parse_rtsp_url(const std::string& url) {
   if (!starts_with_nocase(url, "rtsp://")) throw bad("not an rtsp:// URL");
   // Where the user info ends is redaction's definition too (core/redact.h), so that the
   // password used to log in is the one masked in every message.
-  const UrlAuthority parts = split_authority(url);
+  const UrlAuthority parts = *split_authority(url);  // it has a scheme: rtsp://
   std::string authority = url.substr(parts.host_begin, parts.host_end - parts.host_begin);
   const std::string rest = parts.host_end == url.size() ? "/" : url.substr(parts.host_end);
   RtspUrl out;

@@ -137,8 +137,8 @@ class Hostile(TestCase):
             cams = {c["id"]: c for c in json.loads(texts[what])["cameras"]}
             self.assertEqual(cams["good"]["state"], "streaming", what)
             self.assertEqual(cams["good-ffmpeg"]["state"], "streaming", what)
-            self.assertIn("503 Indisponible \u00e9t\u00e9 [31mrouge[0m", cams["latin1"]["last_error"],
-                          what)
+            self.assertIn("503 Indisponible \u00e9t\u00e9 [31mrouge[0m",
+                          cams["latin1"]["last_error"], what)
             self.assertIn("not found (404)", cams["lost"]["last_error"], what)
             self.assertIn("admin:***@", cams["lost"]["last_error"], what)
         self.assertIn("admin:***@", texts["the audit log"].decode())  # the probe, masked
