@@ -26,7 +26,7 @@ RtspUrl parse_rtsp_url(const std::string& url) {
   // Where the user info ends is redaction's definition too (core/redact.h), so that the
   // password used to log in is the one masked in every message.
   const UrlAuthority parts = *split_authority(url);  // it has a scheme: rtsp://
-  std::string authority = url.substr(parts.host_begin, parts.host_end - parts.host_begin);
+  const std::string authority = url.substr(parts.host_begin, parts.host_end - parts.host_begin);
   const std::string rest = parts.host_end == url.size() ? "/" : url.substr(parts.host_end);
   RtspUrl out;
   if (parts.userinfo_end != std::string::npos) {
