@@ -15,9 +15,9 @@ from test_recording import contiguous
 from test_serve import Client
 
 # While a camera sends an endless frame as fast as it can, vigil's resident memory may rise at
-# most this far above its lowest point in the same span: the frame is cut at 16 MiB; growing to
-# it briefly holds 8 + 16 MiB while the vector moves; the allocator keeps what the camera's
-# thread freed for its next connection; the good camera's own buffers vary by a few MiB.
+# most this far above its lowest point in the same span: the frame is cut at 16 MiB, and its last
+# growth holds the old 15 MiB and the new 16 MiB at once while the bytes move (32 MiB); the
+# connection's buffer (1 MiB); the good camera's own buffers vary by a few MiB.
 # Measured here: 75 MiB at rest, peaks of 104-120 MiB (a rise of 29-45 MiB). Without the caps
 # vigil grew by the camera's rate for 6 s per connection (2 x io_timeout waiting for a
 # keyframe): a rise of 528 MiB in the same test.
