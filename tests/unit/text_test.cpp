@@ -7,6 +7,9 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "ingest/rtsp_message.h"
+#include "ingest/sdp.h"
+
 namespace vigil {
 namespace {
 
@@ -58,6 +61,24 @@ TEST(CleanText, AnyBytesBecomeValidUtf8) {
     EXPECT_NO_THROW((void)nlohmann::json(clean).dump()) << "round " << round;
     for (unsigned char c : clean) EXPECT_FALSE(c < 0x20 || c == 0x7f) << "round " << round;
   }
+}
+
+// Where camera text enters: the reason phrase and the SDP's codec name reach status and logs.
+TEST(CleanText, RtspReasonPhrasesAndSdpCodecNamesAreCleaned) {
+  const std::string answer =
+      "RTSP/1.0 503 Indisponible \xe9t\xe9 \x1b[31m\x07rouge\rX\r\nCSeq: 2\r\n\r\n";
+  RtspMessage msg;
+  InterleavedFrame frame;
+  size_t consumed = 0;
+  ASSERT_EQ(parse_rtsp_item({reinterpret_cast<const uint8_t*>(answer.data()), answer.size()},
+                            consumed, msg, frame),
+            ParseResult::kMessage);
+  EXPECT_EQ(msg.status, 503);
+  EXPECT_EQ(msg.reason, "Indisponible \u00e9t\u00e9 [31mrouge X");
+  const SdpSession sdp =
+      parse_sdp("v=0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 M\xc9JPEG\x1b/90000\r\n");
+  ASSERT_EQ(sdp.media.size(), 1u);
+  EXPECT_EQ(sdp_codec_name(sdp.media[0]), "m\u00c9jpeg");
 }
 
 TEST(ToJsonText, ReplacesInvalidUtf8InsteadOfThrowing) {
