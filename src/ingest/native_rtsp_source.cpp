@@ -21,10 +21,6 @@ namespace {
 
 constexpr auto kTeardownTimeout = std::chrono::milliseconds(200);
 constexpr auto kAudioWait = std::chrono::milliseconds(1500);
-// Frames waiting to be read: a frame or a few normally, up to 1.5 s of a camera while waiting
-// for its audio after the first keyframe (a 20 Mbit/s camera: under 4 MiB). A camera that
-// floods that wait is disconnected rather than buffered.
-constexpr size_t kMaxReadyBytes = size_t{64} << 20;
 
 bool ok_status(const RtspMessage& m) { return m.status >= 200 && m.status < 300; }
 
@@ -126,12 +122,14 @@ std::size_t declared_reorder_depth(const AVCodecParameters* par,
 }  // namespace
 
 NativeRtspSource::NativeRtspSource(std::string url, std::chrono::milliseconds io_timeout,
-                                   std::chrono::milliseconds read_batch, const Clock& clock)
+                                   std::chrono::milliseconds read_batch, const Clock& clock,
+                                   size_t max_ready_bytes)
     : url_(std::move(url)),
       io_timeout_(io_timeout),
       read_batch_(read_batch),
       clock_(clock),
-      conn_(clock) {}
+      conn_(clock),
+      max_ready_bytes_(max_ready_bytes) {}
 
 NativeRtspSource::~NativeRtspSource() {
   if (!playing_ || interrupted_) return;
@@ -381,8 +379,9 @@ std::shared_ptr<const StreamInfo> NativeRtspSource::connect_and_describe() {
         const auto next = conn_.next(std::max(left, std::chrono::milliseconds(1)), msg, frame);
         if (next == RtspConnection::Next::kClosed) break;
         if (next == RtspConnection::Next::kFrame) on_frame(frame);
-      } catch (const Error&) {
-        if (interrupted_) throw;
+      } catch (const Error& e) {
+        // A camera beyond a memory cap is disconnected with that reason, also here.
+        if (interrupted_ || e.code() == ErrorCode::kResourceExhausted) throw;
         break;  // nothing more within the wait: no audio, and read() reports a silent camera
       }
     }
@@ -452,9 +451,9 @@ void NativeRtspSource::on_frame(const InterleavedFrame& f) {
     ready_bytes_ += cf.data.size();
     ready_.push_back(Ready{track->kind, std::move(cf)});
   }
-  if (ready_bytes_ > kMaxReadyBytes) {
+  if (ready_bytes_ > max_ready_bytes_) {
     throw Error(ErrorCode::kResourceExhausted,
-                "more than " + std::to_string(kMaxReadyBytes >> 20) +
+                "more than " + std::to_string(max_ready_bytes_ >> 20) +
                     " MiB of frames arrived before vigil could take them");
   }
 }

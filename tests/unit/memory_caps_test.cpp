@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <functional>
 #include <iterator>
 #include <string>
 #include <thread>
@@ -15,6 +16,7 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "ingest/native_rtsp_source.h"
 #include "ingest/rtp_depacketizer.h"
 #include "ingest/rtsp_connection.h"
 
@@ -236,6 +238,145 @@ TEST(MemoryCaps, AnRtspConnectionBuffersAtMostItsCap) {
       EXPECT_EQ(e.code(), ErrorCode::kResourceExhausted);
     }
   }
+}
+
+// A scripted camera for NativeRtspSource: answers OPTIONS, DESCRIBE (with `sdp`), SETUP and
+// PLAY on one connection, then calls `media` with a function that sends one interleaved frame
+// and answers false once the client is gone.
+class FakeCamera {
+ public:
+  using Send = std::function<bool(uint8_t channel, const Bytes& packet)>;
+  FakeCamera(std::string sdp, std::function<void(const Send&)> media) {
+    listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    socklen_t len = sizeof a;
+    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    listen(listen_fd_, 1);
+    thread_ = std::thread([this, sdp = std::move(sdp), media = std::move(media)] {
+      client_ = accept(listen_fd_, nullptr, nullptr);
+      if (client_ >= 0) serve(sdp, media);
+    });
+  }
+  ~FakeCamera() {
+    shutdown(listen_fd_, SHUT_RDWR);
+    if (client_ >= 0) shutdown(client_, SHUT_RDWR);
+    thread_.join();
+    if (client_ >= 0) close(client_);
+    close(listen_fd_);
+  }
+  std::string url() const { return "rtsp://127.0.0.1:" + std::to_string(port_) + "/cam"; }
+
+ private:
+  bool send_all(const std::string& bytes) {
+    for (size_t done = 0; done < bytes.size();) {
+      const ssize_t n = ::send(client_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      done += static_cast<size_t>(n);
+    }
+    return true;
+  }
+
+  void serve(const std::string& sdp, const std::function<void(const Send&)>& media) {
+    std::string in;
+    int channel = 0;
+    for (;;) {
+      const size_t end = in.find("\r\n\r\n");
+      if (end == std::string::npos) {
+        char buf[4096];
+        const ssize_t n = recv(client_, buf, sizeof buf, 0);
+        if (n <= 0) return;
+        in.append(buf, static_cast<size_t>(n));
+        continue;
+      }
+      const std::string head = in.substr(0, end);
+      in.erase(0, end + 4);
+      const size_t cseq_at = head.find("CSeq: ");
+      const std::string cseq = head.substr(cseq_at + 6, head.find("\r\n", cseq_at) - cseq_at - 6);
+      std::string answer = "RTSP/1.0 200 OK\r\nCSeq: " + cseq + "\r\nSession: 7\r\n";
+      if (head.rfind("DESCRIBE", 0) == 0) {
+        answer += "Content-Type: application/sdp\r\nContent-Length: " +
+                  std::to_string(sdp.size()) + "\r\n\r\n" + sdp;
+      } else if (head.rfind("SETUP", 0) == 0) {
+        answer += "Transport: RTP/AVP/TCP;unicast;interleaved=" + std::to_string(channel) + "-" +
+                  std::to_string(channel + 1) + "\r\n\r\n";
+        channel += 2;
+      } else {
+        answer += "\r\n";
+      }
+      if (!send_all(answer)) return;
+      if (head.rfind("PLAY", 0) == 0) break;
+    }
+    media([this](uint8_t ch, const Bytes& packet) {
+      std::string frame = {'$', static_cast<char>(ch), static_cast<char>(packet.size() >> 8),
+                           static_cast<char>(packet.size() & 0xff)};
+      frame.append(packet.begin(), packet.end());
+      return send_all(frame);
+    });
+  }
+
+  int listen_fd_ = -1;
+  int client_ = -1;
+  uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+const char kVideoSdp[] =
+    "v=0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=control:v\r\n";
+
+std::string open_error(const std::string& url,
+                       size_t max_ready = NativeRtspSource::kMaxReadyBytes) {
+  SystemClock clock;
+  NativeRtspSource source(url, std::chrono::seconds(5), std::chrono::milliseconds(0), clock,
+                          max_ready);
+  try {
+    source.open();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kResourceExhausted) << e.what();
+    return e.what();
+  }
+  return "opened";
+}
+
+// The depacketizer's reason reaches the camera's status as the source's error.
+TEST(MemoryCaps, TheRtspClientDisconnectsAnEndlessFrameWithTheReason) {
+  FakeCamera camera(kVideoSdp, [](const FakeCamera::Send& send) {
+    Bytes fu = {0x7c, 0x85};
+    fu.resize(2 + 60000, 0xab);
+    for (uint16_t seq = 0; send(0, rtp(seq, 9000, false, fu)); ++seq) fu[1] = 0x05;
+  });
+  const std::string error = open_error(camera.url());
+  EXPECT_NE(error.find("video frame larger than 16 MiB"), std::string::npos) << error;
+  EXPECT_EQ(error.rfind("open " + camera.url() + ": ", 0), 0u) << error;
+}
+
+// Waiting up to 1.5 s for announced audio, a camera sending video faster than anyone could
+// record it is disconnected once the frames waiting pass the cap (64 MiB; 4 MiB here, so that
+// the camera reaches it within the wait also on a slow or sanitized build), not buffered for
+// the whole wait.
+TEST(MemoryCaps, FramesWaitingToBeReadAreCapped) {
+  const std::string sdp = std::string(kVideoSdp) +
+                          "m=audio 0 RTP/AVP 97\r\na=rtpmap:97 MPEG4-GENERIC/48000/1\r\n"
+                          "a=fmtp:97 mode=AAC-hbr;sizelength=13;indexlength=3;"
+                          "indexdeltalength=3;config=1188\r\na=control:a\r\n";
+  FakeCamera camera(sdp, [](const FakeCamera::Send& send) {
+    // Whole 1 MiB keyframes (FU-A start to end), a new timestamp each, never any audio.
+    uint16_t seq = 0;
+    for (uint32_t ts = 0;; ts += 3000) {
+      for (int i = 0; i < 18; ++i) {
+        Bytes fu = {0x7c, static_cast<uint8_t>((i == 0 ? 0x80 : 0) | (i == 17 ? 0x40 : 0) | 5)};
+        fu.resize(2 + 60000, 0xab);
+        if (!send(0, rtp(seq++, ts, i == 17, fu))) return;
+      }
+    }
+  });
+  const std::string error = open_error(camera.url(), size_t{4} << 20);
+  EXPECT_NE(error.find("more than 4 MiB of frames arrived before vigil could take them"),
+            std::string::npos)
+      << error;
 }
 
 }  // namespace
