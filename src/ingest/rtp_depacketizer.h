@@ -31,13 +31,13 @@ struct RtpPacket {
 std::optional<RtpPacket> parse_rtp(std::span<const uint8_t> data);
 
 // The largest access units a camera may send (docs/design/ingest.md, "Bounded memory").
-// 16 MiB is over ten times a 4K H.265 keyframe at high quality.
+// 16 MiB is several times the keyframes of 4K cameras at high bit rates (1-3 MiB).
 inline constexpr size_t kMaxVideoFrameBytes = size_t{16} << 20;
 // Slices, SEI and parameter sets of one picture: encoders use one slice per row of macroblocks
 // at most (68 for 1080p H.264); 4096 leaves room for the oddest camera.
 inline constexpr size_t kMaxNalUnitsPerFrame = 4096;
 // AAC access units are at most 6144 bits per channel (ISO/IEC 14496-3), 36 KiB for 48
-// channels; RFC 3640's 16-bit AU-size could announce 64 KiB.
+// channels; RFC 3640's sizelength lets a camera announce up to 2^sizelength bytes.
 inline constexpr size_t kMaxAudioAccessUnitBytes = size_t{64} << 10;
 
 struct CodecFrame {
