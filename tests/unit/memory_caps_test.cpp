@@ -170,10 +170,11 @@ TEST(MemoryCaps, AZeroSizeLengthCannotLoopForever) {
   SUCCEED();
 }
 
-// A TCP peer on 127.0.0.1 that sends `bytes` to the first client, then keeps the socket open.
-class OneShotServer {
+// A TCP peer on 127.0.0.1 on a free port: `serve` runs on a thread of its own with the first
+// client connected; the destructor shuts the sockets down (ending any send or recv) and joins.
+class LoopbackPeer {
  public:
-  explicit OneShotServer(std::string bytes) {
+  explicit LoopbackPeer(std::function<void(LoopbackPeer&)> serve) {
     listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -183,16 +184,12 @@ class OneShotServer {
     getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len);
     port_ = ntohs(a.sin_port);
     listen(listen_fd_, 1);
-    thread_ = std::thread([this, bytes = std::move(bytes)] {
+    thread_ = std::thread([this, serve = std::move(serve)] {
       client_ = accept(listen_fd_, nullptr, nullptr);
-      for (size_t done = 0; client_ >= 0 && done < bytes.size();) {
-        const ssize_t n = ::send(client_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
-        if (n <= 0) break;
-        done += static_cast<size_t>(n);
-      }
+      if (client_ >= 0) serve(*this);
     });
   }
-  ~OneShotServer() {
+  ~LoopbackPeer() {
     shutdown(listen_fd_, SHUT_RDWR);
     if (client_ >= 0) shutdown(client_, SHUT_RDWR);
     thread_.join();
@@ -200,6 +197,24 @@ class OneShotServer {
     close(listen_fd_);
   }
   uint16_t port() const { return port_; }
+  std::string url() const { return "rtsp://127.0.0.1:" + std::to_string(port_) + "/cam"; }
+
+  bool send_all(const std::string& bytes) {
+    for (size_t done = 0; done < bytes.size();) {
+      const ssize_t n = ::send(client_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      done += static_cast<size_t>(n);
+    }
+    return true;
+  }
+  // Appends what arrived to `in`; false once the client is gone.
+  bool receive(std::string& in) {
+    char buf[4096];
+    const ssize_t n = recv(client_, buf, sizeof buf, 0);
+    if (n <= 0) return false;
+    in.append(buf, static_cast<size_t>(n));
+    return true;
+  }
 
  private:
   int listen_fd_ = -1;
@@ -219,7 +234,7 @@ TEST(MemoryCaps, AnRtspConnectionBuffersAtMostItsCap) {
   InterleavedFrame frame;
   {
     // The largest message the parser accepts (1 MiB of body) fits the default buffer.
-    OneShotServer server(answer_with_body(1 << 20));
+    LoopbackPeer server([](LoopbackPeer& p) { p.send_all(answer_with_body(1 << 20)); });
     RtspConnection conn(clock);
     conn.connect("127.0.0.1", server.port(), std::chrono::seconds(5));
     ASSERT_EQ(conn.next(std::chrono::seconds(5), msg, frame), RtspConnection::Next::kMessage);
@@ -227,7 +242,7 @@ TEST(MemoryCaps, AnRtspConnectionBuffersAtMostItsCap) {
   }
   {
     // A buffer capped lower refuses to grow past it, with the reason.
-    OneShotServer server(answer_with_body(600 * 1024));
+    LoopbackPeer server([](LoopbackPeer& p) { p.send_all(answer_with_body(600 * 1024)); });
     RtspConnection conn(clock, 256 * 1024);
     conn.connect("127.0.0.1", server.port(), std::chrono::seconds(5));
     try {
@@ -241,88 +256,45 @@ TEST(MemoryCaps, AnRtspConnectionBuffersAtMostItsCap) {
 }
 
 // A scripted camera for NativeRtspSource: answers OPTIONS, DESCRIBE (with `sdp`), SETUP and
-// PLAY on one connection, then calls `media` with a function that sends one interleaved frame
-// and answers false once the client is gone.
-class FakeCamera {
- public:
-  using Send = std::function<bool(uint8_t channel, const Bytes& packet)>;
-  FakeCamera(std::string sdp, std::function<void(const Send&)> media) {
-    listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    socklen_t len = sizeof a;
-    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    listen(listen_fd_, 1);
-    thread_ = std::thread([this, sdp = std::move(sdp), media = std::move(media)] {
-      client_ = accept(listen_fd_, nullptr, nullptr);
-      if (client_ >= 0) serve(sdp, media);
-    });
-  }
-  ~FakeCamera() {
-    shutdown(listen_fd_, SHUT_RDWR);
-    if (client_ >= 0) shutdown(client_, SHUT_RDWR);
-    thread_.join();
-    if (client_ >= 0) close(client_);
-    close(listen_fd_);
-  }
-  std::string url() const { return "rtsp://127.0.0.1:" + std::to_string(port_) + "/cam"; }
+// PLAY, then calls `media` with a function that sends one interleaved frame and answers false
+// once the client is gone.
+using SendFrame = std::function<bool(uint8_t channel, const Bytes& packet)>;
 
- private:
-  bool send_all(const std::string& bytes) {
-    for (size_t done = 0; done < bytes.size();) {
-      const ssize_t n = ::send(client_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      done += static_cast<size_t>(n);
+void serve_camera(LoopbackPeer& peer, const std::string& sdp,
+                  const std::function<void(const SendFrame&)>& media) {
+  std::string in;
+  int channel = 0;
+  for (;;) {
+    const size_t end = in.find("\r\n\r\n");
+    if (end == std::string::npos) {
+      if (!peer.receive(in)) return;
+      continue;
     }
-    return true;
-  }
-
-  void serve(const std::string& sdp, const std::function<void(const Send&)>& media) {
-    std::string in;
-    int channel = 0;
-    for (;;) {
-      const size_t end = in.find("\r\n\r\n");
-      if (end == std::string::npos) {
-        char buf[4096];
-        const ssize_t n = recv(client_, buf, sizeof buf, 0);
-        if (n <= 0) return;
-        in.append(buf, static_cast<size_t>(n));
-        continue;
-      }
-      const std::string head = in.substr(0, end);
-      in.erase(0, end + 4);
-      const size_t cseq_at = head.find("CSeq: ");
-      const std::string cseq = head.substr(cseq_at + 6, head.find("\r\n", cseq_at) - cseq_at - 6);
-      std::string answer = "RTSP/1.0 200 OK\r\nCSeq: " + cseq + "\r\nSession: 7\r\n";
-      if (head.rfind("DESCRIBE", 0) == 0) {
-        answer += "Content-Type: application/sdp\r\nContent-Length: " +
-                  std::to_string(sdp.size()) + "\r\n\r\n" + sdp;
-      } else if (head.rfind("SETUP", 0) == 0) {
-        answer += "Transport: RTP/AVP/TCP;unicast;interleaved=" + std::to_string(channel) + "-" +
-                  std::to_string(channel + 1) + "\r\n\r\n";
-        channel += 2;
-      } else {
-        answer += "\r\n";
-      }
-      if (!send_all(answer)) return;
-      if (head.rfind("PLAY", 0) == 0) break;
+    const std::string head = in.substr(0, end);
+    in.erase(0, end + 4);
+    const size_t cseq_at = head.find("CSeq: ");
+    const std::string cseq = head.substr(cseq_at + 6, head.find("\r\n", cseq_at) - cseq_at - 6);
+    std::string answer = "RTSP/1.0 200 OK\r\nCSeq: " + cseq + "\r\nSession: 7\r\n";
+    if (head.rfind("DESCRIBE", 0) == 0) {
+      answer += "Content-Type: application/sdp\r\nContent-Length: " + std::to_string(sdp.size()) +
+                "\r\n\r\n" + sdp;
+    } else if (head.rfind("SETUP", 0) == 0) {
+      answer += "Transport: RTP/AVP/TCP;unicast;interleaved=" + std::to_string(channel) + "-" +
+                std::to_string(channel + 1) + "\r\n\r\n";
+      channel += 2;
+    } else {
+      answer += "\r\n";
     }
-    media([this](uint8_t ch, const Bytes& packet) {
-      std::string frame = {'$', static_cast<char>(ch), static_cast<char>(packet.size() >> 8),
-                           static_cast<char>(packet.size() & 0xff)};
-      frame.append(packet.begin(), packet.end());
-      return send_all(frame);
-    });
+    if (!peer.send_all(answer)) return;
+    if (head.rfind("PLAY", 0) == 0) break;
   }
-
-  int listen_fd_ = -1;
-  int client_ = -1;
-  uint16_t port_ = 0;
-  std::thread thread_;
-};
+  media([&peer](uint8_t ch, const Bytes& packet) {
+    std::string frame = {'$', static_cast<char>(ch), static_cast<char>(packet.size() >> 8),
+                         static_cast<char>(packet.size() & 0xff)};
+    frame.append(packet.begin(), packet.end());
+    return peer.send_all(frame);
+  });
+}
 
 const char kVideoSdp[] =
     "v=0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=control:v\r\n";
@@ -343,10 +315,12 @@ std::string open_error(const std::string& url,
 
 // The depacketizer's reason reaches the camera's status as the source's error.
 TEST(MemoryCaps, TheRtspClientDisconnectsAnEndlessFrameWithTheReason) {
-  FakeCamera camera(kVideoSdp, [](const FakeCamera::Send& send) {
-    Bytes fu = {0x7c, 0x85};
-    fu.resize(2 + 60000, 0xab);
-    for (uint16_t seq = 0; send(0, rtp(seq, 9000, false, fu)); ++seq) fu[1] = 0x05;
+  LoopbackPeer camera([](LoopbackPeer& peer) {
+    serve_camera(peer, kVideoSdp, [](const SendFrame& send) {
+      Bytes fu = {0x7c, 0x85};
+      fu.resize(2 + 60000, 0xab);
+      for (uint16_t seq = 0; send(0, rtp(seq, 9000, false, fu)); ++seq) fu[1] = 0x05;
+    });
   });
   const std::string error = open_error(camera.url());
   EXPECT_NE(error.find("video frame larger than 16 MiB"), std::string::npos) << error;
@@ -362,16 +336,19 @@ TEST(MemoryCaps, FramesWaitingToBeReadAreCapped) {
                           "m=audio 0 RTP/AVP 97\r\na=rtpmap:97 MPEG4-GENERIC/48000/1\r\n"
                           "a=fmtp:97 mode=AAC-hbr;sizelength=13;indexlength=3;"
                           "indexdeltalength=3;config=1188\r\na=control:a\r\n";
-  FakeCamera camera(sdp, [](const FakeCamera::Send& send) {
-    // Whole 1 MiB keyframes (FU-A start to end), a new timestamp each, never any audio.
-    uint16_t seq = 0;
-    for (uint32_t ts = 0;; ts += 3000) {
-      for (int i = 0; i < 18; ++i) {
-        Bytes fu = {0x7c, static_cast<uint8_t>((i == 0 ? 0x80 : 0) | (i == 17 ? 0x40 : 0) | 5)};
-        fu.resize(2 + 60000, 0xab);
-        if (!send(0, rtp(seq++, ts, i == 17, fu))) return;
+  LoopbackPeer camera([&sdp](LoopbackPeer& peer) {
+    serve_camera(peer, sdp, [](const SendFrame& send) {
+      // Whole 1 MiB keyframes (FU-A start to end), a new timestamp each, never any audio.
+      uint16_t seq = 0;
+      for (uint32_t ts = 0;; ts += 3000) {
+        for (int i = 0; i < 18; ++i) {
+          const int s_e = (i == 0 ? 0x80 : 0) | (i == 17 ? 0x40 : 0);
+          Bytes fu = {0x7c, static_cast<uint8_t>(s_e | 5)};
+          fu.resize(2 + 60000, 0xab);
+          if (!send(0, rtp(seq++, ts, i == 17, fu))) return;
+        }
       }
-    }
+    });
   });
   const std::string error = open_error(camera.url(), size_t{4} << 20);
   EXPECT_NE(error.find("more than 4 MiB of frames arrived before vigil could take them"),
