@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/redact.h"
+#include "core/text.h"
 #include "record/recovery.h"
 
 namespace vigil {
@@ -413,7 +414,7 @@ std::string RecorderService::status_json() {
     notes["webhooks"] = list;
   }
   out["notifications"] = notes;
-  return out.dump(2);
+  return to_json_text(out, 2);
 }
 
 void RecorderService::write_status_file() {

@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "core/redact.h"
+#include "core/text.h"
 #include "serve/snapshot.h"
 
 namespace vigil {
@@ -283,7 +284,7 @@ std::shared_ptr<http::BodyStream> CameraProber::start(const CameraConfig& camera
     } else {
       spdlog::info("camera test {}: {}", where, r.error);
     }
-    job->finish(r.to_json().dump());
+    job->finish(to_json_text(r.to_json()));
     job->finished = true;
   });
   jobs_.push_back(job);
