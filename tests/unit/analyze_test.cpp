@@ -3,18 +3,27 @@
 // changes) is not. Times are media/wall times of the clip, never the machine's speed.
 #include <gtest/gtest.h>
 
+extern "C" {
+#include <libavutil/frame.h>
+}
+
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <numbers>
 #include <optional>
+#include <stdexcept>
+
+#include <time.h>
 
 #include "analysis_clips.h"
 #include "analyze/camera_analyzer.h"
 #include "analyze/detection.h"
 #include "analyze/frame_selector.h"
+#include "analyze/tamper_detector.h"
 #include "analyze/zones.h"
 
 namespace vigil {
@@ -890,6 +899,151 @@ TEST_F(AnalyzeClips, RealFootageBusyAndIdlePeriods) {
   }
   // The busy 20 of 46 s are mostly sustained motion: sampling them saves most of their decoding.
   EXPECT_LT(decoded_sampled, decoded_full * 6 / 10);
+}
+
+
+// vtest.avi as a camera turned at 11 s (mid-GOP): the source's first 21 s (people walk on
+// throughout) seen through a 576x432 window of its 768x576 picture, at (96, 72) until 11 s and
+// through `after` (ffmpeg filters on the full picture, ending at 576x432) from then on. With `after`
+// empty the window does not move; `whole` filters (with `enable` for time ranges) apply to the
+// window throughout and the clip is the source's first `seconds`.
+std::filesystem::path vtest_source() {
+  return std::filesystem::path(VIGIL_TEST_CACHE_DIR) / "vtest.avi";
+}
+DemuxedClip vtest_view_clip(const std::filesystem::path& file, const std::string& after,
+                            const std::string& whole = "", int seconds = 20) {
+  const std::string base = "crop=576:432:96:72";
+  std::string graph;
+  if (after.empty()) {
+    graph = "[0:v]trim=0:" + std::to_string(seconds) + ",setpts=PTS-STARTPTS," + base +
+            (whole.empty() ? "" : "," + whole) + "[v]";
+  } else {
+    graph = "[0:v]split[s0][s1];[s0]trim=0:11,setpts=PTS-STARTPTS," + base +
+            "[a];[s1]trim=11:21,setpts=PTS-STARTPTS," + after +
+            "[b];[a][b]concat=n=2:v=1[v]";
+  }
+  const std::string cmd = "ffmpeg -hide_banner -loglevel error -y -i " + vtest_source().string() +
+                          " -filter_complex \"" + graph + "\" -map \"[v]\" -c:v libx264 -preset "
+                          "veryfast -crf 23 -g 20 -keyint_min 20 -sc_threshold 0 -bf 0 -pix_fmt "
+                          "yuv420p " + file.string();
+  if (test::run(cmd) != 0) throw std::runtime_error("ffmpeg failed: " + cmd);
+  return test::demux_file(file);
+}
+
+// A camera turned (panned, tilted, zoomed) or pointed at another scene, on real footage with
+// large flat areas (lawn, road) and people walking through: reported as moved within 5 s of the
+// change and never before, on the main stream (keyframes while idle) and on a sub stream.
+struct TurnedCase {
+  const char* name;
+  std::string after;  // the view from 10 s on
+};
+class AnalyzeTurnedCamera : public AnalyzeClips, public ::testing::WithParamInterface<int> {};
+
+const TurnedCase& turned_case(int i) {
+  static const std::vector<TurnedCase> cases{
+      // Panned right by 10 % of the picture's width (58 of 576 px).
+      {"pan10", "crop=576:432:154:72"},
+      // Tilted down by 10 % of its height.
+      {"tilt10", "crop=576:432:96:115"},
+      // Panned by 20 % and zoomed in 1.1x.
+      {"pan20_zoom", "crop=524:393:211:91,scale=576:432"},
+      // Another scene: the same street mirrored (same light, same kind of texture, people).
+      {"mirrored", "crop=576:432:96:72,hflip"},
+      // Another scene: the top-left corner of the street, zoomed in 2x.
+      {"elsewhere", "crop=288:216:0:0,scale=576:432"},
+  };
+  return cases[static_cast<size_t>(i)];
+}
+
+TEST_P(AnalyzeTurnedCamera, RealFootageIsMovedWithinFiveSeconds) {
+  ASSERT_TRUE(std::filesystem::exists(vtest_source()))
+      << vtest_source() << " is missing: run scripts/fetch-test-data";
+  const TurnedCase& c = turned_case(GetParam());
+  const double change = 11.0;
+  const DemuxedClip clip =
+      vtest_view_clip(dir_.path() / (std::string(c.name) + ".mkv"), c.after);
+  for (const bool sub : {false, true}) {
+    SCOPED_TRACE(sub ? "sub stream" : "main stream");
+    const Analysed a = analyse(clip, AnalysisSettings{}, sub);
+    const auto at = first(a.entries, DetectionType::kMoved);
+    ASSERT_TRUE(at.has_value()) << describe(a);
+    std::printf("vtest %s at %.1f s, %s: moved from %.2f s\n", c.name, change,
+                sub ? "sub stream" : "main stream", *at);
+    EXPECT_GE(*at, change) << describe(a);
+    EXPECT_LE(*at, change + 5.0) << describe(a);
+    EXPECT_EQ(count(a.entries, DetectionType::kCovered), 0) << describe(a);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Views, AnalyzeTurnedCamera, ::testing::Range(0, 5),
+                         [](const auto& info) { return std::string(turned_case(info.param).name); });
+
+// What is not a turned camera, on the same footage: the whole 79.5 s of people walking through
+// (close to the camera too), and light steps (+40 %, -40 % of the luma: clouds, a lamp, the
+// camera's exposure) and an IR switch (colour to grey, more contrast, brighter) between stretches
+// of normal light.
+TEST_F(AnalyzeClips, RealFootagePeopleLightAndIrAreNotTampering) {
+  ASSERT_TRUE(std::filesystem::exists(vtest_source()))
+      << vtest_source() << " is missing: run scripts/fetch-test-data";
+  struct Case {
+    const char* name;
+    std::string whole;
+    int seconds;
+  };
+  const std::vector<Case> cases{
+      {"people", "", 80},
+      // [12, 24] bright, [36, 48] dark, from 52 s IR (the normal light between).
+      {"light and IR",
+       "lutyuv=y='val*1.4':enable='between(t,12,24)',lutyuv=y='val*0.6':enable='between(t,36,48)',"
+       "hue=s=0:enable='gte(t,52)',eq=contrast=1.5:brightness=0.1:enable='gte(t,52)'",
+       64},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const DemuxedClip clip =
+        vtest_view_clip(dir_.path() / "negative.mkv", "", c.whole, c.seconds);
+    for (const bool sub : {false, true}) {
+      SCOPED_TRACE(sub ? "sub stream" : "main stream");
+      const Analysed a = analyse(clip, AnalysisSettings{}, sub);
+      EXPECT_GE(a.stats.frames_analysed, c.seconds / 2 - 2) << describe(a);
+      EXPECT_EQ(count(a.entries, DetectionType::kMoved), 0) << describe(a);
+      EXPECT_EQ(count(a.entries, DetectionType::kCovered), 0) << describe(a);
+      EXPECT_EQ(count(a.entries, DetectionType::kDefocused), 0) << describe(a);
+    }
+  }
+}
+
+// What a tamper check costs (printed, never asserted: speed belongs to bench/): the detector on
+// 320x180 grey frames, as the analyzer hands them over.
+TEST(Analyze, TamperCheckCostIsPrinted) {
+  const Scene scene(320, 180);
+  cv::RNG rng(3);
+  std::vector<cv::Mat> frames(10);
+  for (cv::Mat& f : frames) {
+    scene.view(f);
+    Scene::add_noise(f, 3.0, rng);
+  }
+  TamperDetector detector;
+  AVFrame* picture = av_frame_alloc();
+  ASSERT_NE(picture, nullptr);
+  std::vector<Detection> found;
+  const int checks = 500;
+  // CPU time of this thread: the machine may be busy with other work.
+  const auto cpu_us = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
+  };
+  const double t0 = cpu_us();
+  for (int i = 0; i < checks; ++i) {
+    const Ticks90k at = std::chrono::duration_cast<Ticks90k>(std::chrono::milliseconds(200 * i));
+    detector.detect({frames[static_cast<size_t>(i) % frames.size()], picture, kStart, at}, found);
+  }
+  const double us = (cpu_us() - t0) / checks;
+  av_frame_free(&picture);
+  EXPECT_TRUE(found.empty());
+  std::printf("tamper check on 320x180: %.0f us per analysed frame (at 5 fps: %.2f %% of a core)\n",
+              us, us * 5 / 1e4);
 }
 
 }  // namespace
