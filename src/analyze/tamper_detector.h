@@ -35,8 +35,10 @@ struct TamperOptions {
   double dark_level = 20.0;          // mean below this ...
   double dark_contrast = 14.0;       // ... and stddev below this: dark and nearly flat
   double defocus_ratio = 0.6;        // sharpness below this fraction of the baseline
-  // Moved: the phase correlation at zero shift below this fraction of its learnt baseline.
-  double moved_ratio = 0.4;
+  // Moved: the phase correlation at zero shift below this value, and below this fraction of
+  // its learnt baseline (a view with little structure or much movement never gets high values).
+  double moved_still = 0.25;
+  double moved_ratio = 0.5;
 };
 
 // Measures of one frame, exposed for tests and tuning.
