@@ -100,9 +100,10 @@ void TamperDetector::detect(const AnalysisFrame& frame, std::vector<Detection>& 
 
   // The view's thumbnail: mean-free and windowed (Hann) so that the picture's edges, where a
   // shifted view wraps around in the cyclic correlation, do not count.
-  const int tw = std::min(kThumbWidth, frame.grey.cols);
+  const int tw = std::clamp(frame.grey.cols, 2, kThumbWidth);
+  // (At least 2 px each way: a Hann window needs them.)
   const int th = cv::getOptimalDFTSize(
-      std::max(1, frame.grey.rows * tw / std::max(1, frame.grey.cols)));
+      std::max(2, frame.grey.rows * tw / std::max(1, frame.grey.cols)));
   // Averaged down by a whole factor first (320 → 160 px): INTER_AREA by 2.5 costs 5x more.
   const int k = std::max(1, frame.grey.cols / tw);
   cv::resize(frame.grey, work_.half, cv::Size(frame.grey.cols / k, frame.grey.rows / k), 0, 0,
@@ -134,9 +135,9 @@ void TamperDetector::detect(const AnalysisFrame& frame, std::vector<Detection>& 
                     (mean[0] < options_.dark_level && stddev[0] < options_.dark_contrast);
   const bool blurred = !flat && sharpness < sharpness_baseline_ * options_.defocus_ratio;
   // A blurred picture has lost the fine detail the correlation relies on: it is reported as
-  // defocused, not also as moved.
-  // The absolute bound keeps a baseline learnt on a frozen picture (a still frame matches
-  // itself almost perfectly) from making the first live frames "moved".
+  // defocused, not also as moved. The absolute bound keeps a baseline learnt on a frozen
+  // picture (a still frame matches itself almost perfectly) from making the first live frames
+  // "moved"; the relative one keeps views that never match well from being moved at all.
   const bool moved =
       !flat && !blurred && still_baseline_ >= kMinStillBaseline &&
       last_.still < std::min(options_.moved_still, still_baseline_ * options_.moved_ratio);

@@ -45,8 +45,9 @@ struct TamperOptions {
 struct TamperMeasures {
   double mean = 0, contrast = 0, sharpness = 0, sharpness_baseline = 0;
   // Phase correlation with the reference view: at zero shift (the view where it was), its
-  // learnt baseline, and the strongest peak with its shift (fractions of the picture's width
-  // and height; the view moved by about that much: positive = content moved right/down).
+  // learnt baseline, and the strongest peak with its shift: how far the view moved, as
+  // fractions of the picture's width and height (positive: the camera now looks further right
+  // or down, the scene slid left or up in the picture).
   double still = 1, still_baseline = 0, peak = 1, shift_x = 0, shift_y = 0;
 };
 
