@@ -805,6 +805,11 @@ TEST_F(AnalyzeClips, StreamThatStopsIsSignalLostUntilFramesReturn) {
 
 // ---- real footage ---------------------------------------------------------------------------
 
+// Fetched by scripts/fetch-test-data.
+std::filesystem::path vtest_source() {
+  return std::filesystem::path(VIGIL_TEST_CACHE_DIR) / "vtest.avi";
+}
+
 // vtest.avi (Debian's opencv-doc: a fixed outdoor camera, pedestrians walking all the time) cut
 // and spliced with frozen frames of itself, so that when something moves is known:
 //   [0, 8) s   frozen first frame      idle
@@ -813,7 +818,7 @@ TEST_F(AnalyzeClips, StreamThatStopsIsSignalLostUntilFramesReturn) {
 //   [30, 40)   source 40-50 s          busy (starts with a cut: the scene jumps)
 //   [40, 46)   frozen frame (50 s)     idle
 TEST_F(AnalyzeClips, RealFootageBusyAndIdlePeriods) {
-  const std::filesystem::path source = std::filesystem::path(VIGIL_TEST_CACHE_DIR) / "vtest.avi";
+  const std::filesystem::path source = vtest_source();
   ASSERT_TRUE(std::filesystem::exists(source))
       << source << " is missing: run scripts/fetch-test-data";
   const auto file = dir_.path() / "vtest-spliced.mkv";
@@ -902,27 +907,12 @@ TEST_F(AnalyzeClips, RealFootageBusyAndIdlePeriods) {
 }
 
 
-// vtest.avi as a camera turned at 10.1 s (the frame after a keyframe: the people walking keep
-// the analysis on keyframes, so this is the slowest to be seen): the source's first 20 s seen
-// through a 576x432 window of its 768x576 picture, at (96, 72) until 10.1 s and through `after`
-// (ffmpeg filters on the full picture, ending at 576x432) from then on. With `after`
-// empty the window does not move; `whole` filters (with `enable` for time ranges) apply to the
-// window throughout and the clip is the source's first `seconds`.
-std::filesystem::path vtest_source() {
-  return std::filesystem::path(VIGIL_TEST_CACHE_DIR) / "vtest.avi";
-}
-DemuxedClip vtest_view_clip(const std::filesystem::path& file, const std::string& after,
-                            const std::string& whole = "", int seconds = 20) {
-  const std::string base = "crop=576:432:96:72";
-  std::string graph;
-  if (after.empty()) {
-    graph = "[0:v]trim=0:" + std::to_string(seconds) + ",setpts=PTS-STARTPTS," + base +
-            (whole.empty() ? "" : "," + whole) + "[v]";
-  } else {
-    graph = "[0:v]split[s0][s1];[s0]trim=0:10.1,setpts=PTS-STARTPTS," + base +
-            "[a];[s1]trim=10.1:20,setpts=PTS-STARTPTS," + after +
-            "[b];[a][b]concat=n=2:v=1[v]";
-  }
+// The view of vtest.avi the tamper clips start from: a 576x432 window of its 768x576 picture.
+constexpr const char* kVtestView = "crop=576:432:96:72";
+
+// Encodes the ffmpeg filter graph `graph` (vtest.avi in as [0:v], the clip out as [v]) like the
+// clip above (H.264, 2 s GOP) and demuxes it.
+DemuxedClip vtest_clip(const std::filesystem::path& file, const std::string& graph) {
   const std::string cmd = "ffmpeg -hide_banner -loglevel error -y -i " + vtest_source().string() +
                           " -filter_complex \"" + graph + "\" -map \"[v]\" -c:v libx264 -preset "
                           "veryfast -crf 23 -g 20 -keyint_min 20 -sc_threshold 0 -bf 0 -pix_fmt "
@@ -934,9 +924,13 @@ DemuxedClip vtest_view_clip(const std::filesystem::path& file, const std::string
 // A camera turned (panned, tilted, zoomed) or pointed at another scene, on real footage with
 // large flat areas (lawn, road) and people walking through: reported as moved within 5 s of the
 // change and never before, on the main stream (keyframes while idle) and on a sub stream.
+// The camera turns at 10.1 s, the frame after a keyframe: people walk through all the time, so
+// the analysis looks at keyframes only (sustained motion) and this is the slowest turn to be
+// seen. The source's first 20 s, through kVtestView until 10.1 s and through `after` (filters on
+// the full picture, ending at 576x432) from then on.
 struct TurnedCase {
   const char* name;
-  std::string after;  // the view from 10 s on
+  std::string after;
 };
 class AnalyzeTurnedCamera : public AnalyzeClips, public ::testing::WithParamInterface<int> {};
 
@@ -949,7 +943,7 @@ const TurnedCase& turned_case(int i) {
       // Panned by 20 % and zoomed in 1.1x.
       {"pan20_zoom", "crop=524:393:211:91,scale=576:432"},
       // Another scene: the same street mirrored (same light, same kind of texture, people).
-      {"mirrored", "crop=576:432:96:72,hflip"},
+      {"mirrored", std::string(kVtestView) + ",hflip"},
       // Another scene: the top-left corner of the street, zoomed in 2x.
       {"elsewhere", "crop=288:216:0:0,scale=576:432"},
   };
@@ -961,8 +955,10 @@ TEST_P(AnalyzeTurnedCamera, RealFootageIsMovedWithinFiveSeconds) {
       << vtest_source() << " is missing: run scripts/fetch-test-data";
   const TurnedCase& c = turned_case(GetParam());
   const double change = 10.1;
-  const DemuxedClip clip =
-      vtest_view_clip(dir_.path() / (std::string(c.name) + ".mkv"), c.after);
+  const DemuxedClip clip = vtest_clip(
+      dir_.path() / (std::string(c.name) + ".mkv"),
+      std::string("[0:v]split[s0][s1];[s0]trim=0:10.1,setpts=PTS-STARTPTS,") + kVtestView +
+          "[a];[s1]trim=10.1:20,setpts=PTS-STARTPTS," + c.after + "[b];[a][b]concat=n=2:v=1[v]");
   for (const bool sub : {false, true}) {
     SCOPED_TRACE(sub ? "sub stream" : "main stream");
     const Analysed a = analyse(clip, AnalysisSettings{}, sub);
@@ -1002,7 +998,9 @@ TEST_F(AnalyzeClips, RealFootagePeopleLightAndIrAreNotTampering) {
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
     const DemuxedClip clip =
-        vtest_view_clip(dir_.path() / "negative.mkv", "", c.whole, c.seconds);
+        vtest_clip(dir_.path() / "negative.mkv",
+                   "[0:v]trim=0:" + std::to_string(c.seconds) + ",setpts=PTS-STARTPTS," +
+                       kVtestView + (c.whole.empty() ? "" : "," + c.whole) + "[v]");
     for (const bool sub : {false, true}) {
       SCOPED_TRACE(sub ? "sub stream" : "main stream");
       const Analysed a = analyse(clip, AnalysisSettings{}, sub);
