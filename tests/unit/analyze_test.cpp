@@ -928,9 +928,12 @@ DemuxedClip vtest_clip(const std::filesystem::path& file, const std::string& gra
 // the analysis looks at keyframes only (sustained motion) and this is the slowest turn to be
 // seen. The source's first 20 s, through kVtestView until 10.1 s and through `after` (filters on
 // the full picture, ending at 576x432) from then on.
+// With `idle`, nobody walks: each part is its first frame, frozen (a main stream then decodes
+// keyframes only, and the view's baseline is learnt on a picture that matches itself exactly).
 struct TurnedCase {
   const char* name;
   std::string after;
+  bool idle = false;
 };
 class AnalyzeTurnedCamera : public AnalyzeClips, public ::testing::WithParamInterface<int> {};
 
@@ -946,6 +949,8 @@ const TurnedCase& turned_case(int i) {
       {"mirrored", std::string(kVtestView) + ",hflip"},
       // Another scene: the top-left corner of the street, zoomed in 2x.
       {"elsewhere", "crop=288:216:0:0,scale=576:432"},
+      // Panned right by 10 %, nobody walking.
+      {"pan10_idle", "crop=576:432:154:72", true},
   };
   return cases[static_cast<size_t>(i)];
 }
@@ -955,10 +960,13 @@ TEST_P(AnalyzeTurnedCamera, RealFootageIsMovedWithinFiveSeconds) {
       << vtest_source() << " is missing: run scripts/fetch-test-data";
   const TurnedCase& c = turned_case(GetParam());
   const double change = 10.1;
+  const std::string freeze = c.idle ? "trim=end_frame=1,tpad=stop_duration=10:stop_mode=clone,"
+                                    : "";
   const DemuxedClip clip = vtest_clip(
       dir_.path() / (std::string(c.name) + ".mkv"),
-      std::string("[0:v]split[s0][s1];[s0]trim=0:10.1,setpts=PTS-STARTPTS,") + kVtestView +
-          "[a];[s1]trim=10.1:20,setpts=PTS-STARTPTS," + c.after + "[b];[a][b]concat=n=2:v=1[v]");
+      "[0:v]split[s0][s1];[s0]trim=0:10.1,setpts=PTS-STARTPTS," + freeze + kVtestView +
+          (c.idle ? ",trim=0:10.1" : "") + "[a];[s1]trim=10.1:20,setpts=PTS-STARTPTS," + freeze +
+          c.after + "[b];[a][b]concat=n=2:v=1[v]");
   for (const bool sub : {false, true}) {
     SCOPED_TRACE(sub ? "sub stream" : "main stream");
     const Analysed a = analyse(clip, AnalysisSettings{}, sub);
@@ -972,7 +980,7 @@ TEST_P(AnalyzeTurnedCamera, RealFootageIsMovedWithinFiveSeconds) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Views, AnalyzeTurnedCamera, ::testing::Range(0, 5),
+INSTANTIATE_TEST_SUITE_P(Views, AnalyzeTurnedCamera, ::testing::Range(0, 6),
                          [](const auto& info) { return std::string(turned_case(info.param).name); });
 
 // What is not a turned camera, on the same footage: the whole 79.5 s of people walking through
