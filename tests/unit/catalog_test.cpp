@@ -231,7 +231,9 @@ TEST(CatalogUsage, TheMigrationCountsAnArchiveRecordedBeforeIt) {
     raw.exec(
         "DROP TRIGGER segment_usage_insert; DROP TRIGGER segment_usage_delete; "
         "DROP TRIGGER segment_usage_update; DROP TABLE camera_usage; "
-        "DROP INDEX segment_camera_end; DROP TRIGGER event_longest_insert; "
+        "DROP INDEX segment_camera_end; DROP INDEX segment_camera_span; "
+        "CREATE INDEX segment_camera_start ON segment (camera_id, wall_start_ms); "
+        "DROP TRIGGER event_longest_insert; "
         "DROP TRIGGER event_longest_update; DROP TABLE event_longest; "
         "DROP TABLE events_judged; PRAGMA user_version = 3");
   }
