@@ -217,6 +217,27 @@ TEST(CatalogUsage, CheckFindsWrongFiguresAndRepairRebuildsThem) {
   EXPECT_EQ(c.usage("ghost").segments, 0);
 }
 
+TEST(CatalogUsage, VigilCheckReportsWrongFiguresAndRepairRebuildsThem) {
+  test::TempDir dir;
+  Catalog c(dir.path() / "vigil.db");
+  {
+    sql::Connection raw((dir.path() / "vigil.db").string());
+    raw.exec("INSERT INTO camera_usage VALUES ('cam', 5, 2)");  // no rows at all
+  }
+  CheckOptions opt;
+  opt.include_open = true;
+  const CheckReport seen = check_catalog(c, dir.path(), opt);
+  ASSERT_EQ(seen.mismatches(), 1);
+  EXPECT_EQ(seen.issues[0].path, "camera cam usage");
+  EXPECT_FALSE(seen.issues[0].repaired);
+  opt.repair = true;
+  const CheckReport fixed = check_catalog(c, dir.path(), opt);
+  ASSERT_EQ(fixed.mismatches(), 1);
+  EXPECT_TRUE(fixed.issues[0].repaired);
+  EXPECT_EQ(check_catalog(c, dir.path(), opt).mismatches(), 0);
+  EXPECT_EQ(c.usage("cam").segments, 0);
+}
+
 TEST(CatalogUsage, TheMigrationCountsAnArchiveRecordedBeforeIt) {
   test::TempDir dir;
   const WallTime t0 = wall_from_ms(1'790'000'000'000);
