@@ -121,7 +121,7 @@ class Catalog {
   std::vector<SegmentRow> oldest_closed(const std::string& camera, int limit);
   // Closed segments of all cameras, oldest first, at most `limit`.
   std::vector<SegmentRow> oldest_closed_any(int limit);
-  // Cameras with rows in any state; a skip scan over the (camera, start) index, O(cameras log n).
+  // Cameras with rows in any state; a skip scan over a camera index, O(cameras log n).
   std::vector<std::string> cameras_with_segments();
   // Rows not being deleted: their bytes and count from camera_usage (kept by triggers), the
   // oldest start and newest end from indexes. O(log n).
