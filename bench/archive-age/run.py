@@ -144,8 +144,8 @@ def run_phase(name, v, a):
             "idle": idle, "lat": lat, "cpu_total_s": cpu_total}
 
 
-def retention_pass(data):
-    out = subprocess.run([RETENTION_BIN, data, str(ARGS.days), str(MIN_FREE)],
+def retention_pass(data, days):
+    out = subprocess.run([RETENTION_BIN, data, str(days), str(MIN_FREE)],
                          capture_output=True, text=True, timeout=3600)
     if out.returncode != 0:
         sys.exit("vigil_bench_retention failed:\n" + out.stdout + out.stderr[-2000:])
@@ -299,7 +299,6 @@ def report(a, fresh, year, built, rows, size):
 
 
 def main():
-    global ARGS
     ap = argparse.ArgumentParser()
     ap.add_argument("--cameras", type=int, default=32, help="cameras with a year of footage")
     ap.add_argument("--recording", type=int, default=8, help="of which recording live")
@@ -309,7 +308,7 @@ def main():
     ap.add_argument("--idle-seconds", type=int, default=60)
     ap.add_argument("--requests", type=int, default=200, help="per route")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
-    ARGS = a = ap.parse_args()
+    a = ap.parse_args()
     if not os.path.exists(RETENTION_BIN):
         sys.exit("%s missing: build the target vigil_bench_retention" % RETENTION_BIN)
 
@@ -321,7 +320,7 @@ def main():
         v = make_vigil(os.path.join(work, "fresh"), a, rtsp)
         add_user(v)
         fresh = run_phase("fresh", v, a)
-        fresh["retention"] = retention_pass(v.data)
+        fresh["retention"] = retention_pass(v.data, a.days)
         fresh["check"] = check(v)
         tpl = template_row(v, a)
         print("fresh: done; a recorded segment: %.1f s, %.1f MB, init %d B, fragment index %d B"
@@ -334,10 +333,10 @@ def main():
         rows, built = build_year(os.path.join(y.data, "vigil.db"), tpl, a,
                                  int(time.time() * 1000))
         size = os.path.getsize(os.path.join(y.data, "vigil.db"))
-        catch_up = retention_pass(y.data)  # what became due while it was built
+        catch_up = retention_pass(y.data, a.days)  # what became due while it was built
         year = run_phase("year", y, a)
         year["catch_up"] = catch_up
-        year["retention"] = retention_pass(y.data)
+        year["retention"] = retention_pass(y.data, a.days)
         year["check"] = check(y)
         report(a, fresh, year, built, rows, size)
         with open(os.path.join(work, "results.json"), "w") as f:
