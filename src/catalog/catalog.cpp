@@ -124,8 +124,8 @@ const char* const kMigrations[] = {
     // (camera, start) index, whose prefix it is. The longest event of each camera bounds a
     // query for the events overlapping a window from below, like the hour does for segments.
     // Retention remembers up to when it has judged the footage of cameras recorded in mode
-    // "events". On an existing archive this migration reads every row once (at the first start
-    // after the upgrade: about a minute for a year of 32 cameras).
+    // "events". On an existing archive this migration reads every row once and builds two
+    // indexes, at the first start after the upgrade (not yet timed on a year-old archive).
     R"sql(
     CREATE TABLE camera_usage (
       camera_id TEXT PRIMARY KEY,
