@@ -1,5 +1,7 @@
 #include "catalog/catalog.h"
 
+#include <map>
+
 #include "core/error.h"
 
 namespace vigil {
@@ -112,7 +114,75 @@ const char* const kMigrations[] = {
     CREATE INDEX event_type_start ON event (type, start_ms);
     CREATE INDEX event_open ON event (state) WHERE state = 'open';
     )sql",
+    // 4: what a status, an API call or a retention pass reads must not grow with the archive
+    // (docs/design/storage.md, "A year costs what a day costs"). Each camera's usage (rows not
+    // being deleted: their bytes and count) is kept by triggers, so it changes in the very
+    // transaction that adds, closes, marks or removes a segment row; `vigil check` compares it
+    // with the rows and `vigil check --repair` rebuilds it. The newest footage of a camera comes
+    // from an index on its end. The timeline's window of a camera is read from an index that
+    // covers it (start, end, state: no table row, with its blobs, per segment); it replaces the
+    // (camera, start) index, whose prefix it is. The longest event of each camera bounds a
+    // query for the events overlapping a window from below, like the hour does for segments.
+    // Retention remembers up to when it has judged the footage of cameras recorded in mode
+    // "events". On an existing archive this migration reads every row once and builds two
+    // indexes, at the first start after the upgrade (not yet timed on a year-old archive).
+    R"sql(
+    CREATE TABLE camera_usage (
+      camera_id TEXT PRIMARY KEY,
+      bytes     INTEGER NOT NULL,
+      segments  INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO camera_usage (camera_id, bytes, segments)
+      SELECT camera_id, SUM(bytes), COUNT(*) FROM segment WHERE state != 'deleting'
+      GROUP BY camera_id;
+    CREATE TRIGGER segment_usage_insert AFTER INSERT ON segment WHEN new.state != 'deleting'
+    BEGIN
+      INSERT INTO camera_usage (camera_id, bytes, segments) VALUES (new.camera_id, new.bytes, 1)
+        ON CONFLICT (camera_id) DO UPDATE SET bytes = bytes + excluded.bytes,
+                                              segments = segments + 1;
+    END;
+    CREATE TRIGGER segment_usage_delete AFTER DELETE ON segment WHEN old.state != 'deleting'
+    BEGIN
+      UPDATE camera_usage SET bytes = bytes - old.bytes, segments = segments - 1
+        WHERE camera_id = old.camera_id;
+    END;
+    CREATE TRIGGER segment_usage_update AFTER UPDATE OF camera_id, state, bytes ON segment
+    BEGIN
+      UPDATE camera_usage SET bytes = bytes - old.bytes, segments = segments - 1
+        WHERE camera_id = old.camera_id AND old.state != 'deleting';
+      INSERT INTO camera_usage (camera_id, bytes, segments)
+        SELECT new.camera_id, new.bytes, 1 WHERE new.state != 'deleting'
+        ON CONFLICT (camera_id) DO UPDATE SET bytes = bytes + excluded.bytes,
+                                              segments = segments + 1;
+    END;
+    CREATE INDEX segment_camera_end ON segment (camera_id, wall_end_ms);
+    CREATE INDEX segment_camera_span ON segment (camera_id, wall_start_ms, wall_end_ms, state);
+    DROP INDEX segment_camera_start;
+    CREATE TABLE event_longest (
+      camera_id TEXT PRIMARY KEY,
+      ms        INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO event_longest (camera_id, ms)
+      SELECT camera_id, MAX(end_ms - start_ms) FROM event GROUP BY camera_id;
+    CREATE TRIGGER event_longest_insert AFTER INSERT ON event
+    BEGIN
+      INSERT INTO event_longest (camera_id, ms) VALUES (new.camera_id, new.end_ms - new.start_ms)
+        ON CONFLICT (camera_id) DO UPDATE SET ms = MAX(ms, excluded.ms);
+    END;
+    CREATE TRIGGER event_longest_update AFTER UPDATE OF start_ms, end_ms ON event
+    BEGIN
+      INSERT INTO event_longest (camera_id, ms) VALUES (new.camera_id, new.end_ms - new.start_ms)
+        ON CONFLICT (camera_id) DO UPDATE SET ms = MAX(ms, excluded.ms);
+    END;
+    CREATE TABLE events_judged (
+      camera_id TEXT PRIMARY KEY,
+      until_ms  INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    )sql",
 };
+
+// Reader connections kept open between reads; more are opened while more threads read at once.
+constexpr size_t kIdleReaders = 4;
 
 SegmentState parse_state(const std::string& s) {
   if (s == "writing") return SegmentState::kWriting;
@@ -146,13 +216,53 @@ const char* segment_state_name(SegmentState s) {
   return "?";
 }
 
-Catalog::Catalog(const std::filesystem::path& db_file) : db_(db_file.string()) {
+Catalog::Catalog(const std::filesystem::path& db_file)
+    : file_(db_file.string()), db_(file_) {
   // WAL: readers never block the writer. synchronous=FULL: a committed row survives power loss,
   // which the crash-safety order (file fsync'd before its row) relies on.
   db_.exec("PRAGMA journal_mode=WAL");
   db_.exec("PRAGMA synchronous=FULL");
   db_.exec("PRAGMA foreign_keys=ON");
   migrate();
+}
+
+Catalog::Reader::Reader(Catalog& c) : catalog_(c) {
+  {
+    std::lock_guard lock(c.readers_mu_);
+    if (!c.idle_readers_.empty()) {
+      conn_ = std::move(c.idle_readers_.back());
+      c.idle_readers_.pop_back();
+    }
+  }
+  if (!conn_) {
+    conn_ = std::make_unique<sql::Connection>(c.file_);
+    // Reads only: a bug that wrote through a reader would bypass the writer's lock.
+    conn_->exec("PRAGMA query_only=1");
+  }
+  before_ = conn_->cost();
+}
+
+Catalog::Reader::~Reader() {
+  sql::StatementCost used = conn_->cost();
+  used.vm_steps -= before_.vm_steps;
+  used.fullscan_steps -= before_.fullscan_steps;
+  used.sorts -= before_.sorts;
+  std::lock_guard lock(catalog_.readers_mu_);
+  catalog_.read_cost_ += used;
+  if (catalog_.idle_readers_.size() < kIdleReaders) {
+    catalog_.idle_readers_.push_back(std::move(conn_));
+  }
+}
+
+sql::StatementCost Catalog::cost() {
+  sql::StatementCost total;
+  {
+    std::lock_guard lock(mu_);
+    total = db_.cost();
+  }
+  std::lock_guard lock(readers_mu_);
+  total += read_cost_;
+  return total;
 }
 
 int Catalog::schema_version() {
@@ -164,9 +274,12 @@ int Catalog::schema_version() {
 
 void Catalog::migrate() {
   std::lock_guard lock(mu_);
-  auto st = db_.prepare("PRAGMA user_version");
-  st.step();
-  const int64_t have = st.int64("user_version");
+  const int64_t have = [this] {
+    // Finalized before the migrations run: a pending statement keeps DROP INDEX from running.
+    auto st = db_.prepare("PRAGMA user_version");
+    st.step();
+    return st.int64("user_version");
+  }();
   const int64_t want = static_cast<int64_t>(std::size(kMigrations));
   if (have > want) {
     throw Error(ErrorCode::kFailedPrecondition,
@@ -244,34 +357,40 @@ void Catalog::delete_segment_row(int64_t id) {
   st.bind(":id", id).run();
 }
 
+namespace {
+
+SegmentRow segment_row(const sql::Statement& st) {
+  SegmentRow r;
+  r.id = st.int64("id");
+  r.camera_id = st.text("camera_id");
+  r.state = parse_state(st.text("state"));
+  r.path = st.text("path");
+  r.wall_start = wall_from_ms(st.int64("wall_start_ms"));
+  r.wall_end = wall_from_ms(st.int64("wall_end_ms"));
+  r.media_duration = Ticks90k(st.int64("media_duration_90k"));
+  r.bytes = static_cast<uint64_t>(st.int64("bytes"));
+  r.init_bytes = static_cast<uint64_t>(st.int64("init_bytes"));
+  r.fragment_index = st.blob("fragment_index");
+  r.sha256 = st.blob("sha256");
+  r.video_codec = st.text("video_codec");
+  r.width = static_cast<int>(st.int64("width"));
+  r.height = static_cast<int>(st.int64("height"));
+  r.has_audio = st.int64("has_audio") != 0;
+  r.close_reason = st.text("close_reason");
+  return r;
+}
+
+}  // namespace
+
 std::vector<SegmentRow> Catalog::query_segments(sql::Statement& st) {
   std::vector<SegmentRow> out;
-  while (st.step()) {
-    SegmentRow r;
-    r.id = st.int64("id");
-    r.camera_id = st.text("camera_id");
-    r.state = parse_state(st.text("state"));
-    r.path = st.text("path");
-    r.wall_start = wall_from_ms(st.int64("wall_start_ms"));
-    r.wall_end = wall_from_ms(st.int64("wall_end_ms"));
-    r.media_duration = Ticks90k(st.int64("media_duration_90k"));
-    r.bytes = static_cast<uint64_t>(st.int64("bytes"));
-    r.init_bytes = static_cast<uint64_t>(st.int64("init_bytes"));
-    r.fragment_index = st.blob("fragment_index");
-    r.sha256 = st.blob("sha256");
-    r.video_codec = st.text("video_codec");
-    r.width = static_cast<int>(st.int64("width"));
-    r.height = static_cast<int>(st.int64("height"));
-    r.has_audio = st.int64("has_audio") != 0;
-    r.close_reason = st.text("close_reason");
-    out.push_back(std::move(r));
-  }
+  while (st.step()) out.push_back(segment_row(st));
   return out;
 }
 
 std::optional<SegmentRow> Catalog::segment(int64_t id) {
-  std::lock_guard lock(mu_);
-  auto st = db_.prepare(std::string(kSegmentColumns) + "WHERE id = :id");
+  Reader r(*this);
+  auto st = r->prepare(std::string(kSegmentColumns) + "WHERE id = :id");
   st.bind(":id", id);
   auto rows = query_segments(st);
   if (rows.empty()) return std::nullopt;
@@ -279,8 +398,13 @@ std::optional<SegmentRow> Catalog::segment(int64_t id) {
 }
 
 std::vector<SegmentRow> Catalog::segments_in_state(SegmentState s) {
-  std::lock_guard lock(mu_);
-  auto st = db_.prepare(std::string(kSegmentColumns) + "WHERE state = :state ORDER BY id");
+  Reader r(*this);
+  // Rows writing or deleting are few and have a partial index, which SQLite uses only when the
+  // query repeats the index's condition; closed ones are (almost) all of them.
+  auto st = r->prepare(std::string(kSegmentColumns) +
+                       (s == SegmentState::kClosed
+                            ? "WHERE state = :state ORDER BY id"
+                            : "WHERE state = :state AND state != 'closed' ORDER BY id"));
   st.bind(":state", std::string(segment_state_name(s)));
   return query_segments(st);
 }
@@ -301,8 +425,8 @@ void bind_window(sql::Statement& st, const std::string& camera, WallTime from, W
 
 std::vector<SegmentRow> Catalog::segments_between(const std::string& camera, WallTime from,
                                                   WallTime to) {
-  std::lock_guard lock(mu_);
-  auto st = db_.prepare(std::string(kSegmentColumns) +
+  Reader r(*this);
+  auto st = r->prepare(std::string(kSegmentColumns) +
                         "WHERE camera_id = :camera AND wall_start_ms < :to "
                         "AND wall_start_ms >= :from_lo AND wall_end_ms > :from "
                         "ORDER BY wall_start_ms");
@@ -312,8 +436,8 @@ std::vector<SegmentRow> Catalog::segments_between(const std::string& camera, Wal
 
 std::vector<SegmentSpan> Catalog::spans_between(const std::string& camera, WallTime from,
                                                 WallTime to) {
-  std::lock_guard lock(mu_);
-  auto st = db_.prepare(
+  Reader r(*this);
+  auto st = r->prepare(
       "SELECT id, state, wall_start_ms, wall_end_ms FROM segment "
       "WHERE camera_id = :camera AND wall_start_ms < :to "
       "AND wall_start_ms >= :from_lo AND (wall_end_ms > :from OR state = 'writing') "
@@ -332,14 +456,14 @@ std::vector<SegmentSpan> Catalog::spans_between(const std::string& camera, WallT
 }
 
 std::vector<SegmentRow> Catalog::all_segments() {
-  std::lock_guard lock(mu_);
-  auto st = db_.prepare(std::string(kSegmentColumns) + "ORDER BY camera_id, wall_start_ms");
+  Reader r(*this);
+  auto st = r->prepare(std::string(kSegmentColumns) + "ORDER BY camera_id, wall_start_ms");
   return query_segments(st);
 }
 
 std::vector<SegmentRow> Catalog::oldest_closed(const std::string& camera, int limit) {
-  std::lock_guard lock(mu_);
-  auto st = db_.prepare(std::string(kSegmentColumns) +
+  Reader r(*this);
+  auto st = r->prepare(std::string(kSegmentColumns) +
                         "WHERE camera_id = :camera AND state = 'closed' "
                         "ORDER BY wall_start_ms LIMIT :limit");
   st.bind(":camera", camera).bind(":limit", int64_t{limit});
@@ -347,52 +471,160 @@ std::vector<SegmentRow> Catalog::oldest_closed(const std::string& camera, int li
 }
 
 std::vector<SegmentRow> Catalog::oldest_closed_any(int limit) {
-  std::lock_guard lock(mu_);
-  auto st = db_.prepare(std::string(kSegmentColumns) +
+  Reader r(*this);
+  auto st = r->prepare(std::string(kSegmentColumns) +
                         "WHERE state = 'closed' ORDER BY wall_start_ms LIMIT :limit");
   st.bind(":limit", int64_t{limit});
   return query_segments(st);
 }
 
 std::vector<std::string> Catalog::cameras_with_segments() {
-  std::lock_guard lock(mu_);
-  auto st = db_.prepare("SELECT DISTINCT camera_id FROM segment ORDER BY camera_id");
+  // DISTINCT would read every row; this jumps from one camera to the next on the index.
+  Reader r(*this);
+  auto st = r->prepare(
+      "WITH RECURSIVE cam(id) AS ("
+      "  SELECT (SELECT MIN(camera_id) FROM segment) "
+      "  UNION ALL "
+      "  SELECT (SELECT MIN(camera_id) FROM segment WHERE camera_id > cam.id) FROM cam "
+      "  WHERE cam.id IS NOT NULL) "
+      "SELECT id AS camera_id FROM cam WHERE id IS NOT NULL");
   std::vector<std::string> out;
   while (st.step()) out.push_back(st.text("camera_id"));
   return out;
 }
 
+namespace {
+
+// The newest end of a camera's footage, on the (camera, end) index; deleting rows are the
+// oldest, so the walk back from the newest end stops at once.
+const char* kNewestEnd =
+    "SELECT wall_end_ms FROM segment WHERE camera_id = :camera AND state != 'deleting' "
+    "ORDER BY wall_end_ms DESC LIMIT 1";
+
+}  // namespace
+
 CameraUsage Catalog::usage(const std::string& camera) {
-  std::lock_guard lock(mu_);
-  auto st = db_.prepare(
-      "SELECT COALESCE(SUM(bytes), 0) AS bytes, COUNT(*) AS n, MIN(wall_start_ms) AS oldest, "
-      "MAX(wall_end_ms) AS newest FROM segment WHERE camera_id = :camera AND state != 'deleting'");
-  st.bind(":camera", camera);
+  Reader r(*this);
+  // One read transaction: the three figures agree with each other.
+  r->exec("BEGIN");
   CameraUsage u;
-  if (st.step()) {
-    u.bytes = static_cast<uint64_t>(st.int64("bytes"));
-    u.segments = st.int64("n");
-    if (!st.is_null("oldest")) u.oldest_start = wall_from_ms(st.int64("oldest"));
-    if (!st.is_null("newest")) u.newest_end = wall_from_ms(st.int64("newest"));
+  try {
+    auto kept = r->prepare("SELECT bytes, segments FROM camera_usage WHERE camera_id = :camera");
+    kept.bind(":camera", camera);
+    if (kept.step()) {
+      u.bytes = static_cast<uint64_t>(kept.int64("bytes"));
+      u.segments = kept.int64("segments");
+    }
+    auto oldest = r->prepare(
+        "SELECT wall_start_ms FROM segment WHERE camera_id = :camera AND state != 'deleting' "
+        "ORDER BY wall_start_ms LIMIT 1");
+    oldest.bind(":camera", camera);
+    if (oldest.step()) u.oldest_start = wall_from_ms(oldest.int64("wall_start_ms"));
+    auto newest = r->prepare(kNewestEnd);
+    newest.bind(":camera", camera);
+    if (newest.step()) u.newest_end = wall_from_ms(newest.int64("wall_end_ms"));
+  } catch (...) {
+    r->exec("ROLLBACK");
+    throw;
   }
+  r->exec("COMMIT");
   return u;
 }
 
 uint64_t Catalog::total_bytes() {
-  std::lock_guard lock(mu_);
-  auto st = db_.prepare("SELECT COALESCE(SUM(bytes), 0) AS bytes FROM segment");
+  Reader r(*this);
+  auto st = r->prepare("SELECT COALESCE(SUM(bytes), 0) AS bytes FROM camera_usage");
   st.step();
   return static_cast<uint64_t>(st.int64("bytes"));
 }
 
 std::optional<WallTime> Catalog::last_wall_end(const std::string& camera) {
+  Reader r(*this);
+  auto st = r->prepare(kNewestEnd);
+  st.bind(":camera", camera);
+  if (st.step()) return wall_from_ms(st.int64("wall_end_ms"));
+  return std::nullopt;
+}
+
+std::vector<Catalog::UsageFix> Catalog::check_usage(bool repair) {
+  // What the rows say against what the triggers kept, on one snapshot. Repairing writes, so it
+  // takes the writer (`vigil check --repair` runs with vigil serve stopped).
+  std::unique_lock<std::mutex> write_lock;
+  std::optional<Reader> reader;
+  sql::Connection* conn = nullptr;
+  if (repair) {
+    write_lock = std::unique_lock(mu_);
+    conn = &db_;
+  } else {
+    reader.emplace(*this);
+    conn = &**reader;
+  }
+  conn->exec(repair ? "BEGIN IMMEDIATE" : "BEGIN");
+  std::vector<UsageFix> out;
+  try {
+    std::map<std::string, std::pair<CameraUsage, CameraUsage>> by_camera;  // kept, counted
+    auto kept = conn->prepare("SELECT camera_id, bytes, segments FROM camera_usage");
+    while (kept.step()) {
+      CameraUsage& u = by_camera[kept.text("camera_id")].first;
+      u.bytes = static_cast<uint64_t>(kept.int64("bytes"));
+      u.segments = kept.int64("segments");
+    }
+    auto counted = conn->prepare(
+        "SELECT camera_id, SUM(bytes) AS bytes, COUNT(*) AS segments FROM segment "
+        "WHERE state != 'deleting' GROUP BY camera_id");
+    while (counted.step()) {
+      CameraUsage& u = by_camera[counted.text("camera_id")].second;
+      u.bytes = static_cast<uint64_t>(counted.int64("bytes"));
+      u.segments = counted.int64("segments");
+    }
+    for (const auto& [camera, pair] : by_camera) {
+      const auto& [was, now] = pair;
+      if (was.bytes != now.bytes || was.segments != now.segments) {
+        out.push_back(UsageFix{camera, was, now});
+      }
+    }
+    if (repair && !out.empty()) {
+      conn->exec("DELETE FROM camera_usage");
+      conn->exec(
+          "INSERT INTO camera_usage (camera_id, bytes, segments) "
+          "SELECT camera_id, SUM(bytes), COUNT(*) FROM segment WHERE state != 'deleting' "
+          "GROUP BY camera_id");
+    }
+  } catch (...) {
+    conn->exec("ROLLBACK");
+    throw;
+  }
+  conn->exec("COMMIT");
+  return out;
+}
+
+void Catalog::for_each_segment(const std::function<void(const SegmentRow&)>& fn) {
+  Reader r(*this);
+  auto st = r->prepare(std::string(kSegmentColumns) + "ORDER BY camera_id, wall_start_ms");
+  while (st.step()) fn(segment_row(st));
+}
+
+bool Catalog::has_segment_path(const std::string& path) {
+  Reader r(*this);
+  auto st = r->prepare("SELECT 1 AS found FROM segment WHERE path = :path");
+  st.bind(":path", path);
+  return st.step();
+}
+
+std::optional<WallTime> Catalog::events_judged_until(const std::string& camera) {
+  Reader r(*this);
+  auto st = r->prepare("SELECT until_ms FROM events_judged WHERE camera_id = :camera");
+  st.bind(":camera", camera);
+  if (st.step()) return wall_from_ms(st.int64("until_ms"));
+  return std::nullopt;
+}
+
+void Catalog::set_events_judged_until(const std::string& camera, WallTime t) {
   std::lock_guard lock(mu_);
   auto st = db_.prepare(
-      "SELECT MAX(wall_end_ms) AS e FROM segment WHERE camera_id = :camera "
-      "AND state != 'deleting'");
-  st.bind(":camera", camera);
-  if (st.step() && !st.is_null("e")) return wall_from_ms(st.int64("e"));
-  return std::nullopt;
+      "INSERT INTO events_judged (camera_id, until_ms) VALUES (:camera, :until) "
+      "ON CONFLICT (camera_id) DO UPDATE SET until_ms = excluded.until_ms");
+  st.bind(":camera", camera).bind(":until", ms_since_epoch(t)).run();
 }
 
 void Catalog::add_gap(const std::string& camera, WallTime start, WallTime end,
@@ -409,8 +641,8 @@ void Catalog::add_gap(const std::string& camera, WallTime start, WallTime end,
 }
 
 std::vector<GapRow> Catalog::gaps_between(const std::string& camera, WallTime from, WallTime to) {
-  std::lock_guard lock(mu_);
-  auto st = db_.prepare(
+  Reader r(*this);
+  auto st = r->prepare(
       "SELECT id, camera_id, wall_start_ms, wall_end_ms, reason FROM gap "
       "WHERE camera_id = :camera AND wall_start_ms < :to AND wall_end_ms > :from "
       "ORDER BY wall_start_ms");

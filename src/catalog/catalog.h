@@ -1,7 +1,11 @@
 // The catalog: what footage exists, where, and what is missing. SQLite in WAL mode, one file
-// (<data>/vigil.db). Thread-safe: one connection behind a mutex (writes are rare — a few per
-// segment — so contention is negligible; reads for the timeline come later through their own
-// connection). Rows follow the crash-safety procedure in docs/design/storage.md:
+// (<data>/vigil.db). Thread-safe. Writes go through one connection behind a mutex (a few per
+// segment); reads go through reader connections of their own (WAL lets them run beside the
+// writer on a snapshot), so a status or API read never holds the lock a recorder needs.
+// Every periodic or per-request read is O(log n) in the size of the archive: per-camera usage
+// is kept by triggers in the transaction that changes a segment row (migration 4), oldest and
+// newest footage come from indexes. docs/design/storage.md, "A year costs what a day costs".
+// Rows follow the crash-safety procedure in docs/design/storage.md:
 //   writing  — a segment file is being written; recovery cuts it back and closes it;
 //   closed   — the file is complete, fsync'd, hashed; every field is final;
 //   deleting — retention decided to delete it; the row goes after the file does.
@@ -9,6 +13,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -105,25 +111,75 @@ class Catalog {
   // The same window as segments_between without the blobs (the timeline's query).
   std::vector<SegmentSpan> spans_between(const std::string& camera, WallTime from, WallTime to);
   std::vector<SegmentRow> all_segments();
+  // Every segment row, ordered by camera and start, handed one at a time to `fn`, without
+  // loading them all: a year of 32 cameras is millions of rows. For `vigil check`. The rows are
+  // a snapshot taken at the start; `fn` may read and write the catalog (other connections).
+  void for_each_segment(const std::function<void(const SegmentRow&)>& fn);
+  // Whether a row names this path (relative to the data directory); by the unique index.
+  bool has_segment_path(const std::string& path);
   // Closed segments of a camera, oldest first, at most `limit`.
   std::vector<SegmentRow> oldest_closed(const std::string& camera, int limit);
   // Closed segments of all cameras, oldest first, at most `limit`.
   std::vector<SegmentRow> oldest_closed_any(int limit);
+  // Cameras with rows in any state; a skip scan over a camera index, O(cameras log n).
   std::vector<std::string> cameras_with_segments();
+  // Rows not being deleted: their bytes and count from camera_usage (kept by triggers), the
+  // oldest start and newest end from indexes. O(log n).
   CameraUsage usage(const std::string& camera);
+  // Bytes of every camera's rows not being deleted.
   uint64_t total_bytes();
+  // Counts every camera's usage from the segment rows (O(n): for `vigil check`) and returns the
+  // cameras whose kept figures (camera_usage) differ, with what they said and what the rows
+  // say; `repair` then rebuilds camera_usage from the rows (only bytes and segments are kept:
+  // oldest and newest are always read from the rows, and are left unset here).
+  struct UsageFix {
+    std::string camera_id;
+    CameraUsage was;
+    CameraUsage now;
+  };
+  std::vector<UsageFix> check_usage(bool repair);
   // End of the newest footage of a camera (any state but deleting).
   std::optional<WallTime> last_wall_end(const std::string& camera);
 
   void add_gap(const std::string& camera, WallTime start, WallTime end, const std::string& reason);
   std::vector<GapRow> gaps_between(const std::string& camera, WallTime from, WallTime to);
 
- private:
-  void migrate();
-  std::vector<SegmentRow> query_segments(sql::Statement& st);
+  // Retention of cameras recorded in mode "events": the closed segments that ended before this
+  // time have been judged already (kept for an event, or deleted), so a pass looks only at what
+  // came after. nullopt: never judged.
+  std::optional<WallTime> events_judged_until(const std::string& camera);
+  void set_events_judged_until(const std::string& camera, WallTime t);
 
-  std::mutex mu_;
+  // What every statement run so far cost SQLite, summed over the writer and reader connections
+  // (sqlite.h). Tests use it to prove that a read does not grow with the archive.
+  sql::StatementCost cost();
+
+ private:
+  // A reader connection lent for one read and given back to the pool when it goes.
+  class Reader {
+   public:
+    explicit Reader(Catalog& c);
+    ~Reader();
+    Reader(const Reader&) = delete;
+    Reader& operator=(const Reader&) = delete;
+    sql::Connection& operator*() { return *conn_; }
+    sql::Connection* operator->() { return conn_.get(); }
+
+   private:
+    Catalog& catalog_;
+    std::unique_ptr<sql::Connection> conn_;
+    sql::StatementCost before_;
+  };
+
+  void migrate();
+  static std::vector<SegmentRow> query_segments(sql::Statement& st);
+
+  const std::string file_;
+  std::mutex mu_;  // the writer connection
   sql::Connection db_;
+  std::mutex readers_mu_;  // guards idle_readers_ and read_cost_
+  std::vector<std::unique_ptr<sql::Connection>> idle_readers_;
+  sql::StatementCost read_cost_;
 };
 
 }  // namespace vigil

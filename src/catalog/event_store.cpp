@@ -1,5 +1,7 @@
 #include "catalog/event_store.h"
 
+#include <algorithm>
+#include <limits>
 #include <sstream>
 
 #include "core/error.h"
@@ -7,7 +9,7 @@
 namespace vigil {
 namespace {
 
-constexpr int kMinSchema = 3;  // the migration that made the event table
+constexpr int kMinSchema = 4;  // the migration that made event_longest (3 made the table)
 
 // ",a,b," : every name between commas, so that one zone is found with instr(',' || z || ',').
 std::string comma_list(const std::vector<std::string>& names) {
@@ -131,13 +133,16 @@ std::vector<std::string> EventStore::delete_ended_before(const std::string& came
   std::lock_guard lock(mu_);
   sql::Transaction tx(db_);
   auto sel = db_.prepare(
-      "SELECT snapshot FROM event WHERE camera_id = :camera AND state = 'closed' "
-      "AND end_ms < :cutoff AND snapshot IS NOT NULL");
+      "SELECT snapshot FROM event WHERE camera_id = :camera AND start_ms < :cutoff "
+      "AND state = 'closed' AND end_ms < :cutoff AND snapshot IS NOT NULL");
   sel.bind(":camera", camera).bind(":cutoff", ms_since_epoch(cutoff));
+  // start_ms < cutoff repeats what end_ms < cutoff implies, so that only the old end of the
+  // (camera, start) index is read, not every event of the camera.
   std::vector<std::string> snapshots;
   while (sel.step()) snapshots.push_back(sel.text("snapshot"));
   auto del = db_.prepare(
-      "DELETE FROM event WHERE camera_id = :camera AND state = 'closed' AND end_ms < :cutoff");
+      "DELETE FROM event WHERE camera_id = :camera AND start_ms < :cutoff AND state = 'closed' "
+      "AND end_ms < :cutoff");
   del.bind(":camera", camera).bind(":cutoff", ms_since_epoch(cutoff)).run();
   tx.commit();
   return snapshots;
@@ -152,31 +157,60 @@ std::optional<EventRow> EventStore::get(int64_t id) {
   return std::move(rows.front());
 }
 
+namespace {
+
+// An event overlapping [from, ...) started at most the camera's longest event before `from`
+// (event_longest, kept by triggers: migration 4). This bound lets a window be read from the
+// (camera, start) index instead of from the first event the camera ever had.
+int64_t window_start_bound(sql::Connection& db, const std::string& camera, int64_t from_ms) {
+  auto st = db.prepare("SELECT ms FROM event_longest WHERE camera_id = :camera");
+  st.bind(":camera", camera);
+  return from_ms - (st.step() ? std::max<int64_t>(st.int64("ms"), 0) : 0);
+}
+
+void bind_optional_ms(sql::Statement& st, const char* name, const std::optional<WallTime>& t) {
+  if (t)
+    st.bind(name, ms_since_epoch(*t));
+  else
+    st.bind_null(name);
+}
+
+}  // namespace
+
 std::vector<EventRow> EventStore::find(const EventFilter& f) {
   // Every condition is present and switched off by a NULL parameter, so the SQL text is fixed.
   std::lock_guard lock(mu_);
-  auto st = db_.prepare(std::string(kColumns) +
-                        "WHERE (:cams IS NULL OR instr(:cams, ',' || camera_id || ',') > 0) "
-                        "AND (:type IS NULL OR type = :type) "
-                        "AND (:zone IS NULL OR instr(zones, ',' || :zone || ',') > 0) "
-                        "AND (:from IS NULL OR end_ms >= :from) "
-                        "AND (:to IS NULL OR start_ms < :to) "
-                        "AND (:before IS NULL OR id < :before) "
-                        "ORDER BY id DESC LIMIT :limit");
-  if (f.cameras) {
-    st.bind(":cams", comma_list(*f.cameras).empty() ? std::string(",") : comma_list(*f.cameras));
+  // One camera and a window (the timeline): read the window on the (camera, start) index. Any
+  // other filter walks back from the newest event until `limit` rows match.
+  const bool one_camera_window = f.cameras && f.cameras->size() == 1 && f.from;
+  auto st = db_.prepare(
+      std::string(kColumns) +
+      (one_camera_window
+           ? "WHERE camera_id = :cam AND start_ms >= :from_lo AND start_ms < :to_or_max "
+             "AND end_ms >= :from "
+           : "WHERE (:cams IS NULL OR instr(:cams, ',' || camera_id || ',') > 0) "
+             "AND (:from IS NULL OR end_ms >= :from) AND (:to IS NULL OR start_ms < :to) ") +
+      "AND (:type IS NULL OR type = :type) "
+      "AND (:zone IS NULL OR instr(zones, ',' || :zone || ',') > 0) "
+      "AND (:before IS NULL OR id < :before) "
+      "ORDER BY id DESC LIMIT :limit");
+  if (one_camera_window) {
+    const std::string& cam = f.cameras->front();
+    st.bind(":cam", cam)
+        .bind(":from_lo", window_start_bound(db_, cam, ms_since_epoch(*f.from)))
+        .bind(":from", ms_since_epoch(*f.from))
+        .bind(":to_or_max", f.to ? ms_since_epoch(*f.to) : std::numeric_limits<int64_t>::max());
   } else {
-    st.bind_null(":cams");
+    if (f.cameras) {
+      st.bind(":cams",
+              comma_list(*f.cameras).empty() ? std::string(",") : comma_list(*f.cameras));
+    } else {
+      st.bind_null(":cams");
+    }
+    bind_optional_ms(st, ":from", f.from);
+    bind_optional_ms(st, ":to", f.to);
   }
   st.bind(":type", f.type).bind(":zone", f.zone).bind(":before", f.before_id);
-  if (f.from)
-    st.bind(":from", ms_since_epoch(*f.from));
-  else
-    st.bind_null(":from");
-  if (f.to)
-    st.bind(":to", ms_since_epoch(*f.to));
-  else
-    st.bind_null(":to");
   st.bind(":limit", int64_t{f.limit});
   return read_rows(st);
 }
@@ -184,9 +218,12 @@ std::vector<EventRow> EventStore::find(const EventFilter& f) {
 std::vector<EventRow> EventStore::between(const std::string& camera, WallTime from, WallTime to) {
   std::lock_guard lock(mu_);
   auto st = db_.prepare(std::string(kColumns) +
-                        "WHERE camera_id = :camera AND start_ms < :to AND end_ms >= :from "
-                        "ORDER BY start_ms");
-  st.bind(":camera", camera).bind(":to", ms_since_epoch(to)).bind(":from", ms_since_epoch(from));
+                        "WHERE camera_id = :camera AND start_ms >= :from_lo AND start_ms < :to "
+                        "AND end_ms >= :from ORDER BY start_ms");
+  st.bind(":camera", camera)
+      .bind(":from_lo", window_start_bound(db_, camera, ms_since_epoch(from)))
+      .bind(":to", ms_since_epoch(to))
+      .bind(":from", ms_since_epoch(from));
   return read_rows(st);
 }
 

@@ -69,10 +69,19 @@ class EventStore {
   std::vector<std::string> delete_ended_before(const std::string& camera, WallTime cutoff);
 
   std::optional<EventRow> get(int64_t id);
-  // Newest first (by start, then id).
+  // Newest first (by id). One camera with a window (the timeline) is read on the camera's
+  // index from the window's start less the camera's longest event; other filters walk back
+  // from the newest event until `limit` rows match.
   std::vector<EventRow> find(const EventFilter& f);
-  // Events of a camera overlapping [from, to), oldest first (retention, timeline).
+  // Events of a camera overlapping [from, to), oldest first (retention); read like find()'s
+  // one-camera window.
   std::vector<EventRow> between(const std::string& camera, WallTime from, WallTime to);
+
+  // What the statements run so far cost SQLite (sqlite.h), for tests of read bounds.
+  sql::StatementCost cost() {
+    std::lock_guard lock(mu_);
+    return db_.cost();
+  }
 
  private:
   std::mutex mu_;

@@ -57,7 +57,13 @@ Statement Connection::prepare(const std::string& sql) {
 int64_t Connection::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
 int Connection::changes() const { return sqlite3_changes(db_); }
 
-Statement::~Statement() { sqlite3_finalize(stmt_); }
+Statement::~Statement() {
+  if (!stmt_) return;
+  conn_->cost_ += StatementCost{sqlite3_stmt_status(stmt_, SQLITE_STMTSTATUS_VM_STEP, 0),
+                                sqlite3_stmt_status(stmt_, SQLITE_STMTSTATUS_FULLSCAN_STEP, 0),
+                                sqlite3_stmt_status(stmt_, SQLITE_STMTSTATUS_SORT, 0)};
+  sqlite3_finalize(stmt_);
+}
 
 int Statement::param(const char* name) const {
   const int i = sqlite3_bind_parameter_index(stmt_, name);

@@ -14,6 +14,21 @@ namespace vigil::sql {
 
 class Statement;
 
+// What the statements run on a connection cost SQLite, from sqlite3_stmt_status(): virtual
+// machine steps (every row looked at costs some), steps of full table or index scans, and sorts.
+// Counted so that tests can assert that a query reads a bounded number of rows, not O(table).
+struct StatementCost {
+  int64_t vm_steps = 0;
+  int64_t fullscan_steps = 0;
+  int64_t sorts = 0;
+  StatementCost& operator+=(const StatementCost& o) {
+    vm_steps += o.vm_steps;
+    fullscan_steps += o.fullscan_steps;
+    sorts += o.sorts;
+    return *this;
+  }
+};
+
 class Connection {
  public:
   explicit Connection(const std::string& path);
@@ -27,10 +42,14 @@ class Connection {
   int changes() const;
   const std::string& path() const { return path_; }
   sqlite3* raw() { return db_; }
+  // The cost of every statement finalized on this connection so far.
+  const StatementCost& cost() const { return cost_; }
 
  private:
+  friend class Statement;
   sqlite3* db_ = nullptr;
   std::string path_;
+  StatementCost cost_;
 };
 
 class Statement {

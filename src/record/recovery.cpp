@@ -4,8 +4,6 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <set>
-
 #include "core/error.h"
 #include "integrity/file_hash.h"
 #include "record/bmff_scan.h"
@@ -139,19 +137,18 @@ CheckReport check_catalog(Catalog& catalog, const std::filesystem::path& data_di
     const RecoveryReport rr = recover_catalog(catalog, data_dir);
     for (const auto& note : rr.notes) report.issues.push_back(CheckIssue{note, "left open", true});
   }
-  std::set<std::string> known;
-  for (const SegmentRow& row : catalog.all_segments()) {
-    known.insert(row.path);
+  // Row by row and file by file: a year of footage is millions of rows, never all in memory.
+  catalog.for_each_segment([&](const SegmentRow& row) {
     ++report.segments;
     const std::filesystem::path file = data_dir / row.path;
     if (row.state != SegmentState::kClosed) {
-      if (!opt.include_open) continue;
+      if (!opt.include_open) return;
       report.issues.push_back(
           CheckIssue{row.path, std::string("left in state ") + segment_state_name(row.state)});
-      continue;
+      return;
     }
     const std::string problem = compare_row_to_file(row, file, opt.verify_hashes);
-    if (problem.empty()) continue;
+    if (problem.empty()) return;
     CheckIssue issue{row.path, problem};
     if (opt.repair) {
       try {
@@ -174,6 +171,16 @@ CheckReport check_catalog(Catalog& catalog, const std::filesystem::path& data_di
       }
     }
     report.issues.push_back(issue);
+  });
+
+  // Each camera's usage as the triggers kept it (catalog.h) against its rows.
+  for (const auto& fix : catalog.check_usage(opt.repair)) {
+    report.issues.push_back(CheckIssue{
+        "camera " + fix.camera_id + " usage",
+        "kept as " + std::to_string(fix.was.bytes) + " bytes in " +
+            std::to_string(fix.was.segments) + " segment(s), the rows say " +
+            std::to_string(fix.now.bytes) + " bytes in " + std::to_string(fix.now.segments),
+        opt.repair});
   }
 
   // Files nobody points at: a crash between creating a file and its row, or a lost catalog.
@@ -186,7 +193,7 @@ CheckReport check_catalog(Catalog& catalog, const std::filesystem::path& data_di
       if (!it->is_regular_file(fec)) continue;
       ++report.files;
       const std::filesystem::path rel = it->path().lexically_relative(data_dir);
-      if (known.count(rel.generic_string())) continue;
+      if (catalog.has_segment_path(rel.generic_string())) continue;
       CheckIssue issue{rel.generic_string(), "file not in the catalog"};
       if (opt.repair) {
         try {

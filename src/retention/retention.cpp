@@ -5,6 +5,8 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <utility>
+
 #include "core/error.h"
 
 namespace vigil {
@@ -114,18 +116,28 @@ RetentionPass Retention::run_once(bool emergency) {
   constexpr int kBatch = 64;
 
   // Events-only cameras: footage outside events goes first (the rows carry no blobs here; a
-  // segment row is loaded only to delete it).
+  // segment row is loaded only to delete it). Only what ended since the last pass is judged
+  // (the catalog remembers up to when), so a pass costs what was recorded since, not the year
+  // of event footage kept before it.
   for (const auto& [camera, policy] : events_only_) {
     const WallTime cutoff = now - policy.hold_back;
-    const auto spans = catalog_.spans_between(camera, wall_from_ms(0), cutoff);
-    if (spans.empty()) continue;
-    const auto events = events_->between(camera, spans.front().wall_start - policy.post_roll,
-                                         cutoff + policy.pre_roll);
-    for (const int64_t id : segments_outside_events(spans, events, policy, cutoff)) {
-      const auto row = catalog_.segment(id);
-      if (!row || row->state != SegmentState::kClosed) continue;
-      if (!delete_segment(*row, "outside every event (record = \"events\")", pass)) return pass;
+    const WallTime from = catalog_.events_judged_until(camera).value_or(wall_from_ms(0));
+    if (from >= cutoff) continue;
+    const auto spans = catalog_.spans_between(camera, from, cutoff);
+    if (!spans.empty()) {
+      const auto events = events_->between(camera, spans.front().wall_start - policy.post_roll,
+                                           cutoff + policy.pre_roll);
+      for (const int64_t id : segments_outside_events(spans, events, policy, cutoff)) {
+        const auto row = catalog_.segment(id);
+        if (!row || row->state != SegmentState::kClosed) continue;
+        if (!delete_segment(*row, "outside every event (record = \"events\")", pass)) {
+          return pass;
+        }
+      }
     }
+    // Segments still open at the cutoff end after it: the next pass sees them, as the spans
+    // overlapping [cutoff, ...).
+    catalog_.set_events_judged_until(camera, cutoff);
   }
 
   for (const auto& [camera, lim] : limits_) {
@@ -145,10 +157,13 @@ RetentionPass Retention::run_once(bool emergency) {
     }
     if (lim.max_days) {
       const WallTime cutoff = now - std::chrono::days(*lim.max_days);
+      // One row read when there is nothing to delete (every pass, on the camera's index);
+      // batches while there is.
+      int batch = 1;
       bool more = true;
       while (more) {
         more = false;
-        for (const SegmentRow& row : catalog_.oldest_closed(camera, kBatch)) {
+        for (const SegmentRow& row : catalog_.oldest_closed(camera, std::exchange(batch, kBatch))) {
           if (row.wall_end > cutoff) break;
           if (!delete_segment(row, "older than " + std::to_string(*lim.max_days) + " days", pass)) {
             return pass;

@@ -131,5 +131,47 @@ TEST(EventFootage, EventsAndTheirSnapshotsGoWithTheCamerasMaxDays) {
   EXPECT_TRUE(std::filesystem::exists(young.second));
 }
 
+TEST(EventFootage, APassJudgesOnlyWhatEndedSinceTheLastOneAndNothingItSkipped) {
+  test::TempDir dir;
+  Catalog catalog(dir.path() / "vigil.db");
+  EventStore events(dir.path() / "vigil.db");
+  test::FakeClock clock(kT0 + minutes(10));
+  auto add = [&](int from_min) {
+    NewSegment s{"front", "recordings/front/" + std::to_string(from_min) + ".mp4",
+                 kT0 + minutes(from_min), "h264", 640, 480, false};
+    std::filesystem::create_directories((dir.path() / s.path).parent_path());
+    std::ofstream(dir.path() / s.path) << "x";
+    return catalog.begin_segment(s);
+  };
+  auto close = [&](int64_t id, int to_min) {
+    ClosedSegment c;
+    c.wall_end = kT0 + minutes(to_min);
+    c.bytes = 1;
+    catalog.close_segment(id, c);
+  };
+  const int64_t kept = add(0);
+  close(kept, 2);
+  const int64_t outside = add(2);
+  close(outside, 4);
+  const int64_t open = add(4);  // still being written at the first pass
+  EventRow e = event(kT0 + minutes(1), kT0 + minutes(1) + seconds(10));
+  events.close(events.insert(e), e.end, "ended");
+  class BigDisk final : public DiskSpace {
+    uint64_t free_bytes(const std::filesystem::path&) const override { return 1ull << 40; }
+  } disk;
+  Retention r(catalog, dir.path(), 0, {{"front", {}}}, clock, disk);
+  r.set_events(events, {{"front", EventFootagePolicy{}}});  // 2 min hold-back: cutoff 8 min
+  EXPECT_EQ(r.run_once().deleted, 1);
+  EXPECT_FALSE(catalog.segment(outside));
+  EXPECT_EQ(catalog.events_judged_until("front"), kT0 + minutes(8));
+  // The open one closes; it began before the cutoff but ends after it: the next pass judges it.
+  close(open, 9);
+  clock.advance(minutes(5));
+  EXPECT_EQ(r.run_once().deleted, 1);
+  EXPECT_FALSE(catalog.segment(open));
+  EXPECT_TRUE(catalog.segment(kept));  // judged once, kept for its event
+  EXPECT_EQ(catalog.events_judged_until("front"), kT0 + minutes(13));
+}
+
 }  // namespace
 }  // namespace vigil

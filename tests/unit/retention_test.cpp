@@ -78,6 +78,9 @@ TEST_F(RetentionTest, MaxDaysDeletesOnlyOlderFootageOfThatCamera) {
                                        (std::to_string(ms_since_epoch(kNow - hours(24 * 8))) + ".mp4")));
   EXPECT_TRUE(exists(young_a));
   EXPECT_TRUE(exists(old_b));
+  // The kept usage followed the deletion (catalog triggers), as the rows say.
+  EXPECT_EQ(catalog_.usage("a").bytes, 100u);
+  EXPECT_TRUE(catalog_.check_usage(false).empty());
 }
 
 TEST_F(RetentionTest, MaxBytesDeletesOldestFirstButNeverTheOpenSegment) {
@@ -110,6 +113,8 @@ TEST_F(RetentionTest, MinFreeSpaceDeletesTheOldestFootageOfAnyCamera) {
   EXPECT_FALSE(catalog_.segment(a_old));
   EXPECT_FALSE(catalog_.segment(b_mid));
   EXPECT_TRUE(exists(a_new));
+  EXPECT_EQ(catalog_.total_bytes(), 300u);
+  EXPECT_TRUE(catalog_.check_usage(false).empty());
 }
 
 TEST_F(RetentionTest, EmergencyFreesSomethingEvenWithinLimits) {

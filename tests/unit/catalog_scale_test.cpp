@@ -1,0 +1,222 @@
+// Row-count regression tests: what a status, a metrics scrape, the storage settings, a timeline
+// or a retention pass reads from the catalog must not grow with the archive (issue 22: a
+// year-old catalog made every status read O(rows)). Nothing here is timed: SQLite counts the
+// virtual machine steps and full-scan steps of every statement (sqlite3_stmt_status), and a
+// query that reads O(rows) of a 100,000-row catalog costs hundreds of thousands of steps where
+// an index lookup costs tens.
+#include <gtest/gtest.h>
+
+#include "app/recorder_service.h"
+#include "catalog/catalog.h"
+#include "catalog/event_store.h"
+#include "record/recovery.h"
+#include "retention/retention.h"
+#include "test_support.h"
+
+namespace vigil {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::minutes;
+
+constexpr int kSegments = 100'000;  // 25,000 one-minute segments for each of 4 cameras
+constexpr int kEvents = 20'000;
+constexpr int64_t kT0 = 1'760'000'000'000;  // the first segment's start
+// The end of the newest segment.
+const WallTime kEnd = wall_from_ms(kT0 + int64_t{kSegments / 4} * 60'000);
+
+// Steps SQLite may take for a bounded read: a few index descents and a handful of rows. A query
+// over one camera's 25,000 rows takes more than 100,000.
+constexpr int64_t kBoundedSteps = 1'000;
+// For reads that return rows (a timeline window): per row returned (an event row has 16
+// columns to hand over), plus the bounded part.
+constexpr int64_t kStepsPerRow = 60;
+
+// Fills the catalog file in one transaction through SQL, as an old archive would have been
+// filled one row at a time; migration 4's triggers keep the usage as they go.
+void fill(const std::filesystem::path& db) {
+  sql::Connection c(db.string());
+  c.exec("BEGIN");
+  c.exec(
+      "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 99999) "
+      "INSERT INTO segment (camera_id, state, path, wall_start_ms, wall_end_ms, "
+      "media_duration_90k, bytes, init_bytes, fragment_index, sha256, video_codec, width, "
+      "height, has_audio, close_reason) "
+      "SELECT 'cam' || (i % 4), 'closed', 'recordings/' || i || '.mp4', "
+      "1760000000000 + (i / 4) * 60000, 1760000000000 + (i / 4) * 60000 + 60000, 5400000, "
+      "30000000, 1000, randomblob(150), randomblob(32), 'h264', 1920, 1080, 0, 'duration' "
+      "FROM n");
+  // An event every 5 minutes of each camera, 20 s long; a gap every day.
+  c.exec(
+      "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 19999) "
+      "INSERT INTO event (camera_id, type, state, start_ms, end_ms, zones, peak_score, peak_ms, "
+      "armed, snapshot, close_reason) "
+      "SELECT 'cam' || (i % 4), 'motion', 'closed', 1760000000000 + (i / 4) * 300000, "
+      "1760000000000 + (i / 4) * 300000 + 20000, '', 0.5, 1760000000000 + (i / 4) * 300000, 1, "
+      "'snapshots/' || i || '.jpg', 'ended' FROM n");
+  c.exec(
+      "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 67) "
+      "INSERT INTO gap (camera_id, wall_start_ms, wall_end_ms, reason) "
+      "SELECT 'cam' || (i % 4), 1760000000000 + (i / 4) * 86400000 + 1000, "
+      "1760000000000 + (i / 4) * 86400000 + 2000, 'camera unreachable' FROM n");
+  c.exec("COMMIT");
+}
+
+sql::StatementCost minus(const sql::StatementCost& a, const sql::StatementCost& b) {
+  return {a.vm_steps - b.vm_steps, a.fullscan_steps - b.fullscan_steps, a.sorts - b.sorts};
+}
+
+class CatalogScale : public ::testing::Test {
+ protected:
+  CatalogScale() {
+    { Catalog migrate(dir_.path() / "vigil.db"); }
+    fill(dir_.path() / "vigil.db");
+  }
+
+  // The cost of `f` on the catalog's connections.
+  template <typename F>
+  sql::StatementCost cost_of(Catalog& c, F&& f) {
+    const sql::StatementCost before = c.cost();
+    f();
+    return minus(c.cost(), before);
+  }
+
+  test::TempDir dir_;
+};
+
+TEST_F(CatalogScale, TheFixtureIsWhatTheBoundsAssume) {
+  Catalog c(dir_.path() / "vigil.db");
+  EXPECT_EQ(c.usage("cam0").segments, kSegments / 4);
+  EXPECT_EQ(c.total_bytes(), uint64_t{kSegments} * 30'000'000);
+  // The same question asked of every row costs what the bounds are there to catch.
+  const auto scan = cost_of(c, [&] { EXPECT_TRUE(c.check_usage(false).empty()); });
+  EXPECT_GT(scan.vm_steps, 100 * kBoundedSteps);
+}
+
+TEST_F(CatalogScale, UsageAndTheOtherStatusReadsAreBounded) {
+  Catalog c(dir_.path() / "vigil.db");
+  const auto usage = cost_of(c, [&] {
+    const CameraUsage u = c.usage("cam2");
+    EXPECT_EQ(u.segments, kSegments / 4);
+    EXPECT_EQ(u.bytes, uint64_t{kSegments / 4} * 30'000'000);
+    EXPECT_EQ(u.oldest_start, wall_from_ms(kT0));
+    EXPECT_EQ(u.newest_end, kEnd);
+  });
+  EXPECT_LT(usage.vm_steps, kBoundedSteps);
+  EXPECT_EQ(usage.fullscan_steps, 0);
+
+  const auto others = cost_of(c, [&] {
+    EXPECT_EQ(c.total_bytes(), uint64_t{kSegments} * 30'000'000);
+    EXPECT_EQ(c.last_wall_end("cam3"), kEnd);
+    EXPECT_EQ(c.cameras_with_segments(), (std::vector<std::string>{"cam0", "cam1", "cam2", "cam3"}));
+    EXPECT_EQ(c.oldest_closed("cam1", 1).size(), 1u);
+    EXPECT_EQ(c.oldest_closed_any(1).front().wall_start, wall_from_ms(kT0));
+    EXPECT_FALSE(c.usage("nobody").oldest_start);
+  });
+  EXPECT_LT(others.vm_steps, kBoundedSteps);
+  EXPECT_LT(others.fullscan_steps, 10);  // camera_usage's 4 rows, summed
+}
+
+TEST_F(CatalogScale, StartUpRecoveryReadsOnlyTheRowsLeftOpen) {
+  Catalog c(dir_.path() / "vigil.db");
+  NewSegment s;
+  s.camera_id = "cam0";
+  s.path = "recordings/cam0/left-open.mp4";  // no file: recovery removes the row
+  s.wall_start = kEnd;
+  s.video_codec = "h264";
+  c.begin_segment(s);
+  const auto cost = cost_of(c, [&] {
+    const RecoveryReport r = recover_catalog(c, dir_.path());
+    EXPECT_EQ(r.removed_rows, 1);
+  });
+  EXPECT_LT(cost.vm_steps, kBoundedSteps);
+  EXPECT_EQ(cost.fullscan_steps, 0);
+  EXPECT_EQ(c.usage("cam0").segments, kSegments / 4);
+}
+
+TEST_F(CatalogScale, TimelineReadsCostWhatTheyReturn) {
+  Catalog c(dir_.path() / "vigil.db");
+  EventStore events(dir_.path() / "vigil.db");
+  // The last day of cam0, and a day in the middle.
+  for (const WallTime day_end : {kEnd, kEnd - hours(24 * 8)}) {
+    const WallTime from = day_end - hours(24);
+    size_t rows = 0;
+    const auto cost = cost_of(c, [&] {
+      rows += c.spans_between("cam0", from, day_end).size();
+      rows += c.gaps_between("cam0", from, day_end).size();
+    });
+    EXPECT_GE(rows, 1440u);
+    EXPECT_LT(cost.vm_steps, kStepsPerRow * static_cast<int64_t>(rows) + kBoundedSteps);
+
+    EventFilter f;
+    f.cameras = std::vector<std::string>{"cam0"};
+    f.from = from;
+    f.to = day_end;
+    f.limit = 1000;
+    const auto before = events.cost();
+    const auto found = events.find(f);
+    const auto found_cost = minus(events.cost(), before);
+    EXPECT_EQ(found.size(), 288u);  // every 5 minutes
+    EXPECT_LT(found_cost.vm_steps,
+              kStepsPerRow * static_cast<int64_t>(found.size()) + kBoundedSteps);
+    EXPECT_EQ(found_cost.fullscan_steps, 0);
+  }
+  // The events list without filters: the newest page.
+  const auto before = events.cost();
+  EXPECT_EQ(events.find(EventFilter{}).size(), 100u);
+  EXPECT_LT(minus(events.cost(), before).vm_steps, kStepsPerRow * 100 + kBoundedSteps);
+}
+
+TEST_F(CatalogScale, StatusOfTheRecorderServiceIsBounded) {
+  // What `vigil status`, /api/cameras, /api/cameras/{id}, /api/settings/storage and /metrics
+  // read: RecorderService::status_json() (they all take the status from it).
+  Config config = test::two_camera_config(dir_.path());
+  for (int i = 0; i < 2; ++i) {
+    config.cameras[i].id = "cam" + std::to_string(i);
+    config.cameras[i].url = "rtsp://127.0.0.1:9/never-started";
+  }
+  test::FakeClock clock(kEnd);
+  RecorderService service(config, clock);  // not started: nothing connects
+  const auto before = service.catalog_cost();
+  const std::string status = service.status_json();
+  const auto cost = minus(service.catalog_cost(), before);
+  EXPECT_NE(status.find("\"stored_segments\": 25000"), std::string::npos);
+  EXPECT_LT(cost.vm_steps, 2 * kBoundedSteps);  // two cameras
+  EXPECT_EQ(cost.fullscan_steps, 0);
+}
+
+// Free space that never runs short.
+class RoomyDisk final : public DiskSpace {
+ public:
+  uint64_t free_bytes(const std::filesystem::path&) const override { return 1ull << 50; }
+};
+
+TEST_F(CatalogScale, ARetentionPassWithNothingToDeleteIsBounded) {
+  Catalog c(dir_.path() / "vigil.db");
+  EventStore events(dir_.path() / "vigil.db");
+  test::FakeClock clock(kEnd);
+  RoomyDisk disk;
+  std::map<std::string, RetentionLimits> limits;
+  for (const char* cam : {"cam0", "cam1", "cam2", "cam3"}) {
+    limits[cam] = RetentionLimits{365, uint64_t{1} << 50};
+  }
+  Retention r(c, dir_.path(), 1 << 20, limits, clock, disk);
+  // cam3 is recorded in mode "events", judged by earlier passes up to 10 minutes ago: this
+  // pass judges (and deletes) what is outside events since, the next one only 10 s more.
+  c.set_events_judged_until("cam3", kEnd - minutes(10));
+  r.set_events(events, {{"cam3", EventFootagePolicy{}}});
+  const RetentionPass first = r.run_once();
+  EXPECT_GT(first.deleted, 0);  // cam3's footage outside its events
+  EXPECT_LT(first.deleted, 10);
+  const auto before_catalog = c.cost();
+  const auto before_events = events.cost();
+  clock.advance(std::chrono::seconds(10));
+  EXPECT_EQ(r.run_once().deleted, 0);
+  const auto cost = minus(c.cost(), before_catalog);
+  const auto event_cost = minus(events.cost(), before_events);
+  EXPECT_LT(cost.vm_steps + event_cost.vm_steps, 4 * kBoundedSteps);
+  EXPECT_EQ(cost.fullscan_steps + event_cost.fullscan_steps, 0);
+}
+
+}  // namespace
+}  // namespace vigil
