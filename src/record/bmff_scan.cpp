@@ -294,10 +294,12 @@ BmffScan scan_fragmented_mp4(const std::filesystem::path& file) {
     if (t == fourcc("ftyp")) {
       have_ftyp = true;
     } else if (t == fourcc("moov")) {
-      if (!have_ftyp || box->size > kMaxMetaBox ||
+      // A second moov (after fragments) would move init_bytes past the fragments that the
+      // index counts from it: found by tests/fuzz.
+      if (!have_ftyp || s.has_init || box->size > kMaxMetaBox ||
           !f.read(offset + box->header, box->size - box->header, buf) ||
           !parse_moov(buf.data(), buf.size(), tracks)) {
-        s.problem = "unreadable moov at byte " + std::to_string(offset);
+        s.problem = "unexpected or unreadable moov at byte " + std::to_string(offset);
         break;
       }
       for (const auto& [id, info] : tracks) {

@@ -101,6 +101,27 @@ TEST(BmffScan, AnAbsurdSampleCountIsAProblemNotALoop) {
   EXPECT_NE(s.problem.find("implausible"), std::string::npos) << s.problem;
 }
 
+// A second moov after the fragments moved init_bytes past them (the fragment index counts
+// offsets from init_bytes): found by tests/fuzz. It is a problem where it starts.
+TEST(BmffScan, AMoovAfterTheFragmentsIsAProblem) {
+  test::TempDir dir;
+  const auto file = write_segment(dir.path());
+  const BmffScan full = scan_fragmented_mp4(file);
+  std::string bytes;
+  {
+    std::ifstream in(file, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const size_t moov = bytes.find("moov") - 4;
+  bytes += bytes.substr(moov, full.init_bytes - moov);
+  std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
+  const BmffScan s = scan_fragmented_mp4(file);
+  EXPECT_EQ(s.init_bytes, full.init_bytes);
+  EXPECT_EQ(s.fragments.size(), 3u);
+  EXPECT_EQ(s.valid_bytes, full.file_bytes);
+  EXPECT_EQ(s.problem, "unexpected or unreadable moov at byte " + std::to_string(full.file_bytes));
+}
+
 TEST(BmffScan, GarbageIsAnAnswerNotACrash) {
   test::TempDir dir;
   std::mt19937 rng(42);
