@@ -329,11 +329,11 @@ BmffScan scan_fragmented_mp4(const std::filesystem::path& file) {
         if (tr.track_id != s.video_track_id) continue;
         // Bounded before converting and summing (signed overflow otherwise); a GOP lasts
         // seconds. The fragment index refuses durations above 2^40 too.
-        plausible = plausible && tr.duration <= kMaxDuration && tr.decode_start <= kMaxDecodeTime;
+        if (tr.duration > kMaxDuration || tr.decode_start > kMaxDecodeTime) plausible = false;
         if (!plausible) break;
         frag.decode_start = to_90k(tr.decode_start, s.video_timescale);
         frag.duration += to_90k(tr.duration, s.video_timescale);
-        plausible = frag.duration <= Ticks90k(kMaxDuration);
+        if (frag.duration > Ticks90k(kMaxDuration)) plausible = false;
         frag.video_samples += tr.samples;
       }
       if (!plausible) {
