@@ -40,13 +40,15 @@ std::optional<RtpPacket> parse_rtp(std::span<const uint8_t> d) {
     if (d.size() < header + 4) return std::nullopt;
     header += 4 + 4 * size_t{be16(&d[header + 2])};
   }
+  // CSRCs or an extension longer than the packet: checked before the padding, whose bound
+  // `end - header` would otherwise underflow and let the payload run past the buffer.
+  if (header > d.size()) return std::nullopt;
   size_t end = d.size();
   if (d[0] & 0x20) {  // padding: the last byte counts it
     const size_t pad = d.back();
     if (pad == 0 || pad > end - header) return std::nullopt;
     end -= pad;
   }
-  if (header > end) return std::nullopt;
   RtpPacket p;
   p.marker = (d[1] & 0x80) != 0;
   p.payload_type = d[1] & 0x7f;

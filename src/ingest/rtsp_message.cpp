@@ -16,10 +16,12 @@ constexpr size_t kMaxHeaderBytes = 64 * 1024;
 constexpr size_t kMaxBodyBytes = 1 << 20;
 
 std::optional<int> to_int(std::string_view s) {
-  s = std::string_view(trim(s));
+  // Named, so that the trimmed copy outlives the parse (a view into trim()'s temporary
+  // dangled: stack-use-after-scope on every response, issue 16).
+  const std::string t = trim(s);
   int v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p == s.data()) return std::nullopt;
+  auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+  if (ec != std::errc() || p == t.data()) return std::nullopt;
   return v;
 }
 

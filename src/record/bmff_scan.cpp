@@ -189,9 +189,15 @@ bool parse_moof(const uint8_t* p, size_t n, const std::map<uint32_t, TrackInfo>&
         const size_t per_sample = ((flags & 0x100) ? 4 : 0) + ((flags & 0x200) ? 4 : 0) +
                                   ((flags & 0x400) ? 4 : 0) + ((flags & 0x800) ? 4 : 0);
         if (per_sample && r.left() / per_sample < count) return false;
-        for (uint32_t i = 0; i < count; ++i) {
-          t.duration += (flags & 0x100) ? r.u(4) : default_duration;
-          r.skip(per_sample - ((flags & 0x100) ? 4 : 0));
+        if (flags & 0x100) {
+          for (uint32_t i = 0; i < count; ++i) {
+            t.duration += r.u(4);
+            r.skip(per_sample - 4);
+          }
+        } else {
+          // Every sample lasts the default. Not a loop: without per-sample fields nothing
+          // bounds the count by the box, and a corrupt count of 4 billion took seconds.
+          t.duration += uint64_t{count} * default_duration;
         }
         t.samples += count;
         return !r.bad;
@@ -203,6 +209,12 @@ bool parse_moof(const uint8_t* p, size_t n, const std::map<uint32_t, TrackInfo>&
     return true;
   });
 }
+
+// Above these, a fragment's duration or decode time (in its track's timescale) is corruption.
+// Both stay within int64 once in 90 kHz ticks, whatever the timescale (to_90k multiplies by
+// at most 90000): 2^40 units are 138 days at 90 kHz, 2^46 are 24 years.
+constexpr uint64_t kMaxDuration = 1ull << 40;
+constexpr uint64_t kMaxDecodeTime = 1ull << 46;
 
 Ticks90k to_90k(uint64_t v, uint32_t timescale) {
   if (timescale == 90000 || timescale == 0) return Ticks90k(static_cast<int64_t>(v));
@@ -282,10 +294,12 @@ BmffScan scan_fragmented_mp4(const std::filesystem::path& file) {
     if (t == fourcc("ftyp")) {
       have_ftyp = true;
     } else if (t == fourcc("moov")) {
-      if (!have_ftyp || box->size > kMaxMetaBox ||
+      // A second moov (after fragments) would move init_bytes past the fragments that the
+      // index counts from it: found by tests/fuzz.
+      if (!have_ftyp || s.has_init || box->size > kMaxMetaBox ||
           !f.read(offset + box->header, box->size - box->header, buf) ||
           !parse_moov(buf.data(), buf.size(), tracks)) {
-        s.problem = "unreadable moov at byte " + std::to_string(offset);
+        s.problem = "unexpected or unreadable moov at byte " + std::to_string(offset);
         break;
       }
       for (const auto& [id, info] : tracks) {
@@ -310,11 +324,21 @@ BmffScan scan_fragmented_mp4(const std::filesystem::path& file) {
       }
       ScannedFragment frag;
       frag.offset = offset;
+      bool plausible = true;
       for (const auto& tr : trafs) {
         if (tr.track_id != s.video_track_id) continue;
+        // Bounded before converting and summing (signed overflow otherwise); a GOP lasts
+        // seconds. The fragment index refuses durations above 2^40 too.
+        if (tr.duration > kMaxDuration || tr.decode_start > kMaxDecodeTime) plausible = false;
+        if (!plausible) break;
         frag.decode_start = to_90k(tr.decode_start, s.video_timescale);
         frag.duration += to_90k(tr.duration, s.video_timescale);
+        if (frag.duration > Ticks90k(kMaxDuration)) plausible = false;
         frag.video_samples += tr.samples;
+      }
+      if (!plausible) {
+        s.problem = "implausible fragment duration or time at byte " + std::to_string(offset);
+        break;
       }
       pending = frag;
     } else if (t == fourcc("mdat")) {

@@ -76,6 +76,52 @@ TEST(BmffScan, EveryTruncationKeepsExactlyTheCompleteFragments) {
   }
 }
 
+// A corrupt sample count: a trun without per-sample fields claiming four billion samples was
+// summed sample by sample (seconds per fragment, minutes under ASan: found by tests/fuzz), and
+// durations that large overflowed the signed sums. It is now an implausible fragment, answered
+// at once, and the fragments before it are kept.
+TEST(BmffScan, AnAbsurdSampleCountIsAProblemNotALoop) {
+  test::TempDir dir;
+  const auto file = write_segment(dir.path());
+  const BmffScan full = scan_fragmented_mp4(file);
+  ASSERT_EQ(full.fragments.size(), 3u);
+  std::string bytes;
+  {
+    std::ifstream in(file, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const size_t trun = bytes.find("trun", full.fragments[1].offset);
+  ASSERT_NE(trun, std::string::npos);
+  // version 0, no flags (every sample has the tfhd/trex default duration), count 2^32 - 1.
+  bytes.replace(trun + 4, 8, std::string("\0\0\0\0\xff\xff\xff\xff", 8));
+  std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
+  const BmffScan s = scan_fragmented_mp4(file);
+  ASSERT_EQ(s.fragments.size(), 1u);
+  EXPECT_EQ(s.valid_bytes, full.fragments[1].offset);
+  EXPECT_NE(s.problem.find("implausible"), std::string::npos) << s.problem;
+}
+
+// A second moov after the fragments moved init_bytes past them (the fragment index counts
+// offsets from init_bytes): found by tests/fuzz. It is a problem where it starts.
+TEST(BmffScan, AMoovAfterTheFragmentsIsAProblem) {
+  test::TempDir dir;
+  const auto file = write_segment(dir.path());
+  const BmffScan full = scan_fragmented_mp4(file);
+  std::string bytes;
+  {
+    std::ifstream in(file, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const size_t moov = bytes.find("moov") - 4;
+  bytes += bytes.substr(moov, full.init_bytes - moov);
+  std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
+  const BmffScan s = scan_fragmented_mp4(file);
+  EXPECT_EQ(s.init_bytes, full.init_bytes);
+  EXPECT_EQ(s.fragments.size(), 3u);
+  EXPECT_EQ(s.valid_bytes, full.file_bytes);
+  EXPECT_EQ(s.problem, "unexpected or unreadable moov at byte " + std::to_string(full.file_bytes));
+}
+
 TEST(BmffScan, GarbageIsAnAnswerNotACrash) {
   test::TempDir dir;
   std::mt19937 rng(42);

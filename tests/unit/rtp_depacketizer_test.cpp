@@ -56,6 +56,25 @@ TEST(RtpPacket, ParsesHeaderExtensionAndPadding) {
   EXPECT_FALSE(parse_rtp(Bytes(12, 0)));                    // version 0
 }
 
+// Regression (issue 16, tests/fuzz/regressions/rtp/parse_rtp_csrc_padding_underflow): 15 CSRCs
+// make a 72-byte header in a 14-byte packet, and the padding count (0xaf) is larger than the
+// packet. The padding bound `end - header` underflowed, `end -= pad` wrapped, and the payload
+// span ran past the buffer into the depacketizer.
+TEST(RtpPacket, RefusesCsrcsLongerThanThePacketWithPadding) {
+  EXPECT_FALSE(parse_rtp(Bytes{0xaf, 0xaf, 0xaf, 0xaf, 0xaf, 0xaf, 0xaf, 0, 0, 0, 0, 0, 0, 0xaf}));
+  // The issue's 17-byte form: two CSRCs (a 20-byte header), padding 0xff.
+  Bytes p = rtp(1, 2, false, {0xAA, 0xBB, 0xCC, 0xDD, 0xFF});
+  p[0] = 0x80 | 0x20 | 2;
+  ASSERT_EQ(p.size(), 17u);
+  EXPECT_FALSE(parse_rtp(p));
+  // Padding within a payload that fits is still removed.
+  p[0] = 0x80 | 0x20;
+  p.back() = 2;
+  const auto ok = parse_rtp(p);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->payload.size(), 3u);
+}
+
 TEST(H264Depacketizer, AssemblesSingleStapAndFragmentedUnits) {
   H26xDepacketizer d(H26xDepacketizer::Codec::kH264, {});
   std::vector<CodecFrame> out;

@@ -158,6 +158,22 @@ TEST(RtspMessage, WaitsForCompleteItemsAndSplitsInterleavedFrames) {
   EXPECT_EQ(msg.body.size(), std::stoul(*msg.header("Content-Length")));
 }
 
+// Regression (issue 16, tests/fuzz/regressions/rtsp/to_int_trim_dangling): the number of every
+// header was parsed from a view into a destroyed temporary. Reolink's TEARDOWN answer, the first
+// input libFuzzer tried, made AddressSanitizer report a stack-use-after-scope in cseq(); the
+// ASan build of these tests (scripts/test) fails here if it comes back.
+TEST(RtspMessage, ReadsNumbersOfHeadersWithSpacesAround) {
+  const RtspMessage msg = parse_whole(
+      "RTSP/1.0 200 OK\r\nCSeq: 7\r\nDate: Thu, Dec 30 2021 03:21:51 GMT\r\n\r\n");
+  EXPECT_EQ(msg.status, 200);
+  EXPECT_EQ(msg.cseq(), 7);
+  const RtspMessage padded = parse_whole(
+      "RTSP/1.0 404 Not Found\r\nCSeq:\t 12345 \r\nContent-Length:  3 \r\n\r\nabc");
+  EXPECT_EQ(padded.cseq(), 12345);
+  EXPECT_EQ(padded.body, "abc");
+  EXPECT_EQ(parse_session_header("9a90de54 ; timeout= 60 ").timeout_s, 60);
+}
+
 TEST(RtspMessage, RefusesBytesThatAreNotRtsp) {
   RtspMessage msg;
   InterleavedFrame frame;
