@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <exception>
 #include <tuple>
@@ -47,7 +48,10 @@ std::string describe_current_exception() {
   } catch (const Error& e) {
     return e.what();
   } catch (const std::exception& e) {
-    return demangle(typeid(e).name()) + ": " + e.what();
+    std::string what = demangle(typeid(e).name()) + ": " + e.what();
+    // cv::Exception's message ends with a newline; a log line should not.
+    while (!what.empty() && std::isspace(static_cast<unsigned char>(what.back()))) what.pop_back();
+    return what;
   } catch (...) {
     const std::type_info* t = abi::__cxa_current_exception_type();
     return "an exception of type " + (t ? demangle(t->name()) : std::string("unknown"));
@@ -105,8 +109,6 @@ Component::~Component() {
   registry_->entries_.remove(entry_);
 }
 
-const ComponentId& Component::id() const { return entry_->id; }
-
 std::string Component::context() const {
   const ComponentId& id = entry_->id;
   std::string out = id.component;
@@ -141,8 +143,6 @@ void Component::restarted() {
   std::lock_guard lock(entry_->mu);
   entry_->restarting = false;
 }
-
-ComponentStatus Component::status() const { return entry_->status(clock().steady_now()); }
 
 void Component::failed_current() noexcept {
   try {

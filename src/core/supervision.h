@@ -93,8 +93,6 @@ class Component {
   void failed(const std::string& what,
               std::optional<std::chrono::milliseconds> restart_in = std::nullopt);
   void restarted();
-  ComponentStatus status() const;
-  const ComponentId& id() const;
   // "analyzer (camera front)", for log lines.
   std::string context() const;
 
@@ -149,7 +147,6 @@ class SupervisedThread {
   bool wait_for(std::chrono::milliseconds d);
 
   Component& component() { return component_; }
-  const Component& component() const { return component_; }
 
  private:
   void run(const std::function<void()>& body,

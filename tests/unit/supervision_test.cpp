@@ -273,7 +273,8 @@ TEST(Supervision, SinkThatThrowsCostsItsCameraAReconnectOnly) {
   // Connected again after the failure and streamed a whole clip since.
   ASSERT_TRUE(eventually([&] { return other.starts.load() >= 2 && other.packets.load() > clip; }));
   worker.stop();
-  const ComponentStatus* c = find(registry.snapshot(), "ingest", "yard");
+  const auto all = registry.snapshot();
+  const ComponentStatus* c = find(all, "ingest", "yard");
   ASSERT_NE(c, nullptr);
   EXPECT_EQ(c->failures, 1);
   EXPECT_NE(c->last_error.find("std::runtime_error: sink failed on purpose"), std::string::npos)
