@@ -296,6 +296,7 @@ std::shared_ptr<http::BodyStream> CameraProber::start(const CameraConfig& camera
     });
     if (!answered) {
       // The client still gets an answer, and the failure is the probe's, not the process's.
+      spdlog::warn("camera test {}: failed inside vigil (the line before says why)", where);
       ProbeResult failed;
       failed.reason = "failed";
       failed.error = "the test failed inside vigil (its log says why)";

@@ -156,11 +156,7 @@ class ReplaySource final : public MediaSource {
  public:
   std::shared_ptr<const StreamInfo> open() override { return test::test_clip().info; }
   bool read(AVPacket* pkt, TrackKind& track) override {
-    const auto& v = test::test_clip().video;
-    if (next_ >= v.size()) return false;
-    av_packet_ref(pkt, v[next_++].get());
-    track = TrackKind::kVideo;
-    return true;
+    return test::read_test_clip(next_, pkt, track);
   }
   void interrupt() override {}
 
