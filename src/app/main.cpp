@@ -26,6 +26,7 @@ extern "C" {
 #include "core/error.h"
 #include "core/redact.h"
 #include "core/supervision.h"
+#include "core/text.h"
 #include "record/recovery.h"
 #include "serve/api.h"
 #include "serve/http_server.h"
@@ -43,8 +44,8 @@ void ffmpeg_log(void* avcl, int level, const char* fmt, va_list vl) {
   char line[1024];
   int print_prefix = 1;
   av_log_format_line(avcl, level, fmt, vl, line, sizeof line, &print_prefix);
-  std::string s = redact_all_urls(line);
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  // Its lines quote what cameras sent (reason phrases, URLs): cleaned like all network text.
+  const std::string s = clean_text(redact_all_urls(line), sizeof line);
   if (!s.empty()) spdlog::debug("ffmpeg: {}", s);
 }
 
@@ -208,7 +209,7 @@ int run_status(const Config& config, bool as_json) {
   const bool stale = age_ms > 10'000;
   if (as_json) {
     j["stale"] = stale;
-    std::cout << j.dump(2) << "\n";
+    std::cout << to_json_text(j, 2) << "\n";
     return stale ? 1 : 0;
   }
   if (stale) {

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/redact.h"
+#include "core/text.h"
 #include "record/recovery.h"
 
 namespace vigil {
@@ -96,7 +97,9 @@ RecorderService::Pipeline RecorderService::make_pipeline(const CameraConfig& cam
                    clock_.wall_now());
   p.worker = std::make_unique<CameraWorker>(
       cam, fixed_.ingest, clock_, rtsp_source_factory(clock_, fixed_.ingest),
-      std::vector<PacketSink*>{parts.recorder.get(), parts.live.get(), &parts.tap}, &components_);
+      // Live view and analysis first: each packet reaches them before the recorder queues it
+      // for its writer thread.
+      std::vector<PacketSink*>{parts.live.get(), &parts.tap, parts.recorder.get()}, &components_);
   return p;
 }
 
@@ -375,6 +378,10 @@ std::string RecorderService::status_json() {
         {"packets_dropped", r.packets_dropped},
         {"record_error", r.last_error},
         {"disk_full", r.disk_full},
+        {"disk_error", r.disk_error},
+        {"record_queue_overflows", r.queue_overflows},
+        {"record_queue_dropped", r.queue_dropped},
+        {"record_queue_bytes", r.queue_bytes},
         {"stored_bytes", u.bytes},
         {"stored_segments", u.segments},
     };
@@ -445,7 +452,7 @@ std::string RecorderService::status_json() {
                       c.last_failure_at ? format_iso8601(*c.last_failure_at) : ""}});
   }
   out["components"] = comps;
-  return out.dump(2);
+  return to_json_text(out, 2);
 }
 
 void RecorderService::write_status_file() {

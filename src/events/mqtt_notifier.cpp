@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/error.h"
+#include "core/text.h"
 
 namespace vigil {
 namespace {
@@ -176,7 +177,7 @@ void MqttNotifier::notify(const EventNotice& n) {
   }
   const SteadyTime deadline = clock_.steady_now() + s_.retry_for;
   enqueue({state_topic(n.camera_id, n.type), on ? "ON" : "OFF", true, deadline});
-  enqueue({events_topic(), event_notice_json(n).dump(), false, deadline});
+  enqueue({events_topic(), to_json_text(event_notice_json(n)), false, deadline});
 }
 
 void MqttNotifier::enqueue(Message m) {
@@ -283,7 +284,7 @@ void MqttNotifier::publish_discovery(const std::string& id, const std::string& n
                                 {"name", name},
                                 {"manufacturer", "vigil"},
                                 {"model", "camera"}}}};
-  publish_now(discovery_topic(id, type), cfg.dump(), true);
+  publish_now(discovery_topic(id, type), to_json_text(cfg), true);
 }
 
 void MqttNotifier::set_cameras(const Config& next) {

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/redact.h"
+#include "core/text.h"
 #include "events/http_post.h"
 #include "events/mqtt_notifier.h"
 #include "events/webhook_notifier.h"
@@ -26,11 +27,10 @@ struct MqttProbe {
 };
 
 std::string test_json(WallTime now) {
-  return nlohmann::json{{"test", true},
-                        {"message", "Test notification from vigil"},
-                        {"at", format_iso8601(now)},
-                        {"at_ms", ms_since_epoch(now)}}
-      .dump();
+  return to_json_text({{"test", true},
+                       {"message", "Test notification from vigil"},
+                       {"at", format_iso8601(now)},
+                       {"at_ms", ms_since_epoch(now)}});
 }
 
 // A TLS failure first (libmosquitto may report it as a plain socket error after OpenSSL gave
@@ -70,7 +70,7 @@ NotificationTestResult send_mqtt_test(const MqttSettings& s, WallTime now,
     return {false, e.what()};
   }
   mosquitto_log_callback_set(mosq, [](struct mosquitto*, void* self, int level, const char* text) {
-    if (level & MOSQ_LOG_ERR) static_cast<MqttProbe*>(self)->log_error = text;
+    if (level & MOSQ_LOG_ERR) static_cast<MqttProbe*>(self)->log_error = clean_text(text);
   });
   mosquitto_connect_callback_set(mosq, [](struct mosquitto*, void* self, int rc) {
     static_cast<MqttProbe*>(self)->connack = rc;

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "core/redact.h"
+#include "core/text.h"
 #include "events/http_post.h"
 
 namespace vigil {
@@ -59,7 +60,7 @@ void WebhookNotifier::stop() {
 }
 
 void WebhookNotifier::notify(const EventNotice& n) {
-  const std::string body = event_notice_json(n).dump();
+  const std::string body = to_json_text(event_notice_json(n));
   const std::string kind = n.kind == EventNotice::Kind::kStart ? "start" : "end";
   for (auto& t : targets_) {
     const auto& types = t->config.types;

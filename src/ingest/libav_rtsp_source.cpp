@@ -98,7 +98,7 @@ std::shared_ptr<const StreamInfo> LibavRtspSource::open() {
   };
 
   set_deadline(io_timeout_ * 2);
-  int err = avformat_open_input(&ctx_, url_.c_str(), nullptr, &opts);
+  int err = avformat_open_input(&ctx_, with_encoded_userinfo(url_).c_str(), nullptr, &opts);
   av_dict_free(&opts);
   if (err < 0) {
     // avformat_open_input frees the context on failure.

@@ -122,12 +122,14 @@ std::size_t declared_reorder_depth(const AVCodecParameters* par,
 }  // namespace
 
 NativeRtspSource::NativeRtspSource(std::string url, std::chrono::milliseconds io_timeout,
-                                   std::chrono::milliseconds read_batch, const Clock& clock)
+                                   std::chrono::milliseconds read_batch, const Clock& clock,
+                                   size_t max_ready_bytes)
     : url_(std::move(url)),
       io_timeout_(io_timeout),
       read_batch_(read_batch),
       clock_(clock),
-      conn_(clock) {}
+      conn_(clock),
+      max_ready_bytes_(max_ready_bytes) {}
 
 NativeRtspSource::~NativeRtspSource() {
   if (!playing_ || interrupted_) return;
@@ -377,8 +379,9 @@ std::shared_ptr<const StreamInfo> NativeRtspSource::connect_and_describe() {
         const auto next = conn_.next(std::max(left, std::chrono::milliseconds(1)), msg, frame);
         if (next == RtspConnection::Next::kClosed) break;
         if (next == RtspConnection::Next::kFrame) on_frame(frame);
-      } catch (const Error&) {
-        if (interrupted_) throw;
+      } catch (const Error& e) {
+        // A camera beyond a memory cap is disconnected with that reason, also here.
+        if (interrupted_ || e.code() == ErrorCode::kResourceExhausted) throw;
         break;  // nothing more within the wait: no audio, and read() reports a silent camera
       }
     }
@@ -432,6 +435,9 @@ void NativeRtspSource::on_frame(const InterleavedFrame& f) {
   if (!rtp) return;
   scratch_.clear();
   track->depacketizer->push(*rtp, scratch_);
+  if (!track->depacketizer->failure().empty()) {
+    throw Error(ErrorCode::kResourceExhausted, track->depacketizer->failure());
+  }
   for (CodecFrame& cf : scratch_) {
     // Audio before the first video keyframe has nothing to go with.
     if (track->kind == TrackKind::kAudio && !video_started_) continue;
@@ -442,7 +448,13 @@ void NativeRtspSource::on_frame(const InterleavedFrame& f) {
                                                                 *track->rtptime)
                           : cf.timestamp;
     }
+    ready_bytes_ += cf.data.size();
     ready_.push_back(Ready{track->kind, std::move(cf)});
+  }
+  if (ready_bytes_ > max_ready_bytes_) {
+    throw Error(ErrorCode::kResourceExhausted,
+                "more than " + std::to_string(max_ready_bytes_ >> 20) +
+                    " MiB of frames arrived before vigil could take them");
   }
 }
 
@@ -481,6 +493,7 @@ bool NativeRtspSource::read(AVPacket* pkt, TrackKind& track) {
       if (!ready_.empty()) {
         Ready r = std::move(ready_.front());
         ready_.pop_front();
+        ready_bytes_ -= r.frame.data.size();
         fill_packet(r, pkt);
         track = r.kind;
         return true;

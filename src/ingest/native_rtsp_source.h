@@ -25,8 +25,14 @@ namespace vigil {
 
 class NativeRtspSource final : public MediaSource {
  public:
+  // Frames waiting to be read: a frame or a few normally, up to 1.5 s of a camera while open()
+  // waits for its audio after the first keyframe (a 20 Mbit/s camera: under 4 MiB). A camera
+  // that floods that wait beyond `max_ready_bytes` is disconnected rather than buffered.
+  static constexpr size_t kMaxReadyBytes = size_t{64} << 20;
+
   NativeRtspSource(std::string url, std::chrono::milliseconds io_timeout,
-                   std::chrono::milliseconds read_batch, const Clock& clock);
+                   std::chrono::milliseconds read_batch, const Clock& clock,
+                   size_t max_ready_bytes = kMaxReadyBytes);
   ~NativeRtspSource() override;
 
   std::shared_ptr<const StreamInfo> open() override;
@@ -81,6 +87,8 @@ class NativeRtspSource final : public MediaSource {
   H26xDepacketizer* video_ = nullptr;  // owned by tracks_
   bool video_started_ = false;
   std::deque<Ready> ready_;
+  size_t max_ready_bytes_;
+  size_t ready_bytes_ = 0;  // of the frames in ready_, at most max_ready_bytes_
   std::vector<CodecFrame> scratch_;
   AVRational video_clock_{1, 90000};
   DecodeTimestamps video_dts_;

@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+
 #include "ingest/rtsp_message.h"
 
 namespace vigil {
@@ -55,6 +57,7 @@ std::optional<RtpPacket> parse_rtp(std::span<const uint8_t> d) {
 }
 
 void Depacketizer::push(const RtpPacket& p, std::vector<CodecFrame>& out) {
+  if (!failure_.empty()) return;
   bool loss = false;
   if (!started_) {
     started_ = true;
@@ -120,8 +123,31 @@ void H26xDepacketizer::nal_done(size_t start) {
   param->assign(nal.begin(), nal.end());
 }
 
+bool H26xDepacketizer::room_for(size_t bytes, bool nal) {
+  if (!failure().empty()) return false;
+  if (data_.size() + bytes > kMaxVideoFrameBytes) {
+    fail("video frame larger than " + std::to_string(kMaxVideoFrameBytes >> 20) + " MiB");
+  } else if (nal && nal_units_ + 1 > kMaxNalUnitsPerFrame) {
+    fail("video frame of more than " + std::to_string(kMaxNalUnitsPerFrame) + " NAL units");
+  } else {
+    nal_units_ += nal ? 1 : 0;
+    // Doubling as a vector does, but never past the cap: a frame near it then holds 16 MiB,
+    // not the 32 MiB the vector's own doubling would reserve.
+    const size_t need = data_.size() + bytes;
+    if (need > data_.capacity()) {
+      data_.reserve(std::min(std::max(need, 2 * data_.capacity()), kMaxVideoFrameBytes));
+    }
+    return true;
+  }
+  // What was assembled is of no use any more; free it now rather than at the reconnect.
+  data_ = {};
+  active_ = false;
+  fragment_start_.reset();
+  return false;
+}
+
 void H26xDepacketizer::add_nal(std::span<const uint8_t> nal) {
-  if (nal.empty()) return;
+  if (nal.empty() || !room_for(sizeof kStartCode + nal.size(), true)) return;
   const size_t start = data_.size();
   data_.insert(data_.end(), std::begin(kStartCode), std::end(kStartCode));
   data_.insert(data_.end(), nal.begin(), nal.end());
@@ -141,6 +167,7 @@ void H26xDepacketizer::on_packet(const RtpPacket& p, int64_t timestamp, bool los
     key_ = false;
     timestamp_ = timestamp;
     data_.clear();
+    nal_units_ = 0;
     fragment_start_.reset();
   }
   if (loss_before) broken_ = true;
@@ -166,6 +193,7 @@ void H26xDepacketizer::on_packet(const RtpPacket& p, int64_t timestamp, bool los
         break;
       }
       add_nal({d + i, len});
+      if (!failure().empty()) return;
       i += len;
     }
   } else if (type == fragment) {
@@ -175,6 +203,7 @@ void H26xDepacketizer::on_packet(const RtpPacket& p, int64_t timestamp, bool los
     const bool last = (fu & 0x40) != 0;
     if (first) {
       if (fragment_start_) broken_ = true;  // the previous fragmented NAL never ended
+      if (!room_for(sizeof kStartCode + header + n - fu_at - 1, true)) return;
       fragment_start_ = data_.size();
       data_.insert(data_.end(), std::begin(kStartCode), std::end(kStartCode));
       if (h264) {
@@ -186,13 +215,17 @@ void H26xDepacketizer::on_packet(const RtpPacket& p, int64_t timestamp, bool los
     } else if (!fragment_start_) {
       broken_ = true;  // a middle or end without its start
     }
-    if (fragment_start_) data_.insert(data_.end(), d + fu_at + 1, d + n);
+    if (fragment_start_) {
+      if (!first && !room_for(n - fu_at - 1, false)) return;
+      data_.insert(data_.end(), d + fu_at + 1, d + n);
+    }
     if (last && fragment_start_) {
       nal_done(*fragment_start_);
       fragment_start_.reset();
     }
   } else if ((h264 && type >= 1 && type <= 23) || (!h264 && type < 48)) {
     add_nal(p.payload);
+    if (!failure().empty()) return;
   } else {
     // STAP-B, MTAP, FU-B (interleaved packetization) and H.265 PACI are not supported: the
     // frame is incomplete without them.
@@ -220,9 +253,11 @@ void H26xDepacketizer::finish(std::vector<CodecFrame>& out) {
 }
 
 AacDepacketizer::AacDepacketizer(int size_length, int index_length, int index_delta_length)
-    : size_length_(size_length),
-      index_length_(index_length),
-      index_delta_length_(index_delta_length) {}
+    // Fields wider than the 32 bits BitReader returns are no AAC stream; a zero sizelength
+    // would make the AU-header loop below read nothing forever.
+    : size_length_(std::clamp(size_length, 1, 32)),
+      index_length_(std::clamp(index_length, 0, 32)),
+      index_delta_length_(std::clamp(index_delta_length, 0, 32)) {}
 
 void AacDepacketizer::on_packet(const RtpPacket& p, int64_t timestamp, bool loss_before,
                                 std::vector<CodecFrame>& out) {
@@ -250,6 +285,12 @@ void AacDepacketizer::on_packet(const RtpPacket& p, int64_t timestamp, bool loss
   size_t at = 2 + header_bytes;
   if (sizes.size() == 1 && at + sizes[0] > n) {
     // One access unit split over several packets; each carries the whole unit's size.
+    if (sizes[0] > kMaxAudioAccessUnitBytes) {
+      fragment_ = {};
+      fail("audio access unit larger than " + std::to_string(kMaxAudioAccessUnitBytes >> 10) +
+           " KiB");
+      return;
+    }
     if (fragment_.empty()) {
       fragment_timestamp_ = timestamp;
       fragment_size_ = sizes[0];

@@ -2,8 +2,15 @@
 // mpeg4-generic (RFC 3640). Video frames come out in Annex B form (start codes), the form
 // FFmpeg's muxers accept from an RTSP source. A frame that lost a packet is never passed on:
 // video then resumes at the next keyframe, so recordings hold no half-decodable pictures.
+//
+// Memory per camera is bounded: a frame, an audio access unit or the NAL units of one frame
+// beyond the caps below stop the depacketizer with a reason (failure()), and the source
+// disconnects the camera with it. A camera that sends one frame that never ends (an FU-A start,
+// then fragments with the same timestamp and no marker) otherwise took memory until the
+// process was killed.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -23,6 +30,16 @@ struct RtpPacket {
 // nullopt for anything that is not an RTP version 2 packet with a sane header.
 std::optional<RtpPacket> parse_rtp(std::span<const uint8_t> data);
 
+// The largest access units a camera may send (docs/design/ingest.md, "Bounded memory").
+// 16 MiB is several times the keyframes of 4K cameras at high bit rates (1-3 MiB).
+inline constexpr size_t kMaxVideoFrameBytes = size_t{16} << 20;
+// Slices, SEI and parameter sets of one picture: encoders use one slice per row of macroblocks
+// at most (68 for 1080p H.264); 4096 leaves room for the oddest camera.
+inline constexpr size_t kMaxNalUnitsPerFrame = 4096;
+// AAC access units are at most 6144 bits per channel (ISO/IEC 14496-3), 36 KiB for 48
+// channels; RFC 3640's sizelength lets a camera announce up to 2^sizelength bytes.
+inline constexpr size_t kMaxAudioAccessUnitBytes = size_t{64} << 10;
+
 struct CodecFrame {
   int64_t timestamp = 0;  // RTP clock ticks, unwrapped (continues across 32-bit wrap-around)
   bool key = false;
@@ -37,11 +54,15 @@ class Depacketizer {
   // Frames thrown away because a packet was missing or they were undecodable without one.
   uint64_t frames_dropped() const { return dropped_; }
   uint64_t packets_lost() const { return lost_; }
+  // Why this stream cannot go on ("video frame larger than 16 MiB"); empty while all is well.
+  // Once set, push() ignores every packet: the camera must be disconnected.
+  const std::string& failure() const { return failure_; }
 
  protected:
   virtual void on_packet(const RtpPacket& p, int64_t timestamp, bool loss_before,
                          std::vector<CodecFrame>& out) = 0;
   void count_dropped() { ++dropped_; }
+  void fail(std::string why) { failure_ = std::move(why); }
 
  private:
   bool started_ = false;
@@ -50,6 +71,7 @@ class Depacketizer {
   int64_t unwrapped_ = 0;
   uint64_t dropped_ = 0;
   uint64_t lost_ = 0;
+  std::string failure_;
 };
 
 class H26xDepacketizer final : public Depacketizer {
@@ -67,6 +89,9 @@ class H26xDepacketizer final : public Depacketizer {
   void on_packet(const RtpPacket& p, int64_t timestamp, bool loss_before,
                  std::vector<CodecFrame>& out) override;
   void add_nal(std::span<const uint8_t> nal);
+  // Room for `bytes` more and (with `nal`) one more NAL unit in the frame; false (and failed)
+  // beyond the caps.
+  bool room_for(size_t bytes, bool nal);
   void nal_done(size_t start);
   void finish(std::vector<CodecFrame>& out);
 
@@ -81,12 +106,14 @@ class H26xDepacketizer final : public Depacketizer {
   bool key_ = false;
   int64_t timestamp_ = 0;
   std::vector<uint8_t> data_;
+  size_t nal_units_ = 0;
   std::optional<size_t> fragment_start_;  // offset of a fragmented NAL in progress
 };
 
 class AacDepacketizer final : public Depacketizer {
  public:
-  // From the fmtp: sizelength, indexlength, indexdeltalength (AAC-hbr: 13, 3, 3).
+  // From the fmtp: sizelength, indexlength, indexdeltalength (AAC-hbr: 13, 3, 3); each is
+  // taken within 0-32 bits (sizelength at least 1).
   AacDepacketizer(int size_length, int index_length, int index_delta_length);
 
  private:

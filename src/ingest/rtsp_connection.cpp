@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -17,7 +18,7 @@
 namespace vigil {
 namespace {
 
-constexpr size_t kBufferBytes = 1 << 20;
+constexpr size_t kBufferBytes = 1 << 20;  // the first allocation, grown up to max_buffer
 // Compact the buffer when less than this is free at its end: one interleaved frame at most.
 constexpr size_t kMinFree = 64 * 1024 + 4;
 
@@ -42,7 +43,8 @@ Error connect_error(int err) {
 
 }  // namespace
 
-RtspConnection::RtspConnection(const Clock& clock) : clock_(clock), buf_(kBufferBytes) {
+RtspConnection::RtspConnection(const Clock& clock, size_t max_buffer)
+    : clock_(clock), max_buffer_(max_buffer), buf_(std::min(kBufferBytes, max_buffer)) {
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd_ < 0) throw Error(ErrorCode::kResourceExhausted, "eventfd: " + errno_string(errno));
 }
@@ -136,7 +138,16 @@ bool RtspConnection::fill(std::chrono::milliseconds timeout, std::chrono::millis
     std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
     end_ -= begin_;
     begin_ = 0;
-    if (buf_.size() - end_ < kMinFree) buf_.resize(buf_.size() * 2);  // a huge message
+    if (buf_.size() - end_ < kMinFree) {  // a huge message
+      if (buf_.size() >= max_buffer_) {
+        const bool mib = max_buffer_ % (1 << 20) == 0;
+        throw Error(ErrorCode::kResourceExhausted,
+                    "the camera sent an RTSP message larger than " +
+                        std::to_string(mib ? max_buffer_ >> 20 : max_buffer_ >> 10) +
+                        (mib ? " MiB" : " KiB"));
+      }
+      buf_.resize(std::min(buf_.size() * 2, max_buffer_));
+    }
   }
   SteadyTime deadline{};
   bool waited = false;

@@ -17,7 +17,10 @@ namespace vigil {
 
 class RtspConnection {
  public:
-  explicit RtspConnection(const Clock& clock);
+  // The receive buffer holds at most `max_buffer` bytes: RTSP messages (64 KiB of headers,
+  // 1 MiB of body) and interleaved frames (64 KiB) always fit in the default.
+  static constexpr size_t kMaxBufferBytes = size_t{4} << 20;
+  explicit RtspConnection(const Clock& clock, size_t max_buffer = kMaxBufferBytes);
   ~RtspConnection();
   RtspConnection(const RtspConnection&) = delete;
   RtspConnection& operator=(const RtspConnection&) = delete;
@@ -46,6 +49,7 @@ class RtspConnection {
   const Clock& clock_;
   int fd_ = -1;
   int wake_fd_ = -1;  // eventfd written by interrupt(), polled with the socket
+  size_t max_buffer_;
   std::vector<uint8_t> buf_;
   size_t begin_ = 0;  // unparsed bytes are buf_[begin_, end_)
   size_t end_ = 0;

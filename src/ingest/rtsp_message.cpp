@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/text.h"
 
 namespace vigil {
 namespace {
@@ -124,7 +125,8 @@ ParseResult parse_rtsp_item(std::span<const uint8_t> data, size_t& consumed, Rts
         if (!code) throw not_rtsp("bad status line");
         msg.is_response = true;
         msg.status = *code;
-        msg.reason = sp2 == std::string_view::npos ? "" : trim(line.substr(sp2 + 1));
+        // Free text chosen by the camera (Latin-1 firmware, stray controls): cleaned here.
+        msg.reason = sp2 == std::string_view::npos ? "" : clean_text(line.substr(sp2 + 1));
       } else {
         msg.is_response = false;
         msg.method = std::string(line.substr(0, line.find(' ')));

@@ -16,27 +16,6 @@ bool starts_with_nocase(const std::string& s, const std::string& prefix) {
   return true;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Cameras' passwords often contain characters that must be percent-encoded in a URL.
-std::string percent_decode(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 RtspUrl parse_rtsp_url(const std::string& url) {
@@ -44,21 +23,19 @@ RtspUrl parse_rtsp_url(const std::string& url) {
     return Error(ErrorCode::kInvalidArgument, redact_url(url) + ": " + why);
   };
   if (!starts_with_nocase(url, "rtsp://")) throw bad("not an rtsp:// URL");
-  const size_t auth_start = 7;
-  const size_t path_start = url.find_first_of("/?", auth_start);
-  std::string authority = url.substr(auth_start, path_start == std::string::npos
-                                                     ? std::string::npos
-                                                     : path_start - auth_start);
-  const std::string rest = path_start == std::string::npos ? "/" : url.substr(path_start);
+  // Where the user info ends is redaction's definition too (core/redact.h), so that the
+  // password used to log in is the one masked in every message.
+  const UrlAuthority parts = *split_authority(url);  // it has a scheme: rtsp://
+  const std::string authority = url.substr(parts.host_begin, parts.host_end - parts.host_begin);
+  const std::string rest = parts.host_end == url.size() ? "/" : url.substr(parts.host_end);
   RtspUrl out;
-  // The password may itself contain '@' when not encoded: the last '@' ends the user info.
-  const size_t at = authority.rfind('@');
-  if (at != std::string::npos) {
-    const std::string userinfo = authority.substr(0, at);
-    authority = authority.substr(at + 1);
-    const size_t colon = userinfo.find(':');
-    out.user = percent_decode(userinfo.substr(0, colon));
-    if (colon != std::string::npos) out.password = percent_decode(userinfo.substr(colon + 1));
+  if (parts.userinfo_end != std::string::npos) {
+    const size_t pass = parts.password_begin;
+    const size_t user_end = pass == std::string::npos ? parts.userinfo_end : pass - 1;
+    out.user = percent_decode(std::string_view(url).substr(parts.begin, user_end - parts.begin));
+    if (pass != std::string::npos) {
+      out.password = percent_decode(std::string_view(url).substr(pass, parts.userinfo_end - pass));
+    }
     out.has_credentials = true;
   }
   std::string port_text;

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <sstream>
 
+#include "core/text.h"
 #include "ingest/rtsp_message.h"
 
 namespace vigil {
@@ -113,7 +114,7 @@ std::string sdp_codec_name(const SdpMedia& m) {
   if (e == "MPA") return "mp3";
   if (e == "MP2T") return "mpegts";
   if (e.empty()) return "unknown";
-  return lower(e);
+  return clean_text(lower(e), 64);  // the camera's own word: it reaches status and logs
 }
 
 }  // namespace vigil

@@ -1,6 +1,9 @@
 #include "record/recorder.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 extern "C" {
 #include <libavutil/mathematics.h>
@@ -15,6 +18,12 @@ namespace {
 constexpr AVRational k90k{1, 90000};
 
 Ticks90k to90k(int64_t ts, AVRational tb) { return Ticks90k(av_rescale_q(ts, tb, k90k)); }
+
+// What a queued packet costs besides its payload (the AVPacket, its buffer reference, the
+// queue's entry): bounds the queue for streams of many small packets too.
+constexpr size_t kItemOverhead = 256;
+
+constexpr const char* kQueueFull = "recorder queue full: the disk fell behind";
 
 std::string seconds_text(Ticks90k t) {
   char buf[32];
@@ -32,12 +41,189 @@ Recorder::Recorder(std::string camera_id, std::filesystem::path data_dir, Catalo
       catalog_(catalog),
       clock_(clock),
       options_(options),
+      ops_(options.file_ops ? *options.file_ops : FileOps::real()),
       on_disk_full_(std::move(on_disk_full)),
-      open_segments_(open_segments) {}
+      open_segments_(open_segments) {
+  thread_ = std::thread([this] { run(); });
+}
 
-Recorder::~Recorder() { close_segment("vigil stopped"); }
+Recorder::~Recorder() {
+  {
+    std::lock_guard lock(queue_mu_);
+    stopping_ = true;
+  }
+  queue_cv_.notify_one();
+  thread_.join();
+}
+
+// ---- Reader side: the camera's ingest thread. Queue and return. ----
+
+void Recorder::enqueue(Item item, bool wake) {
+  {
+    std::lock_guard lock(queue_mu_);
+    queued_bytes_ += item.bytes;
+    queue_.push_back(std::move(item));
+    // Also wake it when the queue fills, whatever the packet.
+    wake_ = wake_ || wake || queued_bytes_ > options_.queue_bytes / 8;
+    if (!wake_) return;
+  }
+  queue_cv_.notify_one();
+}
 
 void Recorder::on_stream_start(std::shared_ptr<const StreamInfo> info, WallTime) {
+  overflowed_ = false;
+  Item item;
+  item.kind = Item::Kind::kStart;
+  item.info = std::move(info);
+  item.steady = clock_.steady_now();
+  item.bytes = kItemOverhead;
+  enqueue(std::move(item), true);
+}
+
+void Recorder::on_stream_end(const std::string& reason, WallTime) {
+  Item item;
+  item.kind = Item::Kind::kEnd;
+  item.reason = reason;
+  item.steady = clock_.steady_now();
+  item.bytes = kItemOverhead;
+  enqueue(std::move(item), true);
+}
+
+void Recorder::on_packet(const MediaPacket& p) {
+  const bool key = p.track == TrackKind::kVideo && (p.pkt->flags & AV_PKT_FLAG_KEY) != 0;
+  const size_t bytes = static_cast<size_t>(std::max(p.pkt->size, 0)) + kItemOverhead;
+  bool dropped = false;
+  bool first_drop = false;
+  {
+    std::lock_guard lock(queue_mu_);
+    // After an overflow, resume only at a keyframe (a GOP without its start cannot be decoded)
+    // and once the writer has caught up by half the queue, so that it does not flap.
+    const size_t limit = overflowed_ ? options_.queue_bytes / 2 : options_.queue_bytes;
+    if ((overflowed_ && !key) || queued_bytes_ + bytes > limit) {
+      dropped = true;
+      ++queue_dropped_;
+      if (!overflowed_) {
+        overflowed_ = first_drop = true;
+        ++queue_overflows_;
+        // Tells the writer to end the segment where the footage stops (never refused: a
+        // control item is tiny).
+        Item end;
+        end.kind = Item::Kind::kOverflow;
+        end.steady = clock_.steady_now();
+        end.bytes = kItemOverhead;
+        queued_bytes_ += end.bytes;
+        queue_.push_back(std::move(end));
+        wake_ = true;
+      }
+    } else {
+      overflowed_ = false;
+    }
+  }
+  if (first_drop) queue_cv_.notify_one();
+  if (dropped) return;
+  Item item;
+  item.pkt = make_packet();
+  if (av_packet_ref(item.pkt.get(), p.pkt) < 0) return drop();
+  item.track = p.track;
+  item.received = p.received;
+  item.steady = clock_.steady_now();
+  item.bytes = bytes;
+  // The writer only has durable work at a keyframe (the GOP before it becomes a fragment): wake
+  // it there rather than once per packet.
+  enqueue(std::move(item), key);
+}
+
+void Recorder::wait_idle() {
+  std::unique_lock lock(queue_mu_);
+  wake_ = true;
+  queue_cv_.notify_one();
+  idle_cv_.wait(lock, [&] { return queue_.empty() && !busy_; });
+}
+
+// ---- Writer thread ----
+
+void Recorder::run() {
+  // 15 characters at most (the kernel's limit): "wr:" and the start of the camera id.
+  pthread_setname_np(pthread_self(), ("wr:" + camera_id_).substr(0, 15).c_str());
+  std::unique_lock lock(queue_mu_);
+  for (;;) {
+    // Without a wake-up, still write at least every second (a stream of audio only, say).
+    queue_cv_.wait_for(lock, std::chrono::seconds(1), [&] { return wake_ || stopping_; });
+    wake_ = false;
+    if (queue_.empty()) {
+      if (stopping_) break;
+      continue;
+    }
+    std::deque<Item> batch;
+    batch.swap(queue_);
+    busy_ = true;
+    lock.unlock();
+    for (Item& item : batch) {
+      handle(item);
+      const size_t bytes = item.bytes;
+      item = Item{};  // frees the packet before its bytes leave the count
+      lock.lock();
+      queued_bytes_ -= bytes;
+      lock.unlock();
+    }
+    lock.lock();
+    busy_ = false;
+    if (queue_.empty()) idle_cv_.notify_all();
+  }
+  lock.unlock();
+  Item stop;
+  stop.kind = Item::Kind::kStop;
+  stop.steady = clock_.steady_now();
+  handle(stop);
+}
+
+void Recorder::handle(Item& item) {
+  // The catch-all at the top of the writer: whatever a component below throws (an Error from
+  // the disk or the catalog, std::bad_alloc, a filesystem_error) ends the segment as a failed
+  // write would, is reported as such, and the writer goes on with the next item.
+  std::optional<Error> failure;
+  try {
+    now_ = item.steady;
+    switch (item.kind) {
+      case Item::Kind::kStart:
+        start_stream(std::move(item.info));
+        break;
+      case Item::Kind::kPacket:
+        write_packet(MediaPacket{item.pkt.get(), item.track, item.received});
+        break;
+      case Item::Kind::kEnd:
+        end_stream("stream ended: " + item.reason, item.reason);
+        break;
+      case Item::Kind::kOverflow:
+        spdlog::warn("camera {}: {}; dropping packets until a keyframe finds room", camera_id_,
+                     kQueueFull);
+        end_stream(kQueueFull, kQueueFull);
+        break;
+      case Item::Kind::kStop:
+        close_segment("vigil stopped");
+        break;
+    }
+    return;
+  } catch (const Error& e) {
+    failure = e;
+  } catch (const std::exception& e) {
+    failure = Error(ErrorCode::kInternal, e.what());
+  } catch (...) {
+    failure = Error(ErrorCode::kInternal, "unknown exception");
+  }
+  try {
+    handle_failure(*failure);
+  } catch (const std::exception& e) {
+    // The row stays 'writing': recovery cuts and closes it at the next start.
+    spdlog::error("camera {}: recording failed ({}), and so did ending the segment: {}",
+                  camera_id_, failure->what(), e.what());
+    forget_open();
+  } catch (...) {
+    forget_open();
+  }
+}
+
+void Recorder::start_stream(std::shared_ptr<const StreamInfo> info) {
   info_ = std::move(info);
   audio_queue_.clear();
   run_ = Run{};
@@ -45,14 +231,14 @@ void Recorder::on_stream_start(std::shared_ptr<const StreamInfo> info, WallTime)
   drop_pending();
 }
 
-void Recorder::on_stream_end(const std::string& reason, WallTime) {
-  close_segment("stream ended: " + reason);
+void Recorder::end_stream(const std::string& close_reason, const std::string& gap_reason) {
+  close_segment(close_reason);
   run_ = Run{};
   waiting_for_keyframe_ = true;
-  gap_reason_ = reason;
+  gap_reason_ = gap_reason;
 }
 
-void Recorder::on_packet(const MediaPacket& p) {
+void Recorder::write_packet(const MediaPacket& p) {
   if (!info_) return;
   if (p.track == TrackKind::kVideo) {
     on_video(p);
@@ -93,7 +279,7 @@ void Recorder::on_video(const MediaPacket& p) {
   }
   if (waiting_for_keyframe_) {
     if (!key) return drop();
-    if (suspended_until_ && clock_.steady_now() < *suspended_until_) return drop();
+    if (suspended_until_ && now_ < *suspended_until_) return drop();
     suspended_until_.reset();
     waiting_for_keyframe_ = false;
   }
@@ -207,16 +393,24 @@ void Recorder::open_segment(Ticks90k dts) {
   const WallTime start = run_.wall_origin + to_wall(dts - run_.media_origin);
   WallTime name_time = start;
   std::filesystem::path rel = segment_relative_path(camera_id_, name_time);
-  // Two files may want the same millisecond (the host clock stepped back); the name only has to
-  // be unique, the catalog row holds the true start.
-  while (std::filesystem::exists(data_dir_ / rel)) {
-    name_time += WallDuration(1);
-    rel = segment_relative_path(camera_id_, name_time);
-  }
-  const std::optional<WallTime> previous_end = catalog_.last_wall_end(camera_id_);
   int64_t row = 0;
+  std::optional<WallTime> previous_end;
   try {
-    create_directories_durably((data_dir_ / rel).parent_path());
+    // Two files may want the same millisecond (the host clock stepped back); the name only has
+    // to be unique, the catalog row holds the true start.
+    for (;;) {
+      std::error_code ec;
+      if (!std::filesystem::exists(data_dir_ / rel, ec)) {
+        if (ec) {
+          throw Error(ErrorCode::kUnavailable, (data_dir_ / rel).string() + ": " + ec.message());
+        }
+        break;
+      }
+      name_time += WallDuration(1);
+      rel = segment_relative_path(camera_id_, name_time);
+    }
+    previous_end = catalog_.last_wall_end(camera_id_);
+    create_directories_durably((data_dir_ / rel).parent_path(), ops_);
     NewSegment ns;
     ns.camera_id = camera_id_;
     ns.path = rel.generic_string();
@@ -229,7 +423,7 @@ void Recorder::open_segment(Ticks90k dts) {
     // it names is created next; a row whose file never appeared is simply removed at start.
     row = catalog_.begin_segment(ns);
     Open o;
-    o.writer = std::make_unique<SegmentWriter>(data_dir_ / rel, *info_);
+    o.writer = std::make_unique<SegmentWriter>(data_dir_ / rel, *info_, ops_);
     o.row_id = row;
     o.relative_path = ns.path;
     o.wall_start = start;
@@ -248,14 +442,20 @@ void Recorder::open_segment(Ticks90k dts) {
     }
   } catch (const Error& e) {
     if (row) {
+      // The file first, durably, then its row: never a file without a row after a power cut.
+      // A file that could not be removed keeps its row: recovery removes both at next start.
+      // A file that was there already (EEXIST) is not ours to remove.
       try {
+        const std::filesystem::path file = data_dir_ / rel;
+        std::error_code ec;
+        if (e.code() != ErrorCode::kAlreadyExists && (std::filesystem::exists(file, ec) || ec)) {
+          remove_durably(ops_, file);
+        }
         catalog_.delete_segment_row(row);
       } catch (const Error& e2) {
         spdlog::error("camera {}: {}", camera_id_, e2.what());
       }
     }
-    std::error_code ec;
-    std::filesystem::remove(data_dir_ / rel, ec);
     handle_failure(e);
     return;
   }
@@ -269,9 +469,11 @@ void Recorder::open_segment(Ticks90k dts) {
     }
     gap_reason_.clear();
   }
+  consecutive_failures_ = 0;
   std::lock_guard lock(status_mu_);
   current_file_ = open_->relative_path;
   disk_full_ = false;
+  disk_error_ = false;
 }
 
 void Recorder::close_segment(const std::string& reason) {
@@ -285,7 +487,7 @@ void Recorder::close_segment(const std::string& reason) {
       // Nothing durable: no file worth keeping. Playback had nothing of it to list.
       if (open_segments_) open_segments_->closed(o.row_id);
       o.writer.reset();
-      std::filesystem::remove(data_dir_ / o.relative_path);
+      remove_durably(ops_, data_dir_ / o.relative_path);
       catalog_.delete_segment_row(o.row_id);
     } else {
       const Sha256 hash = o.writer->finish();
@@ -327,11 +529,16 @@ void Recorder::forget_open() {
 }
 
 void Recorder::handle_failure(const Error& e) {
-  spdlog::error("camera {}: recording failed: {}", camera_id_, e.what());
-  set_error(e.what());
+  // Everything but a muxer that refused a packet (kInternal) is the disk's or the catalog's
+  // (which lives on the same disk): a "disk error" for the status, until a segment opens again.
+  const bool disk = e.code() != ErrorCode::kInternal;
+  spdlog::error("camera {}: recording failed{}: {}", camera_id_, disk ? " (disk error)" : "",
+                e.what());
+  set_error(disk ? std::string("disk error: ") + e.what() : e.what());
   {
     std::lock_guard lock(status_mu_);
     disk_full_ = e.code() == ErrorCode::kResourceExhausted;
+    disk_error_ = disk;
   }
   bool disk_full_handled = false;
   if (open_) {
@@ -341,7 +548,7 @@ void Recorder::handle_failure(const Error& e) {
     o.writer.reset();
     auto finish = [&] {
       if (o.fragments.empty()) {
-        std::filesystem::remove(data_dir_ / o.relative_path);
+        remove_durably(ops_, data_dir_ / o.relative_path);
         catalog_.delete_segment_row(o.row_id);
         return;
       }
@@ -378,7 +585,14 @@ void Recorder::handle_failure(const Error& e) {
   drop_pending();
   run_ = Run{};
   waiting_for_keyframe_ = true;
-  suspended_until_ = clock_.steady_now() + options_.retry_after_failure;
+  // 1 s, 2 s, 4 s ... up to the max while the failures go on: a disk that stays read-only is
+  // tried a couple of times a minute, and recording resumes by itself when it comes back.
+  auto delay = options_.retry_after_failure;
+  for (int i = 0; i < consecutive_failures_ && delay < options_.max_retry_after_failure; ++i) {
+    delay *= 2;
+  }
+  ++consecutive_failures_;
+  suspended_until_ = now_ + std::min(delay, options_.max_retry_after_failure);
   gap_reason_ = e.what();
   {
     std::lock_guard lock(status_mu_);
@@ -403,6 +617,11 @@ RecorderStatus Recorder::status() const {
   s.packets_dropped = dropped_;
   s.last_error = last_error_;
   s.disk_full = disk_full_;
+  s.disk_error = disk_error_;
+  std::lock_guard qlock(queue_mu_);
+  s.queue_overflows = queue_overflows_;
+  s.queue_dropped = queue_dropped_;
+  s.queue_bytes = queued_bytes_;
   return s;
 }
 

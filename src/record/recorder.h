@@ -1,5 +1,13 @@
 // The recorder of one camera: a PacketSink that turns the camera's packets into segment files
-// and catalog rows. Runs on the camera's ingest thread.
+// and catalog rows.
+//
+// Two threads, so that the disk never stalls the camera's reader (Moonfire NVR's syncer, in
+// server/db/writer.rs, does the same): the PacketSink calls, on the camera's ingest thread, only
+// take a reference to the packet and queue it; the recorder's own writer thread (`wr:<camera>`)
+// muxes, writes, fsyncs and commits the catalog rows. The queue is bounded (bytes): when the
+// disk falls that far behind, the reader drops packets (counted in the status) until a keyframe
+// finds room again, and the writer ends the segment there and records the lost stretch as a gap.
+// The reader never waits for the writer.
 //
 //  - A fragment ends at every video keyframe (one GOP per fragment).
 //  - A segment (file) ends at the first keyframe after `segment_duration` of media time, when the
@@ -7,13 +15,17 @@
 //    disagree by more than `max_wall_drift` (host clock stepped, camera clock drifted).
 //  - Wall time of footage: a run (continuous media timeline) is anchored to the host clock at its
 //    first keyframe; segments of a run follow each other without gaps. See docs/design/time.md.
-//  - A failed write (disk full, I/O error) keeps everything synced so far, asks retention for
-//    space, and resumes at a later keyframe; the lost stretch is recorded as a gap.
+//  - A failed write (disk full, I/O error, read-only file system) keeps everything synced so
+//    far, asks retention for space when the disk is full, and resumes at a later keyframe, after
+//    a delay that doubles with each consecutive failure; the lost stretch is recorded as a gap.
+//    Every file system call on this path goes through a FileOps (record/file_ops.h) and every
+//    failure becomes an Error with the path: nothing thrown reaches the camera's thread.
 //  - The open file and each fragment once synced are published to an OpenSegments registry (when
 //    given), so that playback can serve the file being written (record/open_segments.h).
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <deque>
 #include <filesystem>
 #include <functional>
@@ -21,12 +33,14 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "catalog/catalog.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "ingest/media.h"
+#include "record/file_ops.h"
 #include "record/fragment_index.h"
 #include "record/open_segments.h"
 #include "record/segment_writer.h"
@@ -38,8 +52,16 @@ struct RecorderOptions {
   WallDuration max_wall_drift = std::chrono::seconds(5);
   // Timestamps moving backwards, or forwards by more than this between two frames, are a jump.
   Ticks90k max_frame_gap = std::chrono::duration_cast<Ticks90k>(std::chrono::seconds(10));
-  // After a failed write, wait at least this long before opening a new file.
+  // After a failed write, wait at least this long before opening a new file; the wait doubles
+  // with each consecutive failure (a read-only disk is retried, not hammered) up to the max.
   std::chrono::milliseconds retry_after_failure{1000};
+  std::chrono::milliseconds max_retry_after_failure{30000};
+  // Packets read but not yet written, in bytes (payload plus a fixed overhead per packet): the
+  // disk may fall this far behind before the reader drops. 64 MiB is two minutes of a 4 Mbit/s
+  // camera.
+  size_t queue_bytes = 64u << 20;
+  // The file system; null for the real one (FileOps::real()). Must outlive the recorder.
+  FileOps* file_ops = nullptr;
 };
 
 struct RecorderStatus {
@@ -50,25 +72,62 @@ struct RecorderStatus {
   std::string last_error;
   // The last failure was a full disk (ENOSPC/EDQUOT) and no segment has opened since.
   bool disk_full = false;
+  // Recording failed on the disk (any write, sync or catalog failure: read-only file system,
+  // I/O error, full disk) and no segment has opened since; retrying with backoff.
+  bool disk_error = false;
+  // The writer's queue: times it overflowed, packets dropped for it, bytes held now.
+  int64_t queue_overflows = 0;
+  int64_t queue_dropped = 0;
+  uint64_t queue_bytes = 0;
 };
 
 class Recorder final : public PacketSink {
  public:
   using DiskFullHandler = std::function<void()>;
 
-  // `open_segments`, when not null, must outlive the Recorder.
+  // `open_segments`, when not null, must outlive the Recorder. `catalog`, `on_disk_full` and
+  // `open_segments` are used on the writer thread, which starts here.
   Recorder(std::string camera_id, std::filesystem::path data_dir, Catalog& catalog,
            const Clock& clock, RecorderOptions options, DiskFullHandler on_disk_full,
            OpenSegments* open_segments = nullptr);
+  // Writes what is queued, closes the open segment ("vigil stopped") and joins the writer.
   ~Recorder() override;
 
+  // The PacketSink calls: queue and return, never waiting for the disk. Called by one thread
+  // at a time (the camera's ingest thread).
   void on_stream_start(std::shared_ptr<const StreamInfo> info, WallTime now) override;
   void on_packet(const MediaPacket& p) override;
   void on_stream_end(const std::string& reason, WallTime now) override;
 
+  // Returns once the writer has handled everything queued so far (tests, orderly stops).
+  void wait_idle();
+
   RecorderStatus status() const;
 
  private:
+  // What the reader hands the writer.
+  struct Item {
+    // kOverflow: the reader dropped packets (queue full); kStop: the recorder is destroyed.
+    enum class Kind { kStart, kPacket, kEnd, kOverflow, kStop };
+    Kind kind = Kind::kPacket;
+    PacketPtr pkt;  // kPacket: a reference to the camera's packet
+    TrackKind track = TrackKind::kVideo;
+    WallTime received;   // kPacket: host wall clock when read
+    SteadyTime steady;   // host steady clock when queued
+    std::shared_ptr<const StreamInfo> info;  // kStart
+    std::string reason;  // kEnd
+    size_t bytes = 0;    // what it counts against options_.queue_bytes
+  };
+  void enqueue(Item item, bool wake);
+  // The writer thread: takes items in order until stopped and drained.
+  void run();
+  // One item, with the writer's catch-all.
+  void handle(Item& item);
+
+  // Everything below runs on the writer thread only (status fields excepted).
+  void start_stream(std::shared_ptr<const StreamInfo> info);
+  void end_stream(const std::string& close_reason, const std::string& gap_reason);
+  void write_packet(const MediaPacket& p);
   struct Run {
     bool active = false;
     WallTime wall_origin;
@@ -107,8 +166,27 @@ class Recorder final : public PacketSink {
   Catalog& catalog_;
   const Clock& clock_;
   const RecorderOptions options_;
+  FileOps& ops_;
   DiskFullHandler on_disk_full_;
   OpenSegments* const open_segments_;
+
+  // The queue between the reader and the writer thread.
+  mutable std::mutex queue_mu_;
+  std::condition_variable queue_cv_;  // the writer waits for work
+  std::condition_variable idle_cv_;   // wait_idle() waits for the writer
+  std::deque<Item> queue_;            // guarded by queue_mu_
+  size_t queued_bytes_ = 0;           // guarded by queue_mu_; includes the item being handled
+  bool wake_ = false;                 // guarded by queue_mu_: the writer has work worth waking for
+  bool busy_ = false;                 // guarded by queue_mu_: the writer is handling items
+  bool stopping_ = false;             // guarded by queue_mu_
+  int64_t queue_overflows_ = 0;       // guarded by queue_mu_
+  int64_t queue_dropped_ = 0;         // guarded by queue_mu_
+  // Reader side only: after an overflow, packets are dropped until a keyframe finds room.
+  bool overflowed_ = false;
+
+  // Writer side.
+  SteadyTime now_;  // steady time the item being handled was queued: time as the reader saw it
+  int consecutive_failures_ = 0;
 
   std::shared_ptr<const StreamInfo> info_;
   Run run_;
@@ -133,6 +211,9 @@ class Recorder final : public PacketSink {
   std::string last_error_;
   bool disk_full_ = false;  // guarded by status_mu_
   std::string current_file_;
+  bool disk_error_ = false;  // guarded by status_mu_
+
+  std::thread thread_;  // last: started once everything above exists
 };
 
 }  // namespace vigil

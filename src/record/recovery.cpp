@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "integrity/file_hash.h"
 #include "record/bmff_scan.h"
+#include "record/file_ops.h"
 #include "record/fragment_index.h"
 #include "record/segment_path.h"
 
@@ -52,11 +53,9 @@ std::optional<ClosedSegment> closed_from_file(const std::filesystem::path& file,
   return c;
 }
 
-void remove_file(const std::filesystem::path& file) {
-  std::error_code ec;
-  std::filesystem::remove(file, ec);
-  if (ec) throw Error(ErrorCode::kDataLoss, file.string() + ": remove: " + ec.message());
-}
+// Durably (the directory synced) before the caller removes the row that named the file: a power
+// cut in between must not leave a file no row names.
+void remove_file(const std::filesystem::path& file) { remove_durably(FileOps::real(), file); }
 
 // The closed row must match the file byte for byte in length and fragment for fragment.
 std::string compare_row_to_file(const SegmentRow& row, const std::filesystem::path& file,
@@ -110,7 +109,10 @@ RecoveryReport recover_catalog(Catalog& catalog, const std::filesystem::path& da
     const std::filesystem::path file = data_dir / row.path;
     std::optional<ClosedSegment> c;
     try {
-      if (std::filesystem::exists(file)) c = closed_from_file(file, row.wall_start, "recovered");
+      std::error_code ec;
+      const bool exists = std::filesystem::exists(file, ec);
+      if (ec) throw Error(ErrorCode::kUnavailable, file.string() + ": " + ec.message());
+      if (exists) c = closed_from_file(file, row.wall_start, "recovered");
     } catch (const Error& e) {
       r.notes.push_back(row.path + ": " + e.what());
     }
@@ -153,7 +155,8 @@ CheckReport check_catalog(Catalog& catalog, const std::filesystem::path& data_di
     CheckIssue issue{row.path, problem};
     if (opt.repair) {
       try {
-        if (!std::filesystem::exists(file)) {
+        std::error_code ec;
+        if (!std::filesystem::exists(file, ec) && !ec) {
           catalog.delete_segment_row(row.id);
           catalog.add_gap(row.camera_id, row.wall_start, row.wall_end, "segment file lost");
           issue.repaired = true;
@@ -179,9 +182,10 @@ CheckReport check_catalog(Catalog& catalog, const std::filesystem::path& data_di
   if (std::filesystem::exists(root, ec)) {
     for (auto it = std::filesystem::recursive_directory_iterator(root, ec);
          !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-      if (!it->is_regular_file()) continue;
+      std::error_code fec;
+      if (!it->is_regular_file(fec)) continue;
       ++report.files;
-      const std::filesystem::path rel = std::filesystem::relative(it->path(), data_dir);
+      const std::filesystem::path rel = it->path().lexically_relative(data_dir);
       if (known.count(rel.generic_string())) continue;
       CheckIssue issue{rel.generic_string(), "file not in the catalog"};
       if (opt.repair) {

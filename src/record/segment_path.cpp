@@ -1,9 +1,5 @@
 #include "record/segment_path.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <ctime>
 #include <regex>
@@ -35,23 +31,23 @@ std::optional<ParsedSegmentPath> parse_segment_path(const std::filesystem::path&
   return p;
 }
 
-void create_directories_durably(const std::filesystem::path& dir) {
+void create_directories_durably(const std::filesystem::path& dir, FileOps& ops) {
   std::vector<std::filesystem::path> missing;
-  for (auto p = dir; !p.empty() && !std::filesystem::exists(p); p = p.parent_path()) {
+  for (auto p = dir; !p.empty(); p = p.parent_path()) {
+    std::error_code ec;
+    if (std::filesystem::exists(p, ec)) break;
+    if (ec) throw Error(ErrorCode::kUnavailable, p.string() + ": " + ec.message());
     missing.push_back(p);
     if (p == p.parent_path()) break;
   }
   for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
-    if (::mkdir(it->c_str(), 0755) != 0 && errno != EEXIST) {
+    if (ops.mkdir(it->c_str(), 0755) != 0 && errno != EEXIST) {
       const int err = errno;
-      throw Error(err == ENOSPC ? ErrorCode::kResourceExhausted : ErrorCode::kUnavailable,
+      throw Error(err == ENOSPC || err == EDQUOT ? ErrorCode::kResourceExhausted
+                                                 : ErrorCode::kUnavailable,
                   it->string() + ": mkdir: " + errno_string(err));
     }
-    const int fd = ::open(it->parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-      ::fsync(fd);
-      ::close(fd);
-    }
+    sync_dir(ops, it->parent_path());
   }
 }
 

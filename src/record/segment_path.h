@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/time.h"
+#include "record/file_ops.h"
 
 namespace vigil {
 
@@ -22,7 +23,9 @@ struct ParsedSegmentPath {
 std::optional<ParsedSegmentPath> parse_segment_path(const std::filesystem::path& relative);
 
 // mkdir -p that fsyncs each directory it creates, and its parent, so a new directory entry
-// survives a power cut before the file in it is recorded in the catalog.
-void create_directories_durably(const std::filesystem::path& dir);
+// survives a power cut before the file in it is recorded in the catalog. Throws Error naming the
+// directory (kResourceExhausted when the disk is full).
+void create_directories_durably(const std::filesystem::path& dir,
+                                FileOps& ops = FileOps::real());
 
 }  // namespace vigil

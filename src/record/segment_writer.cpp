@@ -9,13 +9,13 @@ extern "C" {
 #include <libavutil/opt.h>
 }
 
-#include "core/durable_file.h"
 #include "core/error.h"
 #include "ingest/media.h"
 
 namespace vigil {
 
 struct SegmentWriter::Sink {
+  FileOps* ops = nullptr;
   int fd = -1;
   uint64_t written = 0;
   int error = 0;  // errno of the first failed write
@@ -31,7 +31,7 @@ int write_cb(void* opaque, uint8_t* buf, int size) {
   if (s->error) return AVERROR(s->error);
   int done = 0;
   while (done < size) {
-    const ssize_t n = ::write(s->fd, buf + done, static_cast<size_t>(size - done));
+    const ssize_t n = s->ops->write(s->fd, buf + done, static_cast<size_t>(size - done));
     if (n < 0) {
       if (errno == EINTR) continue;
       s->error = errno;
@@ -50,14 +50,25 @@ ErrorCode code_for_errno(int err) {
 
 }  // namespace
 
-SegmentWriter::SegmentWriter(const std::filesystem::path& file, const StreamInfo& info)
-    : path_(file), sink_(std::make_unique<Sink>()) {
-  sink_->fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+SegmentWriter::SegmentWriter(const std::filesystem::path& file, const StreamInfo& info,
+                             FileOps& ops)
+    : path_(file), ops_(ops), sink_(std::make_unique<Sink>()) {
+  sink_->ops = &ops;
+  sink_->fd = ops.open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (sink_->fd < 0) {
     const int err = errno;
     throw Error(err == EEXIST ? ErrorCode::kAlreadyExists : code_for_errno(err),
                 file.string() + ": create: " + errno_string(err));
   }
+  try {
+    write_init(info);
+  } catch (...) {
+    release();  // the destructor does not run for a constructor that throws
+    throw;
+  }
+}
+
+void SegmentWriter::write_init(const StreamInfo& info) {
   int err = avformat_alloc_output_context2(&ctx_, nullptr, "mp4", nullptr);
   if (err < 0) fail("mp4 muxer", err);
   auto* buffer = static_cast<unsigned char*>(av_malloc(kAvioBufferSize));
@@ -95,28 +106,34 @@ SegmentWriter::SegmentWriter(const std::filesystem::path& file, const StreamInfo
   avio_flush(pb_);
   if (sink_->error) fail("write init part", AVERROR(sink_->error));
   sync("init part");
-  fsync_dir(file.parent_path());
+  sync_dir(ops_, path_.parent_path());
   init_bytes_ = durable_bytes_ = sink_->written;
 }
 
-SegmentWriter::~SegmentWriter() {
+SegmentWriter::~SegmentWriter() { release(); }
+
+void SegmentWriter::release() {
   if (pb_) {
     av_freep(&pb_->buffer);
     avio_context_free(&pb_);
   }
   if (ctx_) avformat_free_context(ctx_);
-  if (sink_->fd >= 0) ::close(sink_->fd);
+  ctx_ = nullptr;
+  if (sink_->fd >= 0) ops_.close(sink_->fd);
+  sink_->fd = -1;
 }
 
 void SegmentWriter::fail(const std::string& what, int averr) {
+  // Without a failed write or sync, the muxer itself refused (e.g. a bad timestamp): not the
+  // disk's fault.
   const int err = sink_->error ? sink_->error : (averr < 0 ? AVUNERROR(averr) : EIO);
-  throw Error(code_for_errno(err),
+  throw Error(sink_->error || err == ENOSPC ? code_for_errno(err) : ErrorCode::kInternal,
               path_.string() + ": " + what + ": " +
                   (sink_->error ? errno_string(sink_->error) : av_error_text(averr)));
 }
 
 void SegmentWriter::sync(const char* what) {
-  if (::fdatasync(sink_->fd) != 0) {
+  if (ops_.fdatasync(sink_->fd) != 0) {
     // After a failed fsync the page cache may have dropped our data (see PostgreSQL's
     // "fsyncgate"): never retry and pretend; the caller abandons the segment.
     sink_->error = errno;
@@ -160,19 +177,19 @@ std::optional<Fragment> SegmentWriter::flush_fragment() {
 
 Sha256 SegmentWriter::finish() {
   sync("final");
-  ::close(sink_->fd);
+  ops_.close(sink_->fd);
   sink_->fd = -1;
   return sink_->hash.finish();
 }
 
 uint64_t SegmentWriter::abandon_to_durable() {
   if (sink_->fd >= 0) {
-    if (::ftruncate(sink_->fd, static_cast<off_t>(durable_bytes_)) != 0 ||
-        ::fdatasync(sink_->fd) != 0) {
+    if (ops_.ftruncate(sink_->fd, static_cast<off_t>(durable_bytes_)) != 0 ||
+        ops_.fdatasync(sink_->fd) != 0) {
       spdlog::error("{}: cannot cut back to {} bytes: {} (recovery will do it at next start)",
                     path_.string(), durable_bytes_, errno_string(errno));
     }
-    ::close(sink_->fd);
+    ops_.close(sink_->fd);
     sink_->fd = -1;
   }
   return durable_bytes_;

@@ -5,7 +5,8 @@
 // Durability: the file is created exclusively; the init part and every fragment are fdatasync'd
 // as soon as written, so after a crash the file holds every fragment that flush_fragment()
 // returned. The bytes are hashed (SHA-256) as they are written.
-// Not thread-safe; owned by one camera's recorder.
+// Every create, write, sync and cut goes through a FileOps (record/file_ops.h).
+// Not thread-safe; owned by one camera's recorder (on its writer thread).
 #pragma once
 
 #include <filesystem>
@@ -15,6 +16,7 @@
 
 #include "ingest/media.h"
 #include "integrity/file_hash.h"
+#include "record/file_ops.h"
 #include "record/fragment_index.h"
 
 struct AVFormatContext;
@@ -25,8 +27,9 @@ namespace vigil {
 class SegmentWriter {
  public:
   // Creates `file` (must not exist), writes and syncs the init part and its directory entry.
-  // Throws Error (kResourceExhausted on ENOSPC) naming the file.
-  SegmentWriter(const std::filesystem::path& file, const StreamInfo& info);
+  // Throws Error (kResourceExhausted on ENOSPC) naming the file. `ops` must outlive the writer.
+  SegmentWriter(const std::filesystem::path& file, const StreamInfo& info,
+                FileOps& ops = FileOps::real());
   // Without finish(), the file is left as it is on disk (recovery or the caller cuts it back).
   ~SegmentWriter();
   SegmentWriter(const SegmentWriter&) = delete;
@@ -51,10 +54,15 @@ class SegmentWriter {
   struct Sink;  // the AVIO write target (file descriptor, position, hash); public for the callback
 
  private:
+  // Creates the muxer and writes and syncs the init part (the constructor's second half).
+  void write_init(const StreamInfo& info);
+  // Frees the muxer and closes the file, as it is on disk.
+  void release();
   void sync(const char* what);
   [[noreturn]] void fail(const std::string& what, int averr);
 
   std::filesystem::path path_;
+  FileOps& ops_;
   std::unique_ptr<Sink> sink_;
   AVFormatContext* ctx_ = nullptr;
   AVIOContext* pb_ = nullptr;

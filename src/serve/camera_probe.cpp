@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "core/redact.h"
+#include "core/text.h"
 #include "serve/snapshot.h"
 
 namespace vigil {
@@ -292,7 +293,7 @@ std::shared_ptr<http::BodyStream> CameraProber::start(const CameraConfig& camera
       } else {
         spdlog::info("camera test {}: {}", where, r.error);
       }
-      body = r.to_json().dump();
+      body = to_json_text(r.to_json());
     });
     if (!answered) {
       // The client still gets an answer, and the failure is the probe's, not the process's.
@@ -300,7 +301,7 @@ std::shared_ptr<http::BodyStream> CameraProber::start(const CameraConfig& camera
       ProbeResult failed;
       failed.reason = "failed";
       failed.error = "the test failed inside vigil (its log says why)";
-      body = failed.to_json().dump();
+      body = to_json_text(failed.to_json());
     }
     job->finish(body);
     job->finished = true;

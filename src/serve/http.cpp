@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/text.h"
+
 namespace vigil::http {
 namespace {
 
@@ -40,7 +42,7 @@ Response Response::json(int status, const nlohmann::json& body) {
   Response r;
   r.status = status;
   // Replace invalid UTF-8 rather than throw: a value echoed from a request may contain anything.
-  r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  r.body = to_json_text(body);
   return r;
 }
 

@@ -47,6 +47,7 @@ class Writer {
 
 double num(const nlohmann::json& j, const char* key) {
   auto it = j.find(key);
+  if (it != j.end() && it->is_boolean()) return it->get<bool>() ? 1.0 : 0.0;
   return it != j.end() && it->is_number() ? it->get<double>() : 0.0;
 }
 
@@ -77,6 +78,14 @@ std::string prometheus_metrics(const nlohmann::json& status,
       {"vigil_camera_packets_dropped_total", "packets_dropped", "counter",
        "Packets the recorder could not store."},
       {"vigil_camera_stored_bytes", "stored_bytes", "gauge", "Bytes of footage on disk."},
+      {"vigil_camera_disk_error", "disk_error", "gauge",
+       "1 while the camera's recording fails on the disk and is retried."},
+      {"vigil_camera_record_queue_overflows_total", "record_queue_overflows", "counter",
+       "Times the recorder's writer fell so far behind the camera that packets were dropped."},
+      {"vigil_camera_record_queue_dropped_total", "record_queue_dropped", "counter",
+       "Packets dropped because the recorder's writer queue was full."},
+      {"vigil_camera_record_queue_bytes", "record_queue_bytes", "gauge",
+       "Bytes read from the camera and not yet written by the recorder."},
   };
   for (const auto& g : kCamera) {
     w.family(g.name, g.type, g.help);

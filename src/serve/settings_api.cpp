@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/redact.h"
+#include "core/text.h"
 #include "events/notification_test.h"
 #include "serve/api_request.h"
 
@@ -273,7 +274,7 @@ Response SettingsApi::set_storage(Call& call) {
   only_fields(body["retention"], {"max_days", "max_bytes"});
   configs_.edit_globals(nullptr, {{"retention", body["retention"]}},
                         "the default retention was changed");
-  audit(call, "settings_retention", body["retention"].dump());
+  audit(call, "settings_retention", to_json_text(body["retention"]));
   return storage(call);
 }
 

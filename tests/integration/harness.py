@@ -214,13 +214,16 @@ class Vigil:
         self.proc = None
         self.log_path = os.path.join(workdir, "vigil.log")
         self.starts = []  # wall times (s) of every start
+        # A command vigil runs under, e.g. ["unshare", "--mount"] for a mount namespace of its
+        # own; it must exec vigil (same PID).
+        self.wrapper = []
 
     def start(self):
         log = open(self.log_path, "a")
         self.log_offset = log.tell()  # where this start's lines begin (web_url reads from there)
         self.starts.append(time.time())
-        self.proc = spawn([VIGIL_BIN, "-c", self.config, "serve"], stdout=log, stderr=log,
-                          stdin=subprocess.DEVNULL)
+        self.proc = spawn([*self.wrapper, VIGIL_BIN, "-c", self.config, "serve"], stdout=log,
+                          stderr=log, stdin=subprocess.DEVNULL)
         log.close()
         return self
 

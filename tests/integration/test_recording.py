@@ -307,7 +307,7 @@ class Recording(TestCase):
                     names.add(f.read().strip())
             except FileNotFoundError:  # a thread that ended meanwhile
                 pass
-        expected = {"rec:front", "ana:front", "rec:loading-bay", "sub:loading-bay",
+        expected = {"rec:front", "ana:front", "wr:front", "rec:loading-bay", "sub:loading-bay",
                     "ana:loading-bay", "http-io", "http-handler", "http-slow", "retention",
                     "events", "status"}
         self.assertEqual(expected - names, set(), "threads: %s" % sorted(names))

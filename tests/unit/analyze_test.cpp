@@ -3,18 +3,27 @@
 // changes) is not. Times are media/wall times of the clip, never the machine's speed.
 #include <gtest/gtest.h>
 
+extern "C" {
+#include <libavutil/frame.h>
+}
+
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <numbers>
 #include <optional>
+#include <stdexcept>
+
+#include <time.h>
 
 #include "analysis_clips.h"
 #include "analyze/camera_analyzer.h"
 #include "analyze/detection.h"
 #include "analyze/frame_selector.h"
+#include "analyze/tamper_detector.h"
 #include "analyze/zones.h"
 
 namespace vigil {
@@ -796,6 +805,11 @@ TEST_F(AnalyzeClips, StreamThatStopsIsSignalLostUntilFramesReturn) {
 
 // ---- real footage ---------------------------------------------------------------------------
 
+// Fetched by scripts/fetch-test-data.
+std::filesystem::path vtest_source() {
+  return std::filesystem::path(VIGIL_TEST_CACHE_DIR) / "vtest.avi";
+}
+
 // vtest.avi (Debian's opencv-doc: a fixed outdoor camera, pedestrians walking all the time) cut
 // and spliced with frozen frames of itself, so that when something moves is known:
 //   [0, 8) s   frozen first frame      idle
@@ -804,7 +818,7 @@ TEST_F(AnalyzeClips, StreamThatStopsIsSignalLostUntilFramesReturn) {
 //   [30, 40)   source 40-50 s          busy (starts with a cut: the scene jumps)
 //   [40, 46)   frozen frame (50 s)     idle
 TEST_F(AnalyzeClips, RealFootageBusyAndIdlePeriods) {
-  const std::filesystem::path source = std::filesystem::path(VIGIL_TEST_CACHE_DIR) / "vtest.avi";
+  const std::filesystem::path source = vtest_source();
   ASSERT_TRUE(std::filesystem::exists(source))
       << source << " is missing: run scripts/fetch-test-data";
   const auto file = dir_.path() / "vtest-spliced.mkv";
@@ -890,6 +904,178 @@ TEST_F(AnalyzeClips, RealFootageBusyAndIdlePeriods) {
   }
   // The busy 20 of 46 s are mostly sustained motion: sampling them saves most of their decoding.
   EXPECT_LT(decoded_sampled, decoded_full * 6 / 10);
+}
+
+
+// The view of vtest.avi the tamper clips start from: a 576x432 window of its 768x576 picture.
+constexpr const char* kVtestView = "crop=576:432:96:72";
+
+// Encodes the ffmpeg filter graph `graph` (vtest.avi in as [0:v], the clip out as [v]) like the
+// clip above (H.264, 2 s GOP) and demuxes it.
+DemuxedClip vtest_clip(const std::filesystem::path& file, const std::string& graph) {
+  const std::string cmd = "ffmpeg -hide_banner -loglevel error -y -i " + vtest_source().string() +
+                          " -filter_complex \"" + graph + "\" -map \"[v]\" -c:v libx264 -preset "
+                          "veryfast -crf 23 -g 20 -keyint_min 20 -sc_threshold 0 -bf 0 -pix_fmt "
+                          "yuv420p " + file.string();
+  if (test::run(cmd) != 0) throw std::runtime_error("ffmpeg failed: " + cmd);
+  return test::demux_file(file);
+}
+
+// A camera turned (panned, tilted, zoomed) or pointed at another scene, on real footage with
+// large flat areas (lawn, road) and people walking through: reported as moved within 5 s of the
+// change and never before, on the main stream (keyframes while idle) and on a sub stream.
+// The camera turns at 10.1 s, the frame after a keyframe: people walk through all the time, so
+// the analysis looks at keyframes only (sustained motion) and this is the slowest turn to be
+// seen. The source's first 20 s, through kVtestView until 10.1 s and through `after` (filters on
+// the full picture, ending at 576x432) from then on.
+// With `idle`, nobody walks: each part is its first frame, frozen (a main stream then decodes
+// keyframes only, and the view's baseline is learnt on a picture that matches itself exactly).
+struct TurnedCase {
+  const char* name;
+  std::string after;
+  bool idle = false;
+};
+class AnalyzeTurnedCamera : public AnalyzeClips, public ::testing::WithParamInterface<int> {};
+
+const TurnedCase& turned_case(int i) {
+  static const std::vector<TurnedCase> cases{
+      // Panned right by 10 % of the picture's width (58 of 576 px).
+      {"pan10", "crop=576:432:154:72"},
+      // Tilted down by 10 % of its height.
+      {"tilt10", "crop=576:432:96:115"},
+      // Panned by 20 % and zoomed in 1.1x.
+      {"pan20_zoom", "crop=524:393:211:91,scale=576:432"},
+      // Another scene: the same street mirrored (same light, same kind of texture, people).
+      {"mirrored", std::string(kVtestView) + ",hflip"},
+      // Another scene: the top-left corner of the street, zoomed in 2x.
+      {"elsewhere", "crop=288:216:0:0,scale=576:432"},
+      // Panned right by 10 %, nobody walking.
+      {"pan10_idle", "crop=576:432:154:72", true},
+  };
+  return cases[static_cast<size_t>(i)];
+}
+
+TEST_P(AnalyzeTurnedCamera, RealFootageIsMovedWithinFiveSeconds) {
+  ASSERT_TRUE(std::filesystem::exists(vtest_source()))
+      << vtest_source() << " is missing: run scripts/fetch-test-data";
+  const TurnedCase& c = turned_case(GetParam());
+  const double change = 10.1;
+  const std::string freeze = c.idle ? "trim=end_frame=1,tpad=stop_duration=10:stop_mode=clone,"
+                                    : "";
+  const DemuxedClip clip = vtest_clip(
+      dir_.path() / (std::string(c.name) + ".mkv"),
+      "[0:v]split[s0][s1];[s0]trim=0:10.1,setpts=PTS-STARTPTS," + freeze + kVtestView +
+          (c.idle ? ",trim=0:10.1" : "") + "[a];[s1]trim=10.1:20,setpts=PTS-STARTPTS," + freeze +
+          c.after + "[b];[a][b]concat=n=2:v=1[v]");
+  for (const bool sub : {false, true}) {
+    SCOPED_TRACE(sub ? "sub stream" : "main stream");
+    const Analysed a = analyse(clip, AnalysisSettings{}, sub);
+    const auto at = first(a.entries, DetectionType::kMoved);
+    ASSERT_TRUE(at.has_value()) << describe(a);
+    std::printf("vtest %s at %.1f s, %s: moved from %.2f s\n", c.name, change,
+                sub ? "sub stream" : "main stream", *at);
+    EXPECT_GE(*at, change) << describe(a);
+    EXPECT_LE(*at, change + 5.0) << describe(a);
+    EXPECT_EQ(count(a.entries, DetectionType::kCovered), 0) << describe(a);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Views, AnalyzeTurnedCamera, ::testing::Range(0, 6),
+                         [](const auto& info) { return std::string(turned_case(info.param).name); });
+
+// What is not a turned camera, on the same footage: the whole 79.5 s of people walking through
+// (close to the camera too), and light steps (+40 %, -40 % of the luma: clouds, a lamp, the
+// camera's exposure) and an IR switch (colour to grey, more contrast, brighter) between stretches
+// of normal light.
+TEST_F(AnalyzeClips, RealFootagePeopleLightAndIrAreNotTampering) {
+  ASSERT_TRUE(std::filesystem::exists(vtest_source()))
+      << vtest_source() << " is missing: run scripts/fetch-test-data";
+  struct Case {
+    const char* name;
+    std::string whole;
+    int seconds;
+  };
+  const std::vector<Case> cases{
+      {"people", "", 80},
+      // [12, 24] bright, [36, 48] dark, from 52 s IR (the normal light between).
+      {"light and IR",
+       "lutyuv=y='val*1.4':enable='between(t,12,24)',lutyuv=y='val*0.6':enable='between(t,36,48)',"
+       "hue=s=0:enable='gte(t,52)',eq=contrast=1.5:brightness=0.1:enable='gte(t,52)'",
+       64},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const DemuxedClip clip =
+        vtest_clip(dir_.path() / "negative.mkv",
+                   "[0:v]trim=0:" + std::to_string(c.seconds) + ",setpts=PTS-STARTPTS," +
+                       kVtestView + (c.whole.empty() ? "" : "," + c.whole) + "[v]");
+    for (const bool sub : {false, true}) {
+      SCOPED_TRACE(sub ? "sub stream" : "main stream");
+      const Analysed a = analyse(clip, AnalysisSettings{}, sub);
+      EXPECT_GE(a.stats.frames_analysed, c.seconds / 2 - 2) << describe(a);
+      EXPECT_EQ(count(a.entries, DetectionType::kMoved), 0) << describe(a);
+      EXPECT_EQ(count(a.entries, DetectionType::kCovered), 0) << describe(a);
+      EXPECT_EQ(count(a.entries, DetectionType::kDefocused), 0) << describe(a);
+    }
+  }
+}
+
+// The detector on 320x180 grey frames, as the analyzer hands them over: a view panned by 10 %
+// and tilted by 5 % is measured as such (the shift is what an operator is told), and what a
+// check costs is printed (never asserted: speed belongs to bench/).
+TEST(Analyze, TamperMeasuresTheShiftOfATurnedViewAndPrintsItsCost) {
+  const Scene scene(320, 180);
+  cv::RNG rng(3);
+  const auto frames = [&](int dx, int dy) {
+    std::vector<cv::Mat> out(10);
+    for (cv::Mat& f : out) {
+      scene.view(f, dx, dy);
+      Scene::add_noise(f, 3.0, rng);
+    }
+    return out;
+  };
+  const std::vector<cv::Mat> still = frames(0, 0), turned = frames(32, 9);
+  TamperDetector detector;
+  AVFrame* picture = av_frame_alloc();
+  ASSERT_NE(picture, nullptr);
+  std::vector<Detection> found;
+  // CPU time of this thread: the machine may be busy with other work.
+  const auto cpu_us = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
+  };
+  // 100 s at 5 fps of the still view, then the turned one from 100 s on.
+  const int checks = 500;
+  const double t0 = cpu_us();
+  for (int i = 0; i < checks; ++i) {
+    const Ticks90k at = std::chrono::duration_cast<Ticks90k>(std::chrono::milliseconds(200 * i));
+    detector.detect({still[static_cast<size_t>(i) % still.size()], picture, kStart, at}, found);
+  }
+  const double us = (cpu_us() - t0) / checks;
+  EXPECT_TRUE(found.empty());
+  EXPECT_GT(detector.last().still, 0.5);
+  EXPECT_NEAR(detector.last().shift_x, 0.0, 1e-9);
+  std::printf("tamper check on 320x180: %.0f us of CPU per analysed frame (at 5 fps: %.2f %% of "
+              "a core); still view: zero-shift correlation %.2f (baseline %.2f)\n",
+              us, us * 5 / 1e4, detector.last().still, detector.last().still_baseline);
+  for (int i = 0; i < 11; ++i) {
+    const Ticks90k at =
+        std::chrono::duration_cast<Ticks90k>(std::chrono::milliseconds(200 * (checks + i)));
+    found.clear();
+    detector.detect({turned[static_cast<size_t>(i) % turned.size()], picture, kStart, at}, found);
+  }
+  av_frame_free(&picture);
+  const TamperMeasures& m = detector.last();
+  std::printf("turned by 10 %% x 5 %%: zero-shift %.2f, peak %.2f at %+.3f, %+.3f\n", m.still,
+              m.peak, m.shift_x, m.shift_y);
+  EXPECT_LT(m.still, 0.25);
+  EXPECT_GT(m.peak, 0.5);
+  EXPECT_NEAR(m.shift_x, 0.10, 0.01);
+  EXPECT_NEAR(m.shift_y, 0.05, 0.015);
+  // 2 s of the turned view: confirmed.
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].type, DetectionType::kMoved);
 }
 
 }  // namespace

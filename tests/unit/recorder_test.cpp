@@ -5,7 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
 
 extern "C" {
 #include <libavutil/mathematics.h>
@@ -19,6 +23,7 @@ namespace vigil {
 namespace {
 
 using std::chrono::seconds;
+using std::chrono::milliseconds;
 using test::FakeClock;
 using test::TempDir;
 
@@ -36,8 +41,11 @@ class RecorderTest : public ::testing::Test {
 
   // Feeds a clip's packets in real time order (the fake clock follows the media clock);
   // `offset` shifts the timestamps in the clip's time base.
+  // When to wait for the writer thread to write what was fed: never (the disk may be stuck),
+  // at the end, or after each packet (a disk that keeps up with any feeding speed).
+  enum class Wait { kNever, kAtEnd, kEach };
   void feed(Recorder& r, const test::DemuxedClip& clip, int64_t offset = 0, size_t from = 0,
-            size_t to = SIZE_MAX) {
+            size_t to = SIZE_MAX, Wait wait = Wait::kAtEnd) {
     const AVRational tb = clip.info->video_time_base;
     int64_t prev = -1;
     for (size_t i = from; i < clip.video.size() && i < to; ++i) {
@@ -49,7 +57,9 @@ class RecorderTest : public ::testing::Test {
       p->pts += offset;
       MediaPacket mp{p.get(), TrackKind::kVideo, clock_.wall_now()};
       r.on_packet(mp);
+      if (wait == Wait::kEach) r.wait_idle();
     }
+    if (wait == Wait::kAtEnd) r.wait_idle();
   }
 
   void expect_files_agree_with_catalog() {
@@ -71,6 +81,7 @@ TEST_F(RecorderTest, SplitsIntoSegmentsAtKeyframesWithContiguousWallTime) {
   rec->on_stream_start(clip.info, clock_.wall_now());
   feed(*rec, clip);
   rec->on_stream_end("test over", clock_.wall_now());
+  rec->wait_idle();
 
   const auto rows = catalog_.all_segments();
   ASSERT_EQ(rows.size(), 3u);  // 4 s, 4 s, 2 s
@@ -142,6 +153,8 @@ TEST_F(RecorderTest, PublishesTheOpenFileFragmentBySyncedFragment) {
   EXPECT_EQ(scan.valid_bytes, pub->durable_bytes());
 
   rec.on_stream_end("done", clock_.wall_now());
+
+  rec.wait_idle();
   EXPECT_FALSE(open.of_camera("cam")) << "closed files leave the registry";
   const auto closed = catalog_.segment(pub->segment_id);
   ASSERT_TRUE(closed);
@@ -161,6 +174,7 @@ TEST_F(RecorderTest, WaitsForAKeyframeAndCountsWhatItDrops) {
   rec->on_stream_start(clip.info, clock_.wall_now());
   feed(*rec, clip, 0, 5);  // starts mid-GOP: frames 5..19 are useless without their keyframe
   rec->on_stream_end("done", clock_.wall_now());
+  rec->wait_idle();
   EXPECT_EQ(rec->status().packets_dropped, 15);
   const auto rows = catalog_.all_segments();
   ASSERT_FALSE(rows.empty());
@@ -178,6 +192,7 @@ TEST_F(RecorderTest, TimestampJumpStartsANewSegmentWithoutLosingFrames) {
   const int64_t hour = av_rescale_q(3600, {1, 1}, clip.info->video_time_base);
   feed(*rec, clip, hour, 40, 100);
   rec->on_stream_end("done", clock_.wall_now());
+  rec->wait_idle();
   const auto rows = catalog_.all_segments();
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].close_reason, "timestamp jump");
@@ -198,6 +213,7 @@ TEST_F(RecorderTest, HostClockJumpReanchorsWallTime) {
   clock_.advance(std::chrono::milliseconds(100));
   feed(*rec, clip, 0, 40, 100);
   rec->on_stream_end("done", clock_.wall_now());
+  rec->wait_idle();
   auto rows = catalog_.all_segments();
   // The second segment is labelled an hour earlier: order by creation instead.
   std::sort(rows.begin(), rows.end(), [](auto& a, auto& b) { return a.id < b.id; });
@@ -214,10 +230,12 @@ TEST_F(RecorderTest, ReconnectRecordsAGapWithTheReason) {
   rec->on_stream_start(clip.info, clock_.wall_now());
   feed(*rec, clip, 0, 0, 40);
   rec->on_stream_end("read: no answer for 10 s", clock_.wall_now());
+  rec->wait_idle();
   clock_.advance(seconds(30));
   rec->on_stream_start(clip.info, clock_.wall_now());
   feed(*rec, clip, 0, 0, 40);
   rec->on_stream_end("done", clock_.wall_now());
+  rec->wait_idle();
   const auto gaps = catalog_.gaps_between("cam", kStart, kStart + std::chrono::hours(1));
   ASSERT_EQ(gaps.size(), 1u);
   EXPECT_EQ(gaps[0].reason, "read: no answer for 10 s");
@@ -232,6 +250,7 @@ TEST_F(RecorderTest, RecordsH265) {
   rec->on_stream_start(clip.info, clock_.wall_now());
   feed(*rec, clip);
   rec->on_stream_end("done", clock_.wall_now());
+  rec->wait_idle();
   const auto rows = catalog_.all_segments();
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].video_codec, "hevc");
@@ -279,6 +298,7 @@ TEST_F(RecorderTest, CheckRepairFixesMismatchesAndAdoptsOrphanFiles) {
   rec->on_stream_start(clip.info, clock_.wall_now());
   feed(*rec, clip);
   rec->on_stream_end("done", clock_.wall_now());
+  rec->wait_idle();
   const auto rows = catalog_.all_segments();
   ASSERT_EQ(rows.size(), 3u);
   std::filesystem::remove(dir_.path() / rows[0].path);  // lost file
@@ -311,6 +331,261 @@ TEST_F(RecorderTest, CheckRepairFixesMismatchesAndAdoptsOrphanFiles) {
   const auto gaps = catalog_.gaps_between("cam", kStart, kStart + std::chrono::hours(1));
   ASSERT_EQ(gaps.size(), 1u);
   EXPECT_EQ(gaps[0].reason, "segment file lost");
+}
+
+// The slowest disk: every fsync waits until the test opens the gate (a sync that takes as many
+// seconds as the test needs, without timing anything). The gate opens by itself after 60 s so
+// that a recorder that wrongly waits for the disk on the reader's thread fails the test instead
+// of hanging it.
+class GatedSyncOps final : public FileOps {
+ public:
+  int open(const char* path, int flags, mode_t mode) override {
+    return real().open(path, flags, mode);
+  }
+  ssize_t write(int fd, const void* buf, size_t n) override { return real().write(fd, buf, n); }
+  int fdatasync(int fd) override {
+    wait();
+    return real().fdatasync(fd);
+  }
+  int fsync(int fd) override {
+    wait();
+    return real().fsync(fd);
+  }
+  int ftruncate(int fd, off_t length) override { return real().ftruncate(fd, length); }
+  int close(int fd) override { return real().close(fd); }
+  int mkdir(const char* path, mode_t mode) override { return real().mkdir(path, mode); }
+  int unlink(const char* path) override { return real().unlink(path); }
+
+  // Until a sync waits at the gate; false after 60 s without one.
+  bool wait_until_blocked() {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(60), [&] { return blocked_ > 0; });
+  }
+  int blocked() {
+    std::lock_guard lock(mu_);
+    return blocked_;
+  }
+  void open_gate() {
+    std::lock_guard lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  bool opened_by_itself() {
+    std::lock_guard lock(mu_);
+    return timed_out_;
+  }
+
+ private:
+  static FileOps& real() { return FileOps::real(); }
+  void wait() {
+    std::unique_lock lock(mu_);
+    ++blocked_;
+    cv_.notify_all();
+    if (!cv_.wait_for(lock, std::chrono::seconds(60), [&] { return open_; })) {
+      timed_out_ = open_ = true;
+    }
+    --blocked_;
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int blocked_ = 0;
+  bool open_ = false;
+  bool timed_out_ = false;
+};
+
+// The disk stops answering (fsync blocked) while the camera goes on: the reader hands over every
+// packet without waiting, nothing is lost while the queue holds what the disk owes, and the
+// footage is complete once the disk answers again.
+TEST_F(RecorderTest, ASlowDiskNeverStallsTheReaderAndLosesNothingThatFitsTheQueue) {
+  const auto& clip = test::test_clip("libx264", 10, 10, 20);  // 100 frames, 2 s GOPs
+  GatedSyncOps disk;
+  RecorderOptions o;
+  o.segment_duration = std::chrono::duration_cast<Ticks90k>(seconds(60));
+  o.file_ops = &disk;
+  Recorder rec("cam", dir_.path(), catalog_, clock_, o, nullptr);
+  rec.on_stream_start(clip.info, clock_.wall_now());
+  // The first keyframe: the writer creates the file and syncs.
+  feed(rec, clip, 0, 0, 1, Wait::kNever);
+  ASSERT_TRUE(disk.wait_until_blocked()) << "the writer must be waiting for the disk";
+
+  // The rest of the stream, timed for information only (speed is never asserted): each call
+  // returns while the writer is still stuck in its first sync.
+  auto longest = std::chrono::steady_clock::duration::zero();
+  const AVRational tb = clip.info->video_time_base;
+  for (size_t i = 1; i < clip.video.size(); ++i) {
+    clock_.advance(WallDuration(av_rescale_q(clip.video[i]->dts - clip.video[i - 1]->dts, tb,
+                                             {1, 1000})));
+    const auto t0 = std::chrono::steady_clock::now();
+    rec.on_packet(MediaPacket{clip.video[i].get(), TrackKind::kVideo, clock_.wall_now()});
+    longest = std::max(longest, std::chrono::steady_clock::now() - t0);
+  }
+  EXPECT_EQ(disk.blocked(), 1) << "every packet was taken while the disk did not answer";
+  const RecorderStatus waiting = rec.status();
+  EXPECT_GT(waiting.queue_bytes, 0u);
+  EXPECT_EQ(waiting.queue_dropped, 0);
+  std::printf("longest on_packet while fsync was blocked: %.3f ms (%zu packets)\n",
+              std::chrono::duration<double, std::milli>(longest).count(), clip.video.size() - 1);
+
+  disk.open_gate();
+  rec.on_stream_end("done", clock_.wall_now());
+  rec.wait_idle();
+  EXPECT_FALSE(disk.opened_by_itself()) << "the reader waited for the disk";
+  const RecorderStatus s = rec.status();
+  EXPECT_EQ(s.queue_overflows, 0);
+  EXPECT_EQ(s.queue_dropped, 0);
+  EXPECT_EQ(s.packets_dropped, 0);
+  EXPECT_EQ(s.queue_bytes, 0u);
+  const auto rows = catalog_.all_segments();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(to_wall(rows[0].media_duration), seconds(10)) << "every frame was recorded";
+  expect_files_agree_with_catalog();
+  EXPECT_EQ(test::run("ffmpeg -v error -xerror -i " + (dir_.path() / rows[0].path).string() +
+                      " -f null - 2>&1"),
+            0);
+}
+
+// When the disk owes more than the queue holds, the reader drops instead of waiting: every
+// dropped packet is counted, the segment ends where the footage stops, and recording resumes at
+// the first keyframe that finds room, with the lost stretch recorded as a gap.
+TEST_F(RecorderTest, AQueueOverflowIsCountedAndRecordingResumesAtAKeyframe) {
+  const auto& clip = test::test_clip("libx264", 10, 10, 20);
+  GatedSyncOps disk;
+  RecorderOptions o;
+  o.segment_duration = std::chrono::duration_cast<Ticks90k>(seconds(60));
+  o.file_ops = &disk;
+  // Room for about one GOP.
+  o.queue_bytes = 0;
+  for (size_t i = 0; i < 20; ++i) o.queue_bytes += static_cast<size_t>(clip.video[i]->size) + 256;
+  Recorder rec("cam", dir_.path(), catalog_, clock_, o, nullptr);
+  rec.on_stream_start(clip.info, clock_.wall_now());
+  feed(rec, clip, 0, 0, 1, Wait::kNever);
+  ASSERT_TRUE(disk.wait_until_blocked());
+  clock_.advance(milliseconds(100));
+  feed(rec, clip, 0, 1, 60, Wait::kNever);  // 6 s while the disk does not answer
+  const RecorderStatus full = rec.status();
+  EXPECT_EQ(full.queue_overflows, 1);
+  EXPECT_GT(full.queue_dropped, 0);
+  EXPECT_LE(full.queue_bytes, o.queue_bytes + 256) << "bounded (plus the overflow notice)";
+  disk.open_gate();
+  rec.wait_idle();
+  clock_.advance(milliseconds(100));
+  feed(rec, clip, 0, 60, 100, Wait::kEach);  // the disk keeps up again; 60 is a keyframe
+  rec.on_stream_end("done", clock_.wall_now());
+  rec.wait_idle();
+
+  const RecorderStatus s = rec.status();
+  EXPECT_EQ(s.queue_overflows, 1);
+  const auto rows = catalog_.all_segments();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].close_reason, "recorder queue full: the disk fell behind");
+  // Every packet of the first 6 s was either recorded or counted as dropped.
+  const int64_t recorded = to_wall(rows[0].media_duration) / milliseconds(100);
+  EXPECT_EQ(recorded + s.queue_dropped, 60);
+  EXPECT_EQ(rows[1].wall_start, kStart + seconds(6));
+  EXPECT_EQ(to_wall(rows[1].media_duration), seconds(4));
+  const auto gaps = catalog_.gaps_between("cam", kStart, kStart + std::chrono::hours(1));
+  ASSERT_EQ(gaps.size(), 1u);
+  EXPECT_EQ(gaps[0].reason, "recorder queue full: the disk fell behind");
+  EXPECT_EQ(gaps[0].wall_start, rows[0].wall_end);
+  EXPECT_EQ(gaps[0].wall_end, rows[1].wall_start);
+  expect_files_agree_with_catalog();
+}
+
+// A disk that refuses to create files (EROFS) while `read_only` is set, and whose mkdir throws an
+// exception that is not a vigil::Error `throws` times.
+class FlakyOps final : public FileOps {
+ public:
+  std::atomic<bool> read_only{false};
+  std::atomic<int> throws{0};
+  std::atomic<int> creates_refused{0};
+
+  int open(const char* path, int flags, mode_t mode) override {
+    if (read_only && (flags & O_CREAT)) {
+      ++creates_refused;
+      errno = EROFS;
+      return -1;
+    }
+    return FileOps::real().open(path, flags, mode);
+  }
+  ssize_t write(int fd, const void* buf, size_t n) override {
+    return FileOps::real().write(fd, buf, n);
+  }
+  int fdatasync(int fd) override { return FileOps::real().fdatasync(fd); }
+  int fsync(int fd) override { return FileOps::real().fsync(fd); }
+  int ftruncate(int fd, off_t length) override { return FileOps::real().ftruncate(fd, length); }
+  int close(int fd) override { return FileOps::real().close(fd); }
+  int mkdir(const char* path, mode_t mode) override {
+    if (throws > 0) {
+      --throws;
+      throw std::runtime_error("injected: not a vigil::Error");
+    }
+    return FileOps::real().mkdir(path, mode);
+  }
+  int unlink(const char* path) override { return FileOps::real().unlink(path); }
+};
+
+// The file system turns read-only (new files refused, EROFS) across a segment rollover: a disk
+// error in the status, retried at keyframes after 1, 2, 4, 4 ... s (the cap, here 4 s) rather
+// than at every keyframe, and recording resumes by itself once files can be created again.
+TEST_F(RecorderTest, AReadOnlyDiskIsADiskErrorRetriedWithBackoffUntilItIsWritable) {
+  const auto& clip = test::test_clip("libx264", 30, 10, 10);  // 1 s GOPs
+  FlakyOps disk;
+  RecorderOptions o;
+  o.segment_duration = std::chrono::duration_cast<Ticks90k>(seconds(4));
+  o.max_retry_after_failure = seconds(4);
+  o.file_ops = &disk;
+  Recorder rec("cam", dir_.path(), catalog_, clock_, o, nullptr);
+  rec.on_stream_start(clip.info, clock_.wall_now());
+  feed(rec, clip, 0, 0, 35);  // 0-3.4 s: the first file
+  disk.read_only = true;
+  clock_.advance(milliseconds(100));
+  feed(rec, clip, 0, 35, 200);  // up to 19.9 s: the rollover at 4 s cannot create its file
+  const RecorderStatus ro = rec.status();
+  EXPECT_TRUE(ro.disk_error);
+  EXPECT_EQ(ro.last_error.rfind("disk error: ", 0), 0u) << ro.last_error;
+  EXPECT_NE(ro.last_error.find("Read-only file system"), std::string::npos) << ro.last_error;
+  EXPECT_TRUE(ro.current_file.empty());
+  // Tried at 4, 5, 7, 11, 15 and 19 s; next at 23 s.
+  EXPECT_EQ(disk.creates_refused, 6);
+  disk.read_only = false;
+  clock_.advance(milliseconds(100));
+  feed(rec, clip, 0, 200, 300);
+  rec.on_stream_end("done", clock_.wall_now());
+  rec.wait_idle();
+  EXPECT_FALSE(rec.status().disk_error);
+  const auto rows = catalog_.all_segments();
+  ASSERT_GE(rows.size(), 2u);
+  EXPECT_EQ(rows[0].wall_end, kStart + seconds(4));
+  EXPECT_EQ(rows[1].wall_start, kStart + seconds(23)) << "resumed at the first retry after";
+  const auto gaps = catalog_.gaps_between("cam", kStart, kStart + std::chrono::hours(1));
+  ASSERT_EQ(gaps.size(), 1u);
+  EXPECT_EQ(gaps[0].wall_start, kStart + seconds(4));
+  EXPECT_EQ(gaps[0].wall_end, kStart + seconds(23));
+  EXPECT_NE(gaps[0].reason.find("Read-only file system"), std::string::npos) << gaps[0].reason;
+  expect_files_agree_with_catalog();
+}
+
+// Whatever a component below throws on the writer thread, even an exception that is not a
+// vigil::Error, is caught at its top: reported, and the recorder goes on at a later keyframe.
+TEST_F(RecorderTest, TheWriterCatchesEverythingAndGoesOn) {
+  const auto& clip = test::test_clip("libx264", 30, 10, 10);  // 1 s GOPs
+  FlakyOps disk;
+  disk.throws = 1;  // the very first mkdir (recordings/)
+  RecorderOptions o;
+  o.segment_duration = std::chrono::duration_cast<Ticks90k>(seconds(60));
+  o.file_ops = &disk;
+  Recorder rec("cam", dir_.path(), catalog_, clock_, o, nullptr);
+  rec.on_stream_start(clip.info, clock_.wall_now());
+  feed(rec, clip, 0, 0, 50);
+  rec.on_stream_end("done", clock_.wall_now());
+  rec.wait_idle();
+  const RecorderStatus s = rec.status();
+  EXPECT_NE(s.last_error.find("injected: not a vigil::Error"), std::string::npos) << s.last_error;
+  const auto rows = catalog_.all_segments();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].wall_start, kStart + seconds(1)) << "retried at the next keyframe";
+  EXPECT_EQ(to_wall(rows[0].media_duration), seconds(4));
+  expect_files_agree_with_catalog();
 }
 
 }  // namespace
