@@ -228,12 +228,14 @@ CameraAnalyzer::CameraAnalyzer(const CameraConfig& camera, const AnalysisSetting
       }()),
       pipeline_(std::make_unique<Pipeline>(camera.id, settings, options,
                                            std::move(more_detectors))),
-      last_packet_ns_(steady_ns(clock.steady_now())) {
+      last_packet_ns_(steady_ns(clock.steady_now())),
+      thread_(options.components, {"analyzer", camera.id, ""}, "ana:" + camera.id,
+              options.restart) {
   // OpenCV's worker pool is process-wide and spins between jobs; at 320 px a frame's work is
   // far below what pays for handing it out, and vigil already runs a thread per camera. Setting
   // it is idempotent, so every analyzer may do it.
   cv::setNumThreads(1);
-  thread_ = std::thread([this] { run(); });
+  thread_.start([this] { run(); }, [this](const std::string&) { restart_ = true; });
 }
 
 CameraAnalyzer::~CameraAnalyzer() { stop(); }
@@ -245,7 +247,7 @@ void CameraAnalyzer::stop() {
     queue_.clear();
   }
   cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  thread_.stop();
   idle_cv_.notify_all();
 }
 
@@ -264,14 +266,32 @@ void CameraAnalyzer::push(Item item) {
   cv_.notify_one();
 }
 
+// The PacketSink methods run on the camera's ingest thread: what fails in them is the analyzer's
+// failure (counted, logged), never the recording's; the selector then waits for a keyframe.
 void CameraAnalyzer::on_stream_start(std::shared_ptr<const StreamInfo> info, WallTime now) {
+  if (!thread_.component().contain([&] { start_stream(std::move(info), now); })) {
+    selector_.resync();
+  }
+}
+
+void CameraAnalyzer::on_packet(const MediaPacket& p) {
+  if (!thread_.component().contain([&] { select(p); })) selector_.resync();
+}
+
+void CameraAnalyzer::on_stream_end(const std::string& /*reason*/, WallTime now) {
+  selector_.resync();
+  thread_.component().contain(
+      [&] { push(Item{Item::Kind::kEnd, nullptr, nullptr, now, 0, nullptr}); });
+}
+
+void CameraAnalyzer::start_stream(std::shared_ptr<const StreamInfo> info, WallTime now) {
   if (!info || !info->video) return;
   time_base_ = info->video_time_base;
   selector_.resync();
   push(Item{Item::Kind::kStart, std::move(info), nullptr, now, ++stream_, nullptr});
 }
 
-void CameraAnalyzer::on_packet(const MediaPacket& p) {
+void CameraAnalyzer::select(const MediaPacket& p) {
   if (p.track != TrackKind::kVideo || !p.pkt) return;
   ++packets_seen_;
   last_packet_ns_ = steady_ns(clock_.steady_now());
@@ -294,11 +314,6 @@ void CameraAnalyzer::on_packet(const MediaPacket& p) {
     push(Item{Item::Kind::kPacket, nullptr, std::move(s.pkt), s.received, 0,
               std::move(s.previous_gop)});
   }
-}
-
-void CameraAnalyzer::on_stream_end(const std::string& /*reason*/, WallTime now) {
-  selector_.resync();
-  push(Item{Item::Kind::kEnd, nullptr, nullptr, now, 0, nullptr});
 }
 
 void CameraAnalyzer::drain() {
@@ -344,60 +359,80 @@ void CameraAnalyzer::check_signal(WallTime wall, SteadyTime steady) {
 }
 
 void CameraAnalyzer::run() {
-  std::vector<AnalysisResult> results;
-  std::deque<Item> batch;
+  if (restart_) {
+    // After a failure: the decoder and detectors start over on the stream being analysed (its
+    // state was left half-way), from its next keyframe.
+    if (info_) pipeline_->start(*info_);
+    await_keyframe_ = true;
+    restart_ = false;
+  }
   for (;;) {
     {
       std::unique_lock lock(mu_);
-      busy_ = false;
-      if (queue_.empty()) idle_cv_.notify_all();
-      cv_.wait_for(lock, options_.watchdog_interval,
-                   [&] { return stopping_ || !queue_.empty(); });
       if (stopping_) return;
-      batch.swap(queue_);
-      busy_ = !batch.empty();
-    }
-    for (Item& item : batch) {
-      switch (item.kind) {
-        case Item::Kind::kStart: {
-          pipeline_->start(*item.info);
-          std::lock_guard lock(hint_mu_);
-          hint_stream_ = item.stream;
-          hint_ = AnalysisHint{};
-          break;
-        }
-        case Item::Kind::kEnd:
-          break;
-        case Item::Kind::kPacket: {
-          ++packets_decoded_;
-          results.clear();
-          int64_t errors = 0;
-          AnalysisHint hint;
-          {
-            std::lock_guard lock(hint_mu_);
-            hint = hint_;
-          }
-          const int64_t decoded_before = pipeline_->frames_decoded();
-          pipeline_->packet(*item.packet, item.received, item.previous_gop.get(), results, errors,
-                            hint);
-          frames_decoded_ += pipeline_->frames_decoded() - decoded_before;
-          looked_back_ = pipeline_->looked_back();
-          decode_errors_ += errors;
-          {
-            std::lock_guard lock(hint_mu_);
-            hint_ = hint;
-          }
-          for (const AnalysisResult& r : results) {
-            ++frames_analysed_;
-            ++results_;
-            sink_.on_analysis(r);
-          }
-          break;
-        }
+      if (batch_.empty()) {
+        busy_ = false;
+        if (queue_.empty()) idle_cv_.notify_all();
+        cv_.wait_for(lock, options_.watchdog_interval,
+                     [&] { return stopping_ || !queue_.empty(); });
+        if (stopping_) return;
+        batch_.swap(queue_);
+        busy_ = !batch_.empty();
       }
     }
-    batch.clear();
+    while (!batch_.empty()) {
+      // Taken off before it is worked on: an item that makes the analyzer fail is not retried.
+      Item item = std::move(batch_.front());
+      batch_.pop_front();
+      process(item);
+    }
     check_signal(clock_.wall_now(), clock_.steady_now());
+  }
+}
+
+void CameraAnalyzer::process(Item& item) {
+  switch (item.kind) {
+    case Item::Kind::kStart: {
+      info_ = item.info;
+      await_keyframe_ = false;
+      pipeline_->start(*item.info);
+      std::lock_guard lock(hint_mu_);
+      hint_stream_ = item.stream;
+      hint_ = AnalysisHint{};
+      break;
+    }
+    case Item::Kind::kEnd:
+      break;
+    case Item::Kind::kPacket: {
+      if (await_keyframe_) {
+        if (!(item.packet->flags & AV_PKT_FLAG_KEY)) break;
+        await_keyframe_ = false;
+      }
+      ++packets_decoded_;
+      std::vector<AnalysisResult> results;
+      int64_t errors = 0;
+      AnalysisHint hint;
+      {
+        std::lock_guard lock(hint_mu_);
+        hint = hint_;
+      }
+      const int64_t decoded_before = pipeline_->frames_decoded();
+      pipeline_->packet(*item.packet, item.received, item.previous_gop.get(), results, errors,
+                        hint);
+      frames_decoded_ += pipeline_->frames_decoded() - decoded_before;
+      looked_back_ = pipeline_->looked_back();
+      decode_errors_ += errors;
+      {
+        std::lock_guard lock(hint_mu_);
+        hint_ = hint;
+      }
+      for (const AnalysisResult& r : results) {
+        ++frames_analysed_;
+        ++results_;
+        sink_.on_analysis(r);
+      }
+      break;
+    }
   }
 }
 

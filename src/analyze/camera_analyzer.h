@@ -10,8 +10,14 @@
 // analysed at `fps`), else the main stream (keyframes while idle, every frame while something
 // changes); either way, sustained motion is looked at for the start of each GOP only
 // (FrameSelector; docs/design/analysis.md).
-// Lifetime: the thread starts in the constructor and stops in stop() or the destructor; the sink
-// and clock must outlive the analyzer. Sink calls happen on the analyzer's thread.
+// Failures stay here: the thread ("ana:<camera>") is supervised (core/supervision.h); whatever
+// a detector, the decoder or the sink throws (cv::Exception included) marks the camera's
+// "analyzer" component failed, the packet it was working on is dropped, and after a backoff the
+// pipeline starts again from the stream's next keyframe. What throws in the PacketSink methods,
+// on the camera's ingest thread, is contained there: recording and live view never see it.
+// Lifetime: the thread starts in the constructor and stops in stop() or the destructor; the sink,
+// clock and options.components must outlive the analyzer. Sink calls happen on the analyzer's
+// thread.
 #pragma once
 
 #include <atomic>
@@ -21,7 +27,6 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "analyze/detection.h"
@@ -30,6 +35,7 @@
 #include "analyze/tamper_detector.h"
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/supervision.h"
 #include "ingest/media.h"
 
 namespace vigil {
@@ -43,6 +49,9 @@ struct CameraAnalyzerOptions {
   TamperOptions tamper;
   // Size trigger and hold of adaptive decoding (`adaptive` itself comes from the settings).
   FrameSelectorOptions selector;
+  // Where a failure of this analyzer is reported (null: only logged), and how soon it restarts.
+  ComponentRegistry* components = nullptr;
+  RestartPolicy restart;
 };
 
 struct AnalyzerStats {
@@ -91,6 +100,10 @@ class CameraAnalyzer final : public PacketSink {
   class Pipeline;  // the analysis thread's state: decoder, detectors
 
   void run();
+  void process(Item& item);  // analysis thread
+  // The PacketSink methods' work, on the ingest thread.
+  void start_stream(std::shared_ptr<const StreamInfo> info, WallTime now);
+  void select(const MediaPacket& p);
   void push(Item item);  // ingest thread; drops when full
   void check_signal(WallTime wall, SteadyTime steady);
 
@@ -106,7 +119,12 @@ class CameraAnalyzer final : public PacketSink {
   std::vector<FrameSelector::Packet> selected_;
   uint64_t stream_ = 0;  // streams started so far
 
-  std::unique_ptr<Pipeline> pipeline_;  // analysis thread only
+  // Analysis thread only.
+  std::unique_ptr<Pipeline> pipeline_;
+  std::deque<Item> batch_;  // taken from queue_; what a failure left of it is worked on after
+  std::shared_ptr<const StreamInfo> info_;  // of the stream being analysed
+  bool restart_ = false;         // a failure happened: start the pipeline afresh
+  bool await_keyframe_ = false;  // after a restart: packets until the next keyframe are skipped
 
   mutable std::mutex mu_;
   std::condition_variable cv_;       // work for the thread
@@ -127,7 +145,7 @@ class CameraAnalyzer final : public PacketSink {
   std::atomic<bool> signal_lost_{false};
   SteadyTime last_lost_report_{};  // analysis thread
 
-  std::thread thread_;
+  SupervisedThread thread_;
 };
 
 }  // namespace vigil

@@ -25,6 +25,7 @@ extern "C" {
 #include "core/config_store.h"
 #include "core/error.h"
 #include "core/redact.h"
+#include "core/supervision.h"
 #include "core/text.h"
 #include "record/recovery.h"
 #include "serve/api.h"
@@ -75,7 +76,9 @@ int run_serve(ConfigStore& configs) {
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
   SystemClock clock;
-  RecorderService service(config, clock);
+  // Where every supervised thread reports its failures (status.json, the API, /metrics).
+  ComponentRegistry components(clock);
+  RecorderService service(config, clock, components);
   // Camera changes (API or SIGHUP) reach the recorder once they are written to the file.
   configs.subscribe([&service](const Config&, const Config& next) { service.apply(next); });
   spdlog::info("vigil {} recording {} camera(s) into {}", VIGIL_VERSION, config.cameras.size(),
@@ -90,16 +93,17 @@ int run_serve(ConfigStore& configs) {
   std::unique_ptr<HttpServer> http;
   if (config.http.enabled) {
     accounts = std::make_unique<AccountStore>(config.data_dir / "vigil.db");
-    api = std::make_unique<Api>(configs, *accounts, clock, [&service] {
-      return nlohmann::json::parse(service.status_json());
-    });
+    api = std::make_unique<Api>(
+        configs, *accounts, clock,
+        [&service] { return nlohmann::json::parse(service.status_json()); }, &components);
     api->set_live([&service](const std::string& id) { return service.live_hub(id); });
     api->set_open_segments(service.open_segments());
     http = std::make_unique<HttpServer>(
         config.http, [&api](const http::Request& r) { return api->handle(r); },
         [&api](const std::string& method, std::string_view path) {
           return api->classify(method, path);
-        });
+        },
+        &components);
     http->start();
     spdlog::info("web interface: open {} in a browser", http->url());
     if (auto token = api->setup_token()) {
@@ -111,11 +115,10 @@ int run_serve(ConfigStore& configs) {
     }
   }
   service.start();
+  // This thread only waits for signals; status.json is written by the service's "status" thread.
   for (;;) {
-    // status.json is for `vigil status`: a few seconds old is fine, and rewriting it is most of
-    // what an otherwise idle vigil costs (rename over an ext4 file starts a write-out).
-    timespec ts{5, 0};
-    const int sig = sigtimedwait(&sigs, nullptr, &ts);
+    int sig = 0;
+    if (sigwait(&sigs, &sig) != 0) continue;
     if (sig == SIGINT || sig == SIGTERM) {
       spdlog::info("signal {}: stopping", sig);
       break;
@@ -125,14 +128,21 @@ int run_serve(ConfigStore& configs) {
         configs.reload();
       } catch (const Error& e) {
         spdlog::error("SIGHUP: configuration not reloaded, the running one stays: {}", e.what());
+      } catch (...) {
+        // Whatever applying it threw, vigil goes on recording what it can.
+        spdlog::error("SIGHUP: applying the new configuration failed: {}",
+                      describe_current_exception());
       }
     }
-    service.write_status_file();
   }
   if (http) http->stop();
   if (api) api->stop_probes();  // a probe answers through the server: before it is destroyed
   service.stop();
-  service.write_status_file();
+  try {
+    service.write_status_file();
+  } catch (...) {
+    spdlog::error("status: {}", describe_current_exception());
+  }
   spdlog::info("stopped; every open segment was closed");
   return 0;
 }
@@ -222,6 +232,23 @@ int run_status(const Config& config, bool as_json) {
   }
   if (j.contains("disk_free_bytes")) {
     std::cout << "disk free: " << human_bytes(j["disk_free_bytes"].get<double>()) << "\n";
+  }
+  // Components that failed since vigil started (core/supervision.h): each was restarted.
+  bool header = false;
+  for (const auto& c : j.value("components", nlohmann::json::array())) {
+    if (c.value("failures", int64_t{0}) == 0) continue;
+    if (!header) std::cout << "failures (each restarted):\n";
+    header = true;
+    std::string who = c.value("component", "");
+    if (!c.value("camera", "").empty()) who += " (camera " + c.value("camera", "") + ")";
+    if (!c.value("target", "").empty()) who += " (" + c.value("target", "") + ")";
+    std::printf("  %s: %s, %lld failure(s), last at %s: %s\n", who.c_str(),
+                stale                              ? "unknown"
+                : c.value("restarting", false)     ? "restarting"
+                : c.value("failed", false)         ? "failed lately"
+                                                   : "running again",
+                static_cast<long long>(c.value("failures", int64_t{0})),
+                c.value("last_failure_at", "").c_str(), c.value("last_error", "").c_str());
   }
   return stale ? 1 : 0;
 }

@@ -14,8 +14,12 @@
 
 namespace vigil {
 
-RecorderService::RecorderService(const Config& config, const Clock& clock)
-    : fixed_(config), clock_(clock) {
+RecorderService::RecorderService(const Config& config, const Clock& clock,
+                                 ComponentRegistry& components)
+    : fixed_(config),
+      clock_(clock),
+      components_(components),
+      status_writer_(&components, {"status", "", ""}, "status") {
   catalog_ = std::make_unique<Catalog>(fixed_.data_dir / "vigil.db");
   const RecoveryReport rr = recover_catalog(*catalog_, fixed_.data_dir);
   if (rr.closed || rr.removed_rows || rr.finished_deletes) {
@@ -26,17 +30,19 @@ RecorderService::RecorderService(const Config& config, const Clock& clock)
   for (const auto& n : rr.notes) spdlog::info("recovery: {}", n);
 
   retention_ = std::make_unique<Retention>(*catalog_, fixed_.data_dir, fixed_.min_free_bytes,
-                                           retention_limits(fixed_), clock_, disk_);
+                                           retention_limits(fixed_), clock_, disk_, &components_);
   event_store_ = std::make_unique<EventStore>(fixed_.data_dir / "vigil.db");
-  notifiers_ = std::make_unique<NotifierSet>();
-  if (!fixed_.mqtt.host.empty()) notifiers_->set_mqtt(std::make_unique<MqttNotifier>(fixed_, clock_));
+  notifiers_ = std::make_unique<NotifierSet>(&components_);
+  if (!fixed_.mqtt.host.empty()) {
+    notifiers_->set_mqtt(std::make_unique<MqttNotifier>(fixed_, clock_, &components_));
+  }
   if (!fixed_.webhooks.empty()) {
-    notifiers_->set_webhooks(std::make_unique<WebhookNotifier>(fixed_.webhooks));
+    notifiers_->set_webhooks(std::make_unique<WebhookNotifier>(fixed_.webhooks, &components_));
   }
   mqtt_settings_ = fixed_.mqtt;
   webhook_settings_ = fixed_.webhooks;
-  events_ = std::make_unique<EventEngine>(fixed_, *event_store_,
-                                          std::vector<EventNotifier*>{notifiers_.get()}, clock_);
+  events_ = std::make_unique<EventEngine>(
+      fixed_, *event_store_, std::vector<EventNotifier*>{notifiers_.get()}, clock_, &components_);
   retention_->set_events(*event_store_, events_only(fixed_));
   for (const auto& cam : fixed_.cameras) cameras_.push_back(make_camera(cam));
 }
@@ -69,13 +75,16 @@ RecorderService::Analysis RecorderService::make_analysis(const CameraConfig& cam
   if (!cam.analysis.enabled) return a;
   // The sub stream when there is one: a fraction of the main stream's decoding cost.
   const bool sub = !cam.sub_url.empty();
-  a.analyzer = std::make_unique<CameraAnalyzer>(cam, cam.analysis, clock_, *events_, sub);
+  CameraAnalyzerOptions options;
+  options.components = &components_;
+  a.analyzer =
+      std::make_unique<CameraAnalyzer>(cam, cam.analysis, clock_, *events_, sub, options);
   if (sub) {
     CameraConfig sub_cam = cam;
     sub_cam.url = cam.sub_url;
     a.sub_worker = std::make_unique<CameraWorker>(
         sub_cam, fixed_.ingest, clock_, rtsp_source_factory(clock_, fixed_.ingest),
-        std::vector<PacketSink*>{a.analyzer.get()});
+        std::vector<PacketSink*>{a.analyzer.get()}, &components_, true);
   }
   return a;
 }
@@ -90,7 +99,7 @@ RecorderService::Pipeline RecorderService::make_pipeline(const CameraConfig& cam
       cam, fixed_.ingest, clock_, rtsp_source_factory(clock_, fixed_.ingest),
       // Live view and analysis first: each packet reaches them before the recorder queues it
       // for its writer thread.
-      std::vector<PacketSink*>{parts.live.get(), &parts.tap, parts.recorder.get()});
+      std::vector<PacketSink*>{parts.live.get(), &parts.tap, parts.recorder.get()}, &components_);
   return p;
 }
 
@@ -139,17 +148,25 @@ std::unique_ptr<RecorderService::CameraParts> RecorderService::make_camera(
   return parts;
 }
 
-void RecorderService::start() {
+void RecorderService::start(std::chrono::milliseconds status_period) {
   std::lock_guard apply_lock(apply_mu_);
   const RetentionPass first = retention_->run_once();
   if (first.deleted) spdlog::info("retention: deleted {} segment(s) at start", first.deleted);
   retention_->start(std::chrono::seconds(10));
-  std::lock_guard lock(mu_);
-  for (auto& c : cameras_) c->pipeline.start();
-  started_ = true;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& c : cameras_) c->pipeline.start();
+    started_ = true;
+  }
+  // status.json is for `vigil status`: a few seconds old is fine, and rewriting it is most of
+  // what an otherwise idle vigil costs (rename over an ext4 file starts a write-out).
+  status_writer_.start([this, status_period] {
+    while (status_writer_.wait_for(status_period)) write_status_file();
+  });
 }
 
 void RecorderService::stop() {
+  status_writer_.stop();
   std::lock_guard apply_lock(apply_mu_);
   std::lock_guard lock(mu_);
   for (auto& c : cameras_) c->pipeline.stop();
@@ -289,7 +306,7 @@ void RecorderService::apply_notifiers(const Config& next) {
     std::unique_ptr<MqttNotifier> mqtt;
     if (!next.mqtt.host.empty()) {
       try {
-        mqtt = std::make_unique<MqttNotifier>(next, clock_);
+        mqtt = std::make_unique<MqttNotifier>(next, clock_, &components_);
       } catch (const std::exception& e) {
         spdlog::error("mqtt: the new settings cannot be used ({}); MQTT is off", e.what());
       }
@@ -307,7 +324,7 @@ void RecorderService::apply_notifiers(const Config& next) {
     spdlog::info("webhooks: settings changed; {} target(s)", next.webhooks.size());
     notifiers_->set_webhooks(next.webhooks.empty()
                                  ? nullptr
-                                 : std::make_unique<WebhookNotifier>(next.webhooks));
+                                 : std::make_unique<WebhookNotifier>(next.webhooks, &components_));
     webhook_settings_ = next.webhooks;
   }
 }
@@ -337,6 +354,7 @@ std::string RecorderService::status_json() {
                       an ? std::optional(an->stats()) : std::nullopt});
     }
   }
+  const std::vector<ComponentStatus> components = components_.snapshot();
   json cams = json::array();
   for (const auto& [cfg, h, r, a] : rows) {
     const CameraUsage u = catalog_->usage(cfg.id);
@@ -369,6 +387,13 @@ std::string RecorderService::status_json() {
     };
     j["last_error_at"] = h.last_error_at ? format_iso8601(*h.last_error_at) : "";
     j["last_packet_at"] = h.last_packet_at ? format_iso8601(*h.last_packet_at) : "";
+    // This camera's components that failed lately (ingest, analyzer): the details are in
+    // "components".
+    json failed = json::array();
+    for (const ComponentStatus& c : components) {
+      if (c.id.camera == cfg.id && c.failed) failed.push_back(c.id.component);
+    }
+    j["failed_components"] = failed;
     j["oldest_footage"] = u.oldest_start ? format_iso8601(*u.oldest_start) : "";
     j["newest_footage"] = u.newest_end ? format_iso8601(*u.newest_end) : "";
     if (a) {
@@ -414,6 +439,19 @@ std::string RecorderService::status_json() {
     notes["webhooks"] = list;
   }
   out["notifications"] = notes;
+  json comps = json::array();
+  for (const ComponentStatus& c : components) {
+    comps.push_back({{"component", c.id.component},
+                     {"camera", c.id.camera},
+                     {"target", c.id.target},
+                     {"failed", c.failed},
+                     {"restarting", c.restarting},
+                     {"failures", c.failures},
+                     {"last_error", c.last_error},
+                     {"last_failure_at",
+                      c.last_failure_at ? format_iso8601(*c.last_failure_at) : ""}});
+  }
+  out["components"] = comps;
   return to_json_text(out, 2);
 }
 

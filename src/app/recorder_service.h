@@ -2,6 +2,8 @@
 // reverse — catalog (with crash recovery), retention, then one ingest thread + recorder + live
 // hub per camera, and the status reporter. The camera set follows the configuration while
 // running (apply()): a camera added through the API starts recording without a restart.
+// Every thread it starts is supervised and reports its failures in the ComponentRegistry given
+// (docs/design/threads.md); status_json() lists them.
 #pragma once
 
 #include <map>
@@ -16,6 +18,7 @@
 #include "catalog/event_store.h"
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/supervision.h"
 #include "events/event_engine.h"
 #include "events/notifier_set.h"
 #include "ingest/camera_worker.h"
@@ -29,11 +32,13 @@ namespace vigil {
 class RecorderService {
  public:
   // data_dir, segment length, ingest settings and min_free_space are fixed for the service's
-  // life; the cameras follow apply().
-  RecorderService(const Config& config, const Clock& clock);
+  // life; the cameras follow apply(). `components` must outlive the service.
+  RecorderService(const Config& config, const Clock& clock, ComponentRegistry& components);
   ~RecorderService();
 
-  void start();
+  // Starts recording, retention and the status writer ("status" thread: status.json every
+  // `status_period`).
+  void start(std::chrono::milliseconds status_period = std::chrono::seconds(5));
   void stop();
   // Brings the running cameras in line with `next`: starts added ones, stops removed ones
   // (their recordings stay), reconnects ones whose main stream settings changed, replaces only
@@ -43,7 +48,8 @@ class RecorderService {
   // and analysis go on untouched).
   // Serialized; safe to call from any thread (the ConfigStore's subscriber).
   void apply(const Config& next);
-  // Per-camera health + recorder state + disk, as JSON (status.json, the API).
+  // Per-camera health + recorder state + disk + the components (failed or not), as JSON
+  // (status.json, the API, /metrics).
   std::string status_json();
   // The camera's live view hub; null for an unknown id.
   std::shared_ptr<LiveHub> live_hub(const std::string& camera_id);
@@ -92,6 +98,7 @@ class RecorderService {
 
   const Config fixed_;  // the configuration at start; its camera list is not used after
   const Clock& clock_;
+  ComponentRegistry& components_;
   StatvfsDiskSpace disk_;
   // Filled by the recorders, read by playback; declared before the cameras, whose recorders
   // write to it until they are destroyed.
@@ -111,6 +118,8 @@ class RecorderService {
   bool started_ = false;  // guarded by apply_mu_
   std::mutex mu_;         // guards cameras_ (status and lookups take it briefly)
   std::vector<std::unique_ptr<CameraParts>> cameras_;  // in configuration order
+  // Writes status.json periodically; last: stopped first.
+  SupervisedThread status_writer_;
 };
 
 }  // namespace vigil

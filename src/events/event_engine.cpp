@@ -40,18 +40,27 @@ std::optional<Detection> merged(const AnalysisResult& r, DetectionType type) {
 }  // namespace
 
 EventEngine::EventEngine(const Config& config, EventStore& store,
-                         std::vector<EventNotifier*> notifiers, const Clock& clock)
+                         std::vector<EventNotifier*> notifiers, const Clock& clock,
+                         ComponentRegistry* components)
     : config_(config),
       store_(store),
       notifiers_(std::move(notifiers)),
       clock_(clock),
-      settings_{config.events.min_duration, config.events.merge_gap} {
+      settings_{config.events.min_duration, config.events.merge_gap},
+      writer_(components, {"events", "", ""}, "events") {
   set_cameras(config);
   if (const int n = store_.close_open_events("vigil stopped"); n > 0) {
     spdlog::info("events: closed {} event(s) left open by the last run at their last known time",
                  n);
   }
-  writer_ = std::thread([this] { run(); });
+  writer_.start([this] { run(); },
+                 [this](const std::string&) {
+                   // The job in hand is lost: flush() must not wait for it.
+                   std::lock_guard lock(mu_);
+                   busy_ = false;
+                   ++stats_.write_failures;
+                   if (queue_.empty()) idle_cv_.notify_all();
+                 });
 }
 
 void EventEngine::set_cameras(const Config& next) {
@@ -87,7 +96,7 @@ EventEngine::~EventEngine() {
     stopping_ = true;
   }
   cv_.notify_all();
-  writer_.join();
+  writer_.stop();
 }
 
 EventRow EventEngine::row_of(const TrackKey& k, const Track& t, const TrackedEvent& ev) const {

@@ -12,7 +12,11 @@
 // Queue policy: starts and updates are dropped (and counted) when the queue is full; the end of an
 // event whose start was queued is always queued (at most one per open event), so the catalog
 // never keeps an event open that analysis closed.
-// Lifetime: store, notifiers and clock must outlive the engine. The destructor closes open events
+// Failures: the writer thread ("events") is supervised (core/supervision.h): a job that throws
+// anything is dropped and counted in write_failures, the "events" component reads failed, and
+// the writer starts again after a backoff (the queue waits meanwhile; starts and updates
+// beyond queue_limit are dropped as usual).
+// Lifetime: store, notifiers, clock and components must outlive the engine. The destructor closes open events
 // at their last sighting ("vigil stopped"), drains the queue and joins the writer.
 #pragma once
 
@@ -23,7 +27,6 @@
 #include <map>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -31,6 +34,7 @@
 #include "catalog/event_store.h"
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/supervision.h"
 #include "events/event_notice.h"
 #include "events/event_tracker.h"
 #include "events/schedule.h"
@@ -56,8 +60,9 @@ class EventEngine final : public AnalysisSink {
 
   // Events of the cameras in `config` (schedules, names; settings from config.events); snapshots
   // under config.data_dir. Closes events left open by an earlier run. Starts the writer thread.
+  // Its failures are reported in `components` (null: only logged).
   EventEngine(const Config& config, EventStore& store, std::vector<EventNotifier*> notifiers,
-              const Clock& clock);
+              const Clock& clock, ComponentRegistry* components = nullptr);
   ~EventEngine() override;
   EventEngine(const EventEngine&) = delete;
   EventEngine& operator=(const EventEngine&) = delete;
@@ -123,7 +128,7 @@ class EventEngine final : public AnalysisSink {
   uint64_t next_key_ = 1;
   EventEngineStats stats_;
   std::map<uint64_t, int64_t> ids_;  // writer thread only: key -> catalog id
-  std::thread writer_;               // last: starts after everything it uses
+  SupervisedThread writer_;          // last: starts after everything it uses
 };
 
 }  // namespace vigil

@@ -50,8 +50,13 @@ void mqtt_configure_client(struct mosquitto* mosq, const MqttSettings& s) {
   }
 }
 
-MqttNotifier::MqttNotifier(const Config& config, const Clock& clock)
-    : s_(config.mqtt), clock_(clock) {
+MqttNotifier::MqttNotifier(const Config& config, const Clock& clock,
+                           ComponentRegistry* components)
+    : s_(config.mqtt),
+      clock_(clock),
+      network_(components, {"mqtt", "", s_.host + ":" + std::to_string(s_.port)}, "mqtt"),
+      sender_(components, {"mqtt-sender", "", s_.host + ":" + std::to_string(s_.port)},
+              "mqtt-send") {
   if (s_.host.empty()) throw Error(ErrorCode::kInvalidArgument, "mqtt: no host configured");
   for (const auto& c : config.cameras) {
     cameras_[c.id] = c.name;
@@ -78,8 +83,9 @@ MqttNotifier::MqttNotifier(const Config& config, const Clock& clock)
   mosquitto_publish_callback_set(mosq_, &MqttNotifier::publish_cb);
   // Publishing from the sender thread while the network thread runs the loop.
   mosquitto_threaded_set(mosq_, true);
-  network_ = std::thread([this] { run_network(); });
-  sender_ = std::thread([this] { run(); });
+  // A restarted network thread connects afresh.
+  network_.start([this] { run_network(); }, [this](const std::string&) { on_disconnect(); });
+  sender_.start([this] { run(); });
 }
 
 MqttNotifier::~MqttNotifier() {
@@ -88,8 +94,8 @@ MqttNotifier::~MqttNotifier() {
     stopping_ = true;
   }
   cv_.notify_all();
-  sender_.join();
-  network_.join();  // says offline and disconnects on its way out
+  sender_.stop();
+  network_.stop();  // says offline and disconnects on its way out
   mosquitto_destroy(mosq_);
   mosquitto_lib_cleanup();
 }
@@ -323,11 +329,14 @@ void MqttNotifier::on_disconnect() {
   connected_ = false;
 }
 
+// Called inside libmosquitto (C): nothing may be thrown through it.
 void MqttNotifier::connect_cb(struct mosquitto*, void* self, int rc) {
-  static_cast<MqttNotifier*>(self)->on_connect(rc);
+  auto* me = static_cast<MqttNotifier*>(self);
+  me->network_.component().contain([&] { me->on_connect(rc); });
 }
 void MqttNotifier::disconnect_cb(struct mosquitto*, void* self, int) {
-  static_cast<MqttNotifier*>(self)->on_disconnect();
+  auto* me = static_cast<MqttNotifier*>(self);
+  me->network_.component().contain([&] { me->on_disconnect(); });
 }
 void MqttNotifier::publish_cb(struct mosquitto*, void* self, int) {
   auto* me = static_cast<MqttNotifier*>(self);

@@ -12,7 +12,10 @@
 // that waits longer than retry_for (broker down) or finds the queue full is dropped and counted.
 // A network thread of this class runs libmosquitto's loop and (re)connects with backoff (1 s
 // doubling to 10 s), also when the broker was down at start (libmosquitto's own loop thread gives
-// up in that case). Thread-safe. The destructor publishes "offline", disconnects and joins.
+// up in that case). Both threads are supervised (core/supervision.h; components "mqtt" and
+// "mqtt-sender", threads "mqtt" and "mqtt-send"): what throws in them, or in libmosquitto's
+// callbacks, is reported and they start again after a backoff.
+// Thread-safe. The destructor publishes "offline", disconnects and joins.
 #pragma once
 
 #include <atomic>
@@ -22,11 +25,11 @@
 #include <map>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/supervision.h"
 #include "events/event_notice.h"
 
 struct mosquitto;
@@ -51,7 +54,8 @@ class MqttNotifier final : public EventNotifier {
  public:
   // `config.mqtt` must name a host; config.cameras get discovery and state topics.
   // Connecting starts at once and goes on in the background (the broker may be down).
-  MqttNotifier(const Config& config, const Clock& clock);
+  // Failures are reported in `components` (null: only logged), which must outlive the notifier.
+  MqttNotifier(const Config& config, const Clock& clock, ComponentRegistry* components = nullptr);
   ~MqttNotifier() override;
   MqttNotifier(const MqttNotifier&) = delete;
   MqttNotifier& operator=(const MqttNotifier&) = delete;
@@ -99,8 +103,8 @@ class MqttNotifier final : public EventNotifier {
   bool connected_ = false;
   bool stopping_ = false;
   MqttStats stats_;
-  std::thread network_;
-  std::thread sender_;
+  SupervisedThread network_;
+  SupervisedThread sender_;
 };
 
 }  // namespace vigil

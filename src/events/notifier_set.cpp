@@ -4,7 +4,16 @@
 
 namespace vigil {
 
-NotifierSet::NotifierSet() : retirer_([this] { run_retiring(); }) {}
+NotifierSet::NotifierSet(ComponentRegistry* components)
+    : retirer_(components, {"notifier-retire", "", ""}, "notify-retire") {
+  retirer_.start([this] { run_retiring(); },
+                 [this](const std::string&) {
+                   // The notifier being retired is gone (its stop() or stats() threw).
+                   std::lock_guard lock(mu_);
+                   retiring_busy_ = false;
+                   idle_cv_.notify_all();
+                 });
+}
 
 NotifierSet::~NotifierSet() {
   {
@@ -13,7 +22,7 @@ NotifierSet::~NotifierSet() {
     if (webhooks_) retiring_.push_back(std::move(webhooks_));
   }
   cv_.notify_all();
-  retirer_.join();
+  retirer_.stop();
   set_mqtt(nullptr);
 }
 

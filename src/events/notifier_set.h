@@ -8,6 +8,8 @@
 // its timeout), and what it still held is dropped and counted (retired_dropped()). A replaced MQTT
 // notifier is stopped before the new one starts (at most ~2 s: "offline", DISCONNECT), so two
 // clients with the same client id never fight over the broker's session.
+// The retiring thread ("notify-retire") is supervised (core/supervision.h, component
+// "notifier-retire").
 // Thread-safe: notify() may run on the events writer while set_*() runs on an API thread.
 #pragma once
 
@@ -17,9 +19,9 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <thread>
 #include <vector>
 
+#include "core/supervision.h"
 #include "events/event_notice.h"
 #include "events/mqtt_notifier.h"
 #include "events/webhook_notifier.h"
@@ -28,7 +30,8 @@ namespace vigil {
 
 class NotifierSet final : public EventNotifier {
  public:
-  NotifierSet();
+  // The retiring thread's failures are reported in `components` (null: only logged).
+  explicit NotifierSet(ComponentRegistry* components = nullptr);
   ~NotifierSet() override;  // stops the notifiers; joins the retiring thread
   NotifierSet(const NotifierSet&) = delete;
   NotifierSet& operator=(const NotifierSet&) = delete;
@@ -59,7 +62,7 @@ class NotifierSet final : public EventNotifier {
   bool stopping_ = false;
   std::condition_variable cv_;
   std::condition_variable idle_cv_;
-  std::thread retirer_;  // last: starts after everything it uses
+  SupervisedThread retirer_;  // last: starts after everything it uses
 };
 
 }  // namespace vigil

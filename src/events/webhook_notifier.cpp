@@ -26,15 +26,25 @@ std::string webhook_signature(const std::string& secret, const std::string& body
   return out;
 }
 
-WebhookNotifier::WebhookNotifier(std::vector<WebhookTarget> targets) {
+WebhookNotifier::WebhookNotifier(std::vector<WebhookTarget> targets,
+                                 ComponentRegistry* components) {
   for (auto& c : targets) {
     auto t = std::make_unique<Target>();
     t->config = std::move(c);
+    t->worker = std::make_unique<SupervisedThread>(
+        components, ComponentId{"webhook", "", redact_url(t->config.url)}, "webhook");
     targets_.push_back(std::move(t));
   }
   for (auto& t : targets_) {
     Target* raw = t.get();
-    raw->worker = std::thread([raw] { run(*raw); });
+    raw->worker->start([raw] { run(*raw); },
+                       [raw](const std::string&) {
+                         // The message being sent failed in a way no retry mends.
+                         std::lock_guard lock(raw->mu);
+                         if (raw->queue.empty()) return;
+                         raw->queue.pop_front();
+                         ++raw->stats.dropped_attempts;
+                       });
   }
 }
 
@@ -46,9 +56,7 @@ void WebhookNotifier::stop() {
     t->stopping = true;
     t->cv.notify_all();
   }
-  for (auto& t : targets_) {
-    if (t->worker.joinable()) t->worker.join();
-  }
+  for (auto& t : targets_) t->worker->stop();
 }
 
 void WebhookNotifier::notify(const EventNotice& n) {

@@ -5,7 +5,10 @@
 // Each target has its own bounded queue and thread, so a slow or dead endpoint delays only
 // itself. Delivery is in order per target; an answer other than 2xx, a refused connection or a
 // timeout is retried after retry_initial, doubling up to 60 s, at most max_attempts times, then
-// the message is dropped and counted. notify() never blocks. The destructor waits for the request
+// the message is dropped and counted. Each target's thread ("webhook") is supervised
+// (core/supervision.h): should sending a message throw, the message is dropped (counted as
+// dropped_attempts), the target's "webhook" component reads failed, and it goes on after a
+// backoff. notify() never blocks. The destructor waits for the request
 // in flight (at most its timeout) and drops what is still queued (counted as such).
 #pragma once
 
@@ -15,10 +18,10 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "core/config.h"
+#include "core/supervision.h"
 #include "events/event_notice.h"
 
 namespace vigil {
@@ -38,7 +41,9 @@ std::string webhook_signature(const std::string& secret, const std::string& body
 
 class WebhookNotifier final : public EventNotifier {
  public:
-  explicit WebhookNotifier(std::vector<WebhookTarget> targets);
+  // Failures are reported in `components` (null: only logged), which must outlive the notifier.
+  explicit WebhookNotifier(std::vector<WebhookTarget> targets,
+                           ComponentRegistry* components = nullptr);
   ~WebhookNotifier() override;
   WebhookNotifier(const WebhookNotifier&) = delete;
   WebhookNotifier& operator=(const WebhookNotifier&) = delete;
@@ -62,7 +67,7 @@ class WebhookNotifier final : public EventNotifier {
     std::deque<Message> queue;
     bool stopping = false;
     WebhookStats stats;
-    std::thread worker;
+    std::unique_ptr<SupervisedThread> worker;  // last: stopped before the rest goes
   };
   static void run(Target& t);
 

@@ -19,12 +19,16 @@ SourceFactory rtsp_source_factory(const Clock& clock, const IngestSettings& sett
 }
 
 CameraWorker::CameraWorker(CameraConfig camera, IngestSettings settings, const Clock& clock,
-                           SourceFactory factory, std::vector<PacketSink*> sinks)
+                           SourceFactory factory, std::vector<PacketSink*> sinks,
+                           ComponentRegistry* components, bool sub_stream)
     : camera_(std::move(camera)),
       settings_(settings),
       clock_(clock),
       factory_(std::move(factory)),
-      sinks_(std::move(sinks)) {}
+      sinks_(std::move(sinks)),
+      thread_(components, {sub_stream ? "ingest-sub" : "ingest", camera_.id, ""},
+              (sub_stream ? "sub:" : "rec:") + camera_.id,
+              {settings_.backoff_initial, settings_.backoff_max}) {}
 
 CameraWorker::~CameraWorker() { stop(); }
 
@@ -33,7 +37,9 @@ void CameraWorker::start() {
     health_.set_state(CameraState::kDisabled, clock_.wall_now());
     return;
   }
-  thread_ = std::thread([this] { run(); });
+  // A failure the camera did not cause still reads as this camera's last error.
+  thread_.start([this] { run(); },
+                [this](const std::string& what) { health_.failed(what, clock_.wall_now()); });
 }
 
 void CameraWorker::stop() {
@@ -43,7 +49,7 @@ void CameraWorker::stop() {
     if (current_) current_->interrupt();
   }
   cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  thread_.stop();
 }
 
 bool CameraWorker::sleep_for(std::chrono::milliseconds d) {
@@ -138,6 +144,12 @@ void CameraWorker::stream_once() {
       stopping = stopping_;
     }
     end_reason = stopping ? "stopped" : e.what();
+  } catch (...) {
+    // Not the camera's doing (a sink, or a bug): the sinks still learn that the stream ended
+    // (the recorder closes its segment), then the supervisor reports it and starts over.
+    const std::string what = describe_current_exception();
+    for (PacketSink* s : sinks_) s->on_stream_end(what, clock_.wall_now());
+    throw;
   }
   {
     std::lock_guard lock(mu_);

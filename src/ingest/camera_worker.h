@@ -1,19 +1,21 @@
 // One camera stream's reader thread: connect, read, hand packets to the sinks, and on any error
 // tell the sinks the stream ended, wait (backoff) and connect again — forever, until stopped.
-// A broken camera only ever affects its own thread.
+// A broken camera only ever affects its own thread; so does anything else that goes wrong on it
+// (a sink that throws, a bug): the thread is supervised (core/supervision.h), the failure is
+// reported as this camera's "ingest" component and the worker starts over after a backoff.
+// The thread is named "rec:<camera>" ("sub:<camera>" for a sub stream that only feeds analysis).
 #pragma once
 
 #include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <vector>
 
-#include "ingest/backoff.h"
-
+#include "core/backoff.h"
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/supervision.h"
 #include "ingest/camera_health.h"
 #include "ingest/media_source.h"
 
@@ -23,9 +25,11 @@ using SourceFactory = std::function<std::unique_ptr<MediaSource>(const CameraCon
 
 class CameraWorker {
  public:
-  // `sinks` must outlive the worker. Nothing runs until start().
+  // `sinks` must outlive the worker, `components` too (null: failures are only logged).
+  // Nothing runs until start(). `sub_stream`: this connection feeds analysis only.
   CameraWorker(CameraConfig camera, IngestSettings settings, const Clock& clock,
-               SourceFactory factory, std::vector<PacketSink*> sinks);
+               SourceFactory factory, std::vector<PacketSink*> sinks,
+               ComponentRegistry* components = nullptr, bool sub_stream = false);
   ~CameraWorker();
   CameraWorker(const CameraWorker&) = delete;
   CameraWorker& operator=(const CameraWorker&) = delete;
@@ -54,7 +58,7 @@ class CameraWorker {
   std::condition_variable cv_;
   bool stopping_ = false;
   MediaSource* current_ = nullptr;  // guarded by mu_, for interrupt()
-  std::thread thread_;
+  SupervisedThread thread_;
 };
 
 // The production factory: vigil's own RTSP client where it applies, libavformat's otherwise.

@@ -35,14 +35,15 @@ uint64_t StatvfsDiskSpace::total_bytes(const std::filesystem::path& path) const 
 
 Retention::Retention(Catalog& catalog, std::filesystem::path data_dir, uint64_t min_free_bytes,
                      std::map<std::string, RetentionLimits> limits, const Clock& clock,
-                     const DiskSpace& disk)
+                     const DiskSpace& disk, ComponentRegistry* components)
     : catalog_(catalog),
       data_dir_(std::move(data_dir)),
       min_free_bytes_(min_free_bytes),
       limits_(std::move(limits)),
       clock_(clock),
       disk_(disk),
-      reserve_(data_dir_ / "reserve.bin", kReserveBytes) {
+      reserve_(data_dir_ / "reserve.bin", kReserveBytes),
+      thread_(components, {"retention", "", ""}, "retention") {
   if (!reserve_.ensure()) {
     spdlog::warn("retention: no room for the {} byte space reserve in {}", kReserveBytes,
                  data_dir_.string());
@@ -234,28 +235,11 @@ RetentionPass Retention::run_once(bool emergency) {
 }
 
 void Retention::start(std::chrono::milliseconds period) {
-  thread_ = std::thread([this, period] {
-    for (;;) {
-      {
-        std::unique_lock lock(thread_mu_);
-        if (cv_.wait_for(lock, period, [this] { return stopping_; })) return;
-      }
-      try {
-        run_once();
-      } catch (const std::exception& e) {
-        spdlog::error("retention: {}", e.what());
-      }
-    }
+  thread_.start([this, period] {
+    while (thread_.wait_for(period)) run_once();
   });
 }
 
-void Retention::stop() {
-  {
-    std::lock_guard lock(thread_mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+void Retention::stop() { thread_.stop(); }
 
 }  // namespace vigil

@@ -4,19 +4,20 @@
 // row marked 'deleting' → file unlinked → directory synced → row removed.
 // Thread-safe: passes are serialized by a mutex (the periodic thread and a recorder that hit
 // ENOSPC may both ask).
+// The periodic thread ("retention") is supervised (core/supervision.h): a pass that throws marks
+// the "retention" component failed, and passes go on after a backoff.
 #pragma once
 
-#include <condition_variable>
 #include <filesystem>
 #include <map>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "catalog/catalog.h"
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/supervision.h"
 #include "retention/event_footage.h"
 #include "retention/disk_space.h"
 #include "retention/space_reserve.h"
@@ -33,7 +34,7 @@ class Retention {
  public:
   Retention(Catalog& catalog, std::filesystem::path data_dir, uint64_t min_free_bytes,
             std::map<std::string, RetentionLimits> limits, const Clock& clock,
-            const DiskSpace& disk);
+            const DiskSpace& disk, ComponentRegistry* components = nullptr);
   ~Retention();
 
   // One pass over every camera. `emergency`: a write just failed for lack of space, so free at
@@ -68,10 +69,7 @@ class Retention {
   EventStore* events_ = nullptr;
   std::map<std::string, EventFootagePolicy> events_only_;
 
-  std::mutex thread_mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  std::thread thread_;
+  SupervisedThread thread_;
 };
 
 }  // namespace vigil

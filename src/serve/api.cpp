@@ -83,7 +83,8 @@ npm run build</code> in <code>web/</code>; or set <code>[http] web_root</code>).
 
 }  // namespace
 
-Api::Api(ConfigStore& configs, AccountStore& accounts, const Clock& clock, StatusFn status)
+Api::Api(ConfigStore& configs, AccountStore& accounts, const Clock& clock, StatusFn status,
+         ComponentRegistry* components)
     : configs_(configs),
       accounts_(accounts),
       clock_(clock),
@@ -98,7 +99,7 @@ Api::Api(ConfigStore& configs, AccountStore& accounts, const Clock& clock, Statu
                         ThrottlePolicy{5, std::chrono::seconds(1), std::chrono::seconds(15 * 60),
                                        std::chrono::seconds(60 * 60), 10'000}),
       dummy_hash_(hash_password(random_secret(16))),
-      playback_(configs, accounts, clock),
+      playback_(configs, accounts, clock, components),
       events_api_(configs, clock, playback_),
       settings_api_(configs, accounts, clock, status_),
       web_(configs.current()->http.web_root) {
@@ -110,7 +111,7 @@ Api::Api(ConfigStore& configs, AccountStore& accounts, const Clock& clock, Statu
   probe_ingest.io_timeout = std::min(probe_ingest.io_timeout, std::chrono::milliseconds(5'000));
   probe_ingest.read_batch = std::chrono::milliseconds(0);  // a probe wants its frames at once
   prober_ = std::make_unique<CameraProber>(clock_, rtsp_source_factory(clock_, probe_ingest),
-                                           kProbeLimit, 4);
+                                           kProbeLimit, 4, components);
   add_routes();
 }
 

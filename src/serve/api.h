@@ -16,6 +16,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/config_store.h"
+#include "core/supervision.h"
 #include "serve/auth.h"
 #include "serve/events_api.h"
 #include "serve/http.h"
@@ -42,7 +43,10 @@ class Api {
   // `configs` and `accounts` must outlive the Api. Camera changes made through the API go to
   // `configs` (which rewrites the file and tells its subscribers, e.g. the recorder). With no
   // user in the catalog, a one-time setup token is made (setup_token()) for POST /api/setup.
-  Api(ConfigStore& configs, AccountStore& accounts, const Clock& clock, StatusFn status);
+  // The export queue and camera tests report their failures in `components` (null: only
+  // logged), which must outlive the Api.
+  Api(ConfigStore& configs, AccountStore& accounts, const Clock& clock, StatusFn status,
+      ComponentRegistry* components = nullptr);
   ~Api();
 
   http::Response handle(const http::Request& req);

@@ -165,6 +165,7 @@ ProbeResult probe_source(MediaSource& source, std::chrono::milliseconds limit, c
   // The sources' own I/O timeouts notice a silent camera; this bounds the whole probe (a camera
   // that answers but never sends a keyframe) and carries cancellation.
   std::thread watchdog([&] {
+    set_thread_name("probe-limit");
     std::unique_lock lock(c.mu_);
     c.cv_.wait_for(lock, limit, [&] { return c.done_ || c.cancelled_; });
     if (c.done_) return;
@@ -243,8 +244,13 @@ class CameraProber::Job final : public http::BodyStream {
 };
 
 CameraProber::CameraProber(const Clock& clock, SourceFactory factory,
-                           std::chrono::milliseconds limit, size_t max_running)
-    : clock_(clock), factory_(std::move(factory)), limit_(limit), max_running_(max_running) {}
+                           std::chrono::milliseconds limit, size_t max_running,
+                           ComponentRegistry* components)
+    : clock_(clock),
+      factory_(std::move(factory)),
+      limit_(limit),
+      max_running_(max_running),
+      component_(components, {"probe", "", ""}) {}
 
 CameraProber::~CameraProber() { stop(); }
 
@@ -277,14 +283,27 @@ std::shared_ptr<http::BodyStream> CameraProber::start(const CameraConfig& camera
   std::unique_ptr<MediaSource> source = factory_(camera);
   const std::string where = redact_url(camera.url);
   job->thread = std::thread([this, job, where, source = std::move(source)]() mutable {
-    const ProbeResult r = probe_source(*source, limit_, clock_, &job->cancel);
-    source.reset();  // disconnects (TEARDOWN) before the answer goes out
-    if (r.ok) {
-      spdlog::info("camera test {}: {} {}x{}", where, r.codec, r.width, r.height);
-    } else {
-      spdlog::info("camera test {}: {}", where, r.error);
+    set_thread_name("probe");
+    std::string body;
+    const bool answered = component_.contain([&] {
+      const ProbeResult r = probe_source(*source, limit_, clock_, &job->cancel);
+      source.reset();  // disconnects (TEARDOWN) before the answer goes out
+      if (r.ok) {
+        spdlog::info("camera test {}: {} {}x{}", where, r.codec, r.width, r.height);
+      } else {
+        spdlog::info("camera test {}: {}", where, r.error);
+      }
+      body = to_json_text(r.to_json());
+    });
+    if (!answered) {
+      // The client still gets an answer, and the failure is the probe's, not the process's.
+      spdlog::warn("camera test {}: failed inside vigil (the line before says why)", where);
+      ProbeResult failed;
+      failed.reason = "failed";
+      failed.error = "the test failed inside vigil (its log says why)";
+      body = to_json_text(failed.to_json());
     }
-    job->finish(to_json_text(r.to_json()));
+    job->finish(body);
     job->finished = true;
   });
   jobs_.push_back(job);

@@ -6,6 +6,8 @@
 // Each probe runs on threads of its own under a time limit, so a camera that never answers holds
 // no HTTP handler thread: the API answers with a streamed body (http::BodyStream) that the
 // result is written into when it is there. At most `max_running` probes run at once.
+// Each probe's thread is named "probe" (its time-limit watchdog "probe-limit"); whatever a probe
+// throws is answered as a failed test and counted as a failure of the "probe" component.
 // Thread-safe. The destructor interrupts running probes and joins their threads.
 #pragma once
 
@@ -21,6 +23,7 @@
 
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/supervision.h"
 #include "ingest/camera_worker.h"
 #include "serve/http.h"
 
@@ -65,8 +68,9 @@ ProbeResult probe_source(MediaSource& source, std::chrono::milliseconds limit, c
 
 class CameraProber {
  public:
+  // Failures are reported in `components` (null: only logged), which must outlive the prober.
   CameraProber(const Clock& clock, SourceFactory factory, std::chrono::milliseconds limit,
-               size_t max_running);
+               size_t max_running, ComponentRegistry* components = nullptr);
   ~CameraProber();
   CameraProber(const CameraProber&) = delete;
   CameraProber& operator=(const CameraProber&) = delete;
@@ -88,6 +92,7 @@ class CameraProber {
   SourceFactory factory_;
   const std::chrono::milliseconds limit_;
   const size_t max_running_;
+  Component component_;
   std::mutex mu_;
   std::list<std::shared_ptr<Job>> jobs_;
   bool stopped_ = false;

@@ -184,8 +184,9 @@ const char* export_state_name(ExportJob::State s) {
   return "?";
 }
 
-ExportQueue::ExportQueue(std::filesystem::path dir, const Clock& clock)
-    : dir_(std::move(dir)), clock_(clock) {
+ExportQueue::ExportQueue(std::filesystem::path dir, const Clock& clock,
+                         ComponentRegistry* components)
+    : dir_(std::move(dir)), clock_(clock), worker_(components, {"export", "", ""}, "export") {
   std::filesystem::create_directories(dir_);
   for (const auto& e : std::filesystem::directory_iterator(dir_)) {
     const auto ext = e.path().extension();
@@ -194,7 +195,7 @@ ExportQueue::ExportQueue(std::filesystem::path dir, const Clock& clock)
       std::filesystem::remove(e.path(), ec);
     }
   }
-  worker_ = std::thread([this] { run(); });
+  worker_.start([this] { run(); });
 }
 
 ExportQueue::~ExportQueue() {
@@ -203,7 +204,7 @@ ExportQueue::~ExportQueue() {
     stopping_ = true;
   }
   cv_.notify_all();
-  worker_.join();
+  worker_.stop();
 }
 
 int64_t ExportQueue::submit(ExportJob job) {
@@ -256,10 +257,11 @@ void ExportQueue::run() {
     try {
       result = remux_to_mp4(job.pieces, job.file);
       bytes = std::filesystem::file_size(job.file);
-    } catch (const std::exception& e) {
+    } catch (...) {
+      // Whatever the remux threw, the job ends (failed) rather than stay "running".
       state = ExportJob::State::kFailed;
-      error = e.what();
-      spdlog::error("export {} of camera {}: {}", job.id, job.camera_id, e.what());
+      error = describe_current_exception();
+      spdlog::error("export {} of camera {}: {}", job.id, job.camera_id, error);
     }
     std::lock_guard lock(mu_);
     auto& j = jobs_.at(job.id);

@@ -4,6 +4,9 @@
 // `start` (a GOP cannot be cut without decoding), so it may begin up to one GOP early.
 // ExportQueue runs exports one at a time on a thread of its own, so a long remux never holds an
 // HTTP handler thread; jobs live in memory (docs/design/playback.md says why that is enough).
+// That thread ("export") is supervised (core/supervision.h): an export that fails, however, is
+// a failed job; anything else that escapes marks the "export" component failed and the queue
+// goes on after a backoff.
 #pragma once
 
 #include <condition_variable>
@@ -14,10 +17,10 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "core/clock.h"
+#include "core/supervision.h"
 #include "core/time.h"
 
 namespace vigil {
@@ -67,8 +70,10 @@ class ExportQueue {
   static constexpr std::chrono::hours kKeep{24};
 
   // Exports go to `dir` (created; clips left there by an earlier run are removed: jobs are
-  // not persisted, so no one could fetch them). Starts the worker thread.
-  ExportQueue(std::filesystem::path dir, const Clock& clock);
+  // not persisted, so no one could fetch them). Starts the worker thread, whose failures are
+  // reported in `components` (null: only logged).
+  ExportQueue(std::filesystem::path dir, const Clock& clock,
+              ComponentRegistry* components = nullptr);
   ~ExportQueue();  // finishes the running export, drops queued ones
   ExportQueue(const ExportQueue&) = delete;
   ExportQueue& operator=(const ExportQueue&) = delete;
@@ -88,7 +93,7 @@ class ExportQueue {
   std::deque<int64_t> queue_;
   int64_t next_id_ = 1;
   bool stopping_ = false;
-  std::thread worker_;  // last: starts after everything it uses
+  SupervisedThread worker_;  // last: starts after everything it uses
 };
 
 }  // namespace vigil

@@ -12,7 +12,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <optional>
-#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -27,14 +26,35 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = boost::asio::ip::tcp;
 
+// A handler pool: an io_context run by named, supervised threads (an asio::thread_pool's own
+// threads could be neither named nor kept alive past a handler that throws).
+class Pool {
+ public:
+  Pool(ComponentRegistry* components, const char* name)
+      : threads_(components, {name, "", ""}, name) {}
+  ~Pool() { stop(); }
+  void start(int threads) { threads_.start([this] { ioc_.run(); }, {}, threads); }
+  // Abandons queued handlers; joins.
+  void stop() {
+    ioc_.stop();
+    threads_.stop();
+  }
+  net::io_context& context() { return ioc_; }
+
+ private:
+  net::io_context ioc_;
+  net::executor_work_guard<net::io_context::executor_type> work_ = net::make_work_guard(ioc_);
+  SupervisedThread threads_;
+};
+
 // What every connection shares; held by shared_ptr so that a connection still queued in the
 // io_context or the handler pool at shutdown never outlives it.
 struct Shared {
   HttpSettings settings;
   HttpServer::Handler handler;
   HttpServer::ClassifyFn classify;
-  net::thread_pool* pool = nullptr;
-  net::thread_pool* slow_pool = nullptr;
+  net::io_context* pool = nullptr;
+  net::io_context* slow_pool = nullptr;
   std::atomic<int> connections{0};
   bool tls = false;
 };
@@ -150,13 +170,13 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     // No read is pending while the handler runs: the connection sends nothing, so there is
     // nothing to time out; the handler pool's own size bounds the work in flight.
     beast::get_lowest_layer(stream_).expires_never();
-    net::thread_pool& pool = class_.slow ? *shared_->slow_pool : *shared_->pool;
+    net::io_context& pool = class_.slow ? *shared_->slow_pool : *shared_->pool;
     net::post(pool, [self = this->shared_from_this(), req] {
       http::Response res;
       try {
         res = self->shared_->handler(*req);
-      } catch (const std::exception& e) {
-        spdlog::error("http: {} {}: {}", req->method, req->target, e.what());
+      } catch (...) {
+        spdlog::error("http: {} {}: {}", req->method, req->target, describe_current_exception());
         res = http::Response::error(500, "the server failed; its log says why");
       }
       net::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
@@ -316,13 +336,17 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
 }  // namespace
 
 struct HttpServer::Impl {
+  explicit Impl(ComponentRegistry* c)
+      : components(c), io_threads(c, {"http-io", "", ""}, "http-io") {}
+
+  ComponentRegistry* components;
   std::shared_ptr<Shared> shared = std::make_shared<Shared>();
   net::io_context ioc;
-  std::optional<net::thread_pool> pool;
-  std::optional<net::thread_pool> slow_pool;
+  std::optional<Pool> pool;
+  std::optional<Pool> slow_pool;
   std::optional<ssl::context> tls;
   tcp::acceptor acceptor{ioc};
-  std::vector<std::thread> threads;
+  SupervisedThread io_threads;
   int port = 0;
   bool running = false;
 
@@ -359,8 +383,9 @@ struct HttpServer::Impl {
   }
 };
 
-HttpServer::HttpServer(const HttpSettings& settings, Handler handler, ClassifyFn classify)
-    : impl_(std::make_unique<Impl>()) {
+HttpServer::HttpServer(const HttpSettings& settings, Handler handler, ClassifyFn classify,
+                       ComponentRegistry* components)
+    : impl_(std::make_unique<Impl>(components)) {
   impl_->shared->settings = settings;
   impl_->shared->handler = std::move(handler);
   impl_->shared->classify = std::move(classify);
@@ -400,12 +425,16 @@ void HttpServer::start() {
   if (!ec) impl_->acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) throw Error(ErrorCode::kUnavailable, where + ": " + ec.message());
   impl_->port = impl_->acceptor.local_endpoint().port();
-  impl_->pool.emplace(static_cast<size_t>(s.threads));
-  impl_->shared->pool = &*impl_->pool;
-  impl_->slow_pool.emplace(static_cast<size_t>(std::max(1, s.threads / 2)));
-  impl_->shared->slow_pool = &*impl_->slow_pool;
+  impl_->pool.emplace(impl_->components, "http-handler");
+  impl_->pool->start(s.threads);
+  impl_->shared->pool = &impl_->pool->context();
+  impl_->slow_pool.emplace(impl_->components, "http-slow");
+  impl_->slow_pool->start(std::max(1, s.threads / 2));
+  impl_->shared->slow_pool = &impl_->slow_pool->context();
   impl_->accept();
-  for (int i = 0; i < s.threads; ++i) impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+  // An exception out of a completion handler leaves run() on that thread only; the supervisor
+  // runs it again (asio allows that without a restart()).
+  impl_->io_threads.start([this] { impl_->ioc.run(); }, {}, s.threads);
   impl_->running = true;
 }
 
@@ -414,14 +443,11 @@ void HttpServer::stop() {
   impl_->running = false;
   // I/O first, so no new request reaches the handlers; then the handlers, abandoning queued ones.
   impl_->ioc.stop();
-  for (auto& t : impl_->threads) t.join();
-  impl_->threads.clear();
+  impl_->io_threads.stop();
   beast::error_code ec;
   impl_->acceptor.close(ec);
-  for (auto* p : {&*impl_->pool, &*impl_->slow_pool}) {
-    p->stop();
-    p->join();
-  }
+  impl_->pool->stop();
+  impl_->slow_pool->stop();
 }
 
 int HttpServer::port() const { return impl_->port; }

@@ -8,6 +8,9 @@
 // and idle timeouts, keep-alive, and a maximum number of connections (more are closed at once).
 // Optional TLS (OpenSSL) from PEM files. Lifetime: start() binds and starts the threads; stop()
 // (also on destruction) closes every connection and joins them.
+// Threads: "http-io" (the I/O loop), "http-handler" and "http-slow" (the handler pools), all
+// supervised (core/supervision.h): a handler that throws answers 500; anything else that escapes
+// is reported as that pool's failure and the thread goes back to work after a backoff.
 #pragma once
 
 #include <functional>
@@ -16,6 +19,7 @@
 #include <string_view>
 
 #include "core/config.h"
+#include "core/supervision.h"
 #include "serve/http.h"
 
 namespace vigil {
@@ -27,7 +31,9 @@ class HttpServer {
   using ClassifyFn =
       std::function<http::RequestClass(const std::string& method, std::string_view path)>;
 
-  HttpServer(const HttpSettings& settings, Handler handler, ClassifyFn classify);
+  // Failures are reported in `components` (null: only logged), which must outlive the server.
+  HttpServer(const HttpSettings& settings, Handler handler, ClassifyFn classify,
+             ComponentRegistry* components = nullptr);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

@@ -1,6 +1,7 @@
 #include "serve/metrics.h"
 
 #include <cmath>
+#include <map>
 #include <sstream>
 
 namespace vigil {
@@ -136,6 +137,33 @@ std::string prometheus_metrics(const nlohmann::json& status,
     w.family("vigil_notifications_retired_dropped_total", "counter",
              "Notices that replaced MQTT/webhook targets still held when they were stopped.");
     w.sample("vigil_notifications_retired_dropped_total", "", num(n, "retired_dropped"));
+  }
+  // Supervised components (core/supervision.h). Instances with the same labels (a notifier
+  // being replaced while the old one finishes) are one series: summed failures, failed if any.
+  std::map<std::string, std::pair<bool, double>> components;
+  for (const auto& c : status.value("components", nlohmann::json::array())) {
+    std::string labels = "component=\"" + label(c.value("component", "")) + "\"";
+    for (const char* key : {"camera", "target"}) {
+      const std::string v = c.value(key, "");
+      if (!v.empty()) labels += std::string(",") + key + "=\"" + label(v) + "\"";
+    }
+    auto& [failed, failures] = components[labels];
+    failed = failed || c.value("failed", false);
+    failures += num(c, "failures");
+  }
+  if (!components.empty()) {
+    w.family("vigil_component_failed", "gauge",
+             "1 while a component (thread) waits to restart after a failure, or failed in the "
+             "last minute.");
+    for (const auto& [labels, v] : components) {
+      w.sample("vigil_component_failed", labels, v.first ? 1 : 0);
+    }
+    w.family("vigil_component_failures_total", "counter",
+             "Failures of a component (an exception that left its thread or its boundary), each "
+             "followed by a restart.");
+    for (const auto& [labels, v] : components) {
+      w.sample("vigil_component_failures_total", labels, v.second);
+    }
   }
   return w.str();
 }

@@ -1,8 +1,9 @@
 // GET /metrics: the Prometheus text exposition format (version 0.0.4) of what an operator
 // graphs and alerts on — per camera: state, fps, bitrate, reconnects, connect failures, bytes
 // written and stored, packets dropped by the recorder, live viewers and their skips/drops; and
-// the data directory's free and total space; notices of replaced notification targets dropped. A pure function of the recorder's status JSON and the live
-// hubs' counters, so it is unit-tested without a server.
+// the data directory's free and total space; notices of replaced notification targets dropped;
+// per supervised component (thread), whether it failed lately and how often. A pure function of
+// the recorder's status JSON and the live hubs' counters, so it is unit-tested without a server.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -204,8 +204,13 @@ json job_json(const ExportJob& j) {
 
 }  // namespace
 
-Playback::Playback(const ConfigStore& configs, AccountStore& accounts, const Clock& clock)
-    : configs_(configs), data_dir_(configs.current()->data_dir), accounts_(accounts), clock_(clock) {}
+Playback::Playback(const ConfigStore& configs, AccountStore& accounts, const Clock& clock,
+                   ComponentRegistry* components)
+    : configs_(configs),
+      data_dir_(configs.current()->data_dir),
+      accounts_(accounts),
+      clock_(clock),
+      components_(components) {}
 
 Playback::~Playback() = default;
 
@@ -224,7 +229,9 @@ EventStore& Playback::events() {
 
 ExportQueue& Playback::exports() {
   std::lock_guard lock(mu_);
-  if (!exports_) exports_ = std::make_unique<ExportQueue>(data_dir_ / "exports", clock_);
+  if (!exports_) {
+    exports_ = std::make_unique<ExportQueue>(data_dir_ / "exports", clock_, components_);
+  }
   return *exports_;
 }
 

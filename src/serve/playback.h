@@ -28,8 +28,10 @@ namespace vigil {
 
 class Playback {
  public:
-  // All must outlive the Playback. Exports go to <data_dir>/exports/.
-  Playback(const ConfigStore& configs, AccountStore& accounts, const Clock& clock);
+  // All must outlive the Playback. Exports go to <data_dir>/exports/; the export queue's
+  // failures are reported in `components` (null: only logged).
+  Playback(const ConfigStore& configs, AccountStore& accounts, const Clock& clock,
+           ComponentRegistry* components = nullptr);
   ~Playback();
 
   // Adds the footage routes to `router`.
@@ -68,6 +70,7 @@ class Playback {
   const std::filesystem::path data_dir_;  // fixed while vigil runs
   AccountStore& accounts_;
   const Clock& clock_;
+  ComponentRegistry* const components_;
   std::mutex mu_;
   std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<EventStore> events_;

@@ -6,8 +6,8 @@ import subprocess
 import time
 import unittest
 
-from harness import (GarbageServer, LaunchCamera, RtspCamera, TestCase, Vigil, decode_errors, make_clip,
-                     probe_duration)
+from harness import (GarbageServer, LaunchCamera, Raw, RtspCamera, TestCase, Vigil, decode_errors,
+                     make_clip, probe_duration)
 
 GOP_S = 2.0
 
@@ -285,6 +285,42 @@ class Recording(TestCase):
             self.assertAlmostEqual(probe_duration(path), s["media_duration_90k"] / 90000,
                                    delta=0.15)
         self.assertEqual(v.run("check", "--hash").returncode, 0)
+
+    def test_threads_are_named_and_components_reported(self):
+        """`top -H`, gdb and core dumps tell vigil's threads apart: every long-lived thread has
+        a name (at most 15 bytes, so long camera ids are cut), and status lists every supervised
+        component with its failures (none here)."""
+        clip = make_clip("h264", "--codec", "h264", "--seconds", "20")
+        cam = self.track(RtspCamera({"main": clip, "sub": clip}))
+        v = self.track(Vigil(self.workdir, [
+            {"id": "front", "url": cam.url("main"), "analysis": Raw("{ enabled = true }")},
+            {"id": "loading-bay-east", "url": cam.url("main"), "sub_url": cam.url("sub"),
+             "analysis": Raw("{ enabled = true }")},
+        ]).start())
+        v.wait_for(lambda: all((v.camera_status(c) or {}).get("state") == "streaming"
+                               for c in ("front", "loading-bay-east")), 30, "streaming")
+        names = set()
+        task_dir = "/proc/%d/task" % v.proc.pid
+        for tid in os.listdir(task_dir):
+            try:
+                with open(os.path.join(task_dir, tid, "comm")) as f:
+                    names.add(f.read().strip())
+            except FileNotFoundError:  # a thread that ended meanwhile
+                pass
+        expected = {"rec:front", "ana:front", "wr:front", "rec:loading-bay", "sub:loading-bay",
+                    "ana:loading-bay", "http-io", "http-handler", "http-slow", "retention",
+                    "events", "status"}
+        self.assertEqual(expected - names, set(), "threads: %s" % sorted(names))
+        st = v.status()
+        components = {(c["component"], c["camera"]) for c in st["components"]}
+        for expected_component in [("ingest", "front"), ("analyzer", "front"),
+                                   ("ingest", "loading-bay-east"), ("ingest-sub", "loading-bay-east"),
+                                   ("analyzer", "loading-bay-east"), ("retention", ""),
+                                   ("events", ""), ("status", ""), ("http-io", "")]:
+            self.assertIn(expected_component, components)
+        self.assertEqual([c for c in st["components"] if c["failures"]], [])
+        self.assertEqual(v.camera_status("front")["failed_components"], [])
+        self.assertEqual(v.stop(), 0)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-#include "ingest/backoff.h"
+#include "core/backoff.h"
 
 #include <gtest/gtest.h>
 

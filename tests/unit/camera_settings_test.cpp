@@ -105,11 +105,7 @@ class ClipSource final : public MediaSource {
     return test::test_clip().info;
   }
   bool read(AVPacket* pkt, TrackKind& track) override {
-    const auto& v = test::test_clip().video;
-    if (next_ >= v.size()) return false;
-    av_packet_ref(pkt, v[next_++].get());
-    track = TrackKind::kVideo;
-    return true;
+    return test::read_test_clip(next_, pkt, track);
   }
   void interrupt() override {
     std::lock_guard lock(mu_);

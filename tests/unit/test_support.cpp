@@ -70,6 +70,14 @@ const DemuxedClip& test_clip(const std::string& codec, int seconds, int fps, int
   return *cache.emplace(key, std::move(clip)).first->second;
 }
 
+bool read_test_clip(size_t& next, AVPacket* pkt, TrackKind& track) {
+  const auto& v = test_clip().video;
+  if (next >= v.size()) return false;
+  av_packet_ref(pkt, v[next++].get());
+  track = TrackKind::kVideo;
+  return true;
+}
+
 Config two_camera_config(const std::filesystem::path& data_dir) {
   Config c;
   c.data_dir = data_dir;

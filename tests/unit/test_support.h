@@ -53,6 +53,10 @@ struct DemuxedClip {
 const DemuxedClip& test_clip(const std::string& codec = "libx264", int seconds = 10, int fps = 10,
                              int gop_frames = 20);
 
+// MediaSource::read over test_clip()'s packets: the one at `next` (then advanced), as video;
+// false after the last.
+bool read_test_clip(size_t& next, AVPacket* pkt, TrackKind& track);
+
 // Runs a shell command, returns its exit status.
 int run(const std::string& cmd);
 

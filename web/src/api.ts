@@ -23,6 +23,8 @@ export interface CameraStatus {
   note?: string;
   recording_file?: string;
   stored_segments?: number;
+  // Its supervised components (ingest, ingest-sub, analyzer) that failed lately and restart.
+  failed_components?: string[];
 }
 
 // [camera.analysis] (docs/config.md).

@@ -14,9 +14,16 @@ export function describeStatus(cam: Camera): StatusView {
   const problem = s.record_error || s.last_error || '';
   switch (s.state) {
     case 'streaming':
-      return s.record_error
-        ? { label: 'Not recording', kind: 'bad', problem: s.record_error }
-        : { label: 'Recording', kind: 'ok', problem: '' };
+      if (s.record_error) return { label: 'Not recording', kind: 'bad', problem: s.record_error };
+      // Recording goes on when analysis fails; it restarts by itself, and `vigil status` says why.
+      if (s.failed_components?.includes('analyzer')) {
+        return {
+          label: 'Recording',
+          kind: 'warn',
+          problem: 'motion and tamper analysis failed and is restarting',
+        };
+      }
+      return { label: 'Recording', kind: 'ok', problem: '' };
     case 'connecting':
       return { label: 'Connecting', kind: 'warn', problem };
     case 'offline':
