@@ -9,6 +9,7 @@
 #include "app/recorder_service.h"
 #include "catalog/catalog.h"
 #include "catalog/event_store.h"
+#include "core/supervision.h"
 #include "record/recovery.h"
 #include "retention/retention.h"
 #include "test_support.h"
@@ -176,7 +177,8 @@ TEST_F(CatalogScale, StatusOfTheRecorderServiceIsBounded) {
     config.cameras[i].url = "rtsp://127.0.0.1:9/never-started";
   }
   test::FakeClock clock(kEnd);
-  RecorderService service(config, clock);  // not started: nothing connects
+  ComponentRegistry components(clock);
+  RecorderService service(config, clock, components);  // not started: nothing connects
   const auto before = service.catalog_cost();
   const std::string status = service.status_json();
   const auto cost = minus(service.catalog_cost(), before);
