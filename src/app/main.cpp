@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -27,6 +28,7 @@ extern "C" {
 #include "core/redact.h"
 #include "core/supervision.h"
 #include "core/text.h"
+#include "integrity/verify.h"
 #include "record/recovery.h"
 #include "serve/api.h"
 #include "serve/http_server.h"
@@ -253,6 +255,21 @@ int run_status(const Config& config, bool as_json) {
   return stale ? 1 : 0;
 }
 
+// Exit 0 only when everything in the bundle holds; 1 for a bundle that does not verify.
+int run_verify(const std::string& bundle, const std::string& trusted_key) {
+  std::optional<std::string> trusted;
+  if (!trusted_key.empty()) {
+    std::string fp;
+    for (char c : trusted_key) {
+      if (c != ':' && c != ' ') fp += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    trusted = fp;
+  }
+  const VerifyReport r = verify_evidence_bundle(bundle, trusted);
+  std::cout << "bundle:      " << bundle << "\n" << format_verify_report(r, trusted);
+  return r.ok ? 0 : 1;
+}
+
 }  // namespace
 }  // namespace vigil
 
@@ -295,11 +312,22 @@ int main(int argc, char** argv) {
       user->add_subcommand("remove", "remove a user with their sessions and API tokens");
   user_remove->add_option("name", user_name, "user name")->required();
 
+  std::string bundle_file;
+  std::string trusted_key;
+  auto* verify = app.add_subcommand(
+      "verify", "check an evidence bundle offline (no catalog, no configuration needed)");
+  verify->add_option("bundle", bundle_file, "the bundle (.zip)")->required();
+  verify->add_option("--key", trusted_key,
+                     "fingerprint of the recorder key you trust (vigil key show); without it only "
+                     "the bundled key is checked");
+
   CLI11_PARSE(app, argc, argv);
   if (sodium_init() < 0) {
     std::cerr << "vigil: libsodium failed to initialize\n";
     return 3;
   }
+  // Before the configuration: whoever verifies a bundle usually has no vigil.toml.
+  if (*verify) return run_verify(bundle_file, trusted_key);
   setup_logging(log_level);
   std::unique_ptr<ConfigStore> configs;
   try {
