@@ -13,6 +13,10 @@ using json = nlohmann::json;
 // hostile manifest from asking for absurd work.
 constexpr size_t kMaxEntries = 10'000'000;
 constexpr uint64_t kMaxBytes = uint64_t{1} << 46;  // 64 TiB
+// Times from 1970 to the end of year 9999 and durations up to ~400 years: what format_iso8601
+// can print, and far enough from INT64_MAX that start + duration cannot overflow.
+constexpr int64_t kMaxWallMs = 253'402'300'799'999;
+constexpr int64_t kMaxTicks = int64_t{1} << 50;
 
 ojson time_json(WallTime t) { return format_iso8601(t); }
 
@@ -79,7 +83,22 @@ class Fields {
     if (!a) { fail_value(key, "is not " + std::to_string(N) + " bytes of hex"); return {}; }
     return *a;
   }
-  WallTime time_ms(const char* key) { return wall_from_ms(i64(key)); }
+  WallTime time_ms(const char* key) {
+    const int64_t ms = i64(key);
+    if (ms < 0 || ms > kMaxWallMs) {
+      fail_value(key, "is not a time between 1970 and 9999");
+      return {};
+    }
+    return wall_from_ms(ms);
+  }
+  Ticks90k ticks(const char* key) {
+    const int64_t t = i64(key);
+    if (t < 0 || t > kMaxTicks) {
+      fail_value(key, "is not a duration in range");
+      return {};
+    }
+    return Ticks90k{t};
+  }
   ChainKind kind(const char* key) {
     std::string s = str(key);
     for (ChainKind k : {ChainKind::kFragment, ChainKind::kGap, ChainKind::kLost}) {
@@ -274,7 +293,7 @@ ManifestParse parse_manifest(std::string_view text) {
       out.error = "entries[" + std::to_string(i) + "]: wall_start differs from wall_start_ms";
       return out;
     }
-    e.duration = Ticks90k{f.i64("duration_90k")};
+    e.duration = f.ticks("duration_90k");
     e.init_hash = f.hex_array<32>("init_sha256");
     e.fragment_hash = f.hex_array<32>("sha256");
     e.note = f.str("note");

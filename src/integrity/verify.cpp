@@ -145,7 +145,9 @@ std::vector<VerifyProblem> check_manifest(const Manifest& m,
       bad(i, "the signed checkpoint at " + seq_text(decoded->sequence) +
                  " is for another chain: entries up to here were changed");
     }
-    const ChainEntry& e = *decoded;
+    // The manifest's fields from here on: they equal the decoded ones (or a problem was
+    // reported), and the parser bounded them, so time arithmetic on them cannot overflow.
+    const ChainEntry& e = me.entry;
     if (e.kind != ChainKind::kFragment) {
       if (me.part != 0) bad(i, "a gap entry has bytes in a clip");
       continue;

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <zip.h>
 
+#include <cstdlib>
 #include <deque>
 #include <fstream>
 #include <map>
@@ -191,6 +192,10 @@ class BundleTest : public ::testing::Test {
 
 TEST_F(BundleTest, AnIntactBundleVerifiesAndItsClipsPlay) {
   const auto bundle = write(input_);
+  // VIGIL_KEEP_BUNDLE=FILE keeps a copy, to follow VERIFY.txt by hand or seed the fuzzer.
+  if (const char* keep = std::getenv("VIGIL_KEEP_BUNDLE")) {
+    std::filesystem::copy_file(bundle, keep, std::filesystem::copy_options::overwrite_existing);
+  }
   const VerifyReport r = verify_evidence_bundle(bundle, key_fingerprint(key_.public_key));
   EXPECT_TRUE(r.ok) << format_verify_report(r, std::nullopt);
   EXPECT_TRUE(r.statement_signed);
