@@ -247,7 +247,16 @@ void check_clip(zip_t* z, const Manifest& m, uint32_t part, VerifyReport& r) {
   zip_stat_t st;
   zip_stat_init(&st);
   ZipFilePtr f;
-  if (zip_stat(z, p.file.c_str(), 0, &st) != 0 || !(f = ZipFilePtr(zip_fopen(z, p.file.c_str(), 0)))) {
+  // A stored clip is read raw (ZIP_FL_COMPRESSED), without libzip's CRC-32 pass: every byte is
+  // hashed with SHA-256 below anyway, and the CRC costs a quarter of the time on a long clip.
+  const bool stat_ok = zip_stat(z, p.file.c_str(), 0, &st) == 0;
+  const zip_flags_t raw = stat_ok && (st.valid & ZIP_STAT_COMP_METHOD) &&
+                                  st.comp_method == ZIP_CM_STORE &&
+                                  (!(st.valid & ZIP_STAT_ENCRYPTION_METHOD) ||
+                                   st.encryption_method == ZIP_EM_NONE)
+                              ? ZIP_FL_COMPRESSED
+                              : 0;
+  if (!stat_ok || !(f = ZipFilePtr(zip_fopen(z, p.file.c_str(), raw)))) {
     r.problems.push_back({first_entry, p.file + " is missing from the bundle"});
     return;
   }
