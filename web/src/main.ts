@@ -18,6 +18,7 @@ import { eventsSettings } from './views/settings_events';
 import { notificationsSettings } from './views/settings_notifications';
 import { storageSettings } from './views/settings_storage';
 import { usersSettings } from './views/settings_users';
+import { verifyEvidenceScreen } from './views/verify_evidence';
 
 const app = document.getElementById('app')!;
 let me: Me | null = null;
@@ -29,6 +30,7 @@ const routes: { pattern: RegExp; screen: Screen; admin?: boolean; nav: string }[
   { pattern: /^\/playback\/([A-Za-z0-9_-]+)$/, screen: playbackScreen, nav: 'live' },
   { pattern: /^\/events$/, screen: eventsScreen, nav: 'events' },
   { pattern: /^\/account$/, screen: accountScreen, nav: 'account' },
+  { pattern: /^\/verify$/, screen: verifyEvidenceScreen, nav: 'verify' },
   { pattern: /^\/settings\/cameras$/, screen: camerasSettings, admin: true, nav: 'settings' },
   { pattern: /^\/settings\/users$/, screen: usersSettings, admin: true, nav: 'settings' },
   { pattern: /^\/settings\/notifications$/, screen: notificationsSettings, admin: true, nav: 'settings' },
@@ -111,6 +113,7 @@ function shell(active: string, m: Me): HTMLElement {
         { 'aria-label': 'Main' },
         link('#/', 'Live', 'live'),
         link('#/events', 'Events', 'events'),
+        link('#/verify', 'Verify evidence', 'verify'),
         isAdmin(m) ? link('#/settings/cameras', 'Settings', 'settings') : null,
       ),
       h('span', { class: 'spacer' }),
