@@ -40,7 +40,10 @@ export function verifyEvidenceScreen(root: HTMLElement, _ctx: Ctx): () => void {
     }
   };
   file.addEventListener('change', () => {
-    if (file.files?.[0]) void check(file.files[0]);
+    const f = file.files?.[0];
+    // Cleared so that choosing the same file again (e.g. with another trusted key) checks again.
+    file.value = '';
+    if (f) void check(f);
   });
   drop.addEventListener('dragover', (e) => e.preventDefault());
   drop.addEventListener('drop', (e) => {
