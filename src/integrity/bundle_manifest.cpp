@@ -91,6 +91,14 @@ class Fields {
     }
     return wall_from_ms(ms);
   }
+  // A time given twice, as ms and as ISO 8601 text for readers: both must say the same.
+  WallTime time_pair(const char* ms_key, const char* text_key) {
+    const WallTime t = time_ms(ms_key);
+    if (ok() && str(text_key) != format_iso8601(t) && ok()) {
+      fail(std::string("\"") + text_key + "\" differs from \"" + ms_key + "\"");
+    }
+    return t;
+  }
   Ticks90k ticks(const char* key) {
     const int64_t t = i64(key);
     if (t < 0 || t > kMaxTicks) {
@@ -259,14 +267,8 @@ ManifestParse parse_manifest(std::string_view text) {
   }
   {
     Fields r(top.object("range"), "range");
-    m.from = r.time_ms("from_ms");
-    m.to = r.time_ms("to_ms");
-    if (r.str("from") != format_iso8601(m.from) || r.str("to") != format_iso8601(m.to)) {
-      if (r.ok()) {
-        out.error = "range: the readable times differ from from_ms/to_ms";
-        return out;
-      }
-    }
+    m.from = r.time_pair("from_ms", "from");
+    m.to = r.time_pair("to_ms", "to");
     top.take(r);
   }
   const json& parts = top.array("parts", 1000);
@@ -288,11 +290,7 @@ ManifestParse parse_manifest(std::string_view text) {
     e.camera_id = m.camera_id;
     e.sequence = f.u64("sequence");
     e.kind = f.kind("kind");
-    e.wall_start = f.time_ms("wall_start_ms");
-    if (f.ok() && f.str("wall_start") != format_iso8601(e.wall_start) && f.ok()) {
-      out.error = "entries[" + std::to_string(i) + "]: wall_start differs from wall_start_ms";
-      return out;
-    }
+    e.wall_start = f.time_pair("wall_start_ms", "wall_start");
     e.duration = f.ticks("duration_90k");
     e.init_hash = f.hex_array<32>("init_sha256");
     e.fragment_hash = f.hex_array<32>("sha256");
@@ -349,11 +347,7 @@ ManifestParse parse_manifest(std::string_view text) {
     }
     c.sequence = f.u64("sequence");
     c.head = f.hex_array<32>("head");
-    c.wall_time = f.time_ms("wall_time_ms");
-    if (f.ok() && f.str("wall_time") != format_iso8601(c.wall_time) && f.ok()) {
-      out.error = "checkpoints[" + std::to_string(i) + "]: wall_time differs from wall_time_ms";
-      return out;
-    }
+    c.wall_time = f.time_pair("wall_time_ms", "wall_time");
     c.audit_head = f.hex_array<32>("audit_head");
     mc.message = f.hex_bytes("message");
     mc.signature = f.hex_array<64>("signature");
@@ -372,28 +366,20 @@ ManifestParse parse_manifest(std::string_view text) {
   {
     Fields x(top.object("exporter"), "exporter");
     m.exporter.user = x.str("user");
-    m.exporter.time = x.time_ms("time_ms");
+    m.exporter.time = x.time_pair("time_ms", "time");
     m.exporter.address = x.str("address");
-    if (x.ok() && x.str("time") != format_iso8601(m.exporter.time) && x.ok()) {
-      out.error = "exporter: time differs from time_ms";
-      return out;
-    }
     top.take(x);
   }
   {
     Fields a(top.object("audit_entry"), "audit_entry");
     ManifestAuditEntry& ae = m.audit_entry;
     ae.id = a.i64("id");
-    ae.time = a.time_ms("time_ms");
+    ae.time = a.time_pair("time_ms", "time");
     ae.user = a.str("user");
     ae.action = a.str("action");
     ae.detail = a.str("detail");
     ae.address = a.str("address");
     ae.link = a.str("link");
-    if (a.ok() && a.str("time") != format_iso8601(ae.time) && a.ok()) {
-      out.error = "audit_entry: time differs from time_ms";
-      return out;
-    }
     top.take(a);
   }
   if (!top.ok()) {
