@@ -255,7 +255,8 @@ int run_status(const Config& config, bool as_json) {
   return stale ? 1 : 0;
 }
 
-// Exit 0 only when everything in the bundle holds; 1 for a bundle that does not verify.
+// Exit 0 only when everything in the bundle holds; 1 for a bundle that does not verify, 3 when
+// the check itself could not run.
 int run_verify(const std::string& bundle, const std::string& trusted_key) {
   std::optional<std::string> trusted;
   if (!trusted_key.empty()) {
@@ -265,9 +266,15 @@ int run_verify(const std::string& bundle, const std::string& trusted_key) {
     }
     trusted = fp;
   }
-  const VerifyReport r = verify_evidence_bundle(bundle, trusted);
-  std::cout << "bundle:      " << bundle << "\n" << format_verify_report(r, trusted);
-  return r.ok ? 0 : 1;
+  try {
+    const VerifyReport r = verify_evidence_bundle(bundle, trusted);
+    std::cout << "bundle:      " << bundle << "\n" << format_verify_report(r, trusted);
+    return r.ok ? 0 : 1;
+  } catch (const std::exception& e) {
+    // Not the bundle's fault (the verifier returns verdicts for bad input): e.g. out of memory.
+    std::cerr << "vigil verify: " << bundle << ": " << e.what() << "\n";
+    return 3;
+  }
 }
 
 }  // namespace
