@@ -257,7 +257,7 @@ int run_status(const Config& config, bool as_json) {
 
 // Exit 0 only when everything in the bundle holds; 1 for a bundle that does not verify, 3 when
 // the check itself could not run.
-int run_verify(const std::string& bundle, const std::string& trusted_key) {
+int run_verify(const std::string& bundle, const std::string& trusted_key, const std::string& tsa_ca) {
   std::optional<std::string> trusted;
   if (!trusted_key.empty()) {
     std::string fp;
@@ -267,7 +267,9 @@ int run_verify(const std::string& bundle, const std::string& trusted_key) {
     trusted = fp;
   }
   try {
-    const VerifyReport r = verify_evidence_bundle(bundle, trusted);
+    std::optional<std::filesystem::path> ca;
+    if (!tsa_ca.empty()) ca = tsa_ca;
+    const VerifyReport r = verify_evidence_bundle(bundle, trusted, ca);
     std::cout << "bundle:      " << bundle << "\n" << format_verify_report(r, trusted);
     return r.ok ? 0 : 1;
   } catch (const std::exception& e) {
@@ -327,6 +329,10 @@ int main(int argc, char** argv) {
   verify->add_option("--key", trusted_key,
                      "fingerprint of the recorder key you trust (vigil key show); without it only "
                      "the bundled key is checked");
+  std::string tsa_ca;
+  verify->add_option("--tsa-ca", tsa_ca,
+                     "PEM file of the time-stamping authority's CA, to check RFC 3161 tokens' "
+                     "signatures (without it only that each token is for its checkpoint)");
 
   CLI11_PARSE(app, argc, argv);
   if (sodium_init() < 0) {
@@ -334,7 +340,7 @@ int main(int argc, char** argv) {
     return 3;
   }
   // Before the configuration: whoever verifies a bundle usually has no vigil.toml.
-  if (*verify) return run_verify(bundle_file, trusted_key);
+  if (*verify) return run_verify(bundle_file, trusted_key, tsa_ca);
   setup_logging(log_level);
   std::unique_ptr<ConfigStore> configs;
   try {

@@ -2,6 +2,8 @@
 // docs/design/integrity.md, "Evidence bundle").
 #include "integrity/verify.h"
 
+#include <openssl/ts.h>
+#include <openssl/x509.h>
 #include <zip.h>
 
 #include <algorithm>
@@ -303,6 +305,13 @@ void check_clip(zip_t* z, const Manifest& m, uint32_t part, VerifyReport& r) {
   }
 }
 
+template <typename T, void (*Free)(T*)>
+struct OsslFree {
+  void operator()(T* p) const { Free(p); }
+};
+using TsRespPtr = std::unique_ptr<TS_RESP, OsslFree<TS_RESP, TS_RESP_free>>;
+using TsVerifyPtr = std::unique_ptr<TS_VERIFY_CTX, OsslFree<TS_VERIFY_CTX, TS_VERIFY_CTX_free>>;
+
 std::string local_time(WallTime t) {
   const std::time_t secs = static_cast<std::time_t>(ms_since_epoch(t) / 1000);
   std::tm tm{};
@@ -314,8 +323,66 @@ std::string local_time(WallTime t) {
 
 }  // namespace
 
+TsaTokenCheck check_tsa_token(const Bytes& token, const Bytes& message,
+                              const std::optional<std::filesystem::path>& tsa_ca) {
+  TsaTokenCheck out;
+  const unsigned char* p = token.data();
+  TsRespPtr resp(d2i_TS_RESP(nullptr, &p, static_cast<long>(token.size())));
+  TS_TST_INFO* info = resp ? TS_RESP_get_tst_info(resp.get()) : nullptr;
+  if (!info) {
+    out.problem = "the RFC 3161 token is not a granted TimeStampResp";
+    return out;
+  }
+  TS_MSG_IMPRINT* imprint = TS_TST_INFO_get_msg_imprint(info);
+  const ASN1_OBJECT* algorithm = nullptr;
+  X509_ALGOR_get0(&algorithm, nullptr, nullptr, TS_MSG_IMPRINT_get_algo(imprint));
+  const ASN1_OCTET_STRING* digest = TS_MSG_IMPRINT_get_msg(imprint);
+  Sha256Hasher h;
+  h.update(message.data(), message.size());
+  const Sha256 want = h.finish();
+  if (OBJ_obj2nid(algorithm) != NID_sha256 || ASN1_STRING_length(digest) != 32 ||
+      !std::equal(want.begin(), want.end(), ASN1_STRING_get0_data(digest))) {
+    out.problem = "the RFC 3161 token is not for this checkpoint's message (SHA-256 imprint)";
+    return out;
+  }
+  std::tm tm{};
+  if (ASN1_TIME_to_tm(TS_TST_INFO_get_time(info), &tm) != 1) {
+    out.problem = "the RFC 3161 token has no readable time";
+    return out;
+  }
+  if (tsa_ca) {
+    // The TSA's signature and certificate chain up to the CA, and the imprint again (OpenSSL's
+    // own check, as `openssl ts -verify -data -CAfile` makes it).
+    TsVerifyPtr ctx(TS_VERIFY_CTX_new());
+    X509_STORE* store = X509_STORE_new();
+    auto* imprint_copy = static_cast<unsigned char*>(OPENSSL_malloc(want.size()));
+    if (!ctx || !store || !imprint_copy) {
+      X509_STORE_free(store);
+      OPENSSL_free(imprint_copy);
+      out.problem = "out of memory checking the RFC 3161 token";
+      return out;
+    }
+    TS_VERIFY_CTX_set_store(ctx.get(), store);  // owned by ctx from here
+    std::copy(want.begin(), want.end(), imprint_copy);
+    TS_VERIFY_CTX_set_imprint(ctx.get(), imprint_copy, static_cast<long>(want.size()));
+    TS_VERIFY_CTX_set_flags(ctx.get(), TS_VFY_VERSION | TS_VFY_SIGNATURE | TS_VFY_IMPRINT);
+    if (X509_STORE_load_file(store, tsa_ca->c_str()) != 1) {
+      out.problem = "cannot read the TSA CA certificates in " + tsa_ca->string();
+      return out;
+    }
+    if (TS_RESP_verify_response(ctx.get(), resp.get()) != 1) {
+      out.problem = "the RFC 3161 token is not signed by a TSA that " + tsa_ca->string() +
+                    " vouches for";
+      return out;
+    }
+  }
+  out.time = wall_from_ms(static_cast<int64_t>(timegm(&tm)) * 1000);
+  return out;
+}
+
 VerifyReport verify_evidence_bundle(const std::filesystem::path& bundle,
-                                    const std::optional<std::string>& trusted) {
+                                    const std::optional<std::string>& trusted,
+                                    const std::optional<std::filesystem::path>& tsa_ca) {
   VerifyReport r;
   int err = 0;
   ZipPtr z(zip_open(bundle.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &err));
@@ -338,6 +405,7 @@ VerifyReport verify_evidence_bundle(const std::filesystem::path& bundle,
     return r;
   }
   r.manifest = std::move(parsed.manifest);
+  r.tsa_signatures_checked = tsa_ca.has_value();
   const Manifest& m = *r.manifest;
   r.problems = check_manifest(m, trusted);
 
@@ -356,9 +424,15 @@ VerifyReport verify_evidence_bundle(const std::filesystem::path& bundle,
     const std::string stem = "checkpoints/" + std::to_string(i + 1);
     same(stem + ".msg", as_string(c.message));
     same(stem + ".sig", std::string(c.signature.begin(), c.signature.end()));
+    r.tsa_times.emplace_back();
     if (!c.tsa_token.empty()) {
       same(stem + ".tsr", as_string(c.tsa_token));
       ++r.tsa_tokens;
+      const TsaTokenCheck t = check_tsa_token(c.tsa_token, c.message, tsa_ca);
+      if (!t.problem.empty()) {
+        r.problems.push_back({std::nullopt, "checkpoint " + std::to_string(i + 1) + ": " + t.problem});
+      }
+      r.tsa_times.back() = t.time;
     }
   }
   if (m.keys.size() == 1) {
@@ -431,10 +505,18 @@ std::string format_verify_report(const VerifyReport& r, const std::optional<std:
              (trusted ? (k.fingerprint == *trusted ? " (the trusted key)" : " (NOT the trusted key)")
                       : " (not compared with a trusted fingerprint: pass --key)") + "\n";
     }
-    for (const ManifestCheckpoint& c : m.checkpoints) {
+    for (size_t i = 0; i < m.checkpoints.size(); ++i) {
+      const ManifestCheckpoint& c = m.checkpoints[i];
+      std::string tsa;
+      if (!c.tsa_token.empty()) {
+        const std::optional<WallTime> t = i < r.tsa_times.size() ? r.tsa_times[i] : std::nullopt;
+        tsa = !t ? "; its RFC 3161 token does not hold"
+                 : "; RFC 3161 time " + format_iso8601(*t) +
+                       (r.tsa_signatures_checked ? " (TSA signature checked)"
+                                                 : " (TSA signature not checked: pass --tsa-ca)");
+      }
       out += "checkpoint:  " + seq_text(c.checkpoint.sequence) + " signed at " +
-             format_iso8601(c.checkpoint.wall_time) + " (recorder clock)" +
-             (c.tsa_token.empty() ? "" : ", RFC 3161 token present (not checked by vigil verify)") + "\n";
+             format_iso8601(c.checkpoint.wall_time) + " (recorder clock)" + tsa + "\n";
     }
     out += "exported by: " + m.exporter.user + " from " + m.exporter.address + " at " +
            format_iso8601(m.exporter.time) + "\n";

@@ -37,11 +37,28 @@ struct VerifyReport {
   size_t fragments = 0;       // fragments whose bytes are in the clips
   uint64_t clip_bytes = 0;    // their bytes
   bool statement_signed = false;  // export.msg/.sig present and valid
-  size_t tsa_tokens = 0;      // checkpoints that carry an RFC 3161 token (not checked yet)
+  size_t tsa_tokens = 0;      // checkpoints that carry an RFC 3161 token
+  // Per checkpoint (same index as Manifest::checkpoints) with a token: the time the TSA
+  // vouches for, once the token is known to be for that checkpoint's message.
+  std::vector<std::optional<WallTime>> tsa_times;
+  bool tsa_signatures_checked = false;  // against the CA given; otherwise only the imprints
 };
 
+// `tsa_ca`: a PEM file with the certificate(s) of the time-stamping authority's CA. Without
+// it a token is checked to be for its checkpoint's message (the imprint) and its time reported,
+// but who signed it is not checked.
 VerifyReport verify_evidence_bundle(const std::filesystem::path& bundle,
-                                    const std::optional<std::string>& trusted_fingerprint);
+                                    const std::optional<std::string>& trusted_fingerprint,
+                                    const std::optional<std::filesystem::path>& tsa_ca = std::nullopt);
+
+// An RFC 3161 TimeStampResp (DER) for `message` (SHA-256 imprint): the time it vouches for, or
+// the reason it does not hold. Untrusted input: never throws.
+struct TsaTokenCheck {
+  std::optional<WallTime> time;
+  std::string problem;  // empty when it holds
+};
+TsaTokenCheck check_tsa_token(const Bytes& token, const Bytes& message,
+                              const std::optional<std::filesystem::path>& tsa_ca);
 
 // The short human report: camera, range in UTC and local time, fragments, keys, checkpoint
 // times, the first bad fragment with its time, the verdict.
