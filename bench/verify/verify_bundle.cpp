@@ -70,10 +70,12 @@ int main(int argc, char** argv) {
   const auto bundle = work / "bundle.zip";
   auto start = std::chrono::steady_clock::now();
   write_evidence_bundle(input, bundle);
-  const double write_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double write_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   start = std::chrono::steady_clock::now();
   const VerifyReport r = verify_evidence_bundle(bundle, key_fingerprint(key.public_key));
-  const double verify_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double verify_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("%d min, %llu fragments, %.1f MB (%.2f Mbit/s): write %.2f s, verify %.2f s, %s\n",
               minutes, static_cast<unsigned long long>(seq), offset / 1e6,
               offset * 8 / 1e6 / std::chrono::duration<double>(t - t0).count(), write_s, verify_s,

@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <deque>
-#include <map>
 #include <memory>
 
 #include "core/error.h"
@@ -26,7 +25,8 @@ Bytes read_range(const FileRange& r) {
   Bytes out(r.size);
   uint64_t got = 0;
   while (got < r.size) {
-    const ssize_t n = ::pread(fd, out.data() + got, r.size - got, static_cast<off_t>(r.offset + got));
+    const ssize_t n =
+        ::pread(fd, out.data() + got, r.size - got, static_cast<off_t>(r.offset + got));
     if (n <= 0) {
       const int e = errno;
       ::close(fd);
@@ -128,7 +128,8 @@ class ClipSource {
         if (fd_ < 0) return fail("open " + f.bytes.file.string() + ": " + errno_string(errno));
       }
       const uint64_t want = std::min<uint64_t>(len - written, f.bytes.size - piece_done_);
-      const ssize_t n = ::pread(fd_, out + written, want, static_cast<off_t>(f.bytes.offset + piece_done_));
+      const ssize_t n =
+          ::pread(fd_, out + written, want, static_cast<off_t>(f.bytes.offset + piece_done_));
       if (n <= 0) {
         return fail("read " + f.bytes.file.string() + " at " +
                     std::to_string(f.bytes.offset + piece_done_) + ": " +
@@ -159,7 +160,8 @@ class ClipSource {
       finished_hash_ = hasher_->finish();
       hasher_ = std::make_unique<Sha256Hasher>();
       // The next fragment is usually in the same file; reopen only when it is not.
-      if (piece_ < fragments_.size() && fragments_[piece_].bytes.file != fragments_[piece_ - 1].bytes.file) {
+      if (piece_ < fragments_.size() &&
+          fragments_[piece_].bytes.file != fragments_[piece_ - 1].bytes.file) {
         close_file();
       }
     }
@@ -187,7 +189,6 @@ class ClipSource {
   std::string failure_;
 };
 
-
 // VERIFY.txt: the checks of `vigil verify` spelled out for unzip, bash, coreutils, xxd and
 // openssl, with this bundle's own numbers filled in so the commands can be pasted as they are.
 std::string verify_text(const Manifest& m) {
@@ -200,7 +201,8 @@ std::string verify_text(const Manifest& m) {
   }
   // In a canonical entry (hex), the sequence starts after version, kind and the camera string.
   const size_t seq_hex = 2 * (1 + 1 + 2 + m.camera_id.size());
-  const std::string key = m.keys.size() == 1 ? "key.pem" : "keys/" + m.keys.front().fingerprint + ".pem";
+  const std::string key =
+      m.keys.size() == 1 ? "key.pem" : "keys/" + m.keys.front().fingerprint + ".pem";
   const std::string clip = m.parts.size() == 1 ? "clip.mp4" : "clip-$part.mp4";
   std::string t;
   t += "Verifying this evidence bundle with standard tools only\n";
@@ -209,35 +211,48 @@ std::string verify_text(const Manifest& m) {
        " (UTC).\n";
   t += "Format " + std::string(kBundleFormat) +
        "; chain entries and checkpoint messages version 1, as specified in vigil's\n"
-       "docs/design/integrity.md (\"Formats\", \"Evidence bundle\"). Tools: unzip, bash, coreutils,\n"
-       "xxd, openssl 1.1.1 or later. `vigil verify BUNDLE --key FINGERPRINT` does all of this at once.\n\n";
+       "docs/design/integrity.md (\"Formats\", \"Evidence bundle\"). Tools: unzip, bash, "
+       "coreutils,\n"
+       "xxd, openssl 1.1.1 or later. `vigil verify BUNDLE --key FINGERPRINT` does all of this at "
+       "once.\n\n";
   t += "1. Unpack (the commands below run in that directory):\n\n"
        "   unzip -q BUNDLE.zip -d bundle && cd bundle\n\n";
-  t += "2. The key. Compare its fingerprint with one you got from the recorder yourself (`vigil key\n"
-       "   show`, the web UI's Settings > Storage): a bundle re-signed with another key passes every\n"
+  t += "2. The key. Compare its fingerprint with one you got from the recorder yourself (`vigil "
+       "key\n"
+       "   show`, the web UI's Settings > Storage): a bundle re-signed with another key passes "
+       "every\n"
        "   other step.\n\n"
-       "   openssl pkey -pubin -in " + key + " -outform DER | sha256sum\n\n"
-       "   The bundle says: " + m.keys.front().fingerprint + "\n\n";
+       "   openssl pkey -pubin -in " +
+       key +
+       " -outform DER | sha256sum\n\n"
+       "   The bundle says: " +
+       m.keys.front().fingerprint + "\n\n";
   t += "3. The signatures. Each command must print \"Signature Verified Successfully\":\n\n";
   for (size_t i = 1; i <= m.checkpoints.size(); ++i) {
     t += "   openssl pkeyutl -verify -pubin -inkey " + key + " -rawin -in checkpoints/" +
          std::to_string(i) + ".msg -sigfile checkpoints/" + std::to_string(i) + ".sig\n";
   }
-  t += "   openssl pkeyutl -verify -pubin -inkey " + key + " -rawin -in export.msg -sigfile export.sig\n\n"
-       "   export.msg is \"" + std::string(kExportStatementTag) +
+  t += "   openssl pkeyutl -verify -pubin -inkey " + key +
+       " -rawin -in export.msg -sigfile export.sig\n\n"
+       "   export.msg is \"" +
+       std::string(kExportStatementTag) +
        "\" followed by the SHA-256 of manifest.json; both lines must be equal:\n\n"
        "   tail -c 32 export.msg | xxd -p -c 32; sha256sum manifest.json | cut -c1-64\n\n";
   t += "4. What a checkpoint signs: \"vigil-checkpoint-v1\", the camera (u16 length + bytes), the\n"
-       "   sequence (u64), the chain head (32 bytes), the wall time (i64 ms since 1970, UTC) and the\n"
+       "   sequence (u64), the chain head (32 bytes), the wall time (i64 ms since 1970, UTC) and "
+       "the\n"
        "   audit log's head (32 bytes), big-endian. Read from the end of a message:\n\n"
        "   echo $((16#$(tail -c 80 checkpoints/1.msg | head -c 8 | xxd -p)))   # sequence\n"
        "   tail -c 72 checkpoints/1.msg | head -c 32 | xxd -p -c 32         # chain head\n"
        "   echo $((16#$(tail -c 40 checkpoints/1.msg | head -c 8 | xxd -p)))   # wall time, ms\n\n";
-  t += "5. The chain and the video. chain.tsv lists every chain entry from the checkpoint before the\n"
+  t += "5. The chain and the video. chain.tsv lists every chain entry from the checkpoint before "
+       "the\n"
        "   range to the checkpoint after it: sequence, kind, part, offset, bytes, canonical entry\n"
        "   (hex) and link (hex). link = SHA-256(previous link || canonical entry). A fragment's\n"
-       "   canonical entry ends with its init segment's hash, its own hash and an empty note (0000).\n"
-       "   This loop recomputes every fragment's hash from the clip bytes and every link, and checks\n"
+       "   canonical entry ends with its init segment's hash, its own hash and an empty note "
+       "(0000).\n"
+       "   This loop recomputes every fragment's hash from the clip bytes and every link, and "
+       "checks\n"
        "   that the sequence numbers have no holes; it must end with \"chain OK\":\n\n";
   t += before ? "   prev=$(tail -c 72 checkpoints/" + std::to_string(before) +
                     ".msg | head -c 32 | xxd -p -c 32)   # the head signed before the range\n"
@@ -246,29 +261,40 @@ std::string verify_text(const Manifest& m) {
   for (size_t k = 0; k < m.parts.size(); ++k) {
     ends += " [" + std::to_string(k + 1) + "]=" + std::to_string(m.parts[k].init_bytes);
   }
-  t += "   ok=1; next=" + std::to_string(first.entry.sequence) + "; declare -A end=(" + ends + " )\n"
+  t += "   ok=1; next=" + std::to_string(first.entry.sequence) + "; declare -A end=(" + ends +
+       " )\n"
        "   while IFS=$'\\t' read -r seq kind part offset bytes canonical link; do\n"
        "     case $seq in \\#*) continue;; esac\n"
-       "     [ $((16#${canonical:" + std::to_string(seq_hex) + ":16})) = \"$seq\" ] && [ \"$seq\" = \"$next\" ] ||\n"
+       "     [ $((16#${canonical:" +
+       std::to_string(seq_hex) +
+       ":16})) = \"$seq\" ] && [ \"$seq\" = \"$next\" ] ||\n"
        "       { echo \"entry $seq: sequence out of order\"; ok=0; }\n"
        "     next=$((seq + 1))\n"
        "     if [ \"$part\" != 0 ]; then\n"
-       "       clip=" + clip + "\n"
-       "       [ \"$offset\" = \"${end[$part]}\" ] || { echo \"fragment $seq: not where the one before ended\"; ok=0; }\n"
-       "       h=$(tail -c +$((offset + 1)) \"$clip\" | head -c \"$bytes\" | sha256sum | cut -c1-64)\n"
-       "       [ \"$h\" = \"${canonical: -68:64}\" ] || { echo \"fragment $seq: video bytes altered\"; ok=0; }\n"
+       "       clip=" +
+       clip +
+       "\n"
+       "       [ \"$offset\" = \"${end[$part]}\" ] || { echo \"fragment $seq: not where the one "
+       "before ended\"; ok=0; }\n"
+       "       h=$(tail -c +$((offset + 1)) \"$clip\" | head -c \"$bytes\" | sha256sum | cut "
+       "-c1-64)\n"
+       "       [ \"$h\" = \"${canonical: -68:64}\" ] || { echo \"fragment $seq: video bytes "
+       "altered\"; ok=0; }\n"
        "       end[$part]=$((offset + bytes))\n"
        "     fi\n"
        "     prev=$(printf '%s%s' \"$prev\" \"$canonical\" | xxd -r -p | sha256sum | cut -c1-64)\n"
        "     [ \"$prev\" = \"$link\" ] || { echo \"entry $seq: link does not follow\"; ok=0; }\n"
        "   done < chain.tsv\n";
   t += after ? "   [ \"$prev\" = \"$(tail -c 72 checkpoints/" + std::to_string(after) +
-                   ".msg | head -c 32 | xxd -p -c 32)\" ] || { echo \"chain does not reach the signed head\"; ok=0; }\n"
+                   ".msg | head -c 32 | xxd -p -c 32)\" ] || { echo \"chain does not reach the "
+                   "signed head\"; ok=0; }\n"
              : "   echo \"no checkpoint signs the end of this chain\"; ok=0\n";
   t += "   [ $ok = 1 ] && echo \"chain OK\"\n\n";
-  t += "6. Nothing added or cut: each clip is its init segment followed by its fragments, exactly.\n"
-       "   For each clip, the init segment's hash must be the one in its fragments' entries\n"
-       "   (${canonical: -132:64} in the loop above), and the end of its last fragment its size:\n\n";
+  t +=
+      "6. Nothing added or cut: each clip is its init segment followed by its fragments, exactly.\n"
+      "   For each clip, the init segment's hash must be the one in its fragments' entries\n"
+      "   (${canonical: -132:64} in the loop above), and the end of its last fragment its "
+      "size:\n\n";
   for (size_t k = 0; k < m.parts.size(); ++k) {
     const ManifestPart& p = m.parts[k];
     t += "   head -c " + std::to_string(p.init_bytes) + " " + p.file + " | sha256sum   # " +
@@ -276,21 +302,26 @@ std::string verify_text(const Manifest& m) {
     t += "   echo ${end[" + std::to_string(k + 1) + "]} $(stat -c %s " + p.file + ")   # both " +
          std::to_string(p.bytes) + "\n";
   }
-  t += "\n   A fragment listed with part 0 lies outside the range (it only links the chain); check\n"
-       "   in manifest.json that every fragment whose time overlaps the range has a part.\n";
+  t +=
+      "\n   A fragment listed with part 0 lies outside the range (it only links the chain); check\n"
+      "   in manifest.json that every fragment whose time overlaps the range has a part.\n";
   if (!m.gaps.empty()) {
-    t += "   Gaps (entries of kind gap or lost: nothing was recorded; they are chained like fragments):\n";
+    t += "   Gaps (entries of kind gap or lost: nothing was recorded; they are chained like "
+         "fragments):\n";
     for (const ManifestGap& g : m.gaps) {
-      t += "     " + format_iso8601(g.from) + " .. " + format_iso8601(g.to) + ": " + g.reason + "\n";
+      t +=
+          "     " + format_iso8601(g.from) + " .. " + format_iso8601(g.to) + ": " + g.reason + "\n";
     }
   }
-  t += "\n7. Trusted timestamps: a checkpoint N with an RFC 3161 token has checkpoints/N.tsr:\n\n"
-       "   openssl ts -verify -data checkpoints/N.msg -in checkpoints/N.tsr -CAfile TSA-CA.pem\n\n"
-       "   with the certificate of the time-stamping authority's CA, obtained from it.\n\n"
-       "What this proves: these are the bytes the recorder chained when it wrote them, nothing was\n"
-       "removed, added or reordered between the two signed checkpoints, and the key holder signed\n"
-       "the chain at the checkpoint times (by the recorder's clock unless a TSA token says so).\n"
-       "It does not prove that what the camera saw was true, nor that the recorder's clock was right.\n";
+  t +=
+      "\n7. Trusted timestamps: a checkpoint N with an RFC 3161 token has checkpoints/N.tsr:\n\n"
+      "   openssl ts -verify -data checkpoints/N.msg -in checkpoints/N.tsr -CAfile TSA-CA.pem\n\n"
+      "   with the certificate of the time-stamping authority's CA, obtained from it.\n\n"
+      "What this proves: these are the bytes the recorder chained when it wrote them, nothing was\n"
+      "removed, added or reordered between the two signed checkpoints, and the key holder signed\n"
+      "the chain at the checkpoint times (by the recorder's clock unless a TSA token says so).\n"
+      "It does not prove that what the camera saw was true, nor that the recorder's clock was "
+      "right.\n";
   return t;
 }
 
@@ -303,8 +334,9 @@ Manifest build_manifest(const BundleInput& in, std::vector<Bytes>& inits) {
   m.to = in.to;
   for (size_t k = 0; k < in.parts.size(); ++k) {
     const BundlePart& part = in.parts[k];
-    inits.push_back(std::holds_alternative<Bytes>(part.init) ? std::get<Bytes>(part.init)
-                                                             : read_range(std::get<FileRange>(part.init)));
+    inits.push_back(std::holds_alternative<Bytes>(part.init)
+                        ? std::get<Bytes>(part.init)
+                        : read_range(std::get<FileRange>(part.init)));
     ManifestPart mp;
     mp.file = part_name(k, in.parts.size());
     mp.init_bytes = inits.back().size();
@@ -321,9 +353,10 @@ Manifest build_manifest(const BundleInput& in, std::vector<Bytes>& inits) {
   for (const BundleLinkOnly& l : in.link_only) {
     m.entries.push_back({l.entry, canonical_chain_entry(l.entry), l.link, 0, 0, 0});
   }
-  std::stable_sort(m.entries.begin(), m.entries.end(), [](const ManifestEntry& a, const ManifestEntry& b) {
-    return a.entry.sequence < b.entry.sequence;
-  });
+  std::stable_sort(m.entries.begin(), m.entries.end(),
+                   [](const ManifestEntry& a, const ManifestEntry& b) {
+                     return a.entry.sequence < b.entry.sequence;
+                   });
   m.gaps = gaps_of(m.entries);
 
   std::vector<PublicKey> keys = {in.statement_key.public_key};
@@ -354,7 +387,8 @@ Manifest bundle_manifest(const BundleInput& input) {
 }
 
 void write_evidence_bundle(const BundleInput& in, const std::filesystem::path& out) {
-  const std::string context = "evidence bundle of camera " + in.camera_id + " (" + out.string() + ")";
+  const std::string context =
+      "evidence bundle of camera " + in.camera_id + " (" + out.string() + ")";
   std::vector<Bytes> inits;
   const Manifest m = build_manifest(in, inits);
   // The same checks `vigil verify` makes, before anything is written: a bundle that could not
@@ -364,7 +398,8 @@ void write_evidence_bundle(const BundleInput& in, const std::filesystem::path& o
     const VerifyProblem& p = problems.front();
     std::string where;
     if (p.entry) where = "sequence " + std::to_string(m.entries[*p.entry].entry.sequence) + ": ";
-    throw Error(ErrorCode::kInvalidArgument, context + ": the chain does not verify: " + where + p.message);
+    throw Error(ErrorCode::kInvalidArgument,
+                context + ": the chain does not verify: " + where + p.message);
   }
 
   // Small members, kept alive until zip_close reads them.
@@ -392,7 +427,8 @@ void write_evidence_bundle(const BundleInput& in, const std::filesystem::path& o
     const std::string stem = "checkpoints/" + std::to_string(i + 1);
     add_text(stem + ".msg", std::string(c.message.begin(), c.message.end()));
     add_text(stem + ".sig", std::string(c.signature.begin(), c.signature.end()));
-    if (!c.tsa_token.empty()) add_text(stem + ".tsr", std::string(c.tsa_token.begin(), c.tsa_token.end()));
+    if (!c.tsa_token.empty())
+      add_text(stem + ".tsr", std::string(c.tsa_token.begin(), c.tsa_token.end()));
   }
 
   const std::filesystem::path partial = out.string() + ".partial";
@@ -420,7 +456,8 @@ void write_evidence_bundle(const BundleInput& in, const std::filesystem::path& o
   std::vector<std::unique_ptr<ClipSource>> clips;
   for (size_t k = 0; k < in.parts.size(); ++k) {
     clips.push_back(std::make_unique<ClipSource>(inits[k], in.parts[k].fragments, in.camera_id));
-    add(m.parts[k].file, zip_source_function(z.get(), &ClipSource::callback, clips.back().get()), true);
+    add(m.parts[k].file, zip_source_function(z.get(), &ClipSource::callback, clips.back().get()),
+        true);
   }
   if (zip_close(z.get()) != 0) {
     std::string why = zip_strerror(z.get());

@@ -69,8 +69,8 @@ struct BundleInput {
   std::string camera_name;
   WallTime from;  // the range asked for
   WallTime to;
-  std::vector<BundlePart> parts;           // in chain order
-  std::vector<BundleLinkOnly> link_only;   // any order; merged with the parts by sequence
+  std::vector<BundlePart> parts;          // in chain order
+  std::vector<BundleLinkOnly> link_only;  // any order; merged with the parts by sequence
   // The checkpoint whose sequence is the first entry's predecessor (none when the first entry
   // is sequence 0: the chain starts at the genesis) and the checkpoint at the last entry; any
   // checkpoints in between may be added. Entries run from one to the other without holes.

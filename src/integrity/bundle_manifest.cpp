@@ -44,7 +44,10 @@ class Fields {
   std::string str(const char* key) {
     const json* v = field(key);
     if (!v) return {};
-    if (!v->is_string()) { fail_value(key, "is not a string"); return {}; }
+    if (!v->is_string()) {
+      fail_value(key, "is not a string");
+      return {};
+    }
     return v->get_ref<const std::string&>();
   }
   int64_t i64(const char* key) {
@@ -52,27 +55,42 @@ class Fields {
     if (!v) return 0;
     if (v->is_number_unsigned()) {
       uint64_t u = v->get<uint64_t>();
-      if (u > static_cast<uint64_t>(INT64_MAX)) { fail_value(key, "is out of range"); return {}; }
+      if (u > static_cast<uint64_t>(INT64_MAX)) {
+        fail_value(key, "is out of range");
+        return {};
+      }
       return static_cast<int64_t>(u);
     }
-    if (!v->is_number_integer()) { fail_value(key, "is not an integer"); return {}; }
+    if (!v->is_number_integer()) {
+      fail_value(key, "is not an integer");
+      return {};
+    }
     return v->get<int64_t>();
   }
   uint64_t u64(const char* key, uint64_t max = UINT64_MAX) {
     const json* v = field(key);
     if (!v) return 0;
     if (!v->is_number_unsigned() && !(v->is_number_integer() && v->get<int64_t>() >= 0)) {
-      { fail_value(key, "is not a non-negative integer"); return {}; }
+      {
+        fail_value(key, "is not a non-negative integer");
+        return {};
+      }
     }
     uint64_t u = v->get<uint64_t>();
-    if (u > max) { fail_value(key, "is out of range"); return {}; }
+    if (u > max) {
+      fail_value(key, "is out of range");
+      return {};
+    }
     return u;
   }
   Bytes hex_bytes(const char* key) {
     std::string s = str(key);
     if (!ok()) return {};
     auto b = from_hex(s);
-    if (!b) { fail_value(key, "is not hex"); return {}; }
+    if (!b) {
+      fail_value(key, "is not hex");
+      return {};
+    }
     return *b;
   }
   template <size_t N>
@@ -80,7 +98,10 @@ class Fields {
     std::string s = str(key);
     if (!ok()) return {};
     auto a = from_hex_array<N>(s);
-    if (!a) { fail_value(key, "is not " + std::to_string(N) + " bytes of hex"); return {}; }
+    if (!a) {
+      fail_value(key, "is not " + std::to_string(N) + " bytes of hex");
+      return {};
+    }
     return *a;
   }
   WallTime time_ms(const char* key) {
@@ -112,22 +133,33 @@ class Fields {
     for (ChainKind k : {ChainKind::kFragment, ChainKind::kGap, ChainKind::kLost}) {
       if (s == chain_kind_name(k)) return k;
     }
-    if (ok()) { fail_value(key, "is not fragment, gap or lost"); }
+    if (ok()) {
+      fail_value(key, "is not fragment, gap or lost");
+    }
     return ChainKind::kFragment;
   }
   const json& array(const char* key, size_t max) {
     static const json kEmpty = json::array();
     const json* v = field(key);
     if (!v) return kEmpty;
-    if (!v->is_array()) { fail_value(key, "is not an array"); return kEmpty; }
-    if (v->size() > max) { fail_value(key, "has too many items"); return kEmpty; }
+    if (!v->is_array()) {
+      fail_value(key, "is not an array");
+      return kEmpty;
+    }
+    if (v->size() > max) {
+      fail_value(key, "has too many items");
+      return kEmpty;
+    }
     return *v;
   }
   const json& object(const char* key) {
     static const json kEmpty = json::object();
     const json* v = field(key);
     if (!v) return kEmpty;
-    if (!v->is_object()) { fail_value(key, "is not an object"); return kEmpty; }
+    if (!v->is_object()) {
+      fail_value(key, "is not an object");
+      return kEmpty;
+    }
     return *v;
   }
   // Adopts the first error of a nested reader.
@@ -153,9 +185,12 @@ class Fields {
 
 std::string_view chain_kind_name(ChainKind kind) {
   switch (kind) {
-    case ChainKind::kFragment: return "fragment";
-    case ChainKind::kGap: return "gap";
-    case ChainKind::kLost: return "lost";
+    case ChainKind::kFragment:
+      return "fragment";
+    case ChainKind::kGap:
+      return "gap";
+    case ChainKind::kLost:
+      return "lost";
   }
   return "unknown";
 }
@@ -329,8 +364,7 @@ ManifestParse parse_manifest(std::string_view text) {
       break;
     }
     if (!found) {
-      out.error = "gaps[" + std::to_string(i) + "]: no chain entry " +
-                  std::to_string(mg.sequence);
+      out.error = "gaps[" + std::to_string(i) + "]: no chain entry " + std::to_string(mg.sequence);
       return out;
     }
     m.gaps.push_back(std::move(mg));
@@ -395,8 +429,8 @@ std::string chain_tsv(const Manifest& m) {
   for (const ManifestEntry& me : m.entries) {
     out += std::to_string(me.entry.sequence) + '\t' + std::string(chain_kind_name(me.entry.kind)) +
            '\t' + std::to_string(me.part) + '\t' + std::to_string(me.offset) + '\t' +
-           std::to_string(me.bytes) + '\t' + hex(me.canonical.data(), me.canonical.size()) +
-           '\t' + hex(me.link) + '\n';
+           std::to_string(me.bytes) + '\t' + hex(me.canonical.data(), me.canonical.size()) + '\t' +
+           hex(me.link) + '\n';
   }
   return out;
 }

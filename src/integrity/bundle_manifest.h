@@ -31,8 +31,8 @@ struct ManifestPart {
 };
 
 struct ManifestEntry {
-  ChainEntry entry;   // the readable fields, as the manifest states them
-  Bytes canonical;    // canonical_chain_entry bytes, as the manifest states them (hex)
+  ChainEntry entry;  // the readable fields, as the manifest states them
+  Bytes canonical;   // canonical_chain_entry bytes, as the manifest states them (hex)
   Sha256 link{};
   // For a fragment whose bytes are in the bundle: its part (1-based) and place in that clip.
   // 0 for gaps, lost tails and fragments outside the range that are only there to link the chain.
@@ -46,7 +46,7 @@ struct ManifestCheckpoint {
   Bytes message;          // checkpoint_message bytes (hex in the manifest; also N.msg)
   Signature signature{};  // also N.sig
   std::string key_fingerprint;
-  Bytes tsa_token;        // RFC 3161 TimeStampResp (DER); empty when there is none
+  Bytes tsa_token;  // RFC 3161 TimeStampResp (DER); empty when there is none
 };
 
 struct ManifestKey {

@@ -42,7 +42,6 @@ std::optional<std::string> differing_field(const Checkpoint& a, const Checkpoint
   return std::nullopt;
 }
 
-
 }  // namespace
 
 std::vector<VerifyProblem> check_manifest(const Manifest& m,
@@ -60,8 +59,8 @@ std::vector<VerifyProblem> check_manifest(const Manifest& m,
     if (!key) {
       bad(std::nullopt, "keys[" + std::to_string(i) + "] is not an Ed25519 public key");
     } else if (key_fingerprint(*key) != m.keys[i].fingerprint) {
-      bad(std::nullopt, "keys[" + std::to_string(i) + "] has fingerprint " +
-                            key_fingerprint(*key) + ", not the stated " + m.keys[i].fingerprint);
+      bad(std::nullopt, "keys[" + std::to_string(i) + "] has fingerprint " + key_fingerprint(*key) +
+                            ", not the stated " + m.keys[i].fingerprint);
     } else {
       keys[m.keys[i].fingerprint] = *key;
     }
@@ -89,8 +88,8 @@ std::vector<VerifyProblem> check_manifest(const Manifest& m,
       bad(std::nullopt, name + ": the signature does not verify with key " + c.key_fingerprint);
     }
     if (trusted && c.key_fingerprint != *trusted) {
-      bad(std::nullopt, name + ": signed by key " + c.key_fingerprint + ", not the trusted key " +
-                            *trusted);
+      bad(std::nullopt,
+          name + ": signed by key " + c.key_fingerprint + ", not the trusted key " + *trusted);
     }
     if (!by_sequence.emplace(parsed->sequence, &c).second) {
       bad(std::nullopt, name + ": a second checkpoint for the same sequence");
@@ -113,8 +112,8 @@ std::vector<VerifyProblem> check_manifest(const Manifest& m,
       previous = it->second->checkpoint.head;
       anchored = true;
     } else {
-      bad(std::nullopt, "the chain does not start at a signed checkpoint (none at " +
-                            seq_text(first - 1) + ")");
+      bad(std::nullopt,
+          "the chain does not start at a signed checkpoint (none at " + seq_text(first - 1) + ")");
     }
   }
   std::vector<uint64_t> next_offset;
@@ -132,8 +131,7 @@ std::vector<VerifyProblem> check_manifest(const Manifest& m,
       bad(i, "the manifest's " + *field + " differs from the canonical chain entry");
     }
     if (i > 0 && decoded->sequence != m.entries[i - 1].entry.sequence + 1) {
-      bad(i, seq_text(decoded->sequence) + " follows " +
-                 seq_text(m.entries[i - 1].entry.sequence) +
+      bad(i, seq_text(decoded->sequence) + " follows " + seq_text(m.entries[i - 1].entry.sequence) +
                  ": chain entries were removed, added or reordered");
     }
     if (i == 0 && !anchored) {
@@ -185,8 +183,11 @@ std::vector<VerifyProblem> check_manifest(const Manifest& m,
     }
   }
   for (size_t k = 0; k < m.parts.size(); ++k) {
-    const std::string want = m.parts.size() == 1 ? "clip.mp4" : "clip-" + std::to_string(k + 1) + ".mp4";
-    if (m.parts[k].file != want) bad(std::nullopt, "part " + std::to_string(k + 1) + " is named " + m.parts[k].file + ", not " + want);
+    const std::string want =
+        m.parts.size() == 1 ? "clip.mp4" : "clip-" + std::to_string(k + 1) + ".mp4";
+    if (m.parts[k].file != want)
+      bad(std::nullopt,
+          "part " + std::to_string(k + 1) + " is named " + m.parts[k].file + ", not " + want);
     if (fragments_in_part[k] == 0) bad(std::nullopt, m.parts[k].file + " has no fragments");
     if (next_offset[k] != m.parts[k].bytes) {
       bad(std::nullopt, m.parts[k].file + ": the fragments cover " +
@@ -252,19 +253,19 @@ void check_clip(zip_t* z, const Manifest& m, uint32_t part, VerifyReport& r) {
   // A stored clip is read raw (ZIP_FL_COMPRESSED), without libzip's CRC-32 pass: every byte is
   // hashed with SHA-256 below anyway, and the CRC costs a quarter of the time on a long clip.
   const bool stat_ok = zip_stat(z, p.file.c_str(), 0, &st) == 0;
-  const zip_flags_t raw = stat_ok && (st.valid & ZIP_STAT_COMP_METHOD) &&
-                                  st.comp_method == ZIP_CM_STORE &&
-                                  (!(st.valid & ZIP_STAT_ENCRYPTION_METHOD) ||
-                                   st.encryption_method == ZIP_EM_NONE)
-                              ? ZIP_FL_COMPRESSED
-                              : 0;
+  const zip_flags_t raw =
+      stat_ok && (st.valid & ZIP_STAT_COMP_METHOD) && st.comp_method == ZIP_CM_STORE &&
+              (!(st.valid & ZIP_STAT_ENCRYPTION_METHOD) || st.encryption_method == ZIP_EM_NONE)
+          ? ZIP_FL_COMPRESSED
+          : 0;
   if (!stat_ok || !(f = ZipFilePtr(zip_fopen(z, p.file.c_str(), raw)))) {
     r.problems.push_back({first_entry, p.file + " is missing from the bundle"});
     return;
   }
   if (st.size != p.bytes) {
     r.problems.push_back({std::nullopt, p.file + " has " + std::to_string(st.size) +
-                                            " bytes, the manifest says " + std::to_string(p.bytes)});
+                                            " bytes, the manifest says " +
+                                            std::to_string(p.bytes)});
   }
   std::vector<uint8_t> buffer(1 << 20);
   bool eof = false;
@@ -272,7 +273,8 @@ void check_clip(zip_t* z, const Manifest& m, uint32_t part, VerifyReport& r) {
   auto hash_next = [&](uint64_t n, Sha256& out) {
     Sha256Hasher h;
     while (n > 0 && !eof) {
-      const zip_int64_t got = zip_fread(f.get(), buffer.data(), std::min<uint64_t>(n, buffer.size()));
+      const zip_int64_t got =
+          zip_fread(f.get(), buffer.data(), std::min<uint64_t>(n, buffer.size()));
       if (got <= 0) {
         eof = true;
         break;
@@ -286,7 +288,7 @@ void check_clip(zip_t* z, const Manifest& m, uint32_t part, VerifyReport& r) {
   Sha256 digest{};
   if (!hash_next(p.init_bytes, digest) || digest != p.init_hash) {
     r.problems.push_back({first_entry, p.file + ": the init segment (ftyp+moov) does not hash "
-                                       "to the manifest's init_sha256: it was altered"});
+                                                "to the manifest's init_sha256: it was altered"});
   }
   for (size_t i = 0; i < m.entries.size(); ++i) {
     const ManifestEntry& me = m.entries[i];
@@ -297,7 +299,8 @@ void check_clip(zip_t* z, const Manifest& m, uint32_t part, VerifyReport& r) {
       return;
     }
     if (digest != me.entry.fragment_hash) {
-      r.problems.push_back({i, "its bytes in " + p.file + " at offset " + std::to_string(me.offset) +
+      r.problems.push_back({i, "its bytes in " + p.file + " at offset " +
+                                   std::to_string(me.offset) +
                                    " do not hash to its chain entry: the video was altered"});
     }
     ++r.fragments;
@@ -371,8 +374,8 @@ TsaTokenCheck check_tsa_token(const Bytes& token, const Bytes& message,
       return out;
     }
     if (TS_RESP_verify_response(ctx.get(), resp.get()) != 1) {
-      out.problem = "the RFC 3161 token is not signed by a TSA that " + tsa_ca->string() +
-                    " vouches for";
+      out.problem =
+          "the RFC 3161 token is not signed by a TSA that " + tsa_ca->string() + " vouches for";
       return out;
     }
   }
@@ -430,7 +433,8 @@ VerifyReport verify_evidence_bundle(const std::filesystem::path& bundle,
       ++r.tsa_tokens;
       const TsaTokenCheck t = check_tsa_token(c.tsa_token, c.message, tsa_ca);
       if (!t.problem.empty()) {
-        r.problems.push_back({std::nullopt, "checkpoint " + std::to_string(i + 1) + ": " + t.problem});
+        r.problems.push_back(
+            {std::nullopt, "checkpoint " + std::to_string(i + 1) + ": " + t.problem});
       }
       r.tsa_times.back() = t.time;
     }
@@ -445,24 +449,27 @@ VerifyReport verify_evidence_bundle(const std::filesystem::path& bundle,
   auto statement = read_member(z.get(), "export.msg", 1024);
   auto statement_sig = read_member(z.get(), "export.sig", 1024);
   if (!statement || !statement_sig || statement_sig->size() != 64) {
-    r.problems.push_back({std::nullopt, "the export statement (export.msg, export.sig) is missing"});
+    r.problems.push_back(
+        {std::nullopt, "the export statement (export.msg, export.sig) is missing"});
   } else if (*statement != as_string(export_statement(*text))) {
-    r.problems.push_back({std::nullopt, "export.msg is not the statement of this manifest.json: "
-                                        "the manifest was edited"});
+    r.problems.push_back({std::nullopt,
+                          "export.msg is not the statement of this manifest.json: "
+                          "the manifest was edited"});
   } else {
     Signature sig{};
     std::copy(statement_sig->begin(), statement_sig->end(), sig.begin());
     const Bytes message(statement->begin(), statement->end());
     for (const ManifestKey& k : m.keys) {
       auto key = parse_public_key_pem(k.pem);
-      if (key && key_fingerprint(*key) == k.fingerprint && (!trusted || k.fingerprint == *trusted) &&
-          verify_signature(*key, message, sig)) {
+      if (key && key_fingerprint(*key) == k.fingerprint &&
+          (!trusted || k.fingerprint == *trusted) && verify_signature(*key, message, sig)) {
         r.statement_signed = true;
       }
     }
     if (!r.statement_signed) {
-      r.problems.push_back({std::nullopt, trusted ? "export.sig is not a signature by the trusted key"
-                                                  : "export.sig does not verify with the bundled key"});
+      r.problems.push_back({std::nullopt, trusted
+                                              ? "export.sig is not a signature by the trusted key"
+                                              : "export.sig does not verify with the bundled key"});
     }
   }
 
@@ -479,7 +486,8 @@ VerifyReport verify_evidence_bundle(const std::filesystem::path& bundle,
   }
 
   for (const VerifyProblem& p : r.problems) {
-    if (p.entry && (!r.first_bad_entry || *p.entry < *r.first_bad_entry)) r.first_bad_entry = p.entry;
+    if (p.entry && (!r.first_bad_entry || *p.entry < *r.first_bad_entry))
+      r.first_bad_entry = p.entry;
   }
   r.ok = r.problems.empty();
   return r;
@@ -489,7 +497,8 @@ std::string format_verify_report(const VerifyReport& r, const std::optional<std:
   std::string out;
   if (r.manifest) {
     const Manifest& m = *r.manifest;
-    out += "camera:      " + m.camera_id + (m.camera_name.empty() ? "" : " (" + m.camera_name + ")") + "\n";
+    out += "camera:      " + m.camera_id +
+           (m.camera_name.empty() ? "" : " (" + m.camera_name + ")") + "\n";
     out += "range (UTC): " + format_iso8601(m.from) + " .. " + format_iso8601(m.to) + "\n";
     out += "range (local): " + local_time(m.from) + " .. " + local_time(m.to) + "\n";
     size_t gaps = m.gaps.size();
@@ -501,9 +510,11 @@ std::string format_verify_report(const VerifyReport& r, const std::optional<std:
              std::to_string(m.entries.back().entry.sequence) + "\n";
     }
     for (const ManifestKey& k : m.keys) {
-      out += "key:         " + k.fingerprint +
-             (trusted ? (k.fingerprint == *trusted ? " (the trusted key)" : " (NOT the trusted key)")
-                      : " (not compared with a trusted fingerprint: pass --key)") + "\n";
+      out +=
+          "key:         " + k.fingerprint +
+          (trusted ? (k.fingerprint == *trusted ? " (the trusted key)" : " (NOT the trusted key)")
+                   : " (not compared with a trusted fingerprint: pass --key)") +
+          "\n";
     }
     for (size_t i = 0; i < m.checkpoints.size(); ++i) {
       const ManifestCheckpoint& c = m.checkpoints[i];

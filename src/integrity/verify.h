@@ -34,10 +34,10 @@ struct VerifyReport {
   std::vector<VerifyProblem> problems;  // all that were found
   // The first entry (in chain order) with a problem, if any is tied to one.
   std::optional<size_t> first_bad_entry;
-  size_t fragments = 0;       // fragments whose bytes are in the clips
-  uint64_t clip_bytes = 0;    // their bytes
+  size_t fragments = 0;           // fragments whose bytes are in the clips
+  uint64_t clip_bytes = 0;        // their bytes
   bool statement_signed = false;  // export.msg/.sig present and valid
-  size_t tsa_tokens = 0;      // checkpoints that carry an RFC 3161 token
+  size_t tsa_tokens = 0;          // checkpoints that carry an RFC 3161 token
   // Per checkpoint (same index as Manifest::checkpoints) with a token: the time the TSA
   // vouches for, once the token is known to be for that checkpoint's message.
   std::vector<std::optional<WallTime>> tsa_times;
@@ -47,9 +47,9 @@ struct VerifyReport {
 // `tsa_ca`: a PEM file with the certificate(s) of the time-stamping authority's CA. Without
 // it a token is checked to be for its checkpoint's message (the imprint) and its time reported,
 // but who signed it is not checked.
-VerifyReport verify_evidence_bundle(const std::filesystem::path& bundle,
-                                    const std::optional<std::string>& trusted_fingerprint,
-                                    const std::optional<std::filesystem::path>& tsa_ca = std::nullopt);
+VerifyReport verify_evidence_bundle(
+    const std::filesystem::path& bundle, const std::optional<std::string>& trusted_fingerprint,
+    const std::optional<std::filesystem::path>& tsa_ca = std::nullopt);
 
 // An RFC 3161 TimeStampResp (DER) for `message` (SHA-256 imprint): the time it vouches for, or
 // the reason it does not hold. Untrusted input: never throws.

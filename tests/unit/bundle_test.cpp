@@ -126,8 +126,9 @@ class BundleTest : public ::testing::Test {
     in.from = kT0 + std::chrono::seconds(4);
     in.to = kT0 + std::chrono::seconds(28);
     in.exporter = {"alice", kT0 + std::chrono::hours(1), "192.0.2.10"};
-    in.audit_entry = {42, kT0 + std::chrono::hours(1), "alice", "export", "front 21:00:04-21:00:28",
-                      "192.0.2.10", ""};
+    in.audit_entry = {42,       kT0 + std::chrono::hours(1), "alice",
+                      "export", "front 21:00:04-21:00:28",   "192.0.2.10",
+                      ""};
     in.statement_key = key;
     Sha256 link = kChainGenesis;
     uint64_t seq = 0;
@@ -139,8 +140,14 @@ class BundleTest : public ::testing::Test {
       const Sha256 init_hash = hash_range(file, 0, s.init_bytes);
       for (size_t i = 0; i < s.fragments.size(); ++i) {
         const ScannedFragment& f = s.fragments[i];
-        ChainEntry e{"front", seq, ChainKind::kFragment, start + to_wall(f.decode_start), f.duration,
-                     init_hash, hash_range(file, f.offset, f.size), ""};
+        ChainEntry e{"front",
+                     seq,
+                     ChainKind::kFragment,
+                     start + to_wall(f.decode_start),
+                     f.duration,
+                     init_hash,
+                     hash_range(file, f.offset, f.size),
+                     ""};
         link = chain_link(link, e);
         links[seq] = link;
         FileRange bytes{file, f.offset, f.size};
@@ -158,8 +165,14 @@ class BundleTest : public ::testing::Test {
       }
     };
     add_segment(seg1_, kT0, true);
-    ChainEntry gap{"front", seq, ChainKind::kGap, kT0 + std::chrono::seconds(10),
-                   to_ticks(std::chrono::seconds(10)), {}, {}, "camera offline: connection refused"};
+    ChainEntry gap{"front",
+                   seq,
+                   ChainKind::kGap,
+                   kT0 + std::chrono::seconds(10),
+                   to_ticks(std::chrono::seconds(10)),
+                   {},
+                   {},
+                   "camera offline: connection refused"};
     link = chain_link(link, gap);
     links[seq++] = link;
     in.link_only.push_back({gap, link});
@@ -217,15 +230,16 @@ TEST_F(BundleTest, AnIntactBundleVerifiesAndItsClipsPlay) {
   ASSERT_EQ(test::run("unzip -q " + bundle.string() + " -d " + out.string()), 0);
   const BmffScan s1 = scan_fragmented_mp4(seg1_);
   const auto clip1 = out / "clip-1.mp4";
-  EXPECT_EQ(std::filesystem::file_size(clip1), s1.init_bytes + s1.fragments[2].size +
-                                                   s1.fragments[3].size + s1.fragments[4].size);
+  EXPECT_EQ(std::filesystem::file_size(clip1),
+            s1.init_bytes + s1.fragments[2].size + s1.fragments[3].size + s1.fragments[4].size);
   EXPECT_EQ(hash_range(clip1, s1.init_bytes, s1.fragments[2].size),
             hash_range(seg1_, s1.fragments[2].offset, s1.fragments[2].size));
-  for (const auto& [clip, frames] : {std::pair{"clip-1.mp4", "60"}, std::pair{"clip-2.mp4", "80"}}) {
+  for (const auto& [clip, frames] :
+       {std::pair{"clip-1.mp4", "60"}, std::pair{"clip-2.mp4", "80"}}) {
     const auto counted = out / (std::string(clip) + ".frames");
     ASSERT_EQ(test::run("ffprobe -v error -count_frames -select_streams v:0 -show_entries "
-                        "stream=nb_read_frames -of csv=p=0 " + (out / clip).string() + " > " +
-                        counted.string()),
+                        "stream=nb_read_frames -of csv=p=0 " +
+                        (out / clip).string() + " > " + counted.string()),
               0);
     std::ifstream in(counted);
     std::string n;
@@ -233,7 +247,8 @@ TEST_F(BundleTest, AnIntactBundleVerifiesAndItsClipsPlay) {
     EXPECT_EQ(n, frames) << clip;
   }
   // openssl reads the key and signatures as VERIFY.txt says.
-  EXPECT_EQ(test::run("cd " + out.string() + " && openssl pkeyutl -verify -pubin -inkey key.pem "
+  EXPECT_EQ(test::run("cd " + out.string() +
+                      " && openssl pkeyutl -verify -pubin -inkey key.pem "
                       "-rawin -in checkpoints/2.msg -sigfile checkpoints/2.sig >/dev/null && "
                       "openssl pkeyutl -verify -pubin -inkey key.pem -rawin -in export.msg "
                       "-sigfile export.sig >/dev/null"),
@@ -255,8 +270,9 @@ TEST_F(BundleTest, AFlippedBitInTheVideoNamesItsFragment) {
   const VerifyReport r = verify_evidence_bundle(bundle, std::nullopt);
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(first_bad(r), 8);
-  EXPECT_NE(format_verify_report(r, std::nullopt).find("fragment sequence 8 at 2026-12-04T21:00:24.000Z"),
-            std::string::npos)
+  EXPECT_NE(
+      format_verify_report(r, std::nullopt).find("fragment sequence 8 at 2026-12-04T21:00:24.000Z"),
+      std::string::npos)
       << format_verify_report(r, std::nullopt);
 }
 
@@ -357,7 +373,8 @@ TEST_F(BundleTest, ReorderedFragmentsAreCaught) {
     // Fragments 3 and 4 swapped in the clip and in the manifest.
     ManifestEntry a = m.entries[1], b = m.entries[2];
     std::string clip = e.get("clip-1.mp4");
-    const std::string bytes_a = clip.substr(a.offset, a.bytes), bytes_b = clip.substr(b.offset, b.bytes);
+    const std::string bytes_a = clip.substr(a.offset, a.bytes),
+                      bytes_b = clip.substr(b.offset, b.bytes);
     clip.replace(a.offset, a.bytes + b.bytes, bytes_b + bytes_a);
     b.offset = a.offset;
     a.offset = b.offset + b.bytes;
@@ -416,7 +433,8 @@ TEST_F(BundleTest, ASwappedKeyFailsTheSignatures) {
   }
   const VerifyReport r = verify_evidence_bundle(bundle, std::nullopt);
   EXPECT_FALSE(r.ok);
-  EXPECT_NE(format_verify_report(r, std::nullopt).find("signature does not verify"), std::string::npos);
+  EXPECT_NE(format_verify_report(r, std::nullopt).find("signature does not verify"),
+            std::string::npos);
 }
 
 TEST_F(BundleTest, ABundleReSignedWithAnotherKeyFailsOnlyAgainstTheTrustedFingerprint) {
@@ -472,29 +490,39 @@ class Tsa {
  public:
   explicit Tsa(const std::filesystem::path& dir) : dir_(dir) {
     std::filesystem::create_directories(dir);
-    std::ofstream(dir / "tsa.cnf") << "[tsa]\ndefault_tsa = t\n[t]\nserial = " << (dir / "serial").string()
-                                   << "\ncrypto_device = builtin\nsigner_digest = sha256\n"
-                                      "default_policy = 1.2.3.4.1\ndigests = sha256\n"
-                                      "ess_cert_id_alg = sha256\n";
+    std::ofstream(dir / "tsa.cnf")
+        << "[tsa]\ndefault_tsa = t\n[t]\nserial = " << (dir / "serial").string()
+        << "\ncrypto_device = builtin\nsigner_digest = sha256\n"
+           "default_policy = 1.2.3.4.1\ndigests = sha256\n"
+           "ess_cert_id_alg = sha256\n";
     std::ofstream(dir / "serial") << "01\n";
     std::ofstream(dir / "ext.cnf") << "extendedKeyUsage = critical, timeStamping\n";
     const std::string d = dir.string();
     const std::string ec = " -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes ";
-    EXPECT_EQ(test::run("cd " + d + " && openssl req -x509" + ec + "-days 2 -subj /CN=ca -keyout ca.key "
-                        "-out ca.crt 2>/dev/null && openssl req" + ec + "-subj /CN=tsa -keyout tsa.key "
-                        "-out tsa.csr 2>/dev/null && openssl x509 -req -in tsa.csr -CA ca.crt -CAkey ca.key "
-                        "-CAcreateserial -days 2 -extfile ext.cnf -out tsa.crt 2>/dev/null"),
-              0);
+    EXPECT_EQ(
+        test::run(
+            "cd " + d + " && openssl req -x509" + ec +
+            "-days 2 -subj /CN=ca -keyout ca.key "
+            "-out ca.crt 2>/dev/null && openssl req" +
+            ec +
+            "-subj /CN=tsa -keyout tsa.key "
+            "-out tsa.csr 2>/dev/null && openssl x509 -req -in tsa.csr -CA ca.crt -CAkey ca.key "
+            "-CAcreateserial -days 2 -extfile ext.cnf -out tsa.crt 2>/dev/null"),
+        0);
   }
   std::filesystem::path ca() const { return dir_ / "ca.crt"; }
   Bytes token(const Bytes& message) {
     std::ofstream(dir_ / "m.bin", std::ios::binary)
-        .write(reinterpret_cast<const char*>(message.data()), static_cast<std::streamsize>(message.size()));
+        .write(reinterpret_cast<const char*>(message.data()),
+               static_cast<std::streamsize>(message.size()));
     const std::string d = dir_.string();
-    EXPECT_EQ(test::run("cd " + d + " && openssl ts -query -data m.bin -sha256 -cert -no_nonce -out q.tsq "
-                        "2>/dev/null && openssl ts -reply -config tsa.cnf -queryfile q.tsq -signer tsa.crt "
-                        "-inkey tsa.key -out r.tsr 2>/dev/null"),
-              0);
+    EXPECT_EQ(
+        test::run(
+            "cd " + d +
+            " && openssl ts -query -data m.bin -sha256 -cert -no_nonce -out q.tsq "
+            "2>/dev/null && openssl ts -reply -config tsa.cnf -queryfile q.tsq -signer tsa.crt "
+            "-inkey tsa.key -out r.tsr 2>/dev/null"),
+        0);
     std::ifstream in(dir_ / "r.tsr", std::ios::binary);
     return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
@@ -514,23 +542,27 @@ TEST_F(BundleTest, RFC3161TokensAreCheckedForTheirCheckpointAndAgainstTheTsaCa) 
   EXPECT_EQ(r.tsa_tokens, 1u);
   ASSERT_EQ(r.tsa_times.size(), 2u);
   EXPECT_TRUE(r.tsa_times[1].has_value());
-  EXPECT_NE(format_verify_report(r, std::nullopt).find("TSA signature not checked"), std::string::npos);
+  EXPECT_NE(format_verify_report(r, std::nullopt).find("TSA signature not checked"),
+            std::string::npos);
   r = verify_evidence_bundle(bundle, std::nullopt, tsa.ca());
   EXPECT_TRUE(r.ok) << format_verify_report(r, std::nullopt);
-  EXPECT_NE(format_verify_report(r, std::nullopt).find("(TSA signature checked)"), std::string::npos);
+  EXPECT_NE(format_verify_report(r, std::nullopt).find("(TSA signature checked)"),
+            std::string::npos);
 
   // Against another CA the token's signer is not vouched for.
   Tsa other(dir_.path() / "other");
   r = verify_evidence_bundle(bundle, std::nullopt, other.ca());
   EXPECT_FALSE(r.ok);
-  EXPECT_NE(format_verify_report(r, std::nullopt).find("not signed by a TSA that"), std::string::npos);
+  EXPECT_NE(format_verify_report(r, std::nullopt).find("not signed by a TSA that"),
+            std::string::npos);
 
   // A genuine token for another message (the checkpoint before) does not vouch for this one.
   BundleInput moved = input_;
   moved.checkpoints[1].tsa_token = tsa.token(checkpoint_message(moved.checkpoints[0].checkpoint));
   r = verify_evidence_bundle(write(moved, "moved.zip"), std::nullopt, tsa.ca());
   EXPECT_FALSE(r.ok);
-  EXPECT_NE(format_verify_report(r, std::nullopt).find("not for this checkpoint's message"), std::string::npos);
+  EXPECT_NE(format_verify_report(r, std::nullopt).find("not for this checkpoint's message"),
+            std::string::npos);
 }
 
 TEST(BundleVerify, GarbageIsAVerdictNotACrash) {
