@@ -20,8 +20,8 @@ constexpr int64_t kMaxTicks = int64_t{1} << 50;
 
 ojson time_json(WallTime t) { return format_iso8601(t); }
 
-// Field readers for untrusted JSON: each returns false (and names the field) instead of
-// throwing on a missing or mistyped value.
+// Field readers for untrusted JSON: a missing or mistyped value gives a default and records the
+// first error (naming the field) instead of throwing; ok() says whether all reads held.
 class Fields {
  public:
   Fields(const json& object, std::string where) : o_(object), where_(std::move(where)) {}
