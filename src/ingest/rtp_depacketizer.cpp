@@ -250,8 +250,14 @@ void H26xDepacketizer::finish(std::vector<CodecFrame>& out) {
   }
   waiting_for_key_ = false;
   if (key_) seen_key_ = true;
-  out.push_back(CodecFrame{timestamp_, key_, std::move(data_)});
-  data_ = {};
+  // A copy of exactly the frame's size, so that data_ keeps its capacity: assembled in place,
+  // a frame no longer grows through a series of reallocations (each a malloc and a copy of
+  // what came so far) as it did when the buffer left with the frame (bench/record: copies and
+  // malloc were a tenth of the reader's CPU).
+  out.push_back(CodecFrame{timestamp_, key_, std::vector<uint8_t>(data_.begin(), data_.end())});
+  data_.clear();
+  // An exceptional frame (a camera near the cap) does not keep its memory for good.
+  if (data_.capacity() > kKeptFrameCapacity) data_ = {};
 }
 
 AacDepacketizer::AacDepacketizer(int size_length, int index_length, int index_delta_length)

@@ -154,8 +154,10 @@ void Recorder::run() {
     if (batch_.empty()) {  // else: restarted after a failure, with the rest of its batch
       busy_ = false;
       if (queue_.empty()) idle_cv_.notify_all();
-      // Without a wake-up, still write at least every second (a stream of audio only, say).
-      queue_cv_.wait_for(lock, std::chrono::seconds(1), [&] { return wake_ || stopping_; });
+      // Woken at keyframes (the only point where there is durable work: a fragment ends) and
+      // when the queue fills; the timeout is a safety net only. It was 1 s, which woke each
+      // writer about twice per GOP for nothing: a context switch costs more than the writing.
+      queue_cv_.wait_for(lock, std::chrono::seconds(10), [&] { return wake_ || stopping_; });
       wake_ = false;
       if (queue_.empty()) {
         if (stopping_) break;
