@@ -345,12 +345,8 @@ TEST_F(RecorderTest, CheckRepairFixesMismatchesAndAdoptsOrphanFiles) {
 // seconds as the test needs, without timing anything). The gate opens by itself after 60 s so
 // that a recorder that wrongly waits for the disk on the reader's thread fails the test instead
 // of hanging it.
-class GatedSyncOps final : public FileOps {
+class GatedSyncOps final : public test::PassThroughOps {
  public:
-  int open(const char* path, int flags, mode_t mode) override {
-    return real().open(path, flags, mode);
-  }
-  ssize_t write(int fd, const void* buf, size_t n) override { return real().write(fd, buf, n); }
   int fdatasync(int fd) override {
     wait();
     return real().fdatasync(fd);
@@ -359,10 +355,6 @@ class GatedSyncOps final : public FileOps {
     wait();
     return real().fsync(fd);
   }
-  int ftruncate(int fd, off_t length) override { return real().ftruncate(fd, length); }
-  int close(int fd) override { return real().close(fd); }
-  int mkdir(const char* path, mode_t mode) override { return real().mkdir(path, mode); }
-  int unlink(const char* path) override { return real().unlink(path); }
 
   // Until a sync waits at the gate; false after 60 s without one.
   bool wait_until_blocked() {
@@ -384,7 +376,6 @@ class GatedSyncOps final : public FileOps {
   }
 
  private:
-  static FileOps& real() { return FileOps::real(); }
   void wait() {
     std::unique_lock lock(mu_);
     ++blocked_;
@@ -501,7 +492,7 @@ TEST_F(RecorderTest, AQueueOverflowIsCountedAndRecordingResumesAtAKeyframe) {
 
 // A disk that refuses to create files (EROFS) while `read_only` is set, and whose mkdir (fdatasync)
 // throws an exception that is not a vigil::Error `throws` (`sync_throws`) times.
-class FlakyOps final : public FileOps {
+class FlakyOps final : public test::PassThroughOps {
  public:
   std::atomic<bool> read_only{false};
   std::atomic<int> throws{0};
@@ -516,9 +507,6 @@ class FlakyOps final : public FileOps {
     }
     return FileOps::real().open(path, flags, mode);
   }
-  ssize_t write(int fd, const void* buf, size_t n) override {
-    return FileOps::real().write(fd, buf, n);
-  }
   int fdatasync(int fd) override {
     if (sync_throws > 0) {
       --sync_throws;
@@ -526,9 +514,6 @@ class FlakyOps final : public FileOps {
     }
     return FileOps::real().fdatasync(fd);
   }
-  int fsync(int fd) override { return FileOps::real().fsync(fd); }
-  int ftruncate(int fd, off_t length) override { return FileOps::real().ftruncate(fd, length); }
-  int close(int fd) override { return FileOps::real().close(fd); }
   int mkdir(const char* path, mode_t mode) override {
     if (throws > 0) {
       --throws;
@@ -536,7 +521,6 @@ class FlakyOps final : public FileOps {
     }
     return FileOps::real().mkdir(path, mode);
   }
-  int unlink(const char* path) override { return FileOps::real().unlink(path); }
 };
 
 // The file system turns read-only (new files refused, EROFS) across a segment rollover: a disk

@@ -37,12 +37,8 @@ constexpr int kFps = 25;
 constexpr auto kSyncDelay = seconds(2);
 
 // Every sync takes kSyncDelay; everything else is the real file system.
-class SlowSyncOps final : public FileOps {
+class SlowSyncOps final : public test::PassThroughOps {
  public:
-  int open(const char* path, int flags, mode_t mode) override {
-    return real().open(path, flags, mode);
-  }
-  ssize_t write(int fd, const void* buf, size_t n) override { return real().write(fd, buf, n); }
   int fdatasync(int fd) override {
     slow();
     return real().fdatasync(fd);
@@ -51,15 +47,10 @@ class SlowSyncOps final : public FileOps {
     slow();
     return real().fsync(fd);
   }
-  int ftruncate(int fd, off_t length) override { return real().ftruncate(fd, length); }
-  int close(int fd) override { return real().close(fd); }
-  int mkdir(const char* path, mode_t mode) override { return real().mkdir(path, mode); }
-  int unlink(const char* path) override { return real().unlink(path); }
 
   int syncs_done() const { return done_; }
 
  private:
-  static FileOps& real() { return FileOps::real(); }
   void slow() {
     std::this_thread::sleep_for(kSyncDelay);
     ++done_;
