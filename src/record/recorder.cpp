@@ -217,25 +217,24 @@ void Recorder::handle(Item& item) {
     }
   } catch (const Error& e) {
     // The disk's or the catalog's, where no write path below handled it: a failed write.
-    handle_failure(e);
+    repair(e);
   } catch (...) {
     // Not a disk error: a bug, or memory exhausted. The packet is counted as dropped, the
     // segment ends where it was synced, and the supervisor reports the failure and runs the
     // writer again after its backoff, with what is queued.
-    const std::string what = describe_current_exception();
     if (item.kind == Item::Kind::kPacket) drop();
-    repair(what);
+    repair(Error(ErrorCode::kInternal, describe_current_exception()));
     throw;
   }
 }
 
-void Recorder::repair(const std::string& what) {
+void Recorder::repair(const Error& failure) {
   try {
-    handle_failure(Error(ErrorCode::kInternal, what));
+    handle_failure(failure);
   } catch (...) {
     // The row stays 'writing': recovery cuts and closes it at the next start.
     spdlog::error("camera {}: recording failed ({}), and so did ending the segment: {}",
-                  camera_id_, what, describe_current_exception());
+                  camera_id_, failure.what(), describe_current_exception());
     forget_open();
   }
 }

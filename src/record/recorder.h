@@ -132,12 +132,12 @@ class Recorder final : public PacketSink {
   void enqueue(Item item, bool wake);
   // The writer thread's body: takes items in order until stopped and drained.
   void run();
-  // One item. A vigil::Error ends the segment as a failed write (handle_failure); anything else
-  // is repaired, then rethrown to the supervisor.
+  // One item. A vigil::Error ends the segment as a failed write; anything else is repaired the
+  // same way, then rethrown to the supervisor.
   void handle(Item& item);
-  // After a failure that left run(): ends the open segment where it was synced and records the
-  // gap, as a failed write does (on the writer thread, before the restart).
-  void repair(const std::string& what);
+  // handle_failure(), and when that fails too, forgets the open segment (recovery closes it at
+  // the next start). On the writer thread, before a restart.
+  void repair(const Error& failure);
 
   // Everything below runs on the writer thread only (status fields excepted).
   void start_stream(std::shared_ptr<const StreamInfo> info);
