@@ -8,7 +8,8 @@ namespace vigil {
 namespace {
 
 // Runs (migration 5), written once for the migration's fill, the triggers and `vigil check`.
-// String literals only, so that the migrations stay literals. 250 is kRunToleranceMs.
+// String literals only, so that the migrations stay literals. 250 is kRunToleranceMs. Part of
+// a released migration: never edited (a change is a new migration that replaces the triggers).
 //
 // The runs of the segment rows that match `where` (which excludes 'deleting' rows): each row
 // starts a run when it begins more than the tolerance after the latest end of the rows before
@@ -254,18 +255,18 @@ const char* const kMigrations[] = {
     ) WITHOUT ROWID;
     )sql",
     // 5: the timeline of a month must cost what its runs and gaps are, not its segments
-    // (docs/design/storage.md, "Runs"). A run is a camera's stretch of back-to-back segments:
-    // segments not being deleted, in start order, each starting at most kRunTolerance after
-    // the latest end before it (the timeline's merge rule). Triggers keep segment_run in the
-    // statement that changes a segment row: a new or growing segment extends (or joins) the
-    // runs it touches; one that leaves (deleting, deleted, moved) shrinks its run from the
-    // start or the end by an index lookup, and only a segment taken from the middle of a run
-    // (events-mode retention, a repair) has that one run rebuilt from its rows. `vigil check`
-    // compares the table with the rows; `--repair` rebuilds it. The events list, the audit
-    // list and gaps_between get the indexes that let them read a page, not the table: events
-    // (by camera, type, both, or none) and audit entries (by user, action, camera or none)
-    // newest first by (time, id); gaps bounded below by the camera's longest.
-    // On an existing archive this reads every segment row once (see README for the time).
+    // (docs/design/storage.md, "Runs for the timeline"). A run is a camera's stretch of
+    // back-to-back segments: those not being deleted, in start order, each beginning at most
+    // kRunToleranceMs after the latest end before it (the timeline's merge rule). Triggers keep
+    // segment_run in the statement that changes a segment row: a new or growing segment extends
+    // (or joins) the runs it touches; one that leaves (deleting, deleted, moved) shrinks its run
+    // from the start or the end by an index lookup, and only a segment taken from the middle of
+    // a run (events-mode retention, a repair) has that one run rebuilt from its rows. `vigil
+    // check` compares the table with the rows; `--repair` rebuilds it. The events list, the
+    // audit list and gaps_between get the indexes that let them read a page, not the table:
+    // events (by camera, type, both, or none) and audit entries (by user, action, camera or
+    // none) newest first by (time, id); gaps bounded below by the camera's longest. On an
+    // existing archive this reads every segment row once (README, "archive-age": its time).
     R"sql(
     CREATE TABLE segment_run (
       id            INTEGER PRIMARY KEY,
@@ -307,7 +308,8 @@ const char* const kMigrations[] = {
       SELECT camera_id, MAX(wall_end_ms - wall_start_ms) FROM gap GROUP BY camera_id;
     CREATE TRIGGER gap_longest_insert AFTER INSERT ON gap
     BEGIN
-      INSERT INTO gap_longest (camera_id, ms) VALUES (new.camera_id, new.wall_end_ms - new.wall_start_ms)
+      INSERT INTO gap_longest (camera_id, ms)
+        VALUES (new.camera_id, new.wall_end_ms - new.wall_start_ms)
         ON CONFLICT (camera_id) DO UPDATE SET ms = MAX(ms, excluded.ms);
     END;
     CREATE INDEX event_start ON event (start_ms);

@@ -79,6 +79,18 @@ sql::StatementCost minus(const sql::StatementCost& a, const sql::StatementCost& 
   return {a.vm_steps - b.vm_steps, a.fullscan_steps - b.fullscan_steps, a.sorts - b.sorts};
 }
 
+// The cost of a list's page of at most `rows` rows, on a filter whose index leaves the other
+// filters `passed_over` rows to look at per row returned: no sort, no walk of the table.
+void expect_a_page(const std::string& name, size_t rows, int64_t passed_over,
+                   const sql::StatementCost& cost) {
+  const int64_t looked_at = passed_over * static_cast<int64_t>(rows);
+  EXPECT_LT(cost.vm_steps, kStepsPerRow * looked_at + kBoundedSteps) << name;
+  // A page read on an index without a range counts as a full scan, stopped by the limit (and
+  // event_longest's few rows are one).
+  EXPECT_LT(cost.fullscan_steps, looked_at + 10) << name;
+  EXPECT_EQ(cost.sorts, 0) << name;
+}
+
 class CatalogScale : public ::testing::Test {
  protected:
   CatalogScale() {
@@ -257,15 +269,8 @@ TEST_F(CatalogScale, FilteredEventListsReadAPage) {
   for (const auto& c : cases) {
     const auto before = events.cost();
     const auto found = events.find(c.filter);
-    const auto cost = minus(events.cost(), before);
     EXPECT_EQ(found.size(), c.rows) << c.name;
-    EXPECT_LT(cost.vm_steps,
-              kStepsPerRow * c.passed_over * static_cast<int64_t>(c.rows) + kBoundedSteps)
-        << c.name;
-    // A page walked on an index without a range counts as a full scan, stopped by the limit
-    // (and event_longest's few rows are one).
-    EXPECT_LT(cost.fullscan_steps, c.passed_over * static_cast<int64_t>(c.rows) + 10) << c.name;
-    EXPECT_EQ(cost.sorts, 0) << c.name;
+    expect_a_page(c.name, c.rows, c.passed_over, minus(events.cost(), before));
     for (size_t i = 1; i < found.size(); ++i) {  // newest first
       EXPECT_GE(found[i - 1].start, found[i].start) << c.name;
     }
@@ -275,9 +280,8 @@ TEST_F(CatalogScale, FilteredEventListsReadAPage) {
     next.before_id = found.back().id;
     const auto before_next = events.cost();
     const auto page = events.find(next);
-    EXPECT_LT(minus(events.cost(), before_next).vm_steps,
-              kStepsPerRow * c.passed_over * static_cast<int64_t>(c.rows) + kBoundedSteps)
-        << c.name;
+    expect_a_page(c.name + ", next page", c.rows, c.passed_over,
+                  minus(events.cost(), before_next));
     if (!page.empty()) {
       EXPECT_LE(page.front().start, found.back().start) << c.name;
       EXPECT_NE(page.front().id, found.back().id) << c.name;
@@ -322,23 +326,15 @@ TEST_F(CatalogScale, FilteredAuditListsReadAPage) {
   for (const auto& c : cases) {
     const auto before = accounts.cost();
     const auto found = accounts.audit(c.filter);
-    const auto cost = minus(accounts.cost(), before);
     EXPECT_EQ(found.size(), c.rows) << c.name;
-    EXPECT_LT(cost.vm_steps,
-              kStepsPerRow * c.passed_over * static_cast<int64_t>(c.rows) + kBoundedSteps)
-        << c.name;
-    // A page walked on an index without a range counts as a full scan, stopped by the limit
-    // (and event_longest's few rows are one).
-    EXPECT_LT(cost.fullscan_steps, c.passed_over * static_cast<int64_t>(c.rows) + 10) << c.name;
-    EXPECT_EQ(cost.sorts, 0) << c.name;
+    expect_a_page(c.name, c.rows, c.passed_over, minus(accounts.cost(), before));
     // The next page follows on at the same cost.
     AuditFilter next = c.filter;
     next.before_id = found.back().id;
     const auto before_next = accounts.cost();
     const auto page = accounts.audit(next);
-    EXPECT_LT(minus(accounts.cost(), before_next).vm_steps,
-              kStepsPerRow * c.passed_over * static_cast<int64_t>(c.rows) + kBoundedSteps)
-        << c.name;
+    expect_a_page(c.name + ", next page", c.rows, c.passed_over,
+                  minus(accounts.cost(), before_next));
     if (page.empty()) continue;  // the rare action has exactly one page
     EXPECT_EQ(page.front().id, found.back().id - (found.front().id - found.back().id) /
                                                      static_cast<int64_t>(c.rows - 1))
