@@ -172,11 +172,11 @@ int64_t window_start_bound(sql::Connection& db, const std::string& camera, int64
 std::vector<EventRow> EventStore::find(const EventFilter& f) {
   std::lock_guard lock(mu_);
   // Newest first by (start, id), read backwards on an index in that order once the equality
-  // filter is fixed: (camera, start) for one camera, (type, start) for a type, (start)
-  // otherwise. Every index ends with the rowid, so the order needs no sort, and a page reads
-  // its rows plus those the remaining filters pass over; a window is bounded below by the
-  // longest event (of the camera, or of any). Only conditions that apply are in the SQL (an
-  // "x IS NULL OR" condition keeps SQLite off the index); values are always bound.
+  // filters are fixed: (camera, type, start), (camera, start), (type, start), or (start).
+  // Every index ends with the rowid, so the order needs no sort, and a page reads its rows
+  // plus those the remaining filters pass over; a window is bounded below by the longest event
+  // (of the camera, or of any). Only conditions that apply are in the SQL (an "x IS NULL OR"
+  // condition keeps SQLite off the index); values are always bound.
   const bool one_camera = f.cameras && f.cameras->size() == 1;
   std::string where = "WHERE 1 ";
   if (one_camera) {
