@@ -272,7 +272,9 @@ Response Playback::timeline(Call& call) {
   const Window w = query_window(call, kMaxTimelineWindow, "timeline");
   std::vector<TimelineSegment> segs;
   const WallTime now = clock_.wall_now();
-  // Runs, not segments: a month of 2-minute files is 21,600 rows but a few dozen runs.
+  // Runs, not segments: a month of 2-minute files is 21,600 rows but a few dozen runs. The
+  // catalog merges files into runs by the timeline's own rule.
+  static_assert(kTimelineMergeTolerance == WallDuration{kRunToleranceMs});
   for (const auto& r : catalog().runs_between(camera, w.start, w.end)) {
     // The open file's row says end == start until it closes; its run reaches up to now.
     const WallTime end = r.writing ? std::max(now, r.wall_end) : r.wall_end;
