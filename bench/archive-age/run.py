@@ -25,7 +25,10 @@ cameras recording and nobody asking, then p50/p99 of GET /api/cameras, /api/came
 keep-alive connection; after vigil stops, one retention pass (bench/archive-age's
 vigil_bench_retention: the pass that deletes what became due, then a steady-state pass) and
 `vigil check` (without --hash; in the year catalog every row's file is missing, so it stats
-every row and reports each: a lower bound of a real check, which also reads every file's boxes).
+every row and reports each: a lower bound of a real check, which also reads every file's boxes),
+and the time the first start after an upgrade spends migrating: the year catalog copied and
+brought back to schema 4 (then 3), opened by the catalog (migration 5; 4 and 5). The file ending
+where a day's gap begins makes every day a run of its own.
 Prints the figures and the ratios year / fresh. A measurement, never a test: nothing is asserted.
 
     bench/archive-age/run.py [--cameras 32] [--recording 8] [--days 365] [--segment-seconds 120]
@@ -208,7 +211,12 @@ def build_year(db_path, tpl, a, end_ms):
             "height, has_audio, close_reason) "
             "SELECT c.id, 'closed', 'recordings/' || c.id || '/' || "
             "strftime('%Y/%m/%d/%H', (?1 + t.k * ?2) / 1000, 'unixepoch') || '/' || "
-            "(?1 + t.k * ?2) || '.mp4', ?1 + t.k * ?2, ?1 + (t.k + 1) * ?2, "
+            "(?1 + t.k * ?2) || '.mp4', ?1 + t.k * ?2, "
+            # The file the day's gap (below) falls in ends where the gap begins.
+            "CASE WHEN ?1 + (t.k * ?2 / 86400000) * 86400000 + c.n * 60000 + 20000 "
+            "          BETWEEN ?1 + t.k * ?2 AND ?1 + (t.k + 1) * ?2 - 1 "
+            "     THEN ?1 + (t.k * ?2 / 86400000) * 86400000 + c.n * 60000 + 20000 "
+            "     ELSE ?1 + (t.k + 1) * ?2 END, "
             "tpl.media_duration_90k, tpl.bytes, tpl.init_bytes, tpl.fragment_index, "
             "randomblob(32), tpl.video_codec, tpl.width, tpl.height, tpl.has_audio, 'duration' "
             "FROM t CROSS JOIN cams AS c CROSS JOIN tpl",
@@ -253,6 +261,41 @@ def build_year(db_path, tpl, a, end_ms):
     return n, time.time() - t
 
 
+# Undo migrations 5 and 4 (catalog.cpp) on a copy of the year catalog, to time the first start
+# of a vigil that brings them to an archive made before them.
+UNDO_MIGRATION_5 = (
+    "DROP TRIGGER segment_run_insert; DROP TRIGGER segment_run_grow; "
+    "DROP TRIGGER segment_run_move; DROP TRIGGER segment_run_delete; DROP TABLE segment_run; "
+    "DROP TRIGGER gap_longest_insert; DROP TABLE gap_longest; DROP INDEX event_start; "
+    "DROP INDEX event_camera_type_start; DROP INDEX audit_user_at; DROP INDEX audit_action_at; "
+    "DROP INDEX audit_camera_at; PRAGMA user_version = 4;")
+UNDO_MIGRATION_4 = (
+    "DROP TRIGGER segment_usage_insert; DROP TRIGGER segment_usage_delete; "
+    "DROP TRIGGER segment_usage_update; DROP TABLE camera_usage; "
+    "DROP INDEX segment_camera_end; DROP INDEX segment_camera_span; "
+    "CREATE INDEX segment_camera_start ON segment (camera_id, wall_start_ms); "
+    "DROP TRIGGER event_longest_insert; DROP TRIGGER event_longest_update; "
+    "DROP TABLE event_longest; DROP TABLE events_judged; PRAGMA user_version = 3;")
+
+
+def migrations(v, a):
+    """Seconds the catalog takes to open on a copy of the year catalog brought back to schema 4
+    (migration 5 runs) and to schema 3 (4 and 5 run): the first start after an upgrade."""
+    out = {}
+    for name, undo in (("5", UNDO_MIGRATION_5), ("4+5", UNDO_MIGRATION_5 + UNDO_MIGRATION_4)):
+        d = os.path.join(v.workdir, "migrate")
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        shutil.copy(os.path.join(v.data, "vigil.db"), d)  # vigil stopped: no WAL left
+        c = sqlite3.connect(os.path.join(d, "vigil.db"), isolation_level=None)
+        c.executescript(undo)
+        c.close()
+        out[name] = retention_pass(d, a.days)["open_ms"] / 1000
+        shutil.rmtree(d)
+        print("  migration %s: %.1f s" % (name, out[name]), flush=True)
+    return out
+
+
 def report(a, fresh, year, built, rows, size):
     print("\n%d cameras in the configuration, %d recording 1080p25 4 Mbit/s from the test server;"
           " year catalog: %s segment rows (%d days of %d s segments), %s events, %s audit rows, "
@@ -287,6 +330,8 @@ def report(a, fresh, year, built, rows, size):
     print("%-34s %16s" % ("retention catch-up after the build", "%.1f ms / %d deleted" % (
         year["catch_up"]["first_ms"], year["catch_up"]["first_deleted"])))
     line("vigil check (no --hash)", fresh["check"]["s"], year["check"]["s"], " s", "%.1f")
+    for name, seconds in year["migrations"].items():
+        print("%-34s %16s" % ("upgrade: migration %s on the year" % name, "%.1f s" % seconds))
     print("  fresh check: %s\n  year check:  %s" % (fresh["check"]["summary"],
                                                      year["check"]["summary"]))
     worst = max(pct(year["lat"][r], 0.99) for r in ROUTES)
@@ -338,6 +383,7 @@ def main():
         year["catch_up"] = catch_up
         year["retention"] = retention_pass(y.data, a.days)
         year["check"] = check(y)
+        year["migrations"] = migrations(y, a)
         report(a, fresh, year, built, rows, size)
         with open(os.path.join(work, "results.json"), "w") as f:
             json.dump({"fresh": fresh, "year": year, "rows": rows}, f)

@@ -343,21 +343,34 @@ int64_t AccountStore::append_audit(const AuditEntry& e) {
 
 std::vector<AuditEntry> AccountStore::audit(const AuditFilter& f) {
   std::lock_guard lock(mu_);
-  // Each filter is "(:x IS NULL OR column = :x)": one prepared statement for every combination,
-  // values always bound, never spliced into the SQL.
+  // Newest first by (time, id), read backwards on the index of the one filter given (user,
+  // action or camera, each followed by at_ms and the rowid: migration 5) or on at_ms: a page
+  // costs its rows plus those another filter passes over. Only the conditions that apply are
+  // in the SQL (an "x IS NULL OR" condition keeps SQLite off the index); values are bound.
+  std::string where = "WHERE 1 ";
+  if (f.user_name) where += "AND user_name = :user ";
+  if (f.action) where += "AND action = :action ";
+  if (f.camera_id) where += "AND camera_id = :camera ";
+  if (f.from) where += "AND at_ms >= :from ";
+  if (f.to) where += "AND at_ms < :to ";
+  std::optional<int64_t> before_at;
+  if (f.before_id) {
+    auto b = db_.prepare("SELECT at_ms FROM audit WHERE id <= :before ORDER BY id DESC LIMIT 1");
+    b.bind(":before", *f.before_id);
+    if (!b.step()) return {};  // nothing that old
+    before_at = b.int64("at_ms");
+    where += "AND at_ms <= :before_at AND (at_ms < :before_at OR id < :before) ";
+  }
   auto st = db_.prepare(
       "SELECT id, at_ms, user_name, address, action, camera_id, range_start_ms, range_end_ms, "
-      "detail FROM audit WHERE (:user IS NULL OR user_name = :user) "
-      "AND (:action IS NULL OR action = :action) AND (:camera IS NULL OR camera_id = :camera) "
-      "AND (:from IS NULL OR at_ms >= :from) AND (:to IS NULL OR at_ms < :to) "
-      "AND (:before IS NULL OR id < :before) ORDER BY id DESC LIMIT :limit");
-  st.bind(":user", f.user_name)
-      .bind(":action", f.action)
-      .bind(":camera", f.camera_id)
-      .bind(":from", opt_ms(f.from))
-      .bind(":to", opt_ms(f.to))
-      .bind(":before", f.before_id)
-      .bind(":limit", int64_t{f.limit});
+      "detail FROM audit " + where + "ORDER BY at_ms DESC, id DESC LIMIT :limit");
+  if (f.user_name) st.bind(":user", *f.user_name);
+  if (f.action) st.bind(":action", *f.action);
+  if (f.camera_id) st.bind(":camera", *f.camera_id);
+  if (f.from) st.bind(":from", ms_since_epoch(*f.from));
+  if (f.to) st.bind(":to", ms_since_epoch(*f.to));
+  if (before_at) st.bind(":before_at", *before_at).bind(":before", *f.before_id);
+  st.bind(":limit", int64_t{f.limit});
   std::vector<AuditEntry> out;
   while (st.step()) {
     AuditEntry e;

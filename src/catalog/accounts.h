@@ -71,7 +71,7 @@ struct AuditFilter {
   std::optional<std::string> camera_id;
   std::optional<WallTime> from;      // at >= from
   std::optional<WallTime> to;        // at < to
-  std::optional<int64_t> before_id;  // paging: entries older than this id
+  std::optional<int64_t> before_id;  // paging: the entries after this one in audit()'s order
   int limit = 100;
 };
 
@@ -117,8 +117,14 @@ class AccountStore {
 
   // The audit log: insert and read, nothing else (the database refuses UPDATE and DELETE too).
   int64_t append_audit(const AuditEntry& e);
-  // Newest first.
+  // Newest first by (time, id); before_id pages on after that entry. Indexed (migration 5).
   std::vector<AuditEntry> audit(const AuditFilter& f);
+
+  // What the statements run so far cost SQLite (sqlite.h), for tests of read bounds.
+  sql::StatementCost cost() {
+    std::lock_guard lock(mu_);
+    return db_.cost();
+  }
 
  private:
   std::mutex mu_;

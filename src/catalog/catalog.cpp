@@ -7,6 +7,81 @@
 namespace vigil {
 namespace {
 
+// Runs (migration 5), written once for the migration's fill, the triggers and `vigil check`.
+// String literals only, so that the migrations stay literals. 250 is kRunToleranceMs. Part of
+// a released migration: never edited (a change is a new migration that replaces the triggers).
+//
+// The runs of the segment rows that match `where` (which excludes 'deleting' rows): each row
+// starts a run when it begins more than the tolerance after the latest end of the rows before
+// it (in start order); a run's number is how many runs began up to its row. Read in the order
+// of the covering index segment_camera_span, so without a sort.
+#define VIGIL_RUNS_OF(where)                                                                   \
+  " SELECT camera_id, MIN(wall_start_ms), MAX(wall_end_ms), COUNT(*), SUM(state = 'writing')"  \
+  " FROM (SELECT camera_id, wall_start_ms, wall_end_ms, state, SUM(starts) OVER (PARTITION BY" \
+  " camera_id ORDER BY wall_start_ms, wall_end_ms ROWS UNBOUNDED PRECEDING) AS run FROM"       \
+  " (SELECT camera_id, wall_start_ms, wall_end_ms, state, COALESCE(wall_start_ms > 250 +"      \
+  " MAX(wall_end_ms) OVER (PARTITION BY camera_id ORDER BY wall_start_ms, wall_end_ms ROWS"    \
+  " BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 1) AS starts FROM segment WHERE " where      \
+  ")) GROUP BY camera_id, run"
+// A row that was and stays in a run, at the same start, and ends no earlier (a segment closing):
+// its run only grows.
+#define VIGIL_RUN_GROWS                                                                     \
+  "(old.state != 'deleting' AND new.state != 'deleting' AND new.camera_id = old.camera_id" \
+  " AND new.wall_start_ms = old.wall_start_ms AND new.wall_end_ms >= old.wall_end_ms)"
+// The new row joins the runs its extent touches: one run replaces them (the camera's last run
+// when a recorder adds its next file; a row put back between two runs joins them). The merged
+// row is the newest id, so the runs it replaces are the older ones it overlaps.
+#define VIGIL_RUN_ADD(segments, writing)                                                    \
+  "INSERT INTO segment_run (camera_id, wall_start_ms, wall_end_ms, segments, writing)"      \
+  " SELECT * FROM (SELECT new.camera_id, MIN(new.wall_start_ms, COALESCE(MIN(wall_start_ms)," \
+  " new.wall_start_ms)), MAX(new.wall_end_ms, COALESCE(MAX(wall_end_ms), new.wall_end_ms)),"  \
+  " COALESCE(SUM(segments), 0) + " segments ", COALESCE(SUM(writing), 0) + " writing          \
+  " FROM segment_run WHERE " VIGIL_RUN_TOUCHES ") WHERE new.state != 'deleting';"            \
+  " DELETE FROM segment_run WHERE new.state != 'deleting' AND " VIGIL_RUN_TOUCHES            \
+  " AND id < (SELECT MAX(id) FROM segment_run);"
+#define VIGIL_RUN_TOUCHES                                                              \
+  "camera_id = new.camera_id AND wall_end_ms >= new.wall_start_ms - 250 AND"           \
+  " wall_start_ms <= new.wall_end_ms + 250"
+// The old row leaves its run R, the camera's first run that ends at or after the row's start
+// (runs do not overlap). Each statement's condition is false once an earlier one has applied:
+//  - R had only this row: R goes;
+//  - the row was R's first and the next row ends no earlier: R starts at the next row;
+//  - no other row of R starts at or after it (it was R's last): R ends at the latest end left,
+//    found on the (camera, end) index among ends inside R (only R's rows end there);
+//  - otherwise (from the middle): R is marked, rebuilt from its rows, and the mark removed.
+#define VIGIL_RUN_OF_OLD                                                                    \
+  "id = (SELECT id FROM segment_run WHERE camera_id = old.camera_id AND wall_end_ms >="     \
+  " old.wall_start_ms ORDER BY wall_end_ms LIMIT 1) AND wall_start_ms <= old.wall_start_ms" \
+  " AND old.state != 'deleting'"
+#define VIGIL_RUN_OTHERS "camera_id = old.camera_id AND state != 'deleting' AND id != old.id"
+#define VIGIL_RUN_NEXT(column)                                                                 \
+  "(SELECT " column " FROM segment WHERE " VIGIL_RUN_OTHERS " AND wall_start_ms >="          \
+  " old.wall_start_ms ORDER BY wall_start_ms LIMIT 1)"
+#define VIGIL_RUN_FROM_START                                                                  \
+  "COALESCE(wall_start_ms = old.wall_start_ms AND " VIGIL_RUN_NEXT("wall_end_ms")             \
+  " >= old.wall_end_ms, 0)"
+#define VIGIL_RUN_OTHERS_AFTER                                                                \
+  "EXISTS (SELECT 1 FROM segment WHERE " VIGIL_RUN_OTHERS " AND wall_start_ms BETWEEN"       \
+  " old.wall_start_ms AND segment_run.wall_end_ms)"
+#define VIGIL_RUN_MARKED(column) \
+  "(SELECT " column " FROM segment_run WHERE camera_id = old.camera_id AND segments < 0)"
+#define VIGIL_RUN_REMOVE                                                                       \
+  "DELETE FROM segment_run WHERE " VIGIL_RUN_OF_OLD " AND segments = 1;"                      \
+  " UPDATE segment_run SET wall_start_ms = " VIGIL_RUN_NEXT("wall_start_ms") ","              \
+  " segments = segments - 1, writing = writing - (old.state = 'writing')"                      \
+  " WHERE " VIGIL_RUN_OF_OLD " AND segments > 1 AND " VIGIL_RUN_FROM_START ";"                \
+  " UPDATE segment_run SET wall_end_ms = (SELECT wall_end_ms FROM segment WHERE"               \
+  " " VIGIL_RUN_OTHERS " AND wall_end_ms BETWEEN segment_run.wall_start_ms AND"               \
+  " segment_run.wall_end_ms ORDER BY wall_end_ms DESC LIMIT 1), segments = segments - 1,"     \
+  " writing = writing - (old.state = 'writing')"                                               \
+  " WHERE " VIGIL_RUN_OF_OLD " AND segments > 1 AND NOT " VIGIL_RUN_OTHERS_AFTER ";"          \
+  " UPDATE segment_run SET segments = -segments WHERE " VIGIL_RUN_OF_OLD " AND segments > 1"  \
+  " AND " VIGIL_RUN_OTHERS_AFTER " AND NOT " VIGIL_RUN_FROM_START ";"                         \
+  " INSERT INTO segment_run (camera_id, wall_start_ms, wall_end_ms, segments, writing)"       \
+  VIGIL_RUNS_OF(VIGIL_RUN_OTHERS " AND wall_start_ms BETWEEN " VIGIL_RUN_MARKED(              \
+      "wall_start_ms") " AND " VIGIL_RUN_MARKED("wall_end_ms")) ";"                            \
+  " DELETE FROM segment_run WHERE camera_id = old.camera_id AND segments < 0;"
+
 // Numbered migrations; the database's user_version is how many have run. Append only: a
 // released migration is never edited.
 const char* const kMigrations[] = {
@@ -178,6 +253,70 @@ const char* const kMigrations[] = {
       camera_id TEXT PRIMARY KEY,
       until_ms  INTEGER NOT NULL
     ) WITHOUT ROWID;
+    )sql",
+    // 5: the timeline of a month must cost what its runs and gaps are, not its segments
+    // (docs/design/storage.md, "Runs for the timeline"). A run is a camera's stretch of
+    // back-to-back segments: those not being deleted, in start order, each beginning at most
+    // kRunToleranceMs after the latest end before it (the timeline's merge rule). Triggers keep
+    // segment_run in the statement that changes a segment row: a new or growing segment extends
+    // (or joins) the runs it touches; one that leaves (deleting, deleted, moved) shrinks its run
+    // from the start or the end by an index lookup, and only a segment taken from the middle of
+    // a run (events-mode retention, a repair) has that one run rebuilt from its rows. `vigil
+    // check` compares the table with the rows; `--repair` rebuilds it. The events list, the
+    // audit list and gaps_between get the indexes that let them read a page, not the table:
+    // events (by camera, type, both, or none) and audit entries (by user, action, camera or
+    // none) newest first by (time, id); gaps bounded below by the camera's longest. On an
+    // existing archive this reads every segment row once (README, "archive-age": its time).
+    R"sql(
+    CREATE TABLE segment_run (
+      id            INTEGER PRIMARY KEY,
+      camera_id     TEXT NOT NULL,
+      wall_start_ms INTEGER NOT NULL,
+      wall_end_ms   INTEGER NOT NULL,  -- latest end of its segments (a writing one: its start)
+      segments      INTEGER NOT NULL,  -- negative only inside a trigger, while it is rebuilt
+      writing       INTEGER NOT NULL   -- its segments being written: it reaches up to now
+    );
+    CREATE INDEX segment_run_camera_end ON segment_run (camera_id, wall_end_ms);
+    CREATE INDEX segment_run_writing ON segment_run (camera_id) WHERE writing > 0;
+    CREATE INDEX segment_run_rebuilt ON segment_run (camera_id) WHERE segments < 0;
+    INSERT INTO segment_run (camera_id, wall_start_ms, wall_end_ms, segments, writing)
+    )sql" VIGIL_RUNS_OF("state != 'deleting'") R"sql(;
+    CREATE TRIGGER segment_run_insert AFTER INSERT ON segment WHEN new.state != 'deleting'
+    BEGIN
+    )sql" VIGIL_RUN_ADD("1", "(new.state = 'writing')") R"sql(
+    END;
+    CREATE TRIGGER segment_run_grow AFTER UPDATE OF camera_id, state, wall_start_ms, wall_end_ms
+    ON segment WHEN )sql" VIGIL_RUN_GROWS R"sql(
+    BEGIN
+    )sql" VIGIL_RUN_ADD("0", "(new.state = 'writing') - (old.state = 'writing')") R"sql(
+    END;
+    CREATE TRIGGER segment_run_move AFTER UPDATE OF camera_id, state, wall_start_ms, wall_end_ms
+    ON segment WHEN NOT )sql" VIGIL_RUN_GROWS R"sql(
+      AND (old.state != 'deleting' OR new.state != 'deleting')
+    BEGIN
+    )sql" VIGIL_RUN_REMOVE VIGIL_RUN_ADD("1", "(new.state = 'writing')") R"sql(
+    END;
+    CREATE TRIGGER segment_run_delete AFTER DELETE ON segment WHEN old.state != 'deleting'
+    BEGIN
+    )sql" VIGIL_RUN_REMOVE R"sql(
+    END;
+    CREATE TABLE gap_longest (
+      camera_id TEXT PRIMARY KEY,
+      ms        INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO gap_longest (camera_id, ms)
+      SELECT camera_id, MAX(wall_end_ms - wall_start_ms) FROM gap GROUP BY camera_id;
+    CREATE TRIGGER gap_longest_insert AFTER INSERT ON gap
+    BEGIN
+      INSERT INTO gap_longest (camera_id, ms)
+        VALUES (new.camera_id, new.wall_end_ms - new.wall_start_ms)
+        ON CONFLICT (camera_id) DO UPDATE SET ms = MAX(ms, excluded.ms);
+    END;
+    CREATE INDEX event_start ON event (start_ms);
+    CREATE INDEX event_camera_type_start ON event (camera_id, type, start_ms);
+    CREATE INDEX audit_user_at ON audit (user_name, at_ms);
+    CREATE INDEX audit_action_at ON audit (action, at_ms);
+    CREATE INDEX audit_camera_at ON audit (camera_id, at_ms);
     )sql",
 };
 
@@ -546,30 +685,41 @@ std::optional<WallTime> Catalog::last_wall_end(const std::string& camera) {
   return std::nullopt;
 }
 
-std::vector<Catalog::UsageFix> Catalog::check_usage(bool repair) {
-  // What the rows say against what the triggers kept, on one snapshot. Repairing writes, so it
-  // takes the writer (`vigil check --repair` runs with vigil serve stopped).
+void Catalog::on_one_snapshot(bool write, const std::function<void(sql::Connection&)>& fn) {
+  // Writing takes the writer (`vigil check --repair` runs with vigil serve stopped); reading
+  // takes a reader, whose transaction is one snapshot.
   std::unique_lock<std::mutex> write_lock;
   std::optional<Reader> reader;
   sql::Connection* conn = nullptr;
-  if (repair) {
+  if (write) {
     write_lock = std::unique_lock(mu_);
     conn = &db_;
   } else {
     reader.emplace(*this);
     conn = &**reader;
   }
-  conn->exec(repair ? "BEGIN IMMEDIATE" : "BEGIN");
-  std::vector<UsageFix> out;
+  conn->exec(write ? "BEGIN IMMEDIATE" : "BEGIN");
   try {
+    fn(*conn);
+  } catch (...) {
+    conn->exec("ROLLBACK");
+    throw;
+  }
+  conn->exec("COMMIT");
+}
+
+std::vector<Catalog::UsageFix> Catalog::check_usage(bool repair) {
+  // What the rows say against what the triggers kept, on one snapshot.
+  std::vector<UsageFix> out;
+  on_one_snapshot(repair, [&](sql::Connection& conn) {
     std::map<std::string, std::pair<CameraUsage, CameraUsage>> by_camera;  // kept, counted
-    auto kept = conn->prepare("SELECT camera_id, bytes, segments FROM camera_usage");
+    auto kept = conn.prepare("SELECT camera_id, bytes, segments FROM camera_usage");
     while (kept.step()) {
       CameraUsage& u = by_camera[kept.text("camera_id")].first;
       u.bytes = static_cast<uint64_t>(kept.int64("bytes"));
       u.segments = kept.int64("segments");
     }
-    auto counted = conn->prepare(
+    auto counted = conn.prepare(
         "SELECT camera_id, SUM(bytes) AS bytes, COUNT(*) AS segments FROM segment "
         "WHERE state != 'deleting' GROUP BY camera_id");
     while (counted.step()) {
@@ -584,17 +734,69 @@ std::vector<Catalog::UsageFix> Catalog::check_usage(bool repair) {
       }
     }
     if (repair && !out.empty()) {
-      conn->exec("DELETE FROM camera_usage");
-      conn->exec(
+      conn.exec("DELETE FROM camera_usage");
+      conn.exec(
           "INSERT INTO camera_usage (camera_id, bytes, segments) "
           "SELECT camera_id, SUM(bytes), COUNT(*) FROM segment WHERE state != 'deleting' "
           "GROUP BY camera_id");
     }
-  } catch (...) {
-    conn->exec("ROLLBACK");
-    throw;
-  }
-  conn->exec("COMMIT");
+  });
+  return out;
+}
+
+std::vector<Catalog::RunsFix> Catalog::check_runs(bool repair) {
+  // The runs the triggers kept against the runs the rows make, on one snapshot.
+  std::vector<RunsFix> out;
+  on_one_snapshot(repair, [&](sql::Connection& conn) {
+    auto st = conn.prepare(
+        "WITH counted (camera_id, wall_start_ms, wall_end_ms, segments, writing) AS "
+        "MATERIALIZED (" VIGIL_RUNS_OF("state != 'deleting'") "), "
+        "kept AS (SELECT camera_id, wall_start_ms, wall_end_ms, segments, writing "
+        "         FROM segment_run), "
+        "differ AS (SELECT camera_id FROM (SELECT * FROM kept EXCEPT SELECT * FROM counted) "
+        "           UNION SELECT camera_id FROM (SELECT * FROM counted EXCEPT SELECT * FROM kept)) "
+        "SELECT camera_id, (SELECT COUNT(*) FROM kept WHERE kept.camera_id = differ.camera_id) "
+        "AS kept, (SELECT COUNT(*) FROM counted WHERE counted.camera_id = differ.camera_id) "
+        "AS counted FROM differ ORDER BY camera_id");
+    while (st.step()) {
+      out.push_back(RunsFix{st.text("camera_id"), st.int64("kept"), st.int64("counted")});
+    }
+    if (repair && !out.empty()) {
+      conn.exec("DELETE FROM segment_run");
+      conn.exec("INSERT INTO segment_run (camera_id, wall_start_ms, wall_end_ms, segments, writing)"
+                VIGIL_RUNS_OF("state != 'deleting'"));
+    }
+  });
+  return out;
+}
+
+std::vector<SegmentRun> Catalog::runs_between(const std::string& camera, WallTime from,
+                                              WallTime to) {
+  std::vector<SegmentRun> out;
+  const auto read = [&](sql::Statement& st) {
+    while (st.step()) {
+      SegmentRun r;
+      r.wall_start = wall_from_ms(st.int64("wall_start_ms"));
+      if (r.wall_start >= to) break;  // runs do not overlap: the later ones start later still
+      r.wall_end = wall_from_ms(st.int64("wall_end_ms"));
+      r.segments = st.int64("segments");
+      r.writing = st.int64("writing") > 0;
+      out.push_back(r);
+    }
+  };
+  on_one_snapshot(false, [&](sql::Connection& conn) {
+    // A run being written reaches up to now, past the end its row says.
+    auto growing = conn.prepare(
+        "SELECT wall_start_ms, wall_end_ms, segments, writing FROM segment_run "
+        "WHERE camera_id = :camera AND writing > 0 AND wall_end_ms <= :from");
+    growing.bind(":camera", camera).bind(":from", ms_since_epoch(from));
+    read(growing);
+    auto st = conn.prepare(
+        "SELECT wall_start_ms, wall_end_ms, segments, writing FROM segment_run "
+        "WHERE camera_id = :camera AND wall_end_ms > :from ORDER BY wall_end_ms");
+    st.bind(":camera", camera).bind(":from", ms_since_epoch(from));
+    read(st);
+  });
   return out;
 }
 
@@ -642,9 +844,14 @@ void Catalog::add_gap(const std::string& camera, WallTime start, WallTime end,
 
 std::vector<GapRow> Catalog::gaps_between(const std::string& camera, WallTime from, WallTime to) {
   Reader r(*this);
+  // A gap overlapping the window began at most the camera's longest gap before it
+  // (gap_longest, kept by a trigger: migration 5), so the (camera, start) index is read from
+  // there and not from the camera's first gap.
   auto st = r->prepare(
       "SELECT id, camera_id, wall_start_ms, wall_end_ms, reason FROM gap "
       "WHERE camera_id = :camera AND wall_start_ms < :to AND wall_end_ms > :from "
+      "AND wall_start_ms >= :from - COALESCE((SELECT ms FROM gap_longest "
+      "                                       WHERE camera_id = :camera), 0) "
       "ORDER BY wall_start_ms");
   st.bind(":camera", camera).bind(":to", ms_since_epoch(to)).bind(":from", ms_since_epoch(from));
   std::vector<GapRow> out;

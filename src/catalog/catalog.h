@@ -75,6 +75,20 @@ struct SegmentSpan {
   WallTime wall_end;  // == wall_start while writing
 };
 
+// A run: a camera's stretch of back-to-back segments (migration 5), kept by triggers as rows
+// change. Segments being deleted are in none.
+struct SegmentRun {
+  WallTime wall_start;
+  WallTime wall_end;  // the latest end of its segments; a writing one counts as its start
+  int64_t segments = 0;
+  bool writing = false;  // holds a segment being written, which reaches up to now
+};
+
+// Segments whose start is at most this much after the latest end before them belong to the
+// same run: the timeline's merge rule (serve/timeline.h, kTimelineMergeTolerance), written as
+// the literal 250 in the catalog's SQL.
+inline constexpr int64_t kRunToleranceMs = 250;
+
 struct GapRow {
   int64_t id = 0;
   std::string camera_id;
@@ -138,6 +152,18 @@ class Catalog {
     CameraUsage now;
   };
   std::vector<UsageFix> check_usage(bool repair);
+  // Runs overlapping [from, to), oldest first: O(runs in the window), read on the camera's
+  // (camera, end) index. A writing run counts as reaching up to now.
+  std::vector<SegmentRun> runs_between(const std::string& camera, WallTime from, WallTime to);
+  // Compares segment_run with the runs the segment rows make (O(n): for `vigil check`) and
+  // returns the cameras whose runs differ, with how many runs each side has; `repair` then
+  // rebuilds segment_run from the rows.
+  struct RunsFix {
+    std::string camera_id;
+    int64_t kept = 0;     // runs in segment_run
+    int64_t counted = 0;  // runs the rows make
+  };
+  std::vector<RunsFix> check_runs(bool repair);
   // End of the newest footage of a camera (any state but deleting).
   std::optional<WallTime> last_wall_end(const std::string& camera);
 
@@ -172,6 +198,8 @@ class Catalog {
   };
 
   void migrate();
+  // Runs `fn` in one transaction (one snapshot): on a reader, or on the writer when `write`.
+  void on_one_snapshot(bool write, const std::function<void(sql::Connection&)>& fn);
   static std::vector<SegmentRow> query_segments(sql::Statement& st);
 
   const std::string file_;

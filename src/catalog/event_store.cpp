@@ -1,7 +1,6 @@
 #include "catalog/event_store.h"
 
 #include <algorithm>
-#include <limits>
 #include <sstream>
 
 #include "core/error.h"
@@ -168,49 +167,59 @@ int64_t window_start_bound(sql::Connection& db, const std::string& camera, int64
   return from_ms - (st.step() ? std::max<int64_t>(st.int64("ms"), 0) : 0);
 }
 
-void bind_optional_ms(sql::Statement& st, const char* name, const std::optional<WallTime>& t) {
-  if (t)
-    st.bind(name, ms_since_epoch(*t));
-  else
-    st.bind_null(name);
-}
-
 }  // namespace
 
 std::vector<EventRow> EventStore::find(const EventFilter& f) {
-  // Every condition is present and switched off by a NULL parameter, so the SQL text is fixed.
   std::lock_guard lock(mu_);
-  // One camera and a window (the timeline): read the window on the (camera, start) index. Any
-  // other filter walks back from the newest event until `limit` rows match.
-  const bool one_camera_window = f.cameras && f.cameras->size() == 1 && f.from;
-  auto st = db_.prepare(
-      std::string(kColumns) +
-      (one_camera_window
-           ? "WHERE camera_id = :cam AND start_ms >= :from_lo AND start_ms < :to_or_max "
-             "AND end_ms >= :from "
-           : "WHERE (:cams IS NULL OR instr(:cams, ',' || camera_id || ',') > 0) "
-             "AND (:from IS NULL OR end_ms >= :from) AND (:to IS NULL OR start_ms < :to) ") +
-      "AND (:type IS NULL OR type = :type) "
-      "AND (:zone IS NULL OR instr(zones, ',' || :zone || ',') > 0) "
-      "AND (:before IS NULL OR id < :before) "
-      "ORDER BY id DESC LIMIT :limit");
-  if (one_camera_window) {
-    const std::string& cam = f.cameras->front();
-    st.bind(":cam", cam)
-        .bind(":from_lo", window_start_bound(db_, cam, ms_since_epoch(*f.from)))
-        .bind(":from", ms_since_epoch(*f.from))
-        .bind(":to_or_max", f.to ? ms_since_epoch(*f.to) : std::numeric_limits<int64_t>::max());
-  } else {
-    if (f.cameras) {
-      st.bind(":cams",
-              comma_list(*f.cameras).empty() ? std::string(",") : comma_list(*f.cameras));
-    } else {
-      st.bind_null(":cams");
-    }
-    bind_optional_ms(st, ":from", f.from);
-    bind_optional_ms(st, ":to", f.to);
+  // Newest first by (start, id), read backwards on an index in that order once the equality
+  // filters are fixed: (camera, type, start), (camera, start), (type, start), or (start).
+  // Every index ends with the rowid, so the order needs no sort, and a page reads its rows
+  // plus those the remaining filters pass over; a window is bounded below by the longest event
+  // (of the camera, or of any). Only conditions that apply are in the SQL (an "x IS NULL OR"
+  // condition keeps SQLite off the index); values are always bound.
+  const bool one_camera = f.cameras && f.cameras->size() == 1;
+  std::string where = "WHERE 1 ";
+  if (one_camera) {
+    where += "AND camera_id = :cam ";
+  } else if (f.cameras) {
+    where += "AND instr(:cams, ',' || camera_id || ',') > 0 ";
   }
-  st.bind(":type", f.type).bind(":zone", f.zone).bind(":before", f.before_id);
+  if (f.type) where += "AND type = :type ";
+  if (f.zone) where += "AND instr(zones, ',' || :zone || ',') > 0 ";
+  if (f.to) where += "AND start_ms < :to ";
+  if (f.from) where += "AND end_ms >= :from AND start_ms >= :from_lo ";
+  // Paging: what comes after the event before_id in this order. An event gone meanwhile
+  // (retention) is placed where the newest event below its id is.
+  std::optional<int64_t> before_start;
+  if (f.before_id) {
+    auto b = db_.prepare("SELECT start_ms FROM event WHERE id <= :before ORDER BY id DESC LIMIT 1");
+    b.bind(":before", *f.before_id);
+    if (!b.step()) return {};  // nothing that old
+    before_start = b.int64("start_ms");
+    where += "AND start_ms <= :before_start AND (start_ms < :before_start OR id < :before) ";
+  }
+  auto st = db_.prepare(std::string(kColumns) + where +
+                        "ORDER BY start_ms DESC, id DESC LIMIT :limit");
+  if (one_camera) {
+    st.bind(":cam", f.cameras->front());
+  } else if (f.cameras) {
+    st.bind(":cams", comma_list(*f.cameras).empty() ? std::string(",") : comma_list(*f.cameras));
+  }
+  if (f.type) st.bind(":type", *f.type);
+  if (f.zone) st.bind(":zone", *f.zone);
+  if (f.to) st.bind(":to", ms_since_epoch(*f.to));
+  if (f.from) {
+    const int64_t from = ms_since_epoch(*f.from);
+    st.bind(":from", from);
+    if (one_camera) {
+      st.bind(":from_lo", window_start_bound(db_, f.cameras->front(), from));
+    } else {
+      auto longest = db_.prepare("SELECT COALESCE(MAX(ms), 0) AS ms FROM event_longest");
+      longest.step();
+      st.bind(":from_lo", from - std::max<int64_t>(longest.int64("ms"), 0));
+    }
+  }
+  if (before_start) st.bind(":before_start", *before_start).bind(":before", *f.before_id);
   st.bind(":limit", int64_t{f.limit});
   return read_rows(st);
 }

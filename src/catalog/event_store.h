@@ -47,7 +47,7 @@ struct EventFilter {
   std::optional<std::string> zone;
   std::optional<WallTime> from;  // events overlapping [from, to)
   std::optional<WallTime> to;
-  std::optional<int64_t> before_id;  // pagination: newest first, ids below this
+  std::optional<int64_t> before_id;  // pagination: the events after this one, in find()'s order
   int limit = 100;
 };
 
@@ -69,9 +69,10 @@ class EventStore {
   std::vector<std::string> delete_ended_before(const std::string& camera, WallTime cutoff);
 
   std::optional<EventRow> get(int64_t id);
-  // Newest first (by id). One camera with a window (the timeline) is read on the camera's
-  // index from the window's start less the camera's longest event; other filters walk back
-  // from the newest event until `limit` rows match.
+  // Newest first by (start, id); before_id pages on after that event. Read on the index of the
+  // camera (one camera) or the type, else on start: a page costs its rows plus those the other
+  // filters (several cameras, a zone) pass over. A window is read from its start less the
+  // longest event (event_longest).
   std::vector<EventRow> find(const EventFilter& f);
   // Events of a camera overlapping [from, to), oldest first (retention); read like find()'s
   // one-camera window.

@@ -183,6 +183,15 @@ CheckReport check_catalog(Catalog& catalog, const std::filesystem::path& data_di
         opt.repair});
   }
 
+  // Each camera's runs as the triggers kept them (catalog.h) against its rows.
+  for (const auto& fix : catalog.check_runs(opt.repair)) {
+    report.issues.push_back(CheckIssue{
+        "camera " + fix.camera_id + " runs",
+        "kept as " + std::to_string(fix.kept) + " run(s) that differ from the " +
+            std::to_string(fix.counted) + " the rows make",
+        opt.repair});
+  }
+
   // Files nobody points at: a crash between creating a file and its row, or a lost catalog.
   const std::filesystem::path root = data_dir / "recordings";
   std::error_code ec;

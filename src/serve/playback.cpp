@@ -272,12 +272,13 @@ Response Playback::timeline(Call& call) {
   const Window w = query_window(call, kMaxTimelineWindow, "timeline");
   std::vector<TimelineSegment> segs;
   const WallTime now = clock_.wall_now();
-  for (const auto& s : catalog().spans_between(camera, w.start, w.end)) {
-    if (s.state == SegmentState::kDeleting) continue;
-    // The open file's row says end == start until it closes; it reaches up to now.
-    const WallTime end =
-        s.state == SegmentState::kWriting ? std::max(now, s.wall_start) : s.wall_end;
-    segs.push_back({s.wall_start, end});
+  // Runs, not segments: a month of 2-minute files is 21,600 rows but a few dozen runs. The
+  // catalog merges files into runs by the timeline's own rule.
+  static_assert(kTimelineMergeTolerance == WallDuration{kRunToleranceMs});
+  for (const auto& r : catalog().runs_between(camera, w.start, w.end)) {
+    // The open file's row says end == start until it closes; its run reaches up to now.
+    const WallTime end = r.writing ? std::max(now, r.wall_end) : r.wall_end;
+    segs.push_back({r.wall_start, end, static_cast<int>(r.segments)});
   }
   std::vector<TimelineGap> gaps;
   for (auto& g : catalog().gaps_between(camera, w.start, w.end)) {

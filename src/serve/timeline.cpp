@@ -16,10 +16,10 @@ Timeline build_timeline(std::vector<TimelineSegment> segments, std::vector<Timel
     if (!t.recorded.empty() && start <= t.recorded.back().end + tolerance) {
       auto& last = t.recorded.back();
       last.end = std::max(last.end, end);
-      ++last.segments;
+      last.segments += s.segments;
       continue;
     }
-    t.recorded.push_back({start, end, 1});
+    t.recorded.push_back({start, end, s.segments});
   }
   std::sort(gaps.begin(), gaps.end(),
             [](const TimelineGap& a, const TimelineGap& b) { return a.start < b.start; });

@@ -11,10 +11,11 @@
 
 namespace vigil {
 
-// What the timeline needs of a segment row (catalog::SegmentSpan carries the same).
+// What the timeline needs of a segment row or a run of them (catalog's SegmentRun).
 struct TimelineSegment {
   WallTime start;
-  WallTime end;  // for a segment still being written: up to now
+  WallTime end;      // for a segment still being written: up to now
+  int segments = 1;  // segment files it stands for (a run's)
 };
 
 struct TimelineGap {
@@ -26,7 +27,7 @@ struct TimelineGap {
 struct TimelineRange {
   WallTime start;
   WallTime end;
-  int segments = 0;  // how many segment files it was merged from (clipped to the window or not)
+  int segments = 0;  // segment files of the runs it was merged from, inside the window or not
 };
 
 struct Timeline {
@@ -36,7 +37,8 @@ struct Timeline {
 
 // Two segments whose ends are this close count as one range: a new file starts at the next
 // keyframe after the previous one ended, so consecutive files of one connection touch within a
-// frame interval, plus wall-clock jitter of the camera's timestamps.
+// frame interval, plus wall-clock jitter of the camera's timestamps. The catalog's runs use the
+// same rule (kRunToleranceMs).
 inline constexpr WallDuration kTimelineMergeTolerance{250};
 
 // `segments` and `gaps` in any order; both are clipped to [from, to).

@@ -118,7 +118,8 @@ class Playback(VigilFixture):
         r = body["recorded"][0]
         self.assertEqual(r["start_ms"], start)
         self.assertEqual(r["end_ms"], end)
-        self.assertEqual(r["segments"], len(self.segs))
+        # The files of its run, which goes on past the window with the file being written.
+        self.assertGreater(r["segments"], len(self.segs))
         self.assertEqual(body["gaps"], [])
         # Clipped to the window.
         status, _, body, _ = c.request(

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "app/recorder_service.h"
+#include "catalog/accounts.h"
 #include "catalog/catalog.h"
 #include "catalog/event_store.h"
 #include "core/supervision.h"
@@ -22,6 +23,7 @@ using std::chrono::minutes;
 
 constexpr int kSegments = 100'000;  // 25,000 one-minute segments for each of 4 cameras
 constexpr int kEvents = 20'000;
+constexpr int kAudit = 100'000;  // one every 15 s
 constexpr int64_t kT0 = 1'760'000'000'000;  // the first segment's start
 // The end of the newest segment.
 const WallTime kEnd = wall_from_ms(kT0 + int64_t{kSegments / 4} * 60'000);
@@ -44,27 +46,49 @@ void fill(const std::filesystem::path& db) {
       "media_duration_90k, bytes, init_bytes, fragment_index, sha256, video_codec, width, "
       "height, has_audio, close_reason) "
       "SELECT 'cam' || (i % 4), 'closed', 'recordings/' || i || '.mp4', "
-      "1760000000000 + (i / 4) * 60000, 1760000000000 + (i / 4) * 60000 + 60000, 5400000, "
+      "1760000000000 + (i / 4) * 60000, 1760000000000 + (i / 4) * 60000 + "
+      "CASE WHEN (i / 4) % 1440 = 1439 THEN 30000 ELSE 60000 END, 5400000, "
       "30000000, 1000, randomblob(150), randomblob(32), 'h264', 1920, 1080, 0, 'duration' "
       "FROM n");
-  // An event every 5 minutes of each camera, 20 s long; a gap every day.
+  // An event every 5 minutes of each camera, 20 s long, one in 50 a covered lens; a gap every
+  // day, where the day's last file ended 30 s early (so a day is a run).
   c.exec(
       "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 19999) "
       "INSERT INTO event (camera_id, type, state, start_ms, end_ms, zones, peak_score, peak_ms, "
       "armed, snapshot, close_reason) "
-      "SELECT 'cam' || (i % 4), 'motion', 'closed', 1760000000000 + (i / 4) * 300000, "
+      "SELECT 'cam' || (i % 4), CASE WHEN i % 50 = 7 THEN 'tamper_covered' ELSE 'motion' END, "
+      "'closed', 1760000000000 + (i / 4) * 300000, "
       "1760000000000 + (i / 4) * 300000 + 20000, '', 0.5, 1760000000000 + (i / 4) * 300000, 1, "
       "'snapshots/' || i || '.jpg', 'ended' FROM n");
   c.exec(
       "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 67) "
       "INSERT INTO gap (camera_id, wall_start_ms, wall_end_ms, reason) "
-      "SELECT 'cam' || (i % 4), 1760000000000 + (i / 4) * 86400000 + 1000, "
-      "1760000000000 + (i / 4) * 86400000 + 2000, 'camera unreachable' FROM n");
+      "SELECT 'cam' || (i % 4), 1760000000000 + (i / 4 + 1) * 86400000 - 30000, "
+      "1760000000000 + (i / 4 + 1) * 86400000, 'camera unreachable' FROM n");
+  // An audit entry every 15 s: ten users viewing and exporting, a user added every 1000th.
+  c.exec(
+      "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 99999) "
+      "INSERT INTO audit (at_ms, user_name, address, action, camera_id, detail) "
+      "SELECT 1760000000000 + i * 15000, 'user' || (i % 10), '127.0.0.1', "
+      "CASE WHEN i % 1000 = 3 THEN 'user_add' WHEN i % 3 = 0 THEN 'export' ELSE 'view' END, "
+      "'cam' || (i % 4), '' FROM n");
   c.exec("COMMIT");
 }
 
 sql::StatementCost minus(const sql::StatementCost& a, const sql::StatementCost& b) {
   return {a.vm_steps - b.vm_steps, a.fullscan_steps - b.fullscan_steps, a.sorts - b.sorts};
+}
+
+// The cost of a list's page of at most `rows` rows, on a filter whose index leaves the other
+// filters `passed_over` rows to look at per row returned: no sort, no walk of the table.
+void expect_a_page(const std::string& name, size_t rows, int64_t passed_over,
+                   const sql::StatementCost& cost) {
+  const int64_t looked_at = passed_over * static_cast<int64_t>(rows);
+  EXPECT_LT(cost.vm_steps, kStepsPerRow * looked_at + kBoundedSteps) << name;
+  // A page read on an index without a range counts as a full scan, stopped by the limit (and
+  // event_longest's few rows are one).
+  EXPECT_LT(cost.fullscan_steps, looked_at + 10) << name;
+  EXPECT_EQ(cost.sorts, 0) << name;
 }
 
 class CatalogScale : public ::testing::Test {
@@ -166,6 +190,157 @@ TEST_F(CatalogScale, TimelineReadsCostWhatTheyReturn) {
   const auto before = events.cost();
   EXPECT_EQ(events.find(EventFilter{}).size(), 100u);
   EXPECT_LT(minus(events.cost(), before).vm_steps, kStepsPerRow * 100 + kBoundedSteps);
+}
+
+TEST_F(CatalogScale, TheTimelineOfAMonthCostsItsRunsAndGaps) {
+  Catalog c(dir_.path() / "vigil.db");
+  EventStore events(dir_.path() / "vigil.db");
+  // The whole archive of cam0 (17 days, 25,000 files) and a week in its middle.
+  for (const auto& [from, to, runs_expected] :
+       {std::tuple{kEnd - hours(24 * 30), kEnd, size_t{18}},
+        std::tuple{kEnd - hours(24 * 12), kEnd - hours(24 * 5), size_t{8}}}) {
+    std::vector<SegmentRun> runs;
+    std::vector<GapRow> gaps;
+    const auto cost = cost_of(c, [&] {
+      runs = c.runs_between("cam0", from, to);
+      gaps = c.gaps_between("cam0", from, to);
+    });
+    EXPECT_EQ(runs.size(), runs_expected);
+    EXPECT_GE(gaps.size(), runs_expected - 1);
+    int64_t files = 0;
+    for (const auto& r : runs) files += r.segments;
+    EXPECT_GT(files, 1400 * static_cast<int64_t>(runs.size()) - 2000);  // ~1440 a run
+    EXPECT_LT(cost.vm_steps,
+              kStepsPerRow * static_cast<int64_t>(runs.size() + gaps.size()) + kBoundedSteps);
+    EXPECT_EQ(cost.fullscan_steps, 0);
+    EXPECT_EQ(cost.sorts, 0);
+
+    // Its events: the newest 1000 of the window (the timeline's limit), not all of them.
+    EventFilter f;
+    f.cameras = std::vector<std::string>{"cam0"};
+    f.from = from;
+    f.to = to;
+    f.limit = 1000;
+    const auto before = events.cost();
+    const auto found = events.find(f);
+    const auto found_cost = minus(events.cost(), before);
+    EXPECT_EQ(found.size(), 1000u);
+    EXPECT_LT(found.front().id, found.back().id + 4 * 1000);  // the newest, in a row
+    EXPECT_LT(found_cost.vm_steps, kStepsPerRow * 1000 + kBoundedSteps);
+    EXPECT_EQ(found_cost.fullscan_steps, 0);
+    EXPECT_EQ(found_cost.sorts, 0);
+  }
+}
+
+TEST_F(CatalogScale, FilteredEventListsReadAPage) {
+  EventStore events(dir_.path() / "vigil.db");
+  const WallTime week_ago = kEnd - hours(24 * 7);
+  struct Case {
+    std::string name;
+    EventFilter filter;
+    size_t rows;
+    int64_t passed_over;  // rows the other filters may skip per row returned
+  };
+  std::vector<Case> cases;
+  const auto add = [&](std::string name, size_t rows, int64_t passed_over, auto&& set) {
+    EventFilter f;
+    set(f);
+    cases.push_back({std::move(name), f, rows, passed_over});
+  };
+  add("none", 100, 1, [](EventFilter&) {});
+  add("camera", 100, 1, [](EventFilter& f) { f.cameras = std::vector<std::string>{"cam1"}; });
+  add("type", 100, 1, [](EventFilter& f) { f.type = "tamper_covered"; });
+  add("camera and type", 100, 4, [](EventFilter& f) {
+    f.cameras = std::vector<std::string>{"cam3"};
+    f.type = "tamper_covered";
+  });
+  add("two cameras", 100, 2,
+      [](EventFilter& f) { f.cameras = std::vector<std::string>{"cam0", "cam2"}; });
+  add("a window a week ago", 100, 1, [&](EventFilter& f) {
+    f.from = week_ago - hours(24);
+    f.to = week_ago;
+  });
+  add("a camera and type a week ago", 24, 4, [&](EventFilter& f) {
+    f.cameras = std::vector<std::string>{"cam0"};
+    f.type = "motion";
+    f.from = week_ago - hours(2);
+    f.to = week_ago;
+  });
+  for (const auto& c : cases) {
+    const auto before = events.cost();
+    const auto found = events.find(c.filter);
+    EXPECT_EQ(found.size(), c.rows) << c.name;
+    expect_a_page(c.name, c.rows, c.passed_over, minus(events.cost(), before));
+    for (size_t i = 1; i < found.size(); ++i) {  // newest first
+      EXPECT_GE(found[i - 1].start, found[i].start) << c.name;
+    }
+    if (found.empty()) continue;
+    // The next page starts where this one ended, at the same cost.
+    EventFilter next = c.filter;
+    next.before_id = found.back().id;
+    const auto before_next = events.cost();
+    const auto page = events.find(next);
+    expect_a_page(c.name + ", next page", c.rows, c.passed_over,
+                  minus(events.cost(), before_next));
+    if (!page.empty()) {
+      EXPECT_LE(page.front().start, found.back().start) << c.name;
+      EXPECT_NE(page.front().id, found.back().id) << c.name;
+    }
+  }
+}
+
+TEST_F(CatalogScale, FilteredAuditListsReadAPage) {
+  Catalog migrated(dir_.path() / "vigil.db");
+  AccountStore accounts(dir_.path() / "vigil.db");
+  const WallTime t0 = wall_from_ms(kT0);
+  struct Case {
+    std::string name;
+    AuditFilter filter;
+    size_t rows;
+    int64_t passed_over;
+  };
+  std::vector<Case> cases;
+  const auto add = [&](std::string name, size_t rows, int64_t passed_over, auto&& set) {
+    AuditFilter f;
+    set(f);
+    cases.push_back({std::move(name), f, rows, passed_over});
+  };
+  add("none", 100, 1, [](AuditFilter&) {});
+  add("user", 100, 1, [](AuditFilter& f) { f.user_name = "user7"; });
+  add("a rare action", 100, 1, [](AuditFilter& f) { f.action = "user_add"; });
+  add("camera", 100, 1, [](AuditFilter& f) { f.camera_id = "cam2"; });
+  // Two filters: read on one's index, the other passes over what it does not match.
+  add("user and action", 100, 10, [](AuditFilter& f) {
+    f.user_name = "user3";
+    f.action = "export";
+  });
+  add("an hour long ago", 100, 1, [&](AuditFilter& f) {
+    f.from = t0 + hours(24 * 3);
+    f.to = t0 + hours(24 * 3 + 1);
+  });
+  add("a user on a day long ago", 100, 1, [&](AuditFilter& f) {
+    f.user_name = "user1";
+    f.from = t0 + hours(24 * 3);
+    f.to = t0 + hours(24 * 4);
+  });
+  for (const auto& c : cases) {
+    const auto before = accounts.cost();
+    const auto found = accounts.audit(c.filter);
+    EXPECT_EQ(found.size(), c.rows) << c.name;
+    expect_a_page(c.name, c.rows, c.passed_over, minus(accounts.cost(), before));
+    // The next page follows on at the same cost.
+    AuditFilter next = c.filter;
+    next.before_id = found.back().id;
+    const auto before_next = accounts.cost();
+    const auto page = accounts.audit(next);
+    expect_a_page(c.name + ", next page", c.rows, c.passed_over,
+                  minus(accounts.cost(), before_next));
+    if (page.empty()) continue;  // the rare action has exactly one page
+    EXPECT_EQ(page.front().id, found.back().id - (found.front().id - found.back().id) /
+                                                     static_cast<int64_t>(c.rows - 1))
+        << c.name;
+  }
+  EXPECT_EQ(accounts.audit(AuditFilter{}).front().id, kAudit);
 }
 
 TEST_F(CatalogScale, StatusOfTheRecorderServiceIsBounded) {

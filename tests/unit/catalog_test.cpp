@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
+
 #include "core/error.h"
 #include "record/recovery.h"
 #include "test_support.h"
@@ -37,11 +40,11 @@ TEST(Catalog, MigratesOnceAndReopens) {
   test::TempDir dir;
   {
     Catalog c(dir.path() / "vigil.db");
-    EXPECT_EQ(c.schema_version(), 4);
+    EXPECT_EQ(c.schema_version(), 5);
     c.begin_segment(seg("a", wall_from_ms(1000)));
   }
   Catalog again(dir.path() / "vigil.db");
-  EXPECT_EQ(again.schema_version(), 4);
+  EXPECT_EQ(again.schema_version(), 5);
   EXPECT_EQ(again.all_segments().size(), 1u);
 }
 
@@ -98,6 +101,15 @@ TEST(Catalog, Gaps) {
   EXPECT_EQ(c.gaps_between("cam", wall_from_ms(0), wall_from_ms(9000))[0].reason,
             "camera unreachable");
 }
+
+// Undoes migration 5 on a catalog: a catalog as vigil left it before runs.
+const char* const kBackToSchema4 =
+    "DROP TRIGGER segment_run_insert; DROP TRIGGER segment_run_grow; "
+    "DROP TRIGGER segment_run_move; DROP TRIGGER segment_run_delete; DROP TABLE segment_run; "
+    "DROP TRIGGER gap_longest_insert; DROP TABLE gap_longest; DROP INDEX event_start; "
+    "DROP INDEX event_camera_type_start; "
+    "DROP INDEX audit_user_at; DROP INDEX audit_action_at; DROP INDEX audit_camera_at; "
+    "PRAGMA user_version = 4";
 
 // What usage() says must be what the rows say, counted the slow way.
 void expect_usage_matches_rows(Catalog& c, const std::string& cam) {
@@ -249,6 +261,7 @@ TEST(CatalogUsage, TheMigrationCountsAnArchiveRecordedBeforeIt) {
   {
     // Back to schema 3 as an older vigil left it: no usage table, no triggers.
     sql::Connection raw((dir.path() / "vigil.db").string());
+    raw.exec(kBackToSchema4);
     raw.exec(
         "DROP TRIGGER segment_usage_insert; DROP TRIGGER segment_usage_delete; "
         "DROP TRIGGER segment_usage_update; DROP TABLE camera_usage; "
@@ -259,7 +272,7 @@ TEST(CatalogUsage, TheMigrationCountsAnArchiveRecordedBeforeIt) {
         "DROP TABLE events_judged; PRAGMA user_version = 3");
   }
   Catalog c(dir.path() / "vigil.db");
-  EXPECT_EQ(c.schema_version(), 4);
+  EXPECT_GE(c.schema_version(), 5);
   EXPECT_EQ(c.usage("cam").bytes, 150u);
   EXPECT_EQ(c.usage("cam").segments, 2);
   expect_usage_matches_rows(c, "cam");
@@ -281,6 +294,199 @@ TEST(Catalog, CheckWalksEveryRowAndFindsPaths) {
   EXPECT_EQ(seen, (std::vector<std::string>{seg("a", t0).path, seg("a", t0 + minutes(1)).path,
                                             seg("b", t0).path}));
   EXPECT_FALSE(c.has_segment_path("a/none.mp4"));
+}
+
+// The runs the rows make, merged the way the timeline merges them (timeline.h): in start order,
+// a row joins the run when it starts at most kRunToleranceMs after the latest end so far.
+std::vector<SegmentRun> runs_from_rows(Catalog& c, const std::string& cam) {
+  std::vector<SegmentRow> rows;
+  for (SegmentRow& r : c.all_segments()) {
+    if (r.camera_id == cam && r.state != SegmentState::kDeleting) rows.push_back(std::move(r));
+  }
+  std::stable_sort(rows.begin(), rows.end(), [](const SegmentRow& a, const SegmentRow& b) {
+    return a.wall_start < b.wall_start;
+  });
+  std::vector<SegmentRun> out;
+  for (const SegmentRow& r : rows) {
+    const bool writing = r.state == SegmentState::kWriting;
+    if (!out.empty() &&
+        ms_since_epoch(r.wall_start) <= ms_since_epoch(out.back().wall_end) + kRunToleranceMs) {
+      out.back().wall_end = std::max(out.back().wall_end, r.wall_end);
+      ++out.back().segments;
+      out.back().writing = out.back().writing || writing;
+    } else {
+      out.push_back(SegmentRun{r.wall_start, r.wall_end, 1, writing});
+    }
+  }
+  return out;
+}
+
+void expect_runs_match_rows(Catalog& c, const std::string& cam, const std::string& context) {
+  const auto kept = c.runs_between(cam, wall_from_ms(0), wall_from_ms(int64_t{1} << 50));
+  const auto rows = runs_from_rows(c, cam);
+  ASSERT_EQ(kept.size(), rows.size()) << context;
+  for (size_t i = 0; i < kept.size(); ++i) {
+    EXPECT_EQ(kept[i].wall_start, rows[i].wall_start) << context << " run " << i;
+    EXPECT_EQ(kept[i].wall_end, rows[i].wall_end) << context << " run " << i;
+    EXPECT_EQ(kept[i].segments, rows[i].segments) << context << " run " << i;
+    EXPECT_EQ(kept[i].writing, rows[i].writing) << context << " run " << i;
+  }
+  EXPECT_TRUE(c.check_runs(false).empty()) << context;
+}
+
+TEST(CatalogRuns, BackToBackSegmentsAreOneRunAndAGapStartsAnother) {
+  test::TempDir dir;
+  Catalog c(dir.path() / "vigil.db");
+  const WallTime t0 = wall_from_ms(1'790'000'000'000);
+  const int64_t a = c.begin_segment(seg("cam", t0));
+  c.close_segment(a, closed(t0 + minutes(2), 10));
+  const int64_t b = c.begin_segment(seg("cam", t0 + minutes(2) + std::chrono::milliseconds(200)));
+  auto runs = c.runs_between("cam", t0, t0 + minutes(10));
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].segments, 2);
+  EXPECT_TRUE(runs[0].writing);  // b reaches up to now
+  c.close_segment(b, closed(t0 + minutes(4), 10));
+  c.begin_segment(seg("cam", t0 + minutes(5)));  // a minute lost: a new run
+  runs = c.runs_between("cam", t0, t0 + minutes(10));
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0].wall_start, t0);
+  EXPECT_EQ(runs[0].wall_end, t0 + minutes(4));
+  EXPECT_FALSE(runs[0].writing);
+  EXPECT_EQ(runs[1].wall_start, t0 + minutes(5));
+  EXPECT_TRUE(runs[1].writing);
+  // A window after the run being written still has it: it reaches up to now.
+  runs = c.runs_between("cam", t0 + minutes(8), t0 + minutes(10));
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].wall_start, t0 + minutes(5));
+  // Windows before, between and after.
+  EXPECT_TRUE(c.runs_between("cam", t0 - minutes(5), t0).empty());
+  EXPECT_EQ(c.runs_between("cam", t0 + std::chrono::seconds(270), t0 + std::chrono::seconds(290))
+                .size(),
+            0u);
+  EXPECT_TRUE(c.runs_between("other", t0, t0 + minutes(10)).empty());
+  expect_runs_match_rows(c, "cam", "lifecycle");
+}
+
+// Every change a segment row can go through, in random order and places (overlaps after a
+// clock jump, rows put back between runs, deletions from the start, the middle and the end),
+// keeps the runs what the rows make.
+TEST(CatalogRuns, KeptThroughRandomChangesOfSegmentRows) {
+  test::TempDir dir;
+  Catalog c(dir.path() / "vigil.db");
+  std::mt19937 rng(22);
+  const auto pick = [&](int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+  };
+  const int64_t t0 = 1'790'000'000'000;
+  int64_t next_start = t0;
+  std::vector<int64_t> live;  // ids not deleted
+  for (int op = 0; op < 600; ++op) {
+    const std::string cam = pick(0, 3) == 0 ? "b" : "a";
+    const int64_t kind = live.empty() ? 0 : pick(0, 9);
+    std::string what;
+    if (kind <= 3) {
+      // Mostly the next file back to back (within the tolerance or just past it), sometimes
+      // after a gap, sometimes back in time (a clock jump, a repair).
+      int64_t start = next_start + pick(-300, 300);
+      if (pick(0, 9) == 0) start += pick(1'000, 600'000);
+      if (pick(0, 14) == 0) start -= pick(1'000, 3'600'000);
+      const int64_t end = start + pick(0, 120'000);
+      NewSegment s = seg(cam, wall_from_ms(start));
+      s.path += "-" + std::to_string(op);
+      if (pick(0, 2) == 0) {
+        live.push_back(c.begin_segment(s));
+        what = "begin";
+      } else {
+        live.push_back(c.insert_closed_segment(s, closed(wall_from_ms(end), 1)));
+        what = "insert closed";
+      }
+      next_start = std::max(next_start, end);
+    } else {
+      const size_t i = static_cast<size_t>(pick(0, static_cast<int64_t>(live.size()) - 1));
+      const int64_t id = live[i];
+      const auto row = c.segment(id);
+      ASSERT_TRUE(row);
+      if (kind <= 5) {
+        // Close (or close again, longer or cut back) at an end after its start.
+        c.close_segment(id, closed(row->wall_start + std::chrono::milliseconds(pick(0, 150'000)),
+                                   1));
+        what = "close";
+      } else if (kind <= 7 && row->state != SegmentState::kDeleting) {
+        c.mark_deleting(id);
+        what = "mark deleting";
+      } else {
+        c.delete_segment_row(id);
+        live.erase(live.begin() + static_cast<std::ptrdiff_t>(i));
+        what = "delete";
+      }
+    }
+    for (const char* cam_id : {"a", "b"}) {
+      expect_runs_match_rows(c, cam_id, "op " + std::to_string(op) + " " + what);
+    }
+    if (HasFailure()) return;
+  }
+}
+
+TEST(CatalogRuns, CheckFindsWrongRunsAndRepairRebuildsThem) {
+  test::TempDir dir;
+  Catalog c(dir.path() / "vigil.db");
+  const WallTime t0 = wall_from_ms(1'790'000'000'000);
+  c.insert_closed_segment(seg("cam", t0), closed(t0 + minutes(1), 1));
+  c.insert_closed_segment(seg("cam", t0 + minutes(1)), closed(t0 + minutes(2), 1));
+  {
+    sql::Connection raw((dir.path() / "vigil.db").string());
+    raw.exec("UPDATE segment_run SET wall_end_ms = wall_end_ms + 1");
+    raw.exec("INSERT INTO segment_run (camera_id, wall_start_ms, wall_end_ms, segments, writing) "
+             "VALUES ('ghost', 1, 2, 1, 0)");
+  }
+  // The rows' files do not exist: check reports those too; these are the runs.
+  const auto runs_issues = [&] {
+    CheckOptions opt;
+    opt.include_open = true;
+    std::vector<CheckIssue> out;
+    for (const auto& i : check_catalog(c, dir.path(), opt).issues) {
+      if (i.path.find(" runs") != std::string::npos) out.push_back(i);
+    }
+    return out;
+  };
+  const auto seen = runs_issues();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].path, "camera cam runs");
+  EXPECT_FALSE(seen[0].repaired);
+  EXPECT_EQ(seen[1].path, "camera ghost runs");
+  // What `vigil check --repair` does after its other repairs (which would drop these rows).
+  EXPECT_EQ(c.check_runs(true).size(), 2u);
+  EXPECT_TRUE(runs_issues().empty());
+  expect_runs_match_rows(c, "cam", "repaired");
+  EXPECT_TRUE(c.runs_between("ghost", wall_from_ms(0), t0).empty());
+}
+
+TEST(CatalogRuns, TheMigrationBuildsTheRunsOfAnArchiveRecordedBeforeIt) {
+  test::TempDir dir;
+  const WallTime t0 = wall_from_ms(1'790'000'000'000);
+  {
+    Catalog c(dir.path() / "vigil.db");
+    for (int i = 0; i < 10; ++i) {
+      if (i == 4) continue;  // a gap
+      c.insert_closed_segment(seg("cam", t0 + minutes(i)), closed(t0 + minutes(i + 1), 1));
+    }
+    c.begin_segment(seg("cam", t0 + minutes(10)));
+    c.add_gap("cam", t0 + minutes(4), t0 + minutes(5), "camera unreachable");
+    sql::Connection raw((dir.path() / "vigil.db").string());
+    raw.exec(kBackToSchema4);
+  }
+  Catalog c(dir.path() / "vigil.db");
+  EXPECT_GE(c.schema_version(), 5);
+  const auto runs = c.runs_between("cam", t0, t0 + minutes(20));
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0].segments, 4);
+  EXPECT_EQ(runs[1].segments, 6);
+  EXPECT_TRUE(runs[1].writing);
+  expect_runs_match_rows(c, "cam", "migrated");
+  EXPECT_EQ(c.gaps_between("cam", t0 + minutes(6), t0 + minutes(7)).size(), 0u);
+  EXPECT_EQ(c.gaps_between("cam", t0 + minutes(4) + std::chrono::seconds(30), t0 + minutes(7))
+                .size(),
+            1u);
 }
 
 }  // namespace
