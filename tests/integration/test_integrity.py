@@ -33,6 +33,8 @@ class Integrity(TestCase):
 
     def test_a_recording_is_chained_signed_and_checks_clean_and_alterations_are_caught(self):
         v = self.record()
+        status_fp = v.wait_for(lambda: (v.status() or {}).get("key_fingerprint"), 20,
+                               "the key fingerprint in the status")
         self.assertEqual(v.stop(), 0)
         keys = os.path.join(v.data, "keys")
         self.assertEqual(stat.S_IMODE(os.stat(keys).st_mode), 0o700)
@@ -54,6 +56,8 @@ class Integrity(TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         fp = re.search(r"fingerprint: ([0-9a-f]{64})", r.stdout).group(1)
         self.assertEqual({c["key_fingerprint"] for c in cps}, {fp})
+        self.assertEqual(status_fp, fp)
+        self.assertIn("signing key: " + fp, v.run("status").stdout)
         der = subprocess.run(["openssl", "pkey", "-pubin", "-in", os.path.join(keys, "key-1.pem"),
                               "-outform", "DER"], capture_output=True, check=True).stdout
         self.assertEqual(hashlib.sha256(der).hexdigest(), fp)
