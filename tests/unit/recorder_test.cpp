@@ -634,25 +634,21 @@ class RecorderChainTest : public RecorderTest {
     db.exec(sql);
   }
   static constexpr Ticks90k k4s = std::chrono::duration_cast<Ticks90k>(seconds(4));
-};
-
-TEST_F(RecorderChainTest, TheChainCrossesSegmentFilesAndRestartsWithTheGapInIt) {
-  const auto& clip = test::test_clip("libx264", 10, 10, 20);  // 5 GOPs of 2 s
-  {
+  // 10 s of H.264 in 2 s GOPs through a recorder of its own, in 4 s segments, to the end.
+  void record_clip() {
+    const auto& clip = test::test_clip("libx264", 10, 10, 20);
     auto rec = make_signed(k4s);
     rec->on_stream_start(clip.info, clock_.wall_now());
     feed(*rec, clip);
     rec->on_stream_end("done", clock_.wall_now());
     rec->wait_idle();
   }
+};
+
+TEST_F(RecorderChainTest, TheChainCrossesSegmentFilesAndRestartsWithTheGapInIt) {
+  record_clip();
   clock_.advance(seconds(30));
-  {
-    auto rec = make_signed(k4s);  // a restart: the chain continues from the catalog
-    rec->on_stream_start(clip.info, clock_.wall_now());
-    feed(*rec, clip);
-    rec->on_stream_end("done", clock_.wall_now());
-    rec->wait_idle();
-  }
+  record_clip();  // a restart: a new recorder, the chain continues from the catalog
   const auto rows = chain();
   ASSERT_EQ(rows.size(), 11u);  // 5 fragments, the gap, 5 fragments
   std::set<int64_t> segments;
@@ -724,12 +720,7 @@ TEST_F(RecorderChainTest, AfterACrashTheChainContinuesFromItsLastDurableLinkWith
 }
 
 TEST_F(RecorderChainTest, AnAlteredFileIsReportedAndRepairNeverLaundersIt) {
-  const auto& clip = test::test_clip("libx264", 10, 10, 20);
-  auto rec = make_signed(k4s);
-  rec->on_stream_start(clip.info, clock_.wall_now());
-  feed(*rec, clip);
-  rec->on_stream_end("done", clock_.wall_now());
-  rec->wait_idle();
+  record_clip();
   const auto segs = catalog_.all_segments();
   ASSERT_EQ(segs.size(), 3u);
   const auto file = dir_.path() / segs[0].path;
@@ -770,12 +761,7 @@ TEST_F(RecorderChainTest, AnAlteredFileIsReportedAndRepairNeverLaundersIt) {
 }
 
 TEST_F(RecorderChainTest, EditedRemovedRowsAndForgedCheckpointsAreReported) {
-  const auto& clip = test::test_clip("libx264", 10, 10, 20);
-  auto rec = make_signed(k4s);
-  rec->on_stream_start(clip.info, clock_.wall_now());
-  feed(*rec, clip);
-  rec->on_stream_end("done", clock_.wall_now());
-  rec->wait_idle();
+  record_clip();
   ASSERT_EQ(check().mismatches(), 0);
 
   edit("UPDATE chain_entry SET wall_start_ms = wall_start_ms + 1000 WHERE sequence = 1");
