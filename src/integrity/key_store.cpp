@@ -33,15 +33,15 @@ std::vector<int> key_numbers(const std::filesystem::path& data_dir) {
     const std::string name = e.path().filename().string();
     if (name.rfind("key-", 0) != 0 || e.path().extension() != ".seed") continue;
     const std::string digits = name.substr(4, name.size() - 4 - 5);
-    if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit)) continue;
+    if (digits.empty() || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) continue;
     if (digits.size() < 9) out.push_back(std::stoi(digits));
   }
   std::sort(out.begin(), out.end());
   return out;
 }
 
-// Written whole and fsync'd, created exclusively with `mode` (never widened by an umask-proof
-// chmod later: the file never exists with looser permissions).
+// Written whole and fsync'd, created exclusively with `mode`: the file never exists, even for
+// a moment, with looser permissions than it keeps.
 void write_new_file(const std::filesystem::path& file, const void* data, size_t size, mode_t mode) {
   const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) throw Error(ErrorCode::kUnavailable, file.string() + ": create: " + errno_string(errno));

@@ -296,8 +296,8 @@ CheckReport check_catalog(Catalog& catalog, const std::filesystem::path& data_di
       } catch (const Error& e) {
         issue.problem += std::string("; repair failed: ") + e.what();
       }
-    } else if (opt.verify_hashes && std::filesystem::exists(file) &&
-               !recorded_bytes_intact(row, file)) {
+    } else if (std::error_code ec; opt.verify_hashes && std::filesystem::exists(file, ec) &&
+                                     !recorded_bytes_intact(row, file)) {
       issue.altered = true;
       issue.problem = "ALTERED: " + issue.problem;
     }
