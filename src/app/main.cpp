@@ -29,6 +29,7 @@ extern "C" {
 #include "core/supervision.h"
 #include "core/text.h"
 #include "integrity/verify.h"
+#include "integrity/key_store.h"
 #include "record/recovery.h"
 #include "serve/api.h"
 #include "serve/http_server.h"
@@ -168,16 +169,71 @@ int run_check(const Config& config, bool repair, bool hashes) {
   opt.include_open = lock.acquired();
   const CheckReport r = check_catalog(catalog, config.data_dir, opt);
   int unrepaired = 0;
+  int altered = 0;
   for (const auto& i : r.issues) {
-    std::cout << (i.repaired ? "repaired: " : "mismatch: ") << i.path << ": " << i.problem << "\n";
+    std::cout << (i.repaired ? "repaired: " : "mismatch: ") << i.path << ": " << i.problem;
+    if (!i.camera_id.empty()) std::cout << " [camera " << i.camera_id;
+    if (!i.camera_id.empty() && i.at) std::cout << ", " << format_iso8601(*i.at);
+    if (!i.camera_id.empty()) std::cout << "]";
+    std::cout << "\n";
     unrepaired += i.repaired ? 0 : 1;
+    altered += i.altered ? 1 : 0;
   }
-  std::cout << "checked " << r.segments << " segment(s) and " << r.files << " file(s): "
-            << r.mismatches() << " mismatch(es)";
+  for (const auto& i : r.unverified) std::cout << "unverified: " << i.path << ": " << i.problem << "\n";
+  if (altered) {
+    // Tampering is an event of its own in the audit log (who ran the check, what it found).
+    AccountStore accounts(config.data_dir / "vigil.db");
+    for (const auto& i : r.issues) {
+      if (!i.altered) continue;
+      AuditEntry e;
+      e.at = SystemClock().wall_now();
+      e.address = "cli";
+      e.action = "footage_altered";
+      if (!i.camera_id.empty()) e.camera_id = i.camera_id;
+      e.range_start = i.at;
+      e.detail = i.path + ": " + i.problem;
+      accounts.append_audit(e);
+    }
+  }
+  std::cout << "checked " << r.segments << " segment(s), " << r.files << " file(s), "
+            << r.chain_entries << " chain entries and " << r.checkpoints
+            << " signed checkpoint(s): " << r.mismatches() << " mismatch(es)";
+  if (altered) std::cout << ", " << altered << " ALTERED";
+  if (!r.unverified.empty()) std::cout << ", " << r.unverified.size() << " unverified";
   if (repair) std::cout << ", " << (r.mismatches() - unrepaired) << " repaired";
   if (!lock.acquired()) std::cout << " (vigil serve is running: open segments not judged)";
   std::cout << "\n";
   return unrepaired ? 1 : 0;
+}
+
+// `vigil key show`: the public key that signs checkpoints now, and every older one (still valid
+// for what it signed). `vigil key rotate`: a new key, used from the next start of vigil serve.
+int run_key(const Config& config, bool rotate) {
+  if (rotate) {
+    const KeyPair k = rotate_signing_key(config.data_dir);
+    std::cout << "new signing key " << key_fingerprint(k.public_key)
+              << "; it signs from the next start of vigil serve, older keys stay valid for what "
+                 "they signed\n";
+    if (std::filesystem::exists(config.data_dir / "vigil.db")) {
+      Catalog catalog(config.data_dir / "vigil.db");
+      catalog.add_signing_key(SigningKeyRow{key_fingerprint(k.public_key),
+                                            public_key_pem(k.public_key),
+                                            SystemClock().wall_now()});
+    }
+    return 0;
+  }
+  const auto keys = stored_public_keys(config.data_dir);
+  if (keys.empty()) {
+    std::cout << "no signing key yet: vigil serve creates one in "
+              << (config.data_dir / "keys").string() << " at its first start\n";
+    return 1;
+  }
+  for (size_t i = keys.size(); i-- > 0;) {
+    std::cout << (i + 1 == keys.size() ? "current key" : "older key") << " (" 
+              << keys[i].pem_file.string() << ")\nfingerprint: " << keys[i].fingerprint << "\n"
+              << public_key_pem(keys[i].public_key);
+  }
+  return 0;
 }
 
 std::string human_bytes(double b) {
@@ -231,6 +287,9 @@ int run_status(const Config& config, bool as_json) {
                 c.value("fps", 0.0), c.value("bitrate_bps", 0.0) / 1000, video,
                 static_cast<long long>(c.value("reconnects", 0)),
                 human_bytes(c.value("stored_bytes", 0.0)).c_str(), err.c_str());
+  }
+  if (j.contains("key_fingerprint")) {
+    std::cout << "signing key: " << j["key_fingerprint"].get<std::string>() << "\n";
   }
   if (j.contains("disk_free_bytes")) {
     std::cout << "disk free: " << human_bytes(j["disk_free_bytes"].get<double>()) << "\n";
@@ -299,6 +358,10 @@ int main(int argc, char** argv) {
   auto* check = app.add_subcommand("check", "verify that the catalog and the files agree");
   check->add_flag("--repair", repair, "fix what can be fixed (vigil serve must be stopped)");
   check->add_flag("--hash", hashes, "also verify every file's SHA-256 (reads everything)");
+  auto* key = app.add_subcommand("key", "the key that signs the recordings' hash chains");
+  key->require_subcommand(1);
+  auto* key_show = key->add_subcommand("show", "print the public keys and their fingerprints");
+  auto* key_rotate = key->add_subcommand("rotate", "start a new signing key (older ones stay valid)");
   bool as_json = false;
   auto* status = app.add_subcommand("status", "per-camera health of the running vigil serve");
   status->add_flag("--json", as_json, "print the raw status as JSON");
@@ -354,6 +417,8 @@ int main(int argc, char** argv) {
     if (*serve) return run_serve(*configs);
     if (*check) return run_check(config, repair, hashes);
     if (*status) return run_status(config, as_json);
+    if (*key_show) return run_key(config, false);
+    if (*key_rotate) return run_key(config, true);
     if (*user_add) return run_user_add(config, user_name, user_role, user_cameras);
     if (*user_list) return run_user_list(config);
     if (*user_passwd) return run_user_passwd(config, user_name);

@@ -29,6 +29,19 @@ RecorderService::RecorderService(const Config& config, const Clock& clock,
   }
   for (const auto& n : rr.notes) spdlog::info("recovery: {}", n);
 
+  // The recorder's signing key, created at the first start; its public half goes into the
+  // catalog too, so that checkpoints stay verifiable if keys/ is lost.
+  auto signer = std::make_shared<CheckpointSigner>();
+  signer->key = load_or_create_signing_key(fixed_.data_dir);
+  signer->fingerprint = vigil::key_fingerprint(signer->key.public_key);
+  signer->period = fixed_.checkpoint_period;
+  signer->audit_head = [this] { return audit_head_ ? audit_head_() : Sha256{}; };
+  catalog_->add_signing_key(SigningKeyRow{signer->fingerprint,
+                                          public_key_pem(signer->key.public_key),
+                                          clock_.wall_now()});
+  spdlog::info("signing checkpoints with key {}", signer->fingerprint);
+  signer_ = std::move(signer);
+
   retention_ = std::make_unique<Retention>(*catalog_, fixed_.data_dir, fixed_.min_free_bytes,
                                            retention_limits(fixed_), clock_, disk_, &components_);
   event_store_ = std::make_unique<EventStore>(fixed_.data_dir / "vigil.db");
@@ -139,6 +152,7 @@ std::unique_ptr<RecorderService::CameraParts> RecorderService::make_camera(
   RecorderOptions ropt;
   ropt.segment_duration = std::chrono::duration_cast<Ticks90k>(fixed_.segment_duration);
   ropt.components = &components_;
+  ropt.signer = signer_;
   parts->recorder = std::make_unique<Recorder>(cam.id, fixed_.data_dir, *catalog_, clock_, ropt,
                                                [this] { retention_->run_once(true); },
                                                &open_segments_);
@@ -413,6 +427,7 @@ std::string RecorderService::status_json() {
               {"updated_at_ms", ms_since_epoch(clock_.wall_now())},
               {"pid", static_cast<int64_t>(::getpid())},
               {"data_dir", fixed_.data_dir.string()},
+              {"key_fingerprint", signer_->fingerprint},
               {"cameras", cams}};
   try {
     out["disk_free_bytes"] = disk_.free_bytes(fixed_.data_dir);

@@ -6,6 +6,7 @@
 // (docs/design/threads.md); status_json() lists them.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -61,6 +62,11 @@ class RecorderService {
   // What the catalog's statements have cost SQLite so far: tests prove with it that a status
   // does not read O(archive) rows (catalog/sqlite.h).
   sql::StatementCost catalog_cost() { return catalog_->cost(); }
+  // The audit log's chain head, signed into every checkpoint (docs/design/integrity.md); until
+  // set, zeros. Call before start(): the recorders read it on their writer threads.
+  void set_audit_head(std::function<Sha256()> audit_head) { audit_head_ = std::move(audit_head); }
+  // The fingerprint of the key that signs checkpoints (status, API).
+  const std::string& key_fingerprint() const { return signer_->fingerprint; }
 
  private:
   // The analysis of a camera: replaced on its own when only analysis settings (zones,
@@ -104,6 +110,9 @@ class RecorderService {
   // write to it until they are destroyed.
   OpenSegments open_segments_;
   std::unique_ptr<Catalog> catalog_;
+  std::function<Sha256()> audit_head_;  // set before start()
+  // Shared by every camera's recorder; made once, in the constructor.
+  std::shared_ptr<const CheckpointSigner> signer_;
   std::unique_ptr<Retention> retention_;
   // Events: analysis results -> catalog rows, snapshots and alerts (docs/design/events.md).
   // Declared before the cameras, whose analyzers feed them: destroyed after them.

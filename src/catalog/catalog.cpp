@@ -318,6 +318,45 @@ const char* const kMigrations[] = {
     CREATE INDEX audit_action_at ON audit (action, at_ms);
     CREATE INDEX audit_camera_at ON audit (camera_id, at_ms);
     )sql",
+    // 6: the per-camera hash chain of recorded fragments, gaps and losses, the signed
+    // checkpoints over it, and every public key that ever signed one (docs/design/integrity.md). chain_entry's key is the
+    // per-camera order; the segment index finds a file's entries (check, evidence export).
+    // Entries outlive their footage (retention deletes segments, not their chain entries).
+    R"sql(
+    CREATE TABLE chain_entry (
+      camera_id          TEXT NOT NULL,
+      sequence           INTEGER NOT NULL,
+      kind               INTEGER NOT NULL,
+      segment_id         INTEGER,
+      fragment_position  INTEGER,
+      wall_start_ms      INTEGER NOT NULL,
+      duration_90k       INTEGER NOT NULL,
+      init_hash          BLOB NOT NULL,
+      fragment_hash      BLOB NOT NULL,
+      note               TEXT NOT NULL,
+      link               BLOB NOT NULL,
+      PRIMARY KEY (camera_id, sequence)
+    ) WITHOUT ROWID;
+    CREATE INDEX chain_entry_segment ON chain_entry (segment_id, fragment_position)
+      WHERE segment_id IS NOT NULL;
+    CREATE TABLE checkpoint (
+      id              INTEGER PRIMARY KEY,
+      camera_id       TEXT NOT NULL,
+      sequence        INTEGER NOT NULL,
+      head            BLOB NOT NULL,
+      wall_time_ms    INTEGER NOT NULL,
+      audit_head      BLOB NOT NULL,
+      key_fingerprint TEXT NOT NULL,
+      signature       BLOB NOT NULL,
+      tsa_token       BLOB
+    );
+    CREATE INDEX checkpoint_camera ON checkpoint (camera_id, sequence);
+    CREATE TABLE signing_key (
+      fingerprint    TEXT PRIMARY KEY,
+      public_key_pem TEXT NOT NULL,
+      created_ms     INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    )sql",
 };
 
 // Reader connections kept open between reads; more are opened while more threads read at once.

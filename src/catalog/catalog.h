@@ -22,6 +22,7 @@
 
 #include "catalog/sqlite.h"
 #include "core/time.h"
+#include "integrity/chain.h"
 
 namespace vigil {
 
@@ -104,6 +105,31 @@ struct CameraUsage {
   std::optional<WallTime> newest_end;
 };
 
+// One entry of a camera's hash chain as stored (table chain_entry; docs/design/integrity.md).
+struct ChainRow {
+  ChainEntry entry;
+  int64_t segment_id = 0;          // a fragment's segment row; 0 for a gap or a loss
+  int64_t fragment_position = -1;  // a fragment's place in its segment's fragment index
+  Sha256 link{};
+};
+// The row that extends a chain whose last row is `head` (none: a new chain) with `e`: its
+// sequence and link filled in.
+ChainRow next_chain_row(const std::optional<ChainRow>& head, ChainEntry e, int64_t segment_id = 0,
+                        int64_t fragment_position = -1);
+
+struct CheckpointRow {
+  Checkpoint checkpoint;
+  std::string key_fingerprint;
+  Signature signature{};
+  std::optional<Bytes> tsa_token;  // RFC 3161 token; not requested yet (docs/design/integrity.md)
+};
+
+struct SigningKeyRow {
+  std::string fingerprint;
+  std::string public_key_pem;
+  WallTime created;
+};
+
 class Catalog {
  public:
   // Opens (creating if needed) and migrates the catalog. Throws Error naming the file.
@@ -175,6 +201,20 @@ class Catalog {
   // came after. nullopt: never judged.
   std::optional<WallTime> events_judged_until(const std::string& camera);
   void set_events_judged_until(const std::string& camera, WallTime t);
+
+  // The hash chain (catalog/chain_rows.cpp). Rows are appended by the camera's recorder (or
+  // by recovery before recorders start), never changed.
+  void append_chain(const ChainRow& row);
+  std::optional<ChainRow> chain_head(const std::string& camera);
+  // A camera's rows in sequence order, one at a time (a year is ~16 million rows per camera).
+  void for_each_chain_row(const std::string& camera, const std::function<void(const ChainRow&)>& fn);
+  std::vector<ChainRow> chain_rows_of_segment(int64_t segment_id);
+  std::vector<std::string> chain_cameras();
+  void add_checkpoint(const CheckpointRow& c);
+  std::vector<CheckpointRow> checkpoints(const std::string& camera);
+  // Public keys that signed checkpoints; adding one already there does nothing.
+  void add_signing_key(const SigningKeyRow& k);
+  std::vector<SigningKeyRow> signing_keys();
 
   // What every statement run so far cost SQLite, summed over the writer and reader connections
   // (sqlite.h). Tests use it to prove that a read does not grow with the archive.

@@ -464,7 +464,7 @@ Config parse_config(const std::string& text, const std::string& source,
   }
   v.only_keys(root, "",
               {"data_dir", "segment_seconds", "min_free_space", "disk_low_space", "retention",
-               "ingest", "http", "camera", "events", "mqtt", "webhook"});
+               "ingest", "http", "camera", "events", "mqtt", "webhook", "integrity"});
 
   Config c;
   c.source = source;
@@ -493,6 +493,15 @@ Config parse_config(const std::string& text, const std::string& source,
     if (c.ingest.backoff_max < c.ingest.backoff_initial) {
       v.fail("ingest.backoff_max_ms", std::to_string(c.ingest.backoff_max.count()),
              "must not be smaller than ingest.backoff_initial_ms");
+    }
+  }
+
+  if (const toml::node* n = root.get("integrity")) {
+    const toml::table* t = n->as_table();
+    if (!t) v.fail("integrity", Validator::describe(*n), "must be a table");
+    v.only_keys(*t, "integrity", {"checkpoint_seconds"});
+    if (auto x = v.get_int(*t, "integrity.", "checkpoint_seconds", 1, 3600)) {
+      c.checkpoint_period = std::chrono::seconds(*x);
     }
   }
 

@@ -194,6 +194,9 @@ struct Config {
   EventSettings events;
   MqttSettings mqtt;
   std::vector<WebhookTarget> webhooks;
+  // [integrity] checkpoint_seconds: a signed checkpoint of each camera's hash chain at least
+  // this often while it records (and at every segment close). docs/design/integrity.md.
+  std::chrono::seconds checkpoint_period{60};
 
   const CameraConfig* find_camera(const std::string& id) const;
 };

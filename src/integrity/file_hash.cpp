@@ -26,6 +26,7 @@ Sha256 Sha256Hasher::finish() {
   Sha256 out{};
   unsigned int len = 0;
   EVP_DigestFinal_ex(ctx_, out.data(), &len);
+  EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr);  // ready for the next message
   return out;
 }
 
@@ -58,6 +59,40 @@ Sha256 sha256_file(const std::filesystem::path& file, uint64_t length) {
                                           std::to_string(length) + " bytes to hash");
   }
   return hasher.finish();
+}
+
+std::vector<Sha256> sha256_file_parts(const std::filesystem::path& file,
+                                      const std::vector<uint64_t>& sizes) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    throw Error(err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kDataLoss,
+                file.string() + ": open for hashing: " + errno_string(err));
+  }
+  std::vector<Sha256> out;
+  out.reserve(sizes.size());
+  Sha256Hasher hasher;
+  std::vector<unsigned char> buf(1 << 16);
+  for (const uint64_t size : sizes) {
+    uint64_t left = size;
+    while (left > 0) {
+      const size_t want = left < buf.size() ? static_cast<size_t>(left) : buf.size();
+      const ssize_t n = ::read(fd, buf.data(), want);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        const int err = n < 0 ? errno : 0;
+        ::close(fd);
+        throw Error(ErrorCode::kDataLoss,
+                    file.string() + ": read for hashing: " +
+                        (err ? errno_string(err) : std::string("shorter than its parts")));
+      }
+      hasher.update(buf.data(), static_cast<size_t>(n));
+      left -= static_cast<uint64_t>(n);
+    }
+    out.push_back(hasher.finish());
+  }
+  ::close(fd);
+  return out;
 }
 
 std::string to_hex(const Sha256& h) { return hex(h.data(), h.size()); }

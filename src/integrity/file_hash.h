@@ -29,7 +29,8 @@ class Sha256Hasher {
   Sha256Hasher(const Sha256Hasher&) = delete;
   Sha256Hasher& operator=(const Sha256Hasher&) = delete;
   void update(const uint8_t* data, size_t size);
-  Sha256 finish();  // once
+  // The hash of everything updated since construction or the last finish(); starts over.
+  Sha256 finish();
 
  private:
   evp_md_ctx_st* ctx_;
@@ -38,6 +39,10 @@ class Sha256Hasher {
 // Hashes the first `length` bytes of `file` (the whole file when length is UINT64_MAX).
 // Throws Error(kNotFound / kDataLoss) naming the file.
 Sha256 sha256_file(const std::filesystem::path& file, uint64_t length = UINT64_MAX);
+// The SHA-256 of each consecutive part of `file`, from its start, `sizes[i]` bytes each, in
+// one pass (a segment's init part and fragments). Throws Error naming the file if it is shorter.
+std::vector<Sha256> sha256_file_parts(const std::filesystem::path& file,
+                                      const std::vector<uint64_t>& sizes);
 std::string to_hex(const Sha256& h);
 // Lowercase hex of any bytes; from_hex accepts either case, nullopt for anything else.
 std::string hex(const uint8_t* data, size_t size);

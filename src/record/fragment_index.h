@@ -5,6 +5,7 @@
 // the init part (ftyp+moov), so they cannot disagree with the sizes. ~5 bytes per 2 s GOP.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -18,6 +19,9 @@ struct Fragment {
   uint64_t size = 0;    // moof + mdat
   Ticks90k start{0};    // media time from the start of the segment
   Ticks90k duration{0};
+  // SHA-256 of the fragment's bytes, as the writer wrote them (SegmentWriter::flush_fragment);
+  // zeros when read back from the index, which does not store it (the hash chain does).
+  std::array<uint8_t, 32> sha256{};
 };
 
 std::vector<uint8_t> encode_fragment_index(const std::vector<Fragment>& fragments);

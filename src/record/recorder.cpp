@@ -476,12 +476,30 @@ void Recorder::open_segment(Ticks90k dts) {
     return;
   }
   if (!gap_reason_.empty()) {
-    if (previous_end && *previous_end < start) {
-      try {
+    try {
+      if (previous_end && *previous_end < start) {
         catalog_.add_gap(camera_id_, *previous_end, start, gap_reason_);
-      } catch (const Error& e) {
-        spdlog::error("camera {}: recording a gap: {}", camera_id_, e.what());
       }
+      if (!chain_loaded_) {
+        chain_head_ = catalog_.chain_head(camera_id_);
+        chain_loaded_ = true;
+      }
+      // "Nothing was recorded here" is part of the chain: from where the chain stopped (the
+      // last fragment, or what recovery recorded as lost) to this segment.
+      if (chain_head_) {
+        const ChainEntry& h = chain_head_->entry;
+        const WallTime chain_end = h.wall_start + to_wall(h.duration);
+        if (chain_end < start) {
+          ChainEntry gap;
+          gap.kind = ChainKind::kGap;
+          gap.wall_start = chain_end;
+          gap.duration = to_ticks(start - chain_end);
+          gap.note = gap_reason_;
+          extend_chain(std::move(gap));
+        }
+      }
+    } catch (const Error& e) {
+      spdlog::error("camera {}: recording a gap: {}", camera_id_, e.what());
     }
     gap_reason_.clear();
   }
@@ -498,7 +516,7 @@ void Recorder::close_segment(const std::string& reason) {
   if (!open_) return;  // the write failed and handle_failure closed it
   Open& o = *open_;
   try {
-    if (auto f = o.writer->flush_fragment()) o.fragments.push_back(*f);
+    if (auto f = o.writer->flush_fragment()) add_fragment(*f);
     if (o.fragments.empty()) {
       // Nothing durable: no file worth keeping. Playback had nothing of it to list.
       if (open_segments_) open_segments_->closed(o.row_id);
@@ -516,9 +534,12 @@ void Recorder::close_segment(const std::string& reason) {
       c.sha256.assign(hash.begin(), hash.end());
       c.close_reason = reason;
       catalog_.close_segment(o.row_id, c);
-      std::lock_guard lock(status_mu_);
-      ++segments_closed_;
-      bytes_written_ += c.bytes;
+      {
+        std::lock_guard lock(status_mu_);
+        ++segments_closed_;
+        bytes_written_ += c.bytes;
+      }
+      checkpoint();
     }
   } catch (const Error& e) {
     return handle_failure(e);
@@ -531,10 +552,61 @@ void Recorder::close_segment(const std::string& reason) {
 void Recorder::flush_fragment() {
   auto f = open_->writer->flush_fragment();
   if (!f) return;
-  open_->fragments.push_back(*f);
+  add_fragment(*f);
+  if (options_.signer && (!last_checkpoint_ || now_ - *last_checkpoint_ >= options_.signer->period)) {
+    checkpoint();
+  }
   // flush_fragment() returns only after the fragment's fdatasync: what playback may now serve is
   // what a crash would keep.
   if (open_segments_) open_segments_->fragment_synced(open_->row_id, *f);
+}
+
+void Recorder::add_fragment(const Fragment& f) {
+  Open& o = *open_;
+  // Indexed first: if the chain's row cannot be stored, the file and its row still agree (check
+  // then reports the fragment as missing from the chain).
+  o.fragments.push_back(f);
+  ChainEntry e;
+  e.kind = ChainKind::kFragment;
+  e.wall_start = o.wall_start + to_wall(f.start);
+  e.duration = f.duration;
+  e.init_hash = o.writer->init_hash();
+  e.fragment_hash = f.sha256;
+  extend_chain(std::move(e), o.row_id, static_cast<int64_t>(o.fragments.size() - 1));
+}
+
+void Recorder::extend_chain(ChainEntry e, int64_t segment_id, int64_t fragment_position) {
+  if (!chain_loaded_) {
+    chain_head_ = catalog_.chain_head(camera_id_);
+    chain_loaded_ = true;
+  }
+  e.camera_id = camera_id_;
+  ChainRow row = next_chain_row(chain_head_, std::move(e), segment_id, fragment_position);
+  catalog_.append_chain(row);
+  chain_head_ = std::move(row);
+}
+
+void Recorder::checkpoint() {
+  if (!options_.signer || !chain_head_) return;
+  if (last_checkpoint_sequence_ == chain_head_->entry.sequence) return;
+  const CheckpointSigner& s = *options_.signer;
+  CheckpointRow row;
+  Checkpoint& c = row.checkpoint;
+  c.camera_id = camera_id_;
+  c.sequence = chain_head_->entry.sequence;
+  c.head = chain_head_->link;
+  c.wall_time = clock_.wall_now();
+  try {
+    if (s.audit_head) c.audit_head = s.audit_head();
+    row.key_fingerprint = s.fingerprint;
+    row.signature = sign(s.key, checkpoint_message(c));
+    catalog_.add_checkpoint(row);
+    last_checkpoint_ = now_;
+    last_checkpoint_sequence_ = c.sequence;
+  } catch (const std::exception& e) {
+    spdlog::error("camera {}: storing a signed checkpoint at chain entry {}: {}", camera_id_,
+                  c.sequence, e.what());
+  }
 }
 
 void Recorder::forget_open() {
@@ -578,9 +650,12 @@ void Recorder::handle_failure(const Error& e) {
       c.sha256.assign(hash.begin(), hash.end());
       c.close_reason = std::string("write failed: ") + e.what();
       catalog_.close_segment(o.row_id, c);
-      std::lock_guard lock(status_mu_);
-      ++segments_closed_;
-      bytes_written_ += kept;
+      {
+        std::lock_guard lock(status_mu_);
+        ++segments_closed_;
+        bytes_written_ += kept;
+      }
+      checkpoint();
     };
     try {
       try {

@@ -26,6 +26,10 @@
 //    a delay that doubles with each consecutive failure; the lost stretch is recorded as a gap.
 //    Every file system call on this path goes through a FileOps (record/file_ops.h) and every
 //    failure becomes an Error with the path: nothing thrown reaches the camera's thread.
+//  - Every fragment, once synced, extends the camera's hash chain (one row: its SHA-256 from the
+//    bytes written, and the link over it; docs/design/integrity.md); a gap in the footage is a
+//    chain entry too. With a signer, a signed checkpoint of the chain's head is stored every
+//    `period` while recording and at every segment close.
 //  - The open file and each fragment once synced are published to an OpenSegments registry (when
 //    given), so that playback can serve the file being written (record/open_segments.h).
 #pragma once
@@ -45,6 +49,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/supervision.h"
+#include "integrity/key_store.h"
 #include "ingest/media.h"
 #include "record/file_ops.h"
 #include "record/fragment_index.h"
@@ -73,6 +78,8 @@ struct RecorderOptions {
   ComponentRegistry* components = nullptr;
   // The writer's restarts after a failure that is not a disk error.
   RestartPolicy writer_restart;
+  // Signs checkpoints of the hash chain; null: the chain is kept but not signed (tests).
+  std::shared_ptr<const CheckpointSigner> signer;
 };
 
 struct RecorderStatus {
@@ -173,6 +180,13 @@ class Recorder final : public PacketSink {
   void forget_open();
   // Flushes the open file's buffered GOP as a fragment; published once synced.
   void flush_fragment();
+  // Adds a synced fragment of the open file to its index and to the hash chain.
+  void add_fragment(const Fragment& f);
+  // Appends `e` to the camera's chain (the head is read from the catalog once).
+  void extend_chain(ChainEntry e, int64_t segment_id = 0, int64_t fragment_position = -1);
+  // Signs and stores a checkpoint of the chain's head, unless one covers it already. Logs
+  // failures: a checkpoint that could not be stored never stops recording.
+  void checkpoint();
   void set_error(const std::string& e);
   void drop() { ++dropped_; }
 
@@ -219,6 +233,11 @@ class Recorder final : public PacketSink {
   // the camera's, in the audio time base; bounded by one video frame's worth in practice.
   std::deque<PacketPtr> audio_queue_;
   std::string gap_reason_ = "vigil was not recording";
+  // The chain's last row, once read from the catalog (chain_loaded_).
+  bool chain_loaded_ = false;
+  std::optional<ChainRow> chain_head_;
+  std::optional<SteadyTime> last_checkpoint_;
+  std::optional<uint64_t> last_checkpoint_sequence_;
 
   mutable std::mutex status_mu_;
   int64_t segments_closed_ = 0;

@@ -33,22 +33,58 @@ void truncate_and_sync(const std::filesystem::path& file, uint64_t length) {
   if (!ok) throw Error(ErrorCode::kDataLoss, file.string() + ": cut back: " + errno_string(err));
 }
 
-// What the file says the row should be; nullopt when the file has no complete fragment.
+// What the file says the row should be, cut back to its first `keep` complete fragments;
+// nullopt when none is left (the file is left as it is then). `cut` gets the media duration of
+// the complete fragments cut off.
 std::optional<ClosedSegment> closed_from_file(const std::filesystem::path& file, WallTime start,
-                                              const std::string& reason) {
+                                              const std::string& reason, size_t keep = SIZE_MAX,
+                                              Ticks90k* cut = nullptr) {
   const BmffScan scan = scan_fragmented_mp4(file);
-  if (!scan.has_init || scan.fragments.empty()) return std::nullopt;
-  if (scan.file_bytes > scan.valid_bytes) truncate_and_sync(file, scan.valid_bytes);
+  if (cut) *cut = Ticks90k(0);
+  std::vector<Fragment> fragments = fragments_of(scan);
+  if (fragments.size() > keep) {
+    for (size_t i = keep; i < fragments.size(); ++i) {
+      if (cut) *cut += fragments[i].duration;
+    }
+    fragments.resize(keep);
+  }
+  if (!scan.has_init || fragments.empty()) return std::nullopt;
+  const uint64_t length = fragments.back().offset + fragments.back().size;
+  if (scan.file_bytes > length) truncate_and_sync(file, length);
   ClosedSegment c;
-  c.media_duration = scan.media_duration();
+  c.media_duration = fragments.back().start + fragments.back().duration;
   c.wall_end = start + to_wall(c.media_duration);
-  c.bytes = scan.valid_bytes;
+  c.bytes = length;
   c.init_bytes = scan.init_bytes;
-  c.fragment_index = encode_fragment_index(fragments_of(scan));
-  const Sha256 h = sha256_file(file, scan.valid_bytes);
+  c.fragment_index = encode_fragment_index(fragments);
+  const Sha256 h = sha256_file(file, length);
   c.sha256.assign(h.begin(), h.end());
   c.close_reason = reason;
   return c;
+}
+
+// A crash left `row` open. The camera's chain continues from its last durable link: fragments
+// the file holds beyond the last one chained (synced, but the crash came before their chain row)
+// are cut off with whatever was not written yet, and the loss becomes a kLost chain entry.
+// Returns how many fragments to keep; SIZE_MAX for a camera recorded before the chain existed.
+size_t chained_fragments(Catalog& catalog, const SegmentRow& row) {
+  if (!catalog.chain_head(row.camera_id)) return SIZE_MAX;
+  return catalog.chain_rows_of_segment(row.id).size();
+}
+
+void record_loss(Catalog& catalog, const SegmentRow& row, Ticks90k cut) {
+  const auto head = catalog.chain_head(row.camera_id);
+  if (!head) return;
+  ChainEntry lost;
+  lost.camera_id = row.camera_id;
+  lost.kind = ChainKind::kLost;
+  lost.wall_start = head->entry.wall_start + to_wall(head->entry.duration);
+  lost.duration = cut;  // what the file held; the frames still in memory are not known
+  lost.note = row.path + ": vigil stopped without closing the file (crash or power cut); " +
+              (cut.count() ? "fragments written after the last durable link were cut off, and "
+                           : "") +
+              "footage not yet written was lost";
+  catalog.append_chain(next_chain_row(head, std::move(lost)));
 }
 
 // Durably (the directory synced) before the caller removes the row that named the file: a power
@@ -93,6 +129,87 @@ std::string compare_row_to_file(const SegmentRow& row, const std::filesystem::pa
   return "";
 }
 
+// The segment's fragments against their chain entries (what the recorder hashed as it wrote):
+// each entry must sit where the index says and, with `verify_hash`, its bytes must still hash
+// to what was chained. Issues go to `report`; a segment outside the chain is unverified.
+void check_segment_chain(Catalog& catalog, const SegmentRow& row, const std::filesystem::path& file,
+                         bool verify_hash, CheckReport& report) {
+  const std::vector<ChainRow> chained = catalog.chain_rows_of_segment(row.id);
+  auto issue = [&](const std::string& problem, std::optional<WallTime> at, bool altered) {
+    CheckIssue i{row.path, problem};
+    i.camera_id = row.camera_id;
+    i.at = at;
+    i.altered = altered;
+    report.issues.push_back(std::move(i));
+  };
+  if (chained.empty()) {
+    CheckIssue i{row.path, "not in the hash chain (" + row.close_reason +
+                               "): its integrity cannot be proven"};
+    i.camera_id = row.camera_id;
+    i.at = row.wall_start;
+    report.unverified.push_back(std::move(i));
+    return;
+  }
+  const auto index = decode_fragment_index(row.fragment_index, row.init_bytes);
+  if (!index) return;  // reported by compare_row_to_file
+  if (chained.size() != index->size()) {
+    issue(std::to_string(index->size()) + " fragment(s) in the file's index, " +
+              std::to_string(chained.size()) + " in the hash chain",
+          row.wall_start, false);
+  }
+  std::vector<Sha256> parts;
+  if (verify_hash) {
+    std::vector<uint64_t> sizes{row.init_bytes};
+    for (const Fragment& f : *index) sizes.push_back(f.size);
+    try {
+      parts = sha256_file_parts(file, sizes);
+    } catch (const Error&) {
+      // Missing or short: compare_row_to_file reported it.
+    }
+  }
+  for (const ChainRow& c : chained) {
+    const auto pos = static_cast<size_t>(c.fragment_position);
+    const WallTime at = c.entry.wall_start;
+    if (c.fragment_position < 0 || pos >= index->size()) {
+      issue("chain entry " + std::to_string(c.entry.sequence) + " names fragment " +
+                std::to_string(c.fragment_position) + ", which the file's index does not have",
+            at, false);
+      continue;
+    }
+    const Fragment& f = (*index)[pos];
+    if (f.duration != c.entry.duration || row.wall_start + to_wall(f.start) != at) {
+      issue("fragment " + std::to_string(pos) + " (" + format_iso8601(at) +
+                ") lies elsewhere in time than its chain entry " +
+                std::to_string(c.entry.sequence) + ": fragments removed or reordered",
+            at, false);
+    }
+    if (parts.empty()) continue;
+    if (parts[0] != c.entry.init_hash) {
+      issue("ALTERED: the init part does not hash to chain entry " +
+                std::to_string(c.entry.sequence) + " (" + format_iso8601(at) + ")",
+            at, true);
+      break;
+    }
+    if (parts[pos + 1] != c.entry.fragment_hash) {
+      issue("ALTERED: fragment " + std::to_string(pos) + " (" + format_iso8601(at) +
+                ") does not hash to chain entry " + std::to_string(c.entry.sequence) +
+                ": the file was changed after it was recorded",
+            at, true);
+    }
+  }
+}
+
+// Whether the first `row.bytes` of the file still hash to the row's SHA-256: then whatever
+// differs lies after them (a torn tail) and cutting the file back restores the recording.
+bool recorded_bytes_intact(const SegmentRow& row, const std::filesystem::path& file) {
+  try {
+    const Sha256 h = sha256_file(file, row.bytes);
+    return std::vector<uint8_t>(h.begin(), h.end()) == row.sha256;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
 }  // namespace
 
 RecoveryReport recover_catalog(Catalog& catalog, const std::filesystem::path& data_dir) {
@@ -106,14 +223,17 @@ RecoveryReport recover_catalog(Catalog& catalog, const std::filesystem::path& da
   for (const SegmentRow& row : catalog.segments_in_state(SegmentState::kWriting)) {
     const std::filesystem::path file = data_dir / row.path;
     std::optional<ClosedSegment> c;
+    const size_t keep = chained_fragments(catalog, row);
+    Ticks90k cut{0};
     try {
       std::error_code ec;
       const bool exists = std::filesystem::exists(file, ec);
       if (ec) throw Error(ErrorCode::kUnavailable, file.string() + ": " + ec.message());
-      if (exists) c = closed_from_file(file, row.wall_start, "recovered");
+      if (exists) c = closed_from_file(file, row.wall_start, "recovered", keep, &cut);
     } catch (const Error& e) {
       r.notes.push_back(row.path + ": " + e.what());
     }
+    record_loss(catalog, row, cut);
     if (c) {
       catalog.close_segment(row.id, *c);
       ++r.closed;
@@ -147,9 +267,12 @@ CheckReport check_catalog(Catalog& catalog, const std::filesystem::path& data_di
           CheckIssue{row.path, std::string("left in state ") + segment_state_name(row.state)});
       return;
     }
+    check_segment_chain(catalog, row, file, opt.verify_hashes, report);
     const std::string problem = compare_row_to_file(row, file, opt.verify_hashes);
     if (problem.empty()) return;
     CheckIssue issue{row.path, problem};
+    issue.camera_id = row.camera_id;
+    issue.at = row.wall_start;
     if (opt.repair) {
       try {
         std::error_code ec;
@@ -157,21 +280,31 @@ CheckReport check_catalog(Catalog& catalog, const std::filesystem::path& data_di
           catalog.delete_segment_row(row.id);
           catalog.add_gap(row.camera_id, row.wall_start, row.wall_end, "segment file lost");
           issue.repaired = true;
-        } else if (auto c = closed_from_file(file, row.wall_start, "repaired by check")) {
-          catalog.close_segment(row.id, *c);
-          issue.repaired = true;
+        } else if (recorded_bytes_intact(row, file)) {
+          // Bytes after the recording (a torn tail): cut back to exactly what was recorded.
+          if (auto c = closed_from_file(file, row.wall_start, row.close_reason)) {
+            catalog.close_segment(row.id, *c);
+            issue.repaired = true;
+          }
         } else {
-          remove_file(file);
-          catalog.delete_segment_row(row.id);
-          catalog.add_gap(row.camera_id, row.wall_start, row.wall_end, "segment file unreadable");
-          issue.repaired = true;
+          // Never re-hash a file that does not match what was recorded: that would launder
+          // tampering. It stays as it is, reported, and its row keeps the recorded hash.
+          issue.altered = true;
+          issue.problem = "ALTERED: " + issue.problem +
+                          "; the recorded bytes changed: kept as they are, not repaired";
         }
       } catch (const Error& e) {
         issue.problem += std::string("; repair failed: ") + e.what();
       }
+    } else if (std::error_code ec; opt.verify_hashes && std::filesystem::exists(file, ec) &&
+                                     !recorded_bytes_intact(row, file)) {
+      issue.altered = true;
+      issue.problem = "ALTERED: " + issue.problem;
     }
     report.issues.push_back(issue);
   });
+
+  check_chains(catalog, data_dir, report);
 
   // Each camera's usage as the triggers kept it (catalog.h) against its rows.
   for (const auto& fix : catalog.check_usage(opt.repair)) {
@@ -211,7 +344,8 @@ CheckReport check_catalog(Catalog& catalog, const std::filesystem::path& data_di
           BmffScan scan;
           if (parsed) {
             scan = scan_fragmented_mp4(it->path());
-            c = closed_from_file(it->path(), parsed->start, "adopted by check");
+            // Not in the hash chain: check lists it as unverified from now on.
+            c = closed_from_file(it->path(), parsed->start, "adopted by check, unverified");
           }
           if (c) {
             NewSegment ns;

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "catalog/catalog.h"
@@ -21,9 +23,16 @@ struct RecoveryReport {
 RecoveryReport recover_catalog(Catalog& catalog, const std::filesystem::path& data_dir);
 
 struct CheckIssue {
+  CheckIssue(std::string path_, std::string problem_, bool repaired_ = false)
+      : path(std::move(path_)), problem(std::move(problem_)), repaired(repaired_) {}
   std::string path;
   std::string problem;
   bool repaired = false;
+  // The footage no longer matches what was recorded (its hash chain or its row's SHA-256):
+  // never repaired, kept as evidence, and never trusted again.
+  bool altered = false;
+  std::string camera_id;      // when known
+  std::optional<WallTime> at; // when the problem lies, when known
 };
 
 struct CheckOptions {
@@ -36,8 +45,17 @@ struct CheckReport {
   int64_t segments = 0;
   int64_t files = 0;
   std::vector<CheckIssue> issues;
+  // Not problems, but footage whose integrity cannot be proven: segments outside the hash chain
+  // (adopted orphans, recorded before the chain existed).
+  std::vector<CheckIssue> unverified;
+  int64_t chain_entries = 0;
+  int64_t checkpoints = 0;
   int mismatches() const { return static_cast<int>(issues.size()); }
 };
+
+// Walks every camera's hash chain (record/chain_check.cpp): sequence holes, links that do not
+// match their rows, checkpoints whose signature or head does not hold. `data_dir` holds keys/.
+void check_chains(Catalog& catalog, const std::filesystem::path& data_dir, CheckReport& report);
 
 CheckReport check_catalog(Catalog& catalog, const std::filesystem::path& data_dir,
                           const CheckOptions& options);

@@ -20,6 +20,9 @@ struct SegmentWriter::Sink {
   uint64_t written = 0;
   int error = 0;  // errno of the first failed write
   Sha256Hasher hash;
+  // The part being written: the init part, then each fragment in turn. A second pass over the
+  // same bytes while they are in cache, never a re-read of the file.
+  Sha256Hasher part_hash;
 };
 
 namespace {
@@ -38,6 +41,7 @@ int write_cb(void* opaque, uint8_t* buf, int size) {
       return AVERROR(s->error);
     }
     s->hash.update(buf + done, static_cast<size_t>(n));
+    s->part_hash.update(buf + done, static_cast<size_t>(n));
     done += static_cast<int>(n);
     s->written += static_cast<uint64_t>(n);
   }
@@ -108,6 +112,7 @@ void SegmentWriter::write_init(const StreamInfo& info) {
   sync("init part");
   sync_dir(ops_, path_.parent_path());
   init_bytes_ = durable_bytes_ = sink_->written;
+  init_hash_ = sink_->part_hash.finish();
 }
 
 SegmentWriter::~SegmentWriter() { release(); }
@@ -168,6 +173,7 @@ std::optional<Fragment> SegmentWriter::flush_fragment() {
   f.size = sink_->written - durable_bytes_;
   f.start = durable_duration_;
   f.duration = pending_video_duration_;
+  f.sha256 = sink_->part_hash.finish();
   durable_bytes_ = sink_->written;
   durable_duration_ += pending_video_duration_;
   pending_video_duration_ = Ticks90k(0);

@@ -4,7 +4,8 @@
 //
 // Durability: the file is created exclusively; the init part and every fragment are fdatasync'd
 // as soon as written, so after a crash the file holds every fragment that flush_fragment()
-// returned. The bytes are hashed (SHA-256) as they are written.
+// returned. The bytes are hashed (SHA-256) as they are written: the whole file, and each part
+// (init, every fragment) on its own for the integrity chain.
 // Every create, write, sync and cut goes through a FileOps (record/file_ops.h).
 // Not thread-safe; owned by one camera's recorder (on its writer thread).
 #pragma once
@@ -38,7 +39,8 @@ class SegmentWriter {
   // Adds a packet whose timestamps are relative to the segment start, in the track's time base
   // (video: 1/90000), with its duration set. Throws Error on a write failure.
   void write(AVPacket* pkt, TrackKind track);
-  // Writes the buffered samples as one fragment and syncs it. nullopt if nothing was buffered.
+  // Writes the buffered samples as one fragment and syncs it, with the SHA-256 of its bytes
+  // (moof+mdat) in Fragment::sha256. nullopt if nothing was buffered.
   std::optional<Fragment> flush_fragment();
   // Final sync and close. Returns the SHA-256 of the whole file.
   Sha256 finish();
@@ -47,6 +49,8 @@ class SegmentWriter {
   uint64_t abandon_to_durable();
 
   uint64_t init_bytes() const { return init_bytes_; }
+  // SHA-256 of the init part (ftyp+moov), from the bytes written.
+  const Sha256& init_hash() const { return init_hash_; }
   uint64_t durable_bytes() const { return durable_bytes_; }
   Ticks90k durable_duration() const { return durable_duration_; }
   const std::filesystem::path& path() const { return path_; }
@@ -69,6 +73,7 @@ class SegmentWriter {
   int video_index_ = 0;
   int audio_index_ = -1;
   uint64_t init_bytes_ = 0;
+  Sha256 init_hash_{};
   uint64_t durable_bytes_ = 0;
   Ticks90k durable_duration_{0};
   Ticks90k pending_video_duration_{0};

@@ -191,8 +191,11 @@ Response SettingsApi::system_status(Call& call) {
     const std::string id = c.value("id", "");
     if (c.value("disk_full", false) && call.principal->user.may_see_camera(id)) full.push_back(id);
   }
+  // The fingerprint of the key that signs the recordings' checkpoints: what a verifier of an
+  // evidence bundle compares against (docs/design/integrity.md).
   return Response::json(200, {{"disk", disk_json(disk_state(*config, st))},
-                              {"disk_full_cameras", full}});
+                              {"disk_full_cameras", full},
+                              {"key_fingerprint", st.value("key_fingerprint", "")}});
 }
 
 Response SettingsApi::notifications(Call&) {

@@ -40,11 +40,11 @@ TEST(Catalog, MigratesOnceAndReopens) {
   test::TempDir dir;
   {
     Catalog c(dir.path() / "vigil.db");
-    EXPECT_EQ(c.schema_version(), 5);
+    EXPECT_EQ(c.schema_version(), 6);
     c.begin_segment(seg("a", wall_from_ms(1000)));
   }
   Catalog again(dir.path() / "vigil.db");
-  EXPECT_EQ(again.schema_version(), 5);
+  EXPECT_EQ(again.schema_version(), 6);
   EXPECT_EQ(again.all_segments().size(), 1u);
 }
 
@@ -102,8 +102,10 @@ TEST(Catalog, Gaps) {
             "camera unreachable");
 }
 
-// Undoes migration 5 on a catalog: a catalog as vigil left it before runs.
+// Undoes the migrations after 4 on a catalog: a catalog as vigil left it before runs (5) and
+// the integrity chain (6).
 const char* const kBackToSchema4 =
+    "DROP TABLE chain_entry; DROP TABLE checkpoint; DROP TABLE signing_key; "
     "DROP TRIGGER segment_run_insert; DROP TRIGGER segment_run_grow; "
     "DROP TRIGGER segment_run_move; DROP TRIGGER segment_run_delete; DROP TABLE segment_run; "
     "DROP TRIGGER gap_longest_insert; DROP TABLE gap_longest; DROP INDEX event_start; "
@@ -269,7 +271,8 @@ TEST(CatalogUsage, TheMigrationCountsAnArchiveRecordedBeforeIt) {
         "CREATE INDEX segment_camera_start ON segment (camera_id, wall_start_ms); "
         "DROP TRIGGER event_longest_insert; "
         "DROP TRIGGER event_longest_update; DROP TABLE event_longest; "
-        "DROP TABLE events_judged; PRAGMA user_version = 3");
+        "DROP TABLE events_judged; "
+        "PRAGMA user_version = 3");
   }
   Catalog c(dir.path() / "vigil.db");
   EXPECT_GE(c.schema_version(), 5);
