@@ -644,6 +644,7 @@ TEST_F(RecorderTest, AWriterFailureIsReportedAsAComponentAndRecordingResumes) {
   // 4.0-4.9 s: the packet being written when it failed and those before the next keyframe.
   EXPECT_EQ(s.packets_dropped, 10);
   expect_files_agree_with_catalog();
+}
 
 // ---- The integrity chain (docs/design/integrity.md) ----
 
