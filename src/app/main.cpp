@@ -21,12 +21,15 @@ extern "C" {
 #include "app/recorder_service.h"
 #include "app/user_commands.h"
 #include "catalog/accounts.h"
+#include "catalog/audit_chain.h"
+#include "catalog/audit_syslog.h"
 #include "catalog/catalog.h"
 #include "core/config_store.h"
 #include "core/error.h"
 #include "core/redact.h"
 #include "core/supervision.h"
 #include "core/text.h"
+#include "integrity/file_hash.h"
 #include "record/recovery.h"
 #include "serve/api.h"
 #include "serve/http_server.h"
@@ -93,6 +96,7 @@ int run_serve(ConfigStore& configs) {
   std::unique_ptr<HttpServer> http;
   if (config.http.enabled) {
     accounts = std::make_unique<AccountStore>(config.data_dir / "vigil.db");
+    copy_audit_to_syslog(*accounts, config.audit);
     api = std::make_unique<Api>(
         configs, *accounts, clock,
         [&service] { return nlohmann::json::parse(service.status_json()); }, &components);
@@ -147,7 +151,39 @@ int run_serve(ConfigStore& configs) {
   return 0;
 }
 
-int run_check(const Config& config, bool repair, bool hashes) {
+// Walks the audit log's hash chain (catalog/audit_chain.h); the number of broken rows.
+int64_t check_audit_chain(const std::filesystem::path& db_file) {
+  sql::Connection db(db_file.string());
+  db.exec("PRAGMA query_only=1");
+  const AuditChainReport r = walk_audit_chain(db);
+  if (const auto& b = r.first_break) {
+    const AuditEntry& e = b->row;
+    std::cout << "audit: chain broken at row " << e.id << " (" << format_iso8601(e.at) << ", "
+              << e.action << "): ";
+    switch (b->kind) {
+      case AuditBreak::Kind::kModified:
+        std::cout << "the row was modified (it does not match its link)";
+        break;
+      case AuditBreak::Kind::kDeleted:
+        std::cout << "row(s) " << (b->previous_id + 1) << ".." << (e.id - 1)
+                  << " before it were deleted";
+        break;
+      case AuditBreak::Kind::kInserted:
+        std::cout << "the row was inserted (the row after it follows from row "
+                  << b->previous_id << ")";
+        break;
+      case AuditBreak::Kind::kUnlinked:
+        std::cout << "the row has no link: it was written around vigil";
+        break;
+    }
+    std::cout << "; " << r.broken_rows << " broken row(s) in all\n";
+  }
+  std::cout << "audit: checked " << r.rows << " row(s): chain " << (r.ok() ? "intact" : "BROKEN")
+            << ", head " << to_hex(r.head) << "\n";
+  return r.broken_rows;
+}
+
+int run_check(const Config& config, bool repair, bool hashes, bool audit) {
   if (!std::filesystem::exists(config.data_dir / "vigil.db")) {
     std::cout << "no catalog at " << (config.data_dir / "vigil.db").string()
               << ": nothing recorded yet\n";
@@ -175,7 +211,8 @@ int run_check(const Config& config, bool repair, bool hashes) {
   if (repair) std::cout << ", " << (r.mismatches() - unrepaired) << " repaired";
   if (!lock.acquired()) std::cout << " (vigil serve is running: open segments not judged)";
   std::cout << "\n";
-  return unrepaired ? 1 : 0;
+  const int64_t audit_broken = audit ? check_audit_chain(config.data_dir / "vigil.db") : 0;
+  return unrepaired || audit_broken ? 1 : 0;
 }
 
 std::string human_bytes(double b) {
@@ -273,6 +310,8 @@ int main(int argc, char** argv) {
   auto* check = app.add_subcommand("check", "verify that the catalog and the files agree");
   check->add_flag("--repair", repair, "fix what can be fixed (vigil serve must be stopped)");
   check->add_flag("--hash", hashes, "also verify every file's SHA-256 (reads everything)");
+  bool audit = false;
+  check->add_flag("--audit", audit, "also walk the audit log's hash chain");
   bool as_json = false;
   auto* status = app.add_subcommand("status", "per-camera health of the running vigil serve");
   status->add_flag("--json", as_json, "print the raw status as JSON");
@@ -311,7 +350,7 @@ int main(int argc, char** argv) {
   const Config& config = *configs->current();
   try {
     if (*serve) return run_serve(*configs);
-    if (*check) return run_check(config, repair, hashes);
+    if (*check) return run_check(config, repair, hashes, audit);
     if (*status) return run_status(config, as_json);
     if (*user_add) return run_user_add(config, user_name, user_role, user_cameras);
     if (*user_list) return run_user_list(config);

@@ -16,6 +16,7 @@
 #include "app/analysis_tap.h"
 #include "catalog/catalog.h"
 #include "catalog/event_store.h"
+#include "catalog/holds.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/supervision.h"
@@ -108,6 +109,7 @@ class RecorderService {
   // Events: analysis results -> catalog rows, snapshots and alerts (docs/design/events.md).
   // Declared before the cameras, whose analyzers feed them: destroyed after them.
   std::unique_ptr<EventStore> event_store_;
+  std::unique_ptr<HoldStore> hold_store_;  // evidence holds, which retention keeps
   // [mqtt] and [[webhook]], replaced by apply() when they change.
   std::unique_ptr<NotifierSet> notifiers_;
   MqttSettings mqtt_settings_;             // what notifiers_ runs; guarded by apply_mu_

@@ -2,10 +2,48 @@
 
 #include <map>
 
+#include "catalog/audit_chain.h"
 #include "core/error.h"
 
 namespace vigil {
 namespace {
+
+// Issue 17's migration 7 (listed after 4 here until the lead merges 5 and 6): evidence holds
+// and the audit log's hash chain. Holds: a named, reasoned time range over some cameras that
+// retention must not delete (retention/holds.h); released, never deleted, so the audit and the
+// list keep what was held. The audit chain (catalog/audit_chain.h): a link column, back-filled
+// for the rows already there by backfill_audit_links() in this migration's transaction, which
+// then puts the append-only trigger back (dropped here so the back-fill can write the links).
+const char* const kHoldsAndAuditChain = R"sql(
+    CREATE TABLE hold (
+      id          INTEGER PRIMARY KEY,
+      name        TEXT NOT NULL,
+      reason      TEXT NOT NULL,
+      from_ms     INTEGER NOT NULL,
+      to_ms       INTEGER NOT NULL,
+      created_ms  INTEGER NOT NULL,
+      created_by  TEXT NOT NULL,
+      released_ms INTEGER,
+      released_by TEXT
+    );
+    CREATE INDEX hold_active ON hold (released_ms) WHERE released_ms IS NULL;
+    CREATE TABLE hold_camera (
+      camera_id TEXT NOT NULL,
+      hold_id   INTEGER NOT NULL REFERENCES hold (id),
+      PRIMARY KEY (camera_id, hold_id)
+    ) WITHOUT ROWID;
+    DROP TRIGGER audit_no_update;
+    ALTER TABLE audit ADD COLUMN link BLOB;
+    )sql";
+
+// What kHoldsAndAuditChain leaves to C++: the links need SHA-256, which SQLite lacks.
+void finish_holds_and_audit_chain(sql::Connection& db) {
+  backfill_audit_links(db);
+  db.exec(R"sql(
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+      BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    )sql");
+}
 
 // Numbered migrations; the database's user_version is how many have run. Append only: a
 // released migration is never edited.
@@ -179,6 +217,7 @@ const char* const kMigrations[] = {
       until_ms  INTEGER NOT NULL
     ) WITHOUT ROWID;
     )sql",
+    kHoldsAndAuditChain,
 };
 
 // Reader connections kept open between reads; more are opened while more threads read at once.
@@ -290,6 +329,7 @@ void Catalog::migrate() {
   for (int64_t v = have; v < want; ++v) {
     sql::Transaction tx(db_);
     db_.exec(kMigrations[v]);
+    if (kMigrations[v] == kHoldsAndAuditChain) finish_holds_and_audit_chain(db_);
     db_.exec("PRAGMA user_version=" + std::to_string(v + 1));
     tx.commit();
   }
@@ -467,6 +507,16 @@ std::vector<SegmentRow> Catalog::oldest_closed(const std::string& camera, int li
                         "WHERE camera_id = :camera AND state = 'closed' "
                         "ORDER BY wall_start_ms LIMIT :limit");
   st.bind(":camera", camera).bind(":limit", int64_t{limit});
+  return query_segments(st);
+}
+
+std::vector<SegmentRow> Catalog::oldest_closed_from(const std::string& camera, WallTime from,
+                                                    int limit) {
+  Reader r(*this);
+  auto st = r->prepare(std::string(kSegmentColumns) +
+                       "WHERE camera_id = :camera AND state = 'closed' AND wall_start_ms >= :from "
+                       "ORDER BY wall_start_ms LIMIT :limit");
+  st.bind(":camera", camera).bind(":from", ms_since_epoch(from)).bind(":limit", int64_t{limit});
   return query_segments(st);
 }
 

@@ -464,7 +464,7 @@ Config parse_config(const std::string& text, const std::string& source,
   }
   v.only_keys(root, "",
               {"data_dir", "segment_seconds", "min_free_space", "disk_low_space", "retention",
-               "ingest", "http", "camera", "events", "mqtt", "webhook"});
+               "ingest", "http", "camera", "events", "mqtt", "webhook", "audit"});
 
   Config c;
   c.source = source;
@@ -493,6 +493,20 @@ Config parse_config(const std::string& text, const std::string& source,
     if (c.ingest.backoff_max < c.ingest.backoff_initial) {
       v.fail("ingest.backoff_max_ms", std::to_string(c.ingest.backoff_max.count()),
              "must not be smaller than ingest.backoff_initial_ms");
+    }
+  }
+
+  if (const toml::node* n = root.get("audit")) {
+    const toml::table* t = n->as_table();
+    if (!t) v.fail("audit", Validator::describe(*n), "must be a table");
+    v.only_keys(*t, "audit", {"syslog", "syslog_socket"});
+    c.audit.syslog = v.get_bool(*t, "audit.", "syslog", c.audit.syslog);
+    const std::string sock = v.get_string(*t, "audit.", "syslog_socket", "");
+    if (!sock.empty()) {
+      if (!std::filesystem::path(sock).is_absolute()) {
+        v.fail("audit.syslog_socket", "\"" + sock + "\"", "must be an absolute path");
+      }
+      c.audit.syslog_socket = sock;
     }
   }
 
