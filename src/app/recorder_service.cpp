@@ -391,8 +391,18 @@ std::string RecorderService::status_json() {
     };
     // A full disk that retention cannot free because what is left is held: the camera stays
     // stopped until a hold is released or space is added (storage.md, "Holds").
-    j["stopped_by_holds"] = r.disk_full && held_full.has_value();
-    if (j["stopped_by_holds"]) {
+    bool stopped_by_holds = false;
+    {
+      std::lock_guard held_lock(held_mu_);
+      if (!held_full) {
+        stopped_by_holds_.clear();
+      } else if (r.disk_full) {
+        stopped_by_holds_.insert(cfg.id);
+      }
+      stopped_by_holds = stopped_by_holds_.count(cfg.id) > 0;
+    }
+    j["stopped_by_holds"] = stopped_by_holds;
+    if (stopped_by_holds) {
       j["record_error"] = "recording stopped: the disk is full and the only footage left is "
                           "under an evidence hold (release a hold or add space): " +
                           r.last_error;

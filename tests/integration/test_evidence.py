@@ -115,7 +115,7 @@ class Evidence(TestCase):
             return c if c and c.get("stopped_by_holds") else None
         st = v.wait_for(stopped, 120, "recording stopped by held footage in the status")
         self.assertIn("evidence hold", st["record_error"])
-        self.assertIn("only footage under an evidence hold", v.log())
+        self.assertIn("nothing left to delete but footage under an evidence hold", v.log())
         status, _, _, metrics = admin.request("GET", "/metrics")
         self.assertEqual(status, 200)
         self.assertIn(b"vigil_retention_held_full 1", metrics)

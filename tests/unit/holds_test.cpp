@@ -11,6 +11,7 @@
 
 #include "catalog/catalog.h"
 #include "catalog/event_store.h"
+#include "core/error.h"
 #include "retention/held_footage.h"
 #include "retention/retention.h"
 #include "test_support.h"
@@ -76,7 +77,7 @@ class HoldsTest : public ::testing::Test {
     return id;
   }
   // A hold over [now - from_age, now - to_age).
-  int64_t hold(std::vector<std::string> cams, hours from_age, hours to_age) {
+  int64_t hold(std::vector<std::string> cams, WallDuration from_age, WallDuration to_age) {
     Hold h;
     h.name = "case 17";
     h.reason = "insurance claim";
