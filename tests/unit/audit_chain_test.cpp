@@ -187,10 +187,8 @@ TEST(AuditChainMigration, BackFillsRowsWrittenBeforeIt) {
     // A catalog as migration 4 left it, with audit rows and no links.
     { Catalog full(file); }
     sql::Connection c(file.string());
-    c.exec("DROP TABLE hold_camera; DROP TABLE hold; DROP TRIGGER audit_no_update; "
-           "ALTER TABLE audit DROP COLUMN link; "
-           "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, "
-           "'the audit log is append-only'); END; PRAGMA user_version = 4");
+    c.exec(test::kUndoHoldsAndAuditChain);
+    c.exec("PRAGMA user_version = 4");
     c.exec("INSERT INTO audit (at_ms, user_name, address, action, detail) VALUES "
            "(1, 'a', 'cli', 'user_add', 'x'), (2, NULL, '10.0.0.1', 'login_failed', '')");
   }

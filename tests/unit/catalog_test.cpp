@@ -37,11 +37,11 @@ TEST(Catalog, MigratesOnceAndReopens) {
   test::TempDir dir;
   {
     Catalog c(dir.path() / "vigil.db");
-    EXPECT_EQ(c.schema_version(), 4);
+    EXPECT_EQ(c.schema_version(), 5);
     c.begin_segment(seg("a", wall_from_ms(1000)));
   }
   Catalog again(dir.path() / "vigil.db");
-  EXPECT_EQ(again.schema_version(), 4);
+  EXPECT_EQ(again.schema_version(), 5);
   EXPECT_EQ(again.all_segments().size(), 1u);
 }
 
@@ -249,6 +249,7 @@ TEST(CatalogUsage, TheMigrationCountsAnArchiveRecordedBeforeIt) {
   {
     // Back to schema 3 as an older vigil left it: no usage table, no triggers.
     sql::Connection raw((dir.path() / "vigil.db").string());
+    raw.exec(test::kUndoHoldsAndAuditChain);
     raw.exec(
         "DROP TRIGGER segment_usage_insert; DROP TRIGGER segment_usage_delete; "
         "DROP TRIGGER segment_usage_update; DROP TABLE camera_usage; "
@@ -259,7 +260,7 @@ TEST(CatalogUsage, TheMigrationCountsAnArchiveRecordedBeforeIt) {
         "DROP TABLE events_judged; PRAGMA user_version = 3");
   }
   Catalog c(dir.path() / "vigil.db");
-  EXPECT_EQ(c.schema_version(), 4);
+  EXPECT_EQ(c.schema_version(), 5);
   EXPECT_EQ(c.usage("cam").bytes, 150u);
   EXPECT_EQ(c.usage("cam").segments, 2);
   expect_usage_matches_rows(c, "cam");
