@@ -140,6 +140,7 @@ std::unique_ptr<RecorderService::CameraParts> RecorderService::make_camera(
   parts->config = cam;
   RecorderOptions ropt;
   ropt.segment_duration = std::chrono::duration_cast<Ticks90k>(fixed_.segment_duration);
+  ropt.components = &components_;
   parts->recorder = std::make_unique<Recorder>(cam.id, fixed_.data_dir, *catalog_, clock_, ropt,
                                                [this] { retention_->run_once(true); },
                                                &open_segments_);

@@ -471,10 +471,21 @@ void NativeRtspSource::fill_packet(Ready& r, AVPacket* pkt) {
   for (const Track& t : tracks_) {
     if (t.kind == r.kind) track = &t;
   }
-  if (av_new_packet(pkt, static_cast<int>(r.frame.data.size())) < 0) {
-    throw Error(ErrorCode::kResourceExhausted, "out of memory");
-  }
-  std::memcpy(pkt->data, r.frame.data.data(), r.frame.data.size());
+  // The depacketizer's buffer becomes the packet's, without a copy; FFmpeg wants its padding
+  // zeroed (reserved by the depacketizer, so this does not reallocate).
+  static_assert(kFramePadding == AV_INPUT_BUFFER_PADDING_SIZE);
+  const size_t size = r.frame.data.size();
+  auto owner = std::make_unique<std::vector<uint8_t>>(std::move(r.frame.data));
+  owner->resize(size + kFramePadding, 0);
+  AVBufferRef* buf = av_buffer_create(
+      owner->data(), owner->size(),
+      [](void* opaque, uint8_t*) { delete static_cast<std::vector<uint8_t>*>(opaque); },
+      owner.get(), 0);
+  if (!buf) throw Error(ErrorCode::kResourceExhausted, "out of memory");
+  owner.release();  // the buffer's now
+  pkt->buf = buf;
+  pkt->data = buf->data;
+  pkt->size = static_cast<int>(size);
   pkt->pts = pkt->dts = r.frame.timestamp - (track && track->origin ? *track->origin : 0);
   if (r.kind == TrackKind::kVideo) {
     // RTP carries presentation times; with B-frames decode times differ.
@@ -502,7 +513,9 @@ bool NativeRtspSource::read(AVPacket* pkt, TrackKind& track) {
         throw Error(ErrorCode::kUnavailable,
                     "the camera changed its video parameters (resolution or profile)");
       }
-      keepalive_if_due();
+      // The clock once per 16 RTP packets rather than per packet: under a second at the lowest
+      // video bit rates, against a keepalive period of 30 s.
+      if ((++packets_since_keepalive_check_ & 15) == 0) keepalive_if_due();
       const auto next = conn_.next(io_timeout_, msg, frame, read_batch_);
       if (next == RtspConnection::Next::kClosed) return false;
       if (next == RtspConnection::Next::kFrame) on_frame(frame);

@@ -80,6 +80,7 @@ class NativeRtspSource final : public MediaSource {
   bool get_parameter_ = false;  // the server lists GET_PARAMETER: use it as keepalive
   std::chrono::seconds keepalive_every_{30};
   SteadyTime next_keepalive_{};
+  uint32_t packets_since_keepalive_check_ = 0;
   bool playing_ = false;
   std::string play_url_;
 

@@ -135,9 +135,10 @@ bool H26xDepacketizer::room_for(size_t bytes, bool nal) {
     nal_units_ += nal ? 1 : 0;
     // Doubling as a vector does, but never past the cap: a frame near it then holds 16 MiB,
     // not the 32 MiB the vector's own doubling would reserve.
-    const size_t need = data_.size() + bytes;
+    const size_t need = data_.size() + bytes + kFramePadding;
     if (need > data_.capacity()) {
-      data_.reserve(std::min(std::max(need, 2 * data_.capacity()), kMaxVideoFrameBytes));
+      data_.reserve(
+          std::min(std::max(need, 2 * data_.capacity()), kMaxVideoFrameBytes + kFramePadding));
     }
     return true;
   }
@@ -250,8 +251,15 @@ void H26xDepacketizer::finish(std::vector<CodecFrame>& out) {
   }
   waiting_for_key_ = false;
   if (key_) seen_key_ = true;
+  const size_t size = data_.size();
   out.push_back(CodecFrame{timestamp_, key_, std::move(data_)});
+  // The buffer leaves with the frame (it becomes the AVPacket's). The next frame starts with
+  // room for a frame like this one and a quarter more, so that it is assembled in place rather
+  // than through a chain of reallocations, each a malloc and a copy of what came so far
+  // (bench/record: copies and malloc were a tenth of the reader's CPU). A keyframe after small
+  // frames still grows, once per GOP.
   data_ = {};
+  data_.reserve(std::min(size + size / 4, kMaxVideoFrameBytes) + kFramePadding);
 }
 
 AacDepacketizer::AacDepacketizer(int size_length, int index_length, int index_delta_length)

@@ -33,6 +33,9 @@ std::optional<RtpPacket> parse_rtp(std::span<const uint8_t> data);
 // The largest access units a camera may send (docs/design/ingest.md, "Bounded memory").
 // 16 MiB is several times the keyframes of 4K cameras at high bit rates (1-3 MiB).
 inline constexpr size_t kMaxVideoFrameBytes = size_t{16} << 20;
+// Capacity a frame's buffer keeps free after its bytes: FFmpeg's AV_INPUT_BUFFER_PADDING_SIZE,
+// so that ingest hands the buffer itself to an AVPacket (native_rtsp_source.cpp), without a copy.
+inline constexpr size_t kFramePadding = 64;
 // Slices, SEI and parameter sets of one picture: encoders use one slice per row of macroblocks
 // at most (68 for 1080p H.264); 4096 leaves room for the oddest camera.
 inline constexpr size_t kMaxNalUnitsPerFrame = 4096;

@@ -60,15 +60,33 @@ Sha256 sha256_file(const std::filesystem::path& file, uint64_t length) {
   return hasher.finish();
 }
 
-std::string to_hex(const Sha256& h) {
-  static const char* digits = "0123456789abcdef";
-  std::string s;
-  s.reserve(64);
-  for (uint8_t b : h) {
-    s.push_back(digits[b >> 4]);
-    s.push_back(digits[b & 15]);
+std::string to_hex(const Sha256& h) { return hex(h.data(), h.size()); }
+
+std::string hex(const uint8_t* data, size_t size) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string s(size * 2, '0');
+  for (size_t i = 0; i < size; ++i) {
+    s[2 * i] = kDigits[data[i] >> 4];
+    s[2 * i + 1] = kDigits[data[i] & 15];
   }
   return s;
+}
+
+std::optional<std::vector<uint8_t>> from_hex(std::string_view text) {
+  if (text.size() % 2 != 0) return std::nullopt;
+  auto digit = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::vector<uint8_t> out(text.size() / 2);
+  for (size_t i = 0; i < out.size(); ++i) {
+    int hi = digit(text[2 * i]), lo = digit(text[2 * i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out[i] = static_cast<uint8_t>(hi << 4 | lo);
+  }
+  return out;
 }
 
 }  // namespace vigil

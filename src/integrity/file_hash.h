@@ -11,7 +11,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 struct evp_md_ctx_st;
 
@@ -36,5 +39,8 @@ class Sha256Hasher {
 // Throws Error(kNotFound / kDataLoss) naming the file.
 Sha256 sha256_file(const std::filesystem::path& file, uint64_t length = UINT64_MAX);
 std::string to_hex(const Sha256& h);
+// Lowercase hex of any bytes; from_hex accepts either case, nullopt for anything else.
+std::string hex(const uint8_t* data, size_t size);
+std::optional<std::vector<uint8_t>> from_hex(std::string_view text);
 
 }  // namespace vigil

@@ -1,6 +1,5 @@
 #include "record/recorder.h"
 
-#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -43,8 +42,10 @@ Recorder::Recorder(std::string camera_id, std::filesystem::path data_dir, Catalo
       options_(options),
       ops_(options.file_ops ? *options.file_ops : FileOps::real()),
       on_disk_full_(std::move(on_disk_full)),
-      open_segments_(open_segments) {
-  thread_ = std::thread([this] { run(); });
+      open_segments_(open_segments),
+      thread_(options.components, {"writer", camera_id_, ""}, "wr:" + camera_id_,
+              options.writer_restart) {
+  thread_.start([this] { run(); });
 }
 
 Recorder::~Recorder() {
@@ -53,7 +54,12 @@ Recorder::~Recorder() {
     stopping_ = true;
   }
   queue_cv_.notify_one();
-  thread_.join();
+  thread_.stop();
+  // Stopped while waiting out a restart's backoff (or failing on its way out), the writer left
+  // work behind: finish it on this thread, the writer being joined. Each failure consumes the
+  // item that caused it, so this ends.
+  while (!thread_.component().contain([this] { run(); })) {
+  }
 }
 
 // ---- Reader side: the camera's ingest thread. Queue and return. ----
@@ -143,33 +149,43 @@ void Recorder::wait_idle() {
 // ---- Writer thread ----
 
 void Recorder::run() {
-  // 15 characters at most (the kernel's limit): "wr:" and the start of the camera id.
-  pthread_setname_np(pthread_self(), ("wr:" + camera_id_).substr(0, 15).c_str());
   std::unique_lock lock(queue_mu_);
   for (;;) {
-    // Without a wake-up, still write at least every second (a stream of audio only, say).
-    queue_cv_.wait_for(lock, std::chrono::seconds(1), [&] { return wake_ || stopping_; });
-    wake_ = false;
-    if (queue_.empty()) {
-      if (stopping_) break;
-      continue;
+    if (batch_.empty()) {  // else: restarted after a failure, with the rest of its batch
+      busy_ = false;
+      if (queue_.empty()) idle_cv_.notify_all();
+      // Woken at keyframes (the only point where there is durable work: a fragment ends) and
+      // when the queue fills; the timeout is a safety net only. It was 1 s, which woke each
+      // writer about twice per GOP for nothing: a context switch costs more than the writing.
+      queue_cv_.wait_for(lock, std::chrono::seconds(10), [&] { return wake_ || stopping_; });
+      wake_ = false;
+      if (queue_.empty()) {
+        if (stopping_) break;
+        continue;
+      }
+      batch_.swap(queue_);
+      busy_ = true;
     }
-    std::deque<Item> batch;
-    batch.swap(queue_);
-    busy_ = true;
     lock.unlock();
-    for (Item& item : batch) {
+    while (!batch_.empty()) {
+      Item item = std::move(batch_.front());
+      batch_.pop_front();
+      // Frees the packet before its bytes leave the count, also when handling it throws.
+      struct Release {
+        Recorder& r;
+        Item& item;
+        ~Release() {
+          const size_t bytes = item.bytes;
+          item = Item{};
+          std::lock_guard l(r.queue_mu_);
+          r.queued_bytes_ -= bytes;
+        }
+      } release{*this, item};
       handle(item);
-      const size_t bytes = item.bytes;
-      item = Item{};  // frees the packet before its bytes leave the count
-      lock.lock();
-      queued_bytes_ -= bytes;
-      lock.unlock();
     }
     lock.lock();
-    busy_ = false;
-    if (queue_.empty()) idle_cv_.notify_all();
   }
+  busy_ = false;
   lock.unlock();
   Item stop;
   stop.kind = Item::Kind::kStop;
@@ -178,12 +194,8 @@ void Recorder::run() {
 }
 
 void Recorder::handle(Item& item) {
-  // The catch-all at the top of the writer: whatever a component below throws (an Error from
-  // the disk or the catalog, std::bad_alloc, a filesystem_error) ends the segment as a failed
-  // write would, is reported as such, and the writer goes on with the next item.
-  std::optional<Error> failure;
+  now_ = item.steady;
   try {
-    now_ = item.steady;
     switch (item.kind) {
       case Item::Kind::kStart:
         start_stream(std::move(item.info));
@@ -203,22 +215,26 @@ void Recorder::handle(Item& item) {
         close_segment("vigil stopped");
         break;
     }
-    return;
   } catch (const Error& e) {
-    failure = e;
-  } catch (const std::exception& e) {
-    failure = Error(ErrorCode::kInternal, e.what());
+    // The disk's or the catalog's, where no write path below handled it: a failed write.
+    repair(e);
   } catch (...) {
-    failure = Error(ErrorCode::kInternal, "unknown exception");
+    // Not a disk error: a bug, or memory exhausted. The packet is counted as dropped, the
+    // segment ends where it was synced, and the supervisor reports the failure and runs the
+    // writer again after its backoff, with what is queued.
+    if (item.kind == Item::Kind::kPacket) drop();
+    repair(Error(ErrorCode::kInternal, describe_current_exception()));
+    throw;
   }
+}
+
+void Recorder::repair(const Error& failure) {
   try {
-    handle_failure(*failure);
-  } catch (const std::exception& e) {
+    handle_failure(failure);
+  } catch (...) {
     // The row stays 'writing': recovery cuts and closes it at the next start.
     spdlog::error("camera {}: recording failed ({}), and so did ending the segment: {}",
-                  camera_id_, failure->what(), e.what());
-    forget_open();
-  } catch (...) {
+                  camera_id_, failure.what(), describe_current_exception());
     forget_open();
   }
 }

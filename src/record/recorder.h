@@ -8,6 +8,12 @@
 // disk falls that far behind, the reader drops packets (counted in the status) until a keyframe
 // finds room again, and the writer ends the segment there and records the lost stretch as a gap.
 // The reader never waits for the writer.
+// The writer thread is a SupervisedThread (component `writer`, core/supervision.h): a disk error
+// (a vigil::Error from the file system or the catalog) is the recorder's own business, reported
+// as "disk error" and retried at later keyframes; anything else that escapes it (a bug,
+// std::bad_alloc) fails the component, which ends the segment at its last synced fragment,
+// records the gap and restarts the writer after the supervisor's backoff, with the queue kept:
+// the packet being handled is counted as dropped, the rest are written.
 //
 //  - A fragment ends at every video keyframe (one GOP per fragment).
 //  - A segment (file) ends at the first keyframe after `segment_duration` of media time, when the
@@ -33,12 +39,12 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "catalog/catalog.h"
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/supervision.h"
 #include "ingest/media.h"
 #include "record/file_ops.h"
 #include "record/fragment_index.h"
@@ -62,6 +68,11 @@ struct RecorderOptions {
   size_t queue_bytes = 64u << 20;
   // The file system; null for the real one (FileOps::real()). Must outlive the recorder.
   FileOps* file_ops = nullptr;
+  // Where the writer thread's failures are reported (component `writer`); null: logged only.
+  // Must outlive the recorder.
+  ComponentRegistry* components = nullptr;
+  // The writer's restarts after a failure that is not a disk error.
+  RestartPolicy writer_restart;
 };
 
 struct RecorderStatus {
@@ -119,10 +130,14 @@ class Recorder final : public PacketSink {
     size_t bytes = 0;    // what it counts against options_.queue_bytes
   };
   void enqueue(Item item, bool wake);
-  // The writer thread: takes items in order until stopped and drained.
+  // The writer thread's body: takes items in order until stopped and drained.
   void run();
-  // One item, with the writer's catch-all.
+  // One item. A vigil::Error ends the segment as a failed write; anything else is repaired the
+  // same way, then rethrown to the supervisor.
   void handle(Item& item);
+  // handle_failure(), and when that fails too, forgets the open segment (recovery closes it at
+  // the next start). On the writer thread, before a restart.
+  void repair(const Error& failure);
 
   // Everything below runs on the writer thread only (status fields excepted).
   void start_stream(std::shared_ptr<const StreamInfo> info);
@@ -185,6 +200,7 @@ class Recorder final : public PacketSink {
   bool overflowed_ = false;
 
   // Writer side.
+  std::deque<Item> batch_;  // taken from queue_, being handled; kept across a restart
   SteadyTime now_;  // steady time the item being handled was queued: time as the reader saw it
   int consecutive_failures_ = 0;
 
@@ -213,7 +229,7 @@ class Recorder final : public PacketSink {
   std::string current_file_;
   bool disk_error_ = false;  // guarded by status_mu_
 
-  std::thread thread_;  // last: started once everything above exists
+  SupervisedThread thread_;  // last: started once everything above exists
 };
 
 }  // namespace vigil

@@ -12,6 +12,8 @@ OUT/<target>/ gets, per target:
   fragment_index  the fragment index blobs of those segments
   http            request targets, cookie headers and the JSON bodies of docs/api.md
   config          the TOML examples of docs/config.md
+  bundle          a real evidence bundle's manifest.json (tests/data/bundle), and the canonical
+                  chain entries and checkpoint messages it holds
 
 Usage: make_corpus.py SOURCE_DIR OUT_DIR. Seeds are a few KB each; nothing is downloaded.
 """
@@ -187,6 +189,15 @@ def main():
     with open(os.path.join(SRC, "docs", "config.md"), encoding="utf-8") as f:
         for i, block in enumerate(re.findall(r"```toml\n(.*?)```", f.read(), re.S)):
             put("config", f"config_md_{i}", block.encode()[:SEED_BYTES])
+
+    # Uncut: libFuzzer's max_len follows the largest seed, and a cut manifest is not JSON.
+    with open(os.path.join(SRC, "tests", "data", "bundle", "manifest.json"), "rb") as f:
+        manifest = f.read()
+    put("bundle", "manifest.json", manifest)
+    for i, entry in enumerate(re.findall(rb'"canonical": "([0-9a-f]+)"', manifest)):
+        put("bundle", f"entry_{i}", bytes.fromhex(entry.decode()))
+    for i, message in enumerate(re.findall(rb'"message": "([0-9a-f]+)"', manifest)):
+        put("bundle", f"checkpoint_{i}", bytes.fromhex(message.decode()))
 
 
 main()

@@ -314,6 +314,7 @@ class Recording(TestCase):
         st = v.status()
         components = {(c["component"], c["camera"]) for c in st["components"]}
         for expected_component in [("ingest", "front"), ("analyzer", "front"),
+                                   ("writer", "front"), ("writer", "loading-bay-east"),
                                    ("ingest", "loading-bay-east"), ("ingest-sub", "loading-bay-east"),
                                    ("analyzer", "loading-bay-east"), ("retention", ""),
                                    ("events", ""), ("status", ""), ("http-io", "")]:

@@ -345,12 +345,8 @@ TEST_F(RecorderTest, CheckRepairFixesMismatchesAndAdoptsOrphanFiles) {
 // seconds as the test needs, without timing anything). The gate opens by itself after 60 s so
 // that a recorder that wrongly waits for the disk on the reader's thread fails the test instead
 // of hanging it.
-class GatedSyncOps final : public FileOps {
+class GatedSyncOps final : public test::PassThroughOps {
  public:
-  int open(const char* path, int flags, mode_t mode) override {
-    return real().open(path, flags, mode);
-  }
-  ssize_t write(int fd, const void* buf, size_t n) override { return real().write(fd, buf, n); }
   int fdatasync(int fd) override {
     wait();
     return real().fdatasync(fd);
@@ -359,10 +355,6 @@ class GatedSyncOps final : public FileOps {
     wait();
     return real().fsync(fd);
   }
-  int ftruncate(int fd, off_t length) override { return real().ftruncate(fd, length); }
-  int close(int fd) override { return real().close(fd); }
-  int mkdir(const char* path, mode_t mode) override { return real().mkdir(path, mode); }
-  int unlink(const char* path) override { return real().unlink(path); }
 
   // Until a sync waits at the gate; false after 60 s without one.
   bool wait_until_blocked() {
@@ -384,7 +376,6 @@ class GatedSyncOps final : public FileOps {
   }
 
  private:
-  static FileOps& real() { return FileOps::real(); }
   void wait() {
     std::unique_lock lock(mu_);
     ++blocked_;
@@ -499,12 +490,13 @@ TEST_F(RecorderTest, AQueueOverflowIsCountedAndRecordingResumesAtAKeyframe) {
   expect_files_agree_with_catalog();
 }
 
-// A disk that refuses to create files (EROFS) while `read_only` is set, and whose mkdir throws an
-// exception that is not a vigil::Error `throws` times.
-class FlakyOps final : public FileOps {
+// A disk that refuses to create files (EROFS) while `read_only` is set, and whose mkdir (fdatasync)
+// throws an exception that is not a vigil::Error `throws` (`sync_throws`) times.
+class FlakyOps final : public test::PassThroughOps {
  public:
   std::atomic<bool> read_only{false};
   std::atomic<int> throws{0};
+  std::atomic<int> sync_throws{0};
   std::atomic<int> creates_refused{0};
 
   int open(const char* path, int flags, mode_t mode) override {
@@ -515,13 +507,13 @@ class FlakyOps final : public FileOps {
     }
     return FileOps::real().open(path, flags, mode);
   }
-  ssize_t write(int fd, const void* buf, size_t n) override {
-    return FileOps::real().write(fd, buf, n);
+  int fdatasync(int fd) override {
+    if (sync_throws > 0) {
+      --sync_throws;
+      throw std::bad_alloc();
+    }
+    return FileOps::real().fdatasync(fd);
   }
-  int fdatasync(int fd) override { return FileOps::real().fdatasync(fd); }
-  int fsync(int fd) override { return FileOps::real().fsync(fd); }
-  int ftruncate(int fd, off_t length) override { return FileOps::real().ftruncate(fd, length); }
-  int close(int fd) override { return FileOps::real().close(fd); }
   int mkdir(const char* path, mode_t mode) override {
     if (throws > 0) {
       --throws;
@@ -529,7 +521,6 @@ class FlakyOps final : public FileOps {
     }
     return FileOps::real().mkdir(path, mode);
   }
-  int unlink(const char* path) override { return FileOps::real().unlink(path); }
 };
 
 // The file system turns read-only (new files refused, EROFS) across a segment rollover: a disk
@@ -593,6 +584,62 @@ TEST_F(RecorderTest, TheWriterCatchesEverythingAndGoesOn) {
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].wall_start, kStart + seconds(1)) << "retried at the next keyframe";
   EXPECT_EQ(to_wall(rows[0].media_duration), seconds(4));
+  expect_files_agree_with_catalog();
+}
+
+// The writer thread is a supervised component: a failure that is not a disk error (here
+// std::bad_alloc from the fsync of a fragment) is listed in the component registry (status,
+// /metrics), the segment ends at its last synced fragment with the lost stretch recorded as a
+// gap, and the restarted writer goes on with what the reader queued meanwhile: every packet is
+// recorded, lost with the unsynced fragment inside the gap, or counted as dropped.
+TEST_F(RecorderTest, AWriterFailureIsReportedAsAComponentAndRecordingResumes) {
+  const auto& clip = test::test_clip("libx264", 30, 10, 10);  // 1 s GOPs
+  FlakyOps disk;
+  ComponentRegistry components(clock_);
+  RecorderOptions o;
+  o.segment_duration = std::chrono::duration_cast<Ticks90k>(seconds(60));
+  o.file_ops = &disk;
+  o.components = &components;
+  o.writer_restart.initial = milliseconds(50);
+  Recorder rec("cam", dir_.path(), catalog_, clock_, o, nullptr);
+  {
+    const auto listed = components.snapshot();
+    ASSERT_EQ(listed.size(), 1u);
+    EXPECT_EQ(listed[0].id.component, "writer");
+    EXPECT_EQ(listed[0].id.camera, "cam");
+    EXPECT_FALSE(listed[0].failed);
+  }
+  rec.on_stream_start(clip.info, clock_.wall_now());
+  feed(rec, clip, 0, 0, 35);  // fragments 0-1 s, 1-2 s, 2-3 s synced
+  disk.sync_throws = 1;       // the fsync of the fragment 3-4 s, at the keyframe at 4 s
+  clock_.advance(milliseconds(100));
+  feed(rec, clip, 0, 35, 100);
+  rec.on_stream_end("done", clock_.wall_now());
+  rec.wait_idle();
+
+  const auto listed = components.snapshot();
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_TRUE(listed[0].failed) << "failed within the last minute";
+  EXPECT_FALSE(listed[0].restarting) << "restarted";
+  EXPECT_EQ(listed[0].failures, 1);
+  EXPECT_NE(listed[0].last_error.find("bad_alloc"), std::string::npos) << listed[0].last_error;
+  const RecorderStatus s = rec.status();
+  EXPECT_NE(s.last_error.find("bad_alloc"), std::string::npos) << s.last_error;
+  EXPECT_FALSE(s.disk_error) << "not the disk's failure";
+  EXPECT_EQ(s.queue_bytes, 0u);
+
+  const auto rows = catalog_.all_segments();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].wall_end, kStart + seconds(3)) << "cut back to the last synced fragment";
+  EXPECT_EQ(rows[1].wall_start, kStart + seconds(5)) << "resumed at the keyframe after the delay";
+  EXPECT_EQ(rows[1].wall_end, kStart + seconds(10));
+  const auto gaps = catalog_.gaps_between("cam", kStart, kStart + std::chrono::hours(1));
+  ASSERT_EQ(gaps.size(), 1u);
+  EXPECT_EQ(gaps[0].wall_start, kStart + seconds(3));
+  EXPECT_EQ(gaps[0].wall_end, kStart + seconds(5));
+  EXPECT_NE(gaps[0].reason.find("bad_alloc"), std::string::npos) << gaps[0].reason;
+  // 4.0-4.9 s: the packet being written when it failed and those before the next keyframe.
+  EXPECT_EQ(s.packets_dropped, 10);
   expect_files_agree_with_catalog();
 }
 

@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "ingest/media.h"
+#include "record/file_ops.h"
 
 namespace vigil::test {
 
@@ -21,6 +22,21 @@ inline constexpr const char* kUndoHoldsAndAuditChain =
     "ALTER TABLE audit DROP COLUMN link; "
     "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, "
     "'the audit log is append-only'); END;";
+
+// The real file system, call by call: a slow or failing disk overrides only what it changes.
+class PassThroughOps : public FileOps {
+ public:
+  int open(const char* path, int flags, mode_t mode) override {
+    return real().open(path, flags, mode);
+  }
+  ssize_t write(int fd, const void* buf, size_t n) override { return real().write(fd, buf, n); }
+  int fdatasync(int fd) override { return real().fdatasync(fd); }
+  int fsync(int fd) override { return real().fsync(fd); }
+  int ftruncate(int fd, off_t length) override { return real().ftruncate(fd, length); }
+  int close(int fd) override { return real().close(fd); }
+  int mkdir(const char* path, mode_t mode) override { return real().mkdir(path, mode); }
+  int unlink(const char* path) override { return real().unlink(path); }
+};
 
 // A fresh directory under the system temp dir, removed with the object.
 class TempDir {

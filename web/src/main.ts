@@ -19,6 +19,7 @@ import { notificationsSettings } from './views/settings_notifications';
 import { holdsScreen } from './views/holds';
 import { storageSettings } from './views/settings_storage';
 import { usersSettings } from './views/settings_users';
+import { verifyEvidenceScreen } from './views/verify_evidence';
 
 const app = document.getElementById('app')!;
 let me: Me | null = null;
@@ -31,6 +32,7 @@ const routes: { pattern: RegExp; screen: Screen; admin?: boolean; nav: string }[
   { pattern: /^\/events$/, screen: eventsScreen, nav: 'events' },
   { pattern: /^\/holds$/, screen: holdsScreen, nav: 'holds' },
   { pattern: /^\/account$/, screen: accountScreen, nav: 'account' },
+  { pattern: /^\/verify$/, screen: verifyEvidenceScreen, nav: 'verify' },
   { pattern: /^\/settings\/cameras$/, screen: camerasSettings, admin: true, nav: 'settings' },
   { pattern: /^\/settings\/users$/, screen: usersSettings, admin: true, nav: 'settings' },
   { pattern: /^\/settings\/notifications$/, screen: notificationsSettings, admin: true, nav: 'settings' },
@@ -114,6 +116,7 @@ function shell(active: string, m: Me): HTMLElement {
         link('#/', 'Live', 'live'),
         link('#/events', 'Events', 'events'),
         link('#/holds', 'Holds', 'holds'),
+        link('#/verify', 'Verify evidence', 'verify'),
         isAdmin(m) ? link('#/settings/cameras', 'Settings', 'settings') : null,
       ),
       h('span', { class: 'spacer' }),
