@@ -22,12 +22,15 @@ extern "C" {
 #include "app/recorder_service.h"
 #include "app/user_commands.h"
 #include "catalog/accounts.h"
+#include "catalog/audit_chain.h"
+#include "catalog/audit_syslog.h"
 #include "catalog/catalog.h"
 #include "core/config_store.h"
 #include "core/error.h"
 #include "core/redact.h"
 #include "core/supervision.h"
 #include "core/text.h"
+#include "integrity/file_hash.h"
 #include "integrity/verify.h"
 #include "integrity/key_store.h"
 #include "record/recovery.h"
@@ -81,6 +84,9 @@ int run_serve(ConfigStore& configs) {
   SystemClock clock;
   // Where every supervised thread reports its failures (status.json, the API, /metrics).
   ComponentRegistry components(clock);
+  // Made once the service has brought the catalog up to date; declared first so that it outlives
+  // the service, whose recorders sign checkpoints with its audit head until they stop.
+  std::unique_ptr<AccountStore> accounts;
   RecorderService service(config, clock, components);
   // Camera changes (API or SIGHUP) reach the recorder once they are written to the file.
   configs.subscribe([&service](const Config&, const Config& next) { service.apply(next); });
@@ -90,12 +96,15 @@ int run_serve(ConfigStore& configs) {
     spdlog::info("camera {} ({}): {}{}", c.id, c.name, redact_url(c.url),
                  c.enabled ? "" : " [disabled]");
   }
+  // The audit log: its chain head goes into every signed checkpoint of the recordings, so that
+  // a checkpoint also vouches for the audit log as it stood (docs/design/integrity.md).
+  accounts = std::make_unique<AccountStore>(config.data_dir / "vigil.db");
+  copy_audit_to_syslog(*accounts, config.audit);
+  service.set_audit_head([store = accounts.get()] { return store->audit_head(); });
   // The web server: after recovery (the catalog is consistent), before recording starts.
-  std::unique_ptr<AccountStore> accounts;
   std::unique_ptr<Api> api;
   std::unique_ptr<HttpServer> http;
   if (config.http.enabled) {
-    accounts = std::make_unique<AccountStore>(config.data_dir / "vigil.db");
     api = std::make_unique<Api>(
         configs, *accounts, clock,
         [&service] { return nlohmann::json::parse(service.status_json()); }, &components);
@@ -150,7 +159,39 @@ int run_serve(ConfigStore& configs) {
   return 0;
 }
 
-int run_check(const Config& config, bool repair, bool hashes) {
+// Walks the audit log's hash chain (catalog/audit_chain.h); the number of broken rows.
+int64_t check_audit_chain(const std::filesystem::path& db_file) {
+  sql::Connection db(db_file.string());
+  db.exec("PRAGMA query_only=1");
+  const AuditChainReport r = walk_audit_chain(db);
+  if (const auto& b = r.first_break) {
+    const AuditEntry& e = b->row;
+    std::cout << "audit: chain broken at row " << e.id << " (" << format_iso8601(e.at) << ", "
+              << e.action << "): ";
+    switch (b->kind) {
+      case AuditBreak::Kind::kModified:
+        std::cout << "the row was modified (it does not match its link)";
+        break;
+      case AuditBreak::Kind::kDeleted:
+        std::cout << "row(s) " << (b->previous_id + 1) << ".." << (e.id - 1)
+                  << " before it were deleted";
+        break;
+      case AuditBreak::Kind::kInserted:
+        std::cout << "the row was inserted (the row after it follows from row "
+                  << b->previous_id << ")";
+        break;
+      case AuditBreak::Kind::kUnlinked:
+        std::cout << "the row has no link: it was written around vigil";
+        break;
+    }
+    std::cout << "; " << r.broken_rows << " broken row(s) in all\n";
+  }
+  std::cout << "audit: checked " << r.rows << " row(s): chain " << (r.ok() ? "intact" : "BROKEN")
+            << ", head " << to_hex(r.head) << "\n";
+  return r.broken_rows;
+}
+
+int run_check(const Config& config, bool repair, bool hashes, bool audit) {
   if (!std::filesystem::exists(config.data_dir / "vigil.db")) {
     std::cout << "no catalog at " << (config.data_dir / "vigil.db").string()
               << ": nothing recorded yet\n";
@@ -203,7 +244,8 @@ int run_check(const Config& config, bool repair, bool hashes) {
   if (repair) std::cout << ", " << (r.mismatches() - unrepaired) << " repaired";
   if (!lock.acquired()) std::cout << " (vigil serve is running: open segments not judged)";
   std::cout << "\n";
-  return unrepaired ? 1 : 0;
+  const int64_t audit_broken = audit ? check_audit_chain(config.data_dir / "vigil.db") : 0;
+  return unrepaired || audit_broken ? 1 : 0;
 }
 
 // `vigil key show`: the public key that signs checkpoints now, and every older one (still valid
@@ -362,6 +404,8 @@ int main(int argc, char** argv) {
   key->require_subcommand(1);
   auto* key_show = key->add_subcommand("show", "print the public keys and their fingerprints");
   auto* key_rotate = key->add_subcommand("rotate", "start a new signing key (older ones stay valid)");
+  bool audit = false;
+  check->add_flag("--audit", audit, "also walk the audit log's hash chain");
   bool as_json = false;
   auto* status = app.add_subcommand("status", "per-camera health of the running vigil serve");
   status->add_flag("--json", as_json, "print the raw status as JSON");
@@ -415,7 +459,7 @@ int main(int argc, char** argv) {
   const Config& config = *configs->current();
   try {
     if (*serve) return run_serve(*configs);
-    if (*check) return run_check(config, repair, hashes);
+    if (*check) return run_check(config, repair, hashes, audit);
     if (*status) return run_status(config, as_json);
     if (*key_show) return run_key(config, false);
     if (*key_rotate) return run_key(config, true);

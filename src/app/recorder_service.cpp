@@ -45,6 +45,8 @@ RecorderService::RecorderService(const Config& config, const Clock& clock,
   retention_ = std::make_unique<Retention>(*catalog_, fixed_.data_dir, fixed_.min_free_bytes,
                                            retention_limits(fixed_), clock_, disk_, &components_);
   event_store_ = std::make_unique<EventStore>(fixed_.data_dir / "vigil.db");
+  hold_store_ = std::make_unique<HoldStore>(fixed_.data_dir / "vigil.db");
+  retention_->set_holds(*hold_store_);
   notifiers_ = std::make_unique<NotifierSet>(&components_);
   if (!fixed_.mqtt.host.empty()) {
     notifiers_->set_mqtt(std::make_unique<MqttNotifier>(fixed_, clock_, &components_));
@@ -370,6 +372,7 @@ std::string RecorderService::status_json() {
     }
   }
   const std::vector<ComponentStatus> components = components_.snapshot();
+  const auto held_full = retention_->held_full();
   json cams = json::array();
   for (const auto& [cfg, h, r, a] : rows) {
     const CameraUsage u = catalog_->usage(cfg.id);
@@ -399,7 +402,26 @@ std::string RecorderService::status_json() {
         {"record_queue_bytes", r.queue_bytes},
         {"stored_bytes", u.bytes},
         {"stored_segments", u.segments},
+        {"held_bytes", hold_store_->held_bytes(cfg.id)},
     };
+    // A full disk that retention cannot free because what is left is held: the camera stays
+    // stopped until a hold is released or space is added (storage.md, "Holds").
+    bool stopped_by_holds = false;
+    {
+      std::lock_guard held_lock(held_mu_);
+      if (!held_full) {
+        stopped_by_holds_.clear();
+      } else if (r.disk_full) {
+        stopped_by_holds_.insert(cfg.id);
+      }
+      stopped_by_holds = stopped_by_holds_.count(cfg.id) > 0;
+    }
+    j["stopped_by_holds"] = stopped_by_holds;
+    if (stopped_by_holds) {
+      j["record_error"] = "recording stopped: the disk is full and the only footage left is "
+                          "under an evidence hold (release a hold or add space): " +
+                          r.last_error;
+    }
     j["last_error_at"] = h.last_error_at ? format_iso8601(*h.last_error_at) : "";
     j["last_packet_at"] = h.last_packet_at ? format_iso8601(*h.last_packet_at) : "";
     // This camera's components that failed lately (ingest, analyzer): the details are in
@@ -429,6 +451,10 @@ std::string RecorderService::status_json() {
               {"data_dir", fixed_.data_dir.string()},
               {"key_fingerprint", signer_->fingerprint},
               {"cameras", cams}};
+  if (held_full) {
+    out["held_full"] = {{"free_bytes", held_full->free_bytes},
+                        {"held_cameras", held_full->held_cameras}};
+  }
   try {
     out["disk_free_bytes"] = disk_.free_bytes(fixed_.data_dir);
     out["disk_total_bytes"] = disk_.total_bytes(fixed_.data_dir);

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "app/analysis_tap.h"
 #include "catalog/catalog.h"
 #include "catalog/event_store.h"
+#include "catalog/holds.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/supervision.h"
@@ -117,6 +119,12 @@ class RecorderService {
   // Events: analysis results -> catalog rows, snapshots and alerts (docs/design/events.md).
   // Declared before the cameras, whose analyzers feed them: destroyed after them.
   std::unique_ptr<EventStore> event_store_;
+  std::unique_ptr<HoldStore> hold_store_;  // evidence holds, which retention keeps
+  // Cameras whose recorder hit a full disk while retention had nothing but held footage left
+  // (Retention::held_full): they stay listed while that lasts, not only in the moments between
+  // a retry's ENOSPC and the next retry opening a file.
+  std::mutex held_mu_;
+  std::set<std::string> stopped_by_holds_;  // guarded by held_mu_
   // [mqtt] and [[webhook]], replaced by apply() when they change.
   std::unique_ptr<NotifierSet> notifiers_;
   MqttSettings mqtt_settings_;             // what notifiers_ runs; guarded by apply_mu_

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "catalog/accounts.h"
+#include "catalog/audit_syslog.h"
 #include "catalog/catalog.h"
 #include "core/clock.h"
 #include "core/error.h"
@@ -77,7 +78,9 @@ std::filesystem::path catalog_file(const Config& config) {
 // Opens (creating and migrating if needed) the catalog, then the accounts in it.
 struct Accounts {
   explicit Accounts(const Config& config)
-      : catalog(catalog_file(config)), store(config.data_dir / "vigil.db") {}
+      : catalog(catalog_file(config)), store(config.data_dir / "vigil.db") {
+    copy_audit_to_syslog(store, config.audit);
+  }
   Catalog catalog;
   AccountStore store;
 };

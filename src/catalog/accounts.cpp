@@ -3,6 +3,7 @@
 #include <regex>
 #include <sstream>
 
+#include "catalog/audit_chain.h"
 #include "core/error.h"
 
 namespace vigil {
@@ -323,22 +324,49 @@ bool AccountStore::delete_token(int64_t id) {
   return db_.changes() == 1;
 }
 
-int64_t AccountStore::append_audit(const AuditEntry& e) {
+int64_t AccountStore::append_audit(const AuditEntry& entry) {
+  AuditEntry e = entry;
+  Sha256 link{};
+  {
+    std::lock_guard lock(mu_);
+    // The write lock is taken before the newest link is read: no other writer, in this process
+    // or another (`vigil user add` beside `vigil serve`), can append between the read and the
+    // insert, so the chain never forks.
+    sql::Transaction tx(db_);
+    Sha256 prev{};
+    e.id = 1;
+    auto last = db_.prepare("SELECT id, link FROM audit ORDER BY id DESC LIMIT 1");
+    if (last.step()) {
+      e.id = last.int64("id") + 1;
+      prev = stored_audit_link(last).value_or(Sha256{});
+    }
+    link = audit_link(prev, e);
+    db_.prepare(
+           "INSERT INTO audit (id, at_ms, user_name, address, action, camera_id, range_start_ms, "
+           "range_end_ms, detail, link) VALUES (:id, :at, :user, :address, :action, :camera, :rs, "
+           ":re, :detail, :link)")
+        .bind(":id", e.id)
+        .bind(":at", ms_since_epoch(e.at))
+        .bind(":user", e.user_name)
+        .bind(":address", e.address)
+        .bind(":action", e.action)
+        .bind(":camera", e.camera_id)
+        .bind(":rs", opt_ms(e.range_start))
+        .bind(":re", opt_ms(e.range_end))
+        .bind(":detail", e.detail)
+        .bind(":link", std::vector<uint8_t>(link.begin(), link.end()))
+        .run();
+    tx.commit();
+  }
+  if (audit_copy_) audit_copy_(e, link);
+  return e.id;
+}
+
+Sha256 AccountStore::audit_head() {
   std::lock_guard lock(mu_);
-  db_.prepare(
-         "INSERT INTO audit (at_ms, user_name, address, action, camera_id, range_start_ms, "
-         "range_end_ms, detail) VALUES (:at, :user, :address, :action, :camera, :rs, :re, "
-         ":detail)")
-      .bind(":at", ms_since_epoch(e.at))
-      .bind(":user", e.user_name)
-      .bind(":address", e.address)
-      .bind(":action", e.action)
-      .bind(":camera", e.camera_id)
-      .bind(":rs", opt_ms(e.range_start))
-      .bind(":re", opt_ms(e.range_end))
-      .bind(":detail", e.detail)
-      .run();
-  return db_.last_insert_rowid();
+  auto st = db_.prepare("SELECT link FROM audit ORDER BY id DESC LIMIT 1");
+  if (!st.step()) return Sha256{};
+  return stored_audit_link(st).value_or(Sha256{});
 }
 
 std::vector<AuditEntry> AccountStore::audit(const AuditFilter& f) {
@@ -361,9 +389,8 @@ std::vector<AuditEntry> AccountStore::audit(const AuditFilter& f) {
     before_at = b.int64("at_ms");
     where += "AND at_ms <= :before_at AND (at_ms < :before_at OR id < :before) ";
   }
-  auto st = db_.prepare(
-      "SELECT id, at_ms, user_name, address, action, camera_id, range_start_ms, range_end_ms, "
-      "detail FROM audit " + where + "ORDER BY at_ms DESC, id DESC LIMIT :limit");
+  auto st = db_.prepare(std::string(kAuditColumns) + "FROM audit " + where +
+                        "ORDER BY at_ms DESC, id DESC LIMIT :limit");
   if (f.user_name) st.bind(":user", *f.user_name);
   if (f.action) st.bind(":action", *f.action);
   if (f.camera_id) st.bind(":camera", *f.camera_id);
@@ -372,19 +399,7 @@ std::vector<AuditEntry> AccountStore::audit(const AuditFilter& f) {
   if (before_at) st.bind(":before_at", *before_at).bind(":before", *f.before_id);
   st.bind(":limit", int64_t{f.limit});
   std::vector<AuditEntry> out;
-  while (st.step()) {
-    AuditEntry e;
-    e.id = st.int64("id");
-    e.at = wall_from_ms(st.int64("at_ms"));
-    if (!st.is_null("user_name")) e.user_name = st.text("user_name");
-    e.address = st.text("address");
-    e.action = st.text("action");
-    if (!st.is_null("camera_id")) e.camera_id = st.text("camera_id");
-    if (!st.is_null("range_start_ms")) e.range_start = wall_from_ms(st.int64("range_start_ms"));
-    if (!st.is_null("range_end_ms")) e.range_end = wall_from_ms(st.int64("range_end_ms"));
-    e.detail = st.text("detail");
-    out.push_back(std::move(e));
-  }
+  while (st.step()) out.push_back(audit_entry_from_row(st));
   return out;
 }
 

@@ -1,13 +1,16 @@
 // Accounts in the catalog: users with a role and a camera list, login sessions, API tokens for
-// scripts, and the append-only audit log (migration 2 in catalog.cpp). This layer stores and
+// scripts, and the append-only audit log (migration 2 in catalog.cpp), hash-chained (migration
+// 7, catalog/audit_chain.h). This layer stores and
 // finds rows; it never sees a clear-text secret: passwords arrive already hashed (Argon2id) and
 // session ids / tokens as their SHA-256 (serve/crypto.h makes both).
 // Thread-safe: its own SQLite connection to vigil.db behind a mutex, so the HTTP server never
 // waits on the recorder's connection. Construct it after a Catalog has migrated the file.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -17,6 +20,9 @@
 #include "core/time.h"
 
 namespace vigil {
+
+// A SHA-256 digest; the same type as integrity/file_hash.h's.
+using Sha256 = std::array<uint8_t, 32>;
 
 // Ordered: a route that needs kOperator admits kOperator and kAdmin.
 enum class Role { kViewer = 0, kOperator = 1, kAdmin = 2 };
@@ -116,7 +122,16 @@ class AccountStore {
   bool delete_token(int64_t id);
 
   // The audit log: insert and read, nothing else (the database refuses UPDATE and DELETE too).
+  // Each row is linked to the one before it (audit_chain.h) in a write transaction
+  // (BEGIN IMMEDIATE), so appends from any number of threads and processes form one chain.
+  // `e.id` is ignored; the id given is returned.
   int64_t append_audit(const AuditEntry& e);
+  // The newest row's link; 32 zero bytes while the log is empty. For signed checkpoints.
+  Sha256 audit_head();
+  // Called with every row once it is committed (e.g. the syslog copy, audit_syslog.h), on the
+  // appending thread. Set before the store is shared between threads.
+  using AuditCopy = std::function<void(const AuditEntry& e, const Sha256& link)>;
+  void set_audit_copy(AuditCopy copy) { audit_copy_ = std::move(copy); }
   // Newest first by (time, id); before_id pages on after that entry. Indexed (migration 5).
   std::vector<AuditEntry> audit(const AuditFilter& f);
 
@@ -129,6 +144,7 @@ class AccountStore {
  private:
   std::mutex mu_;
   sql::Connection db_;
+  AuditCopy audit_copy_;
 };
 
 }  // namespace vigil

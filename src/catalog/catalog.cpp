@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "catalog/audit_chain.h"
 #include "core/error.h"
 
 namespace vigil {
@@ -81,6 +82,42 @@ namespace {
   VIGIL_RUNS_OF(VIGIL_RUN_OTHERS " AND wall_start_ms BETWEEN " VIGIL_RUN_MARKED(              \
       "wall_start_ms") " AND " VIGIL_RUN_MARKED("wall_end_ms")) ";"                            \
   " DELETE FROM segment_run WHERE camera_id = old.camera_id AND segments < 0;"
+
+// Migration 7 (issue 17): evidence holds and the audit log's hash chain. Holds: a named, reasoned time range over some cameras that
+// retention must not delete (retention/holds.h); released, never deleted, so the audit and the
+// list keep what was held. The audit chain (catalog/audit_chain.h): a link column, back-filled
+// for the rows already there by backfill_audit_links() in this migration's transaction, which
+// then puts the append-only trigger back (dropped here so the back-fill can write the links).
+const char* const kHoldsAndAuditChain = R"sql(
+    CREATE TABLE hold (
+      id          INTEGER PRIMARY KEY,
+      name        TEXT NOT NULL,
+      reason      TEXT NOT NULL,
+      from_ms     INTEGER NOT NULL,
+      to_ms       INTEGER NOT NULL,
+      created_ms  INTEGER NOT NULL,
+      created_by  TEXT NOT NULL,
+      released_ms INTEGER,
+      released_by TEXT
+    );
+    CREATE INDEX hold_active ON hold (released_ms) WHERE released_ms IS NULL;
+    CREATE TABLE hold_camera (
+      camera_id TEXT NOT NULL,
+      hold_id   INTEGER NOT NULL REFERENCES hold (id),
+      PRIMARY KEY (camera_id, hold_id)
+    ) WITHOUT ROWID;
+    DROP TRIGGER audit_no_update;
+    ALTER TABLE audit ADD COLUMN link BLOB;
+    )sql";
+
+// What kHoldsAndAuditChain leaves to C++: the links need SHA-256, which SQLite lacks.
+void finish_holds_and_audit_chain(sql::Connection& db) {
+  backfill_audit_links(db);
+  db.exec(R"sql(
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+      BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    )sql");
+}
 
 // Numbered migrations; the database's user_version is how many have run. Append only: a
 // released migration is never edited.
@@ -319,8 +356,9 @@ const char* const kMigrations[] = {
     CREATE INDEX audit_camera_at ON audit (camera_id, at_ms);
     )sql",
     // 6: the per-camera hash chain of recorded fragments, gaps and losses, the signed
-    // checkpoints over it, and every public key that ever signed one (docs/design/integrity.md). chain_entry's key is the
-    // per-camera order; the segment index finds a file's entries (check, evidence export).
+    // checkpoints over it, and every public key that ever signed one
+    // (docs/design/integrity.md). chain_entry's key is the per-camera order; the segment index
+    // finds a file's entries (check, evidence export).
     // Entries outlive their footage (retention deletes segments, not their chain entries).
     R"sql(
     CREATE TABLE chain_entry (
@@ -357,6 +395,8 @@ const char* const kMigrations[] = {
       created_ms     INTEGER NOT NULL
     ) WITHOUT ROWID;
     )sql",
+    // 7: evidence holds and the audit log's hash chain (kHoldsAndAuditChain above).
+    kHoldsAndAuditChain,
 };
 
 // Reader connections kept open between reads; more are opened while more threads read at once.
@@ -468,6 +508,7 @@ void Catalog::migrate() {
   for (int64_t v = have; v < want; ++v) {
     sql::Transaction tx(db_);
     db_.exec(kMigrations[v]);
+    if (kMigrations[v] == kHoldsAndAuditChain) finish_holds_and_audit_chain(db_);
     db_.exec("PRAGMA user_version=" + std::to_string(v + 1));
     tx.commit();
   }
@@ -645,6 +686,16 @@ std::vector<SegmentRow> Catalog::oldest_closed(const std::string& camera, int li
                         "WHERE camera_id = :camera AND state = 'closed' "
                         "ORDER BY wall_start_ms LIMIT :limit");
   st.bind(":camera", camera).bind(":limit", int64_t{limit});
+  return query_segments(st);
+}
+
+std::vector<SegmentRow> Catalog::oldest_closed_from(const std::string& camera, WallTime from,
+                                                    int limit) {
+  Reader r(*this);
+  auto st = r->prepare(std::string(kSegmentColumns) +
+                       "WHERE camera_id = :camera AND state = 'closed' AND wall_start_ms >= :from "
+                       "ORDER BY wall_start_ms LIMIT :limit");
+  st.bind(":camera", camera).bind(":from", ms_since_epoch(from)).bind(":limit", int64_t{limit});
   return query_segments(st);
 }
 

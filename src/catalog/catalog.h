@@ -159,6 +159,8 @@ class Catalog {
   bool has_segment_path(const std::string& path);
   // Closed segments of a camera, oldest first, at most `limit`.
   std::vector<SegmentRow> oldest_closed(const std::string& camera, int limit);
+  // The same, starting at or after `from` (retention steps over held footage with it).
+  std::vector<SegmentRow> oldest_closed_from(const std::string& camera, WallTime from, int limit);
   // Closed segments of all cameras, oldest first, at most `limit`.
   std::vector<SegmentRow> oldest_closed_any(int limit);
   // Cameras with rows in any state; a skip scan over a camera index, O(cameras log n).

@@ -128,21 +128,28 @@ int EventStore::close_open_events(const std::string& reason) {
 }
 
 std::vector<std::string> EventStore::delete_ended_before(const std::string& camera,
-                                                         WallTime cutoff) {
+                                                         WallTime cutoff, const KeepFn& keep) {
   std::lock_guard lock(mu_);
   sql::Transaction tx(db_);
   auto sel = db_.prepare(
-      "SELECT snapshot FROM event WHERE camera_id = :camera AND start_ms < :cutoff "
-      "AND state = 'closed' AND end_ms < :cutoff AND snapshot IS NOT NULL");
+      "SELECT id, start_ms, end_ms, snapshot FROM event WHERE camera_id = :camera "
+      "AND start_ms < :cutoff AND state = 'closed' AND end_ms < :cutoff");
   sel.bind(":camera", camera).bind(":cutoff", ms_since_epoch(cutoff));
   // start_ms < cutoff repeats what end_ms < cutoff implies, so that only the old end of the
-  // (camera, start) index is read, not every event of the camera.
+  // (camera, start) index is read, not every event of the camera. Held events stay and are
+  // read again by every pass: holds cover little, so they are few.
   std::vector<std::string> snapshots;
-  while (sel.step()) snapshots.push_back(sel.text("snapshot"));
-  auto del = db_.prepare(
-      "DELETE FROM event WHERE camera_id = :camera AND start_ms < :cutoff AND state = 'closed' "
-      "AND end_ms < :cutoff");
-  del.bind(":camera", camera).bind(":cutoff", ms_since_epoch(cutoff)).run();
+  std::vector<int64_t> ids;
+  while (sel.step()) {
+    if (keep && keep(wall_from_ms(sel.int64("start_ms")), wall_from_ms(sel.int64("end_ms")))) {
+      continue;
+    }
+    ids.push_back(sel.int64("id"));
+    if (!sel.is_null("snapshot")) snapshots.push_back(sel.text("snapshot"));
+  }
+  for (const int64_t id : ids) {
+    db_.prepare("DELETE FROM event WHERE id = :id").bind(":id", id).run();
+  }
   tx.commit();
   return snapshots;
 }

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -66,7 +67,10 @@ class EventStore {
 
   // Retention: removes the closed events of `camera` that ended before `cutoff`; returns their
   // snapshot paths (relative), for the caller to delete after the rows (storage.md's order).
-  std::vector<std::string> delete_ended_before(const std::string& camera, WallTime cutoff);
+  // Events for which `keep(start, end)` is true stay (evidence holds, retention/held_footage.h).
+  using KeepFn = std::function<bool(WallTime start, WallTime end)>;
+  std::vector<std::string> delete_ended_before(const std::string& camera, WallTime cutoff,
+                                               const KeepFn& keep = {});
 
   std::optional<EventRow> get(int64_t id);
   // Newest first by (start, id); before_id pages on after that event. Read on the index of the

@@ -464,7 +464,8 @@ Config parse_config(const std::string& text, const std::string& source,
   }
   v.only_keys(root, "",
               {"data_dir", "segment_seconds", "min_free_space", "disk_low_space", "retention",
-               "ingest", "http", "camera", "events", "mqtt", "webhook", "integrity"});
+               "ingest", "http", "camera", "events", "mqtt", "webhook", "integrity",
+               "audit"});
 
   Config c;
   c.source = source;
@@ -502,6 +503,20 @@ Config parse_config(const std::string& text, const std::string& source,
     v.only_keys(*t, "integrity", {"checkpoint_seconds"});
     if (auto x = v.get_int(*t, "integrity.", "checkpoint_seconds", 1, 3600)) {
       c.checkpoint_period = std::chrono::seconds(*x);
+    }
+  }
+
+  if (const toml::node* n = root.get("audit")) {
+    const toml::table* t = n->as_table();
+    if (!t) v.fail("audit", Validator::describe(*n), "must be a table");
+    v.only_keys(*t, "audit", {"syslog", "syslog_socket"});
+    c.audit.syslog = v.get_bool(*t, "audit.", "syslog", c.audit.syslog);
+    const std::string sock = v.get_string(*t, "audit.", "syslog_socket", "");
+    if (!sock.empty()) {
+      if (!std::filesystem::path(sock).is_absolute()) {
+        v.fail("audit.syslog_socket", "\"" + sock + "\"", "must be an absolute path");
+      }
+      c.audit.syslog_socket = sock;
     }
   }
 

@@ -175,6 +175,12 @@ struct HttpSettings {
   static std::filesystem::path default_web_root();
 };
 
+// [audit]: a copy of every audit row to the local syslog (catalog/audit_syslog.h).
+struct AuditSettings {
+  bool syslog = false;
+  std::filesystem::path syslog_socket = "/dev/log";  // journald and rsyslog listen here
+};
+
 struct Config {
   std::filesystem::path source;  // the file it was read from, for messages
   std::filesystem::path data_dir;
@@ -197,6 +203,7 @@ struct Config {
   // [integrity] checkpoint_seconds: a signed checkpoint of each camera's hash chain at least
   // this often while it records (and at every segment close). docs/design/integrity.md.
   std::chrono::seconds checkpoint_period{60};
+  AuditSettings audit;
 
   const CameraConfig* find_camera(const std::string& id) const;
 };

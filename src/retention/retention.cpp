@@ -1,10 +1,12 @@
 #include "retention/retention.h"
 
 #include <fcntl.h>
+#include <spdlog/fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <limits>
 #include <utility>
 
 #include "core/error.h"
@@ -110,11 +112,45 @@ void Retention::set_events(EventStore& events,
   events_only_ = std::move(cameras);
 }
 
+void Retention::set_holds(HoldStore& holds) {
+  std::lock_guard lock(pass_mu_);
+  holds_ = &holds;
+}
+
+std::optional<Retention::HeldFull> Retention::held_full() const {
+  std::lock_guard lock(held_full_mu_);
+  return held_full_;
+}
+
+std::vector<SegmentRow> Retention::oldest_unheld(const std::string& camera, int limit,
+                                                 const HeldFootage& held) {
+  if (held.empty()) return catalog_.oldest_closed(camera, limit);
+  std::vector<SegmentRow> out;
+  WallTime from = wall_from_ms(std::numeric_limits<int64_t>::min());
+  while (static_cast<int>(out.size()) < limit) {
+    bool stepped = false;
+    for (SegmentRow& row :
+         catalog_.oldest_closed_from(camera, from, limit - static_cast<int>(out.size()))) {
+      if (const auto until = held.held_until(camera, row.wall_start, row.wall_end)) {
+        // Every segment starting before the held range ends overlaps it (a camera's segments
+        // follow each other), so the next read starts there.
+        from = std::max(*until, row.wall_start + WallDuration(1));
+        stepped = true;
+        break;
+      }
+      out.push_back(std::move(row));
+    }
+    if (!stepped) break;
+  }
+  return out;
+}
+
 RetentionPass Retention::run_once(bool emergency) {
   std::lock_guard lock(pass_mu_);
   RetentionPass pass;
   const WallTime now = clock_.wall_now();
   constexpr int kBatch = 64;
+  const HeldFootage held = holds_ ? HeldFootage::load(*holds_) : HeldFootage();
 
   // Events-only cameras: footage outside events goes first (the rows carry no blobs here; a
   // segment row is loaded only to delete it). Only what ended since the last pass is judged
@@ -131,6 +167,7 @@ RetentionPass Retention::run_once(bool emergency) {
       for (const int64_t id : segments_outside_events(spans, events, policy, cutoff)) {
         const auto row = catalog_.segment(id);
         if (!row || row->state != SegmentState::kClosed) continue;
+        if (held.is_held(camera, row->wall_start, row->wall_end)) continue;
         if (!delete_segment(*row, "outside every event (record = \"events\")", pass)) {
           return pass;
         }
@@ -146,7 +183,10 @@ RetentionPass Retention::run_once(bool emergency) {
       // Events go with their camera's footage; their snapshots after their rows.
       try {
         const WallTime cutoff = now - std::chrono::days(*lim.max_days);
-        for (const auto& rel : events_->delete_ended_before(camera, cutoff)) {
+        const auto keep = [&held, &camera = camera](WallTime start, WallTime end) {
+          return held.is_held(camera, start, end);
+        };
+        for (const auto& rel : events_->delete_ended_before(camera, cutoff, keep)) {
           const std::filesystem::path file = data_dir_ / rel;
           if (::unlink(file.c_str()) != 0 && errno != ENOENT) {
             spdlog::warn("retention: {}: unlink: {}", file.string(), errno_string(errno));
@@ -164,7 +204,7 @@ RetentionPass Retention::run_once(bool emergency) {
       bool more = true;
       while (more) {
         more = false;
-        for (const SegmentRow& row : catalog_.oldest_closed(camera, std::exchange(batch, kBatch))) {
+        for (const SegmentRow& row : oldest_unheld(camera, std::exchange(batch, kBatch), held)) {
           if (row.wall_end > cutoff) break;
           if (!delete_segment(row, "older than " + std::to_string(*lim.max_days) + " days", pass)) {
             return pass;
@@ -176,7 +216,7 @@ RetentionPass Retention::run_once(bool emergency) {
     if (lim.max_bytes) {
       uint64_t used = catalog_.usage(camera).bytes;
       while (used > *lim.max_bytes) {
-        const auto rows = catalog_.oldest_closed(camera, kBatch);
+        const auto rows = oldest_unheld(camera, kBatch, held);
         if (rows.empty()) break;
         for (const SegmentRow& row : rows) {
           if (used <= *lim.max_bytes) break;
@@ -193,10 +233,13 @@ RetentionPass Retention::run_once(bool emergency) {
 
   // The file system's free space is shared by all cameras: delete the oldest footage overall.
   bool must_free = emergency;
+  std::optional<HeldFull> held_full_now;
+  std::optional<uint64_t> free_last;
   for (;;) {
     uint64_t free_now = 0;
     try {
       free_now = disk_.free_bytes(data_dir_);
+      free_last = free_now;
     } catch (const Error& e) {
       spdlog::error("retention: {}", e.what());
       break;
@@ -207,10 +250,32 @@ RetentionPass Retention::run_once(bool emergency) {
         (!must_free || (pass.deleted > 0 && free_now >= min_free_bytes_ + 2 * reserve_.bytes()))) {
       break;
     }
-    const auto rows = catalog_.oldest_closed_any(1);
+    std::vector<SegmentRow> rows;
+    if (held.empty()) {
+      rows = catalog_.oldest_closed_any(1);
+    } else {
+      // The oldest unheld segment of each camera, and of those the oldest.
+      for (const auto& camera : catalog_.cameras_with_segments()) {
+        auto first = oldest_unheld(camera, 1, held);
+        if (!first.empty() && (rows.empty() || first.front().wall_start < rows.front().wall_start)) {
+          rows = std::move(first);
+        }
+      }
+    }
     if (rows.empty()) {
-      spdlog::error("retention: only {} bytes free on {} and no closed footage left to delete",
-                    free_now, data_dir_.string());
+      if (!held.empty()) {
+        // Held footage is never deleted, not even for a full disk: recording stops (the
+        // recorders fail with ENOSPC) and says why, rather than destroy evidence.
+        HeldFull full{free_now, held.cameras()};
+        spdlog::error("retention: only {} bytes free on {} and nothing left to delete but "
+                      "footage under an evidence hold (cameras {}): recording will stop when the "
+                      "disk is full; release a hold or add space",
+                      free_now, data_dir_.string(), fmt::join(full.held_cameras, ", "));
+        held_full_now = std::move(full);
+      } else {
+        spdlog::error("retention: only {} bytes free on {} and no closed footage left to delete",
+                      free_now, data_dir_.string());
+      }
       break;
     }
     const SegmentRow& row = rows.front();
@@ -226,6 +291,17 @@ RetentionPass Retention::run_once(bool emergency) {
                                  : "keeping the minimum free disk space",
                         pass)) {
       break;
+    }
+  }
+  {
+    // Kept between passes that do not need space (the recorders' retries bring emergency passes
+    // that judge again) until a pass frees something or there is clearly room again.
+    std::lock_guard held_lock(held_full_mu_);
+    if (held_full_now) {
+      held_full_ = std::move(held_full_now);
+    } else if (pass.deleted > 0 ||
+               (free_last && *free_last >= min_free_bytes_ + 2 * reserve_.bytes())) {
+      held_full_.reset();
     }
   }
   if (!reserve_.present() && reserve_.ensure()) {

@@ -2,6 +2,8 @@
 // max_bytes, and the file system keeps min_free_space free. Only closed segments are ever
 // deleted (never the one being written). Order of a deletion (docs/design/storage.md):
 // row marked 'deleting' → file unlinked → directory synced → row removed.
+// Footage and events under an evidence hold (held_footage.h) are never deleted, even when the
+// disk fills: recording then stops on ENOSPC and held_full() says why (storage.md, "Holds").
 // Thread-safe: passes are serialized by a mutex (the periodic thread and a recorder that hit
 // ENOSPC may both ask).
 // The periodic thread ("retention") is supervised (core/supervision.h): a pass that throws marks
@@ -11,6 +13,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,7 +21,9 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/supervision.h"
+#include "catalog/holds.h"
 #include "retention/event_footage.h"
+#include "retention/held_footage.h"
 #include "retention/disk_space.h"
 #include "retention/space_reserve.h"
 
@@ -50,12 +55,30 @@ class Retention {
   // policy's hold-back. `events` must outlive the Retention. Call before start().
   void set_events(EventStore& events, std::map<std::string, EventFootagePolicy> events_only = {});
 
+  // Evidence holds: footage and events they cover are kept. `holds` must outlive the
+  // Retention. Call before start().
+  void set_holds(HoldStore& holds);
+
+  // Set by a pass that needed space (less than min_free_space free, or a failed write) and
+  // found nothing left to delete but footage under a hold; cleared by a pass that deletes
+  // something or finds min_free_space and twice the reserve free. Thread-safe.
+  struct HeldFull {
+    uint64_t free_bytes = 0;
+    std::vector<std::string> held_cameras;  // the cameras whose held footage fills the disk
+  };
+  std::optional<HeldFull> held_full() const;
+
   // Runs run_once every `period` on a thread of its own until stop().
   void start(std::chrono::milliseconds period);
   void stop();
 
  private:
   bool delete_segment(const SegmentRow& row, const std::string& why, RetentionPass& pass);
+  // The oldest closed segments of `camera` that no hold covers, at most `limit`, oldest first.
+  // Held ones are stepped over a held range at a time (one indexed read per hold, not per
+  // held segment).
+  std::vector<SegmentRow> oldest_unheld(const std::string& camera, int limit,
+                                        const HeldFootage& held);
   void mark_deleting(const SegmentRow& row);
 
   Catalog& catalog_;
@@ -68,6 +91,9 @@ class Retention {
   std::mutex pass_mu_;
   EventStore* events_ = nullptr;
   std::map<std::string, EventFootagePolicy> events_only_;
+  HoldStore* holds_ = nullptr;
+  mutable std::mutex held_full_mu_;
+  std::optional<HeldFull> held_full_;  // guarded by held_full_mu_
 
   SupervisedThread thread_;
 };

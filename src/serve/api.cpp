@@ -102,6 +102,7 @@ Api::Api(ConfigStore& configs, AccountStore& accounts, const Clock& clock, Statu
       playback_(configs, accounts, clock, components),
       events_api_(configs, clock, playback_),
       settings_api_(configs, accounts, clock, status_),
+      holds_api_(configs, accounts, clock),
       web_(configs.current()->http.web_root) {
   if (accounts_.user_count() == 0) setup_token_ = random_secret(24);
   // A test connection gives up after this long; the sources' own I/O timeout is kept below it
@@ -158,6 +159,7 @@ void Api::add_routes() {
   playback_.add_routes(router_);
   events_api_.add_routes(router_);
   settings_api_.add_routes(router_);
+  holds_api_.add_routes(router_);
   add("GET", "/api/cameras/{id:camera}/live.mp4", Access{true, Role::kViewer, "id"}, &Api::live);
   add("GET", "/api/cameras/{id:camera}/snapshot.jpg", Access{true, Role::kViewer, "id"},
       &Api::snapshot);

@@ -80,6 +80,8 @@ std::string prometheus_metrics(const nlohmann::json& status,
       {"vigil_camera_stored_bytes", "stored_bytes", "gauge", "Bytes of footage on disk."},
       {"vigil_camera_disk_error", "disk_error", "gauge",
        "1 while the camera's recording fails on the disk and is retried."},
+      {"vigil_camera_stopped_by_holds", "stopped_by_holds", "gauge",
+       "1 while the disk is full and retention may delete only footage under evidence holds."},
       {"vigil_camera_record_queue_overflows_total", "record_queue_overflows", "counter",
        "Times the recorder's writer fell so far behind the camera that packets were dropped."},
       {"vigil_camera_record_queue_dropped_total", "record_queue_dropped", "counter",
@@ -128,6 +130,9 @@ std::string prometheus_metrics(const nlohmann::json& status,
     w.family("vigil_disk_free_bytes", "gauge", "Free bytes on the data directory's file system.");
     w.sample("vigil_disk_free_bytes", "", num(status, "disk_free_bytes"));
   }
+  w.family("vigil_retention_held_full", "gauge",
+           "1 when the disk is below min_free_space and only footage under holds is left.");
+  w.sample("vigil_retention_held_full", "", status.contains("held_full") ? 1 : 0);
   if (status.contains("disk_total_bytes")) {
     w.family("vigil_disk_total_bytes", "gauge", "Size of the data directory's file system.");
     w.sample("vigil_disk_total_bytes", "", num(status, "disk_total_bytes"));

@@ -257,6 +257,8 @@ Response SettingsApi::storage(Call&) {
                     {"name", c.value("name", "")},
                     {"stored_bytes", c.value("stored_bytes", uint64_t{0})},
                     {"stored_segments", c.value("stored_segments", int64_t{0})},
+                    {"held_bytes", c.value("held_bytes", uint64_t{0})},
+                    {"stopped_by_holds", c.value("stopped_by_holds", false)},
                     {"oldest_footage", c.value("oldest_footage", "")},
                     {"bitrate_bps", c.value("bitrate_bps", 0.0)},
                     {"disk_full", c.value("disk_full", false)},

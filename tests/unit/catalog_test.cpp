@@ -40,11 +40,11 @@ TEST(Catalog, MigratesOnceAndReopens) {
   test::TempDir dir;
   {
     Catalog c(dir.path() / "vigil.db");
-    EXPECT_EQ(c.schema_version(), 6);
+    EXPECT_EQ(c.schema_version(), 7);
     c.begin_segment(seg("a", wall_from_ms(1000)));
   }
   Catalog again(dir.path() / "vigil.db");
-  EXPECT_EQ(again.schema_version(), 6);
+  EXPECT_EQ(again.schema_version(), 7);
   EXPECT_EQ(again.all_segments().size(), 1u);
 }
 
@@ -102,16 +102,19 @@ TEST(Catalog, Gaps) {
             "camera unreachable");
 }
 
-// Undoes the migrations after 4 on a catalog: a catalog as vigil left it before runs (5) and
-// the integrity chain (6).
-const char* const kBackToSchema4 =
-    "DROP TABLE chain_entry; DROP TABLE checkpoint; DROP TABLE signing_key; "
-    "DROP TRIGGER segment_run_insert; DROP TRIGGER segment_run_grow; "
-    "DROP TRIGGER segment_run_move; DROP TRIGGER segment_run_delete; DROP TABLE segment_run; "
-    "DROP TRIGGER gap_longest_insert; DROP TABLE gap_longest; DROP INDEX event_start; "
-    "DROP INDEX event_camera_type_start; "
-    "DROP INDEX audit_user_at; DROP INDEX audit_action_at; DROP INDEX audit_camera_at; "
-    "PRAGMA user_version = 4";
+// Undoes the migrations after 4 on a catalog: a catalog as vigil left it before runs (5), the
+// integrity chain (6), holds and the audit chain (7).
+void back_to_schema4(sql::Connection& raw) {
+  raw.exec(test::kUndoHoldsAndAuditChain);
+  raw.exec(
+      "DROP TABLE chain_entry; DROP TABLE checkpoint; DROP TABLE signing_key; "
+      "DROP TRIGGER segment_run_insert; DROP TRIGGER segment_run_grow; "
+      "DROP TRIGGER segment_run_move; DROP TRIGGER segment_run_delete; DROP TABLE segment_run; "
+      "DROP TRIGGER gap_longest_insert; DROP TABLE gap_longest; DROP INDEX event_start; "
+      "DROP INDEX event_camera_type_start; "
+      "DROP INDEX audit_user_at; DROP INDEX audit_action_at; DROP INDEX audit_camera_at; "
+      "PRAGMA user_version = 4");
+}
 
 // What usage() says must be what the rows say, counted the slow way.
 void expect_usage_matches_rows(Catalog& c, const std::string& cam) {
@@ -263,7 +266,7 @@ TEST(CatalogUsage, TheMigrationCountsAnArchiveRecordedBeforeIt) {
   {
     // Back to schema 3 as an older vigil left it: no usage table, no triggers.
     sql::Connection raw((dir.path() / "vigil.db").string());
-    raw.exec(kBackToSchema4);
+    back_to_schema4(raw);
     raw.exec(
         "DROP TRIGGER segment_usage_insert; DROP TRIGGER segment_usage_delete; "
         "DROP TRIGGER segment_usage_update; DROP TABLE camera_usage; "
@@ -476,7 +479,7 @@ TEST(CatalogRuns, TheMigrationBuildsTheRunsOfAnArchiveRecordedBeforeIt) {
     c.begin_segment(seg("cam", t0 + minutes(10)));
     c.add_gap("cam", t0 + minutes(4), t0 + minutes(5), "camera unreachable");
     sql::Connection raw((dir.path() / "vigil.db").string());
-    raw.exec(kBackToSchema4);
+    back_to_schema4(raw);
   }
   Catalog c(dir.path() / "vigil.db");
   EXPECT_GE(c.schema_version(), 5);

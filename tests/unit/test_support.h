@@ -15,6 +15,14 @@
 
 namespace vigil::test {
 
+// SQL that takes a fully migrated catalog back to before issue 17's migration 7 (holds and the
+// audit chain), for tests of the migrations before it and of its back-fill.
+inline constexpr const char* kUndoHoldsAndAuditChain =
+    "DROP TABLE hold_camera; DROP TABLE hold; DROP TRIGGER audit_no_update; "
+    "ALTER TABLE audit DROP COLUMN link; "
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, "
+    "'the audit log is append-only'); END;";
+
 // The real file system, call by call: a slow or failing disk overrides only what it changes.
 class PassThroughOps : public FileOps {
  public:

@@ -217,8 +217,31 @@ export interface StorageSettings {
     oldest_footage: string;
     bitrate_bps: number;
     disk_full: boolean;
+    held_bytes: number;
+    stopped_by_holds: boolean;
     retention: RetentionLimits | null;
   }[];
+}
+
+// An evidence hold (GET /api/holds): retention keeps what it covers until an admin releases it.
+export interface Hold {
+  id: number;
+  name: string;
+  reason: string;
+  cameras: string[];
+  from_ms: number;
+  to_ms: number;
+  created_ms: number;
+  created_by: string;
+  released_ms: number | null;
+  released_by: string | null;
+}
+export interface NewHold {
+  name: string;
+  reason: string;
+  cameras: string[];
+  from_ms: number;
+  to_ms: number;
 }
 export interface EventSettings {
   min_duration_ms: number;
@@ -344,6 +367,11 @@ export const api = {
     request<StorageSettings>('PATCH', '/api/settings/storage', { retention }),
   eventSettings: () => request<EventSettings>('GET', '/api/settings/events'),
   setEventSettings: (body: Partial<EventSettings>) => request<EventSettings>('PATCH', '/api/settings/events', body),
+
+  holds: (released: boolean) =>
+    request<{ holds: Hold[] }>('GET', `/api/holds?released=${released}`).then((r) => r.holds),
+  addHold: (hold: NewHold) => request<Hold>('POST', '/api/holds', hold),
+  releaseHold: (id: number) => request<Hold>('POST', `/api/holds/${id}/release`),
 
   audit: (q: Record<string, string | number | undefined>) =>
     request<{ entries: AuditEntry[]; next_before_id: number | null }>('GET', `/api/audit?${query(q)}`),

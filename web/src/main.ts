@@ -16,6 +16,7 @@ import { playbackScreen } from './views/playback';
 import { camerasSettings } from './views/settings_cameras';
 import { eventsSettings } from './views/settings_events';
 import { notificationsSettings } from './views/settings_notifications';
+import { holdsScreen } from './views/holds';
 import { storageSettings } from './views/settings_storage';
 import { usersSettings } from './views/settings_users';
 import { verifyEvidenceScreen } from './views/verify_evidence';
@@ -29,6 +30,7 @@ const routes: { pattern: RegExp; screen: Screen; admin?: boolean; nav: string }[
   { pattern: /^\/live\/([A-Za-z0-9_-]+)$/, screen: liveScreen, nav: 'live' },
   { pattern: /^\/playback\/([A-Za-z0-9_-]+)$/, screen: playbackScreen, nav: 'live' },
   { pattern: /^\/events$/, screen: eventsScreen, nav: 'events' },
+  { pattern: /^\/holds$/, screen: holdsScreen, nav: 'holds' },
   { pattern: /^\/account$/, screen: accountScreen, nav: 'account' },
   { pattern: /^\/verify$/, screen: verifyEvidenceScreen, nav: 'verify' },
   { pattern: /^\/settings\/cameras$/, screen: camerasSettings, admin: true, nav: 'settings' },
@@ -113,6 +115,7 @@ function shell(active: string, m: Me): HTMLElement {
         { 'aria-label': 'Main' },
         link('#/', 'Live', 'live'),
         link('#/events', 'Events', 'events'),
+        link('#/holds', 'Holds', 'holds'),
         link('#/verify', 'Verify evidence', 'verify'),
         isAdmin(m) ? link('#/settings/cameras', 'Settings', 'settings') : null,
       ),

@@ -10,7 +10,8 @@ export function auditScreen(root: HTMLElement, _ctx: Ctx): () => void {
   const action = h('input', { name: 'action', autocomplete: 'off', list: 'audit-actions' });
   const camera = h('input', { name: 'camera', autocomplete: 'off' });
   const actions = ['setup', 'login', 'login_failed', 'logout', 'password_change', 'user_add', 'user_change', 'user_delete',
-    'token_create', 'token_revoke', 'playback', 'export', 'live_start', 'live_stop', 'camera_add', 'camera_change', 'camera_remove'];
+    'token_create', 'token_revoke', 'playback', 'export', 'live_start', 'live_stop', 'camera_add', 'camera_change', 'camera_remove',
+    'hold_add', 'hold_release'];
   const body = h('tbody', {});
   const status = h('div', { 'aria-live': 'polite' });
   const more = h('button', { type: 'button', hidden: true }, 'Older entries');

@@ -11,6 +11,7 @@ import { ComparePlayers, kMaxCompared } from '../compare_players';
 import { h, mount, notice } from '../dom';
 import { describeEvent, kPreRollMs } from '../event_kinds';
 import { exportLinkText, waitForExport } from '../export_job';
+import { holdForm } from '../hold_form';
 import { RecordedPlayer, type PlayerState } from '../recorded_player';
 import { Timeline } from '../timeline';
 import {
@@ -109,6 +110,10 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
       selText.textContent = `${which === 0 ? 'Start' : 'End'} at ${formatTime(selection[which]!)}; now mark the ${which === 0 ? 'end' : 'start'}.`;
     }
   };
+  const selectedRange = (): [number, number] | null => {
+    const [a, b] = selection;
+    return a !== null && b !== null ? [Math.min(a, b), Math.max(a, b)] : null;
+  };
   exportButton.addEventListener('click', () => void runExport());
   const exportBox = mayExport(ctx.me)
     ? h(
@@ -125,6 +130,9 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
         ),
         selText,
         exportStatus,
+        // The same selection can be put under an evidence hold (retention then keeps it).
+        h('h3', {}, 'Hold this range'),
+        holdForm({ range: selectedRange, cameras: () => [id] }),
       )
     : null;
 

@@ -61,10 +61,13 @@ export function storageSettings(root: HTMLElement, _ctx: Ctx): () => void {
       mount(cams, h('section', { class: 'card', 'aria-labelledby': 'stored-title' },
         h('h2', { id: 'stored-title' }, 'Stored per camera'),
         h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
-          h('thead', {}, h('tr', {}, h('th', {}, 'Camera'), h('th', {}, 'Stored'), h('th', {}, 'Oldest footage'), h('th', {}, 'Kept'))),
+          h('thead', {}, h('tr', {}, h('th', {}, 'Camera'), h('th', {}, 'Stored'), h('th', {}, 'Held'), h('th', {}, 'Oldest footage'), h('th', {}, 'Kept'))),
           h('tbody', {}, s.cameras.map((c) => h('tr', { 'data-camera': c.id },
-            h('td', {}, c.name || c.id, c.disk_full ? h('div', { class: 'problem small' }, 'disk full: not recording') : null),
+            h('td', {}, c.name || c.id, c.stopped_by_holds
+              ? h('div', { class: 'problem small' }, 'disk full of held footage: not recording (release a hold or add space)')
+              : c.disk_full ? h('div', { class: 'problem small' }, 'disk full: not recording') : null),
             h('td', { class: 'nowrap' }, `${formatBytes(c.stored_bytes)}`, h('div', { class: 'small muted' }, `${c.stored_segments} files`)),
+            h('td', { class: 'nowrap', 'data-held': c.held_bytes }, c.held_bytes ? formatBytes(c.held_bytes) : '—'),
             h('td', {}, c.oldest_footage ? formatDateTime(Date.parse(c.oldest_footage)) : 'No recordings yet'),
             h('td', {}, limitText(c.retention)),
           )))))));
