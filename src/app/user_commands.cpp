@@ -9,6 +9,7 @@
 #include <optional>
 #include <sstream>
 
+#include "app/data_dir_lock.h"
 #include "catalog/accounts.h"
 #include "catalog/catalog.h"
 #include "core/clock.h"
@@ -70,7 +71,7 @@ void audit(AccountStore& accounts, const std::string& action, const std::string&
 }
 
 std::filesystem::path catalog_file(const Config& config) {
-  std::filesystem::create_directories(config.data_dir);
+  make_private_data_dir(config.data_dir);
   return config.data_dir / "vigil.db";
 }
 

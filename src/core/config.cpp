@@ -28,10 +28,14 @@ class Validator {
 
   void only_keys(const toml::table& t, const std::string& where,
                  const std::set<std::string>& allowed) const {
-    for (const auto& [k, v] : t) {
-      const std::string key(k.str());
+    for (const auto& entry : t) {
+      const std::string key(entry.first.str());
       if (!allowed.count(key)) {
-        fail(where.empty() ? key : where + "." + key, describe(v), "unknown setting");
+        // The key only, never its value: a mistyped `pasword = "..."` must not put the
+        // password into a log or an API error.
+        throw Error(ErrorCode::kInvalidArgument,
+                    source_ + ": " + (where.empty() ? key : where + "." + key) +
+                        ": unknown setting");
       }
     }
   }
@@ -561,7 +565,7 @@ Config parse_config(const std::string& text, const std::string& source,
       const toml::table* t = (*arr)[i].as_table();
       if (!t) v.fail(where, Validator::describe((*arr)[i]), "must be a table");
       v.only_keys(*t, where,
-                  {"id", "name", "url", "sub_url", "enabled", "transport", "rtsp_client",
+                  {"id", "name", "url", "sub_url", "enabled", "transport", "rtsp_client", "auth",
                    "retention", "schedule", "record", "analysis",
                    "zone"});
       CameraConfig cam;
@@ -599,6 +603,12 @@ Config parse_config(const std::string& text, const std::string& source,
         cam.client = RtspClient::kFfmpeg;
       } else {
         v.fail(w + "rtsp_client", "\"" + client + "\"", "must be \"native\" or \"ffmpeg\"");
+      }
+      const std::string auth = v.get_string(*t, w, "auth", "digest");
+      if (auth == "basic") {
+        cam.auth = RtspAuth::kBasic;
+      } else if (auth != "digest") {
+        v.fail(w + "auth", "\"" + auth + "\"", "must be \"digest\" or \"basic\"");
       }
       cam.retention = v.get_retention(t->get("retention"), w + "retention");
       if (!cam.retention.max_days) cam.retention.max_days = c.default_retention.max_days;

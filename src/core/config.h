@@ -17,6 +17,10 @@ enum class RtspTransport { kTcp, kUdp };
 // Which RTSP client reads a camera: vigil's own (TCP interleaved only; cheaper per camera) or
 // FFmpeg's libavformat (also UDP and rtsps://). See docs/design/ingest.md.
 enum class RtspClient { kNative, kFfmpeg };
+// Which challenges vigil answers with the camera's password over plain rtsp://. Digest only by
+// default: Basic sends the password in clear, to anyone who can answer a 401 on the camera's
+// address. `auth = "basic"` allows it for old cameras that know nothing else.
+enum class RtspAuth { kDigest, kBasic };
 
 struct RetentionLimits {
   std::optional<int> max_days;          // keep footage at most this many days
@@ -132,6 +136,7 @@ struct CameraConfig {
   bool enabled = true;
   RtspTransport transport = RtspTransport::kTcp;
   RtspClient client = RtspClient::kNative;  // used where it can be (tcp, rtsp://)
+  RtspAuth auth = RtspAuth::kDigest;
   RetentionLimits retention;  // merged with the global defaults at load time
   std::vector<ScheduleEntry> schedule;  // events: armed times; empty = always armed
   RecordMode record = RecordMode::kContinuous;  // events: record = "continuous" | "events"

@@ -9,6 +9,7 @@ import os
 import socket
 import ssl
 import subprocess
+import threading
 import time
 import unittest
 from urllib.parse import urlparse
@@ -172,6 +173,22 @@ class Serve(TestCase):
                 data = f.read()
             self.assertNotIn(b"new-password", data, name)
             self.assertNotIn(b"ann-password", data, name)
+
+    def test_status_output_reaches_the_terminal_without_escape_sequences(self):
+        v = Vigil(self.workdir, CAMERAS)
+        os.makedirs(v.data, exist_ok=True)
+        evil = "\x1b[2J\x1b]0;owned\x07gone\r\nFAKE LINE\x1b[31m"
+        with open(os.path.join(v.data, "status.json"), "w") as f:
+            json.dump({"updated_at_ms": int(time.time() * 1000), "updated_at": evil,
+                       "cameras": [{"id": "front", "state": evil, "last_error": evil,
+                                    "video_codec": evil}],
+                       "components": [{"component": evil, "failures": 1, "last_error": evil}]}, f)
+        r = subprocess.run([VIGIL_BIN, "-c", v.config, "status"], capture_output=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for bad in (b"\x1b", b"\x07", b"\r"):
+            self.assertNotIn(bad, r.stdout)
+        self.assertIn(b"FAKE LINE", r.stdout)  # kept, on the line it belongs to
+        self.assertNotIn(b"\nFAKE LINE", r.stdout)
 
     def test_every_api_route_needs_credentials(self):
         self.start()
@@ -445,6 +462,98 @@ class Serve(TestCase):
             return Client(self.url).request("GET", "/api/me")[0] == 401
         except OSError:
             return False
+
+    def test_files_are_not_readable_by_other_users(self):
+        old = os.umask(0o022)  # the usual default, under which files used to be 0644
+        try:
+            self.start()
+        finally:
+            os.umask(old)
+        self.admin()
+        self.v.wait_for(lambda: os.path.exists(os.path.join(self.v.data, "status.json")), 20,
+                      "status.json")
+        self.assertEqual(os.stat(self.v.data).st_mode & 0o777, 0o750)
+        checked = []
+        for root, dirs, files in os.walk(self.v.data):
+            for name in dirs + files:
+                path = os.path.join(root, name)
+                self.assertEqual(os.stat(path).st_mode & 0o007, 0, path)
+                checked.append(name)
+        for name in ("vigil.db", "status.json"):
+            self.assertIn(name, checked)
+
+    def test_a_stored_camera_password_goes_only_to_its_host(self):
+        self.start()
+        admin = self.admin()
+        # A server of the attacker's that asks for Basic (the password in clear) and notes every
+        # Authorization header it is sent.
+        evil = socket.socket()
+        evil.bind(("127.0.0.1", 0))
+        evil.listen()
+        self.addCleanup(evil.close)
+        evil_port = evil.getsockname()[1]
+        seen = []
+
+        def answer_basic():
+            while True:
+                try:
+                    conn, _ = evil.accept()
+                except OSError:
+                    return
+                with conn:
+                    conn.settimeout(5)
+                    data = b""
+                    try:
+                        while True:
+                            chunk = conn.recv(4096)
+                            if not chunk:
+                                break
+                            data += chunk
+                            while b"\r\n\r\n" in data:
+                                head, data = data.split(b"\r\n\r\n", 1)
+                                lines = head.decode("latin-1").split("\r\n")
+                                seen.extend(l for l in lines if l.lower().startswith("authorization"))
+                                cseq = [l for l in lines if l.lower().startswith("cseq")][0]
+                                conn.sendall(("RTSP/1.0 401 Unauthorized\r\n%s\r\nWWW-Authenticate: "
+                                              "Basic realm=\"cam\"\r\n\r\n" % cseq).encode())
+                    except OSError:
+                        pass
+
+        threading.Thread(target=answer_basic, daemon=True).start()
+        status, _, body, _ = admin.request("PATCH", "/api/cameras/front",
+                                           {"url": "rtsp://admin:s3cret@127.0.0.1:9/front"})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["url"], "rtsp://admin:***@127.0.0.1:9/front")
+        self.assertEqual(body["auth"], "digest")
+        elsewhere = "rtsp://admin:***@127.0.0.1:%d/front" % evil_port
+        status, _, body, _ = admin.request("PATCH", "/api/cameras/front", {"url": elsewhere})
+        self.assertEqual(status, 400, body)
+        self.assertIn("type the password", body["detail"])
+        status, _, body, _ = admin.request("POST", "/api/cameras/probe",
+                                           {"url": elsewhere, "camera": "front"})
+        self.assertEqual(status, 400, body)
+        # The same host and port (another path) still gets the stored password.
+        status, _, body, _ = admin.request(
+            "PATCH", "/api/cameras/front", {"url": "rtsp://admin:***@127.0.0.1:9/other"})
+        self.assertEqual(status, 200, body)
+        with open(self.v.config) as f:
+            self.assertIn("s3cret", f.read())
+        # A typed password is not answered to a Basic challenge over plain RTSP...
+        status, _, body, _ = admin.request(
+            "POST", "/api/cameras/probe",
+            {"url": "rtsp://admin:typed-pw@127.0.0.1:%d/x" % evil_port})
+        self.assertEqual(status, 200, body)
+        self.assertFalse(body["ok"], body)
+        self.assertIn("asks for Basic authentication", body["error"])
+        self.assertEqual(seen, [])
+        # ... unless asked for (an old camera that knows nothing else).
+        status, _, body, _ = admin.request(
+            "POST", "/api/cameras/probe",
+            {"url": "rtsp://admin:typed-pw@127.0.0.1:%d/x" % evil_port, "auth": "basic"})
+        self.assertEqual(status, 200, body)
+        self.assertFalse(body["ok"], body)
+        self.assertEqual(seen, ["Authorization: Basic YWRtaW46dHlwZWQtcHc="])
+        self.assertNotIn("s3cret", self.v.log())
 
     def test_tls_from_cert_and_key_files_marks_the_cookie_secure(self):
         cert = os.path.join(self.workdir, "cert.pem")

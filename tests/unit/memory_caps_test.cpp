@@ -356,5 +356,56 @@ TEST(MemoryCaps, FramesWaitingToBeReadAreCapped) {
       << error;
 }
 
+// Not a memory cap, but this file has the scripted camera: a server that asks for Basic
+// authentication (the password in clear) over plain RTSP gets no password unless the camera's
+// config says auth = "basic", and the error says why.
+std::string basic_challenge_answer(bool allow_basic, std::string& authorization) {
+  LoopbackPeer camera([&authorization](LoopbackPeer& peer) {
+    std::string in;
+    for (int answered = 0; answered < 2;) {
+      const size_t end = in.find("\r\n\r\n");
+      if (end == std::string::npos) {
+        if (!peer.receive(in)) return;
+        continue;
+      }
+      const std::string head = in.substr(0, end);
+      in.erase(0, end + 4);
+      const size_t at = head.find("Authorization: ");
+      if (at != std::string::npos) authorization = head.substr(at, head.find("\r\n", at) - at);
+      const size_t cseq_at = head.find("CSeq: ");
+      const std::string cseq = head.substr(cseq_at + 6, head.find("\r\n", cseq_at) - cseq_at - 6);
+      if (!peer.send_all("RTSP/1.0 401 Unauthorized\r\nCSeq: " + cseq +
+                         "\r\nWWW-Authenticate: Basic realm=\"cam\"\r\n\r\n")) {
+        return;
+      }
+      ++answered;
+    }
+  });
+  SystemClock clock;
+  const std::string url = "rtsp://admin:s3cret@127.0.0.1:" + std::to_string(camera.port()) + "/cam";
+  NativeRtspSource source(url, std::chrono::seconds(5), std::chrono::milliseconds(0), clock,
+                          NativeRtspSource::kMaxReadyBytes, allow_basic);
+  try {
+    source.open();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kUnauthenticated) << e.what();
+    return e.what();
+  }
+  return "opened";
+}
+
+TEST(RtspAuthPolicy, BasicOverPlainRtspIsRefusedUnlessConfigured) {
+  std::string authorization;
+  std::string error = basic_challenge_answer(false, authorization);
+  EXPECT_NE(error.find("asks for Basic authentication"), std::string::npos) << error;
+  EXPECT_NE(error.find("auth = \"basic\""), std::string::npos) << error;
+  EXPECT_EQ(error.find("s3cret"), std::string::npos) << error;
+  EXPECT_EQ(authorization, "");  // the password never left
+  // Configured: answered (base64 of admin:s3cret), and the second 401 means a wrong password.
+  error = basic_challenge_answer(true, authorization);
+  EXPECT_EQ(authorization, "Authorization: Basic YWRtaW46czNjcmV0");
+  EXPECT_NE(error.find("check the user name and password"), std::string::npos) << error;
+}
+
 }  // namespace
 }  // namespace vigil
