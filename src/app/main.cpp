@@ -292,7 +292,8 @@ int main(int argc, char** argv) {
   user_add->add_option("name", user_name, "user name")->required();
   user_add->add_option("--role", user_role, "admin, operator or viewer")->required();
   user_add->add_option("--cameras", user_cameras,
-                       "comma-separated camera ids this user may see (default: all)");
+                       "comma-separated camera ids this user may see, or '*' for every camera "
+                       "(required unless --role admin)");
   auto* user_list = user->add_subcommand("list", "list users");
   auto* user_passwd = user->add_subcommand(
       "passwd", "set a user's password (from the terminal or stdin); ends their sessions");

@@ -148,7 +148,8 @@ class WebUiSystem(TestCase):
                              % json.dumps(WEB_DIST)).start())
         url = v.web_url()
         for name, role in (("boss", "admin"), ("vera", "viewer")):
-            r = subprocess.run([VIGIL_BIN, "-c", v.config, "user", "add", name, "--role", role],
+            r = subprocess.run([VIGIL_BIN, "-c", v.config, "user", "add", name, "--role", role,
+                                "--cameras", "*"],
                                input="%s-password-1\n" % name, capture_output=True, text=True,
                                timeout=60)
             self.assertEqual(r.returncode, 0, r.stderr)

@@ -300,14 +300,15 @@ const char kVideoSdp[] =
     "v=0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=control:v\r\n";
 
 std::string open_error(const std::string& url,
-                       size_t max_ready = NativeRtspSource::kMaxReadyBytes) {
+                       size_t max_ready = NativeRtspSource::kMaxReadyBytes,
+                       ErrorCode expected = ErrorCode::kResourceExhausted, bool allow_basic = false) {
   SystemClock clock;
   NativeRtspSource source(url, std::chrono::seconds(5), std::chrono::milliseconds(0), clock,
-                          max_ready);
+                          max_ready, allow_basic);
   try {
     source.open();
   } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ErrorCode::kResourceExhausted) << e.what();
+    EXPECT_EQ(e.code(), expected) << e.what();
     return e.what();
   }
   return "opened";
@@ -381,17 +382,8 @@ std::string basic_challenge_answer(bool allow_basic, std::string& authorization)
       ++answered;
     }
   });
-  SystemClock clock;
-  const std::string url = "rtsp://admin:s3cret@127.0.0.1:" + std::to_string(camera.port()) + "/cam";
-  NativeRtspSource source(url, std::chrono::seconds(5), std::chrono::milliseconds(0), clock,
-                          NativeRtspSource::kMaxReadyBytes, allow_basic);
-  try {
-    source.open();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ErrorCode::kUnauthenticated) << e.what();
-    return e.what();
-  }
-  return "opened";
+  return open_error("rtsp://admin:s3cret@127.0.0.1:" + std::to_string(camera.port()) + "/cam",
+                    NativeRtspSource::kMaxReadyBytes, ErrorCode::kUnauthenticated, allow_basic);
 }
 
 TEST(RtspAuthPolicy, BasicOverPlainRtspIsRefusedUnlessConfigured) {
