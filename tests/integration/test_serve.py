@@ -468,6 +468,24 @@ class Serve(TestCase):
         self.assertGreaterEqual(len(latencies), 3, "the logins finished too fast to measure")
         self.assertLess(max(latencies), 0.5, latencies)
 
+    def test_a_login_flood_beyond_the_password_queue_is_answered_429_at_once(self):
+        self.start("password_queue_limit = 1\n")
+        results = []
+
+        def guess(i):
+            status, headers, _ = Client(self.url).login("nobody%d" % i, "guess-password")
+            results.append((status, headers.get("Retry-After")))
+
+        threads = [threading.Thread(target=guess, args=(i,)) for i in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual({s for s, _ in results} - {401, 429}, set(), results)
+        self.assertIn((429, "1"), results)
+        self.assertIn(401, [s for s, _ in results])  # the queue still works through its share
+        self.assert_alive()
+
     def test_one_address_cannot_take_every_connection(self):
         self.start("max_connections_per_address = 8\nheader_timeout_ms = 60000\n")
         port = int(urlparse(self.url).port)
