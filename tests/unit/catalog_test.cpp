@@ -37,11 +37,11 @@ TEST(Catalog, MigratesOnceAndReopens) {
   test::TempDir dir;
   {
     Catalog c(dir.path() / "vigil.db");
-    EXPECT_EQ(c.schema_version(), 4);
+    EXPECT_EQ(c.schema_version(), 5);
     c.begin_segment(seg("a", wall_from_ms(1000)));
   }
   Catalog again(dir.path() / "vigil.db");
-  EXPECT_EQ(again.schema_version(), 4);
+  EXPECT_EQ(again.schema_version(), 5);
   EXPECT_EQ(again.all_segments().size(), 1u);
 }
 
@@ -256,10 +256,13 @@ TEST(CatalogUsage, TheMigrationCountsAnArchiveRecordedBeforeIt) {
         "CREATE INDEX segment_camera_start ON segment (camera_id, wall_start_ms); "
         "DROP TRIGGER event_longest_insert; "
         "DROP TRIGGER event_longest_update; DROP TABLE event_longest; "
-        "DROP TABLE events_judged; PRAGMA user_version = 3");
+        "DROP TABLE events_judged; "
+        // and without the token scope and expiry of the accounts migration (issue 18)
+        "ALTER TABLE api_token DROP COLUMN scope; ALTER TABLE api_token DROP COLUMN expires_ms; "
+        "PRAGMA user_version = 3");
   }
   Catalog c(dir.path() / "vigil.db");
-  EXPECT_EQ(c.schema_version(), 4);
+  EXPECT_EQ(c.schema_version(), 5);
   EXPECT_EQ(c.usage("cam").bytes, 150u);
   EXPECT_EQ(c.usage("cam").segments, 2);
   expect_usage_matches_rows(c, "cam");
