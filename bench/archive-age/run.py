@@ -263,7 +263,16 @@ def build_year(db_path, tpl, a, end_ms):
 
 # Undo migrations 5 and 4 (catalog.cpp) on a copy of the year catalog, to time the first start
 # of a vigil that brings them to an archive made before them.
-UNDO_MIGRATION_5 = (
+# Migrations 6-8 (chain, holds and audit chain, token scopes) undone first: the timed
+# migrations below are 5 and 4 (6-8 add tables and columns on an archive without reading it).
+UNDO_AFTER_5 = (
+    "ALTER TABLE api_token DROP COLUMN scope; ALTER TABLE api_token DROP COLUMN expires_ms; "
+    "DROP TABLE hold_camera; DROP TABLE hold; DROP TRIGGER audit_no_update; "
+    "ALTER TABLE audit DROP COLUMN link; "
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, "
+    "'the audit log is append-only'); END; "
+    "DROP TABLE chain_entry; DROP TABLE checkpoint; DROP TABLE signing_key; ")
+UNDO_MIGRATION_5 = UNDO_AFTER_5 + (
     "DROP TRIGGER segment_run_insert; DROP TRIGGER segment_run_grow; "
     "DROP TRIGGER segment_run_move; DROP TRIGGER segment_run_delete; DROP TABLE segment_run; "
     "DROP TRIGGER gap_longest_insert; DROP TABLE gap_longest; DROP INDEX event_start; "

@@ -7,6 +7,11 @@
 
 namespace vigil {
 
+// Creates the data directory if needed and makes it 0750 (owner and group only): it holds
+// password and token hashes (vigil.db) and the footage. An existing directory made world-readable
+// by an older vigil is tightened too, which also shuts others out of the files already in it.
+void make_private_data_dir(const std::filesystem::path& data_dir);
+
 class DataDirLock {
  public:
   // Non-blocking; acquired() tells whether it worked.

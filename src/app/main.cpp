@@ -65,7 +65,7 @@ void setup_logging(const std::string& level) {
 
 int run_serve(ConfigStore& configs) {
   const Config& config = *configs.current();  // the start configuration (fixed parts)
-  std::filesystem::create_directories(config.data_dir);
+  make_private_data_dir(config.data_dir);
   DataDirLock lock(config.data_dir);
   if (!lock.acquired()) {
     std::cerr << "vigil: " << config.data_dir.string()
@@ -93,7 +93,8 @@ int run_serve(ConfigStore& configs) {
   spdlog::info("vigil {} recording {} camera(s) into {}", VIGIL_VERSION, config.cameras.size(),
                (config.data_dir / "recordings").string());
   for (const auto& c : config.cameras) {
-    spdlog::info("camera {} ({}): {}{}", c.id, c.name, redact_url(c.url),
+    // The name is free text (an admin may type anything through the API): one clean log line.
+    spdlog::info("camera {} ({}): {}{}", c.id, clean_text(c.name), clean_text(redact_url(c.url)),
                  c.enabled ? "" : " [disabled]");
   }
   // The audit log: its chain head goes into every signed checkpoint of the recordings, so that
@@ -312,20 +313,25 @@ int run_status(const Config& config, bool as_json) {
     std::cout << to_json_text(j, 2) << "\n";
     return stale ? 1 : 0;
   }
+  // status.json is cleaned when written, but it is a file anyone in vigil's group may edit and
+  // this goes to a terminal: every text is cleaned again, so no escape sequence reaches it.
+  auto text = [](const nlohmann::json& o, const char* key) {
+    return clean_text(o.value(key, std::string()));
+  };
   if (stale) {
-    std::cout << "vigil serve is not running (last status " << j.value("updated_at", "?")
+    std::cout << "vigil serve is not running (last status " << text(j, "updated_at")
               << ")\n";
   }
   std::printf("%-16s %-10s %6s %10s %-14s %10s %11s  %s\n", "CAMERA", "STATE", "FPS", "BITRATE",
               "VIDEO", "RECONNECTS", "STORED", "LAST ERROR");
   for (const auto& c : j["cameras"]) {
     char video[32];
-    std::snprintf(video, sizeof video, "%s %dx%d", c.value("video_codec", "").c_str(),
+    std::snprintf(video, sizeof video, "%s %dx%d", text(c, "video_codec").c_str(),
                   c.value("width", 0), c.value("height", 0));
-    std::string err = c.value("last_error", "");
-    if (!c.value("record_error", "").empty()) err = "recording: " + c.value("record_error", "");
+    std::string err = text(c, "last_error");
+    if (!text(c, "record_error").empty()) err = "recording: " + text(c, "record_error");
     std::printf("%-16s %-10s %6.1f %7.0f kb/s %-14s %10lld %11s  %s\n",
-                c.value("id", "").c_str(), stale ? "unknown" : c.value("state", "").c_str(),
+                text(c, "id").c_str(), stale ? "unknown" : text(c, "state").c_str(),
                 c.value("fps", 0.0), c.value("bitrate_bps", 0.0) / 1000, video,
                 static_cast<long long>(c.value("reconnects", 0)),
                 human_bytes(c.value("stored_bytes", 0.0)).c_str(), err.c_str());
@@ -342,16 +348,16 @@ int run_status(const Config& config, bool as_json) {
     if (c.value("failures", int64_t{0}) == 0) continue;
     if (!header) std::cout << "failures (each restarted):\n";
     header = true;
-    std::string who = c.value("component", "");
-    if (!c.value("camera", "").empty()) who += " (camera " + c.value("camera", "") + ")";
-    if (!c.value("target", "").empty()) who += " (" + c.value("target", "") + ")";
+    std::string who = text(c, "component");
+    if (!text(c, "camera").empty()) who += " (camera " + text(c, "camera") + ")";
+    if (!text(c, "target").empty()) who += " (" + text(c, "target") + ")";
     std::printf("  %s: %s, %lld failure(s), last at %s: %s\n", who.c_str(),
                 stale                              ? "unknown"
                 : c.value("restarting", false)     ? "restarting"
                 : c.value("failed", false)         ? "failed lately"
                                                    : "running again",
                 static_cast<long long>(c.value("failures", int64_t{0})),
-                c.value("last_failure_at", "").c_str(), c.value("last_error", "").c_str());
+                text(c, "last_failure_at").c_str(), text(c, "last_error").c_str());
   }
   return stale ? 1 : 0;
 }
@@ -419,7 +425,8 @@ int main(int argc, char** argv) {
   user_add->add_option("name", user_name, "user name")->required();
   user_add->add_option("--role", user_role, "admin, operator or viewer")->required();
   user_add->add_option("--cameras", user_cameras,
-                       "comma-separated camera ids this user may see (default: all)");
+                       "comma-separated camera ids this user may see, or '*' for every camera "
+                       "(required unless --role admin)");
   auto* user_list = user->add_subcommand("list", "list users");
   auto* user_passwd = user->add_subcommand(
       "passwd", "set a user's password (from the terminal or stdin); ends their sessions");
@@ -442,6 +449,9 @@ int main(int argc, char** argv) {
                      "signatures (without it only that each token is for its checkpoint)");
 
   CLI11_PARSE(app, argc, argv);
+  // Nothing vigil writes is for other users: the catalog holds password and token hashes, the
+  // recordings are footage. Group members (e.g. a backup user) may read; others get nothing.
+  ::umask(0027);
   if (sodium_init() < 0) {
     std::cerr << "vigil: libsodium failed to initialize\n";
     return 3;

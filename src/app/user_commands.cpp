@@ -9,6 +9,7 @@
 #include <optional>
 #include <sstream>
 
+#include "app/data_dir_lock.h"
 #include "catalog/accounts.h"
 #include "catalog/audit_syslog.h"
 #include "catalog/catalog.h"
@@ -71,7 +72,7 @@ void audit(AccountStore& accounts, const std::string& action, const std::string&
 }
 
 std::filesystem::path catalog_file(const Config& config) {
-  std::filesystem::create_directories(config.data_dir);
+  make_private_data_dir(config.data_dir);
   return config.data_dir / "vigil.db";
 }
 
@@ -102,7 +103,15 @@ int run_user_add(const Config& config, const std::string& name, const std::strin
   User u;
   u.name = name;
   u.role = *role;
-  if (!cameras_text.empty()) {
+  // No implicit "every camera": a viewer or operator gets what is written, "*" included.
+  if (*role != Role::kAdmin && cameras_text.empty()) {
+    std::cerr << "vigil user add: --cameras: give the camera ids this user may see, or '*' for "
+                 "every camera (also those added later)\n";
+    return 2;
+  }
+  if (cameras_text == kAllCameras) {
+    u.cameras = {kAllCameras};
+  } else if (!cameras_text.empty()) {
     std::vector<std::string> cams;
     std::istringstream in(cameras_text);
     for (std::string c; std::getline(in, c, ',');) {
@@ -129,7 +138,7 @@ int run_user_add(const Config& config, const std::string& name, const std::strin
   }
   audit(a.store, "user_add",
         "user " + name + " role=" + role_name(u.role) +
-            " cameras=" + (cameras_text.empty() ? "all" : cameras_text));
+            " cameras=" + (u.sees_all_cameras() ? std::string("all") : cameras_text));
   std::cout << "added user " << name << " (" << role_name(u.role) << ")\n";
   return 0;
 }
@@ -142,12 +151,10 @@ int run_user_list(const Config& config) {
   Accounts a(config);
   std::printf("%-24s %-9s %-24s %s\n", "NAME", "ROLE", "CREATED", "CAMERAS");
   for (const auto& u : a.store.users()) {
-    std::string cams = "all";
-    if (u.cameras) {
-      cams.clear();
-      for (const auto& c : *u.cameras) cams += (cams.empty() ? "" : ",") + c;
-      if (cams.empty()) cams = "none";
-    }
+    std::string cams;
+    for (const auto& c : u.cameras) cams += (cams.empty() ? "" : ",") + c;
+    if (u.sees_all_cameras()) cams = "all";
+    if (cams.empty()) cams = "none";
     std::printf("%-24s %-9s %-24s %s\n", u.name.c_str(), role_name(u.role),
                 format_iso8601(u.created).c_str(), cams.c_str());
   }

@@ -1,5 +1,6 @@
 #include "catalog/accounts.h"
 
+#include <algorithm>
 #include <regex>
 #include <sstream>
 
@@ -11,19 +12,20 @@ namespace {
 
 constexpr int kMinSchema = 2;  // the migration that made these tables
 
-std::string join_cameras(const std::optional<std::vector<std::string>>& cams) {
-  if (!cams) return {};
+std::string join_cameras(const std::vector<std::string>& cams) {
   std::string out;
-  for (const auto& c : *cams) {
+  for (const auto& c : cams) {
     if (!out.empty()) out += ',';
     out += c;
   }
   return out;
 }
 
-std::optional<std::vector<std::string>> split_cameras(const sql::Statement& st) {
-  if (st.is_null("cameras")) return std::nullopt;
+// NULL (no list) is no camera: migration 8 turned the old NULL, which meant every camera, into
+// "*", so a NULL written by anything else fails closed.
+std::vector<std::string> split_cameras(const sql::Statement& st) {
   std::vector<std::string> out;
+  if (st.is_null("cameras")) return out;
   std::istringstream in(st.text("cameras"));
   std::string c;
   while (std::getline(in, c, ',')) {
@@ -54,14 +56,11 @@ void bind_user(sql::Statement& st, const User& u) {
       .bind(":hash", u.password_hash)
       .bind(":role", std::string(role_name(u.role)));
   // Admins see everything by definition; storing a list for them would only mislead.
-  if (u.cameras && u.role != Role::kAdmin) {
-    st.bind(":cameras", join_cameras(u.cameras));
-  } else {
-    st.bind_null(":cameras");
-  }
+  st.bind(":cameras", u.role == Role::kAdmin ? std::string(kAllCameras) : join_cameras(u.cameras));
 }
 
-const char* kTokenColumns = "SELECT id, user_id, name, created_ms, last_used_ms FROM api_token ";
+const char* kTokenColumns =
+    "SELECT id, user_id, name, created_ms, last_used_ms, scope, expires_ms FROM api_token ";
 
 std::vector<ApiTokenRow> read_tokens(sql::Statement& st) {
   std::vector<ApiTokenRow> out;
@@ -72,6 +71,8 @@ std::vector<ApiTokenRow> read_tokens(sql::Statement& st) {
     t.name = st.text("name");
     t.created = wall_from_ms(st.int64("created_ms"));
     if (!st.is_null("last_used_ms")) t.last_used = wall_from_ms(st.int64("last_used_ms"));
+    t.scope = st.text("scope") == "metrics" ? TokenScope::kMetrics : TokenScope::kFull;
+    if (!st.is_null("expires_ms")) t.expires = wall_from_ms(st.int64("expires_ms"));
     out.push_back(std::move(t));
   }
   return out;
@@ -103,12 +104,12 @@ std::optional<Role> parse_role(const std::string& s) {
   return std::nullopt;
 }
 
+bool User::sees_all_cameras() const {
+  return role == Role::kAdmin || std::find(cameras.begin(), cameras.end(), kAllCameras) != cameras.end();
+}
+
 bool User::may_see_camera(const std::string& camera_id) const {
-  if (role == Role::kAdmin || !cameras) return true;
-  for (const auto& c : *cameras) {
-    if (c == camera_id) return true;
-  }
-  return false;
+  return sees_all_cameras() || std::find(cameras.begin(), cameras.end(), camera_id) != cameras.end();
 }
 
 bool valid_user_name(const std::string& name) {
@@ -135,9 +136,12 @@ int64_t AccountStore::add_user(const User& u) {
                     "'@' or '-', starting with a letter or digit");
   }
   std::lock_guard lock(mu_);
-  auto existing = db_.prepare("SELECT id FROM user WHERE name = :name");
+  // "Admin" and "admin" would be two accounts that people (and the audit log's readers) take
+  // for one: names are unique whatever their case.
+  auto existing = db_.prepare("SELECT name FROM user WHERE name = :name COLLATE NOCASE");
   if (existing.bind(":name", u.name).step()) {
-    throw Error(ErrorCode::kAlreadyExists, "user \"" + u.name + "\" already exists");
+    throw Error(ErrorCode::kAlreadyExists,
+                "user \"" + u.name + "\" already exists (as \"" + existing.text("name") + "\")");
   }
   auto st = db_.prepare(
       "INSERT INTO user (name, password_hash, role, cameras, created_ms) "
@@ -265,17 +269,22 @@ int AccountStore::delete_expired_sessions(WallTime now) {
   return db_.changes();
 }
 
-int64_t AccountStore::add_token(const std::vector<uint8_t>& token_sha256, int64_t user_id,
-                                const std::string& name, WallTime created) {
+int64_t AccountStore::add_token(const std::vector<uint8_t>& token_sha256, const ApiTokenRow& row) {
   std::lock_guard lock(mu_);
-  db_.prepare(
-         "INSERT INTO api_token (token_sha256, user_id, name, created_ms) "
-         "VALUES (:hash, :user, :name, :created)")
-      .bind(":hash", token_sha256)
-      .bind(":user", user_id)
-      .bind(":name", name)
-      .bind(":created", ms_since_epoch(created))
-      .run();
+  auto st = db_.prepare(
+      "INSERT INTO api_token (token_sha256, user_id, name, created_ms, scope, expires_ms) "
+      "VALUES (:hash, :user, :name, :created, :scope, :expires)");
+  st.bind(":hash", token_sha256)
+      .bind(":user", row.user_id)
+      .bind(":name", row.name)
+      .bind(":created", ms_since_epoch(row.created))
+      .bind(":scope", std::string(row.scope == TokenScope::kMetrics ? "metrics" : "full"));
+  if (row.expires) {
+    st.bind(":expires", ms_since_epoch(*row.expires));
+  } else {
+    st.bind_null(":expires");
+  }
+  st.run();
   return db_.last_insert_rowid();
 }
 
@@ -322,6 +331,11 @@ bool AccountStore::delete_token(int64_t id) {
   std::lock_guard lock(mu_);
   db_.prepare("DELETE FROM api_token WHERE id = :id").bind(":id", id).run();
   return db_.changes() == 1;
+}
+
+void AccountStore::delete_tokens_of(int64_t user_id) {
+  std::lock_guard lock(mu_);
+  db_.prepare("DELETE FROM api_token WHERE user_id = :user").bind(":user", user_id).run();
 }
 
 int64_t AccountStore::append_audit(const AuditEntry& entry) {

@@ -24,6 +24,9 @@ namespace vigil {
 // A SHA-256 digest; the same type as integrity/file_hash.h's.
 using Sha256 = std::array<uint8_t, 32>;
 
+// In a user's camera list: every camera.
+inline constexpr const char* kAllCameras = "*";
+
 // Ordered: a route that needs kOperator admits kOperator and kAdmin.
 enum class Role { kViewer = 0, kOperator = 1, kAdmin = 2 };
 const char* role_name(Role r);
@@ -34,11 +37,14 @@ struct User {
   std::string name;
   std::string password_hash;  // crypto_pwhash_str output
   Role role = Role::kViewer;
-  // nullopt: every camera (always so for admins); else exactly these camera ids.
-  std::optional<std::vector<std::string>> cameras;
+  // The camera ids this user may see; kAllCameras ("*") alone is every camera, also those added
+  // later. Empty: none — no account sees a camera by omission. Admins see every camera whatever
+  // the list says (and store "*").
+  std::vector<std::string> cameras;
   WallTime created;
 
   bool may_see_camera(const std::string& camera_id) const;
+  bool sees_all_cameras() const;
 };
 
 struct SessionRow {
@@ -49,12 +55,18 @@ struct SessionRow {
   std::string address;
 };
 
+// What a token may do: everything its user may ("full"), or read GET /metrics and nothing else
+// ("metrics", for a Prometheus scraper that must not carry an admin's rights).
+enum class TokenScope { kFull, kMetrics };
+
 struct ApiTokenRow {
   int64_t id = 0;
   int64_t user_id = 0;
   std::string name;
   WallTime created;
   std::optional<WallTime> last_used;
+  TokenScope scope = TokenScope::kFull;
+  std::optional<WallTime> expires;  // none: until revoked
 };
 
 struct AuditEntry {
@@ -112,14 +124,16 @@ class AccountStore {
   int delete_expired_sessions(WallTime now);
 
   // API tokens, keyed by SHA-256 of the token.
-  int64_t add_token(const std::vector<uint8_t>& token_sha256, int64_t user_id,
-                    const std::string& name, WallTime created);
+  // `row.id` and `row.last_used` are ignored; answers the new id.
+  int64_t add_token(const std::vector<uint8_t>& token_sha256, const ApiTokenRow& row);
   std::optional<ApiTokenRow> token_by_hash(const std::vector<uint8_t>& token_sha256);
   std::optional<ApiTokenRow> token(int64_t id);
   std::vector<ApiTokenRow> tokens_of(int64_t user_id);
   std::vector<ApiTokenRow> all_tokens();
   void touch_token(int64_t id, WallTime when);
   bool delete_token(int64_t id);
+  // Revokes every token of a user (password reset by an admin, demotion).
+  void delete_tokens_of(int64_t user_id);
 
   // The audit log: insert and read, nothing else (the database refuses UPDATE and DELETE too).
   // Each row is linked to the one before it (audit_chain.h) in a write transaction

@@ -397,6 +397,16 @@ const char* const kMigrations[] = {
     )sql",
     // 7: evidence holds and the audit log's hash chain (kHoldsAndAuditChain above).
     kHoldsAndAuditChain,
+    // 8: rights that fail closed (issue 18). A NULL camera list meant every camera; it is written "*" now, so that no list
+    // can mean none. Nobody's access changes: every NULL becomes "*" (README, release notes).
+    // API tokens get a scope ('full', or 'metrics': GET /metrics and nothing else) and an
+    // optional expiry.
+    R"sql(
+    UPDATE user SET cameras = '*' WHERE cameras IS NULL;
+    ALTER TABLE api_token ADD COLUMN scope TEXT NOT NULL DEFAULT 'full'
+      CHECK (scope IN ('full', 'metrics'));
+    ALTER TABLE api_token ADD COLUMN expires_ms INTEGER;
+    )sql",
 };
 
 // Reader connections kept open between reads; more are opened while more threads read at once.

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/net_address.h"
 #include "core/redact.h"
 
 namespace vigil {
@@ -28,10 +29,14 @@ class Validator {
 
   void only_keys(const toml::table& t, const std::string& where,
                  const std::set<std::string>& allowed) const {
-    for (const auto& [k, v] : t) {
-      const std::string key(k.str());
+    for (const auto& entry : t) {
+      const std::string key(entry.first.str());
       if (!allowed.count(key)) {
-        fail(where.empty() ? key : where + "." + key, describe(v), "unknown setting");
+        // The key only, never its value: a mistyped `pasword = "..."` must not put the
+        // password into a log or an API error.
+        throw Error(ErrorCode::kInvalidArgument,
+                    source_ + ": " + (where.empty() ? key : where + "." + key) +
+                        ": unknown setting");
       }
     }
   }
@@ -526,7 +531,8 @@ Config parse_config(const std::string& text, const std::string& source,
     v.only_keys(*t, "http",
                 {"enabled", "address", "port", "tls_cert", "tls_key", "threads", "max_connections",
                  "header_limit", "body_limit", "read_timeout_ms", "idle_timeout_ms",
-                 "session_hours", "web_root"});
+                 "session_hours", "web_root", "allowed_hosts", "trusted_proxies",
+                 "max_connections_per_address", "header_timeout_ms", "password_queue_limit"});
     HttpSettings& h = c.http;
     h.enabled = v.get_bool(*t, "http.", "enabled", h.enabled);
     h.address = v.get_string(*t, "http.", "address", h.address);
@@ -569,8 +575,41 @@ Config parse_config(const std::string& text, const std::string& source,
     auto ms = [](int64_t x) { return std::chrono::milliseconds(x); };
     if (auto x = v.get_int(*t, "http.", "read_timeout_ms", 100, 600'000)) h.read_timeout = ms(*x);
     if (auto x = v.get_int(*t, "http.", "idle_timeout_ms", 100, 3'600'000)) h.idle_timeout = ms(*x);
+    if (auto x = v.get_int(*t, "http.", "header_timeout_ms", 100, 600'000)) h.header_timeout = ms(*x);
     if (auto x = v.get_int(*t, "http.", "session_hours", 1, 24 * 365)) {
       h.session_lifetime = std::chrono::hours(*x);
+    }
+    if (auto x = v.get_int(*t, "http.", "password_queue_limit", 1, 10'000)) {
+      h.password_queue_limit = static_cast<int>(*x);
+    }
+    if (auto x = v.get_int(*t, "http.", "max_connections_per_address", 1, 100'000)) {
+      h.max_connections_per_address = static_cast<int>(*x);
+    }
+    auto strings = [&](const char* key) {
+      std::vector<std::string> out;
+      const toml::node* n = t->get(key);
+      if (!n) return out;
+      const std::string where = std::string("http.") + key;
+      const toml::array* arr = n->as_array();
+      if (!arr) v.fail(where, Validator::describe(*n), "must be a list of strings");
+      for (size_t i = 0; i < arr->size(); ++i) {
+        const toml::node& e = (*arr)[i];
+        if (!e.is_string() || e.value<std::string>()->empty()) {
+          v.fail(where + "[" + std::to_string(i) + "]", Validator::describe(e),
+                 "must be a non-empty string");
+        }
+        out.push_back(*e.value<std::string>());
+      }
+      return out;
+    };
+    h.allowed_hosts = strings("allowed_hosts");
+    h.trusted_proxies = strings("trusted_proxies");
+    for (size_t i = 0; i < h.trusted_proxies.size(); ++i) {
+      if (!parse_ip_network(h.trusted_proxies[i])) {
+        v.fail("http.trusted_proxies[" + std::to_string(i) + "]",
+               "\"" + h.trusted_proxies[i] + "\"",
+               "must be an IP address or a network such as \"10.0.0.0/8\"");
+      }
     }
   }
 
@@ -585,7 +624,7 @@ Config parse_config(const std::string& text, const std::string& source,
       const toml::table* t = (*arr)[i].as_table();
       if (!t) v.fail(where, Validator::describe((*arr)[i]), "must be a table");
       v.only_keys(*t, where,
-                  {"id", "name", "url", "sub_url", "enabled", "transport", "rtsp_client",
+                  {"id", "name", "url", "sub_url", "enabled", "transport", "rtsp_client", "auth",
                    "retention", "schedule", "record", "analysis",
                    "zone"});
       CameraConfig cam;
@@ -623,6 +662,12 @@ Config parse_config(const std::string& text, const std::string& source,
         cam.client = RtspClient::kFfmpeg;
       } else {
         v.fail(w + "rtsp_client", "\"" + client + "\"", "must be \"native\" or \"ffmpeg\"");
+      }
+      const std::string auth = v.get_string(*t, w, "auth", "digest");
+      if (auth == "basic") {
+        cam.auth = RtspAuth::kBasic;
+      } else if (auth != "digest") {
+        v.fail(w + "auth", "\"" + auth + "\"", "must be \"digest\" or \"basic\"");
       }
       cam.retention = v.get_retention(t->get("retention"), w + "retention");
       if (!cam.retention.max_days) cam.retention.max_days = c.default_retention.max_days;

@@ -17,6 +17,10 @@ enum class RtspTransport { kTcp, kUdp };
 // Which RTSP client reads a camera: vigil's own (TCP interleaved only; cheaper per camera) or
 // FFmpeg's libavformat (also UDP and rtsps://). See docs/design/ingest.md.
 enum class RtspClient { kNative, kFfmpeg };
+// Which challenges vigil answers with the camera's password over plain rtsp://. Digest only by
+// default: Basic sends the password in clear, to anyone who can answer a 401 on the camera's
+// address. `auth = "basic"` allows it for old cameras that know nothing else.
+enum class RtspAuth { kDigest, kBasic };
 
 struct RetentionLimits {
   std::optional<int> max_days;          // keep footage at most this many days
@@ -132,6 +136,7 @@ struct CameraConfig {
   bool enabled = true;
   RtspTransport transport = RtspTransport::kTcp;
   RtspClient client = RtspClient::kNative;  // used where it can be (tcp, rtsp://)
+  RtspAuth auth = RtspAuth::kDigest;
   RetentionLimits retention;  // merged with the global defaults at load time
   std::vector<ScheduleEntry> schedule;  // events: armed times; empty = always armed
   RecordMode record = RecordMode::kContinuous;  // events: record = "continuous" | "events"
@@ -167,7 +172,22 @@ struct HttpSettings {
   // keep-alive connection is closed after idle_timeout.
   std::chrono::milliseconds read_timeout{15'000};
   std::chrono::milliseconds idle_timeout{60'000};
+  // A new connection must send its first request's header within this long.
+  std::chrono::milliseconds header_timeout{5'000};
   std::chrono::hours session_lifetime{24 * 7};  // a login lasts this long
+  // Host header names (or addresses) accepted besides the defaults: the bind address, localhost,
+  // the loopback addresses, the machine's names and addresses. "*" accepts any Host. Any other
+  // Host gets 421: a web page that rebinds its own DNS name to vigil's address cannot use the
+  // browser to reach vigil (DNS rebinding).
+  std::vector<std::string> allowed_hosts;
+  // Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For and X-Forwarded-Proto are
+  // believed: for the login throttle, the audit log's address and the cookie's Secure flag.
+  std::vector<std::string> trusted_proxies;
+  // Password checks (Argon2, ~0.1 s each) waiting for the slow pool; beyond this a login is
+  // answered 429 at once instead of queueing behind a flood (the login page stays responsive).
+  int password_queue_limit = 16;
+  // Connections one client address may hold at once (max_connections is the total).
+  int max_connections_per_address = 64;
   // The built web UI (index.html and assets/) served at / (serve/static_files.h). Defaults to
   // the build's web/dist, so a fresh checkout serves its UI without configuration.
   std::filesystem::path web_root = default_web_root();

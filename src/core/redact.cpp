@@ -130,12 +130,23 @@ bool has_masked_password(const std::string& url) {
 
 std::string unmask_url(const std::string& url, const std::vector<std::string>& known) {
   if (!has_masked_password(url)) return url;
-  const auto [begin, end] = find_password(url);
-  const std::string user_part = url.substr(0, begin);  // "rtsp://user:"
+  const auto a = split_authority(url);
+  const std::string user_part = url.substr(0, a->password_begin);  // "rtsp://user:"
+  // The stored password goes only where it went before: same scheme, user, host and port. A
+  // masked URL pointing elsewhere could be a server that asks for Basic and keeps the password.
+  std::string host_port = url.substr(a->host_begin, a->host_end - a->host_begin);
+  for (char& c : host_port) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   for (const std::string& k : known) {
-    const auto [kbegin, kend] = find_password(k);
-    if (kbegin == std::string::npos || k.compare(0, kbegin, user_part) != 0) continue;
-    return user_part + k.substr(kbegin, kend - kbegin) + url.substr(end);
+    const auto ka = split_authority(k);
+    if (!ka || ka->password_begin == std::string::npos ||
+        k.compare(0, ka->password_begin, user_part) != 0) {
+      continue;
+    }
+    std::string known_host = k.substr(ka->host_begin, ka->host_end - ka->host_begin);
+    for (char& c : known_host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (known_host != host_port) continue;
+    return user_part + k.substr(ka->password_begin, ka->userinfo_end - ka->password_begin) +
+           url.substr(a->userinfo_end);
   }
   return url;
 }

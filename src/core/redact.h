@@ -48,8 +48,9 @@ std::string redact_url(const std::string& url);
 std::string redact_in_text(const std::string& text, const std::string& url);
 
 // The inverse for clients that send back what they were given: a URL whose password is "***"
-// gets the password of the first `known` URL with the same scheme and user name (a camera's
-// stored URLs), also when host or path changed. Any other URL is returned as it is.
+// gets the password of the first `known` URL with the same scheme, user name, host and port (a
+// camera's stored URLs); the path may change. A masked URL for another host or port keeps its
+// mask (the caller asks for the password again). Any other URL is returned as it is.
 std::string unmask_url(const std::string& url, const std::vector<std::string>& known);
 // True when the URL's password is the mask "***" (unmask_url found no stored password for it).
 bool has_masked_password(const std::string& url);

@@ -137,11 +137,8 @@ NotificationTestResult send_mqtt_test(const MqttSettings& s, WallTime now,
 
 NotificationTestResult send_webhook_test(const WebhookTarget& target, WallTime now) {
   const std::string body = test_json(now);
-  std::vector<std::pair<std::string, std::string>> headers = {{"X-Vigil-Event", "test"}};
-  if (!target.secret.empty()) {
-    headers.emplace_back("X-Vigil-Signature", webhook_signature(target.secret, body));
-  }
-  const HttpPostResult r = http_post(target.url, headers, body, target.timeout, target.ca_file);
+  const HttpPostResult r = http_post(target.url, webhook_headers("test", target.secret, body), body,
+                                     target.timeout, target.ca_file);
   const std::string where = redact_url(target.url);
   if (r.status >= 200 && r.status < 300) {
     return {true, where + " answered HTTP " + std::to_string(r.status)};

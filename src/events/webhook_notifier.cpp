@@ -12,11 +12,13 @@
 
 namespace vigil {
 
-std::string webhook_signature(const std::string& secret, const std::string& body) {
+std::string webhook_signature(const std::string& secret, const std::string& timestamp,
+                              const std::string& body) {
+  const std::string signed_text = timestamp + "." + body;
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &len);
+       reinterpret_cast<const unsigned char*>(signed_text.data()), signed_text.size(), mac, &len);
   static const char* const kHex = "0123456789abcdef";
   std::string out = "sha256=";
   for (unsigned i = 0; i < len; ++i) {
@@ -24,6 +26,21 @@ std::string webhook_signature(const std::string& secret, const std::string& body
     out += kHex[mac[i] & 15];
   }
   return out;
+}
+
+std::vector<std::pair<std::string, std::string>> webhook_headers(const std::string& event,
+                                                                 const std::string& secret,
+                                                                 const std::string& body) {
+  // The real time of sending, not an injected clock: the receiver compares it with its own.
+  const std::string timestamp = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                                   std::chrono::system_clock::now().time_since_epoch())
+                                                   .count());
+  std::vector<std::pair<std::string, std::string>> headers = {{"X-Vigil-Event", event},
+                                                              {"X-Vigil-Timestamp", timestamp}};
+  if (!secret.empty()) {
+    headers.emplace_back("X-Vigil-Signature", webhook_signature(secret, timestamp, body));
+  }
+  return headers;
 }
 
 WebhookNotifier::WebhookNotifier(std::vector<WebhookTarget> targets,
@@ -99,16 +116,12 @@ void WebhookNotifier::run(Target& t) {
     if (t.stopping) break;
     const Message m = t.queue.front();
     lock.unlock();
-    std::vector<std::pair<std::string, std::string>> headers = {{"X-Vigil-Event", m.kind}};
-    if (!t.config.secret.empty()) {
-      headers.emplace_back("X-Vigil-Signature", webhook_signature(t.config.secret, m.body));
-    }
     std::chrono::milliseconds backoff = t.config.retry_initial;
     bool delivered = false;
     int attempt = 0;
     for (; attempt < t.config.max_attempts; ++attempt) {
-      const HttpPostResult r =
-          http_post(t.config.url, headers, m.body, t.config.timeout, t.config.ca_file);
+      const HttpPostResult r = http_post(t.config.url, webhook_headers(m.kind, t.config.secret, m.body),
+                                         m.body, t.config.timeout, t.config.ca_file);
       delivered = r.status >= 200 && r.status < 300;
       lock.lock();
       ++t.stats.attempts;

@@ -36,8 +36,16 @@ struct WebhookStats {
   uint64_t queued = 0;
 };
 
-// "sha256=<hex>" for a body: what X-Vigil-Signature says.
-std::string webhook_signature(const std::string& secret, const std::string& body);
+// "sha256=<hex HMAC-SHA256 of `timestamp.body`>": what X-Vigil-Signature says. The timestamp
+// (Unix seconds, sent as X-Vigil-Timestamp) is signed too, so that a receiver can refuse an old
+// request replayed by someone who recorded it (docs/api.md, "Event notifications").
+std::string webhook_signature(const std::string& secret, const std::string& timestamp,
+                              const std::string& body);
+// The X-Vigil-Event, X-Vigil-Timestamp (now) and, with a secret, X-Vigil-Signature headers of
+// one POST. Made for each attempt: a retry minutes later carries its own time.
+std::vector<std::pair<std::string, std::string>> webhook_headers(const std::string& event,
+                                                                 const std::string& secret,
+                                                                 const std::string& body);
 
 class WebhookNotifier final : public EventNotifier {
  public:

@@ -12,7 +12,8 @@ SourceFactory rtsp_source_factory(const Clock& clock, const IngestSettings& sett
     if (c.client == RtspClient::kNative && c.transport == RtspTransport::kTcp &&
         c.url.rfind("rtsp://", 0) == 0) {
       return std::make_unique<NativeRtspSource>(c.url, settings.io_timeout, settings.read_batch,
-                                                clock);
+                                                clock, NativeRtspSource::kMaxReadyBytes,
+                                                c.auth == RtspAuth::kBasic);
     }
     return std::make_unique<LibavRtspSource>(c.url, c.transport, settings.io_timeout, clock);
   };

@@ -123,13 +123,14 @@ std::size_t declared_reorder_depth(const AVCodecParameters* par,
 
 NativeRtspSource::NativeRtspSource(std::string url, std::chrono::milliseconds io_timeout,
                                    std::chrono::milliseconds read_batch, const Clock& clock,
-                                   size_t max_ready_bytes)
+                                   size_t max_ready_bytes, bool allow_basic)
     : url_(std::move(url)),
       io_timeout_(io_timeout),
       read_batch_(read_batch),
       clock_(clock),
       conn_(clock),
-      max_ready_bytes_(max_ready_bytes) {}
+      max_ready_bytes_(max_ready_bytes),
+      allow_basic_(allow_basic) {}
 
 NativeRtspSource::~NativeRtspSource() {
   if (!playing_ || interrupted_) return;
@@ -188,6 +189,14 @@ RtspMessage NativeRtspSource::request(const std::string& method, const std::stri
       // one means the credentials are wrong.
       auth_ = choose_challenge(msg.headers_named("WWW-Authenticate"));
       nonce_count_ = 0;
+      if (auth_ && auth_->scheme == AuthChallenge::Scheme::kBasic && !allow_basic_) {
+        // Whoever answers on the camera's address (or in between) would read the password.
+        auth_.reset();
+        throw Error(ErrorCode::kUnauthenticated,
+                    "the camera asks for Basic authentication, which would send the password in "
+                    "clear over plain RTSP; refused (set auth = \"basic\" for this camera if it "
+                    "offers nothing else)");
+      }
       if (auth_) continue;
     }
     if (msg.status == 401) {
@@ -523,7 +532,7 @@ bool NativeRtspSource::read(AVPacket* pkt, TrackKind& track) {
         // A keepalive refused because the Digest nonce expired: answer the new challenge at
         // once, or the camera ends the session at its timeout.
         const auto fresh = choose_challenge(msg.headers_named("WWW-Authenticate"));
-        if (fresh && auth_ && fresh->nonce != auth_->nonce) {
+        if (fresh && auth_ && fresh->scheme == auth_->scheme && fresh->nonce != auth_->nonce) {
           auth_ = fresh;
           nonce_count_ = 0;
           next_keepalive_ = clock_.steady_now();

@@ -32,7 +32,7 @@ class NativeRtspSource final : public MediaSource {
 
   NativeRtspSource(std::string url, std::chrono::milliseconds io_timeout,
                    std::chrono::milliseconds read_batch, const Clock& clock,
-                   size_t max_ready_bytes = kMaxReadyBytes);
+                   size_t max_ready_bytes = kMaxReadyBytes, bool allow_basic = false);
   ~NativeRtspSource() override;
 
   std::shared_ptr<const StreamInfo> open() override;
@@ -89,6 +89,8 @@ class NativeRtspSource final : public MediaSource {
   bool video_started_ = false;
   std::deque<Ready> ready_;
   size_t max_ready_bytes_;
+  // Answer a Basic challenge (the password in clear) only when the camera's config says so.
+  const bool allow_basic_;
   size_t ready_bytes_ = 0;  // of the frames in ready_, at most max_ready_bytes_
   std::vector<CodecFrame> scratch_;
   AVRational video_clock_{1, 90000};

@@ -2,9 +2,17 @@
 
 #include <spdlog/spdlog.h>
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
 #include <set>
+
+#include "core/text.h"
 
 #include "serve/api_request.h"
 #include "serve/authorize.h"
@@ -32,19 +40,24 @@ Role need_role(const std::string& s) {
   return *r;
 }
 
-// "cameras": null (every camera) or a list of camera ids.
-std::optional<std::vector<std::string>> parse_cameras(const json& v) {
-  if (v.is_null()) return std::nullopt;
+// "cameras": a list of camera ids, or ["*"] for every camera (also those added later); [] is
+// none. There is no implicit "all": null, once every camera, is refused rather than guessed.
+std::vector<std::string> parse_cameras(const json& v) {
   if (!v.is_array()) {
-    throw Error(ErrorCode::kInvalidArgument, "\"cameras\" must be null or a list of camera ids");
+    throw Error(ErrorCode::kInvalidArgument,
+                "\"cameras\" must be a list of camera ids, or [\"*\"] for every camera");
   }
   std::vector<std::string> out;
   for (const auto& c : v) {
-    if (!c.is_string() || !valid_param(ParamType::kCamera, c.get<std::string>())) {
+    const bool all = c.is_string() && c.get<std::string>() == kAllCameras;
+    if (!c.is_string() || (!all && !valid_param(ParamType::kCamera, c.get<std::string>()))) {
       throw Error(ErrorCode::kInvalidArgument,
                   "\"cameras\" holds something that is not a camera id");
     }
     out.push_back(c.get<std::string>());
+  }
+  if (out.size() > 1 && std::find(out.begin(), out.end(), kAllCameras) != out.end()) {
+    throw Error(ErrorCode::kInvalidArgument, "\"cameras\": \"*\" (every camera) stands alone");
   }
   return out;
 }
@@ -52,14 +65,14 @@ std::optional<std::vector<std::string>> parse_cameras(const json& v) {
 json user_json(const User& u) {
   return {{"name", u.name},
           {"role", role_name(u.role)},
-          {"cameras", u.cameras ? json(*u.cameras) : json(nullptr)},
+          {"cameras", u.sees_all_cameras() ? json::array({kAllCameras}) : json(u.cameras)},
           {"created", format_iso8601(u.created)}};
 }
 
-std::string cameras_text(const std::optional<std::vector<std::string>>& c) {
-  if (!c) return "all";
+std::string cameras_text(const User& u) {
+  if (u.sees_all_cameras()) return "all";
   std::string s;
-  for (const auto& x : *c) s += (s.empty() ? "" : ",") + x;
+  for (const auto& x : u.cameras) s += (s.empty() ? "" : ",") + x;
   return s.empty() ? "none" : s;
 }
 
@@ -81,6 +94,63 @@ npm run build</code> in <code>web/</code>; or set <code>[http] web_root</code>).
 </body></html>
 )html";
 
+// The names this machine answers to without configuration: the bind address, localhost and the
+// loopback addresses, its host name (short and as the resolver completes it), and, when bound to
+// every interface, the addresses of its interfaces.
+std::set<std::string> default_hosts(const HttpSettings& http) {
+  std::set<std::string> out = {"localhost", "127.0.0.1", "::1", http.address};
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) == 0 && name[0]) {
+    std::string n = name;
+    out.insert(n);
+    out.insert(n.substr(0, n.find('.')));
+    addrinfo hints{};
+    hints.ai_flags = AI_CANONNAME;
+    addrinfo* res = nullptr;
+    if (::getaddrinfo(name, nullptr, &hints, &res) == 0) {
+      if (res && res->ai_canonname) out.insert(res->ai_canonname);
+      ::freeaddrinfo(res);
+    }
+  }
+  if (http.address == "0.0.0.0" || http.address == "::") {
+    ifaddrs* list = nullptr;
+    if (::getifaddrs(&list) == 0) {
+      for (ifaddrs* i = list; i; i = i->ifa_next) {
+        if (!i->ifa_addr) continue;
+        char buf[INET6_ADDRSTRLEN] = {};
+        if (i->ifa_addr->sa_family == AF_INET) {
+          inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr, buf, sizeof buf);
+        } else if (i->ifa_addr->sa_family == AF_INET6) {
+          inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(i->ifa_addr)->sin6_addr, buf,
+                    sizeof buf);
+        }
+        if (buf[0]) out.insert(buf);
+      }
+      ::freeifaddrs(list);
+    }
+  }
+  std::set<std::string> lower;
+  for (std::string s : out) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    lower.insert(s);
+  }
+  return lower;
+}
+
+// The host of a Host header ("name:port", "[v6]:port", "name"), lower case, without a final dot.
+std::string host_of(std::string h) {
+  if (!h.empty() && h.front() == '[') {
+    const size_t close = h.find(']');
+    h = close == std::string::npos ? h : h.substr(1, close - 1);
+  } else if (const size_t colon = h.rfind(':'); colon != std::string::npos &&
+                                                h.find(':') == colon) {
+    h.erase(colon);
+  }
+  if (!h.empty() && h.back() == '.') h.pop_back();
+  for (auto& c : h) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return h;
+}
+
 }  // namespace
 
 Api::Api(ConfigStore& configs, AccountStore& accounts, const Clock& clock, StatusFn status,
@@ -95,9 +165,15 @@ Api::Api(ConfigStore& configs, AccountStore& accounts, const Clock& clock, Statu
       address_throttle_(clock,
                         ThrottlePolicy{20, std::chrono::seconds(1), std::chrono::seconds(15 * 60),
                                        std::chrono::seconds(60 * 60), 10'000}),
+      // The account-wide count bounds guesses at one account from many addresses, but it only
+      // ever locks addresses that failed for that account: the real user, from an address that
+      // has not failed, still gets in while an attacker elsewhere is locked out.
       account_throttle_(clock,
-                        ThrottlePolicy{5, std::chrono::seconds(1), std::chrono::seconds(15 * 60),
+                        ThrottlePolicy{10, std::chrono::seconds(1), std::chrono::seconds(15 * 60),
                                        std::chrono::seconds(60 * 60), 10'000}),
+      account_address_throttle_(
+          clock, ThrottlePolicy{5, std::chrono::seconds(1), std::chrono::seconds(15 * 60),
+                                std::chrono::seconds(60 * 60), 10'000}),
       dummy_hash_(hash_password(random_secret(16))),
       playback_(configs, accounts, clock, components),
       events_api_(configs, clock, playback_),
@@ -105,6 +181,12 @@ Api::Api(ConfigStore& configs, AccountStore& accounts, const Clock& clock, Statu
       holds_api_(configs, accounts, clock),
       web_(configs.current()->http.web_root) {
   if (accounts_.user_count() == 0) setup_token_ = random_secret(24);
+  const HttpSettings& http = configs.current()->http;
+  if (std::find(http.allowed_hosts.begin(), http.allowed_hosts.end(), "*") ==
+      http.allowed_hosts.end()) {
+    allowed_hosts_ = default_hosts(http);
+    for (const auto& h : http.allowed_hosts) allowed_hosts_.insert(host_of(h));
+  }
   // A test connection gives up after this long; the sources' own I/O timeout is kept below it
   // so that a silent camera is reported as such, not as a generic time-out.
   constexpr std::chrono::milliseconds kProbeLimit{10'000};
@@ -145,7 +227,7 @@ void Api::add_routes() {
   add("PATCH", "/api/users/{name:user}", admin, &Api::change_user, true);
   add("DELETE", "/api/users/{name:user}", admin, &Api::delete_user);
   add("GET", "/api/tokens", viewer, &Api::list_tokens);
-  add("POST", "/api/tokens", viewer, &Api::create_token);
+  add("POST", "/api/tokens", viewer, &Api::create_token, true);
   add("DELETE", "/api/tokens/{id:int}", viewer, &Api::revoke_token);
   add("GET", "/api/cameras", viewer, &Api::list_cameras);
   add("POST", "/api/cameras", admin, &Api::add_camera);
@@ -163,7 +245,7 @@ void Api::add_routes() {
   add("GET", "/api/cameras/{id:camera}/live.mp4", Access{true, Role::kViewer, "id"}, &Api::live);
   add("GET", "/api/cameras/{id:camera}/snapshot.jpg", Access{true, Role::kViewer, "id"},
       &Api::snapshot);
-  add("GET", "/metrics", admin, &Api::metrics);
+  add("GET", "/metrics", Access{true, Role::kAdmin, "", true}, &Api::metrics);
 }
 
 http::RequestClass Api::classify(const std::string& method, std::string_view path) const {
@@ -173,6 +255,23 @@ http::RequestClass Api::classify(const std::string& method, std::string_view pat
 }
 
 Response Api::handle(const http::Request& req) {
+  Response res = answer(req);
+  // Once a browser has talked HTTPS to vigil, it must never fall back to plain HTTP, where the
+  // session cookie could be read or the page changed on the way.
+  if (req.tls) res.with_header("Strict-Transport-Security", "max-age=31536000");
+  return res;
+}
+
+Response Api::answer(const http::Request& req) {
+  // A page on another site can make the browser send requests to vigil under the site's own
+  // name (DNS rebinding): the Host it names is the site's, which is not one of vigil's. (A
+  // request without Host is no browser's: HTTP/1.0 scripts may still omit it.)
+  const std::string host = req.header("host");
+  if (!allowed_hosts_.empty() && !host.empty() && !allowed_hosts_.count(host_of(host))) {
+    return Response::error(421, "this server does not answer to the host name \"" +
+                                    clean_text(req.header("host"), 100) +
+                                    "\" (add it to [http] allowed_hosts)");
+  }
   if (auto page = web_.handle(req)) return std::move(*page);
   Response res;
   try {
@@ -245,10 +344,35 @@ void Api::audit(const Call& call, const std::string& action, const std::string& 
 
 std::optional<std::chrono::seconds> Api::login_wait(const std::string& address,
                                                     const std::string& name) {
-  auto a = address_throttle_.wait_time(address);
-  auto b = account_throttle_.wait_time(account_key(name));
-  if (a && b) return std::max(*a, *b);
-  return a ? a : b;
+  const std::string pair = account_key(name) + "|" + address;
+  std::optional<std::chrono::seconds> wait;
+  for (auto w : {address_throttle_.wait_time(address), account_address_throttle_.wait_time(pair),
+                 // The account's lock, only for an address that has failed for the account.
+                 account_address_throttle_.has_failures(pair)
+                     ? account_throttle_.wait_time(account_key(name))
+                     : std::nullopt}) {
+    if (w && (!wait || *w > *wait)) wait = w;
+  }
+  return wait;
+}
+
+void Api::record_login_failure(const std::string& address, const std::string& name) {
+  address_throttle_.record_failure(address);
+  account_address_throttle_.record_failure(account_key(name) + "|" + address);
+  account_throttle_.record_failure(account_key(name));
+}
+
+void Api::verify_own_password(const Call& call, const std::string& password) {
+  const User& u = call.principal->user;
+  if (auto wait = login_wait(call.request.remote_address, u.name)) {
+    throw HttpFail{429,
+                   "too many failed attempts; try again later",
+                   {{"Retry-After", std::to_string(wait->count())}}};
+  }
+  if (!verify_password(u.password_hash, password)) {
+    record_login_failure(call.request.remote_address, u.name);
+    throw HttpFail{403, "the current password is wrong"};
+  }
 }
 
 Response Api::start_session_response(const Call& call, const User& user, int status) {
@@ -323,13 +447,13 @@ Response Api::login(Call& call) {
   const bool ok =
       user ? verify_password(user->password_hash, pw) : (verify_password(dummy_hash_, pw), false);
   if (!ok) {
-    address_throttle_.record_failure(address);
-    account_throttle_.record_failure(account_key(name));
+    record_login_failure(address, name);
     audit(call, "login_failed", user ? "wrong password" : "unknown user",
           valid_user_name(name) ? std::optional<std::string>(name) : std::nullopt);
     throw HttpFail{401, "wrong user name or password"};
   }
   account_throttle_.record_success(account_key(name));
+  account_address_throttle_.record_success(account_key(name) + "|" + address);
   audit(call, "login", "", user->name);
   return start_session_response(call, *user, 200);
 }
@@ -356,17 +480,8 @@ Response Api::change_own_password(Call& call) {
   const std::string current = need_string(body, "current_password");
   const std::string next = need_string(body, "new_password");
   check_password(next);
+  verify_own_password(call, current);
   User u = call.principal->user;
-  if (auto wait = login_wait(call.request.remote_address, u.name)) {
-    throw HttpFail{429,
-                   "too many failed attempts; try again later",
-                   {{"Retry-After", std::to_string(wait->count())}}};
-  }
-  if (!verify_password(u.password_hash, current)) {
-    account_throttle_.record_failure(account_key(u.name));
-    address_throttle_.record_failure(call.request.remote_address);
-    throw HttpFail{403, "the current password is wrong"};
-  }
   u.password_hash = hash_password(next);
   accounts_.update_user(u);
   // A new password signs out every other session (a stolen cookie dies with the old password).
@@ -401,7 +516,7 @@ Response Api::add_user(Call& call) {
   if (!created) throw Error(ErrorCode::kInternal, "add user: the new user vanished");
   audit(call, "user_add",
         "user " + u.name + " role=" + role_name(u.role) +
-            " cameras=" + cameras_text(created->cameras));
+            " cameras=" + cameras_text(*created));
   return Response::json(201, user_json(*created));
 }
 
@@ -411,17 +526,25 @@ Response Api::change_user(Call& call) {
   auto u = accounts_.user_by_name(call.params["name"]);
   if (!u) throw HttpFail{404, "no user " + call.params["name"]};
   std::string what;
+  bool demoted = false;
   if (auto role = opt_string(body, "role")) {
     const Role r = need_role(*role);
     if (u->role == Role::kAdmin && r != Role::kAdmin && accounts_.admin_count() <= 1) {
       throw HttpFail{409, "that is the last admin"};
     }
+    // An admin sees every camera by role; once demoted, they see what they are given, and that
+    // must be said rather than inherited.
+    if (u->role == Role::kAdmin && r != Role::kAdmin && !body.contains("cameras")) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "demoting an admin: give \"cameras\" too (a list, or [\"*\"] for every camera)");
+    }
+    demoted = r < u->role;
     u->role = r;
     what += std::string(" role=") + role_name(r);
   }
   if (body.contains("cameras")) {
     u->cameras = parse_cameras(body["cameras"]);
-    what += " cameras=" + cameras_text(u->cameras);
+    what += " cameras=" + cameras_text(*u);
   }
   const auto pw = opt_string(body, "password");
   if (pw) {
@@ -430,7 +553,13 @@ Response Api::change_user(Call& call) {
     what += " password";
   }
   accounts_.update_user(*u);
-  if (pw) accounts_.delete_sessions_of(u->id);
+  // A password reset or a demotion ends what the old state allowed: every session and every API
+  // token of the user (whoever held them must log in again, with the new rights).
+  if (pw || demoted) {
+    accounts_.delete_sessions_of(u->id);
+    accounts_.delete_tokens_of(u->id);
+    what += " (sessions and tokens revoked)";
+  }
   audit(call, "user_change", "user " + u->name + ":" + (what.empty() ? " nothing" : what));
   return Response::json(200, user_json(*accounts_.user(u->id)));
 }
@@ -456,7 +585,9 @@ Response Api::list_tokens(Call& call) {
         {{"id", t.id},
          {"name", t.name},
          {"user", owner ? owner->name : ""},
+         {"scope", t.scope == TokenScope::kMetrics ? "metrics" : "full"},
          {"created", format_iso8601(t.created)},
+         {"expires", t.expires ? json(format_iso8601(*t.expires)) : json(nullptr)},
          {"last_used", t.last_used ? json(format_iso8601(*t.last_used)) : json(nullptr)}});
   }
   return Response::json(200, {{"tokens", list}});
@@ -464,15 +595,41 @@ Response Api::list_tokens(Call& call) {
 
 Response Api::create_token(Call& call) {
   const json body = parse_body(call);
-  only_fields(body, {"name"});
+  only_fields(body, {"name", "password", "scope", "expires_days"});
   const std::string name = need_string(body, "name");
   if (name.empty() || name.size() > 64 ||
       !std::all_of(name.begin(), name.end(), [](char c) { return c >= 0x20 && c < 0x7f; })) {
     throw Error(ErrorCode::kInvalidArgument, "token name: 1-64 printable ASCII characters");
   }
-  const auto t = auth_.create_token(call.principal->user, name);
-  audit(call, "token_create", "token " + std::to_string(t.id) + " \"" + name + "\"");
-  return Response::json(201, {{"id", t.id}, {"name", name}, {"token", t.token}});
+  const std::string scope_text = opt_string(body, "scope").value_or("full");
+  if (scope_text != "full" && scope_text != "metrics") {
+    throw Error(ErrorCode::kInvalidArgument, "scope: must be \"full\" or \"metrics\"");
+  }
+  const TokenScope scope = scope_text == "metrics" ? TokenScope::kMetrics : TokenScope::kFull;
+  // /metrics covers every camera: only someone who sees them all may hand out a way to read it.
+  if (scope == TokenScope::kMetrics && call.principal->user.role != Role::kAdmin) {
+    throw HttpFail{403, "a metrics token needs the admin role"};
+  }
+  std::optional<std::chrono::days> lifetime;
+  if (body.contains("expires_days") && !body["expires_days"].is_null()) {
+    const json& d = body["expires_days"];
+    if (!d.is_number_integer() || d.get<int64_t>() < 1 || d.get<int64_t>() > 3650) {
+      throw Error(ErrorCode::kInvalidArgument, "expires_days: a whole number from 1 to 3650");
+    }
+    lifetime = std::chrono::days(d.get<int64_t>());
+  }
+  // A token outlives the session that made it: whoever stole a cookie must not turn it into a
+  // lasting credential without the password.
+  verify_own_password(call, need_string(body, "password"));
+  const auto t = auth_.create_token(call.principal->user, name, scope, lifetime);
+  audit(call, "token_create",
+        "token " + std::to_string(t.id) + " \"" + name + "\" scope=" + scope_text +
+            (t.expires ? " expires=" + format_iso8601(*t.expires) : std::string()));
+  return Response::json(201, {{"id", t.id},
+                              {"name", name},
+                              {"scope", scope_text},
+                              {"expires", t.expires ? json(format_iso8601(*t.expires)) : json(nullptr)},
+                              {"token", t.token}});
 }
 
 Response Api::revoke_token(Call& call) {

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "catalog/accounts.h"
@@ -74,8 +75,12 @@ class Api {
   void audit(const Call& call, const std::string& action, const std::string& detail,
              const std::optional<std::string>& user_name = std::nullopt,
              const std::optional<std::string>& camera = std::nullopt);
+  // How long a password attempt for `name` from `address` must wait: the address's own count,
+  // the (account, address) pair's, and the account's — the last only for an address that has
+  // failed for that account, so that it can never lock the real user out from elsewhere.
   std::optional<std::chrono::seconds> login_wait(const std::string& address,
                                                  const std::string& name);
+  void record_login_failure(const std::string& address, const std::string& name);
   http::Response start_session_response(const Call& call, const User& user, int status);
 
   http::Response index_page(Call& call);
@@ -102,7 +107,14 @@ class Api {
   http::Response live(Call& call);
   http::Response snapshot(Call& call);
   http::Response metrics(Call& call);
+  // handle() without the headers every answer gets.
+  http::Response answer(const http::Request& req);
+  // Throws 403 (wrong password, counted by the login throttle) or 429 (throttled).
+  void verify_own_password(const Call& call, const std::string& password);
   std::shared_ptr<LiveHub> live_hub_for(const std::string& camera_id);
+  // Whether the session or token `who` came with is still valid and its user may still see
+  // the camera (live streams ask this while they flow).
+  bool still_may_watch(const Principal& who, const std::string& camera_id);
 
   ConfigStore& configs_;
   AccountStore& accounts_;
@@ -111,6 +123,7 @@ class Api {
   Authenticator auth_;
   FailureThrottle address_throttle_;
   FailureThrottle account_throttle_;
+  FailureThrottle account_address_throttle_;  // key: account|address
   // Verified against when a login names no existing user, so that such a login costs the same
   // time as a wrong password and does not reveal which names exist.
   const std::string dummy_hash_;
@@ -124,6 +137,9 @@ class Api {
   LiveHubFn live_hub_;
   std::shared_ptr<SnapshotCache> snapshots_;
   StaticFiles web_;  // the web UI ([http] web_root)
+  // Host names a request may name ([http] allowed_hosts and the defaults), lower case; empty
+  // when any is accepted ("*").
+  std::set<std::string> allowed_hosts_;
   std::unique_ptr<CameraProber> prober_;  // "test connection" (camera_probe.h)
 };
 

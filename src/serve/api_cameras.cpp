@@ -81,6 +81,7 @@ json camera_json(const CameraConfig& c, bool admin) {
     j["sub_url"] = c.sub_url.empty() ? json(nullptr) : json(redact_url(c.sub_url));
     j["transport"] = c.transport == RtspTransport::kUdp ? "udp" : "tcp";
     j["rtsp_client"] = c.client == RtspClient::kFfmpeg ? "ffmpeg" : "native";
+    j["auth"] = c.auth == RtspAuth::kBasic ? "basic" : "digest";
     j["retention"] = retention_json(c.retention);
     j["record"] = c.record == RecordMode::kEvents ? "events" : "continuous";
     j["analysis"] = analysis_json(c.analysis);
@@ -94,7 +95,7 @@ json camera_json(const CameraConfig& c, bool admin) {
 // singular in TOML ([[camera.zone]]), and an empty list is no list. Unknown fields are refused
 // here, before anything is written, rather than reaching the file.
 json camera_fields(json body) {
-  only_fields(body, {"id", "name", "url", "sub_url", "enabled", "transport", "rtsp_client",
+  only_fields(body, {"id", "name", "url", "sub_url", "enabled", "transport", "rtsp_client", "auth",
                      "retention", "record", "analysis", "zones", "schedules"});
   for (const auto& [api, toml] : {std::pair{"zones", "zone"}, std::pair{"schedules", "schedule"}}) {
     if (!body.contains(api)) continue;
@@ -178,7 +179,8 @@ Response Api::change_camera(Call& call) {
   const auto before = configs_.current();
   if (const CameraConfig* old = before->find_camera(id)) {
     // A client that edits what GET gave it sends the masked URL back: that means "the stored
-    // password", not "set the password to ***" (also when the host or path changed).
+    // password", not "set the password to ***" (also when the path changed; a new host or port
+    // needs the password typed again, or an admin session could send it to any server).
     for (const char* key : {"url", "sub_url"}) {
       if (!body.contains(key) || !body[key].is_string()) continue;
       const std::string given = body[key].get<std::string>();
@@ -186,7 +188,7 @@ Response Api::change_camera(Call& call) {
       if (has_masked_password(url)) {
         throw Error(ErrorCode::kInvalidArgument,
                     std::string("\"") + key + "\": the password is masked (***) and the user " +
-                        "name differs from the stored one: type the password");
+                        "name, host or port differs from the stored URL's: type the password");
       }
       if (url == (std::string(key) == "url" ? old->url : old->sub_url)) {
         body.erase(key);
@@ -213,7 +215,7 @@ Response Api::remove_camera(Call& call) {
 
 Response Api::probe_camera(Call& call) {
   const json body = parse_body(call);
-  only_fields(body, {"url", "camera", "transport", "rtsp_client"});
+  only_fields(body, {"url", "camera", "transport", "rtsp_client", "auth"});
   CameraConfig cam;
   cam.id = "probe";
   std::optional<std::string> camera_id = opt_string(body, "camera");
@@ -226,6 +228,7 @@ Response Api::probe_camera(Call& call) {
     cam.url = unmask_url(cam.url, {stored->url, stored->sub_url});
     cam.transport = stored->transport;
     cam.client = stored->client;
+    cam.auth = stored->auth;
   }
   if (cam.url.rfind("rtsp://", 0) != 0 && cam.url.rfind("rtsps://", 0) != 0) {
     throw Error(ErrorCode::kInvalidArgument,
@@ -233,8 +236,8 @@ Response Api::probe_camera(Call& call) {
   }
   if (has_masked_password(cam.url)) {
     throw Error(ErrorCode::kInvalidArgument,
-                "url: the password is masked (***) and no stored camera URL has that user name; "
-                "type the password");
+                "url: the password is masked (***) and no stored camera URL has that user name, "
+                "host and port; type the password");
   }
   if (auto t = opt_string(body, "transport")) {
     if (*t != "tcp" && *t != "udp") {
@@ -247,6 +250,12 @@ Response Api::probe_camera(Call& call) {
       throw Error(ErrorCode::kInvalidArgument, "rtsp_client: must be \"native\" or \"ffmpeg\"");
     }
     cam.client = *c == "ffmpeg" ? RtspClient::kFfmpeg : RtspClient::kNative;
+  }
+  if (auto a = opt_string(body, "auth")) {
+    if (*a != "digest" && *a != "basic") {
+      throw Error(ErrorCode::kInvalidArgument, "auth: must be \"digest\" or \"basic\"");
+    }
+    cam.auth = *a == "basic" ? RtspAuth::kBasic : RtspAuth::kDigest;
   }
   auto stream = prober_->start(cam);
   if (!stream) {

@@ -13,6 +13,47 @@ namespace {
 using http::Response;
 using nlohmann::json;
 
+// A live stream that asks, every `every` while it flows, whether its viewer may still watch:
+// logout, session expiry, a revoked or expired token, user removal, a role or camera-list
+// change end it within that time instead of when the viewer closes the page. The question is
+// asked from the I/O thread that pulls, at most once per interval per stream (a catalog read).
+class RecheckedStream final : public http::BodyStream {
+ public:
+  RecheckedStream(std::shared_ptr<http::BodyStream> inner, std::function<bool()> allowed,
+                  const Clock& clock, std::chrono::milliseconds every)
+      : inner_(std::move(inner)),
+        allowed_(std::move(allowed)),
+        clock_(clock),
+        every_(every),
+        next_check_(clock.steady_now() + every) {}
+
+  void pull(std::function<void(Chunks)> ready) override {
+    if (clock_.steady_now() >= next_check_) {
+      next_check_ = clock_.steady_now() + every_;
+      bool ok = false;
+      try {
+        ok = allowed_();
+      } catch (const std::exception& e) {
+        spdlog::warn("live: re-checking a viewer's rights failed ({}): ending the stream", e.what());
+      }
+      if (!ok) {
+        inner_->close();
+        ready({});
+        return;
+      }
+    }
+    inner_->pull(std::move(ready));
+  }
+  void close() override { inner_->close(); }
+
+ private:
+  const std::shared_ptr<http::BodyStream> inner_;
+  const std::function<bool()> allowed_;
+  const Clock& clock_;
+  const std::chrono::milliseconds every_;
+  SteadyTime next_check_;  // only the one pulling thread touches it
+};
+
 Response offline(const std::string& camera_id) {
   return Response::error(
       503, "camera " + camera_id + " is not streaming now (offline or connecting); see its status");
@@ -82,8 +123,29 @@ Response Api::live(Call& call) {
   Response r;
   // RFC 6381 codecs parameter: the player hands this type to MediaSource.addSourceBuffer().
   r.content_type = attached->mime.empty() ? "video/mp4" : attached->mime;
-  r.stream = attached->viewer;
+  constexpr std::chrono::seconds kRecheckEvery{2};
+  r.stream = std::make_shared<RecheckedStream>(
+      attached->viewer,
+      [this, who = *call.principal, id] { return still_may_watch(who, id); }, clock_,
+      kRecheckEvery);
   return r;
+}
+
+bool Api::still_may_watch(const Principal& who, const std::string& camera_id) {
+  const WallTime now = clock_.wall_now();
+  int64_t user_id = 0;
+  if (who.via == Principal::Via::kSession) {
+    const auto s = accounts_.session(who.session_sha256);
+    if (!s || now >= s->expires) return false;
+    user_id = s->user_id;
+  } else {
+    const auto t = accounts_.token(who.token_id);
+    if (!t || (t->expires && now >= *t->expires)) return false;
+    user_id = t->user_id;
+  }
+  const auto user = accounts_.user(user_id);
+  return user && user->may_see_camera(camera_id) &&
+         configs_.current()->find_camera(camera_id) != nullptr;
 }
 
 Response Api::snapshot(Call& call) {

@@ -74,11 +74,12 @@ std::optional<Principal> Authenticator::from_token(const std::string& token) {
   }
   auto t = accounts_.token_by_hash(sha256(token));
   if (!t) return std::nullopt;
+  const WallTime now = clock_.wall_now();
+  if (t->expires && now >= *t->expires) return std::nullopt;
   auto user = accounts_.user(t->user_id);
   if (!user) return std::nullopt;
   // last_used is for people deciding which tokens to revoke: minute precision is plenty, and it
   // spares a write per request.
-  const WallTime now = clock_.wall_now();
   if (!t->last_used || now - *t->last_used >= std::chrono::minutes(1)) {
     accounts_.touch_token(t->id, now);
   }
@@ -86,6 +87,7 @@ std::optional<Principal> Authenticator::from_token(const std::string& token) {
   p.user = std::move(*user);
   p.via = Principal::Via::kToken;
   p.token_id = t->id;
+  p.token_scope = t->scope;
   return p;
 }
 
@@ -93,10 +95,19 @@ void Authenticator::end_session(const Principal& p) {
   if (p.via == Principal::Via::kSession) accounts_.delete_session(p.session_sha256);
 }
 
-Authenticator::NewToken Authenticator::create_token(const User& user, const std::string& name) {
+Authenticator::NewToken Authenticator::create_token(const User& user, const std::string& name,
+                                                   TokenScope scope,
+                                                   std::optional<std::chrono::days> lifetime) {
   NewToken t;
   t.token = kTokenPrefix + random_secret(32);
-  t.id = accounts_.add_token(sha256(t.token), user.id, name, clock_.wall_now());
+  ApiTokenRow row;
+  row.user_id = user.id;
+  row.name = name;
+  row.created = clock_.wall_now();
+  row.scope = scope;
+  if (lifetime) row.expires = row.created + std::chrono::duration_cast<WallDuration>(*lifetime);
+  t.expires = row.expires;
+  t.id = accounts_.add_token(sha256(t.token), row);
   return t;
 }
 

@@ -1,6 +1,7 @@
 // Authentication: login sessions (cookie) and API tokens (Authorization: Bearer), both random
 // 32-byte secrets that the catalog stores only as SHA-256. A session lasts a fixed lifetime from
-// login; a token lasts until revoked. Thread-safe (AccountStore is).
+// login; a token until it expires (if made with a lifetime) or is revoked. Thread-safe
+// (AccountStore is).
 #pragma once
 
 #include <chrono>
@@ -41,8 +42,11 @@ class Authenticator {
   struct NewToken {
     int64_t id = 0;
     std::string token;  // shown once
+    std::optional<WallTime> expires;
   };
-  NewToken create_token(const User& user, const std::string& name);
+  // `lifetime`: none for a token that lasts until revoked.
+  NewToken create_token(const User& user, const std::string& name, TokenScope scope,
+                        std::optional<std::chrono::days> lifetime);
 
  private:
   AccountStore& accounts_;

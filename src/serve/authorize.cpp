@@ -20,6 +20,12 @@ Decision authorize(const Access& access, const Principal* principal, const std::
       (csrf_header.empty() || !constant_time_equal(csrf_header, principal->csrf_token))) {
     return {403, "missing or wrong X-CSRF-Token header (GET /api/me gives the token)"};
   }
+  // A metrics token is read-only and narrow by design: its own route whatever its user's role,
+  // and nothing else (a scraper's config is not where an admin's rights belong).
+  if (principal->via == Principal::Via::kToken && principal->token_scope == TokenScope::kMetrics) {
+    if (access.metrics_scope) return {};
+    return {403, "this API token's scope is \"metrics\": it may only read GET /metrics"};
+  }
   if (principal->user.role < access.min_role) {
     return {403, std::string("requires the ") + role_name(access.min_role) + " role"};
   }

@@ -86,8 +86,8 @@ Response EventsApi::list(Call& call) {
       throw Error(ErrorCode::kPermissionDenied, "camera " + it->second + " is not in your list");
     }
     f.cameras = std::vector<std::string>{it->second};
-  } else if (u.role != Role::kAdmin && u.cameras) {
-    f.cameras = *u.cameras;
+  } else if (!u.sees_all_cameras()) {
+    f.cameras = u.cameras;
   }
   if (auto it = call.query.find("type"); it != call.query.end()) {
     if (!detection_type_from_name(it->second)) {

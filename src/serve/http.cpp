@@ -108,6 +108,8 @@ const char* error_name(int status) {
       return "payload_too_large";
     case 415:
       return "unsupported_media_type";
+    case 421:
+      return "misdirected_request";
     case 429:
       return "too_many_requests";
     case 431:

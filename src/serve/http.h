@@ -24,7 +24,9 @@ struct Request {
   std::string target;                          // as sent: path and query, not decoded
   std::map<std::string, std::string> headers;  // lower-case names; repeats joined with ", "
   std::string body;
-  std::string remote_address;  // the peer's IP
+  // The client's IP: the peer's, or the one a trusted proxy forwarded ([http] trusted_proxies).
+  std::string remote_address;
+  // Whether the client used HTTPS: vigil's own TLS, or X-Forwarded-Proto from a trusted proxy.
   bool tls = false;
 
   // Value of a header (lower-case name), "" when absent.

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <map>
+#include <mutex>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
@@ -16,6 +18,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/net_address.h"
 
 namespace vigil {
 namespace {
@@ -56,7 +59,30 @@ struct Shared {
   net::io_context* pool = nullptr;
   net::io_context* slow_pool = nullptr;
   std::atomic<int> connections{0};
+  std::atomic<int> slow_waiting{0};  // requests queued or running on the slow pool
   bool tls = false;
+  std::vector<IpNetwork> proxies;  // [http] trusted_proxies
+  // Open connections per peer address, for max_connections_per_address.
+  std::mutex per_address_mu;
+  std::map<std::string, int> per_address;
+
+  // Counts a new connection from `peer`; false (and nothing counted) when that address already
+  // holds its share. Trusted proxies carry everyone's connections and have no share of their own.
+  bool admit(const std::string& peer) {
+    std::lock_guard lock(per_address_mu);
+    int& n = per_address[peer];
+    if (n >= settings.max_connections_per_address && !in_networks(proxies, peer)) {
+      if (n == 0) per_address.erase(peer);
+      return false;
+    }
+    ++n;
+    return true;
+  }
+  void release(const std::string& peer) {
+    std::lock_guard lock(per_address_mu);
+    auto it = per_address.find(peer);
+    if (it != per_address.end() && --it->second <= 0) per_address.erase(it);
+  }
 };
 
 // `head`: the answer to a HEAD request, which carries the headers the GET would have, its
@@ -80,11 +106,15 @@ bhttp::response<bhttp::string_body> to_beast(const http::Response& r, unsigned v
 template <typename Stream>
 class Connection : public std::enable_shared_from_this<Connection<Stream>> {
  public:
+  // The caller has admitted `remote` (Shared::admit); the connection releases it when it ends.
   Connection(std::shared_ptr<Shared> shared, Stream stream, std::string remote)
       : shared_(std::move(shared)), stream_(std::move(stream)), remote_(std::move(remote)) {
     ++shared_->connections;
   }
-  ~Connection() { --shared_->connections; }
+  ~Connection() {
+    --shared_->connections;
+    shared_->release(remote_);
+  }
 
   void start() {
     if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
@@ -104,9 +134,10 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(shared_->settings.header_limit));
     parser_->body_limit(shared_->settings.body_limit);
-    // Between requests the connection may idle this long; once a request starts, it must
-    // arrive within read_timeout.
-    beast::get_lowest_layer(stream_).expires_after(first_ ? shared_->settings.read_timeout
+    // A new connection must send its first request's header within header_timeout (a few
+    // seconds: an idle connection that never asks for anything only holds a slot); between
+    // requests a connection may idle for idle_timeout; a body must arrive within read_timeout.
+    beast::get_lowest_layer(stream_).expires_after(first_ ? shared_->settings.header_timeout
                                                           : shared_->settings.idle_timeout);
     first_ = false;
     bhttp::async_read_header(
@@ -162,17 +193,42 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
       if (!fresh) it->second += ", " + std::string(f.value());
     }
     req->body = msg.body();
-    req->remote_address = remote_;
+    // Behind a trusted reverse proxy the client is who the proxy says (X-Forwarded-For), and so is
+    // the scheme it used (X-Forwarded-Proto, the value the nearest proxy set); from anyone else
+    // these headers are ignored.
+    req->remote_address = forwarded_client(shared_->proxies, remote_, req->header("x-forwarded-for"));
     req->tls = shared_->tls;
+    if (const std::string proto = req->header("x-forwarded-proto");
+        !proto.empty() && in_networks(shared_->proxies, remote_)) {
+      const size_t comma = proto.rfind(',');
+      std::string last = proto.substr(comma == std::string::npos ? 0 : comma + 1);
+      last.erase(0, last.find_first_not_of(' '));
+      req->tls = beast::iequals(last, "https");
+    }
     version_ = msg.version();
     keep_alive_ = msg.keep_alive();
     head_ = msg.method() == bhttp::verb::head;
     // No read is pending while the handler runs: the connection sends nothing, so there is
     // nothing to time out; the handler pool's own size bounds the work in flight.
     beast::get_lowest_layer(stream_).expires_never();
-    net::io_context& pool = class_.slow ? *shared_->slow_pool : *shared_->pool;
-    net::post(pool, [self = this->shared_from_this(), req] {
+    const bool slow = class_.slow;
+    if (slow && ++shared_->slow_waiting > shared_->settings.password_queue_limit) {
+      --shared_->slow_waiting;
+      http::Response busy = http::Response::error(429, "too many password checks at once; try again");
+      busy.with_header("Retry-After", "1");
+      return write(busy, keep_alive_);
+    }
+    net::io_context& pool = slow ? *shared_->slow_pool : *shared_->pool;
+    net::post(pool, [self = this->shared_from_this(), req, slow] {
       http::Response res;
+      // Counted out when the check is done, whatever the answer.
+      struct Done {
+        Shared* s;
+        bool slow;
+        ~Done() {
+          if (slow) --s->slow_waiting;
+        }
+      } done{self->shared_.get(), slow};
       try {
         res = self->shared_->handler(*req);
       } catch (...) {
@@ -369,6 +425,14 @@ struct HttpServer::Impl {
       s.close(ec);
       return;
     }
+    // One address cannot take every slot (e.g. 256 live streams) and lock the others out.
+    const std::string peer = ep.address().to_string();
+    if (!shared->admit(peer)) {
+      spdlog::warn("http: {} holds {} connections (max_connections_per_address); refusing another",
+                   peer, shared->settings.max_connections_per_address);
+      s.close(ec);
+      return;
+    }
     s.set_option(tcp::no_delay(true), ec);
     if (tls) {
       std::make_shared<Connection<beast::ssl_stream<beast::tcp_stream>>>(
@@ -387,6 +451,9 @@ HttpServer::HttpServer(const HttpSettings& settings, Handler handler, ClassifyFn
                        ComponentRegistry* components)
     : impl_(std::make_unique<Impl>(components)) {
   impl_->shared->settings = settings;
+  for (const auto& p : settings.trusted_proxies) {
+    if (auto n = parse_ip_network(p)) impl_->shared->proxies.push_back(*n);  // validated at load
+  }
   impl_->shared->handler = std::move(handler);
   impl_->shared->classify = std::move(classify);
 }

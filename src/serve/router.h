@@ -28,6 +28,8 @@ struct Access {
   bool authenticated = true;  // false only for login, setup and the login page
   Role min_role = Role::kViewer;
   std::string camera_param;  // names the path parameter holding a camera id, if any
+  // A token of scope "metrics" may call this route (GET /metrics); it may call no other.
+  bool metrics_scope = false;
 };
 
 // Who is calling, once authenticated (auth.h).
@@ -37,6 +39,7 @@ struct Principal {
   std::vector<uint8_t> session_sha256;  // via session: for logout
   std::string csrf_token;               // via session: what X-CSRF-Token must say
   int64_t token_id = 0;                 // via token
+  TokenScope token_scope = TokenScope::kFull;  // via token
 };
 
 // What a handler gets.

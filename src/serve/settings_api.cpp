@@ -79,16 +79,23 @@ json disk_json(const DiskState& d) {
           {"low_below_bytes", d.low_below_bytes}};
 }
 
-// The [mqtt] table a client sent, with a masked password replaced by the stored one.
-json resolve_mqtt(json m, const MqttSettings& stored) {
+// The [mqtt] table a client sent, with a masked password replaced by the stored one — only for
+// the stored broker (same host, port and TLS): a masked password for another broker would let an
+// admin session send the stored password to a server of its choosing.
+json resolve_mqtt(json m, const MqttSettings& stored, const ConfigStore& configs) {
   if (m.is_null()) return m;
   if (!m.is_object()) throw Error(ErrorCode::kInvalidArgument, "mqtt must be an object or null");
   if (m.contains("password") && m["password"] == kSecretMask) {
-    if (stored.password.empty()) {
-      m.erase("password");
-    } else {
-      m["password"] = stored.password;
+    m.erase("password");
+    if (stored.password.empty()) return m;
+    // The broker as the configuration will read it (defaults included), without the password.
+    const MqttSettings target = configs.preview_globals({{"mqtt", m}}, nullptr).mqtt;
+    if (target.host != stored.host || target.port != stored.port || target.tls != stored.tls) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "mqtt: the password is masked but the broker (host, port or TLS) differs from "
+                  "the saved one; type the password");
     }
+    m["password"] = stored.password;
   }
   return m;
 }
@@ -207,7 +214,7 @@ Response SettingsApi::set_notifications(Call& call) {
   only_fields(body, {"mqtt", "webhooks"});
   const auto before = configs_.current();
   json replace = json::object();
-  if (body.contains("mqtt")) replace["mqtt"] = resolve_mqtt(body["mqtt"], before->mqtt);
+  if (body.contains("mqtt")) replace["mqtt"] = resolve_mqtt(body["mqtt"], before->mqtt, configs_);
   if (body.contains("webhooks")) {
     replace["webhook"] = resolve_webhooks(body["webhooks"], before->webhooks);
   }
@@ -230,7 +237,7 @@ Response SettingsApi::test_notification(Call& call) {
   NotificationTestResult r;
   std::string target;
   if (body.contains("mqtt")) {
-    const json m = resolve_mqtt(body["mqtt"], before->mqtt);
+    const json m = resolve_mqtt(body["mqtt"], before->mqtt, configs_);
     if (!m.is_object()) throw Error(ErrorCode::kInvalidArgument, "mqtt: give the broker's settings");
     const Config c = configs_.preview_globals({{"mqtt", m}}, nullptr);
     target = "mqtt " + c.mqtt.host + ":" + std::to_string(c.mqtt.port);

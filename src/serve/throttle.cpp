@@ -40,6 +40,12 @@ void FailureThrottle::record_success(const std::string& key) {
   entries_.erase(key);
 }
 
+bool FailureThrottle::has_failures(const std::string& key) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(key);
+  return it != entries_.end() && clock_.steady_now() - it->second.last_failure < policy_.forget_after;
+}
+
 size_t FailureThrottle::tracked_keys() {
   std::lock_guard lock(mu_);
   return entries_.size();

@@ -35,6 +35,8 @@ class FailureThrottle {
   void record_failure(const std::string& key);
   void record_success(const std::string& key);
   size_t tracked_keys();
+  // Whether `key` has failures not yet forgotten.
+  bool has_failures(const std::string& key);
 
  private:
   struct Entry {

@@ -21,7 +21,7 @@ class Browser(TestCase):
                              extra_toml="[http]\nport = 0\n").start())
         url = v.web_url()
         r = subprocess.run([VIGIL_BIN, "-c", v.config, "user", "add", "watcher", "--role",
-                            "viewer"], input="watcher-password\n", capture_output=True,
+                            "viewer", "--cameras", "*"], input="watcher-password\n", capture_output=True,
                            text=True, timeout=60)
         self.assertEqual(r.returncode, 0, r.stderr)
         v.wait_for(lambda: (v.camera_status("front") or {}).get("state") == "streaming", 30,

@@ -87,7 +87,8 @@ class Webhooks:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                want = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+                signed = self.headers.get("X-Vigil-Timestamp", "").encode() + b"." + body
+                want = "sha256=" + hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()
                 outer.received.append((self.headers.get("X-Vigil-Signature") == want,
                                        json.loads(body)))
                 self.send_response(204)

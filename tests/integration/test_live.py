@@ -27,7 +27,7 @@ def live_request(url, cookie, camera, rcvbuf=None):
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     s.settimeout(10)
     s.connect((host, int(port)))
-    s.sendall(("GET /api/cameras/%s/live.mp4 HTTP/1.1\r\nHost: x\r\nCookie: %s\r\n\r\n" %
+    s.sendall(("GET /api/cameras/%s/live.mp4 HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: %s\r\n\r\n" %
                (camera, cookie)).encode())
     return s
 
@@ -136,6 +136,39 @@ class Live(TestCase):
         self.assertEqual(viewer.request("GET", "/metrics")[0], 403)
         self.assertEqual(viewer.request("GET", "/api/cameras/yard/snapshot.jpg")[0], 200)
 
+    def test_a_viewer_who_loses_the_right_is_cut_off_while_watching(self):
+        self.start()
+        self.add_user("watcher", "watcher-password", "viewer", "front,yard")
+        viewer = Client(self.url)
+        self.assertEqual(viewer.login("watcher", "watcher-password")[0], 200)
+
+        def watch_until(change, what):
+            u = self.url.split("//")[1].rstrip("/").split(":")
+            c = http.client.HTTPConnection(u[0], int(u[1]), timeout=10)
+            self.addCleanup(c.close)
+            c.request("GET", "/api/cameras/front/live.mp4", headers={"Cookie": viewer.cookie})
+            r = c.getresponse()
+            self.assertEqual(r.status, 200)
+            got = len(r.read1(65536))
+            self.assertGreater(got, 0)
+            change()
+            # The stream ends (the chunked body's end) instead of running on: the bound only
+            # tells "cut off" from "never cut off", it is no speed requirement.
+            deadline = time.time() + 30
+            while time.time() < deadline:
+                if not r.read1(65536):
+                    break
+            else:
+                self.fail("the stream was not ended after " + what)
+            c.close()
+
+        watch_until(lambda: self.assertEqual(self.root.request(
+            "PATCH", "/api/users/watcher", {"cameras": ["yard"]})[0], 200), "losing the camera")
+        self.assertEqual(self.root.request(
+            "PATCH", "/api/users/watcher", {"cameras": ["front"]})[0], 200)
+        watch_until(lambda: self.assertEqual(viewer.request("POST", "/api/logout")[0], 204),
+                    "logging out")
+
     def test_snapshot_is_jpeg_of_camera_size_and_metrics_parse(self):
         self.start()
         status, headers, _, data = self.root.request("GET", "/api/cameras/front/snapshot.jpg")
@@ -151,7 +184,8 @@ class Live(TestCase):
         # H.265 snapshots decode too (only browsers cannot play H.265).
         self.assertEqual(self.root.request("GET", "/api/cameras/yard/snapshot.jpg")[0], 200)
 
-        token = self.root.request("POST", "/api/tokens", {"name": "prometheus"})[2]["token"]
+        token = self.root.request("POST", "/api/tokens", {"name": "prometheus", "scope": "metrics",
+                                                          "password": "root-password"})[2]["token"]
         scraper = Client(self.url)
         scraper.token = token
         # fps is measured over a few seconds of streaming.

@@ -83,7 +83,7 @@ class Playback(VigilFixture):
                       segment_seconds=10, extra_toml="[http]\nport = 0\n").start()
         try:
             cls.url = cls.v.web_url()
-            add_user(cls.v, "op", "operator")
+            add_user(cls.v, "op", "operator", "*")
             add_user(cls.v, "val", "viewer", "yard")
             closed = lambda cam: [s for s in cls.v.segments(cam) if s["state"] == "closed"]
             cls.v.wait_for(lambda: len(closed("front")) >= 3 and closed("yard"), 120,
@@ -320,7 +320,7 @@ class RecentPlayback(VigilFixture):
                       extra_toml="[http]\nport = 0\nweb_root = %s\n" % json.dumps(web_dist)).start()
         try:
             cls.url = cls.v.web_url()
-            add_user(cls.v, "op", "operator")
+            add_user(cls.v, "op", "operator", "*")
             cls.op = Client(cls.url)
             status, _, body = cls.op.login("op", "op-password")
             assert status == 200, body

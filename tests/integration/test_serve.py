@@ -9,6 +9,7 @@ import os
 import socket
 import ssl
 import subprocess
+import threading
 import time
 import unittest
 from urllib.parse import urlparse
@@ -22,9 +23,10 @@ CAMERAS = [{"id": "front", "url": "rtsp://127.0.0.1:9/front"},
 class Client:
     """Raw HTTP: the target is sent exactly as given (no normalisation of '..' or '%2f')."""
 
-    def __init__(self, url, tls=False):
+    def __init__(self, url, tls=False, source=None):
         u = urlparse(url)
         self.host, self.port, self.tls = u.hostname, u.port, tls
+        self.source = (source, 0) if source else None  # e.g. "127.0.0.2": another client address
         self.cookie = None
         self.csrf = None
         self.token = None
@@ -34,8 +36,10 @@ class Client:
             ctx = ssl.create_default_context()
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
-            return http.client.HTTPSConnection(self.host, self.port, timeout=10, context=ctx)
-        return http.client.HTTPConnection(self.host, self.port, timeout=10)
+            return http.client.HTTPSConnection(self.host, self.port, timeout=10, context=ctx,
+                                               source_address=self.source)
+        return http.client.HTTPConnection(self.host, self.port, timeout=10,
+                                          source_address=self.source)
 
     def request(self, method, target, body=None, headers=None, auth=True, csrf=True):
         h = dict(headers or {})
@@ -147,9 +151,13 @@ class Serve(TestCase):
         r = user("add", "bob", "--role", "viewer", "--cameras", "garage", password="bob-password\n")
         self.assertEqual(r.returncode, 2)
         self.assertIn('no camera "garage"', r.stderr)
-        r = user("add", "bob", "--role", "viewer", password="short\n")
+        r = user("add", "bob", "--role", "viewer", "--cameras", "*", password="short\n")
         self.assertEqual(r.returncode, 2)
         self.assertIn("8 to 1024 characters", r.stderr)
+        # No implicit "every camera": a viewer's cameras must be given ('*' for all).
+        r = user("add", "bob", "--role", "viewer", password="bob-password\n")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--cameras: give the camera ids", r.stderr)
         r = user("add", "../bob", "--role", "viewer", password="bob-password\n")
         self.assertEqual(r.returncode, 2)
         r = user("list")
@@ -172,6 +180,22 @@ class Serve(TestCase):
                 data = f.read()
             self.assertNotIn(b"new-password", data, name)
             self.assertNotIn(b"ann-password", data, name)
+
+    def test_status_output_reaches_the_terminal_without_escape_sequences(self):
+        v = Vigil(self.workdir, CAMERAS)
+        os.makedirs(v.data, exist_ok=True)
+        evil = "\x1b[2J\x1b]0;owned\x07gone\r\nFAKE LINE\x1b[31m"
+        with open(os.path.join(v.data, "status.json"), "w") as f:
+            json.dump({"updated_at_ms": int(time.time() * 1000), "updated_at": evil,
+                       "cameras": [{"id": "front", "state": evil, "last_error": evil,
+                                    "video_codec": evil}],
+                       "components": [{"component": evil, "failures": 1, "last_error": evil}]}, f)
+        r = subprocess.run([VIGIL_BIN, "-c", v.config, "status"], capture_output=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for bad in (b"\x1b", b"\x07", b"\r"):
+            self.assertNotIn(bad, r.stdout)
+        self.assertIn(b"FAKE LINE", r.stdout)  # kept, on the line it belongs to
+        self.assertNotIn(b"\nFAKE LINE", r.stdout)
 
     def test_every_api_route_needs_credentials(self):
         self.start()
@@ -328,7 +352,7 @@ class Serve(TestCase):
 
     def test_password_guessing_is_slowed_then_locked(self):
         self.start()
-        self.add_user("ann", "ann-password", "operator")
+        self.add_user("ann", "ann-password", "operator", cameras="*")
         c = Client(self.url)
         for _ in range(5):
             self.assertEqual(c.login("ann", "guess")[0], 401)
@@ -354,7 +378,8 @@ class Serve(TestCase):
     def test_api_tokens_and_the_audit_api(self):
         self.start()
         admin = self.admin()
-        status, _, body, _ = admin.request("POST", "/api/tokens", {"name": "backup"})
+        status, _, body, _ = admin.request("POST", "/api/tokens", {"name": "backup",
+                                                                   "password": "root-password"})
         self.assertEqual(status, 201)
         script = Client(self.url)
         script.token = body["token"]
@@ -385,7 +410,8 @@ class Serve(TestCase):
         self.assertIn("append-only", r.stderr)
 
     def test_slow_and_excess_connections_do_not_starve_the_api(self):
-        self.start("read_timeout_ms = 1000\nidle_timeout_ms = 2000\nmax_connections = 20\n")
+        self.start("read_timeout_ms = 1000\nheader_timeout_ms = 1000\nidle_timeout_ms = 2000\n"
+                   "max_connections = 20\n")
         port = int(urlparse(self.url).port)
         # A slowloris client: half a request line, then silence. It is cut off after the read
         # timeout, and meanwhile others are served at once.
@@ -410,14 +436,16 @@ class Serve(TestCase):
         self.assertIn("connections open (the maximum)", self.v.log())
 
     def test_login_flood_and_idle_connections_do_not_starve_the_api(self):
-        self.start()
+        self.start("header_timeout_ms = 60000\n")  # the idle connections stay for the whole test
         admin = self.admin()
-        status, _, body, _ = admin.request("POST", "/api/tokens", {"name": "probe"})
+        status, _, body, _ = admin.request("POST", "/api/tokens", {"name": "probe",
+                                                                   "password": "root-password"})
         probe = Client(self.url)
         probe.token = body["token"]
         port = int(urlparse(self.url).port)
         # 60 open keep-alive connections doing nothing (think: live viewers between frames).
-        idle = [socket.create_connection(("127.0.0.1", port), 5) for _ in range(60)]
+        idle = [socket.create_connection(("127.0.0.1", port), 5, ("127.0.0.2", 0))
+                for _ in range(60)]
         self.addCleanup(lambda: [s.close() for s in idle])
         # 12 logins at once, each an Argon2 check (~0.1 s of CPU): they queue on their own pool.
         import threading
@@ -440,11 +468,187 @@ class Serve(TestCase):
         self.assertGreaterEqual(len(latencies), 3, "the logins finished too fast to measure")
         self.assertLess(max(latencies), 0.5, latencies)
 
+    def test_a_login_flood_beyond_the_password_queue_is_answered_429_at_once(self):
+        self.start("password_queue_limit = 1\n")
+        results = []
+
+        def guess(i):
+            status, headers, _ = Client(self.url).login("nobody%d" % i, "guess-password")
+            results.append((status, headers.get("Retry-After")))
+
+        threads = [threading.Thread(target=guess, args=(i,)) for i in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual({s for s, _ in results} - {401, 429}, set(), results)
+        self.assertIn((429, "1"), results)
+        self.assertIn(401, [s for s, _ in results])  # the queue still works through its share
+        self.assert_alive()
+
+    def test_one_address_cannot_take_every_connection(self):
+        self.start("max_connections_per_address = 8\nheader_timeout_ms = 60000\n")
+        port = int(urlparse(self.url).port)
+        held = [socket.create_connection(("127.0.0.1", port), 5) for _ in range(8)]
+        self.addCleanup(lambda: [s.close() for s in held])
+        time.sleep(0.3)
+        # The ninth from 127.0.0.1 is closed at once...
+        extra = socket.create_connection(("127.0.0.1", port), 5)
+        extra.settimeout(5)
+        try:
+            extra.sendall(b"GET /api/me HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            self.assertEqual(extra.recv(100), b"")
+        except ConnectionError:
+            pass
+        extra.close()
+        # ... while another address is served as usual.
+        other = Client(self.url, source="127.0.0.2")
+        self.assertEqual(other.request("GET", "/api/me")[0], 401)
+        self.assertIn("(max_connections_per_address); refusing another", self.v.log())
+        for s in held:
+            s.close()
+        self.v.wait_for(lambda: self._answers(), 10, "127.0.0.1 served again")
+
+    def test_host_header_is_checked_against_dns_rebinding(self):
+        self.start()
+        c = Client(self.url)
+        status, _, body, _ = c.request("GET", "/api/me", headers={"Host": "evil.example:%d" %
+                                                                  c.port})
+        self.assertEqual(status, 421, body)
+        self.assertEqual(body["error"], "misdirected_request")
+        status, _, body, _ = c.request("GET", "/", headers={"Host": "evil.example"})
+        self.assertEqual(status, 421)  # the web UI too
+        for host in ("127.0.0.1:%d" % c.port, "localhost:%d" % c.port, "LOCALHOST.", "127.0.0.1"):
+            self.assertEqual(c.request("GET", "/api/me", headers={"Host": host})[0], 401, host)
+        self.v.stop()
+        self.start('allowed_hosts = ["nvr.example.com"]\n')
+        c = Client(self.url)
+        self.assertEqual(c.request("GET", "/api/me", headers={"Host": "nvr.example.com"})[0], 401)
+        self.assertEqual(c.request("GET", "/api/me", headers={"Host": "evil.example"})[0], 421)
+        self.assertNotIn("Strict-Transport-Security", c.request("GET", "/api/me")[1])
+
+    def test_forwarded_headers_are_believed_only_from_trusted_proxies(self):
+        self.start('trusted_proxies = ["127.0.0.2"]\n')
+        self.add_user("root", "root-password", "admin")
+        direct = Client(self.url)  # from 127.0.0.1: not a proxy
+        forged = {"X-Forwarded-For": "203.0.113.66", "X-Forwarded-Proto": "https"}
+        status, headers, _ = self._login_with(direct, forged)
+        self.assertEqual(status, 200)
+        self.assertNotIn("Secure", headers["Set-Cookie"])
+        self.assertNotIn("Strict-Transport-Security", headers)
+        proxy = Client(self.url, source="127.0.0.2")
+        # The client wrote its own X-Forwarded-For; the proxy appended the address it saw.
+        status, headers, _ = self._login_with(
+            proxy, {"X-Forwarded-For": "198.51.100.9, 203.0.113.7", "X-Forwarded-Proto": "https"})
+        self.assertEqual(status, 200)
+        self.assertIn("; Secure", headers["Set-Cookie"])
+        self.assertEqual(headers["Strict-Transport-Security"], "max-age=31536000")
+        rows = self.v.query("SELECT address FROM audit WHERE action = 'login' ORDER BY id")
+        self.assertEqual([r["address"] for r in rows], ["127.0.0.1", "203.0.113.7"])
+
+    def _login_with(self, client, headers):
+        status, h, body, _ = client.request("POST", "/api/login",
+                                            {"name": "root", "password": "root-password"},
+                                            headers=headers, auth=False)
+        return status, h, body
+
     def _answers(self):
         try:
             return Client(self.url).request("GET", "/api/me")[0] == 401
         except OSError:
             return False
+
+    def test_files_are_not_readable_by_other_users(self):
+        old = os.umask(0o022)  # the usual default, under which files used to be 0644
+        try:
+            self.start()
+        finally:
+            os.umask(old)
+        self.admin()
+        self.v.wait_for(lambda: os.path.exists(os.path.join(self.v.data, "status.json")), 20,
+                      "status.json")
+        self.assertEqual(os.stat(self.v.data).st_mode & 0o777, 0o750)
+        checked = []
+        for root, dirs, files in os.walk(self.v.data):
+            for name in dirs + files:
+                path = os.path.join(root, name)
+                self.assertEqual(os.stat(path).st_mode & 0o007, 0, path)
+                checked.append(name)
+        for name in ("vigil.db", "status.json"):
+            self.assertIn(name, checked)
+
+    def test_a_stored_camera_password_goes_only_to_its_host(self):
+        self.start()
+        admin = self.admin()
+        # A server of the attacker's that asks for Basic (the password in clear) and notes every
+        # Authorization header it is sent.
+        evil = socket.socket()
+        evil.bind(("127.0.0.1", 0))
+        evil.listen()
+        self.addCleanup(evil.close)
+        evil_port = evil.getsockname()[1]
+        seen = []
+
+        def answer_basic():
+            while True:
+                try:
+                    conn, _ = evil.accept()
+                except OSError:
+                    return
+                with conn:
+                    conn.settimeout(5)
+                    data = b""
+                    try:
+                        while True:
+                            chunk = conn.recv(4096)
+                            if not chunk:
+                                break
+                            data += chunk
+                            while b"\r\n\r\n" in data:
+                                head, data = data.split(b"\r\n\r\n", 1)
+                                lines = head.decode("latin-1").split("\r\n")
+                                seen.extend(l for l in lines if l.lower().startswith("authorization"))
+                                cseq = [l for l in lines if l.lower().startswith("cseq")][0]
+                                conn.sendall(("RTSP/1.0 401 Unauthorized\r\n%s\r\nWWW-Authenticate: "
+                                              "Basic realm=\"cam\"\r\n\r\n" % cseq).encode())
+                    except OSError:
+                        pass
+
+        threading.Thread(target=answer_basic, daemon=True).start()
+        status, _, body, _ = admin.request("PATCH", "/api/cameras/front",
+                                           {"url": "rtsp://admin:s3cret@127.0.0.1:9/front"})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["url"], "rtsp://admin:***@127.0.0.1:9/front")
+        self.assertEqual(body["auth"], "digest")
+        elsewhere = "rtsp://admin:***@127.0.0.1:%d/front" % evil_port
+        status, _, body, _ = admin.request("PATCH", "/api/cameras/front", {"url": elsewhere})
+        self.assertEqual(status, 400, body)
+        self.assertIn("type the password", body["detail"])
+        status, _, body, _ = admin.request("POST", "/api/cameras/probe",
+                                           {"url": elsewhere, "camera": "front"})
+        self.assertEqual(status, 400, body)
+        # The same host and port (another path) still gets the stored password.
+        status, _, body, _ = admin.request(
+            "PATCH", "/api/cameras/front", {"url": "rtsp://admin:***@127.0.0.1:9/other"})
+        self.assertEqual(status, 200, body)
+        with open(self.v.config) as f:
+            self.assertIn("s3cret", f.read())
+        # A typed password is not answered to a Basic challenge over plain RTSP...
+        status, _, body, _ = admin.request(
+            "POST", "/api/cameras/probe",
+            {"url": "rtsp://admin:typed-pw@127.0.0.1:%d/x" % evil_port})
+        self.assertEqual(status, 200, body)
+        self.assertFalse(body["ok"], body)
+        self.assertIn("asks for Basic authentication", body["error"])
+        self.assertEqual(seen, [])
+        # ... unless asked for (an old camera that knows nothing else).
+        status, _, body, _ = admin.request(
+            "POST", "/api/cameras/probe",
+            {"url": "rtsp://admin:typed-pw@127.0.0.1:%d/x" % evil_port, "auth": "basic"})
+        self.assertEqual(status, 200, body)
+        self.assertFalse(body["ok"], body)
+        self.assertEqual(seen, ["Authorization: Basic YWRtaW46dHlwZWQtcHc="])
+        self.assertNotIn("s3cret", self.v.log())
 
     def test_tls_from_cert_and_key_files_marks_the_cookie_secure(self):
         cert = os.path.join(self.workdir, "cert.pem")

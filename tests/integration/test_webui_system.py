@@ -101,7 +101,7 @@ class Broker:
 
 class Receiver:
     """A webhook endpoint (HTTPS when given a certificate) keeping every POST with whether its
-    X-Vigil-Signature is the HMAC of the body with SECRET."""
+    X-Vigil-Signature is the HMAC of timestamp.body with SECRET."""
 
     def __init__(self, cert=None, key=None):
         self.received = []
@@ -110,7 +110,8 @@ class Receiver:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                want = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+                signed = self.headers.get("X-Vigil-Timestamp", "").encode() + b"." + body
+                want = "sha256=" + hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()
                 outer.received.append({"signed": self.headers.get("X-Vigil-Signature") == want,
                                        "event": self.headers.get("X-Vigil-Event"),
                                        "body": json.loads(body)})
@@ -147,7 +148,8 @@ class WebUiSystem(TestCase):
                              % json.dumps(WEB_DIST)).start())
         url = v.web_url()
         for name, role in (("boss", "admin"), ("vera", "viewer")):
-            r = subprocess.run([VIGIL_BIN, "-c", v.config, "user", "add", name, "--role", role],
+            r = subprocess.run([VIGIL_BIN, "-c", v.config, "user", "add", name, "--role", role,
+                                "--cameras", "*"],
                                input="%s-password-1\n" % name, capture_output=True, text=True,
                                timeout=60)
             self.assertEqual(r.returncode, 0, r.stderr)

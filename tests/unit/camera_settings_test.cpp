@@ -64,10 +64,20 @@ TEST(CameraSettings, MaskedUrlsGetTheStoredPassword) {
   const std::vector<std::string> stored = {"rtsp://admin:s3cret@10.0.0.5/main",
                                            "rtsp://viewer:other@10.0.0.5/sub"};
   EXPECT_EQ(unmask_url("rtsp://admin:***@10.0.0.5/main", stored), stored[0]);
-  // Host and path may change; the user name picks the password.
-  EXPECT_EQ(unmask_url("rtsp://admin:***@10.0.0.6:8554/ch2", stored),
-            "rtsp://admin:s3cret@10.0.0.6:8554/ch2");
+  // The path may change; the user name picks the password.
+  EXPECT_EQ(unmask_url("rtsp://admin:***@10.0.0.5/ch2", stored), "rtsp://admin:s3cret@10.0.0.5/ch2");
   EXPECT_EQ(unmask_url("rtsp://viewer:***@10.0.0.5/x", stored), "rtsp://viewer:other@10.0.0.5/x");
+  EXPECT_EQ(unmask_url("rtsp://admin:***@10.0.0.5/main", {"rtsp://admin:s@CAM.lan:554/a"}),
+            "rtsp://admin:***@10.0.0.5/main");
+  EXPECT_EQ(unmask_url("rtsp://admin:***@cam.LAN:554/b", {"rtsp://admin:s@CAM.lan:554/a"}),
+            "rtsp://admin:s@cam.LAN:554/b");
+  // Another host, another port or another scheme never gets the stored password: it could be
+  // a server of the attacker's that asks for Basic authentication.
+  for (const char* elsewhere : {"rtsp://admin:***@10.0.0.6/main", "rtsp://admin:***@10.0.0.5:8554/main",
+                                "rtsps://admin:***@10.0.0.5/main", "rtsp://admin:***@10.0.0.50/main"}) {
+    EXPECT_EQ(unmask_url(elsewhere, stored), elsewhere);
+    EXPECT_TRUE(has_masked_password(unmask_url(elsewhere, stored)));
+  }
   EXPECT_EQ(unmask_url("rtsp://root:***@10.0.0.5/main", stored), "rtsp://root:***@10.0.0.5/main");
   EXPECT_TRUE(has_masked_password("rtsp://root:***@10.0.0.5/main"));
   EXPECT_EQ(unmask_url("rtsp://admin:new@10.0.0.5/main", stored), "rtsp://admin:new@10.0.0.5/main");
@@ -388,7 +398,7 @@ TEST_F(CameraSettingsApi, WrongValuesAreRefusedWithTheMessageOfAStart) {
   };
   expect_400({{"analysis", {{"sensitivity", 300}}}},
              "camera[0].analysis.sensitivity = 300: must be between 1 and 100");
-  expect_400({{"analysis", {{"frames", 3}}}}, "camera[0].analysis.frames = 3: unknown setting");
+  expect_400({{"analysis", {{"frames", 3}}}}, "camera[0].analysis.frames: unknown setting");
   expect_400({{"record", "sometimes"}}, "camera[0].record = \"sometimes\": must be");
   expect_400({{"zones", json::array({json{{"name", "door"}, {"points", {{0, 0}, {2, 0}, {1, 1}}}}})}},
              "camera[0].zone[0].points[1] = [...]: must be [x, y] with both between 0 and 1");

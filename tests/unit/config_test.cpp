@@ -54,10 +54,27 @@ enabled = false
   EXPECT_EQ(c.find_camera("yard"), &c.cameras[1]);
 }
 
+// A mistyped secret key is named, its value never shown (it would reach logs and API errors).
+TEST(Config, AnUnknownKeyIsNamedWithoutItsValue) {
+  const std::string error = error_of(
+      "data_dir = \"d\"\n[mqtt]\nhost = \"b\"\npasword = \"hunter2-secret\"\n");
+  EXPECT_EQ(error, "vigil.toml: mqtt.pasword: unknown setting");
+  EXPECT_EQ(error.find("hunter2"), std::string::npos);
+}
+
+TEST(Config, CameraAuthIsDigestUnlessBasicIsAskedFor) {
+  const std::string cam = "data_dir = \"d\"\n[[camera]]\nid = \"a\"\nurl = \"rtsp://h/x\"\n";
+  EXPECT_EQ(parse(cam).cameras[0].auth, RtspAuth::kDigest);
+  EXPECT_EQ(parse(cam + "auth = \"basic\"\n").cameras[0].auth,
+            RtspAuth::kBasic);
+  EXPECT_EQ(error_of(cam + "auth = \"none\"\n"),
+            "vigil.toml: camera[0].auth = \"none\": must be \"digest\" or \"basic\"");
+}
+
 TEST(Config, ErrorsNameFileKeyValueAndReason) {
   EXPECT_EQ(error_of("data_dir = \"d\"\nsegment_seconds = 5\n"),
             "vigil.toml: segment_seconds = 5: must be between 10 and 3600");
-  EXPECT_EQ(error_of("data_dir = \"d\"\nmax_dayz = 5\n"), "vigil.toml: max_dayz = 5: unknown setting");
+  EXPECT_EQ(error_of("data_dir = \"d\"\nmax_dayz = 5\n"), "vigil.toml: max_dayz: unknown setting");
   EXPECT_EQ(error_of("data_dir = \"d\"\n[[camera]]\nid = \"Bad Id\"\nurl = \"rtsp://x\"\n"),
             "vigil.toml: camera[0].id = \"Bad Id\": must be 1-32 characters of a-z, 0-9, '_' or "
             "'-', starting with a letter or digit");
@@ -122,7 +139,7 @@ session_hours = 12
 
 TEST(Config, HttpErrorsNameKeyValueAndReason) {
   EXPECT_EQ(error_of("data_dir = \"d\"\n[http]\nprot = 80\n"),
-            "vigil.toml: http.prot = 80: unknown setting");
+            "vigil.toml: http.prot: unknown setting");
   EXPECT_EQ(error_of("data_dir = \"d\"\n[http]\nport = 70000\n"),
             "vigil.toml: http.port = 70000: must be between 0 and 65535");
   EXPECT_EQ(error_of("data_dir = \"d\"\n[http]\naddress = \"example.com\"\n"),
@@ -336,7 +353,7 @@ TEST(Config, AnalysisErrorsNameTheKey) {
             "vigil.toml: camera[0].analysis.decode = \"some\": must be \"auto\", \"all\" or "
             "\"adaptive\"");
   EXPECT_EQ(error_of(cam + "[camera.analysis]\nmin_aera = 1\n"),
-            "vigil.toml: camera[0].analysis.min_aera = 1: unknown setting");
+            "vigil.toml: camera[0].analysis.min_aera: unknown setting");
   EXPECT_EQ(error_of(cam + "[[camera.zone]]\nname = \"door\"\npoints = [[0, 0], [1, 0]]\n"),
             "vigil.toml: camera[0].zone[0].points = [...]: must list at least 3 points [x, y] in "
             "0..1, e.g. [[0, 0], [0.5, 0], [0.5, 1]]");

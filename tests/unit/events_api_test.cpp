@@ -37,9 +37,8 @@ class EventsApiTest : public ::testing::Test {
         clock_(kT0 + std::chrono::hours(1)),
         api_(config_, accounts_, clock_, nullptr) {
     for (auto [name, role, cams] :
-         {std::tuple{"ann", Role::kOperator, std::optional<std::vector<std::string>>()},
-          std::tuple{"val", Role::kViewer,
-                     std::optional<std::vector<std::string>>(std::vector<std::string>{"yard"})}}) {
+         {std::tuple{"ann", Role::kOperator, std::vector<std::string>{"*"}},
+          std::tuple{"val", Role::kViewer, std::vector<std::string>{"yard"}}}) {
       User u;
       u.name = name;
       u.role = role;
@@ -48,7 +47,7 @@ class EventsApiTest : public ::testing::Test {
       u.created = kT0;
       accounts_.add_user(u);
       auth_[name] = Authenticator(accounts_, clock_, std::chrono::hours(1))
-                        .create_token(*accounts_.user_by_name(name), "t")
+                        .create_token(*accounts_.user_by_name(name), "t", TokenScope::kFull, std::nullopt)
                         .token;
     }
   }

@@ -35,15 +35,16 @@ class ApiTest : public ::testing::Test {
     r.method = method;
     r.target = target;
     r.body = body;
-    r.remote_address = "192.0.2.9";
+    r.remote_address = address_;
     if (!body.empty() && !headers.count("content-type"))
       headers["content-type"] = "application/json";
     r.headers = std::move(headers);
     return api_.handle(r);
   }
 
-  void add_user(const std::string& name, Role role,
-                std::optional<std::vector<std::string>> cams = std::nullopt) {
+  std::string address_ = "192.0.2.9";  // the client's address for call()
+
+  void add_user(const std::string& name, Role role, std::vector<std::string> cams = {"*"}) {
     User u;
     u.name = name;
     u.role = role;
@@ -181,6 +182,29 @@ TEST_F(ApiTest, LoginBruteForceIsThrottledWithRetryAfter) {
   EXPECT_EQ(accounts_.audit(f)[0].address, "192.0.2.9");
 }
 
+// Issue 18: an attacker guessing at the admin's account locks only the addresses it guesses
+// from; the admin, from an address that has not failed, still logs in.
+TEST_F(ApiTest, GuessingAtAnAccountNeverLocksItsOwnerOutFromElsewhere) {
+  add_user("ann", Role::kAdmin);
+  const std::string wrong = json{{"name", "ann"}, {"password", "guess"}}.dump();
+  const std::string right = json{{"name", "ann"}, {"password", "password-ann"}}.dump();
+  // Five failures lock the (account, address) pair.
+  address_ = "198.51.100.1";
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(call("POST", "/api/login", wrong).status, 401);
+  EXPECT_EQ(call("POST", "/api/login", wrong).status, 429);
+  EXPECT_EQ(call("POST", "/api/login", right).status, 429);  // locked means locked
+  // Five more from a second address: ten for the account, which is now locked...
+  address_ = "198.51.100.2";
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(call("POST", "/api/login", wrong).status, 401);
+  // ... for every address that has failed for it, after its first failure.
+  address_ = "198.51.100.3";
+  EXPECT_EQ(call("POST", "/api/login", wrong).status, 401);
+  EXPECT_EQ(call("POST", "/api/login", right).status, 429);
+  // The admin's own address never failed: the right password works at once.
+  address_ = "192.0.2.9";
+  EXPECT_EQ(call("POST", "/api/login", right).status, 200);
+}
+
 TEST_F(ApiTest, BodiesAreCheckedBeforeUse) {
   EXPECT_EQ(call("POST", "/api/login", "{\"name\": ").status, 400);
   EXPECT_EQ(call("POST", "/api/login", "[1, 2]").status, 400);
@@ -260,7 +284,13 @@ TEST_F(ApiTest, TokensAreShownOnceAndRevocable) {
   add_user("ann", Role::kOperator);
   add_user("bob", Role::kOperator);
   auto ann = login("ann");
+  // Making a token needs the password again: a stolen cookie cannot become a lasting token.
   auto r = call("POST", "/api/tokens", json{{"name", "nightly export"}}.dump(), ann);
+  EXPECT_EQ(r.status, 400) << r.body;
+  r = call("POST", "/api/tokens", json{{"name", "x"}, {"password", "wrong"}}.dump(), ann);
+  EXPECT_EQ(r.status, 403) << r.body;
+  r = call("POST", "/api/tokens",
+           json{{"name", "nightly export"}, {"password", "password-ann"}}.dump(), ann);
   ASSERT_EQ(r.status, 201);
   const std::string token = json::parse(r.body)["token"];
   const int64_t id = json::parse(r.body)["id"];
@@ -276,6 +306,101 @@ TEST_F(ApiTest, TokensAreShownOnceAndRevocable) {
   EXPECT_EQ(call("DELETE", "/api/tokens/" + std::to_string(id), "", bob).status, 404);
   EXPECT_EQ(call("DELETE", "/api/tokens/" + std::to_string(id), "", bearer).status, 204);
   EXPECT_EQ(call("GET", "/api/me", "", bearer).status, 401);
+}
+
+// Issue 18: camera rights are explicit. No list is no camera, ["*"] is every camera, and an
+// admin is not demoted into "every camera" by omission.
+TEST_F(ApiTest, CameraRightsFailClosed) {
+  add_user("ann", Role::kAdmin);
+  add_user("boss", Role::kAdmin);
+  const auto admin = login("ann");
+  auto r = call("POST", "/api/users",
+                json{{"name", "vic"}, {"password", "password-vic"}, {"role", "viewer"}}.dump(), admin);
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(json::parse(r.body)["cameras"], json::array());
+  const auto vic = login("vic");
+  EXPECT_EQ(json::parse(call("GET", "/api/cameras", "", vic).body)["cameras"].size(), 0u);
+  EXPECT_EQ(call("GET", "/api/cameras/front", "", vic).status, 403);
+  r = call("PATCH", "/api/users/vic", json{{"cameras", {"*"}}}.dump(), admin);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["cameras"], json::array({"*"}));
+  EXPECT_EQ(json::parse(call("GET", "/api/cameras", "", vic).body)["cameras"].size(), 2u);
+  EXPECT_EQ(call("PATCH", "/api/users/vic", json{{"cameras", nullptr}}.dump(), admin).status, 400);
+  EXPECT_EQ(call("PATCH", "/api/users/vic", json{{"cameras", {"*", "front"}}}.dump(), admin).status,
+            400);
+  // Demoting an admin: the cameras must be said.
+  r = call("PATCH", "/api/users/boss", json{{"role", "viewer"}}.dump(), admin);
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("give \\\"cameras\\\""), std::string::npos) << r.body;
+  r = call("PATCH", "/api/users/boss", json{{"role", "viewer"}, {"cameras", {"yard"}}}.dump(),
+           admin);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["cameras"], json::array({"yard"}));
+}
+
+// A password reset by an admin, or a demotion, revokes the user's sessions and API tokens.
+TEST_F(ApiTest, APasswordResetOrDemotionRevokesSessionsAndTokens) {
+  add_user("ann", Role::kAdmin);
+  add_user("bob", Role::kOperator);
+  const auto admin = login("ann");
+  std::string bob_password = "password-bob";
+  for (const json& change : {json{{"password", "brand-new-password"}}, json{{"role", "viewer"}}}) {
+    auto l = call("POST", "/api/login", json{{"name", "bob"}, {"password", bob_password}}.dump());
+    ASSERT_EQ(l.status, 200) << l.body;
+    const std::map<std::string, std::string> bob{
+        {"cookie", header(l, "Set-Cookie").substr(0, header(l, "Set-Cookie").find(';'))},
+        {"x-csrf-token", json::parse(l.body)["csrf_token"]}};
+    auto r = call("POST", "/api/tokens", json{{"name", "t"}, {"password", bob_password}}.dump(),
+                  bob);
+    ASSERT_EQ(r.status, 201) << r.body;
+    const std::map<std::string, std::string> bearer{
+        {"authorization", "Bearer " + json::parse(r.body)["token"].get<std::string>()}};
+    ASSERT_EQ(call("GET", "/api/me", "", bearer).status, 200);
+    ASSERT_EQ(call("PATCH", "/api/users/bob", change.dump(), admin).status, 200);
+    EXPECT_EQ(call("GET", "/api/me", "", bearer).status, 401) << change;
+    EXPECT_EQ(call("GET", "/api/me", "", bob).status, 401) << change;
+    EXPECT_TRUE(accounts_.tokens_of(accounts_.user_by_name("bob")->id).empty());
+    if (change.contains("password")) bob_password = change["password"];
+  }
+}
+
+// A metrics token reads GET /metrics and nothing else; only an admin makes one; tokens expire.
+TEST_F(ApiTest, MetricsTokensAndExpiry) {
+  add_user("ann", Role::kAdmin);
+  add_user("op", Role::kOperator);
+  const auto admin = login("ann");
+  auto r = call("POST", "/api/tokens",
+                json{{"name", "prom"}, {"password", "password-op"}, {"scope", "metrics"}}.dump(),
+                login("op"));
+  EXPECT_EQ(r.status, 403) << r.body;
+  r = call("POST", "/api/tokens",
+           json{{"name", "prom"}, {"password", "password-ann"}, {"scope", "metrics"},
+                {"expires_days", 30}}.dump(),
+           admin);
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(json::parse(r.body)["scope"], "metrics");
+  EXPECT_FALSE(json::parse(r.body)["expires"].is_null());
+  const std::map<std::string, std::string> prom{
+      {"authorization", "Bearer " + json::parse(r.body)["token"].get<std::string>()}};
+  EXPECT_EQ(call("GET", "/metrics", "", prom).status, 200);
+  for (const char* path : {"/api/me", "/api/cameras", "/api/users", "/api/cameras/front"}) {
+    EXPECT_EQ(call("GET", path, "", prom).status, 403) << path;
+  }
+  EXPECT_EQ(call("GET", "/metrics", "", admin).status, 200);  // an admin still reads it
+  EXPECT_EQ(call("POST", "/api/tokens", json{{"name", "x"}, {"password", "password-ann"},
+                                             {"expires_days", 0}}.dump(), admin).status, 400);
+  clock_.advance(std::chrono::hours(24 * 30));
+  EXPECT_EQ(call("GET", "/metrics", "", prom).status, 401);  // expired
+}
+
+TEST_F(ApiTest, UserNamesAreUniqueWhateverTheirCase) {
+  add_user("admin", Role::kAdmin);
+  const auto h = login("admin");
+  auto r = call("POST", "/api/users",
+                json{{"name", "Admin"}, {"password", "password-x"}, {"role", "viewer"},
+                     {"cameras", json::array()}}.dump(),
+                h);
+  EXPECT_EQ(r.status, 409) << r.body;
 }
 
 TEST_F(ApiTest, AdminsAddChangeAndRemoveCamerasInTheConfigurationFile) {

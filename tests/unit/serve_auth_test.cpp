@@ -95,8 +95,7 @@ class AccountsTest : public ::testing::Test {
  protected:
   AccountsTest() : catalog_(dir_.path() / "vigil.db"), store_(dir_.path() / "vigil.db") {}
 
-  User make_user(const std::string& name, Role role,
-                 std::optional<std::vector<std::string>> cams = std::nullopt) {
+  User make_user(const std::string& name, Role role, std::vector<std::string> cams = {"*"}) {
     User u;
     u.name = name;
     u.role = role;
@@ -119,7 +118,7 @@ TEST_F(AccountsTest, UsersRolesAndCameraLists) {
   const User ola = make_user("ola", Role::kOperator);
   EXPECT_EQ(store_.user_count(), 3);
   EXPECT_EQ(store_.admin_count(), 1);
-  EXPECT_FALSE(store_.user_by_name("ann")->cameras);  // admins: every camera, no list stored
+  EXPECT_EQ(store_.user_by_name("ann")->cameras, std::vector<std::string>{"*"});  // admins: all
   EXPECT_EQ(store_.user_by_name("vic")->cameras, (std::vector<std::string>{"front", "yard"}));
   EXPECT_TRUE(store_.user_by_name("vic")->may_see_camera("yard"));
   EXPECT_FALSE(store_.user_by_name("vic")->may_see_camera("back"));
@@ -269,9 +268,57 @@ TEST_F(AuthTest, CookieAttributes) {
   EXPECT_NE(auth_.session_cookie("", false).find("Max-Age=0"), std::string::npos);
 }
 
+// Migration 8 (issue 18) turns the old NULL camera list (every camera) into "*", so nobody's
+// access changes when NULL starts to mean none. The database is taken back to just before it.
+TEST(AccountsMigration, EveryoneKeepsTheirCamerasAndNullNowMeansNone) {
+  test::TempDir dir;
+  const auto file = dir.path() / "vigil.db";
+  int64_t version = 0;
+  {
+    Catalog catalog(file);
+    AccountStore store(file);
+    User u;
+    u.name = "old";
+    u.role = Role::kViewer;
+    u.password_hash = "x";
+    u.created = kT0;
+    store.add_user(u);
+    u.name = "listed";
+    u.cameras = {"front"};
+    store.add_user(u);
+    sql::Connection db(file.string());
+    auto v = db.prepare("PRAGMA user_version");
+    v.step();
+    version = v.int64("user_version");
+    db.exec("UPDATE user SET cameras = NULL WHERE name = 'old'");
+    db.exec("ALTER TABLE api_token DROP COLUMN scope");
+    db.exec("ALTER TABLE api_token DROP COLUMN expires_ms");
+    db.exec("PRAGMA user_version = " + std::to_string(version - 1));
+    // Before the migration runs, a NULL list already reads as no camera (fail closed).
+    EXPECT_FALSE(store.user_by_name("old")->may_see_camera("front"));
+  }
+  Catalog catalog(file);  // runs migration 8 again
+  AccountStore store(file);
+  EXPECT_EQ(store.user_by_name("old")->cameras, std::vector<std::string>{"*"});
+  EXPECT_TRUE(store.user_by_name("old")->may_see_camera("anything"));
+  EXPECT_EQ(store.user_by_name("listed")->cameras, std::vector<std::string>{"front"});
+  EXPECT_FALSE(store.user_by_name("listed")->may_see_camera("yard"));
+}
+
+TEST_F(AuthTest, TokensExpire) {
+  const User bob = make_user("bob", Role::kOperator);
+  const auto t = auth_.create_token(bob, "week", TokenScope::kFull, std::chrono::days(7));
+  ASSERT_TRUE(t.expires);
+  EXPECT_TRUE(auth_.from_token(t.token));
+  clock_.advance(hours(24 * 7) - seconds(1));
+  EXPECT_TRUE(auth_.from_token(t.token));
+  clock_.advance(seconds(1));
+  EXPECT_FALSE(auth_.from_token(t.token));
+}
+
 TEST_F(AuthTest, TokenLifecycle) {
   const User bob = make_user("bob", Role::kOperator);
-  const auto t = auth_.create_token(bob, "backup script");
+  const auto t = auth_.create_token(bob, "backup script", TokenScope::kFull, std::nullopt);
   EXPECT_EQ(t.token.rfind("vgt_", 0), 0u);
   http::Request req;
   req.headers["authorization"] = "Bearer " + t.token;
@@ -296,7 +343,7 @@ TEST_F(AuthTest, TokenLifecycle) {
 
 // Every combination of role, route requirement, camera list and CSRF that matters.
 TEST(Authorize, Matrix) {
-  auto principal = [](Role role, std::optional<std::vector<std::string>> cams,
+  auto principal = [](Role role, std::vector<std::string> cams,
                       Principal::Via via = Principal::Via::kToken) {
     Principal p;
     p.user.name = "u";
@@ -317,10 +364,11 @@ TEST(Authorize, Matrix) {
   const Access cam{true, Role::kViewer, "id"};
   const Access cam_oper{true, Role::kOperator, "id"};
 
-  const Principal admin = principal(Role::kAdmin, std::nullopt);
+  const Principal admin = principal(Role::kAdmin, {});
   const Principal op = principal(Role::kOperator, std::vector<std::string>{"front"});
   const Principal viewer = principal(Role::kViewer, std::vector<std::string>{"front"});
-  const Principal viewer_all = principal(Role::kViewer, std::nullopt);
+  const Principal viewer_all = principal(Role::kViewer, {"*"});
+  const Principal viewer_none = principal(Role::kViewer, {});
   auto status = [&](const Access& a, const Principal* p,
                     const std::map<std::string, std::string>& params,
                     const std::string& method = "GET", const std::string& csrf = "") {
@@ -338,6 +386,7 @@ TEST(Authorize, Matrix) {
       {&op, 0, 0, 403, 0, 403, 403, 0},
       {&viewer, 0, 403, 403, 0, 403, 403, 403},
       {&viewer_all, 0, 403, 403, 0, 0, 404, 403},
+      {&viewer_none, 0, 403, 403, 403, 403, 403, 403},  // no list: no camera
   };
   for (const Row& r : rows) {
     SCOPED_TRACE(role_name(r.who->user.role));
@@ -351,12 +400,20 @@ TEST(Authorize, Matrix) {
   }
 
   // CSRF: only sessions, only state-changing methods.
-  const Principal session_admin = principal(Role::kAdmin, std::nullopt, Principal::Via::kSession);
+  const Principal session_admin = principal(Role::kAdmin, {}, Principal::Via::kSession);
   EXPECT_EQ(status(view, &session_admin, {}, "GET"), 0);
   EXPECT_EQ(status(view, &session_admin, {}, "POST"), 403);
   EXPECT_EQ(status(view, &session_admin, {}, "DELETE", "wrong"), 403);
   EXPECT_EQ(status(view, &session_admin, {}, "PATCH", "tok"), 0);
   EXPECT_EQ(status(view, &admin, {}, "POST"), 0);  // a token needs no CSRF token
+
+  // A metrics token: its route only, whatever its user's role.
+  Principal metrics = principal(Role::kAdmin, {});
+  metrics.token_scope = TokenScope::kMetrics;
+  const Access metrics_route{true, Role::kAdmin, "", true};
+  EXPECT_EQ(status(metrics_route, &metrics, {}), 0);
+  EXPECT_EQ(status(metrics_route, &viewer, {}), 403);  // an ordinary viewer token: role
+  for (const Access* a : {&view, &oper, &adm, &cam}) EXPECT_EQ(status(*a, &metrics, front), 403);
 }
 
 }  // namespace

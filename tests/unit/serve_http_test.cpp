@@ -1,6 +1,7 @@
 // serve's request parsing and routing: untrusted paths, queries, cookies and JSON bodies.
 #include <gtest/gtest.h>
 
+#include "core/net_address.h"
 #include "serve/http.h"
 #include "serve/router.h"
 
@@ -124,6 +125,36 @@ TEST(Router, RejectsBadRouteDeclarations) {
   EXPECT_THROW(router.add(route("GET", "/api/y/{id:path}")), Error);  // unknown type
   EXPECT_THROW(router.add(route("GET", "/api/z", "id")), Error);      // camera param not in path
   EXPECT_EQ(router.routes().front().openapi_path(), "/api/x/{id}");
+}
+
+}  // namespace
+}  // namespace vigil
+
+namespace vigil {
+namespace {
+
+// [http] trusted_proxies: networks, and who the client is behind them.
+TEST(TrustedProxies, NetworksAndTheForwardedClient) {
+  EXPECT_FALSE(parse_ip_network("10.0.0.0/33"));
+  EXPECT_FALSE(parse_ip_network("proxy.lan"));
+  EXPECT_FALSE(parse_ip_network("10.0.0.0/"));
+  const std::vector<IpNetwork> trusted = {*parse_ip_network("10.0.0.0/8"),
+                                          *parse_ip_network("127.0.0.1"),
+                                          *parse_ip_network("fd00::/8")};
+  EXPECT_TRUE(in_networks(trusted, "10.200.3.4"));
+  EXPECT_FALSE(in_networks(trusted, "11.0.0.1"));
+  EXPECT_FALSE(in_networks(trusted, "127.0.0.2"));
+  EXPECT_TRUE(in_networks(trusted, "fd12::1"));
+  EXPECT_FALSE(in_networks(trusted, "garbage"));
+  // Not from a proxy: the header is ignored.
+  EXPECT_EQ(forwarded_client(trusted, "203.0.113.5", "198.51.100.1"), "203.0.113.5");
+  // From a proxy: the rightmost address that is not a proxy; what the client wrote at the
+  // left is never believed.
+  EXPECT_EQ(forwarded_client(trusted, "127.0.0.1", "198.51.100.1"), "198.51.100.1");
+  EXPECT_EQ(forwarded_client(trusted, "127.0.0.1", "6.6.6.6, 198.51.100.1, 10.1.1.1"),
+            "198.51.100.1");
+  EXPECT_EQ(forwarded_client(trusted, "127.0.0.1", ""), "127.0.0.1");
+  EXPECT_EQ(forwarded_client(trusted, "127.0.0.1", "not-an-ip"), "127.0.0.1");
 }
 
 }  // namespace

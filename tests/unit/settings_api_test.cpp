@@ -267,6 +267,37 @@ TEST_F(SettingsApiTest, DiskStateAndFullCamerasForEveryUserTheirOwnCameras) {
   EXPECT_EQ(j["disk"]["low_below_bytes"], 100u << 20);
 }
 
+// A stored MQTT password goes only to the stored broker: the masked password with another
+// host, port or TLS setting (a server of an attacker holding an admin session) is refused, for a
+// test as for a change, and nothing is sent.
+TEST_F(SettingsApiTest, AStoredMqttPasswordIsNeverSentToAnotherBroker) {
+  ClosedPort closed;
+  const json put = {{"mqtt", {{"host", "127.0.0.1"}, {"port", closed.port()}, {"username", "nvr"},
+                              {"password", "mqtt-pw"}}}};
+  ASSERT_EQ(call("PUT", "/api/settings/notifications", admin_, put.dump()).status, 200);
+  for (const json& elsewhere :
+       {json{{"host", "127.0.0.2"}, {"port", closed.port()}},
+        json{{"host", "127.0.0.1"}, {"port", closed.port() + 1}},
+        json{{"host", "127.0.0.1"}, {"port", closed.port()}, {"tls", true}}}) {
+    json m = elsewhere;
+    m["username"] = "nvr";
+    m["password"] = kSecretMask;
+    auto r = call("POST", "/api/settings/notifications/test", admin_, json{{"mqtt", m}}.dump());
+    EXPECT_EQ(r.status, 400) << m << r.body;
+    EXPECT_NE(r.body.find("type the password"), std::string::npos) << r.body;
+    r = call("PUT", "/api/settings/notifications", admin_, json{{"mqtt", m}}.dump());
+    EXPECT_EQ(r.status, 400) << m << r.body;
+  }
+  EXPECT_EQ(config_.current()->mqtt.host, "127.0.0.1");
+  // The same broker still gets it (the test reaches the closed port: the password was filled in).
+  json same = put["mqtt"];
+  same["password"] = kSecretMask;
+  auto r = call("POST", "/api/settings/notifications/test", admin_, json{{"mqtt", same}}.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(json::parse(r.body)["detail"].get<std::string>().find("Connection refused"),
+            std::string::npos) << r.body;
+}
+
 TEST_F(SettingsApiTest, SendTestSaysWhyATargetFailed) {
   ClosedPort closed;
   auto r = call("POST", "/api/settings/notifications/test", admin_,

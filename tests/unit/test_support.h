@@ -15,8 +15,12 @@
 
 namespace vigil::test {
 
-// SQL that takes a fully migrated catalog back to before issue 17's migration 7 (holds and the
-// audit chain), for tests of the migrations before it and of its back-fill.
+// SQL that takes a fully migrated catalog back before a migration, for tests of the migrations
+// before it and of its back-fill; run the newest undo first.
+// Migration 8 (token scopes and expiry; the camera lists it rewrote stay "*").
+inline constexpr const char* kUndoTokenScopes =
+    "ALTER TABLE api_token DROP COLUMN scope; ALTER TABLE api_token DROP COLUMN expires_ms;";
+// Migration 7 (holds and the audit chain).
 inline constexpr const char* kUndoHoldsAndAuditChain =
     "DROP TABLE hold_camera; DROP TABLE hold; DROP TRIGGER audit_no_update; "
     "ALTER TABLE audit DROP COLUMN link; "

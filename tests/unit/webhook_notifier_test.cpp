@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdlib>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -168,10 +170,15 @@ WebhookTarget target(const std::string& url) {
   return t;
 }
 
-TEST(Webhook, SignatureIsTheHexHmacSha256OfTheBody) {
-  // RFC 4231 test case 2.
-  EXPECT_EQ(webhook_signature("Jefe", "what do ya want for nothing?"),
-            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+TEST(Webhook, SignatureIsTheHexHmacSha256OfTimestampDotBody) {
+  // RFC 4231 test case 2 is the HMAC of "what do ya want for nothing?": timestamp
+  // "what do ya want for nothing" and body "?" are not, since a '.' joins them.
+  EXPECT_EQ(hmac_hex("Jefe", "what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  EXPECT_EQ(webhook_signature("Jefe", "what do ya want for nothing", "?"),
+            "sha256=" + hmac_hex("Jefe", "what do ya want for nothing.?"));
+  // A replay with another timestamp does not verify.
+  EXPECT_NE(webhook_signature("k", "1790000000", "{}"), webhook_signature("k", "1790000001", "{}"));
 }
 
 TEST(Webhook, PostsSignedJsonAndRetriesAfterA500) {
@@ -191,7 +198,12 @@ TEST(Webhook, PostsSignedJsonAndRetriesAfterA500) {
   EXPECT_EQ(h.target, "/hook?k=1");
   EXPECT_EQ(h.headers.at("content-type"), "application/json");
   EXPECT_EQ(h.headers.at("x-vigil-event"), "start");
-  EXPECT_EQ(h.headers.at("x-vigil-signature"), "sha256=" + hmac_hex("s3cret", h.body));
+  const std::string ts = h.headers.at("x-vigil-timestamp");
+  EXPECT_EQ(h.headers.at("x-vigil-signature"), "sha256=" + hmac_hex("s3cret", ts + "." + h.body));
+  // The time of sending, in Unix seconds.
+  const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count();
+  EXPECT_LE(std::abs(std::stoll(ts) - now_s), 60) << ts;
   const json j = json::parse(h.body);
   EXPECT_EQ(j["event"], "start");
   EXPECT_EQ(j["id"], 12);

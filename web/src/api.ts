@@ -7,7 +7,7 @@ export type Role = 'admin' | 'operator' | 'viewer';
 export interface Me {
   name: string;
   role: Role;
-  cameras: string[] | null;
+  cameras: string[];  // ["*"]: every camera
   via: 'session' | 'token';
   csrf_token?: string;
 }
@@ -134,7 +134,7 @@ export interface EventQuery {
 export interface User {
   name: string;
   role: Role;
-  cameras: string[] | null;
+  cameras: string[];  // ["*"]: every camera
   created: string;
 }
 
@@ -350,9 +350,9 @@ export const api = {
   exportFileUrl: (id: number) => `/api/exports/${id}/file`,
 
   users: () => request<{ users: User[] }>('GET', '/api/users').then((r) => r.users),
-  addUser: (body: { name: string; password: string; role: Role; cameras: string[] | null }) =>
+  addUser: (body: { name: string; password: string; role: Role; cameras: string[] }) =>
     request<User>('POST', '/api/users', body),
-  changeUser: (name: string, body: Partial<{ role: Role; cameras: string[] | null; password: string }>) =>
+  changeUser: (name: string, body: Partial<{ role: Role; cameras: string[]; password: string }>) =>
     request<User>('PATCH', `/api/users/${encodeURIComponent(name)}`, body),
   removeUser: (name: string) => request<void>('DELETE', `/api/users/${encodeURIComponent(name)}`),
 

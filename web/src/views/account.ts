@@ -32,6 +32,6 @@ export function accountScreen(root: HTMLElement, ctx: Ctx): void {
       save.disabled = false;
     }
   });
-  const cams = ctx.me.cameras === null || ctx.me.role === 'admin' ? 'every camera' : ctx.me.cameras.join(', ') || 'no cameras';
+  const cams = ctx.me.cameras.includes('*') || ctx.me.role === 'admin' ? 'every camera' : ctx.me.cameras.join(', ') || 'no cameras';
   mount(root, h('h1', {}, 'Account'), h('p', {}, `${ctx.me.name}, ${ctx.me.role}, may see ${cams}.`), form);
 }

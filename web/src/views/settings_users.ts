@@ -5,14 +5,14 @@ import { h, mount, notice, spinner } from '../dom';
 
 const roles: Role[] = ['viewer', 'operator', 'admin'];
 
-function camerasText(c: string[] | null): string {
-  return c === null ? 'all cameras' : c.length ? c.join(', ') : 'no cameras';
+function camerasText(c: string[]): string {
+  return c.includes('*') ? 'all cameras' : c.length ? c.join(', ') : 'no cameras';
 }
 
-// "" or "all" -> every camera (null); otherwise a comma-separated list of ids.
-function parseCameras(text: string): string[] | null {
+// "*" or "all" -> every camera (["*"]); "" -> none; otherwise a comma-separated list of ids.
+function parseCameras(text: string): string[] {
   const t = text.trim();
-  if (!t || t.toLowerCase() === 'all') return null;
+  if (t === '*' || t.toLowerCase() === 'all') return ['*'];
   return t.split(/[\s,]+/).filter(Boolean);
 }
 
@@ -31,8 +31,8 @@ export function usersSettings(root: HTMLElement, ctx: Ctx): () => void {
   const syncBoxes = () =>
     camBoxes.querySelectorAll('input').forEach((b) => ((b as HTMLInputElement).disabled = allCams.checked));
   allCams.addEventListener('change', syncBoxes);
-  const chosenCameras = (): string[] | null =>
-    allCams.checked ? null : [...camBoxes.querySelectorAll<HTMLInputElement>('input:checked')].map((b) => b.value);
+  const chosenCameras = (): string[] =>
+    allCams.checked ? ['*'] : [...camBoxes.querySelectorAll<HTMLInputElement>('input:checked')].map((b) => b.value);
   const add = h('button', { type: 'submit', class: 'primary' }, 'Add user');
   const form = h(
     'form',
@@ -67,8 +67,9 @@ export function usersSettings(root: HTMLElement, ctx: Ctx): () => void {
   const row = (u: User) => {
     const roleSel = h('select', { 'aria-label': `Role of ${u.name}` }, roles.map((r) => h('option', { value: r }, r)));
     roleSel.value = u.role;
-    roleSel.addEventListener('change', () => void change(u, { role: roleSel.value as Role }, () => (roleSel.value = u.role)));
-    const camsIn = h('input', { 'aria-label': `Cameras of ${u.name}`, value: u.cameras === null ? '' : u.cameras.join(', '), placeholder: 'all' });
+    // Demoting an admin needs the cameras said (the API refuses to guess): none, until given.
+    roleSel.addEventListener('change', () => void change(u, u.role === 'admin' && roleSel.value !== 'admin' ? { role: roleSel.value as Role, cameras: [] } : { role: roleSel.value as Role }, () => (roleSel.value = u.role)));
+    const camsIn = h('input', { 'aria-label': `Cameras of ${u.name}`, value: u.cameras.join(', '), placeholder: 'none (* for all)' });
     camsIn.addEventListener('change', () => void change(u, { cameras: parseCameras(camsIn.value) }));
     return h(
       'tr',
