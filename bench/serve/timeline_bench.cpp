@@ -162,7 +162,8 @@ int main(int argc, char** argv) {
   u.created = t0;
   accounts.add_user(u);
   const std::string token = Authenticator(accounts, clock, std::chrono::hours(1))
-                                .create_token(*accounts.user_by_name("bench"), "bench")
+                                .create_token(*accounts.user_by_name("bench"), "bench",
+                                              TokenScope::kFull, std::nullopt)
                                 .token;
   ConfigStore configs(config);
   Api api(configs, accounts, clock, nullptr);
