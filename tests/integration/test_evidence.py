@@ -21,7 +21,9 @@ IDLE_CAMERAS = [{"id": "front", "url": "rtsp://127.0.0.1:9/front"},
 class Evidence(TestCase):
     def add_user(self, v, name, password, role):
         """`vigil user add` beside the running server, password on stdin as a script would."""
-        r = subprocess.run([VIGIL_BIN, "-c", v.config, "user", "add", name, "--role", role],
+        # Rights fail closed (issue 18): a user who is not an admin sees the cameras listed.
+        r = subprocess.run([VIGIL_BIN, "-c", v.config, "user", "add", name, "--role", role,
+                            "--cameras", "*"],
                            input=password + "\n", capture_output=True, text=True, timeout=60)
         self.assertEqual(r.returncode, 0, r.stderr)
 

@@ -202,7 +202,7 @@ class Serve(TestCase):
         admin = self.admin()
         status, _, doc, _ = admin.request("GET", "/api/openapi.json")
         self.assertEqual(status, 200)
-        values = {"id": "1", "name": "root", "sid": "1", "eid": "1", "evid": "1"}
+        values = {"id": "1", "name": "root", "sid": "1", "eid": "1", "evid": "1", "hold": "1"}
         checked = 0
         for path, item in doc["paths"].items():
             for method, op in item.items():

@@ -57,7 +57,9 @@ class WebUiVerify(TestCase):
 
         v = self.track(Vigil(self.workdir, [], extra_toml="[http]\nport = 0\nweb_root = %s\n"
                              % json.dumps(WEB_DIST)).start())
-        r = subprocess.run([VIGIL_BIN, "-c", v.config, "user", "add", "vera", "--role", "viewer"],
+        # Rights fail closed: a viewer is given the cameras it may see (none are configured).
+        r = subprocess.run([VIGIL_BIN, "-c", v.config, "user", "add", "vera", "--role", "viewer",
+                            "--cameras", "*"],
                            input="vera-password-1\n", capture_output=True, text=True, timeout=60)
         self.assertEqual(r.returncode, 0, r.stderr)
         args = json.dumps({"url": v.web_url(), "shots": os.path.join(self.workdir, "shots"),
