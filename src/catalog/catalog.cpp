@@ -119,6 +119,112 @@ void finish_holds_and_audit_chain(sql::Connection& db) {
     )sql");
 }
 
+// Migration 5: the timeline of a month must cost what its runs and gaps are, not its segments
+// (docs/design/storage.md, "Runs for the timeline"). A run is a camera's stretch of
+// back-to-back segments: those not being deleted, in start order, each beginning at most
+// kRunToleranceMs after the latest end before it (the timeline's merge rule). Triggers keep
+// segment_run in the statement that changes a segment row: a new or growing segment extends
+// (or joins) the runs it touches; one that leaves (deleting, deleted, moved) shrinks its run
+// from the start or the end by an index lookup, and only a segment taken from the middle of
+// a run (events-mode retention, a repair) has that one run rebuilt from its rows. `vigil
+// check` compares the table with the rows; `--repair` rebuilds it. The events list, the
+// audit list and gaps_between get the indexes that let them read a page, not the table:
+// events (by camera, type, both, or none) and audit entries (by user, action, camera or
+// none) newest first by (time, id); gaps bounded below by the camera's longest. On an
+// existing archive fill_segment_runs() reads every segment row once (README, "archive-age":
+// its time).
+const char* const kSegmentRuns = R"sql(
+    CREATE TABLE segment_run (
+      id            INTEGER PRIMARY KEY,
+      camera_id     TEXT NOT NULL,
+      wall_start_ms INTEGER NOT NULL,
+      wall_end_ms   INTEGER NOT NULL,  -- latest end of its segments (a writing one: its start)
+      segments      INTEGER NOT NULL,  -- negative only inside a trigger, while it is rebuilt
+      writing       INTEGER NOT NULL   -- its segments being written: it reaches up to now
+    );
+    CREATE INDEX segment_run_camera_end ON segment_run (camera_id, wall_end_ms);
+    CREATE INDEX segment_run_writing ON segment_run (camera_id) WHERE writing > 0;
+    CREATE INDEX segment_run_rebuilt ON segment_run (camera_id) WHERE segments < 0;
+    CREATE TRIGGER segment_run_insert AFTER INSERT ON segment WHEN new.state != 'deleting'
+    BEGIN
+    )sql" VIGIL_RUN_ADD("1", "(new.state = 'writing')") R"sql(
+    END;
+    CREATE TRIGGER segment_run_grow AFTER UPDATE OF camera_id, state, wall_start_ms, wall_end_ms
+    ON segment WHEN )sql" VIGIL_RUN_GROWS R"sql(
+    BEGIN
+    )sql" VIGIL_RUN_ADD("0", "(new.state = 'writing') - (old.state = 'writing')") R"sql(
+    END;
+    CREATE TRIGGER segment_run_move AFTER UPDATE OF camera_id, state, wall_start_ms, wall_end_ms
+    ON segment WHEN NOT )sql" VIGIL_RUN_GROWS R"sql(
+      AND (old.state != 'deleting' OR new.state != 'deleting')
+    BEGIN
+    )sql" VIGIL_RUN_REMOVE VIGIL_RUN_ADD("1", "(new.state = 'writing')") R"sql(
+    END;
+    CREATE TRIGGER segment_run_delete AFTER DELETE ON segment WHEN old.state != 'deleting'
+    BEGIN
+    )sql" VIGIL_RUN_REMOVE R"sql(
+    END;
+    CREATE TABLE gap_longest (
+      camera_id TEXT PRIMARY KEY,
+      ms        INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO gap_longest (camera_id, ms)
+      SELECT camera_id, MAX(wall_end_ms - wall_start_ms) FROM gap GROUP BY camera_id;
+    CREATE TRIGGER gap_longest_insert AFTER INSERT ON gap
+    BEGIN
+      INSERT INTO gap_longest (camera_id, ms)
+        VALUES (new.camera_id, new.wall_end_ms - new.wall_start_ms)
+        ON CONFLICT (camera_id) DO UPDATE SET ms = MAX(ms, excluded.ms);
+    END;
+    CREATE INDEX event_start ON event (start_ms);
+    CREATE INDEX event_camera_type_start ON event (camera_id, type, start_ms);
+    CREATE INDEX audit_user_at ON audit (user_name, at_ms);
+    CREATE INDEX audit_action_at ON audit (action, at_ms);
+    CREATE INDEX audit_camera_at ON audit (camera_id, at_ms);
+    )sql";
+
+// Migration 5's fill of segment_run and `vigil check --repair`'s rebuild: the runs of the rows
+// not being deleted by VIGIL_RUNS_OF's rule, in one pass over the covering index
+// segment_camera_span. The same rule as one window query cost SQLite ~4 us a row (two window
+// passes and a sort for its GROUP BY): most of the first start after the upgrade, during which
+// nothing records.
+void fill_segment_runs(sql::Connection& db) {
+  db.exec("DELETE FROM segment_run");
+  auto rows = db.prepare(
+      "SELECT camera_id, wall_start_ms, wall_end_ms, state = 'writing' AS writing FROM segment "
+      "WHERE state != 'deleting' ORDER BY camera_id, wall_start_ms, wall_end_ms");
+  struct Run {
+    std::string camera;
+    int64_t start = 0, end = 0, segments = 0, writing = 0;
+  };
+  std::optional<Run> run;
+  const auto add = [&db](const Run& r) {
+    db.prepare("INSERT INTO segment_run (camera_id, wall_start_ms, wall_end_ms, segments, writing) "
+               "VALUES (:camera, :start, :end, :segments, :writing)")
+        .bind(":camera", r.camera)
+        .bind(":start", r.start)
+        .bind(":end", r.end)
+        .bind(":segments", r.segments)
+        .bind(":writing", r.writing)
+        .run();
+  };
+  while (rows.step()) {
+    std::string camera = rows.text("camera_id");
+    const int64_t start = rows.int64("wall_start_ms");
+    const int64_t end = rows.int64("wall_end_ms");
+    // A row starts a run when it begins more than the tolerance after the latest end before it
+    // (the run's end is that latest end: runs are contiguous in start order).
+    if (!run || run->camera != camera || start > run->end + kRunToleranceMs) {
+      if (run) add(*run);
+      run = Run{std::move(camera), start, end, 0, 0};
+    }
+    run->end = std::max(run->end, end);
+    run->segments += 1;
+    run->writing += rows.int64("writing");
+  }
+  if (run) add(*run);
+}
+
 // Numbered migrations; the database's user_version is how many have run. Append only: a
 // released migration is never edited.
 const char* const kMigrations[] = {
@@ -291,70 +397,8 @@ const char* const kMigrations[] = {
       until_ms  INTEGER NOT NULL
     ) WITHOUT ROWID;
     )sql",
-    // 5: the timeline of a month must cost what its runs and gaps are, not its segments
-    // (docs/design/storage.md, "Runs for the timeline"). A run is a camera's stretch of
-    // back-to-back segments: those not being deleted, in start order, each beginning at most
-    // kRunToleranceMs after the latest end before it (the timeline's merge rule). Triggers keep
-    // segment_run in the statement that changes a segment row: a new or growing segment extends
-    // (or joins) the runs it touches; one that leaves (deleting, deleted, moved) shrinks its run
-    // from the start or the end by an index lookup, and only a segment taken from the middle of
-    // a run (events-mode retention, a repair) has that one run rebuilt from its rows. `vigil
-    // check` compares the table with the rows; `--repair` rebuilds it. The events list, the
-    // audit list and gaps_between get the indexes that let them read a page, not the table:
-    // events (by camera, type, both, or none) and audit entries (by user, action, camera or
-    // none) newest first by (time, id); gaps bounded below by the camera's longest. On an
-    // existing archive this reads every segment row once (README, "archive-age": its time).
-    R"sql(
-    CREATE TABLE segment_run (
-      id            INTEGER PRIMARY KEY,
-      camera_id     TEXT NOT NULL,
-      wall_start_ms INTEGER NOT NULL,
-      wall_end_ms   INTEGER NOT NULL,  -- latest end of its segments (a writing one: its start)
-      segments      INTEGER NOT NULL,  -- negative only inside a trigger, while it is rebuilt
-      writing       INTEGER NOT NULL   -- its segments being written: it reaches up to now
-    );
-    CREATE INDEX segment_run_camera_end ON segment_run (camera_id, wall_end_ms);
-    CREATE INDEX segment_run_writing ON segment_run (camera_id) WHERE writing > 0;
-    CREATE INDEX segment_run_rebuilt ON segment_run (camera_id) WHERE segments < 0;
-    INSERT INTO segment_run (camera_id, wall_start_ms, wall_end_ms, segments, writing)
-    )sql" VIGIL_RUNS_OF("state != 'deleting'") R"sql(;
-    CREATE TRIGGER segment_run_insert AFTER INSERT ON segment WHEN new.state != 'deleting'
-    BEGIN
-    )sql" VIGIL_RUN_ADD("1", "(new.state = 'writing')") R"sql(
-    END;
-    CREATE TRIGGER segment_run_grow AFTER UPDATE OF camera_id, state, wall_start_ms, wall_end_ms
-    ON segment WHEN )sql" VIGIL_RUN_GROWS R"sql(
-    BEGIN
-    )sql" VIGIL_RUN_ADD("0", "(new.state = 'writing') - (old.state = 'writing')") R"sql(
-    END;
-    CREATE TRIGGER segment_run_move AFTER UPDATE OF camera_id, state, wall_start_ms, wall_end_ms
-    ON segment WHEN NOT )sql" VIGIL_RUN_GROWS R"sql(
-      AND (old.state != 'deleting' OR new.state != 'deleting')
-    BEGIN
-    )sql" VIGIL_RUN_REMOVE VIGIL_RUN_ADD("1", "(new.state = 'writing')") R"sql(
-    END;
-    CREATE TRIGGER segment_run_delete AFTER DELETE ON segment WHEN old.state != 'deleting'
-    BEGIN
-    )sql" VIGIL_RUN_REMOVE R"sql(
-    END;
-    CREATE TABLE gap_longest (
-      camera_id TEXT PRIMARY KEY,
-      ms        INTEGER NOT NULL
-    ) WITHOUT ROWID;
-    INSERT INTO gap_longest (camera_id, ms)
-      SELECT camera_id, MAX(wall_end_ms - wall_start_ms) FROM gap GROUP BY camera_id;
-    CREATE TRIGGER gap_longest_insert AFTER INSERT ON gap
-    BEGIN
-      INSERT INTO gap_longest (camera_id, ms)
-        VALUES (new.camera_id, new.wall_end_ms - new.wall_start_ms)
-        ON CONFLICT (camera_id) DO UPDATE SET ms = MAX(ms, excluded.ms);
-    END;
-    CREATE INDEX event_start ON event (start_ms);
-    CREATE INDEX event_camera_type_start ON event (camera_id, type, start_ms);
-    CREATE INDEX audit_user_at ON audit (user_name, at_ms);
-    CREATE INDEX audit_action_at ON audit (action, at_ms);
-    CREATE INDEX audit_camera_at ON audit (camera_id, at_ms);
-    )sql",
+    // 5: runs for the timeline, the list indexes (kSegmentRuns above).
+    kSegmentRuns,
     // 6: the per-camera hash chain of recorded fragments, gaps and losses, the signed
     // checkpoints over it, and every public key that ever signed one
     // (docs/design/integrity.md). chain_entry's key is the per-camera order; the segment index
@@ -518,6 +562,7 @@ void Catalog::migrate() {
   for (int64_t v = have; v < want; ++v) {
     sql::Transaction tx(db_);
     db_.exec(kMigrations[v]);
+    if (kMigrations[v] == kSegmentRuns) fill_segment_runs(db_);
     if (kMigrations[v] == kHoldsAndAuditChain) finish_holds_and_audit_chain(db_);
     db_.exec("PRAGMA user_version=" + std::to_string(v + 1));
     tx.commit();
@@ -862,9 +907,7 @@ std::vector<Catalog::RunsFix> Catalog::check_runs(bool repair) {
       out.push_back(RunsFix{st.text("camera_id"), st.int64("kept"), st.int64("counted")});
     }
     if (repair && !out.empty()) {
-      conn.exec("DELETE FROM segment_run");
-      conn.exec("INSERT INTO segment_run (camera_id, wall_start_ms, wall_end_ms, segments, writing)"
-                VIGIL_RUNS_OF("state != 'deleting'"));
+      fill_segment_runs(conn);
     }
   });
   return out;
