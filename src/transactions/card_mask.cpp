@@ -13,22 +13,9 @@ constexpr size_t kKeptDigits = 4;
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-}  // namespace
-
-bool luhn_valid(std::string_view digits) {
-  int sum = 0;
-  bool twice = false;
-  for (size_t i = digits.size(); i-- > 0;) {
-    int d = digits[i] - '0';
-    if (twice) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
-    sum += d;
-    twice = !twice;
-  }
-  return !digits.empty() && sum % 10 == 0;
-}
-
-std::string mask_card_numbers(std::string_view text) {
-  std::string out(text);
+// One pass over `out`; true if it masked a digit.
+bool mask_once(std::string& out) {
+  bool changed = false;
   size_t i = 0;
   while (i < out.size()) {
     if (!is_digit(out[i])) {
@@ -77,7 +64,30 @@ std::string mask_card_numbers(std::string_view text) {
       }
     }
     for (size_t k = 0; k < digits.size(); ++k)
-      if (mask[k]) out[at[k]] = '*';
+      if (mask[k] && out[at[k]] != '*') out[at[k]] = '*', changed = true;
+  }
+  return changed;
+}
+
+}  // namespace
+
+bool luhn_valid(std::string_view digits) {
+  int sum = 0;
+  bool twice = false;
+  for (size_t i = digits.size(); i-- > 0;) {
+    int d = digits[i] - '0';
+    if (twice) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
+    sum += d;
+    twice = !twice;
+  }
+  return !digits.empty() && sum % 10 == 0;
+}
+
+std::string mask_card_numbers(std::string_view text) {
+  std::string out(text);
+  // Until nothing changes: the digits a window leaves can form a new run that is a card number
+  // on its own ("…**1234 5678 …"). Each pass masks at least one digit, so this ends.
+  while (mask_once(out)) {
   }
   return out;
 }
