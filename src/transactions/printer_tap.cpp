@@ -171,8 +171,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (!ok) {
       parsing_ = false;
       const ParseError& e = *parser_.error();
-      spdlog::warn("printer tap {}: stream from {} is not ESC/POS the tap can read ({}: {}); {}",
-                   tap_.options.till_id, peer_, parse_error_name(e.code), e.message,
+      spdlog::warn("printer tap {}: stream from {} is not ESC/POS the tap can read ({}); {}",
+                   tap_.options.till_id, peer_, e.message,
                    printer_up_ ? "still forwarded to the printer, no longer parsed"
                                : "connection closed");
       if (!printer_up_) close();

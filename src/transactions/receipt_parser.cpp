@@ -472,15 +472,6 @@ void recognise(PrintedReceipt& r, const ReceiptPatterns& p) {
   else if (cash) r.method = Method::kCash;
 }
 
-const char* parse_error_name(ParseErrorCode code) {
-  switch (code) {
-    case ParseErrorCode::kUnknownCommand: return "unknown command";
-    case ParseErrorCode::kPayloadTooLarge: return "command payload too large";
-    case ParseErrorCode::kTooManyLines: return "receipt too long";
-  }
-  return "?";
-}
-
 ReceiptParser::ReceiptParser(std::string till_id, const ReceiptPatterns& patterns,
                              ReceiptParserLimits limits)
     : till_id_(std::move(till_id)), patterns_(patterns), limits_(limits) {
@@ -503,9 +494,8 @@ void ReceiptParser::fail(ParseErrorCode code, std::string message) {
 
 void ReceiptParser::skip(uint64_t n) {
   if (n > limits_.max_command_payload) {
-    fail(ParseErrorCode::kPayloadTooLarge,
-         std::string(prefix_name(cmd_[0])) + " " + static_cast<char>(cmd_[1]) + " announces " +
-             std::to_string(n) + " bytes at byte " + std::to_string(offset_));
+    fail(ParseErrorCode::kPayloadTooLarge, "a command announces " + std::to_string(n) +
+                                               " bytes of data at byte " + std::to_string(offset_));
     return;
   }
   skip_ = n;

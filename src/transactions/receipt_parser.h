@@ -87,7 +87,6 @@ enum class ParseErrorCode {
   kPayloadTooLarge,  // a command announced more data than max_command_payload
   kTooManyLines,     // a receipt longer than max_lines
 };
-const char* parse_error_name(ParseErrorCode code);
 
 struct ParseError {
   ParseErrorCode code;

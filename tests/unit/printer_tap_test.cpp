@@ -253,3 +253,41 @@ TEST(PrinterTap, BadAddressesAreErrorsNamingTheTill) {
     EXPECT_NE(std::string(e.what()).find("t1"), std::string::npos) << e.what();
   }
 }
+
+TEST(PrinterTap, GarbageStillReachesThePrinterWhenForwarding) {
+  FakePrinter printer;
+  Receipts receipts;
+  SystemClock clock;
+  PrinterTap tap(options("127.0.0.1:" + std::to_string(printer.port())), default_patterns(),
+                 receipts.callback(), clock);
+  tap.start();
+  const int till = connect_to(tap.port());
+  // A command the tap does not know stops its parsing, not the printing.
+  const std::string stream = "A\n" + std::string("\x1b\xfe", 2) + "B\n" + std::string("\x1dV\x00", 3);
+  ASSERT_EQ(::send(till, stream.data(), stream.size(), 0), static_cast<ssize_t>(stream.size()));
+  ::shutdown(till, SHUT_WR);
+  std::string ignored;
+  EXPECT_TRUE(read_to_end(till, ignored));
+  ::close(till);
+  tap.stop();  // after the till's connection is done: every handler has run
+  EXPECT_EQ(printer.bytes(), stream);
+  EXPECT_TRUE(receipts.wait_for(0).empty());
+}
+
+TEST(PrinterTap, ReceiptWithoutCutEndsAfterIdle) {
+  Receipts receipts;
+  SystemClock clock;
+  PrinterTapOptions o = options();
+  o.idle_finish = std::chrono::milliseconds(50);
+  PrinterTap tap(o, default_patterns(), receipts.callback(), clock);
+  tap.start();
+  const int till = connect_to(tap.port());
+  const std::string text = "NO SALE\n";
+  ASSERT_EQ(::send(till, text.data(), text.size(), 0), static_cast<ssize_t>(text.size()));
+  // The connection stays open; the quiet spell ends the receipt.
+  const auto got = receipts.wait_for(1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].kind, Kind::kNoSale);
+  EXPECT_FALSE(got[0].cut);
+  ::close(till);
+}
