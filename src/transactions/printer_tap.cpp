@@ -2,14 +2,14 @@
 // till connection, kept alive by the handlers that hold it.
 #include "transactions/printer_tap.h"
 
+#include <spdlog/spdlog.h>
+
 #include <array>
 #include <atomic>
+#include <boost/asio.hpp>
 #include <thread>
 #include <utility>
 #include <vector>
-
-#include <boost/asio.hpp>
-#include <spdlog/spdlog.h>
 
 #include "core/error.h"
 #include "core/supervision.h"
@@ -104,24 +104,26 @@ class Connection : public std::enable_shared_from_this<Connection> {
     resolver_.async_resolve(tap_.forward_host, tap_.forward_port,
                             [this, self](error_code ec, tcp::resolver::results_type results) {
                               if (ec) return printer_unreachable(ec);
-                              asio::async_connect(printer_, results,
-                                                  [this, self](error_code ec2, const tcp::endpoint&) {
-                                                    if (ec2) return printer_unreachable(ec2);
-                                                    printer_up_ = true;
-                                                    timer_.cancel();
-                                                    read_till();
-                                                    read_printer();
-                                                  });
+                              asio::async_connect(
+                                  printer_, results,
+                                  [this, self](error_code ec2, const tcp::endpoint&) {
+                                    if (ec2) return printer_unreachable(ec2);
+                                    printer_up_ = true;
+                                    timer_.cancel();
+                                    read_till();
+                                    read_printer();
+                                  });
                             });
   }
 
  private:
   void printer_unreachable(error_code ec) {
     timer_.cancel();
-    spdlog::warn("printer tap {}: printer {} unreachable ({}); closing the till's connection "
-                 "from {}",
-                 tap_.options.till_id, tap_.options.forward,
-                 ec == asio::error::operation_aborted ? "timed out" : ec.message(), peer_);
+    spdlog::warn(
+        "printer tap {}: printer {} unreachable ({}); closing the till's connection "
+        "from {}",
+        tap_.options.till_id, tap_.options.forward,
+        ec == asio::error::operation_aborted ? "timed out" : ec.message(), peer_);
     close();
   }
 
@@ -171,10 +173,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (!ok) {
       parsing_ = false;
       const ParseError& e = *parser_.error();
-      spdlog::warn("printer tap {}: stream from {} is not ESC/POS the tap can read ({}); {}",
-                   tap_.options.till_id, peer_, e.message,
-                   printer_up_ ? "still forwarded to the printer, no longer parsed"
-                               : "connection closed");
+      spdlog::warn(
+          "printer tap {}: stream from {} is not ESC/POS the tap can read ({}); {}",
+          tap_.options.till_id, peer_, e.message,
+          printer_up_ ? "still forwarded to the printer, no longer parsed" : "connection closed");
       if (!printer_up_) close();
       return;
     }
@@ -273,27 +275,27 @@ void PrinterTap::start() {
   const std::string what = "printer tap " + t.options.till_id;
   std::string host, port;
   if (!split_host_port(t.options.listen, host, port))
-    throw Error(ErrorCode::kInvalidArgument, what + ": printer_listen '" + t.options.listen +
-                                                 "' is not host:port");
+    throw Error(ErrorCode::kInvalidArgument,
+                what + ": printer_listen '" + t.options.listen + "' is not host:port");
   if (!t.options.forward.empty() &&
       !split_host_port(t.options.forward, t.forward_host, t.forward_port))
-    throw Error(ErrorCode::kInvalidArgument, what + ": printer_forward '" + t.options.forward +
-                                                 "' is not host:port");
+    throw Error(ErrorCode::kInvalidArgument,
+                what + ": printer_forward '" + t.options.forward + "' is not host:port");
   error_code ec;
   const asio::ip::address address = asio::ip::make_address(host, ec);
   char* end = nullptr;
   const unsigned long port_number = std::strtoul(port.c_str(), &end, 10);
   if (ec || *end != '\0' || port_number > 65535)
-    throw Error(ErrorCode::kInvalidArgument, what + ": printer_listen '" + t.options.listen +
-                                                 "' is not an IP address and port");
+    throw Error(ErrorCode::kInvalidArgument,
+                what + ": printer_listen '" + t.options.listen + "' is not an IP address and port");
   const tcp::endpoint endpoint(address, static_cast<uint16_t>(port_number));
   t.acceptor.open(endpoint.protocol(), ec);
   if (!ec) t.acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) t.acceptor.bind(endpoint, ec);
   if (!ec) t.acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec)
-    throw Error(ErrorCode::kUnavailable, what + ": listen on " + t.options.listen + ": " +
-                                             ec.message());
+    throw Error(ErrorCode::kUnavailable,
+                what + ": listen on " + t.options.listen + ": " + ec.message());
   t.bound_port = t.acceptor.local_endpoint().port();
   t.accept();
   t.thread = std::thread([&t] {

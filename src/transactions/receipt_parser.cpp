@@ -20,6 +20,7 @@ struct CodePage {
   int n;
   std::array<char16_t, 128> upper;
 };
+// clang-format off
 constexpr CodePage kCodePages[] = {
     // ESC t 0: CP437
     {0, {{
@@ -193,6 +194,7 @@ constexpr CodePage kCodePages[] = {
      0x00B0, 0x00A8, 0x00B7, 0x00B9, 0x00B3, 0x00B2, 0x25A0, 0x00A0,
     }}},
 };
+// clang-format on
 
 // What the bytes of a command collected so far say about it.
 struct Step {
@@ -317,10 +319,14 @@ Step classify_dle(const uint8_t* c, size_t n) {
     switch (c[2]) {
       case 1:
       case 2:
-      case 3: return fixed(n, 3);
-      case 7: return fixed(n, 2);
-      case 8: return fixed(n, 8);
-      default: return unknown();
+      case 3:
+        return fixed(n, 3);
+      case 7:
+        return fixed(n, 2);
+      case 8:
+        return fixed(n, 8);
+      default:
+        return unknown();
     }
   }
   return {Step::kNotCommand};
@@ -329,19 +335,27 @@ Step classify_dle(const uint8_t* c, size_t n) {
 Step classify(const uint8_t* c, size_t n) {
   if (n < 2) return more();
   switch (c[0]) {
-    case kEsc: return classify_esc(c, n);
-    case kGs: return classify_gs(c, n);
-    case kFs: return classify_fs(c, n);
-    default: return classify_dle(c, n);
+    case kEsc:
+      return classify_esc(c, n);
+    case kGs:
+      return classify_gs(c, n);
+    case kFs:
+      return classify_fs(c, n);
+    default:
+      return classify_dle(c, n);
   }
 }
 
 const char* prefix_name(uint8_t p) {
   switch (p) {
-    case kEsc: return "ESC";
-    case kGs: return "GS";
-    case kFs: return "FS";
-    default: return "DLE";
+    case kEsc:
+      return "ESC";
+    case kGs:
+      return "GS";
+    case kFs:
+      return "FS";
+    default:
+      return "DLE";
   }
 }
 
@@ -391,7 +405,8 @@ ReceiptPatternStrings default_receipt_patterns() {
       .void_ = R"(\b(VOID|VOIDED|CANCELL?ED|ANNULATION)\b)",
       .no_sale = R"(\bNO\s*SALE\b)",
       .qr = R"(\b(QR|QRIS|QRPH|PIX|UPI|PROMPTPAY|PAYNOW|DUITNOW|ALIPAY|WECHAT\s*PAY|TWINT)\b)",
-      .card = R"(\b(CARD|VISA|MASTERCARD|MAESTRO|AMEX|AMERICAN EXPRESS|DEBIT|CREDIT|CONTACTLESS|GIROCARD)\b)",
+      .card = R"(\b(CARD|VISA|MASTERCARD|MAESTRO|AMEX|AMERICAN EXPRESS|DEBIT|CREDIT|)"
+              R"(CONTACTLESS|GIROCARD)\b)",
       .cash = R"(\b(CASH|BARGELD|BAR|EFECTIVO|CONTANTI|ESPECES)\b)",
   };
 }
@@ -462,14 +477,22 @@ void recognise(PrintedReceipt& r, const ReceiptPatterns& p) {
     card = card || search(line.text, p.card);
     cash = cash || search(line.text, p.cash);
   }
-  if (r.lines.empty()) r.kind = r.drawer_kick ? Kind::kDrawerOpen : Kind::kSale;
-  else if (is_void) r.kind = Kind::kVoid;
-  else if (refund) r.kind = Kind::kRefund;
-  else if (no_sale) r.kind = Kind::kNoSale;
-  else r.kind = Kind::kSale;
-  if (qr) r.method = Method::kQr;
-  else if (card) r.method = Method::kCard;
-  else if (cash) r.method = Method::kCash;
+  if (r.lines.empty())
+    r.kind = r.drawer_kick ? Kind::kDrawerOpen : Kind::kSale;
+  else if (is_void)
+    r.kind = Kind::kVoid;
+  else if (refund)
+    r.kind = Kind::kRefund;
+  else if (no_sale)
+    r.kind = Kind::kNoSale;
+  else
+    r.kind = Kind::kSale;
+  if (qr)
+    r.method = Method::kQr;
+  else if (card)
+    r.method = Method::kCard;
+  else if (cash)
+    r.method = Method::kCash;
 }
 
 ReceiptParser::ReceiptParser(std::string till_id, const ReceiptPatterns& patterns,
@@ -499,8 +522,10 @@ void ReceiptParser::skip(uint64_t n) {
     return;
   }
   skip_ = n;
-  if (n) state_ = State::kSkip;
-  else after_data();
+  if (n)
+    state_ = State::kSkip;
+  else
+    after_data();
 }
 
 void ReceiptParser::after_data() {
@@ -515,15 +540,17 @@ void ReceiptParser::after_data() {
 
 void ReceiptParser::byte(uint8_t b, WallTime now, std::vector<PrintedReceipt>& out) {
   switch (state_) {
-    case State::kFailed: return;
+    case State::kFailed:
+      return;
     case State::kSkip:
       if (--skip_ == 0) after_data();
       return;
     case State::kSkipUntilNul:
-      if (b == 0) state_ = State::kText;
+      if (b == 0)
+        state_ = State::kText;
       else if (++skip_ > limits_.max_command_payload)
-        fail(ParseErrorCode::kPayloadTooLarge, "unterminated command data at byte " +
-                                                   std::to_string(offset_));
+        fail(ParseErrorCode::kPayloadTooLarge,
+             "unterminated command data at byte " + std::to_string(offset_));
       return;
     case State::kBlockHeader:
       // Each block's header: ESC & one byte x (columns of the glyph, y bytes each); FS q xL xH
@@ -537,8 +564,11 @@ void ReceiptParser::byte(uint8_t b, WallTime now, std::vector<PrintedReceipt>& o
         skip(le16(cmd_.data()) * le16(cmd_.data() + 2) * 8);
       }
       return;
-    case State::kCommand: command_byte(b, now, out); return;
-    case State::kText: break;
+    case State::kCommand:
+      command_byte(b, now, out);
+      return;
+    case State::kText:
+      break;
   }
   switch (b) {
     case kEsc:
@@ -550,9 +580,14 @@ void ReceiptParser::byte(uint8_t b, WallTime now, std::vector<PrintedReceipt>& o
       state_ = State::kCommand;
       return;
     case kLf:
-    case kFf: end_line(now); return;
-    case kHt: text_byte(' ', now); return;
-    case kCr: return;
+    case kFf:
+      end_line(now);
+      return;
+    case kHt:
+      text_byte(' ', now);
+      return;
+    case kCr:
+      return;
     default:
       // Other C0 controls (NUL, CAN, …) and DEL print nothing.
       if (b >= 0x20 && b != 0x7F) text_byte(b, now);
@@ -566,7 +601,8 @@ void ReceiptParser::command_byte(uint8_t b, WallTime now, std::vector<PrintedRec
   switch (step.kind) {
     case Step::kMore:
       if (cmd_len_ == cmd_.size())  // cannot happen with the table above; bounded regardless
-        fail(ParseErrorCode::kUnknownCommand, "command too long at byte " + std::to_string(offset_));
+        fail(ParseErrorCode::kUnknownCommand,
+             "command too long at byte " + std::to_string(offset_));
       return;
     case Step::kUnknown: {
       static constexpr char kHex[] = "0123456789abcdef";
@@ -597,7 +633,8 @@ void ReceiptParser::command_byte(uint8_t b, WallTime now, std::vector<PrintedRec
     case Step::kPayload:
       skip(step.payload);
       return;
-    case Step::kDone: break;
+    case Step::kDone:
+      break;
   }
   state_ = State::kText;
   // The commands that matter to a receipt; every other one only styles or moves the paper.
@@ -622,7 +659,8 @@ void ReceiptParser::text_byte(uint8_t b, WallTime now) {
 void ReceiptParser::end_line(WallTime now) {
   if (!line_started_) return;
   (void)now;
-  std::string text = mask_card_numbers(clean_text(decode(line_, code_page_), 4 * limits_.max_line_bytes));
+  std::string text =
+      mask_card_numbers(clean_text(decode(line_, code_page_), 4 * limits_.max_line_bytes));
   line_.clear();
   line_started_ = false;
   if (text.empty()) return;

@@ -38,7 +38,7 @@ namespace vigil::transactions {
 // The pattern strings a till's configuration gives ([[till]] total_pattern, …), ECMAScript
 // regular expressions matched case-insensitively against each cleaned line. Empty = the default.
 struct ReceiptPatternStrings {
-  std::string total;    // group 1 is the amount: "1,234.50", "1.234,50", "12"
+  std::string total;  // group 1 is the amount: "1,234.50", "1.234,50", "12"
   std::string refund;
   std::string void_;
   std::string no_sale;
@@ -76,8 +76,8 @@ std::optional<int64_t> parse_amount_minor(std::string_view text);
 void recognise(PrintedReceipt& r, const ReceiptPatterns& patterns);
 
 struct ReceiptParserLimits {
-  size_t max_line_bytes = 256;             // raw bytes kept per line; the rest is dropped
-  size_t max_lines = 1000;                 // per receipt; more is an error
+  size_t max_line_bytes = 256;  // raw bytes kept per line; the rest is dropped
+  size_t max_lines = 1000;      // per receipt; more is an error
   // Bytes of one command's data (an image, a QR code); more is an error.
   uint64_t max_command_payload = 4 << 20;
 };
@@ -135,8 +135,8 @@ class ReceiptParser {
   uint64_t skip_ = 0;              // payload bytes still to skip
   Blocks blocks_ = Blocks::kNone;  // ESC & and FS q: a count of blocks, each with its own header
   uint32_t blocks_left_ = 0;
-  uint8_t block_height_ = 0;       // ESC &: y, bytes per column of each user character
-  int code_page_ = 0;              // ESC t n
+  uint8_t block_height_ = 0;  // ESC &: y, bytes per column of each user character
+  int code_page_ = 0;         // ESC t n
   uint64_t offset_ = 0;
   std::optional<ParseError> error_;
 

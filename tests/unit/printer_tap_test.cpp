@@ -3,6 +3,8 @@
 // TCP "printer" in this test, which must receive every byte unchanged and whose status answer
 // must reach the till; the receipts reach the callback. Also: a printer that is down, a stream
 // of garbage, and a tap without a printer.
+#include "transactions/printer_tap.h"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -20,7 +22,6 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "test_support.h"
-#include "transactions/printer_tap.h"
 
 using namespace vigil;
 using namespace vigil::transactions;
@@ -140,20 +141,31 @@ PrinterTapOptions options(const std::string& forward = "") {
   return o;
 }
 
+PrinterTapOptions forwarding_to(const FakePrinter& printer) {
+  return options("127.0.0.1:" + std::to_string(printer.port()));
+}
+
+// A started tap and what its callback received.
+struct Tap {
+  explicit Tap(PrinterTapOptions o)
+      : tap(std::move(o), default_patterns(), receipts.callback(), clock) {
+    tap.start();
+  }
+  Receipts receipts;
+  SystemClock clock;
+  PrinterTap tap;
+};
+
 }  // namespace
 
 TEST(PrinterTap, TillSimulatorThroughTapToPrinter) {
   FakePrinter printer;
-  Receipts receipts;
-  SystemClock clock;
-  PrinterTap tap(options("127.0.0.1:" + std::to_string(printer.port())), default_patterns(),
-                 receipts.callback(), clock);
-  tap.start();
+  Tap t(forwarding_to(printer));
 
   test::TempDir dir;
   const std::filesystem::path sent = dir.path() / "sent.bin";
   const std::string cmd = "node " VIGIL_TILL_SIMULATOR " print 127.0.0.1 " +
-                          std::to_string(tap.port()) + " " + sent.string();
+                          std::to_string(t.tap.port()) + " " + sent.string();
   FILE* till = ::popen(cmd.c_str(), "r");
   ASSERT_NE(till, nullptr);
   std::string answer;
@@ -163,7 +175,7 @@ TEST(PrinterTap, TillSimulatorThroughTapToPrinter) {
   // The printer's status byte reached the till through the tap.
   EXPECT_EQ(answer, "16\n");
 
-  const auto got = receipts.wait_for(4);
+  const auto got = t.receipts.wait_for(4);
   // Every byte the till sent reached the printer, unchanged and in order (the status request
   // included); and the library's stream is the one committed as test data.
   const std::string stream = read_file(sent);
@@ -201,23 +213,16 @@ TEST(PrinterTap, TillSimulatorThroughTapToPrinter) {
 TEST(PrinterTap, PrinterDownClosesTheTillsConnection) {
   uint16_t dead_port = 0;
   ::close(listen_any(dead_port));  // a port nothing listens on any more: connection refused
-  Receipts receipts;
-  SystemClock clock;
-  PrinterTap tap(options("127.0.0.1:" + std::to_string(dead_port)), default_patterns(),
-                 receipts.callback(), clock);
-  tap.start();
-  const int fd = connect_to(tap.port());
+  Tap t(options("127.0.0.1:" + std::to_string(dead_port)));
+  const int fd = connect_to(t.tap.port());
   std::string ignored;
   EXPECT_TRUE(read_to_end(fd, ignored));  // closed by the tap, as the printer would be
   ::close(fd);
 }
 
 TEST(PrinterTap, GarbageClosesOnlyThatConnection) {
-  Receipts receipts;
-  SystemClock clock;
-  PrinterTap tap(options(), default_patterns(), receipts.callback(), clock);
-  tap.start();
-  const int bad = connect_to(tap.port());
+  Tap t(options());
+  const int bad = connect_to(t.tap.port());
   const std::string garbage = "RECEIPT\n" + std::string("\x1b\xfe\x01\x02 garbage", 12);
   ASSERT_EQ(::send(bad, garbage.data(), garbage.size(), 0), static_cast<ssize_t>(garbage.size()));
   std::string ignored;
@@ -225,13 +230,13 @@ TEST(PrinterTap, GarbageClosesOnlyThatConnection) {
   ::close(bad);
 
   // The tap still takes the next till connection: a receipt without a cut, ended by the close.
-  const int good = connect_to(tap.port());
+  const int good = connect_to(t.tap.port());
   const std::string text = "SHOP\nTOTAL 2,000.00\nCASH\n";
   ASSERT_EQ(::send(good, text.data(), text.size(), 0), static_cast<ssize_t>(text.size()));
   ::shutdown(good, SHUT_WR);
   EXPECT_TRUE(read_to_end(good, ignored));
   ::close(good);
-  const auto got = receipts.wait_for(1);
+  const auto got = t.receipts.wait_for(1);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_FALSE(got[0].cut);
   EXPECT_EQ(got[0].total_minor, 200000);
@@ -256,36 +261,30 @@ TEST(PrinterTap, BadAddressesAreErrorsNamingTheTill) {
 
 TEST(PrinterTap, GarbageStillReachesThePrinterWhenForwarding) {
   FakePrinter printer;
-  Receipts receipts;
-  SystemClock clock;
-  PrinterTap tap(options("127.0.0.1:" + std::to_string(printer.port())), default_patterns(),
-                 receipts.callback(), clock);
-  tap.start();
-  const int till = connect_to(tap.port());
+  Tap t(forwarding_to(printer));
+  const int till = connect_to(t.tap.port());
   // A command the tap does not know stops its parsing, not the printing.
-  const std::string stream = "A\n" + std::string("\x1b\xfe", 2) + "B\n" + std::string("\x1dV\x00", 3);
+  const std::string stream =
+      "A\n" + std::string("\x1b\xfe", 2) + "B\n" + std::string("\x1dV\x00", 3);
   ASSERT_EQ(::send(till, stream.data(), stream.size(), 0), static_cast<ssize_t>(stream.size()));
   ::shutdown(till, SHUT_WR);
   std::string ignored;
   EXPECT_TRUE(read_to_end(till, ignored));
   ::close(till);
-  tap.stop();  // after the till's connection is done: every handler has run
+  t.tap.stop();  // after the till's connection is done: every handler has run
   EXPECT_EQ(printer.bytes(), stream);
-  EXPECT_TRUE(receipts.wait_for(0).empty());
+  EXPECT_TRUE(t.receipts.wait_for(0).empty());
 }
 
 TEST(PrinterTap, ReceiptWithoutCutEndsAfterIdle) {
-  Receipts receipts;
-  SystemClock clock;
   PrinterTapOptions o = options();
   o.idle_finish = std::chrono::milliseconds(50);
-  PrinterTap tap(o, default_patterns(), receipts.callback(), clock);
-  tap.start();
-  const int till = connect_to(tap.port());
+  Tap t(o);
+  const int till = connect_to(t.tap.port());
   const std::string text = "NO SALE\n";
   ASSERT_EQ(::send(till, text.data(), text.size(), 0), static_cast<ssize_t>(text.size()));
   // The connection stays open; the quiet spell ends the receipt.
-  const auto got = receipts.wait_for(1);
+  const auto got = t.receipts.wait_for(1);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].kind, Kind::kNoSale);
   EXPECT_FALSE(got[0].cut);

@@ -2,6 +2,8 @@
 // and card masking (card_mask.*), on streams made by a real ESC/POS library
 // (tests/data/receipts, written by tests/till/till.js) fed in chunks of every size, and on
 // hand-made streams for the commands that library does not send.
+#include "transactions/receipt_parser.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -11,7 +13,6 @@
 #include <vector>
 
 #include "transactions/card_mask.h"
-#include "transactions/receipt_parser.h"
 
 using namespace vigil;
 using namespace vigil::transactions;
@@ -191,13 +192,31 @@ TEST(ReceiptParser, SkipsCommandsTheLibraryDoesNotSend) {
   std::string s = "A\n";
   s += std::string("\x1b&\x03\x41\x42", 5) + std::string("\x02", 1) + std::string(6, 'X') +
        std::string("\x01", 1) + std::string(3, 'Y');  // ESC & y=3, 'A'..'B': x=2, x=1
-  s += std::string("\x1c" "q\x01\x01\x00\x01\x00", 7) + std::string(8, 'Z');  // FS q, 8x8 dots
-  s += std::string("\x1d" "8L\x03\x00\x00\x00", 7) + "QQQ";  // GS 8 L, 32-bit length
-  s += std::string("\x1d" "k\x04", 3) + "CODE39" + std::string(1, '\0');  // NUL-terminated
-  s += std::string("\x1b" "D\x08\x10\x00", 5);                             // tab stops
-  s += std::string("\x10\x04\x07\x01", 4);                                 // DLE EOT 7 a
-  s += std::string("\x10\x14\x01\x00\x01", 5);                             // DLE DC4 1 m t
-  s += "B\n" + std::string("\x1d" "VA\x10", 4);                            // GS V 65 n
+  s += std::string(
+           "\x1c"
+           "q\x01\x01\x00\x01\x00",
+           7) +
+       std::string(8, 'Z');  // FS q, 8x8 dots
+  s += std::string(
+           "\x1d"
+           "8L\x03\x00\x00\x00",
+           7) +
+       "QQQ";  // GS 8 L, 32-bit length
+  s += std::string(
+           "\x1d"
+           "k\x04",
+           3) +
+       "CODE39" + std::string(1, '\0');  // NUL-terminated
+  s += std::string(
+      "\x1b"
+      "D\x08\x10\x00",
+      5);                                       // tab stops
+  s += std::string("\x10\x04\x07\x01", 4);      // DLE EOT 7 a
+  s += std::string("\x10\x14\x01\x00\x01", 5);  // DLE DC4 1 m t
+  s += "B\n" + std::string(
+                   "\x1d"
+                   "VA\x10",
+                   4);  // GS V 65 n
   std::optional<ParseError> error;
   const auto receipts = parse(s, 4096, {}, &error);
   EXPECT_FALSE(error) << error->message;
@@ -209,9 +228,9 @@ TEST(ReceiptParser, SkipsCommandsTheLibraryDoesNotSend) {
 
 TEST(ReceiptParser, UnknownCommandIsAnErrorNotACrash) {
   std::optional<ParseError> error;
-  const auto receipts = parse("HELLO\n" + std::string("\x1d\x99", 2) + "more\n" +
-                                  std::string("\x1dV\x00", 3),
-                              4096, {}, &error);
+  const auto receipts =
+      parse("HELLO\n" + std::string("\x1d\x99", 2) + "more\n" + std::string("\x1dV\x00", 3), 4096,
+            {}, &error);
   ASSERT_TRUE(error);
   EXPECT_EQ(error->code, ParseErrorCode::kUnknownCommand);
   EXPECT_EQ(error->offset, 7u);
@@ -225,8 +244,8 @@ TEST(ReceiptParser, BoundedMemory) {
   limits.max_lines = 3;
   limits.max_command_payload = 1000;
   // A long line is cut at max_line_bytes.
-  auto receipts = parse(std::string(100000, 'x') + "\n" + std::string("\x1dV\x00", 3), 4096,
-                        limits);
+  auto receipts =
+      parse(std::string(100000, 'x') + "\n" + std::string("\x1dV\x00", 3), 4096, limits);
   ASSERT_EQ(receipts.size(), 1u);
   EXPECT_EQ(texts(receipts[0]), (std::vector<std::string>{std::string(16, 'x')}));
   // Too many lines without a cut.
