@@ -246,7 +246,7 @@ Step classify_esc(const uint8_t* c, size_t n) {
 Step classify_gs(const uint8_t* c, size_t n) {
   const uint8_t f = c[1];
   if (in(f, ":c")) return done();
-  if (in(f, "!/BEHITabfhrwZ")) return fixed(n, 1);
+  if (in(f, "!/BEHITabfhjrwZ")) return fixed(n, 1);
   if (in(f, "$LPW\\")) return fixed(n, 2);
   if (f == '^') return fixed(n, 3);
   if (f == 'V') {  // GS V m [n]: cut, function A (m 0, 1, 48, 49) or B/C/D (m 65.., n)
