@@ -97,8 +97,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     timer_.expires_after(tap_.options.connect_timeout);
     timer_.async_wait([this, self](error_code ec) {
       if (!ec && !printer_up_) {
+        error_code ignored;
         resolver_.cancel();
-        printer_.close();
+        printer_.close(ignored);  // the pending connect fails: printer_unreachable
       }
     });
     resolver_.async_resolve(tap_.forward_host, tap_.forward_port,
