@@ -134,33 +134,13 @@ void choose_streams(CameraReport& report) {
   }
 }
 
-namespace {
-std::string percent_encode(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-}  // namespace
-
 std::string with_credentials(const std::string& uri, const Credentials& credentials) {
-  if (credentials.empty()) return uri;
-  const auto scheme = uri.find("://");
-  if (scheme == std::string::npos) return uri;
-  const auto host = scheme + 3;
-  const auto end = uri.find('/', host);
-  const std::string authority = uri.substr(host, end == std::string::npos ? end : end - host);
-  if (authority.find('@') != std::string::npos) return uri;  // the camera put some in already
-  return uri.substr(0, host) + percent_encode(credentials.user) + ":" +
-         percent_encode(credentials.password) + "@" + uri.substr(host);
+  const auto a = split_authority(uri);
+  if (credentials.empty() || !a || a->userinfo_end != std::string::npos) return uri;
+  // with_encoded_userinfo reads the user info back the way the RTSP client will and
+  // percent-encodes it, so a password with '@' or '/' survives.
+  return with_encoded_userinfo(uri.substr(0, a->begin) + credentials.user + ":" +
+                               credentials.password + "@" + uri.substr(a->begin));
 }
 
 void DeviceClient::continuous_move(const std::string& ptz_url, const std::string& profile,

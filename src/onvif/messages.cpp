@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "core/redact.h"
 #include "onvif/xml.h"
 
 namespace vigil::onvif {
@@ -137,7 +138,7 @@ std::string scope_value(const std::vector<std::string>& scopes, std::string_view
                                                  return std::tolower(static_cast<unsigned char>(a)) ==
                                                         std::tolower(static_cast<unsigned char>(b));
                                                })) {
-      return percent_decode(std::string_view(s).substr(prefix.size()));
+      return printable(std::string_view(s).substr(prefix.size()));
     }
   }
   return {};
@@ -145,21 +146,8 @@ std::string scope_value(const std::vector<std::string>& scopes, std::string_view
 
 }  // namespace
 
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      int v = 0;
-      auto [p, ec] = std::from_chars(s.data() + i + 1, s.data() + i + 3, v, 16);
-      if (ec == std::errc() && p == s.data() + i + 3) {
-        out += static_cast<char>(v);
-        i += 2;
-        continue;
-      }
-    }
-    out += s[i];
-  }
+std::string printable(std::string_view s) {
+  std::string out = vigil::percent_decode(s);
   // Control characters from a camera are not printed to a terminal or a page as they are.
   for (auto& c : out) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
@@ -337,11 +325,11 @@ std::optional<DeviceInformation> parse_device_information(std::string_view bytes
   xmlNode* r = answer_body(bytes, "GetDeviceInformationResponse", doc, error, fault);
   if (!r) return std::nullopt;
   DeviceInformation d;
-  d.manufacturer = percent_decode(text(child(r, "Manufacturer")));
-  d.model = percent_decode(text(child(r, "Model")));
-  d.firmware = percent_decode(text(child(r, "FirmwareVersion")));
-  d.serial = percent_decode(text(child(r, "SerialNumber")));
-  d.hardware_id = percent_decode(text(child(r, "HardwareId")));
+  d.manufacturer = printable(text(child(r, "Manufacturer")));
+  d.model = printable(text(child(r, "Model")));
+  d.firmware = printable(text(child(r, "FirmwareVersion")));
+  d.serial = printable(text(child(r, "SerialNumber")));
+  d.hardware_id = printable(text(child(r, "HardwareId")));
   return d;
 }
 
@@ -469,7 +457,7 @@ std::optional<std::vector<Preset>> parse_presets(std::string_view bytes, std::st
   std::vector<Preset> out;
   for (xmlNode* p : children(r, "Preset")) {
     if (out.size() >= 256) break;
-    Preset pr{attribute(p, "token"), percent_decode(text(child(p, "Name")))};
+    Preset pr{attribute(p, "token"), printable(text(child(p, "Name")))};
     if (!pr.token.empty()) out.push_back(std::move(pr));
   }
   return out;

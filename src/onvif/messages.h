@@ -139,7 +139,8 @@ bool parse_empty_answer(std::string_view bytes, const char* expected, std::strin
 // "2026-12-06T12:00:00Z" for a time in milliseconds since 1970 (UTC).
 std::string xml_datetime(int64_t unix_ms);
 
-// Percent-decoding of a scope's last part ("HIKVISION%20DS-2CD" → "HIKVISION DS-2CD").
-std::string percent_decode(std::string_view s);
+// Percent-decoded (a scope's "HIKVISION%20DS-2CD" → "HIKVISION DS-2CD"), control characters
+// replaced by spaces: text from a camera made safe to print.
+std::string printable(std::string_view s);
 
 }  // namespace vigil::onvif
