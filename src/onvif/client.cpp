@@ -137,10 +137,24 @@ void choose_streams(CameraReport& report) {
 std::string with_credentials(const std::string& uri, const Credentials& credentials) {
   const auto a = split_authority(uri);
   if (credentials.empty() || !a || a->userinfo_end != std::string::npos) return uri;
-  // with_encoded_userinfo reads the user info back the way the RTSP client will and
-  // percent-encodes it, so a password with '@' or '/' survives.
-  return with_encoded_userinfo(uri.substr(0, a->begin) + credentials.user + ":" +
-                               credentials.password + "@" + uri.substr(a->begin));
+  // Encoded here, not by with_encoded_userinfo: that one has to guess where a raw password with
+  // '/' or '@' ends, while these are known.
+  auto encode = [](const std::string& s) {
+    static const char* hex = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : s) {
+      if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+        out += static_cast<char>(c);
+      } else {
+        out += '%';
+        out += hex[c >> 4];
+        out += hex[c & 15];
+      }
+    }
+    return out;
+  };
+  return uri.substr(0, a->begin) + encode(credentials.user) + ":" + encode(credentials.password) +
+         "@" + uri.substr(a->begin);
 }
 
 void DeviceClient::continuous_move(const std::string& ptz_url, const std::string& profile,

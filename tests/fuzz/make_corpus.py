@@ -14,6 +14,7 @@ OUT/<target>/ gets, per target:
   config          the TOML examples of docs/config.md
   bundle          a real evidence bundle's manifest.json (tests/data/bundle), and the canonical
                   chain entries and checkpoint messages it holds
+  onvif           the Hikvision- and Dahua-shaped ONVIF answers of tests/data/onvif
 
 Usage: make_corpus.py SOURCE_DIR OUT_DIR. Seeds are a few KB each; nothing is downloaded.
 """
@@ -198,6 +199,12 @@ def main():
         put("bundle", f"entry_{i}", bytes.fromhex(entry.decode()))
     for i, message in enumerate(re.findall(rb'"message": "([0-9a-f]+)"', manifest)):
         put("bundle", f"checkpoint_{i}", bytes.fromhex(message.decode()))
+
+    onvif = os.path.join(SRC, "tests", "data", "onvif")
+    for name in sorted(os.listdir(onvif)):
+        if name.endswith(".xml"):
+            with open(os.path.join(onvif, name), "rb") as f:
+                put("onvif", name, f.read())
 
 
 main()

@@ -34,8 +34,10 @@ TEST(OnvifMessages, PasswordDigestMatchesTheOnvifGuideExample) {
 
 TEST(OnvifMessages, RequestsCarryUserInputAsDataNotMarkup) {
   const std::string user = "ad</wsse:Username><x>min&amp;";
-  const std::string req = build_request(Operation::kGetStreamUri, {.profile = "Profile\"<1>"},
-                                        {user, "secret"}, {"0123456789abcdef", "2026-12-06T12:00:00Z"});
+  RequestArgs args;
+  args.profile = "Profile\"<1>";
+  const std::string req = build_request(Operation::kGetStreamUri, args, {user, "secret"},
+                                        {"0123456789abcdef", "2026-12-06T12:00:00Z"});
   std::string error;
   auto doc = parse_xml(req, error);
   ASSERT_TRUE(doc) << error;
@@ -182,9 +184,15 @@ TEST(OnvifMessages, HostileAnswersAreRefused) {
 
 TEST(OnvifClient, ChoosesTheLargestAsMainAndTheSmallestOtherAsSub) {
   CameraReport r;
-  r.profiles = {{.token = "a", .width = 704, .height = 576, .stream_uri = "rtsp://h/1"},
-                {.token = "b", .width = 2688, .height = 1520, .stream_uri = "rtsp://h/0"},
-                {.token = "c", .width = 1280, .height = 720, .stream_uri = "rtsp://h/2"}};
+  auto profile = [](const char* uri, int w, int h) {
+    VideoProfile p;
+    p.width = w;
+    p.height = h;
+    p.stream_uri = uri;
+    return p;
+  };
+  r.profiles = {profile("rtsp://h/1", 704, 576), profile("rtsp://h/0", 2688, 1520),
+                profile("rtsp://h/2", 1280, 720)};
   choose_streams(r);
   EXPECT_EQ(r.main, 1u);
   EXPECT_EQ(r.sub, 0u);
