@@ -93,7 +93,7 @@ class Onvif(TestCase):
         self.assertEqual(len(cam["profiles"]), 2)
 
     def test_api_finds_reads_and_the_stream_records(self):
-        v = self.track(Vigil(self.workdir, [], segment_seconds=4).start())
+        v = self.track(Vigil(self.workdir, [], segment_seconds=10).start())
         url = v.web_url()
         r = subprocess.run([VIGIL_BIN, "-c", v.config, "user", "add", "root", "--role", "admin"],
                            input="root-password\n", capture_output=True, text=True, timeout=60)
@@ -142,11 +142,11 @@ class Onvif(TestCase):
         script = (
             "set -e; ip link set lo up; "
             "%(py)s %(sim)s --main rtsp://127.0.0.1:1/main --user admin --password pw --multicast"
-            " > sim.out & sim=$!; "
+            " >sim.out 2>sim.err </dev/null & sim=$!; "
             "for i in $(seq 50); do grep -q ready sim.out 2>/dev/null && break; sleep 0.1; done; "
-            "%(vigil)s discover --multicast --interface 127.0.0.1 --wait 1500 --json; rc=$?; "
+            "rc=0; %(vigil)s discover --multicast --interface 127.0.0.1 --wait 1500 --json || rc=$?; "
             "kill $sim; exit $rc") % {"py": PYTHON, "sim": os.path.join(FIXTURES, "onvif_camera.py"),
-                                      "vigil": VIGIL_BIN}
+                                      "vigil": os.path.abspath(VIGIL_BIN)}
         r = subprocess.run(["unshare", "-n", "sh", "-c", script], capture_output=True, text=True,
                            timeout=60, cwd=self.workdir)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
