@@ -27,10 +27,6 @@ std::string describe(Operation op, const std::string& url) {
   throw Error(ErrorCode::kDataLoss, what + ": " + error);
 }
 
-void check(const std::string& what, const std::string& error, const Fault& fault, bool ok) {
-  if (!ok) throw_failure(what, error, fault);
-}
-
 }  // namespace
 
 DeviceClient::DeviceClient(std::string device_url, Credentials credentials, const Clock& clock,
@@ -155,52 +151,6 @@ std::string with_credentials(const std::string& uri, const Credentials& credenti
   };
   return uri.substr(0, a->begin) + encode(credentials.user) + ":" + encode(credentials.password) +
          "@" + uri.substr(a->begin);
-}
-
-void DeviceClient::continuous_move(const std::string& ptz_url, const std::string& profile,
-                                   double pan, double tilt, double zoom) {
-  RequestArgs args;
-  args.profile = profile;
-  args.pan = pan;
-  args.tilt = tilt;
-  args.zoom = zoom;
-  std::string error;
-  Fault fault;
-  const bool ok = parse_empty_answer(call(ptz_url, Operation::kContinuousMove, args),
-                                     "ContinuousMoveResponse", error, &fault);
-  check(describe(Operation::kContinuousMove, ptz_url), error, fault, ok);
-}
-
-void DeviceClient::stop(const std::string& ptz_url, const std::string& profile) {
-  RequestArgs args;
-  args.profile = profile;
-  std::string error;
-  Fault fault;
-  const bool ok =
-      parse_empty_answer(call(ptz_url, Operation::kStop, args), "StopResponse", error, &fault);
-  check(describe(Operation::kStop, ptz_url), error, fault, ok);
-}
-
-void DeviceClient::goto_preset(const std::string& ptz_url, const std::string& profile,
-                               const std::string& preset) {
-  RequestArgs args;
-  args.profile = profile;
-  args.preset = preset;
-  std::string error;
-  Fault fault;
-  const bool ok = parse_empty_answer(call(ptz_url, Operation::kGotoPreset, args),
-                                     "GotoPresetResponse", error, &fault);
-  check(describe(Operation::kGotoPreset, ptz_url), error, fault, ok);
-}
-
-std::vector<Preset> DeviceClient::presets(const std::string& ptz_url, const std::string& profile) {
-  RequestArgs args;
-  args.profile = profile;
-  std::string error;
-  Fault fault;
-  auto p = parse_presets(call(ptz_url, Operation::kGetPresets, args), error, &fault);
-  check(describe(Operation::kGetPresets, ptz_url), error, fault, p.has_value());
-  return std::move(*p);
 }
 
 }  // namespace vigil::onvif

@@ -1,4 +1,4 @@
-// Talks to one ONVIF camera's device, media and PTZ services over HTTP (events/http_post.h):
+// Talks to one ONVIF camera's device and media services over HTTP (events/http_post.h):
 // reads what it is (GetDeviceInformation), its clock (GetSystemDateAndTime, which ONVIF Core
 // §5.9.4.3 lets anyone call, so it is read first and the UsernameToken's Created is written in
 // the camera's time), where its services are (GetCapabilities, or GetServices when that
@@ -43,14 +43,6 @@ class DeviceClient {
 
   // Everything above; the credentials are needed from GetDeviceInformation on.
   CameraReport read_camera();
-
-  // PTZ on `ptz_url` for a profile (velocities in [-1, 1]).
-  void continuous_move(const std::string& ptz_url, const std::string& profile, double pan,
-                       double tilt, double zoom);
-  void stop(const std::string& ptz_url, const std::string& profile);
-  void goto_preset(const std::string& ptz_url, const std::string& profile,
-                   const std::string& preset);
-  std::vector<Preset> presets(const std::string& ptz_url, const std::string& profile);
 
  private:
   // Sends `op` to `url` and returns the answer's body, or throws (401, network, HTTP error

@@ -226,10 +226,6 @@ const char* operation_name(Operation op) {
     case Operation::kGetServices: return "GetServices";
     case Operation::kGetProfiles: return "GetProfiles";
     case Operation::kGetStreamUri: return "GetStreamUri";
-    case Operation::kContinuousMove: return "ContinuousMove";
-    case Operation::kStop: return "Stop";
-    case Operation::kGotoPreset: return "GotoPreset";
-    case Operation::kGetPresets: return "GetPresets";
   }
   return "?";
 }
@@ -255,16 +251,9 @@ std::string build_request(Operation op, const RequestArgs& args, const Credentia
   const bool device = op == Operation::kGetDeviceInformation ||
                       op == Operation::kGetSystemDateAndTime ||
                       op == Operation::kGetCapabilities || op == Operation::kGetServices;
-  const bool media = op == Operation::kGetProfiles || op == Operation::kGetStreamUri;
-  xmlNs* ns = xmlNewNs(root, x(device ? kDeviceNs : media ? kMediaNs : kPtzNs),
-                       x(device ? "tds" : media ? "trt" : "tptz"));
+  xmlNs* ns = xmlNewNs(root, x(device ? kDeviceNs : kMediaNs), x(device ? "tds" : "trt"));
   xmlNs* tt = xmlNewNs(root, x(kSchemaNs), x("tt"));
   xmlNode* req = add(e.body, ns, operation_name(op));
-  auto number = [](double v) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.3f", std::clamp(v, -1.0, 1.0));
-    return std::string(buf);
-  };
   switch (op) {
     case Operation::kGetCapabilities:
       add(req, ns, "Category", "All");
@@ -279,28 +268,6 @@ std::string build_request(Operation op, const RequestArgs& args, const Credentia
       add(req, ns, "ProfileToken", args.profile);
       break;
     }
-    case Operation::kContinuousMove: {
-      add(req, ns, "ProfileToken", args.profile);
-      xmlNode* velocity = add(req, ns, "Velocity");
-      xmlNode* pt = add(velocity, tt, "PanTilt");
-      xmlNewProp(pt, x("x"), x(number(args.pan).c_str()));
-      xmlNewProp(pt, x("y"), x(number(args.tilt).c_str()));
-      xmlNode* zoom = add(velocity, tt, "Zoom");
-      xmlNewProp(zoom, x("x"), x(number(args.zoom).c_str()));
-      break;
-    }
-    case Operation::kStop:
-      add(req, ns, "ProfileToken", args.profile);
-      add(req, ns, "PanTilt", "true");
-      add(req, ns, "Zoom", "true");
-      break;
-    case Operation::kGotoPreset:
-      add(req, ns, "ProfileToken", args.profile);
-      add(req, ns, "PresetToken", args.preset);
-      break;
-    case Operation::kGetPresets:
-      add(req, ns, "ProfileToken", args.profile);
-      break;
     case Operation::kGetDeviceInformation:
     case Operation::kGetSystemDateAndTime:
     case Operation::kGetProfiles:
@@ -447,26 +414,6 @@ std::optional<std::string> parse_stream_uri(std::string_view bytes, std::string&
     return std::nullopt;
   }
   return uri;
-}
-
-std::optional<std::vector<Preset>> parse_presets(std::string_view bytes, std::string& error,
-                                                 Fault* fault) {
-  XmlDoc doc;
-  xmlNode* r = answer_body(bytes, "GetPresetsResponse", doc, error, fault);
-  if (!r) return std::nullopt;
-  std::vector<Preset> out;
-  for (xmlNode* p : children(r, "Preset")) {
-    if (out.size() >= 256) break;
-    Preset pr{attribute(p, "token"), printable(text(child(p, "Name")))};
-    if (!pr.token.empty()) out.push_back(std::move(pr));
-  }
-  return out;
-}
-
-bool parse_empty_answer(std::string_view bytes, const char* expected, std::string& error,
-                        Fault* fault) {
-  XmlDoc doc;
-  return answer_body(bytes, expected, doc, error, fault) != nullptr;
 }
 
 std::string xml_datetime(int64_t unix_ms) {

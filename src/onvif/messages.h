@@ -2,7 +2,7 @@
 // ProbeMatches (WS-Discovery 2005/04 §5.2-5.3, as ONVIF Core §7.3 uses it), SOAP 1.2 requests
 // with a WS-Security UsernameToken (OASIS UsernameToken Profile 1.0 §3.1, PasswordDigest), and
 // the answers of the device (GetDeviceInformation, GetSystemDateAndTime, GetCapabilities,
-// GetServices), media (GetProfiles, GetStreamUri) and PTZ services.
+// GetServices) and media (GetProfiles, GetStreamUri) services.
 // Every parse_* function reads bytes from the network: it returns nullopt with `error` set on
 // anything it cannot use and never throws on its input. Thread-safe (no shared state).
 #pragma once
@@ -64,17 +64,11 @@ enum class Operation {
   kGetServices,
   kGetProfiles,
   kGetStreamUri,  // needs `profile`
-  kContinuousMove,  // needs `profile`, `pan`, `tilt`, `zoom` in [-1, 1]
-  kStop,            // needs `profile`
-  kGotoPreset,      // needs `profile`, `preset`
-  kGetPresets,      // needs `profile`
 };
 const char* operation_name(Operation op);
 
 struct RequestArgs {
   std::string profile;
-  std::string preset;
-  double pan = 0, tilt = 0, zoom = 0;
 };
 
 // A SOAP 1.2 envelope for `op`; with a UsernameToken when `credentials` is not empty.
@@ -113,10 +107,6 @@ struct VideoProfile {
   std::string stream_uri;  // filled by GetStreamUri
 };
 
-struct Preset {
-  std::string token, name;
-};
-
 // Each returns nullopt with `error` set (and `fault` filled when the answer was a SOAP Fault).
 std::optional<DeviceInformation> parse_device_information(std::string_view bytes,
                                                           std::string& error, Fault* fault);
@@ -130,11 +120,6 @@ std::optional<std::vector<VideoProfile>> parse_profiles(std::string_view bytes,
                                                         std::string& error, Fault* fault);
 std::optional<std::string> parse_stream_uri(std::string_view bytes, std::string& error,
                                             Fault* fault);
-std::optional<std::vector<Preset>> parse_presets(std::string_view bytes, std::string& error,
-                                                 Fault* fault);
-// Any answer whose body is `expected` (…Response) and nothing else is read (PTZ moves).
-bool parse_empty_answer(std::string_view bytes, const char* expected, std::string& error,
-                        Fault* fault);
 
 // "2026-12-06T12:00:00Z" for a time in milliseconds since 1970 (UTC).
 std::string xml_datetime(int64_t unix_ms);

@@ -130,11 +130,6 @@ TEST(OnvifMessages, ParsesProfilesAndStreamUri) {
   ASSERT_TRUE(uri) << error;
   EXPECT_EQ(*uri,
             "rtsp://192.168.1.108:554/cam/realmonitor?channel=1&subtype=0&unicast=true&proto=Onvif");
-
-  auto presets = parse_presets(answer("ptz_get_presets.xml"), error, &fault);
-  ASSERT_TRUE(presets) << error;
-  ASSERT_EQ(presets->size(), 2u);
-  EXPECT_EQ((*presets)[1].name, "Till area");
 }
 
 TEST(OnvifMessages, AuthenticationFaultsReadAsUnauthorized) {
