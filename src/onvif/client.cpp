@@ -2,7 +2,7 @@
 
 #include <openssl/rand.h>
 
-#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 
 #include "core/error.h"
@@ -38,14 +38,17 @@ DeviceClient::DeviceClient(std::string device_url, Credentials credentials, cons
 
 std::string DeviceClient::call(const std::string& url, Operation op, const RequestArgs& args) {
   UsernameTokenInput token;
-  if (!credentials_.empty()) {
+  // GetSystemDateAndTime goes without a token: anyone may ask (ONVIF Core §5.9.4.3), and a
+  // token in the recorder's time could be refused by a camera whose clock is off.
+  const bool sign = !credentials_.empty() && op != Operation::kGetSystemDateAndTime;
+  if (sign) {
     token.nonce.resize(16);
     if (RAND_bytes(reinterpret_cast<unsigned char*>(token.nonce.data()), 16) != 1) {
       throw Error(ErrorCode::kInternal, "no random bytes for a WS-Security nonce");
     }
     token.created = xml_datetime(ms_since_epoch(clock_.wall_now()) + clock_offset_ms_);
   }
-  const std::string body = build_request(op, args, credentials_, token);
+  const std::string body = build_request(op, args, sign ? credentials_ : Credentials{}, token);
   const std::string what = describe(op, url);
   // SOAP 1.2 over HTTP names the action in the Content-Type (RFC 3902 §1).
   HttpPostResult r = http_post(
