@@ -19,6 +19,7 @@ extern "C" {
 }
 
 #include "app/data_dir_lock.h"
+#include "app/discover_command.h"
 #include "app/recorder_service.h"
 #include "app/user_commands.h"
 #include "catalog/accounts.h"
@@ -448,6 +449,26 @@ int main(int argc, char** argv) {
                      "PEM file of the time-stamping authority's CA, to check RFC 3161 tokens' "
                      "signatures (without it only that each token is for its checkpoint)");
 
+  DiscoverOptions discover_options;
+  auto* discover = app.add_subcommand(
+      "discover", "find ONVIF cameras (WS-Discovery) and, with --user/--password, their streams");
+  discover->add_option("--address", discover_options.addresses,
+                       "probe this camera directly (IPv4[:port], repeatable)");
+  discover->add_option("--subnet", discover_options.subnet,
+                       "probe every host of this subnet directly (e.g. 192.168.1.0/24, at most /22)");
+  discover->add_option("--device", discover_options.devices,
+                       "read this device service URL without probing (repeatable)");
+  discover->add_flag("--multicast", discover_options.multicast,
+                     "also send the multicast probe (the default when nothing else is named)");
+  discover->add_option("--interface", discover_options.interface_address,
+                       "send the multicast probe out of the interface with this IPv4 address");
+  discover->add_option("--user", discover_options.user, "camera user name (reads profiles)");
+  discover->add_option("--password", discover_options.password, "camera password");
+  discover->add_option("--wait", discover_options.wait_ms, "how long to wait for answers (ms)")
+      ->capture_default_str()
+      ->check(CLI::Range(100, 30'000));
+  discover->add_flag("--json", discover_options.json, "print the result as JSON");
+
   CLI11_PARSE(app, argc, argv);
   // Nothing vigil writes is for other users: the catalog holds password and token hashes, the
   // recordings are footage. Group members (e.g. a backup user) may read; others get nothing.
@@ -458,6 +479,7 @@ int main(int argc, char** argv) {
   }
   // Before the configuration: whoever verifies a bundle usually has no vigil.toml.
   if (*verify) return run_verify(bundle_file, trusted_key, tsa_ca);
+  if (*discover) return run_discover(discover_options);
   setup_logging(log_level);
   std::unique_ptr<ConfigStore> configs;
   try {

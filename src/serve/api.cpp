@@ -179,6 +179,7 @@ Api::Api(ConfigStore& configs, AccountStore& accounts, const Clock& clock, Statu
       events_api_(configs, clock, playback_),
       settings_api_(configs, accounts, clock, status_),
       holds_api_(configs, accounts, clock),
+      discover_api_(accounts, clock),
       web_(configs.current()->http.web_root) {
   if (accounts_.user_count() == 0) setup_token_ = random_secret(24);
   const HttpSettings& http = configs.current()->http;
@@ -242,6 +243,7 @@ void Api::add_routes() {
   events_api_.add_routes(router_);
   settings_api_.add_routes(router_);
   holds_api_.add_routes(router_);
+  discover_api_.add_routes(router_);
   add("GET", "/api/cameras/{id:camera}/live.mp4", Access{true, Role::kViewer, "id"}, &Api::live);
   add("GET", "/api/cameras/{id:camera}/snapshot.jpg", Access{true, Role::kViewer, "id"},
       &Api::snapshot);

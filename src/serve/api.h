@@ -20,6 +20,7 @@
 #include "core/supervision.h"
 #include "serve/auth.h"
 #include "serve/events_api.h"
+#include "serve/discover_api.h"
 #include "serve/holds_api.h"
 #include "serve/http.h"
 #include "serve/playback.h"
@@ -131,6 +132,7 @@ class Api {
   EventsApi events_api_;  // events, their snapshots and clips (events_api.h)
   SettingsApi settings_api_;  // notifications, storage, events settings (settings_api.h)
   HoldsApi holds_api_;  // evidence holds (holds_api.h)
+  DiscoverApi discover_api_;  // "Find cameras" (discover_api.h)
   Router router_;
   std::mutex setup_mu_;
   std::optional<std::string> setup_token_;

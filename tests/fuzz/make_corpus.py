@@ -15,6 +15,7 @@ OUT/<target>/ gets, per target:
   bundle          a real evidence bundle's manifest.json (tests/data/bundle), and the canonical
                   chain entries and checkpoint messages it holds
   receipt         ESC/POS streams of a real encoder library (tests/data/receipts)
+  onvif           the Hikvision- and Dahua-shaped ONVIF answers of tests/data/onvif
 
 Usage: make_corpus.py SOURCE_DIR OUT_DIR. Seeds are a few KB each; nothing is downloaded.
 """
@@ -210,6 +211,12 @@ def main():
                 streams.append(f.read())
             put("receipt", name, b"\x07" + streams[-1])
     put("receipt", "all", b"\x00" + b"".join(streams))
+
+    onvif = os.path.join(SRC, "tests", "data", "onvif")
+    for name in sorted(os.listdir(onvif)):
+        if name.endswith(".xml"):
+            with open(os.path.join(onvif, name), "rb") as f:
+                put("onvif", name, f.read())
 
 
 main()

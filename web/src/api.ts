@@ -86,6 +86,35 @@ export interface ProbeResult {
   error?: string;
 }
 
+// POST /api/discover, /api/discover/device: an ONVIF camera that answered (docs/cameras.md).
+export interface FoundProfile {
+  token: string;
+  name: string;
+  encoding: string;
+  width: number;
+  height: number;
+  fps: number | null;
+  bitrate_kbps: number | null;
+  ptz: boolean;
+  uri: string;
+}
+export interface FoundCamera {
+  endpoint: string;
+  address: string;
+  device_url: string;
+  name: string;
+  manufacturer: string;
+  model: string;
+  reason?: string;
+  error?: string;
+  clock_offset_ms?: number | null;
+  clock_off?: boolean;
+  ptz_url?: string;
+  profiles?: FoundProfile[];
+  main?: number | null;
+  sub?: number | null;
+}
+
 export interface Range {
   start_ms: number;
   end_ms: number;
@@ -331,6 +360,10 @@ export const api = {
   removeCamera: (id: string) => request<void>('DELETE', `/api/cameras/${encodeURIComponent(id)}`),
   probeCamera: (body: { url: string; camera?: string; transport?: string; rtsp_client?: string }, signal?: AbortSignal) =>
     request<ProbeResult>('POST', '/api/cameras/probe', body, signal),
+  discover: (body: Record<string, unknown>) =>
+    request<{ cameras: FoundCamera[] }>('POST', '/api/discover', body).then((r) => r.cameras),
+  readDevice: (body: { device_url: string; user: string; password: string }) =>
+    request<FoundCamera>('POST', '/api/discover/device', body),
 
   timeline: (id: string, start: number, end: number, signal?: AbortSignal) =>
     request<Timeline>(

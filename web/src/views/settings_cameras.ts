@@ -4,6 +4,7 @@
 // form shows as is.
 import { api, type Camera } from '../api';
 import type { Ctx } from '../app';
+import { findCameras } from '../camera_discovery';
 import { probeButton } from '../camera_probe';
 import { h, mount, notice, spinner } from '../dom';
 import { scheduleEditor } from '../schedule_editor';
@@ -72,6 +73,11 @@ export function camerasSettings(root: HTMLElement, _ctx: Ctx): () => void {
       { class: 'card camera-form', 'aria-labelledby': 'cam-form-title' },
       h('h2', { id: 'cam-form-title' }, isNew ? 'Add a camera' : `Edit ${cam.name}`),
       section('Connection', 'cam-sec-conn',
+        ...(isNew ? [findCameras((c) => {
+          if (!name.value) name.value = c.name;
+          url.value = c.url;
+          subUrl.value = c.sub_url;
+        })] : []),
         h('div', { class: 'form-grid' },
           field('Id', id, 'a-z, 0-9, _ and -; recordings are filed under it and it cannot change'),
           field('Name', name, 'for people; the id when empty'),

@@ -1,0 +1,159 @@
+"""ONVIF discovery against the camera simulator (tests/fixtures/onvif_camera.py) paired with the
+RTSP test camera: `vigil discover` finds it by a directed probe to 127.0.0.1, reads its profiles
+with the right password, reports "unauthorized" with a wrong one; the API routes do the same for
+an admin; the main stream URL it announces is added as a camera and records. The multicast probe
+is tested only inside a network namespace that has nothing but loopback (`unshare -n`), so that no
+probe ever leaves the machine."""
+import json
+import os
+import shutil
+import subprocess
+import unittest
+
+from harness import FIXTURES, PYTHON, VIGIL_BIN, RtspCamera, TestCase, Vigil, make_clip, spawn
+from test_serve import Client
+
+
+class OnvifCamera:
+    def __init__(self, main, sub, user, password, extra=()):
+        self.proc = spawn([PYTHON, os.path.join(FIXTURES, "onvif_camera.py"), "--main", main,
+                           "--sub", sub, "--user", user, "--password", password, *extra],
+                          stdout=subprocess.PIPE, text=True, bufsize=1)
+        line = self.proc.stdout.readline().split()
+        if not line or line[0] != "ready":
+            raise RuntimeError("onvif_camera.py did not start: %r" % line)
+        fields = dict(kv.split("=") for kv in line[1:])
+        self.port, self.discovery = int(fields["port"]), int(fields["discovery"])
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+def discover(*args):
+    return subprocess.run([VIGIL_BIN, "discover", *args], capture_output=True, text=True,
+                          timeout=60)
+
+
+class Onvif(TestCase):
+    @classmethod
+    def setUpClass(cls):
+        clip = make_clip("onvif", "--codec", "h264", "--seconds", "10")
+        cls.rtsp = RtspCamera({"main": clip, "sub": clip})
+        cls.onvif = OnvifCamera(cls.rtsp.url("main"), cls.rtsp.url("sub"), "admin", "s3cr<et")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.onvif.close()
+        cls.rtsp.close()
+
+    def test_cli_finds_the_camera_and_reads_its_streams(self):
+        target = "127.0.0.1:%d" % self.onvif.discovery
+        r = discover("--address", target, "--wait", "1000")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("found 1 camera", r.stdout)
+        self.assertIn("127.0.0.1:%d" % self.onvif.port, r.stdout)
+        self.assertIn("DS-2CD2143G0-I", r.stdout)
+
+        r = discover("--address", target, "--wait", "1000", "--user", "admin", "--password",
+                     "s3cr<et", "--json")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        cam = json.loads(r.stdout)["cameras"][0]
+        self.assertEqual(cam["manufacturer"], "HIKVISION")
+        self.assertEqual(cam["info"]["firmware"], "V5.5.82 build 190909")
+        self.assertFalse(cam["clock_off"])
+        main, sub = cam["profiles"][cam["main"]], cam["profiles"][cam["sub"]]
+        self.assertEqual(main["uri"], self.rtsp.url("main"))
+        self.assertEqual((main["width"], main["height"], main["encoding"]), (1920, 1080, "H264"))
+        self.assertEqual(sub["uri"], self.rtsp.url("sub"))
+        self.assertEqual((sub["width"], sub["height"]), (640, 360))
+        self.assertEqual(cam["ptz_url"], "http://127.0.0.1:%d/onvif/PTZ" % self.onvif.port)
+
+        r = discover("--address", target, "--wait", "1000", "--user", "admin", "--password", "no")
+        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
+        self.assertIn("unauthorized", r.stdout)
+        self.assertNotIn("1920x1080", r.stdout)
+
+        # Nothing listening: nothing found, promptly.
+        r = discover("--address", "127.0.0.1:9", "--wait", "300")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("no camera answered", r.stdout)
+
+    def test_clock_far_off_is_flagged(self):
+        off = self.track(OnvifCamera(self.rtsp.url("main"), self.rtsp.url("sub"), "admin", "pw",
+                                     ["--clock-offset", "-120"]))
+        r = discover("--device", "http://127.0.0.1:%d/onvif/device_service" % off.port,
+                     "--user", "admin", "--password", "pw", "--json")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        cam = json.loads(r.stdout)["cameras"][0]
+        self.assertTrue(cam["clock_off"])
+        self.assertLess(abs(cam["clock_offset_ms"] + 120_000), 3_000)
+        # The token's Created followed the camera's clock, or it would have refused it.
+        self.assertEqual(len(cam["profiles"]), 2)
+
+    def test_api_finds_reads_and_the_stream_records(self):
+        v = self.track(Vigil(self.workdir, [], segment_seconds=10).start())
+        url = v.web_url()
+        r = subprocess.run([VIGIL_BIN, "-c", v.config, "user", "add", "root", "--role", "admin"],
+                           input="root-password\n", capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        c = Client(url)
+        self.assertEqual(c.login("root", "root-password")[0], 200)
+        target = "127.0.0.1:%d" % self.onvif.discovery
+
+        status, _, body, _ = c.request("POST", "/api/discover", {"address": target, "wait_ms": 1000})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(len(body["cameras"]), 1)
+        found = body["cameras"][0]
+        self.assertEqual(found["model"], "DS-2CD2143G0-I")
+        self.assertNotIn("profiles", found)
+
+        status, _, body, _ = c.request("POST", "/api/discover/device", {
+            "device_url": found["device_url"], "user": "admin", "password": "wrong"})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["reason"], "unauthorized")
+        self.assertIn("unauthorized", body["error"])
+
+        status, _, body, _ = c.request("POST", "/api/discover", {
+            "address": target, "wait_ms": 1000, "user": "admin", "password": "s3cr<et"})
+        self.assertEqual(status, 200, body)
+        cam = body["cameras"][0]
+        main = cam["profiles"][cam["main"]]["uri"]
+        sub = cam["profiles"][cam["sub"]]["uri"]
+        self.assertEqual(main, self.rtsp.url("main"))
+
+        status, _, body, _ = c.request("POST", "/api/discover", {"subnet": "10.0.0.0/8"})
+        self.assertEqual(status, 400, body)
+        # Discovery is audited, without the password.
+        audit = v.query("SELECT action, detail FROM audit WHERE action = 'camera_discover'")
+        self.assertEqual(len(audit), 3, audit)
+        self.assertFalse(any("s3cr" in a["detail"] or "wrong" in a["detail"] for a in audit))
+
+        status, _, body, _ = c.request("POST", "/api/cameras",
+                                       {"id": "found", "url": main, "sub_url": sub})
+        self.assertEqual(status, 201, body)
+        v.wait_for(lambda: v.segments("found"), 30, "a segment of the discovered camera")
+
+    @unittest.skipUnless(os.geteuid() == 0 and shutil.which("unshare") and shutil.which("ip"),
+                         "a network namespace needs root, unshare and ip")
+    def test_multicast_probe_inside_a_loopback_only_namespace(self):
+        # Both ends in one fresh network namespace with only `lo`: the probe cannot leave.
+        script = (
+            "set -e; ip link set lo up; "
+            "%(py)s %(sim)s --main rtsp://127.0.0.1:1/main --user admin --password pw --multicast"
+            " >sim.out 2>sim.err </dev/null & sim=$!; "
+            "for i in $(seq 50); do grep -q ready sim.out 2>/dev/null && break; sleep 0.1; done; "
+            "rc=0; %(vigil)s discover --multicast --interface 127.0.0.1 --wait 1500 --json || rc=$?; "
+            "kill $sim; exit $rc") % {"py": PYTHON, "sim": os.path.join(FIXTURES, "onvif_camera.py"),
+                                      "vigil": os.path.abspath(VIGIL_BIN)}
+        r = subprocess.run(["unshare", "-n", "sh", "-c", script], capture_output=True, text=True,
+                           timeout=60, cwd=self.workdir)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        cams = json.loads(r.stdout)["cameras"]
+        self.assertEqual(len(cams), 1, cams)
+        self.assertEqual(cams[0]["name"], "HIKVISION DS-2CD2143G0-I")
+
+
+if __name__ == "__main__":
+    unittest.main()
