@@ -239,7 +239,9 @@ int run_check(const Config& config, bool repair, bool hashes, bool audit) {
   }
   std::cout << "checked " << r.segments << " segment(s), " << r.files << " file(s), "
             << r.chain_entries << " chain entries and " << r.checkpoints
-            << " signed checkpoint(s): " << r.mismatches() << " mismatch(es)";
+            << " signed checkpoint(s)";
+  if (r.tsa_tokens) std::cout << " (" << r.tsa_tokens << " with an RFC 3161 timestamp)";
+  std::cout << ": " << r.mismatches() << " mismatch(es)";
   if (altered) std::cout << ", " << altered << " ALTERED";
   if (!r.unverified.empty()) std::cout << ", " << r.unverified.size() << " unverified";
   if (repair) std::cout << ", " << (r.mismatches() - unrepaired) << " repaired";

@@ -33,6 +33,7 @@ void exchange(Stream& stream, bhttp::request<bhttp::string_body>& req, HttpPostR
         return;
       }
       out.status = static_cast<int>(res.result_int());
+      out.body = std::move(res.body());
     });
   });
 }
