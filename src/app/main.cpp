@@ -341,6 +341,16 @@ int run_status(const Config& config, bool as_json) {
   if (j.contains("key_fingerprint")) {
     std::cout << "signing key: " << j["key_fingerprint"].get<std::string>() << "\n";
   }
+  if (j.contains("tsa")) {
+    // RFC 3161 (app/tsa_stamper.h): what was timestamped, and what was kept without a token.
+    const nlohmann::json& t = j["tsa"];
+    std::cout << "timestamps (" << t.value("url", "") << "): " << t.value("timestamped", 0)
+              << " granted, " << t.value("pending", 0) << " pending, "
+              << t.value("untimestamped", 0) << " kept untimestamped";
+    const std::string err = t.value("last_error", "");
+    if (!err.empty()) std::cout << " (last error: " << err << ")";
+    std::cout << "\n";
+  }
   if (j.contains("disk_free_bytes")) {
     std::cout << "disk free: " << human_bytes(j["disk_free_bytes"].get<double>()) << "\n";
   }

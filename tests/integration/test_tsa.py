@@ -4,6 +4,7 @@ end to end: vigil records from the test camera with [integrity] tsa_url pointing
 accepts over the checkpoint's message, and `vigil check` counts; the TSA stopped, recording goes
 on and the status reports checkpoints kept untimestamped; the TSA back, tokens come again."""
 import os
+import re
 import sqlite3
 import struct
 import subprocess
@@ -59,6 +60,9 @@ class Tsa(TestCase):
         self.assertEqual(tsa_st["url"], tsa.url)
         self.assertIn("tsa: no timestamp token from " + tsa.url, v.log())
         self.assertIn("kept without a timestamp token", v.log())
+        self.assertRegex(v.run("status").stdout,
+                         r"timestamps \(%s\): \d+ granted, \d+ pending, [1-9]\d* kept "
+                         r"untimestamped" % re.escape(tsa.url))
         self.assertGreater(len(v.query("SELECT 1 FROM chain_entry")), fragments)
         self.assertTrue(v.query("SELECT 1 FROM checkpoint WHERE id > ? AND tsa_token IS NULL",
                                 (down_at_id,)))
