@@ -40,8 +40,8 @@ class RecorderService {
   RecorderService(const Config& config, const Clock& clock, ComponentRegistry& components);
   ~RecorderService();
 
-  // Starts recording, retention, the tsa stamper (with [integrity] tsa_url) and the status writer ("status" thread: status.json every
-  // `status_period`).
+  // Starts recording, retention, the tsa stamper (with [integrity] tsa_url) and the status
+  // writer ("status" thread: status.json every `status_period`).
   void start(std::chrono::milliseconds status_period = std::chrono::seconds(5));
   void stop();
   // Brings the running cameras in line with `next`: starts added ones, stops removed ones

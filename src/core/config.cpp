@@ -219,8 +219,8 @@ bool is_http_url(const std::string& url) {
 
 // A CA certificate file (PEM) for TLS to a notification target, or a TSA's CA: absolute, and
 // readable now, so a typo is found when the setting is made rather than at the first use.
-std::filesystem::path get_ca_file(const Validator& v, const toml::table& t, const std::string& where,
-                                  const char* key = "ca_file") {
+std::filesystem::path get_ca_file(const Validator& v, const toml::table& t,
+                                  const std::string& where, const char* key = "ca_file") {
   const std::string text = v.get_string(t, where, key, "");
   if (text.empty()) return {};
   const std::filesystem::path p(text);

@@ -1,5 +1,6 @@
 // One HTTP(S) POST with a deadline for the whole exchange (connect, TLS, send, answer), for
-// webhooks and RFC 3161 timestamp requests. Boost.Beast on a private io_context, so nothing here is shared between calls.
+// webhooks and RFC 3161 timestamp requests. Boost.Beast on a private io_context, so nothing
+// here is shared between calls.
 // HTTPS verifies the server's certificate against the system's trust store (or, when `ca_file`
 // is given, that PEM file alone: a private CA) and its host name.
 #pragma once

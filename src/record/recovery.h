@@ -55,7 +55,8 @@ struct CheckReport {
 };
 
 // Walks every camera's hash chain (record/chain_check.cpp): sequence holes, links that do not
-// match their rows, checkpoints whose signature, head or RFC 3161 token does not hold. `data_dir` holds keys/.
+// match their rows, checkpoints whose signature, head or RFC 3161 token does not hold.
+// `data_dir` holds keys/.
 void check_chains(Catalog& catalog, const std::filesystem::path& data_dir, CheckReport& report);
 
 CheckReport check_catalog(Catalog& catalog, const std::filesystem::path& data_dir,

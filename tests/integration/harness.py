@@ -3,7 +3,7 @@
 - make_clip(): test clips made with ffmpeg (tests/fixtures/make_clip.sh), cached per build.
 - RtspCamera: the GStreamer RTSP test camera (tests/fixtures/rtsp_camera.py).
 - GarbageServer: a TCP port that answers with garbage, a recorded 401, or silence.
-- TsaServer: an RFC 3161 time-stamping authority (`openssl ts -reply`, tests/fixtures/tsa_server.py).
+- TsaServer: an RFC 3161 time-stamping authority (tests/fixtures/tsa_server.py).
 - ReplayCamera: real cameras' recorded RTSP answers (tests/data/cameras) in front of a clip.
 - Vigil: a `vigil serve` on a temporary data directory, with helpers to kill, restart, check
   and read its catalog (sqlite3) and status.
