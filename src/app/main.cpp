@@ -240,7 +240,9 @@ int run_check(const Config& config, bool repair, bool hashes, bool audit) {
   }
   std::cout << "checked " << r.segments << " segment(s), " << r.files << " file(s), "
             << r.chain_entries << " chain entries and " << r.checkpoints
-            << " signed checkpoint(s): " << r.mismatches() << " mismatch(es)";
+            << " signed checkpoint(s)";
+  if (r.tsa_tokens) std::cout << " (" << r.tsa_tokens << " with an RFC 3161 timestamp)";
+  std::cout << ": " << r.mismatches() << " mismatch(es)";
   if (altered) std::cout << ", " << altered << " ALTERED";
   if (!r.unverified.empty()) std::cout << ", " << r.unverified.size() << " unverified";
   if (repair) std::cout << ", " << (r.mismatches() - unrepaired) << " repaired";
@@ -339,6 +341,16 @@ int run_status(const Config& config, bool as_json) {
   }
   if (j.contains("key_fingerprint")) {
     std::cout << "signing key: " << j["key_fingerprint"].get<std::string>() << "\n";
+  }
+  if (j.contains("tsa")) {
+    // RFC 3161 (app/tsa_stamper.h): what was timestamped, and what was kept without a token.
+    const nlohmann::json& t = j["tsa"];
+    std::cout << "timestamps (" << t.value("url", "") << "): " << t.value("timestamped", 0)
+              << " granted, " << t.value("pending", 0) << " pending, "
+              << t.value("untimestamped", 0) << " kept untimestamped";
+    const std::string err = t.value("last_error", "");
+    if (!err.empty()) std::cout << " (last error: " << err << ")";
+    std::cout << "\n";
   }
   if (j.contains("disk_free_bytes")) {
     std::cout << "disk free: " << human_bytes(j["disk_free_bytes"].get<double>()) << "\n";

@@ -41,6 +41,9 @@ RecorderService::RecorderService(const Config& config, const Clock& clock,
                                           clock_.wall_now()});
   spdlog::info("signing checkpoints with key {}", signer->fingerprint);
   signer_ = std::move(signer);
+  if (!fixed_.tsa.url.empty()) {
+    tsa_ = std::make_unique<TsaStamper>(fixed_.tsa, *catalog_, clock_, &components_);
+  }
 
   retention_ = std::make_unique<Retention>(*catalog_, fixed_.data_dir, fixed_.min_free_bytes,
                                            retention_limits(fixed_), clock_, disk_, &components_);
@@ -170,6 +173,7 @@ void RecorderService::start(std::chrono::milliseconds status_period) {
   const RetentionPass first = retention_->run_once();
   if (first.deleted) spdlog::info("retention: deleted {} segment(s) at start", first.deleted);
   retention_->start(std::chrono::seconds(10));
+  if (tsa_) tsa_->start();
   {
     std::lock_guard lock(mu_);
     for (auto& c : cameras_) c->pipeline.start();
@@ -188,6 +192,7 @@ void RecorderService::stop() {
   std::lock_guard lock(mu_);
   for (auto& c : cameras_) c->pipeline.stop();
   if (retention_) retention_->stop();
+  if (tsa_) tsa_->stop();
   started_ = false;
 }
 
@@ -481,6 +486,16 @@ std::string RecorderService::status_json() {
     notes["webhooks"] = list;
   }
   out["notifications"] = notes;
+  if (tsa_) {
+    const TsaStatus t = tsa_->status();
+    out["tsa"] = {{"url", t.url},
+                  {"timestamped", t.timestamped},
+                  {"untimestamped", t.untimestamped},
+                  {"pending", t.pending},
+                  {"failed_requests", t.failed_requests},
+                  {"last_error", t.last_error},
+                  {"last_token_at", t.last_token_at ? format_iso8601(*t.last_token_at) : ""}};
+  }
   json comps = json::array();
   for (const ComponentStatus& c : components) {
     comps.push_back({{"component", c.id.component},

@@ -16,6 +16,7 @@
 
 #include "analyze/camera_analyzer.h"
 #include "app/analysis_tap.h"
+#include "app/tsa_stamper.h"
 #include "catalog/catalog.h"
 #include "catalog/event_store.h"
 #include "catalog/holds.h"
@@ -39,8 +40,8 @@ class RecorderService {
   RecorderService(const Config& config, const Clock& clock, ComponentRegistry& components);
   ~RecorderService();
 
-  // Starts recording, retention and the status writer ("status" thread: status.json every
-  // `status_period`).
+  // Starts recording, retention, the tsa stamper (with [integrity] tsa_url) and the status
+  // writer ("status" thread: status.json every `status_period`).
   void start(std::chrono::milliseconds status_period = std::chrono::seconds(5));
   void stop();
   // Brings the running cameras in line with `next`: starts added ones, stops removed ones
@@ -115,6 +116,8 @@ class RecorderService {
   std::function<Sha256()> audit_head_;  // set before start()
   // Shared by every camera's recorder; made once, in the constructor.
   std::shared_ptr<const CheckpointSigner> signer_;
+  // RFC 3161 tokens for the checkpoints the recorders store; only with [integrity] tsa_url.
+  std::unique_ptr<TsaStamper> tsa_;
   std::unique_ptr<Retention> retention_;
   // Events: analysis results -> catalog rows, snapshots and alerts (docs/design/events.md).
   // Declared before the cameras, whose analyzers feed them: destroyed after them.

@@ -118,10 +118,13 @@ ChainRow next_chain_row(const std::optional<ChainRow>& head, ChainEntry e, int64
                         int64_t fragment_position = -1);
 
 struct CheckpointRow {
+  int64_t id = 0;  // the row's id, set when read (the order checkpoints were stored in)
   Checkpoint checkpoint;
   std::string key_fingerprint;
   Signature signature{};
-  std::optional<Bytes> tsa_token;  // RFC 3161 token; not requested yet (docs/design/integrity.md)
+  // RFC 3161 TimeStampResp (DER) over checkpoint_message(checkpoint); none until the tsa
+  // stamper got one, or ever without [integrity] tsa_url (docs/design/integrity.md).
+  std::optional<Bytes> tsa_token;
 };
 
 struct SigningKeyRow {
@@ -214,6 +217,13 @@ class Catalog {
   std::vector<std::string> chain_cameras();
   void add_checkpoint(const CheckpointRow& c);
   std::vector<CheckpointRow> checkpoints(const std::string& camera);
+  // The tsa stamper's queue (app/tsa_stamper.h): checkpoints of every camera without a token
+  // and with an id above `after_id`, oldest first, at most `limit`.
+  std::vector<CheckpointRow> checkpoints_without_token(int64_t after_id, size_t limit);
+  // The highest checkpoint id so far (0: none).
+  int64_t last_checkpoint_id();
+  // Stores the token a TSA granted for checkpoint `id`; a row's only change ever.
+  void set_checkpoint_tsa_token(int64_t id, const Bytes& token);
   // Public keys that signed checkpoints; adding one already there does nothing.
   void add_signing_key(const SigningKeyRow& k);
   std::vector<SigningKeyRow> signing_keys();

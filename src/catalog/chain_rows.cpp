@@ -130,26 +130,59 @@ void Catalog::add_checkpoint(const CheckpointRow& c) {
   st.run();
 }
 
+namespace {
+
+constexpr const char* kCheckpointColumns =
+    "SELECT id, camera_id, sequence, head, wall_time_ms, audit_head, key_fingerprint, "
+    "signature, tsa_token FROM checkpoint ";
+
+CheckpointRow read_checkpoint_row(const sql::Statement& st) {
+  CheckpointRow c;
+  c.id = st.int64("id");
+  c.checkpoint.camera_id = st.text("camera_id");
+  c.checkpoint.sequence = static_cast<uint64_t>(st.int64("sequence"));
+  c.checkpoint.head = fixed_blob<32>(st, "head");
+  c.checkpoint.wall_time = wall_from_ms(st.int64("wall_time_ms"));
+  c.checkpoint.audit_head = fixed_blob<32>(st, "audit_head");
+  c.key_fingerprint = st.text("key_fingerprint");
+  c.signature = fixed_blob<64>(st, "signature");
+  if (!st.is_null("tsa_token")) c.tsa_token = st.blob("tsa_token");
+  return c;
+}
+
+}  // namespace
+
 std::vector<CheckpointRow> Catalog::checkpoints(const std::string& camera) {
   Reader r(*this);
-  auto st = r->prepare(
-      "SELECT camera_id, sequence, head, wall_time_ms, audit_head, key_fingerprint, signature, "
-      "tsa_token FROM checkpoint WHERE camera_id = :camera ORDER BY sequence, id");
+  auto st = r->prepare(std::string(kCheckpointColumns) +
+                       "WHERE camera_id = :camera ORDER BY sequence, id");
   st.bind(":camera", camera);
   std::vector<CheckpointRow> out;
-  while (st.step()) {
-    CheckpointRow c;
-    c.checkpoint.camera_id = st.text("camera_id");
-    c.checkpoint.sequence = static_cast<uint64_t>(st.int64("sequence"));
-    c.checkpoint.head = fixed_blob<32>(st, "head");
-    c.checkpoint.wall_time = wall_from_ms(st.int64("wall_time_ms"));
-    c.checkpoint.audit_head = fixed_blob<32>(st, "audit_head");
-    c.key_fingerprint = st.text("key_fingerprint");
-    c.signature = fixed_blob<64>(st, "signature");
-    if (!st.is_null("tsa_token")) c.tsa_token = st.blob("tsa_token");
-    out.push_back(std::move(c));
-  }
+  while (st.step()) out.push_back(read_checkpoint_row(st));
   return out;
+}
+
+std::vector<CheckpointRow> Catalog::checkpoints_without_token(int64_t after_id, size_t limit) {
+  Reader r(*this);
+  auto st = r->prepare(std::string(kCheckpointColumns) +
+                       "WHERE id > :after AND tsa_token IS NULL ORDER BY id LIMIT :limit");
+  st.bind(":after", after_id).bind(":limit", static_cast<int64_t>(limit));
+  std::vector<CheckpointRow> out;
+  while (st.step()) out.push_back(read_checkpoint_row(st));
+  return out;
+}
+
+int64_t Catalog::last_checkpoint_id() {
+  Reader r(*this);
+  auto st = r->prepare("SELECT COALESCE(MAX(id), 0) AS id FROM checkpoint");
+  return st.step() ? st.int64("id") : 0;
+}
+
+void Catalog::set_checkpoint_tsa_token(int64_t id, const Bytes& token) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare("UPDATE checkpoint SET tsa_token = :tsa WHERE id = :id");
+  st.bind(":tsa", token).bind(":id", id);
+  st.run();
 }
 
 void Catalog::add_signing_key(const SigningKeyRow& k) {

@@ -211,15 +211,22 @@ std::vector<ScheduleEntry> get_schedule(const Validator& v, const toml::node* n,
   return out;
 }
 
-// A CA certificate file (PEM) for TLS to a notification target: absolute, and readable now, so a
-// typo is found when the setting is made rather than at the first alert.
-std::filesystem::path get_ca_file(const Validator& v, const toml::table& t, const std::string& where) {
-  const std::string text = v.get_string(t, where, "ca_file", "");
+// http(s)://host[:port][/path] (webhooks, the TSA).
+bool is_http_url(const std::string& url) {
+  static const std::regex re("^https?://[^/\\s?#]+(/[^\\s]*)?$");
+  return std::regex_match(url, re);
+}
+
+// A CA certificate file (PEM) for TLS to a notification target, or a TSA's CA: absolute, and
+// readable now, so a typo is found when the setting is made rather than at the first use.
+std::filesystem::path get_ca_file(const Validator& v, const toml::table& t,
+                                  const std::string& where, const char* key = "ca_file") {
+  const std::string text = v.get_string(t, where, key, "");
   if (text.empty()) return {};
   const std::filesystem::path p(text);
-  if (!p.is_absolute()) v.fail(where + "ca_file", "\"" + text + "\"", "must be an absolute path");
+  if (!p.is_absolute()) v.fail(where + key, "\"" + text + "\"", "must be an absolute path");
   std::ifstream in(p);
-  if (!in) v.fail(where + "ca_file", "\"" + text + "\"", "cannot be read");
+  if (!in) v.fail(where + key, "\"" + text + "\"", "cannot be read");
   return p;
 }
 
@@ -301,8 +308,7 @@ void parse_events_settings(const Validator& v, const toml::table& root, Config& 
                    "retry_initial_ms", "queue_limit"});
       WebhookTarget h;
       h.url = v.get_string(*t, w, "url", "");
-      static const std::regex url_re("^https?://[^/\\s?#]+(/[^\\s]*)?$");
-      if (!std::regex_match(h.url, url_re)) {
+      if (!is_http_url(h.url)) {
         v.fail(w + "url", "\"" + redact_url(h.url) + "\"", "must be an http:// or https:// URL");
       }
       h.secret = v.get_string(*t, w, "secret", "");
@@ -505,9 +511,29 @@ Config parse_config(const std::string& text, const std::string& source,
   if (const toml::node* n = root.get("integrity")) {
     const toml::table* t = n->as_table();
     if (!t) v.fail("integrity", Validator::describe(*n), "must be a table");
-    v.only_keys(*t, "integrity", {"checkpoint_seconds"});
+    v.only_keys(*t, "integrity",
+                {"checkpoint_seconds", "tsa_url", "tsa_ca", "tsa_timeout_seconds",
+                 "tsa_batch_seconds", "tsa_retry_seconds"});
     if (auto x = v.get_int(*t, "integrity.", "checkpoint_seconds", 1, 3600)) {
       c.checkpoint_period = std::chrono::seconds(*x);
+    }
+    TsaSettings& tsa = c.tsa;
+    tsa.url = v.get_string(*t, "integrity.", "tsa_url", "");
+    if (!tsa.url.empty() && !is_http_url(tsa.url)) {
+      v.fail("integrity.tsa_url", "\"" + redact_url(tsa.url) + "\"",
+             "must be an http:// or https:// URL of an RFC 3161 time-stamping authority");
+    }
+    tsa.ca_file = get_ca_file(v, *t, "integrity.", "tsa_ca");
+    if (!tsa.ca_file.empty() && tsa.url.empty()) {
+      v.fail("integrity.tsa_ca", "\"" + tsa.ca_file.string() + "\"", "needs integrity.tsa_url");
+    }
+    auto secs = [](int64_t x) { return std::chrono::seconds(x); };
+    if (auto x = v.get_int(*t, "integrity.", "tsa_timeout_seconds", 1, 300)) tsa.timeout = secs(*x);
+    if (auto x = v.get_int(*t, "integrity.", "tsa_batch_seconds", 1, 3600)) {
+      tsa.batch_period = secs(*x);
+    }
+    if (auto x = v.get_int(*t, "integrity.", "tsa_retry_seconds", 1, 7 * 86400)) {
+      tsa.retry_for = secs(*x);
     }
   }
 

@@ -201,6 +201,19 @@ struct AuditSettings {
   std::filesystem::path syslog_socket = "/dev/log";  // journald and rsyslog listen here
 };
 
+// [integrity] tsa_*: RFC 3161 timestamps for signed checkpoints (app/tsa_stamper.h,
+// docs/design/integrity.md "Trusted timestamps").
+struct TsaSettings {
+  std::string url;                 // tsa_url: http(s)://; empty: no timestamps are requested
+  std::filesystem::path ca_file;   // tsa_ca: the TSA's CA (PEM); tokens are checked against it
+  std::chrono::seconds timeout{10};       // tsa_timeout_seconds: one request, answer included
+  std::chrono::seconds batch_period{60};  // tsa_batch_seconds: how often pending ones are sent
+  // tsa_retry_seconds: how long a checkpoint's token is retried before the checkpoint is kept
+  // untimestamped (and counted, logged, reported).
+  std::chrono::seconds retry_for{600};
+  bool operator==(const TsaSettings&) const = default;
+};
+
 struct Config {
   std::filesystem::path source;  // the file it was read from, for messages
   std::filesystem::path data_dir;
@@ -223,6 +236,7 @@ struct Config {
   // [integrity] checkpoint_seconds: a signed checkpoint of each camera's hash chain at least
   // this often while it records (and at every segment close). docs/design/integrity.md.
   std::chrono::seconds checkpoint_period{60};
+  TsaSettings tsa;
   AuditSettings audit;
 
   const CameraConfig* find_camera(const std::string& id) const;

@@ -1,5 +1,7 @@
 // One HTTP(S) POST with a deadline for the whole exchange (connect, TLS, send, answer), for
-// webhooks and ONVIF's SOAP calls (a Content-Type in `headers` replaces the JSON default). Boost.Beast on a private io_context, so nothing here is shared between calls.
+// webhooks, ONVIF's SOAP calls (a Content-Type in `headers` replaces the JSON default) and
+// RFC 3161 timestamp requests. Boost.Beast on a private io_context, so nothing here is shared
+// between calls.
 // HTTPS verifies the server's certificate against the system's trust store (or, when `ca_file`
 // is given, that PEM file alone: a private CA) and its host name.
 #pragma once
@@ -15,7 +17,7 @@ namespace vigil {
 struct HttpPostResult {
   int status = 0;     // 0 when no answer came (refused, timeout, TLS failure)
   std::string error;  // why, when status == 0
-  std::string body;   // the answer's body (ONVIF's SOAP answers are read; webhooks ignore it)
+  std::string body;   // the answer's body (ONVIF's SOAP answers, RFC 3161 TimeStampResp, ...)
 };
 
 struct ParsedUrl {

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "integrity/key_store.h"
+#include "integrity/verify.h"
 #include "record/recovery.h"
 
 namespace vigil {
@@ -68,6 +69,19 @@ void check_chains(Catalog& catalog, const std::filesystem::path& data_dir, Check
                   format_iso8601(cp.checkpoint.wall_time) +
                   ") has a bad signature: the checkpoint was edited or forged",
               cp.checkpoint.wall_time);
+      }
+      // Its RFC 3161 token (app/tsa_stamper.h) must be for this checkpoint's message; the TSA's
+      // signature is for `vigil verify --tsa-ca` and `openssl ts -verify` with the TSA's CA.
+      if (cp.tsa_token) {
+        const TsaTokenCheck t =
+            check_tsa_token(*cp.tsa_token, checkpoint_message(cp.checkpoint), std::nullopt);
+        if (t.problem.empty()) {
+          ++report.tsa_tokens;
+        } else {
+          issue("checkpoint at entry " + std::to_string(cp.checkpoint.sequence) + " (" +
+                    format_iso8601(cp.checkpoint.wall_time) + "): " + t.problem,
+                cp.checkpoint.wall_time);
+        }
       }
     }
     uint64_t expected = 0;

@@ -50,11 +50,13 @@ struct CheckReport {
   std::vector<CheckIssue> unverified;
   int64_t chain_entries = 0;
   int64_t checkpoints = 0;
+  int64_t tsa_tokens = 0;  // checkpoints whose RFC 3161 token is for their message
   int mismatches() const { return static_cast<int>(issues.size()); }
 };
 
 // Walks every camera's hash chain (record/chain_check.cpp): sequence holes, links that do not
-// match their rows, checkpoints whose signature or head does not hold. `data_dir` holds keys/.
+// match their rows, checkpoints whose signature, head or RFC 3161 token does not hold.
+// `data_dir` holds keys/.
 void check_chains(Catalog& catalog, const std::filesystem::path& data_dir, CheckReport& report);
 
 CheckReport check_catalog(Catalog& catalog, const std::filesystem::path& data_dir,

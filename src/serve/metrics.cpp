@@ -143,6 +143,23 @@ std::string prometheus_metrics(const nlohmann::json& status,
              "Notices that replaced MQTT/webhook targets still held when they were stopped.");
     w.sample("vigil_notifications_retired_dropped_total", "", num(n, "retired_dropped"));
   }
+  if (status.contains("tsa")) {
+    // RFC 3161 timestamps of checkpoints (app/tsa_stamper.h).
+    const nlohmann::json& t = status["tsa"];
+    const std::string url = "url=\"" + label(t.value("url", "")) + "\"";
+    w.family("vigil_tsa_tokens_total", "counter",
+             "Checkpoints that got an RFC 3161 timestamp token since vigil started.");
+    w.sample("vigil_tsa_tokens_total", url, num(t, "timestamped"));
+    w.family("vigil_tsa_untimestamped_total", "counter",
+             "Checkpoints kept without a timestamp token: the TSA did not grant one within "
+             "tsa_retry_seconds.");
+    w.sample("vigil_tsa_untimestamped_total", url, num(t, "untimestamped"));
+    w.family("vigil_tsa_pending", "gauge", "Checkpoints waiting for a timestamp token.");
+    w.sample("vigil_tsa_pending", url, num(t, "pending"));
+    w.family("vigil_tsa_failed_requests_total", "counter",
+             "Timestamp requests that got no usable token (TSA down, slow or wrong answer).");
+    w.sample("vigil_tsa_failed_requests_total", url, num(t, "failed_requests"));
+  }
   // Supervised components (core/supervision.h). Instances with the same labels (a notifier
   // being replaced while the old one finishes) are one series: summed failures, failed if any.
   std::map<std::string, std::pair<bool, double>> components;

@@ -3,6 +3,7 @@
 - make_clip(): test clips made with ffmpeg (tests/fixtures/make_clip.sh), cached per build.
 - RtspCamera: the GStreamer RTSP test camera (tests/fixtures/rtsp_camera.py).
 - GarbageServer: a TCP port that answers with garbage, a recorded 401, or silence.
+- TsaServer: an RFC 3161 time-stamping authority (tests/fixtures/tsa_server.py).
 - ReplayCamera: real cameras' recorded RTSP answers (tests/data/cameras) in front of a clip.
 - Vigil: a `vigil serve` on a temporary data directory, with helpers to kill, restart, check
   and read its catalog (sqlite3) and status.
@@ -135,6 +136,28 @@ class GarbageServer:
 
 
 CAMERA_DATA = os.path.join(SOURCE_DIR, "tests", "data", "cameras")
+
+
+class TsaServer:
+    """An RFC 3161 TSA on 127.0.0.1; its CA certificate is `ca`. stop() and start() again keep
+    its port and certificates (a TSA that was down and came back)."""
+
+    def __init__(self, directory):
+        self.dir = directory
+        self.port = 0
+        self.start()
+        self.ca = os.path.join(directory, "ca.crt")
+
+    def start(self):
+        self.proc = spawn([PYTHON, os.path.join(FIXTURES, "tsa_server.py"), self.dir, "--port",
+                           str(self.port)], stdout=subprocess.PIPE, text=True, bufsize=1)
+        self.port = _read_ready(self.proc, "tsa_server.py")
+        self.url = "http://127.0.0.1:%d/tsa" % self.port
+
+    def close(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait()
 
 
 class ReplayCamera:

@@ -19,6 +19,7 @@
 #include "record/bmff_scan.h"
 #include "record/segment_writer.h"
 #include "test_support.h"
+#include "test_tsa.h"
 
 namespace vigil {
 namespace {
@@ -484,55 +485,8 @@ TEST_F(BundleTest, AFragmentAlteredOnDiskStopsTheExport) {
   EXPECT_FALSE(std::filesystem::exists(dir_.path() / "bundle.zip.partial"));
 }
 
-// A real RFC 3161 TSA: a CA and a time-stamping certificate made with openssl, and the token
-// `openssl ts -reply` answers for a checkpoint message.
-class Tsa {
- public:
-  explicit Tsa(const std::filesystem::path& dir) : dir_(dir) {
-    std::filesystem::create_directories(dir);
-    std::ofstream(dir / "tsa.cnf")
-        << "[tsa]\ndefault_tsa = t\n[t]\nserial = " << (dir / "serial").string()
-        << "\ncrypto_device = builtin\nsigner_digest = sha256\n"
-           "default_policy = 1.2.3.4.1\ndigests = sha256\n"
-           "ess_cert_id_alg = sha256\n";
-    std::ofstream(dir / "serial") << "01\n";
-    std::ofstream(dir / "ext.cnf") << "extendedKeyUsage = critical, timeStamping\n";
-    const std::string d = dir.string();
-    const std::string ec = " -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes ";
-    EXPECT_EQ(
-        test::run(
-            "cd " + d + " && openssl req -x509" + ec +
-            "-days 2 -subj /CN=ca -keyout ca.key "
-            "-out ca.crt 2>/dev/null && openssl req" +
-            ec +
-            "-subj /CN=tsa -keyout tsa.key "
-            "-out tsa.csr 2>/dev/null && openssl x509 -req -in tsa.csr -CA ca.crt -CAkey ca.key "
-            "-CAcreateserial -days 2 -extfile ext.cnf -out tsa.crt 2>/dev/null"),
-        0);
-  }
-  std::filesystem::path ca() const { return dir_ / "ca.crt"; }
-  Bytes token(const Bytes& message) {
-    std::ofstream(dir_ / "m.bin", std::ios::binary)
-        .write(reinterpret_cast<const char*>(message.data()),
-               static_cast<std::streamsize>(message.size()));
-    const std::string d = dir_.string();
-    EXPECT_EQ(
-        test::run(
-            "cd " + d +
-            " && openssl ts -query -data m.bin -sha256 -cert -no_nonce -out q.tsq "
-            "2>/dev/null && openssl ts -reply -config tsa.cnf -queryfile q.tsq -signer tsa.crt "
-            "-inkey tsa.key -out r.tsr 2>/dev/null"),
-        0);
-    std::ifstream in(dir_ / "r.tsr", std::ios::binary);
-    return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
-
- private:
-  std::filesystem::path dir_;
-};
-
 TEST_F(BundleTest, RFC3161TokensAreCheckedForTheirCheckpointAndAgainstTheTsaCa) {
-  Tsa tsa(dir_.path() / "tsa");
+  test::Tsa tsa(dir_.path() / "tsa");
   BundleCheckpoint& after = input_.checkpoints[1];
   after.tsa_token = tsa.token(checkpoint_message(after.checkpoint));
   ASSERT_FALSE(after.tsa_token.empty());
@@ -550,7 +504,7 @@ TEST_F(BundleTest, RFC3161TokensAreCheckedForTheirCheckpointAndAgainstTheTsaCa) 
             std::string::npos);
 
   // Against another CA the token's signer is not vouched for.
-  Tsa other(dir_.path() / "other");
+  test::Tsa other(dir_.path() / "other");
   r = verify_evidence_bundle(bundle, std::nullopt, other.ca());
   EXPECT_FALSE(r.ok);
   EXPECT_NE(format_verify_report(r, std::nullopt).find("not signed by a TSA that"),
