@@ -632,7 +632,13 @@ Response Api::add_user(Call& call) {
 
 Response Api::change_user(Call& call) {
   const json body = parse_body(call);
-  only_fields(body, {"role", "cameras", "password"});
+  only_fields(body, {"role", "cameras", "password", "totp"});
+  // "totp": false removes the user's second factor (a lost phone and lost recovery codes); only
+  // the user can enrol one, with their password.
+  if (body.contains("totp") && body["totp"] != false) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "\"totp\": only false (remove); users enrol on their account page");
+  }
   auto u = accounts_.user_by_name(call.params["name"]);
   if (!u) throw HttpFail{404, "no user " + call.params["name"]};
   std::string what;
@@ -663,6 +669,10 @@ Response Api::change_user(Call& call) {
     what += " password";
   }
   accounts_.update_user(*u);
+  if (body.contains("totp")) {
+    accounts_.delete_totp(u->id);
+    what += " second factor removed";
+  }
   // A password reset or a demotion ends what the old state allowed: every session and every API
   // token of the user (whoever held them must log in again, with the new rights).
   if (pw || demoted) {

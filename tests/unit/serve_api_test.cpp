@@ -414,6 +414,24 @@ TEST_F(SecondFactorTest, EnrolLogInWithCodesOnceAndRecoveryCodesOnce) {
   EXPECT_EQ(accounts_.recovery_codes_left(accounts_.user_by_name("ann")->id), 0);
 }
 
+// A user who lost the phone and the recovery codes: an admin removes the second factor.
+TEST_F(SecondFactorTest, AnAdminRemovesAUsersSecondFactor) {
+  add_user("ann", Role::kViewer);
+  add_user("root", Role::kAdmin);
+  const auto h = login("ann");
+  const auto key = enrol(h);
+  ASSERT_EQ(call("POST", "/api/me/totp/confirm", json{{"code", code_now(key)}}.dump(), h).status,
+            200);
+  EXPECT_EQ(login_with(std::nullopt).status, 401);
+  const auto admin = login("root");
+  EXPECT_EQ(call("PATCH", "/api/users/ann", json{{"totp", true}}.dump(), admin).status, 400);
+  EXPECT_EQ(call("PATCH", "/api/users/ann", json{{"totp", false}}.dump(), admin).status, 200);
+  EXPECT_EQ(login_with(std::nullopt).status, 200);
+  AuditFilter f;
+  f.action = "user_change";
+  EXPECT_NE(accounts_.audit(f)[0].detail.find("second factor removed"), std::string::npos);
+}
+
 TEST_F(SecondFactorTest, AdminsMustEnrolFirstWhenRequired) {
   std::ofstream(dir_.path() / "vigil.toml", std::ios::app)
       << "[http]\nrequire_2fa_for_admins = true\n";
