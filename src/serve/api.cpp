@@ -386,9 +386,7 @@ void Api::verify_own_password(const Call& call, const std::string& password) {
   }
 }
 
-bool Api::check_second_factor(const Call& call, const User& user, const std::string& code,
-                               bool& recovery_used) {
-  recovery_used = false;
+bool Api::check_second_factor(const Call& call, const User& user, const std::string& code) {
   const auto t = accounts_.totp(user.id);
   if (!t || !t->confirmed) return false;
   const int64_t now_s = ms_since_epoch(clock_.wall_now()) / 1000;
@@ -399,7 +397,6 @@ bool Api::check_second_factor(const Call& call, const User& user, const std::str
   }
   const std::string recovery = normalize_recovery_code(code);
   if (recovery.empty() || !accounts_.use_recovery_code(user.id, sha256(recovery))) return false;
-  recovery_used = true;
   audit(call, "recovery_code_used",
         std::to_string(accounts_.recovery_codes_left(user.id)) + " recovery codes left",
         user.name);
@@ -492,8 +489,7 @@ Response Api::login(Call& call) {
                                   {"detail", "enter the code from your authenticator app, or "
                                              "one of your recovery codes"}});
     }
-    bool recovery_used = false;
-    if (!check_second_factor(call, *user, *code, recovery_used)) {
+    if (!check_second_factor(call, *user, *code)) {
       record_login_failure(address, name);
       audit(call, "login_failed", "wrong second-factor code", user->name);
       return Response::json(401, {{"error", "wrong_code"},

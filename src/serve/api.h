@@ -115,9 +115,8 @@ class Api {
   // Throws 403 (wrong password, counted by the login throttle) or 429 (throttled).
   void verify_own_password(const Call& call, const std::string& password);
   // Whether `code` is the user's current TOTP code (not used before) or one of their unused
-  // recovery codes, which it then uses up. `recovery_used` says which.
-  bool check_second_factor(const Call& call, const User& user, const std::string& code,
-                           bool& recovery_used);
+  // recovery codes, which it then uses up (audited: recovery_code_used).
+  bool check_second_factor(const Call& call, const User& user, const std::string& code);
   std::shared_ptr<LiveHub> live_hub_for(const std::string& camera_id);
   // Whether the session or token `who` came with is still valid and its user may still see
   // the camera (live streams ask this while they flow).
