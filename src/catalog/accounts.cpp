@@ -338,6 +338,87 @@ void AccountStore::delete_tokens_of(int64_t user_id) {
   db_.prepare("DELETE FROM api_token WHERE user_id = :user").bind(":user", user_id).run();
 }
 
+std::optional<TotpRow> AccountStore::totp(int64_t user_id) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare("SELECT secret, confirmed, last_step FROM user_totp WHERE user_id = :u");
+  st.bind(":u", user_id);
+  if (!st.step()) return std::nullopt;
+  TotpRow r;
+  r.secret = st.blob("secret");
+  r.confirmed = st.int64("confirmed") != 0;
+  if (!st.is_null("last_step")) r.last_step = st.int64("last_step");
+  return r;
+}
+
+bool AccountStore::begin_totp(int64_t user_id, const std::vector<uint8_t>& secret, WallTime now) {
+  std::lock_guard lock(mu_);
+  db_.prepare(
+         "INSERT INTO user_totp (user_id, secret, created_ms) VALUES (:u, :secret, :now) "
+         "ON CONFLICT (user_id) DO UPDATE SET secret = :secret, created_ms = :now, "
+         "last_step = NULL WHERE confirmed = 0")
+      .bind(":u", user_id)
+      .bind(":secret", secret)
+      .bind(":now", ms_since_epoch(now))
+      .run();
+  return db_.changes() == 1;
+}
+
+bool AccountStore::confirm_totp(int64_t user_id, int64_t step,
+                                const std::vector<std::vector<uint8_t>>& recovery_sha256) {
+  std::lock_guard lock(mu_);
+  sql::Transaction tx(db_);
+  db_.prepare("UPDATE user_totp SET confirmed = 1, last_step = :step "
+              "WHERE user_id = :u AND confirmed = 0")
+      .bind(":u", user_id)
+      .bind(":step", step)
+      .run();
+  if (db_.changes() != 1) return false;
+  db_.prepare("DELETE FROM recovery_code WHERE user_id = :u").bind(":u", user_id).run();
+  for (const auto& h : recovery_sha256) {
+    db_.prepare("INSERT INTO recovery_code (user_id, code_sha256) VALUES (:u, :h)")
+        .bind(":u", user_id)
+        .bind(":h", h)
+        .run();
+  }
+  tx.commit();
+  return true;
+}
+
+bool AccountStore::use_totp_step(int64_t user_id, int64_t step) {
+  std::lock_guard lock(mu_);
+  db_.prepare("UPDATE user_totp SET last_step = :step "
+              "WHERE user_id = :u AND (last_step IS NULL OR last_step < :step)")
+      .bind(":u", user_id)
+      .bind(":step", step)
+      .run();
+  return db_.changes() == 1;
+}
+
+bool AccountStore::use_recovery_code(int64_t user_id, const std::vector<uint8_t>& code_sha256) {
+  std::lock_guard lock(mu_);
+  db_.prepare("DELETE FROM recovery_code WHERE user_id = :u AND code_sha256 = :h")
+      .bind(":u", user_id)
+      .bind(":h", code_sha256)
+      .run();
+  return db_.changes() == 1;
+}
+
+int64_t AccountStore::recovery_codes_left(int64_t user_id) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare("SELECT count(*) AS n FROM recovery_code WHERE user_id = :u");
+  st.bind(":u", user_id);
+  st.step();
+  return st.int64("n");
+}
+
+void AccountStore::delete_totp(int64_t user_id) {
+  std::lock_guard lock(mu_);
+  sql::Transaction tx(db_);
+  db_.prepare("DELETE FROM recovery_code WHERE user_id = :u").bind(":u", user_id).run();
+  db_.prepare("DELETE FROM user_totp WHERE user_id = :u").bind(":u", user_id).run();
+  tx.commit();
+}
+
 int64_t AccountStore::append_audit(const AuditEntry& entry) {
   AuditEntry e = entry;
   Sha256 link{};

@@ -69,6 +69,14 @@ struct ApiTokenRow {
   std::optional<WallTime> expires;  // none: until revoked
 };
 
+// A user's second factor (TOTP, serve/totp.h): the shared secret, whether a first code
+// confirmed it, and the newest step a code was accepted for (each code is accepted once).
+struct TotpRow {
+  std::vector<uint8_t> secret;
+  bool confirmed = false;
+  std::optional<int64_t> last_step;
+};
+
 struct AuditEntry {
   int64_t id = 0;  // assigned on insert; increases with time of insertion
   WallTime at;
@@ -134,6 +142,23 @@ class AccountStore {
   bool delete_token(int64_t id);
   // Revokes every token of a user (password reset by an admin, demotion).
   void delete_tokens_of(int64_t user_id);
+
+  // Second factor. begin_totp stores an unconfirmed secret, replacing an unconfirmed one; false
+  // (and nothing changes) when the user has a confirmed one. confirm_totp marks it confirmed,
+  // records `step` as used and replaces the recovery codes (SHA-256 of their normalized form),
+  // in one transaction; false if there was no unconfirmed secret.
+  std::optional<TotpRow> totp(int64_t user_id);
+  bool begin_totp(int64_t user_id, const std::vector<uint8_t>& secret, WallTime now);
+  bool confirm_totp(int64_t user_id, int64_t step,
+                    const std::vector<std::vector<uint8_t>>& recovery_sha256);
+  // Records `step` as the newest used one, only if it is newer than the last: false when a
+  // request (this one replayed, or a parallel one) used that step or a later one first.
+  bool use_totp_step(int64_t user_id, int64_t step);
+  // Deletes the recovery code: true if it was there (so each code works once).
+  bool use_recovery_code(int64_t user_id, const std::vector<uint8_t>& code_sha256);
+  int64_t recovery_codes_left(int64_t user_id);
+  // Removes the secret and the recovery codes.
+  void delete_totp(int64_t user_id);
 
   // The audit log: insert and read, nothing else (the database refuses UPDATE and DELETE too).
   // Each row is linked to the one before it (audit_chain.h) in a write transaction

@@ -451,6 +451,26 @@ const char* const kMigrations[] = {
       CHECK (scope IN ('full', 'metrics'));
     ALTER TABLE api_token ADD COLUMN expires_ms INTEGER;
     )sql",
+    // 10 (issue 18's second factor; 9 is the transaction store, merged separately: the lead
+    // renumbers on merge): a TOTP secret per user (RFC 6238; serve/totp.h), unconfirmed until
+    // the user types a first code, and the newest step a code was accepted for, so that each
+    // code logs in once. The secret is kept as is: the server must compute codes from it, so a
+    // hash cannot do, and the file is 0640 like the rest of the catalog (docs/design/
+    // security.md, "Second factor"). Recovery codes are random (80 bits) and stored as SHA-256.
+    R"sql(
+    CREATE TABLE user_totp (
+      user_id       INTEGER PRIMARY KEY REFERENCES user (id) ON DELETE CASCADE,
+      secret        BLOB NOT NULL,
+      confirmed     INTEGER NOT NULL DEFAULT 0 CHECK (confirmed IN (0, 1)),
+      last_step     INTEGER,  -- NULL: no code accepted yet
+      created_ms    INTEGER NOT NULL
+    );
+    CREATE TABLE recovery_code (
+      user_id       INTEGER NOT NULL REFERENCES user (id) ON DELETE CASCADE,
+      code_sha256   BLOB NOT NULL,
+      PRIMARY KEY (user_id, code_sha256)
+    ) WITHOUT ROWID;
+    )sql",
 };
 
 // Reader connections kept open between reads; more are opened while more threads read at once.

@@ -558,9 +558,12 @@ Config parse_config(const std::string& text, const std::string& source,
                 {"enabled", "address", "port", "tls_cert", "tls_key", "threads", "max_connections",
                  "header_limit", "body_limit", "read_timeout_ms", "idle_timeout_ms",
                  "session_hours", "web_root", "allowed_hosts", "trusted_proxies",
-                 "max_connections_per_address", "header_timeout_ms", "password_queue_limit"});
+                 "max_connections_per_address", "header_timeout_ms", "password_queue_limit",
+                 "require_2fa_for_admins"});
     HttpSettings& h = c.http;
     h.enabled = v.get_bool(*t, "http.", "enabled", h.enabled);
+    h.require_2fa_for_admins =
+        v.get_bool(*t, "http.", "require_2fa_for_admins", h.require_2fa_for_admins);
     h.address = v.get_string(*t, "http.", "address", h.address);
     // An IP literal only: a host name would make the bind depend on DNS at start.
     static const std::regex ip_re(

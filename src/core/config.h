@@ -188,6 +188,9 @@ struct HttpSettings {
   int password_queue_limit = 16;
   // Connections one client address may hold at once (max_connections is the total).
   int max_connections_per_address = 64;
+  // Admins must enrol a second factor (TOTP) before their session may do anything but that:
+  // an admin account is the one worth a stolen or guessed password (docs/design/security.md).
+  bool require_2fa_for_admins = false;
   // The built web UI (index.html and assets/) served at / (serve/static_files.h). Defaults to
   // the build's web/dist, so a fresh checkout serves its UI without configuration.
   std::filesystem::path web_root = default_web_root();

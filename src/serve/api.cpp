@@ -18,6 +18,7 @@
 #include "serve/authorize.h"
 #include "serve/camera_probe.h"
 #include "serve/crypto.h"
+#include "serve/totp.h"
 
 namespace vigil {
 namespace {
@@ -216,12 +217,17 @@ void Api::add_routes() {
   const Access anyone{false, Role::kViewer, ""};
   const Access viewer{true, Role::kViewer, ""};
   const Access admin{true, Role::kAdmin, ""};
+  // What an admin who must still enrol a second factor may do ([http] require_2fa_for_admins).
+  const Access enrolling{true, Role::kViewer, "", false, true};
   add("GET", "/", anyone, &Api::index_page);
   // Routes that hash or check a password (Argon2, ~0.1 s of CPU each) are slow.
   add("POST", "/api/setup", anyone, &Api::setup, true);
   add("POST", "/api/login", anyone, &Api::login, true);
-  add("POST", "/api/logout", viewer, &Api::logout);
-  add("GET", "/api/me", viewer, &Api::me);
+  add("POST", "/api/logout", enrolling, &Api::logout);
+  add("GET", "/api/me", enrolling, &Api::me);
+  add("POST", "/api/me/totp", enrolling, &Api::begin_totp, true);
+  add("POST", "/api/me/totp/confirm", enrolling, &Api::confirm_totp);
+  add("POST", "/api/me/totp/disable", viewer, &Api::disable_totp, true);
   add("POST", "/api/me/password", viewer, &Api::change_own_password, true);
   add("GET", "/api/users", admin, &Api::list_users);
   add("POST", "/api/users", admin, &Api::add_user, true);
@@ -294,6 +300,11 @@ Response Api::answer(const http::Request& req) {
     if (!query) throw HttpFail{400, "malformed query string"};
     std::optional<Principal> principal;
     if (m.route->access.authenticated) principal = auth_.from_request(req);
+    if (principal && principal->user.role == Role::kAdmin &&
+        configs_.current()->http.require_2fa_for_admins) {
+      const auto t = accounts_.totp(principal->user.id);
+      principal->must_enrol_second_factor = !t || !t->confirmed;
+    }
     const Decision d = authorize(
         m.route->access, principal ? &*principal : nullptr, req.method, req.header("x-csrf-token"),
         m.params, [config = configs_.current()](const std::string& id) {
@@ -377,6 +388,23 @@ void Api::verify_own_password(const Call& call, const std::string& password) {
   }
 }
 
+bool Api::check_second_factor(const Call& call, const User& user, const std::string& code) {
+  const auto t = accounts_.totp(user.id);
+  if (!t || !t->confirmed) return false;
+  const int64_t now_s = ms_since_epoch(clock_.wall_now()) / 1000;
+  if (auto step = totp_match(t->secret, code, now_s, t->last_step)) {
+    // The store takes the step only if no other request took it (or a later one) meanwhile:
+    // two parallel logins with one code get in once.
+    return accounts_.use_totp_step(user.id, *step);
+  }
+  const std::string recovery = normalize_recovery_code(code);
+  if (recovery.empty() || !accounts_.use_recovery_code(user.id, sha256(recovery))) return false;
+  audit(call, "recovery_code_used",
+        std::to_string(accounts_.recovery_codes_left(user.id)) + " recovery codes left",
+        user.name);
+  return true;
+}
+
 Response Api::start_session_response(const Call& call, const User& user, int status) {
   const auto s = auth_.start_session(user, call.request.remote_address);
   json body = user_json(user);
@@ -435,7 +463,7 @@ Response Api::setup(Call& call) {
 
 Response Api::login(Call& call) {
   const json body = parse_body(call);
-  only_fields(body, {"name", "password"});
+  only_fields(body, {"name", "password", "code"});
   const std::string name = need_string(body, "name");
   const std::string pw = need_string(body, "password");
   const std::string& address = call.request.remote_address;
@@ -453,6 +481,22 @@ Response Api::login(Call& call) {
     audit(call, "login_failed", user ? "wrong password" : "unknown user",
           valid_user_name(name) ? std::optional<std::string>(name) : std::nullopt);
     throw HttpFail{401, "wrong user name or password"};
+  }
+  if (const auto t = accounts_.totp(user->id); t && t->confirmed) {
+    // The password was right: the client is told a code is needed (and asks the user for it),
+    // which is what every second factor reveals. A wrong code counts as a failed login.
+    const auto code = opt_string(body, "code");
+    if (!code) {
+      return Response::json(401, {{"error", "code_required"},
+                                  {"detail", "enter the code from your authenticator app, or "
+                                             "one of your recovery codes"}});
+    }
+    if (!check_second_factor(call, *user, *code)) {
+      record_login_failure(address, name);
+      audit(call, "login_failed", "wrong second-factor code", user->name);
+      return Response::json(401, {{"error", "wrong_code"},
+                                  {"detail", "wrong or already used code"}});
+    }
   }
   account_throttle_.record_success(account_key(name));
   account_address_throttle_.record_success(account_key(name) + "|" + address);
@@ -473,7 +517,69 @@ Response Api::me(Call& call) {
   json j = user_json(p.user);
   j["via"] = p.via == Principal::Via::kSession ? "session" : "token";
   if (p.via == Principal::Via::kSession) j["csrf_token"] = p.csrf_token;
+  const auto t = accounts_.totp(p.user.id);
+  j["totp"] = t && t->confirmed;
+  if (t && t->confirmed) j["recovery_codes_left"] = accounts_.recovery_codes_left(p.user.id);
+  j["must_enrol_totp"] = p.must_enrol_second_factor;
   return Response::json(200, j);
+}
+
+Response Api::begin_totp(Call& call) {
+  const json body = parse_body(call);
+  only_fields(body, {"password"});
+  // The password again: a stolen cookie must not be able to tie the account to the thief's
+  // phone (and so lock its owner out of it).
+  verify_own_password(call, need_string(body, "password"));
+  const User& u = call.principal->user;
+  const auto secret = random_bytes(kTotpSecretBytes);
+  if (!accounts_.begin_totp(u.id, secret, clock_.wall_now())) {
+    throw HttpFail{409, "a second factor is enrolled already: disable it first"};
+  }
+  return Response::json(200, {{"secret", base32_encode(secret)},
+                              {"uri", otpauth_uri("vigil", u.name, secret)}});
+}
+
+Response Api::confirm_totp(Call& call) {
+  const json body = parse_body(call);
+  only_fields(body, {"code"});
+  const std::string code = need_string(body, "code");
+  const User& u = call.principal->user;
+  const std::string& address = call.request.remote_address;
+  // A code is worth as much as a password here: the same throttle.
+  if (auto wait = login_wait(address, u.name)) {
+    throw HttpFail{429,
+                   "too many failed attempts; try again later",
+                   {{"Retry-After", std::to_string(wait->count())}}};
+  }
+  const auto t = accounts_.totp(u.id);
+  if (!t || t->confirmed) throw HttpFail{409, "no enrolment under way: start one first"};
+  const auto step = totp_match(t->secret, code, ms_since_epoch(clock_.wall_now()) / 1000,
+                               std::nullopt);
+  if (!step) {
+    record_login_failure(address, u.name);
+    throw HttpFail{403, "wrong code: check the phone's clock, and type the code it shows now"};
+  }
+  const auto codes = new_recovery_codes(10);
+  std::vector<std::vector<uint8_t>> hashes;
+  for (const auto& c : codes) hashes.push_back(sha256(normalize_recovery_code(c)));
+  if (!accounts_.confirm_totp(u.id, *step, hashes)) {
+    throw HttpFail{409, "no enrolment under way: start one first"};
+  }
+  audit(call, "totp_enrol", "second factor enrolled, 10 recovery codes made");
+  // Shown once: the catalog keeps only their hashes.
+  return Response::json(200, {{"recovery_codes", codes}});
+}
+
+Response Api::disable_totp(Call& call) {
+  const json body = parse_body(call);
+  only_fields(body, {"password"});
+  verify_own_password(call, need_string(body, "password"));
+  const User& u = call.principal->user;
+  const auto t = accounts_.totp(u.id);
+  if (!t) throw HttpFail{409, "no second factor is enrolled"};
+  accounts_.delete_totp(u.id);
+  audit(call, "totp_disable", t->confirmed ? "second factor removed" : "enrolment abandoned");
+  return Response::no_content();
 }
 
 Response Api::change_own_password(Call& call) {
@@ -524,7 +630,13 @@ Response Api::add_user(Call& call) {
 
 Response Api::change_user(Call& call) {
   const json body = parse_body(call);
-  only_fields(body, {"role", "cameras", "password"});
+  only_fields(body, {"role", "cameras", "password", "totp"});
+  // "totp": false removes the user's second factor (a lost phone and lost recovery codes); only
+  // the user can enrol one, with their password.
+  if (body.contains("totp") && body["totp"] != false) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "\"totp\": only false (remove); users enrol on their account page");
+  }
   auto u = accounts_.user_by_name(call.params["name"]);
   if (!u) throw HttpFail{404, "no user " + call.params["name"]};
   std::string what;
@@ -555,6 +667,10 @@ Response Api::change_user(Call& call) {
     what += " password";
   }
   accounts_.update_user(*u);
+  if (body.contains("totp")) {
+    accounts_.delete_totp(u->id);
+    what += " second factor removed";
+  }
   // A password reset or a demotion ends what the old state allowed: every session and every API
   // token of the user (whoever held them must log in again, with the new rights).
   if (pw || demoted) {

@@ -90,6 +90,9 @@ class Api {
   http::Response logout(Call& call);
   http::Response me(Call& call);
   http::Response change_own_password(Call& call);
+  http::Response begin_totp(Call& call);
+  http::Response confirm_totp(Call& call);
+  http::Response disable_totp(Call& call);
   http::Response list_users(Call& call);
   http::Response add_user(Call& call);
   http::Response change_user(Call& call);
@@ -112,6 +115,9 @@ class Api {
   http::Response answer(const http::Request& req);
   // Throws 403 (wrong password, counted by the login throttle) or 429 (throttled).
   void verify_own_password(const Call& call, const std::string& password);
+  // Whether `code` is the user's current TOTP code (not used before) or one of their unused
+  // recovery codes, which it then uses up (audited: recovery_code_used).
+  bool check_second_factor(const Call& call, const User& user, const std::string& code);
   std::shared_ptr<LiveHub> live_hub_for(const std::string& camera_id);
   // Whether the session or token `who` came with is still valid and its user may still see
   // the camera (live streams ask this while they flow).

@@ -26,6 +26,10 @@ Decision authorize(const Access& access, const Principal* principal, const std::
     if (access.metrics_scope) return {};
     return {403, "this API token's scope is \"metrics\": it may only read GET /metrics"};
   }
+  if (principal->must_enrol_second_factor && !access.while_enrolling) {
+    return {403, "enrol a second factor first (the Account page; POST /api/me/totp): this "
+                 "server requires one for admins"};
+  }
   if (principal->user.role < access.min_role) {
     return {403, std::string("requires the ") + role_name(access.min_role) + " role"};
   }

@@ -51,6 +51,13 @@ std::string random_secret(size_t bytes) {
   return base64url(buf.data(), buf.size());
 }
 
+std::vector<uint8_t> random_bytes(size_t bytes) {
+  ensure_sodium();
+  std::vector<uint8_t> buf(bytes);
+  randombytes_buf(buf.data(), buf.size());
+  return buf;
+}
+
 std::vector<uint8_t> sha256(const std::string& data) {
   ensure_sodium();
   std::vector<uint8_t> out(crypto_hash_sha256_BYTES);

@@ -24,6 +24,7 @@ bool verify_password(const std::string& hash, const std::string& password);
 
 // `bytes` random bytes, base64url without padding (43 characters for 32 bytes).
 std::string random_secret(size_t bytes = 32);
+std::vector<uint8_t> random_bytes(size_t bytes);
 std::vector<uint8_t> sha256(const std::string& data);
 // The CSRF token of a session: a keyed BLAKE2b of the session id, so it needs no storage, is
 // unknown to anyone without the cookie, and dies with the session.

@@ -150,9 +150,13 @@ Response serve_file(const std::filesystem::path& file, const http::Request& req,
   return r;
 }
 
-// A reload of a live playlist within this long of the last one is the same playlist (hls.js
-// reloads every target duration, a few seconds; a player paused for longer starts a new one).
-constexpr WallDuration kLiveReloadGrace = std::chrono::minutes(5);
+// A playlist asked for within this long of the session's last one belongs to the same playback
+// session (hls.js reloads every target duration, a few seconds; a player paused for longer
+// starts a new one, audited again).
+constexpr WallDuration kPlaybackSessionGrace = std::chrono::minutes(5);
+// Windows remembered per playback session: a bound on memory for a client that jumps around
+// without end (past it, the oldest is forgotten and may be audited again).
+constexpr size_t kMaxSessionWindows = 64;
 
 std::string codec_refusal_detail(const std::string& camera, const std::string& codec,
                                  WallTime at) {
@@ -368,7 +372,7 @@ Response Playback::playlist(Call& call) {
                             "a few seconds) is written"
                           : ""));
   }
-  if (audit_playlist(call.principal->user.name, camera, w.start, w.end, live)) {
+  if (audit_playlist(*call.principal, camera, w.start, w.end)) {
     audit(call, "playback", camera, w.start, w.end,
           std::to_string(p.fragments) + " fragments from " + format_iso8601(p.first) +
               (live ? " (live: the file being recorded)" : ""));
@@ -379,23 +383,27 @@ Response Playback::playlist(Call& call) {
   return r;
 }
 
-bool Playback::audit_playlist(const std::string& user, const std::string& camera, WallTime start,
-                              WallTime end, bool live) {
+bool Playback::audit_playlist(const Principal& who, const std::string& camera, WallTime start,
+                              WallTime end) {
   const WallTime now = clock_.wall_now();
-  const auto key = std::make_tuple(user, camera, ms_since_epoch(start), ms_since_epoch(end));
-  std::lock_guard lock(live_mu_);
-  std::erase_if(live_audited_, [&](const auto& e) { return now - e.second > kLiveReloadGrace; });
-  auto it = live_audited_.find(key);
-  if (it != live_audited_.end()) {
-    // A reload. The one that finally answers EXT-X-ENDLIST ends the player's reloading.
-    if (live) {
-      it->second = now;
-    } else {
-      live_audited_.erase(it);
-    }
-    return false;
+  // The login session's hash (not the user): two browsers of one user are two viewings.
+  std::string session = who.via == Principal::Via::kToken
+                            ? "token " + std::to_string(who.token_id)
+                            : std::string(who.session_sha256.begin(), who.session_sha256.end());
+  std::lock_guard lock(sessions_mu_);
+  std::erase_if(playback_sessions_,
+                [&](const auto& e) { return now - e.second.last_request > kPlaybackSessionGrace; });
+  PlaybackSession& s = playback_sessions_[{std::move(session), camera}];
+  s.last_request = now;
+  // What the window can show is recorded by now: its end past the present adds nothing.
+  const WallTime shown_end = std::min(end, now);
+  for (const auto& [from, to] : s.audited) {
+    if (start >= from && shown_end <= to) return false;
   }
-  if (live) live_audited_.emplace(key, now);
+  // A window reaching the present covers what is recorded while the session goes on, as the
+  // reloads of a live playlist show it.
+  s.audited.emplace_back(start, end >= now ? WallTime::max() : end);
+  if (s.audited.size() > kMaxSessionWindows) s.audited.erase(s.audited.begin());
   return true;
 }
 

@@ -61,10 +61,13 @@ class Playback {
   std::optional<ExportJob> visible_job(const Call& call);
   void audit(const Call& call, const std::string& action, const std::string& camera, WallTime start,
              WallTime end, const std::string& detail);
-  // Whether this playlist request is to be audited: hls.js reloads an EVENT playlist every
-  // target duration, and those reloads are the same playlist (one row, as for a VOD one).
-  bool audit_playlist(const std::string& user, const std::string& camera, WallTime start,
-                      WallTime end, bool live);
+  // Whether this playlist request is to be audited: once per playback session, that is per
+  // login session (or token) and camera while its requests come less than 5 minutes apart,
+  // and then again only for a window that reaches outside what the session's rows cover.
+  // hls.js reloads an EVENT playlist every target duration, and the UI asks a new playlist at
+  // every jump on the timeline: those are the same viewing, not new rows.
+  bool audit_playlist(const Principal& who, const std::string& camera, WallTime start,
+                      WallTime end);
 
   const ConfigStore& configs_;
   const std::filesystem::path data_dir_;  // fixed while vigil runs
@@ -76,9 +79,15 @@ class Playback {
   std::unique_ptr<EventStore> events_;
   std::unique_ptr<ExportQueue> exports_;
   const OpenSegments* open_segments_ = nullptr;
-  // Live playlists audited, by (user, camera, start ms, end ms), with when last asked for.
-  std::mutex live_mu_;
-  std::map<std::tuple<std::string, std::string, int64_t, int64_t>, WallTime> live_audited_;
+  // Playback sessions, by (session or token, camera): the windows their rows cover (a window
+  // that reached the present when audited covers what is recorded while the session lasts) and
+  // when a playlist was last asked for.
+  struct PlaybackSession {
+    std::vector<std::pair<WallTime, WallTime>> audited;
+    WallTime last_request;
+  };
+  std::mutex sessions_mu_;
+  std::map<std::pair<std::string, std::string>, PlaybackSession> playback_sessions_;
 };
 
 }  // namespace vigil

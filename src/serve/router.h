@@ -30,6 +30,9 @@ struct Access {
   std::string camera_param;  // names the path parameter holding a camera id, if any
   // A token of scope "metrics" may call this route (GET /metrics); it may call no other.
   bool metrics_scope = false;
+  // An admin who must still enrol a second factor ([http] require_2fa_for_admins) may call this
+  // route (enrolment itself, /api/me, logout); they may call no other.
+  bool while_enrolling = false;
 };
 
 // Who is calling, once authenticated (auth.h).
@@ -40,6 +43,9 @@ struct Principal {
   std::string csrf_token;               // via session: what X-CSRF-Token must say
   int64_t token_id = 0;                 // via token
   TokenScope token_scope = TokenScope::kFull;  // via token
+  // An admin without a second factor while [http] require_2fa_for_admins is on: set by the Api
+  // from its configuration, since the same user is fine once enrolled.
+  bool must_enrol_second_factor = false;
 };
 
 // What a handler gets.

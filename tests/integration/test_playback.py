@@ -403,15 +403,35 @@ class RecentPlayback(VigilFixture):
         self.assertEqual(kinds[:2], ["ftyp", "moov"])
         self.assertEqual(kinds[2:], ["moof", "mdat"] * ((len(kinds) - 2) // 2))
         self.assertGreaterEqual(len(whole), expected_offset)
-        # Audited once, however often the player reloads it.
+        # Audited once per playback session (a login and a camera), however often the player
+        # reloads the playlist or jumps to a later moment; another login's viewing is a row of
+        # its own.
+        def playlist_of(client, start, end):
+            return client.request(
+                "GET", "/api/cameras/front/playback.m3u8?start=%d&end=%d" % (start, end))[0]
+
+        def rows(start, end):
+            return self.v.query("SELECT * FROM audit WHERE action = 'playback' AND "
+                                "user_name = 'op' AND range_start_ms = ? AND range_end_ms = ?",
+                                (start, end))
+
+        def login():
+            c = Client(self.url)
+            self.assertEqual(c.login("op", "op-password")[0], 200)
+            return c
+
+        viewer = login()
         start, end = int(time.time() * 1000) - 30000, int(time.time() * 1000) + 600000
         for _ in range(3):
-            self.assertEqual(self.playlist(start, end)[0], 200)
-        rows = self.v.query("SELECT * FROM audit WHERE action = 'playback' AND user_name = 'op' "
-                            "AND range_start_ms = ? AND range_end_ms = ?", (start, end))
-        self.assertEqual(len(rows), 1, rows)
-        self.assertEqual(rows[0]["camera_id"], "front")
-        self.assertIn("live", rows[0]["detail"])
+            self.assertEqual(playlist_of(viewer, start, end), 200)
+        self.assertEqual(playlist_of(viewer, start + 1000, end + 1000), 200)
+        self.assertEqual(rows(start + 1000, end + 1000), [])
+        audited = rows(start, end)
+        self.assertEqual(len(audited), 1, audited)
+        self.assertEqual(audited[0]["camera_id"], "front")
+        self.assertIn("live", audited[0]["detail"])
+        self.assertEqual(playlist_of(login(), start, end), 200)
+        self.assertEqual(len(rows(start, end)), 2)
 
     def test_nothing_past_the_last_complete_fragment_and_more_later(self):
         # Freeze the camera: no new packet, so the fragment being written stays unfinished and

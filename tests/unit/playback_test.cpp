@@ -270,6 +270,35 @@ TEST_F(PlaybackApiTest, TimelineMergesAndReportsGaps) {
   EXPECT_EQ(get("", "/api/cameras/front/timeline" + window(kT0, kT0 + seconds(1))).status, 401);
 }
 
+// A playback session (one login or token, one camera, requests less than 5 minutes apart) is
+// audited once: the player's reloads and a jump to a later moment inside what its rows cover add
+// nothing; a window reaching outside them, another token, or a session resumed later do.
+TEST_F(PlaybackApiTest, PlaylistsAreAuditedOncePerPlaybackSession) {
+  add_segment("front", kT0, "h264", std::string(70, 'x'));
+  const std::string pl = "/api/cameras/front/playback.m3u8";
+  AuditFilter f;
+  f.action = "playback";
+  auto rows = [&] { return accounts_.audit(f).size(); };
+  ASSERT_EQ(get("ann", pl + window(kT0, kT0 + seconds(60))).status, 200);
+  EXPECT_EQ(rows(), 1u);
+  ASSERT_EQ(get("ann", pl + window(kT0, kT0 + seconds(60))).status, 200);
+  ASSERT_EQ(get("ann", pl + window(kT0 + seconds(1), kT0 + seconds(30))).status, 200);
+  EXPECT_EQ(rows(), 1u);
+  ASSERT_EQ(get("ann", pl + window(kT0 - seconds(10), kT0 + seconds(60))).status, 200);
+  EXPECT_EQ(rows(), 2u);
+  // Another token of the same user is another viewing.
+  auth_["ann2"] = Authenticator(accounts_, clock_, std::chrono::hours(1))
+                      .create_token(*accounts_.user_by_name("ann"), "t2", TokenScope::kFull,
+                                    std::nullopt)
+                      .token;
+  ASSERT_EQ(get("ann2", pl + window(kT0, kT0 + seconds(60))).status, 200);
+  EXPECT_EQ(rows(), 3u);
+  // Paused for longer than 5 minutes: a new session.
+  clock_.advance(std::chrono::minutes(6));
+  ASSERT_EQ(get("ann", pl + window(kT0, kT0 + seconds(60))).status, 200);
+  EXPECT_EQ(rows(), 4u);
+}
+
 TEST_F(PlaybackApiTest, PlaylistMediaRangesAndAudit) {
   std::string body(70, 'x');
   for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + i % 26);

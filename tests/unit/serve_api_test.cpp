@@ -3,9 +3,13 @@
 // tests/integration/test_serve.py.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <set>
+
 #include "catalog/catalog.h"
 #include "serve/api.h"
 #include "serve/crypto.h"
+#include "serve/totp.h"
 #include "test_support.h"
 
 namespace vigil {
@@ -39,7 +43,7 @@ class ApiTest : public ::testing::Test {
     if (!body.empty() && !headers.count("content-type"))
       headers["content-type"] = "application/json";
     r.headers = std::move(headers);
-    return api_.handle(r);
+    return api_for_calls_->handle(r);
   }
 
   std::string address_ = "192.0.2.9";  // the client's address for call()
@@ -79,6 +83,7 @@ class ApiTest : public ::testing::Test {
   AccountStore accounts_;
   test::FakeClock clock_;
   Api api_;
+  Api* api_for_calls_ = &api_;  // another Api over the same accounts, for other [http] settings
 };
 
 TEST_F(ApiTest, OpenApiDocumentListsExactlyTheRegisteredRoutes) {
@@ -310,6 +315,150 @@ TEST_F(ApiTest, TokensAreShownOnceAndRevocable) {
 
 // Issue 18: camera rights are explicit. No list is no camera, ["*"] is every camera, and an
 // admin is not demoted into "every camera" by omission.
+// The second factor over the API: enrolment needs the password and a first code, a login then
+// needs a code, each code and each recovery code works once, wrong codes are throttled like
+// wrong passwords, and removing it needs the password. All audited.
+class SecondFactorTest : public ApiTest {
+ protected:
+  std::vector<uint8_t> enrol(const std::map<std::string, std::string>& h) {
+    auto r = call("POST", "/api/me/totp", json{{"password", "password-ann"}}.dump(), h);
+    EXPECT_EQ(r.status, 200) << r.body;
+    const json j = json::parse(r.body);
+    EXPECT_EQ(j["uri"].get<std::string>().rfind("otpauth://totp/vigil:ann?secret=", 0), 0u);
+    return base32_decode(j["secret"].get<std::string>()).value();
+  }
+  std::string code_now(const std::vector<uint8_t>& key, int64_t steps_ahead = 0) {
+    return totp_code(key, totp_step(ms_since_epoch(clock_.wall_now()) / 1000) + steps_ahead);
+  }
+  // A code that is none of the window's.
+  std::string wrong_code(const std::vector<uint8_t>& key) {
+    const std::set<std::string> window = {code_now(key, -1), code_now(key), code_now(key, 1)};
+    for (int n = 123456;; ++n) {
+      if (!window.count(std::to_string(n))) return std::to_string(n);
+    }
+  }
+  http::Response login_with(const std::optional<std::string>& code) {
+    json body{{"name", "ann"}, {"password", "password-ann"}};
+    if (code) body["code"] = *code;
+    return call("POST", "/api/login", body.dump());
+  }
+  size_t audited(const std::string& action) {
+    AuditFilter f;
+    f.action = action;
+    return accounts_.audit(f).size();
+  }
+};
+
+TEST_F(SecondFactorTest, EnrolLogInWithCodesOnceAndRecoveryCodesOnce) {
+  add_user("ann", Role::kViewer);
+  const auto h = login("ann");
+  EXPECT_EQ(call("POST", "/api/me/totp", json{{"password", "wrong"}}.dump(), h).status, 403);
+  const auto key = enrol(h);
+  EXPECT_FALSE(json::parse(call("GET", "/api/me", "", h).body)["totp"].get<bool>());
+  // Until confirmed, logging in needs no code.
+  EXPECT_EQ(login_with(std::nullopt).status, 200);
+  EXPECT_EQ(call("POST", "/api/me/totp/confirm", json{{"code", wrong_code(key)}}.dump(), h).status,
+            403);
+  const std::string first = code_now(key);
+  auto r = call("POST", "/api/me/totp/confirm", json{{"code", first}}.dump(), h);
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto recovery = json::parse(r.body)["recovery_codes"].get<std::vector<std::string>>();
+  ASSERT_EQ(recovery.size(), 10u);
+  EXPECT_EQ(audited("totp_enrol"), 1u);
+  const json me = json::parse(call("GET", "/api/me", "", h).body);
+  EXPECT_TRUE(me["totp"].get<bool>());
+  EXPECT_EQ(me["recovery_codes_left"], 10);
+  // A second enrolment is refused while one is confirmed.
+  EXPECT_EQ(call("POST", "/api/me/totp", json{{"password", "password-ann"}}.dump(), h).status,
+            409);
+
+  r = login_with(std::nullopt);
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(json::parse(r.body)["error"], "code_required");
+  EXPECT_TRUE(header(r, "Set-Cookie").empty());
+  // The code that confirmed the enrolment was used: it does not log in.
+  r = login_with(first);
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(json::parse(r.body)["error"], "wrong_code");
+  clock_.advance(std::chrono::seconds(30));
+  const std::string next = code_now(key);
+  EXPECT_EQ(login_with(next).status, 200);
+  EXPECT_EQ(login_with(next).status, 401);  // once
+  // A recovery code, typed in capitals: once.
+  std::string upper = recovery[3];
+  for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  EXPECT_EQ(login_with(upper).status, 200);
+  EXPECT_EQ(login_with(recovery[3]).status, 401);
+  AuditFilter f;
+  f.action = "recovery_code_used";
+  ASSERT_EQ(accounts_.audit(f).size(), 1u);
+  EXPECT_EQ(accounts_.audit(f)[0].detail, "9 recovery codes left");
+  f.action = "login_failed";
+  EXPECT_EQ(accounts_.audit(f).size(), 3u);
+  EXPECT_EQ(accounts_.audit(f)[0].detail, "wrong second-factor code");
+
+  // Wrong codes count like wrong passwords (the login with the recovery code cleared the count;
+  // the used recovery code is one): four more make five from this address, then 429, even for
+  // the right code.
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(login_with(wrong_code(key)).status, 401);
+  EXPECT_EQ(login_with(wrong_code(key)).status, 429);
+  EXPECT_EQ(login_with(code_now(key, 1)).status, 429);
+
+  // Removing it needs the password.
+  clock_.advance(std::chrono::hours(2));
+  EXPECT_EQ(call("POST", "/api/me/totp/disable", json{{"password", "wrong"}}.dump(), h).status,
+            403);
+  EXPECT_EQ(
+      call("POST", "/api/me/totp/disable", json{{"password", "password-ann"}}.dump(), h).status,
+      204);
+  EXPECT_EQ(audited("totp_disable"), 1u);
+  EXPECT_EQ(login_with(std::nullopt).status, 200);
+  EXPECT_EQ(accounts_.recovery_codes_left(accounts_.user_by_name("ann")->id), 0);
+}
+
+// A user who lost the phone and the recovery codes: an admin removes the second factor.
+TEST_F(SecondFactorTest, AnAdminRemovesAUsersSecondFactor) {
+  add_user("ann", Role::kViewer);
+  add_user("root", Role::kAdmin);
+  const auto h = login("ann");
+  const auto key = enrol(h);
+  ASSERT_EQ(call("POST", "/api/me/totp/confirm", json{{"code", code_now(key)}}.dump(), h).status,
+            200);
+  EXPECT_EQ(login_with(std::nullopt).status, 401);
+  const auto admin = login("root");
+  EXPECT_EQ(call("PATCH", "/api/users/ann", json{{"totp", true}}.dump(), admin).status, 400);
+  EXPECT_EQ(call("PATCH", "/api/users/ann", json{{"totp", false}}.dump(), admin).status, 200);
+  EXPECT_EQ(login_with(std::nullopt).status, 200);
+  AuditFilter f;
+  f.action = "user_change";
+  EXPECT_NE(accounts_.audit(f)[0].detail.find("second factor removed"), std::string::npos);
+}
+
+TEST_F(SecondFactorTest, AdminsMustEnrolFirstWhenRequired) {
+  // [http] takes effect at start: a server started with the setting.
+  std::ofstream(dir_.path() / "vigil.toml", std::ios::app)
+      << "[http]\nrequire_2fa_for_admins = true\n";
+  ConfigStore strict_config(dir_.path() / "vigil.toml");
+  Api strict(strict_config, accounts_, clock_, [] { return json::object(); });
+  api_for_calls_ = &strict;
+  add_user("ann", Role::kAdmin);
+  add_user("val", Role::kViewer, {"front"});
+  const auto h = login("ann");
+  auto r = call("GET", "/api/users", "", h);
+  EXPECT_EQ(r.status, 403);
+  EXPECT_NE(r.body.find("second factor"), std::string::npos) << r.body;
+  EXPECT_EQ(call("GET", "/api/cameras", "", h).status, 403);
+  EXPECT_TRUE(json::parse(call("GET", "/api/me", "", h).body)["must_enrol_totp"].get<bool>());
+  // Other roles are not forced.
+  EXPECT_EQ(call("GET", "/api/cameras", "", login("val")).status, 200);
+  const auto key = enrol(h);
+  EXPECT_EQ(call("GET", "/api/users", "", h).status, 403);  // not before it is confirmed
+  ASSERT_EQ(call("POST", "/api/me/totp/confirm", json{{"code", code_now(key)}}.dump(), h).status,
+            200);
+  EXPECT_EQ(call("GET", "/api/users", "", h).status, 200);
+  EXPECT_FALSE(json::parse(call("GET", "/api/me", "", h).body)["must_enrol_totp"].get<bool>());
+}
+
 TEST_F(ApiTest, CameraRightsFailClosed) {
   add_user("ann", Role::kAdmin);
   add_user("boss", Role::kAdmin);

@@ -10,6 +10,29 @@ export interface Me {
   cameras: string[];  // ["*"]: every camera
   via: 'session' | 'token';
   csrf_token?: string;
+  totp?: boolean; // a second factor is enrolled
+  recovery_codes_left?: number;
+  // An admin without a second factor while the server requires one: only enrolment is allowed.
+  must_enrol_totp?: boolean;
+}
+
+// GET /api/tokens (an admin sees everyone's).
+export interface ApiToken {
+  id: number;
+  name: string;
+  user: string;
+  scope: 'full' | 'metrics';
+  created: string;
+  expires: string | null;
+  last_used: string | null;
+}
+
+export interface NewToken {
+  id: number;
+  name: string;
+  scope: string;
+  expires: string | null;
+  token: string; // shown once
 }
 
 export interface CameraStatus {
@@ -346,7 +369,16 @@ export async function request<T>(method: string, path: string, body?: unknown, s
 
 export const api = {
   me: () => request<Me>('GET', '/api/me'),
-  login: (name: string, password: string) => request<Me>('POST', '/api/login', { name, password }),
+  // `code`: the second factor's code (or a recovery code), once the server asked for it.
+  login: (name: string, password: string, code?: string) =>
+    request<Me>('POST', '/api/login', code === undefined ? { name, password } : { name, password, code }),
+  beginTotp: (password: string) => request<{ secret: string; uri: string }>('POST', '/api/me/totp', { password }),
+  confirmTotp: (code: string) => request<{ recovery_codes: string[] }>('POST', '/api/me/totp/confirm', { code }),
+  disableTotp: (password: string) => request<void>('POST', '/api/me/totp/disable', { password }),
+  tokens: () => request<{ tokens: ApiToken[] }>('GET', '/api/tokens').then((r) => r.tokens),
+  createToken: (body: { name: string; password: string; scope: string; expires_days?: number }) =>
+    request<NewToken>('POST', '/api/tokens', body),
+  revokeToken: (id: number) => request<void>('DELETE', `/api/tokens/${id}`),
   setup: (token: string, name: string, password: string) =>
     request<Me>('POST', '/api/setup', { token, name, password }),
   logout: () => request<void>('POST', '/api/logout'),

@@ -7,6 +7,8 @@ export interface Ctx {
   go: (hash: string) => void;
   // Re-reads /api/me and shows the login screen when the session has ended.
   signedOut: () => void;
+  // Re-reads /api/me and renders the page again (after enrolling a second factor).
+  refreshMe: () => Promise<void>;
 }
 
 export type Cleanup = () => void;

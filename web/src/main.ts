@@ -7,6 +7,7 @@ import { isAdmin, type Cleanup, type Ctx, type Screen } from './app';
 import { bannerSlot, startBanner, stopBanner } from './disk_banner';
 import { h, mount, notice, spinner } from './dom';
 import { accountScreen } from './views/account';
+import { tokensScreen } from './views/tokens';
 import { auditScreen } from './views/audit';
 import { loginScreen, setupScreen } from './views/auth';
 import { eventsScreen } from './views/events';
@@ -32,6 +33,7 @@ const routes: { pattern: RegExp; screen: Screen; admin?: boolean; nav: string }[
   { pattern: /^\/events$/, screen: eventsScreen, nav: 'events' },
   { pattern: /^\/holds$/, screen: holdsScreen, nav: 'holds' },
   { pattern: /^\/account$/, screen: accountScreen, nav: 'account' },
+  { pattern: /^\/tokens$/, screen: tokensScreen, nav: 'account' },
   { pattern: /^\/verify$/, screen: verifyEvidenceScreen, nav: 'verify' },
   { pattern: /^\/settings\/cameras$/, screen: camerasSettings, admin: true, nav: 'settings' },
   { pattern: /^\/settings\/users$/, screen: usersSettings, admin: true, nav: 'settings' },
@@ -64,7 +66,9 @@ function leave(): void {
 function signedIn(m: Me): void {
   me = m;
   setCsrfToken(m.csrf_token);
-  startBanner(m);
+  // An admin who must enrol a second factor may read nothing else yet (the banner polls).
+  if (m.must_enrol_totp) stopBanner();
+  else startBanner(m);
   const h0 = location.hash;
   if (h0 === '#/login' || h0 === '#/setup' || !h0) go('#/');
   else render();
@@ -143,12 +147,17 @@ function render(): void {
   leave();
   const raw = location.hash.replace(/^#/, '') || '/';
   const [path, query = ''] = raw.split('?');
+  // The server allows such an admin nothing but enrolment: the account page says why.
+  if (me.must_enrol_totp && path !== '/account') {
+    go('#/account');
+    return;
+  }
   for (const r of routes) {
     const m = r.pattern.exec(path);
     if (!m) continue;
     if (r.admin && !isAdmin(me)) break;
     const main = shell(r.nav, me);
-    const ctx: Ctx = { me, go, signedOut };
+    const ctx: Ctx = { me, go, signedOut, refreshMe: async () => signedIn(await api.me()) };
     cleanup = r.screen(main, ctx, new URLSearchParams(query), ...m.slice(1));
     return;
   }

@@ -16,6 +16,11 @@ function busy(button: HTMLButtonElement, on: boolean, text: string): void {
 export function loginScreen(root: HTMLElement, done: (me: Me) => void, showSetup: () => void): void {
   const name = h('input', { name: 'username', autocomplete: 'username', required: true, autofocus: true });
   const password = h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+  // Shown once the server says the account has a second factor (error "code_required").
+  const code = h('input', { name: 'code', autocomplete: 'one-time-code', spellcheck: 'false', required: true });
+  const codeField = field('Code from your authenticator app (or a recovery code)', code);
+  codeField.hidden = true;
+  code.disabled = true;
   const message = h('div', { 'aria-live': 'polite' });
   const button = h('button', { type: 'submit', class: 'primary' }, 'Log in');
   const form = h(
@@ -25,6 +30,7 @@ export function loginScreen(root: HTMLElement, done: (me: Me) => void, showSetup
     h('p', { class: 'muted' }, 'Log in to watch your cameras.'),
     field('User name', name),
     field('Password', password),
+    codeField,
     message,
     button,
     h('p', { class: 'muted small' }, 'First start? ', h('a', { href: '#/setup', onclick: (e: Event) => { e.preventDefault(); showSetup(); } }, 'Create the first admin account')),
@@ -34,12 +40,27 @@ export function loginScreen(root: HTMLElement, done: (me: Me) => void, showSetup
     busy(button, true, 'Logging in…');
     mount(message);
     try {
-      done(await api.login(name.value.trim(), password.value));
+      await api.login(name.value.trim(), password.value, codeField.hidden ? undefined : code.value.trim());
+      // /api/me says more than the login's answer (the second factor's state).
+      done(await api.me());
     } catch (err) {
-      const text = err instanceof ApiError && err.status === 401 ? 'Wrong user name or password.' : (err as Error).message;
-      mount(message, notice('error', text));
       busy(button, false, 'Log in');
-      password.select();
+      if (err instanceof ApiError && err.code === 'code_required') {
+        codeField.hidden = false;
+        code.disabled = false;
+        mount(message, notice('info', 'This account has a second factor: enter the code your app shows.'));
+        code.focus();
+        return;
+      }
+      const text =
+        err instanceof ApiError && err.code === 'wrong_code'
+          ? 'Wrong or already used code.'
+          : err instanceof ApiError && err.status === 401
+            ? 'Wrong user name or password.'
+            : (err as Error).message;
+      mount(message, notice('error', text));
+      if (!codeField.hidden && err instanceof ApiError && err.code === 'wrong_code') code.select();
+      else password.select();
     }
   });
   mount(root, h('main', { class: 'center' }, form));
