@@ -59,6 +59,18 @@ CheckpointRow read_checkpoint_row(const sql::Statement& st) {
   return c;
 }
 
+// The first checkpoint of `camera` that `condition_and_order` (on :seq) picks; on the
+// (camera, sequence) index.
+std::optional<CheckpointRow> first_checkpoint(sql::Connection& db, const std::string& camera,
+                                              uint64_t sequence,
+                                              const std::string& condition_and_order) {
+  auto st = db.prepare(std::string(kCheckpointColumns) + "WHERE camera_id = :camera AND " +
+                       condition_and_order + " LIMIT 1");
+  st.bind(":camera", camera).bind(":seq", static_cast<int64_t>(sequence));
+  if (!st.step()) return std::nullopt;
+  return read_checkpoint_row(st);
+}
+
 }  // namespace
 
 ChainRow next_chain_row(const std::optional<ChainRow>& head, ChainEntry e, int64_t segment_id,
@@ -174,23 +186,14 @@ std::vector<CheckpointRow> Catalog::checkpoints(const std::string& camera) {
 std::optional<CheckpointRow> Catalog::checkpoint_before(const std::string& camera,
                                                         uint64_t sequence) {
   Reader r(*this);
-  auto st = r->prepare(std::string(kCheckpointColumns) +
-                       "WHERE camera_id = :camera AND sequence < :seq "
-                       "ORDER BY sequence DESC, id DESC LIMIT 1");
-  st.bind(":camera", camera).bind(":seq", static_cast<int64_t>(sequence));
-  if (!st.step()) return std::nullopt;
-  return read_checkpoint_row(st);
+  return first_checkpoint(*r, camera, sequence,
+                          "sequence < :seq ORDER BY sequence DESC, id DESC");
 }
 
 std::optional<CheckpointRow> Catalog::checkpoint_at_or_after(const std::string& camera,
                                                              uint64_t sequence) {
   Reader r(*this);
-  auto st = r->prepare(std::string(kCheckpointColumns) +
-                       "WHERE camera_id = :camera AND sequence >= :seq "
-                       "ORDER BY sequence, id LIMIT 1");
-  st.bind(":camera", camera).bind(":seq", static_cast<int64_t>(sequence));
-  if (!st.step()) return std::nullopt;
-  return read_checkpoint_row(st);
+  return first_checkpoint(*r, camera, sequence, "sequence >= :seq ORDER BY sequence, id");
 }
 
 void Catalog::add_signing_key(const SigningKeyRow& k) {

@@ -56,7 +56,7 @@ class Evidence(TestCase):
         clip = make_clip("h264", "--codec", "h264", "--seconds", "20")
         cam = self.track(RtspCamera({"front": clip}))
         v = self.track(Vigil(self.workdir, [{"id": "front", "url": cam.url("front")}],
-                             segment_seconds=4,
+                             segment_seconds=10,
                              extra_toml="[integrity]\ncheckpoint_seconds = 2\n").start())
         url = v.web_url()
         self.add_user(v, "olga", "olga-password", "operator")

@@ -14,10 +14,11 @@
 
 #include "core/error.h"
 #include "core/time_parse.h"
+#include "integrity/key_store.h"
 #include "integrity/verify.h"
 #include "record/bmff_scan.h"
 #include "record/fragment_index.h"
-#include "record/segment_writer.h"
+#include "segment_fixture.h"
 #include "test_support.h"
 
 namespace vigil {
@@ -27,31 +28,8 @@ using std::chrono::seconds;
 
 const WallTime kT0 = wall_from_ms(1'796'418'000'000);  // 2026-12-04T21:00:00Z
 
-// A real segment of `fragments` two-second fragments (GOP 20 at 10 fps).
-void write_segment(const std::filesystem::path& file, size_t fragments) {
-  const auto& clip = test::test_clip("libx264", 10, 10, 20);
-  SegmentWriter w(file, *clip.info);
-  for (size_t i = 0; i < fragments * 20; ++i) {
-    PacketPtr p = make_packet();
-    av_packet_ref(p.get(), clip.video[i % clip.video.size()].get());
-    if (i > 0 && (p->flags & AV_PKT_FLAG_KEY)) w.flush_fragment();
-    p->dts = p->pts = static_cast<int64_t>(i) * 9000;
-    p->duration = 9000;
-    w.write(p.get(), TrackKind::kVideo);
-  }
-  w.flush_fragment();
-  w.finish();
-}
-
-Sha256 hash_range(const std::filesystem::path& file, uint64_t offset, uint64_t size) {
-  std::ifstream in(file, std::ios::binary);
-  in.seekg(static_cast<std::streamoff>(offset));
-  std::string data(size, '\0');
-  in.read(data.data(), static_cast<std::streamsize>(size));
-  Sha256Hasher h;
-  h.update(reinterpret_cast<const uint8_t*>(data.data()), data.size());
-  return h.finish();
-}
+using test::sha256_of_range;
+using test::write_test_segment;
 
 class EvidenceExportTest : public ::testing::Test {
  protected:
@@ -72,19 +50,19 @@ class EvidenceExportTest : public ::testing::Test {
   void add_segment(const std::string& rel, WallTime start) {
     const auto file = dir_.path() / rel;
     std::filesystem::create_directories(file.parent_path());
-    write_segment(file, 5);
+    write_test_segment(file, 5);
     const BmffScan s = scan_fragmented_mp4(file);
     ASSERT_EQ(s.fragments.size(), 5u);
     const int64_t id = catalog_.begin_segment({"front", rel, start, "h264", 320, 240, false});
     std::vector<Fragment> index;
-    const Sha256 init_hash = hash_range(file, 0, s.init_bytes);
+    const Sha256 init_hash = sha256_of_range(file, 0, s.init_bytes);
     Ticks90k duration{0};
     for (size_t i = 0; i < s.fragments.size(); ++i) {
       const ScannedFragment& f = s.fragments[i];
       index.push_back({f.offset, f.size, f.decode_start, f.duration, {}});
       duration += f.duration;
       append({"front", 0, ChainKind::kFragment, start + to_wall(f.decode_start), f.duration,
-              init_hash, hash_range(file, f.offset, f.size), ""},
+              init_hash, sha256_of_range(file, f.offset, f.size), ""},
              id, static_cast<int64_t>(i));
     }
     ClosedSegment c;
