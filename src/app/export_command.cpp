@@ -96,7 +96,8 @@ int run_export(const Config& config, const ExportCommand& cmd) {
               << format_iso8601(plan.footage_start) << " to " << format_iso8601(plan.footage_end)
               << "\n";
     if (!plan.note.empty()) std::cout << "note: " << plan.note << "\n";
-    std::cout << "check it with: vigil verify " << cmd.out << " --key <fingerprint of vigil key show>\n";
+    std::cout << "check it with: vigil verify " << cmd.out
+              << " --key <the fingerprint vigil key show prints>\n";
     return 0;
   } catch (const Error& e) {
     std::cerr << "vigil export: " << e.what() << "\n";

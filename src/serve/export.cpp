@@ -283,7 +283,8 @@ void ExportQueue::run() {
       }
       bytes = std::filesystem::file_size(job.file);
     } catch (...) {
-      // Whatever the remux or the bundle writer threw, the job ends (failed) rather than stay "running".
+      // Whatever the remux or the bundle writer threw, the job ends (failed) rather than stay
+      // "running".
       state = ExportJob::State::kFailed;
       error = describe_current_exception();
       spdlog::error("export {} of camera {}: {}", job.id, job.camera_id, error);
