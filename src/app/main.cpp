@@ -20,6 +20,7 @@ extern "C" {
 
 #include "app/data_dir_lock.h"
 #include "app/discover_command.h"
+#include "app/export_command.h"
 #include "app/recorder_service.h"
 #include "app/user_commands.h"
 #include "catalog/accounts.h"
@@ -480,6 +481,19 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(100, 30'000));
   discover->add_flag("--json", discover_options.json, "print the result as JSON");
+  ExportCommand export_cmd;
+  auto* export_ = app.add_subcommand(
+      "export", "write an evidence bundle (or with --plain an MP4) of a camera's footage, offline");
+  export_->add_option("--camera", export_cmd.camera, "camera id")->required();
+  export_->add_option("--from", export_cmd.from,
+                      "start, ISO 8601 with a zone: 2026-12-04T21:00:00Z or "
+                      "2026-12-04T22:00:00+01:00")
+      ->required();
+  export_->add_option("--to", export_cmd.to, "end, ISO 8601 with a zone")->required();
+  export_->add_option("--out", export_cmd.out, "the file to write (.zip, or .mp4 with --plain)")
+      ->required();
+  export_->add_flag("--plain", export_cmd.plain,
+                    "a plain MP4 (remuxed, nothing to verify it with) instead of the bundle");
 
   CLI11_PARSE(app, argc, argv);
   // Nothing vigil writes is for other users: the catalog holds password and token hashes, the
@@ -507,6 +521,7 @@ int main(int argc, char** argv) {
     if (*status) return run_status(config, as_json);
     if (*key_show) return run_key(config, false);
     if (*key_rotate) return run_key(config, true);
+    if (*export_) return run_export(config, export_cmd);
     if (*user_add) return run_user_add(config, user_name, user_role, user_cameras);
     if (*user_list) return run_user_list(config);
     if (*user_passwd) return run_user_passwd(config, user_name);

@@ -464,6 +464,14 @@ Sha256 AccountStore::audit_head() {
   return stored_audit_link(st).value_or(Sha256{});
 }
 
+std::optional<Sha256> AccountStore::audit_link_of(int64_t id) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare("SELECT link FROM audit WHERE id = :id");
+  st.bind(":id", id);
+  if (!st.step()) return std::nullopt;
+  return stored_audit_link(st);
+}
+
 std::vector<AuditEntry> AccountStore::audit(const AuditFilter& f) {
   std::lock_guard lock(mu_);
   // Newest first by (time, id), read backwards on the index of the one filter given (user,

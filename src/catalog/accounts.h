@@ -167,6 +167,9 @@ class AccountStore {
   int64_t append_audit(const AuditEntry& e);
   // The newest row's link; 32 zero bytes while the log is empty. For signed checkpoints.
   Sha256 audit_head();
+  // The stored link of row `id` (an evidence bundle quotes its export's row); nullopt when
+  // there is no such row or it has no link.
+  std::optional<Sha256> audit_link_of(int64_t id);
   // Called with every row once it is committed (e.g. the syslog copy, audit_syslog.h), on the
   // appending thread. Set before the store is shared between threads.
   using AuditCopy = std::function<void(const AuditEntry& e, const Sha256& link)>;

@@ -214,6 +214,9 @@ class Catalog {
   // A camera's rows in sequence order, one at a time (a year is ~16 million rows per camera).
   void for_each_chain_row(const std::string& camera, const std::function<void(const ChainRow&)>& fn);
   std::vector<ChainRow> chain_rows_of_segment(int64_t segment_id);
+  // A camera's rows with sequence first..last (inclusive), in order; on the primary key.
+  std::vector<ChainRow> chain_rows_between(const std::string& camera, uint64_t first,
+                                           uint64_t last);
   std::vector<std::string> chain_cameras();
   void add_checkpoint(const CheckpointRow& c);
   std::vector<CheckpointRow> checkpoints(const std::string& camera);
@@ -224,6 +227,11 @@ class Catalog {
   int64_t last_checkpoint_id();
   // Stores the token a TSA granted for checkpoint `id`; a row's only change ever.
   void set_checkpoint_tsa_token(int64_t id, const Bytes& token);
+  // The newest checkpoint with a sequence below `sequence`, and the oldest at or after it; on
+  // the (camera, sequence) index: what an evidence export needs around its range.
+  std::optional<CheckpointRow> checkpoint_before(const std::string& camera, uint64_t sequence);
+  std::optional<CheckpointRow> checkpoint_at_or_after(const std::string& camera,
+                                                      uint64_t sequence);
   // Public keys that signed checkpoints; adding one already there does nothing.
   void add_signing_key(const SigningKeyRow& k);
   std::vector<SigningKeyRow> signing_keys();

@@ -42,6 +42,36 @@ ChainRow read_chain_row(const sql::Statement& st) {
   return r;
 }
 
+constexpr const char* kCheckpointColumns =
+    "SELECT id, camera_id, sequence, head, wall_time_ms, audit_head, key_fingerprint, "
+    "signature, tsa_token FROM checkpoint ";
+
+CheckpointRow read_checkpoint_row(const sql::Statement& st) {
+  CheckpointRow c;
+  c.id = st.int64("id");
+  c.checkpoint.camera_id = st.text("camera_id");
+  c.checkpoint.sequence = static_cast<uint64_t>(st.int64("sequence"));
+  c.checkpoint.head = fixed_blob<32>(st, "head");
+  c.checkpoint.wall_time = wall_from_ms(st.int64("wall_time_ms"));
+  c.checkpoint.audit_head = fixed_blob<32>(st, "audit_head");
+  c.key_fingerprint = st.text("key_fingerprint");
+  c.signature = fixed_blob<64>(st, "signature");
+  if (!st.is_null("tsa_token")) c.tsa_token = st.blob("tsa_token");
+  return c;
+}
+
+// The first checkpoint of `camera` that `condition_and_order` (on :seq) picks; on the
+// (camera, sequence) index.
+std::optional<CheckpointRow> first_checkpoint(sql::Connection& db, const std::string& camera,
+                                              uint64_t sequence,
+                                              const std::string& condition_and_order) {
+  auto st = db.prepare(std::string(kCheckpointColumns) + "WHERE camera_id = :camera AND " +
+                       condition_and_order + " LIMIT 1");
+  st.bind(":camera", camera).bind(":seq", static_cast<int64_t>(sequence));
+  if (!st.step()) return std::nullopt;
+  return read_checkpoint_row(st);
+}
+
 }  // namespace
 
 ChainRow next_chain_row(const std::optional<ChainRow>& head, ChainEntry e, int64_t segment_id,
@@ -105,6 +135,20 @@ std::vector<ChainRow> Catalog::chain_rows_of_segment(int64_t segment_id) {
   return out;
 }
 
+std::vector<ChainRow> Catalog::chain_rows_between(const std::string& camera, uint64_t first,
+                                                  uint64_t last) {
+  Reader r(*this);
+  auto st = r->prepare(std::string(kChainColumns) +
+                       "WHERE camera_id = :camera AND sequence BETWEEN :first AND :last "
+                       "ORDER BY sequence");
+  st.bind(":camera", camera)
+      .bind(":first", static_cast<int64_t>(first))
+      .bind(":last", static_cast<int64_t>(last));
+  std::vector<ChainRow> out;
+  while (st.step()) out.push_back(read_chain_row(st));
+  return out;
+}
+
 std::vector<std::string> Catalog::chain_cameras() {
   Reader r(*this);
   auto st = r->prepare("SELECT DISTINCT camera_id FROM chain_entry ORDER BY camera_id");
@@ -130,27 +174,6 @@ void Catalog::add_checkpoint(const CheckpointRow& c) {
   st.run();
 }
 
-namespace {
-
-constexpr const char* kCheckpointColumns =
-    "SELECT id, camera_id, sequence, head, wall_time_ms, audit_head, key_fingerprint, "
-    "signature, tsa_token FROM checkpoint ";
-
-CheckpointRow read_checkpoint_row(const sql::Statement& st) {
-  CheckpointRow c;
-  c.id = st.int64("id");
-  c.checkpoint.camera_id = st.text("camera_id");
-  c.checkpoint.sequence = static_cast<uint64_t>(st.int64("sequence"));
-  c.checkpoint.head = fixed_blob<32>(st, "head");
-  c.checkpoint.wall_time = wall_from_ms(st.int64("wall_time_ms"));
-  c.checkpoint.audit_head = fixed_blob<32>(st, "audit_head");
-  c.key_fingerprint = st.text("key_fingerprint");
-  c.signature = fixed_blob<64>(st, "signature");
-  if (!st.is_null("tsa_token")) c.tsa_token = st.blob("tsa_token");
-  return c;
-}
-
-}  // namespace
 
 std::vector<CheckpointRow> Catalog::checkpoints(const std::string& camera) {
   Reader r(*this);
@@ -183,6 +206,19 @@ void Catalog::set_checkpoint_tsa_token(int64_t id, const Bytes& token) {
   auto st = db_.prepare("UPDATE checkpoint SET tsa_token = :tsa WHERE id = :id");
   st.bind(":tsa", token).bind(":id", id);
   st.run();
+}
+
+std::optional<CheckpointRow> Catalog::checkpoint_before(const std::string& camera,
+                                                        uint64_t sequence) {
+  Reader r(*this);
+  return first_checkpoint(*r, camera, sequence,
+                          "sequence < :seq ORDER BY sequence DESC, id DESC");
+}
+
+std::optional<CheckpointRow> Catalog::checkpoint_at_or_after(const std::string& camera,
+                                                             uint64_t sequence) {
+  Reader r(*this);
+  return first_checkpoint(*r, camera, sequence, "sequence >= :seq ORDER BY sequence, id");
 }
 
 void Catalog::add_signing_key(const SigningKeyRow& k) {

@@ -61,7 +61,7 @@ struct BundleCheckpoint {
 struct BundleExporter {
   std::string user;
   WallTime time;
-  std::string address;  // the client's address, e.g. "192.0.2.10"; "local" for the CLI
+  std::string address;  // the client's address, e.g. "192.0.2.10"; "cli" for the CLI
 };
 
 struct BundleInput {

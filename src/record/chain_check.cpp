@@ -2,11 +2,10 @@
 // entries in sequence order, every link recomputed from the row before it, every checkpoint's
 // signature verified against the key that signed it and its head against the chain. What the
 // fragments' bytes say is compared per segment in recovery.cpp (check_catalog).
-#include <map>
-
 #include "core/error.h"
 #include "integrity/key_store.h"
 #include "integrity/verify.h"
+#include "record/evidence_export.h"
 #include "record/recovery.h"
 
 namespace vigil {
@@ -23,29 +22,10 @@ std::string describe(const ChainRow& r, Catalog& catalog) {
   return s;
 }
 
-// Every public key known: the catalog's, and keys/ (a key whose row was lost still verifies).
-std::map<std::string, PublicKey> known_keys(Catalog& catalog,
-                                            const std::filesystem::path& data_dir) {
-  std::map<std::string, PublicKey> keys;
-  for (const auto& k : catalog.signing_keys()) {
-    if (auto pk = parse_public_key_pem(k.public_key_pem)) {
-      // The fingerprint is recomputed: a row that names one key and holds another is no key.
-      if (key_fingerprint(*pk) == k.fingerprint) keys[k.fingerprint] = *pk;
-    }
-  }
-  try {
-    for (const auto& k : stored_public_keys(data_dir)) keys[k.fingerprint] = k.public_key;
-  } catch (const Error&) {
-    // A damaged key file: the catalog's copy may still do; a checkpoint without a key is
-    // reported below.
-  }
-  return keys;
-}
-
 }  // namespace
 
 void check_chains(Catalog& catalog, const std::filesystem::path& data_dir, CheckReport& report) {
-  const auto keys = known_keys(catalog, data_dir);
+  const auto keys = known_signing_keys(catalog, data_dir);
   for (const std::string& camera : catalog.chain_cameras()) {
     auto issue = [&](const std::string& problem, std::optional<WallTime> at) {
       CheckIssue i{"camera " + camera + " chain", problem};

@@ -179,7 +179,7 @@ Api::Api(ConfigStore& configs, AccountStore& accounts, const Clock& clock, Statu
       playback_(configs, accounts, clock, components),
       events_api_(configs, clock, playback_),
       settings_api_(configs, accounts, clock, status_),
-      holds_api_(configs, accounts, clock),
+      holds_api_(configs, accounts, clock, playback_),
       discover_api_(accounts, clock),
       web_(configs.current()->http.web_root) {
   if (accounts_.user_count() == 0) setup_token_ = random_secret(24);

@@ -145,6 +145,12 @@ Response EventsApi::snapshot(Call& call) {
 }
 
 Response EventsApi::clip(Call& call) {
+  only_query(call, {"evidence"});
+  const auto ev = call.query.find("evidence");
+  if (ev != call.query.end() && ev->second != "true" && ev->second != "false") {
+    throw Error(ErrorCode::kInvalidArgument, "query evidence must be true or false");
+  }
+  const bool evidence = ev != call.query.end() && ev->second == "true";
   const EventRow e = visible_event(call);
   const WallTime start = e.start - configs_.current()->events.pre_roll;
   // An event still open reaches up to its last sighting; the clip holds what is recorded.
@@ -154,7 +160,7 @@ Response EventsApi::clip(Call& call) {
     end = start + kMaxClip;
     detail += ", its first 30 minutes";
   }
-  return playback_.export_range(call, e.camera_id, start, end, detail);
+  return playback_.export_range(call, e.camera_id, start, end, detail, evidence);
 }
 
 }  // namespace vigil

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "ingest/media.h"
+#include "record/fragment_index.h"
 
 extern "C" {
 #include <libavformat/avformat.h>
@@ -67,6 +68,26 @@ bool same_parameters(const AVCodecParameters* a, const AVCodecParameters* b) {
 }
 
 }  // namespace
+
+std::vector<ExportPiece> export_pieces(Catalog& catalog, const std::filesystem::path& data_dir,
+                                       const std::string& camera, WallTime start, WallTime end) {
+  std::vector<ExportPiece> pieces;
+  for (const auto& s : catalog.segments_between(camera, start, end)) {
+    if (s.state != SegmentState::kClosed) continue;
+    auto frags = decode_fragment_index(s.fragment_index, s.init_bytes);
+    if (!frags || frags->empty()) continue;
+    const Ticks90k want_from = to_ticks(std::max(start - s.wall_start, WallDuration(0)));
+    const Ticks90k want_to = std::min(to_ticks(end - s.wall_start), s.media_duration);
+    // The fragment holding want_from begins with the keyframe at or before it.
+    Ticks90k from = frags->front().start;
+    for (const auto& f : *frags) {
+      if (f.start <= want_from) from = f.start;
+    }
+    if (from >= want_to) continue;
+    pieces.push_back({data_dir / s.path, s.wall_start, from, want_to});
+  }
+  return pieces;
+}
 
 RemuxResult remux_to_mp4(const std::vector<ExportPiece>& pieces, const std::filesystem::path& out) {
   if (pieces.empty()) throw Error(ErrorCode::kNotFound, "export: no footage to copy");
@@ -190,7 +211,7 @@ ExportQueue::ExportQueue(std::filesystem::path dir, const Clock& clock,
   std::filesystem::create_directories(dir_);
   for (const auto& e : std::filesystem::directory_iterator(dir_)) {
     const auto ext = e.path().extension();
-    if (e.is_regular_file() && (ext == ".mp4" || ext == ".partial")) {
+    if (e.is_regular_file() && (ext == ".mp4" || ext == ".zip" || ext == ".partial")) {
       std::error_code ec;
       std::filesystem::remove(e.path(), ec);
     }
@@ -223,7 +244,7 @@ int64_t ExportQueue::submit(ExportJob job) {
   }
   job.id = next_id_++;
   job.state = ExportJob::State::kQueued;
-  job.file = dir_ / (std::to_string(job.id) + ".mp4");
+  job.file = dir_ / (std::to_string(job.id) + (job.evidence ? ".zip" : ".mp4"));
   const int64_t id = job.id;
   jobs_.emplace(id, std::move(job));
   queue_.push_back(id);
@@ -252,13 +273,18 @@ void ExportQueue::run() {
     }
     ExportJob::State state = ExportJob::State::kDone;
     std::string error;
-    RemuxResult result;
+    RemuxResult result = job.result;
     uint64_t bytes = 0;
     try {
-      result = remux_to_mp4(job.pieces, job.file);
+      if (job.evidence) {
+        write_evidence_bundle(*job.evidence, job.file);
+      } else {
+        result = remux_to_mp4(job.pieces, job.file);
+      }
       bytes = std::filesystem::file_size(job.file);
     } catch (...) {
-      // Whatever the remux threw, the job ends (failed) rather than stay "running".
+      // Whatever the remux or the bundle writer threw, the job ends (failed) rather than stay
+      // "running".
       state = ExportJob::State::kFailed;
       error = describe_current_exception();
       spdlog::error("export {} of camera {}: {}", job.id, job.camera_id, error);

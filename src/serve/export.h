@@ -2,6 +2,7 @@
 // transcoding) into one ordinary MP4 with its index in front (+faststart), so that any player,
 // a browser included, opens it while it downloads. The clip starts at the keyframe at or before
 // `start` (a GOP cannot be cut without decoding), so it may begin up to one GOP early.
+// An evidence export writes a bundle instead (record/evidence_export.h says what it holds).
 // ExportQueue runs exports one at a time on a thread of its own, so a long remux never holds an
 // HTTP handler thread; jobs live in memory (docs/design/playback.md says why that is enough).
 // That thread ("export") is supervised (core/supervision.h): an export that fails, however, is
@@ -14,14 +15,17 @@
 #include <deque>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "catalog/catalog.h"
 #include "core/clock.h"
 #include "core/supervision.h"
 #include "core/time.h"
+#include "integrity/bundle.h"
 
 namespace vigil {
 
@@ -32,6 +36,11 @@ struct ExportPiece {
   Ticks90k from{0};     // start of the fragment (keyframe) at or before the wanted start
   Ticks90k to{0};       // packets at or after this are left out
 };
+
+// The pieces of `camera`'s closed segment files that cover [start, end], oldest first; each
+// starts at the keyframe at or before `start`. Empty when nothing closed lies in the range.
+std::vector<ExportPiece> export_pieces(Catalog& catalog, const std::filesystem::path& data_dir,
+                                       const std::string& camera, WallTime start, WallTime end);
 
 struct RemuxResult {
   Ticks90k duration{0};  // of the written clip's video
@@ -59,6 +68,10 @@ struct ExportJob {
   std::filesystem::path file;  // absolute, under <data>/exports/
   SteadyTime finished{};       // when it became done or failed
   std::vector<ExportPiece> pieces;
+  // Set for an evidence bundle (integrity/bundle.h: the original fragments, chain and
+  // checkpoints in a ZIP) instead of a remuxed MP4; `pieces` is empty then and `result` is
+  // filled when the job is queued (the note says why the bundle ends early, if it does).
+  std::shared_ptr<const BundleInput> evidence;
 };
 
 const char* export_state_name(ExportJob::State s);

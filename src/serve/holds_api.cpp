@@ -44,8 +44,9 @@ std::string join(const std::vector<std::string>& v) {
 
 }  // namespace
 
-HoldsApi::HoldsApi(const ConfigStore& configs, AccountStore& accounts, const Clock& clock)
-    : configs_(configs), accounts_(accounts), clock_(clock) {}
+HoldsApi::HoldsApi(const ConfigStore& configs, AccountStore& accounts, const Clock& clock,
+                   Playback& playback)
+    : configs_(configs), accounts_(accounts), clock_(clock), playback_(playback) {}
 
 HoldsApi::~HoldsApi() = default;
 
@@ -63,6 +64,41 @@ void HoldsApi::add_routes(Router& router) {
   // Releasing lets retention delete evidence: admins only.
   add_route(router, this, "POST", "/api/holds/{hold:int}/release", Access{true, Role::kAdmin, ""},
             &HoldsApi::release);
+  // An export is for operators, as any export (playback.cpp).
+  add_route(router, this, "POST", "/api/holds/{hold:int}/export",
+            Access{true, Role::kOperator, ""}, &HoldsApi::export_hold);
+}
+
+Response HoldsApi::export_hold(Call& call) {
+  const int64_t id = std::stoll(call.params.at("hold"));
+  const auto h = store().get(id);
+  const User& u = call.principal->user;
+  std::vector<std::string> cameras;
+  if (h) {
+    for (const auto& c : h->cameras) {
+      if (u.may_see_camera(c)) cameras.push_back(c);
+    }
+  }
+  // A hold on none of the caller's cameras is none of their business (as in list()).
+  if (cameras.empty()) throw Error(ErrorCode::kNotFound, "no hold " + std::to_string(id));
+  json exports = json::array();
+  json skipped = json::array();
+  const std::string detail = "hold " + std::to_string(id) + " \"" + h->name + "\"";
+  for (const auto& c : cameras) {
+    try {
+      exports.push_back(playback_.queue_evidence(call, c, h->from, h->to, detail));
+    } catch (const Error& e) {
+      // A camera with nothing (signed) in the range does not stop the others' bundles.
+      if (e.code() != ErrorCode::kNotFound && e.code() != ErrorCode::kFailedPrecondition) throw;
+      skipped.push_back({{"camera", c}, {"error", e.what()}});
+    }
+  }
+  if (exports.empty()) {
+    return Response::json(404, {{"error", "not_found"},
+                                {"detail", "no signed footage under hold " + std::to_string(id)},
+                                {"skipped", skipped}});
+  }
+  return Response::json(202, {{"hold", id}, {"exports", exports}, {"skipped", skipped}});
 }
 
 Response HoldsApi::list(Call& call) {

@@ -10,6 +10,8 @@
 #include <set>
 
 #include "core/error.h"
+#include "integrity/key_store.h"
+#include "record/evidence_export.h"
 #include "serve/playlist.h"
 #include "serve/timeline.h"
 
@@ -190,7 +192,13 @@ json job_json(const ExportJob& j) {
                {"end_ms", ms_since_epoch(j.end)},
                {"clip_start_ms", ms_since_epoch(j.clip_start)},
                {"state", export_state_name(j.state)},
+               {"evidence", j.evidence != nullptr},
                {"files", j.pieces.size()}};
+  if (j.evidence) {
+    body["files"] = j.evidence->parts.size();
+    // Known when queued: a bundle ends early only when its end is not signed yet.
+    body["note"] = j.result.note;
+  }
   if (j.state == ExportJob::State::kDone) {
     body["duration_s"] = static_cast<double>(j.result.duration.count()) / 90000.0;
     body["bytes"] = j.bytes;
@@ -257,8 +265,9 @@ void Playback::add_routes(Router& router) {
   add("GET", "/api/exports/{eid:int}/file", operator_, &Playback::export_file);
 }
 
-void Playback::audit(const Call& call, const std::string& action, const std::string& camera,
-                     WallTime start, WallTime end, const std::string& detail) {
+AuditEntry Playback::audit(const Call& call, const std::string& action,
+                           const std::string& camera, WallTime start, WallTime end,
+                           const std::string& detail) {
   AuditEntry e;
   e.at = clock_.wall_now();
   e.user_name = call.principal->user.name;
@@ -268,7 +277,8 @@ void Playback::audit(const Call& call, const std::string& action, const std::str
   e.range_start = start;
   e.range_end = end;
   e.detail = detail;
-  accounts_.append_audit(e);
+  e.id = accounts_.append_audit(e);
+  return e;
 }
 
 Response Playback::timeline(Call& call) {
@@ -444,7 +454,7 @@ Response Playback::create_export(Call& call) {
   const json body = http::parse_json_body(call.request.body);
   if (!body.is_object()) throw Error(ErrorCode::kInvalidArgument, "the body must be a JSON object");
   for (const auto& [k, v] : body.items()) {
-    if (k != "camera" && k != "start" && k != "end") {
+    if (k != "camera" && k != "start" && k != "end" && k != "evidence") {
       throw Error(ErrorCode::kInvalidArgument, "unknown field \"" + k + "\"");
     }
   }
@@ -458,6 +468,10 @@ Response Playback::create_export(Call& call) {
                   std::string("field \"") + k + "\" must be UTC milliseconds (an integer)");
     }
   }
+  if (body.contains("evidence") && !body["evidence"].is_boolean()) {
+    throw Error(ErrorCode::kInvalidArgument, "field \"evidence\" must be true or false");
+  }
+  const bool evidence = body.value("evidence", false);
   const std::string camera = body["camera"].get<std::string>();
   // The camera is in the body, not the path, so authorize() could not check it: the same rule
   // here (not in the list: 403 whether it exists or not).
@@ -467,36 +481,56 @@ Response Playback::create_export(Call& call) {
   if (!configs_.current()->find_camera(camera)) throw Error(ErrorCode::kNotFound, "no camera " + camera);
   const Window w = check_window(body["start"].get<int64_t>(), body["end"].get<int64_t>(),
                                 kMaxExportWindow, "export");
-  return export_range(call, camera, w.start, w.end, "");
+  return export_range(call, camera, w.start, w.end, "", evidence);
+}
+
+json Playback::queue_evidence(Call& call, const std::string& camera, WallTime start,
+                              WallTime end, const std::string& detail) {
+  const auto config = configs_.current();
+  const CameraConfig* cam = config->find_camera(camera);
+  // Only catalog rows are read here (no footage): the bytes are read and hashed by the queue.
+  EvidencePlan plan = plan_evidence_bundle(catalog(), data_dir_, camera,
+                                           cam ? cam->name : camera, start, end);
+  // Audited before the bundle is written: the bundle carries its own audit row, which says
+  // what it holds.
+  const AuditEntry a = audit(call, "evidence_export", camera, start, end,
+                             evidence_audit_detail(plan, detail));
+  complete_evidence_input(plan, a, accounts_.audit_link_of(a.id),
+                          load_or_create_signing_key(data_dir_));
+  ExportJob job;
+  job.camera_id = camera;
+  job.user_name = call.principal->user.name;
+  job.start = start;
+  job.end = end;
+  job.clip_start = plan.footage_start;
+  job.result.duration = to_ticks(plan.footage_end - plan.footage_start);
+  job.result.files = static_cast<int>(plan.input.parts.size());
+  job.result.note = plan.note;
+  job.evidence = std::make_shared<const BundleInput>(std::move(plan.input));
+  const int64_t id = exports().submit(std::move(job));
+  return job_json(*exports().job(id));
 }
 
 Response Playback::export_range(Call& call, const std::string& camera, WallTime start, WallTime end,
-                                const std::string& detail) {
+                                const std::string& detail, bool evidence) {
+  if (evidence) {
+    const json job = queue_evidence(call, camera, start, end, detail);
+    Response r = Response::json(202, job);
+    r.with_header("Location", "/api/exports/" + std::to_string(job["id"].get<int64_t>()));
+    return r;
+  }
   const Window w{start, end};
   ExportJob job;
   job.camera_id = camera;
   job.user_name = call.principal->user.name;
   job.start = w.start;
   job.end = w.end;
-  for (const auto& s : catalog().segments_between(camera, w.start, w.end)) {
-    if (s.state != SegmentState::kClosed) continue;
-    auto frags = decode_fragment_index(s.fragment_index, s.init_bytes);
-    if (!frags || frags->empty()) continue;
-    const Ticks90k want_from = to_ticks(std::max(w.start - s.wall_start, WallDuration(0)));
-    const Ticks90k want_to = std::min(to_ticks(w.end - s.wall_start), s.media_duration);
-    // The fragment holding want_from begins with the keyframe at or before it.
-    Ticks90k from = frags->front().start;
-    for (const auto& f : *frags) {
-      if (f.start <= want_from) from = f.start;
-    }
-    if (from >= want_to) continue;
-    if (job.pieces.empty()) job.clip_start = s.wall_start + to_wall(from);
-    job.pieces.push_back({data_dir_ / s.path, s.wall_start, from, want_to});
-  }
+  job.pieces = export_pieces(catalog(), data_dir_, camera, w.start, w.end);
   if (job.pieces.empty()) {
     throw Error(ErrorCode::kNotFound,
                 "no footage of camera " + camera + " from " + window_text(w) + " to export");
   }
+  job.clip_start = job.pieces.front().wall_start + to_wall(job.pieces.front().from);
   const size_t pieces = job.pieces.size();
   const int64_t id = exports().submit(std::move(job));
   audit(call, "export", camera, w.start, w.end,
@@ -533,9 +567,10 @@ Response Playback::export_file(Call& call) {
                                                export_state_name(job->state) + ", not done"},
                                 {"state", export_state_name(job->state)}});
   }
-  Response r = serve_file(job->file, call.request, "video/mp4");
+  Response r = serve_file(job->file, call.request, job->evidence ? "application/zip" : "video/mp4");
   r.with_header("Content-Disposition", "attachment; filename=\"vigil-" + job->camera_id + "-" +
-                                           compact_utc(job->clip_start) + ".mp4\"");
+                                           compact_utc(job->clip_start) +
+                                           (job->evidence ? "-evidence.zip\"" : ".mp4\""));
   return r;
 }
 

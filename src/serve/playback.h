@@ -49,9 +49,15 @@ class Playback {
   http::Response export_file(Call& call);
   // Queues an export of `camera` over [start, end] for the caller (who must be allowed that
   // camera: the caller checks), audits it ("export", with `detail` added) and answers 202 with
-  // the job. Used by create_export and by event clips (events_api.h).
+  // the job. `evidence`: an evidence bundle (a ZIP that proves itself) instead of an MP4. Used
+  // by create_export and by event clips (events_api.h).
   http::Response export_range(Call& call, const std::string& camera, WallTime start, WallTime end,
-                              const std::string& detail);
+                              const std::string& detail, bool evidence = false);
+  // Queues an evidence bundle of `camera` over [start, end) for the caller (who must be allowed
+  // that camera) and audits it ("evidence_export"; the audit row is in the bundle). Returns the
+  // queued job as the API shows it. Also for holds (holds_api.h), one bundle per camera.
+  nlohmann::json queue_evidence(Call& call, const std::string& camera, WallTime start,
+                                WallTime end, const std::string& detail);
 
  private:
   Catalog& catalog();
@@ -59,8 +65,9 @@ class Playback {
   ExportQueue& exports();
   // The export named by the path, if the caller may see it; else throws kNotFound.
   std::optional<ExportJob> visible_job(const Call& call);
-  void audit(const Call& call, const std::string& action, const std::string& camera, WallTime start,
-             WallTime end, const std::string& detail);
+  // Appends an audit row for the caller; returns it as written (with its id).
+  AuditEntry audit(const Call& call, const std::string& action, const std::string& camera,
+                   WallTime start, WallTime end, const std::string& detail);
   // Whether this playlist request is to be audited: once per playback session, that is per
   // login session (or token) and camera while its requests come less than 5 minutes apart,
   // and then again only for a window that reaches outside what the session's rows cover.

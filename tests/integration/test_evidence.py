@@ -3,15 +3,21 @@ a hold put through the API keeps its footage through retention passes under a ti
 while the rest goes, only an admin releases it, and both are audited; a disk (a real, small
 tmpfs) filled with held footage stops recording loudly rather than delete it; the audit log's
 hash chain names the first row edited with the real sqlite3 shell after the triggers were
-dropped; and every audit row reaches a syslog socket as it is written."""
+dropped; and every audit row reaches a syslog socket as it is written. Evidence bundles exported from a
+recording through the API (a range, a hold) and with `vigil export` verify with `vigil verify
+--key`, and each alteration (a flipped bit, a removed fragment, an edited manifest, a swapped
+key) makes it fail."""
 import os
 import shutil
 import socket
 import subprocess
 import time
+import json
+import re
 import unittest
+import zipfile
 
-from harness import VIGIL_BIN, Raw, RtspCamera, TestCase, Vigil, make_clip
+from harness import VIGIL_BIN, Raw, RtspCamera, TestCase, Vigil, decode_errors, make_clip
 from test_serve import Client
 
 IDLE_CAMERAS = [{"id": "front", "url": "rtsp://127.0.0.1:9/front"},
@@ -31,6 +37,133 @@ class Evidence(TestCase):
         c = Client(url)
         self.assertEqual(c.login(name, password)[0], 200)
         return c
+
+    def rewrite_bundle(self, src, dst, change):
+        """Copies bundle `src` to `dst` with `change(name, data) -> data or None (left out)`
+        applied to every member, as someone with the file but not the key could."""
+        with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+            for info in zin.infolist():
+                data = change(info.filename, zin.read(info.filename))
+                if data is not None:
+                    zout.writestr(info.filename, data)
+        return dst
+
+    def verify(self, v, bundle, fp):
+        r = v.run("verify", bundle, "--key", fp)
+        return r.returncode, r.stdout + r.stderr
+
+    def test_evidence_bundles_from_the_api_and_the_cli_verify_and_alterations_fail(self):
+        clip = make_clip("h264", "--codec", "h264", "--seconds", "20")
+        cam = self.track(RtspCamera({"front": clip}))
+        v = self.track(Vigil(self.workdir, [{"id": "front", "url": cam.url("front")}],
+                             segment_seconds=10,
+                             extra_toml="[integrity]\ncheckpoint_seconds = 2\n").start())
+        url = v.web_url()
+        self.add_user(v, "olga", "olga-password", "operator")
+        op = self.login(url, "olga", "olga-password")
+        # Two closed files with chained fragments: the range crosses from one to the next.
+        segs = v.wait_for(lambda: (lambda s: s if len(s) >= 2 else None)(v.query(
+            "SELECT * FROM segment WHERE camera_id = 'front' AND state = 'closed' AND id IN "
+            "(SELECT segment_id FROM chain_entry) ORDER BY id")), 60, "two closed, chained files")
+        a, b = segs[0]["wall_start_ms"] + 500, segs[1]["wall_end_ms"] - 500
+        fp = re.search(r"fingerprint: ([0-9a-f]{64})", v.run("key", "show").stdout).group(1)
+        tmp = self.workdir
+
+        # Through the API: queued like a clip export, downloaded as a ZIP.
+        status, headers, job, _ = op.request("POST", "/api/exports",
+                                             {"camera": "front", "start": a, "end": b,
+                                              "evidence": True})
+        self.assertEqual(status, 202, job)
+        self.assertTrue(job["evidence"])
+        self.assertEqual(job["files"], 2, job)  # one part per file
+        job = v.wait_for(lambda: (lambda j: j if j["state"] in ("done", "failed") else None)(
+            op.request("GET", "/api/exports/%d" % job["id"])[2]), 60, "the bundle written")
+        self.assertEqual(job["state"], "done", job)
+        status, headers, _, data = op.request("GET", job["file"])
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["Content-Type"], "application/zip")
+        self.assertRegex(headers["Content-Disposition"], r'filename="vigil-front-\d{8}T\d{6}Z-evidence\.zip"')
+        api_zip = os.path.join(tmp, "api.zip")
+        with open(api_zip, "wb") as f:
+            f.write(data)
+        code, out = self.verify(v, api_zip, fp)
+        self.assertEqual(code, 0, out)
+        with zipfile.ZipFile(api_zip) as z:
+            manifest = json.loads(z.read("manifest.json"))
+            clip1 = z.read("clip-1.mp4")
+        self.assertEqual(manifest["exporter"]["user"], "olga")
+        audit = v.query("SELECT * FROM audit WHERE action = 'evidence_export'")
+        self.assertEqual(len(audit), 1)
+        self.assertEqual(manifest["audit_entry"]["id"], audit[0]["id"])
+        self.assertEqual(audit[0]["user_name"], "olga")
+        part = os.path.join(tmp, "clip-1.mp4")
+        with open(part, "wb") as f:
+            f.write(clip1)
+        self.assertEqual(decode_errors(part), "")  # the original fragments play as they are
+
+        # Offline with `vigil export`: ISO 8601 times, with an offset too.
+        def iso(ms, offset_h=0):
+            t = time.gmtime(ms // 1000 + offset_h * 3600)
+            return time.strftime("%Y-%m-%dT%H:%M:%S", t) + ".%03d" % (ms % 1000) + (
+                "Z" if offset_h == 0 else "+%02d:00" % offset_h)
+        cli_zip = os.path.join(tmp, "cli.zip")
+        r = v.run("export", "--camera", "front", "--from", iso(a, 1), "--to", iso(b),
+                  "--out", cli_zip)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("2 part(s)", r.stdout)
+        code, out = self.verify(v, cli_zip, fp)
+        self.assertEqual(code, 0, out)
+        r = v.run("export", "--camera", "front", "--from", "yesterday", "--to", iso(b),
+                  "--out", os.path.join(tmp, "bad.zip"))
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("not an ISO 8601 time", r.stderr)
+        self.assertEqual(v.query("SELECT address FROM audit WHERE action = 'evidence_export' "
+                                 "ORDER BY id DESC LIMIT 1")[0]["address"], "cli")
+
+        # Every alteration fails, with exit 1.
+        def flip(name, data):
+            if name != "clip-2.mp4":
+                return data
+            data = bytearray(data)
+            data[-100] ^= 0x01
+            return bytes(data)
+        last = manifest["entries"][-1] if manifest["entries"][-1]["part"] == 2 else \
+            [e for e in manifest["entries"] if e["part"] == 2][-1]
+        def cut_last_fragment(name, data):
+            return data[:last["offset"]] if name == "clip-2.mp4" else data
+        def edit_manifest(name, data):
+            return data.replace(b'"olga"', b'"mallory"') if name == "manifest.json" else data
+        other = subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519"],
+                               capture_output=True, check=True).stdout
+        other_pem = subprocess.run(["openssl", "pkey", "-pubout"], input=other,
+                                   capture_output=True, check=True).stdout
+        def swap_key(name, data):
+            return other_pem if name == "key.pem" else data
+        for what, change in [("a flipped bit", flip), ("a removed fragment", cut_last_fragment),
+                             ("an edited manifest", edit_manifest), ("a swapped key", swap_key)]:
+            bad = self.rewrite_bundle(api_zip, os.path.join(tmp, "bad.zip"), change)
+            code, out = self.verify(v, bad, fp)
+            self.assertEqual(code, 1, what + ":\n" + out)
+        # An intact bundle checked against another key than the recorder's fails too.
+        self.assertEqual(self.verify(v, cli_zip, "0" * 64)[0], 1)
+
+        # A hold: one bundle per camera, through the same queue.
+        status, _, hold, _ = op.request("POST", "/api/holds", {
+            "name": "case 9", "reason": "insurance", "cameras": ["front"],
+            "from_ms": a, "to_ms": b})
+        self.assertEqual(status, 201, hold)
+        status, _, out, _ = op.request("POST", "/api/holds/%d/export" % hold["id"])
+        self.assertEqual(status, 202, out)
+        self.assertEqual([e["camera"] for e in out["exports"]], ["front"])
+        job = v.wait_for(lambda: (lambda j: j if j["state"] in ("done", "failed") else None)(
+            op.request("GET", "/api/exports/%d" % out["exports"][0]["id"])[2]), 60,
+            "the hold's bundle written")
+        self.assertEqual(job["state"], "done", job)
+        hold_zip = os.path.join(tmp, "hold.zip")
+        with open(hold_zip, "wb") as f:
+            f.write(op.request("GET", job["file"])[3])
+        code, out = self.verify(v, hold_zip, fp)
+        self.assertEqual(code, 0, out)
 
     def test_a_hold_survives_retention_and_only_an_admin_releases_it(self):
         clip = make_clip("h264", "--codec", "h264", "--seconds", "20")

@@ -17,7 +17,7 @@
 #include "core/error.h"
 #include "integrity/verify.h"
 #include "record/bmff_scan.h"
-#include "record/segment_writer.h"
+#include "segment_fixture.h"
 #include "test_support.h"
 #include "test_tsa.h"
 
@@ -26,32 +26,8 @@ namespace {
 
 const WallTime kT0 = wall_from_ms(1'796'418'000'000);  // 2026-12-04T21:00:00Z
 
-// A real segment of `fragments` two-second fragments (GOP 20 at 10 fps).
-std::filesystem::path write_segment(const std::filesystem::path& file, size_t fragments) {
-  const auto& clip = test::test_clip("libx264", 10, 10, 20);
-  SegmentWriter w(file, *clip.info);
-  for (size_t i = 0; i < fragments * 20; ++i) {
-    PacketPtr p = make_packet();
-    av_packet_ref(p.get(), clip.video[i % clip.video.size()].get());
-    if (i > 0 && (p->flags & AV_PKT_FLAG_KEY)) w.flush_fragment();
-    p->dts = p->pts = static_cast<int64_t>(i) * 9000;
-    p->duration = 9000;
-    w.write(p.get(), TrackKind::kVideo);
-  }
-  w.flush_fragment();
-  w.finish();
-  return file;
-}
-
-Sha256 hash_range(const std::filesystem::path& file, uint64_t offset, uint64_t size) {
-  std::ifstream in(file, std::ios::binary);
-  in.seekg(static_cast<std::streamoff>(offset));
-  std::string data(size, '\0');
-  in.read(data.data(), static_cast<std::streamsize>(size));
-  Sha256Hasher h;
-  h.update(reinterpret_cast<const uint8_t*>(data.data()), data.size());
-  return h.finish();
-}
+using test::sha256_of_range;
+using test::write_test_segment;
 
 // Reads and rewrites members of a bundle, as someone with the file (but not the key) could.
 class BundleEditor {
@@ -115,8 +91,8 @@ class BundleTest : public ::testing::Test {
   // (part 2); 10 lies after the range and only links the chain.
   void SetUp() override {
     key_ = generate_key_pair();
-    seg1_ = write_segment(dir_.path() / "seg1.mp4", 5);
-    seg2_ = write_segment(dir_.path() / "seg2.mp4", 5);
+    seg1_ = write_test_segment(dir_.path() / "seg1.mp4", 5);
+    seg2_ = write_test_segment(dir_.path() / "seg2.mp4", 5);
     input_ = make_input(key_);
   }
 
@@ -138,7 +114,7 @@ class BundleTest : public ::testing::Test {
       const BmffScan s = scan_fragmented_mp4(file);
       EXPECT_EQ(s.problem, "");
       EXPECT_EQ(s.fragments.size(), 5u);
-      const Sha256 init_hash = hash_range(file, 0, s.init_bytes);
+      const Sha256 init_hash = sha256_of_range(file, 0, s.init_bytes);
       for (size_t i = 0; i < s.fragments.size(); ++i) {
         const ScannedFragment& f = s.fragments[i];
         ChainEntry e{"front",
@@ -147,7 +123,7 @@ class BundleTest : public ::testing::Test {
                      start + to_wall(f.decode_start),
                      f.duration,
                      init_hash,
-                     hash_range(file, f.offset, f.size),
+                     sha256_of_range(file, f.offset, f.size),
                      ""};
         link = chain_link(link, e);
         links[seq] = link;
@@ -233,8 +209,8 @@ TEST_F(BundleTest, AnIntactBundleVerifiesAndItsClipsPlay) {
   const auto clip1 = out / "clip-1.mp4";
   EXPECT_EQ(std::filesystem::file_size(clip1),
             s1.init_bytes + s1.fragments[2].size + s1.fragments[3].size + s1.fragments[4].size);
-  EXPECT_EQ(hash_range(clip1, s1.init_bytes, s1.fragments[2].size),
-            hash_range(seg1_, s1.fragments[2].offset, s1.fragments[2].size));
+  EXPECT_EQ(sha256_of_range(clip1, s1.init_bytes, s1.fragments[2].size),
+            sha256_of_range(seg1_, s1.fragments[2].offset, s1.fragments[2].size));
   for (const auto& [clip, frames] :
        {std::pair{"clip-1.mp4", "60"}, std::pair{"clip-2.mp4", "80"}}) {
     const auto counted = out / (std::string(clip) + ".frames");

@@ -204,7 +204,10 @@ export interface AuditEntry {
 
 export interface ExportJob {
   id: number;
+  camera?: string;
   state: 'queued' | 'running' | 'done' | 'failed' | string;
+  // An evidence bundle (a ZIP with the original fragments, chain and signed checkpoints).
+  evidence?: boolean;
   clip_start_ms?: number;
   duration_s?: number;
   bytes?: number;
@@ -409,8 +412,8 @@ export const api = {
   liveUrl: (id: string) => `/api/cameras/${encodeURIComponent(id)}/live.mp4`,
   snapshotUrl: (id: string) => `/api/cameras/${encodeURIComponent(id)}/snapshot.jpg`,
 
-  startExport: (camera: string, start: number, end: number) =>
-    request<ExportJob>('POST', '/api/exports', { camera, start: Math.floor(start), end: Math.ceil(end) }),
+  startExport: (camera: string, start: number, end: number, evidence = false) =>
+    request<ExportJob>('POST', '/api/exports', { camera, start: Math.floor(start), end: Math.ceil(end), evidence }),
   exportJob: (id: number) => request<ExportJob>('GET', `/api/exports/${id}`),
   exportFileUrl: (id: number) => `/api/exports/${id}/file`,
 
@@ -437,6 +440,9 @@ export const api = {
     request<{ holds: Hold[] }>('GET', `/api/holds?released=${released}`).then((r) => r.holds),
   addHold: (hold: NewHold) => request<Hold>('POST', '/api/holds', hold),
   releaseHold: (id: number) => request<Hold>('POST', `/api/holds/${id}/release`),
+  // One evidence bundle per camera of the hold (cameras without signed footage are skipped).
+  exportHold: (id: number) =>
+    request<{ exports: ExportJob[]; skipped: { camera: string; error: string }[] }>('POST', `/api/holds/${id}/export`),
 
   audit: (q: Record<string, string | number | undefined>) =>
     request<{ entries: AuditEntry[]; next_before_id: number | null }>('GET', `/api/audit?${query(q)}`),

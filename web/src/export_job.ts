@@ -18,5 +18,5 @@ export async function waitForExport(job: ExportJob, progress: (job: ExportJob) =
 }
 
 export function exportLinkText(job: ExportJob): string {
-  return `Download MP4 (${((job.bytes ?? 0) / 1e6).toFixed(1)} MB, ${Math.round(job.duration_s ?? 0)} s)`;
+  return `Download ${job.evidence ? 'evidence bundle' : 'MP4'} (${((job.bytes ?? 0) / 1e6).toFixed(1)} MB, ${Math.round(job.duration_s ?? 0)} s)`;
 }

@@ -1,9 +1,11 @@
 // Evidence holds: every hold on the cameras the user may see (active, or all), a form to put a
 // new one (operators and admins: cameras, from, to, name, reason), and Release for admins.
-// Holds on a timeline selection are put from the playback screen (hold_form.ts).
+// Holds on a timeline selection are put from the playback screen (hold_form.ts). Operators export
+// a hold as evidence bundles, one per camera (POST /api/holds/{id}/export).
 import { api, type Camera, type Hold } from '../api';
 import { isAdmin, mayExport, type Ctx } from '../app';
 import { h, mount, notice, spinner } from '../dom';
+import { exportLinkText, waitForExport } from '../export_job';
 import { holdForm } from '../hold_form';
 import { dateTimeInputValue, formatDateTime, parseDateTimeInput } from '../time';
 
@@ -34,8 +36,28 @@ export function holdsScreen(root: HTMLElement, ctx: Ctx): () => void {
         mount(list, notice('error', (e as Error).message));
       }
     });
+    const exportOut = h('div', { class: 'small', 'aria-live': 'polite' });
+    const exportButton = mayExport(ctx.me)
+      ? h('button', { type: 'button', 'aria-label': `Export evidence bundles of hold ${hold.name}` }, 'Export evidence')
+      : null;
+    exportButton?.addEventListener('click', async () => {
+      exportButton.disabled = true;
+      mount(exportOut, spinner('Exporting…'));
+      try {
+        const r = await api.exportHold(hold.id);
+        const links = await Promise.all(r.exports.map(async (job) => {
+          const done = await waitForExport(job, () => {}, () => !stopped);
+          return done ? h('div', {}, h('a', { href: api.exportFileUrl(done.id), download: '', class: 'button' }, `${job.camera ?? ''}: ${exportLinkText(done)}`)) : null;
+        }));
+        mount(exportOut, links, r.skipped.map((s) => notice('info', `${s.camera}: ${s.error}`)));
+      } catch (e) {
+        mount(exportOut, notice('error', `Export failed: ${(e as Error).message}`));
+      } finally {
+        exportButton.disabled = false;
+      }
+    });
     return h('tr', { 'data-hold': hold.id },
-      h('td', {}, hold.name, h('div', { class: 'small muted' }, hold.reason)),
+      h('td', {}, hold.name, h('div', { class: 'small muted' }, hold.reason), exportButton, exportOut),
       h('td', {}, hold.cameras.join(', ')),
       h('td', { class: 'nowrap' }, formatDateTime(hold.from_ms), ' – ', formatDateTime(hold.to_ms)),
       h('td', { class: 'small' }, `${hold.created_by}, ${formatDateTime(hold.created_ms)}`),

@@ -95,6 +95,22 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
   const selText = h('span', { class: 'small' }, 'No range selected.');
   const exportButton = h('button', { type: 'button', class: 'primary', disabled: true }, 'Export MP4');
   const exportStatus = h('div', { class: 'export-status', 'aria-live': 'polite' });
+  // What to export: a plain MP4 plays anywhere; an evidence bundle (a ZIP of the original
+  // fragments with their hash chain and signed checkpoints) proves it was not altered.
+  const plainChoice = h('input', { type: 'radio', name: 'export_kind', value: 'mp4', checked: true });
+  const evidenceChoice = h('input', { type: 'radio', name: 'export_kind', value: 'evidence' });
+  const exportKind = h(
+    'fieldset',
+    { class: 'export-kind' },
+    h('legend', { class: 'small' }, 'Export as'),
+    h('label', { class: 'check' }, plainChoice, ' Plain MP4'),
+    h('label', { class: 'check' }, evidenceChoice, ' Evidence bundle (verifiable)'),
+  );
+  const showKind = () => {
+    exportButton.textContent = evidenceChoice.checked ? 'Export evidence bundle' : 'Export MP4';
+  };
+  plainChoice.addEventListener('change', showKind);
+  evidenceChoice.addEventListener('change', showKind);
   const mark = (which: 0 | 1) => {
     selection[which] = timeline.getCursor();
     showSelection(which);
@@ -128,6 +144,7 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
           h('button', { type: 'button', onclick: () => mark(1) }, 'Mark end'),
           exportButton,
         ),
+        exportKind,
         selText,
         exportStatus,
         // The same selection can be put under an evidence hold (retention then keeps it).
@@ -421,7 +438,7 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
     exportButton.disabled = true;
     mount(exportStatus, h('p', { class: 'loading small', role: 'status' }, h('span', { class: 'spin', 'aria-hidden': 'true' }), 'Exporting…'));
     try {
-      const job = await waitForExport(await api.startExport(id, Math.min(a, b), Math.max(a, b)), () => {}, () => !stopped);
+      const job = await waitForExport(await api.startExport(id, Math.min(a, b), Math.max(a, b), evidenceChoice.checked), () => {}, () => !stopped);
       if (!job) return;
       const link = h('a', { href: api.exportFileUrl(job.id), download: '', class: 'button primary' }, exportLinkText(job));
       mount(exportStatus, link, job.note ? notice('info', job.note) : null);
