@@ -174,7 +174,6 @@ void Catalog::add_checkpoint(const CheckpointRow& c) {
   st.run();
 }
 
-
 std::vector<CheckpointRow> Catalog::checkpoints(const std::string& camera) {
   Reader r(*this);
   auto st = r->prepare(std::string(kCheckpointColumns) +
