@@ -40,11 +40,11 @@ TEST(Catalog, MigratesOnceAndReopens) {
   test::TempDir dir;
   {
     Catalog c(dir.path() / "vigil.db");
-    EXPECT_EQ(c.schema_version(), 8);
+    EXPECT_EQ(c.schema_version(), 9);
     c.begin_segment(seg("a", wall_from_ms(1000)));
   }
   Catalog again(dir.path() / "vigil.db");
-  EXPECT_EQ(again.schema_version(), 8);
+  EXPECT_EQ(again.schema_version(), 9);
   EXPECT_EQ(again.all_segments().size(), 1u);
 }
 
@@ -105,6 +105,7 @@ TEST(Catalog, Gaps) {
 // Undoes the migrations after 4 on a catalog: a catalog as vigil left it before runs (5), the
 // integrity chain (6), holds and the audit chain (7), token scopes and expiry (8).
 void back_to_schema4(sql::Connection& raw) {
+  raw.exec(test::kUndoTransactions);
   raw.exec(test::kUndoTokenScopes);
   raw.exec(test::kUndoHoldsAndAuditChain);
   raw.exec(
