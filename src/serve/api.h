@@ -21,6 +21,7 @@
 #include "serve/auth.h"
 #include "serve/events_api.h"
 #include "serve/holds_api.h"
+#include "serve/transactions_api.h"
 #include "serve/http.h"
 #include "serve/playback.h"
 #include "serve/router.h"
@@ -55,6 +56,8 @@ class Api {
   // Body limit and pool of a request, from its request line (HttpServer's ClassifyFn).
   http::RequestClass classify(const std::string& method, std::string_view path) const;
   const Router& router() const { return router_; }
+  // The transactions routes, for app to connect the exception rules and the printer tap.
+  TransactionsApi& transactions() { return transactions_api_; }
   // The setup token while no user exists; nullopt once setup is done.
   std::optional<std::string> setup_token();
 
@@ -131,6 +134,7 @@ class Api {
   EventsApi events_api_;  // events, their snapshots and clips (events_api.h)
   SettingsApi settings_api_;  // notifications, storage, events settings (settings_api.h)
   HoldsApi holds_api_;  // evidence holds (holds_api.h)
+  TransactionsApi transactions_api_;  // till transactions (transactions_api.h)
   Router router_;
   std::mutex setup_mu_;
   std::optional<std::string> setup_token_;

@@ -30,6 +30,9 @@ struct Access {
   std::string camera_param;  // names the path parameter holding a camera id, if any
   // A token of scope "metrics" may call this route (GET /metrics); it may call no other.
   bool metrics_scope = false;
+  // A token of scope "till" may call this route (posting transactions); it may call no other.
+  // The handler checks the till against the token's tills (Principal::token_tills).
+  bool till_scope = false;
 };
 
 // Who is calling, once authenticated (auth.h).
@@ -40,6 +43,7 @@ struct Principal {
   std::string csrf_token;               // via session: what X-CSRF-Token must say
   int64_t token_id = 0;                 // via token
   TokenScope token_scope = TokenScope::kFull;  // via token
+  std::vector<std::string> token_tills;        // via a token of scope "till"
 };
 
 // What a handler gets.
