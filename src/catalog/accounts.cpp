@@ -21,8 +21,7 @@ std::string join_cameras(const std::vector<std::string>& cams) {
   return out;
 }
 
-// NULL (no list) is no camera: migration 8 turned the old NULL, which meant every camera, into
-// "*", so a NULL written by anything else fails closed.
+// "a,b" -> {"a", "b"}: camera lists of users, till lists of till tokens.
 std::vector<std::string> split_list(const std::string& text) {
   std::vector<std::string> out;
   std::istringstream in(text);
@@ -33,6 +32,8 @@ std::vector<std::string> split_list(const std::string& text) {
   return out;
 }
 
+// NULL (no list) is no camera: migration 8 turned the old NULL, which meant every camera, into
+// "*", so a NULL written by anything else fails closed.
 std::vector<std::string> split_cameras(const sql::Statement& st) {
   if (st.is_null("cameras")) return {};
   return split_list(st.text("cameras"));
