@@ -121,6 +121,12 @@ Response TransactionsApi::store_batch(Call& call, std::vector<Transaction> batch
   return Response::json(any_created ? 201 : 200, {{"transactions", rows}});
 }
 
+Transaction TransactionsApi::store_printed(const transactions::PrintedReceipt& receipt) {
+  const Transaction t = transactions::store_printed_receipt(store(), receipt, clock_.wall_now());
+  if (on_stored_) on_stored_(t);
+  return t;
+}
+
 Response TransactionsApi::post(Call& call) {
   const json body = parse_body(call);
   std::vector<Transaction> batch;

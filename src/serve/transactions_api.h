@@ -33,6 +33,10 @@ class TransactionsApi {
   // Set before the server starts.
   void on_stored(StoredFn fn) { on_stored_ = std::move(fn); }
   transactions::TransactionStore& store();
+  // A receipt read by a till's printer tap: stored at its arrival (store_printed_receipt) and
+  // judged by the till's rules like a posted transaction. For app to pass as the printer tap's
+  // receipt callback. Any thread.
+  transactions::Transaction store_printed(const transactions::PrintedReceipt& receipt);
 
   http::Response post(Call& call);
   http::Response webhook(Call& call);
