@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <fstream>
@@ -122,6 +123,25 @@ int run_serve(ConfigStore& configs) {
         [&service](const std::string& camera, WallTime at, const std::string& reason) {
           service.raise_event(camera, "transaction", at, reason);
         });
+    // Transactions follow their tills' footage: after each retention pass, those older than the
+    // oldest footage of every camera of their till go, unless a hold covers their moment on
+    // one of those cameras. A till whose cameras have no footage at all keeps its transactions
+    // (nothing recorded yet is not footage deleted).
+    service.set_follow_footage([&configs, &api](const HeldFootage& held) {
+      auto& store = api->transactions().store();
+      for (const TillConfig& till : configs.current()->tills) {
+        const auto cutoff = store.oldest_footage(till.cameras);
+        if (!cutoff) continue;
+        const int gone = store.delete_before(till.id, *cutoff, [&](WallTime at) {
+          return std::any_of(till.cameras.begin(), till.cameras.end(),
+                             [&](const std::string& c) { return held.is_held(c, at, at); });
+        });
+        if (gone > 0) {
+          spdlog::info("retention: till {}: {} transaction(s) older than its footage deleted",
+                       till.id, gone);
+        }
+      }
+    });
     api->transactions().on_stored([&configs, &till_rules, &till_zone](
                                       const transactions::Transaction& t) {
       const auto now = configs.current();

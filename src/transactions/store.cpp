@@ -264,6 +264,21 @@ int TransactionStore::count_refunds_and_voids(const std::string& till, WallTime 
   return static_cast<int>(st.int64("n"));
 }
 
+std::optional<WallTime> TransactionStore::oldest_footage(const std::vector<std::string>& cameras) {
+  std::lock_guard lock(mu_);
+  std::optional<WallTime> oldest;
+  for (const std::string& camera : cameras) {
+    auto st = db_.prepare(
+        "SELECT wall_start_ms FROM segment WHERE camera_id = :camera AND state != 'deleting' "
+        "ORDER BY wall_start_ms LIMIT 1");
+    st.bind(":camera", camera);
+    if (!st.step()) continue;
+    const WallTime t = wall_from_ms(st.int64("wall_start_ms"));
+    if (!oldest || t < *oldest) oldest = t;
+  }
+  return oldest;
+}
+
 int TransactionStore::delete_before(const std::string& till, WallTime cutoff,
                                     const std::function<bool(WallTime)>& keep) {
   std::lock_guard lock(mu_);

@@ -58,6 +58,9 @@ class TransactionStore {
   std::vector<Transaction> find(const TransactionFilter& f);
   // Refunds and voids of `till` with from < moment <= to (the burst rule). On the till's index.
   int count_refunds_and_voids(const std::string& till, WallTime from, WallTime to);
+  // The start of the oldest footage (segments not being deleted) of any of `cameras`; nullopt
+  // when none has footage. On the segments' (camera, start) index.
+  std::optional<WallTime> oldest_footage(const std::vector<std::string>& cameras);
   // Retention: removes the till's transactions whose moment is before `cutoff` and for which
   // `keep(moment)` is false (footage under an evidence hold). Returns how many went.
   int delete_before(const std::string& till, WallTime cutoff,
