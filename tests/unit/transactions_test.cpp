@@ -310,6 +310,23 @@ TEST_F(StoreTest, RetentionDeletesOldTransactionsButKeepsHeldOnes) {
   EXPECT_TRUE(store_.find(f).empty());  // its index row went with it
 }
 
+TEST_F(StoreTest, OldestFootageOfATillsCameras) {
+  EXPECT_FALSE(store_.oldest_footage({"counter", "door"}));
+  NewSegment seg;
+  seg.camera_id = "counter";
+  seg.path = "recordings/counter/a.mp4";
+  seg.wall_start = wall_from_ms(7'000);
+  catalog_.begin_segment(seg);
+  seg.camera_id = "door";
+  seg.path = "recordings/door/a.mp4";
+  seg.wall_start = wall_from_ms(5'000);
+  const int64_t door = catalog_.begin_segment(seg);
+  EXPECT_EQ(store_.oldest_footage({"counter", "door"}), wall_from_ms(5'000));
+  catalog_.mark_deleting(door);  // going: no longer footage
+  EXPECT_EQ(store_.oldest_footage({"counter", "door"}), wall_from_ms(7'000));
+  EXPECT_FALSE(store_.oldest_footage({"yard"}));
+}
+
 TEST_F(StoreTest, APrintedReceiptIsStoredAtItsArrival) {
   PrintedReceipt r;
   r.till_id = "t1";
