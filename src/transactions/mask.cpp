@@ -53,22 +53,29 @@ std::string mask_card_numbers(std::string_view text) {
     }
     std::string digits;
     for (size_t p : pos) digits += out[p];
-    // Longest stretch first at each start, so a 16-digit card is not masked as a 13-digit one.
-    size_t start = 0;
-    while (digits.size() >= kMinCard && start + kMinCard <= digits.size()) {
-      size_t found = 0;
-      for (size_t len = std::min(kMaxCard, digits.size() - start); len >= kMinCard; --len) {
+    if (digits.size() <= kMaxCard) {
+      // A run of card length is masked when it passes as a whole: a 16-digit order number
+      // that fails Luhn stays readable, whatever stretches inside it would pass.
+      if (digits.size() >= kMinCard && luhn_valid(digits)) {
+        for (size_t k = 0; k + kKeep < pos.size(); ++k) out[pos[k]] = '*';
+      }
+      i = j;
+      continue;
+    }
+    // Longer runs (a card glued to other digits, two cards side by side): if any 13-19 digit
+    // stretch passes, the whole run but its last four digits is masked. Masking stretch by
+    // stretch would leave digits of a card visible where two candidate stretches overlap.
+    bool card = false;
+    for (size_t start = 0; !card && start + kMinCard <= digits.size(); ++start) {
+      for (size_t len = kMinCard; len <= kMaxCard && start + len <= digits.size(); ++len) {
         if (luhn_valid(std::string_view(digits).substr(start, len))) {
-          found = len;
+          card = true;
           break;
         }
       }
-      if (!found) {
-        ++start;
-        continue;
-      }
-      for (size_t k = start; k < start + found - kKeep; ++k) out[pos[k]] = '*';
-      start += found;
+    }
+    if (card) {
+      for (size_t k = 0; k + kKeep < pos.size(); ++k) out[pos[k]] = '*';
     }
     i = j;
   }
