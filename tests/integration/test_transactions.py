@@ -84,13 +84,13 @@ class Transactions(TestCase):
         batch[2]["kind"] = "sold"
         status, _, body, _ = till.request("POST", "/api/transactions", {"transactions": batch})
         self.assertEqual(status, 400, body)
-        self.assertIn("transactions[2].kind", body["error"])
+        self.assertIn("transactions[2].kind", body["detail"])
         self.assertEqual(self.v.query("SELECT count(*) AS n FROM till_transaction")[0]["n"], 1)
         # ...and one for an unknown till is a 404 naming it, also storing nothing.
         status, _, body, _ = self.admin.request("POST", "/api/transactions", {"transactions": [
             dict(sale, reference="X-1"), dict(sale, till="t9", reference="X-2")]})
         self.assertEqual(status, 404, body)
-        self.assertIn("t9", body["error"])
+        self.assertIn("t9", body["detail"])
         self.assertEqual(self.v.query("SELECT count(*) AS n FROM till_transaction")[0]["n"], 1)
         batch[2]["kind"] = "refund"
         batch[2]["total_minor"] = 6000  # above t1's refund_above = 5000
@@ -106,7 +106,7 @@ class Transactions(TestCase):
             self.assertEqual(status, 403, (target, body))
         status, _, body, _ = till.request("POST", "/api/transactions", {"till": "t1"})
         self.assertEqual(status, 400, body)
-        self.assertIn("kind", body["error"])
+        self.assertIn("kind", body["detail"])
         status, _, body, _ = till.request("POST", "/api/transactions",
                                           dict(sale, reference="P-1", payer_phone="+4917012345"))
         self.assertEqual(status, 400, body)
