@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <fstream>
@@ -38,6 +39,7 @@ extern "C" {
 #include "record/recovery.h"
 #include "serve/api.h"
 #include "serve/http_server.h"
+#include "transactions/exception_rules.h"
 
 #ifndef VIGIL_VERSION
 #define VIGIL_VERSION "0.0.0"
@@ -107,12 +109,46 @@ int run_serve(ConfigStore& configs) {
   // The web server: after recovery (the catalog is consistent), before recording starts.
   std::unique_ptr<Api> api;
   std::unique_ptr<HttpServer> http;
+  std::unique_ptr<transactions::ExceptionRules> till_rules;
+  // Opening hours are local time, like schedules; the zone as at start.
+  const TimeZone till_zone =
+      config.events.time_zone.empty() ? TimeZone() : TimeZone(config.events.time_zone);
   if (config.http.enabled) {
     api = std::make_unique<Api>(
         configs, *accounts, clock,
         [&service] { return nlohmann::json::parse(service.status_json()); }, &components);
     api->set_live([&service](const std::string& id) { return service.live_hub(id); });
     api->set_open_segments(service.open_segments());
+    // Tills' exceptions become events of type "transaction" on the tills' cameras.
+    till_rules = std::make_unique<transactions::ExceptionRules>(
+        api->transactions().store(),
+        [&service](const std::string& camera, WallTime at, const std::string& reason) {
+          service.raise_event(camera, "transaction", at, reason);
+        });
+    // Transactions follow their tills' footage: after each retention pass, those older than the
+    // oldest footage of every camera of their till go, unless a hold covers their moment on
+    // one of those cameras. A till whose cameras have no footage at all keeps its transactions
+    // (nothing recorded yet is not footage deleted).
+    service.set_follow_footage([&configs, &api](const HeldFootage& held) {
+      auto& store = api->transactions().store();
+      for (const TillConfig& till : configs.current()->tills) {
+        const auto cutoff = store.oldest_footage(till.cameras);
+        if (!cutoff) continue;
+        const int gone = store.delete_before(till.id, *cutoff, [&](WallTime at) {
+          return std::any_of(till.cameras.begin(), till.cameras.end(),
+                             [&](const std::string& c) { return held.is_held(c, at, at); });
+        });
+        if (gone > 0) {
+          spdlog::info("retention: till {}: {} transaction(s) older than its footage deleted",
+                       till.id, gone);
+        }
+      }
+    });
+    api->transactions().on_stored([&configs, &till_rules, &till_zone](
+                                      const transactions::Transaction& t) {
+      const auto now = configs.current();
+      if (const TillConfig* till = now->find_till(t.till_id)) till_rules->judge(t, *till, till_zone);
+    });
     http = std::make_unique<HttpServer>(
         config.http, [&api](const http::Request& r) { return api->handle(r); },
         [&api](const std::string& method, std::string_view path) {

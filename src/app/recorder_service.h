@@ -68,6 +68,13 @@ class RecorderService {
   // The audit log's chain head, signed into every checkpoint (docs/design/integrity.md); until
   // set, zeros. Call before start(): the recorders read it on their writer threads.
   void set_audit_head(std::function<Sha256()> audit_head) { audit_head_ = std::move(audit_head); }
+  // Records that follow footage (till transactions): Retention::set_follow_footage. Before start().
+  void set_follow_footage(Retention::FollowFootageFn fn) { retention_->set_follow_footage(std::move(fn)); }
+  // An instant event from outside analysis (a till's exception): EventEngine::raise_instant.
+  void raise_event(const std::string& camera, const std::string& type, WallTime at,
+                   const std::string& reason) {
+    events_->raise_instant(camera, type, at, reason);
+  }
   // The fingerprint of the key that signs checkpoints (status, API).
   const std::string& key_fingerprint() const { return signer_->fingerprint; }
 

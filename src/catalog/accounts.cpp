@@ -21,17 +21,22 @@ std::string join_cameras(const std::vector<std::string>& cams) {
   return out;
 }
 
-// NULL (no list) is no camera: migration 8 turned the old NULL, which meant every camera, into
-// "*", so a NULL written by anything else fails closed.
-std::vector<std::string> split_cameras(const sql::Statement& st) {
+// "a,b" -> {"a", "b"}: camera lists of users, till lists of till tokens.
+std::vector<std::string> split_list(const std::string& text) {
   std::vector<std::string> out;
-  if (st.is_null("cameras")) return out;
-  std::istringstream in(st.text("cameras"));
+  std::istringstream in(text);
   std::string c;
   while (std::getline(in, c, ',')) {
     if (!c.empty()) out.push_back(c);
   }
   return out;
+}
+
+// NULL (no list) is no camera: migration 8 turned the old NULL, which meant every camera, into
+// "*", so a NULL written by anything else fails closed.
+std::vector<std::string> split_cameras(const sql::Statement& st) {
+  if (st.is_null("cameras")) return {};
+  return split_list(st.text("cameras"));
 }
 
 const char* kUserColumns = "SELECT id, name, password_hash, role, cameras, created_ms FROM user ";
@@ -60,7 +65,7 @@ void bind_user(sql::Statement& st, const User& u) {
 }
 
 const char* kTokenColumns =
-    "SELECT id, user_id, name, created_ms, last_used_ms, scope, expires_ms FROM api_token ";
+    "SELECT id, user_id, name, created_ms, last_used_ms, scope, expires_ms, tills FROM api_token ";
 
 std::vector<ApiTokenRow> read_tokens(sql::Statement& st) {
   std::vector<ApiTokenRow> out;
@@ -71,7 +76,9 @@ std::vector<ApiTokenRow> read_tokens(sql::Statement& st) {
     t.name = st.text("name");
     t.created = wall_from_ms(st.int64("created_ms"));
     if (!st.is_null("last_used_ms")) t.last_used = wall_from_ms(st.int64("last_used_ms"));
-    t.scope = st.text("scope") == "metrics" ? TokenScope::kMetrics : TokenScope::kFull;
+    // An unknown scope (a newer vigil's) grants the least: a till token for no till.
+    t.scope = parse_token_scope(st.text("scope")).value_or(TokenScope::kTill);
+    t.tills = split_list(st.text("tills"));
     if (!st.is_null("expires_ms")) t.expires = wall_from_ms(st.int64("expires_ms"));
     out.push_back(std::move(t));
   }
@@ -84,6 +91,22 @@ std::optional<int64_t> opt_ms(const std::optional<WallTime>& t) {
 }
 
 }  // namespace
+
+const char* token_scope_name(TokenScope s) {
+  switch (s) {
+    case TokenScope::kFull: return "full";
+    case TokenScope::kMetrics: return "metrics";
+    case TokenScope::kTill: return "till";
+  }
+  return "?";
+}
+
+std::optional<TokenScope> parse_token_scope(const std::string& name) {
+  for (TokenScope s : {TokenScope::kFull, TokenScope::kMetrics, TokenScope::kTill}) {
+    if (name == token_scope_name(s)) return s;
+  }
+  return std::nullopt;
+}
 
 const char* role_name(Role r) {
   switch (r) {
@@ -272,13 +295,14 @@ int AccountStore::delete_expired_sessions(WallTime now) {
 int64_t AccountStore::add_token(const std::vector<uint8_t>& token_sha256, const ApiTokenRow& row) {
   std::lock_guard lock(mu_);
   auto st = db_.prepare(
-      "INSERT INTO api_token (token_sha256, user_id, name, created_ms, scope, expires_ms) "
-      "VALUES (:hash, :user, :name, :created, :scope, :expires)");
+      "INSERT INTO api_token (token_sha256, user_id, name, created_ms, scope, expires_ms, tills) "
+      "VALUES (:hash, :user, :name, :created, :scope, :expires, :tills)");
   st.bind(":hash", token_sha256)
       .bind(":user", row.user_id)
       .bind(":name", row.name)
       .bind(":created", ms_since_epoch(row.created))
-      .bind(":scope", std::string(row.scope == TokenScope::kMetrics ? "metrics" : "full"));
+      .bind(":scope", std::string(token_scope_name(row.scope)))
+      .bind(":tills", join_cameras(row.tills));
   if (row.expires) {
     st.bind(":expires", ms_since_epoch(*row.expires));
   } else {

@@ -56,8 +56,12 @@ struct SessionRow {
 };
 
 // What a token may do: everything its user may ("full"), or read GET /metrics and nothing else
-// ("metrics", for a Prometheus scraper that must not carry an admin's rights).
-enum class TokenScope { kFull, kMetrics };
+// ("metrics", for a Prometheus scraper that must not carry an admin's rights), or post
+// transactions for the tills it names and nothing else ("till", for a till or its software:
+// issue 19, docs/transactions.md).
+enum class TokenScope { kFull, kMetrics, kTill };
+const char* token_scope_name(TokenScope s);
+std::optional<TokenScope> parse_token_scope(const std::string& name);
 
 struct ApiTokenRow {
   int64_t id = 0;
@@ -67,6 +71,7 @@ struct ApiTokenRow {
   std::optional<WallTime> last_used;
   TokenScope scope = TokenScope::kFull;
   std::optional<WallTime> expires;  // none: until revoked
+  std::vector<std::string> tills;   // scope "till": the till ids it may post for
 };
 
 // A user's second factor (TOTP, serve/totp.h): the shared secret, whether a first code

@@ -451,8 +451,72 @@ const char* const kMigrations[] = {
       CHECK (scope IN ('full', 'metrics'));
     ALTER TABLE api_token ADD COLUMN expires_ms INTEGER;
     )sql",
-    // 10 (issue 18's second factor; 9 is the transaction store, merged separately: the lead
-    // renumbers on merge): a TOTP secret per user (RFC 6238; serve/totp.h), unconfirmed until
+    // 9: till transactions (issue 19; transactions/store.h). A transaction of a till with its
+    // line items and, from a printer tap, its receipt lines with their arrival times; an FTS5
+    // index over their text. (till_id, reference) is unique: a till posting again is answered
+    // the stored row. Card numbers are masked before any of it is written (transactions/mask.h).
+    // API tokens get the scope 'till' (post transactions for the tills listed in `tills`,
+    // comma-separated, and nothing else): SQLite cannot change a CHECK, so the table is rebuilt.
+    R"sql(
+    CREATE TABLE till_transaction (
+      id            INTEGER PRIMARY KEY,
+      till_id       TEXT NOT NULL,
+      reference     TEXT,  -- NULL: none (printer taps); NULLs are distinct in UNIQUE
+      till_time_ms  INTEGER,  -- the till's own clock
+      moment_ms     INTEGER NOT NULL,  -- on the footage's clock
+      kind          TEXT NOT NULL CHECK (kind IN ('sale', 'refund', 'void', 'no_sale',
+                                                  'drawer_open', 'drawer_close')),
+      method        TEXT CHECK (method IN ('qr', 'card', 'cash', 'other')),
+      total_minor   INTEGER,
+      currency      TEXT NOT NULL DEFAULT '',
+      cashier       TEXT NOT NULL DEFAULT '',
+      text          TEXT NOT NULL DEFAULT '',
+      source        TEXT NOT NULL CHECK (source IN ('api', 'webhook', 'printer')),
+      created_ms    INTEGER NOT NULL,
+      UNIQUE (till_id, reference)
+    );
+    CREATE INDEX till_transaction_moment ON till_transaction (moment_ms, id);
+    CREATE INDEX till_transaction_till ON till_transaction (till_id, moment_ms, id);
+    CREATE INDEX till_transaction_total ON till_transaction (total_minor);
+    CREATE TABLE till_transaction_item (
+      transaction_id INTEGER NOT NULL REFERENCES till_transaction (id) ON DELETE CASCADE,
+      position      INTEGER NOT NULL,
+      text          TEXT NOT NULL,
+      quantity      REAL NOT NULL,
+      unit_minor    INTEGER,
+      PRIMARY KEY (transaction_id, position)
+    ) WITHOUT ROWID;
+    CREATE TABLE till_receipt_line (
+      transaction_id INTEGER NOT NULL REFERENCES till_transaction (id) ON DELETE CASCADE,
+      position      INTEGER NOT NULL,
+      at_ms         INTEGER NOT NULL,
+      text          TEXT NOT NULL,
+      PRIMARY KEY (transaction_id, position)
+    ) WITHOUT ROWID;
+    -- rowid = till_transaction.id; body = free text, line items, receipt lines, cashier.
+    CREATE VIRTUAL TABLE till_transaction_fts USING fts5 (body, tokenize = 'unicode61');
+    CREATE TRIGGER till_transaction_fts_delete AFTER DELETE ON till_transaction
+      BEGIN DELETE FROM till_transaction_fts WHERE rowid = old.id; END;
+    CREATE TABLE api_token_new (
+      id            INTEGER PRIMARY KEY,
+      token_sha256  BLOB NOT NULL UNIQUE,
+      user_id       INTEGER NOT NULL REFERENCES user (id) ON DELETE CASCADE,
+      name          TEXT NOT NULL,
+      created_ms    INTEGER NOT NULL,
+      last_used_ms  INTEGER,
+      scope         TEXT NOT NULL DEFAULT 'full' CHECK (scope IN ('full', 'metrics', 'till')),
+      expires_ms    INTEGER,
+      tills         TEXT NOT NULL DEFAULT ''
+    );
+    INSERT INTO api_token_new (id, token_sha256, user_id, name, created_ms, last_used_ms, scope,
+                               expires_ms)
+      SELECT id, token_sha256, user_id, name, created_ms, last_used_ms, scope, expires_ms
+      FROM api_token;
+    DROP TABLE api_token;
+    ALTER TABLE api_token_new RENAME TO api_token;
+    CREATE INDEX api_token_user ON api_token (user_id);
+    )sql",
+    // 10: the second factor (issue 18): a TOTP secret per user (RFC 6238; serve/totp.h), unconfirmed until
     // the user types a first code, and the newest step a code was accepted for, so that each
     // code logs in once. The secret is kept as is: the server must compute codes from it, so a
     // hash cannot do, and the file is 0640 like the rest of the catalog (docs/design/

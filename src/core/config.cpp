@@ -120,8 +120,9 @@ class Validator {
 
 // The detection type names of analyze/detection.h (core cannot depend on analyze).
 const std::set<std::string>& event_type_names() {
+  // "transaction": a till's exception (issue 19, transactions/exception_rules.h).
   static const std::set<std::string> names = {"motion", "tamper_covered", "tamper_defocused",
-                                              "tamper_moved", "signal_lost"};
+                                              "tamper_moved", "signal_lost", "transaction"};
   return names;
 }
 
@@ -422,6 +423,133 @@ AnalysisSettings parse_analysis(const Validator& v, const toml::node* analysis,
 
 // ---- end of analysis settings ----------------------------------------------------------------
 
+
+// ---- Tills: [[till]] with [till.map] and [till.rules] (docs/transactions.md) -----------------
+
+// "host:port" as printer_listen / printer_forward take it: an IPv4 or IPv6 literal (IPv6 in
+// brackets) or a host name, and a port 1-65535.
+bool valid_host_port(const std::string& text) {
+  static const std::regex re(R"(^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$)");
+  std::smatch m;
+  if (!std::regex_match(text, m, re)) return false;
+  const int port = std::stoi(m[2].str());
+  return port >= 1 && port <= 65535;
+}
+
+void parse_tills(const Validator& v, const toml::table& root, Config& c) {
+  const toml::node* n = root.get("till");
+  if (!n) return;
+  const toml::array* arr = n->as_array();
+  if (!arr) v.fail("till", Validator::describe(*n), "must be an array of tables ([[till]])");
+  static const std::regex id_re("^[a-z0-9][a-z0-9_-]{0,31}$");
+  for (size_t i = 0; i < arr->size(); ++i) {
+    const std::string where = "till[" + std::to_string(i) + "]";
+    const toml::table* t = (*arr)[i].as_table();
+    if (!t) v.fail(where, Validator::describe((*arr)[i]), "must be a table");
+    v.only_keys(*t, where,
+                {"id", "name", "cameras", "clock_offset_ms", "printer_listen", "printer_forward",
+                 "total_pattern", "refund_pattern", "void_pattern", "qr_pattern", "card_pattern",
+                 "cash_pattern", "map", "webhook_secret", "rules"});
+    const std::string w = where + ".";
+    TillConfig till;
+    till.id = v.get_string(*t, w, "id", "");
+    if (!std::regex_match(till.id, id_re)) {
+      v.fail(w + "id", "\"" + till.id + "\"",
+             "must be 1-32 characters of a-z, 0-9, '_' or '-', starting with a letter or digit");
+    }
+    if (c.find_till(till.id)) v.fail(w + "id", "\"" + till.id + "\"", "is used twice");
+    till.name = v.get_string(*t, w, "name", till.id);
+    if (const toml::node* cn = t->get("cameras")) {
+      const toml::array* cams = cn->as_array();
+      if (!cams) v.fail(w + "cameras", Validator::describe(*cn), "must be a list of camera ids");
+      for (size_t k = 0; k < cams->size(); ++k) {
+        const toml::node& e = (*cams)[k];
+        const std::string key = w + "cameras[" + std::to_string(k) + "]";
+        if (!e.is_string()) v.fail(key, Validator::describe(e), "must be a camera id");
+        const std::string id = *e.value<std::string>();
+        // A typo would link the till to no footage at all: refused like a schedule's zone.
+        if (!c.find_camera(id)) v.fail(key, "\"" + id + "\"", "names no [[camera]]");
+        till.cameras.push_back(id);
+      }
+    }
+    if (auto x = v.get_int(*t, w, "clock_offset_ms", -86'400'000, 86'400'000)) {
+      till.clock_offset = std::chrono::milliseconds(*x);
+    }
+    for (const char* key : {"printer_listen", "printer_forward"}) {
+      const std::string addr = v.get_string(*t, w, key, "");
+      if (!addr.empty() && !valid_host_port(addr)) {
+        v.fail(w + key, "\"" + addr + "\"", "must be host:port such as \"0.0.0.0:9101\"");
+      }
+      (std::string_view(key) == "printer_listen" ? till.printer_listen : till.printer_forward) = addr;
+    }
+    if (!till.printer_forward.empty() && till.printer_listen.empty()) {
+      v.fail(w + "printer_forward", "\"" + till.printer_forward + "\"",
+             "needs printer_listen (vigil forwards what it receives there)");
+    }
+    const std::pair<const char*, std::string*> patterns[] = {
+        {"total_pattern", &till.total_pattern}, {"refund_pattern", &till.refund_pattern},
+        {"void_pattern", &till.void_pattern},   {"qr_pattern", &till.qr_pattern},
+        {"card_pattern", &till.card_pattern},   {"cash_pattern", &till.cash_pattern}};
+    for (const auto& [key, field] : patterns) {
+      *field = v.get_string(*t, w, key, *field);
+      try {
+        const std::regex re(*field);
+        if (std::string_view(key) == "total_pattern" && re.mark_count() < 1) {
+          v.fail(w + key, "'" + *field + "'", "needs a group ( ) around the amount");
+        }
+      } catch (const std::regex_error& e) {
+        v.fail(w + key, "'" + *field + "'", std::string("is not a valid regular expression: ") + e.what());
+      }
+    }
+    if (const toml::node* mn = t->get("map")) {
+      const toml::table* m = mn->as_table();
+      if (!m) v.fail(w + "map", Validator::describe(*mn), "must be a table ([till.map])");
+      v.only_keys(*m, w + "map",
+                  {"total", "amount", "currency", "reference", "kind", "method", "time", "cashier",
+                   "text"});
+      for (const auto& [k, node] : *m) {
+        const std::string key(k.str());
+        const std::string ptr = v.get_string(*m, w + "map.", key.c_str(), "");
+        // RFC 6901: "" is the whole document, otherwise every reference token follows a '/'.
+        if (ptr.empty() || ptr[0] != '/') {
+          v.fail(w + "map." + key, "\"" + ptr + "\"",
+                 "must be a JSON pointer such as \"/amount/value\"");
+        }
+        till.map.emplace_back(key, ptr);
+      }
+    }
+    till.webhook_secret = v.get_string(*t, w, "webhook_secret", "");
+    if (const toml::node* rn = t->get("rules")) {
+      const toml::table* r = rn->as_table();
+      if (!r) v.fail(w + "rules", Validator::describe(*rn), "must be a table ([till.rules])");
+      const std::string rw = w + "rules.";
+      v.only_keys(*r, w + "rules",
+                  {"refund_above", "void_above", "no_sale", "open_from", "open_to",
+                   "burst_count", "burst_minutes"});
+      TillRules& rules = till.rules;
+      rules.refund_above_minor = v.get_int(*r, rw, "refund_above", 0, INT64_MAX / 2);
+      rules.void_above_minor = v.get_int(*r, rw, "void_above", 0, INT64_MAX / 2);
+      rules.no_sale = v.get_bool(*r, rw, "no_sale", false);
+      if (r->get("open_from") || r->get("open_to")) {
+        if (!r->get("open_from") || !r->get("open_to")) {
+          v.fail(rw + (r->get("open_from") ? "open_to" : "open_from"), "(missing)",
+                 "open_from and open_to must be set together");
+        }
+        rules.open_from = get_clock_time(v, *r, rw, "open_from", std::chrono::minutes(0), false);
+        rules.open_to = get_clock_time(v, *r, rw, "open_to", std::chrono::minutes(0), true);
+      }
+      if (auto x = v.get_int(*r, rw, "burst_count", 1, 1000)) rules.burst_count = static_cast<int>(*x);
+      if (auto x = v.get_int(*r, rw, "burst_minutes", 1, 24 * 60)) {
+        if (rules.burst_count == 0) {
+          v.fail(rw + "burst_minutes", std::to_string(*x), "needs burst_count");
+        }
+        rules.burst_window = std::chrono::minutes(*x);
+      }
+    }
+    c.tills.push_back(std::move(till));
+  }
+}
+
 }  // namespace
 
 std::filesystem::path HttpSettings::default_web_root() {
@@ -436,6 +564,12 @@ const CameraConfig* Config::find_camera(const std::string& id) const {
   for (const auto& c : cameras) {
     if (c.id == id) return &c;
   }
+  return nullptr;
+}
+
+const TillConfig* Config::find_till(const std::string& id) const {
+  for (const auto& t : tills)
+    if (t.id == id) return &t;
   return nullptr;
 }
 
@@ -476,7 +610,7 @@ Config parse_config(const std::string& text, const std::string& source,
   v.only_keys(root, "",
               {"data_dir", "segment_seconds", "min_free_space", "disk_low_space", "retention",
                "ingest", "http", "camera", "events", "mqtt", "webhook", "integrity",
-               "audit"});
+               "audit", "till"});
 
   Config c;
   c.source = source;
@@ -726,6 +860,7 @@ Config parse_config(const std::string& text, const std::string& source,
       c.cameras.push_back(std::move(cam));
     }
   }
+  parse_tills(v, root, c);
   return c;
 }
 

@@ -143,6 +143,54 @@ struct CameraConfig {
   AnalysisSettings analysis;  // [camera.analysis], [[camera.zone]]
 };
 
+// ---- Tills: [[till]], [till.map], [till.rules] (docs/transactions.md) -----------------------
+
+// Loss-prevention rules of one till: each one that matches a stored transaction raises an event
+// of type "transaction" on the till's cameras (transactions/exception_rules.h).
+struct TillRules {
+  std::optional<int64_t> refund_above_minor;  // a refund whose total is above this (minor units)
+  std::optional<int64_t> void_above_minor;    // a void whose total is above this
+  bool no_sale = false;                       // every no_sale (drawer opened without a sale)
+  // Opening hours in the events' time zone, minutes since local midnight; a transaction outside
+  // them is an exception. Unset: no such rule. `open_to` <= `open_from` runs past midnight.
+  std::optional<std::chrono::minutes> open_from;
+  std::optional<std::chrono::minutes> open_to;
+  // More than `burst_count` refunds or voids within `burst_window` at the till (0: no rule).
+  int burst_count = 0;
+  std::chrono::minutes burst_window{10};
+  bool operator==(const TillRules&) const = default;
+};
+
+struct TillConfig {
+  std::string id;    // [a-z0-9_-]{1,32}, like a camera id; in URLs, tokens and the catalog
+  std::string name;  // for people
+  std::vector<std::string> cameras;  // configured camera ids that watch the till
+  // Added to the till's own clock to get the moment on vigil's (the footage's) clock.
+  std::chrono::milliseconds clock_offset{0};
+  // Receipt-printer tap: "host:port" to listen on and the real printer to forward to ("" = off).
+  std::string printer_listen;
+  std::string printer_forward;
+  // ECMAScript regular expressions matched against each receipt line (printer tap). The total's
+  // first group is the amount ("12.50", "1.234,50").
+  std::string total_pattern = R"((?:TOTAL|Total|SUMME|Summe|TOTAAL)\s*:?\s*[A-Z$]*\s*([0-9][0-9.,]*))";
+  std::string refund_pattern = R"(\b(?:REFUND|Refund|RETURN|Return|ERSTATTUNG)\b)";
+  std::string void_pattern = R"(\b(?:VOID|Void|STORNO|Storno)\b)";
+  std::string qr_pattern = R"(\b(?:QR|PIX|UPI|PayNow|PromptPay|WeChat|Alipay)\b)";
+  std::string card_pattern = R"(\b(?:CARD|Card|VISA|Visa|MASTERCARD|Mastercard|DEBIT|Debit|CREDIT|Credit|EC)\b)";
+  std::string cash_pattern = R"(\b(?:CASH|Cash|BAR|Bar)\b)";
+  // Provider webhook: vigil field -> JSON pointer (RFC 6901) into the provider's body.
+  // Fields: total (minor units), amount (major units), currency, reference, kind, method, time, cashier, text. Anything of the body
+  // not mapped is dropped (payer ids, phone numbers and names are never stored).
+  std::vector<std::pair<std::string, std::string>> map;
+  // HMAC-SHA256 key: the webhook's X-Signature header (hex, optionally "sha256=") must match the
+  // body's HMAC. "" = unsigned webhooks are accepted.
+  std::string webhook_secret;
+  TillRules rules;
+  bool operator==(const TillConfig&) const = default;
+};
+
+// ---- end of till settings ---------------------------------------------------------------------
+
 struct IngestSettings {
   // A read that sees no data for this long means the camera is gone.
   std::chrono::milliseconds io_timeout{10'000};
@@ -241,8 +289,10 @@ struct Config {
   std::chrono::seconds checkpoint_period{60};
   TsaSettings tsa;
   AuditSettings audit;
+  std::vector<TillConfig> tills;  // [[till]]
 
   const CameraConfig* find_camera(const std::string& id) const;
+  const TillConfig* find_till(const std::string& id) const;
 };
 
 // Parses TOML text; `source` names it in error messages. Throws Error(kInvalidArgument) with

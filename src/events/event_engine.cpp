@@ -190,6 +190,28 @@ void EventEngine::on_analysis(const AnalysisResult& r) {
   }
 }
 
+void EventEngine::raise_instant(const std::string& camera, const std::string& type, WallTime at,
+                                const std::string& reason) {
+  std::lock_guard lock(mu_);
+  ++stats_.events_started;
+  ++stats_.events_ended;
+  EventRow row;
+  row.camera_id = camera;
+  row.type = type;
+  row.start = at;
+  row.end = at;
+  row.peak_at = at;
+  row.peak_score = 1;
+  const auto sched = schedules_.find(camera);
+  row.armed = sched == schedules_.end() || sched->second.armed(at, type, {});
+  const uint64_t key = next_key_++;
+  // The end must follow a start that was queued; a start dropped by a full queue takes its end
+  // with it (the writer would find no row to close).
+  if (push(Job{Job::Kind::kStart, key, row, {}, {}}, false)) {
+    push(Job{Job::Kind::kEnd, key, row, {}, reason}, true);
+  }
+}
+
 void EventEngine::expire() {
   const WallTime now = clock_.wall_now();
   std::lock_guard lock(mu_);

@@ -75,6 +75,12 @@ class EventEngine final : public AnalysisSink {
   void set_cameras(const Config& next);
   // Ends events whose camera has sent nothing for merge_gap (by the clock's wall time).
   void expire();
+  // An event that is over as it is raised, not tracked by hysteresis: a till's exception
+  // (type "transaction": transactions/exception_rules.h) at one moment of `camera`. Stored, and
+  // notified when the camera's schedule arms `type` at `at`, like any other; `reason` is its
+  // close reason ("refund of 60.00 above 50.00"). Any thread; never waits on the writer.
+  void raise_instant(const std::string& camera, const std::string& type, WallTime at,
+                     const std::string& reason);
   // Waits until everything queued so far is written and notified (tests, shutdown).
   void flush();
   EventEngineStats stats() const;

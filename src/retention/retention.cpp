@@ -307,6 +307,13 @@ RetentionPass Retention::run_once(bool emergency) {
   if (!reserve_.present() && reserve_.ensure()) {
     spdlog::info("retention: space reserve of {} bytes restored", reserve_.bytes());
   }
+  if (follow_footage_) {
+    try {
+      follow_footage_(held);
+    } catch (const Error& e) {
+      spdlog::error("retention: records that follow footage: {}", e.what());
+    }
+  }
   return pass;
 }
 

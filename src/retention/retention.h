@@ -11,6 +11,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -59,6 +60,12 @@ class Retention {
   // Retention. Call before start().
   void set_holds(HoldStore& holds);
 
+  // Records that follow their cameras' footage (till transactions, issue 19): called at the end
+  // of every pass, on the pass's thread, with the active holds, to delete what no longer has
+  // footage. Call before start().
+  using FollowFootageFn = std::function<void(const HeldFootage& held)>;
+  void set_follow_footage(FollowFootageFn fn) { follow_footage_ = std::move(fn); }
+
   // Set by a pass that needed space (less than min_free_space free, or a failed write) and
   // found nothing left to delete but footage under a hold; cleared by a pass that deletes
   // something or finds min_free_space and twice the reserve free. Thread-safe.
@@ -92,6 +99,7 @@ class Retention {
   EventStore* events_ = nullptr;
   std::map<std::string, EventFootagePolicy> events_only_;
   HoldStore* holds_ = nullptr;
+  FollowFootageFn follow_footage_;
   mutable std::mutex held_full_mu_;
   std::optional<HeldFull> held_full_;  // guarded by held_full_mu_
 

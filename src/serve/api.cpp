@@ -181,6 +181,7 @@ Api::Api(ConfigStore& configs, AccountStore& accounts, const Clock& clock, Statu
       settings_api_(configs, accounts, clock, status_),
       holds_api_(configs, accounts, clock, playback_),
       discover_api_(accounts, clock),
+      transactions_api_(configs, accounts, auth_, clock),
       web_(configs.current()->http.web_root) {
   if (accounts_.user_count() == 0) setup_token_ = random_secret(24);
   const HttpSettings& http = configs.current()->http;
@@ -250,6 +251,7 @@ void Api::add_routes() {
   settings_api_.add_routes(router_);
   holds_api_.add_routes(router_);
   discover_api_.add_routes(router_);
+  transactions_api_.add_routes(router_);
   add("GET", "/api/cameras/{id:camera}/live.mp4", Access{true, Role::kViewer, "id"}, &Api::live);
   add("GET", "/api/cameras/{id:camera}/snapshot.jpg", Access{true, Role::kViewer, "id"},
       &Api::snapshot);
@@ -703,7 +705,8 @@ Response Api::list_tokens(Call& call) {
         {{"id", t.id},
          {"name", t.name},
          {"user", owner ? owner->name : ""},
-         {"scope", t.scope == TokenScope::kMetrics ? "metrics" : "full"},
+         {"scope", token_scope_name(t.scope)},
+         {"tills", t.tills},
          {"created", format_iso8601(t.created)},
          {"expires", t.expires ? json(format_iso8601(*t.expires)) : json(nullptr)},
          {"last_used", t.last_used ? json(format_iso8601(*t.last_used)) : json(nullptr)}});
@@ -713,20 +716,39 @@ Response Api::list_tokens(Call& call) {
 
 Response Api::create_token(Call& call) {
   const json body = parse_body(call);
-  only_fields(body, {"name", "password", "scope", "expires_days"});
+  only_fields(body, {"name", "password", "scope", "expires_days", "tills"});
   const std::string name = need_string(body, "name");
   if (name.empty() || name.size() > 64 ||
       !std::all_of(name.begin(), name.end(), [](char c) { return c >= 0x20 && c < 0x7f; })) {
     throw Error(ErrorCode::kInvalidArgument, "token name: 1-64 printable ASCII characters");
   }
   const std::string scope_text = opt_string(body, "scope").value_or("full");
-  if (scope_text != "full" && scope_text != "metrics") {
-    throw Error(ErrorCode::kInvalidArgument, "scope: must be \"full\" or \"metrics\"");
+  const auto parsed_scope = parse_token_scope(scope_text);
+  if (!parsed_scope) {
+    throw Error(ErrorCode::kInvalidArgument, "scope: must be \"full\", \"metrics\" or \"till\"");
   }
-  const TokenScope scope = scope_text == "metrics" ? TokenScope::kMetrics : TokenScope::kFull;
+  const TokenScope scope = *parsed_scope;
   // /metrics covers every camera: only someone who sees them all may hand out a way to read it.
-  if (scope == TokenScope::kMetrics && call.principal->user.role != Role::kAdmin) {
-    throw HttpFail{403, "a metrics token needs the admin role"};
+  // A till's transactions land on the footage of its cameras, which an admin configured.
+  if (scope != TokenScope::kFull && call.principal->user.role != Role::kAdmin) {
+    throw HttpFail{403, std::string("a ") + scope_text + " token needs the admin role"};
+  }
+  std::vector<std::string> tills;
+  if (scope == TokenScope::kTill) {
+    const json& list = body.contains("tills") ? body["tills"] : json();
+    if (!list.is_array() || list.empty()) {
+      throw Error(ErrorCode::kInvalidArgument, "tills: a till token needs a list of till ids");
+    }
+    const auto config = configs_.current();
+    for (const json& id : list) {
+      if (!id.is_string() || !config->find_till(id.get<std::string>())) {
+        throw Error(ErrorCode::kInvalidArgument,
+                    "tills: " + id.dump() + " is no configured [[till]]");
+      }
+      tills.push_back(id.get<std::string>());
+    }
+  } else if (body.contains("tills")) {
+    throw Error(ErrorCode::kInvalidArgument, "tills: only for scope \"till\"");
   }
   std::optional<std::chrono::days> lifetime;
   if (body.contains("expires_days") && !body["expires_days"].is_null()) {
@@ -739,13 +761,16 @@ Response Api::create_token(Call& call) {
   // A token outlives the session that made it: whoever stole a cookie must not turn it into a
   // lasting credential without the password.
   verify_own_password(call, need_string(body, "password"));
-  const auto t = auth_.create_token(call.principal->user, name, scope, lifetime);
+  const auto t = auth_.create_token(call.principal->user, name, scope, lifetime, tills);
+  std::string till_list;
+  for (const auto& id : tills) till_list += (till_list.empty() ? " tills=" : ",") + id;
   audit(call, "token_create",
-        "token " + std::to_string(t.id) + " \"" + name + "\" scope=" + scope_text +
+        "token " + std::to_string(t.id) + " \"" + name + "\" scope=" + scope_text + till_list +
             (t.expires ? " expires=" + format_iso8601(*t.expires) : std::string()));
   return Response::json(201, {{"id", t.id},
                               {"name", name},
                               {"scope", scope_text},
+                              {"tills", tills},
                               {"expires", t.expires ? json(format_iso8601(*t.expires)) : json(nullptr)},
                               {"token", t.token}});
 }

@@ -22,6 +22,7 @@
 #include "serve/events_api.h"
 #include "serve/discover_api.h"
 #include "serve/holds_api.h"
+#include "serve/transactions_api.h"
 #include "serve/http.h"
 #include "serve/playback.h"
 #include "serve/router.h"
@@ -56,6 +57,8 @@ class Api {
   // Body limit and pool of a request, from its request line (HttpServer's ClassifyFn).
   http::RequestClass classify(const std::string& method, std::string_view path) const;
   const Router& router() const { return router_; }
+  // The transactions routes, for app to connect the exception rules and the printer tap.
+  TransactionsApi& transactions() { return transactions_api_; }
   // The setup token while no user exists; nullopt once setup is done.
   std::optional<std::string> setup_token();
 
@@ -139,6 +142,7 @@ class Api {
   SettingsApi settings_api_;  // notifications, storage, events settings (settings_api.h)
   HoldsApi holds_api_;  // evidence holds (holds_api.h)
   DiscoverApi discover_api_;  // "Find cameras" (discover_api.h)
+  TransactionsApi transactions_api_;  // till transactions (transactions_api.h)
   Router router_;
   std::mutex setup_mu_;
   std::optional<std::string> setup_token_;

@@ -88,6 +88,7 @@ std::optional<Principal> Authenticator::from_token(const std::string& token) {
   p.via = Principal::Via::kToken;
   p.token_id = t->id;
   p.token_scope = t->scope;
+  p.token_tills = t->tills;
   return p;
 }
 
@@ -97,7 +98,8 @@ void Authenticator::end_session(const Principal& p) {
 
 Authenticator::NewToken Authenticator::create_token(const User& user, const std::string& name,
                                                    TokenScope scope,
-                                                   std::optional<std::chrono::days> lifetime) {
+                                                   std::optional<std::chrono::days> lifetime,
+                                                   const std::vector<std::string>& tills) {
   NewToken t;
   t.token = kTokenPrefix + random_secret(32);
   ApiTokenRow row;
@@ -105,6 +107,7 @@ Authenticator::NewToken Authenticator::create_token(const User& user, const std:
   row.name = name;
   row.created = clock_.wall_now();
   row.scope = scope;
+  row.tills = tills;
   if (lifetime) row.expires = row.created + std::chrono::duration_cast<WallDuration>(*lifetime);
   t.expires = row.expires;
   t.id = accounts_.add_token(sha256(t.token), row);

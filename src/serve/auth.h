@@ -45,8 +45,10 @@ class Authenticator {
     std::optional<WallTime> expires;
   };
   // `lifetime`: none for a token that lasts until revoked.
+  // `tills`: for scope kTill, the till ids the token may post transactions for.
   NewToken create_token(const User& user, const std::string& name, TokenScope scope,
-                        std::optional<std::chrono::days> lifetime);
+                        std::optional<std::chrono::days> lifetime,
+                        const std::vector<std::string>& tills = {});
 
  private:
   AccountStore& accounts_;

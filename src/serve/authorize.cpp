@@ -30,6 +30,12 @@ Decision authorize(const Access& access, const Principal* principal, const std::
     return {403, "enrol a second factor first (the Account page; POST /api/me/totp): this "
                  "server requires one for admins"};
   }
+  // A till token posts its tills' transactions and nothing else: it must not open the footage
+  // of the counter to whoever reads the till's configuration.
+  if (principal->via == Principal::Via::kToken && principal->token_scope == TokenScope::kTill) {
+    if (access.till_scope) return {};
+    return {403, "this API token's scope is \"till\": it may only post transactions"};
+  }
   if (principal->user.role < access.min_role) {
     return {403, std::string("requires the ") + role_name(access.min_role) + " role"};
   }

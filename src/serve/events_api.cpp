@@ -90,10 +90,10 @@ Response EventsApi::list(Call& call) {
     f.cameras = u.cameras;
   }
   if (auto it = call.query.find("type"); it != call.query.end()) {
-    if (!detection_type_from_name(it->second)) {
+    if (!detection_type_from_name(it->second) && it->second != "transaction") {
       throw Error(ErrorCode::kInvalidArgument,
-                  "query type must be motion, tamper_covered, tamper_defocused, tamper_moved or "
-                  "signal_lost");
+                  "query type must be motion, tamper_covered, tamper_defocused, tamper_moved, "
+                  "signal_lost or transaction");
     }
     f.type = it->second;
   }

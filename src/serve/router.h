@@ -33,6 +33,9 @@ struct Access {
   // An admin who must still enrol a second factor ([http] require_2fa_for_admins) may call this
   // route (enrolment itself, /api/me, logout); they may call no other.
   bool while_enrolling = false;
+  // A token of scope "till" may call this route (posting transactions); it may call no other.
+  // The handler checks the till against the token's tills (Principal::token_tills).
+  bool till_scope = false;
 };
 
 // Who is calling, once authenticated (auth.h).
@@ -46,6 +49,7 @@ struct Principal {
   // An admin without a second factor while [http] require_2fa_for_admins is on: set by the Api
   // from its configuration, since the same user is fine once enrolled.
   bool must_enrol_second_factor = false;
+  std::vector<std::string> token_tills;        // via a token of scope "till"
 };
 
 // What a handler gets.

@@ -103,10 +103,12 @@ TEST(Catalog, Gaps) {
 }
 
 // Undoes the migrations after 4 on a catalog: a catalog as vigil left it before runs (5), the
-// integrity chain (6), holds and the audit chain (7), token scopes and expiry (8), the second
+// integrity chain (6), holds and the audit chain (7), token scopes and expiry (8), till
+// transactions (9), the second
 // factor (10).
 void back_to_schema4(sql::Connection& raw) {
   raw.exec("DROP TABLE recovery_code; DROP TABLE user_totp;");
+  raw.exec(test::kUndoTransactions);
   raw.exec(test::kUndoTokenScopes);
   raw.exec(test::kUndoHoldsAndAuditChain);
   raw.exec(

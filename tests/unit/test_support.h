@@ -17,6 +17,12 @@ namespace vigil::test {
 
 // SQL that takes a fully migrated catalog back before a migration, for tests of the migrations
 // before it and of its back-fill; run the newest undo first.
+// Migration 9 (till transactions and till tokens; api_token keeps its rebuilt CHECK, which
+// allows more scopes than before but no row uses them).
+inline constexpr const char* kUndoTransactions =
+    "DROP TABLE till_transaction_fts; DROP TABLE till_receipt_line; "
+    "DROP TABLE till_transaction_item; DROP TABLE till_transaction; "
+    "ALTER TABLE api_token DROP COLUMN tills;";
 // Migration 8 (token scopes and expiry; the camera lists it rewrote stay "*").
 inline constexpr const char* kUndoTokenScopes =
     "ALTER TABLE api_token DROP COLUMN scope; ALTER TABLE api_token DROP COLUMN expires_ms;";

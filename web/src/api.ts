@@ -278,6 +278,37 @@ export interface StorageSettings {
   }[];
 }
 
+// A till's transaction (GET /api/transactions, docs/transactions.md). Amounts in minor units.
+export interface Transaction {
+  id: number;
+  till: string;
+  moment_ms: number;
+  kind: string;
+  method: string | null;
+  total_minor: number | null;
+  currency: string;
+  items: { text: string; quantity: number; unit_minor: number | null }[];
+  reference: string | null;
+  cashier: string;
+  text: string;
+  source: string;
+  cameras?: string[];
+  receipt?: { at_ms: number; text: string }[];
+}
+
+export interface TransactionQuery {
+  till?: string;
+  from_ms?: number;
+  to_ms?: number;
+  kind?: string;
+  method?: string;
+  amount_from?: number;
+  amount_to?: number;
+  text?: string;
+  before_id?: number;
+  limit?: number;
+}
+
 // An evidence hold (GET /api/holds): retention keeps what it covers until an admin releases it.
 export interface Hold {
   id: number;
@@ -450,6 +481,9 @@ export const api = {
   events: (q: EventQuery, signal?: AbortSignal) =>
     request<{ events: VigilEvent[]; next_before_id: number | null }>('GET', `/api/events?${query({ ...q })}`, undefined, signal),
   event: (id: number) => request<VigilEvent>('GET', `/api/events/${id}`),
+  transactions: (q: TransactionQuery, signal?: AbortSignal) =>
+    request<{ transactions: Transaction[]; next_before_id?: number }>('GET', `/api/transactions?${query({ ...q })}`, undefined, signal),
+  transaction: (id: number) => request<Transaction>('GET', `/api/transactions/${id}`),
   eventClip: (id: number) => request<ExportJob>('POST', `/api/events/${id}/clip`),
 };
 

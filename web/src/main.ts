@@ -18,6 +18,7 @@ import { camerasSettings } from './views/settings_cameras';
 import { eventsSettings } from './views/settings_events';
 import { notificationsSettings } from './views/settings_notifications';
 import { holdsScreen } from './views/holds';
+import { transactionsScreen } from './views/transactions';
 import { storageSettings } from './views/settings_storage';
 import { usersSettings } from './views/settings_users';
 import { verifyEvidenceScreen } from './views/verify_evidence';
@@ -32,6 +33,7 @@ const routes: { pattern: RegExp; screen: Screen; admin?: boolean; nav: string }[
   { pattern: /^\/playback\/([A-Za-z0-9_-]+)$/, screen: playbackScreen, nav: 'live' },
   { pattern: /^\/events$/, screen: eventsScreen, nav: 'events' },
   { pattern: /^\/holds$/, screen: holdsScreen, nav: 'holds' },
+  { pattern: /^\/transactions$/, screen: transactionsScreen, nav: 'transactions' },
   { pattern: /^\/account$/, screen: accountScreen, nav: 'account' },
   { pattern: /^\/tokens$/, screen: tokensScreen, nav: 'account' },
   { pattern: /^\/verify$/, screen: verifyEvidenceScreen, nav: 'verify' },
@@ -120,6 +122,7 @@ function shell(active: string, m: Me): HTMLElement {
         link('#/', 'Live', 'live'),
         link('#/events', 'Events', 'events'),
         link('#/holds', 'Holds', 'holds'),
+        link('#/transactions', 'Transactions', 'transactions'),
         link('#/verify', 'Verify evidence', 'verify'),
         isAdmin(m) ? link('#/settings/cameras', 'Settings', 'settings') : null,
       ),

@@ -1,0 +1,275 @@
+#include "serve/transactions_api.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "serve/api_request.h"
+#include "transactions/transaction_json.h"
+#include "transactions/webhook.h"
+
+namespace vigil {
+
+using http::Response;
+using json = nlohmann::json;
+using transactions::Transaction;
+
+namespace {
+
+constexpr size_t kMaxBatch = 500;
+constexpr int64_t kMaxMs = int64_t{1} << 52;
+// 500 transactions with their items and texts: the default body limit (1 MiB) is too small.
+constexpr uint64_t kBatchBodyLimit = 16 * 1024 * 1024;
+
+// Whether the caller may post for `till`: a till token that names it, or an admin.
+void check_may_post(const Principal& p, const std::string& till) {
+  if (p.via == Principal::Via::kToken && p.token_scope == TokenScope::kTill) {
+    if (std::find(p.token_tills.begin(), p.token_tills.end(), till) == p.token_tills.end()) {
+      throw Error(ErrorCode::kPermissionDenied, "this till token may not post for till " + till);
+    }
+    return;
+  }
+  if (p.user.role != Role::kAdmin) {
+    throw Error(ErrorCode::kPermissionDenied, "posting transactions needs a till token or the admin role");
+  }
+}
+
+bool may_see(const std::optional<std::vector<std::string>>& tills, const std::string& till) {
+  return !tills || std::find(tills->begin(), tills->end(), till) != tills->end();
+}
+
+}  // namespace
+
+std::optional<std::vector<std::string>> visible_tills(const Config& config, const User& user) {
+  if (user.sees_all_cameras()) return std::nullopt;
+  std::vector<std::string> out;
+  for (const TillConfig& t : config.tills) {
+    if (std::any_of(t.cameras.begin(), t.cameras.end(),
+                    [&user](const std::string& c) { return user.may_see_camera(c); })) {
+      out.push_back(t.id);
+    }
+  }
+  return out;
+}
+
+TransactionsApi::TransactionsApi(const ConfigStore& configs, AccountStore& accounts,
+                                 Authenticator& auth, const Clock& clock)
+    : configs_(configs), accounts_(accounts), auth_(auth), clock_(clock) {}
+
+TransactionsApi::~TransactionsApi() = default;
+
+transactions::TransactionStore& TransactionsApi::store() {
+  std::lock_guard lock(mu_);
+  if (!store_) {
+    store_ = std::make_unique<transactions::TransactionStore>(configs_.current()->data_dir / "vigil.db");
+  }
+  return *store_;
+}
+
+void TransactionsApi::add_routes(Router& router) {
+  // Posting: till tokens (their tills only; checked by the handler) and admins.
+  Route post;
+  post.method = "POST";
+  post.pattern = "/api/transactions";
+  post.access = Access{true, Role::kViewer, "", false, true};
+  post.body_limit = kBatchBodyLimit;
+  post.handler = [this](Call& c) { return this->post(c); };
+  router.add(std::move(post));
+  // A provider authenticates by its signature (webhook_secret), else by a till token: the route
+  // itself lets anyone in and the handler decides.
+  Route hook;
+  hook.method = "POST";
+  hook.pattern = "/api/transactions/webhook/{till:camera}";
+  hook.access = Access{false, Role::kViewer, ""};
+  hook.handler = [this](Call& c) { return this->webhook(c); };
+  router.add(std::move(hook));
+  add_route(router, this, "GET", "/api/transactions", Access{true, Role::kViewer, ""},
+            &TransactionsApi::search);
+  add_route(router, this, "GET", "/api/transactions/{id:int}", Access{true, Role::kViewer, ""},
+            &TransactionsApi::get);
+  add_route(router, this, "GET", "/api/transactions/{id:int}/receipt",
+            Access{true, Role::kViewer, ""}, &TransactionsApi::receipt);
+}
+
+Response TransactionsApi::store_batch(Call& call, std::vector<Transaction> batch, bool single) {
+  const auto config = configs_.current();
+  const WallTime now = clock_.wall_now();
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Transaction& t = batch[i];
+    const std::string where = single ? "" : "transactions[" + std::to_string(i) + "].";
+    if (call.principal) check_may_post(*call.principal, t.till_id);
+    const TillConfig* till = config->find_till(t.till_id);
+    if (!till) throw Error(ErrorCode::kNotFound, where + "till: no till " + t.till_id);
+    // The till's clock corrected by its offset; a till that sends no time gets the arrival.
+    t.moment = t.till_time ? *t.till_time + till->clock_offset : now;
+  }
+  const auto stored = store().add(batch, now);
+  json rows = json::array();
+  bool any_created = false;
+  for (const auto& s : stored) {
+    json row = transactions::to_json(s.row, false);
+    row["created"] = s.created;
+    rows.push_back(std::move(row));
+    any_created = any_created || s.created;
+    if (s.created && on_stored_) on_stored_(s.row);
+  }
+  spdlog::info("transactions: {} posted, {} new (from {})", stored.size(),
+               std::count_if(stored.begin(), stored.end(), [](const auto& s) { return s.created; }),
+               call.request.remote_address);
+  if (single) return Response::json(any_created ? 201 : 200, rows.front());
+  return Response::json(any_created ? 201 : 200, {{"transactions", rows}});
+}
+
+Transaction TransactionsApi::store_printed(const transactions::PrintedReceipt& receipt) {
+  const Transaction t = transactions::store_printed_receipt(store(), receipt, clock_.wall_now());
+  if (on_stored_) on_stored_(t);
+  return t;
+}
+
+Response TransactionsApi::post(Call& call) {
+  const json body = parse_body(call);
+  std::vector<Transaction> batch;
+  const bool single = !body.contains("transactions");
+  if (single) {
+    auto p = transactions::parse_transaction(body, "");
+    if (!p.value) throw Error(ErrorCode::kInvalidArgument, p.error);
+    batch.push_back(std::move(*p.value));
+  } else {
+    only_fields(body, {"transactions"});
+    const json& list = body["transactions"];
+    if (!list.is_array() || list.empty() || list.size() > kMaxBatch) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "transactions: must be a list of 1 to " + std::to_string(kMaxBatch) + " transactions");
+    }
+    for (size_t i = 0; i < list.size(); ++i) {
+      auto p = transactions::parse_transaction(list[i], "transactions[" + std::to_string(i) + "].");
+      if (!p.value) throw Error(ErrorCode::kInvalidArgument, p.error);
+      batch.push_back(std::move(*p.value));
+    }
+  }
+  return store_batch(call, std::move(batch), single);
+}
+
+Response TransactionsApi::webhook(Call& call) {
+  const std::string id = call.params.at("till");
+  const auto config = configs_.current();
+  const TillConfig* till = config->find_till(id);
+  if (!till) throw Error(ErrorCode::kNotFound, "no till " + id);
+  std::optional<Principal> principal;
+  if (!till->webhook_secret.empty()) {
+    const std::string sig = call.request.header("x-signature");
+    if (sig.empty() ||
+        !transactions::webhook_signature_valid(till->webhook_secret, call.request.body, sig)) {
+      spdlog::warn("transactions: webhook for till {} from {}: {} signature", id,
+                   call.request.remote_address, sig.empty() ? "no" : "wrong");
+      throw HttpFail{401, "missing or wrong X-Signature (HMAC-SHA256 of the body, hex)"};
+    }
+  } else {
+    // No secret: the caller must be what may post for this till (a till token or an admin's).
+    principal = auth_.from_request(call.request);
+    if (!principal || principal->via != Principal::Via::kToken) {
+      throw HttpFail{401, "till " + id + " has no webhook_secret: send a till token as 'Authorization: Bearer'"};
+    }
+    check_may_post(*principal, id);
+  }
+  json body;
+  try {
+    body = json::parse(call.request.body);
+  } catch (const json::exception&) {
+    throw Error(ErrorCode::kInvalidArgument, "body: not JSON");
+  }
+  auto p = transactions::map_webhook(body, *till);
+  if (!p.value) throw Error(ErrorCode::kInvalidArgument, p.error);
+  Call inner{call.request, call.params, call.query, nullptr};
+  return store_batch(inner, {std::move(*p.value)}, true);
+}
+
+Response TransactionsApi::search(Call& call) {
+  only_query(call, {"till", "from_ms", "to_ms", "kind", "method", "amount_from", "amount_to",
+                    "text", "before_id", "limit"});
+  const auto config = configs_.current();
+  transactions::TransactionFilter f;
+  f.tills = visible_tills(*config, call.principal->user);
+  if (auto it = call.query.find("till"); it != call.query.end()) {
+    // A till the caller may not see is answered like one with no transactions.
+    if (!may_see(f.tills, it->second)) {
+      f.tills = std::vector<std::string>{};
+    } else {
+      f.tills = std::vector<std::string>{it->second};
+    }
+  }
+  if (call.query.count("from_ms")) f.from = wall_from_ms(query_int(call, "from_ms", 0, kMaxMs, 0));
+  if (call.query.count("to_ms")) f.to = wall_from_ms(query_int(call, "to_ms", 0, kMaxMs, 0));
+  if (auto it = call.query.find("kind"); it != call.query.end()) {
+    f.kind = transactions::parse_kind(it->second);
+    if (!f.kind) throw Error(ErrorCode::kInvalidArgument, "query kind: no such kind");
+  }
+  if (auto it = call.query.find("method"); it != call.query.end()) {
+    f.method = transactions::parse_method(it->second);
+    if (!f.method) throw Error(ErrorCode::kInvalidArgument, "query method: must be qr, card, cash or other");
+  }
+  constexpr int64_t kMaxAmount = int64_t{1} << 60;
+  if (call.query.count("amount_from")) f.amount_from = query_int(call, "amount_from", -kMaxAmount, kMaxAmount, 0);
+  if (call.query.count("amount_to")) f.amount_to = query_int(call, "amount_to", -kMaxAmount, kMaxAmount, 0);
+  if (auto it = call.query.find("text"); it != call.query.end()) {
+    if (it->second.size() > 200) throw Error(ErrorCode::kInvalidArgument, "query text: at most 200 bytes");
+    f.text = it->second;
+  }
+  if (call.query.count("before_id")) f.before_id = query_int(call, "before_id", 1, kMaxMs, 1);
+  f.limit = static_cast<int>(query_int(call, "limit", 1, 500, f.limit));
+  const auto rows = store().find(f);
+  json list = json::array();
+  for (const Transaction& t : rows) list.push_back(transactions::to_json(t, false));
+  audit_read(call, "transactions_search", f.tills && f.tills->size() == 1 ? f.tills->front() : "",
+             std::nullopt, std::string(call.request.query()));
+  json out = {{"transactions", list}};
+  if (static_cast<int>(rows.size()) == f.limit) out["next_before_id"] = rows.back().id;
+  return Response::json(200, out);
+}
+
+Transaction TransactionsApi::visible(Call& call, int64_t id) {
+  auto t = store().get(id);
+  const auto config = configs_.current();
+  // Not "forbidden": whether a transaction exists at a till one cannot see is not one's business.
+  if (!t || !may_see(visible_tills(*config, call.principal->user), t->till_id)) {
+    throw Error(ErrorCode::kNotFound, "no transaction " + std::to_string(id));
+  }
+  return *t;
+}
+
+Response TransactionsApi::get(Call& call) {
+  const Transaction t = visible(call, std::stoll(call.params.at("id")));
+  audit_read(call, "transaction_view", t.till_id, t.moment, "transaction " + std::to_string(t.id));
+  json out = transactions::to_json(t, true);
+  const auto config = configs_.current();
+  if (const TillConfig* till = config->find_till(t.till_id)) out["cameras"] = till->cameras;
+  return Response::json(200, out);
+}
+
+Response TransactionsApi::receipt(Call& call) {
+  const Transaction t = visible(call, std::stoll(call.params.at("id")));
+  audit_read(call, "transaction_view", t.till_id, t.moment,
+             "receipt of transaction " + std::to_string(t.id));
+  return Response::json(200, {{"id", t.id}, {"receipt", transactions::to_json(t, true)["receipt"]}});
+}
+
+void TransactionsApi::audit_read(Call& call, const std::string& action, const std::string& till,
+                                 std::optional<WallTime> at, const std::string& detail) {
+  AuditEntry e;
+  e.at = clock_.wall_now();
+  e.user_name = call.principal->user.name;
+  e.address = call.request.remote_address;
+  e.action = action;
+  // The audit log is per camera: a till's first camera stands for the counter it watches.
+  const auto config = configs_.current();
+  if (const TillConfig* t = config->find_till(till); t && !t->cameras.empty()) {
+    e.camera_id = t->cameras.front();
+  }
+  e.range_start = at;
+  e.range_end = at;
+  e.detail = (till.empty() ? "" : "till " + till + ": ") + detail;
+  accounts_.append_audit(e);
+}
+
+}  // namespace vigil

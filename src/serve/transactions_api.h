@@ -1,0 +1,68 @@
+// The transactions routes of the API (issue 19, docs/transactions.md): tills post transactions
+// (one or a batch, with a till token), payment providers call a per-till webhook, users search
+// them and read one with its receipt. Reads are audited like playback; a user sees the
+// transactions of the tills whose cameras they may see. Registered by Api next to the other
+// routes; thread-safe; the catalog connection is opened on first use.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+
+#include "catalog/accounts.h"
+#include "core/clock.h"
+#include "core/config_store.h"
+#include "serve/auth.h"
+#include "serve/router.h"
+#include "transactions/store.h"
+
+namespace vigil {
+
+class TransactionsApi {
+ public:
+  // Called with every transaction this API stored (not those answered as stored before), after
+  // the commit, on the request's thread: the exception rules (transactions/exception_rules.h).
+  using StoredFn = std::function<void(const transactions::Transaction&)>;
+
+  // All must outlive the TransactionsApi.
+  TransactionsApi(const ConfigStore& configs, AccountStore& accounts, Authenticator& auth,
+                  const Clock& clock);
+  ~TransactionsApi();
+
+  void add_routes(Router& router);
+  // Set before the server starts.
+  void on_stored(StoredFn fn) { on_stored_ = std::move(fn); }
+  transactions::TransactionStore& store();
+  // A receipt read by a till's printer tap: stored at its arrival (store_printed_receipt) and
+  // judged by the till's rules like a posted transaction. For app to pass as the printer tap's
+  // receipt callback. Any thread.
+  transactions::Transaction store_printed(const transactions::PrintedReceipt& receipt);
+
+  http::Response post(Call& call);
+  http::Response webhook(Call& call);
+  http::Response search(Call& call);
+  http::Response get(Call& call);
+  http::Response receipt(Call& call);
+
+ private:
+  // Stores the batch (all or nothing) and answers it; `single` answers one object.
+  http::Response store_batch(Call& call, std::vector<transactions::Transaction> batch, bool single);
+  // The transaction `id` if the caller may see its till; else throws NotFound.
+  transactions::Transaction visible(Call& call, int64_t id);
+  void audit_read(Call& call, const std::string& action, const std::string& till,
+                  std::optional<WallTime> at, const std::string& detail);
+
+  const ConfigStore& configs_;
+  AccountStore& accounts_;
+  Authenticator& auth_;
+  const Clock& clock_;
+  StoredFn on_stored_;
+  std::mutex mu_;
+  std::unique_ptr<transactions::TransactionStore> store_;
+};
+
+// The tills `user` may see: those with a camera the user may see (a till without cameras only
+// to those who see every camera). nullopt: every till.
+std::optional<std::vector<std::string>> visible_tills(const Config& config, const User& user);
+
+}  // namespace vigil

@@ -1,0 +1,315 @@
+// The transaction store (store.h) on catalog migration 9.
+#include "transactions/store.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "transactions/mask.h"
+
+namespace vigil::transactions {
+namespace {
+
+constexpr int kMinSchema = 9;  // the till_transaction tables in catalog.cpp
+
+const char* kColumns =
+    "SELECT id, till_id, reference, till_time_ms, moment_ms, kind, method, total_minor, currency, "
+    "cashier, text, source, created_ms FROM till_transaction ";
+
+std::optional<Source> parse_source(const std::string& s) {
+  if (s == "api") return Source::kApi;
+  if (s == "webhook") return Source::kWebhook;
+  if (s == "printer") return Source::kPrinter;
+  return std::nullopt;
+}
+
+// What the FTS5 index holds for a transaction: every text a search may find it by.
+std::string search_body(const Transaction& t) {
+  std::string body = t.text;
+  for (const LineItem& i : t.items) body += "\n" + i.text;
+  for (const ReceiptLine& l : t.receipt) body += "\n" + l.text;
+  if (!t.cashier.empty()) body += "\n" + t.cashier;
+  return body;
+}
+
+Transaction masked(Transaction t) {
+  t.reference = mask_card_numbers(t.reference);
+  t.cashier = mask_card_numbers(t.cashier);
+  t.text = mask_card_numbers(t.text);
+  for (LineItem& i : t.items) i.text = mask_card_numbers(i.text);
+  for (ReceiptLine& l : t.receipt) l.text = mask_card_numbers(l.text);
+  return t;
+}
+
+}  // namespace
+
+const char* source_name(Source s) {
+  switch (s) {
+    case Source::kApi: return "api";
+    case Source::kWebhook: return "webhook";
+    case Source::kPrinter: return "printer";
+  }
+  return "?";
+}
+
+std::string fts_query(const std::string& text) {
+  std::vector<std::string> words;
+  std::string word;
+  for (char c : text + " ") {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      if (!word.empty()) words.push_back(std::move(word));
+      word.clear();
+    } else {
+      word += c;
+    }
+  }
+  std::string q;
+  for (size_t i = 0; i < words.size(); ++i) {
+    std::string quoted = "\"";
+    for (char c : words[i]) {
+      if (c == '"') quoted += '"';  // FTS5 string: a double quote is written twice
+      quoted += c;
+    }
+    quoted += '"';
+    if (i + 1 == words.size()) quoted += '*';
+    q += (q.empty() ? "" : " ") + quoted;
+  }
+  return q;
+}
+
+TransactionStore::TransactionStore(const std::filesystem::path& db_file) : db_(db_file.string()) {
+  auto st = db_.prepare("PRAGMA user_version");
+  st.step();
+  if (st.int64("user_version") < kMinSchema) {
+    throw Error(ErrorCode::kFailedPrecondition,
+                db_file.string() + ": catalog has no till_transaction table (schema version " +
+                    std::to_string(st.int64("user_version")) + ")");
+  }
+  db_.exec("PRAGMA foreign_keys=ON");
+}
+
+Transaction TransactionStore::read_row(sql::Statement& st) {
+  Transaction t;
+  t.id = st.int64("id");
+  t.till_id = st.text("till_id");
+  t.reference = st.is_null("reference") ? "" : st.text("reference");
+  if (!st.is_null("till_time_ms")) t.till_time = wall_from_ms(st.int64("till_time_ms"));
+  t.moment = wall_from_ms(st.int64("moment_ms"));
+  t.kind = parse_kind(st.text("kind")).value_or(Kind::kSale);
+  if (!st.is_null("method")) t.method = parse_method(st.text("method"));
+  if (!st.is_null("total_minor")) t.total_minor = st.int64("total_minor");
+  t.currency = st.text("currency");
+  t.cashier = st.text("cashier");
+  t.text = st.text("text");
+  t.source = parse_source(st.text("source")).value_or(Source::kApi);
+  t.created = wall_from_ms(st.int64("created_ms"));
+  return t;
+}
+
+void TransactionStore::load_items(Transaction& t) {
+  auto st = db_.prepare(
+      "SELECT text, quantity, unit_minor FROM till_transaction_item WHERE transaction_id = :id "
+      "ORDER BY position");
+  st.bind(":id", t.id);
+  while (st.step()) {
+    LineItem i;
+    i.text = st.text("text");
+    i.quantity = st.real("quantity");
+    if (!st.is_null("unit_minor")) i.unit_minor = st.int64("unit_minor");
+    t.items.push_back(std::move(i));
+  }
+}
+
+std::vector<Stored> TransactionStore::add(const std::vector<Transaction>& batch, WallTime now) {
+  std::lock_guard lock(mu_);
+  std::vector<Stored> out;
+  sql::Transaction tx(db_);
+  for (const Transaction& in : batch) {
+    // Callers validate against the configuration first; this guards the store's own invariant
+    // (and rolls the whole batch back, like any failure here).
+    if (in.till_id.empty()) throw Error(ErrorCode::kInvalidArgument, "a transaction needs a till");
+    Transaction t = masked(in);
+    if (!t.reference.empty()) {
+      auto st = db_.prepare(std::string(kColumns) + "WHERE till_id = :till AND reference = :ref");
+      st.bind(":till", t.till_id).bind(":ref", t.reference);
+      if (st.step()) {
+        Transaction old = read_row(st);
+        load_items(old);
+        out.push_back({std::move(old), false});
+        continue;
+      }
+    }
+    t.created = now;
+    auto st = db_.prepare(
+        "INSERT INTO till_transaction (till_id, reference, till_time_ms, moment_ms, kind, method, "
+        "total_minor, currency, cashier, text, source, created_ms) VALUES (:till, :ref, :till_time, "
+        ":moment, :kind, :method, :total, :currency, :cashier, :text, :source, :created)");
+    st.bind(":till", t.till_id)
+        .bind(":moment", ms_since_epoch(t.moment))
+        .bind(":kind", std::string(kind_name(t.kind)))
+        .bind(":total", t.total_minor)
+        .bind(":currency", t.currency)
+        .bind(":cashier", t.cashier)
+        .bind(":text", t.text)
+        .bind(":source", std::string(source_name(t.source)))
+        .bind(":created", ms_since_epoch(now));
+    if (t.reference.empty()) {
+      st.bind_null(":ref");  // NULLs are distinct in a UNIQUE index: receipts without reference
+    } else {
+      st.bind(":ref", t.reference);
+    }
+    if (t.till_time) {
+      st.bind(":till_time", ms_since_epoch(*t.till_time));
+    } else {
+      st.bind_null(":till_time");
+    }
+    if (t.method) {
+      st.bind(":method", std::string(method_name(*t.method)));
+    } else {
+      st.bind_null(":method");
+    }
+    st.run();
+    t.id = db_.last_insert_rowid();
+    for (size_t i = 0; i < t.items.size(); ++i) {
+      db_.prepare(
+             "INSERT INTO till_transaction_item (transaction_id, position, text, quantity, "
+             "unit_minor) VALUES (:id, :pos, :text, :qty, :unit)")
+          .bind(":id", t.id)
+          .bind(":pos", static_cast<int64_t>(i))
+          .bind(":text", t.items[i].text)
+          .bind_real(":qty", t.items[i].quantity)
+          .bind(":unit", t.items[i].unit_minor)
+          .run();
+    }
+    for (size_t i = 0; i < t.receipt.size(); ++i) {
+      db_.prepare(
+             "INSERT INTO till_receipt_line (transaction_id, position, at_ms, text) "
+             "VALUES (:id, :pos, :at, :text)")
+          .bind(":id", t.id)
+          .bind(":pos", static_cast<int64_t>(i))
+          .bind(":at", ms_since_epoch(t.receipt[i].at))
+          .bind(":text", t.receipt[i].text)
+          .run();
+    }
+    db_.prepare("INSERT INTO till_transaction_fts (rowid, body) VALUES (:id, :body)")
+        .bind(":id", t.id)
+        .bind(":body", search_body(t))
+        .run();
+    out.push_back({std::move(t), true});
+  }
+  tx.commit();
+  return out;
+}
+
+std::optional<Transaction> TransactionStore::get(int64_t id) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare(std::string(kColumns) + "WHERE id = :id");
+  st.bind(":id", id);
+  if (!st.step()) return std::nullopt;
+  Transaction t = read_row(st);
+  load_items(t);
+  auto lines = db_.prepare(
+      "SELECT at_ms, text FROM till_receipt_line WHERE transaction_id = :id ORDER BY position");
+  lines.bind(":id", id);
+  while (lines.step()) {
+    t.receipt.push_back({wall_from_ms(lines.int64("at_ms")), lines.text("text")});
+  }
+  return t;
+}
+
+std::vector<Transaction> TransactionStore::find(const TransactionFilter& f) {
+  // Fixed clauses with named parameters: only which clauses appear depends on the filter.
+  std::string sql = std::string(kColumns) + "WHERE 1";
+  if (f.tills) sql += " AND till_id IN (SELECT value FROM json_each(:tills))";
+  if (f.from) sql += " AND moment_ms >= :from";
+  if (f.to) sql += " AND moment_ms < :to";
+  if (f.kind) sql += " AND kind = :kind";
+  if (f.method) sql += " AND method = :method";
+  if (f.amount_from) sql += " AND total_minor >= :amount_from";
+  if (f.amount_to) sql += " AND total_minor <= :amount_to";
+  const std::string q = fts_query(f.text);
+  if (!q.empty()) {
+    sql += " AND id IN (SELECT rowid FROM till_transaction_fts WHERE till_transaction_fts MATCH :q)";
+  }
+  if (f.before_id) {
+    sql +=
+        " AND (moment_ms, id) < (SELECT moment_ms, id FROM till_transaction WHERE id = :before)";
+  }
+  sql += " ORDER BY moment_ms DESC, id DESC LIMIT :limit";
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare(sql);
+  if (f.tills) st.bind(":tills", nlohmann::json(*f.tills).dump());
+  if (f.from) st.bind(":from", ms_since_epoch(*f.from));
+  if (f.to) st.bind(":to", ms_since_epoch(*f.to));
+  if (f.kind) st.bind(":kind", std::string(kind_name(*f.kind)));
+  if (f.method) st.bind(":method", std::string(method_name(*f.method)));
+  if (f.amount_from) st.bind(":amount_from", *f.amount_from);
+  if (f.amount_to) st.bind(":amount_to", *f.amount_to);
+  if (!q.empty()) st.bind(":q", q);
+  if (f.before_id) st.bind(":before", *f.before_id);
+  st.bind(":limit", int64_t{f.limit});
+  std::vector<Transaction> out;
+  while (st.step()) out.push_back(read_row(st));
+  for (Transaction& t : out) load_items(t);
+  return out;
+}
+
+int TransactionStore::count_refunds_and_voids(const std::string& till, WallTime from,
+                                              WallTime to) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare(
+      "SELECT count(*) AS n FROM till_transaction WHERE till_id = :till AND moment_ms > :from "
+      "AND moment_ms <= :to AND kind IN ('refund', 'void')");
+  st.bind(":till", till).bind(":from", ms_since_epoch(from)).bind(":to", ms_since_epoch(to));
+  st.step();
+  return static_cast<int>(st.int64("n"));
+}
+
+std::optional<WallTime> TransactionStore::oldest_footage(const std::vector<std::string>& cameras) {
+  std::lock_guard lock(mu_);
+  std::optional<WallTime> oldest;
+  for (const std::string& camera : cameras) {
+    auto st = db_.prepare(
+        "SELECT wall_start_ms FROM segment WHERE camera_id = :camera AND state != 'deleting' "
+        "ORDER BY wall_start_ms LIMIT 1");
+    st.bind(":camera", camera);
+    if (!st.step()) continue;
+    const WallTime t = wall_from_ms(st.int64("wall_start_ms"));
+    if (!oldest || t < *oldest) oldest = t;
+  }
+  return oldest;
+}
+
+int TransactionStore::delete_before(const std::string& till, WallTime cutoff,
+                                    const std::function<bool(WallTime)>& keep) {
+  std::lock_guard lock(mu_);
+  sql::Transaction tx(db_);
+  std::vector<int64_t> ids;
+  {
+    auto st = db_.prepare(
+        "SELECT id, moment_ms FROM till_transaction WHERE till_id = :till AND moment_ms < :cutoff");
+    st.bind(":till", till).bind(":cutoff", ms_since_epoch(cutoff));
+    while (st.step()) {
+      if (keep && keep(wall_from_ms(st.int64("moment_ms")))) continue;
+      ids.push_back(st.int64("id"));
+    }
+  }
+  // Items and receipt lines go by ON DELETE CASCADE, the FTS row by the trigger (migration 9).
+  for (int64_t id : ids) db_.prepare("DELETE FROM till_transaction WHERE id = :id").bind(":id", id).run();
+  tx.commit();
+  return static_cast<int>(ids.size());
+}
+
+Transaction store_printed_receipt(TransactionStore& store, const PrintedReceipt& receipt,
+                                  WallTime now) {
+  Transaction t;
+  t.till_id = receipt.till_id;
+  t.moment = receipt.started;
+  t.kind = receipt.kind;
+  t.method = receipt.method;
+  t.total_minor = receipt.total_minor;
+  t.receipt = receipt.lines;
+  t.source = Source::kPrinter;
+  return store.add({t}, now).front().row;
+}
+
+}  // namespace vigil::transactions

@@ -1,0 +1,87 @@
+// The transaction store (catalog migration 9: till_transaction, its line items and receipt
+// lines, and an FTS5 index over their text). Written by the API, the provider webhook and the
+// printer tap; read by the search API. (till, reference) is unique: posting a transaction again
+// answers the stored row. A batch is stored in one SQLite transaction, all or nothing.
+// Thread-safe: its own connection to vigil.db behind a mutex (like HoldStore). Construct it after
+// a Catalog has migrated the file.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "catalog/sqlite.h"
+#include "core/time.h"
+#include "transactions/transaction.h"
+
+namespace vigil::transactions {
+
+struct TransactionFilter {
+  // Tills the caller may see (those with at least one camera the caller sees); nullopt = all.
+  std::optional<std::vector<std::string>> tills;
+  std::optional<WallTime> from;  // moment >= from
+  std::optional<WallTime> to;    // moment < to
+  std::optional<Kind> kind;
+  std::optional<Method> method;
+  std::optional<int64_t> amount_from;  // total_minor >= amount_from
+  std::optional<int64_t> amount_to;    // total_minor <= amount_to
+  // Words that must all appear in the line items, the receipt, the free text or the cashier
+  // (FTS5, prefix of the last word allowed: "coff" finds "coffee"). "" = no text filter.
+  std::string text;
+  std::optional<int64_t> before_id;  // paging: the transactions after this one in find()'s order
+  int limit = 100;
+};
+
+// One transaction of a batch as stored, and whether this call stored it (false: it was stored
+// before under the same (till, reference)).
+struct Stored {
+  Transaction row;
+  bool created = false;
+};
+
+class TransactionStore {
+ public:
+  // Opens vigil.db (already migrated by Catalog). Throws Error if the schema is too old.
+  explicit TransactionStore(const std::filesystem::path& db_file);
+
+  // Stores every transaction of `batch` or none (an exception rolls all back). Texts are masked
+  // (mask.h) here again, whatever the caller did, so nothing unmasked reaches the catalog. A
+  // transaction whose (till, reference) is stored already is not stored again: its stored row is
+  // answered. `now` is the rows' creation time.
+  std::vector<Stored> add(const std::vector<Transaction>& batch, WallTime now);
+  std::optional<Transaction> get(int64_t id);
+  // Newest first by (moment, id), with line items (not receipt lines: get() has them).
+  std::vector<Transaction> find(const TransactionFilter& f);
+  // Refunds and voids of `till` with from < moment <= to (the burst rule). On the till's index.
+  int count_refunds_and_voids(const std::string& till, WallTime from, WallTime to);
+  // The start of the oldest footage (segments not being deleted) of any of `cameras`; nullopt
+  // when none has footage. On the segments' (camera, start) index.
+  std::optional<WallTime> oldest_footage(const std::vector<std::string>& cameras);
+  // Retention: removes the till's transactions whose moment is before `cutoff` and for which
+  // `keep(moment)` is false (footage under an evidence hold). Returns how many went.
+  int delete_before(const std::string& till, WallTime cutoff,
+                    const std::function<bool(WallTime)>& keep = {});
+
+ private:
+  Transaction read_row(sql::Statement& st);
+  void load_items(Transaction& t);
+
+  std::mutex mu_;
+  sql::Connection db_;
+};
+
+// A receipt read by a printer tap, as a transaction of its till: the moment is the arrival of
+// its first byte (a printer has no clock to trust), the text its lines. For the lead to connect
+// to the printer tap's receipt callback. Returns the stored row.
+Transaction store_printed_receipt(TransactionStore& store, const PrintedReceipt& receipt,
+                                  WallTime now);
+
+// The FTS5 query for the words of `text`: each word quoted (so no FTS syntax can be injected),
+// all required, the last one as a prefix. "" when `text` has no word.
+std::string fts_query(const std::string& text);
+
+}  // namespace vigil::transactions

@@ -1,0 +1,187 @@
+"""Till transactions on a real `vigil serve` (issue 19): a till token posts single transactions
+and batches (all or nothing, idempotent on the till's reference), wrong input is a 400 naming
+the field, an unknown till a 404, another till's a 403 and any other route a 403; card numbers
+come back masked; a search finds a transaction by amount and words; a refund above the till's
+limit raises an event of type "transaction"; a provider webhook is taken with a good HMAC
+signature and refused with a bad one, keeping none of the payer's data. The cameras are never
+reached: transactions need only the configuration and the catalog."""
+import hashlib
+import hmac
+import json
+import subprocess
+import unittest
+
+from harness import VIGIL_BIN, TestCase, Vigil
+from test_serve import Client
+
+CAMERAS = [{"id": "counter", "url": "rtsp://127.0.0.1:9/counter"},
+           {"id": "door", "url": "rtsp://127.0.0.1:9/door"}]
+SECRET = "provider-secret"
+TILLS = """
+[[till]]
+id = "t1"
+name = "Front till"
+cameras = ["counter"]
+clock_offset_ms = 2000
+[till.rules]
+refund_above = 5000
+
+[[till]]
+id = "t2"
+cameras = ["door"]
+webhook_secret = "%s"
+[till.map]
+amount = "/data/amount"
+currency = "/data/currency"
+reference = "/data/id"
+method = "/data/channel"
+time = "/data/paid_at"
+""" % SECRET
+
+
+class Transactions(TestCase):
+    def setUp(self):
+        super().setUp()
+        self.v = self.track(Vigil(self.workdir, CAMERAS, extra_toml=TILLS).start())
+        self.url = self.v.web_url()
+        r = subprocess.run([VIGIL_BIN, "-c", self.v.config, "user", "add", "root", "--role",
+                            "admin"], input="root-password\n", capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.admin = Client(self.url)
+        self.assertEqual(self.admin.login("root", "root-password")[0], 200)
+
+    def till_client(self, tills):
+        status, _, body, _ = self.admin.request("POST", "/api/tokens", {
+            "name": "till " + ",".join(tills), "scope": "till", "tills": tills,
+            "password": "root-password"})
+        self.assertEqual(status, 201, body)
+        self.assertEqual(body["tills"], tills)
+        c = Client(self.url)
+        c.token = body["token"]
+        return c
+
+    def test_till_token_posts_and_users_search(self):
+        till = self.till_client(["t1"])
+        sale = {"till": "t1", "time": "2026-12-01T10:00:00Z", "kind": "sale", "method": "qr",
+                "total_minor": 2000, "currency": "EUR", "reference": "R-1",
+                "items": [{"text": "Flat white", "quantity": 2, "unit_minor": 1000}],
+                "text": "paid by card 4111 1111 1111 1111"}
+        status, _, first, _ = till.request("POST", "/api/transactions", sale)
+        self.assertEqual(status, 201, first)
+        self.assertTrue(first["created"])
+        # The moment is the till's time plus its clock offset.
+        self.assertEqual(first["moment"], "2026-12-01T10:00:02.000Z")
+        self.assertEqual(first["text"], "paid by card **** **** **** 1111")
+        # Posted again (a retry): stored once, answered 200 with the stored row.
+        status, _, again, _ = till.request("POST", "/api/transactions", dict(sale, total_minor=1))
+        self.assertEqual(status, 200, again)
+        self.assertEqual((again["id"], again["total_minor"], again["created"]),
+                         (first["id"], 2000, False))
+
+        # A batch with one bad transaction stores nothing and names the field.
+        batch = [dict(sale, reference="B-%d" % i, total_minor=100 * i) for i in range(1, 4)]
+        batch[2]["kind"] = "sold"
+        status, _, body, _ = till.request("POST", "/api/transactions", {"transactions": batch})
+        self.assertEqual(status, 400, body)
+        self.assertIn("transactions[2].kind", body["detail"])
+        self.assertEqual(self.v.query("SELECT count(*) AS n FROM till_transaction")[0]["n"], 1)
+        # ...and one for an unknown till is a 404 naming it, also storing nothing.
+        status, _, body, _ = self.admin.request("POST", "/api/transactions", {"transactions": [
+            dict(sale, reference="X-1"), dict(sale, till="t9", reference="X-2")]})
+        self.assertEqual(status, 404, body)
+        self.assertIn("t9", body["detail"])
+        self.assertEqual(self.v.query("SELECT count(*) AS n FROM till_transaction")[0]["n"], 1)
+        batch[2]["kind"] = "refund"
+        batch[2]["total_minor"] = 6000  # above t1's refund_above = 5000
+        status, _, body, _ = till.request("POST", "/api/transactions", {"transactions": batch})
+        self.assertEqual(status, 201, body)
+        self.assertEqual([t["created"] for t in body["transactions"]], [True, True, True])
+
+        # The till token is for t1's transactions and nothing else.
+        status, _, body, _ = till.request("POST", "/api/transactions", dict(sale, till="t2"))
+        self.assertEqual(status, 403, body)
+        for target in ("/api/transactions", "/api/cameras", "/api/events"):
+            status, _, body, _ = till.request("GET", target)
+            self.assertEqual(status, 403, (target, body))
+        status, _, body, _ = till.request("POST", "/api/transactions", {"till": "t1"})
+        self.assertEqual(status, 400, body)
+        self.assertIn("kind", body["detail"])
+        status, _, body, _ = till.request("POST", "/api/transactions",
+                                          dict(sale, reference="P-1", payer_phone="+4917012345"))
+        self.assertEqual(status, 400, body)
+        self.assertNotIn("4917012345", json.dumps(body))
+
+        # Search: by amount range, by words in the items, by kind; newest first.
+        status, _, found, _ = self.admin.request(
+            "GET", "/api/transactions?amount_from=1500&amount_to=2500")
+        self.assertEqual(status, 200, found)
+        self.assertEqual([t["id"] for t in found["transactions"]], [first["id"]])
+        status, _, found, _ = self.admin.request("GET", "/api/transactions?text=flat%20whi")
+        self.assertEqual(len(found["transactions"]), 4)
+        status, _, found, _ = self.admin.request("GET", "/api/transactions?text=4111111111111111")
+        self.assertEqual(found["transactions"], [])  # the full card number was never stored
+        status, _, found, _ = self.admin.request("GET", "/api/transactions?kind=refund")
+        [refund] = found["transactions"]
+        self.assertEqual(refund["total_minor"], 6000)
+        status, _, one, _ = self.admin.request("GET", "/api/transactions/%d" % refund["id"])
+        self.assertEqual(status, 200, one)
+        self.assertEqual(one["cameras"], ["counter"])
+        self.assertEqual(one["receipt"], [])
+        audit = self.v.query("SELECT action, camera_id FROM audit WHERE action LIKE 'transaction%'")
+        self.assertIn({"action": "transaction_view", "camera_id": "counter"}, audit)
+        self.assertIn("transactions_search", [a["action"] for a in audit])
+        # The refund above the limit is an event of type "transaction" on the till's camera.
+        events = self.v.wait_for(lambda: self.admin.request(
+            "GET", "/api/events?type=transaction")[2]["events"], 20, "the refund's event")
+        self.assertEqual(len(events), 1, events)
+        self.assertEqual(events[0]["camera"], "counter")
+        self.assertEqual(events[0]["start_ms"], refund["moment_ms"])
+        self.assertIn("refund of 60.00 above 50.00", events[0]["close_reason"])
+        # Nowhere in the catalog or the log is the card number whole.
+        dump = subprocess.run(["sqlite3", self.v.data + "/vigil.db", ".dump"],
+                              capture_output=True, text=True, timeout=60).stdout
+        self.assertIn("**** **** **** 1111", dump)
+        self.assertNotIn("4111 1111 1111 1111", dump)
+        self.assertNotIn("4111 1111 1111 1111", self.v.log())
+
+    def test_provider_webhook_with_signature(self):
+        body = json.dumps({"data": {"id": "pay_42", "amount": "20.00", "currency": "eur",
+                                    "channel": "qr", "paid_at": "2026-12-01T10:00:00Z",
+                                    "payer": {"name": "Erika Mustermann",
+                                              "phone": "+49 170 1234567"}}})
+        sig = hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).hexdigest()
+        anon = Client(self.url)
+        headers = {"Content-Type": "application/json"}
+        status, _, got, _ = anon.request("POST", "/api/transactions/webhook/t2", body,
+                                         headers=dict(headers, **{"X-Signature": "sha256=" + "0" * 64}))
+        self.assertEqual(status, 401, got)
+        status, _, got, _ = anon.request("POST", "/api/transactions/webhook/t2", body,
+                                         headers=headers)
+        self.assertEqual(status, 401, got)
+        self.assertEqual(self.v.query("SELECT count(*) AS n FROM till_transaction")[0]["n"], 0)
+        status, _, got, _ = anon.request("POST", "/api/transactions/webhook/t2", body,
+                                         headers=dict(headers, **{"X-Signature": sig}))
+        self.assertEqual(status, 201, got)
+        self.assertEqual((got["till"], got["total_minor"], got["currency"], got["method"],
+                          got["reference"], got["source"]),
+                         ("t2", 2000, "EUR", "qr", "pay_42", "webhook"))
+        # Sent again by a provider that retries: the same row.
+        status, _, again, _ = anon.request("POST", "/api/transactions/webhook/t2", body,
+                                           headers=dict(headers, **{"X-Signature": sig}))
+        self.assertEqual((status, again["id"]), (200, got["id"]))
+        dump = subprocess.run(["sqlite3", self.v.data + "/vigil.db", ".dump"],
+                              capture_output=True, text=True, timeout=60).stdout
+        self.assertNotIn("Mustermann", dump)
+        self.assertNotIn("1234567", dump)
+        # A till without a secret takes no anonymous webhook; an unknown till is a 404.
+        status, _, got, _ = anon.request("POST", "/api/transactions/webhook/t1", body,
+                                         headers=headers)
+        self.assertEqual(status, 401, got)
+        status, _, got, _ = anon.request("POST", "/api/transactions/webhook/t9", body,
+                                         headers=headers)
+        self.assertEqual(status, 404, got)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,527 @@
+// The transactions stage (issue 19): card-number masking with its Luhn edge cases, the [[till]]
+// configuration, the store (idempotent on (till, reference), all or nothing, search filters and
+// FTS5 text search), the JSON schema's field errors, provider webhook mapping and signatures.
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "catalog/catalog.h"
+#include "core/config.h"
+#include "core/error.h"
+#include "test_support.h"
+#include "transactions/exception_rules.h"
+#include "transactions/mask.h"
+#include "transactions/store.h"
+#include "transactions/transaction_json.h"
+#include "transactions/webhook.h"
+
+namespace vigil::transactions {
+namespace {
+
+using nlohmann::json;
+
+TEST(CardMask, LuhnCheck) {
+  EXPECT_TRUE(luhn_valid("4111111111111111"));
+  EXPECT_TRUE(luhn_valid("79927398713"));
+  EXPECT_TRUE(luhn_valid("0"));
+  EXPECT_FALSE(luhn_valid("4111111111111112"));
+  EXPECT_FALSE(luhn_valid(""));
+  EXPECT_FALSE(luhn_valid("41111111x1111111"));
+}
+
+TEST(CardMask, MasksCardNumbersToTheLastFour) {
+  EXPECT_EQ(mask_card_numbers("4111111111111111"), "************1111");
+  EXPECT_EQ(mask_card_numbers("Card 4111 1111 1111 1111 ok"), "Card **** **** **** 1111 ok");
+  EXPECT_EQ(mask_card_numbers("VISA 4111-1111-1111-1111."), "VISA ****-****-****-1111.");
+  // 13 digits (an old Visa) and 19 (some debit cards): the bounds are inclusive.
+  EXPECT_EQ(mask_card_numbers("4222222222222"), "*********2222");
+  EXPECT_EQ(mask_card_numbers("6011000990139424009"), "***************4009");
+  ASSERT_TRUE(luhn_valid("6011000990139424009"));
+  // UTF-8 around it stays whole.
+  EXPECT_EQ(mask_card_numbers("Kärtchen:5555555555554444€"), "Kärtchen:************4444€");
+}
+
+TEST(CardMask, LeavesOtherNumbersAlone) {
+  // Fails the Luhn check as a whole (although a 13-digit stretch inside it would pass).
+  ASSERT_TRUE(luhn_valid("1111111111112"));
+  EXPECT_EQ(mask_card_numbers("4111111111111112"), "4111111111111112");
+  // Too short even though it passes (12 digits).
+  ASSERT_TRUE(luhn_valid("411111111117"));
+  EXPECT_EQ(mask_card_numbers("411111111117"), "411111111117");
+  // Amounts, times, a phone number with a single separator each: no 13-digit run.
+  EXPECT_EQ(mask_card_numbers("TOTAL 12.50 at 12:30, +49 30 1234567"),
+            "TOTAL 12.50 at 12:30, +49 30 1234567");
+  // Two spaces end a run: two short numbers are not joined into a card number.
+  EXPECT_EQ(mask_card_numbers("41111111  11111111"), "41111111  11111111");
+}
+
+TEST(CardMask, FindsACardInsideALongerRunOfDigits) {
+  // 17 digits, failing as a whole, but "9" glued to a card: in a run of card length the whole
+  // decides, so this one stays; glued to more digits (over 19) the card inside is found.
+  ASSERT_FALSE(luhn_valid("94111111111111111"));
+  EXPECT_EQ(mask_card_numbers("94111111111111111"), "94111111111111111");
+  EXPECT_EQ(mask_card_numbers("9999 4111111111111111"), "**** ************1111");
+  // Two cards back to back, separated by a space: one run, masked whole but its last four.
+  EXPECT_EQ(mask_card_numbers("4111111111111111 5555555555554444"),
+            "**************** ************4444");
+}
+
+Config parse(const std::string& text) { return parse_config(text, "vigil.toml", "/etc/vigil"); }
+
+const char* kCameras = R"(
+data_dir = "/var/lib/vigil"
+[[camera]]
+id = "counter"
+url = "rtsp://127.0.0.1/a"
+[[camera]]
+id = "door"
+url = "rtsp://127.0.0.1/b"
+)";
+
+std::string config_error(const std::string& text) {
+  try {
+    parse(text);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+
+TEST(TillConfig, ReadsEverySetting) {
+  const Config c = parse(std::string(kCameras) + R"(
+[[till]]
+id = "t1"
+name = "Front till"
+cameras = ["counter", "door"]
+clock_offset_ms = -1500
+printer_listen = "0.0.0.0:9101"
+printer_forward = "192.0.2.20:9100"
+total_pattern = 'SUM\s+([0-9.,]+)'
+webhook_secret = "s3cret"
+[till.map]
+amount = "/amount/value"
+reference = "/id"
+[till.rules]
+refund_above = 5000
+no_sale = true
+open_from = "08:00"
+open_to = "20:00"
+burst_count = 3
+burst_minutes = 10
+[[till]]
+id = "t2"
+)");
+  ASSERT_EQ(c.tills.size(), 2u);
+  const TillConfig& t = c.tills[0];
+  EXPECT_EQ(t.name, "Front till");
+  EXPECT_EQ(t.cameras, (std::vector<std::string>{"counter", "door"}));
+  EXPECT_EQ(t.clock_offset, std::chrono::milliseconds(-1500));
+  EXPECT_EQ(t.printer_forward, "192.0.2.20:9100");
+  EXPECT_EQ(t.total_pattern, R"(SUM\s+([0-9.,]+))");
+  ASSERT_EQ(t.map.size(), 2u);
+  EXPECT_EQ(t.webhook_secret, "s3cret");
+  EXPECT_EQ(t.rules.refund_above_minor, 5000);
+  EXPECT_TRUE(t.rules.no_sale);
+  EXPECT_EQ(t.rules.open_from, std::chrono::minutes(8 * 60));
+  EXPECT_EQ(t.rules.burst_count, 3);
+  EXPECT_EQ(c.find_till("t2")->name, "t2");
+  EXPECT_TRUE(c.find_till("t2")->cameras.empty());
+  EXPECT_FALSE(c.find_till("t3"));
+  // The default patterns read common receipts.
+  std::smatch m;
+  const std::string line = "TOTAL EUR 12,50";
+  ASSERT_TRUE(std::regex_search(line, m, std::regex(c.tills[1].total_pattern)));
+  EXPECT_EQ(m[1].str(), "12,50");
+}
+
+TEST(TillConfig, RefusesWrongSettingsNamingThem) {
+  const std::string base = std::string(kCameras) + "[[till]]\nid = \"t1\"\n";
+  EXPECT_NE(config_error(base + "cameras = [\"kitchen\"]").find("till[0].cameras[0] = \"kitchen\": names no [[camera]]"),
+            std::string::npos);
+  EXPECT_NE(config_error(base + "[[till]]\nid = \"t1\"").find("till[1].id = \"t1\": is used twice"),
+            std::string::npos);
+  EXPECT_NE(config_error(base + "total_pattern = 'TOTAL [0-9]+'").find("needs a group"),
+            std::string::npos);
+  EXPECT_NE(config_error(base + "void_pattern = '(VOID'").find("till[0].void_pattern"),
+            std::string::npos);
+  EXPECT_NE(config_error(base + "printer_listen = \"9101\"").find("till[0].printer_listen"),
+            std::string::npos);
+  EXPECT_NE(config_error(base + "printer_forward = \"10.0.0.1:9100\"").find("needs printer_listen"),
+            std::string::npos);
+  EXPECT_NE(config_error(base + "[till.map]\ntotal = \"amount\"").find("till[0].map.total"),
+            std::string::npos);
+  EXPECT_NE(config_error(base + "[till.map]\npayer = \"/payer\"").find("till[0].map.payer: unknown setting"),
+            std::string::npos);
+  EXPECT_NE(config_error(base + "[till.rules]\nopen_from = \"08:00\"").find("till[0].rules.open_to"),
+            std::string::npos);
+  EXPECT_NE(config_error(base + "id2 = 1").find("till[0].id2: unknown setting"), std::string::npos);
+  EXPECT_NE(config_error(std::string(kCameras) + "[[till]]\nid = \"T 1\"").find("till[0].id"),
+            std::string::npos);
+}
+
+class StoreTest : public ::testing::Test {
+ protected:
+  StoreTest() : catalog_(dir_.path() / "vigil.db"), store_(dir_.path() / "vigil.db") {}
+
+  static Transaction sale(const std::string& till, int64_t moment_s, int64_t total,
+                          const std::string& ref, Method m = Method::kQr) {
+    Transaction t;
+    t.till_id = till;
+    t.moment = wall_from_ms(moment_s * 1000);
+    t.till_time = t.moment;
+    t.kind = Kind::kSale;
+    t.method = m;
+    t.total_minor = total;
+    t.currency = "EUR";
+    t.reference = ref;
+    return t;
+  }
+  std::vector<int64_t> ids(const TransactionFilter& f) {
+    std::vector<int64_t> out;
+    for (const auto& t : store_.find(f)) out.push_back(t.id);
+    return out;
+  }
+
+  test::TempDir dir_;
+  Catalog catalog_;
+  TransactionStore store_;
+  const WallTime now_ = wall_from_ms(1'800'000'000'000);
+};
+
+TEST_F(StoreTest, SameTillAndReferenceIsStoredOnce) {
+  Transaction t = sale("t1", 100, 2000, "R-1");
+  t.items = {{"Coffee", 2, 250}, {"Cake", 1, 1500}};
+  const auto first = store_.add({t}, now_);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_TRUE(first[0].created);
+  Transaction again = t;
+  again.total_minor = 9999;  // a retry that differs: the stored row wins
+  const auto second = store_.add({again}, now_ + std::chrono::seconds(5));
+  EXPECT_FALSE(second[0].created);
+  EXPECT_EQ(second[0].row.id, first[0].row.id);
+  EXPECT_EQ(second[0].row.total_minor, 2000);
+  EXPECT_EQ(second[0].row.items, t.items);
+  // The same reference at another till is another transaction.
+  EXPECT_TRUE(store_.add({sale("t2", 100, 2000, "R-1")}, now_)[0].created);
+  // Without a reference (printer taps) every one is new.
+  EXPECT_TRUE(store_.add({sale("t1", 100, 1, "")}, now_)[0].created);
+  EXPECT_TRUE(store_.add({sale("t1", 100, 1, "")}, now_)[0].created);
+  EXPECT_EQ(store_.find({}).size(), 4u);
+  // A batch that names one reference twice stores it once.
+  const auto dup = store_.add({sale("t3", 1, 1, "X"), sale("t3", 1, 1, "X")}, now_);
+  EXPECT_TRUE(dup[0].created);
+  EXPECT_FALSE(dup[1].created);
+  EXPECT_EQ(dup[0].row.id, dup[1].row.id);
+}
+
+TEST_F(StoreTest, ABatchIsStoredWhollyOrNotAtAll) {
+  Transaction bad = sale("", 100, 1, "R-3");  // no till: the store refuses it
+  EXPECT_THROW(store_.add({sale("t1", 100, 1, "R-1"), sale("t1", 101, 1, "R-2"), bad}, now_),
+               Error);
+  EXPECT_TRUE(store_.find({}).empty());
+  TransactionFilter text;
+  text.text = "R";
+  EXPECT_TRUE(store_.find(text).empty());
+  // The same references go in afterwards: nothing of the failed batch was left behind.
+  const auto ok = store_.add({sale("t1", 100, 1, "R-1"), sale("t1", 101, 1, "R-2")}, now_);
+  EXPECT_TRUE(ok[0].created && ok[1].created);
+}
+
+TEST_F(StoreTest, MasksCardNumbersBeforeStoring) {
+  Transaction t = sale("t1", 100, 1, "4111111111111111");
+  t.text = "paid with 5555 5555 5555 4444";
+  t.items = {{"gift card 6011000990139424", 1, 100}};
+  t.receipt = {{wall_from_ms(100'000), "CARD 4111-1111-1111-1111"}};
+  const auto row = store_.add({t}, now_)[0].row;
+  const auto got = store_.get(row.id);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->reference, "************1111");
+  EXPECT_EQ(got->text, "paid with **** **** **** 4444");
+  EXPECT_EQ(got->items[0].text, "gift card ************9424");
+  EXPECT_EQ(got->receipt[0].text, "CARD ****-****-****-1111");
+  // Not findable by the full number through the text index either.
+  TransactionFilter f;
+  f.text = "5555555555554444";
+  EXPECT_TRUE(store_.find(f).empty());
+  f.text = "4444";
+  EXPECT_EQ(store_.find(f).size(), 1u);
+}
+
+TEST_F(StoreTest, SearchFiltersAndPagesNewestFirst) {
+  Transaction refund = sale("t1", 300, 5000, "A3", Method::kCard);
+  refund.kind = Kind::kRefund;
+  Transaction coffee = sale("t2", 200, 2000, "B1", Method::kQr);
+  coffee.items = {{"Flat white coffee", 1, 2000}};
+  Transaction cash = sale("t1", 100, 700, "A1", Method::kCash);
+  cash.receipt = {{wall_from_ms(100'000), "BAGEL SESAME"}, {wall_from_ms(100'500), "TOTAL 7.00"}};
+  const auto s = store_.add({cash, coffee, refund}, now_);
+  const int64_t a1 = s[0].row.id, b1 = s[1].row.id, a3 = s[2].row.id;
+
+  EXPECT_EQ(ids({}), (std::vector<int64_t>{a3, b1, a1}));
+  TransactionFilter f;
+  f.tills = std::vector<std::string>{"t1"};
+  EXPECT_EQ(ids(f), (std::vector<int64_t>{a3, a1}));
+  f.tills = std::vector<std::string>{};
+  EXPECT_TRUE(ids(f).empty());  // rights that allow no till see nothing
+
+  f = {};
+  f.from = wall_from_ms(150'000);
+  f.to = wall_from_ms(300'000);  // exclusive
+  EXPECT_EQ(ids(f), (std::vector<int64_t>{b1}));
+  f = {};
+  f.kind = Kind::kRefund;
+  EXPECT_EQ(ids(f), (std::vector<int64_t>{a3}));
+  f = {};
+  f.method = Method::kQr;
+  EXPECT_EQ(ids(f), (std::vector<int64_t>{b1}));
+  f = {};
+  f.amount_from = 700;
+  f.amount_to = 2000;  // both inclusive
+  EXPECT_EQ(ids(f), (std::vector<int64_t>{b1, a1}));
+  f = {};
+  f.text = "coffee";
+  EXPECT_EQ(ids(f), (std::vector<int64_t>{b1}));
+  f.text = "flat COFF";  // words anywhere, any case, the last as a prefix
+  EXPECT_EQ(ids(f), (std::vector<int64_t>{b1}));
+  f.text = "sesame";  // receipt lines are searched too
+  EXPECT_EQ(ids(f), (std::vector<int64_t>{a1}));
+  f.text = "\"bagel OR";  // FTS syntax is taken as words, not as a query
+  EXPECT_TRUE(ids(f).empty());
+  f = {};
+  f.limit = 2;
+  EXPECT_EQ(ids(f), (std::vector<int64_t>{a3, b1}));
+  f.before_id = b1;
+  EXPECT_EQ(ids(f), (std::vector<int64_t>{a1}));
+}
+
+TEST_F(StoreTest, RetentionDeletesOldTransactionsButKeepsHeldOnes) {
+  Transaction old = sale("t1", 100, 1, "old");
+  old.items = {{"unique-old-item", 1, 1}};
+  const auto s = store_.add({old, sale("t1", 200, 1, "held"), sale("t1", 900, 1, "new"),
+                             sale("t2", 100, 1, "other till")},
+                            now_);
+  const int gone = store_.delete_before("t1", wall_from_ms(500'000), [](WallTime at) {
+    return at == wall_from_ms(200'000);  // under a hold
+  });
+  EXPECT_EQ(gone, 1);
+  EXPECT_FALSE(store_.get(s[0].row.id));
+  EXPECT_TRUE(store_.get(s[1].row.id));
+  EXPECT_TRUE(store_.get(s[3].row.id));
+  TransactionFilter f;
+  f.text = "unique-old-item";
+  EXPECT_TRUE(store_.find(f).empty());  // its index row went with it
+}
+
+TEST_F(StoreTest, OldestFootageOfATillsCameras) {
+  EXPECT_FALSE(store_.oldest_footage({"counter", "door"}));
+  NewSegment seg;
+  seg.camera_id = "counter";
+  seg.path = "recordings/counter/a.mp4";
+  seg.wall_start = wall_from_ms(7'000);
+  catalog_.begin_segment(seg);
+  seg.camera_id = "door";
+  seg.path = "recordings/door/a.mp4";
+  seg.wall_start = wall_from_ms(5'000);
+  const int64_t door = catalog_.begin_segment(seg);
+  EXPECT_EQ(store_.oldest_footage({"counter", "door"}), wall_from_ms(5'000));
+  catalog_.mark_deleting(door);  // going: no longer footage
+  EXPECT_EQ(store_.oldest_footage({"counter", "door"}), wall_from_ms(7'000));
+  EXPECT_FALSE(store_.oldest_footage({"yard"}));
+}
+
+TEST_F(StoreTest, APrintedReceiptIsStoredAtItsArrival) {
+  PrintedReceipt r;
+  r.till_id = "t1";
+  r.started = wall_from_ms(5'000'000);
+  r.ended = wall_from_ms(5'002'000);
+  r.lines = {{wall_from_ms(5'000'000), "ESPRESSO 2.50"}, {wall_from_ms(5'001'000), "TOTAL 2.50"},
+             {wall_from_ms(5'002'000), "CARD 4111111111111111"}};
+  r.method = Method::kCard;
+  r.total_minor = 250;
+  const Transaction t = store_printed_receipt(store_, r, now_);
+  const auto got = store_.get(t.id);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->moment, r.started);
+  EXPECT_FALSE(got->till_time);
+  EXPECT_EQ(got->source, Source::kPrinter);
+  EXPECT_EQ(got->total_minor, 250);
+  ASSERT_EQ(got->receipt.size(), 3u);
+  EXPECT_EQ(got->receipt[1].at, wall_from_ms(5'001'000));
+  EXPECT_EQ(got->receipt[2].text, "CARD ************1111");
+}
+
+TEST(ExceptionRules, EachRuleOnItsOwn) {
+  using std::chrono::minutes;
+  TillRules r;
+  r.refund_above_minor = 5000;
+  r.void_above_minor = 1000;
+  r.no_sale = true;
+  r.open_from = minutes(8 * 60);
+  r.open_to = minutes(20 * 60);
+  r.burst_count = 2;
+  Transaction t;
+  t.kind = Kind::kRefund;
+  t.total_minor = 5000;  // not above
+  const minutes noon(12 * 60);
+  EXPECT_TRUE(broken_rules(r, t, 1, noon).empty());
+  t.total_minor = 6000;
+  EXPECT_EQ(broken_rules(r, t, 1, noon), (std::vector<std::string>{"refund of 60.00 above 50.00"}));
+  t.kind = Kind::kVoid;
+  EXPECT_EQ(broken_rules(r, t, 1, noon), (std::vector<std::string>{"void of 60.00 above 10.00"}));
+  t.kind = Kind::kNoSale;
+  t.total_minor.reset();
+  EXPECT_EQ(broken_rules(r, t, 0, noon), (std::vector<std::string>{"no sale: drawer opened"}));
+  t.kind = Kind::kSale;
+  EXPECT_TRUE(broken_rules(r, t, 0, minutes(8 * 60)).empty());  // opening minute is open
+  EXPECT_EQ(broken_rules(r, t, 0, minutes(20 * 60)),
+            (std::vector<std::string>{"sale outside opening hours"}));
+  // Past midnight: open 18:00-02:00.
+  r.open_from = minutes(18 * 60);
+  r.open_to = minutes(2 * 60);
+  EXPECT_TRUE(broken_rules(r, t, 0, minutes(60)).empty());
+  EXPECT_EQ(broken_rules(r, t, 0, noon).size(), 1u);
+  r.open_from.reset();
+  r.open_to.reset();
+  t.kind = Kind::kRefund;
+  t.total_minor = 100;
+  EXPECT_TRUE(broken_rules(r, t, 2, noon).empty());  // "more than 2"
+  EXPECT_EQ(broken_rules(r, t, 3, noon),
+            (std::vector<std::string>{"3 refunds and voids within 10 minutes"}));
+  EXPECT_EQ(format_minor(-5), "-0.05");
+}
+
+TEST_F(StoreTest, RulesRaiseAnEventOnEveryCameraOfTheTill) {
+  TillConfig till;
+  till.id = "t1";
+  till.cameras = {"counter", "door"};
+  till.rules.burst_count = 1;
+  till.rules.burst_window = std::chrono::minutes(5);
+  std::vector<std::string> raised;
+  ExceptionRules rules(store_, [&raised](const std::string& cam, WallTime at, const std::string& why) {
+    raised.push_back(cam + "@" + std::to_string(ms_since_epoch(at)) + ": " + why);
+  });
+  const auto tz = TimeZone::fixed(std::chrono::seconds(0));
+  Transaction r1 = sale("t1", 1000, 100, "r1");
+  r1.kind = Kind::kRefund;
+  Transaction r2 = sale("t1", 1200, 100, "r2");
+  r2.kind = Kind::kVoid;
+  Transaction late = sale("t1", 1000 + 600, 100, "r3");  // 10 minutes after the first
+  late.kind = Kind::kRefund;
+  const auto s = store_.add({r1, r2, late}, now_);
+  EXPECT_TRUE(rules.judge(s[0].row, till, tz).empty());
+  EXPECT_EQ(rules.judge(s[1].row, till, tz),
+            (std::vector<std::string>{"2 refunds and voids within 5 minutes"}));
+  ASSERT_EQ(raised.size(), 2u);
+  EXPECT_EQ(raised[0], "counter@1200000: till t1: 2 refunds and voids within 5 minutes (transaction " +
+                           std::to_string(s[1].row.id) + ")");
+  EXPECT_EQ(raised[1].substr(0, 12), "door@1200000");
+  // Ten minutes after the first refund and four after the void, the 5-minute window holds this
+  // refund alone.
+  EXPECT_TRUE(rules.judge(s[2].row, till, tz).empty());
+  EXPECT_EQ(raised.size(), 2u);
+}
+
+TEST(TransactionJson, ReadsTheSchemaAndNamesTheWrongField) {
+  const json good = json::parse(R"({"till": "t1", "time": "2026-12-06T13:00:00.250+01:00",
+      "kind": "sale", "method": "qr", "total_minor": 2000, "currency": "EUR",
+      "items": [{"text": "Coffee 4111111111111111", "quantity": 2, "unit_minor": 1000}],
+      "reference": "R-1", "cashier": "Anna", "text": "table 4"})");
+  const Parsed p = parse_transaction(good, "");
+  ASSERT_TRUE(p.value) << p.error;
+  EXPECT_EQ(*p.value->till_time, *parse_iso8601("2026-12-06T12:00:00.250Z"));
+  EXPECT_EQ(p.value->items[0].text, "Coffee ************1111");
+  EXPECT_EQ(p.value->items[0].quantity, 2);
+
+  auto error_of = [](const std::string& body, const std::string& where = "") {
+    return parse_transaction(json::parse(body), where).error;
+  };
+  EXPECT_EQ(error_of(R"({"kind": "sale"})"), "till: required (a configured till id)");
+  EXPECT_EQ(error_of(R"({"till": "t1", "kind": "sold"})", "transactions[2]."),
+            "transactions[2].kind: required: sale, refund, void, no_sale, drawer_open or drawer_close");
+  EXPECT_EQ(error_of(R"({"till": "t1", "kind": "sale", "total_minor": 1.5})"),
+            "total_minor: must be a whole number");
+  EXPECT_EQ(error_of(R"({"till": "t1", "kind": "sale", "method": "iou"})"),
+            "method: must be qr, card, cash or other");
+  EXPECT_EQ(error_of(R"({"till": "t1", "kind": "sale", "time": "yesterday"})"),
+            "time: must be ISO 8601 with a zone, e.g. 2026-12-06T12:00:00Z");
+  EXPECT_EQ(error_of(R"({"till": "t1", "kind": "sale", "items": [{"quantity": 1}]})"),
+            "items[0].text: required");
+  EXPECT_EQ(error_of(R"({"till": "t1", "kind": "sale", "payer_phone": "+4917012345"})"),
+            "payer_phone: unknown field");
+  EXPECT_EQ(error_of(R"({"till": "t1", "kind": "sale", "currency": "euro"})"),
+            "currency: longer than 3 bytes");
+  EXPECT_EQ(error_of(R"([1])"), "body: must be a JSON object");
+}
+
+TEST(TransactionJson, AmountsAndTimes) {
+  EXPECT_EQ(parse_amount_minor("12.50"), 1250);
+  EXPECT_EQ(parse_amount_minor("12,5"), 1250);
+  EXPECT_EQ(parse_amount_minor("1,234.56"), 123456);
+  EXPECT_EQ(parse_amount_minor("1.234,56"), 123456);
+  EXPECT_EQ(parse_amount_minor("2000"), 200000);
+  EXPECT_EQ(parse_amount_minor("-3.00"), -300);
+  EXPECT_FALSE(parse_amount_minor("twelve"));
+  EXPECT_FALSE(parse_amount_minor(""));
+  EXPECT_EQ(parse_iso8601("1970-01-01T00:00:01Z"), wall_from_ms(1000));
+  EXPECT_EQ(parse_iso8601("1970-01-01T01:00:01+0100"), wall_from_ms(1000));
+  EXPECT_FALSE(parse_iso8601("1970-01-01T00:00:01"));  // no zone: ambiguous
+  EXPECT_FALSE(parse_iso8601("1970-13-01T00:00:01Z"));
+}
+
+TEST(Webhook, MapsOnlyTheConfiguredFields) {
+  TillConfig till;
+  till.id = "t1";
+  till.map = {{"amount", "/amount/value"}, {"currency", "/amount/currency"},
+              {"reference", "/id"}, {"method", "/type"}, {"time", "/created"}};
+  const json body = json::parse(R"({"id": "pay_123", "type": "qr", "created": 1800000000000,
+      "amount": {"value": "20.00", "currency": "eur"},
+      "payer": {"name": "Erika Mustermann", "phone": "+49 170 1234567", "account": "DE89370400440532013000"}})");
+  const Parsed p = map_webhook(body, till);
+  ASSERT_TRUE(p.value) << p.error;
+  const Transaction& t = *p.value;
+  EXPECT_EQ(t.total_minor, 2000);
+  EXPECT_EQ(t.currency, "EUR");
+  EXPECT_EQ(t.reference, "pay_123");
+  EXPECT_EQ(t.method, Method::kQr);
+  EXPECT_EQ(t.kind, Kind::kSale);
+  EXPECT_EQ(t.till_time, wall_from_ms(1'800'000'000'000));
+  EXPECT_EQ(t.source, Source::kWebhook);
+  // Nothing of the payer reached the transaction.
+  const std::string all = to_json(t, true).dump();
+  EXPECT_EQ(all.find("Mustermann"), std::string::npos);
+  EXPECT_EQ(all.find("1234567"), std::string::npos);
+  EXPECT_EQ(all.find("DE89"), std::string::npos);
+
+  // A float amount is rounded to the cent; a missing value names the field and its pointer.
+  EXPECT_EQ(map_webhook(json::parse(R"({"id": "x", "type": "qr", "created": 1,
+      "amount": {"value": 12.345, "currency": "EUR"}})"), till).value->total_minor, 1235);
+  EXPECT_EQ(map_webhook(json::parse(R"({"id": "x"})"), till).error,
+            "map.amount (/amount/value): no value in the body");
+}
+
+TEST(Webhook, ChecksTheSignature) {
+  const std::string body = R"({"id":"pay_1"})";
+  // RFC 4231 test case 2: HMAC-SHA256("Jefe", "what do ya want for nothing?").
+  EXPECT_EQ(webhook_signature("Jefe", "what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  const std::string sig = webhook_signature("secret", body);
+  EXPECT_TRUE(webhook_signature_valid("secret", body, sig));
+  EXPECT_TRUE(webhook_signature_valid("secret", body, "sha256=" + sig));
+  std::string upper = sig;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  EXPECT_TRUE(webhook_signature_valid("secret", body, upper));
+  EXPECT_FALSE(webhook_signature_valid("other", body, sig));
+  EXPECT_FALSE(webhook_signature_valid("secret", body + " ", sig));
+  EXPECT_FALSE(webhook_signature_valid("secret", body, sig.substr(0, 10)));
+  EXPECT_FALSE(webhook_signature_valid("secret", body, ""));
+}
+
+TEST(FtsQuery, QuotesEveryWord) {
+  EXPECT_EQ(fts_query(""), "");
+  EXPECT_EQ(fts_query("  "), "");
+  EXPECT_EQ(fts_query("flat coff"), "\"flat\" \"coff\"*");
+  EXPECT_EQ(fts_query("a\"b"), "\"a\"\"b\"*");
+}
+
+}  // namespace
+}  // namespace vigil::transactions
