@@ -40,6 +40,8 @@ extern "C" {
 #include "serve/api.h"
 #include "serve/http_server.h"
 #include "transactions/exception_rules.h"
+#include "transactions/printer_tap.h"
+#include "transactions/receipt_parser.h"
 
 #ifndef VIGIL_VERSION
 #define VIGIL_VERSION "0.0.0"
@@ -65,6 +67,48 @@ void setup_logging(const std::string& level) {
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(level));
   av_log_set_callback(&ffmpeg_log);
+}
+
+// A till's receipt-printer tap: its receipts are stored (and judged by the rules) like posted
+// transactions. A tap that cannot listen is reported and left off: the till's receipts still
+// print (nothing is in between yet), and recording must not wait for a till.
+std::unique_ptr<transactions::PrinterTap> start_printer_tap(const TillConfig& till, Api& api,
+                                                            const Clock& clock) {
+  transactions::ReceiptPatternStrings strings = transactions::default_receipt_patterns();
+  strings.total = till.total_pattern;
+  strings.refund = till.refund_pattern;
+  strings.void_ = till.void_pattern;
+  strings.qr = till.qr_pattern;
+  strings.card = till.card_pattern;
+  strings.cash = till.cash_pattern;
+  transactions::CompiledPatterns compiled = transactions::compile_receipt_patterns(strings);
+  if (!compiled.patterns) {
+    spdlog::error("till {}: printer tap off: {}", till.id, compiled.error);
+    return nullptr;
+  }
+  transactions::PrinterTapOptions options;
+  options.till_id = till.id;
+  options.listen = till.printer_listen;
+  options.forward = till.printer_forward;
+  auto tap = std::make_unique<transactions::PrinterTap>(
+      options, std::move(*compiled.patterns),
+      [&api, id = till.id](const transactions::PrintedReceipt& r) {
+        try {
+          api.transactions().store_printed(r);
+        } catch (const std::exception& e) {
+          spdlog::error("till {}: a printed receipt was not stored: {}", id, e.what());
+        }
+      },
+      clock);
+  try {
+    tap->start();
+  } catch (const std::exception& e) {
+    spdlog::error("till {}: printer tap off: {}", till.id, e.what());
+    return nullptr;
+  }
+  spdlog::info("till {}: printer tap listening on {}{}", till.id, till.printer_listen,
+               till.printer_forward.empty() ? "" : ", forwarding to " + till.printer_forward);
+  return tap;
 }
 
 int run_serve(ConfigStore& configs) {
@@ -110,6 +154,9 @@ int run_serve(ConfigStore& configs) {
   std::unique_ptr<Api> api;
   std::unique_ptr<HttpServer> http;
   std::unique_ptr<transactions::ExceptionRules> till_rules;
+  // Receipt-printer taps (`printer_listen`): declared after what their receipts are stored
+  // through, so they stop first.
+  std::vector<std::unique_ptr<transactions::PrinterTap>> printer_taps;
   // Opening hours are local time, like schedules; the zone as at start.
   const TimeZone till_zone =
       config.events.time_zone.empty() ? TimeZone() : TimeZone(config.events.time_zone);
@@ -149,6 +196,9 @@ int run_serve(ConfigStore& configs) {
       const auto now = configs.current();
       if (const TillConfig* till = now->find_till(t.till_id)) till_rules->judge(t, *till, till_zone);
     });
+    for (const TillConfig& till : config.tills) {
+      if (!till.printer_listen.empty()) printer_taps.push_back(start_printer_tap(till, *api, clock));
+    }
     http = std::make_unique<HttpServer>(
         config.http, [&api](const http::Request& r) { return api->handle(r); },
         [&api](const std::string& method, std::string_view path) {

@@ -454,7 +454,7 @@ const char* const kMigrations[] = {
     // 9: till transactions (issue 19; transactions/store.h). A transaction of a till with its
     // line items and, from a printer tap, its receipt lines with their arrival times; an FTS5
     // index over their text. (till_id, reference) is unique: a till posting again is answered
-    // the stored row. Card numbers are masked before any of it is written (transactions/mask.h).
+    // the stored row. Card numbers are masked before any of it is written (transactions/card_mask.h).
     // API tokens get the scope 'till' (post transactions for the tills listed in `tills`,
     // comma-separated, and nothing else): SQLite cannot change a CHECK, so the table is rebuilt.
     R"sql(

@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
-#include "transactions/mask.h"
+#include "transactions/card_mask.h"
 
 namespace vigil::transactions {
 namespace {

@@ -4,7 +4,7 @@
 #include <ctime>
 #include <regex>
 
-#include "transactions/mask.h"
+#include "transactions/card_mask.h"
 
 namespace vigil::transactions {
 namespace {

@@ -8,7 +8,7 @@
 #include <cctype>
 #include <cmath>
 
-#include "transactions/mask.h"
+#include "transactions/card_mask.h"
 
 namespace vigil::transactions {
 namespace {

@@ -10,7 +10,7 @@
 #include "core/error.h"
 #include "test_support.h"
 #include "transactions/exception_rules.h"
-#include "transactions/mask.h"
+#include "transactions/card_mask.h"
 #include "transactions/store.h"
 #include "transactions/transaction_json.h"
 #include "transactions/webhook.h"
