@@ -107,6 +107,12 @@ class Serve(TestCase):
         self.start()
         token = self.v.setup_token()
         self.assertTrue(token, self.v.log())
+        # The logged link opens the web UI's setup form with the token; `vigil setup-url` prints
+        # it again (e.g. for an administrator after the package started the service).
+        link = self.url + "#/setup?token=" + token
+        self.assertIn("no users yet: open %s to create" % link, self.v.log())
+        r = self.v.run("setup-url")
+        self.assertEqual((r.returncode, r.stdout.strip()), (0, link), r.stderr)
         c = Client(self.url)
         status, _, body, _ = c.request("POST", "/api/setup", {"token": "x" * len(token), "name": "root",
                                                               "password": "root-password"})
@@ -115,6 +121,7 @@ class Serve(TestCase):
                                                                     "password": "root-password"})
         self.assertEqual(status, 201, body)
         self.assertEqual(body["role"], "admin")
+        self.assertEqual(self.v.run("setup-url").returncode, 1)  # the token is spent
         cookie = headers["Set-Cookie"]
         for attr in ("HttpOnly", "SameSite=Strict", "Path=/"):
             self.assertIn(attr, cookie)
