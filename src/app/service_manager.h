@@ -1,4 +1,4 @@
-// Talking to systemd when vigil runs as a `Type=notify` service (packaging/vigil.service):
+// Talking to systemd when vigil runs as a `Type=notify` service (debian/vigil.service):
 // READY=1 once the web server listens and recording has started, WATCHDOG=1 from the main loop
 // while the recorder still answers, STOPPING=1 on the way out. Outside systemd (no
 // $NOTIFY_SOCKET) every call does nothing, so `vigil serve` run by hand or by the tests is

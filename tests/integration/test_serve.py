@@ -140,6 +140,35 @@ class Serve(TestCase):
                 with open(os.path.join(self.v.data, name), "rb") as f:
                     self.assertNotIn(token.encode(), f.read(), name)
 
+    def test_systemd_notifications_ready_watchdog_stopping(self):
+        """What a Type=notify unit with WatchdogSec gets (debian/vigil.service): READY=1 once
+        the server answers, WATCHDOG=1 every half period, STOPPING=1 on SIGTERM. systemd's side
+        is a datagram socket in $NOTIFY_SOCKET, as systemd itself sets it up."""
+        sock_path = os.path.join(self.workdir, "notify")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(sock.close)
+        sock.bind(sock_path)
+        sock.settimeout(30)
+        os.environ.update(NOTIFY_SOCKET=sock_path, WATCHDOG_USEC="1000000")  # ping every 0.5 s
+        try:
+            self.start()
+        finally:
+            del os.environ["NOTIFY_SOCKET"], os.environ["WATCHDOG_USEC"]
+        messages = [sock.recv(4096).decode()]
+        self.assertIn("READY=1", messages[0])
+        self.assertIn("web interface at " + self.url, messages[0])
+        c = Client(self.url)
+        self.assertEqual(c.request("GET", "/api/me")[0], 401)  # ready means serving
+        pings = 0
+        while pings < 3:
+            m = sock.recv(4096).decode()
+            messages.append(m)
+            pings += m == "WATCHDOG=1"
+        self.v.proc.terminate()
+        while "STOPPING=1" not in messages[-1]:
+            messages.append(sock.recv(4096).decode())
+        self.assertEqual(self.v.proc.wait(30), 0)
+
     def test_user_command_line(self):
         v = Vigil(self.workdir, CAMERAS)
 

@@ -13,6 +13,9 @@ the unit's file-system sandbox (ProtectSystem=strict, ...) is not applied. The t
 it did.
 
   VIGIL_SOURCE_DIR=... VIGIL_DEB_DIR=build-deb /usr/bin/python3 -m unittest -v test_package
+
+VIGIL_PACKAGE_QUICK=1 builds with `scripts/package --quick` (the project's flags, from ccache:
+for trying the packaging on a busy machine; lintian then warns about the missing hardening).
 """
 import grp
 import os
@@ -34,6 +37,7 @@ CONFIG = "/etc/vigil/vigil.toml"
 DATA = "/var/lib/vigil"
 UNIT = "/lib/systemd/system/vigil.service"
 UPGRADE_VERSION_SUFFIX = "+upgrade1"
+QUICK = os.environ.get("VIGIL_PACKAGE_QUICK") == "1"
 
 
 def run(*args, check=True, **kw):
@@ -82,6 +86,8 @@ def build_package(version=None):
     args = [os.path.join(SOURCE_DIR, "scripts", "package"), "--out", DEB_DIR]
     if version:
         args += ["--version", version]
+    if QUICK:
+        args.append("--quick")
     r = run(*args)
     deb = r.stdout.strip().splitlines()[-1]
     assert deb.endswith(".deb") and os.path.isfile(deb), r.stdout
