@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -23,6 +24,8 @@ extern "C" {
 #include "app/discover_command.h"
 #include "app/export_command.h"
 #include "app/recorder_service.h"
+#include "app/service_manager.h"
+#include "app/setup_link.h"
 #include "app/user_commands.h"
 #include "catalog/accounts.h"
 #include "catalog/audit_chain.h"
@@ -45,6 +48,9 @@ extern "C" {
 
 #ifndef VIGIL_VERSION
 #define VIGIL_VERSION "0.0.0"
+#endif
+#ifndef VIGIL_CONFIG_FILE
+#define VIGIL_CONFIG_FILE "vigil.toml"
 #endif
 
 namespace vigil {
@@ -205,21 +211,57 @@ int run_serve(ConfigStore& configs) {
           return api->classify(method, path);
         },
         &components);
+    api->set_on_setup_done([dir = config.data_dir] { remove_setup_link(dir); });
     http->start();
     spdlog::info("web interface: open {} in a browser", http->url());
     if (auto token = api->setup_token()) {
-      // Printed once per start while no user exists; whoever reads this log may create the first
-      // admin, which is why it is only in the log and never served.
-      spdlog::warn("no users yet: create the first admin at {}api/setup with setup token {} "
-                   "(or run `vigil user add NAME --role admin`)",
-                   http->url(), *token);
+      // Printed once per start while no user exists; whoever reads this log (the journal under
+      // systemd) or the data directory may create the first admin, which is why it is only
+      // there and never served.
+      const std::string link = setup_link(http->url(), *token);
+      spdlog::warn("no users yet: open {} to create the first admin with setup token {} "
+                   "(`vigil setup-url` prints the link again; `vigil user add NAME --role admin` "
+                   "makes an admin offline)",
+                   link, *token);
+      try {
+        write_setup_link(config.data_dir, link);
+      } catch (const Error& e) {
+        spdlog::warn("setup link not kept for `vigil setup-url`: {}", e.what());
+      }
+    } else {
+      remove_setup_link(config.data_dir);  // left by a start before the first admin was made
     }
   }
   service.start();
-  // This thread only waits for signals; status.json is written by the service's "status" thread.
+  notify_ready("recording " + std::to_string(config.cameras.size()) + " camera(s)" +
+               (http ? ", web interface at " + http->url() : std::string()));
+  // This thread waits for signals; status.json is written by the service's "status" thread.
+  // Under a systemd watchdog it also wakes every half period and pings the watchdog once the
+  // recorder has answered for its status (which takes the recorder's camera lock): a vigil
+  // whose recorder deadlocked, or whose main loop hung, stops pinging and systemd restarts it.
+  const auto watchdog = watchdog_ping_period();
+  if (watchdog) notify_watchdog();
   for (;;) {
     int sig = 0;
-    if (sigwait(&sigs, &sig) != 0) continue;
+    if (watchdog) {
+      const auto ms = watchdog->count();
+      const timespec wait{static_cast<time_t>(ms / 1000), static_cast<long>(ms % 1000) * 1'000'000};
+      sig = sigtimedwait(&sigs, nullptr, &wait);
+      if (sig < 0) {
+        if (errno == EAGAIN) {
+          try {
+            (void)service.status_json();
+          } catch (...) {
+            // Not a hang: a failed status read is reported, and recording goes on.
+            spdlog::error("watchdog: status: {}", describe_current_exception());
+          }
+          notify_watchdog();
+        }
+        continue;
+      }
+    } else if (sigwait(&sigs, &sig) != 0) {
+      continue;
+    }
     if (sig == SIGINT || sig == SIGTERM) {
       spdlog::info("signal {}: stopping", sig);
       break;
@@ -236,6 +278,7 @@ int run_serve(ConfigStore& configs) {
       }
     }
   }
+  notify_stopping();
   if (http) http->stop();
   if (api) api->stop_probes();  // a probe answers through the server: before it is destroyed
   service.stop();
@@ -244,6 +287,8 @@ int run_serve(ConfigStore& configs) {
   } catch (...) {
     spdlog::error("status: {}", describe_current_exception());
   }
+  // A link whose token died with this process would only mislead `vigil setup-url`.
+  remove_setup_link(config.data_dir);
   spdlog::info("stopped; every open segment was closed");
   return 0;
 }
@@ -462,6 +507,18 @@ int run_status(const Config& config, bool as_json) {
   return stale ? 1 : 0;
 }
 
+// `vigil setup-url`: the first-run link vigil serve logged (setup_link.h), again.
+int run_setup_url(const Config& config) {
+  if (const auto link = read_setup_link(config.data_dir)) {
+    std::cout << *link << "\n";
+    return 0;
+  }
+  std::cout << "no setup link in " << config.data_dir.string()
+            << ": the first admin exists already (log in), or vigil serve is not running; "
+               "`vigil user add NAME --role admin` makes an admin offline\n";
+  return 1;
+}
+
 // Exit 0 only when everything in the bundle holds; 1 for a bundle that does not verify, 3 when
 // the check itself could not run.
 int run_verify(const std::string& bundle, const std::string& trusted_key, const std::string& tsa_ca) {
@@ -494,7 +551,9 @@ int main(int argc, char** argv) {
   CLI::App app{"vigil — a CCTV recorder: records IP cameras around the clock, crash-safe"};
   app.set_version_flag("--version", std::string("vigil ") + VIGIL_VERSION);
   app.require_subcommand(1);
-  std::string config_file = "vigil.toml";
+  // "vigil.toml" in a build tree; /etc/vigil/vigil.toml in the Debian package, so that
+  // `vigil setup-url` or `vigil status` typed by an admin reads the service's configuration.
+  std::string config_file = VIGIL_CONFIG_FILE;
   std::string log_level = "info";
   app.add_option("-c,--config", config_file, "configuration file (TOML)")->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
@@ -580,6 +639,8 @@ int main(int argc, char** argv) {
       ->required();
   export_->add_flag("--plain", export_cmd.plain,
                     "a plain MP4 (remuxed, nothing to verify it with) instead of the bundle");
+  auto* setup_url = app.add_subcommand(
+      "setup-url", "print the first-run link (with its one-time token) that vigil serve logged");
 
   CLI11_PARSE(app, argc, argv);
   // Nothing vigil writes is for other users: the catalog holds password and token hashes, the
@@ -605,6 +666,7 @@ int main(int argc, char** argv) {
     if (*serve) return run_serve(*configs);
     if (*check) return run_check(config, repair, hashes, audit);
     if (*status) return run_status(config, as_json);
+    if (*setup_url) return run_setup_url(config);
     if (*key_show) return run_key(config, false);
     if (*key_rotate) return run_key(config, true);
     if (*export_) return run_export(config, export_cmd);

@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/error.h"
@@ -27,7 +28,15 @@ void put_u64(Bytes& out, uint64_t v) {
   for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(v >> shift));
 }
 void put_i64(Bytes& out, int64_t v) { put_u64(out, static_cast<uint64_t>(v)); }
-void put_bytes(Bytes& out, const uint8_t* p, size_t n) { out.insert(out.end(), p, p + n); }
+// resize + memcpy rather than insert(end, p, p + n): GCC 12 at -O3 sees vector's reallocating
+// insert path write "out of bounds" (-Warray-bounds/-Wstringop-overflow false positives, GCC bug
+// 107852), which breaks Release builds under -Werror.
+void put_bytes(Bytes& out, const uint8_t* p, size_t n) {
+  if (n == 0) return;
+  const size_t at = out.size();
+  out.resize(at + n);
+  std::memcpy(out.data() + at, p, n);
+}
 
 // Cuts `s` to at most 65535 bytes without splitting a UTF-8 sequence.
 std::string_view cut_utf8(std::string_view s) {
@@ -204,8 +213,8 @@ bool verify_signature(const PublicKey& key, const Bytes& message, const Signatur
 
 namespace {
 Bytes spki_der(const PublicKey& key) {
-  Bytes der(kSpkiPrefix.begin(), kSpkiPrefix.end());
-  der.insert(der.end(), key.begin(), key.end());
+  Bytes der(kSpkiPrefix.size() + key.size());  // sized once: see put_bytes
+  std::copy(key.begin(), key.end(), std::copy(kSpkiPrefix.begin(), kSpkiPrefix.end(), der.begin()));
   return der;
 }
 }  // namespace

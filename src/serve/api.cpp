@@ -452,10 +452,13 @@ Response Api::setup(Call& call) {
   u.created = clock_.wall_now();
   if (!accounts_.add_first_user(u)) {
     setup_token_.reset();
+    lock.unlock();
+    if (on_setup_done_) on_setup_done_();
     throw HttpFail{409, "a user exists already: log in instead"};
   }
   setup_token_.reset();
   lock.unlock();
+  if (on_setup_done_) on_setup_done_();
   auto created = accounts_.user_by_name(u.name);
   if (!created) throw Error(ErrorCode::kInternal, "setup: the new user vanished");
   audit(call, "setup", "first admin created", created->name);

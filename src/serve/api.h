@@ -61,6 +61,10 @@ class Api {
   TransactionsApi& transactions() { return transactions_api_; }
   // The setup token while no user exists; nullopt once setup is done.
   std::optional<std::string> setup_token();
+  // Called once the setup token is spent (the first admin made, or one found already there),
+  // e.g. to remove the setup link vigil wrote for `vigil setup-url`. Call before the server
+  // starts.
+  void set_on_setup_done(std::function<void()> fn) { on_setup_done_ = std::move(fn); }
 
   // Live view, snapshots and metrics (api_live.cpp): `hub` gives a camera's live hub, or null
   // when it has none (a camera removed meanwhile). Call before the server starts; without it
@@ -146,6 +150,7 @@ class Api {
   Router router_;
   std::mutex setup_mu_;
   std::optional<std::string> setup_token_;
+  std::function<void()> on_setup_done_;
   LiveHubFn live_hub_;
   std::shared_ptr<SnapshotCache> snapshots_;
   StaticFiles web_;  // the web UI ([http] web_root)

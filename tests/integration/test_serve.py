@@ -107,6 +107,12 @@ class Serve(TestCase):
         self.start()
         token = self.v.setup_token()
         self.assertTrue(token, self.v.log())
+        # The logged link opens the web UI's setup form with the token; `vigil setup-url` prints
+        # it again (e.g. for an administrator after the package started the service).
+        link = self.url + "#/setup?token=" + token
+        self.assertIn("no users yet: open %s to create" % link, self.v.log())
+        r = self.v.run("setup-url")
+        self.assertEqual((r.returncode, r.stdout.strip()), (0, link), r.stderr)
         c = Client(self.url)
         status, _, body, _ = c.request("POST", "/api/setup", {"token": "x" * len(token), "name": "root",
                                                               "password": "root-password"})
@@ -115,6 +121,7 @@ class Serve(TestCase):
                                                                     "password": "root-password"})
         self.assertEqual(status, 201, body)
         self.assertEqual(body["role"], "admin")
+        self.assertEqual(self.v.run("setup-url").returncode, 1)  # the token is spent
         cookie = headers["Set-Cookie"]
         for attr in ("HttpOnly", "SameSite=Strict", "Path=/"):
             self.assertIn(attr, cookie)
@@ -132,6 +139,35 @@ class Serve(TestCase):
             if name.startswith("vigil.db"):
                 with open(os.path.join(self.v.data, name), "rb") as f:
                     self.assertNotIn(token.encode(), f.read(), name)
+
+    def test_systemd_notifications_ready_watchdog_stopping(self):
+        """What a Type=notify unit with WatchdogSec gets (debian/vigil.service): READY=1 once
+        the server answers, WATCHDOG=1 every half period, STOPPING=1 on SIGTERM. systemd's side
+        is a datagram socket in $NOTIFY_SOCKET, as systemd itself sets it up."""
+        sock_path = os.path.join(self.workdir, "notify")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(sock.close)
+        sock.bind(sock_path)
+        sock.settimeout(30)
+        os.environ.update(NOTIFY_SOCKET=sock_path, WATCHDOG_USEC="1000000")  # ping every 0.5 s
+        try:
+            self.start()
+        finally:
+            del os.environ["NOTIFY_SOCKET"], os.environ["WATCHDOG_USEC"]
+        messages = [sock.recv(4096).decode()]
+        self.assertIn("READY=1", messages[0])
+        self.assertIn("web interface at " + self.url, messages[0])
+        c = Client(self.url)
+        self.assertEqual(c.request("GET", "/api/me")[0], 401)  # ready means serving
+        pings = 0
+        while pings < 3:
+            m = sock.recv(4096).decode()
+            messages.append(m)
+            pings += m == "WATCHDOG=1"
+        self.v.proc.terminate()
+        while "STOPPING=1" not in messages[-1]:
+            messages.append(sock.recv(4096).decode())
+        self.assertEqual(self.v.proc.wait(30), 0)
 
     def test_user_command_line(self):
         v = Vigil(self.workdir, CAMERAS)

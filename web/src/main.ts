@@ -72,7 +72,7 @@ function signedIn(m: Me): void {
   if (m.must_enrol_totp) stopBanner();
   else startBanner(m);
   const h0 = location.hash;
-  if (h0 === '#/login' || h0 === '#/setup' || !h0) go('#/');
+  if (h0 === '#/login' || h0.startsWith('#/setup') || !h0) go('#/');
   else render();
 }
 
@@ -81,14 +81,17 @@ function signedOut(): void {
   me = null;
   stopBanner();
   setCsrfToken('');
-  showAuth(location.hash === '#/setup' ? 'setup' : 'login');
+  showAuth(location.hash.startsWith('#/setup') ? 'setup' : 'login');
 }
 
 function showAuth(which: 'login' | 'setup'): void {
   leave();
   if (which === 'setup') {
+    // The link vigil logs at first start (`vigil setup-url`) carries the one-time token in the
+    // fragment, #/setup?token=…: it fills the form and leaves the address bar and history.
+    const token = new URLSearchParams(location.hash.split('?')[1] ?? '').get('token') ?? '';
     history.replaceState(null, '', '#/setup');
-    setupScreen(app, signedIn, () => showAuth('login'));
+    setupScreen(app, signedIn, () => showAuth('login'), token);
   } else {
     if (location.hash === '#/setup') history.replaceState(null, '', '#/login');
     loginScreen(app, signedIn, () => showAuth('setup'));

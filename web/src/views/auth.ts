@@ -67,8 +67,8 @@ export function loginScreen(root: HTMLElement, done: (me: Me) => void, showSetup
   name.focus();
 }
 
-export function setupScreen(root: HTMLElement, done: (me: Me) => void, showLogin: () => void): void {
-  const token = h('input', { name: 'token', autocomplete: 'off', required: true, spellcheck: 'false' });
+export function setupScreen(root: HTMLElement, done: (me: Me) => void, showLogin: () => void, initialToken = ''): void {
+  const token = h('input', { name: 'token', autocomplete: 'off', required: true, spellcheck: 'false', value: initialToken });
   const name = h('input', { name: 'username', autocomplete: 'username', required: true, value: 'admin' });
   const password = h('input', { name: 'new-password', type: 'password', autocomplete: 'new-password', required: true, minlength: 8 });
   const message = h('div', { 'aria-live': 'polite' });
@@ -97,5 +97,5 @@ export function setupScreen(root: HTMLElement, done: (me: Me) => void, showLogin
     }
   });
   mount(root, h('main', { class: 'center' }, form));
-  token.focus();
+  (initialToken ? password : token).focus();
 }
