@@ -296,7 +296,13 @@ class Package(unittest.TestCase):
         # It records on after the upgrade, with the account made before.
         self.start_vigil()
         c = Client(base)
-        self.wait_for(lambda: c.login("admin", "admin-password")[0] == 200, 30, "login after upgrade")
+        def logged_in():
+            try:
+                return c.login("admin", "admin-password")[0] == 200
+            except ConnectionRefusedError:  # the upgraded vigil is not listening yet
+                return False
+
+        self.wait_for(logged_in, 30, "login after upgrade")
         restarted = int(time.time())
         self.wait_for(lambda: recorded(restarted), 60, "footage after the upgrade")
         self.stop_vigil()
