@@ -17,6 +17,8 @@ namespace vigil::test {
 
 // SQL that takes a fully migrated catalog back before a migration, for tests of the migrations
 // before it and of its back-fill; run the newest undo first.
+// Migration 10 (the second factor).
+inline constexpr const char* kUndoSecondFactor = "DROP TABLE recovery_code; DROP TABLE user_totp;";
 // Migration 9 (till transactions and till tokens; api_token keeps its rebuilt CHECK, which
 // allows more scopes than before but no row uses them).
 inline constexpr const char* kUndoTransactions =

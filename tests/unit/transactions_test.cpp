@@ -20,7 +20,7 @@ namespace {
 
 using nlohmann::json;
 
-TEST(CardMask, LuhnCheck) {
+TEST(CardMaskInputs, LuhnCheck) {
   EXPECT_TRUE(luhn_valid("4111111111111111"));
   EXPECT_TRUE(luhn_valid("79927398713"));
   EXPECT_TRUE(luhn_valid("0"));
@@ -29,7 +29,7 @@ TEST(CardMask, LuhnCheck) {
   EXPECT_FALSE(luhn_valid("41111111x1111111"));
 }
 
-TEST(CardMask, MasksCardNumbersToTheLastFour) {
+TEST(CardMaskInputs, MasksCardNumbersToTheLastFour) {
   EXPECT_EQ(mask_card_numbers("4111111111111111"), "************1111");
   EXPECT_EQ(mask_card_numbers("Card 4111 1111 1111 1111 ok"), "Card **** **** **** 1111 ok");
   EXPECT_EQ(mask_card_numbers("VISA 4111-1111-1111-1111."), "VISA ****-****-****-1111.");
@@ -41,10 +41,11 @@ TEST(CardMask, MasksCardNumbersToTheLastFour) {
   EXPECT_EQ(mask_card_numbers("Kärtchen:5555555555554444€"), "Kärtchen:************4444€");
 }
 
-TEST(CardMask, LeavesOtherNumbersAlone) {
-  // Fails the Luhn check as a whole (although a 13-digit stretch inside it would pass).
+TEST(CardMaskInputs, LeavesOtherNumbersAlone) {
+  // Fails the Luhn check as a whole, but a 13-digit stretch inside it passes: that stretch is
+  // masked (card_mask.h: masking a number too many is better than leaving a card number).
   ASSERT_TRUE(luhn_valid("1111111111112"));
-  EXPECT_EQ(mask_card_numbers("4111111111111112"), "4111111111111112");
+  EXPECT_EQ(mask_card_numbers("4111111111111112"), "411*********1112");
   // Too short even though it passes (12 digits).
   ASSERT_TRUE(luhn_valid("411111111117"));
   EXPECT_EQ(mask_card_numbers("411111111117"), "411111111117");
@@ -55,15 +56,15 @@ TEST(CardMask, LeavesOtherNumbersAlone) {
   EXPECT_EQ(mask_card_numbers("41111111  11111111"), "41111111  11111111");
 }
 
-TEST(CardMask, FindsACardInsideALongerRunOfDigits) {
-  // 17 digits, failing as a whole, but "9" glued to a card: in a run of card length the whole
-  // decides, so this one stays; glued to more digits (over 19) the card inside is found.
+TEST(CardMaskInputs, FindsACardInsideALongerRunOfDigits) {
+  // 17 digits, failing as a whole: "9" glued to a card. The card inside is found.
   ASSERT_FALSE(luhn_valid("94111111111111111"));
-  EXPECT_EQ(mask_card_numbers("94111111111111111"), "94111111111111111");
-  EXPECT_EQ(mask_card_numbers("9999 4111111111111111"), "**** ************1111");
-  // Two cards back to back, separated by a space: one run, masked whole but its last four.
+  EXPECT_EQ(mask_card_numbers("94111111111111111"), "9************1111");
+  // A group of other figures before a card: the card's own groups are masked, not the figures.
+  EXPECT_EQ(mask_card_numbers("9999 4111111111111111"), "9999 ************1111");
+  // Two cards back to back, separated by a space: each keeps its own last four.
   EXPECT_EQ(mask_card_numbers("4111111111111111 5555555555554444"),
-            "**************** ************4444");
+            "************1111 ************4444");
 }
 
 Config parse(const std::string& text) { return parse_config(text, "vigil.toml", "/etc/vigil"); }
