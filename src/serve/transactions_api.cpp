@@ -72,7 +72,7 @@ void TransactionsApi::add_routes(Router& router) {
   Route post;
   post.method = "POST";
   post.pattern = "/api/transactions";
-  post.access = Access{.min_role = Role::kViewer, .till_scope = true};
+  post.access.till_scope = true;  // and any user of at least the viewer role (the default)
   post.body_limit = kBatchBodyLimit;
   post.handler = [this](Call& c) { return this->post(c); };
   router.add(std::move(post));
