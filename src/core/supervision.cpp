@@ -30,12 +30,6 @@ const SystemClock kSystemClock;
 
 }  // namespace
 
-void set_thread_name(std::string_view name) {
-  char buf[16] = {};
-  name.copy(buf, sizeof buf - 1);
-  pthread_setname_np(pthread_self(), buf);
-}
-
 std::string thread_name() {
   char buf[16] = {};
   if (pthread_getname_np(pthread_self(), buf, sizeof buf) != 0) return "";
