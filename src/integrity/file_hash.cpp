@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "core/error.h"
@@ -61,8 +62,12 @@ Sha256 sha256_file(const std::filesystem::path& file, uint64_t length) {
   return hasher.finish();
 }
 
-std::vector<Sha256> sha256_file_parts(const std::filesystem::path& file,
-                                      const std::vector<uint64_t>& sizes) {
+namespace {
+
+// One read of the file's first parts: each part's SHA-256 and, with `whole`, the SHA-256 of all
+// of them together.
+std::vector<Sha256> hash_parts(const std::filesystem::path& file, const std::vector<uint64_t>& sizes,
+                               Sha256* whole) {
   const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     const int err = errno;
@@ -72,6 +77,7 @@ std::vector<Sha256> sha256_file_parts(const std::filesystem::path& file,
   std::vector<Sha256> out;
   out.reserve(sizes.size());
   Sha256Hasher hasher;
+  Sha256Hasher all;
   std::vector<unsigned char> buf(1 << 16);
   for (const uint64_t size : sizes) {
     uint64_t left = size;
@@ -87,12 +93,37 @@ std::vector<Sha256> sha256_file_parts(const std::filesystem::path& file,
                         (err ? errno_string(err) : std::string("shorter than its parts")));
       }
       hasher.update(buf.data(), static_cast<size_t>(n));
+      if (whole) all.update(buf.data(), static_cast<size_t>(n));
       left -= static_cast<uint64_t>(n);
     }
     out.push_back(hasher.finish());
   }
   ::close(fd);
+  if (whole) *whole = all.finish();
   return out;
+}
+
+}  // namespace
+
+std::vector<Sha256> sha256_file_parts(const std::filesystem::path& file,
+                                      const std::vector<uint64_t>& sizes) {
+  return hash_parts(file, sizes, nullptr);
+}
+
+Sha256 part_list_hash(const std::vector<Sha256>& parts) {
+  Sha256Hasher h;
+  for (const Sha256& p : parts) h.update(p.data(), p.size());
+  return h.finish();
+}
+
+bool segment_hash_matches(const std::filesystem::path& file, const std::vector<uint64_t>& sizes,
+                          const std::vector<uint8_t>& recorded) {
+  Sha256 whole{};
+  const std::vector<Sha256> parts = hash_parts(file, sizes, &whole);
+  auto same = [&](const Sha256& h) {
+    return std::equal(h.begin(), h.end(), recorded.begin(), recorded.end());
+  };
+  return same(part_list_hash(parts)) || same(whole);
 }
 
 std::string to_hex(const Sha256& h) { return hex(h.data(), h.size()); }

@@ -24,6 +24,12 @@ bool get_varint(const std::vector<uint8_t>& in, size_t& pos, uint64_t& v) {
 
 }  // namespace
 
+std::vector<uint64_t> part_sizes(uint64_t init_bytes, const std::vector<Fragment>& fragments) {
+  std::vector<uint64_t> sizes{init_bytes};
+  for (const Fragment& f : fragments) sizes.push_back(f.size);
+  return sizes;
+}
+
 std::vector<uint8_t> encode_fragment_index(const std::vector<Fragment>& fragments) {
   std::vector<uint8_t> out;
   out.reserve(fragments.size() * 6);

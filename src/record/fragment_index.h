@@ -24,6 +24,10 @@ struct Fragment {
   std::array<uint8_t, 32> sha256{};
 };
 
+// The sizes of a segment's parts in file order, init part first: what sha256_file_parts and
+// segment_hash_matches walk.
+std::vector<uint64_t> part_sizes(uint64_t init_bytes, const std::vector<Fragment>& fragments);
+
 std::vector<uint8_t> encode_fragment_index(const std::vector<Fragment>& fragments);
 // nullopt when the blob is malformed (truncated varint, overflow).
 std::optional<std::vector<Fragment>> decode_fragment_index(const std::vector<uint8_t>& blob,

@@ -633,6 +633,9 @@ void Recorder::handle_failure(const Error& e) {
     Open& o = *open_;
     const uint64_t kept = o.writer->abandon_to_durable();
     const Ticks90k duration = o.writer->durable_duration();
+    // The kept parts' hashes, as they were written: the segment's hash without a re-read.
+    std::vector<Sha256> parts{o.writer->init_hash()};
+    for (const Fragment& f : o.fragments) parts.push_back(f.sha256);
     o.writer.reset();
     auto finish = [&] {
       if (o.fragments.empty()) {
@@ -646,7 +649,7 @@ void Recorder::handle_failure(const Error& e) {
       c.bytes = kept;
       c.init_bytes = o.fragments.front().offset;
       c.fragment_index = encode_fragment_index(o.fragments);
-      const Sha256 hash = sha256_file(data_dir_ / o.relative_path, kept);
+      const Sha256 hash = part_list_hash(parts);
       c.sha256.assign(hash.begin(), hash.end());
       c.close_reason = std::string("write failed: ") + e.what();
       catalog_.close_segment(o.row_id, c);

@@ -57,7 +57,7 @@ std::optional<ClosedSegment> closed_from_file(const std::filesystem::path& file,
   c.bytes = length;
   c.init_bytes = scan.init_bytes;
   c.fragment_index = encode_fragment_index(fragments);
-  const Sha256 h = sha256_file(file, length);
+  const Sha256 h = part_list_hash(sha256_file_parts(file, part_sizes(scan.init_bytes, fragments)));
   c.sha256.assign(h.begin(), h.end());
   c.close_reason = reason;
   return c;
@@ -120,8 +120,9 @@ std::string compare_row_to_file(const SegmentRow& row, const std::filesystem::pa
   if (scan.media_duration() != row.media_duration) return "media duration differs";
   if (verify_hash) {
     try {
-      const Sha256 h = sha256_file(file, row.bytes);
-      if (std::vector<uint8_t>(h.begin(), h.end()) != row.sha256) return "SHA-256 differs";
+      if (!segment_hash_matches(file, part_sizes(row.init_bytes, *index), row.sha256)) {
+        return "SHA-256 differs";
+      }
     } catch (const Error& e) {
       return e.what();
     }
@@ -159,10 +160,8 @@ void check_segment_chain(Catalog& catalog, const SegmentRow& row, const std::fil
   }
   std::vector<Sha256> parts;
   if (verify_hash) {
-    std::vector<uint64_t> sizes{row.init_bytes};
-    for (const Fragment& f : *index) sizes.push_back(f.size);
     try {
-      parts = sha256_file_parts(file, sizes);
+      parts = sha256_file_parts(file, part_sizes(row.init_bytes, *index));
     } catch (const Error&) {
       // Missing or short: compare_row_to_file reported it.
     }
@@ -202,9 +201,10 @@ void check_segment_chain(Catalog& catalog, const SegmentRow& row, const std::fil
 // Whether the first `row.bytes` of the file still hash to the row's SHA-256: then whatever
 // differs lies after them (a torn tail) and cutting the file back restores the recording.
 bool recorded_bytes_intact(const SegmentRow& row, const std::filesystem::path& file) {
+  const auto index = decode_fragment_index(row.fragment_index, row.init_bytes);
+  if (!index) return false;
   try {
-    const Sha256 h = sha256_file(file, row.bytes);
-    return std::vector<uint8_t>(h.begin(), h.end()) == row.sha256;
+    return segment_hash_matches(file, part_sizes(row.init_bytes, *index), row.sha256);
   } catch (const Error&) {
     return false;
   }

@@ -19,10 +19,11 @@ struct SegmentWriter::Sink {
   int fd = -1;
   uint64_t written = 0;
   int error = 0;  // errno of the first failed write
-  Sha256Hasher hash;
-  // The part being written: the init part, then each fragment in turn. A second pass over the
-  // same bytes while they are in cache, never a re-read of the file.
+  // The part being written: the init part, then each fragment in turn, from the bytes as they
+  // go to the file (never a re-read). The only SHA-256 pass over the media.
   Sha256Hasher part_hash;
+  // The hash list of the parts finished so far: the segment's SHA-256 (see part_list_hash).
+  Sha256Hasher part_list;
 };
 
 namespace {
@@ -40,7 +41,6 @@ int write_cb(void* opaque, uint8_t* buf, int size) {
       s->error = errno;
       return AVERROR(s->error);
     }
-    s->hash.update(buf + done, static_cast<size_t>(n));
     s->part_hash.update(buf + done, static_cast<size_t>(n));
     done += static_cast<int>(n);
     s->written += static_cast<uint64_t>(n);
@@ -113,6 +113,7 @@ void SegmentWriter::write_init(const StreamInfo& info) {
   sync_dir(ops_, path_.parent_path());
   init_bytes_ = durable_bytes_ = sink_->written;
   init_hash_ = sink_->part_hash.finish();
+  sink_->part_list.update(init_hash_.data(), init_hash_.size());
 }
 
 SegmentWriter::~SegmentWriter() { release(); }
@@ -174,6 +175,7 @@ std::optional<Fragment> SegmentWriter::flush_fragment() {
   f.start = durable_duration_;
   f.duration = pending_video_duration_;
   f.sha256 = sink_->part_hash.finish();
+  sink_->part_list.update(f.sha256.data(), f.sha256.size());
   durable_bytes_ = sink_->written;
   durable_duration_ += pending_video_duration_;
   pending_video_duration_ = Ticks90k(0);
@@ -182,10 +184,14 @@ std::optional<Fragment> SegmentWriter::flush_fragment() {
 }
 
 Sha256 SegmentWriter::finish() {
+  // Bytes past the last fragment would be in the file but in no part: cut a fragment first.
+  if (sink_->written != durable_bytes_) {
+    throw Error(ErrorCode::kInternal, path_.string() + ": finish with an unflushed fragment");
+  }
   sync("final");
   ops_.close(sink_->fd);
   sink_->fd = -1;
-  return sink_->hash.finish();
+  return sink_->part_list.finish();
 }
 
 uint64_t SegmentWriter::abandon_to_durable() {

@@ -4,8 +4,8 @@
 //
 // Durability: the file is created exclusively; the init part and every fragment are fdatasync'd
 // as soon as written, so after a crash the file holds every fragment that flush_fragment()
-// returned. The bytes are hashed (SHA-256) as they are written: the whole file, and each part
-// (init, every fragment) on its own for the integrity chain.
+// returned. Each part (init, every fragment) is hashed (SHA-256) as it is written, for the
+// integrity chain; the segment's own hash is the hash list of those (part_list_hash).
 // Every create, write, sync and cut goes through a FileOps (record/file_ops.h).
 // Not thread-safe; owned by one camera's recorder (on its writer thread).
 #pragma once
@@ -42,7 +42,8 @@ class SegmentWriter {
   // Writes the buffered samples as one fragment and syncs it, with the SHA-256 of its bytes
   // (moof+mdat) in Fragment::sha256. nullopt if nothing was buffered.
   std::optional<Fragment> flush_fragment();
-  // Final sync and close. Returns the SHA-256 of the whole file.
+  // Final sync and close, after flush_fragment(). Returns the segment's SHA-256: part_list_hash
+  // of the init part's and every fragment's SHA-256.
   Sha256 finish();
   // After a failed write: cuts the file back to the last synced fragment and closes it.
   // Returns the durable length. Never throws for the cut; a failure is logged and reported.

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <cstdio>
+
 #include "core/error.h"
 #include "integrity/chain.h"
 #include "integrity/key_store.h"
@@ -32,15 +34,33 @@ TEST(SegmentWriterHashes, InitAndEveryFragmentHashAsOnDisk) {
     w.write(p.get(), TrackKind::kVideo);
   }
   fragments.push_back(*w.flush_fragment());
-  const Sha256 whole = w.finish();
+  const Sha256 segment_hash = w.finish();
   ASSERT_EQ(fragments.size(), 3u);
-  std::vector<uint64_t> sizes{w.init_bytes()};
-  for (const Fragment& f : fragments) sizes.push_back(f.size);
+  const std::vector<uint64_t> sizes = part_sizes(w.init_bytes(), fragments);
   const auto parts = sha256_file_parts(file, sizes);
   EXPECT_EQ(parts[0], w.init_hash());
   for (size_t i = 0; i < fragments.size(); ++i) EXPECT_EQ(parts[i + 1], fragments[i].sha256) << i;
   EXPECT_NE(fragments[0].sha256, fragments[1].sha256);
-  EXPECT_EQ(whole, sha256_file(file));  // the whole-file hash is unchanged by the parts
+  // The segment's hash is the hash list of the parts as read back, not of the whole file.
+  EXPECT_EQ(segment_hash, part_list_hash(parts));
+  EXPECT_NE(segment_hash, sha256_file(file));
+  const std::vector<uint8_t> recorded(segment_hash.begin(), segment_hash.end());
+  EXPECT_TRUE(segment_hash_matches(file, sizes, recorded));
+  // A row written before the hash list (the whole file's SHA-256) still matches.
+  const Sha256 whole = sha256_file(file);
+  EXPECT_TRUE(segment_hash_matches(file, sizes, std::vector<uint8_t>(whole.begin(), whole.end())));
+  // One flipped byte in the last fragment: neither form matches.
+  {
+    std::FILE* f = std::fopen(file.c_str(), "r+b");
+    ASSERT_NE(f, nullptr);
+    std::fseek(f, static_cast<long>(fragments.back().offset + fragments.back().size - 1), SEEK_SET);
+    const int c = std::fgetc(f);
+    std::fseek(f, -1, SEEK_CUR);
+    std::fputc(c ^ 1, f);
+    std::fclose(f);
+  }
+  EXPECT_FALSE(segment_hash_matches(file, sizes, recorded));
+  EXPECT_FALSE(segment_hash_matches(file, sizes, std::vector<uint8_t>(whole.begin(), whole.end())));
 }
 
 mode_t mode_of(const std::filesystem::path& p) {
