@@ -4,7 +4,8 @@
 // beyond the day shown; compare up to three other cameras at the same moment
 // (compare_players.ts); an operator marks a range and exports it as an MP4 download.
 // The hash holds what to show: ?t=<ms> plays from that moment, &event=<id> names the event it
-// belongs to, &with=<id>,<id> the compared cameras.
+// belongs to, &with=<id>,<id> the compared cameras, &transaction=<id> a till's transaction whose
+// receipt is shown beside the video (transaction_receipt.ts).
 import { api, type Camera, type TimelineEvent } from '../api';
 import { mayExport, type Ctx } from '../app';
 import { ComparePlayers, kMaxCompared } from '../compare_players';
@@ -14,6 +15,7 @@ import { exportLinkText, waitForExport } from '../export_job';
 import { holdForm } from '../hold_form';
 import { RecordedPlayer, type PlayerState } from '../recorded_player';
 import { Timeline } from '../timeline';
+import { ReceiptPanel } from '../transaction_receipt';
 import {
   dateInputValue, dayStart, formatDateTime, formatDay, formatDuration, formatTime, nextDayStart,
   parseDateInput, prevDayStart, timeZone,
@@ -43,6 +45,9 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
   // is still in its pre-roll.
   let anchor: number | null = null;
   const requestedEvent = Number(q.get('event')) || null;
+  const requestedTransaction = Number(q.get('transaction')) || null;
+  let receipt: ReceiptPanel | null = null;
+  const receiptSlot = h('div', { class: 'receipt-slot', hidden: true });
 
   const title = h('h1', {}, id);
   const dateInput = h('input', { type: 'date', 'aria-label': 'Day', value: dateInputValue(day) });
@@ -167,7 +172,7 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
         comparePick,
         h('a', { href: `#/live/${id}`, class: 'button' }, 'Live'),
       ),
-      stages,
+      h('div', { class: 'watch' }, stages, receiptSlot),
       h(
         'div',
         { class: 'controls row' },
@@ -422,6 +427,7 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
   // The wall time of the frame on screen, from the playlist's PROGRAM-DATE-TIME.
   const onTime = () => {
     const ms = player.wallNow();
+    receipt?.update(ms);
     if (ms === null || timeline.interacting()) return;
     clock.textContent = formatDateTime(ms);
     // Another day is shown while this one plays on: the cursor stays where the user put it.
@@ -468,6 +474,7 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
     if (t !== null && t > 0) p.set('t', String(Math.round(t)));
     const ids = compare.ids();
     if (ids.length) p.set('with', ids.join(','));
+    if (requestedTransaction !== null) p.set('transaction', String(requestedTransaction));
     history.replaceState(null, '', `#/playback/${id}?${p}`);
   }
 
@@ -503,6 +510,19 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
     void playFrom(requested);
   });
   if (hasRequest) timeline.setCursor(requested);
+  if (requestedTransaction !== null) {
+    receiptSlot.hidden = false;
+    mount(receiptSlot, h('p', { class: 'loading small', role: 'status' }, h('span', { class: 'spin', 'aria-hidden': 'true' }), 'Loading the receipt…'));
+    api
+      .transaction(requestedTransaction)
+      .then((t) => {
+        if (stopped) return;
+        receipt = new ReceiptPanel(t);
+        receipt.update(player.wallNow());
+        mount(receiptSlot, receipt.el);
+      })
+      .catch((e: Error) => mount(receiptSlot, notice('error', `Cannot load the transaction: ${e.message}`)));
+  }
   const timer = window.setInterval(() => {
     if (nextDayStart(day) > Date.now() - kRefreshMs) void loadTimeline();
   }, kRefreshMs);
