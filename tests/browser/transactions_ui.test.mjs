@@ -1,0 +1,103 @@
+// The transactions page in Debian's Chromium, driven by playwright-core, against a real vigil
+// recording a real RTSP test camera at a till's counter (tests/integration/
+// test_webui_transactions.py starts them and posts the transactions over HTTP with a till
+// token): a transaction found by its amount, a click that plays the counter camera from 10 s
+// before it (frames decoded, media time advancing, the frame's wall time where it should be) with
+// the receipt beside the video, the same under the video at phone width, and no
+// Content-Security-Policy violation.
+//
+//   node tests/browser/transactions_ui.test.mjs '{"url", "user", "password", "shots", "id", "moment"}'
+//
+// Exits non-zero on the first failed step.
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { launchChromium, openPage, Steps } from './ui_session.mjs';
+
+const opts = JSON.parse(process.argv[2] ?? '{}');
+for (const k of ['url', 'user', 'password', 'shots', 'id', 'moment']) if (!opts[k]) throw new Error(`missing ${k}`);
+mkdirSync(opts.shots, { recursive: true });
+
+const browser = await launchChromium();
+const cspViolations = [];
+let steps;
+try {
+  const page = await openPage(browser, { viewport: { width: 1280, height: 900 } }, cspViolations);
+  steps = new Steps(page, opts.shots);
+  const step = steps.run;
+  const video = 'video.playback-video';
+  const panel = page.locator('aside.receipt-panel');
+  // Frames decoded and media time advancing; then the wall time of the frame on screen (the
+  // player notes wall and media time at each timeupdate, recorded_player.ts).
+  const playing = async () => {
+    const v = await page.waitForSelector(video);
+    await page.waitForFunction((v) => v.getVideoPlaybackQuality().totalVideoFrames > 0 && v.currentTime > 0 && !v.paused, v, { timeout: 30_000 });
+    const t0 = await v.evaluate((v) => v.currentTime);
+    await page.waitForFunction(([v, t]) => v.currentTime > t + 0.3, [v, t0], { timeout: 15_000 });
+    return v.evaluate((v) => ({ frames: v.getVideoPlaybackQuality().totalVideoFrames,
+      wall: Number(v.dataset.wallMs) + (v.currentTime - Number(v.dataset.mediaS)) * 1000 }));
+  };
+  const fitsWidth = () => page.evaluate(() => document.scrollingElement.scrollWidth <= window.innerWidth);
+
+  await step('log in', async () => {
+    await page.goto(opts.url);
+    await page.getByLabel('User name').fill(opts.user);
+    await page.getByLabel('Password').fill(opts.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.locator('.tile').first().waitFor();
+  });
+
+  await step('transactions page: found by its amount', async () => {
+    await page.getByRole('link', { name: 'Transactions', exact: true }).click();
+    await page.waitForURL(/#\/transactions$/);
+    // Both transactions are listed first; the amount leaves only the 20.00 one.
+    await page.locator('tr[data-transaction]').nth(1).waitFor();
+    await page.locator('input[name=amount_from]').fill('20');
+    await page.locator('input[name=amount_to]').fill('20,00');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('tr[data-transaction]').length === 1);
+    const row = page.locator('tr[data-transaction]');
+    assert.equal(Number(await row.getAttribute('data-transaction')), opts.id);
+    const text = await row.innerText();
+    assert.match(text, /20\.00 EUR/);
+    assert.match(text, /Flat white/);
+  });
+
+  await step('click: the counter plays from 10 s before, the receipt beside the video', async () => {
+    await page.locator('tr[data-transaction]').click();
+    await page.waitForURL(new RegExp(`#/playback/counter\\?t=${opts.moment - 10_000}&transaction=${opts.id}$`));
+    const p = await playing();
+    assert.ok(p.frames > 0);
+    // From 10 s before: the first frames are a keyframe's distance or so from there.
+    assert.ok(p.wall >= opts.moment - 10_000 - 4_000 && p.wall <= opts.moment, `frame at ${p.wall - opts.moment} ms from the moment`);
+    await panel.waitFor();
+    const receipt = await panel.locator('pre.receipt').innerText();
+    assert.match(receipt, /2 × Flat white\s+10\.00 EUR/);
+    assert.match(receipt, /SALE QR\s+20\.00 EUR/);
+    assert.match(await panel.innerText(), /till t1 · ref R-1 · Anna/);
+    const vbox = await page.locator(video).boundingBox();
+    const pbox = await panel.boundingBox();
+    assert.ok(pbox.x >= vbox.x + vbox.width && pbox.y < vbox.y + vbox.height, `receipt beside the video: ${JSON.stringify([vbox, pbox])}`);
+    await page.screenshot({ path: `${opts.shots}/transaction-playback.png` });
+  });
+
+  await step('phone width: the receipt under the video, nothing wider than the screen', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.reload();
+    await playing();
+    await panel.waitFor();
+    const vbox = await page.locator(video).boundingBox();
+    const pbox = await panel.boundingBox();
+    assert.ok(pbox.y >= vbox.y + vbox.height - 1, `receipt under the video: ${JSON.stringify([vbox, pbox])}`);
+    assert.ok(await fitsWidth(), 'the playback screen fits 390 px');
+    await page.goto(`${opts.url}#/transactions`);
+    await page.locator('tr[data-transaction]').first().waitFor();
+    assert.ok(await fitsWidth(), 'the transactions page fits 390 px');
+    assert.deepEqual(cspViolations, []);
+  });
+  console.log(steps.summary());
+} catch (e) {
+  console.log(steps ? steps.summary() : `failed before the first step: ${e.stack ?? e}`);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
