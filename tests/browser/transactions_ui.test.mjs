@@ -1,7 +1,8 @@
 // The transactions page in Debian's Chromium, driven by playwright-core, against a real vigil
 // recording a real RTSP test camera at a till's counter (tests/integration/
 // test_webui_transactions.py starts them and posts the transactions over HTTP with a till
-// token): a transaction found by its amount, a click that plays the counter camera from 10 s
+// token): a transaction found by its amount, with the counter camera's picture at its moment
+// (a JPEG decoded from the recorded footage), a click that plays the counter camera from 10 s
 // before it (frames decoded, media time advancing, the frame's wall time where it should be) with
 // the receipt beside the video, the same under the video at phone width, and no
 // Content-Security-Policy violation.
@@ -60,6 +61,10 @@ try {
     const text = await row.innerText();
     assert.match(text, /20\.00 EUR/);
     assert.match(text, /Flat white/);
+    // The picture of the camera (640x360) at that moment, decoded by the browser.
+    const img = row.locator('img.tx-picture');
+    await page.waitForFunction((i) => i.complete, await img.elementHandle());
+    assert.deepEqual(await img.evaluate((i) => [i.naturalWidth, i.naturalHeight]), [640, 360]);
   });
 
   await step('click: the counter plays from 10 s before, the receipt beside the video', async () => {

@@ -1,6 +1,7 @@
 // The transactions page (issue 19): the tills' transactions the user may see (GET
 // /api/transactions), newest first, filtered by till, time range, kind, method, amount range and
-// words in the items or receipt (FTS5). Clicking one plays its till's first camera from 10 s
+// words in the items or receipt (FTS5), each with the counter camera's picture at its moment
+// (GET /api/transactions/{id}/picture.jpg, loaded as the row scrolls into view). Clicking one plays its till's first camera from 10 s
 // before its moment with the receipt beside the video (playback.ts, transaction_receipt.ts); a
 // till without a camera shows the receipt alone.
 import { api, type Transaction } from '../api';
@@ -51,7 +52,7 @@ export function transactionsScreen(root: HTMLElement, _ctx: Ctx): () => void {
     h('p', { class: 'small muted' }, 'Card numbers are stored masked; there is no search by payer.'),
     form, status,
     h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
-      h('thead', {}, h('tr', {}, h('th', {}, 'Moment'), h('th', {}, 'Till'), h('th', {}, 'Kind'),
+      h('thead', {}, h('tr', {}, h('th', {}, 'Picture'), h('th', {}, 'Moment'), h('th', {}, 'Till'), h('th', {}, 'Kind'),
         h('th', {}, 'Method'), h('th', {}, 'Total'), h('th', {}, 'Items'))), list)),
     more, detail);
 
@@ -74,7 +75,11 @@ export function transactionsScreen(root: HTMLElement, _ctx: Ctx): () => void {
   };
 
   const rowOf = (t: Transaction) => {
+    const picture = h('img', { class: 'tx-picture', src: `/api/transactions/${t.id}/picture.jpg`, loading: 'lazy', alt: `The counter at ${formatDateTime(t.moment_ms)}` });
+    // No footage then (or no camera): a placeholder, not a broken image.
+    picture.addEventListener('error', () => picture.replaceWith(h('span', { class: 'tx-picture none small muted' }, 'no picture')));
     const row = h('tr', { 'data-transaction': t.id, tabindex: 0, class: 'clickable' },
+      h('td', {}, picture),
       h('td', { class: 'nowrap' }, formatDateTime(t.moment_ms)),
       h('td', {}, t.till),
       h('td', {}, t.kind.replace('_', ' ')),
