@@ -4,8 +4,10 @@
 // token): a transaction found by its amount, with the counter camera's picture at its moment
 // (a JPEG decoded from the recorded footage), a click that plays the counter camera from 10 s
 // before it (frames decoded, media time advancing, the frame's wall time where it should be) with
-// the receipt beside the video, the same under the video at phone width, and no
-// Content-Security-Policy violation.
+// the receipt beside the video, both transactions as markers on the camera's timeline that ]
+// steps through (each then played with its own receipt), "this happened here" on a paused frame
+// setting the till's clock offset (printed as clock_offset_ms=N for the Python side to check),
+// the receipt under the video at phone width, and no Content-Security-Policy violation.
 //
 //   node tests/browser/transactions_ui.test.mjs '{"url", "user", "password", "shots", "id", "moment"}'
 //
@@ -15,7 +17,7 @@ import { mkdirSync } from 'node:fs';
 import { launchChromium, openPage, Steps } from './ui_session.mjs';
 
 const opts = JSON.parse(process.argv[2] ?? '{}');
-for (const k of ['url', 'user', 'password', 'shots', 'id', 'moment']) if (!opts[k]) throw new Error(`missing ${k}`);
+for (const k of ['url', 'user', 'password', 'shots', 'id', 'moment', 'otherId']) if (!opts[k]) throw new Error(`missing ${k}`);
 mkdirSync(opts.shots, { recursive: true });
 
 const browser = await launchChromium();
@@ -83,6 +85,38 @@ try {
     const pbox = await panel.boundingBox();
     assert.ok(pbox.x >= vbox.x + vbox.width && pbox.y < vbox.y + vbox.height, `receipt beside the video: ${JSON.stringify([vbox, pbox])}`);
     await page.screenshot({ path: `${opts.shots}/transaction-playback.png` });
+  });
+
+  await step('timeline: both transactions are markers; ] steps to each with its receipt', async () => {
+    await page.waitForFunction(() => document.querySelectorAll('.tx-marker').length === 2);
+    assert.equal(await page.locator(`.tx-marker[data-transaction="${opts.id}"]`).getAttribute('data-moment-ms'), String(opts.moment));
+    assert.match(await page.locator(`.tx-marker[data-transaction="${opts.id}"]`).getAttribute('title'), /^sale 20\.00 EUR at till t1/);
+    // From the pre-roll: the 7.50 one, 1 s before the 20.00 one, then the 20.00 one.
+    await page.keyboard.press(']');
+    await page.locator(`.tx-marker.current[data-transaction="${opts.otherId}"]`).waitFor();
+    await page.locator('aside.receipt-panel pre.receipt', { hasText: 'Croissant' }).waitFor();
+    assert.match(await page.locator('.event-status').innerText(), /Playing: sale 7\.50 EUR at till t1/);
+    await playing();
+    await page.keyboard.press(']');
+    await page.locator(`.tx-marker.current[data-transaction="${opts.id}"]`).waitFor();
+    await page.locator('aside.receipt-panel pre.receipt', { hasText: 'Flat white' }).waitFor();
+    const p = await playing();
+    assert.ok(p.wall >= opts.moment - 10_000 - 4_000 && p.wall <= opts.moment, `frame at ${p.wall - opts.moment} ms from the moment`);
+    await page.waitForURL(new RegExp(`transaction=${opts.id}$`));
+  });
+
+  await step('"this happened here" sets the till\'s clock offset to the frame shown', async () => {
+    const v = page.locator(video);
+    await v.evaluate((v) => v.pause());
+    const wall = await v.evaluate((v) => Number(v.dataset.wallMs) + (v.currentTime - Number(v.dataset.mediaS)) * 1000);
+    const answer = page.waitForResponse((r) => r.url().endsWith('/api/tills/t1') && r.request().method() === 'PATCH');
+    await panel.getByRole('button', { name: 'This happened here' }).click();
+    const r = await (await answer).json();
+    // The transaction was posted with the till's time = its moment (offset 0): the new offset
+    // is where the frame shown is from it.
+    assert.ok(Math.abs(r.clock_offset_ms - (wall - opts.moment)) < 250, `offset ${r.clock_offset_ms}, frame at ${wall - opts.moment} ms`);
+    await panel.getByText(/clock offset is now -?\d+\.\d s/).waitFor();
+    console.log(`clock_offset_ms=${r.clock_offset_ms}`);
   });
 
   await step('phone width: the receipt under the video, nothing wider than the screen', async () => {

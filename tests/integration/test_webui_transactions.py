@@ -1,11 +1,16 @@
 """The transactions page end to end (issue 19): a real `vigil serve` recording a GStreamer test
 camera at a till's counter, a till token posting two transactions over HTTP at moments inside
 the recorded footage, and Debian's Chromium (tests/browser/transactions_ui.test.mjs) finding one
-by its amount on the Transactions page, clicking it, and watching the counter camera play from
-10 s before with frames decoded and the receipt beside the video (also at phone width)."""
+by its amount on the Transactions page (with the camera's picture at that moment), clicking it,
+and watching the counter camera play from 10 s before with frames decoded and the receipt beside
+the video (also at phone width); both transactions as markers on the camera's timeline that ]
+steps through; "this happened here" on a paused frame setting the till's clock offset in the
+configuration file, which the next posted transaction's moment then follows."""
 import json
 import os
+import re
 import subprocess
+import tomllib
 import unittest
 
 from harness import SOURCE_DIR, VIGIL_BIN, RtspCamera, TestCase, Vigil, make_clip
@@ -70,13 +75,23 @@ class WebUiTransactions(TestCase):
 
         args = json.dumps({"url": url, "user": ADMIN[0], "password": ADMIN[1],
                            "shots": os.path.join(self.workdir, "shots"),
-                           "id": found["id"], "moment": moment})
+                           "id": found["id"], "otherId": body["transactions"][1]["id"],
+                           "moment": moment})
         r = subprocess.run(["node", os.path.join(BROWSER_DIR, "transactions_ui.test.mjs"), args],
                            capture_output=True, text=True, timeout=300)
         print(r.stdout)
         self.assertEqual(r.returncode, 0,
                          r.stdout + r.stderr + "\n--- vigil ---\n" + v.log()[-3000:])
-        self.assertRegex(r.stdout, r"\b4 passed, 0 failed")
+        self.assertRegex(r.stdout, r"\b6 passed, 0 failed")
+        # "This happened here" wrote the till's clock offset to the configuration, and a
+        # transaction posted now gets its moment from it.
+        offset = int(re.search(r"clock_offset_ms=(-?\d+)", r.stdout).group(1))
+        with open(v.config, "rb") as f:
+            self.assertEqual(tomllib.load(f)["till"][0]["clock_offset_ms"], offset)
+        status, _, body, _ = till.request("POST", "/api/transactions",
+                                          dict(sale, reference="R-3", time_ms=moment))
+        self.assertEqual((status, body["moment_ms"]), (201, moment + offset), body)
+        self.assertTrue(v.query("SELECT id FROM audit WHERE action = 'till_change'"))
         # Watching it was audited like playback.
         self.assertTrue(v.query("SELECT id FROM audit WHERE action = 'transaction_view' AND "
                                 "camera_id = 'counter'"))

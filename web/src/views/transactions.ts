@@ -49,7 +49,8 @@ export function transactionsScreen(root: HTMLElement, _ctx: Ctx): () => void {
     h('label', { class: 'field' }, h('span', {}, 'Text'), text),
     search);
   mount(root, h('h1', {}, 'Transactions'),
-    h('p', { class: 'small muted' }, 'Card numbers are stored masked; there is no search by payer.'),
+    h('p', { class: 'small muted' }, 'Card numbers are stored masked; there is no search by payer. ',
+      h('a', { href: '#/transactions/summary' }, 'Daily summary per till')),
     form, status,
     h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
       h('thead', {}, h('tr', {}, h('th', {}, 'Picture'), h('th', {}, 'Moment'), h('th', {}, 'Till'), h('th', {}, 'Kind'),
