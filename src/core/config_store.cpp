@@ -159,6 +159,11 @@ std::shared_ptr<const Config> ConfigStore::adopt(const Config& parsed, const std
   next->mqtt = parsed.mqtt;
   next->webhooks = parsed.webhooks;
   next->disk_low_bytes = parsed.disk_low_bytes;
+  // A till's clock offset is set from the UI (set_till_clock_offset); the rest of [[till]]
+  // applies at the next start.
+  for (TillConfig& t : next->tills) {
+    if (const TillConfig* p = parsed.find_till(t.id)) t.clock_offset = p->clock_offset;
+  }
   spdlog::info("configuration: {}", what);
   return next;
 }
@@ -236,6 +241,20 @@ std::shared_ptr<const Config> ConfigStore::remove_camera(const std::string& id) 
     if (i < 0) throw Error(ErrorCode::kNotFound, "no camera " + id);
     cams.erase(cams.begin() + i);
     if (cams.empty()) doc.root.erase("camera");
+  });
+}
+
+std::shared_ptr<const Config> ConfigStore::set_till_clock_offset(const std::string& id,
+                                                                 std::chrono::milliseconds offset) {
+  return edit("till " + id + "'s clock offset was set", [&](Document& doc) {
+    toml::array* tills = doc.root.get_as<toml::array>("till");
+    toml::table* till = nullptr;
+    for (size_t i = 0; tills && i < tills->size() && !till; ++i) {
+      toml::table* t = (*tills)[i].as_table();
+      if (t && t->get("id") && t->get("id")->value<std::string>() == id) till = t;
+    }
+    if (!till) throw Error(ErrorCode::kNotFound, "no till " + id);
+    till->insert_or_assign("clock_offset_ms", static_cast<int64_t>(offset.count()));
   });
 }
 

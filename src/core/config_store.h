@@ -44,6 +44,12 @@ class ConfigStore {
   std::shared_ptr<const Config> add_camera(const nlohmann::json& fields);
   std::shared_ptr<const Config> update_camera(const std::string& id, const nlohmann::json& fields);
   std::shared_ptr<const Config> remove_camera(const std::string& id);
+  // Sets till `id`'s clock_offset_ms (the transactions page's "this happened here"), written and
+  // published like camera edits; it applies to the transactions stored from then on. Only the
+  // offset changes at run time: the rest of a [[till]] applies at the next start (its printer
+  // tap listens from start). Throws the same errors (kNotFound: no such till).
+  std::shared_ptr<const Config> set_till_clock_offset(const std::string& id,
+                                                      std::chrono::milliseconds offset);
 
   // Edits of the global tables, as the settings screens make them, written as one change:
   // `replace` sets whole top-level entries ({"mqtt": {...}} or {"mqtt": null} to remove it,

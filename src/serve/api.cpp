@@ -184,6 +184,8 @@ Api::Api(ConfigStore& configs, AccountStore& accounts, const Clock& clock, Statu
       transactions_api_(configs, accounts, auth_, clock),
       web_(configs.current()->http.web_root) {
   if (accounts_.user_count() == 0) setup_token_ = random_secret(24);
+  transactions_api_.set_still(
+      [this](const std::string& camera, WallTime at) { return playback_.still_at(camera, at); });
   const HttpSettings& http = configs.current()->http;
   if (std::find(http.allowed_hosts.begin(), http.allowed_hosts.end(), "*") ==
       http.allowed_hosts.end()) {
@@ -242,6 +244,7 @@ void Api::add_routes() {
   add("GET", "/api/cameras/{id:camera}", Access{true, Role::kViewer, "id"}, &Api::camera);
   add("PATCH", "/api/cameras/{id:camera}", Access{true, Role::kAdmin, "id"}, &Api::change_camera);
   add("DELETE", "/api/cameras/{id:camera}", Access{true, Role::kAdmin, "id"}, &Api::remove_camera);
+  add("PATCH", "/api/tills/{id:camera}", admin, &Api::change_till);
   // Not slow although it takes seconds: it runs on threads of its own (camera_probe.h).
   add("POST", "/api/cameras/probe", admin, &Api::probe_camera);
   add("GET", "/api/audit", admin, &Api::read_audit);

@@ -112,6 +112,7 @@ class Api {
   http::Response add_camera(Call& call);
   http::Response change_camera(Call& call);
   http::Response remove_camera(Call& call);
+  http::Response change_till(Call& call);
   http::Response probe_camera(Call& call);
   http::Response read_audit(Call& call);
   http::Response openapi(Call& call);

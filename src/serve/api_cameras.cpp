@@ -204,6 +204,28 @@ Response Api::change_camera(Call& call) {
   return Response::json(200, camera_json(*c, true));
 }
 
+// Only the clock offset of a till can change here (the transactions page sets it from one
+// transaction whose moment the user found on the video); the rest is edited in the file.
+Response Api::change_till(Call& call) {
+  const std::string id = call.params["id"];
+  const json body = parse_body(call);
+  for (const auto& [k, v] : body.items()) {
+    if (k != "clock_offset_ms") throw Error(ErrorCode::kInvalidArgument, "\"" + k + "\": only clock_offset_ms can be changed here");
+  }
+  if (!body.contains("clock_offset_ms") || !body["clock_offset_ms"].is_number_integer()) {
+    throw Error(ErrorCode::kInvalidArgument, "clock_offset_ms: an integer of milliseconds is required");
+  }
+  const auto before = configs_.current();
+  const TillConfig* old = before->find_till(id);
+  const int64_t old_ms = old ? old->clock_offset.count() : 0;
+  const auto config = configs_.set_till_clock_offset(id, std::chrono::milliseconds(body["clock_offset_ms"].get<int64_t>()));
+  const TillConfig* t = config->find_till(id);
+  if (!t) throw Error(ErrorCode::kInternal, "till " + id + " vanished after it was changed");
+  audit(call, "till_change", "till " + id + ": clock_offset_ms " + std::to_string(old_ms) + " -> " +
+                                 std::to_string(t->clock_offset.count()));
+  return Response::json(200, {{"id", t->id}, {"clock_offset_ms", t->clock_offset.count()}});
+}
+
 Response Api::remove_camera(Call& call) {
   const std::string id = call.params["id"];
   configs_.remove_camera(id);

@@ -13,6 +13,7 @@
 #include "integrity/key_store.h"
 #include "record/evidence_export.h"
 #include "serve/playlist.h"
+#include "serve/recorded_still.h"
 #include "serve/timeline.h"
 
 namespace vigil {
@@ -415,6 +416,29 @@ bool Playback::audit_playlist(const Principal& who, const std::string& camera, W
   s.audited.emplace_back(start, end >= now ? WallTime::max() : end);
   if (s.audited.size() > kMaxSessionWindows) s.audited.erase(s.audited.begin());
   return true;
+}
+
+std::optional<JpegImage> Playback::still_at(const std::string& camera, WallTime at) {
+  // The registry before the catalog, as for playlists: a file closing in between is found closed.
+  std::optional<OpenSegment> open =
+      open_segments_ ? open_segments_->of_camera(camera) : std::nullopt;
+  for (auto& s : catalog().segments_between(camera, at, at + WallDuration{1})) {
+    if (s.state != SegmentState::kClosed) continue;
+    auto frags = decode_fragment_index(s.fragment_index, s.init_bytes);
+    if (!frags) {
+      throw Error(ErrorCode::kDataLoss,
+                  "segment " + std::to_string(s.id) + ": malformed fragment index in the catalog");
+    }
+    if (auto f = fragment_at(*frags, s.wall_start, at)) {
+      return fragment_still(data_dir_ / s.path, s.init_bytes, *f);
+    }
+  }
+  if (open) {
+    if (auto f = fragment_at(open->fragments, open->wall_start, at)) {
+      return fragment_still(data_dir_ / open->path, open->init_bytes, *f);
+    }
+  }
+  return std::nullopt;
 }
 
 Response Playback::media(Call& call) {

@@ -23,6 +23,7 @@
 #include "record/open_segments.h"
 #include "serve/export.h"
 #include "serve/router.h"
+#include "serve/snapshot.h"
 
 namespace vigil {
 
@@ -58,6 +59,10 @@ class Playback {
   // queued job as the API shows it. Also for holds (holds_api.h), one bundle per camera.
   nlohmann::json queue_evidence(Call& call, const std::string& camera, WallTime start,
                                 WallTime end, const std::string& detail);
+  // The still picture of `camera`'s footage at `at` (recorded_still.h), the file being written
+  // included; nullopt when nothing was recorded then. The caller checks the right to see the
+  // camera and audits. Throws Error (kDataLoss) when the footage is there but unreadable.
+  std::optional<JpegImage> still_at(const std::string& camera, WallTime at);
 
  private:
   Catalog& catalog();

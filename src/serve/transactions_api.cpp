@@ -76,6 +76,8 @@ void TransactionsApi::add_routes(Router& router) {
   post.body_limit = kBatchBodyLimit;
   post.handler = [this](Call& c) { return this->post(c); };
   router.add(std::move(post));
+  add_route(router, this, "GET", "/api/transactions/{id:int}/picture.jpg",
+            Access{true, Role::kViewer, ""}, &TransactionsApi::picture);
   // A provider authenticates by its signature (webhook_secret), else by a till token: the route
   // itself lets anyone in and the handler decides.
   Route hook;
@@ -185,9 +187,33 @@ Response TransactionsApi::webhook(Call& call) {
   return store_batch(inner, {std::move(*p.value)}, true);
 }
 
+Response TransactionsApi::picture(Call& call) {
+  const Transaction t = visible(call, std::stoll(call.params.at("id")));
+  const auto config = configs_.current();
+  const TillConfig* till = config->find_till(t.till_id);
+  // A till is visible through any of its cameras; the picture is of the first one only.
+  if (!till || till->cameras.empty() || !call.principal->user.may_see_camera(till->cameras.front())) {
+    throw Error(ErrorCode::kNotFound, "transaction " + std::to_string(t.id) + ": no camera of till " +
+                                          t.till_id + " that you may see first");
+  }
+  const std::string& camera = till->cameras.front();
+  // Not audited row by row: a page of results asks for fifty; the search that listed them is.
+  std::optional<JpegImage> still = still_ ? still_(camera, t.moment) : std::nullopt;
+  if (!still) {
+    throw Error(ErrorCode::kNotFound, "no footage of camera " + camera + " at the moment of transaction " +
+                                          std::to_string(t.id));
+  }
+  Response r;
+  r.content_type = "image/jpeg";
+  r.body = std::move(still->bytes);
+  // Recorded footage does not change: the browser may keep it while the page is browsed.
+  r.with_header("Cache-Control", "private, max-age=3600");
+  return r;
+}
+
 Response TransactionsApi::search(Call& call) {
-  only_query(call, {"till", "from_ms", "to_ms", "kind", "method", "amount_from", "amount_to",
-                    "text", "before_id", "limit"});
+  only_query(call, {"till", "camera", "from_ms", "to_ms", "kind", "method", "amount_from",
+                    "amount_to", "text", "before_id", "limit"});
   const auto config = configs_.current();
   transactions::TransactionFilter f;
   f.tills = visible_tills(*config, call.principal->user);
@@ -198,6 +224,17 @@ Response TransactionsApi::search(Call& call) {
     } else {
       f.tills = std::vector<std::string>{it->second};
     }
+  }
+  // The tills a camera watches (its timeline's markers), of those the caller may see.
+  if (auto it = call.query.find("camera"); it != call.query.end()) {
+    std::vector<std::string> watched;
+    for (const TillConfig& t : config->tills) {
+      if (may_see(f.tills, t.id) &&
+          std::find(t.cameras.begin(), t.cameras.end(), it->second) != t.cameras.end()) {
+        watched.push_back(t.id);
+      }
+    }
+    f.tills = std::move(watched);
   }
   if (call.query.count("from_ms")) f.from = wall_from_ms(query_int(call, "from_ms", 0, kMaxMs, 0));
   if (call.query.count("to_ms")) f.to = wall_from_ms(query_int(call, "to_ms", 0, kMaxMs, 0));

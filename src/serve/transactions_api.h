@@ -14,6 +14,7 @@
 #include "core/config_store.h"
 #include "serve/auth.h"
 #include "serve/router.h"
+#include "serve/snapshot.h"
 #include "transactions/store.h"
 
 namespace vigil {
@@ -23,6 +24,8 @@ class TransactionsApi {
   // Called with every transaction this API stored (not those answered as stored before), after
   // the commit, on the request's thread: the exception rules (transactions/exception_rules.h).
   using StoredFn = std::function<void(const transactions::Transaction&)>;
+  // The still picture of a camera's footage at a moment (Playback::still_at).
+  using StillFn = std::function<std::optional<JpegImage>(const std::string& camera, WallTime at)>;
 
   // All must outlive the TransactionsApi.
   TransactionsApi(const ConfigStore& configs, AccountStore& accounts, Authenticator& auth,
@@ -32,6 +35,9 @@ class TransactionsApi {
   void add_routes(Router& router);
   // Set before the server starts.
   void on_stored(StoredFn fn) { on_stored_ = std::move(fn); }
+  // Where the pictures of GET /api/transactions/{id}/picture.jpg come from. Set before the
+  // server starts; without it that route answers 404.
+  void set_still(StillFn fn) { still_ = std::move(fn); }
   transactions::TransactionStore& store();
   // A receipt read by a till's printer tap: stored at its arrival (store_printed_receipt) and
   // judged by the till's rules like a posted transaction. For app to pass as the printer tap's
@@ -40,6 +46,8 @@ class TransactionsApi {
 
   http::Response post(Call& call);
   http::Response webhook(Call& call);
+  // The till's first camera at the transaction's moment, as a JPEG (the transactions page's rows).
+  http::Response picture(Call& call);
   http::Response search(Call& call);
   http::Response get(Call& call);
   http::Response receipt(Call& call);
@@ -57,6 +65,7 @@ class TransactionsApi {
   Authenticator& auth_;
   const Clock& clock_;
   StoredFn on_stored_;
+  StillFn still_;
   std::mutex mu_;
   std::unique_ptr<transactions::TransactionStore> store_;
 };

@@ -283,6 +283,7 @@ export interface Transaction {
   id: number;
   till: string;
   moment_ms: number;
+  time_ms: number | null;  // the till's own clock (null: a printer tap's, which has none)
   kind: string;
   method: string | null;
   total_minor: number | null;
@@ -296,8 +297,29 @@ export interface Transaction {
   receipt?: { at_ms: number; text: string }[];
 }
 
+// One till's day in the daily summary (GET /api/transactions/summary, docs/transactions.md).
+export interface TransactionSummaryDay {
+  till: string;
+  till_name: string;
+  day: string;  // YYYY-MM-DD, a local day of the server's [events] time_zone
+  from_ms: number;
+  to_ms: number;
+  count: number;
+  net_minor: number;
+  by_kind: Record<string, { count: number; total_minor: number }>;
+  by_method: Record<string, { count: number; sales_minor: number; refunds_minor: number }>;
+  exceptions: number;
+  exception_events: { event_id: number; at_ms: number; reason: string }[];
+}
+export interface TransactionSummaryQuery {
+  till?: string;
+  from_day: string;
+  to_day: string;
+}
+
 export interface TransactionQuery {
   till?: string;
+  camera?: string;  // the tills this camera watches
   from_ms?: number;
   to_ms?: number;
   kind?: string;
@@ -421,6 +443,9 @@ export const api = {
   camera: (id: string, signal?: AbortSignal) =>
     request<Camera>('GET', `/api/cameras/${encodeURIComponent(id)}`, undefined, signal),
   addCamera: (body: Record<string, unknown>) => request<Camera>('POST', '/api/cameras', body),
+  // Only a till's clock offset can change through the API (docs/transactions.md).
+  setTillClockOffset: (till: string, clock_offset_ms: number) =>
+    request<{ id: string; clock_offset_ms: number }>('PATCH', `/api/tills/${encodeURIComponent(till)}`, { clock_offset_ms }),
   changeCamera: (id: string, body: Record<string, unknown>) =>
     request<Camera>('PATCH', `/api/cameras/${encodeURIComponent(id)}`, body),
   removeCamera: (id: string) => request<void>('DELETE', `/api/cameras/${encodeURIComponent(id)}`),
@@ -484,6 +509,9 @@ export const api = {
   transactions: (q: TransactionQuery, signal?: AbortSignal) =>
     request<{ transactions: Transaction[]; next_before_id?: number }>('GET', `/api/transactions?${query({ ...q })}`, undefined, signal),
   transaction: (id: number) => request<Transaction>('GET', `/api/transactions/${id}`),
+  transactionSummary: (q: TransactionSummaryQuery) =>
+    request<{ from_day: string; to_day: string; time_zone: string; days: TransactionSummaryDay[] }>('GET', `/api/transactions/summary?${query({ ...q })}`),
+  transactionSummaryCsvUrl: (q: TransactionSummaryQuery) => `/api/transactions/summary?${query({ ...q, format: 'csv' })}`,
   eventClip: (id: number) => request<ExportJob>('POST', `/api/events/${id}/clip`),
 };
 

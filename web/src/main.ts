@@ -19,6 +19,7 @@ import { eventsSettings } from './views/settings_events';
 import { notificationsSettings } from './views/settings_notifications';
 import { holdsScreen } from './views/holds';
 import { transactionsScreen } from './views/transactions';
+import { transactionSummaryScreen } from './views/transaction_summary';
 import { storageSettings } from './views/settings_storage';
 import { usersSettings } from './views/settings_users';
 import { verifyEvidenceScreen } from './views/verify_evidence';
@@ -34,6 +35,7 @@ const routes: { pattern: RegExp; screen: Screen; admin?: boolean; nav: string }[
   { pattern: /^\/events$/, screen: eventsScreen, nav: 'events' },
   { pattern: /^\/holds$/, screen: holdsScreen, nav: 'holds' },
   { pattern: /^\/transactions$/, screen: transactionsScreen, nav: 'transactions' },
+  { pattern: /^\/transactions\/summary$/, screen: transactionSummaryScreen, nav: 'transactions' },
   { pattern: /^\/account$/, screen: accountScreen, nav: 'account' },
   { pattern: /^\/tokens$/, screen: tokensScreen, nav: 'account' },
   { pattern: /^\/verify$/, screen: verifyEvidenceScreen, nav: 'verify' },

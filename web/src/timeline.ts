@@ -7,17 +7,22 @@
 // (so that armed-ness does not rest on colour), each with its description as title; a click on
 // one plays from the event. Keyboard users step from event to event with the playback screen's
 // Previous/Next event buttons ([ and ]), which announce each one.
+// Till transactions (issue 19) are markers too: a thin flag at the moment, in the upper half of
+// the bar (so that an event under it stays clickable), titled with kind and total; a click
+// plays the transaction with its receipt, and [ and ] step through them with the events.
 // It is an ARIA slider whose value is the cursor's time, spoken in the browser's time zone.
-import type { Timeline as TimelineData, TimelineEvent } from './api';
+import type { Timeline as TimelineData, TimelineEvent, Transaction } from './api';
 import { h, mount } from './dom';
 import { describeEvent } from './event_kinds';
 import { formatDateTime, formatShortTime, formatTime } from './time';
+import { kindLabel, money } from './transaction_receipt';
 
 export interface TimelineOptions {
   label: string;
   onSeek: (ms: number) => void;  // the user picked a moment
   onSelect?: (start: number, end: number) => void;  // Shift+drag marked a range
   onEvent?: (ev: TimelineEvent) => void;  // a click on an event's marker
+  onTransaction?: (t: Transaction) => void;  // a click on a transaction's marker
 }
 
 const kKeyCommitMs = 400;
@@ -25,7 +30,7 @@ const kKeyCommitMs = 400;
 export class Timeline {
   readonly el: HTMLElement;
   private readonly track: HTMLElement;
-  private readonly layers: { rec: HTMLElement; gaps: HTMLElement; events: HTMLElement; sel: HTMLElement };
+  private readonly layers: { rec: HTMLElement; gaps: HTMLElement; events: HTMLElement; tx: HTMLElement; sel: HTMLElement };
   private readonly cursorEl: HTMLElement;
   private readonly ticks: HTMLElement;
   private start = 0;
@@ -34,6 +39,8 @@ export class Timeline {
   private data: TimelineData | null = null;
   private selection: [number, number] | null = null;
   private currentEvent: number | null = null;
+  private txs: Transaction[] = [];  // oldest first
+  private currentTx: number | null = null;
   private dragging = false;
   private selectFrom: number | null = null;
   private keyTimer: number | undefined;
@@ -43,10 +50,11 @@ export class Timeline {
       gaps: h('div', { class: 'layer gaps' }),
       rec: h('div', { class: 'layer rec' }),
       events: h('div', { class: 'layer events' }),
+      tx: h('div', { class: 'layer transactions' }),
       sel: h('div', { class: 'layer sel' }),
     };
     this.cursorEl = h('div', { class: 'cursor', 'aria-hidden': 'true' });
-    this.track = h('div', { class: 'track' }, this.layers.gaps, this.layers.rec, this.layers.events, this.layers.sel, this.cursorEl);
+    this.track = h('div', { class: 'track' }, this.layers.gaps, this.layers.rec, this.layers.events, this.layers.tx, this.layers.sel, this.cursorEl);
     this.ticks = h('div', { class: 'ticks', 'aria-hidden': 'true' });
     this.el = h(
       'div',
@@ -122,6 +130,21 @@ export class Timeline {
     this.currentEvent = id;
     for (const m of this.layers.events.children) {
       (m as HTMLElement).classList.toggle('current', Number((m as HTMLElement).dataset.eventId) === id);
+    }
+  }
+  // The window's transactions (the API answers newest first).
+  setTransactions(ts: Transaction[]): void {
+    this.txs = [...ts].sort((a, b) => a.moment_ms - b.moment_ms || a.id - b.id);
+    this.render();
+  }
+  transactions(): Transaction[] {
+    return this.txs;
+  }
+  // The transaction being played, drawn raised.
+  setCurrentTransaction(id: number | null): void {
+    this.currentTx = id;
+    for (const m of this.layers.tx.children) {
+      (m as HTMLElement).classList.toggle('current', Number((m as HTMLElement).dataset.transaction) === id);
     }
   }
   getCursor(): number {
@@ -221,6 +244,7 @@ export class Timeline {
       (d?.gaps ?? []).map((g) => this.bar('gap', g.start_ms, g.end_ms, `Not recorded ${formatTime(g.start_ms)} – ${formatTime(g.end_ms)}: ${g.reason}`)),
     );
     mount(this.layers.events, (d?.events ?? []).map((e) => this.marker(e)));
+    mount(this.layers.tx, this.txs.map((t) => this.txMarker(t)));
     this.renderSelection();
     this.renderTicks();
     this.setCursor(this.cursor);
@@ -236,6 +260,17 @@ export class Timeline {
     // Its own click, not the start of a drag on the track.
     el.addEventListener('pointerdown', (ev) => ev.stopPropagation());
     el.addEventListener('click', () => this.opts.onEvent?.(e));
+    return el;
+  }
+
+  private txMarker(t: Transaction): HTMLElement | null {
+    const el = this.bar(`tx-marker${t.id === this.currentTx ? ' current' : ''}`, t.moment_ms, t.moment_ms + 1,
+      `${kindLabel(t.kind)} ${money(t.total_minor, t.currency)} at till ${t.till}, ${formatTime(t.moment_ms)} — click to play with the receipt`);
+    if (!el) return null;
+    el.dataset.transaction = String(t.id);
+    el.dataset.momentMs = String(t.moment_ms);
+    el.addEventListener('pointerdown', (ev) => ev.stopPropagation());
+    el.addEventListener('click', () => this.opts.onTransaction?.(t));
     return el;
   }
 

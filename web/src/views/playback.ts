@@ -1,12 +1,13 @@
 // Recorded playback of one camera: a day (or an hour) on the timeline with the recorded ranges,
 // gaps and event markers; click a moment (or a marker) and the recordings play from there
-// (recorded_player.ts), at 1×–8×; step to the previous/next event of the camera ([ and ]), even
-// beyond the day shown; compare up to three other cameras at the same moment
+// (recorded_player.ts), at 1×–8×; step to the previous/next event or till transaction of the
+// camera ([ and ]), even beyond the day shown; compare up to three other cameras at the same moment
 // (compare_players.ts); an operator marks a range and exports it as an MP4 download.
 // The hash holds what to show: ?t=<ms> plays from that moment, &event=<id> names the event it
-// belongs to, &with=<id>,<id> the compared cameras.
-import { api, type Camera, type TimelineEvent } from '../api';
-import { mayExport, type Ctx } from '../app';
+// belongs to, &with=<id>,<id> the compared cameras, &transaction=<id> a till's transaction whose
+// receipt is shown beside the video (transaction_receipt.ts).
+import { api, type Camera, type TimelineEvent, type Transaction } from '../api';
+import { isAdmin, mayExport, type Ctx } from '../app';
 import { ComparePlayers, kMaxCompared } from '../compare_players';
 import { h, mount, notice } from '../dom';
 import { describeEvent, kPreRollMs } from '../event_kinds';
@@ -14,6 +15,7 @@ import { exportLinkText, waitForExport } from '../export_job';
 import { holdForm } from '../hold_form';
 import { RecordedPlayer, type PlayerState } from '../recorded_player';
 import { Timeline } from '../timeline';
+import { kindLabel, money, ReceiptPanel } from '../transaction_receipt';
 import {
   dateInputValue, dayStart, formatDateTime, formatDay, formatDuration, formatTime, nextDayStart,
   parseDateInput, prevDayStart, timeZone,
@@ -43,6 +45,9 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
   // is still in its pre-roll.
   let anchor: number | null = null;
   const requestedEvent = Number(q.get('event')) || null;
+  let requestedTransaction = Number(q.get('transaction')) || null;
+  let receipt: ReceiptPanel | null = null;
+  const receiptSlot = h('div', { class: 'receipt-slot', hidden: true });
 
   const title = h('h1', {}, id);
   const dateInput = h('input', { type: 'date', 'aria-label': 'Day', value: dateInputValue(day) });
@@ -62,6 +67,7 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
     onSeek: (ms) => {
       anchor = null;
       timeline.setCurrentEvent(null);
+      timeline.setCurrentTransaction(null);
       eventStatus.replaceChildren();
       void playFrom(ms);
     },
@@ -70,6 +76,7 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
       showSelection();
     },
     onEvent: (ev) => void playEvent(ev),
+    onTransaction: (t) => void playTransaction(t),
   });
   const player = new RecordedPlayer(id, video, hlsModule, (s) => onPlayerState(s));
   const compare = new ComparePlayers(player, stages, hlsModule, () => saveHash());
@@ -167,7 +174,7 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
         comparePick,
         h('a', { href: `#/live/${id}`, class: 'button' }, 'Live'),
       ),
-      stages,
+      h('div', { class: 'watch' }, stages, receiptSlot),
       h(
         'div',
         { class: 'controls row' },
@@ -195,8 +202,9 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
         h('span', { class: 'key gap' }), 'not recorded ',
         h('span', { class: 'key ev armed' }), 'event, armed ',
         h('span', { class: 'key ev unarmed' }), 'event, not armed ',
+        h('span', { class: 'key tx' }), 'till transaction ',
         h('span', { class: 'key sel' }), 'selected — ',
-        `times in ${timeZone()}; [ and ] step between events`,
+        `times in ${timeZone()}; [ and ] step between events and transactions`,
       ),
       timelineStatus,
       exportBox,
@@ -208,6 +216,49 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
   });
   zoomDay.addEventListener('click', () => setZoom('day'));
   zoomHour.addEventListener('click', () => setZoom('hour'));
+
+  // A transaction's receipt beside the video, following its playback.
+  async function showReceipt(txId: number): Promise<void> {
+    requestedTransaction = txId;
+    receiptSlot.hidden = false;
+    mount(receiptSlot, h('p', { class: 'loading small', role: 'status' }, h('span', { class: 'spin', 'aria-hidden': 'true' }), 'Loading the receipt…'));
+    try {
+      const t = await api.transaction(txId);
+      if (stopped || requestedTransaction !== txId) return;
+      receipt = new ReceiptPanel(t, isAdmin(ctx.me) ? clockOffsetForm(t) : null);
+      receipt.update(player.wallNow());
+      mount(receiptSlot, receipt.el);
+    } catch (e) {
+      if (!stopped) mount(receiptSlot, notice('error', `Cannot load the transaction: ${(e as Error).message}`));
+    }
+  }
+
+  // "This happened here": the frame on screen is the transaction's real moment, so the till's
+  // clock is off by the difference (admins; only a till that sends its own time has a clock).
+  function clockOffsetForm(t: Transaction): HTMLElement | null {
+    const tillTime = t.time_ms;
+    if (tillTime === null) return null;
+    const said = h('div', { class: 'small', 'aria-live': 'polite' });
+    const button = h('button', { type: 'button', title: `Set till ${t.till}'s clock offset so that this transaction falls on the frame shown` }, 'This happened here');
+    button.addEventListener('click', async () => {
+      const at = player.wallNow();
+      if (at === null) {
+        mount(said, notice('info', 'Play the video to the moment the transaction happened first.'));
+        return;
+      }
+      button.disabled = true;
+      try {
+        const r = await api.setTillClockOffset(t.till, Math.round(at - tillTime));
+        if (stopped) return;
+        mount(said, notice('info', `Till ${t.till}'s clock offset is now ${(r.clock_offset_ms / 1000).toFixed(1)} s (it was ${((t.moment_ms - tillTime) / 1000).toFixed(1)} s when this one was stored). Transactions stored from now on use it.`));
+      } catch (e) {
+        if (!stopped) mount(said, notice('error', `Cannot set the clock offset: ${(e as Error).message}`));
+      } finally {
+        button.disabled = false;
+      }
+    });
+    return h('div', { class: 'clock-offset' }, h('p', { class: 'small muted' }, 'Found the moment on the video? Pause there and:'), button, said);
+  }
 
   // [ and ] anywhere on the screen but in a text field.
   const onKey = (e: KeyboardEvent) => {
@@ -305,6 +356,18 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
     timeline.setCursor(day);
     applyWindow();
     timeline.setData(null);
+    timeline.setTransactions([]);
+    // The day's transactions of the tills this camera watches: once per day shown, not at every
+    // refresh (each search is audited).
+    const shown = day;
+    api
+      .transactions({ camera: id, from_ms: day, to_ms: nextDayStart(day), limit: 500 })
+      .then((r) => {
+        if (stopped || day !== shown) return;
+        timeline.setTransactions(r.transactions);
+        root.dataset.transactions = String(r.transactions.length);
+      })
+      .catch((e: Error) => mount(eventStatus, notice('error', `Cannot load the transactions: ${e.message}`)));
     mount(timelineStatus, h('p', { class: 'loading small', role: 'status' }, h('span', { class: 'spin', 'aria-hidden': 'true' }), 'Loading the timeline…'));
     return loadTimeline();
   }
@@ -360,23 +423,46 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
     if (stopped) return;
     anchor = ev.start_ms;
     timeline.setCurrentEvent(ev.id);
+    timeline.setCurrentTransaction(null);
     const known = timeline.events().find((e) => e.id === ev.id);
     mount(eventStatus, `Playing: ${known ? describeEvent(known) : `event at ${formatDateTime(ev.start_ms)}`}`);
     await playFrom(ev.start_ms - kPreRollMs);
   }
 
-  // The previous (dir −1) or next (+1) event of this camera, from the day shown or, past it, from
-  // the events API.
+  // Plays a till's transaction from a moment before it, with its receipt beside the video.
+  async function playTransaction(t: Transaction): Promise<void> {
+    if (dayStart(t.moment_ms) !== day) await showDay(t.moment_ms);
+    if (stopped) return;
+    anchor = t.moment_ms;
+    timeline.setCurrentEvent(null);
+    timeline.setCurrentTransaction(t.id);
+    mount(eventStatus, `Playing: ${kindLabel(t.kind)} ${money(t.total_minor, t.currency)} at till ${t.till}, ${formatDateTime(t.moment_ms)}`);
+    void showReceipt(t.id);
+    saveHash();
+    await playFrom(t.moment_ms - kPreRollMs);
+  }
+
+  // Where [ and ] can go: the camera's events and its tills' transactions.
+  interface Stop { at: number; play: () => Promise<void> }
+  const eventStop = (e: TimelineEvent): Stop => ({ at: e.start_ms, play: () => playEvent(e) });
+  const transactionStop = (t: Transaction): Stop => ({ at: t.moment_ms, play: () => playTransaction(t) });
+
+  // The previous (dir −1) or next (+1) event or transaction of this camera, from the day shown
+  // or, past it, from the events and transactions APIs.
   async function stepEvent(dir: 1 | -1): Promise<void> {
     const cursor = timeline.getCursor();
     const ref = anchor === null ? cursor : dir > 0 ? Math.max(cursor, anchor) : Math.min(cursor, anchor);
-    const evs = timeline.events();
-    let target: { id: number; start_ms: number } | undefined =
-      dir > 0 ? evs.find((e) => e.start_ms > ref) : [...evs].reverse().find((e) => e.start_ms < ref - kPrevGraceMs);
+    const stops = [...timeline.events().map(eventStop), ...timeline.transactions().map(transactionStop)].sort((a, b) => a.at - b.at);
+    const nearest = (c: Stop[]) => (dir > 0 ? c.find((s) => s.at > ref) : [...c].reverse().find((s) => s.at < ref - kPrevGraceMs));
+    let target = nearest(stops);
     if (!target) {
       mount(eventStatus, h('span', { class: 'loading', role: 'status' }, h('span', { class: 'spin', 'aria-hidden': 'true' }), 'Looking for events…'));
       try {
-        target = (dir > 0 ? await nextEventAfter(ref) : await previousEventBefore(ref - kPrevGraceMs)) ?? undefined;
+        const [ev, tx] = await Promise.all(dir > 0
+          ? [nextEventAfter(ref), nextTransactionAfter(ref)]
+          : [previousEventBefore(ref - kPrevGraceMs), previousTransactionBefore(ref - kPrevGraceMs)]);
+        const found = [ev && eventStop(ev), tx && transactionStop(tx)].filter((s): s is Stop => !!s).sort((a, b) => a.at - b.at);
+        target = nearest(found);
       } catch (e) {
         if (!stopped) mount(eventStatus, notice('error', `Cannot look for events: ${(e as Error).message}`));
         return;
@@ -387,7 +473,32 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
       mount(eventStatus, notice('empty', dir > 0 ? `No event of this camera after ${formatDateTime(ref)}.` : `No event of this camera before ${formatDateTime(ref)}.`));
       return;
     }
-    await playEvent(target);
+    await target.play();
+  }
+
+  // The latest transaction of this camera's tills before `ref` (the API answers newest first).
+  async function previousTransactionBefore(ref: number): Promise<Transaction | null> {
+    return (await api.transactions({ camera: id, to_ms: ref, limit: 1 })).transactions[0] ?? null;
+  }
+
+  // The oldest transaction after `ref`: like nextEventAfter, a window narrowed to end at the
+  // oldest of a full page until one page holds it.
+  async function nextTransactionAfter(ref: number): Promise<Transaction | null> {
+    for (const span of kNextSpansMs) {
+      let to = ref + span;
+      for (;;) {
+        const r = await api.transactions({ camera: id, from_ms: ref + 1, to_ms: to, limit: 500 });
+        const oldest = r.transactions[r.transactions.length - 1];
+        if (r.next_before_id !== undefined && oldest && oldest.moment_ms + 1 < to) {
+          to = oldest.moment_ms + 1;
+          continue;
+        }
+        if (oldest) return oldest;
+        break;
+      }
+      if (ref + span > Date.now()) break;
+    }
+    return null;
   }
 
   // Newest first from the API: the first answer holds the latest event before `ref`.
@@ -422,6 +533,7 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
   // The wall time of the frame on screen, from the playlist's PROGRAM-DATE-TIME.
   const onTime = () => {
     const ms = player.wallNow();
+    receipt?.update(ms);
     if (ms === null || timeline.interacting()) return;
     clock.textContent = formatDateTime(ms);
     // Another day is shown while this one plays on: the cursor stays where the user put it.
@@ -468,6 +580,7 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
     if (t !== null && t > 0) p.set('t', String(Math.round(t)));
     const ids = compare.ids();
     if (ids.length) p.set('with', ids.join(','));
+    if (requestedTransaction !== null) p.set('transaction', String(requestedTransaction));
     history.replaceState(null, '', `#/playback/${id}?${p}`);
   }
 
@@ -503,6 +616,10 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
     void playFrom(requested);
   });
   if (hasRequest) timeline.setCursor(requested);
+  if (requestedTransaction !== null) {
+    timeline.setCurrentTransaction(requestedTransaction);
+    void showReceipt(requestedTransaction);
+  }
   const timer = window.setInterval(() => {
     if (nextDayStart(day) > Date.now() - kRefreshMs) void loadTimeline();
   }, kRefreshMs);

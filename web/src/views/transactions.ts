@@ -1,17 +1,17 @@
 // The transactions page (issue 19): the tills' transactions the user may see (GET
 // /api/transactions), newest first, filtered by till, time range, kind, method, amount range and
-// words in the items or receipt (FTS5). Clicking one shows its items and receipt beside a link
-// that plays its till's first camera from 10 s before its moment.
+// words in the items or receipt (FTS5), each with the counter camera's picture at its moment
+// (GET /api/transactions/{id}/picture.jpg, loaded as the row scrolls into view). Clicking one plays its till's first camera from 10 s
+// before its moment with the receipt beside the video (playback.ts, transaction_receipt.ts); a
+// till without a camera shows the receipt alone.
 import { api, type Transaction } from '../api';
 import { type Ctx } from '../app';
 import { h, mount, notice, spinner } from '../dom';
 import { formatDateTime, parseDateTimeInput } from '../time';
+import { kindLabel, money, ReceiptPanel } from '../transaction_receipt';
 
 const kPageSize = 50;
 const kPreRollMs = 10_000;  // playback starts this long before the transaction's moment
-
-const money = (minor: number | null, currency: string) =>
-  minor === null ? '' : `${(minor / 100).toFixed(2)} ${currency}`.trim();
 
 // "20", "20.5", "20,50" -> minor units; null when empty or not a number.
 function minorOf(v: string): number | null {
@@ -28,7 +28,7 @@ export function transactionsScreen(root: HTMLElement, _ctx: Ctx): () => void {
   const from = h('input', { type: 'datetime-local', name: 'from' });
   const to = h('input', { type: 'datetime-local', name: 'to' });
   const kind = h('select', { name: 'kind' }, h('option', { value: '' }, 'Any kind'),
-    ['sale', 'refund', 'void', 'no_sale', 'drawer_open', 'drawer_close'].map((k) => h('option', { value: k }, k.replace('_', ' '))));
+    ['sale', 'refund', 'void', 'no_sale', 'drawer_open', 'drawer_close'].map((k) => h('option', { value: k }, kindLabel(k))));
   const method = h('select', { name: 'method' }, h('option', { value: '' }, 'Any method'),
     ['qr', 'card', 'cash', 'other'].map((m) => h('option', { value: m }, m.toUpperCase())));
   const amountFrom = h('input', { type: 'text', name: 'amount_from', inputmode: 'decimal', size: 8, placeholder: 'from' });
@@ -38,7 +38,7 @@ export function transactionsScreen(root: HTMLElement, _ctx: Ctx): () => void {
   const list = h('tbody', {});
   const status = h('div', { 'aria-live': 'polite' });
   const more = h('button', { type: 'button', hidden: true }, 'Load older');
-  const detail = h('aside', { class: 'card', 'aria-label': 'Transaction' });
+  const detail = h('div', {});
   const form = h('form', { class: 'form-grid' },
     h('label', { class: 'field' }, h('span', {}, 'Till'), till),
     h('label', { class: 'field' }, h('span', {}, 'From'), from),
@@ -49,10 +49,11 @@ export function transactionsScreen(root: HTMLElement, _ctx: Ctx): () => void {
     h('label', { class: 'field' }, h('span', {}, 'Text'), text),
     search);
   mount(root, h('h1', {}, 'Transactions'),
-    h('p', { class: 'small muted' }, 'Card numbers are stored masked; there is no search by payer.'),
+    h('p', { class: 'small muted' }, 'Card numbers are stored masked; there is no search by payer. ',
+      h('a', { href: '#/transactions/summary' }, 'Daily summary per till')),
     form, status,
     h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
-      h('thead', {}, h('tr', {}, h('th', {}, 'Moment'), h('th', {}, 'Till'), h('th', {}, 'Kind'),
+      h('thead', {}, h('tr', {}, h('th', {}, 'Picture'), h('th', {}, 'Moment'), h('th', {}, 'Till'), h('th', {}, 'Kind'),
         h('th', {}, 'Method'), h('th', {}, 'Total'), h('th', {}, 'Items'))), list)),
     more, detail);
 
@@ -62,25 +63,24 @@ export function transactionsScreen(root: HTMLElement, _ctx: Ctx): () => void {
       const t = await api.transaction(id);
       if (stopped) return;
       const camera = t.cameras?.[0];
-      mount(detail,
-        h('h2', {}, `${t.kind.replace('_', ' ')} ${money(t.total_minor, t.currency)}`),
-        h('p', { class: 'small' }, `${formatDateTime(t.moment_ms)} · till ${t.till}`,
-          t.reference ? ` · ref ${t.reference}` : '', t.cashier ? ` · ${t.cashier}` : ''),
-        camera
-          ? h('a', { href: `#/playback/${encodeURIComponent(camera)}?t=${t.moment_ms - kPreRollMs}`, 'data-play': t.id }, `Play ${camera} from 10 s before`)
-          : notice('info', 'This till has no camera.'),
-        h('ul', { 'aria-label': 'Items' }, t.items.map((i) => h('li', {}, `${i.quantity} × ${i.text} `, money(i.unit_minor, t.currency)))),
-        t.receipt && t.receipt.length
-          ? h('pre', { class: 'receipt', 'aria-label': 'Receipt' }, t.receipt.map((l) => l.text).join('\n'))
-          : null,
-        t.text ? h('p', {}, t.text) : null);
+      if (camera) {
+        location.hash = `#/playback/${encodeURIComponent(camera)}?t=${t.moment_ms - kPreRollMs}&transaction=${t.id}`;
+        return;
+      }
+      const panel = new ReceiptPanel(t, notice('info', 'This till has no camera.'));
+      panel.update(Number.MAX_SAFE_INTEGER);  // no video to follow: the whole receipt
+      mount(detail, panel.el);
     } catch (e) {
       if (!stopped) mount(detail, notice('error', (e as Error).message));
     }
   };
 
   const rowOf = (t: Transaction) => {
+    const picture = h('img', { class: 'tx-picture', src: `/api/transactions/${t.id}/picture.jpg`, loading: 'lazy', alt: `The counter at ${formatDateTime(t.moment_ms)}` });
+    // No footage then (or no camera): a placeholder, not a broken image.
+    picture.addEventListener('error', () => picture.replaceWith(h('span', { class: 'tx-picture none small muted' }, 'no picture')));
     const row = h('tr', { 'data-transaction': t.id, tabindex: 0, class: 'clickable' },
+      h('td', {}, picture),
       h('td', { class: 'nowrap' }, formatDateTime(t.moment_ms)),
       h('td', {}, t.till),
       h('td', {}, t.kind.replace('_', ' ')),
