@@ -253,6 +253,53 @@ std::vector<Transaction> TransactionStore::find(const TransactionFilter& f) {
   return out;
 }
 
+Summary TransactionStore::summarize(const std::string& till, WallTime from, WallTime to,
+                                    const std::string& event_camera) {
+  std::lock_guard lock(mu_);
+  Summary out;
+  // Grouped in SQL: one pass over the till's index range, whatever the size of the store.
+  auto st = db_.prepare(
+      "SELECT kind, method, count(*) AS n, coalesce(sum(total_minor), 0) AS total "
+      "FROM till_transaction WHERE till_id = :till AND moment_ms >= :from AND moment_ms < :to "
+      "GROUP BY kind, method");
+  st.bind(":till", till).bind(":from", ms_since_epoch(from)).bind(":to", ms_since_epoch(to));
+  while (st.step()) {
+    const auto kind = parse_kind(st.text("kind"));
+    if (!kind) continue;  // the store writes only known kinds
+    const int64_t n = st.int64("n"), total = st.int64("total");
+    out.count += n;
+    Tally& k = out.by_kind[static_cast<size_t>(*kind)];
+    k.count += n;
+    k.total_minor += total;
+    const auto method = st.is_null("method") ? std::nullopt : parse_method(st.text("method"));
+    MethodTally& m = method ? out.by_method[static_cast<size_t>(*method)] : out.no_method;
+    m.count += n;
+    if (*kind == Kind::kSale) m.sales_minor += total;
+    if (*kind == Kind::kRefund) m.refunds_minor += total;
+  }
+  out.net_minor = out.by_kind[static_cast<size_t>(Kind::kSale)].total_minor -
+                  out.by_kind[static_cast<size_t>(Kind::kRefund)].total_minor;
+  if (event_camera.empty()) return out;
+  // ExceptionRules raises one event per camera of the till with the reason "till <id>: ...":
+  // counting those on the first camera counts each exception once. substr, not LIKE: '_' is
+  // allowed in till ids and is a LIKE wildcard.
+  const std::string prefix = "till " + till + ": ";
+  auto ev = db_.prepare(
+      "SELECT id, start_ms, close_reason FROM event WHERE camera_id = :camera AND start_ms >= :from "
+      "AND start_ms < :to AND type = 'transaction' AND substr(close_reason, 1, :n) = :prefix "
+      "ORDER BY start_ms, id");
+  ev.bind(":camera", event_camera)
+      .bind(":from", ms_since_epoch(from))
+      .bind(":to", ms_since_epoch(to))
+      .bind(":n", static_cast<int64_t>(prefix.size()))
+      .bind(":prefix", prefix);
+  while (ev.step()) {
+    out.exceptions.push_back(
+        {ev.int64("id"), wall_from_ms(ev.int64("start_ms")), ev.text("close_reason")});
+  }
+  return out;
+}
+
 int TransactionStore::count_refunds_and_voids(const std::string& till, WallTime from,
                                               WallTime to) {
   std::lock_guard lock(mu_);
@@ -262,6 +309,29 @@ int TransactionStore::count_refunds_and_voids(const std::string& till, WallTime 
   st.bind(":till", till).bind(":from", ms_since_epoch(from)).bind(":to", ms_since_epoch(to));
   st.step();
   return static_cast<int>(st.int64("n"));
+}
+
+std::vector<Transaction> TransactionStore::between(const std::string& till, WallTime from,
+                                                  WallTime to, std::optional<Kind> kind) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare(std::string(kColumns) +
+                        "WHERE till_id = :till AND moment_ms > :from AND moment_ms <= :to " +
+                        (kind ? "AND kind = :kind " : "") + "ORDER BY moment_ms, id");
+  st.bind(":till", till).bind(":from", ms_since_epoch(from)).bind(":to", ms_since_epoch(to));
+  if (kind) st.bind(":kind", std::string(kind_name(*kind)));
+  std::vector<Transaction> out;
+  while (st.step()) out.push_back(read_row(st));
+  return out;
+}
+
+std::optional<Transaction> TransactionStore::latest(const std::string& till, Kind kind, WallTime at) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare(std::string(kColumns) +
+                        "WHERE till_id = :till AND moment_ms <= :at AND kind = :kind "
+                        "ORDER BY moment_ms DESC, id DESC LIMIT 1");
+  st.bind(":till", till).bind(":at", ms_since_epoch(at)).bind(":kind", std::string(kind_name(kind)));
+  if (!st.step()) return std::nullopt;
+  return read_row(st);
 }
 
 std::optional<WallTime> TransactionStore::oldest_footage(const std::vector<std::string>& cameras) {
