@@ -3,13 +3,24 @@
 
 #include <nlohmann/json.hpp>
 
+#include <limits>
+
 #include "core/error.h"
 #include "transactions/card_mask.h"
 
 namespace vigil::transactions {
 namespace {
 
-constexpr int kMinSchema = 9;  // the till_transaction tables in catalog.cpp
+// The till_transaction tables with the text index keyed by moment (catalog.cpp's migration 13,
+// the 11th entry until migrations 11 and 12 are merged).
+constexpr int kMinSchema = 11;
+
+// The text index's rowid of a transaction (catalog.cpp, migration 13): ordered like
+// (moment, id), so a search walks it newest first.
+int64_t fts_key(int64_t moment_ms, int64_t id) { return moment_ms * 1048576 + id % 1048576; }
+
+// How many text matches a search reads at a time while it fills a page.
+constexpr int64_t kFtsChunk = 256;
 
 const char* kColumns =
     "SELECT id, till_id, reference, till_time_ms, moment_ms, kind, method, total_minor, currency, "
@@ -190,9 +201,10 @@ std::vector<Stored> TransactionStore::add(const std::vector<Transaction>& batch,
           .bind(":text", t.receipt[i].text)
           .run();
     }
-    db_.prepare("INSERT INTO till_transaction_fts (rowid, body) VALUES (:id, :body)")
-        .bind(":id", t.id)
+    db_.prepare("INSERT INTO till_transaction_fts (rowid, body, tx) VALUES (:key, :body, :id)")
+        .bind(":key", fts_key(ms_since_epoch(t.moment), t.id))
         .bind(":body", search_body(t))
+        .bind(":id", t.id)
         .run();
     out.push_back({std::move(t), true});
   }
@@ -218,37 +230,70 @@ std::optional<Transaction> TransactionStore::get(int64_t id) {
 
 std::vector<Transaction> TransactionStore::find(const TransactionFilter& f) {
   // Fixed clauses with named parameters: only which clauses appear depends on the filter.
-  std::string sql = std::string(kColumns) + "WHERE 1";
-  if (f.tills) sql += " AND till_id IN (SELECT value FROM json_each(:tills))";
-  if (f.from) sql += " AND moment_ms >= :from";
-  if (f.to) sql += " AND moment_ms < :to";
-  if (f.kind) sql += " AND kind = :kind";
-  if (f.method) sql += " AND method = :method";
-  if (f.amount_from) sql += " AND total_minor >= :amount_from";
-  if (f.amount_to) sql += " AND total_minor <= :amount_to";
+  std::string where;
+  if (f.tills) where += " AND till_id IN (SELECT value FROM json_each(:tills))";
+  if (f.from) where += " AND moment_ms >= :from";
+  if (f.to) where += " AND moment_ms < :to";
+  if (f.kind) where += " AND kind = :kind";
+  if (f.method) where += " AND method = :method";
+  if (f.amount_from) where += " AND total_minor >= :amount_from";
+  if (f.amount_to) where += " AND total_minor <= :amount_to";
+  auto bind_filters = [&f](sql::Statement& st) {
+    if (f.tills) st.bind(":tills", nlohmann::json(*f.tills).dump());
+    if (f.from) st.bind(":from", ms_since_epoch(*f.from));
+    if (f.to) st.bind(":to", ms_since_epoch(*f.to));
+    if (f.kind) st.bind(":kind", std::string(kind_name(*f.kind)));
+    if (f.method) st.bind(":method", std::string(method_name(*f.method)));
+    if (f.amount_from) st.bind(":amount_from", *f.amount_from);
+    if (f.amount_to) st.bind(":amount_to", *f.amount_to);
+  };
   const std::string q = fts_query(f.text);
-  if (!q.empty()) {
-    sql += " AND id IN (SELECT rowid FROM till_transaction_fts WHERE till_transaction_fts MATCH :q)";
-  }
-  if (f.before_id) {
-    sql +=
-        " AND (moment_ms, id) < (SELECT moment_ms, id FROM till_transaction WHERE id = :before)";
-  }
-  sql += " ORDER BY moment_ms DESC, id DESC LIMIT :limit";
   std::lock_guard lock(mu_);
-  auto st = db_.prepare(sql);
-  if (f.tills) st.bind(":tills", nlohmann::json(*f.tills).dump());
-  if (f.from) st.bind(":from", ms_since_epoch(*f.from));
-  if (f.to) st.bind(":to", ms_since_epoch(*f.to));
-  if (f.kind) st.bind(":kind", std::string(kind_name(*f.kind)));
-  if (f.method) st.bind(":method", std::string(method_name(*f.method)));
-  if (f.amount_from) st.bind(":amount_from", *f.amount_from);
-  if (f.amount_to) st.bind(":amount_to", *f.amount_to);
-  if (!q.empty()) st.bind(":q", q);
-  if (f.before_id) st.bind(":before", *f.before_id);
-  st.bind(":limit", int64_t{f.limit});
+  std::optional<std::pair<int64_t, int64_t>> before;  // (moment_ms, id) of before_id
+  if (f.before_id) {
+    auto st = db_.prepare("SELECT moment_ms, id FROM till_transaction WHERE id = :id");
+    st.bind(":id", *f.before_id);
+    if (!st.step()) return {};
+    before = {st.int64("moment_ms"), st.int64("id")};
+  }
   std::vector<Transaction> out;
-  while (st.step()) out.push_back(read_row(st));
+  if (q.empty()) {
+    std::string sql = std::string(kColumns) + "WHERE 1" + where;
+    if (before) sql += " AND (moment_ms, id) < (:before_moment, :before_id)";
+    sql += " ORDER BY moment_ms DESC, id DESC LIMIT :limit";
+    auto st = db_.prepare(sql);
+    bind_filters(st);
+    if (before) st.bind(":before_moment", before->first).bind(":before_id", before->second);
+    st.bind(":limit", int64_t{f.limit});
+    while (st.step()) out.push_back(read_row(st));
+  } else {
+    // Text: walk the index's matches newest first (its rowid is ordered like (moment, id)) in
+    // chunks, keep those the other filters pass, stop at a full page. A page costs the matches
+    // read until it is full, not every match in the store (a common word over a year is
+    // millions). The time range narrows the walk inside the index.
+    int64_t hi = std::numeric_limits<int64_t>::max();  // exclusive
+    int64_t lo = std::numeric_limits<int64_t>::min();
+    if (f.to) hi = fts_key(ms_since_epoch(*f.to), 0);
+    if (before) hi = std::min(hi, fts_key(before->first, before->second));
+    if (f.from) lo = fts_key(ms_since_epoch(*f.from), 0);
+    const std::string row_sql = std::string(kColumns) + "WHERE id = :id" + where;
+    while (static_cast<int>(out.size()) < f.limit) {
+      auto matches = db_.prepare(
+          "SELECT rowid AS k, tx FROM till_transaction_fts WHERE till_transaction_fts MATCH :q "
+          "AND rowid < :hi AND rowid >= :lo ORDER BY rowid DESC LIMIT :n");
+      matches.bind(":q", q).bind(":hi", hi).bind(":lo", lo).bind(":n", kFtsChunk);
+      int64_t read = 0;
+      while (static_cast<int>(out.size()) < f.limit && matches.step()) {
+        ++read;
+        hi = matches.int64("k");
+        auto row = db_.prepare(row_sql);
+        bind_filters(row);
+        row.bind(":id", matches.int64("tx"));
+        if (row.step()) out.push_back(read_row(row));
+      }
+      if (read < kFtsChunk) break;  // the index has no more matches (or the page is full)
+    }
+  }
   for (Transaction& t : out) load_items(t);
   return out;
 }
