@@ -19,8 +19,6 @@ constexpr int kMinSchema = 11;
 // (moment, id), so a search walks it newest first.
 int64_t fts_key(int64_t moment_ms, int64_t id) { return moment_ms * 1048576 + id % 1048576; }
 
-// How many text matches a search reads at a time while it fills a page.
-constexpr int64_t kFtsChunk = 256;
 
 const char* kColumns =
     "SELECT id, till_id, reference, till_time_ms, moment_ms, kind, method, total_minor, currency, "
@@ -267,32 +265,23 @@ std::vector<Transaction> TransactionStore::find(const TransactionFilter& f) {
     st.bind(":limit", int64_t{f.limit});
     while (st.step()) out.push_back(read_row(st));
   } else {
-    // Text: walk the index's matches newest first (its rowid is ordered like (moment, id)) in
-    // chunks, keep those the other filters pass, stop at a full page. A page costs the matches
-    // read until it is full, not every match in the store (a common word over a year is
-    // millions). The time range narrows the walk inside the index.
+    // Text: the index's matches newest first (its rowid is ordered like (moment, id)), each
+    // joined to its row and kept if the other filters pass, up to a page. A page costs the
+    // matches read until it is full, not every match in the store (a common word over a year
+    // is millions); the time range narrows the walk inside the index.
     int64_t hi = std::numeric_limits<int64_t>::max();  // exclusive
     int64_t lo = std::numeric_limits<int64_t>::min();
     if (f.to) hi = fts_key(ms_since_epoch(*f.to), 0);
     if (before) hi = std::min(hi, fts_key(before->first, before->second));
     if (f.from) lo = fts_key(ms_since_epoch(*f.from), 0);
-    const std::string row_sql = std::string(kColumns) + "WHERE id = :id" + where;
-    while (static_cast<int>(out.size()) < f.limit) {
-      auto matches = db_.prepare(
-          "SELECT rowid AS k, tx FROM till_transaction_fts WHERE till_transaction_fts MATCH :q "
-          "AND rowid < :hi AND rowid >= :lo ORDER BY rowid DESC LIMIT :n");
-      matches.bind(":q", q).bind(":hi", hi).bind(":lo", lo).bind(":n", kFtsChunk);
-      int64_t read = 0;
-      while (static_cast<int>(out.size()) < f.limit && matches.step()) {
-        ++read;
-        hi = matches.int64("k");
-        auto row = db_.prepare(row_sql);
-        bind_filters(row);
-        row.bind(":id", matches.int64("tx"));
-        if (row.step()) out.push_back(read_row(row));
-      }
-      if (read < kFtsChunk) break;  // the index has no more matches (or the page is full)
-    }
+    std::string sql = std::string(kColumns) +
+                      "JOIN till_transaction_fts f ON f.tx = till_transaction.id "
+                      "WHERE till_transaction_fts MATCH :q AND f.rowid < :hi AND f.rowid >= :lo" +
+                      where + " ORDER BY f.rowid DESC LIMIT :limit";
+    auto st = db_.prepare(sql);
+    bind_filters(st);
+    st.bind(":q", q).bind(":hi", hi).bind(":lo", lo).bind(":limit", int64_t{f.limit});
+    while (st.step()) out.push_back(read_row(st));
   }
   for (Transaction& t : out) load_items(t);
   return out;
