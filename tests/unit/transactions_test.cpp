@@ -544,12 +544,12 @@ TEST_F(StoreTest, ADrawerOpenTooLongIsRaisedOnceBySweepOrByItsClose) {
   ASSERT_EQ(raised.size(), 1u);
   EXPECT_EQ(raised[0], "counter@1200: till t1: drawer open longer than 60 s (transaction " +
                            std::to_string(b[0].row.id) + ")");
-  // Posted late, open and close in one batch 90 s apart: raised when judged (the sweep had
-  // passed it before it was stored).
+  // Posted late, open and close in one batch 90 s apart: raised as it is judged on arrival,
+  // once, whatever judges it again (its close, the next sweep).
   auto c = store_.add({drawer(1400, Kind::kDrawerOpen, "o3"), drawer(1490, Kind::kDrawerClose, "c3")}, start);
-  EXPECT_TRUE(rules.sweep(config, wall_from_ms(1'600'000)).empty());
   EXPECT_EQ(rules.judge(c[0].row, till, tz, wall_from_ms(1'600'000)).size(), 1u);
   EXPECT_TRUE(rules.judge(c[1].row, till, tz, wall_from_ms(1'600'000)).empty());
+  EXPECT_TRUE(rules.sweep(config, wall_from_ms(1'600'000)).empty());
   EXPECT_EQ(raised.size(), 2u);
 }
 
@@ -582,7 +582,7 @@ TEST_F(StoreTest, ATransactionWithNobodyInTheCustomerZone) {
   drawer.kind = Kind::kDrawerOpen;  // not a customer's transaction: never judged
   auto s = store_.add({sale("t1", 1025, 100, "seen"), sale("t1", 1100, 100, "nobody"), drawer}, start);
   // At arrival the windows have not passed: nothing is judged yet.
-  for (const auto& x : s) EXPECT_TRUE(rules.judge(x.row, till, tz, wall_from_ms(1'101'000)).empty());
+  for (const auto& x : s) EXPECT_TRUE(rules.judge(x.row, till, tz, wall_from_ms(1'026'000)).empty());
   EXPECT_TRUE(asked.empty());
   // 1025 s + 20 s + the settling time has passed at 1056 s: seen (motion until 1010 s, within 20 s).
   EXPECT_TRUE(rules.sweep(config, wall_from_ms(1'056'000)).empty());
