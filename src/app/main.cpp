@@ -31,6 +31,7 @@ extern "C" {
 #include "catalog/audit_chain.h"
 #include "catalog/audit_syslog.h"
 #include "catalog/catalog.h"
+#include "catalog/event_store.h"
 #include "core/config_store.h"
 #include "core/error.h"
 #include "core/redact.h"
@@ -159,6 +160,7 @@ int run_serve(ConfigStore& configs) {
   // The web server: after recovery (the catalog is consistent), before recording starts.
   std::unique_ptr<Api> api;
   std::unique_ptr<HttpServer> http;
+  std::unique_ptr<EventStore> motion_events;  // read by till_rules' customer-zone rule
   std::unique_ptr<transactions::ExceptionRules> till_rules;
   // Receipt-printer taps (`printer_listen`): declared after what their receipts are stored
   // through, so they stop first.
@@ -173,11 +175,27 @@ int run_serve(ConfigStore& configs) {
     api->set_live([&service](const std::string& id) { return service.live_hub(id); });
     api->set_open_segments(service.open_segments());
     // Tills' exceptions become events of type "transaction" on the tills' cameras.
+    // The customer-zone rule reads the motion events the analysers stored, on a connection of
+    // its own (the sweep runs on its own thread).
+    motion_events = std::make_unique<EventStore>(config.data_dir / "vigil.db");
     till_rules = std::make_unique<transactions::ExceptionRules>(
         api->transactions().store(),
         [&service](const std::string& camera, WallTime at, const std::string& reason) {
           service.raise_event(camera, "transaction", at, reason);
+        },
+        clock.wall_now(),
+        [&motion_events](const std::string& camera, const std::string& zone, WallTime from,
+                         WallTime to) {
+          EventFilter f;
+          f.cameras = std::vector<std::string>{camera};
+          f.type = "motion";
+          f.zone = zone;
+          f.from = from;
+          f.to = to + WallDuration(1);  // find() takes [from, to): the window's end counts
+          f.limit = 1;
+          return !motion_events->find(f).empty();
         });
+    till_rules->start([&configs] { return configs.current(); }, clock, &components);
     // Transactions follow their tills' footage: after each retention pass, those older than the
     // oldest footage of every camera of their till go, unless a hold covers their moment on
     // one of those cameras. A till whose cameras have no footage at all keeps its transactions
@@ -197,10 +215,12 @@ int run_serve(ConfigStore& configs) {
         }
       }
     });
-    api->transactions().on_stored([&configs, &till_rules, &till_zone](
+    api->transactions().on_stored([&configs, &till_rules, &till_zone, &clock](
                                       const transactions::Transaction& t) {
       const auto now = configs.current();
-      if (const TillConfig* till = now->find_till(t.till_id)) till_rules->judge(t, *till, till_zone);
+      if (const TillConfig* till = now->find_till(t.till_id)) {
+        till_rules->judge(t, *till, till_zone, clock.wall_now());
+      }
     });
     for (const TillConfig& till : config.tills) {
       if (!till.printer_listen.empty()) printer_taps.push_back(start_printer_tap(till, *api, clock));

@@ -535,6 +535,22 @@ const char* const kMigrations[] = {
       PRIMARY KEY (user_id, code_sha256)
     ) WITHOUT ROWID;
     )sql",
+    // 13 (tillcore; the 11th entry until 11 and 12 are merged): the transactions' text index
+    // keyed by moment, so that a text search reads its newest matches first and stops at a
+    // page (transactions/store.cpp, find) instead of collecting every match of the year and
+    // sorting it. rowid = moment_ms * 2^20 + id mod 2^20 (ordered like (moment, id); unique
+    // unless two transactions of one millisecond have ids 2^20 apart); `tx` is the id.
+    R"sql(
+    DROP TRIGGER till_transaction_fts_delete;
+    ALTER TABLE till_transaction_fts RENAME TO till_transaction_fts_old;
+    CREATE VIRTUAL TABLE till_transaction_fts USING fts5 (body, tx UNINDEXED, tokenize = 'unicode61');
+    INSERT INTO till_transaction_fts (rowid, body, tx)
+      SELECT t.moment_ms * 1048576 + t.id % 1048576, o.body, t.id
+      FROM till_transaction t JOIN till_transaction_fts_old o ON o.rowid = t.id;
+    DROP TABLE till_transaction_fts_old;
+    CREATE TRIGGER till_transaction_fts_delete AFTER DELETE ON till_transaction
+      BEGIN DELETE FROM till_transaction_fts WHERE rowid = old.moment_ms * 1048576 + old.id % 1048576; END;
+    )sql",
 };
 
 // Reader connections kept open between reads; more are opened while more threads read at once.

@@ -4,6 +4,7 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cctype>
 #include <fstream>
 #include <regex>
@@ -525,7 +526,8 @@ void parse_tills(const Validator& v, const toml::table& root, Config& c) {
       const std::string rw = w + "rules.";
       v.only_keys(*r, w + "rules",
                   {"refund_above", "void_above", "no_sale", "open_from", "open_to",
-                   "burst_count", "burst_minutes"});
+                   "burst_count", "burst_minutes", "drawer_open_seconds", "customer_zone",
+                   "customer_seconds"});
       TillRules& rules = till.rules;
       rules.refund_above_minor = v.get_int(*r, rw, "refund_above", 0, INT64_MAX / 2);
       rules.void_above_minor = v.get_int(*r, rw, "void_above", 0, INT64_MAX / 2);
@@ -544,6 +546,29 @@ void parse_tills(const Validator& v, const toml::table& root, Config& c) {
           v.fail(rw + "burst_minutes", std::to_string(*x), "needs burst_count");
         }
         rules.burst_window = std::chrono::minutes(*x);
+      }
+      if (auto x = v.get_int(*r, rw, "drawer_open_seconds", 1, 24 * 3600)) {
+        rules.drawer_open_limit = std::chrono::seconds(*x);
+      }
+      rules.customer_zone = v.get_string(*r, rw, "customer_zone", "");
+      if (!rules.customer_zone.empty()) {
+        // Motion is reported per zone of the camera that analyses it: the zone must be one of
+        // the counter camera's (not a mask), or the rule would see nobody, ever.
+        const CameraConfig* counter = till.cameras.empty() ? nullptr : c.find_camera(till.cameras.front());
+        const bool found = counter && std::any_of(counter->analysis.zones.begin(), counter->analysis.zones.end(),
+                                                  [&](const ZoneConfig& z) { return !z.mask && z.name == rules.customer_zone; });
+        if (!found) {
+          v.fail(rw + "customer_zone", "\"" + rules.customer_zone + "\"",
+                 "names no zone of the till's first camera (cameras[0])");
+        }
+        if (counter && !counter->analysis.enabled) {
+          v.fail(rw + "customer_zone", "\"" + rules.customer_zone + "\"",
+                 "needs analysis on the till's first camera ([camera.analysis] enabled = true)");
+        }
+      }
+      if (auto x = v.get_int(*r, rw, "customer_seconds", 1, 3600)) {
+        if (rules.customer_zone.empty()) v.fail(rw + "customer_seconds", std::to_string(*x), "needs customer_zone");
+        rules.customer_window = std::chrono::seconds(*x);
       }
     }
     c.tills.push_back(std::move(till));

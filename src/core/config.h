@@ -158,6 +158,13 @@ struct TillRules {
   // More than `burst_count` refunds or voids within `burst_window` at the till (0: no rule).
   int burst_count = 0;
   std::chrono::minutes burst_window{10};
+  // A drawer_open with no drawer_close within this long (0: no such rule).
+  std::chrono::seconds drawer_open_limit{0};
+  // A zone of the till's first camera on the customer's side of the counter ("" = no rule): a
+  // sale, refund, void or no_sale with no motion in it within `customer_window` either side of
+  // its moment is an exception (nobody at the counter).
+  std::string customer_zone;
+  std::chrono::seconds customer_window{30};
   bool operator==(const TillRules&) const = default;
 };
 

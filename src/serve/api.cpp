@@ -181,7 +181,7 @@ Api::Api(ConfigStore& configs, AccountStore& accounts, const Clock& clock, Statu
       settings_api_(configs, accounts, clock, status_),
       holds_api_(configs, accounts, clock, playback_),
       discover_api_(accounts, clock),
-      transactions_api_(configs, accounts, auth_, clock),
+      transactions_api_(configs, accounts, auth_, clock, playback_),
       web_(configs.current()->http.web_root) {
   if (accounts_.user_count() == 0) setup_token_ = random_secret(24);
   transactions_api_.set_still(

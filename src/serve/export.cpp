@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 
@@ -67,6 +68,61 @@ bool same_parameters(const AVCodecParameters* a, const AVCodecParameters* b) {
           std::memcmp(a->extradata, b->extradata, static_cast<size_t>(a->extradata_size)) == 0);
 }
 
+// The mov_text sample description (3GPP TS 26.245 §5.16, TextSampleEntry after its data
+// reference index): no display flags, left/top justified, transparent background, default box,
+// one style (font 1, 18 px, white) and a font table naming font 1 "Sans". The mp4 muxer writes
+// a subtitle track's extradata as this box body.
+constexpr uint8_t kTextSampleEntry[] = {
+    0x00, 0x00, 0x00, 0x00,  // displayFlags
+    0x00, 0x00,              // horizontal, vertical justification
+    0x00, 0x00, 0x00, 0x00,  // background-color-rgba
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // BoxRecord top, left, bottom, right
+    0x00, 0x00, 0x00, 0x00,  // StyleRecord startChar, endChar
+    0x00, 0x01,              // font-ID
+    0x00,                    // face-style-flags
+    0x12,                    // font-size
+    0xFF, 0xFF, 0xFF, 0xFF,  // text-color-rgba
+    0x00, 0x00, 0x00, 0x11,  // FontTableBox size (17)
+    'f', 't', 'a', 'b',      //
+    0x00, 0x01,              // entry-count
+    0x00, 0x01,              // font-ID
+    0x04, 'S', 'a', 'n', 's'};
+
+AVStream* add_mov_text_stream(AVFormatContext* octx) {
+  AVStream* s = avformat_new_stream(octx, nullptr);
+  if (!s) throw Error(ErrorCode::kResourceExhausted, "export: out of memory");
+  s->codecpar->codec_type = AVMEDIA_TYPE_SUBTITLE;
+  s->codecpar->codec_id = AV_CODEC_ID_MOV_TEXT;
+  s->codecpar->extradata = static_cast<uint8_t*>(
+      av_mallocz(sizeof kTextSampleEntry + AV_INPUT_BUFFER_PADDING_SIZE));
+  if (!s->codecpar->extradata) throw Error(ErrorCode::kResourceExhausted, "export: out of memory");
+  std::memcpy(s->codecpar->extradata, kTextSampleEntry, sizeof kTextSampleEntry);
+  s->codecpar->extradata_size = static_cast<int>(sizeof kTextSampleEntry);
+  s->time_base = {1, 1000};
+  return s;
+}
+
+// One mov_text sample (TS 26.245 §5.17 TextSample): the text's length (16 bits, big-endian)
+// and its UTF-8 bytes, at `at` for `duration` in milliseconds of the clip.
+void write_cue(AVFormatContext* octx, int stream, const std::string& text, int64_t at_ms,
+               int64_t duration_ms, const std::filesystem::path& partial) {
+  const size_t n = std::min<size_t>(text.size(), 0xFFFF);
+  std::unique_ptr<AVPacket, PacketFree> pkt(av_packet_alloc());
+  if (!pkt || av_new_packet(pkt.get(), static_cast<int>(n + 2)) < 0) {
+    throw Error(ErrorCode::kResourceExhausted, "export: out of memory");
+  }
+  pkt->data[0] = static_cast<uint8_t>(n >> 8);
+  pkt->data[1] = static_cast<uint8_t>(n & 0xFF);
+  std::memcpy(pkt->data + 2, text.data(), n);
+  pkt->stream_index = stream;
+  pkt->pts = pkt->dts = av_rescale_q(at_ms, {1, 1000}, octx->streams[stream]->time_base);
+  pkt->duration = av_rescale_q(duration_ms, {1, 1000}, octx->streams[stream]->time_base);
+  pkt->flags |= AV_PKT_FLAG_KEY;
+  if (int w = av_interleaved_write_frame(octx, pkt.get()); w < 0) {
+    throw Error(ErrorCode::kUnavailable, "export: write " + partial.string() + ": " + av_error_text(w));
+  }
+}
+
 }  // namespace
 
 std::vector<ExportPiece> export_pieces(Catalog& catalog, const std::filesystem::path& data_dir,
@@ -89,13 +145,17 @@ std::vector<ExportPiece> export_pieces(Catalog& catalog, const std::filesystem::
   return pieces;
 }
 
-RemuxResult remux_to_mp4(const std::vector<ExportPiece>& pieces, const std::filesystem::path& out) {
+RemuxResult remux_to_mp4(const std::vector<ExportPiece>& pieces, const std::filesystem::path& out,
+                         const std::vector<SubtitleCue>& subtitles) {
   if (pieces.empty()) throw Error(ErrorCode::kNotFound, "export: no footage to copy");
   const std::filesystem::path partial = out.string() + ".partial";
   RemuxResult result;
   Output octx;
   int out_video = -1;
   int out_audio = -1;
+  int out_text = -1;
+  size_t next_cue = 0;
+  int64_t text_end_ms = 0;  // cues never overlap in the track: each starts after the last ends
   // Where the next piece starts in the clip, and how far the clip reaches, in 90 kHz ticks.
   Ticks90k offset{0};
   Ticks90k video_end{0};
@@ -123,6 +183,7 @@ RemuxResult remux_to_mp4(const std::vector<ExportPiece>& pieces, const std::file
         os->time_base = in->streams[idx]->time_base;
         (idx == pick.video ? out_video : out_audio) = os->index;
       }
+      if (!subtitles.empty()) out_text = add_mov_text_stream(octx.get())->index;
       if (int e = avio_open(&octx->pb, partial.c_str(), AVIO_FLAG_WRITE); e < 0) {
         throw Error(ErrorCode::kUnavailable,
                     "export: create " + partial.string() + ": " + av_error_text(e));
@@ -143,6 +204,19 @@ RemuxResult remux_to_mp4(const std::vector<ExportPiece>& pieces, const std::file
     }
     ++result.files;
     const Ticks90k piece_base = piece.from;
+    // The cues that start before this piece ends, at their place in the clip's time line (a
+    // cue before the piece's first frame, in a gap, starts with the piece).
+    const WallTime piece_wall_end = piece.wall_start + to_wall(piece.to);
+    for (; out_text >= 0 && next_cue < subtitles.size() && subtitles[next_cue].from < piece_wall_end;
+         ++next_cue) {
+      const SubtitleCue& cue = subtitles[next_cue];
+      const Ticks90k into = std::max(to_ticks(cue.from - piece.wall_start) - piece_base, Ticks90k(0));
+      const int64_t at_ms = std::max(av_rescale_q((offset + into).count(), k90k, {1, 1000}), text_end_ms);
+      const int64_t end_ms = at_ms + std::chrono::duration_cast<std::chrono::milliseconds>(cue.to - cue.from).count();
+      if (end_ms <= at_ms) continue;
+      write_cue(octx.get(), out_text, cue.text, at_ms, end_ms - at_ms, partial);
+      text_end_ms = end_ms;
+    }
     Ticks90k piece_end = offset;
     while (true) {
       const int e = av_read_frame(in.get(), pkt.get());
@@ -279,7 +353,7 @@ void ExportQueue::run() {
       if (job.evidence) {
         write_evidence_bundle(*job.evidence, job.file);
       } else {
-        result = remux_to_mp4(job.pieces, job.file);
+        result = remux_to_mp4(job.pieces, job.file, job.subtitles);
       }
       bytes = std::filesystem::file_size(job.file);
     } catch (...) {

@@ -42,6 +42,14 @@ struct ExportPiece {
 std::vector<ExportPiece> export_pieces(Catalog& catalog, const std::filesystem::path& data_dir,
                                        const std::string& camera, WallTime start, WallTime end);
 
+// A caption of the clip's subtitle track, on the footage's wall clock (a transaction's receipt:
+// transactions_api.h). Shown from `from` until `to`.
+struct SubtitleCue {
+  WallTime from;
+  WallTime to;
+  std::string text;  // UTF-8, lines separated by '\n'
+};
+
 struct RemuxResult {
   Ticks90k duration{0};  // of the written clip's video
   int files = 0;         // pieces copied
@@ -51,8 +59,13 @@ struct RemuxResult {
 // Copies `pieces` (oldest first) into one MP4 at `out` (written to out + ".partial" and renamed
 // when complete). Pieces follow one another without a pause: a gap between them is left out of
 // the clip. A piece whose codec parameters differ from the first ends the clip there (an MP4
-// track has one set), and the note says so. Throws Error with the file named on failure.
-RemuxResult remux_to_mp4(const std::vector<ExportPiece>& pieces, const std::filesystem::path& out);
+// track has one set), and the note says so. With `subtitles` (sorted by `from`), the MP4 also
+// has a mov_text track (3GPP TS 26.245 timed text, which players show as captions): each cue at
+// its wall time mapped into the clip (a cue in a gap starts with the next piece; one after the
+// clip is left out). The video and audio packets are copied as they are. Throws Error with the
+// file named on failure.
+RemuxResult remux_to_mp4(const std::vector<ExportPiece>& pieces, const std::filesystem::path& out,
+                         const std::vector<SubtitleCue>& subtitles = {});
 
 struct ExportJob {
   int64_t id = 0;
@@ -72,6 +85,8 @@ struct ExportJob {
   // checkpoints in a ZIP) instead of a remuxed MP4; `pieces` is empty then and `result` is
   // filled when the job is queued (the note says why the bundle ends early, if it does).
   std::shared_ptr<const BundleInput> evidence;
+  // Captions for the MP4 (a transaction's receipt); none: no subtitle track.
+  std::vector<SubtitleCue> subtitles;
 };
 
 const char* export_state_name(ExportJob::State s);

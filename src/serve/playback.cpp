@@ -536,7 +536,8 @@ json Playback::queue_evidence(Call& call, const std::string& camera, WallTime st
 }
 
 Response Playback::export_range(Call& call, const std::string& camera, WallTime start, WallTime end,
-                                const std::string& detail, bool evidence) {
+                                const std::string& detail, bool evidence,
+                                std::vector<SubtitleCue> subtitles) {
   if (evidence) {
     const json job = queue_evidence(call, camera, start, end, detail);
     Response r = Response::json(202, job);
@@ -555,6 +556,7 @@ Response Playback::export_range(Call& call, const std::string& camera, WallTime 
                 "no footage of camera " + camera + " from " + window_text(w) + " to export");
   }
   job.clip_start = job.pieces.front().wall_start + to_wall(job.pieces.front().from);
+  job.subtitles = std::move(subtitles);
   const size_t pieces = job.pieces.size();
   const int64_t id = exports().submit(std::move(job));
   audit(call, "export", camera, w.start, w.end,

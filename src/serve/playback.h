@@ -51,9 +51,11 @@ class Playback {
   // Queues an export of `camera` over [start, end] for the caller (who must be allowed that
   // camera: the caller checks), audits it ("export", with `detail` added) and answers 202 with
   // the job. `evidence`: an evidence bundle (a ZIP that proves itself) instead of an MP4. Used
-  // by create_export and by event clips (events_api.h).
+  // by create_export, event clips (events_api.h) and transaction clips (transactions_api.h,
+  // whose MP4 carries the receipt as `subtitles`).
   http::Response export_range(Call& call, const std::string& camera, WallTime start, WallTime end,
-                              const std::string& detail, bool evidence = false);
+                              const std::string& detail, bool evidence = false,
+                              std::vector<SubtitleCue> subtitles = {});
   // Queues an evidence bundle of `camera` over [start, end) for the caller (who must be allowed
   // that camera) and audits it ("evidence_export"; the audit row is in the bundle). Returns the
   // queued job as the API shows it. Also for holds (holds_api.h), one bundle per camera.

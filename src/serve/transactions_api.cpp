@@ -3,9 +3,14 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <sstream>
 
 #include "core/error.h"
+#include "events/time_zone.h"
 #include "serve/api_request.h"
+#include "transactions/exception_rules.h"
 #include "transactions/transaction_json.h"
 #include "transactions/webhook.h"
 
@@ -35,6 +40,39 @@ void check_may_post(const Principal& p, const std::string& till) {
   }
 }
 
+// A summary covers at most a year of days (366 rows per till).
+constexpr int kMaxSummaryDays = 366;
+
+// "2026-12-01" as a calendar day; nullopt unless exactly that form and a real date.
+std::optional<std::chrono::sys_days> parse_day(const std::string& s) {
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return std::nullopt;
+  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) {
+    if (s[i] < '0' || s[i] > '9') return std::nullopt;
+  }
+  const std::chrono::year_month_day ymd{std::chrono::year{std::stoi(s.substr(0, 4))},
+                                        std::chrono::month{static_cast<unsigned>(std::stoi(s.substr(5, 2)))},
+                                        std::chrono::day{static_cast<unsigned>(std::stoi(s.substr(8, 2)))}};
+  if (!ymd.ok()) return std::nullopt;
+  return std::chrono::sys_days{ymd};
+}
+
+std::string format_day(std::chrono::sys_days d) {
+  const std::chrono::year_month_day ymd{d};
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+  return buf;
+}
+
+// The instant of local midnight at the start of `day` in `tz`. The offset is asked at the
+// naive instant first and again at the result, so a day that starts just after a DST change
+// starts at the right hour.
+WallTime local_midnight(std::chrono::sys_days day, const TimeZone& tz) {
+  const WallTime naive{std::chrono::duration_cast<WallDuration>(day.time_since_epoch())};
+  const WallTime guess = naive - tz.offset_at(naive);
+  return naive - tz.offset_at(guess);
+}
+
 bool may_see(const std::optional<std::vector<std::string>>& tills, const std::string& till) {
   return !tills || std::find(tills->begin(), tills->end(), till) != tills->end();
 }
@@ -54,8 +92,45 @@ std::optional<std::vector<std::string>> visible_tills(const Config& config, cons
 }
 
 TransactionsApi::TransactionsApi(const ConfigStore& configs, AccountStore& accounts,
-                                 Authenticator& auth, const Clock& clock)
-    : configs_(configs), accounts_(accounts), auth_(auth), clock_(clock) {}
+                                 Authenticator& auth, const Clock& clock, Playback& playback)
+    : configs_(configs), accounts_(accounts), auth_(auth), clock_(clock), playback_(playback) {}
+
+std::vector<SubtitleCue> receipt_cues(const Transaction& t, WallTime end) {
+  constexpr size_t kShown = 8;
+  std::vector<SubtitleCue> cues;
+  if (t.receipt.empty()) {
+    std::string text = std::string(transactions::kind_name(t.kind));
+    if (t.method) text += std::string(" ") + transactions::method_name(*t.method);
+    if (t.total_minor) text += " " + transactions::format_minor(*t.total_minor);
+    if (!t.currency.empty()) text += " " + t.currency;
+    if (!t.reference.empty()) text += "  #" + t.reference;
+    size_t shown = 0;
+    for (const transactions::LineItem& i : t.items) {
+      if (++shown > kShown) {
+        text += "\n...";
+        break;
+      }
+      std::ostringstream qty;
+      qty << i.quantity;
+      text += "\n" + qty.str() + " x " + i.text;
+      if (i.unit_minor) text += "  " + transactions::format_minor(*i.unit_minor);
+    }
+    if (!t.text.empty()) text += "\n" + t.text;
+    if (t.moment < end) cues.push_back({t.moment, end, text});
+    return cues;
+  }
+  for (size_t i = 0; i < t.receipt.size(); ++i) {
+    const WallTime from = t.receipt[i].at;
+    const WallTime to = i + 1 < t.receipt.size() ? std::min(t.receipt[i + 1].at, end) : end;
+    if (from >= to) continue;  // lines of one burst: the next cue shows them
+    std::string text;
+    for (size_t k = i + 1 > kShown ? i + 1 - kShown : 0; k <= i; ++k) {
+      text += (text.empty() ? "" : "\n") + t.receipt[k].text;
+    }
+    cues.push_back({from, to, text});
+  }
+  return cues;
+}
 
 TransactionsApi::~TransactionsApi() = default;
 
@@ -88,8 +163,12 @@ void TransactionsApi::add_routes(Router& router) {
   router.add(std::move(hook));
   add_route(router, this, "GET", "/api/transactions", Access{true, Role::kViewer, ""},
             &TransactionsApi::search);
+  add_route(router, this, "GET", "/api/transactions/summary", Access{true, Role::kViewer, ""},
+            &TransactionsApi::summary);
   add_route(router, this, "GET", "/api/transactions/{id:int}", Access{true, Role::kViewer, ""},
             &TransactionsApi::get);
+  add_route(router, this, "POST", "/api/transactions/{id:int}/clip",
+            Access{true, Role::kOperator, ""}, &TransactionsApi::clip);
   add_route(router, this, "GET", "/api/transactions/{id:int}/receipt",
             Access{true, Role::kViewer, ""}, &TransactionsApi::receipt);
 }
@@ -265,6 +344,88 @@ Response TransactionsApi::search(Call& call) {
   return Response::json(200, out);
 }
 
+Response TransactionsApi::summary(Call& call) {
+  only_query(call, {"till", "day", "from_day", "to_day", "format"});
+  const auto config = configs_.current();
+  auto day_param = [&call](const char* key) -> std::optional<std::chrono::sys_days> {
+    const auto it = call.query.find(key);
+    if (it == call.query.end()) return std::nullopt;
+    auto d = parse_day(it->second);
+    if (!d) throw Error(ErrorCode::kInvalidArgument, std::string("query ") + key + ": must be a day YYYY-MM-DD");
+    return d;
+  };
+  auto from = day_param("day");
+  auto to = from;
+  if (from && (call.query.count("from_day") || call.query.count("to_day"))) {
+    throw Error(ErrorCode::kInvalidArgument, "query day: give day or from_day and to_day, not both");
+  }
+  if (!from) {
+    from = day_param("from_day");
+    to = day_param("to_day");
+    if (!from || !to) {
+      throw Error(ErrorCode::kInvalidArgument, "query day: give day, or from_day and to_day (YYYY-MM-DD)");
+    }
+  }
+  const auto days = (*to - *from).count() + 1;
+  if (days < 1 || days > kMaxSummaryDays) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "query to_day: must be from from_day to " + std::to_string(kMaxSummaryDays) + " days after it");
+  }
+  bool csv = false;
+  if (auto it = call.query.find("format"); it != call.query.end()) {
+    if (it->second != "csv" && it->second != "json") {
+      throw Error(ErrorCode::kInvalidArgument, "query format: must be json or csv");
+    }
+    csv = it->second == "csv";
+  } else {
+    csv = call.request.header("accept").find("text/csv") != std::string::npos;
+  }
+  // Which tills: the one asked for (404 if there is none or the caller may not see it: whether
+  // a till one cannot see exists is not one's business), else every till the caller sees.
+  const auto seen = visible_tills(*config, call.principal->user);
+  std::vector<const TillConfig*> tills;
+  const auto till_it = call.query.find("till");
+  for (const TillConfig& t : config->tills) {
+    if (till_it != call.query.end() && t.id != till_it->second) continue;
+    if (may_see(seen, t.id)) tills.push_back(&t);
+  }
+  if (till_it != call.query.end() && tills.empty()) {
+    throw Error(ErrorCode::kNotFound, "no till " + till_it->second);
+  }
+  // Days are local days, like opening hours and schedules.
+  const TimeZone tz = config->events.time_zone.empty() ? TimeZone() : TimeZone(config->events.time_zone);
+  std::vector<transactions::SummaryRow> rows;
+  for (const TillConfig* till : tills) {
+    for (auto d = *from; d <= *to; d += std::chrono::days(1)) {
+      transactions::SummaryRow r;
+      r.till_id = till->id;
+      r.till_name = till->name;
+      r.day = format_day(d);
+      r.from = local_midnight(d, tz);
+      r.to = local_midnight(d + std::chrono::days(1), tz);
+      r.summary = store().summarize(till->id, r.from, r.to, till->cameras.empty() ? "" : till->cameras.front());
+      rows.push_back(std::move(r));
+    }
+  }
+  const std::string first = format_day(*from), last = format_day(*to);
+  audit_read(call, "transactions_summary", tills.size() == 1 ? tills.front()->id : "",
+             std::nullopt, std::string(call.request.query()));
+  if (csv) {
+    Response r;
+    r.content_type = "text/csv; charset=utf-8";
+    r.body = transactions::summary_csv_header();
+    for (const auto& row : rows) r.body += transactions::to_csv(row);
+    r.with_header("Content-Disposition",
+                  "attachment; filename=\"vigil-transactions-" +
+                      (till_it != call.query.end() ? till_it->second : std::string("all")) + "-" + first +
+                      (first == last ? "" : "_" + last) + ".csv\"");
+    return r;
+  }
+  json list = json::array();
+  for (const auto& row : rows) list.push_back(transactions::to_json(row));
+  return Response::json(200, {{"from_day", first}, {"to_day", last}, {"time_zone", tz.name()}, {"days", list}});
+}
+
 Transaction TransactionsApi::visible(Call& call, int64_t id) {
   auto t = store().get(id);
   const auto config = configs_.current();
@@ -289,6 +450,33 @@ Response TransactionsApi::receipt(Call& call) {
   audit_read(call, "transaction_view", t.till_id, t.moment,
              "receipt of transaction " + std::to_string(t.id));
   return Response::json(200, {{"id", t.id}, {"receipt", transactions::to_json(t, true)["receipt"]}});
+}
+
+Response TransactionsApi::clip(Call& call) {
+  only_query(call, {"evidence"});
+  const auto ev = call.query.find("evidence");
+  if (ev != call.query.end() && ev->second != "true" && ev->second != "false") {
+    throw Error(ErrorCode::kInvalidArgument, "query evidence must be true or false");
+  }
+  const bool evidence = ev != call.query.end() && ev->second == "true";
+  const Transaction t = visible(call, std::stoll(call.params.at("id")));
+  const auto config = configs_.current();
+  const TillConfig* till = config->find_till(t.till_id);
+  // The counter camera: the till's first, as for the audit log and the customer-zone rule.
+  const auto& user = call.principal->user;
+  if (!till || till->cameras.empty()) {
+    throw Error(ErrorCode::kNotFound, "till " + t.till_id + " has no camera to export");
+  }
+  const std::string& camera = till->cameras.front();
+  if (!user.may_see_camera(camera)) {
+    throw Error(ErrorCode::kPermissionDenied, "camera " + camera + " is not in your list");
+  }
+  WallTime end = t.moment + kClipAfter;
+  if (!t.receipt.empty()) end = std::max(end, t.receipt.back().at + kClipBefore);
+  end = std::min(end, t.moment + std::chrono::minutes(30));  // a receipt that never ended
+  return playback_.export_range(call, camera, t.moment - kClipBefore, end,
+                                "transaction " + std::to_string(t.id), evidence,
+                                receipt_cues(t, end));
 }
 
 void TransactionsApi::audit_read(Call& call, const std::string& action, const std::string& till,

@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/config_store.h"
 #include "serve/auth.h"
+#include "serve/playback.h"
 #include "serve/router.h"
 #include "serve/snapshot.h"
 #include "transactions/store.h"
@@ -29,7 +30,7 @@ class TransactionsApi {
 
   // All must outlive the TransactionsApi.
   TransactionsApi(const ConfigStore& configs, AccountStore& accounts, Authenticator& auth,
-                  const Clock& clock);
+                  const Clock& clock, Playback& playback);
   ~TransactionsApi();
 
   void add_routes(Router& router);
@@ -51,6 +52,13 @@ class TransactionsApi {
   http::Response search(Call& call);
   http::Response get(Call& call);
   http::Response receipt(Call& call);
+  // The daily summary per till (docs/transactions.md "Daily summary"): JSON, or CSV with
+  // format=csv or Accept: text/csv.
+  http::Response summary(Call& call);
+  // Exports the till's first camera around the transaction (kClipBefore before its moment to
+  // kClipAfter after it, or its last receipt line): an MP4 with the receipt as a mov_text
+  // subtitle track, or with evidence=true an evidence bundle. 202 with the export job.
+  http::Response clip(Call& call);
 
  private:
   // Stores the batch (all or nothing) and answers it; `single` answers one object.
@@ -64,11 +72,22 @@ class TransactionsApi {
   AccountStore& accounts_;
   Authenticator& auth_;
   const Clock& clock_;
+  Playback& playback_;
   StoredFn on_stored_;
   StillFn still_;
   std::mutex mu_;
   std::unique_ptr<transactions::TransactionStore> store_;
 };
+
+// A transaction clip's reach around the moment: the page plays from 10 s before.
+constexpr WallDuration kClipBefore = std::chrono::seconds(10);
+constexpr WallDuration kClipAfter = std::chrono::seconds(20);
+
+// The receipt of `t` as captions until `end`. A printed receipt: one cue per line from its
+// arrival to the next line's, each showing the receipt so far (its last 8 lines), so the
+// captions fill as the printer printed. A posted one (no lines): one cue at the moment with its
+// kind, method and total, line items and text.
+std::vector<SubtitleCue> receipt_cues(const transactions::Transaction& t, WallTime end);
 
 // The tills `user` may see: those with a camera the user may see (a till without cameras only
 // to those who see every camera). nullopt: every till.

@@ -40,11 +40,72 @@ std::vector<std::string> broken_rules(const TillRules& rules, const Transaction&
   return out;
 }
 
-ExceptionRules::ExceptionRules(TransactionStore& store, RaiseFn raise)
-    : store_(store), raise_(std::move(raise)) {}
+std::optional<bool> drawer_left_open(WallTime open, bool closed_within_limit, WallTime now,
+                                     std::chrono::seconds limit) {
+  if (closed_within_limit) return false;
+  if (now - open > limit) return true;
+  return std::nullopt;
+}
+
+namespace {
+// raise()'s rule for the rules judged once, at arrival: several may break, none twice.
+constexpr char kImmediate = 0;
+}  // namespace
+
+bool needs_customer(Kind k) {
+  return k == Kind::kSale || k == Kind::kRefund || k == Kind::kVoid || k == Kind::kNoSale;
+}
+
+ExceptionRules::ExceptionRules(TransactionStore& store, RaiseFn raise, WallTime started,
+                               MotionFn motion)
+    : store_(store), raise_(std::move(raise)), motion_(std::move(motion)), swept_until_(started) {}
+
+ExceptionRules::~ExceptionRules() = default;
+
+void ExceptionRules::raise(const Transaction& t, const TillConfig& till, char rule,
+                           const std::string& reason, std::vector<std::string>& out) {
+  if (rule != kImmediate) {
+    std::lock_guard lock(mu_);
+    if (!raised_.insert({t.id, rule}).second) return;
+    // Bounded: a rule is judged within a day of its moment, so the oldest ids can go.
+    if (raised_.size() > 100'000) raised_.erase(raised_.begin());
+  }
+  const std::string text =
+      "till " + till.id + ": " + reason + " (transaction " + std::to_string(t.id) + ")";
+  for (const std::string& camera : till.cameras) raise_(camera, t.moment, text);
+  out.push_back(reason);
+}
+
+void ExceptionRules::judge_drawer_open(const Transaction& open, const TillConfig& till,
+                                       WallTime now, std::vector<std::string>& out) {
+  const auto limit = till.rules.drawer_open_limit;
+  if (limit.count() == 0 || open.kind != Kind::kDrawerOpen) return;
+  const bool closed = !store_.between(till.id, open.moment - WallDuration(1), open.moment + limit,
+                                      Kind::kDrawerClose)
+                           .empty();
+  if (drawer_left_open(open.moment, closed, now, limit).value_or(false)) {
+    raise(open, till, 'd', "drawer open longer than " + std::to_string(limit.count()) + " s", out);
+  }
+}
+
+void ExceptionRules::judge_customer(const Transaction& t, const TillConfig& till, WallTime now,
+                                    std::vector<std::string>& out) {
+  const TillRules& r = till.rules;
+  if (r.customer_zone.empty() || !motion_ || till.cameras.empty() || !needs_customer(t.kind)) {
+    return;
+  }
+  if (now < t.moment + r.customer_window + kMotionSettle) return;  // the sweep judges it later
+  if (!motion_(till.cameras.front(), r.customer_zone, t.moment - r.customer_window,
+               t.moment + r.customer_window)) {
+    raise(t, till, 'c',
+          std::string(kind_name(t.kind)) + " with no motion in zone " + r.customer_zone + " within " +
+              std::to_string(r.customer_window.count()) + " s",
+          out);
+  }
+}
 
 std::vector<std::string> ExceptionRules::judge(const Transaction& t, const TillConfig& till,
-                                               const TimeZone& tz) {
+                                               const TimeZone& tz, WallTime now) {
   int burst = 0;
   if (till.rules.burst_count > 0 && (t.kind == Kind::kRefund || t.kind == Kind::kVoid)) {
     burst = store_.count_refunds_and_voids(t.till_id, t.moment - till.rules.burst_window, t.moment);
@@ -53,13 +114,57 @@ std::vector<std::string> ExceptionRules::judge(const Transaction& t, const TillC
   const auto since_midnight = local.time_since_epoch() % std::chrono::days(1);
   const auto minute = std::chrono::floor<std::chrono::minutes>(
       since_midnight < WallDuration::zero() ? since_midnight + std::chrono::days(1) : since_midnight);
-  auto reasons = broken_rules(till.rules, t, burst, minute);
-  for (const std::string& reason : reasons) {
-    const std::string text = "till " + till.id + ": " + reason + " (transaction " +
-                             std::to_string(t.id) + ")";
-    for (const std::string& camera : till.cameras) raise_(camera, t.moment, text);
+  std::vector<std::string> out;
+  for (const std::string& reason : broken_rules(till.rules, t, burst, minute)) {
+    raise(t, till, kImmediate, reason, out);
   }
-  return reasons;
+  // A drawer posted late is judged now; a close judges the drawer it closes (a close after the
+  // limit: the sweep may have raised it already, raise() keeps it to one event).
+  judge_drawer_open(t, till, now, out);
+  if (t.kind == Kind::kDrawerClose && till.rules.drawer_open_limit.count() > 0) {
+    if (auto open = store_.latest(till.id, Kind::kDrawerOpen, t.moment)) {
+      judge_drawer_open(*open, till, now, out);
+    }
+  }
+  judge_customer(t, till, now, out);
+  return out;
+}
+
+std::vector<std::string> ExceptionRules::sweep(const Config& config, WallTime now) {
+  WallTime since;
+  {
+    std::lock_guard lock(mu_);
+    since = swept_until_;
+    swept_until_ = now;
+  }
+  std::vector<std::string> out;
+  if (now <= since) return out;
+  for (const TillConfig& till : config.tills) {
+    const TillRules& r = till.rules;
+    // Those whose limit passed since the last sweep; earlier ones were judged then, or when
+    // they arrived late.
+    if (r.drawer_open_limit.count() > 0) {
+      for (const Transaction& open : store_.between(till.id, since - r.drawer_open_limit,
+                                                    now - r.drawer_open_limit, Kind::kDrawerOpen)) {
+        judge_drawer_open(open, till, now, out);
+      }
+    }
+    if (!r.customer_zone.empty()) {
+      const auto wait = r.customer_window + kMotionSettle;
+      for (const Transaction& t : store_.between(till.id, since - wait, now - wait)) {
+        judge_customer(t, till, now, out);
+      }
+    }
+  }
+  return out;
+}
+
+void ExceptionRules::start(std::function<std::shared_ptr<const Config>()> config, const Clock& clock,
+                           ComponentRegistry* registry) {
+  thread_ = std::make_unique<SupervisedThread>(registry, ComponentId{"till-rules", "", ""}, "till-rules");
+  thread_->start([this, config = std::move(config), &clock] {
+    while (thread_->wait_for(std::chrono::seconds(1))) sweep(*config(), clock.wall_now());
+  });
 }
 
 }  // namespace vigil::transactions

@@ -19,6 +19,9 @@ namespace vigil::transactions {
 enum class Kind { kSale, kRefund, kVoid, kNoSale, kDrawerOpen, kDrawerClose };
 // How it was paid: "qr", "card", "cash", "other".
 enum class Method { kQr, kCard, kCash, kOther };
+// How many of each there are (summaries index arrays by them).
+constexpr size_t kKindCount = 6;
+constexpr size_t kMethodCount = 4;
 
 const char* kind_name(Kind k);
 std::optional<Kind> parse_kind(std::string_view name);

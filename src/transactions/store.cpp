@@ -3,13 +3,22 @@
 
 #include <nlohmann/json.hpp>
 
+#include <limits>
+
 #include "core/error.h"
 #include "transactions/card_mask.h"
 
 namespace vigil::transactions {
 namespace {
 
-constexpr int kMinSchema = 9;  // the till_transaction tables in catalog.cpp
+// The till_transaction tables with the text index keyed by moment (catalog.cpp's migration 13,
+// the 11th entry until migrations 11 and 12 are merged).
+constexpr int kMinSchema = 11;
+
+// The text index's rowid of a transaction (catalog.cpp, migration 13): ordered like
+// (moment, id), so a search walks it newest first.
+int64_t fts_key(int64_t moment_ms, int64_t id) { return moment_ms * 1048576 + id % 1048576; }
+
 
 const char* kColumns =
     "SELECT id, till_id, reference, till_time_ms, moment_ms, kind, method, total_minor, currency, "
@@ -190,9 +199,10 @@ std::vector<Stored> TransactionStore::add(const std::vector<Transaction>& batch,
           .bind(":text", t.receipt[i].text)
           .run();
     }
-    db_.prepare("INSERT INTO till_transaction_fts (rowid, body) VALUES (:id, :body)")
-        .bind(":id", t.id)
+    db_.prepare("INSERT INTO till_transaction_fts (rowid, body, tx) VALUES (:key, :body, :id)")
+        .bind(":key", fts_key(ms_since_epoch(t.moment), t.id))
         .bind(":body", search_body(t))
+        .bind(":id", t.id)
         .run();
     out.push_back({std::move(t), true});
   }
@@ -218,38 +228,109 @@ std::optional<Transaction> TransactionStore::get(int64_t id) {
 
 std::vector<Transaction> TransactionStore::find(const TransactionFilter& f) {
   // Fixed clauses with named parameters: only which clauses appear depends on the filter.
-  std::string sql = std::string(kColumns) + "WHERE 1";
-  if (f.tills) sql += " AND till_id IN (SELECT value FROM json_each(:tills))";
-  if (f.from) sql += " AND moment_ms >= :from";
-  if (f.to) sql += " AND moment_ms < :to";
-  if (f.kind) sql += " AND kind = :kind";
-  if (f.method) sql += " AND method = :method";
-  if (f.amount_from) sql += " AND total_minor >= :amount_from";
-  if (f.amount_to) sql += " AND total_minor <= :amount_to";
+  std::string where;
+  if (f.tills) where += " AND till_id IN (SELECT value FROM json_each(:tills))";
+  if (f.from) where += " AND moment_ms >= :from";
+  if (f.to) where += " AND moment_ms < :to";
+  if (f.kind) where += " AND kind = :kind";
+  if (f.method) where += " AND method = :method";
+  if (f.amount_from) where += " AND total_minor >= :amount_from";
+  if (f.amount_to) where += " AND total_minor <= :amount_to";
+  auto bind_filters = [&f](sql::Statement& st) {
+    if (f.tills) st.bind(":tills", nlohmann::json(*f.tills).dump());
+    if (f.from) st.bind(":from", ms_since_epoch(*f.from));
+    if (f.to) st.bind(":to", ms_since_epoch(*f.to));
+    if (f.kind) st.bind(":kind", std::string(kind_name(*f.kind)));
+    if (f.method) st.bind(":method", std::string(method_name(*f.method)));
+    if (f.amount_from) st.bind(":amount_from", *f.amount_from);
+    if (f.amount_to) st.bind(":amount_to", *f.amount_to);
+  };
   const std::string q = fts_query(f.text);
-  if (!q.empty()) {
-    sql += " AND id IN (SELECT rowid FROM till_transaction_fts WHERE till_transaction_fts MATCH :q)";
-  }
-  if (f.before_id) {
-    sql +=
-        " AND (moment_ms, id) < (SELECT moment_ms, id FROM till_transaction WHERE id = :before)";
-  }
-  sql += " ORDER BY moment_ms DESC, id DESC LIMIT :limit";
   std::lock_guard lock(mu_);
-  auto st = db_.prepare(sql);
-  if (f.tills) st.bind(":tills", nlohmann::json(*f.tills).dump());
-  if (f.from) st.bind(":from", ms_since_epoch(*f.from));
-  if (f.to) st.bind(":to", ms_since_epoch(*f.to));
-  if (f.kind) st.bind(":kind", std::string(kind_name(*f.kind)));
-  if (f.method) st.bind(":method", std::string(method_name(*f.method)));
-  if (f.amount_from) st.bind(":amount_from", *f.amount_from);
-  if (f.amount_to) st.bind(":amount_to", *f.amount_to);
-  if (!q.empty()) st.bind(":q", q);
-  if (f.before_id) st.bind(":before", *f.before_id);
-  st.bind(":limit", int64_t{f.limit});
+  std::optional<std::pair<int64_t, int64_t>> before;  // (moment_ms, id) of before_id
+  if (f.before_id) {
+    auto st = db_.prepare("SELECT moment_ms, id FROM till_transaction WHERE id = :id");
+    st.bind(":id", *f.before_id);
+    if (!st.step()) return {};
+    before = {st.int64("moment_ms"), st.int64("id")};
+  }
   std::vector<Transaction> out;
-  while (st.step()) out.push_back(read_row(st));
+  if (q.empty()) {
+    std::string sql = std::string(kColumns) + "WHERE 1" + where;
+    if (before) sql += " AND (moment_ms, id) < (:before_moment, :before_id)";
+    sql += " ORDER BY moment_ms DESC, id DESC LIMIT :limit";
+    auto st = db_.prepare(sql);
+    bind_filters(st);
+    if (before) st.bind(":before_moment", before->first).bind(":before_id", before->second);
+    st.bind(":limit", int64_t{f.limit});
+    while (st.step()) out.push_back(read_row(st));
+  } else {
+    // Text: the index's matches newest first (its rowid is ordered like (moment, id)), each
+    // joined to its row and kept if the other filters pass, up to a page. A page costs the
+    // matches read until it is full, not every match in the store (a common word over a year
+    // is millions); the time range narrows the walk inside the index.
+    int64_t hi = std::numeric_limits<int64_t>::max();  // exclusive
+    int64_t lo = std::numeric_limits<int64_t>::min();
+    if (f.to) hi = fts_key(ms_since_epoch(*f.to), 0);
+    if (before) hi = std::min(hi, fts_key(before->first, before->second));
+    if (f.from) lo = fts_key(ms_since_epoch(*f.from), 0);
+    std::string sql = std::string(kColumns) +
+                      "JOIN till_transaction_fts f ON f.tx = till_transaction.id "
+                      "WHERE till_transaction_fts MATCH :q AND f.rowid < :hi AND f.rowid >= :lo" +
+                      where + " ORDER BY f.rowid DESC LIMIT :limit";
+    auto st = db_.prepare(sql);
+    bind_filters(st);
+    st.bind(":q", q).bind(":hi", hi).bind(":lo", lo).bind(":limit", int64_t{f.limit});
+    while (st.step()) out.push_back(read_row(st));
+  }
   for (Transaction& t : out) load_items(t);
+  return out;
+}
+
+Summary TransactionStore::summarize(const std::string& till, WallTime from, WallTime to,
+                                    const std::string& event_camera) {
+  std::lock_guard lock(mu_);
+  Summary out;
+  // Grouped in SQL: one pass over the till's index range, whatever the size of the store.
+  auto st = db_.prepare(
+      "SELECT kind, method, count(*) AS n, coalesce(sum(total_minor), 0) AS total "
+      "FROM till_transaction WHERE till_id = :till AND moment_ms >= :from AND moment_ms < :to "
+      "GROUP BY kind, method");
+  st.bind(":till", till).bind(":from", ms_since_epoch(from)).bind(":to", ms_since_epoch(to));
+  while (st.step()) {
+    const auto kind = parse_kind(st.text("kind"));
+    if (!kind) continue;  // the store writes only known kinds
+    const int64_t n = st.int64("n"), total = st.int64("total");
+    out.count += n;
+    Tally& k = out.by_kind[static_cast<size_t>(*kind)];
+    k.count += n;
+    k.total_minor += total;
+    const auto method = st.is_null("method") ? std::nullopt : parse_method(st.text("method"));
+    MethodTally& m = method ? out.by_method[static_cast<size_t>(*method)] : out.no_method;
+    m.count += n;
+    if (*kind == Kind::kSale) m.sales_minor += total;
+    if (*kind == Kind::kRefund) m.refunds_minor += total;
+  }
+  out.net_minor = out.by_kind[static_cast<size_t>(Kind::kSale)].total_minor -
+                  out.by_kind[static_cast<size_t>(Kind::kRefund)].total_minor;
+  if (event_camera.empty()) return out;
+  // ExceptionRules raises one event per camera of the till with the reason "till <id>: ...":
+  // counting those on the first camera counts each exception once. substr, not LIKE: '_' is
+  // allowed in till ids and is a LIKE wildcard.
+  const std::string prefix = "till " + till + ": ";
+  auto ev = db_.prepare(
+      "SELECT id, start_ms, close_reason FROM event WHERE camera_id = :camera AND start_ms >= :from "
+      "AND start_ms < :to AND type = 'transaction' AND substr(close_reason, 1, :n) = :prefix "
+      "ORDER BY start_ms, id");
+  ev.bind(":camera", event_camera)
+      .bind(":from", ms_since_epoch(from))
+      .bind(":to", ms_since_epoch(to))
+      .bind(":n", static_cast<int64_t>(prefix.size()))
+      .bind(":prefix", prefix);
+  while (ev.step()) {
+    out.exceptions.push_back(
+        {ev.int64("id"), wall_from_ms(ev.int64("start_ms")), ev.text("close_reason")});
+  }
   return out;
 }
 
@@ -262,6 +343,29 @@ int TransactionStore::count_refunds_and_voids(const std::string& till, WallTime 
   st.bind(":till", till).bind(":from", ms_since_epoch(from)).bind(":to", ms_since_epoch(to));
   st.step();
   return static_cast<int>(st.int64("n"));
+}
+
+std::vector<Transaction> TransactionStore::between(const std::string& till, WallTime from,
+                                                  WallTime to, std::optional<Kind> kind) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare(std::string(kColumns) +
+                        "WHERE till_id = :till AND moment_ms > :from AND moment_ms <= :to " +
+                        (kind ? "AND kind = :kind " : "") + "ORDER BY moment_ms, id");
+  st.bind(":till", till).bind(":from", ms_since_epoch(from)).bind(":to", ms_since_epoch(to));
+  if (kind) st.bind(":kind", std::string(kind_name(*kind)));
+  std::vector<Transaction> out;
+  while (st.step()) out.push_back(read_row(st));
+  return out;
+}
+
+std::optional<Transaction> TransactionStore::latest(const std::string& till, Kind kind, WallTime at) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare(std::string(kColumns) +
+                        "WHERE till_id = :till AND moment_ms <= :at AND kind = :kind "
+                        "ORDER BY moment_ms DESC, id DESC LIMIT 1");
+  st.bind(":till", till).bind(":at", ms_since_epoch(at)).bind(":kind", std::string(kind_name(kind)));
+  if (!st.step()) return std::nullopt;
+  return read_row(st);
 }
 
 std::optional<WallTime> TransactionStore::oldest_footage(const std::vector<std::string>& cameras) {

@@ -6,6 +6,7 @@
 // a Catalog has migrated the file.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -43,6 +44,39 @@ struct Stored {
   bool created = false;
 };
 
+// How many transactions and how much money, in minor units.
+struct Tally {
+  int64_t count = 0;
+  int64_t total_minor = 0;  // sum of the totals (refunds are positive amounts too)
+  bool operator==(const Tally&) const = default;
+};
+
+// One payment method's share of a summary: every transaction with it counts, its sales and
+// refunds are summed apart (net = sales - refunds).
+struct MethodTally {
+  int64_t count = 0;
+  int64_t sales_minor = 0;
+  int64_t refunds_minor = 0;
+  bool operator==(const MethodTally&) const = default;
+};
+
+// An exception raised for a till (an event of type "transaction" on its first camera).
+struct RaisedException {
+  int64_t event_id = 0;
+  WallTime at;
+  std::string reason;  // the event's close_reason: "till t1: refund of 60.00 above 50.00 (...)"
+};
+
+// A till's transactions with from <= moment < to (one local day for the summary API).
+struct Summary {
+  int64_t count = 0;
+  int64_t net_minor = 0;  // sales minus refunds
+  std::array<Tally, kKindCount> by_kind{};            // indexed by Kind
+  std::array<MethodTally, kMethodCount> by_method{};  // indexed by Method
+  MethodTally no_method;                              // transactions without a method
+  std::vector<RaisedException> exceptions;            // oldest first
+};
+
 class TransactionStore {
  public:
   // Opens vigil.db (already migrated by Catalog). Throws Error if the schema is too old.
@@ -56,8 +90,20 @@ class TransactionStore {
   std::optional<Transaction> get(int64_t id);
   // Newest first by (moment, id), with line items (not receipt lines: get() has them).
   std::vector<Transaction> find(const TransactionFilter& f);
+  // The till's transactions with from <= moment < to, counted and summed by kind and method,
+  // and the exceptions raised for it in that time: events of type "transaction" on
+  // `event_camera` (the till's first camera; "" = none) whose reason names the till. On the
+  // till's index and the events' (camera, start) index: a year-old store costs what a new one does.
+  Summary summarize(const std::string& till, WallTime from, WallTime to,
+                    const std::string& event_camera);
   // Refunds and voids of `till` with from < moment <= to (the burst rule). On the till's index.
   int count_refunds_and_voids(const std::string& till, WallTime from, WallTime to);
+  // The till's transactions with from < moment <= to, oldest first, of `kind` (any when
+  // nullopt); rows without line items. On the till's index (the delayed rules' sweep).
+  std::vector<Transaction> between(const std::string& till, WallTime from, WallTime to,
+                                   std::optional<Kind> kind = std::nullopt);
+  // The till's latest transaction of `kind` with moment <= at.
+  std::optional<Transaction> latest(const std::string& till, Kind kind, WallTime at);
   // The start of the oldest footage (segments not being deleted) of any of `cameras`; nullopt
   // when none has footage. On the segments' (camera, start) index.
   std::optional<WallTime> oldest_footage(const std::vector<std::string>& cameras);

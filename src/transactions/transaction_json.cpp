@@ -1,6 +1,7 @@
 // Transactions as JSON (transaction_json.h).
 #include "transactions/transaction_json.h"
 
+#include <array>
 #include <ctime>
 #include <regex>
 
@@ -218,6 +219,90 @@ json to_json(const Transaction& t, bool with_receipt) {
     out["receipt"] = lines;
   }
   return out;
+}
+
+namespace {
+
+constexpr std::array<Kind, kKindCount> kAllKinds = {Kind::kSale,   Kind::kRefund,     Kind::kVoid,
+                                                    Kind::kNoSale, Kind::kDrawerOpen, Kind::kDrawerClose};
+constexpr std::array<Method, kMethodCount> kAllMethods = {Method::kQr, Method::kCard, Method::kCash,
+                                                          Method::kOther};
+
+nlohmann::json method_json(const MethodTally& m) {
+  return {{"count", m.count}, {"sales_minor", m.sales_minor}, {"refunds_minor", m.refunds_minor}};
+}
+
+// RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled. A leading
+// =, +, - or @ would make a spreadsheet run the text as a formula: such a text gets a ' first.
+std::string csv_field(const std::string& s) {
+  std::string v = s;
+  if (!v.empty() && (v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@')) v = "'" + v;
+  if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+nlohmann::json to_json(const SummaryRow& r) {
+  const Summary& s = r.summary;
+  nlohmann::json kinds = nlohmann::json::object();
+  for (Kind k : kAllKinds) {
+    const Tally& t = s.by_kind[static_cast<size_t>(k)];
+    kinds[kind_name(k)] = {{"count", t.count}, {"total_minor", t.total_minor}};
+  }
+  nlohmann::json methods = nlohmann::json::object();
+  for (Method m : kAllMethods) methods[method_name(m)] = method_json(s.by_method[static_cast<size_t>(m)]);
+  methods["none"] = method_json(s.no_method);
+  nlohmann::json exceptions = nlohmann::json::array();
+  for (const RaisedException& e : s.exceptions) {
+    exceptions.push_back({{"event_id", e.event_id}, {"at_ms", ms_since_epoch(e.at)}, {"reason", e.reason}});
+  }
+  return {{"till", r.till_id},
+          {"till_name", r.till_name},
+          {"day", r.day},
+          {"from_ms", ms_since_epoch(r.from)},
+          {"to_ms", ms_since_epoch(r.to)},
+          {"count", s.count},
+          {"net_minor", s.net_minor},
+          {"by_kind", kinds},
+          {"by_method", methods},
+          {"exceptions", static_cast<int64_t>(s.exceptions.size())},
+          {"exception_events", exceptions}};
+}
+
+std::string summary_csv_header() {
+  std::string h = "till,till_name,day,from_ms,to_ms,count,net_minor";
+  for (Kind k : kAllKinds) h += std::string(",") + kind_name(k) + "_count," + kind_name(k) + "_minor";
+  auto method_columns = [&h](const std::string& m) {
+    h += "," + m + "_count," + m + "_sales_minor," + m + "_refunds_minor";
+  };
+  for (Method m : kAllMethods) method_columns(method_name(m));
+  method_columns("none");
+  return h + ",exceptions\r\n";
+}
+
+std::string to_csv(const SummaryRow& r) {
+  const Summary& s = r.summary;
+  std::string line = csv_field(r.till_id) + "," + csv_field(r.till_name) + "," + r.day + "," +
+                     std::to_string(ms_since_epoch(r.from)) + "," +
+                     std::to_string(ms_since_epoch(r.to)) + "," + std::to_string(s.count) + "," +
+                     std::to_string(s.net_minor);
+  for (Kind k : kAllKinds) {
+    const Tally& t = s.by_kind[static_cast<size_t>(k)];
+    line += "," + std::to_string(t.count) + "," + std::to_string(t.total_minor);
+  }
+  auto method_values = [&line](const MethodTally& m) {
+    line += "," + std::to_string(m.count) + "," + std::to_string(m.sales_minor) + "," +
+            std::to_string(m.refunds_minor);
+  };
+  for (Method m : kAllMethods) method_values(s.by_method[static_cast<size_t>(m)]);
+  method_values(s.no_method);
+  return line + "," + std::to_string(s.exceptions.size()) + "\r\n";
 }
 
 }  // namespace vigil::transactions

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/time.h"
+#include "transactions/store.h"
 #include "transactions/transaction.h"
 
 namespace vigil::transactions {
@@ -34,5 +35,20 @@ std::optional<int64_t> parse_amount_minor(const std::string& text);
 
 // A stored transaction as the API answers it; the receipt lines only when `with_receipt`.
 nlohmann::json to_json(const Transaction& t, bool with_receipt);
+
+// One till's day in the daily summary (GET /api/transactions/summary, docs/transactions.md).
+struct SummaryRow {
+  std::string till_id;
+  std::string till_name;
+  std::string day;  // the local day, "2026-12-01"
+  WallTime from;    // its local midnight
+  WallTime to;      // the next local midnight
+  Summary summary;
+};
+nlohmann::json to_json(const SummaryRow& r);
+// The CSV download: the header line, then one line per row (RFC 4180, CRLF line ends), with the
+// same figures as the JSON flattened into columns.
+std::string summary_csv_header();
+std::string to_csv(const SummaryRow& r);
 
 }  // namespace vigil::transactions

@@ -3,15 +3,20 @@ and batches (all or nothing, idempotent on the till's reference), wrong input is
 the field, an unknown till a 404, another till's a 403 and any other route a 403; card numbers
 come back masked; a search finds a transaction by amount and words; a refund above the till's
 limit raises an event of type "transaction"; a provider webhook is taken with a good HMAC
-signature and refused with a bad one, keeping none of the payer's data. The cameras are never
-reached: transactions need only the configuration and the catalog."""
+signature and refused with a bad one, keeping none of the payer's data; the daily summary
+(JSON and CSV). Those cameras are never reached: transactions need only the configuration and
+the catalog. TransactionClip records a real test camera and exports a transaction's clip: the
+MP4 has the receipt as a mov_text subtitle track (ffprobe), the video copied as it was."""
 import hashlib
 import hmac
 import json
+import os
 import subprocess
+import tempfile
+import time
 import unittest
 
-from harness import VIGIL_BIN, TestCase, Vigil
+from harness import VIGIL_BIN, RtspCamera, TestCase, Vigil, decode_errors, make_clip
 from test_serve import Client
 
 CAMERAS = [{"id": "counter", "url": "rtsp://127.0.0.1:9/counter"},
@@ -138,6 +143,41 @@ class Transactions(TestCase):
         self.assertEqual(events[0]["camera"], "counter")
         self.assertEqual(events[0]["start_ms"], refund["moment_ms"])
         self.assertIn("refund of 60.00 above 50.00", events[0]["close_reason"])
+        # The daily summary: counts and totals by kind and method, and the exception raised.
+        status, _, summary, _ = self.admin.request(
+            "GET", "/api/transactions/summary?till=t1&day=2026-12-01")
+        self.assertEqual(status, 200, summary)
+        [day] = summary["days"]
+        self.assertEqual((day["till"], day["day"], day["count"]), ("t1", "2026-12-01", 4))
+        self.assertEqual(day["by_kind"]["sale"], {"count": 3, "total_minor": 2300})
+        self.assertEqual(day["by_kind"]["refund"], {"count": 1, "total_minor": 6000})
+        self.assertEqual(day["net_minor"], 2300 - 6000)
+        self.assertEqual(day["by_method"]["qr"],
+                         {"count": 4, "sales_minor": 2300, "refunds_minor": 6000})
+        self.assertEqual(day["exceptions"], 1)
+        self.assertEqual(day["exception_events"][0]["event_id"], events[0]["id"])
+        # ...as CSV (format=csv or Accept: text/csv), a download with a file name.
+        status, headers, _, data = self.admin.request(
+            "GET", "/api/transactions/summary?from_day=2026-11-30&to_day=2026-12-01",
+            headers={"Accept": "text/csv"})
+        self.assertEqual(status, 200, data)
+        self.assertTrue(headers["Content-Type"].startswith("text/csv"), headers)
+        self.assertIn('filename="vigil-transactions-all-2026-11-30_2026-12-01.csv"',
+                      headers["Content-Disposition"])
+        lines = data.decode().split("\r\n")
+        header = lines[0].split(",")
+        rows = [dict(zip(header, line.split(","))) for line in lines[1:] if line]
+        self.assertEqual([(r["till"], r["day"], r["count"]) for r in rows],
+                         [("t1", "2026-11-30", "0"), ("t1", "2026-12-01", "4"),
+                          ("t2", "2026-11-30", "0"), ("t2", "2026-12-01", "0")])
+        self.assertEqual((rows[1]["refund_minor"], rows[1]["exceptions"]), ("6000", "1"))
+        status, _, body, _ = self.admin.request("GET", "/api/transactions/summary?day=2026-13-01")
+        self.assertEqual(status, 400, body)
+        status, _, body, _ = self.admin.request("GET", "/api/transactions/summary?till=t9&day=2026-12-01")
+        self.assertEqual(status, 404, body)
+        self.assertIn("transactions_summary",
+                      [a["action"] for a in self.v.query("SELECT action FROM audit")])
+
         # Nowhere in the catalog or the log is the card number whole.
         dump = subprocess.run(["sqlite3", self.v.data + "/vigil.db", ".dump"],
                               capture_output=True, text=True, timeout=60).stdout
@@ -181,6 +221,78 @@ class Transactions(TestCase):
         status, _, got, _ = anon.request("POST", "/api/transactions/webhook/t9", body,
                                          headers=headers)
         self.assertEqual(status, 404, got)
+
+
+
+
+
+class TransactionClip(unittest.TestCase):
+    """One camera recording 10 s segments; a transaction in the middle of a closed one."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls._tmp = tempfile.TemporaryDirectory(prefix="vigil-it-")
+        cls.cam = RtspCamera({"counter": make_clip("h264", "--codec", "h264", "--seconds", "20")})
+        cls.v = Vigil(cls._tmp.name, [{"id": "counter", "url": cls.cam.url("counter")}],
+                      segment_seconds=10,
+                      extra_toml='[[till]]\nid = "t1"\ncameras = ["counter"]\n').start()
+        try:
+            r = subprocess.run([VIGIL_BIN, "-c", cls.v.config, "user", "add", "root", "--role",
+                                "admin"], input="root-password\n", capture_output=True,
+                               text=True, timeout=60)
+            assert r.returncode == 0, r.stderr
+            cls.closed = cls.v.wait_for(
+                lambda: [s for s in cls.v.segments("counter") if s["state"] == "closed"] or None,
+                90, "a closed segment of counter")
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.v.stop()
+        cls.cam.close()
+        cls._tmp.cleanup()
+
+    def test_clip_has_the_receipt_as_a_subtitle_track(self):
+        c = Client(self.v.web_url())
+        self.assertEqual(c.login("root", "root-password")[0], 200)
+        seg = self.closed[0]
+        moment = (seg["wall_start_ms"] + seg["wall_end_ms"]) // 2
+        status, _, t, _ = c.request("POST", "/api/transactions", {
+            "till": "t1", "time_ms": moment, "kind": "sale", "method": "qr", "total_minor": 2000,
+            "currency": "EUR", "reference": "CLIP-1",
+            "items": [{"text": "Flat white", "quantity": 2, "unit_minor": 1000}]})
+        self.assertEqual(status, 201, t)
+        status, headers, job, _ = c.request("POST", "/api/transactions/%d/clip" % t["id"])
+        self.assertEqual(status, 202, job)
+        self.assertEqual(job["camera"], "counter")
+        deadline = time.time() + 60
+        while job["state"] in ("queued", "running") and time.time() < deadline:
+            time.sleep(0.3)
+            job = c.request("GET", "/api/exports/%d" % job["id"])[2]
+        self.assertEqual(job["state"], "done", job)
+        status, _, _, data = c.request("GET", job["file"])
+        self.assertEqual(status, 200)
+        path = os.path.join(self._tmp.name, "transaction.mp4")
+        with open(path, "wb") as f:
+            f.write(data)
+        self.assertEqual(decode_errors(path), "")
+        probe = json.loads(subprocess.run(
+            ["ffprobe", "-v", "error", "-show_streams", "-of", "json", path],
+            capture_output=True, text=True, timeout=60).stdout)
+        self.assertEqual(sorted(s["codec_name"] for s in probe["streams"]), ["h264", "mov_text"])
+        # The caption is the receipt, shown from the transaction's moment in the clip.
+        srt = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-map", "0:s", "-f", "srt",
+                              "-"], capture_output=True, text=True, timeout=60).stdout
+        self.assertIn("sale qr 20.00 EUR  #CLIP-1", srt)
+        self.assertIn("2 x Flat white  10.00", srt)
+        start = srt.splitlines()[1].split(" --> ")[0]  # "00:00:10,123"
+        h, m, rest = start.split(":")
+        at_s = int(h) * 3600 + int(m) * 60 + float(rest.replace(",", "."))
+        self.assertAlmostEqual(at_s, (moment - job["clip_start_ms"]) / 1000.0, delta=0.05)
+        audit = self.v.query("SELECT detail FROM audit WHERE action = 'export'")
+        self.assertTrue(any("transaction %d" % t["id"] in a["detail"] for a in audit), audit)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@
 #include <regex>
 
 #include "catalog/catalog.h"
+#include "catalog/event_store.h"
 #include "core/config.h"
 #include "core/error.h"
 #include "test_support.h"
@@ -351,6 +352,81 @@ TEST_F(StoreTest, APrintedReceiptIsStoredAtItsArrival) {
   EXPECT_EQ(got->receipt[2].text, "CARD ************1111");
 }
 
+TEST_F(StoreTest, SummarizesADayByKindAndMethodWithItsExceptions) {
+  Transaction refund = sale("t1", 150, 500, "R", Method::kCash);
+  refund.kind = Kind::kRefund;
+  Transaction drawer = sale("t1", 160, 0, "D");
+  drawer.kind = Kind::kDrawerOpen;
+  drawer.method.reset();
+  drawer.total_minor.reset();
+  store_.add({sale("t1", 100, 2000, "A", Method::kQr), sale("t1", 110, 1500, "B", Method::kCash),
+              sale("t1", 120, 700, "C", Method::kCash), refund, drawer,
+              sale("t1", 200, 9999, "late"),  // after the day
+              sale("t2", 120, 3000, "other till")},
+             now_);
+  EventStore events(dir_.path() / "vigil.db");
+  auto raise = [&events](const std::string& camera, int64_t at_s, const std::string& type,
+                         const std::string& reason) {
+    EventRow e;
+    e.camera_id = camera;
+    e.type = type;
+    e.start = e.end = e.peak_at = wall_from_ms(at_s * 1000);
+    const int64_t id = events.insert(e);
+    events.close(id, e.end, reason);
+    return id;
+  };
+  const int64_t mine = raise("counter", 150, "transaction", "till t1: refund of 5.00 above 1.00 (transaction 4)");
+  raise("door", 150, "transaction", "till t1: refund of 5.00 above 1.00 (transaction 4)");  // same, 2nd camera
+  raise("counter", 151, "transaction", "till t1x: no sale: drawer opened (transaction 9)");  // another till
+  raise("counter", 152, "motion", "ended");
+  raise("counter", 250, "transaction", "till t1: late (transaction 6)");  // after the day
+
+  const Summary s = store_.summarize("t1", wall_from_ms(100'000), wall_from_ms(200'000), "counter");
+  EXPECT_EQ(s.count, 5);
+  EXPECT_EQ(s.by_kind[static_cast<size_t>(Kind::kSale)], (Tally{3, 4200}));
+  EXPECT_EQ(s.by_kind[static_cast<size_t>(Kind::kRefund)], (Tally{1, 500}));
+  EXPECT_EQ(s.by_kind[static_cast<size_t>(Kind::kDrawerOpen)], (Tally{1, 0}));
+  EXPECT_EQ(s.by_kind[static_cast<size_t>(Kind::kVoid)], (Tally{0, 0}));
+  EXPECT_EQ(s.net_minor, 3700);
+  EXPECT_EQ(s.by_method[static_cast<size_t>(Method::kQr)], (MethodTally{1, 2000, 0}));
+  EXPECT_EQ(s.by_method[static_cast<size_t>(Method::kCash)], (MethodTally{3, 2200, 500}));
+  EXPECT_EQ(s.by_method[static_cast<size_t>(Method::kCard)], (MethodTally{}));
+  EXPECT_EQ(s.no_method, (MethodTally{1, 0, 0}));
+  ASSERT_EQ(s.exceptions.size(), 1u);
+  EXPECT_EQ(s.exceptions[0].event_id, mine);
+  EXPECT_EQ(s.exceptions[0].at, wall_from_ms(150'000));
+  // A till without cameras raises no events: none are looked for.
+  EXPECT_TRUE(store_.summarize("t1", wall_from_ms(100'000), wall_from_ms(200'000), "").exceptions.empty());
+  // An empty day is all zeros.
+  const Summary none = store_.summarize("t1", wall_from_ms(300'000), wall_from_ms(400'000), "counter");
+  EXPECT_EQ(none.count, 0);
+  EXPECT_EQ(none.net_minor, 0);
+
+  SummaryRow row{"t1", "Front, \"main\"", "1970-01-01", wall_from_ms(100'000), wall_from_ms(200'000), s};
+  const json j = to_json(row);
+  EXPECT_EQ(j["by_kind"]["sale"], (json{{"count", 3}, {"total_minor", 4200}}));
+  EXPECT_EQ(j["by_method"]["cash"], (json{{"count", 3}, {"sales_minor", 2200}, {"refunds_minor", 500}}));
+  EXPECT_EQ(j["by_method"]["none"]["count"], 1);
+  EXPECT_EQ(j["exceptions"], 1);
+  EXPECT_EQ(j["exception_events"][0]["event_id"], mine);
+  // The CSV has as many columns in every line as in its header, and quotes what needs it.
+  const std::string header = summary_csv_header(), line = to_csv(row);
+  auto columns = [](const std::string& l) {
+    int n = 1;
+    bool quoted = false;
+    for (char c : l) {
+      if (c == '"') quoted = !quoted;
+      if (c == ',' && !quoted) ++n;
+    }
+    return n;
+  };
+  EXPECT_EQ(columns(header), columns(line));
+  EXPECT_EQ(line.rfind("t1,\"Front, \"\"main\"\"\",1970-01-01,100000,200000,5,3700,3,4200,1,500,", 0), 0u) << line;
+  EXPECT_TRUE(line.ends_with(",1\r\n"));
+  row.till_name = "=HYPERLINK(1)";  // not a formula in a spreadsheet
+  EXPECT_NE(to_csv(row).find(",'=HYPERLINK(1),"), std::string::npos);
+}
+
 TEST(ExceptionRules, EachRuleOnItsOwn) {
   using std::chrono::minutes;
   TillRules r;
@@ -400,7 +476,7 @@ TEST_F(StoreTest, RulesRaiseAnEventOnEveryCameraOfTheTill) {
   std::vector<std::string> raised;
   ExceptionRules rules(store_, [&raised](const std::string& cam, WallTime at, const std::string& why) {
     raised.push_back(cam + "@" + std::to_string(ms_since_epoch(at)) + ": " + why);
-  });
+  }, now_);
   const auto tz = TimeZone::fixed(std::chrono::seconds(0));
   Transaction r1 = sale("t1", 1000, 100, "r1");
   r1.kind = Kind::kRefund;
@@ -409,8 +485,8 @@ TEST_F(StoreTest, RulesRaiseAnEventOnEveryCameraOfTheTill) {
   Transaction late = sale("t1", 1000 + 600, 100, "r3");  // 10 minutes after the first
   late.kind = Kind::kRefund;
   const auto s = store_.add({r1, r2, late}, now_);
-  EXPECT_TRUE(rules.judge(s[0].row, till, tz).empty());
-  EXPECT_EQ(rules.judge(s[1].row, till, tz),
+  EXPECT_TRUE(rules.judge(s[0].row, till, tz, now_).empty());
+  EXPECT_EQ(rules.judge(s[1].row, till, tz, now_),
             (std::vector<std::string>{"2 refunds and voids within 5 minutes"}));
   ASSERT_EQ(raised.size(), 2u);
   EXPECT_EQ(raised[0], "counter@1200000: till t1: 2 refunds and voids within 5 minutes (transaction " +
@@ -418,8 +494,152 @@ TEST_F(StoreTest, RulesRaiseAnEventOnEveryCameraOfTheTill) {
   EXPECT_EQ(raised[1].substr(0, 12), "door@1200000");
   // Ten minutes after the first refund and four after the void, the 5-minute window holds this
   // refund alone.
-  EXPECT_TRUE(rules.judge(s[2].row, till, tz).empty());
+  EXPECT_TRUE(rules.judge(s[2].row, till, tz, now_).empty());
   EXPECT_EQ(raised.size(), 2u);
+}
+
+TEST(ExceptionRules, DrawerLeftOpen) {
+  const WallTime open = wall_from_ms(1'000'000);
+  const std::chrono::seconds limit(60);
+  EXPECT_EQ(drawer_left_open(open, true, open + std::chrono::hours(1), limit), false);
+  EXPECT_EQ(drawer_left_open(open, false, open + std::chrono::seconds(60), limit), std::nullopt);
+  EXPECT_EQ(drawer_left_open(open, false, open + std::chrono::seconds(61), limit), true);
+  EXPECT_TRUE(needs_customer(Kind::kRefund));
+  EXPECT_FALSE(needs_customer(Kind::kDrawerClose));
+}
+
+TEST_F(StoreTest, ADrawerOpenTooLongIsRaisedOnceBySweepOrByItsClose) {
+  TillConfig till;
+  till.id = "t1";
+  till.cameras = {"counter"};
+  till.rules.drawer_open_limit = std::chrono::seconds(60);
+  Config config;
+  config.tills = {till};
+  std::vector<std::string> raised;
+  const WallTime start = wall_from_ms(1'000'000);
+  ExceptionRules rules(store_, [&raised](const std::string& cam, WallTime at, const std::string& why) {
+    raised.push_back(cam + "@" + std::to_string(ms_since_epoch(at) / 1000) + ": " + why);
+  }, start);
+  const auto tz = TimeZone::fixed(std::chrono::seconds(0));
+  auto drawer = [](int64_t at_s, Kind k, const std::string& ref) {
+    Transaction t = sale("t1", at_s, 0, ref);
+    t.kind = k;
+    return t;
+  };
+  // Opened at 1000 s and closed 30 s later: fine, whenever judged.
+  auto a = store_.add({drawer(1000, Kind::kDrawerOpen, "o1"), drawer(1030, Kind::kDrawerClose, "c1")}, start);
+  EXPECT_TRUE(rules.judge(a[0].row, till, tz, start).empty());
+  EXPECT_TRUE(rules.judge(a[1].row, till, tz, start).empty());
+  EXPECT_TRUE(rules.sweep(config, wall_from_ms(1'100'000)).empty());
+  // Opened at 1200 s, still open: not before 60 s have passed; then once, by the sweep; the close
+  // that comes at last raises nothing more.
+  auto b = store_.add({drawer(1200, Kind::kDrawerOpen, "o2")}, start);
+  EXPECT_TRUE(rules.judge(b[0].row, till, tz, wall_from_ms(1'200'000)).empty());
+  EXPECT_TRUE(rules.sweep(config, wall_from_ms(1'259'000)).empty());
+  EXPECT_EQ(rules.sweep(config, wall_from_ms(1'261'000)),
+            (std::vector<std::string>{"drawer open longer than 60 s"}));
+  EXPECT_TRUE(rules.sweep(config, wall_from_ms(1'300'000)).empty());
+  auto b2 = store_.add({drawer(1290, Kind::kDrawerClose, "c2")}, start);
+  EXPECT_TRUE(rules.judge(b2[0].row, till, tz, wall_from_ms(1'300'000)).empty());
+  ASSERT_EQ(raised.size(), 1u);
+  EXPECT_EQ(raised[0], "counter@1200: till t1: drawer open longer than 60 s (transaction " +
+                           std::to_string(b[0].row.id) + ")");
+  // Posted late, open and close in one batch 90 s apart: raised as it is judged on arrival,
+  // once, whatever judges it again (its close, the next sweep).
+  auto c = store_.add({drawer(1400, Kind::kDrawerOpen, "o3"), drawer(1490, Kind::kDrawerClose, "c3")}, start);
+  EXPECT_EQ(rules.judge(c[0].row, till, tz, wall_from_ms(1'600'000)).size(), 1u);
+  EXPECT_TRUE(rules.judge(c[1].row, till, tz, wall_from_ms(1'600'000)).empty());
+  EXPECT_TRUE(rules.sweep(config, wall_from_ms(1'600'000)).empty());
+  EXPECT_EQ(raised.size(), 2u);
+}
+
+TEST_F(StoreTest, ATransactionWithNobodyInTheCustomerZone) {
+  TillConfig till;
+  till.id = "t1";
+  till.cameras = {"counter", "door"};
+  till.rules.customer_zone = "customer";
+  till.rules.customer_window = std::chrono::seconds(20);
+  Config config;
+  config.tills = {till};
+  std::vector<std::string> raised;
+  std::vector<std::string> asked;
+  const WallTime start = wall_from_ms(1'000'000);
+  // Motion in "customer" on the counter camera from 1000 s to 1010 s.
+  ExceptionRules rules(
+      store_,
+      [&raised](const std::string& cam, WallTime at, const std::string& why) {
+        raised.push_back(cam + "@" + std::to_string(ms_since_epoch(at) / 1000) + ": " + why);
+      },
+      start,
+      [&asked](const std::string& camera, const std::string& zone, WallTime from, WallTime to) {
+        asked.push_back(camera + "/" + zone + " " + std::to_string(ms_since_epoch(from) / 1000) + "-" +
+                        std::to_string(ms_since_epoch(to) / 1000));
+        return camera == "counter" && zone == "customer" && from <= wall_from_ms(1'010'000) &&
+               to >= wall_from_ms(1'000'000);
+      });
+  const auto tz = TimeZone::fixed(std::chrono::seconds(0));
+  Transaction drawer = sale("t1", 1100, 0, "d");
+  drawer.kind = Kind::kDrawerOpen;  // not a customer's transaction: never judged
+  auto s = store_.add({sale("t1", 1025, 100, "seen"), sale("t1", 1100, 100, "nobody"), drawer}, start);
+  // At arrival the windows have not passed: nothing is judged yet.
+  for (const auto& x : s) EXPECT_TRUE(rules.judge(x.row, till, tz, wall_from_ms(1'026'000)).empty());
+  EXPECT_TRUE(asked.empty());
+  // 1025 s + 20 s + the settling time has passed at 1056 s: seen (motion until 1010 s, within 20 s).
+  EXPECT_TRUE(rules.sweep(config, wall_from_ms(1'056'000)).empty());
+  EXPECT_EQ(asked, (std::vector<std::string>{"counter/customer 1005-1045"}));
+  EXPECT_TRUE(rules.sweep(config, wall_from_ms(1'129'000)).empty());
+  EXPECT_EQ(rules.sweep(config, wall_from_ms(1'131'000)),
+            (std::vector<std::string>{"sale with no motion in zone customer within 20 s"}));
+  EXPECT_EQ(raised, (std::vector<std::string>{
+                        "counter@1100: till t1: sale with no motion in zone customer within 20 s (transaction " +
+                            std::to_string(s[1].row.id) + ")",
+                        "door@1100: till t1: sale with no motion in zone customer within 20 s (transaction " +
+                            std::to_string(s[1].row.id) + ")"}));
+  // A refund posted long after its moment is judged when it arrives, once.
+  Transaction refund = sale("t1", 1500, 100, "late");
+  refund.kind = Kind::kRefund;
+  auto r = store_.add({refund}, start);
+  EXPECT_EQ(rules.judge(r[0].row, till, tz, wall_from_ms(2'000'000)).size(), 1u);
+  EXPECT_TRUE(rules.sweep(config, wall_from_ms(2'000'000)).empty());
+  EXPECT_EQ(raised.size(), 4u);
+}
+
+TEST(TillConfig, CustomerZoneMustBeAZoneOfTheCounterCamera) {
+  const std::string cams = R"(
+data_dir = "/var/lib/vigil"
+[[camera]]
+id = "counter"
+url = "rtsp://127.0.0.1:9/c"
+[camera.analysis]
+enabled = true
+[[camera.zone]]
+name = "customer"
+points = [[0, 0], [0.5, 0], [0.5, 1]]
+[[camera]]
+id = "door"
+url = "rtsp://127.0.0.1:9/d"
+)";
+  auto load = [&cams](const std::string& rules, const std::string& cameras = "[\"counter\"]") {
+    return parse(cams + "[[till]]\nid = \"t1\"\ncameras = " + cameras + "\n[till.rules]\n" + rules);
+  };
+  const Config ok = load("customer_zone = \"customer\"\ncustomer_seconds = 15\ndrawer_open_seconds = 90");
+  EXPECT_EQ(ok.tills[0].rules.customer_zone, "customer");
+  EXPECT_EQ(ok.tills[0].rules.customer_window, std::chrono::seconds(15));
+  EXPECT_EQ(ok.tills[0].rules.drawer_open_limit, std::chrono::seconds(90));
+  auto error = [&load](const std::string& rules, const std::string& cameras = "[\"counter\"]") {
+    try {
+      load(rules, cameras);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("(accepted)");
+  };
+  EXPECT_NE(error("customer_zone = \"till\"").find("till[0].rules.customer_zone"), std::string::npos);
+  // The zone must be the first camera's, where the counter is.
+  EXPECT_NE(error("customer_zone = \"customer\"", "[\"door\", \"counter\"]").find("names no zone"),
+            std::string::npos);
+  EXPECT_NE(error("customer_seconds = 5").find("needs customer_zone"), std::string::npos);
+  EXPECT_NE(error("drawer_open_seconds = 0").find("drawer_open_seconds"), std::string::npos);
 }
 
 TEST(TransactionJson, ReadsTheSchemaAndNamesTheWrongField) {
