@@ -263,9 +263,14 @@ def build_year(db_path, tpl, a, end_ms):
 
 # Undo migrations 5 and 4 (catalog.cpp) on a copy of the year catalog, to time the first start
 # of a vigil that brings them to an archive made before them.
-# Migrations 6-8 (chain, holds and audit chain, token scopes) undone first: the timed
-# migrations below are 5 and 4 (6-8 add tables and columns on an archive without reading it).
+# Migrations 6-11 (chain, holds and audit chain, token scopes, till transactions, second factor,
+# text index by moment) undone first, newest first: the timed migrations below are 5 and 4 (the
+# later ones add tables and columns on an archive without reading it).
 UNDO_AFTER_5 = (
+    "DROP TABLE recovery_code; DROP TABLE user_totp; "
+    "DROP TABLE till_transaction_fts; DROP TABLE till_receipt_line; "
+    "DROP TABLE till_transaction_item; DROP TABLE till_transaction; "
+    "ALTER TABLE api_token DROP COLUMN tills; "
     "ALTER TABLE api_token DROP COLUMN scope; ALTER TABLE api_token DROP COLUMN expires_ms; "
     "DROP TABLE hold_camera; DROP TABLE hold; DROP TRIGGER audit_no_update; "
     "ALTER TABLE audit DROP COLUMN link; "

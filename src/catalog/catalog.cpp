@@ -535,7 +535,7 @@ const char* const kMigrations[] = {
       PRIMARY KEY (user_id, code_sha256)
     ) WITHOUT ROWID;
     )sql",
-    // 13 (tillcore; the 11th entry until 11 and 12 are merged): the transactions' text index
+    // 11: the transactions' text index
     // keyed by moment, so that a text search reads its newest matches first and stops at a
     // page (transactions/store.cpp, find) instead of collecting every match of the year and
     // sorting it. rowid = moment_ms * 2^20 + id mod 2^20 (ordered like (moment, id); unique

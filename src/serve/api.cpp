@@ -184,8 +184,6 @@ Api::Api(ConfigStore& configs, AccountStore& accounts, const Clock& clock, Statu
       transactions_api_(configs, accounts, auth_, clock, playback_),
       web_(configs.current()->http.web_root) {
   if (accounts_.user_count() == 0) setup_token_ = random_secret(24);
-  transactions_api_.set_still(
-      [this](const std::string& camera, WallTime at) { return playback_.still_at(camera, at); });
   const HttpSettings& http = configs.current()->http;
   if (std::find(http.allowed_hosts.begin(), http.allowed_hosts.end(), "*") ==
       http.allowed_hosts.end()) {

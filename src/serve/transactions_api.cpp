@@ -277,7 +277,7 @@ Response TransactionsApi::picture(Call& call) {
   }
   const std::string& camera = till->cameras.front();
   // Not audited row by row: a page of results asks for fifty; the search that listed them is.
-  std::optional<JpegImage> still = still_ ? still_(camera, t.moment) : std::nullopt;
+  std::optional<JpegImage> still = playback_.still_at(camera, t.moment);
   if (!still) {
     throw Error(ErrorCode::kNotFound, "no footage of camera " + camera + " at the moment of transaction " +
                                           std::to_string(t.id));

@@ -25,8 +25,6 @@ class TransactionsApi {
   // Called with every transaction this API stored (not those answered as stored before), after
   // the commit, on the request's thread: the exception rules (transactions/exception_rules.h).
   using StoredFn = std::function<void(const transactions::Transaction&)>;
-  // The still picture of a camera's footage at a moment (Playback::still_at).
-  using StillFn = std::function<std::optional<JpegImage>(const std::string& camera, WallTime at)>;
 
   // All must outlive the TransactionsApi.
   TransactionsApi(const ConfigStore& configs, AccountStore& accounts, Authenticator& auth,
@@ -38,7 +36,6 @@ class TransactionsApi {
   void on_stored(StoredFn fn) { on_stored_ = std::move(fn); }
   // Where the pictures of GET /api/transactions/{id}/picture.jpg come from. Set before the
   // server starts; without it that route answers 404.
-  void set_still(StillFn fn) { still_ = std::move(fn); }
   transactions::TransactionStore& store();
   // A receipt read by a till's printer tap: stored at its arrival (store_printed_receipt) and
   // judged by the till's rules like a posted transaction. For app to pass as the printer tap's
@@ -74,7 +71,6 @@ class TransactionsApi {
   const Clock& clock_;
   Playback& playback_;
   StoredFn on_stored_;
-  StillFn still_;
   std::mutex mu_;
   std::unique_ptr<transactions::TransactionStore> store_;
 };
