@@ -321,6 +321,9 @@ export interface Hold {
   created_by: string;
   released_ms: number | null;
   released_by: string | null;
+  // Bytes of each listed camera's footage that the hold covers now (0 once released); absent
+  // in the answer of POST /api/holds.
+  held_bytes?: Record<string, number>;
 }
 export interface NewHold {
   name: string;
@@ -484,7 +487,9 @@ export const api = {
   transactions: (q: TransactionQuery, signal?: AbortSignal) =>
     request<{ transactions: Transaction[]; next_before_id?: number }>('GET', `/api/transactions?${query({ ...q })}`, undefined, signal),
   transaction: (id: number) => request<Transaction>('GET', `/api/transactions/${id}`),
-  eventClip: (id: number) => request<ExportJob>('POST', `/api/events/${id}/clip`),
+  // evidence: an evidence bundle of the same range (a verifiable ZIP) instead of an MP4.
+  eventClip: (id: number, evidence = false) =>
+    request<ExportJob>('POST', `/api/events/${id}/clip${evidence ? '?evidence=true' : ''}`),
 };
 
 // A query string of the parameters that have a value.
