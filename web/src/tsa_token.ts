@@ -65,10 +65,12 @@ export async function checkTsaToken(token: Uint8Array, message: Uint8Array): Pro
   if (!Number.isFinite(time)) return fail('the RFC 3161 token has no readable time');
 
   // The signer's signature over the signed attributes, which carry the digest of the TSTInfo:
-  // any change to the time, the imprint or the signature fails here.
+  // any change to the time, the imprint or the signature fails here. (pkijs wants the stamped
+  // data for a TSTInfo and checks the imprint against it again.)
   let verified = false;
   try {
-    verified = signed.signerInfos.length === 1 && (await signed.verify({ signer: 0, checkChain: false }));
+    verified = signed.signerInfos.length === 1 &&
+      (await signed.verify({ signer: 0, checkChain: false, data: message.slice().buffer }));
   } catch {
     verified = false;
   }
