@@ -92,7 +92,8 @@ class Tsa(TestCase):
                                        "NULL", (missed[-1],)),
                    60, "tokens for the %d checkpoints made before this start" % len(missed))
         self.assertEqual(v.stop(), 0)
-        self.assertIn("made before this start", v.log())
+        self.assertRegex(v.log(), r"tsa: timestamping checkpoints at .*\([1-9]\d* made in the last "
+                                  r"24 h before this start looked at again\)")
 
         # A token moved onto another checkpoint is not for that checkpoint's message.
         c = sqlite3.connect(os.path.join(v.data, "vigil.db"))
