@@ -234,7 +234,6 @@ TEST_F(MqttTest, DiscoveryRetainedStateEventsAndAvailability) {
     mqtt.notify_problem(problem);
     ASSERT_TRUE(eventually([&] { return live.on("site/vigil/problems").size() == 1; }));
     EXPECT_EQ(live.on("site/vigil/yard/held_full").back().payload, "ON");
-    EXPECT_TRUE(live.on("site/vigil/yard/held_full").back().retained);
     const json pj = json::parse(live.on("site/vigil/problems")[0].payload);
     EXPECT_EQ(pj["problem"], "held_full");
     EXPECT_EQ(pj["state"], "start");
