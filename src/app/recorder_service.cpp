@@ -57,6 +57,29 @@ RecorderService::RecorderService(const Config& config, const Clock& clock,
   if (!fixed_.webhooks.empty()) {
     notifiers_->set_webhooks(std::make_unique<WebhookNotifier>(fixed_.webhooks, &components_));
   }
+  // A disk full of held footage stops recording: MQTT and webhooks carry one problem notice
+  // as a camera enters that state and one as it leaves it (storage.md, "Holds").
+  retention_->set_on_held_full([this](const std::string& camera, bool full, uint64_t free_bytes) {
+    ProblemNotice n;
+    n.kind = full ? ProblemNotice::Kind::kStart : ProblemNotice::Kind::kEnd;
+    n.problem = "held_full";
+    n.camera_id = camera;
+    {
+      std::lock_guard lock(mu_);
+      for (const auto& c : cameras_) {
+        if (c->config.id == camera) n.camera_name = c->config.name;
+      }
+    }
+    n.at = clock_.wall_now();
+    n.free_bytes = free_bytes;
+    n.message = full ? "camera " + camera + ": only " + std::to_string(free_bytes) +
+                           " bytes free and nothing left to delete but footage under an evidence "
+                           "hold: recording stops when the disk is full; release a hold or add "
+                           "space"
+                     : "camera " + camera + ": the disk is no longer full of held footage; "
+                                            "recording goes on";
+    notifiers_->notify_problem(n);
+  });
   mqtt_settings_ = fixed_.mqtt;
   webhook_settings_ = fixed_.webhooks;
   events_ = std::make_unique<EventEngine>(

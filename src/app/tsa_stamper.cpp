@@ -28,9 +28,15 @@ TsaStamper::TsaStamper(const TsaSettings& settings, Catalog& catalog, const Cloc
 TsaStamper::~TsaStamper() { stop(); }
 
 void TsaStamper::start() {
-  done_up_to_ = catalog_.last_checkpoint_id();
-  spdlog::info("tsa: timestamping checkpoints at {} every {} s", status_.url,
-               settings_.batch_period.count());
+  const int64_t last = catalog_.last_checkpoint_id();
+  done_up_to_ = settings_.backlog.count() > 0
+                    ? catalog_.checkpoint_backlog_start(clock_.wall_now() - settings_.backlog,
+                                                        settings_.backlog_max)
+                    : last;
+  spdlog::info("tsa: timestamping checkpoints at {} every {} s ({} made in the last {} h "
+               "before this start looked at again)",
+               status_.url, settings_.batch_period.count(), last - done_up_to_,
+               settings_.backlog.count());
   thread_.start([this] {
     std::chrono::milliseconds backoff{1000};
     std::chrono::milliseconds wait = settings_.batch_period;

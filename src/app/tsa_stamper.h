@@ -8,8 +8,13 @@
 // with a capped exponential backoff (1 s, 2 s, ... up to tsa_batch_seconds); a checkpoint
 // still without a token tsa_retry_seconds after it was made is kept untimestamped, counted,
 // and logged with the URL. status() feeds status.json and /metrics.
-// Checkpoints stored before the stamper started (vigil stopped, or tsa_url unset) are not
-// requested: a token made later proves less, and an archive's backlog would flood the TSA.
+// Checkpoints stored before the stamper started (vigil was stopped or restarted, or tsa_url
+// was unset) and still without a token are requested at start too, within a bound: those made
+// in the last tsa_backlog_hours, at most tsa_backlog_max of them (the newest). A token made
+// later proves less than one made at once (it proves existence at the TSA's later time), but
+// still more than none; the bound keeps an archive's backlog from flooding the TSA. The backlog
+// goes out in the normal batches, and, like any checkpoint older than tsa_retry_seconds, is
+// given up on (kept untimestamped) at the first failed request.
 #pragma once
 
 #include <cstdint>
@@ -43,7 +48,7 @@ class TsaStamper {
   TsaStamper(const TsaStamper&) = delete;
   TsaStamper& operator=(const TsaStamper&) = delete;
 
-  // Requests tokens for checkpoints stored from now on.
+  // Requests tokens for checkpoints stored from now on, and for the backlog (above).
   void start();
   void stop();
   TsaStatus status() const;

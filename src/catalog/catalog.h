@@ -225,6 +225,11 @@ class Catalog {
   std::vector<CheckpointRow> checkpoints_without_token(int64_t after_id, size_t limit);
   // The highest checkpoint id so far (0: none).
   int64_t last_checkpoint_id();
+  // Where the tsa stamper's queue starts (an `after_id` for checkpoints_without_token): just
+  // before the oldest of the newest `limit` checkpoints that was made at or after `since`;
+  // last_checkpoint_id() when none was. Reads at most `limit` rows, newest first on the
+  // primary key (checkpoints are stored in time order, so no index on time is needed).
+  int64_t checkpoint_backlog_start(WallTime since, int64_t limit);
   // Stores the token a TSA granted for checkpoint `id`; a row's only change ever.
   void set_checkpoint_tsa_token(int64_t id, const Bytes& token);
   // The newest checkpoint with a sequence below `sequence`, and the oldest at or after it; on

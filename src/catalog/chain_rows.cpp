@@ -200,6 +200,16 @@ int64_t Catalog::last_checkpoint_id() {
   return st.step() ? st.int64("id") : 0;
 }
 
+int64_t Catalog::checkpoint_backlog_start(WallTime since, int64_t limit) {
+  Reader r(*this);
+  auto st = r->prepare(
+      "SELECT COALESCE((SELECT MIN(id) - 1 FROM (SELECT id, wall_time_ms FROM checkpoint "
+      "ORDER BY id DESC LIMIT :limit) WHERE wall_time_ms >= :since), "
+      "(SELECT COALESCE(MAX(id), 0) FROM checkpoint)) AS id");
+  st.bind(":limit", limit).bind(":since", ms_since_epoch(since));
+  return st.step() ? st.int64("id") : 0;
+}
+
 void Catalog::set_checkpoint_tsa_token(int64_t id, const Bytes& token) {
   std::lock_guard lock(mu_);
   auto st = db_.prepare("UPDATE checkpoint SET tsa_token = :tsa WHERE id = :id");

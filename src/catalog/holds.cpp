@@ -145,24 +145,25 @@ std::vector<std::string> HoldStore::held_cameras() {
 }
 
 uint64_t HoldStore::held_bytes(const std::string& camera) {
-  const std::vector<HeldRange> ranges = held_ranges(camera);
-  std::lock_guard lock(mu_);
   uint64_t total = 0;
-  for (const HeldRange& r : ranges) {
-    // Segments last at most an hour (segment_seconds <= 3600): bounding the start from below
-    // keeps the read on the (camera, start, end, state) index, as Catalog's windows do.
-    auto st = db_.prepare(
-        "SELECT COALESCE(SUM(bytes), 0) AS bytes FROM segment WHERE camera_id = :camera "
-        "AND wall_start_ms < :to AND wall_start_ms >= :from_lo AND wall_end_ms > :from "
-        "AND state != 'deleting'");
-    st.bind(":camera", camera)
-        .bind(":to", ms_since_epoch(r.to))
-        .bind(":from_lo", ms_since_epoch(r.from) - 3'600'000 - 60'000)
-        .bind(":from", ms_since_epoch(r.from));
-    st.step();
-    total += static_cast<uint64_t>(st.int64("bytes"));
-  }
+  for (const HeldRange& r : held_ranges(camera)) total += bytes_in_range(camera, r.from, r.to);
   return total;
+}
+
+uint64_t HoldStore::bytes_in_range(const std::string& camera, WallTime from, WallTime to) {
+  std::lock_guard lock(mu_);
+  // Segments last at most an hour (segment_seconds <= 3600): bounding the start from below
+  // keeps the read on the (camera, start, end, state) index, as Catalog's windows do.
+  auto st = db_.prepare(
+      "SELECT COALESCE(SUM(bytes), 0) AS bytes FROM segment WHERE camera_id = :camera "
+      "AND wall_start_ms < :to AND wall_start_ms >= :from_lo AND wall_end_ms > :from "
+      "AND state != 'deleting'");
+  st.bind(":camera", camera)
+      .bind(":to", ms_since_epoch(to))
+      .bind(":from_lo", ms_since_epoch(from) - 3'600'000 - 60'000)
+      .bind(":from", ms_since_epoch(from));
+  st.step();
+  return static_cast<uint64_t>(st.int64("bytes"));
 }
 
 }  // namespace vigil

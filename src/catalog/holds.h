@@ -59,6 +59,9 @@ class HoldStore {
   // Bytes of the camera's segment rows (not being deleted) that overlap an active hold; on the
   // segment index, O(held segments).
   uint64_t held_bytes(const std::string& camera);
+  // Bytes of the camera's segment rows (not being deleted) that overlap [from, to): what one
+  // hold keeps of one camera (GET /api/holds). On the segment index, O(segments in the range).
+  uint64_t bytes_in_range(const std::string& camera, WallTime from, WallTime to);
 
  private:
   std::vector<Hold> read(sql::Statement& st);

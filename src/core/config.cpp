@@ -672,7 +672,8 @@ Config parse_config(const std::string& text, const std::string& source,
     if (!t) v.fail("integrity", Validator::describe(*n), "must be a table");
     v.only_keys(*t, "integrity",
                 {"checkpoint_seconds", "tsa_url", "tsa_ca", "tsa_timeout_seconds",
-                 "tsa_batch_seconds", "tsa_retry_seconds"});
+                 "tsa_batch_seconds", "tsa_retry_seconds", "tsa_backlog_hours",
+                 "tsa_backlog_max"});
     if (auto x = v.get_int(*t, "integrity.", "checkpoint_seconds", 1, 3600)) {
       c.checkpoint_period = std::chrono::seconds(*x);
     }
@@ -693,6 +694,12 @@ Config parse_config(const std::string& text, const std::string& source,
     }
     if (auto x = v.get_int(*t, "integrity.", "tsa_retry_seconds", 1, 7 * 86400)) {
       tsa.retry_for = secs(*x);
+    }
+    if (auto x = v.get_int(*t, "integrity.", "tsa_backlog_hours", 0, 30 * 24)) {
+      tsa.backlog = std::chrono::hours(*x);
+    }
+    if (auto x = v.get_int(*t, "integrity.", "tsa_backlog_max", 1, 1'000'000)) {
+      tsa.backlog_max = *x;
     }
   }
 

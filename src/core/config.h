@@ -269,6 +269,11 @@ struct TsaSettings {
   // tsa_retry_seconds: how long a checkpoint's token is retried before the checkpoint is kept
   // untimestamped (and counted, logged, reported).
   std::chrono::seconds retry_for{600};
+  // tsa_backlog_hours, tsa_backlog_max: at start, the checkpoints still without a token that
+  // were made at most this long ago, at most this many (the newest), are requested too (made
+  // while vigil was stopped or before tsa_url was set); 0 hours: none.
+  std::chrono::hours backlog{24};
+  int64_t backlog_max = 10'000;
   bool operator==(const TsaSettings&) const = default;
 };
 

@@ -24,4 +24,15 @@ nlohmann::json event_notice_json(const EventNotice& n) {
   return j;
 }
 
+nlohmann::json problem_notice_json(const ProblemNotice& n) {
+  return {{"problem", n.problem},
+          {"state", n.kind == ProblemNotice::Kind::kStart ? "start" : "end"},
+          {"camera", n.camera_id},
+          {"camera_name", n.camera_name},
+          {"at", format_iso8601(n.at)},
+          {"at_ms", ms_since_epoch(n.at)},
+          {"free_bytes", n.free_bytes},
+          {"message", n.message}};
+}
+
 }  // namespace vigil

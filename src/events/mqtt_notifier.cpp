@@ -9,15 +9,17 @@
 namespace vigil {
 namespace {
 
-constexpr const char* kTypes[] = {"motion", "tamper_covered", "tamper_defocused", "tamper_moved",
-                                  "signal_lost"};
+// Event types, and the problem "held_full" (ProblemNotice), which has a state topic and a Home
+// Assistant sensor per camera like them.
+constexpr const char* kTypes[] = {"motion",      "tamper_covered", "tamper_defocused",
+                                  "tamper_moved", "signal_lost",    "held_full"};
 constexpr int kQos = 1;
 
-// Home Assistant's device classes for binary sensors: "problem" for a lost signal (ON = a
-// problem), "tamper" for the tamper conditions.
+// Home Assistant's device classes for binary sensors: "problem" for a lost signal and a disk
+// full of held footage (ON = a problem), "tamper" for the tamper conditions.
 const char* device_class(const std::string& type) {
   if (type == "motion") return "motion";
-  if (type == "signal_lost") return "problem";
+  if (type == "signal_lost" || type == "held_full") return "problem";
   return "tamper";
 }
 
@@ -26,6 +28,7 @@ std::string type_title(const std::string& type) {
   if (type == "tamper_covered") return "Lens covered";
   if (type == "tamper_defocused") return "Defocused";
   if (type == "tamper_moved") return "View moved";
+  if (type == "held_full") return "Stopped: disk full of held footage";
   return "Signal lost";
 }
 
@@ -168,6 +171,7 @@ std::string MqttNotifier::discovery_topic(const std::string& camera,
 }
 std::string MqttNotifier::availability_topic() const { return s_.prefix + "/availability"; }
 std::string MqttNotifier::events_topic() const { return s_.prefix + "/events"; }
+std::string MqttNotifier::problems_topic() const { return s_.prefix + "/problems"; }
 
 void MqttNotifier::notify(const EventNotice& n) {
   const bool on = n.kind == EventNotice::Kind::kStart;
@@ -178,6 +182,17 @@ void MqttNotifier::notify(const EventNotice& n) {
   const SteadyTime deadline = clock_.steady_now() + s_.retry_for;
   enqueue({state_topic(n.camera_id, n.type), on ? "ON" : "OFF", true, deadline});
   enqueue({events_topic(), to_json_text(event_notice_json(n)), false, deadline});
+}
+
+void MqttNotifier::notify_problem(const ProblemNotice& n) {
+  const bool on = n.kind == ProblemNotice::Kind::kStart;
+  {
+    std::lock_guard lock(mu_);
+    state_[{n.camera_id, n.problem}] = on;  // republished at every connect, as event states are
+  }
+  const SteadyTime deadline = clock_.steady_now() + s_.retry_for;
+  enqueue({state_topic(n.camera_id, n.problem), on ? "ON" : "OFF", true, deadline});
+  enqueue({problems_topic(), to_json_text(problem_notice_json(n)), false, deadline});
 }
 
 void MqttNotifier::enqueue(Message m) {

@@ -1,6 +1,9 @@
 // Event notifications over MQTT (libmosquitto), shaped for Home Assistant:
 //   <prefix>/<camera>/<type>    "ON"/"OFF", retained, QoS 1: the state of each camera x type
 //   <prefix>/events             the event JSON (event_notice_json) at every start and end, QoS 1
+//   <prefix>/<camera>/held_full "ON"/"OFF", retained: the camera's recording is stopped by a disk
+//                               full of held footage (a problem, not an event; its own type)
+//   <prefix>/problems           the problem JSON (problem_notice_json) as it starts and ends, QoS 1
 //   <prefix>/availability       "online" retained at connect; "offline" as the last will and at
 //                               an orderly stop
 //   <discovery_prefix>/binary_sensor/<client_id>_<camera>/<type>/config
@@ -50,7 +53,7 @@ struct MqttStats {
 // Throws Error(kInvalidArgument) when libmosquitto refuses the TLS settings (unreadable CA file).
 void mqtt_configure_client(struct mosquitto* mosq, const MqttSettings& s);
 
-class MqttNotifier final : public EventNotifier {
+class MqttNotifier final : public EventNotifier, public ProblemNotifier {
  public:
   // `config.mqtt` must name a host; config.cameras get discovery and state topics.
   // Connecting starts at once and goes on in the background (the broker may be down).
@@ -61,6 +64,7 @@ class MqttNotifier final : public EventNotifier {
   MqttNotifier& operator=(const MqttNotifier&) = delete;
 
   void notify(const EventNotice& n) override;
+  void notify_problem(const ProblemNotice& n) override;
   // The cameras changed at run time: discovery and OFF states for added cameras, discovery
   // removed for removed ones (at once when connected; the next connect publishes all anyway).
   void set_cameras(const Config& next);
@@ -70,6 +74,7 @@ class MqttNotifier final : public EventNotifier {
   std::string discovery_topic(const std::string& camera, const std::string& type) const;
   std::string availability_topic() const;
   std::string events_topic() const;
+  std::string problems_topic() const;
 
  private:
   struct Message {

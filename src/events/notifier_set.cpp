@@ -40,6 +40,11 @@ void NotifierSet::notify(const EventNotice& n) {
   if (hooks) hooks->notify(n);
 }
 
+void NotifierSet::notify_problem(const ProblemNotice& n) {
+  if (auto mqtt = this->mqtt()) mqtt->notify_problem(n);
+  if (auto hooks = webhooks()) hooks->notify_problem(n);
+}
+
 void NotifierSet::set_mqtt(std::unique_ptr<MqttNotifier> next) {
   std::shared_ptr<MqttNotifier> old;
   {

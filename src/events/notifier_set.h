@@ -28,7 +28,7 @@
 
 namespace vigil {
 
-class NotifierSet final : public EventNotifier {
+class NotifierSet final : public EventNotifier, public ProblemNotifier {
  public:
   // The retiring thread's failures are reported in `components` (null: only logged).
   explicit NotifierSet(ComponentRegistry* components = nullptr);
@@ -37,6 +37,7 @@ class NotifierSet final : public EventNotifier {
   NotifierSet& operator=(const NotifierSet&) = delete;
 
   void notify(const EventNotice& n) override;
+  void notify_problem(const ProblemNotice& n) override;
 
   // null: no MQTT / no webhooks.
   void set_mqtt(std::unique_ptr<MqttNotifier> next);

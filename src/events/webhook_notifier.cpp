@@ -77,11 +77,24 @@ void WebhookNotifier::stop() {
 }
 
 void WebhookNotifier::notify(const EventNotice& n) {
-  const std::string body = to_json_text(event_notice_json(n));
-  const std::string kind = n.kind == EventNotice::Kind::kStart ? "start" : "end";
+  enqueue({to_json_text(event_notice_json(n)),
+           n.kind == EventNotice::Kind::kStart ? "start" : "end"},
+          [&](const WebhookTarget& c) {
+            return c.types.empty() ||
+                   std::find(c.types.begin(), c.types.end(), n.type) != c.types.end();
+          });
+}
+
+void WebhookNotifier::notify_problem(const ProblemNotice& n) {
+  enqueue({to_json_text(problem_notice_json(n)),
+           n.kind == ProblemNotice::Kind::kStart ? "problem_start" : "problem_end"},
+          [](const WebhookTarget&) { return true; });
+}
+
+void WebhookNotifier::enqueue(const Message& m,
+                              const std::function<bool(const WebhookTarget&)>& wants) {
   for (auto& t : targets_) {
-    const auto& types = t->config.types;
-    if (!types.empty() && std::find(types.begin(), types.end(), n.type) == types.end()) continue;
+    if (!wants(t->config)) continue;
     std::lock_guard lock(t->mu);
     if (t->stopping) {
       ++t->stats.dropped_stopped;
@@ -91,7 +104,7 @@ void WebhookNotifier::notify(const EventNotice& n) {
       ++t->stats.dropped_full;
       continue;
     }
-    t->queue.push_back({body, kind});
+    t->queue.push_back(m);
     t->cv.notify_one();
   }
 }

@@ -2,6 +2,10 @@
 // event JSON (event_notice_json) with
 //   X-Vigil-Signature: sha256=<hex HMAC-SHA256 of the body with the target's secret>
 //   X-Vigil-Event: start | end
+// and every problem (ProblemNotice) as the problem JSON (problem_notice_json) with
+//   X-Vigil-Event: problem_start | problem_end
+// to every target whatever its `types` (those name event types; a problem stops recording and
+// must reach whoever is told anything).
 // Each target has its own bounded queue and thread, so a slow or dead endpoint delays only
 // itself. Delivery is in order per target; an answer other than 2xx, a refused connection or a
 // timeout is retried after retry_initial, doubling up to 60 s, at most max_attempts times, then
@@ -15,6 +19,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -47,7 +52,7 @@ std::vector<std::pair<std::string, std::string>> webhook_headers(const std::stri
                                                                  const std::string& secret,
                                                                  const std::string& body);
 
-class WebhookNotifier final : public EventNotifier {
+class WebhookNotifier final : public EventNotifier, public ProblemNotifier {
  public:
   // Failures are reported in `components` (null: only logged), which must outlive the notifier.
   explicit WebhookNotifier(std::vector<WebhookTarget> targets,
@@ -57,6 +62,7 @@ class WebhookNotifier final : public EventNotifier {
   WebhookNotifier& operator=(const WebhookNotifier&) = delete;
 
   void notify(const EventNotice& n) override;
+  void notify_problem(const ProblemNotice& n) override;
   // Stops every target: waits for the attempt in flight (at most its timeout), drops the rest
   // (dropped_stopped). Idempotent; stats() stays readable. The destructor calls it.
   void stop();
@@ -66,8 +72,10 @@ class WebhookNotifier final : public EventNotifier {
  private:
   struct Message {
     std::string body;
-    std::string kind;  // "start" / "end"
+    std::string kind;  // X-Vigil-Event: "start" / "end" / "problem_start" / "problem_end"
   };
+  // Queues `m` on every target that `wants` (by its configuration).
+  void enqueue(const Message& m, const std::function<bool(const WebhookTarget&)>& wants);
   struct Target {
     WebhookTarget config;
     mutable std::mutex mu;

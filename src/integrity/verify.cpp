@@ -2,6 +2,8 @@
 // docs/design/integrity.md, "Evidence bundle").
 #include "integrity/verify.h"
 
+#include <openssl/err.h>
+#include <openssl/pkcs7.h>
 #include <openssl/ts.h>
 #include <openssl/x509.h>
 #include <zip.h>
@@ -489,6 +491,20 @@ TsaTokenCheck check_tsa_token(const Bytes& token, const Bytes& message,
           "the RFC 3161 token is not signed by a TSA that " + tsa_ca->string() + " vouches for";
       return out;
     }
+  } else {
+    // Without a CA, the signature is checked with the certificate the token carries (vigil's
+    // requests ask for it: certReq): any change to the token — its time, its imprint, its
+    // signature — made without the TSA's key fails, as in the browser's check (web/src/
+    // tsa_token.ts). Which TSA signed it needs the CA.
+    PKCS7* token_p7 = TS_RESP_get_token(resp.get());
+    const bool signed_ok =
+        token_p7 && PKCS7_verify(token_p7, nullptr, nullptr, nullptr, nullptr, PKCS7_NOVERIFY) == 1;
+    ERR_clear_error();  // what OpenSSL queued about the input is reported here, not left behind
+    if (!signed_ok) {
+      out.problem = "the RFC 3161 token's signature does not verify with the certificate it "
+                    "carries: the token was altered";
+      return out;
+    }
   }
   out.time = wall_from_ms(static_cast<int64_t>(timegm(&tm)) * 1000);
   return out;
@@ -634,8 +650,10 @@ std::string format_verify_report(const VerifyReport& r, const std::optional<std:
         const std::optional<WallTime> t = i < r.tsa_times.size() ? r.tsa_times[i] : std::nullopt;
         tsa = !t ? "; its RFC 3161 token does not hold"
                  : "; RFC 3161 time " + format_iso8601(*t) +
-                       (r.tsa_signatures_checked ? " (TSA signature checked)"
-                                                 : " (TSA signature not checked: pass --tsa-ca)");
+                       (r.tsa_signatures_checked
+                            ? " (TSA signature checked against the CA)"
+                            : " (signed by the certificate it carries; pass --tsa-ca to check "
+                              "which TSA that is)");
       }
       out += "checkpoint:  " + seq_text(c.checkpoint.sequence) + " signed at " +
              format_iso8601(c.checkpoint.wall_time) + " (recorder clock)" + tsa + "\n";

@@ -41,12 +41,14 @@ struct VerifyReport {
   // Per checkpoint (same index as Manifest::checkpoints) with a token: the time the TSA
   // vouches for, once the token is known to be for that checkpoint's message.
   std::vector<std::optional<WallTime>> tsa_times;
-  bool tsa_signatures_checked = false;  // against the CA given; otherwise only the imprints
+  bool tsa_signatures_checked = false;  // against the CA given; otherwise with each token's
+                                        // own certificate
 };
 
 // `tsa_ca`: a PEM file with the certificate(s) of the time-stamping authority's CA. Without
-// it a token is checked to be for its checkpoint's message (the imprint) and its time reported,
-// but who signed it is not checked.
+// it a token is checked to be for its checkpoint's message (the imprint) and to be signed by the
+// certificate it carries (so that it was not altered), and its time reported, but which TSA
+// that certificate belongs to is not checked.
 VerifyReport verify_evidence_bundle(
     const std::filesystem::path& bundle, const std::optional<std::string>& trusted_fingerprint,
     const std::optional<std::filesystem::path>& tsa_ca = std::nullopt);

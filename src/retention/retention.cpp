@@ -6,6 +6,8 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <iterator>
 #include <limits>
 #include <utility>
 
@@ -293,16 +295,35 @@ RetentionPass Retention::run_once(bool emergency) {
       break;
     }
   }
+  std::vector<std::string> was_full;
+  std::vector<std::string> now_full;
+  uint64_t full_free = free_last.value_or(0);
   {
     // Kept between passes that do not need space (the recorders' retries bring emergency passes
     // that judge again) until a pass frees something or there is clearly room again.
     std::lock_guard held_lock(held_full_mu_);
+    if (held_full_) was_full = held_full_->held_cameras;
     if (held_full_now) {
       held_full_ = std::move(held_full_now);
     } else if (pass.deleted > 0 ||
                (free_last && *free_last >= min_free_bytes_ + 2 * reserve_.bytes())) {
       held_full_.reset();
     }
+    if (held_full_) {
+      now_full = held_full_->held_cameras;
+      full_free = held_full_->free_bytes;
+    }
+  }
+  if (on_held_full_) {
+    // held_cameras() is sorted (HeldFootage keeps a map), so the changes are set differences.
+    std::vector<std::string> entered;
+    std::vector<std::string> left;
+    std::set_difference(now_full.begin(), now_full.end(), was_full.begin(), was_full.end(),
+                        std::back_inserter(entered));
+    std::set_difference(was_full.begin(), was_full.end(), now_full.begin(), now_full.end(),
+                        std::back_inserter(left));
+    for (const auto& camera : entered) on_held_full_(camera, true, full_free);
+    for (const auto& camera : left) on_held_full_(camera, false, full_free);
   }
   if (!reserve_.present() && reserve_.ensure()) {
     spdlog::info("retention: space reserve of {} bytes restored", reserve_.bytes());

@@ -75,6 +75,15 @@ class Retention {
   };
   std::optional<HeldFull> held_full() const;
 
+  // Told on the pass's thread when held_full() changes for a camera: `full` true when the camera
+  // joins its held_cameras (held_full() starts, or lists it anew), false when it leaves them
+  // (held_full() clears, or no longer lists it). Once per change, never once per pass, so that
+  // MQTT and webhooks carry one problem notice each way (storage.md, "Holds"). Call before
+  // start().
+  using HeldFullFn =
+      std::function<void(const std::string& camera, bool full, uint64_t free_bytes)>;
+  void set_on_held_full(HeldFullFn fn) { on_held_full_ = std::move(fn); }
+
   // Runs run_once every `period` on a thread of its own until stop().
   void start(std::chrono::milliseconds period);
   void stop();
@@ -100,6 +109,7 @@ class Retention {
   std::map<std::string, EventFootagePolicy> events_only_;
   HoldStore* holds_ = nullptr;
   FollowFootageFn follow_footage_;
+  HeldFullFn on_held_full_;
   mutable std::mutex held_full_mu_;
   std::optional<HeldFull> held_full_;  // guarded by held_full_mu_
 

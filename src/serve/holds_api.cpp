@@ -114,7 +114,16 @@ Response HoldsApi::list(Call& call) {
     // A hold is listed to those who may see one of its cameras, with those cameras only.
     Hold visible = h;
     std::erase_if(visible.cameras, [&u](const std::string& c) { return !u.may_see_camera(c); });
-    if (!visible.cameras.empty()) out.push_back(hold_json(visible));
+    if (visible.cameras.empty()) continue;
+    json j = hold_json(visible);
+    // What it keeps now, per camera (footage it covers that retention would otherwise delete;
+    // overlapping holds count the same footage in each). Released: nothing.
+    json bytes = json::object();
+    for (const auto& c : visible.cameras) {
+      bytes[c] = visible.released ? uint64_t{0} : store().bytes_in_range(c, h.from, h.to);
+    }
+    j["held_bytes"] = bytes;
+    out.push_back(std::move(j));
   }
   return Response::json(200, {{"holds", out}});
 }

@@ -1,12 +1,14 @@
 // The web UI's events features in Debian's Chromium, driven by playwright-core, against a real
 // vigil analysing two real RTSP test cameras (tests/integration/test_webui_events.py starts them
 // and waits for events): the events page (real events with their snapshots, filters narrowing
-// the list and kept in the URL, clip download), Play from an event (frames decoded near its
+// the list and kept in the URL, clip download, evidence export saved to `evidenceOut` for the
+// caller to verify), Play from an event (frames decoded near its
 // time), the timeline's event markers (where their events are), previous/next event (also past
 // the day shown), two cameras side by side in sync, a phone-sized events page, and no
 // Content-Security-Policy violation.
 //
-//   node tests/browser/events_ui.test.mjs '{"url": ..., "user": ..., "password": ..., "shots": DIR}'
+//   node tests/browser/events_ui.test.mjs '{"url": ..., "user": ..., "password": ..., "shots": DIR,
+//     "evidenceOut": FILE}'
 //
 // Exits non-zero on the first failed step.
 import assert from 'node:assert/strict';
@@ -16,7 +18,7 @@ import { join } from 'node:path';
 import { launchChromium, openPage, Steps } from './ui_session.mjs';
 
 const opts = JSON.parse(process.argv[2] ?? '{}');
-for (const k of ['url', 'user', 'password', 'shots']) if (!opts[k]) throw new Error(`missing ${k}`);
+for (const k of ['url', 'user', 'password', 'shots', 'evidenceOut']) if (!opts[k]) throw new Error(`missing ${k}`);
 mkdirSync(opts.shots, { recursive: true });
 
 const browser = await launchChromium();
@@ -162,6 +164,20 @@ try {
     assert.ok(bytes.length > 20_000, `a clip of some seconds: ${bytes.length} bytes`);
     await card.getByRole('link', { name: /Download MP4/ }).waitFor();
     console.log(`     clip of event ${door[1].id}: ${download.suggestedFilename()}, ${bytes.length} bytes; ${await card.locator('.clip-status').innerText()}`);
+  });
+
+  await step('Export evidence gives the event as an evidence bundle', async () => {
+    const card = page.locator(`.event-card[data-event-id="${door[1].id}"]`);
+    const [download] = await Promise.all([
+      page.waitForEvent('download', { timeout: 60_000 }),
+      card.getByRole('button', { name: /^Export evidence/ }).click(),
+    ]);
+    await download.saveAs(opts.evidenceOut);
+    const bytes = readFileSync(opts.evidenceOut);
+    assert.equal(bytes.subarray(0, 4).toString('latin1'), 'PK\x03\x04', 'a ZIP');
+    assert.ok(bytes.includes(Buffer.from('manifest.json')), 'with a manifest');
+    await card.getByRole('link', { name: /Download evidence bundle/ }).waitFor();
+    console.log(`     evidence of event ${door[1].id}: ${download.suggestedFilename()}, ${bytes.length} bytes`);
   });
 
   const ev = door[1];

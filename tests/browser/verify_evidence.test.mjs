@@ -1,10 +1,14 @@
 // The "Verify evidence" page in Debian's Chromium (playwright-core) against a real vigil serving
 // the built UI: an intact bundle is VERIFIED, a bundle with one flipped bit in its video is NOT
 // VERIFIED naming the same first bad fragment as `vigil verify`, a trusted fingerprint that is
-// not the bundle's key fails; the bundle never leaves the browser (no request carries it).
+// not the bundle's key fails; a bundle whose checkpoint carries an RFC 3161 token is VERIFIED
+// with the token's time listed, and the same bundle with one bit of the token's signature
+// flipped is NOT VERIFIED for that token alone, as `vigil verify` says; the bundle never leaves
+// the browser (no request carries it).
 //
 //   node tests/browser/verify_evidence.test.mjs '{"url", "shots", "user", "password", "intact",
-//     "altered", "badSequence", "fingerprint"}'
+//     "altered", "badSequence", "fingerprint", "tsaIntact", "tsaAltered", "tsaFingerprint",
+//     "tsaProblem"}'
 //
 // tests/integration/test_webui_verify.py makes the bundles and runs it.
 import assert from 'node:assert/strict';
@@ -12,7 +16,7 @@ import { mkdirSync } from 'node:fs';
 import { launchChromium, openPage, Steps } from './ui_session.mjs';
 
 const opts = JSON.parse(process.argv[2] ?? '{}');
-for (const k of ['url', 'shots', 'user', 'password', 'intact', 'altered', 'badSequence', 'fingerprint']) {
+for (const k of ['url', 'shots', 'user', 'password', 'intact', 'altered', 'badSequence', 'fingerprint', 'tsaIntact', 'tsaAltered', 'tsaFingerprint', 'tsaProblem']) {
   if (opts[k] === undefined) throw new Error(`missing ${k}`);
 }
 mkdirSync(opts.shots, { recursive: true });
@@ -63,6 +67,19 @@ try {
   await step('another trusted fingerprint fails the intact bundle', async () => {
     assert.equal(await check(opts.intact, 'ab'.repeat(32)), 'not-verified');
     await page.getByText('(NOT the trusted key)').waitFor();
+  });
+  await step('RFC 3161 tokens: a genuine one holds, an altered one fails as in vigil verify', async () => {
+    assert.equal(await check(opts.tsaIntact, opts.tsaFingerprint), 'verified');
+    const stamped = page.locator('[data-tsa-checkpoint]');
+    assert.equal(await stamped.count(), 1);
+    assert.equal(await stamped.getAttribute('data-tsa-ok'), 'true');
+    assert.match(await stamped.innerText(), /RFC 3161 time \d{4}-\d\d-\d\dT/);
+    console.log(`     ${await stamped.innerText()}`);
+    assert.equal(await check(opts.tsaAltered, opts.tsaFingerprint), 'not-verified');
+    assert.equal(await page.locator('[data-tsa-checkpoint]').getAttribute('data-tsa-ok'), 'false');
+    // The same single problem as the CLI's, word for word.
+    assert.deepEqual(await page.locator('#verify-result .problems li').allInnerTexts(), [opts.tsaProblem]);
+    await page.screenshot({ path: `${opts.shots}/verify-tsa-altered.png`, fullPage: true });
   });
   await step('nothing was uploaded and no CSP violation', async () => {
     assert.ok(uploadedBytes < 10_000, `${uploadedBytes} bytes sent`);

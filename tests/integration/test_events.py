@@ -82,6 +82,7 @@ class Webhooks:
 
     def __init__(self):
         self.received = []
+        self.kinds = []  # X-Vigil-Event of each, in the same order
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -89,6 +90,7 @@ class Webhooks:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 signed = self.headers.get("X-Vigil-Timestamp", "").encode() + b"." + body
                 want = "sha256=" + hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()
+                outer.kinds.append(self.headers.get("X-Vigil-Event"))
                 outer.received.append((self.headers.get("X-Vigil-Signature") == want,
                                        json.loads(body)))
                 self.send_response(204)

@@ -1,7 +1,8 @@
 """Evidence holds and the tamper-evident audit log on a real `vigil serve` (issue 17):
 a hold put through the API keeps its footage through retention passes under a tiny max_bytes
 while the rest goes, only an admin releases it, and both are audited; a disk (a real, small
-tmpfs) filled with held footage stops recording loudly rather than delete it; the audit log's
+tmpfs) filled with held footage stops recording loudly rather than delete it (status, metrics,
+one problem notice on a real mosquitto and a webhook as it starts and one as it ends); the audit log's
 hash chain names the first row edited with the real sqlite3 shell after the triggers were
 dropped; and every audit row reaches a syslog socket as it is written. Evidence bundles exported from a
 recording through the API (a range, a hold) and with `vigil export` verify with `vigil verify
@@ -18,6 +19,7 @@ import unittest
 import zipfile
 
 from harness import VIGIL_BIN, Raw, RtspCamera, TestCase, Vigil, decode_errors, make_clip
+from test_events import SECRET, Broker, Webhooks
 from test_serve import Client
 
 IDLE_CAMERAS = [{"id": "front", "url": "rtsp://127.0.0.1:9/front"},
@@ -235,8 +237,16 @@ class Evidence(TestCase):
         self.addCleanup(subprocess.run, ["umount", "-l", data])
         clip = make_clip("h264-2M", "--codec", "h264", "--seconds", "20", "--bitrate", "2M")
         cam = self.track(RtspCamera({"shop": clip}))
-        v = self.track(Vigil(self.workdir, [{"id": "shop", "url": cam.url("shop")}],
-                             segment_seconds=10, extra_toml='min_free_space = "1"').start())
+        broker = self.track(Broker(self.workdir))
+        hooks = self.track(Webhooks())
+        # The webhook target listens to motion only: a problem reaches it all the same.
+        extra = ('min_free_space = "1"\n[mqtt]\nhost = "127.0.0.1"\nport = %d\n'
+                 '[[webhook]]\nurl = "http://127.0.0.1:%d/hook"\nsecret = "%s"\n'
+                 'types = ["motion"]\nretry_initial_ms = 200\n'
+                 % (broker.port, hooks.port, SECRET))
+        v = self.track(Vigil(self.workdir, [{"id": "shop", "name": "Shop floor",
+                                             "url": cam.url("shop")}],
+                             segment_seconds=10, extra_toml=extra).start())
         url = v.web_url()
         self.add_user(v, "root", "root-password", "admin")
         admin = self.login(url, "root", "root-password")
@@ -261,6 +271,39 @@ class Evidence(TestCase):
         self.assertTrue(held)
         for s in held:
             self.assertTrue(os.path.exists(os.path.join(v.data, s["path"])), s["path"])
+
+        # The problem notice: retained ON for Home Assistant, the JSON on <prefix>/problems and
+        # a signed webhook, each once although retention judged it again on every pass.
+        v.wait_for(lambda: "ON" in broker.on("vigil/shop/held_full"), 30, "held_full ON over MQTT")
+        disc = broker.on("homeassistant/binary_sensor/vigil_shop/held_full/config")
+        self.assertEqual(json.loads(disc[0])["device_class"], "problem")
+        v.wait_for(lambda: "problem_start" in hooks.kinds, 30, "a problem webhook")
+        problems = [json.loads(p) for p in broker.on("vigil/problems")]
+        self.assertEqual(len(problems), 1, problems)
+        self.assertEqual(problems[0]["problem"], "held_full")
+        self.assertEqual(problems[0]["state"], "start")
+        self.assertEqual(problems[0]["camera"], "shop")
+        self.assertEqual(problems[0]["camera_name"], "Shop floor")
+        self.assertIn("evidence hold", problems[0]["message"])
+        self.assertEqual(hooks.kinds, ["problem_start"])
+        ok, body = hooks.received[0]
+        self.assertTrue(ok, "bad signature: %r" % body)
+        self.assertEqual((body["problem"], body["state"], body["camera"]),
+                         ("held_full", "start", "shop"))
+
+        # Released, the held footage goes at the next pass, recording resumes, and the end of
+        # the problem is told once.
+        status, _, _, _ = admin.request("POST", "/api/holds/%d/release" % hold["id"])
+        self.assertEqual(status, 200)
+        v.wait_for(lambda: "problem_end" in hooks.kinds, 60, "the problem's end as a webhook")
+        v.wait_for(lambda: "OFF" == broker.on("vigil/shop/held_full")[-1], 30,
+                   "held_full OFF over MQTT")
+        problems = [json.loads(p) for p in broker.on("vigil/problems")]
+        self.assertEqual([p["state"] for p in problems], ["start", "end"])
+        self.assertEqual(hooks.kinds, ["problem_start", "problem_end"])
+        self.assertTrue(hooks.received[1][0])
+        v.wait_for(lambda: not (v.camera_status("shop") or {}).get("stopped_by_holds", True), 60,
+                   "recording no longer stopped by holds")
         self.assertEqual(v.stop(), 0)
 
     def test_the_audit_chain_names_rows_edited_with_the_sqlite3_shell(self):

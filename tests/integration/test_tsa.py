@@ -2,7 +2,9 @@
 end to end: vigil records from the test camera with [integrity] tsa_url pointing at a real
 `openssl ts -reply` TSA on 127.0.0.1; its checkpoints get tokens that `openssl ts -verify`
 accepts over the checkpoint's message, and `vigil check` counts; the TSA stopped, recording goes
-on and the status reports checkpoints kept untimestamped; the TSA back, tokens come again."""
+on and the status reports checkpoints kept untimestamped; the TSA back, tokens come again; and
+at the next start the checkpoints kept untimestamped during the outage get their tokens too
+(tsa_backlog_hours)."""
 import os
 import re
 import sqlite3
@@ -79,6 +81,19 @@ class Tsa(TestCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         n = len(v.query(stamped))
         self.assertIn("(%d with an RFC 3161 timestamp)" % n, r.stdout)
+
+        # Restarted with the TSA up: what the outage left untimestamped (made minutes ago, well
+        # within tsa_backlog_hours) is requested again and gets its tokens.
+        missed = [row["id"] for row in
+                  v.query("SELECT id FROM checkpoint WHERE tsa_token IS NULL ORDER BY id")]
+        self.assertTrue(missed)
+        v.start()
+        v.wait_for(lambda: not v.query("SELECT 1 FROM checkpoint WHERE id <= ? AND tsa_token IS "
+                                       "NULL", (missed[-1],)),
+                   60, "tokens for the %d checkpoints made before this start" % len(missed))
+        self.assertEqual(v.stop(), 0)
+        self.assertRegex(v.log(), r"tsa: timestamping checkpoints at .*\([1-9]\d* made in the last "
+                                  r"24 h before this start looked at again\)")
 
         # A token moved onto another checkpoint is not for that checkpoint's message.
         c = sqlite3.connect(os.path.join(v.data, "vigil.db"))

@@ -2,7 +2,8 @@
 cameras that show real footage (vtest.avi: people walking, then the picture standing still, in a
 16 s loop, so that motion comes and goes and makes one event per loop), and Debian's Chromium
 driven by playwright-core (tests/browser/events_ui.test.mjs): the events page (snapshots, filters
-in the URL, clip download), Play from an event, the timeline's markers, previous/next event, and
+in the URL, clip download, an evidence bundle of an event that `vigil verify` accepts), Play
+from an event, the timeline's markers, previous/next event, and
 two cameras played side by side in sync. Screenshots go to the test's directory, or to
 docs/screenshots/ with VIGIL_UPDATE_SCREENSHOTS=1."""
 import json
@@ -98,13 +99,23 @@ class WebUiEvents(TestCase):
         shots = (os.path.join(SOURCE_DIR, "docs", "screenshots")
                  if os.environ.get("VIGIL_UPDATE_SCREENSHOTS") == "1"
                  else os.path.join(self.workdir, "shots"))
-        args = json.dumps({"url": url, "user": ADMIN[0], "password": ADMIN[1], "shots": shots})
+        evidence = os.path.join(self.workdir, "event-evidence.zip")
+        args = json.dumps({"url": url, "user": ADMIN[0], "password": ADMIN[1], "shots": shots,
+                           "evidenceOut": evidence})
         r = subprocess.run(["node", os.path.join(BROWSER_DIR, "events_ui.test.mjs"), args],
                            capture_output=True, text=True, timeout=400)
         print(r.stdout)
         self.assertEqual(r.returncode, 0,
                          r.stdout + r.stderr + "\n--- vigil ---\n" + v.log()[-3000:])
-        self.assertRegex(r.stdout, r"\b12 passed, 0 failed")
+        self.assertRegex(r.stdout, r"\b13 passed, 0 failed")
+        # The event's evidence bundle, exported from the events page, verifies offline.
+        fingerprint = v.status()["key_fingerprint"]
+        r = subprocess.run([VIGIL_BIN, "verify", evidence, "--key", fingerprint],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("VERIFIED", r.stdout)
+        self.assertTrue(v.query("SELECT id FROM audit WHERE action = 'evidence_export' AND "
+                                "detail LIKE '%event%'"))
         # The clip downloaded in the browser is an export of an event, audited as such.
         self.assertTrue(v.query("SELECT id FROM audit WHERE action = 'export' AND detail LIKE "
                                 "'%event%'"))

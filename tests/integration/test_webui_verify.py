@@ -2,7 +2,10 @@
 recorded segments (by the unit test binary beside vigil, VIGIL_KEEP_BUNDLE), a copy with one bit
 flipped in its video, `vigil verify` on both, then a real `vigil serve` serving the built UI and
 Debian's Chromium (tests/browser/verify_evidence.test.mjs) checking both bundles in the
-browser, which must reach the same verdict and name the same first bad fragment."""
+browser, which must reach the same verdict and name the same first bad fragment. The same for a
+bundle whose checkpoint carries an RFC 3161 token from a real `openssl ts` TSA (made by the unit
+test binary, VIGIL_KEEP_TSA_BUNDLES) and that bundle with its token altered: one problem, the
+same words, from the CLI and the browser."""
 import json
 import os
 import re
@@ -55,6 +58,27 @@ class WebUiVerify(TestCase):
         self.assertIsNotNone(first_bad, bad.stdout)
         self.assertEqual(int(first_bad.group(1)), target["sequence"])
 
+        # A bundle with an RFC 3161 token, and the same with one bit of the token's signature
+        # flipped (written by the recorder's key, so nothing else in it is wrong).
+        r = subprocess.run([UNIT_TESTS, "--gtest_filter=BundleTest.RFC3161*"],
+                           env={**os.environ, "VIGIL_KEEP_TSA_BUNDLES": self.workdir},
+                           capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stdout[-3000:])
+        tsa_intact = os.path.join(self.workdir, "tsa-intact.zip")
+        tsa_altered = os.path.join(self.workdir, "tsa-altered.zip")
+        with zipfile.ZipFile(tsa_intact) as z:
+            tsa_fp = json.loads(z.read("manifest.json"))["keys"][0]["fingerprint"]
+        ok = subprocess.run([VIGIL_BIN, "verify", tsa_intact, "--key", tsa_fp],
+                            capture_output=True, text=True, timeout=120)
+        self.assertEqual(ok.returncode, 0, ok.stdout + ok.stderr)
+        self.assertRegex(ok.stdout, r"RFC 3161 time \d{4}-")
+        bad = subprocess.run([VIGIL_BIN, "verify", tsa_altered, "--key", tsa_fp],
+                             capture_output=True, text=True, timeout=120)
+        self.assertEqual(bad.returncode, 1, bad.stdout + bad.stderr)
+        problems = re.findall(r"^  - (.*)$", bad.stdout, re.M)
+        self.assertEqual(len(problems), 1, bad.stdout)
+        self.assertIn("RFC 3161 token's signature does not verify", problems[0])
+
         v = self.track(Vigil(self.workdir, [], extra_toml="[http]\nport = 0\nweb_root = %s\n"
                              % json.dumps(WEB_DIST)).start())
         # Rights fail closed: a viewer is given the cameras it may see (none are configured).
@@ -65,12 +89,14 @@ class WebUiVerify(TestCase):
         args = json.dumps({"url": v.web_url(), "shots": os.path.join(self.workdir, "shots"),
                            "user": "vera", "password": "vera-password-1", "intact": intact,
                            "altered": altered, "badSequence": target["sequence"],
-                           "fingerprint": fingerprint})
+                           "fingerprint": fingerprint, "tsaIntact": tsa_intact,
+                           "tsaAltered": tsa_altered, "tsaFingerprint": tsa_fp,
+                           "tsaProblem": problems[0]})
         r = subprocess.run(["node", os.path.join(BROWSER_DIR, "verify_evidence.test.mjs"), args],
                            capture_output=True, text=True, timeout=300)
         print(r.stdout)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr + "\n--- vigil ---\n" + v.log()[-3000:])
-        self.assertRegex(r.stdout, r"\b5 passed, 0 failed")
+        self.assertRegex(r.stdout, r"\b6 passed, 0 failed")
 
 
 if __name__ == "__main__":

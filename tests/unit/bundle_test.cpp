@@ -472,12 +472,34 @@ TEST_F(BundleTest, RFC3161TokensAreCheckedForTheirCheckpointAndAgainstTheTsaCa) 
   EXPECT_EQ(r.tsa_tokens, 1u);
   ASSERT_EQ(r.tsa_times.size(), 2u);
   EXPECT_TRUE(r.tsa_times[1].has_value());
-  EXPECT_NE(format_verify_report(r, std::nullopt).find("TSA signature not checked"),
+  EXPECT_NE(format_verify_report(r, std::nullopt).find("signed by the certificate it carries"),
             std::string::npos);
   r = verify_evidence_bundle(bundle, std::nullopt, tsa.ca());
   EXPECT_TRUE(r.ok) << format_verify_report(r, std::nullopt);
-  EXPECT_NE(format_verify_report(r, std::nullopt).find("(TSA signature checked)"),
+  EXPECT_NE(format_verify_report(r, std::nullopt).find("(TSA signature checked against the CA)"),
             std::string::npos);
+
+  // A token altered after the TSA signed it (the last bit of its DER is its signature's), in a
+  // bundle otherwise intact and signed by the recorder: the token's own certificate no longer
+  // verifies it, with or without a CA. The imprint alone would not have seen it.
+  BundleInput altered = input_;
+  altered.checkpoints[1].tsa_token.back() ^= 0x01;
+  const auto altered_bundle = write(altered, "altered-token.zip");
+  r = verify_evidence_bundle(altered_bundle, key_fingerprint(key_.public_key));
+  EXPECT_FALSE(r.ok);
+  ASSERT_EQ(r.problems.size(), 1u) << format_verify_report(r, std::nullopt);
+  EXPECT_EQ(r.problems[0].message,
+            "checkpoint 2: the RFC 3161 token's signature does not verify with the certificate "
+            "it carries: the token was altered");
+  EXPECT_FALSE(verify_evidence_bundle(altered_bundle, std::nullopt, tsa.ca()).ok);
+  // VIGIL_KEEP_TSA_BUNDLES=DIR keeps both (tsa-intact.zip, tsa-altered.zip) for the browser's
+  // verify page test (tests/integration/test_webui_verify.py), which must reach the same verdicts.
+  if (const char* keep = std::getenv("VIGIL_KEEP_TSA_BUNDLES")) {
+    const auto opts = std::filesystem::copy_options::overwrite_existing;
+    std::filesystem::copy_file(bundle, std::filesystem::path(keep) / "tsa-intact.zip", opts);
+    std::filesystem::copy_file(altered_bundle, std::filesystem::path(keep) / "tsa-altered.zip",
+                               opts);
+  }
 
   // Against another CA the token's signer is not vouched for.
   test::Tsa other(dir_.path() / "other");

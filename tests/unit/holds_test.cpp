@@ -199,6 +199,10 @@ TEST_F(HoldsTest, AFullDiskOfHeldFootageIsReportedNotEmptied) {
   FakeDisk disk(catalog_, 1000);  // 900 used, 100 free
   Retention r(catalog_, dir_.path(), 500, {}, clock_, disk);
   r.set_holds(holds_);
+  std::vector<std::string> told;  // what MQTT and webhooks would carry, one line per change
+  r.set_on_held_full([&](const std::string& camera, bool full, uint64_t free_bytes) {
+    told.push_back(camera + (full ? " full " : " free ") + std::to_string(free_bytes));
+  });
   const RetentionPass p = r.run_once(true);
   EXPECT_EQ(p.deleted, 1);
   EXPECT_FALSE(catalog_.segment(free_one));
@@ -208,10 +212,17 @@ TEST_F(HoldsTest, AFullDiskOfHeldFootageIsReportedNotEmptied) {
   ASSERT_TRUE(full);
   EXPECT_EQ(full->free_bytes, 400u);
   EXPECT_EQ(full->held_cameras, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(told, (std::vector<std::string>{"a full 400", "b full 400"}));
+  // Passes that find the same state tell nothing again (the recorders retry every few seconds).
+  r.run_once(true);
+  r.run_once();
+  EXPECT_EQ(told.size(), 2u);
   // A released hold frees the disk again, and the report goes.
   for (const Hold& h : holds_.list(false)) holds_.release(h.id, kNow, "root");
   r.run_once();
   EXPECT_FALSE(r.held_full());
+  EXPECT_EQ(told, (std::vector<std::string>{"a full 400", "b full 400", "a free 700",
+                                            "b free 700"}));
   EXPECT_FALSE(catalog_.segment(held_a));
 }
 

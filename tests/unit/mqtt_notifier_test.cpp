@@ -174,8 +174,9 @@ TEST_F(MqttTest, DiscoveryRetainedStateEventsAndAvailability) {
     MqttNotifier mqtt(config_, clock_);
     ASSERT_TRUE(eventually([&] { return mqtt.stats().connected; }));
     Subscriber live(port_);
-    // Retained at connect: availability, 2 cameras x 5 types of discovery and of state.
-    ASSERT_TRUE(eventually([&] { return live.all().size() >= 21; })) << live.all().size();
+    // Retained at connect: availability, 2 cameras x 6 types (5 events, held_full) of discovery
+    // and of state.
+    ASSERT_TRUE(eventually([&] { return live.all().size() >= 25; })) << live.all().size();
     const auto avail = live.on("site/vigil/availability");
     ASSERT_EQ(avail.size(), 1u);
     EXPECT_EQ(avail[0].payload, "online");
@@ -193,6 +194,10 @@ TEST_F(MqttTest, DiscoveryRetainedStateEventsAndAvailability) {
                               .payload)["device_class"],
               "problem");
     EXPECT_EQ(live.on("site/vigil/yard/tamper_moved").at(0).payload, "OFF");
+    EXPECT_EQ(json::parse(live.on("homeassistant/binary_sensor/vigil_yard/held_full/config")[0]
+                              .payload)["device_class"],
+              "problem");
+    EXPECT_EQ(live.on("site/vigil/yard/held_full").at(0).payload, "OFF");
 
     mqtt.notify(notice(EventNotice::Kind::kStart, 7));
     ASSERT_TRUE(eventually([&] { return live.on("site/vigil/events").size() == 1; }));
@@ -219,8 +224,24 @@ TEST_F(MqttTest, DiscoveryRetainedStateEventsAndAvailability) {
     const json end = json::parse(live.on("site/vigil/events")[1].payload);
     EXPECT_EQ(end["event"], "end");
     EXPECT_EQ(end["end_ms"], 1'790'000'004'200);
+    // A problem: the retained per-camera state and its JSON on <prefix>/problems.
+    ProblemNotice problem;
+    problem.problem = "held_full";
+    problem.camera_id = "yard";
+    problem.at = wall_from_ms(1'790'000'005'000);
+    problem.free_bytes = 4096;
+    problem.message = "disk full of held footage";
+    mqtt.notify_problem(problem);
+    ASSERT_TRUE(eventually([&] { return live.on("site/vigil/problems").size() == 1; }));
+    EXPECT_EQ(live.on("site/vigil/yard/held_full").back().payload, "ON");
+    const json pj = json::parse(live.on("site/vigil/problems")[0].payload);
+    EXPECT_EQ(pj["problem"], "held_full");
+    EXPECT_EQ(pj["state"], "start");
+    EXPECT_EQ(pj["camera"], "yard");
+    EXPECT_EQ(pj["free_bytes"], 4096);
+    EXPECT_EQ(pj["at_ms"], 1'790'000'005'000);
     const auto st = mqtt.stats();
-    EXPECT_EQ(st.sent, 4u);
+    EXPECT_EQ(st.sent, 6u);
     EXPECT_EQ(st.dropped_expired + st.dropped_full, 0u);
     EXPECT_EQ(st.connects, 1u);
   }

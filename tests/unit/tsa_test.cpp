@@ -112,15 +112,16 @@ TEST(TsaStamper, ATsaThatIsDownLeavesCheckpointsPendingThenUntimestamped) {
   test::TempDir dir;
   Catalog catalog(dir.path() / "vigil.db");
   test::FakeClock clock(wall_from_ms(1'800'000'000'000));
-  auto add = [&](uint64_t seq) {
+  auto add = [&](uint64_t seq, WallTime at) {
     CheckpointRow row;
     row.checkpoint.camera_id = "front";
     row.checkpoint.sequence = seq;
-    row.checkpoint.wall_time = clock.wall_now();
+    row.checkpoint.wall_time = at;
     row.key_fingerprint = "k";
     catalog.add_checkpoint(row);
   };
-  add(0);  // before the stamper starts: never requested
+  // Before the stamper starts and older than its backlog (24 h): never requested.
+  add(0, clock.wall_now() - std::chrono::hours(25));
   TsaSettings s;
   s.url = "http://127.0.0.1:" + std::to_string(closed_port()) + "/tsa";
   s.timeout = std::chrono::seconds(2);
@@ -128,8 +129,8 @@ TEST(TsaStamper, ATsaThatIsDownLeavesCheckpointsPendingThenUntimestamped) {
   s.batch_period = std::chrono::seconds(3600);  // the test drives the batches
   TsaStamper stamper(s, catalog, clock, nullptr);
   stamper.start();
-  add(1);
-  add(2);
+  add(1, clock.wall_now());
+  add(2, clock.wall_now());
   EXPECT_FALSE(stamper.run_batch());
   TsaStatus st = stamper.status();
   EXPECT_EQ(st.pending, 2);
@@ -139,7 +140,7 @@ TEST(TsaStamper, ATsaThatIsDownLeavesCheckpointsPendingThenUntimestamped) {
   EXPECT_EQ(st.url, s.url);
 
   clock.advance(std::chrono::seconds(61));
-  add(3);  // recent: still retried
+  add(3, clock.wall_now());  // recent: still retried
   EXPECT_FALSE(stamper.run_batch());
   st = stamper.status();
   EXPECT_EQ(st.untimestamped, 2);
@@ -147,6 +148,57 @@ TEST(TsaStamper, ATsaThatIsDownLeavesCheckpointsPendingThenUntimestamped) {
   EXPECT_EQ(st.timestamped, 0);
   stamper.stop();
   for (const CheckpointRow& c : catalog.checkpoints("front")) EXPECT_FALSE(c.tsa_token);
+}
+
+TEST(TsaStamper, CheckpointsMadeBeforeItStartedAreRequestedWithinTheBacklog) {
+  test::TempDir dir;
+  Catalog catalog(dir.path() / "vigil.db");
+  test::FakeClock clock(wall_from_ms(1'800'000'000'000));
+  uint64_t seq = 0;
+  auto add = [&](std::chrono::minutes ago) {
+    CheckpointRow row;
+    row.checkpoint.camera_id = "front";
+    row.checkpoint.sequence = seq++;
+    row.checkpoint.wall_time = clock.wall_now() - ago;
+    row.key_fingerprint = "k";
+    catalog.add_checkpoint(row);
+    return catalog.last_checkpoint_id();
+  };
+  using std::chrono::minutes;
+  add(minutes(49 * 60));                 // older than the backlog's 48 h
+  const int64_t beyond_max = add(minutes(47 * 60));  // in time, but not among the newest 4
+  const int64_t first = add(minutes(46 * 60));
+  const int64_t stamped = add(minutes(120));
+  catalog.set_checkpoint_tsa_token(stamped, Bytes{1, 2, 3});  // has its token: not asked again
+  add(minutes(60));
+  add(minutes(1));
+  TsaSettings s;
+  s.url = "http://127.0.0.1:" + std::to_string(closed_port()) + "/tsa";
+  s.timeout = std::chrono::seconds(2);
+  s.retry_for = std::chrono::hours(24 * 7);  // nothing is given up: all stay pending
+  s.batch_period = std::chrono::seconds(3600);
+  s.backlog = std::chrono::hours(48);
+  s.backlog_max = 4;
+  EXPECT_EQ(catalog.checkpoint_backlog_start(clock.wall_now() - s.backlog, s.backlog_max),
+            first - 1);
+  EXPECT_LT(beyond_max, first);
+  TsaStamper stamper(s, catalog, clock, nullptr);
+  stamper.start();
+  EXPECT_FALSE(stamper.run_batch());  // the TSA is down: the batch stops at its first request
+  EXPECT_EQ(stamper.status().pending, 3);  // `first`, 60 min and 1 min ago
+  EXPECT_EQ(stamper.status().failed_requests, 1);
+  stamper.stop();
+
+  // tsa_backlog_hours = 0: only what is made from the start on.
+  s.backlog = std::chrono::hours(0);
+  TsaStamper none(s, catalog, clock, nullptr);
+  none.start();
+  EXPECT_TRUE(none.run_batch());
+  EXPECT_EQ(none.status().pending, 0);
+  none.stop();
+  // Nothing made in the window: the queue starts after the newest checkpoint.
+  EXPECT_EQ(catalog.checkpoint_backlog_start(clock.wall_now(), 10),
+            catalog.last_checkpoint_id());
 }
 
 TEST(TsaStamper, StatusBecomesMetrics) {
@@ -172,13 +224,17 @@ TEST(TsaConfig, SettingsAndClearErrors) {
   test::TempDir dir;
   const std::string base = "data_dir = \"" + dir.path().string() + "\"\n[integrity]\n";
   Config c = parse_config(base + "tsa_url = \"https://tsa.example/tsr\"\ntsa_batch_seconds = "
-                                 "30\ntsa_retry_seconds = 120\ntsa_timeout_seconds = 5\n",
+                                 "30\ntsa_retry_seconds = 120\ntsa_timeout_seconds = 5\n"
+                                 "tsa_backlog_hours = 6\ntsa_backlog_max = 500\n",
                           "t.toml", dir.path());
+  EXPECT_EQ(c.tsa.backlog, std::chrono::hours(6));
+  EXPECT_EQ(c.tsa.backlog_max, 500);
   EXPECT_EQ(c.tsa.url, "https://tsa.example/tsr");
   EXPECT_EQ(c.tsa.batch_period, std::chrono::seconds(30));
   EXPECT_EQ(c.tsa.retry_for, std::chrono::seconds(120));
   EXPECT_EQ(c.tsa.timeout, std::chrono::seconds(5));
   EXPECT_TRUE(parse_config(base, "t.toml", dir.path()).tsa.url.empty());
+  EXPECT_EQ(parse_config(base, "t.toml", dir.path()).tsa.backlog, std::chrono::hours(24));
   auto error = [&](const std::string& text) {
     try {
       parse_config(base + text, "t.toml", dir.path());
@@ -198,6 +254,8 @@ TEST(TsaConfig, SettingsAndClearErrors) {
                 .find("needs integrity.tsa_url"),
             std::string::npos);
   EXPECT_NE(error("tsa_url = \"http://t/\"\ntsa_batch_seconds = 0\n").find("tsa_batch_seconds"),
+            std::string::npos);
+  EXPECT_NE(error("tsa_url = \"http://t/\"\ntsa_backlog_max = 0\n").find("tsa_backlog_max"),
             std::string::npos);
 }
 

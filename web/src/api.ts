@@ -343,6 +343,9 @@ export interface Hold {
   created_by: string;
   released_ms: number | null;
   released_by: string | null;
+  // Bytes of each listed camera's footage that the hold covers now (0 once released); absent
+  // in the answer of POST /api/holds.
+  held_bytes?: Record<string, number>;
 }
 export interface NewHold {
   name: string;
@@ -512,7 +515,9 @@ export const api = {
   transactionSummary: (q: TransactionSummaryQuery) =>
     request<{ from_day: string; to_day: string; time_zone: string; days: TransactionSummaryDay[] }>('GET', `/api/transactions/summary?${query({ ...q })}`),
   transactionSummaryCsvUrl: (q: TransactionSummaryQuery) => `/api/transactions/summary?${query({ ...q, format: 'csv' })}`,
-  eventClip: (id: number) => request<ExportJob>('POST', `/api/events/${id}/clip`),
+  // evidence: an evidence bundle of the same range (a verifiable ZIP) instead of an MP4.
+  eventClip: (id: number, evidence = false) =>
+    request<ExportJob>('POST', `/api/events/${id}/clip${evidence ? '?evidence=true' : ''}`),
 };
 
 // A query string of the parameters that have a value.

@@ -1,6 +1,7 @@
 // Checks an evidence bundle in the browser, locally (nothing is uploaded): the same checks as
 // `vigil verify` (src/integrity/verify.cpp; docs/design/integrity.md, "Evidence bundle"), with
-// WebCrypto's SHA-256 and Ed25519 and fflate to read the ZIP. Everything in the bundle is
+// WebCrypto's SHA-256 and Ed25519 and fflate to read the ZIP; checkpoints' RFC 3161 tokens as
+// `vigil verify` without --tsa-ca checks them (tsa_token.ts). Everything in the bundle is
 // untrusted: a malformed file is a verdict, never an exception out of verifyBundle.
 import { unzipSync } from 'fflate';
 
@@ -13,6 +14,8 @@ export interface BundleVerdict {
   fingerprints: string[];
   trusted: boolean | null; // null: no trusted fingerprint given
   firstBad: { sequence: number; wallStartMs: number } | null;
+  // One per checkpoint that carries an RFC 3161 token: the TSA's time when the token holds.
+  timestamps: { checkpoint: number; sequence: number; timeMs: number | null; tsa: string }[];
   problems: string[];
 }
 
@@ -133,7 +136,7 @@ const iso = (ms: number) => {
 };
 
 export async function verifyBundle(zip: Uint8Array, trustedFingerprint?: string): Promise<BundleVerdict> {
-  const v: BundleVerdict = { ok: false, camera: '', fromMs: 0, toMs: 0, fragments: 0, fingerprints: [], trusted: null, firstBad: null, problems: [] };
+  const v: BundleVerdict = { ok: false, camera: '', fromMs: 0, toMs: 0, fragments: 0, fingerprints: [], trusted: null, firstBad: null, timestamps: [], problems: [] };
   const trusted = trustedFingerprint?.replace(/[:\s]/g, '').toLowerCase() || undefined;
   let files: Record<string, Uint8Array>;
   try {
@@ -197,6 +200,19 @@ export async function verifyBundle(zip: Uint8Array, trustedFingerprint?: string)
     else if (!(await ed25519Verify(key, sig, msg!))) bad(null, `${name}: the signature does not verify with key ${c.key}`);
     if (trusted && c.key !== trusted) bad(null, `${name}: signed by key ${c.key}, not the trusted key ${trusted}`);
     if (!same(files[`checkpoints/${i + 1}.msg`], msg!) || !same(files[`checkpoints/${i + 1}.sig`], sig)) bad(null, `checkpoints/${i + 1}: the files differ from manifest.json`);
+    if (typeof c.tsa_token === 'string' && c.tsa_token !== '') {
+      const token = unhex(c.tsa_token);
+      if (!token) {
+        bad(null, `checkpoint ${i + 1}: the RFC 3161 token is not a granted TimeStampResp`);
+      } else {
+        if (!same(files[`checkpoints/${i + 1}.tsr`], token)) bad(null, `checkpoints/${i + 1}.tsr is missing or differs from manifest.json`);
+        // pkijs is loaded only for bundles that carry tokens (a chunk of its own).
+        const { checkTsaToken } = await import('./tsa_token');
+        const t = await checkTsaToken(token, msg!);
+        if (t.problem) bad(null, `checkpoint ${i + 1}: ${t.problem}`);
+        v.timestamps.push({ checkpoint: i + 1, sequence: parsed.sequence, timeMs: t.timeMs, tsa: t.tsa });
+      }
+    }
     heads.set(parsed.sequence, parsed.head);
   }
   if (!heads.size) bad(null, 'the bundle holds no signed checkpoint');

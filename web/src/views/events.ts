@@ -4,7 +4,8 @@
 // (#/events?camera=front&type=motion&zone=door&from=MS&to=MS) so that a filtered list can be
 // reloaded and linked; "Load older" pages on with before_id. Each event plays in the playback
 // screen from a moment before it, and operators download its clip (POST /api/events/{id}/clip,
-// an export job).
+// an export job) as an MP4 or as an evidence bundle (?evidence=true) that `vigil verify` and the
+// Verify evidence page check.
 import { api, type Camera, type VigilEvent } from '../api';
 import { mayExport, type Ctx } from '../app';
 import { append, h, mount, notice, spinner } from '../dom';
@@ -102,7 +103,13 @@ export function eventsScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams): (
     const clipButton = mayExport(ctx.me)
       ? h('button', { type: 'button', 'aria-label': `Download clip: ${label} on ${cameraName(e.camera)} at ${when}` }, 'Download clip')
       : null;
-    clipButton?.addEventListener('click', () => void downloadClip(e, clipButton, clipStatus));
+    const evidenceButton = mayExport(ctx.me)
+      ? h('button', { type: 'button', class: 'evidence-export', 'aria-label': `Export evidence: ${label} on ${cameraName(e.camera)} at ${when}` }, 'Export evidence')
+      : null;
+    // One export at a time per card: both buttons wait for the one running.
+    const buttons = [clipButton, evidenceButton].filter((b): b is HTMLButtonElement => b !== null);
+    clipButton?.addEventListener('click', () => void downloadClip(e, false, buttons, clipStatus));
+    evidenceButton?.addEventListener('click', () => void downloadClip(e, true, buttons, clipStatus));
     const duration = e.open ? `${formatDuration(Date.now() - e.start_ms)} so far` : formatDuration(e.end_ms - e.start_ms);
     return h(
       'li',
@@ -124,29 +131,30 @@ export function eventsScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams): (
             href: `#/playback/${encodeURIComponent(e.camera)}?t=${e.start_ms - kPreRollMs}&event=${e.id}`,
             'aria-label': `Play ${label} on ${cameraName(e.camera)} at ${when}`,
           }, 'Play'),
-          clipButton),
+          clipButton, evidenceButton),
         clipStatus,
       ),
     );
   }
 
-  async function downloadClip(e: VigilEvent, button: HTMLButtonElement, out: HTMLElement): Promise<void> {
-    button.disabled = true;
+  async function downloadClip(e: VigilEvent, evidence: boolean, buttons: HTMLButtonElement[], out: HTMLElement): Promise<void> {
+    for (const b of buttons) b.disabled = true;
     const t0 = Date.now();
+    const what = evidence ? 'the evidence bundle' : 'the clip';
     const progress = (state: string) =>
       mount(out, h('p', { class: 'loading small', role: 'status' }, h('span', { class: 'spin', 'aria-hidden': 'true' }),
-        `Preparing the clip: ${state === 'queued' ? 'waiting its turn' : 'copying the footage'} (${Math.round((Date.now() - t0) / 1000)} s)…`));
+        `Preparing ${what}: ${state === 'queued' ? 'waiting its turn' : 'copying the footage'} (${Math.round((Date.now() - t0) / 1000)} s)…`));
     progress('queued');
     try {
-      const job = await waitForExport(await api.eventClip(e.id), (j) => progress(j.state), () => !stopped);
+      const job = await waitForExport(await api.eventClip(e.id, evidence), (j) => progress(j.state), () => !stopped);
       if (!job) return;
       const link = h('a', { href: api.exportFileUrl(job.id), download: '', class: 'button' }, exportLinkText(job));
       mount(out, link, job.note ? notice('info', job.note) : null);
       link.click();
     } catch (err) {
-      if (!stopped) mount(out, notice('error', `No clip: ${(err as Error).message}`));
+      if (!stopped) mount(out, notice('error', `No ${evidence ? 'evidence bundle' : 'clip'}: ${(err as Error).message}`));
     } finally {
-      button.disabled = false;
+      for (const b of buttons) b.disabled = false;
     }
   }
 

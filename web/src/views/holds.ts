@@ -1,9 +1,11 @@
-// Evidence holds: every hold on the cameras the user may see (active, or all), a form to put a
+// Evidence holds: every hold on the cameras the user may see (active, or all) with the bytes of
+// footage it keeps per camera, a form to put a
 // new one (operators and admins: cameras, from, to, name, reason), and Release for admins.
 // Holds on a timeline selection are put from the playback screen (hold_form.ts). Operators export
 // a hold as evidence bundles, one per camera (POST /api/holds/{id}/export).
 import { api, type Camera, type Hold } from '../api';
 import { isAdmin, mayExport, type Ctx } from '../app';
+import { formatBytes } from '../bytes';
 import { h, mount, notice, spinner } from '../dom';
 import { exportLinkText, waitForExport } from '../export_job';
 import { holdForm } from '../hold_form';
@@ -58,7 +60,10 @@ export function holdsScreen(root: HTMLElement, ctx: Ctx): () => void {
     });
     return h('tr', { 'data-hold': hold.id },
       h('td', {}, hold.name, h('div', { class: 'small muted' }, hold.reason), exportButton, exportOut),
-      h('td', {}, hold.cameras.join(', ')),
+      h('td', {}, hold.cameras.map((c) => h('div', { 'data-camera': c },
+        c, hold.held_bytes && hold.released_ms === null
+          ? h('span', { class: 'small muted held-bytes', 'data-bytes': hold.held_bytes[c] ?? 0 }, ` · ${formatBytes(hold.held_bytes[c] ?? 0)} held`)
+          : null))),
       h('td', { class: 'nowrap' }, formatDateTime(hold.from_ms), ' – ', formatDateTime(hold.to_ms)),
       h('td', { class: 'small' }, `${hold.created_by}, ${formatDateTime(hold.created_ms)}`),
       h('td', { class: 'small' }, hold.released_ms !== null ? `released by ${hold.released_by}, ${formatDateTime(hold.released_ms)}` : release));

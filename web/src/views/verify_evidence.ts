@@ -1,5 +1,6 @@
 // "Verify evidence": the user drops an evidence bundle (or picks it) and the browser checks it
-// locally with evidence.ts — nothing is uploaded. Same checks and verdict as `vigil verify`.
+// locally with evidence.ts — nothing is uploaded. Same checks and verdict as `vigil verify`,
+// RFC 3161 tokens included (their times are listed).
 import type { Ctx } from '../app';
 import { h, mount, notice, spinner } from '../dom';
 import { verifyBundle, type BundleVerdict } from '../evidence';
@@ -26,7 +27,15 @@ export function verifyEvidenceScreen(root: HTMLElement, _ctx: Ctx): () => void {
         h('dt', {}, 'Range (local)'), h('dd', {}, isNaN(v.fromMs) ? '' : `${formatDateTime(v.fromMs)} .. ${formatDateTime(v.toMs)}`),
         h('dt', {}, 'Fragments checked'), h('dd', {}, String(v.fragments)),
         h('dt', {}, 'Key'), h('dd', {}, v.fingerprints.join(', '),
-          v.trusted === null ? ' (not compared with a trusted fingerprint)' : v.trusted ? ' (the trusted key)' : ' (NOT the trusted key)')),
+          v.trusted === null ? ' (not compared with a trusted fingerprint)' : v.trusted ? ' (the trusted key)' : ' (NOT the trusted key)'),
+        h('dt', {}, 'Trusted timestamps'), h('dd', {},
+          v.timestamps.length
+            ? h('ul', { class: 'timestamps' }, v.timestamps.map((t) => h('li', { 'data-tsa-checkpoint': t.checkpoint, 'data-tsa-ok': t.timeMs !== null ? 'true' : 'false' },
+              `checkpoint ${t.checkpoint} (sequence ${t.sequence}): `,
+              t.timeMs !== null
+                ? `RFC 3161 time ${utc(t.timeMs)}${t.tsa ? `, signed by ${t.tsa}` : ''} (the certificate the token carries; which TSA that is, vigil verify --tsa-ca checks)`
+                : 'its RFC 3161 token does not hold')))
+            : 'none (the checkpoints carry no RFC 3161 token)')),
       v.problems.length ? h('ul', { class: 'problems' }, v.problems.map((p) => h('li', {}, p))) : null);
   };
 
@@ -52,7 +61,7 @@ export function verifyEvidenceScreen(root: HTMLElement, _ctx: Ctx): () => void {
     if (f) void check(f);
   });
   mount(root, h('h1', {}, 'Verify evidence'),
-    h('p', {}, 'Checks an evidence bundle exported by vigil in this browser: every fragment hash, chain link and signature. The file is not uploaded.'),
+    h('p', {}, 'Checks an evidence bundle exported by vigil in this browser: every fragment hash, chain link and signature, and the RFC 3161 timestamps of its checkpoints. The file is not uploaded.'),
     h('label', { class: 'field' }, h('span', {}, 'Trusted key fingerprint'), key),
     drop, result);
   return () => {
