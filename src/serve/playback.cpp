@@ -1,9 +1,5 @@
 #include "serve/playback.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cctype>
 #include <ctime>
@@ -22,12 +18,10 @@ using http::Response;
 using nlohmann::json;
 
 // Windows a request may ask for. A timeline is a few hundred bytes a day; a playlist lists
-// every GOP (~100 bytes per 2 s); an export is downloaded from memory (see playback.md).
+// every GOP (~100 bytes per 2 s); an export is one job's worth of copying (see playback.md).
 constexpr WallDuration kMaxTimelineWindow = std::chrono::hours(24 * 400);
 constexpr WallDuration kMaxPlaylistWindow = std::chrono::hours(24);
 constexpr WallDuration kMaxExportWindow = std::chrono::minutes(30);
-// A response without Range is read into memory whole; segment files are minutes long.
-constexpr uint64_t kMaxWholeResponse = uint64_t{256} << 20;
 
 constexpr int64_t kMaxMs = int64_t{1} << 52;
 
@@ -84,33 +78,16 @@ std::string window_text(const Window& w) {
   return format_iso8601(w.start) + " to " + format_iso8601(w.end);
 }
 
-// An open file descriptor, closed with the object.
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
 // `file` (a path from the catalog or the export queue, never from the request) answered whole or
 // by the request's Range. With `limit`, the file is served as if it were that long: a file being
 // written grows past its last synced fragment, and those bytes must not be served (a half-written
-// fragment, or one a crash would cut off).
+// fragment, or one a crash would cut off). The body is a slice of the open file, which the server
+// reads a piece at a time as the client takes it: a download of any size holds one piece.
 Response serve_file(const std::filesystem::path& file, const http::Request& req,
                     const std::string& content_type,
                     std::optional<uint64_t> limit = std::nullopt) {
-  Fd f;
-  f.fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (f.fd < 0) {
-    const int err = errno;
-    if (err == ENOENT) throw Error(ErrorCode::kNotFound, "the file is gone (retention deleted it)");
-    throw Error(ErrorCode::kInternal, "open " + file.string() + ": " + errno_string(err));
-  }
-  struct stat st {};
-  if (::fstat(f.fd, &st) != 0) {
-    throw Error(ErrorCode::kInternal, "stat " + file.string() + ": " + errno_string(errno));
-  }
-  const uint64_t size = std::min(static_cast<uint64_t>(st.st_size), limit.value_or(UINT64_MAX));
+  auto f = http::OpenFile::open(file);
+  const uint64_t size = std::min(f->size(), limit.value_or(UINT64_MAX));
   const ByteRange range = parse_byte_range(req.header("range"), size);
   Response r;
   r.content_type = content_type;
@@ -123,32 +100,15 @@ Response serve_file(const std::filesystem::path& file, const http::Request& req,
     r.with_header("Content-Range", "bytes */" + std::to_string(size));
     return r;
   }
-  uint64_t first = 0;
-  uint64_t count = size;
+  http::FileSlice slice{std::move(f), 0, size};
   if (range.kind == ByteRange::Kind::kPartial) {
-    first = range.first;
-    count = range.last - range.first + 1;
+    slice.offset = range.first;
+    slice.length = range.last - range.first + 1;
     r.status = 206;
     r.with_header("Content-Range", "bytes " + std::to_string(range.first) + "-" +
                                        std::to_string(range.last) + "/" + std::to_string(size));
   }
-  if (count > kMaxWholeResponse) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "ask for at most " + std::to_string(kMaxWholeResponse) +
-                    " bytes at once (HTTP Range); this file has " + std::to_string(size));
-  }
-  r.body.resize(count);
-  uint64_t done = 0;
-  while (done < count) {
-    const ssize_t n =
-        ::pread(f.fd, r.body.data() + done, count - done, static_cast<off_t>(first + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0)
-      throw Error(ErrorCode::kInternal, "read " + file.string() + ": " + errno_string(errno));
-    if (n == 0)
-      throw Error(ErrorCode::kDataLoss, "read " + file.string() + ": shorter than it was");
-    done += static_cast<uint64_t>(n);
-  }
+  r.file = std::move(slice);
   return r;
 }
 

@@ -236,6 +236,29 @@ class Playback(VigilFixture):
         self.assertEqual(status, 200)
         self.assertRegex(headers["Content-Disposition"], r'^attachment; filename="vigil-front-\d{8}T\d{6}Z\.mp4"$')
         self.assertEqual(len(data), body["bytes"])
+        # Sent from the file: Range and HEAD as for segment media, and several answers on one
+        # kept-alive connection, each exactly as long as it says (a body off by one byte would
+        # corrupt the answer after it).
+        n = len(data)
+        conn = c.conn()
+        try:
+            conn.request("HEAD", body["file"], headers={"Cookie": c.cookie})
+            r = conn.getresponse()
+            self.assertEqual(r.read(), b"")
+            self.assertEqual((r.status, int(r.getheader("Content-Length"))), (200, n))
+            for rng, (x, y) in {"bytes=0-99": (0, 99), "bytes=-1000": (n - 1000, n - 1),
+                                "bytes=%d-" % (n // 2): (n // 2, n - 1)}.items():
+                conn.request("GET", body["file"], headers={"Cookie": c.cookie, "Range": rng})
+                r = conn.getresponse()
+                part = r.read()
+                self.assertEqual(r.status, 206, rng)
+                self.assertEqual(r.getheader("Content-Range"), "bytes %d-%d/%d" % (x, y, n), rng)
+                self.assertEqual(part, data[x:y + 1], rng)
+            conn.request("GET", body["file"], headers={"Cookie": c.cookie})
+            r = conn.getresponse()
+            self.assertEqual((r.status, r.read()), (200, data))
+        finally:
+            conn.close()
         path = os.path.join(self._tmp.name, "export.mp4")
         with open(path, "wb") as f:
             f.write(data)
