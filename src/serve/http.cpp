@@ -152,6 +152,8 @@ const char* error_name(int status) {
       return "internal";
     case 503:
       return "unavailable";
+    case 507:
+      return "insufficient_storage";
     default:
       return status >= 500 ? "internal" : "bad_request";
   }

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "integrity/key_store.h"
 #include "record/evidence_export.h"
+#include "serve/api_request.h"
 #include "serve/playlist.h"
 #include "serve/timeline.h"
 
@@ -72,6 +73,32 @@ json range_json(WallTime start, WallTime end) {
           {"end_ms", ms_since_epoch(end)},
           {"start", format_iso8601(start)},
           {"end", format_iso8601(end)}};
+}
+
+// The most an export of `pieces` may write: the size of their files (a clip is a remux of at
+// most those bytes; a bundle holds at most the same fragments).
+uint64_t files_bytes(const std::vector<ExportPiece>& pieces) {
+  std::set<std::filesystem::path> seen;
+  uint64_t n = 0;
+  for (const auto& p : pieces) {
+    std::error_code ec;
+    const uint64_t size = seen.insert(p.file).second ? std::filesystem::file_size(p.file, ec) : 0;
+    if (!ec) n += size;
+  }
+  return n;
+}
+
+uint64_t free_space(const std::filesystem::path& dir) {
+  std::error_code ec;
+  const auto space = std::filesystem::space(dir, ec);
+  if (ec) throw Error(ErrorCode::kInternal, "free space of " + dir.string() + ": " + ec.message());
+  return space.available;
+}
+
+HttpFail refused(const ExportRefused& why) {
+  HttpFail f{why.status, why.detail};
+  if (why.status == 429) f.headers.emplace_back("Retry-After", "60");
+  return f;
 }
 
 std::string window_text(const Window& w) {
@@ -451,13 +478,20 @@ json Playback::queue_evidence(Call& call, const std::string& camera, WallTime st
   // Only catalog rows are read here (no footage): the bytes are read and hashed by the queue.
   EvidencePlan plan = plan_evidence_bundle(catalog(), data_dir_, camera,
                                            cam ? cam->name : camera, start, end);
+  ExportJob job;
+  job.user_name = call.principal->user.name;
+  job.estimate = files_bytes(export_pieces(catalog(), data_dir_, camera, start, end));
+  // Within the bounds before the audit row (a refused export is none); submit_export below
+  // judges again under the queue's lock.
+  if (auto why = exports().refusal(job, export_bounds(), free_space(data_dir_))) {
+    throw refused(*why);
+  }
   // Audited before the bundle is written: the bundle carries its own audit row, which says
   // what it holds.
   const AuditEntry a = audit(call, "evidence_export", camera, start, end,
                              evidence_audit_detail(plan, detail));
   complete_evidence_input(plan, a, accounts_.audit_link_of(a.id),
                           load_or_create_signing_key(data_dir_));
-  ExportJob job;
   job.camera_id = camera;
   job.user_name = call.principal->user.name;
   job.start = start;
@@ -467,7 +501,7 @@ json Playback::queue_evidence(Call& call, const std::string& camera, WallTime st
   job.result.files = static_cast<int>(plan.input.parts.size());
   job.result.note = plan.note;
   job.evidence = std::make_shared<const BundleInput>(std::move(plan.input));
-  const int64_t id = exports().submit(std::move(job));
+  const int64_t id = submit_export(std::move(job));
   return job_json(*exports().job(id));
 }
 
@@ -492,7 +526,8 @@ Response Playback::export_range(Call& call, const std::string& camera, WallTime 
   }
   job.clip_start = job.pieces.front().wall_start + to_wall(job.pieces.front().from);
   const size_t pieces = job.pieces.size();
-  const int64_t id = exports().submit(std::move(job));
+  job.estimate = files_bytes(job.pieces);
+  const int64_t id = submit_export(std::move(job));
   audit(call, "export", camera, w.start, w.end,
         "export " + std::to_string(id) + " of " + std::to_string(pieces) + " segment files" +
             (detail.empty() ? "" : " (" + detail + ")"));
@@ -500,6 +535,24 @@ Response Playback::export_range(Call& call, const std::string& camera, WallTime 
   Response r = Response::json(202, job_json(*queued));
   r.with_header("Location", "/api/exports/" + std::to_string(id));
   return r;
+}
+
+ExportBounds Playback::export_bounds() {
+  const auto config = configs_.current();
+  const ExportSettings& e = config->exports;
+  ExportBounds b;
+  b.max_running = e.max_running;
+  b.max_running_per_user = e.max_running_per_user;
+  b.max_stored_per_user = e.max_stored_per_user;
+  b.max_stored_bytes = e.max_stored_bytes.value_or(config->min_free_bytes / 2);
+  b.min_free_bytes = config->min_free_bytes;
+  return b;
+}
+
+int64_t Playback::submit_export(ExportJob job) {
+  auto queued = exports().submit(std::move(job), export_bounds(), free_space(data_dir_));
+  if (const auto* why = std::get_if<ExportRefused>(&queued)) throw refused(*why);
+  return std::get<int64_t>(queued);
 }
 
 std::optional<ExportJob> Playback::visible_job(const Call& call) {
