@@ -289,16 +289,22 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
                        });
   }
 
+  // The status line and headers of `r`, for an answer whose body is sent separately.
+  std::shared_ptr<bhttp::response<bhttp::empty_body>> header_of(const http::Response& r) const {
+    auto head = std::make_shared<bhttp::response<bhttp::empty_body>>(
+        static_cast<bhttp::status>(r.status), version_);
+    if (!r.content_type.empty()) head->set(bhttp::field::content_type, r.content_type);
+    for (const auto& [name, value] : r.headers) head->insert(name, value);
+    return head;
+  }
+
   // A file body (segment media, exports, bundles): the header with the slice's Content-Length,
   // then the slice one piece at a time. Each piece is read on the handler pool (a disk read must
   // not stall the I/O thread) and written before the next is read, so a download holds one
   // piece of memory however large the file and however slow the client. A client that takes
   // longer than read_timeout to accept one piece is closed, as for any write.
   void write_file(const http::Response& r) {
-    auto head = std::make_shared<bhttp::response<bhttp::empty_body>>(
-        static_cast<bhttp::status>(r.status), version_);
-    if (!r.content_type.empty()) head->set(bhttp::field::content_type, r.content_type);
-    for (const auto& [name, value] : r.headers) head->insert(name, value);
+    auto head = header_of(r);
     head->keep_alive(keep_alive_);
     head->content_length(r.file->length);
     auto sr = std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(*head);
@@ -369,10 +375,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   // when a write has not finished within read_timeout; meanwhile its stream bounds what it
   // queues (live_hub.h).
   void write_stream(const http::Response& r) {
-    auto head = std::make_shared<bhttp::response<bhttp::empty_body>>(
-        static_cast<bhttp::status>(r.status), version_);
-    if (!r.content_type.empty()) head->set(bhttp::field::content_type, r.content_type);
-    for (const auto& [name, value] : r.headers) head->insert(name, value);
+    auto head = header_of(r);
     head->keep_alive(false);
     head->chunked(true);
     auto sr = std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(*head);
