@@ -635,7 +635,7 @@ Config parse_config(const std::string& text, const std::string& source,
   v.only_keys(root, "",
               {"data_dir", "segment_seconds", "min_free_space", "disk_low_space", "retention",
                "ingest", "http", "camera", "events", "mqtt", "webhook", "integrity",
-               "audit", "till"});
+               "audit", "till", "exports"});
 
   Config c;
   c.source = source;
@@ -664,6 +664,27 @@ Config parse_config(const std::string& text, const std::string& source,
     if (c.ingest.backoff_max < c.ingest.backoff_initial) {
       v.fail("ingest.backoff_max_ms", std::to_string(c.ingest.backoff_max.count()),
              "must not be smaller than ingest.backoff_initial_ms");
+    }
+  }
+
+  if (const toml::node* n = root.get("exports")) {
+    const toml::table* t = n->as_table();
+    if (!t) v.fail("exports", Validator::describe(*n), "must be a table");
+    v.only_keys(*t, "exports",
+                {"max_running", "max_running_per_user", "max_stored_per_user", "max_stored_bytes"});
+    ExportSettings& e = c.exports;
+    if (auto x = v.get_int(*t, "exports.", "max_running", 1, 64)) e.max_running = static_cast<int>(*x);
+    if (auto x = v.get_int(*t, "exports.", "max_running_per_user", 1, 64)) {
+      e.max_running_per_user = static_cast<int>(*x);
+    }
+    if (auto x = v.get_int(*t, "exports.", "max_stored_per_user", 1, 1000)) {
+      e.max_stored_per_user = static_cast<int>(*x);
+    }
+    e.max_stored_bytes = v.get_bytes(*t, "exports.", "max_stored_bytes");
+    if (e.max_stored_bytes && *e.max_stored_bytes > c.min_free_bytes) {
+      v.fail("exports.max_stored_bytes", std::to_string(*e.max_stored_bytes),
+             "must not exceed min_free_space (" + std::to_string(c.min_free_bytes) +
+                 "): exports are kept in retention's free-space reserve");
     }
   }
 

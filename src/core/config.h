@@ -253,6 +253,19 @@ struct HttpSettings {
   static std::filesystem::path default_web_root();
 };
 
+// [exports]: bounds on clip and evidence exports (serve/export.h, docs/config.md "Exports"), so
+// that no user, and not all users together, can fill the disk or make retention delete footage
+// by exporting.
+struct ExportSettings {
+  int max_running = 4;           // queued or running, all users together
+  int max_running_per_user = 2;  // queued or running, one user
+  int max_stored_per_user = 10;  // finished exports kept (until they expire) for one user
+  // Bytes of stored and running exports together; unset: half of min_free_space. At most
+  // min_free_space: exports live in retention's free-space reserve (docs/design/security.md).
+  std::optional<uint64_t> max_stored_bytes;
+  bool operator==(const ExportSettings&) const = default;
+};
+
 // [audit]: a copy of every audit row to the local syslog (catalog/audit_syslog.h).
 struct AuditSettings {
   bool syslog = false;
@@ -289,6 +302,7 @@ struct Config {
   // (docs/config.md, disk_low_space).
   std::optional<uint64_t> disk_low_bytes;
   RetentionLimits default_retention;
+  ExportSettings exports;
   IngestSettings ingest;
   HttpSettings http;
   std::vector<CameraConfig> cameras;

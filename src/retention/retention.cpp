@@ -19,6 +19,22 @@ namespace {
 // Room for SQLite to mark and delete rows (a few 4 KiB WAL pages each) on a full disk.
 constexpr uint64_t kReserveBytes = 1 << 20;
 
+// Bytes of the clip and evidence exports kept in <data>/exports (serve/export.h). They live in
+// the free-space reserve (bounded by [exports] max_stored_bytes, at most min_free_space) and
+// expire on their own, so the free-space rule counts them as free: otherwise an operator could
+// make retention delete footage by exporting (docs/design/security.md, "Exports are bounded").
+uint64_t export_bytes(const std::filesystem::path& data_dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(data_dir / "exports", ec), end; !ec && it != end;
+       it.increment(ec)) {
+    std::error_code size_ec;
+    const uint64_t n = it->is_regular_file(size_ec) ? it->file_size(size_ec) : 0;
+    if (!size_ec) total += n;
+  }
+  return total;
+}
+
 }  // namespace
 
 uint64_t StatvfsDiskSpace::free_bytes(const std::filesystem::path& path) const {
@@ -238,17 +254,19 @@ RetentionPass Retention::run_once(bool emergency) {
   std::optional<HeldFull> held_full_now;
   std::optional<uint64_t> free_last;
   for (;;) {
-    uint64_t free_now = 0;
+    uint64_t free_now = 0;  // what the disk has free
+    uint64_t counted_free = 0;  // the same, with the exports' bytes counted as free
     try {
       free_now = disk_.free_bytes(data_dir_);
       free_last = free_now;
+      counted_free = free_now + export_bytes(data_dir_);
     } catch (const Error& e) {
       spdlog::error("retention: {}", e.what());
       break;
     }
     // After a write failed for lack of space, free at least one segment and enough to
-    // recreate the reserve with room to spare.
-    if (free_now >= min_free_bytes_ &&
+    // recreate the reserve with room to spare: real space, exports or not.
+    if (counted_free >= min_free_bytes_ &&
         (!must_free || (pass.deleted > 0 && free_now >= min_free_bytes_ + 2 * reserve_.bytes()))) {
       break;
     }

@@ -606,7 +606,14 @@ Response Api::change_own_password(Call& call) {
 
 Response Api::list_users(Call&) {
   json list = json::array();
-  for (const auto& u : accounts_.users()) list.push_back(user_json(u));
+  for (const auto& u : accounts_.users()) {
+    json j = user_json(u);
+    // Admins only (this route): whether the account has a second factor, so that an admin can
+    // see who still logs in with a password alone. Never the secret or its codes.
+    const auto t = accounts_.totp(u.id);
+    j["totp"] = t && t->confirmed;
+    list.push_back(std::move(j));
+  }
   return Response::json(200, {{"users", list}});
 }
 

@@ -302,8 +302,7 @@ ExportQueue::~ExportQueue() {
   worker_.stop();
 }
 
-int64_t ExportQueue::submit(ExportJob job) {
-  std::lock_guard lock(mu_);
+void ExportQueue::expire_locked() {
   const SteadyTime now = clock_.steady_now();
   for (auto it = jobs_.begin(); it != jobs_.end();) {
     const auto& j = it->second;
@@ -316,6 +315,80 @@ int64_t ExportQueue::submit(ExportJob job) {
       ++it;
     }
   }
+}
+
+std::optional<ExportRefused> ExportQueue::refusal(const ExportJob& job, const ExportBounds& bounds,
+                                                  uint64_t free_bytes) {
+  std::lock_guard lock(mu_);
+  expire_locked();
+  return refusal_locked(job, bounds, free_bytes);
+}
+
+std::optional<ExportRefused> ExportQueue::refusal_locked(const ExportJob& job,
+                                                         const ExportBounds& bounds,
+                                                         uint64_t free_bytes) const {
+  int running = 0;
+  int running_mine = 0;
+  int stored_mine = 0;
+  uint64_t bytes = 0;
+  for (const auto& [id, j] : jobs_) {
+    const bool mine = j.user_name == job.user_name;
+    if (j.state == ExportJob::State::kQueued || j.state == ExportJob::State::kRunning) {
+      ++running;
+      running_mine += mine;
+      bytes += j.estimate;
+    } else if (j.state == ExportJob::State::kDone) {
+      stored_mine += mine;
+      bytes += j.bytes;
+    }
+  }
+  auto refuse = [](int status, const char* limit, std::string detail) {
+    return ExportRefused{status, limit, std::move(detail)};
+  };
+  if (running_mine >= bounds.max_running_per_user) {
+    return refuse(429, "exports.max_running_per_user",
+                  "you have " + std::to_string(running_mine) +
+                      " exports queued or running, the most one user may have at once "
+                      "([exports] max_running_per_user); try again when one is done");
+  }
+  if (running >= bounds.max_running) {
+    return refuse(429, "exports.max_running",
+                  std::to_string(running) +
+                      " exports are queued or running, the most vigil runs at once ([exports] "
+                      "max_running); try again in a minute");
+  }
+  if (stored_mine >= bounds.max_stored_per_user) {
+    return refuse(429, "exports.max_stored_per_user",
+                  "you have " + std::to_string(stored_mine) +
+                      " finished exports kept, the most one user may keep ([exports] "
+                      "max_stored_per_user); they expire " +
+                      std::to_string(kKeep.count()) + " h after they finish");
+  }
+  if (bytes + job.estimate > bounds.max_stored_bytes) {
+    return refuse(507, "exports.max_stored_bytes",
+                  "this export needs up to " + std::to_string(job.estimate) +
+                      " bytes and exports already hold " + std::to_string(bytes) + " of the " +
+                      std::to_string(bounds.max_stored_bytes) +
+                      " bytes they may use ([exports] max_stored_bytes); try a shorter range or "
+                      "wait until older exports expire");
+  }
+  const uint64_t keep_free = bounds.min_free_bytes - std::min(bounds.min_free_bytes, bounds.max_stored_bytes);
+  if (free_bytes < keep_free + job.estimate) {
+    return refuse(507, "min_free_space",
+                  "the disk has " + std::to_string(free_bytes) + " bytes free and this export needs up to " +
+                      std::to_string(job.estimate) + "; it would leave less than the " +
+                      std::to_string(keep_free) +
+                      " bytes that min_free_space keeps beyond what exports may use, and retention "
+                      "would delete footage to make room");
+  }
+  return std::nullopt;
+}
+
+std::variant<int64_t, ExportRefused> ExportQueue::submit(ExportJob job, const ExportBounds& bounds,
+                                                         uint64_t free_bytes) {
+  std::lock_guard lock(mu_);
+  expire_locked();
+  if (auto why = refusal_locked(job, bounds, free_bytes)) return *why;
   job.id = next_id_++;
   job.state = ExportJob::State::kQueued;
   job.file = dir_ / (std::to_string(job.id) + (job.evidence ? ".zip" : ".mp4"));

@@ -19,6 +19,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "catalog/catalog.h"
@@ -81,6 +82,9 @@ struct ExportJob {
   std::filesystem::path file;  // absolute, under <data>/exports/
   SteadyTime finished{};       // when it became done or failed
   std::vector<ExportPiece> pieces;
+  // The most it may write: the size of its source files. Counted against max_stored_bytes from
+  // the moment it is queued until it is done (then its real size counts) or failed.
+  uint64_t estimate = 0;
   // Set for an evidence bundle (integrity/bundle.h: the original fragments, chain and
   // checkpoints in a ZIP) instead of a remuxed MP4; `pieces` is empty then and `result` is
   // filled when the job is queued (the note says why the bundle ends early, if it does).
@@ -90,6 +94,25 @@ struct ExportJob {
 };
 
 const char* export_state_name(ExportJob::State s);
+
+// The bounds of an export ([exports] in config.h, resolved). The defaults bound nothing.
+struct ExportBounds {
+  int max_running = INT32_MAX;           // queued or running, all users
+  int max_running_per_user = INT32_MAX;  // queued or running, one user
+  int max_stored_per_user = INT32_MAX;   // done and kept, one user
+  uint64_t max_stored_bytes = UINT64_MAX;  // stored + running estimates, all users
+  // Retention's min_free_space: exports may use max_stored_bytes of it, never more, so an export
+  // is refused when it would leave less than min_free_bytes - max_stored_bytes free.
+  uint64_t min_free_bytes = 0;
+};
+
+// Why an export was not queued: the HTTP status (429 for a count, 507 for bytes or disk
+// space), the configuration key of the limit, and a sentence for people naming it.
+struct ExportRefused {
+  int status = 0;
+  std::string limit;
+  std::string detail;
+};
 
 class ExportQueue {
  public:
@@ -106,12 +129,21 @@ class ExportQueue {
   ExportQueue(const ExportQueue&) = delete;
   ExportQueue& operator=(const ExportQueue&) = delete;
 
-  // Queues `job` (id and file are assigned here); returns the id.
-  int64_t submit(ExportJob job);
+  // Why `job` (its user_name and estimate) may not be queued now, or nullopt. `free_bytes`: free
+  // on the exports' file system now. Expired exports are removed first.
+  std::optional<ExportRefused> refusal(const ExportJob& job, const ExportBounds& bounds,
+                                       uint64_t free_bytes);
+  // Queues `job` (id and file are assigned here) when refusal() finds nothing, judged under the
+  // same lock (two requests at once cannot both take the last place); the id, or why not.
+  std::variant<int64_t, ExportRefused> submit(ExportJob job, const ExportBounds& bounds = {},
+                                              uint64_t free_bytes = UINT64_MAX);
   std::optional<ExportJob> job(int64_t id);
 
  private:
   void run();
+  void expire_locked();
+  std::optional<ExportRefused> refusal_locked(const ExportJob& job, const ExportBounds& bounds,
+                                              uint64_t free_bytes) const;
 
   const std::filesystem::path dir_;
   const Clock& clock_;

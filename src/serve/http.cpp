@@ -1,6 +1,11 @@
 #include "serve/http.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 
 #include "core/text.h"
 
@@ -36,6 +41,35 @@ std::string_view Request::query() const {
   std::string_view t(target);
   const size_t q = t.find('?');
   return q == std::string_view::npos ? std::string_view() : t.substr(q + 1);
+}
+
+std::shared_ptr<const OpenFile> OpenFile::open(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == ENOENT) throw Error(ErrorCode::kNotFound, "the file is gone (retention deleted it)");
+    throw Error(ErrorCode::kInternal, "open " + path.string() + ": " + errno_string(err));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    throw Error(ErrorCode::kInternal, "stat " + path.string() + ": " + errno_string(err));
+  }
+  return std::shared_ptr<const OpenFile>(
+      new OpenFile(fd, static_cast<uint64_t>(st.st_size), path.string()));
+}
+
+OpenFile::~OpenFile() { ::close(fd_); }
+
+size_t OpenFile::read_at(uint64_t offset, char* out, size_t n) const {
+  for (;;) {
+    const ssize_t got = ::pread(fd_, out, n, static_cast<off_t>(offset));
+    if (got >= 0) return static_cast<size_t>(got);
+    if (errno != EINTR) {
+      throw Error(ErrorCode::kInternal, "read " + path_ + ": " + errno_string(errno));
+    }
+  }
 }
 
 Response Response::json(int status, const nlohmann::json& body) {
@@ -118,6 +152,8 @@ const char* error_name(int status) {
       return "internal";
     case 503:
       return "unavailable";
+    case 507:
+      return "insufficient_storage";
     default:
       return status >= 500 ? "internal" : "bad_request";
   }

@@ -5,6 +5,7 @@
 // API) is plain code that unit tests drive without sockets.
 #pragma once
 
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -52,6 +53,39 @@ class BodyStream {
   virtual void close() = 0;
 };
 
+// A file opened for a response, closed when the last holder lets go. The server sends its bytes
+// after the handler has returned, maybe for minutes to a slow client; the open descriptor keeps
+// them readable even if retention or an export's expiry deletes the file meanwhile.
+class OpenFile {
+ public:
+  // Opens `path` (from the catalog or the export queue, never from a request) read-only without
+  // following a symlink. Throws Error(kNotFound) when it does not exist, kInternal otherwise.
+  static std::shared_ptr<const OpenFile> open(const std::filesystem::path& path);
+  ~OpenFile();
+  OpenFile(const OpenFile&) = delete;
+  OpenFile& operator=(const OpenFile&) = delete;
+
+  uint64_t size() const { return size_; }  // when opened
+  const std::string& path() const { return path_; }
+  // Reads up to `n` bytes at `offset` (pread: no shared file position, so any thread may read);
+  // the count read, 0 at the end of the file. Throws Error(kInternal) naming the file.
+  size_t read_at(uint64_t offset, char* out, size_t n) const;
+
+ private:
+  OpenFile(int fd, uint64_t size, std::string path)
+      : fd_(fd), size_(size), path_(std::move(path)) {}
+  int fd_;
+  uint64_t size_;
+  std::string path_;
+};
+
+// `length` bytes of `file` from `offset`: a response body that is never in memory whole.
+struct FileSlice {
+  std::shared_ptr<const OpenFile> file;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
+
 struct Response {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
@@ -59,6 +93,10 @@ struct Response {
   std::string content_type = "application/json";
   // When set, `body` is ignored and the server streams this instead (chunked, no keep-alive).
   std::shared_ptr<BodyStream> stream;
+  // When set, `body` is ignored and the server sends these bytes with their Content-Length,
+  // reading the file a bounded piece at a time as the client takes them (segment media, exports,
+  // evidence bundles), so a download of any size costs one piece of memory.
+  std::optional<FileSlice> file;
 
   static Response json(int status, const nlohmann::json& body);
   // The error shape of the whole API: {"error": "<short code>", "detail": "<for people>"}.

@@ -85,6 +85,10 @@ struct Shared {
   }
 };
 
+// The piece of a file body read and written at a time: large enough that a fast client costs
+// few reads, small enough that many slow ones cost little memory (20 downloads: 5 MiB).
+constexpr uint64_t kFilePiece = 256 * 1024;
+
 // `head`: the answer to a HEAD request, which carries the headers the GET would have, its
 // Content-Length included, and no body (RFC 9110 §9.3.2).
 bhttp::response<bhttp::string_body> to_beast(const http::Response& r, unsigned version,
@@ -243,6 +247,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
           return self->write(res, false, true);
         }
         if (res.stream) return self->write_stream(res);
+        if (res.file) return self->write_file(res);
         self->write(res, self->keep_alive_);
       });
     });
@@ -284,16 +289,93 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
                        });
   }
 
+  // The status line and headers of `r`, for an answer whose body is sent separately.
+  std::shared_ptr<bhttp::response<bhttp::empty_body>> header_of(const http::Response& r) const {
+    auto head = std::make_shared<bhttp::response<bhttp::empty_body>>(
+        static_cast<bhttp::status>(r.status), version_);
+    if (!r.content_type.empty()) head->set(bhttp::field::content_type, r.content_type);
+    for (const auto& [name, value] : r.headers) head->insert(name, value);
+    return head;
+  }
+
+  // A file body (segment media, exports, bundles): the header with the slice's Content-Length,
+  // then the slice one piece at a time. Each piece is read on the handler pool (a disk read must
+  // not stall the I/O thread) and written before the next is read, so a download holds one
+  // piece of memory however large the file and however slow the client. A client that takes
+  // longer than read_timeout to accept one piece is closed, as for any write.
+  void write_file(const http::Response& r) {
+    auto head = header_of(r);
+    head->keep_alive(keep_alive_);
+    head->content_length(r.file->length);
+    auto sr = std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(*head);
+    auto send = std::make_shared<FileSend>(FileSend{*r.file, 0, {}, keep_alive_});
+    beast::get_lowest_layer(stream_).expires_after(shared_->settings.read_timeout);
+    bhttp::async_write_header(
+        stream_, *sr,
+        [self = this->shared_from_this(), head, sr, send](beast::error_code ec, size_t) {
+          if (ec) return self->close();
+          // A HEAD answer is the header alone (RFC 9110 §9.3.2).
+          if (self->head_ || send->slice.length == 0) return self->file_sent(*send);
+          send->buffer.resize(static_cast<size_t>(std::min(kFilePiece, send->slice.length)));
+          self->read_piece(send);
+        });
+  }
+
+  struct FileSend {
+    http::FileSlice slice;
+    uint64_t sent = 0;
+    std::vector<char> buffer;  // one piece, reused for every piece of the download
+    bool keep_alive = false;
+  };
+
+  void read_piece(const std::shared_ptr<FileSend>& send) {
+    net::post(*shared_->pool, [self = this->shared_from_this(), send] {
+      const size_t want =
+          static_cast<size_t>(std::min<uint64_t>(send->buffer.size(), send->slice.length - send->sent));
+      size_t got = 0;
+      std::string failure;
+      try {
+        got = send->slice.file->read_at(send->slice.offset + send->sent, send->buffer.data(), want);
+        if (got == 0) failure = "the file is shorter than it was";
+      } catch (...) {
+        failure = describe_current_exception();
+      }
+      net::post(self->stream_.get_executor(), [self, send, got, failure] {
+        if (!failure.empty()) {
+          // The header promised a length that can no longer be kept: closing is the only way
+          // left to tell the client the body is incomplete.
+          spdlog::warn("http: {}: sending {} stopped after {} of {} bytes: {}", self->remote_,
+                       send->slice.file->path(), send->sent, send->slice.length, failure);
+          return self->close();
+        }
+        self->write_piece(send, got);
+      });
+    });
+  }
+
+  void write_piece(const std::shared_ptr<FileSend>& send, size_t n) {
+    beast::get_lowest_layer(stream_).expires_after(shared_->settings.read_timeout);
+    net::async_write(stream_, net::buffer(send->buffer.data(), n),
+                     [self = this->shared_from_this(), send, n](beast::error_code ec, size_t) {
+                       if (ec) return self->close();
+                       send->sent += n;
+                       if (send->sent < send->slice.length) return self->read_piece(send);
+                       self->file_sent(*send);
+                     });
+  }
+
+  void file_sent(const FileSend& send) {
+    if (!send.keep_alive) return close();
+    read_header();
+  }
+
   // A streamed body (live view): the header, then every batch the stream gives as one chunk
   // (RFC 9112 §7.1), until the stream ends or the client goes. Runs on the connection's strand
   // and holds no handler thread while it waits for data. A client that stops reading is closed
   // when a write has not finished within read_timeout; meanwhile its stream bounds what it
   // queues (live_hub.h).
   void write_stream(const http::Response& r) {
-    auto head = std::make_shared<bhttp::response<bhttp::empty_body>>(
-        static_cast<bhttp::status>(r.status), version_);
-    if (!r.content_type.empty()) head->set(bhttp::field::content_type, r.content_type);
-    for (const auto& [name, value] : r.headers) head->insert(name, value);
+    auto head = header_of(r);
     head->keep_alive(false);
     head->chunked(true);
     auto sr = std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(*head);

@@ -1,9 +1,5 @@
 #include "serve/playback.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cctype>
 #include <ctime>
@@ -12,6 +8,7 @@
 #include "core/error.h"
 #include "integrity/key_store.h"
 #include "record/evidence_export.h"
+#include "serve/api_request.h"
 #include "serve/playlist.h"
 #include "serve/recorded_still.h"
 #include "serve/timeline.h"
@@ -23,12 +20,10 @@ using http::Response;
 using nlohmann::json;
 
 // Windows a request may ask for. A timeline is a few hundred bytes a day; a playlist lists
-// every GOP (~100 bytes per 2 s); an export is downloaded from memory (see playback.md).
+// every GOP (~100 bytes per 2 s); an export is one job's worth of copying (see playback.md).
 constexpr WallDuration kMaxTimelineWindow = std::chrono::hours(24 * 400);
 constexpr WallDuration kMaxPlaylistWindow = std::chrono::hours(24);
 constexpr WallDuration kMaxExportWindow = std::chrono::minutes(30);
-// A response without Range is read into memory whole; segment files are minutes long.
-constexpr uint64_t kMaxWholeResponse = uint64_t{256} << 20;
 
 constexpr int64_t kMaxMs = int64_t{1} << 52;
 
@@ -81,37 +76,46 @@ json range_json(WallTime start, WallTime end) {
           {"end", format_iso8601(end)}};
 }
 
+// The most an export of `pieces` may write: the size of their files (a clip is a remux of at
+// most those bytes; a bundle holds at most the same fragments).
+uint64_t files_bytes(const std::vector<ExportPiece>& pieces) {
+  std::set<std::filesystem::path> seen;
+  uint64_t n = 0;
+  for (const auto& p : pieces) {
+    std::error_code ec;
+    const uint64_t size = seen.insert(p.file).second ? std::filesystem::file_size(p.file, ec) : 0;
+    if (!ec) n += size;
+  }
+  return n;
+}
+
+uint64_t free_space(const std::filesystem::path& dir) {
+  std::error_code ec;
+  const auto space = std::filesystem::space(dir, ec);
+  if (ec) throw Error(ErrorCode::kInternal, "free space of " + dir.string() + ": " + ec.message());
+  return space.available;
+}
+
+HttpFail refused(const ExportRefused& why) {
+  HttpFail f{why.status, why.detail};
+  if (why.status == 429) f.headers.emplace_back("Retry-After", "60");
+  return f;
+}
+
 std::string window_text(const Window& w) {
   return format_iso8601(w.start) + " to " + format_iso8601(w.end);
 }
 
-// An open file descriptor, closed with the object.
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
 // `file` (a path from the catalog or the export queue, never from the request) answered whole or
 // by the request's Range. With `limit`, the file is served as if it were that long: a file being
 // written grows past its last synced fragment, and those bytes must not be served (a half-written
-// fragment, or one a crash would cut off).
+// fragment, or one a crash would cut off). The body is a slice of the open file, which the server
+// reads a piece at a time as the client takes it: a download of any size holds one piece.
 Response serve_file(const std::filesystem::path& file, const http::Request& req,
                     const std::string& content_type,
                     std::optional<uint64_t> limit = std::nullopt) {
-  Fd f;
-  f.fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (f.fd < 0) {
-    const int err = errno;
-    if (err == ENOENT) throw Error(ErrorCode::kNotFound, "the file is gone (retention deleted it)");
-    throw Error(ErrorCode::kInternal, "open " + file.string() + ": " + errno_string(err));
-  }
-  struct stat st {};
-  if (::fstat(f.fd, &st) != 0) {
-    throw Error(ErrorCode::kInternal, "stat " + file.string() + ": " + errno_string(errno));
-  }
-  const uint64_t size = std::min(static_cast<uint64_t>(st.st_size), limit.value_or(UINT64_MAX));
+  auto f = http::OpenFile::open(file);
+  const uint64_t size = std::min(f->size(), limit.value_or(UINT64_MAX));
   const ByteRange range = parse_byte_range(req.header("range"), size);
   Response r;
   r.content_type = content_type;
@@ -124,32 +128,15 @@ Response serve_file(const std::filesystem::path& file, const http::Request& req,
     r.with_header("Content-Range", "bytes */" + std::to_string(size));
     return r;
   }
-  uint64_t first = 0;
-  uint64_t count = size;
+  http::FileSlice slice{std::move(f), 0, size};
   if (range.kind == ByteRange::Kind::kPartial) {
-    first = range.first;
-    count = range.last - range.first + 1;
+    slice.offset = range.first;
+    slice.length = range.last - range.first + 1;
     r.status = 206;
     r.with_header("Content-Range", "bytes " + std::to_string(range.first) + "-" +
                                        std::to_string(range.last) + "/" + std::to_string(size));
   }
-  if (count > kMaxWholeResponse) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "ask for at most " + std::to_string(kMaxWholeResponse) +
-                    " bytes at once (HTTP Range); this file has " + std::to_string(size));
-  }
-  r.body.resize(count);
-  uint64_t done = 0;
-  while (done < count) {
-    const ssize_t n =
-        ::pread(f.fd, r.body.data() + done, count - done, static_cast<off_t>(first + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0)
-      throw Error(ErrorCode::kInternal, "read " + file.string() + ": " + errno_string(errno));
-    if (n == 0)
-      throw Error(ErrorCode::kDataLoss, "read " + file.string() + ": shorter than it was");
-    done += static_cast<uint64_t>(n);
-  }
+  r.file = std::move(slice);
   return r;
 }
 
@@ -515,13 +502,20 @@ json Playback::queue_evidence(Call& call, const std::string& camera, WallTime st
   // Only catalog rows are read here (no footage): the bytes are read and hashed by the queue.
   EvidencePlan plan = plan_evidence_bundle(catalog(), data_dir_, camera,
                                            cam ? cam->name : camera, start, end);
+  ExportJob job;
+  job.user_name = call.principal->user.name;
+  job.estimate = files_bytes(export_pieces(catalog(), data_dir_, camera, start, end));
+  // Within the bounds before the audit row (a refused export is none); submit_export below
+  // judges again under the queue's lock.
+  if (auto why = exports().refusal(job, export_bounds(), free_space(data_dir_))) {
+    throw refused(*why);
+  }
   // Audited before the bundle is written: the bundle carries its own audit row, which says
   // what it holds.
   const AuditEntry a = audit(call, "evidence_export", camera, start, end,
                              evidence_audit_detail(plan, detail));
   complete_evidence_input(plan, a, accounts_.audit_link_of(a.id),
                           load_or_create_signing_key(data_dir_));
-  ExportJob job;
   job.camera_id = camera;
   job.user_name = call.principal->user.name;
   job.start = start;
@@ -531,7 +525,7 @@ json Playback::queue_evidence(Call& call, const std::string& camera, WallTime st
   job.result.files = static_cast<int>(plan.input.parts.size());
   job.result.note = plan.note;
   job.evidence = std::make_shared<const BundleInput>(std::move(plan.input));
-  const int64_t id = exports().submit(std::move(job));
+  const int64_t id = submit_export(std::move(job));
   return job_json(*exports().job(id));
 }
 
@@ -558,7 +552,8 @@ Response Playback::export_range(Call& call, const std::string& camera, WallTime 
   job.clip_start = job.pieces.front().wall_start + to_wall(job.pieces.front().from);
   job.subtitles = std::move(subtitles);
   const size_t pieces = job.pieces.size();
-  const int64_t id = exports().submit(std::move(job));
+  job.estimate = files_bytes(job.pieces);
+  const int64_t id = submit_export(std::move(job));
   audit(call, "export", camera, w.start, w.end,
         "export " + std::to_string(id) + " of " + std::to_string(pieces) + " segment files" +
             (detail.empty() ? "" : " (" + detail + ")"));
@@ -566,6 +561,24 @@ Response Playback::export_range(Call& call, const std::string& camera, WallTime 
   Response r = Response::json(202, job_json(*queued));
   r.with_header("Location", "/api/exports/" + std::to_string(id));
   return r;
+}
+
+ExportBounds Playback::export_bounds() {
+  const auto config = configs_.current();
+  const ExportSettings& e = config->exports;
+  ExportBounds b;
+  b.max_running = e.max_running;
+  b.max_running_per_user = e.max_running_per_user;
+  b.max_stored_per_user = e.max_stored_per_user;
+  b.max_stored_bytes = e.max_stored_bytes.value_or(config->min_free_bytes / 2);
+  b.min_free_bytes = config->min_free_bytes;
+  return b;
+}
+
+int64_t Playback::submit_export(ExportJob job) {
+  auto queued = exports().submit(std::move(job), export_bounds(), free_space(data_dir_));
+  if (const auto* why = std::get_if<ExportRefused>(&queued)) throw refused(*why);
+  return std::get<int64_t>(queued);
 }
 
 std::optional<ExportJob> Playback::visible_job(const Call& call) {

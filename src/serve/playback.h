@@ -70,6 +70,11 @@ class Playback {
   Catalog& catalog();
   EventStore& events();
   ExportQueue& exports();
+  // [exports] as the queue applies it, from the current configuration.
+  ExportBounds export_bounds();
+  // Queues `job` within the bounds and the free space; throws HttpFail (429/507 naming the
+  // limit) when they do not allow it. Returns the id.
+  int64_t submit_export(ExportJob job);
   // The export named by the path, if the caller may see it; else throws kNotFound.
   std::optional<ExportJob> visible_job(const Call& call);
   // Appends an audit row for the caller; returns it as written (with its id).

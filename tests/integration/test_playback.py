@@ -236,6 +236,29 @@ class Playback(VigilFixture):
         self.assertEqual(status, 200)
         self.assertRegex(headers["Content-Disposition"], r'^attachment; filename="vigil-front-\d{8}T\d{6}Z\.mp4"$')
         self.assertEqual(len(data), body["bytes"])
+        # Sent from the file: Range and HEAD as for segment media, and several answers on one
+        # kept-alive connection, each exactly as long as it says (a body off by one byte would
+        # corrupt the answer after it).
+        n = len(data)
+        conn = c.conn()
+        try:
+            conn.request("HEAD", body["file"], headers={"Cookie": c.cookie})
+            r = conn.getresponse()
+            self.assertEqual(r.read(), b"")
+            self.assertEqual((r.status, int(r.getheader("Content-Length"))), (200, n))
+            for rng, (x, y) in {"bytes=0-99": (0, 99), "bytes=-1000": (n - 1000, n - 1),
+                                "bytes=%d-" % (n // 2): (n // 2, n - 1)}.items():
+                conn.request("GET", body["file"], headers={"Cookie": c.cookie, "Range": rng})
+                r = conn.getresponse()
+                part = r.read()
+                self.assertEqual(r.status, 206, rng)
+                self.assertEqual(r.getheader("Content-Range"), "bytes %d-%d/%d" % (x, y, n), rng)
+                self.assertEqual(part, data[x:y + 1], rng)
+            conn.request("GET", body["file"], headers={"Cookie": c.cookie})
+            r = conn.getresponse()
+            self.assertEqual((r.status, r.read()), (200, data))
+        finally:
+            conn.close()
         path = os.path.join(self._tmp.name, "export.mp4")
         with open(path, "wb") as f:
             f.write(data)
@@ -490,6 +513,80 @@ class RecentPlayback(VigilFixture):
         self.assertRegex(r.stdout, r"\b4 passed, 0 failed")
         # Still the one file being written: the browser played the open segment.
         self.open_row()
+
+
+class ExportLimits(VigilFixture):
+    """[exports]: a user's stored exports and the bytes all exports may take are bounded, and a
+    refusal is a clear 429/507 naming the limit, before any work or audit row."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls._tmp = tempfile.TemporaryDirectory(prefix="vigil-it-")
+        h264 = make_clip("h264-aac", "--codec", "h264", "--seconds", "20", "--audio")
+        cls.cam = RtspCamera({"front": h264})
+        cls.v = Vigil(cls._tmp.name, [{"id": "front", "url": cls.cam.url("front")}],
+                      segment_seconds=10,
+                      extra_toml="[http]\nport = 0\n[exports]\nmax_stored_per_user = 1\n").start()
+        try:
+            add_user(cls.v, "op", "operator", "*")
+            add_user(cls.v, "op2", "operator", "*")
+            cls.v.wait_for(lambda: [s for s in cls.v.segments("front") if s["state"] == "closed"],
+                           120, "a closed segment of front")
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    def client(self, name):
+        c = Client(self.v.web_url())
+        status, _, body = c.login(name, name + "-password")
+        self.assertEqual(status, 200, body)
+        return c
+
+    def export(self, c, evidence=False):
+        seg = [s for s in self.v.segments("front") if s["state"] == "closed"][0]
+        body = {"camera": "front", "start": seg["wall_start_ms"], "end": seg["wall_end_ms"]}
+        if evidence:
+            body["evidence"] = True
+        return c.request("POST", "/api/exports", body)
+
+    def test_quota_and_stored_bytes(self):
+        op = self.client("op")
+        status, _, job, _ = self.export(op)
+        self.assertEqual(status, 202, job)
+        deadline = time.time() + 60
+        while job["state"] in ("queued", "running") and time.time() < deadline:
+            time.sleep(0.2)
+            job = op.request("GET", "/api/exports/%d" % job["id"])[2]
+        self.assertEqual(job["state"], "done", job)
+        # One finished export kept per user: the next is refused, naming the limit, and not
+        # audited; another user is not affected.
+        exports_before = len(self.v.query("SELECT id FROM audit WHERE action = 'export'"))
+        status, headers, body, _ = self.export(op)
+        self.assertEqual((status, body["error"]), (429, "too_many_requests"), body)
+        self.assertIn("max_stored_per_user", body["detail"])
+        self.assertIn("Retry-After", headers)
+        status, _, body, _ = self.export(op, evidence=True)
+        self.assertEqual(status, 429, body)
+        self.assertEqual(len(self.v.query("SELECT id FROM audit WHERE action IN "
+                                          "('export', 'evidence_export')")), exports_before)
+        op2 = self.client("op2")
+        status, _, body, _ = self.export(op2)
+        self.assertEqual(status, 202, body)
+
+        # All exports together may take max_stored_bytes: set it below one segment file's size
+        # and restart (the footage stays; exports do not survive a restart).
+        self.v.stop()
+        with open(self.v.config) as f:
+            text = f.read()
+        with open(self.v.config, "w") as f:
+            f.write(text.replace("max_stored_per_user = 1\n",
+                                 "max_stored_per_user = 1\nmax_stored_bytes = \"1KiB\"\n"))
+        self.v.start()
+        op = self.client("op")
+        status, _, body, _ = self.export(op)
+        self.assertEqual((status, body["error"]), (507, "insufficient_storage"), body)
+        self.assertIn("max_stored_bytes", body["detail"])
+        self.assertIsNone(self.v.proc.poll())
 
 
 if __name__ == "__main__":

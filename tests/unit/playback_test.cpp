@@ -231,7 +231,22 @@ class PlaybackApiTest : public ::testing::Test {
     r.remote_address = "192.0.2.9";
     r.headers = std::move(headers);
     if (!user.empty()) r.headers["authorization"] = "Bearer " + auth_[user];
-    return api_.handle(r);
+    http::Response res = api_.handle(r);
+    if (res.file) {
+      // What the server would send: the slice, read from the open file (the body stays empty in
+      // the response itself, which the tests below check too).
+      EXPECT_TRUE(res.body.empty());
+      res.body.resize(res.file->length);
+      size_t done = 0;
+      while (done < res.body.size()) {
+        const size_t n = res.file->file->read_at(res.file->offset + done, res.body.data() + done,
+                                                 res.body.size() - done);
+        if (n == 0) break;
+        done += n;
+      }
+      res.body.resize(done);
+    }
+    return res;
   }
 
   static std::string window(WallTime a, WallTime b) {
@@ -318,6 +333,7 @@ TEST_F(PlaybackApiTest, PlaylistMediaRangesAndAudit) {
 
   auto m = get("ann", uri, {{"range", "bytes=40-69"}});
   EXPECT_EQ(m.status, 206);
+  EXPECT_TRUE(m.file) << "media is sent from the file, not built in memory";
   EXPECT_EQ(m.body, body.substr(40, 30));
   bool content_range = false;
   for (const auto& [k, v] : m.headers)
@@ -496,16 +512,47 @@ TEST(ExportQueueTest, FinishedExportsExpireWithTheirFiles) {
   ExportJob job;
   job.camera_id = "front";
   // No pieces: the remux refuses, the job fails and says so.
-  const int64_t first = q.submit(job);
+  const int64_t first = std::get<int64_t>(q.submit(job));
   EXPECT_EQ(wait_finished(first).state, ExportJob::State::kFailed);
   clock.advance(ExportQueue::kKeep - std::chrono::minutes(1));
-  const int64_t second = q.submit(job);
+  const int64_t second = std::get<int64_t>(q.submit(job));
   EXPECT_TRUE(q.job(first).has_value());  // not yet a day old
   wait_finished(second);
   clock.advance(std::chrono::minutes(2));
   q.submit(job);
   EXPECT_FALSE(q.job(first).has_value());
   EXPECT_TRUE(q.job(second).has_value());
+}
+
+// The byte bounds: all exports together may take max_stored_bytes of retention's min_free_space,
+// and an export must leave the rest of that reserve free. (The counts are checked by the
+// integration test, on a real vigil whose jobs really run.)
+TEST(ExportQueueTest, RefusesExportsBeyondTheirBytesAndTheReserve) {
+  test::TempDir dir;
+  test::FakeClock clock(kT0);
+  ExportQueue q(dir.path() / "exports", clock);
+  ExportBounds b;
+  b.max_stored_bytes = 1000;
+  b.min_free_bytes = 1500;  // exports may use 1000 of it; 500 must stay free
+  ExportJob job;
+  job.user_name = "ann";
+  job.estimate = 1001;
+  auto why = q.refusal(job, b, 1'000'000);
+  ASSERT_TRUE(why);
+  EXPECT_EQ(why->status, 507);
+  EXPECT_EQ(why->limit, "exports.max_stored_bytes");
+  EXPECT_NE(why->detail.find("max_stored_bytes"), std::string::npos) << why->detail;
+
+  job.estimate = 400;
+  EXPECT_FALSE(q.refusal(job, b, 900));  // 900 - 400 leaves the 500
+  why = q.refusal(job, b, 899);
+  ASSERT_TRUE(why);
+  EXPECT_EQ(why->status, 507);
+  EXPECT_EQ(why->limit, "min_free_space");
+  // submit judges the same way, and queues nothing when it refuses.
+  auto refused = q.submit(job, b, 899);
+  ASSERT_TRUE(std::holds_alternative<ExportRefused>(refused));
+  EXPECT_FALSE(q.job(1).has_value());
 }
 
 }  // namespace

@@ -117,6 +117,42 @@ TEST_F(RetentionTest, MinFreeSpaceDeletesTheOldestFootageOfAnyCamera) {
   EXPECT_TRUE(catalog_.check_usage(false).empty());
 }
 
+// Exports take disk space (a disk of 1000 bytes: footage, the exports, the rest free), but
+// they live in the free-space reserve and expire: retention must delete exactly the footage it
+// would have deleted without them, so exporting cannot push footage out.
+TEST_F(RetentionTest, ExportsDoNotMakeRetentionDeleteFootage) {
+  class DiskWithExports final : public DiskSpace {
+   public:
+    DiskWithExports(Catalog& c, std::filesystem::path exports) : c_(c), exports_(std::move(exports)) {}
+    uint64_t free_bytes(const std::filesystem::path&) const override {
+      uint64_t used = c_.total_bytes();
+      for (const auto& e : std::filesystem::directory_iterator(exports_)) used += e.file_size();
+      return used >= 1000 ? 0 : 1000 - used;
+    }
+
+   private:
+    Catalog& c_;
+    std::filesystem::path exports_;
+  };
+  const auto exports = dir_.path() / "exports";
+  std::filesystem::create_directories(exports);
+  std::ofstream(exports / "1.mp4") << std::string(350, 'e');
+  const int64_t a_old = add("a", hours(10), 200);
+  const int64_t b_mid = add("b", hours(9), 200);
+  const int64_t a_new = add("a", hours(1), 200);
+  DiskWithExports disk(catalog_, exports);  // 600 footage + 350 exports: 50 really free
+  Retention r(catalog_, dir_.path(), 500, {}, clock_, disk);
+  // Without the export 400 would be free: one file (the oldest) goes to reach 500, no more.
+  const RetentionPass p = r.run_once();
+  EXPECT_EQ(p.deleted, 1);
+  EXPECT_FALSE(catalog_.segment(a_old));
+  EXPECT_TRUE(exists(b_mid));
+  EXPECT_TRUE(exists(a_new));
+  // The export gone (expired), the next pass has nothing to do.
+  std::filesystem::remove(exports / "1.mp4");
+  EXPECT_EQ(r.run_once().deleted, 0);
+}
+
 TEST_F(RetentionTest, EmergencyFreesSomethingEvenWithinLimits) {
   const int64_t s1 = add("a", hours(2), 300);
   const int64_t s2 = add("a", hours(1), 300);

@@ -264,6 +264,17 @@ TEST_F(ApiTest, RolesAndCameraRights) {
   EXPECT_EQ(call("GET", "/api/users", "", viewer).status, 403);
   EXPECT_EQ(call("GET", "/api/audit", "", viewer).status, 403);
   EXPECT_EQ(call("GET", "/api/users", "", admin).status, 200);
+  // The list (admins only, above) says who has a second factor, never its secret.
+  {
+    const int64_t vic = accounts_.user_by_name("vic")->id;
+    ASSERT_TRUE(accounts_.begin_totp(vic, std::vector<uint8_t>(20, 7), clock_.wall_now()));
+    const auto before = json::parse(call("GET", "/api/users", "", admin).body)["users"];
+    for (const auto& u : before) EXPECT_EQ(u["totp"], false) << u << " (not confirmed yet)";
+    ASSERT_TRUE(accounts_.confirm_totp(vic, 1, {}));
+    const auto r = call("GET", "/api/users", "", admin);
+    for (const auto& u : json::parse(r.body)["users"]) EXPECT_EQ(u["totp"], u["name"] == "vic") << u;
+    EXPECT_EQ(r.body.find("secret"), std::string::npos) << r.body;
+  }
 
   // The last admin can be neither demoted nor removed.
   EXPECT_EQ(call("PATCH", "/api/users/ann", json{{"role", "viewer"}}.dump(), admin).status, 409);

@@ -188,6 +188,7 @@ export interface User {
   role: Role;
   cameras: string[];  // ["*"]: every camera
   created: string;
+  totp?: boolean;  // GET /api/users only (admins): a TOTP second factor is enrolled
 }
 
 export interface AuditEntry {

@@ -77,6 +77,7 @@ export function usersSettings(root: HTMLElement, ctx: Ctx): () => void {
       h('td', {}, h('strong', {}, u.name), u.name === ctx.me.name ? h('span', { class: 'muted small' }, ' (you)') : null),
       h('td', {}, roleSel),
       h('td', {}, camsIn, h('div', { class: 'muted small' }, camerasText(u.cameras))),
+      h('td', { 'data-totp': u.totp ? 'on' : 'off' }, u.totp ? 'TOTP' : h('span', { class: 'muted' }, 'password only')),
       h('td', { class: 'actions' }, h('button', {
         type: 'button',
         class: 'danger',
@@ -117,7 +118,7 @@ export function usersSettings(root: HTMLElement, ctx: Ctx): () => void {
       mount(
         list,
         h('table', { class: 'table' },
-          h('thead', {}, h('tr', {}, h('th', {}, 'User'), h('th', {}, 'Role'), h('th', {}, 'Cameras'), h('th', {}, h('span', { class: 'sr-only' }, 'Actions')))),
+          h('thead', {}, h('tr', {}, h('th', {}, 'User'), h('th', {}, 'Role'), h('th', {}, 'Cameras'), h('th', {}, 'Second factor'), h('th', {}, h('span', { class: 'sr-only' }, 'Actions')))),
           h('tbody', {}, users.map(row))),
         h('p', { class: 'muted small' }, `Camera ids: ${cameras.map((c) => c.id).join(', ') || 'none yet'}`),
       );
