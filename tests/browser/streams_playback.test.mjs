@@ -28,14 +28,19 @@ try {
       if (r.url().includes('/playback.m3u8')) playlists.push({ url: r.url(), status: r.status() });
     });
 
-    await step(`${label}: log in and open the camera's recordings`, () => openRecordings(page, opts));
+    await step(`${label}: log in and open the camera's recordings`, async () => {
+      await openRecordings(page, opts);
+      await page.getByRole('button', { name: 'Hour' }).click();
+    });
 
     await step(`${label}: a click on the timeline plays the sub stream and decodes its frames`, async () => {
       await page.locator('.timeline').scrollIntoViewIfNeeded();
       const range = await page.locator('.timeline .range').first().boundingBox();
       const track = await page.locator('.timeline .track').boundingBox();
       assert.ok(range && track && range.width > 1, `the recorded range is drawn: ${JSON.stringify(range)}`);
-      await page.mouse.click(range.x + range.width / 2, track.y + track.height / 2);
+      // Near the present: the sub stream's retention (a small byte limit) keeps only its newest
+      // files, while the timeline shows the main stream's runs.
+      await page.mouse.click(range.x + range.width - 2, track.y + track.height / 2);
       const video = await page.waitForSelector('video.playback-video');
       await page.waitForFunction((v) => v.getVideoPlaybackQuality().totalVideoFrames > 0 && v.currentTime > 0, video, { timeout: 30_000 });
       const presented = await video.evaluate((v) => new Promise((resolve) => v.requestVideoFrameCallback((_now, m) => resolve([m.width, m.height]))));
