@@ -24,8 +24,10 @@ try {
     steps = steps ?? new Steps(page, opts.shots);
     const step = steps.run;
     const playlists = [];
+    const timelines = [];
     page.on('response', (r) => {
       if (r.url().includes('/playback.m3u8')) playlists.push({ url: r.url(), status: r.status() });
+      if (r.url().includes('/timeline?')) timelines.push(r.url());
     });
 
     await step(`${label}: log in and open the camera's recordings`, async () => {
@@ -50,6 +52,8 @@ try {
       assert.equal(stream, 'sub');
       assert.deepEqual(presented, [320, 180], 'a frame of the sub stream was presented');
       assert.ok(answered.length > 0 && answered.every((p) => p.url.includes('stream=sub')), 'the player loaded the sub stream\'s playlist');
+      // The timeline shows the runs of the stream that plays.
+      assert.match(timelines.at(-1) ?? '', /stream=sub/);
     });
     if (label === 'desktop') {
       await step('hovering the timeline shows a thumbnail of that moment', async () => {

@@ -434,10 +434,11 @@ export const api = {
   readDevice: (body: { device_url: string; user: string; password: string }) =>
     request<FoundCamera>('POST', '/api/discover/device', body),
 
-  timeline: (id: string, start: number, end: number, signal?: AbortSignal) =>
+  timeline: (id: string, start: number, end: number, signal?: AbortSignal, stream: 'main' | 'sub' = 'main') =>
     request<Timeline>(
       'GET',
-      `/api/cameras/${encodeURIComponent(id)}/timeline?start=${Math.floor(start)}&end=${Math.ceil(end)}`,
+      `/api/cameras/${encodeURIComponent(id)}/timeline?start=${Math.floor(start)}&end=${Math.ceil(end)}` +
+        (stream === 'sub' ? '&stream=sub' : ''),
       undefined,
       signal,
     ),

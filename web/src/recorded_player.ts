@@ -50,6 +50,8 @@ export class RecordedPlayer {
 
   // The recorded stream played (stream_choice.ts); setStream() changes it.
   private stream: Stream = 'main';
+  // Called when the stream changes (the screen shows that stream's timeline).
+  onStream: ((s: Stream) => void) | null = null;
 
   constructor(
     readonly camera: string,
@@ -72,10 +74,15 @@ export class RecordedPlayer {
     });
   }
 
+  currentStream(): Stream {
+    return this.stream;
+  }
+
   // Plays `stream` from now on: reloads at the moment on screen when it changes while loaded.
   setStream(stream: Stream): void {
     if (stream === this.stream) return;
     this.stream = stream;
+    this.onStream?.(stream);
     const at = this.wallNow();
     if (this.hls && at !== null) void this.load(at, this.video.paused);
   }
@@ -125,7 +132,7 @@ export class RecordedPlayer {
         if (seq !== this.seq) return;
         // A main stream browsers cannot play (H.265): the sub stream, which they can.
         if (s.unplayable && this.stream === 'main' && this.subRecorded) {
-          this.stream = 'sub';
+          this.setStream('sub');
           void this.load(from, paused, retries);
           return;
         }

@@ -91,6 +91,7 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
       phone: isPhone(),
     }));
   };
+  player.onStream = () => void loadTimeline();
   const phoneQuery = window.matchMedia(kPhoneQuery);
   phoneQuery.addEventListener('change', pickStream);
   document.addEventListener('fullscreenchange', pickStream);
@@ -287,7 +288,8 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
     const start = day;
     const end = nextDayStart(day);
     try {
-      const data = await api.timeline(id, start, end);
+      // The runs of the stream that plays (a sub stream often reaches further back).
+      const data = await api.timeline(id, start, end, undefined, player.currentStream());
       if (stopped || seq !== loadSeq) return;
       timeline.setData(data);
       root.dataset.recorded = String(data.recorded.length);
