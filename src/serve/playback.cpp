@@ -115,7 +115,7 @@ struct Fd {
   }
 };
 
-// Opens `file` (a path from the catalog or the export queue, never from the request) to read.
+// Opens `file` (a path from the catalog, never from the request) to read parts of it.
 Fd open_footage(const std::filesystem::path& file) {
   Fd f;
   f.fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -152,7 +152,13 @@ std::string read_exactly(const Fd& f, const std::filesystem::path& file, uint64_
 Response serve_file(const std::filesystem::path& file, const http::Request& req,
                     const std::string& content_type,
                     std::optional<uint64_t> limit = std::nullopt) {
-  const Fd f = open_footage(file);
+  Fd f;
+  f.fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (f.fd < 0) {
+    const int err = errno;
+    if (err == ENOENT) throw Error(ErrorCode::kNotFound, "the file is gone (retention deleted it)");
+    throw Error(ErrorCode::kInternal, "open " + file.string() + ": " + errno_string(err));
+  }
   struct stat st {};
   if (::fstat(f.fd, &st) != 0) {
     throw Error(ErrorCode::kInternal, "stat " + file.string() + ": " + errno_string(errno));
@@ -184,7 +190,18 @@ Response serve_file(const std::filesystem::path& file, const http::Request& req,
                 "ask for at most " + std::to_string(kMaxWholeResponse) +
                     " bytes at once (HTTP Range); this file has " + std::to_string(size));
   }
-  r.body = read_exactly(f, file, first, count);
+  r.body.resize(count);
+  uint64_t done = 0;
+  while (done < count) {
+    const ssize_t n =
+        ::pread(f.fd, r.body.data() + done, count - done, static_cast<off_t>(first + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0)
+      throw Error(ErrorCode::kInternal, "read " + file.string() + ": " + errno_string(errno));
+    if (n == 0)
+      throw Error(ErrorCode::kDataLoss, "read " + file.string() + ": shorter than it was");
+    done += static_cast<uint64_t>(n);
+  }
   return r;
 }
 
