@@ -170,8 +170,8 @@ class BothStreams(VigilFixture):
                 f.write(data)
             self.assertEqual(probe(path), ("mjpeg", 320, 180))  # H.265 main scaled to 320
         # Again: the same picture (from the cache).
-        self.assertEqual(c.request("GET", "/api/cameras/door/preview?t=%d" % t)[3],
-                         open(os.path.join(self._tmp.name, "preview-sub.jpg"), "rb").read())
+        with open(os.path.join(self._tmp.name, "preview-sub.jpg"), "rb") as f:
+            self.assertEqual(c.request("GET", "/api/cameras/door/preview?t=%d" % t)[3], f.read())
         self.assertEqual(c.request("GET", "/api/cameras/door/preview?t=%d"
                                    % (self.first_sub["wall_start_ms"] - 3600_000))[0], 404)
         self.assertEqual(c.request("GET", "/api/cameras/door/preview")[0], 400)
