@@ -95,7 +95,10 @@ std::map<std::string, RetentionLimits> RecorderService::retention_limits(const C
   // Footage of a camera that was removed from the configuration is kept, and aged out under
   // the default limits (min_free_space applies to everything anyway).
   for (const auto& id : catalog_->cameras_with_segments()) limits[id] = config.default_retention;
-  for (const auto& c : config.cameras) limits[c.id] = c.retention;
+  for (const auto& c : config.cameras) {
+    limits[c.id] = c.retention;
+    if (c.record_sub) limits[sub_stream_id(c.id)] = c.sub_retention;
+  }
   return limits;
 }
 
@@ -120,7 +123,8 @@ RecorderService::Analysis RecorderService::make_analysis(const CameraConfig& cam
   options.components = &components_;
   a.analyzer =
       std::make_unique<CameraAnalyzer>(cam, cam.analysis, clock_, *events_, sub, options);
-  if (sub) {
+  // A recorded sub stream has its own connection already (Pipeline::sub_worker).
+  if (sub && !cam.record_sub) {
     CameraConfig sub_cam = cam;
     sub_cam.url = cam.sub_url;
     a.sub_worker = std::make_unique<CameraWorker>(
@@ -134,8 +138,14 @@ RecorderService::Pipeline RecorderService::make_pipeline(const CameraConfig& cam
                                                         CameraParts& parts) {
   Pipeline p;
   p.analysis = make_analysis(cam);
-  parts.tap.attach(p.analysis.sub_worker ? nullptr : p.analysis.analyzer.get(),
-                   clock_.wall_now());
+  attach_taps(parts, cam, p.analysis.analyzer.get());
+  if (cam.record_sub) {
+    CameraConfig sub_cam = cam;
+    sub_cam.url = cam.sub_url;
+    p.sub_worker = std::make_unique<CameraWorker>(
+        sub_cam, fixed_.ingest, clock_, rtsp_source_factory(clock_, fixed_.ingest),
+        std::vector<PacketSink*>{&parts.sub_tap, parts.sub_recorder.get()}, &components_, true);
+  }
   p.worker = std::make_unique<CameraWorker>(
       cam, fixed_.ingest, clock_, rtsp_source_factory(clock_, fixed_.ingest),
       // Live view and analysis first: each packet reaches them before the recorder queues it
@@ -144,13 +154,22 @@ RecorderService::Pipeline RecorderService::make_pipeline(const CameraConfig& cam
   return p;
 }
 
+void RecorderService::attach_taps(CameraParts& parts, const CameraConfig& cam,
+                                  CameraAnalyzer* analyzer) {
+  // The analyzer reads the sub stream when there is one (make_analysis), else the main one.
+  parts.tap.attach(cam.sub_url.empty() ? analyzer : nullptr, clock_.wall_now());
+  parts.sub_tap.attach(cam.record_sub ? analyzer : nullptr, clock_.wall_now());
+}
+
 void RecorderService::Pipeline::start() {
   worker->start();
+  if (sub_worker) sub_worker->start();
   if (analysis.sub_worker) analysis.sub_worker->start();
 }
 
 void RecorderService::Pipeline::stop() {
   if (analysis.sub_worker) analysis.sub_worker->stop();
+  if (sub_worker) sub_worker->stop();  // the sub recorder closes its segment
   if (worker) worker->stop();  // ends the stream: the recorder closes its segment
   if (analysis.analyzer) analysis.analyzer->stop();
 }
@@ -158,10 +177,10 @@ void RecorderService::Pipeline::stop() {
 void RecorderService::replace_analysis(CameraParts& parts, const CameraConfig& cam) {
   Analysis& old = parts.pipeline.analysis;
   if (old.sub_worker) old.sub_worker->stop();
-  parts.tap.attach(nullptr, clock_.wall_now());  // no packet reaches the old analyzer after this
+  attach_taps(parts, cam, nullptr);  // no packet reaches the old analyzer after this
   if (old.analyzer) old.analyzer->stop();
   Analysis next = make_analysis(cam);
-  parts.tap.attach(next.sub_worker ? nullptr : next.analyzer.get(), clock_.wall_now());
+  attach_taps(parts, cam, next.analyzer.get());
   if (started_ && next.sub_worker) next.sub_worker->start();
   Analysis gone;
   {
@@ -177,18 +196,22 @@ std::unique_ptr<RecorderService::CameraParts> RecorderService::make_camera(
     const CameraConfig& cam) {
   auto parts = std::make_unique<CameraParts>();
   parts->config = cam;
-  RecorderOptions ropt;
-  ropt.segment_duration = std::chrono::duration_cast<Ticks90k>(fixed_.segment_duration);
-  ropt.components = &components_;
-  ropt.signer = signer_;
-  parts->recorder = std::make_unique<Recorder>(cam.id, fixed_.data_dir, *catalog_, clock_, ropt,
-                                               [this] { retention_->run_once(true); },
-                                               &open_segments_);
+  parts->recorder = make_recorder(cam.id);
+  if (cam.record_sub) parts->sub_recorder = make_recorder(sub_stream_id(cam.id));
   // The live hub rides on the same connection as the recorder: one camera connection serves
   // recording and every live viewer.
   parts->live = std::make_shared<LiveHub>(cam.id);
   parts->pipeline = make_pipeline(cam, *parts);
   return parts;
+}
+
+std::unique_ptr<Recorder> RecorderService::make_recorder(const std::string& catalog_id) {
+  RecorderOptions ropt;
+  ropt.segment_duration = std::chrono::duration_cast<Ticks90k>(fixed_.segment_duration);
+  ropt.components = &components_;
+  ropt.signer = signer_;
+  return std::make_unique<Recorder>(catalog_id, fixed_.data_dir, *catalog_, clock_, ropt,
+                                    [this] { retention_->run_once(true); }, &open_segments_);
 }
 
 void RecorderService::start(std::chrono::milliseconds status_period) {
@@ -259,12 +282,13 @@ bool same_analysis(const AnalysisSettings& a, const AnalysisSettings& b) {
          a.signal_timeout == b.signal_timeout && same_zones(a.zones, b.zones);
 }
 
-// Whether a change needs a new main connection (which closes the segment being written).
+// Whether a change needs new connections (which closes the segments being written).
 // Name, retention, schedules and the recording mode never do: they live in retention and the
 // events stage.
 bool reconnect_needed(const CameraConfig& a, const CameraConfig& b) {
   return a.url != b.url || a.enabled != b.enabled || a.transport != b.transport ||
-         a.client != b.client || a.auth != b.auth;
+         a.client != b.client || a.auth != b.auth || a.record_sub != b.record_sub ||
+         (b.record_sub && a.sub_url != b.sub_url);
 }
 
 // Whether a change needs a new analyzer (and sub stream connection), which the main connection
@@ -321,6 +345,11 @@ void RecorderService::apply(const Config& next) {
     // The old connections end before new ones start: one writer per recorder. Status reads the
     // pipeline under mu_ meanwhile, so it is swapped under it and the old one destroyed after.
     parts->pipeline.stop();
+    if (cam.record_sub && !parts->sub_recorder) {
+      std::unique_ptr<Recorder> sub = make_recorder(sub_stream_id(cam.id));
+      std::lock_guard lock(mu_);  // status reads it
+      parts->sub_recorder = std::move(sub);
+    }
     Pipeline next = make_pipeline(cam, *parts);
     if (started_) next.start();
     Pipeline old;
@@ -389,20 +418,24 @@ std::string RecorderService::status_json() {
     HealthSnapshot h;
     RecorderStatus r;
     std::optional<AnalyzerStats> a;
+    std::optional<std::pair<HealthSnapshot, RecorderStatus>> sub;  // the recorded sub stream
   };
   std::vector<Row> rows;
   {
     std::lock_guard lock(mu_);
     for (const auto& c : cameras_) {
       const CameraAnalyzer* an = c->pipeline.analysis.analyzer.get();
+      const CameraWorker* sw = c->pipeline.sub_worker.get();
       rows.push_back({c->config, c->pipeline.worker->health(), c->recorder->status(),
-                      an ? std::optional(an->stats()) : std::nullopt});
+                      an ? std::optional(an->stats()) : std::nullopt,
+                      sw ? std::optional(std::pair(sw->health(), c->sub_recorder->status()))
+                         : std::nullopt});
     }
   }
   const std::vector<ComponentStatus> components = components_.snapshot();
   const auto held_full = retention_->held_full();
   json cams = json::array();
-  for (const auto& [cfg, h, r, a] : rows) {
+  for (const auto& [cfg, h, r, a, sub] : rows) {
     const CameraUsage u = catalog_->usage(cfg.id);
     json j = {
         {"id", cfg.id},
@@ -461,6 +494,24 @@ std::string RecorderService::status_json() {
     j["failed_components"] = failed;
     j["oldest_footage"] = u.oldest_start ? format_iso8601(*u.oldest_start) : "";
     j["newest_footage"] = u.newest_end ? format_iso8601(*u.newest_end) : "";
+    if (sub) {
+      // The recorded sub stream (record_sub): its connection, recorder and stored footage.
+      const auto& [sh, sr] = *sub;
+      const CameraUsage su = catalog_->usage(sub_stream_id(cfg.id));
+      j["sub"] = {{"state", camera_state_name(sh.state)},
+                  {"video_codec", sh.video_codec},
+                  {"width", sh.width},
+                  {"height", sh.height},
+                  {"last_error", sh.last_error},
+                  {"recording_file", sr.current_file},
+                  {"segments_written", sr.segments_closed},
+                  {"bytes_written", sr.bytes_written},
+                  {"record_error", sr.last_error},
+                  {"stored_bytes", su.bytes},
+                  {"stored_segments", su.segments},
+                  {"oldest_footage", su.oldest_start ? format_iso8601(*su.oldest_start) : ""},
+                  {"newest_footage", su.newest_end ? format_iso8601(*su.newest_end) : ""}};
+    }
     if (a) {
       j["analysis"] = {{"frames_analysed", a->frames_analysed},
                        {"packets_seen", a->packets_seen},

@@ -83,13 +83,16 @@ class RecorderService {
   // sensitivity, the sub stream) change, so that recording goes on meanwhile.
   struct Analysis {
     std::unique_ptr<CameraAnalyzer> analyzer;  // when analysis is enabled; feeds events_
-    std::unique_ptr<CameraWorker> sub_worker;  // the sub stream, when analysed: analyzer only
+    // The sub stream, when analysed and not recorded: analyzer only (a recorded sub stream
+    // feeds the analyzer through CameraParts::sub_tap).
+    std::unique_ptr<CameraWorker> sub_worker;
   };
   // What connects to a camera and what only exists for that connection: replaced as a whole
   // when the camera's main stream settings change.
   struct Pipeline {
     Analysis analysis;
-    // The worker last: stopped and destroyed before the sinks it feeds.
+    // The workers last: stopped and destroyed before the sinks they feed.
+    std::unique_ptr<CameraWorker> sub_worker;  // record_sub: the sub recorder, sub analysis tap
     std::unique_ptr<CameraWorker> worker;  // the main stream: recorder, live, analysis tap
     void start();
     void stop();
@@ -99,9 +102,16 @@ class RecorderService {
     std::unique_ptr<Recorder> recorder;  // kept across pipelines: one per camera
     std::shared_ptr<LiveHub> live;       // kept too: viewers ride through a reconnect
     AnalysisTap tap;                     // the main stream's way to the current analyzer
+    // record_sub: the sub stream's recorder (catalog id sub_stream_id()), made when first
+    // needed and kept like `recorder`, and the recorded sub stream's way to the analyzer.
+    std::unique_ptr<Recorder> sub_recorder;
+    AnalysisTap sub_tap;
     Pipeline pipeline;
   };
   std::unique_ptr<CameraParts> make_camera(const CameraConfig& cam);
+  std::unique_ptr<Recorder> make_recorder(const std::string& catalog_id);
+  // Points the main and the sub stream's taps at the analyzer of `cam` (or at nothing).
+  void attach_taps(CameraParts& parts, const CameraConfig& cam, CameraAnalyzer* analyzer);
   Pipeline make_pipeline(const CameraConfig& cam, CameraParts& parts);
   Analysis make_analysis(const CameraConfig& cam);
   // Stops `parts`' analysis and starts one for `cam`, leaving the main connection alone.

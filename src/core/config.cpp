@@ -840,8 +840,9 @@ Config parse_config(const std::string& text, const std::string& source,
       const toml::table* t = (*arr)[i].as_table();
       if (!t) v.fail(where, Validator::describe((*arr)[i]), "must be a table");
       v.only_keys(*t, where,
-                  {"id", "name", "url", "sub_url", "enabled", "transport", "rtsp_client", "auth",
-                   "retention", "schedule", "record", "analysis",
+                  {"id", "name", "url", "sub_url", "record_sub", "enabled", "transport",
+                   "rtsp_client", "auth", "retention", "sub_retention", "schedule", "record",
+                   "analysis",
                    "zone"});
       CameraConfig cam;
       const std::string w = where + ".";
@@ -861,6 +862,10 @@ Config parse_config(const std::string& text, const std::string& source,
           cam.sub_url.rfind("rtsps://", 0) != 0) {
         v.fail(w + "sub_url", "\"" + redact_url(cam.sub_url) + "\"",
                "must be an rtsp:// or rtsps:// URL");
+      }
+      cam.record_sub = v.get_bool(*t, w, "record_sub", false);
+      if (cam.record_sub && cam.sub_url.empty()) {
+        v.fail(w + "record_sub", "true", "needs a sub_url (the sub stream to record)");
       }
       cam.enabled = v.get_bool(*t, w, "enabled", true);
       const std::string transport = v.get_string(*t, w, "transport", "tcp");
@@ -888,6 +893,9 @@ Config parse_config(const std::string& text, const std::string& source,
       cam.retention = v.get_retention(t->get("retention"), w + "retention");
       if (!cam.retention.max_days) cam.retention.max_days = c.default_retention.max_days;
       if (!cam.retention.max_bytes) cam.retention.max_bytes = c.default_retention.max_bytes;
+      cam.sub_retention = v.get_retention(t->get("sub_retention"), w + "sub_retention");
+      if (!cam.sub_retention.max_days) cam.sub_retention.max_days = cam.retention.max_days;
+      if (!cam.sub_retention.max_bytes) cam.sub_retention.max_bytes = cam.retention.max_bytes;
       // events: schedules and recording mode
       cam.schedule = get_schedule(v, t->get("schedule"), w + "schedule");
       const std::string record = v.get_string(*t, w, "record", "continuous");
@@ -915,6 +923,14 @@ Config parse_config(const std::string& text, const std::string& source,
   }
   parse_tills(v, root, c);
   return c;
+}
+
+std::string camera_of_stream(const std::string& catalog_id) {
+  static const std::string kSub = sub_stream_id("");
+  if (catalog_id.size() > kSub.size() && catalog_id.ends_with(kSub)) {
+    return catalog_id.substr(0, catalog_id.size() - kSub.size());
+  }
+  return catalog_id;
 }
 
 Config load_config(const std::filesystem::path& file) {

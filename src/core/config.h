@@ -128,16 +128,29 @@ struct AnalysisSettings {
 
 // ---- end of analysis settings ----------------------------------------------------------------
 
+// A recorded sub stream lives in the catalog as a camera of its own id, "<camera>.sub": its
+// segments, hash chain, retention and usage are kept apart from the main stream's by the id
+// alone. '.' cannot appear in a configured id, so the two never clash (storage.md, "Streams").
+inline std::string sub_stream_id(const std::string& camera_id) { return camera_id + ".sub"; }
+// The configured camera a catalog camera id belongs to: itself, or the camera of a sub stream.
+// Holds and rights are the camera's, whichever stream.
+std::string camera_of_stream(const std::string& catalog_id);
+
 struct CameraConfig {
   std::string id;    // [a-z0-9_-]{1,32}; used in paths, URLs and the catalog
   std::string name;  // for people
   std::string url;   // main stream, recorded; may contain credentials (never logged)
-  std::string sub_url;  // optional low-resolution stream for analysis
+  std::string sub_url;  // optional low-resolution stream: analysis, and recorded with record_sub
+  // Also record the sub stream, as the stream "sub" (needs sub_url): a long low-resolution
+  // history beside the main stream (docs/design/storage.md, "Streams").
+  bool record_sub = false;
   bool enabled = true;
   RtspTransport transport = RtspTransport::kTcp;
   RtspClient client = RtspClient::kNative;  // used where it can be (tcp, rtsp://)
   RtspAuth auth = RtspAuth::kDigest;
   RetentionLimits retention;  // merged with the global defaults at load time
+  // The recorded sub stream's own limits ([camera.sub_retention]); what is unset is the camera's.
+  RetentionLimits sub_retention;
   std::vector<ScheduleEntry> schedule;  // events: armed times; empty = always armed
   RecordMode record = RecordMode::kContinuous;  // events: record = "continuous" | "events"
   AnalysisSettings analysis;  // [camera.analysis], [[camera.zone]]

@@ -22,7 +22,7 @@ std::filesystem::path segment_relative_path(const std::string& camera_id, WallTi
 
 std::optional<ParsedSegmentPath> parse_segment_path(const std::filesystem::path& relative) {
   static const std::regex re(
-      R"(^recordings/([a-z0-9][a-z0-9_-]{0,31})/(\d{4})/(\d{2})/(\d{2})/(\d{2})/(\d{1,15})\.mp4$)");
+      R"(^recordings/([a-z0-9][a-z0-9_-]{0,31}(?:\.sub)?)/(\d{4})/(\d{2})/(\d{2})/(\d{2})/(\d{1,15})\.mp4$)");
   std::smatch m;
   const std::string s = relative.generic_string();
   if (!std::regex_match(s, m, re)) return std::nullopt;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/config.h"
+
 namespace vigil {
 
 HeldFootage HeldFootage::load(HoldStore& holds) {
@@ -20,7 +22,8 @@ std::vector<std::string> HeldFootage::cameras() const {
 
 std::optional<WallTime> HeldFootage::held_until(const std::string& camera, WallTime start,
                                                 WallTime end) const {
-  const auto it = ranges_.find(camera);
+  // A hold keeps every stream of its cameras: a recorded sub stream is held with its camera.
+  const auto it = ranges_.find(camera_of_stream(camera));
   if (it == ranges_.end()) return std::nullopt;
   const std::vector<HeldRange>& r = it->second;
   end = std::max(end, start + WallDuration(1));

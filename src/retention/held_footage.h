@@ -22,7 +22,8 @@ class HeldFootage {
   // The active holds of every camera.
   static HeldFootage load(HoldStore& holds);
 
-  // When [start, end) of `camera` overlaps a held range: the end of that range (footage
+  // When [start, end) of `camera` (a catalog id: a recorded sub stream is held with its
+  // camera) overlaps a held range: the end of that range (footage
   // starting before it may be held too; footage starting at or after it is judged again).
   // An instant (start == end) is held when a range contains it.
   std::optional<WallTime> held_until(const std::string& camera, WallTime start,

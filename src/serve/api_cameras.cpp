@@ -75,10 +75,15 @@ json schedules_json(const std::vector<ScheduleEntry>& entries) {
 // What a user may know of a camera: everyone who may see it gets its name; admins also get its
 // configuration, with passwords in URLs masked (they are never sent back).
 json camera_json(const CameraConfig& c, bool admin) {
-  json j = {{"id", c.id}, {"name", c.name}, {"enabled", c.enabled}};
+  // The recorded streams, for the player and export to choose from (playback.md, "Streams").
+  json streams = json::array({"main"});
+  if (c.record_sub) streams.push_back("sub");
+  json j = {{"id", c.id}, {"name", c.name}, {"enabled", c.enabled}, {"streams", streams}};
   if (admin) {
     j["url"] = redact_url(c.url);
     j["sub_url"] = c.sub_url.empty() ? json(nullptr) : json(redact_url(c.sub_url));
+    j["record_sub"] = c.record_sub;
+    j["sub_retention"] = retention_json(c.sub_retention);
     j["transport"] = c.transport == RtspTransport::kUdp ? "udp" : "tcp";
     j["rtsp_client"] = c.client == RtspClient::kFfmpeg ? "ffmpeg" : "native";
     j["auth"] = c.auth == RtspAuth::kBasic ? "basic" : "digest";
@@ -95,8 +100,9 @@ json camera_json(const CameraConfig& c, bool admin) {
 // singular in TOML ([[camera.zone]]), and an empty list is no list. Unknown fields are refused
 // here, before anything is written, rather than reaching the file.
 json camera_fields(json body) {
-  only_fields(body, {"id", "name", "url", "sub_url", "enabled", "transport", "rtsp_client", "auth",
-                     "retention", "record", "analysis", "zones", "schedules"});
+  only_fields(body, {"id", "name", "url", "sub_url", "record_sub", "enabled", "transport",
+                     "rtsp_client", "auth", "retention", "sub_retention", "record", "analysis",
+                     "zones", "schedules"});
   for (const auto& [api, toml] : {std::pair{"zones", "zone"}, std::pair{"schedules", "schedule"}}) {
     if (!body.contains(api)) continue;
     json list = std::move(body[api]);

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <ctime>
 #include <set>
+#include <utility>
 
 #include "core/error.h"
 #include "integrity/key_store.h"
@@ -55,9 +56,27 @@ Window check_window(int64_t start, int64_t end, WallDuration max, const char* wh
   return {wall_from_ms(start), wall_from_ms(end)};
 }
 
+// The catalog id of the stream a request names ("main", the default, or "sub": the camera's
+// recorded sub stream, storage.md "Streams"). The camera's rights cover both.
+std::string stream_id(const std::string& camera, const std::string& stream) {
+  if (stream.empty() || stream == "main") return camera;
+  if (stream == "sub") return sub_stream_id(camera);
+  throw Error(ErrorCode::kInvalidArgument, "stream must be \"main\" or \"sub\"");
+}
+
+std::string query_stream_id(const Call& call, const std::string& camera) {
+  const auto it = call.query.find("stream");
+  return stream_id(camera, it == call.query.end() ? "" : it->second);
+}
+
+// " (sub stream)" for a sub stream's catalog id: audit rows name the camera and say which.
+std::string stream_note(const std::string& catalog_id) {
+  return catalog_id == camera_of_stream(catalog_id) ? "" : " (sub stream)";
+}
+
 Window query_window(const Call& call, WallDuration max, const char* what) {
   for (const auto& [k, v] : call.query) {
-    if (k != "start" && k != "end") {
+    if (k != "start" && k != "end" && k != "stream") {
       throw Error(ErrorCode::kInvalidArgument, "unknown query parameter " + k);
     }
   }
@@ -104,6 +123,48 @@ HttpFail refused(const ExportRefused& why) {
 
 std::string window_text(const Window& w) {
   return format_iso8601(w.start) + " to " + format_iso8601(w.end);
+}
+
+// An open file descriptor, closed with the object.
+struct Fd {
+  int fd = -1;
+  Fd() = default;
+  Fd(Fd&& o) noexcept : fd(std::exchange(o.fd, -1)) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+// Opens `file` (a path from the catalog, never from the request) to read parts of it.
+Fd open_footage(const std::filesystem::path& file) {
+  Fd f;
+  f.fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (f.fd < 0) {
+    const int err = errno;
+    if (err == ENOENT) throw Error(ErrorCode::kNotFound, "the file is gone (retention deleted it)");
+    throw Error(ErrorCode::kInternal, "open " + file.string() + ": " + errno_string(err));
+  }
+  return f;
+}
+
+// `count` bytes of `f` (the open `file`) from `first`.
+std::string read_exactly(const Fd& f, const std::filesystem::path& file, uint64_t first,
+                         uint64_t count) {
+  std::string out(count, '\0');
+  uint64_t done = 0;
+  while (done < count) {
+    const ssize_t n =
+        ::pread(f.fd, out.data() + done, count - done, static_cast<off_t>(first + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0)
+      throw Error(ErrorCode::kInternal, "read " + file.string() + ": " + errno_string(errno));
+    if (n == 0)
+      throw Error(ErrorCode::kDataLoss, "read " + file.string() + ": shorter than it was");
+    done += static_cast<uint64_t>(n);
+  }
+  return out;
 }
 
 // `file` (a path from the catalog or the export queue, never from the request) answered whole or
@@ -247,6 +308,7 @@ void Playback::add_routes(Router& router) {
   const Access operator_{true, Role::kOperator, ""};
   add("GET", "/api/cameras/{id:camera}/timeline", camera_viewer, &Playback::timeline);
   add("GET", "/api/cameras/{id:camera}/playback.m3u8", camera_viewer, &Playback::playlist);
+  add("GET", "/api/cameras/{id:camera}/preview", camera_viewer, &Playback::preview);
   add("GET", "/api/segments/{sid:int}/media", viewer, &Playback::media);
   add("POST", "/api/exports", operator_, &Playback::create_export);
   add("GET", "/api/exports/{eid:int}", operator_, &Playback::export_status);
@@ -270,7 +332,9 @@ AuditEntry Playback::audit(const Call& call, const std::string& action,
 }
 
 Response Playback::timeline(Call& call) {
-  const std::string& camera = call.params["id"];
+  const std::string& camera_id = call.params["id"];
+  // Footage runs and gaps of the stream asked for; events are the camera's.
+  const std::string camera = query_stream_id(call, camera_id);
   const Window w = query_window(call, kMaxTimelineWindow, "timeline");
   std::vector<TimelineSegment> segs;
   const WallTime now = clock_.wall_now();
@@ -303,7 +367,7 @@ Response Playback::timeline(Call& call) {
   // more than kMaxTimelineEvents lists the newest of them and says so.
   constexpr int kMaxTimelineEvents = 1000;
   EventFilter f;
-  f.cameras = std::vector<std::string>{camera};
+  f.cameras = std::vector<std::string>{camera_id};
   f.from = w.start;
   f.to = w.end;
   f.limit = kMaxTimelineEvents;
@@ -318,7 +382,8 @@ Response Playback::timeline(Call& call) {
     event_list.push_back(std::move(j));
   }
   json body = range_json(w.start, w.end);
-  body["camera"] = camera;
+  body["camera"] = camera_id;
+  body["stream"] = camera == camera_id ? "main" : "sub";
   body["recorded"] = std::move(recorded);
   body["gaps"] = std::move(gap_list);
   body["events"] = std::move(event_list);
@@ -327,7 +392,8 @@ Response Playback::timeline(Call& call) {
 }
 
 Response Playback::playlist(Call& call) {
-  const std::string& camera = call.params["id"];
+  const std::string& camera_id = call.params["id"];
+  const std::string camera = query_stream_id(call, camera_id);
   const Window w = query_window(call, kMaxPlaylistWindow, "playback");
   // The registry before the catalog: a file that closes in between is then closed in the
   // catalog's answer (its row is closed before it leaves the registry), so it is never missed.
@@ -371,9 +437,9 @@ Response Playback::playlist(Call& call) {
                           : ""));
   }
   if (audit_playlist(*call.principal, camera, w.start, w.end)) {
-    audit(call, "playback", camera, w.start, w.end,
+    audit(call, "playback", camera_id, w.start, w.end,
           std::to_string(p.fragments) + " fragments from " + format_iso8601(p.first) +
-              (live ? " (live: the file being recorded)" : ""));
+              stream_note(camera) + (live ? " (live: the file being recorded)" : ""));
   }
   Response r;
   r.content_type = "application/vnd.apple.mpegurl";
@@ -426,6 +492,94 @@ std::optional<JpegImage> Playback::still_at(const std::string& camera, WallTime 
     }
   }
   return std::nullopt;
+namespace {
+
+// How far from the moment asked for a preview's keyframe may be: beyond it, the moment is in a
+// gap and a picture from elsewhere would mislead.
+constexpr WallDuration kPreviewReach = std::chrono::seconds(30);
+constexpr int kPreviewWidth = 320;
+
+}  // namespace
+
+Response Playback::preview(Call& call) {
+  const std::string& camera_id = call.params["id"];
+  for (const auto& [k, v] : call.query) {
+    if (k != "t" && k != "stream") throw Error(ErrorCode::kInvalidArgument, "unknown query parameter " + k);
+  }
+  const auto t_param = call.query.find("t");
+  if (t_param == call.query.end()) {
+    throw Error(ErrorCode::kInvalidArgument, "query t (UTC ms) is required");
+  }
+  const int64_t t_ms = parse_ms(t_param->second, "t");
+  if (t_ms > kMaxMs) throw Error(ErrorCode::kInvalidArgument, "t is out of range");
+  const WallTime t = wall_from_ms(t_ms);
+  // The sub stream first unless a stream is named: smaller to read and to decode.
+  std::vector<std::string> ids;
+  if (call.query.count("stream")) {
+    ids.push_back(query_stream_id(call, camera_id));
+  } else {
+    ids = {sub_stream_id(camera_id), camera_id};
+  }
+  std::optional<KeyframePick> pick;
+  std::string path;
+  std::string catalog_id;
+  for (const std::string& id : ids) {
+    std::vector<PlaylistFile> files;
+    std::map<int64_t, std::string> paths;
+    for (auto& s : catalog().segments_between(id, t - kPreviewReach, t + kPreviewReach)) {
+      if (s.state != SegmentState::kClosed) continue;
+      auto frags = decode_fragment_index(s.fragment_index, s.init_bytes);
+      if (!frags) continue;  // vigil check reports it; a preview need not
+      files.push_back({s.id, s.wall_start, s.init_bytes, std::move(*frags)});
+      paths[s.id] = s.path;
+    }
+    // The file being written: its synced fragments.
+    if (auto open = open_segments_ ? open_segments_->of_camera(id) : std::nullopt) {
+      paths[open->segment_id] = open->path;
+      files.push_back({open->segment_id, open->wall_start, open->init_bytes, std::move(open->fragments)});
+    }
+    pick = nearest_keyframe(files, t, kPreviewReach);
+    if (pick) {
+      path = paths[pick->segment_id];
+      catalog_id = id;
+      break;
+    }
+  }
+  if (!pick) {
+    throw Error(ErrorCode::kNotFound, "no footage of camera " + camera_id + " near " +
+                                          format_iso8601(t));
+  }
+  // One audit row per playback session and day of the timeline, not one per hover.
+  const WallTime day = wall_from_ms(t_ms - t_ms % 86'400'000);
+  if (audit_playlist(*call.principal, "preview " + catalog_id, day, day + std::chrono::hours(24))) {
+    audit(call, "preview", camera_id, day, day + std::chrono::hours(24),
+          "timeline previews" + stream_note(catalog_id));
+  }
+  const std::string key = catalog_id + "/" + std::to_string(pick->segment_id) + "/" +
+                          std::to_string(pick->fragment.offset);
+  std::shared_ptr<const std::string> jpeg = previews_.get(key);
+  if (!jpeg) {
+    const std::filesystem::path file = data_dir_ / path;
+    const Fd f = open_footage(file);
+    const std::optional<std::string> made = fragment_thumbnail(
+        read_exactly(f, file, 0, pick->init_bytes),
+        read_exactly(f, file, pick->fragment.offset, pick->fragment.size), kPreviewWidth);
+    if (!made) {
+      throw Error(ErrorCode::kDataLoss, "segment " + std::to_string(pick->segment_id) +
+                                            ": the keyframe at " + format_iso8601(pick->at) +
+                                            " does not decode");
+    }
+    jpeg = std::make_shared<const std::string>(*made);
+    previews_.put(key, jpeg);
+  }
+  Response r;
+  r.content_type = "image/jpeg";
+  r.body = *jpeg;
+  r.with_header("Cache-Control", "private, max-age=3600");
+  // The moment the picture shows (the keyframe), and of which stream.
+  r.with_header("X-Vigil-Keyframe-Ms", std::to_string(ms_since_epoch(pick->at)));
+  r.with_header("X-Vigil-Stream", catalog_id == camera_id ? "main" : "sub");
+  return r;
 }
 
 Response Playback::media(Call& call) {
@@ -434,7 +588,7 @@ Response Playback::media(Call& call) {
   if (!row || row->state == SegmentState::kDeleting) {
     throw Error(ErrorCode::kNotFound, "no segment " + call.params["sid"]);
   }
-  if (!call.principal->user.may_see_camera(row->camera_id)) {
+  if (!call.principal->user.may_see_camera(camera_of_stream(row->camera_id))) {
     throw Error(ErrorCode::kPermissionDenied,
                 "segment " + call.params["sid"] + " belongs to a camera not in your list");
   }
@@ -465,7 +619,7 @@ Response Playback::create_export(Call& call) {
   const json body = http::parse_json_body(call.request.body);
   if (!body.is_object()) throw Error(ErrorCode::kInvalidArgument, "the body must be a JSON object");
   for (const auto& [k, v] : body.items()) {
-    if (k != "camera" && k != "start" && k != "end" && k != "evidence") {
+    if (k != "camera" && k != "start" && k != "end" && k != "evidence" && k != "stream") {
       throw Error(ErrorCode::kInvalidArgument, "unknown field \"" + k + "\"");
     }
   }
@@ -482,6 +636,9 @@ Response Playback::create_export(Call& call) {
   if (body.contains("evidence") && !body["evidence"].is_boolean()) {
     throw Error(ErrorCode::kInvalidArgument, "field \"evidence\" must be true or false");
   }
+  if (body.contains("stream") && !body["stream"].is_string()) {
+    throw Error(ErrorCode::kInvalidArgument, "field \"stream\" must be \"main\" or \"sub\"");
+  }
   const bool evidence = body.value("evidence", false);
   const std::string camera = body["camera"].get<std::string>();
   // The camera is in the body, not the path, so authorize() could not check it: the same rule
@@ -492,13 +649,14 @@ Response Playback::create_export(Call& call) {
   if (!configs_.current()->find_camera(camera)) throw Error(ErrorCode::kNotFound, "no camera " + camera);
   const Window w = check_window(body["start"].get<int64_t>(), body["end"].get<int64_t>(),
                                 kMaxExportWindow, "export");
-  return export_range(call, camera, w.start, w.end, "", evidence);
+  return export_range(call, stream_id(camera, body.value("stream", "")), w.start, w.end, "",
+                      evidence);
 }
 
 json Playback::queue_evidence(Call& call, const std::string& camera, WallTime start,
                               WallTime end, const std::string& detail) {
   const auto config = configs_.current();
-  const CameraConfig* cam = config->find_camera(camera);
+  const CameraConfig* cam = config->find_camera(camera_of_stream(camera));
   // Only catalog rows are read here (no footage): the bytes are read and hashed by the queue.
   EvidencePlan plan = plan_evidence_bundle(catalog(), data_dir_, camera,
                                            cam ? cam->name : camera, start, end);
@@ -512,8 +670,8 @@ json Playback::queue_evidence(Call& call, const std::string& camera, WallTime st
   }
   // Audited before the bundle is written: the bundle carries its own audit row, which says
   // what it holds.
-  const AuditEntry a = audit(call, "evidence_export", camera, start, end,
-                             evidence_audit_detail(plan, detail));
+  const AuditEntry a = audit(call, "evidence_export", camera_of_stream(camera), start, end,
+                             evidence_audit_detail(plan, detail) + stream_note(camera));
   complete_evidence_input(plan, a, accounts_.audit_link_of(a.id),
                           load_or_create_signing_key(data_dir_));
   job.camera_id = camera;
@@ -555,8 +713,10 @@ Response Playback::export_range(Call& call, const std::string& camera, WallTime 
   job.estimate = files_bytes(job.pieces);
   const int64_t id = submit_export(std::move(job));
   audit(call, "export", camera, w.start, w.end,
+  const int64_t id = exports().submit(std::move(job));
+  audit(call, "export", camera_of_stream(camera), w.start, w.end,
         "export " + std::to_string(id) + " of " + std::to_string(pieces) + " segment files" +
-            (detail.empty() ? "" : " (" + detail + ")"));
+            stream_note(camera) + (detail.empty() ? "" : " (" + detail + ")"));
   auto queued = exports().job(id);
   Response r = Response::json(202, job_json(*queued));
   r.with_header("Location", "/api/exports/" + std::to_string(id));
@@ -588,7 +748,7 @@ std::optional<ExportJob> Playback::visible_job(const Call& call) {
   // Someone else's export is "not found": its existence is not the caller's business. The
   // camera right is checked again, as it may have been taken away since.
   if (!job || (job->user_name != u.name && u.role != Role::kAdmin) ||
-      !u.may_see_camera(job->camera_id)) {
+      !u.may_see_camera(camera_of_stream(job->camera_id))) {
     throw Error(ErrorCode::kNotFound, "no export " + call.params.at("eid"));
   }
   return job;

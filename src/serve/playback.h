@@ -22,6 +22,7 @@
 #include "core/config_store.h"
 #include "record/open_segments.h"
 #include "serve/export.h"
+#include "serve/preview.h"
 #include "serve/router.h"
 #include "serve/snapshot.h"
 
@@ -45,10 +46,14 @@ class Playback {
   http::Response timeline(Call& call);
   http::Response playlist(Call& call);
   http::Response media(Call& call);
+  // GET /api/cameras/{id}/preview?t=MS[&stream=]: a thumbnail of the keyframe nearest t
+  // (preview.h). Audited once per playback session and day, not per hover.
+  http::Response preview(Call& call);
   http::Response create_export(Call& call);
   http::Response export_status(Call& call);
   http::Response export_file(Call& call);
-  // Queues an export of `camera` over [start, end] for the caller (who must be allowed that
+  // Queues an export of `camera` (a catalog id: sub_stream_id() for a sub stream) over
+  // [start, end] for the caller (who must be allowed that
   // camera: the caller checks), audits it ("export", with `detail` added) and answers 202 with
   // the job. `evidence`: an evidence bundle (a ZIP that proves itself) instead of an MP4. Used
   // by create_export, event clips (events_api.h) and transaction clips (transactions_api.h,
@@ -98,6 +103,8 @@ class Playback {
   std::unique_ptr<EventStore> events_;
   std::unique_ptr<ExportQueue> exports_;
   const OpenSegments* open_segments_ = nullptr;
+  // Timeline previews already made: a thumbnail is a few kB, so a few hundred cost ~2 MB.
+  PreviewCache previews_{512};
   // Playback sessions, by (session or token, camera): the windows their rows cover (a window
   // that reached the present when audited covers what is recorded while the session lasts) and
   // when a playlist was last asked for.

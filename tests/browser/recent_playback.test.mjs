@@ -10,7 +10,7 @@
 // step.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { launchChromium, openPage, Steps } from './ui_session.mjs';
+import { launchChromium, openPage, openRecordings, Steps } from './ui_session.mjs';
 
 const opts = JSON.parse(process.argv[2] ?? '{}');
 for (const k of ['url', 'user', 'password', 'camera', 'shots']) if (!opts[k]) throw new Error(`missing ${k}`);
@@ -41,13 +41,7 @@ try {
   });
 
   await step('log in and open the camera\'s recordings', async () => {
-    await page.goto(opts.url);
-    await page.getByLabel('User name').fill(opts.user);
-    await page.getByLabel('Password').fill(opts.password);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.locator('header .who').waitFor();
-    await page.goto(`${opts.url}#/playback/${opts.camera}`);
-    await page.locator('.timeline .range').first().waitFor();
+    await openRecordings(page, opts);
     await page.getByRole('button', { name: 'Hour' }).click();
   });
 

@@ -54,3 +54,14 @@ export class Steps {
     return `${this.passed} passed, ${this.failed} failed`;
   }
 }
+
+// Logs in as opts.user and opens the recordings of opts.camera, once its timeline shows a range.
+export async function openRecordings(page, opts) {
+  await page.goto(opts.url);
+  await page.getByLabel('User name').fill(opts.user);
+  await page.getByLabel('Password').fill(opts.password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.locator('header .who').waitFor();
+  await page.goto(`${opts.url}#/playback/${opts.camera}`);
+  await page.locator('.timeline .range').first().waitFor();
+}

@@ -54,6 +54,39 @@ enabled = false
   EXPECT_EQ(c.find_camera("yard"), &c.cameras[1]);
 }
 
+// record_sub records the sub stream too, with its own limits; what they leave unset is the
+// camera's (docs/config.md, "Cameras").
+TEST(Config, RecordSubWithItsOwnRetention) {
+  const Config c = parse(R"(
+data_dir = "data"
+[retention]
+max_days = 14
+[[camera]]
+id = "door"
+url = "rtsp://10.0.0.5/main"
+sub_url = "rtsp://10.0.0.5/sub"
+record_sub = true
+sub_retention = { max_days = 60 }
+retention = { max_bytes = "1GB" }
+[[camera]]
+id = "yard"
+url = "rtsp://10.0.0.6/main"
+sub_url = "rtsp://10.0.0.6/sub"
+)");
+  EXPECT_TRUE(c.cameras[0].record_sub);
+  EXPECT_EQ(c.cameras[0].sub_retention.max_days, 60);
+  EXPECT_EQ(c.cameras[0].sub_retention.max_bytes, 1'000'000'000u);  // the camera's
+  EXPECT_EQ(c.cameras[0].retention.max_days, 14);
+  EXPECT_FALSE(c.cameras[1].record_sub);
+  EXPECT_EQ(sub_stream_id("door"), "door.sub");
+  EXPECT_EQ(camera_of_stream("door.sub"), "door");
+  EXPECT_EQ(camera_of_stream("door"), "door");
+  EXPECT_EQ(camera_of_stream(".sub"), ".sub");
+  EXPECT_EQ(error_of("data_dir = \"d\"\n[[camera]]\nid = \"a\"\nurl = \"rtsp://x\"\n"
+                     "record_sub = true\n"),
+            "vigil.toml: camera[0].record_sub = true: needs a sub_url (the sub stream to record)");
+}
+
 // A mistyped secret key is named, its value never shown (it would reach logs and API errors).
 TEST(Config, AnUnknownKeyIsNamedWithoutItsValue) {
   const std::string error = error_of(

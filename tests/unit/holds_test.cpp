@@ -8,9 +8,11 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 
 #include "catalog/catalog.h"
 #include "catalog/event_store.h"
+#include "core/config.h"
 #include "core/error.h"
 #include "retention/held_footage.h"
 #include "retention/retention.h"
@@ -163,6 +165,33 @@ TEST_F(HoldsTest, MaxBytesAndMaxDaysDeleteAroundHeldFootage) {
   for (const Hold& h : holds_.list(false)) holds_.release(h.id, kNow, "root");
   r.run_once();
   EXPECT_EQ(catalog_.usage("a").segments, 4);
+}
+
+// A recorded sub stream (catalog id "a.sub") ages out on its own limits, and a hold on the
+// camera keeps both of its streams (storage.md, "Streams").
+TEST_F(HoldsTest, TheSubStreamHasItsOwnLimitsAndIsHeldWithItsCamera) {
+  const std::string sub = sub_stream_id("a");
+  std::map<int, std::pair<int64_t, int64_t>> ids;  // age in days -> (main, sub)
+  for (int age = 30; age >= 1; --age) {
+    ids[age] = {add("a", hours(24 * age), 100), add(sub, hours(24 * age), 10)};
+  }
+  hold({"a"}, hours(24 * 28 + 1), hours(24 * 25));  // days 28..25 ago
+  FakeDisk disk(catalog_, 1ull << 40);
+  Retention r(catalog_, dir_.path(), 0,
+              {{"a", RetentionLimits{10, std::nullopt}}, {sub, RetentionLimits{20, std::nullopt}}},
+              clock_, disk);
+  r.set_holds(holds_);
+  r.set_events(events_);
+  r.run_once();
+  for (const auto& [age, id] : ids) {
+    if (age == 10 || age == 20) continue;  // on the limit: either way
+    const bool held = age >= 25 && age <= 28;
+    EXPECT_EQ(exists(id.first), held || age < 10) << "main, age " << age;
+    EXPECT_EQ(exists(id.second), held || age < 20) << "sub, age " << age;
+  }
+  // The sub stream's rows are its own: usage and runs are counted apart.
+  EXPECT_EQ(catalog_.usage("a").bytes, 100u * catalog_.usage("a").segments);
+  EXPECT_EQ(catalog_.usage(sub).bytes, 10u * catalog_.usage(sub).segments);
 }
 
 TEST_F(HoldsTest, HeldEventsOutliveTheirDays) {

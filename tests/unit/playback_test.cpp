@@ -10,6 +10,7 @@
 #include "serve/crypto.h"
 #include "serve/export.h"
 #include "serve/playlist.h"
+#include "serve/preview.h"
 #include "serve/timeline.h"
 #include "test_support.h"
 
@@ -21,6 +22,60 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 const WallTime kT0 = wall_from_ms(1'790'000'000'000);
+
+// Two files of 2 s fragments, the second starting after a 10 s gap: the keyframe nearest a
+// moment is the start of the fragment nearest it, in either file, within the reach only.
+TEST(Preview, NearestKeyframeIsTheNearestFragmentStart) {
+  const WallTime t0 = wall_from_ms(1'790'000'000'000);
+  auto file = [](int64_t id, WallTime start, int fragments) {
+    PlaylistFile f{id, start, 800, {}};
+    for (int i = 0; i < fragments; ++i) {
+      Fragment g;
+      g.offset = 800 + 1000 * static_cast<uint64_t>(i);
+      g.size = 1000;
+      g.start = Ticks90k(180'000 * i);
+      g.duration = Ticks90k(180'000);
+      f.fragments.push_back(g);
+    }
+    return f;
+  };
+  const std::vector<PlaylistFile> files = {file(1, t0, 5),
+                                           file(2, t0 + std::chrono::seconds(20), 3)};
+  const WallDuration reach = std::chrono::seconds(30);
+  auto at = [&](int64_t ms) { return nearest_keyframe(files, t0 + WallDuration(ms), reach); };
+  EXPECT_EQ(at(0)->fragment.offset, 800u);
+  EXPECT_EQ(at(2900)->fragment.offset, 1800u);   // 2 s is nearer than 4 s
+  EXPECT_EQ(at(3000)->fragment.offset, 1800u);   // a tie goes to the earlier keyframe
+  EXPECT_EQ(at(3100)->at, t0 + std::chrono::seconds(4));
+  EXPECT_EQ(at(14'000)->segment_id, 1);           // 8 s after file 1's last keyframe ...
+  EXPECT_EQ(at(16'000)->segment_id, 2);           // ... 4 s before file 2's first
+  EXPECT_EQ(at(16'000)->at, t0 + std::chrono::seconds(20));
+  EXPECT_EQ(at(16'000)->init_bytes, 800u);
+  EXPECT_EQ(at(-5000)->at, t0);                   // before the first file
+  EXPECT_FALSE(nearest_keyframe(files, t0 + std::chrono::seconds(60), reach));  // too far
+  EXPECT_FALSE(nearest_keyframe({}, t0, reach));
+}
+
+TEST(Preview, CacheKeepsTheMostRecentlyUsed) {
+  PreviewCache cache(2);
+  auto jpeg = [](const char* s) { return std::make_shared<const std::string>(s); };
+  cache.put("a", jpeg("A"));
+  cache.put("b", jpeg("B"));
+  EXPECT_EQ(*cache.get("a"), "A");  // a is now the most recent
+  cache.put("c", jpeg("C"));        // b goes
+  EXPECT_EQ(cache.get("b"), nullptr);
+  EXPECT_EQ(*cache.get("a"), "A");
+  EXPECT_EQ(*cache.get("c"), "C");
+  cache.put("c", jpeg("C2"));  // replaced, not twice
+  EXPECT_EQ(*cache.get("c"), "C2");
+  EXPECT_EQ(*cache.get("a"), "A");
+}
+
+// Bytes that are not an fMP4 are no picture, and no exception.
+TEST(Preview, GarbageIsNoThumbnail) {
+  EXPECT_FALSE(fragment_thumbnail("", "", 320));
+  EXPECT_FALSE(fragment_thumbnail(std::string(64, 'x'), std::string(1000, '\0'), 320));
+}
 
 TEST(Timeline, MergesTouchingSegmentsAndClipsToTheWindow) {
   std::vector<TimelineSegment> segs = {

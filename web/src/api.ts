@@ -83,9 +83,12 @@ export interface Camera {
   id: string;
   name: string;
   enabled: boolean;
+  // The recorded streams: ["main"], or ["main", "sub"] with record_sub (docs/api.md, "Streams").
+  streams?: ('main' | 'sub')[];
   // Admins only:
   url?: string;
   sub_url?: string | null;
+  record_sub?: boolean;
   transport?: 'tcp' | 'udp';
   rtsp_client?: 'native' | 'ffmpeg';
   retention?: { max_days: number | null; max_bytes: number | null };
@@ -460,20 +463,23 @@ export const api = {
   readDevice: (body: { device_url: string; user: string; password: string }) =>
     request<FoundCamera>('POST', '/api/discover/device', body),
 
-  timeline: (id: string, start: number, end: number, signal?: AbortSignal) =>
+  timeline: (id: string, start: number, end: number, signal?: AbortSignal, stream: 'main' | 'sub' = 'main') =>
     request<Timeline>(
       'GET',
-      `/api/cameras/${encodeURIComponent(id)}/timeline?start=${Math.floor(start)}&end=${Math.ceil(end)}`,
+      `/api/cameras/${encodeURIComponent(id)}/timeline?start=${Math.floor(start)}&end=${Math.ceil(end)}` +
+        (stream === 'sub' ? '&stream=sub' : ''),
       undefined,
       signal,
     ),
-  playlistUrl: (id: string, start: number, end: number) =>
-    `/api/cameras/${encodeURIComponent(id)}/playback.m3u8?start=${Math.floor(start)}&end=${Math.ceil(end)}`,
+  playlistUrl: (id: string, start: number, end: number, stream: 'main' | 'sub' = 'main') =>
+    `/api/cameras/${encodeURIComponent(id)}/playback.m3u8?start=${Math.floor(start)}&end=${Math.ceil(end)}` +
+    (stream === 'sub' ? '&stream=sub' : ''),
+  previewUrl: (id: string, t: number) => `/api/cameras/${encodeURIComponent(id)}/preview?t=${Math.round(t)}`,
   liveUrl: (id: string) => `/api/cameras/${encodeURIComponent(id)}/live.mp4`,
   snapshotUrl: (id: string) => `/api/cameras/${encodeURIComponent(id)}/snapshot.jpg`,
 
-  startExport: (camera: string, start: number, end: number, evidence = false) =>
-    request<ExportJob>('POST', '/api/exports', { camera, start: Math.floor(start), end: Math.ceil(end), evidence }),
+  startExport: (camera: string, start: number, end: number, evidence = false, stream: 'main' | 'sub' = 'main') =>
+    request<ExportJob>('POST', '/api/exports', { camera, start: Math.floor(start), end: Math.ceil(end), evidence, stream }),
   exportJob: (id: number) => request<ExportJob>('GET', `/api/exports/${id}`),
   exportFileUrl: (id: number) => `/api/exports/${id}/file`,
 

@@ -10,6 +10,7 @@
 import type { Camera } from './api';
 import { h, mount, notice } from './dom';
 import { RecordedPlayer, type HlsModule, type PlayerState } from './recorded_player';
+import { chooseStream, hasSub } from './stream_choice';
 
 export const kMaxCompared = 3;  // four cameras in all: a 2×2 grid
 const kTickMs = 250;
@@ -73,8 +74,10 @@ export class ComparePlayers {
       lead: 0.1,
       judgeLead: false,
       fineTune: false,
-      player: new RecordedPlayer(camera.id, video, this.hlsModule, (s) => this.onState(f, s)),
+      player: new RecordedPlayer(camera.id, video, this.hlsModule, (s) => this.onState(f, s), hasSub(camera)),
     };
+    // A tile of the side-by-side view: the sub stream where there is one.
+    f.player.setStream(chooseStream(camera, null, { fullScreen: false, sideBySide: true, phone: false }));
     remove.addEventListener('click', () => this.remove(camera.id));
     this.followers.push(f);
     this.grid.append(tile);

@@ -7,6 +7,7 @@ import type Hls from 'hls.js';
 import type { ErrorData, Fragment, LevelLoadedData } from 'hls.js';
 import { api, errorFrom } from './api';
 import { playbackHlsConfig } from './hls_config';
+import type { Stream } from './stream_choice';
 import { formatTime } from './time';
 
 export type HlsModule = typeof import('hls.js');
@@ -47,11 +48,19 @@ export class RecordedPlayer {
   // Removes the <video> listeners of the current load.
   private unlisten: () => void = () => {};
 
+  // The recorded stream played (stream_choice.ts); setStream() changes it.
+  private stream: Stream = 'main';
+  // Called when the stream changes (the screen shows that stream's timeline).
+  onStream: ((s: Stream) => void) | null = null;
+
   constructor(
     readonly camera: string,
     readonly video: HTMLVideoElement,
     private readonly hlsModule: Promise<HlsModule>,
     private readonly onState: (s: PlayerState) => void,
+    // The camera records a sub stream too: a main stream the server refuses as unplayable
+    // (422, H.265) is replaced by it. Set when the camera is known.
+    public subRecorded = false,
   ) {
     video.muted = true;
     video.playsInline = true;
@@ -63,6 +72,19 @@ export class RecordedPlayer {
       video.dataset.wallMs = String(Math.round(wall));
       video.dataset.mediaS = String(video.currentTime);
     });
+  }
+
+  currentStream(): Stream {
+    return this.stream;
+  }
+
+  // Plays `stream` from now on: reloads at the moment on screen when it changes while loaded.
+  setStream(stream: Stream): void {
+    if (stream === this.stream) return;
+    this.stream = stream;
+    this.onStream?.(stream);
+    const at = this.wallNow();
+    if (this.hls && at !== null) void this.load(at, this.video.paused);
   }
 
   // Plays from the wall time `from` (or, with `paused`, loads and stops there).
@@ -85,7 +107,9 @@ export class RecordedPlayer {
       this.onState({ kind: 'error', text: 'This browser cannot play recordings (no MediaSource).' });
       return;
     }
-    const url = api.playlistUrl(this.camera, this.windowFrom, this.windowTo);
+    const url = api.playlistUrl(this.camera, this.windowFrom, this.windowTo, this.stream);
+    // Which stream plays, for people (the stage shows it) and the browser test.
+    this.video.dataset.stream = this.stream;
     const player = new HlsClass(playbackHlsConfig);
     this.hls = player;
     let started = false;
@@ -106,6 +130,12 @@ export class RecordedPlayer {
       this.hls = null;
       void describeFailure(url, from, d).then((s) => {
         if (seq !== this.seq) return;
+        // A main stream browsers cannot play (H.265): the sub stream, which they can.
+        if (s.unplayable && this.stream === 'main' && this.subRecorded) {
+          this.setStream('sub');
+          void this.load(from, paused, retries);
+          return;
+        }
         // Not written yet (the GOP being recorded): it will be within seconds.
         if (s.kind === 'no-footage' && s.recent && retries > 0) {
           this.onState({ kind: 'pending', from });
@@ -212,7 +242,7 @@ export class RecordedPlayer {
   }
 }
 
-type Failure = PlayerState & { recent?: boolean };
+type Failure = PlayerState & { recent?: boolean; unplayable?: boolean };
 
 async function describeFailure(url: string, from: number, d: ErrorData): Promise<Failure> {
   const code = d.response?.code ?? 0;
@@ -234,7 +264,7 @@ async function describeFailure(url: string, from: number, d: ErrorData): Promise
               : `No recording from ${formatTime(from)} to play. ${err.message}`,
           };
         }
-        return { kind: 'error', text: err.message };
+        return { kind: 'error', text: err.message, unplayable: err.code === 'unsupported_codec' };
       }
     } catch {
       /* fall through */

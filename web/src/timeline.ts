@@ -23,6 +23,8 @@ export interface TimelineOptions {
   onSelect?: (start: number, end: number) => void;  // Shift+drag marked a range
   onEvent?: (ev: TimelineEvent) => void;  // a click on an event's marker
   onTransaction?: (t: Transaction) => void;  // a click on a transaction's marker
+  // The pointer is over (hovering or dragging) the moment `ms` at `clientX`; null: it left.
+  onHover?: (ms: number | null, clientX: number) => void;
 }
 
 const kKeyCommitMs = 400;
@@ -78,6 +80,7 @@ export class Timeline {
       this.el.focus();
     });
     this.track.addEventListener('pointermove', (e) => {
+      this.opts.onHover?.(this.msAt(e.clientX), e.clientX);
       if (!this.dragging) this.track.title = formatTime(this.msAt(e.clientX));
       else if (this.selectFrom !== null) this.setSelection([this.selectFrom, this.msAt(e.clientX)]);
       else this.setCursor(this.msAt(e.clientX));
@@ -98,6 +101,7 @@ export class Timeline {
     };
     this.track.addEventListener('pointerup', release);
     this.track.addEventListener('pointercancel', () => (this.dragging = false));
+    this.track.addEventListener('pointerleave', (e) => this.opts.onHover?.(null, e.clientX));
     this.el.addEventListener('keydown', (e) => this.onKey(e));
     // The tick labels depend on the width (a phone fits fewer).
     new ResizeObserver(() => this.renderTicks()).observe(this.track);

@@ -14,8 +14,10 @@ import { describeEvent, kPreRollMs } from '../event_kinds';
 import { exportLinkText, waitForExport } from '../export_job';
 import { holdForm } from '../hold_form';
 import { RecordedPlayer, type PlayerState } from '../recorded_player';
+import { chooseStream, hasSub, isPhone, kPhoneQuery, type Stream } from '../stream_choice';
 import { Timeline } from '../timeline';
 import { kindLabel, money, ReceiptPanel } from '../transaction_receipt';
+import { TimelinePreview } from '../timeline_preview';
 import {
   dateInputValue, dayStart, formatDateTime, formatDay, formatDuration, formatTime, nextDayStart,
   parseDateInput, prevDayStart, timeZone,
@@ -77,9 +79,30 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
     },
     onEvent: (ev) => void playEvent(ev),
     onTransaction: (t) => void playTransaction(t),
+    onHover: (ms, x) => preview.hover(ms, x),
   });
+  const timelineBox = h('div', { class: 'timeline-box' });
+  const preview = new TimelinePreview(id, () => timelineBox);
+  timelineBox.append(preview.el, timeline.el);
   const player = new RecordedPlayer(id, video, hlsModule, (s) => onPlayerState(s));
   const compare = new ComparePlayers(player, stages, hlsModule, () => saveHash());
+  // The stream the main player shows (stream_choice.ts): known once the camera is.
+  let me: Camera | null = null;
+  let mainCodec: string | null = null;
+  const pickStream = () => {
+    if (!me) return;
+    player.subRecorded = hasSub(me);
+    player.setStream(chooseStream(me, mainCodec, {
+      fullScreen: document.fullscreenElement === mainStage,
+      sideBySide: compare.ids().length > 0,
+      phone: isPhone(),
+    }));
+  };
+  player.onStream = () => void loadTimeline();
+  const phoneQuery = window.matchMedia(kPhoneQuery);
+  phoneQuery.addEventListener('change', pickStream);
+  document.addEventListener('fullscreenchange', pickStream);
+  const fullScreen = h('button', { type: 'button', onclick: () => void mainStage.requestFullscreen().catch(() => undefined) }, 'Full screen');
   const speedButtons = kSpeeds.map((s) =>
     h('button', { type: 'button', 'aria-pressed': String(s === 1), 'data-speed': s, onclick: () => setSpeed(s) }, `${s}×`),
   );
@@ -116,6 +139,11 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
   const showKind = () => {
     exportButton.textContent = evidenceChoice.checked ? 'Export evidence bundle' : 'Export MP4';
   };
+  // Which stream to export, for a camera that records both (shown once the camera is known).
+  const streamPick = h('select', { 'aria-label': 'Stream to export' },
+    h('option', { value: 'main' }, 'Main stream (full resolution)'),
+    h('option', { value: 'sub' }, 'Sub stream (low resolution)'));
+  const streamRow = h('label', { class: 'small', hidden: true }, 'Stream ', streamPick);
   plainChoice.addEventListener('change', showKind);
   evidenceChoice.addEventListener('change', showKind);
   const mark = (which: 0 | 1) => {
@@ -152,6 +180,7 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
           exportButton,
         ),
         exportKind,
+        streamRow,
         selText,
         exportStatus,
         // The same selection can be put under an evidence hold (retention then keeps it).
@@ -181,6 +210,7 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
         pause,
         h('div', { class: 'speeds', role: 'group', 'aria-label': 'Speed' }, speedButtons),
         h('div', { class: 'event-nav', role: 'group', 'aria-label': 'Events' }, prevEvent, nextEvent),
+        fullScreen,
         clock,
       ),
       eventStatus,
@@ -194,7 +224,7 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
         h('span', { class: 'spacer' }),
         h('div', { role: 'group', 'aria-label': 'Zoom' }, zoomDay, zoomHour),
       ),
-      timeline.el,
+      timelineBox,
       h(
         'p',
         { class: 'legend small muted' },
@@ -309,7 +339,8 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
     const start = day;
     const end = nextDayStart(day);
     try {
-      const data = await api.timeline(id, start, end);
+      // The runs of the stream that plays (a sub stream often reaches further back).
+      const data = await api.timeline(id, start, end, undefined, player.currentStream());
       if (stopped || seq !== loadSeq) return;
       timeline.setData(data);
       root.dataset.recorded = String(data.recorded.length);
@@ -550,7 +581,7 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
     exportButton.disabled = true;
     mount(exportStatus, h('p', { class: 'loading small', role: 'status' }, h('span', { class: 'spin', 'aria-hidden': 'true' }), 'Exporting…'));
     try {
-      const job = await waitForExport(await api.startExport(id, Math.min(a, b), Math.max(a, b), evidenceChoice.checked), () => {}, () => !stopped);
+      const job = await waitForExport(await api.startExport(id, Math.min(a, b), Math.max(a, b), evidenceChoice.checked, streamPick.value as Stream), () => {}, () => !stopped);
       if (!job) return;
       const link = h('a', { href: api.exportFileUrl(job.id), download: '', class: 'button primary' }, exportLinkText(job));
       mount(exportStatus, link, job.note ? notice('info', job.note) : null);
@@ -574,6 +605,7 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
   // a hashchange, which would open the screen again).
   function saveHash() {
     fillComparePick();
+    pickStream();  // the side-by-side view began or ended
     const p = new URLSearchParams();
     // The moment on screen, or none while nothing was played (a reload then plays nothing).
     const t = player.wallNow() ?? (player.loaded() || hasRequest ? timeline.getCursor() : null);
@@ -584,15 +616,20 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
     history.replaceState(null, '', `#/playback/${id}?${p}`);
   }
 
-  api
+  const camerasLoaded = api
     .cameras()
-    .then((cs) => {
+    .then(async (cs) => {
       if (stopped) return;
       cameras = cs;
-      const me = cs.find((c) => c.id === id);
+      me = cs.find((c) => c.id === id) ?? null;
       if (me) {
         title.textContent = `${me.name} — recordings`;
         mainLabel.textContent = me.name;
+        streamRow.hidden = !hasSub(me);
+        // The main stream's codec (H.265 cannot play here) is in the camera's status.
+        if (hasSub(me)) mainCodec = (await api.camera(id).catch(() => null))?.status?.video_codec ?? null;
+        if (stopped) return;
+        pickStream();
       }
       const wanted = (q.get('with') ?? '').split(',').filter(Boolean);
       for (const w of wanted.slice(0, kMaxCompared)) {
@@ -602,7 +639,8 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
       fillComparePick();
     })
     .catch((e: Error) => mount(timelineStatus, notice('error', e.message)));
-  void showDay(day).then(() => {
+  // The first moment plays once the camera (and so its stream) is known.
+  void Promise.all([showDay(day), camerasLoaded]).then(() => {
     if (stopped || !hasRequest) return;
     // A link to a moment (the events page's "Play") plays it.
     if (requestedEvent !== null) {
@@ -627,7 +665,10 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
     stopped = true;
     window.clearInterval(timer);
     document.removeEventListener('keydown', onKey);
+    phoneQuery.removeEventListener('change', pickStream);
+    document.removeEventListener('fullscreenchange', pickStream);
     compare.destroy();
+    preview.destroy();
     player.destroy();
   };
 }
