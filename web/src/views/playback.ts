@@ -13,6 +13,7 @@ import { describeEvent, kPreRollMs } from '../event_kinds';
 import { exportLinkText, waitForExport } from '../export_job';
 import { holdForm } from '../hold_form';
 import { RecordedPlayer, type PlayerState } from '../recorded_player';
+import { speakerButton } from '../speaker';
 import { Timeline } from '../timeline';
 import {
   dateInputValue, dayStart, formatDateTime, formatDay, formatDuration, formatTime, nextDayStart,
@@ -172,6 +173,7 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
         'div',
         { class: 'controls row' },
         pause,
+        speakerButton(video),
         h('div', { class: 'speeds', role: 'group', 'aria-label': 'Speed' }, speedButtons),
         h('div', { class: 'event-nav', role: 'group', 'aria-label': 'Events' }, prevEvent, nextEvent),
         clock,
