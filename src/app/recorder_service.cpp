@@ -241,7 +241,7 @@ bool same_analysis(const AnalysisSettings& a, const AnalysisSettings& b) {
 // events stage.
 bool reconnect_needed(const CameraConfig& a, const CameraConfig& b) {
   return a.url != b.url || a.enabled != b.enabled || a.transport != b.transport ||
-         a.client != b.client || a.auth != b.auth;
+         a.client != b.client || a.auth != b.auth || a.audio != b.audio;
 }
 
 // Whether a change needs a new analyzer (and sub stream connection), which the main connection

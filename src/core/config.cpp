@@ -788,7 +788,7 @@ Config parse_config(const std::string& text, const std::string& source,
       if (!t) v.fail(where, Validator::describe((*arr)[i]), "must be a table");
       v.only_keys(*t, where,
                   {"id", "name", "url", "sub_url", "enabled", "transport", "rtsp_client", "auth",
-                   "retention", "schedule", "record", "analysis",
+                   "audio", "retention", "schedule", "record", "analysis",
                    "zone"});
       CameraConfig cam;
       const std::string w = where + ".";
@@ -831,6 +831,13 @@ Config parse_config(const std::string& text, const std::string& source,
         cam.auth = RtspAuth::kBasic;
       } else if (auth != "digest") {
         v.fail(w + "auth", "\"" + auth + "\"", "must be \"digest\" or \"basic\"");
+      }
+      const std::string audio = v.get_string(*t, w, "audio", "auto");
+      if (audio == "aac") {
+        cam.audio = CameraAudio::kAac;
+      } else if (audio != "auto") {
+        v.fail(w + "audio", "\"" + audio + "\"",
+               "must be \"auto\" (AAC as sent) or \"aac\" (G.711 converted to AAC too)");
       }
       cam.retention = v.get_retention(t->get("retention"), w + "retention");
       if (!cam.retention.max_days) cam.retention.max_days = c.default_retention.max_days;
