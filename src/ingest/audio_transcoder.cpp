@@ -15,7 +15,7 @@ namespace vigil {
 namespace {
 
 // AAC-LC at 24 kbit/s per channel: speech from an 8 kHz microphone loses nothing audible, and
-// a 128 ms frame is ~380 bytes.
+// a 128 ms frame is ~350 bytes.
 constexpr int64_t kBitRatePerChannel = 24000;
 
 }  // namespace
