@@ -287,8 +287,8 @@ bool same_analysis(const AnalysisSettings& a, const AnalysisSettings& b) {
 // events stage.
 bool reconnect_needed(const CameraConfig& a, const CameraConfig& b) {
   return a.url != b.url || a.enabled != b.enabled || a.transport != b.transport ||
-         a.client != b.client || a.auth != b.auth || a.record_sub != b.record_sub ||
-         (b.record_sub && a.sub_url != b.sub_url);
+         a.client != b.client || a.auth != b.auth || a.audio != b.audio ||
+         a.record_sub != b.record_sub || (b.record_sub && a.sub_url != b.sub_url);
 }
 
 // Whether a change needs a new analyzer (and sub stream connection), which the main connection

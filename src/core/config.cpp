@@ -841,8 +841,8 @@ Config parse_config(const std::string& text, const std::string& source,
       if (!t) v.fail(where, Validator::describe((*arr)[i]), "must be a table");
       v.only_keys(*t, where,
                   {"id", "name", "url", "sub_url", "record_sub", "enabled", "transport",
-                   "rtsp_client", "auth", "retention", "sub_retention", "schedule", "record",
-                   "analysis",
+                   "rtsp_client", "auth", "audio", "retention", "sub_retention", "schedule",
+                   "record", "analysis",
                    "zone"});
       CameraConfig cam;
       const std::string w = where + ".";
@@ -889,6 +889,13 @@ Config parse_config(const std::string& text, const std::string& source,
         cam.auth = RtspAuth::kBasic;
       } else if (auth != "digest") {
         v.fail(w + "auth", "\"" + auth + "\"", "must be \"digest\" or \"basic\"");
+      }
+      const std::string audio = v.get_string(*t, w, "audio", "auto");
+      if (audio == "aac") {
+        cam.audio = CameraAudio::kAac;
+      } else if (audio != "auto") {
+        v.fail(w + "audio", "\"" + audio + "\"",
+               "must be \"auto\" (AAC as sent) or \"aac\" (G.711 converted to AAC too)");
       }
       cam.retention = v.get_retention(t->get("retention"), w + "retention");
       if (!cam.retention.max_days) cam.retention.max_days = c.default_retention.max_days;

@@ -21,6 +21,9 @@ enum class RtspClient { kNative, kFfmpeg };
 // default: Basic sends the password in clear, to anyone who can answer a 401 on the camera's
 // address. `auth = "basic"` allows it for old cameras that know nothing else.
 enum class RtspAuth { kDigest, kBasic };
+// What is recorded of a camera's audio: AAC as sent (G.711 skipped: MP4 players cannot play
+// it), or also G.711 converted to AAC on ingest (ingest/audio_transcoder.h).
+enum class CameraAudio { kAsSent, kAac };
 
 struct RetentionLimits {
   std::optional<int> max_days;          // keep footage at most this many days
@@ -148,6 +151,7 @@ struct CameraConfig {
   RtspTransport transport = RtspTransport::kTcp;
   RtspClient client = RtspClient::kNative;  // used where it can be (tcp, rtsp://)
   RtspAuth auth = RtspAuth::kDigest;
+  CameraAudio audio = CameraAudio::kAsSent;  // audio = "auto" | "aac"
   RetentionLimits retention;  // merged with the global defaults at load time
   // The recorded sub stream's own limits ([camera.sub_retention]); what is unset is the camera's.
   RetentionLimits sub_retention;

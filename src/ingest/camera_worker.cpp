@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/error.h"
+#include "ingest/audio_transcoder.h"
 #include "ingest/native_rtsp_source.h"
 
 namespace vigil {
@@ -11,9 +12,12 @@ SourceFactory rtsp_source_factory(const Clock& clock, const IngestSettings& sett
   return [&clock, settings](const CameraConfig& c) -> std::unique_ptr<MediaSource> {
     if (c.client == RtspClient::kNative && c.transport == RtspTransport::kTcp &&
         c.url.rfind("rtsp://", 0) == 0) {
-      return std::make_unique<NativeRtspSource>(c.url, settings.io_timeout, settings.read_batch,
-                                                clock, NativeRtspSource::kMaxReadyBytes,
-                                                c.auth == RtspAuth::kBasic);
+      const bool to_aac = c.audio == CameraAudio::kAac;
+      auto native = std::make_unique<NativeRtspSource>(
+          c.url, settings.io_timeout, settings.read_batch, clock, NativeRtspSource::kMaxReadyBytes,
+          c.auth == RtspAuth::kBasic, to_aac);
+      if (!to_aac) return native;
+      return std::make_unique<TranscodingSource>(c.id, std::move(native));
     }
     return std::make_unique<LibavRtspSource>(c.url, c.transport, settings.io_timeout, clock);
   };

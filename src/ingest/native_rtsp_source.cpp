@@ -53,6 +53,11 @@ bool storable_aac(const SdpMedia& m) {
   return fmtp_int(m, "sizelength", 0) > 0 && !hex_bytes(m.fmtp.count("config") ? m.fmtp.at("config") : "").empty();
 }
 
+bool g711(const SdpMedia& m) {
+  return (m.encoding == "PCMU" || m.encoding == "PCMA") && m.clock_rate > 0 && m.channels >= 1 &&
+         m.channels <= 8;
+}
+
 void set_extradata(AVCodecParameters* par, const std::vector<uint8_t>& bytes) {
   par->extradata = static_cast<uint8_t*>(av_mallocz(bytes.size() + AV_INPUT_BUFFER_PADDING_SIZE));
   if (!par->extradata) throw Error(ErrorCode::kResourceExhausted, "out of memory");
@@ -123,14 +128,15 @@ std::size_t declared_reorder_depth(const AVCodecParameters* par,
 
 NativeRtspSource::NativeRtspSource(std::string url, std::chrono::milliseconds io_timeout,
                                    std::chrono::milliseconds read_batch, const Clock& clock,
-                                   size_t max_ready_bytes, bool allow_basic)
+                                   size_t max_ready_bytes, bool allow_basic, bool keep_g711)
     : url_(std::move(url)),
       io_timeout_(io_timeout),
       read_batch_(read_batch),
       clock_(clock),
       conn_(clock),
       max_ready_bytes_(max_ready_bytes),
-      allow_basic_(allow_basic) {}
+      allow_basic_(allow_basic),
+      keep_g711_(keep_g711) {}
 
 NativeRtspSource::~NativeRtspSource() {
   if (!playing_ || interrupted_) return;
@@ -275,11 +281,13 @@ std::shared_ptr<const StreamInfo> NativeRtspSource::connect_and_describe() {
     if (it == video->fmtp.end()) continue;
     for (auto& nal : decode_sprop(it->second)) sets.push_back(std::move(nal));
   }
-  if (audio && !storable_aac(*audio)) {
+  if (audio && !storable_aac(*audio) && !(keep_g711_ && g711(*audio))) {
     info->audio_skipped =
-        sdp_codec_name(*audio) + " audio is not recorded (only AAC can be stored and played)";
+        sdp_codec_name(*audio) + " audio is not recorded (only AAC can be stored and played" +
+        (g711(*audio) ? "; audio = \"aac\" converts it)" : ")");
     audio = nullptr;
   }
+  const std::string audio_name = audio ? sdp_codec_name(*audio) : "";
 
   int channel = 0;
   for (const SdpMedia* m : {video, audio}) {
@@ -293,7 +301,8 @@ std::shared_ptr<const StreamInfo> NativeRtspSource::connect_and_describe() {
                     std::to_string(channel + 1) + "\r\n");
     if (!ok_status(setup)) {
       if (t.kind == TrackKind::kAudio) {
-        info->audio_skipped = "AAC audio is not recorded: the camera answered its SETUP with " +
+        info->audio_skipped = audio_name +
+                              " audio is not recorded: the camera answered its SETUP with " +
                               status_text(setup);
         continue;
       }
@@ -317,6 +326,8 @@ std::shared_ptr<const StreamInfo> NativeRtspSource::connect_and_describe() {
           hevc ? H26xDepacketizer::Codec::kH265 : H26xDepacketizer::Codec::kH264, sets);
       video_ = d.get();
       t.depacketizer = std::move(d);
+    } else if (g711(*m)) {
+      t.depacketizer = std::make_unique<G711Depacketizer>();
     } else {
       t.depacketizer = std::make_unique<AacDepacketizer>(fmtp_int(*m, "sizelength", 13),
                                                          fmtp_int(*m, "indexlength", 3),
@@ -397,7 +408,8 @@ std::shared_ptr<const StreamInfo> NativeRtspSource::connect_and_describe() {
     if (!has_audio()) {
       tracks_.pop_back();
       audio = nullptr;
-      info->audio_skipped = "the camera announces AAC audio but sends none: video only";
+      info->audio_skipped = "the camera announces " + (audio_name == "aac" ? "AAC" : audio_name) +
+                            " audio but sends none: video only";
     }
   }
 
@@ -424,12 +436,17 @@ std::shared_ptr<const StreamInfo> NativeRtspSource::connect_and_describe() {
     info->audio.reset(avcodec_parameters_alloc());
     AVCodecParameters* ap = info->audio.get();
     ap->codec_type = AVMEDIA_TYPE_AUDIO;
-    ap->codec_id = AV_CODEC_ID_AAC;
     ap->sample_rate = audio->clock_rate;
-    ap->frame_size = 1024;
     av_channel_layout_default(&ap->ch_layout, audio->channels);
-    set_extradata(ap, hex_bytes(audio->fmtp.at("config")));
     info->audio_time_base = {1, audio->clock_rate};
+    if (g711(*audio)) {
+      ap->codec_id = audio->encoding == "PCMU" ? AV_CODEC_ID_PCM_MULAW : AV_CODEC_ID_PCM_ALAW;
+      ap->bits_per_coded_sample = 8;
+    } else {
+      ap->codec_id = AV_CODEC_ID_AAC;
+      ap->frame_size = 1024;
+      set_extradata(ap, hex_bytes(audio->fmtp.at("config")));
+    }
   }
   return info;
 }

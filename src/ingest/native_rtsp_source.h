@@ -32,7 +32,8 @@ class NativeRtspSource final : public MediaSource {
 
   NativeRtspSource(std::string url, std::chrono::milliseconds io_timeout,
                    std::chrono::milliseconds read_batch, const Clock& clock,
-                   size_t max_ready_bytes = kMaxReadyBytes, bool allow_basic = false);
+                   size_t max_ready_bytes = kMaxReadyBytes, bool allow_basic = false,
+                   bool keep_g711 = false);
   ~NativeRtspSource() override;
 
   std::shared_ptr<const StreamInfo> open() override;
@@ -91,6 +92,9 @@ class NativeRtspSource final : public MediaSource {
   size_t max_ready_bytes_;
   // Answer a Basic challenge (the password in clear) only when the camera's config says so.
   const bool allow_basic_;
+  // G.711 audio is delivered (as pcm_mulaw/pcm_alaw) for a transcoder to turn into AAC
+  // (ingest/audio_transcoder.h); otherwise it is skipped, since MP4 players cannot play it.
+  const bool keep_g711_;
   size_t ready_bytes_ = 0;  // of the frames in ready_, at most max_ready_bytes_
   std::vector<CodecFrame> scratch_;
   AVRational video_clock_{1, 90000};

@@ -269,6 +269,18 @@ AacDepacketizer::AacDepacketizer(int size_length, int index_length, int index_de
       index_length_(std::clamp(index_length, 0, 32)),
       index_delta_length_(std::clamp(index_delta_length, 0, 32)) {}
 
+void G711Depacketizer::on_packet(const RtpPacket& p, int64_t timestamp, bool,
+                                 std::vector<CodecFrame>& out) {
+  // A lost packet loses only its own samples: the next one starts at its own timestamp.
+  if (p.payload.empty()) return;
+  CodecFrame f;
+  f.timestamp = timestamp;
+  f.key = true;
+  f.data.reserve(p.payload.size() + kFramePadding);
+  f.data.assign(p.payload.begin(), p.payload.end());
+  out.push_back(std::move(f));
+}
+
 void AacDepacketizer::on_packet(const RtpPacket& p, int64_t timestamp, bool loss_before,
                                 std::vector<CodecFrame>& out) {
   if (loss_before && !fragment_.empty()) {

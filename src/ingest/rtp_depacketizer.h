@@ -1,5 +1,5 @@
-// RTP payloads back into codec frames: H.264 (RFC 6184), H.265 (RFC 7798) and AAC in
-// mpeg4-generic (RFC 3640). Video frames come out in Annex B form (start codes), the form
+// RTP payloads back into codec frames: H.264 (RFC 6184), H.265 (RFC 7798), AAC in
+// mpeg4-generic (RFC 3640) and G.711 (PCMU/PCMA, RFC 3551 §4.5.14). Video frames come out in Annex B form (start codes), the form
 // FFmpeg's muxers accept from an RTSP source. A frame that lost a packet is never passed on:
 // video then resumes at the next keyframe, so recordings hold no half-decodable pictures.
 //
@@ -126,6 +126,15 @@ class AacDepacketizer final : public Depacketizer {
   std::vector<uint8_t> fragment_;  // an access unit split over packets
   size_t fragment_size_ = 0;
   int64_t fragment_timestamp_ = 0;
+};
+
+// G.711 (PCMU, PCMA): one byte per sample, so every payload is a frame of its own, stamped
+// with its first sample's time; sample counts need no framing (RFC 3551 §4.5.14). An empty
+// payload carries nothing and is skipped.
+class G711Depacketizer final : public Depacketizer {
+ private:
+  void on_packet(const RtpPacket& p, int64_t timestamp, bool loss_before,
+                 std::vector<CodecFrame>& out) override;
 };
 
 // Decodes SDP parameter sets: base64 NAL units separated by commas (sprop-parameter-sets,

@@ -180,6 +180,20 @@ class LiveHub::Muxer {
     vs->codecpar->codec_tag = 0;
     vs->time_base = AVRational{1, 90000};
     in_tb_ = info.video_time_base;
+    if (info.audio) {
+      // The camera's AAC as a second track of the same fragments: one SourceBuffer in the
+      // browser plays both, and each fragment interleaves the audio received since the previous
+      // frame with that frame.
+      AVStream* as = avformat_new_stream(ctx_, nullptr);
+      if (!as) fail("new stream", AVERROR(ENOMEM));
+      avcodec_parameters_copy(as->codecpar, info.audio.get());
+      as->codecpar->codec_tag = 0;
+      as->time_base = AVRational{1, info.audio->sample_rate > 0 ? info.audio->sample_rate : 48000};
+      audio_tb_ = info.audio_time_base;
+      audio_frame_ = av_rescale_q(info.audio->frame_size > 0 ? info.audio->frame_size : 1024,
+                                  as->time_base, audio_tb_);
+      has_audio_ = true;
+    }
     AVDictionary* opts = nullptr;
     av_dict_set(&opts, "movflags", "frag_custom+empty_moov+default_base_moof+skip_trailer", 0);
     av_dict_set(&opts, "video_track_timescale", "90000", 0);
@@ -204,6 +218,25 @@ class LiveHub::Muxer {
   Muxer& operator=(const Muxer&) = delete;
 
   const std::string& init() const { return init_; }
+
+  // One audio frame in: it joins the next video frame's fragment. Audio before the first video
+  // frame, or not after the previous one, is dropped (the fragments start at a keyframe).
+  void audio(const AVPacket* in) {
+    if (!has_audio_ || !first_dts_ || in->pts == AV_NOPTS_VALUE) return;
+    // Both tracks' times count from the same instant (docs/design/ingest.md): the origin is
+    // the first video frame's time.
+    const int64_t pts = in->pts - av_rescale_q(*first_dts_, in_tb_, audio_tb_);
+    if (pts < 0 || (last_audio_pts_ && pts <= *last_audio_pts_)) return;
+    last_audio_pts_ = pts;
+    PacketPtr pkt(av_packet_alloc());
+    if (!pkt || av_packet_ref(pkt.get(), in) < 0) fail("packet", AVERROR(ENOMEM));
+    pkt->stream_index = 1;
+    pkt->dts = pkt->pts = pts;
+    pkt->duration = in->duration > 0 ? in->duration : audio_frame_;
+    av_packet_rescale_ts(pkt.get(), audio_tb_, ctx_->streams[1]->time_base);
+    int err = av_write_frame(ctx_, pkt.get());
+    if (err < 0) fail("audio frame", err);
+  }
 
   // One frame in, one fragment out ("" when the frame has no usable timestamp).
   std::string fragment(const AVPacket* in) {
@@ -251,6 +284,10 @@ class LiveHub::Muxer {
   AVFormatContext* ctx_ = nullptr;
   AVIOContext* pb_ = nullptr;
   AVRational in_tb_{1, 90000};
+  bool has_audio_ = false;
+  AVRational audio_tb_{1, 48000};
+  int64_t audio_frame_ = 1024;  // an AAC frame's duration in audio_tb_, when a packet has none
+  std::optional<int64_t> last_audio_pts_;
   std::string out_;
   std::string init_;
   std::optional<int64_t> first_dts_;
@@ -277,7 +314,7 @@ void LiveHub::on_stream_start(std::shared_ptr<const StreamInfo> info, WallTime) 
   info_ = info;
   if (muxer_) {
     init_ = std::make_shared<const std::string>(muxer_->init());
-    mime_ = mse_mime_type(*init_);
+    mime_ = mse_mime_type(*init_, info->audio.get());
   }
   gop_packets_.clear();
   gop_.clear();
@@ -289,13 +326,14 @@ void LiveHub::on_stream_start(std::shared_ptr<const StreamInfo> info, WallTime) 
 }
 
 void LiveHub::on_packet(const MediaPacket& p) {
-  if (p.track != TrackKind::kVideo) return;  // live view is video only (see docs/design/live.md)
-  const bool key = (p.pkt->flags & AV_PKT_FLAG_KEY) != 0;
+  const bool audio = p.track == TrackKind::kAudio;
+  const bool key = !audio && (p.pkt->flags & AV_PKT_FLAG_KEY) != 0;
   // A reference (a copy only if ingest's buffer is not refcounted): the current GOP is kept as
   // packets and remuxed only when someone watches.
   std::shared_ptr<const AVPacket> pkt = clone_packet(p.pkt);
   if (!pkt) return;
   std::lock_guard lock(mu_);
+  if (audio && (!info_ || !info_->audio)) return;  // audio ingest could not describe
   if (key) {
     keyframe_ = pkt;
     ++keyframe_seq_;
@@ -313,7 +351,7 @@ void LiveHub::on_packet(const MediaPacket& p) {
       gop_complete_ = false;
     } else {
       gop_bytes_ += static_cast<size_t>(pkt->size);
-      gop_packets_.push_back(pkt);
+      gop_packets_.push_back({pkt, audio});
       cached = true;
     }
   }
@@ -329,7 +367,7 @@ void LiveHub::on_packet(const MediaPacket& p) {
     if (!mux_gop_locked()) return;
     frag = gop_.back();
   } else {
-    frag = mux_locked(*pkt);
+    frag = mux_locked({pkt, audio});
   }
   if (!frag) return;
   size_t live = 0;
@@ -354,11 +392,16 @@ void LiveHub::on_packet(const MediaPacket& p) {
   viewers_.resize(live);
 }
 
-std::shared_ptr<const std::string> LiveHub::mux_locked(const AVPacket& pkt) {
+std::shared_ptr<const std::string> LiveHub::mux_locked(const GopPacket& p) {
   if (!muxer_) return nullptr;
   std::string bytes;
   try {
-    bytes = muxer_->fragment(&pkt);
+    // An audio frame yields no fragment of its own: it goes out with the next video frame.
+    if (p.audio) {
+      muxer_->audio(p.pkt.get());
+    } else {
+      bytes = muxer_->fragment(p.pkt.get());
+    }
   } catch (const Error& e) {
     spdlog::warn("{}; live view stops until the camera reconnects", e.what());
     muxer_.reset();
@@ -373,7 +416,7 @@ std::shared_ptr<const std::string> LiveHub::mux_locked(const AVPacket& pkt) {
 bool LiveHub::mux_gop_locked() {
   // gop_[i] is the fragment of gop_packets_[i] (null when the muxer had to skip the frame).
   while (gop_.size() < gop_packets_.size()) {
-    gop_.push_back(mux_locked(*gop_packets_[gop_.size()]));
+    gop_.push_back(mux_locked(gop_packets_[gop_.size()]));
     if (!muxer_) return false;
   }
   return true;
@@ -451,7 +494,23 @@ LiveStats LiveHub::stats() const {
   return s;
 }
 
-std::string mse_mime_type(const std::string& init) {
+std::string mse_mime_type(const std::string& init, const AVCodecParameters* audio) {
+  std::string video = mse_video_codec(init);
+  if (video.empty()) return "";
+  if (audio && audio->codec_id == AV_CODEC_ID_AAC) {
+    // mp4a.40.<audio object type> (RFC 6381 §3.3): the AudioSpecificConfig's first five bits
+    // (ISO/IEC 14496-3 §1.6.2.1); 2 (AAC-LC) is what cameras and FFmpeg's encoder send.
+    int aot = 2;
+    if (audio->extradata_size > 0 && (audio->extradata[0] >> 3) != 0 &&
+        (audio->extradata[0] >> 3) != 31) {
+      aot = audio->extradata[0] >> 3;
+    }
+    video += ",mp4a.40." + std::to_string(aot);
+  }
+  return "video/mp4; codecs=\"" + video + "\"";
+}
+
+std::string mse_video_codec(const std::string& init) {
   if (auto at = init.find("avcC"); at != std::string::npos && at + 8 <= init.size()) {
     // AVCDecoderConfigurationRecord: configurationVersion, AVCProfileIndication,
     // profile_compatibility, AVCLevelIndication (ISO/IEC 14496-15 §5.3.3.1).
@@ -459,9 +518,9 @@ std::string mse_mime_type(const std::string& init) {
     std::snprintf(
         codec, sizeof codec, "avc1.%02x%02x%02x", static_cast<unsigned char>(init[at + 5]),
         static_cast<unsigned char>(init[at + 6]), static_cast<unsigned char>(init[at + 7]));
-    return std::string("video/mp4; codecs=\"") + codec + "\"";
+    return codec;
   }
-  if (init.find("hvcC") != std::string::npos) return "video/mp4; codecs=\"hvc1\"";
+  if (init.find("hvcC") != std::string::npos) return "hvc1";
   return "";
 }
 

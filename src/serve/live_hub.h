@@ -1,5 +1,5 @@
 // Live view of one camera: a PacketSink on the camera's ingest thread that remuxes (never
-// transcodes) the video into fragmented MP4 (ISO/IEC 14496-12 §8.8) — an init segment per
+// transcodes) the video and its AAC audio into fragmented MP4 (ISO/IEC 14496-12 §8.8) — an init segment per
 // stream start, then one moof+mdat fragment per frame, written as soon as the frame arrives —
 // and fans the fragments out to any number of viewers. One camera connection serves everyone.
 //
@@ -137,7 +137,11 @@ class LiveHub : public PacketSink {
   // Remuxes one frame (null when the muxer skips it or fails; a failure ends live view until
   // the next stream). mux_gop_locked() remuxes the cached packets not yet remuxed; false when
   // the muxer failed.
-  std::shared_ptr<const std::string> mux_locked(const AVPacket& pkt);
+  struct GopPacket {
+    std::shared_ptr<const AVPacket> pkt;
+    bool audio = false;
+  };
+  std::shared_ptr<const std::string> mux_locked(const GopPacket& p);
   bool mux_gop_locked();
 
   const std::string camera_id_;
@@ -149,7 +153,7 @@ class LiveHub : public PacketSink {
   std::shared_ptr<const std::string> init_;
   // The packets from the latest keyframe on, and the fragments of those remuxed so far: remuxing
   // happens only while someone watches (attach() catches up).
-  std::vector<std::shared_ptr<const AVPacket>> gop_packets_;
+  std::vector<GopPacket> gop_packets_;
   std::vector<std::shared_ptr<const std::string>> gop_;
   size_t gop_bytes_ = 0;
   bool gop_complete_ = false;  // gop_ starts at a keyframe and was not cut by its size cap
@@ -159,8 +163,12 @@ class LiveHub : public PacketSink {
   LiveStats totals_;
 };
 
-// The MSE type of an fMP4 init segment, from its sample entry: avc1.PPCCLL for H.264 (RFC 6381
-// §3.3, ISO/IEC 14496-15 avcC), hvc1 for H.265. "" when none is found.
-std::string mse_mime_type(const std::string& init_segment);
+// The MSE type of an fMP4 init segment, from its video sample entry: avc1.PPCCLL for H.264
+// (RFC 6381 §3.3, ISO/IEC 14496-15 avcC), hvc1 for H.265, plus mp4a.40.N when `audio` (the
+// stream's AAC track, if any) is in it. "" when no video sample entry is found.
+std::string mse_mime_type(const std::string& init_segment,
+                          const AVCodecParameters* audio = nullptr);
+// Just the video codec: "avc1.64001f", "hvc1", "".
+std::string mse_video_codec(const std::string& init_segment);
 
 }  // namespace vigil

@@ -5,8 +5,8 @@ OUT/<target>/ gets, per target:
   rtsp            the recorded answers of real cameras (tests/data/cameras/*.txt), and one
                   connection's byte stream (answers with interleaved RTP frames between them)
   sdp             the SDP bodies of those answers
-  rtp             RTP packets of H.264, H.265 and AAC as FFmpeg's RTP muxer sends them (captured
-                  on a UDP socket on 127.0.0.1), framed as rtp_fuzz.cpp reads them
+  rtp             RTP packets of H.264, H.265, AAC and G.711 as FFmpeg's RTP muxer sends them
+                  (captured on a UDP socket on 127.0.0.1), framed as rtp_fuzz.cpp reads them
   bmff            fragmented MP4 segments written by FFmpeg's mp4 muxer with the options of
                   vigil's SegmentWriter (src/record/segment_writer.cpp)
   fragment_index  the fragment index blobs of those segments
@@ -129,6 +129,9 @@ def main():
         h265 = ["-c:v", "libx265", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
                 "-x265-params", "log-level=error:keyint=5:min-keyint=5:bframes=0"]
         aac = ["-c:a", "aac", "-b:a", "24k"]
+        # G.711 at 8 kHz goes out under the static payload types 0 and 8; at 16 kHz FFmpeg
+        # announces a dynamic one (a=rtpmap:97 PCMU/16000).
+        audio16k = ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=16000", "-t", "1"]
         # Small packets make FU-A / FU fragments; large ones STAP-A / AP aggregates.
         # AAC-hbr: sizelength 13, indexlength 3, indexdeltalength 3 (the SDP says so); 100-byte
         # packets split access units over packets.
@@ -139,7 +142,10 @@ def main():
                 ("h265_fragmented", 1, b"", video, h265, 200),
                 ("h265_aggregated", 1, b"", video, h265, 1400),
                 ("aac", 2, bytes([13, 3, 3]), audio, aac, 1400),
-                ("aac_fragmented", 2, bytes([13, 3, 3]), audio, aac, 100)):
+                ("aac_fragmented", 2, bytes([13, 3, 3]), audio, aac, 100),
+                ("pcmu", 3, b"", audio, ["-c:a", "pcm_mulaw"], 400),
+                ("pcma", 3, b"", audio, ["-c:a", "pcm_alaw"], 400),
+                ("pcmu_dynamic", 3, b"", audio16k, ["-c:a", "pcm_mulaw"], 400)):
             packets, sdp = capture_rtp(source, codec, pkt_size)
             put("rtp", name, rtp_seed(kind, packets, prefix))
             put("sdp", "ffmpeg_" + name, sdp)

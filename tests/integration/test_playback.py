@@ -500,19 +500,28 @@ class RecentPlayback(VigilFixture):
         self.assertEqual(later_sid, sid)
         self.assertEqual(later[:len(frags)], frags, "a reload only appends")
 
-    def test_web_ui_plays_the_file_being_recorded(self):
+    def run_browser_test(self, script, passed):
+        """Runs tests/browser/<script> against this vigil as the operator; it must pass
+        `passed` steps."""
         browser_dir = os.path.join(SOURCE_DIR, "tests", "browser")
         self.assertTrue(os.path.isfile(os.path.join(SOURCE_DIR, "web", "dist", "index.html")),
                         "build the UI: scripts/build")
         args = json.dumps({"url": self.url, "user": "op", "password": "op-password",
                            "camera": "front", "shots": os.path.join(self._tmp.name, "shots")})
-        r = subprocess.run(["node", os.path.join(browser_dir, "recent_playback.test.mjs"), args],
+        r = subprocess.run(["node", os.path.join(browser_dir, script), args],
                            capture_output=True, text=True, timeout=240)
         print(r.stdout[-3000:])
         self.assertEqual(r.returncode, 0, r.stdout[-4000:] + r.stderr[-4000:])
-        self.assertRegex(r.stdout, r"\b4 passed, 0 failed")
+        self.assertRegex(r.stdout, r"\b%d passed, 0 failed" % passed)
+
+    def test_web_ui_plays_the_file_being_recorded(self):
+        self.run_browser_test("recent_playback.test.mjs", 4)
         # Still the one file being written: the browser played the open segment.
         self.open_row()
+
+    def test_web_ui_live_and_playback_have_sound_muted_by_default(self):
+        # The camera's clip has AAC audio (setUpClass).
+        self.run_browser_test("audio.test.mjs", 4)
 
 
 class ExportLimits(VigilFixture):

@@ -324,5 +324,49 @@ class Recording(TestCase):
         self.assertEqual(v.stop(), 0)
 
 
+
+def g711_camera(encoder, payloader):
+    """A GStreamer launch line: H.264 video and G.711 audio, as most cheap cameras send."""
+    return ("( videotestsrc is-live=true ! video/x-raw,width=320,height=240,framerate=10/1 ! "
+            "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=20 ! "
+            "rtph264pay name=pay0 pt=96 config-interval=-1 "
+            "audiotestsrc is-live=true wave=sine freq=440 ! audio/x-raw,rate=8000,channels=1 ! "
+            "%s ! %s name=pay1 )" % (encoder, payloader))
+
+
+class G711Audio(TestCase):
+    def test_g711_is_recorded_as_aac_only_when_asked(self):
+        cam = self.track(LaunchCamera({"pcmu": g711_camera("mulawenc", "rtppcmupay"),
+                                       "pcma": g711_camera("alawenc", "rtppcmapay")}))
+        v = self.track(Vigil(self.workdir, [
+            {"id": "pcmu", "url": cam.url("pcmu"), "audio": "aac"},
+            {"id": "pcma", "url": cam.url("pcma"), "audio": "aac"},
+            {"id": "plain", "url": cam.url("pcmu")},
+        ], segment_seconds=4).start())
+        v.wait_for(lambda: all(any(s["state"] == "closed" for s in v.segments(c))
+                               for c in ("pcmu", "pcma", "plain")), 60,
+                   "a closed segment of every camera")
+        for cam_id in ("pcmu", "pcma"):
+            seg = [s for s in v.segments(cam_id) if s["state"] == "closed"][0]
+            self.assertEqual(seg["has_audio"], 1, cam_id)
+            path = os.path.join(v.data, seg["path"])
+            out = subprocess.run(["ffprobe", "-v", "error", "-show_entries",
+                                  "stream=codec_name,sample_rate,channels", "-of", "json", path],
+                                 capture_output=True, text=True, check=True).stdout
+            streams = {st["codec_name"]: st for st in json.loads(out)["streams"]}
+            self.assertEqual(sorted(streams), ["aac", "h264"], cam_id)
+            self.assertEqual(streams["aac"]["sample_rate"], "8000", cam_id)
+            self.assertEqual(streams["aac"]["channels"], 1, cam_id)
+            # Both tracks cover the file: the audio follows the video's time line.
+            spans = stream_spans(path)
+            self.assertAlmostEqual(spans["audio"][0], spans["video"][0], delta=0.3, msg=cam_id)
+            self.assertAlmostEqual(spans["audio"][1], spans["video"][1], delta=0.3, msg=cam_id)
+            self.assertEqual(decode_errors(path), "", cam_id)
+        # Without audio = "aac", G.711 stays off, and the log says how to have it.
+        self.assertEqual(v.segments("plain")[0]["has_audio"], 0)
+        self.assertIn('pcm_mulaw audio is not recorded (only AAC can be stored and played; '
+                      'audio = "aac" converts it)', v.log())
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -5,6 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstring>
+#include <fstream>
+
 #include <nlohmann/json.hpp>
 
 #include "serve/metrics.h"
@@ -218,6 +222,113 @@ TEST_F(LiveHubClip, CapturedStreamIsPlayableFragmentedMp4) {
   EXPECT_EQ(std::string(line), "320,240," + std::to_string(clip_.video.size()) + "\n");
 }
 
+// AAC frames from FFmpeg's encoder (1 s of a tone, 16 kHz mono), as a camera would send them.
+struct AacTrack {
+  CodecParametersPtr params{avcodec_parameters_alloc()};
+  AVRational time_base{1, 16000};
+  std::vector<PacketPtr> packets;
+};
+
+AacTrack encode_aac(double seconds) {
+  AacTrack t;
+  const AVCodec* codec = avcodec_find_encoder(AV_CODEC_ID_AAC);
+  AVCodecContext* ctx = avcodec_alloc_context3(codec);
+  ctx->sample_rate = 16000;
+  ctx->sample_fmt = AV_SAMPLE_FMT_FLTP;
+  av_channel_layout_default(&ctx->ch_layout, 1);
+  ctx->bit_rate = 32000;
+  ctx->time_base = t.time_base;
+  ctx->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+  EXPECT_EQ(avcodec_open2(ctx, codec, nullptr), 0);
+  avcodec_parameters_from_context(t.params.get(), ctx);
+  AVFrame* frame = av_frame_alloc();
+  frame->nb_samples = ctx->frame_size;
+  frame->format = ctx->sample_fmt;
+  av_channel_layout_copy(&frame->ch_layout, &ctx->ch_layout);
+  frame->sample_rate = ctx->sample_rate;
+  EXPECT_EQ(av_frame_get_buffer(frame, 0), 0);
+  int64_t pts = 0;
+  auto drain = [&] {
+    for (PacketPtr pkt = make_packet(); avcodec_receive_packet(ctx, pkt.get()) == 0;
+         pkt = make_packet()) {
+      t.packets.push_back(std::move(pkt));
+    }
+  };
+  while (pts < static_cast<int64_t>(seconds * 16000)) {
+    auto* x = reinterpret_cast<float*>(frame->data[0]);
+    for (int i = 0; i < frame->nb_samples; ++i) x[i] = 0.3f * std::sin(0.2f * (pts + i));
+    frame->pts = pts;
+    pts += frame->nb_samples;
+    EXPECT_EQ(avcodec_send_frame(ctx, frame), 0);
+    drain();
+  }
+  avcodec_send_frame(ctx, nullptr);
+  drain();
+  av_frame_free(&frame);
+  avcodec_free_context(&ctx);
+  return t;
+}
+
+TEST_F(LiveHubClip, AacAudioIsASecondTrackOfTheSameFragments) {
+  test::TempDir dir;
+  const AacTrack aac = encode_aac(2.0);
+  auto info = std::make_shared<StreamInfo>();
+  info->video.reset(avcodec_parameters_alloc());
+  avcodec_parameters_copy(info->video.get(), clip_.info->video.get());
+  info->video_time_base = clip_.info->video_time_base;
+  info->audio.reset(avcodec_parameters_alloc());
+  avcodec_parameters_copy(info->audio.get(), aac.params.get());
+  info->audio_time_base = aac.time_base;
+  LiveHub hub("cam1");
+  hub.on_stream_start(info, now_);
+  auto a = hub.attach();
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->mime.rfind("video/mp4; codecs=\"avc1.", 0), 0u) << a->mime;
+  EXPECT_NE(a->mime.find(",mp4a.40.2\""), std::string::npos) << a->mime;
+  // 2 s of both, interleaved by time as ingest delivers them.
+  size_t ai = 0;
+  for (size_t vi = 0; vi < 20; ++vi) {
+    const AVPacket* v = clip_.video[vi].get();
+    const int64_t vt = av_rescale_q(v->dts, clip_.info->video_time_base, AVRational{1, 1000});
+    for (; ai < aac.packets.size() &&
+           av_rescale_q(aac.packets[ai]->pts, aac.time_base, AVRational{1, 1000}) <= vt;
+         ++ai) {
+      hub.on_packet(MediaPacket{aac.packets[ai].get(), TrackKind::kAudio, now_});
+    }
+    hub.on_packet(MediaPacket{v, TrackKind::kVideo, now_});
+  }
+  hub.on_stream_end("clip over", now_);
+  std::string all;
+  for (;;) {
+    auto got = pull_now(*a->viewer);
+    ASSERT_TRUE(got);
+    if (got->empty()) break;
+    for (const auto& c : *got) all += c;
+  }
+  EXPECT_EQ(hub.stats().fragments_total, 20);  // one per video frame: audio rides along
+  const auto file = dir.path() / "live.mp4";
+  {
+    std::FILE* f = std::fopen(file.c_str(), "wb");
+    ASSERT_TRUE(f);
+    std::fwrite(all.data(), 1, all.size(), f);
+    std::fclose(f);
+  }
+  const auto out = dir.path() / "streams.txt";
+  ASSERT_EQ(test::run("ffprobe -v error -count_frames -show_entries "
+                      "stream=codec_name,nb_read_frames -of csv=p=0 " +
+                      file.string() + " > " + out.string()),
+            0);
+  std::ifstream in(out);
+  std::string video_line, audio_line;
+  std::getline(in, video_line);
+  std::getline(in, audio_line);
+  EXPECT_EQ(video_line, "h264,20");
+  // The audio up to the last video frame (1.9 s of 2 s at 64 ms a frame), less the encoder's
+  // priming frame sent before the first picture.
+  ASSERT_EQ(audio_line.rfind("aac,", 0), 0u) << audio_line;
+  EXPECT_GE(std::stoi(audio_line.substr(4)), 25) << audio_line;
+}
+
 TEST_F(LiveHubClip, SnapshotIsAJpegOfTheCameraSizeDecodedOncePerKeyframe) {
   LiveHub hub("cam1");
   EXPECT_FALSE(hub.latest_keyframe());
@@ -243,6 +354,13 @@ TEST(LiveMime, AvcProfileLevelFromInitSegment) {
   std::string init = std::string("....ftypisom") + "....avcC" + std::string("\x01\x64\x00\x1f", 4);
   EXPECT_EQ(mse_mime_type(init), "video/mp4; codecs=\"avc1.64001f\"");
   EXPECT_EQ(mse_mime_type("no sample entry"), "");
+  CodecParametersPtr aac(avcodec_parameters_alloc());
+  aac->codec_id = AV_CODEC_ID_AAC;
+  const uint8_t he_aac[2] = {0x28, 0x08};  // audio object type 5
+  aac->extradata = static_cast<uint8_t*>(av_mallocz(2 + AV_INPUT_BUFFER_PADDING_SIZE));
+  std::memcpy(aac->extradata, he_aac, 2);
+  aac->extradata_size = 2;
+  EXPECT_EQ(mse_mime_type(init, aac.get()), "video/mp4; codecs=\"avc1.64001f,mp4a.40.5\"");
 }
 
 TEST(Metrics, PrometheusTextHasEveryCameraAndLiveSeries) {

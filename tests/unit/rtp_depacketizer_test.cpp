@@ -200,5 +200,24 @@ TEST(AacDepacketizer, SplitsAccessUnitsAndJoinsFragments) {
   EXPECT_EQ(d.frames_dropped(), 1u);
 }
 
+TEST(G711Depacketizer, EachPayloadIsAFrameAtItsTimestamp) {
+  G711Depacketizer d;
+  std::vector<CodecFrame> out;
+  feed(d, rtp(1, 4000, true, {0xff, 0x7f, 0x00}, 0), out);
+  feed(d, rtp(2, 4003, false, {0x55}, 0), out);
+  feed(d, rtp(3, 4004, false, {}, 0), out);  // empty: nothing
+  // A lost packet loses its own samples only; the next one keeps its own time.
+  feed(d, rtp(5, 4010, false, {0xd5, 0xd5}, 0), out);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].timestamp, 4000);
+  EXPECT_EQ(out[0].data, (Bytes{0xff, 0x7f, 0x00}));
+  EXPECT_TRUE(out[0].key);
+  EXPECT_EQ(out[1].timestamp, 4003);
+  EXPECT_EQ(out[2].timestamp, 4010);
+  EXPECT_EQ(out[2].data, (Bytes{0xd5, 0xd5}));
+  EXPECT_EQ(d.packets_lost(), 1u);
+  EXPECT_EQ(d.frames_dropped(), 0u);
+}
+
 }  // namespace
 }  // namespace vigil

@@ -265,6 +265,27 @@ TEST(Sdp, ReadsEveryRecordedCamera) {
   }
 }
 
+TEST(Sdp, ReadsStaticAndDynamicG711) {
+  // Static payload types 0 and 8 need no rtpmap (RFC 3551 table 4); dynamic ones name the
+  // encoding, and a rate or channel count other than 8000/1.
+  const SdpSession s = parse_sdp(
+      "v=0\r\nm=audio 0 RTP/AVP 0\r\na=control:a0\r\n"
+      "m=audio 0 RTP/AVP 8\r\n"
+      "m=audio 0 RTP/AVP 97\r\na=rtpmap:97 pcmu/16000/2\r\n"
+      "m=audio 0 RTP/AVP 98\r\na=rtpmap:98 PCMA/8000\r\n");
+  ASSERT_EQ(s.media.size(), 4u);
+  EXPECT_EQ(sdp_codec_name(s.media[0]), "pcm_mulaw");
+  EXPECT_EQ(s.media[0].clock_rate, 8000);
+  EXPECT_EQ(s.media[0].control, "a0");
+  EXPECT_EQ(sdp_codec_name(s.media[1]), "pcm_alaw");
+  EXPECT_EQ(s.media[1].clock_rate, 8000);
+  EXPECT_EQ(sdp_codec_name(s.media[2]), "pcm_mulaw");
+  EXPECT_EQ(s.media[2].clock_rate, 16000);
+  EXPECT_EQ(s.media[2].channels, 2);
+  EXPECT_EQ(sdp_codec_name(s.media[3]), "pcm_alaw");
+  EXPECT_EQ(s.media[3].channels, 1);
+}
+
 TEST(Sdp, KeepsParametersOfOddCameras) {
   // Absolute control URLs with a query string (Hikvision) and decodable parameter sets.
   const SdpSession hik = sdp_of("hikvision_describe.txt");

@@ -3,6 +3,7 @@ import { api, type ApiError } from '../api';
 import type { Ctx } from '../app';
 import { h, mount, notice } from '../dom';
 import { LivePlayer } from '../live_player';
+import { speakerButton } from '../speaker';
 import { describeStatus } from '../status';
 
 export function liveScreen(root: HTMLElement, _ctx: Ctx, _q: URLSearchParams, id: string): () => void {
@@ -29,6 +30,7 @@ export function liveScreen(root: HTMLElement, _ctx: Ctx, _q: URLSearchParams, id
         badge,
         h('span', { class: 'spacer' }),
         h('a', { href: `#/playback/${id}`, class: 'button' }, 'Recordings'),
+        speakerButton(video),
         full,
       ),
       stage,

@@ -15,6 +15,7 @@ import { exportLinkText, waitForExport } from '../export_job';
 import { holdForm } from '../hold_form';
 import { RecordedPlayer, type PlayerState } from '../recorded_player';
 import { chooseStream, hasSub, isPhone, kPhoneQuery, type Stream } from '../stream_choice';
+import { speakerButton } from '../speaker';
 import { Timeline } from '../timeline';
 import { kindLabel, money, ReceiptPanel } from '../transaction_receipt';
 import { TimelinePreview } from '../timeline_preview';
@@ -208,6 +209,7 @@ export function playbackScreen(root: HTMLElement, ctx: Ctx, q: URLSearchParams, 
         'div',
         { class: 'controls row' },
         pause,
+        speakerButton(video),
         h('div', { class: 'speeds', role: 'group', 'aria-label': 'Speed' }, speedButtons),
         h('div', { class: 'event-nav', role: 'group', 'aria-label': 'Events' }, prevEvent, nextEvent),
         fullScreen,
