@@ -133,6 +133,10 @@ struct CameraConfig {
   std::string name;  // for people
   std::string url;   // main stream, recorded; may contain credentials (never logged)
   std::string sub_url;  // optional low-resolution stream for analysis
+  // ONVIF device service (http(s)://user:pass@host/onvif/device_service), for PTZ; empty: none.
+  // May contain credentials (never logged), like `url`.
+  std::string onvif_url;
+  std::string onvif_profile;  // the media profile PTZ commands name; empty: the first with PTZ
   bool enabled = true;
   RtspTransport transport = RtspTransport::kTcp;
   RtspClient client = RtspClient::kNative;  // used where it can be (tcp, rtsp://)
