@@ -65,8 +65,8 @@ PtzApi::PtzApi(const ConfigStore& configs, AccountStore& accounts, const Clock& 
 
 void PtzApi::add_routes(Router& router) {
   const Access operator_{true, Role::kOperator, "id"};
-  add_route(router, this, "GET", "/api/cameras/{id}/ptz", operator_, &PtzApi::presets, true);
-  add_route(router, this, "POST", "/api/cameras/{id}/ptz", operator_, &PtzApi::command, true);
+  add_route(router, this, "GET", "/api/cameras/{id:camera}/ptz", operator_, &PtzApi::presets, true);
+  add_route(router, this, "POST", "/api/cameras/{id:camera}/ptz", operator_, &PtzApi::command, true);
 }
 
 void PtzApi::audit(const Call& call, const std::string& camera, const std::string& detail) {
