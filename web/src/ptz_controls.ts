@@ -28,10 +28,14 @@ export function ptzControls(id: string): HTMLElement {
   const status = h('div', { class: 'ptz-status', 'aria-live': 'polite' });
   const fail = (e: unknown) => mount(status, notice('error', (e as ApiError).message));
   let moving = false;
+  // The move's request: the stop waits for it, or a quick click could reach the camera (each
+  // request on its own connection and server thread) as Stop before ContinuousMove, and the
+  // camera would keep turning.
+  let started: Promise<unknown> = Promise.resolve();
   const stop = () => {
     if (!moving) return;
     moving = false;
-    api.ptz(id, { action: 'stop' }).catch(fail);
+    void started.finally(() => api.ptz(id, { action: 'stop' }).catch(fail));
   };
   const buttons = MOVES.map((m) => {
     const b = h('button', { type: 'button', class: 'ptz-move', title: m.title, 'aria-label': m.title }, m.label);
@@ -39,7 +43,7 @@ export function ptzControls(id: string): HTMLElement {
       if (moving) return;
       moving = true;
       status.replaceChildren();
-      api.ptz(id, { action: 'move', pan: m.pan ?? 0, tilt: m.tilt ?? 0, zoom: m.zoom ?? 0 }).catch((e) => {
+      started = api.ptz(id, { action: 'move', pan: m.pan ?? 0, tilt: m.tilt ?? 0, zoom: m.zoom ?? 0 }).catch((e) => {
         moving = false;
         fail(e);
       });
