@@ -840,9 +840,9 @@ Config parse_config(const std::string& text, const std::string& source,
       const toml::table* t = (*arr)[i].as_table();
       if (!t) v.fail(where, Validator::describe((*arr)[i]), "must be a table");
       v.only_keys(*t, where,
-                  {"id", "name", "url", "sub_url", "record_sub", "enabled", "transport",
-                   "rtsp_client", "auth", "audio", "retention", "sub_retention", "schedule",
-                   "record", "analysis",
+                  {"id", "name", "url", "sub_url", "record_sub", "onvif_url", "onvif_profile",
+                   "enabled", "transport", "rtsp_client", "auth", "audio", "retention",
+                   "sub_retention", "schedule", "record", "analysis",
                    "zone"});
       CameraConfig cam;
       const std::string w = where + ".";
@@ -867,6 +867,13 @@ Config parse_config(const std::string& text, const std::string& source,
       if (cam.record_sub && cam.sub_url.empty()) {
         v.fail(w + "record_sub", "true", "needs a sub_url (the sub stream to record)");
       }
+      cam.onvif_url = v.get_string(*t, w, "onvif_url", "");
+      if (!cam.onvif_url.empty() && cam.onvif_url.rfind("http://", 0) != 0 &&
+          cam.onvif_url.rfind("https://", 0) != 0) {
+        v.fail(w + "onvif_url", "\"" + redact_url(cam.onvif_url) + "\"",
+               "must be the camera's http:// or https:// ONVIF device service URL");
+      }
+      cam.onvif_profile = v.get_string(*t, w, "onvif_profile", "");
       cam.enabled = v.get_bool(*t, w, "enabled", true);
       const std::string transport = v.get_string(*t, w, "transport", "tcp");
       if (transport == "tcp") {

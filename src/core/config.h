@@ -147,6 +147,10 @@ struct CameraConfig {
   // Also record the sub stream, as the stream "sub" (needs sub_url): a long low-resolution
   // history beside the main stream (docs/design/storage.md, "Streams").
   bool record_sub = false;
+  // ONVIF device service (http(s)://user:pass@host/onvif/device_service), for PTZ; empty: none.
+  // May contain credentials (never logged), like `url`.
+  std::string onvif_url;
+  std::string onvif_profile;  // the media profile PTZ commands name; empty: the first with PTZ
   bool enabled = true;
   RtspTransport transport = RtspTransport::kTcp;
   RtspClient client = RtspClient::kNative;  // used where it can be (tcp, rtsp://)

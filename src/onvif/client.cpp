@@ -65,30 +65,24 @@ std::string DeviceClient::call(const std::string& url, Operation op, const Reque
   return r.body;
 }
 
-CameraReport DeviceClient::read_camera() {
-  CameraReport report;
-  report.device_url = device_url_;
+std::optional<int64_t> DeviceClient::read_clock() {
+  // Without credentials: a camera whose clock is off refuses tokens whose Created is in the
+  // recorder's time, so it is needed to authenticate at all.
   std::string error;
   Fault fault;
-  // The clock first, without credentials: a camera whose clock is off refuses tokens whose
-  // Created is in the recorder's time, so it is needed to authenticate at all.
-  {
-    const int64_t asked = ms_since_epoch(clock_.wall_now());
-    const std::string answer = call(device_url_, Operation::kGetSystemDateAndTime);
-    const int64_t answered = ms_since_epoch(clock_.wall_now());
-    if (auto t = parse_system_date_and_time(answer, error, &fault)) {
-      // The camera's second was read somewhere between the two; its own resolution is 1 s.
-      report.clock_offset_ms = *t - (asked + answered) / 2;
-      clock_offset_ms_ = *report.clock_offset_ms;
-      report.clock_off = std::llabs(*report.clock_offset_ms) > kClockTolerance.count();
-    }
-  }
-  const std::string info = call(device_url_, Operation::kGetDeviceInformation);
-  auto di = parse_device_information(info, error, &fault);
-  if (!di) throw_failure(describe(Operation::kGetDeviceInformation, device_url_), error, fault);
-  report.info = std::move(*di);
+  const int64_t asked = ms_since_epoch(clock_.wall_now());
+  const std::string answer = call(device_url_, Operation::kGetSystemDateAndTime);
+  const int64_t answered = ms_since_epoch(clock_.wall_now());
+  auto t = parse_system_date_and_time(answer, error, &fault);
+  if (!t) return std::nullopt;
+  // The camera's second was read somewhere between the two; its own resolution is 1 s.
+  clock_offset_ms_ = *t - (asked + answered) / 2;
+  return clock_offset_ms_;
+}
 
-  fault = {};
+Services DeviceClient::read_services() {
+  std::string error;
+  Fault fault;
   std::optional<Services> services =
       parse_capabilities(call(device_url_, Operation::kGetCapabilities), error, &fault);
   if (!services) {
@@ -97,13 +91,34 @@ CameraReport DeviceClient::read_camera() {
     services = parse_services(call(device_url_, Operation::kGetServices), error, &fault);
     if (!services) throw_failure(describe(Operation::kGetServices, device_url_), error, fault);
   }
-  report.services = std::move(*services);
+  return std::move(*services);
+}
 
-  fault = {};
+std::vector<VideoProfile> DeviceClient::read_profiles(const std::string& media_url) {
+  std::string error;
+  Fault fault;
+  auto profiles = parse_profiles(call(media_url, Operation::kGetProfiles), error, &fault);
+  if (!profiles) throw_failure(describe(Operation::kGetProfiles, media_url), error, fault);
+  return std::move(*profiles);
+}
+
+CameraReport DeviceClient::read_camera() {
+  CameraReport report;
+  report.device_url = device_url_;
+  std::string error;
+  Fault fault;
+  report.clock_offset_ms = read_clock();
+  if (report.clock_offset_ms) {
+    report.clock_off = std::llabs(*report.clock_offset_ms) > kClockTolerance.count();
+  }
+  const std::string info = call(device_url_, Operation::kGetDeviceInformation);
+  auto di = parse_device_information(info, error, &fault);
+  if (!di) throw_failure(describe(Operation::kGetDeviceInformation, device_url_), error, fault);
+  report.info = std::move(*di);
+  report.services = read_services();
+
   const std::string& media = report.services.media;
-  auto profiles = parse_profiles(call(media, Operation::kGetProfiles), error, &fault);
-  if (!profiles) throw_failure(describe(Operation::kGetProfiles, media), error, fault);
-  report.profiles = std::move(*profiles);
+  report.profiles = read_profiles(media);
   for (auto& p : report.profiles) {
     fault = {};
     RequestArgs args;
@@ -114,6 +129,70 @@ CameraReport DeviceClient::read_camera() {
   }
   choose_streams(report);
   return report;
+}
+
+PtzTarget DeviceClient::ptz_target(const std::string& profile) {
+  read_clock();
+  // GetDeviceInformation is not needed, but it is the first call that must authenticate, and a
+  // camera that lets GetCapabilities through unauthenticated would otherwise report a wrong
+  // password only at the move.
+  std::string error;
+  Fault fault;
+  if (!parse_device_information(call(device_url_, Operation::kGetDeviceInformation), error, &fault)) {
+    throw_failure(describe(Operation::kGetDeviceInformation, device_url_), error, fault);
+  }
+  const Services services = read_services();
+  if (services.ptz.empty()) {
+    throw Error(ErrorCode::kFailedPrecondition,
+                "the camera at " + redact_url(device_url_) + " has no PTZ service");
+  }
+  PtzTarget target{services.ptz, profile};
+  if (target.profile.empty()) {
+    for (const auto& p : read_profiles(services.media)) {
+      if (p.ptz) {
+        target.profile = p.token;
+        break;
+      }
+    }
+    if (target.profile.empty()) {
+      throw Error(ErrorCode::kFailedPrecondition,
+                  "the camera at " + redact_url(device_url_) + " has no profile with PTZ");
+    }
+  }
+  return target;
+}
+
+void DeviceClient::ptz_call(const PtzTarget& target, Operation op, RequestArgs args) {
+  args.profile = target.profile;
+  std::string error;
+  Fault fault;
+  if (!parse_empty_response(call(target.ptz_url, op, args), op, error, &fault)) {
+    throw_failure(describe(op, target.ptz_url), error + " (profile " + target.profile + ")", fault);
+  }
+}
+
+void DeviceClient::ptz_move(const PtzTarget& target, const PtzVelocity& velocity) {
+  RequestArgs args;
+  args.velocity = velocity;
+  ptz_call(target, Operation::kContinuousMove, std::move(args));
+}
+
+void DeviceClient::ptz_stop(const PtzTarget& target) { ptz_call(target, Operation::kStop, {}); }
+
+void DeviceClient::ptz_goto_preset(const PtzTarget& target, const std::string& preset) {
+  RequestArgs args;
+  args.preset = preset;
+  ptz_call(target, Operation::kGotoPreset, std::move(args));
+}
+
+std::vector<PtzPreset> DeviceClient::ptz_presets(const PtzTarget& target) {
+  RequestArgs args;
+  args.profile = target.profile;
+  std::string error;
+  Fault fault;
+  auto presets = parse_presets(call(target.ptz_url, Operation::kGetPresets, args), error, &fault);
+  if (!presets) throw_failure(describe(Operation::kGetPresets, target.ptz_url), error, fault);
+  return std::move(*presets);
 }
 
 void choose_streams(CameraReport& report) {
@@ -131,6 +210,19 @@ void choose_streams(CameraReport& report) {
     if (ps[i].stream_uri == ps[*report.main].stream_uri) continue;
     if (!report.sub || area(i) < area(*report.sub)) report.sub = i;
   }
+}
+
+std::pair<std::string, Credentials> split_credentials(const std::string& url) {
+  const auto a = split_authority(url);
+  if (!a || a->userinfo_end == std::string::npos) return {url, {}};
+  Credentials c;
+  const size_t user_end = a->password_begin == std::string::npos ? a->userinfo_end : a->password_begin - 1;
+  c.user = percent_decode(std::string_view(url).substr(a->begin, user_end - a->begin));
+  if (a->password_begin != std::string::npos) {
+    c.password = percent_decode(
+        std::string_view(url).substr(a->password_begin, a->userinfo_end - a->password_begin));
+  }
+  return {url.substr(0, a->begin) + url.substr(a->host_begin), std::move(c)};
 }
 
 std::string with_credentials(const std::string& uri, const Credentials& credentials) {

@@ -2,7 +2,8 @@
 // reads what it is (GetDeviceInformation), its clock (GetSystemDateAndTime, which ONVIF Core
 // §5.9.4.3 lets anyone call, so it is read first and the UsernameToken's Created is written in
 // the camera's time), where its services are (GetCapabilities, or GetServices when that
-// fails), and its video profiles with their RTSP URLs (GetProfiles, GetStreamUri).
+// fails), and its video profiles with their RTSP URLs (GetProfiles, GetStreamUri); and moves a
+// PTZ camera (ContinuousMove, Stop, GetPresets, GotoPreset on its PTZ service).
 // Errors are vigil::Error: kUnauthenticated when the camera refuses the user name or password
 // (HTTP 401, or a ter:NotAuthorized / wsse:FailedAuthentication fault), kUnavailable when it
 // does not answer, kDataLoss when it answers something unusable; each says which call and URL.
@@ -13,6 +14,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/clock.h"
@@ -36,6 +38,12 @@ struct CameraReport {
   std::optional<size_t> main, sub;
 };
 
+// Where a camera's PTZ commands go: its PTZ service and the media profile they name.
+struct PtzTarget {
+  std::string ptz_url;
+  std::string profile;
+};
+
 class DeviceClient {
  public:
   DeviceClient(std::string device_url, Credentials credentials, const Clock& clock,
@@ -44,7 +52,23 @@ class DeviceClient {
   // Everything above; the credentials are needed from GetDeviceInformation on.
   CameraReport read_camera();
 
+  // Reads the camera's clock (tokens follow it), its PTZ service and checks `profile` — or, when
+  // `profile` is empty, picks the first profile with a PTZ configuration. kFailedPrecondition
+  // when the camera has no PTZ service or no such profile.
+  PtzTarget ptz_target(const std::string& profile);
+  // Starts moving at `velocity` (each -1..1) until ptz_stop or the camera's own timeout.
+  void ptz_move(const PtzTarget& target, const PtzVelocity& velocity);
+  void ptz_stop(const PtzTarget& target);
+  std::vector<PtzPreset> ptz_presets(const PtzTarget& target);
+  void ptz_goto_preset(const PtzTarget& target, const std::string& preset);
+
  private:
+  // GetSystemDateAndTime; sets clock_offset_ms_ when the answer is readable.
+  std::optional<int64_t> read_clock();
+  Services read_services();
+  std::vector<VideoProfile> read_profiles(const std::string& media_url);
+  // A PTZ call whose answer carries nothing but success.
+  void ptz_call(const PtzTarget& target, Operation op, RequestArgs args);
   // Sends `op` to `url` and returns the answer's body, or throws (401, network, HTTP error
   // without a SOAP body).
   std::string call(const std::string& url, Operation op, const RequestArgs& args = {});
@@ -58,6 +82,10 @@ class DeviceClient {
 
 // Chooses main and sub among profiles (see CameraReport).
 void choose_streams(CameraReport& report);
+
+// The inverse of with_credentials: an http(s) URL as vigil's configuration keeps it, with the user
+// name and password (percent-decoded) taken out.
+std::pair<std::string, Credentials> split_credentials(const std::string& url);
 
 // `uri` with the user name and password put in (percent-encoded), as vigil's camera URLs carry
 // them; unchanged when `credentials` is empty.

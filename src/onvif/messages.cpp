@@ -43,6 +43,20 @@ std::string base64(std::string_view bytes) {
   return out;
 }
 
+// A velocity as xs:float text: "0.5", "-1", never an exponent or a locale's comma.
+std::string xml_double(double v) {
+  if (!std::isfinite(v)) v = 0;
+  char buf[32];
+  // to_chars ignores the locale, unlike printf.
+  const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, 3);
+  std::string s(buf, r.ptr);
+  // "0.500" -> "0.5", "1.000" -> "1": what cameras' own clients send.
+  while (s.back() == '0') s.pop_back();
+  if (s.back() == '.') s.pop_back();
+  if (s == "-0") s = "0";
+  return s;
+}
+
 // A new document whose root is soap:Envelope with a Header and a Body; returns the Body.
 struct Envelope {
   XmlDoc doc;
@@ -226,6 +240,10 @@ const char* operation_name(Operation op) {
     case Operation::kGetServices: return "GetServices";
     case Operation::kGetProfiles: return "GetProfiles";
     case Operation::kGetStreamUri: return "GetStreamUri";
+    case Operation::kContinuousMove: return "ContinuousMove";
+    case Operation::kStop: return "Stop";
+    case Operation::kGetPresets: return "GetPresets";
+    case Operation::kGotoPreset: return "GotoPreset";
   }
   return "?";
 }
@@ -251,7 +269,11 @@ std::string build_request(Operation op, const RequestArgs& args, const Credentia
   const bool device = op == Operation::kGetDeviceInformation ||
                       op == Operation::kGetSystemDateAndTime ||
                       op == Operation::kGetCapabilities || op == Operation::kGetServices;
-  xmlNs* ns = xmlNewNs(root, x(device ? kDeviceNs : kMediaNs), x(device ? "tds" : "trt"));
+  const bool ptz = op == Operation::kContinuousMove || op == Operation::kStop ||
+                   op == Operation::kGetPresets || op == Operation::kGotoPreset;
+  xmlNs* ns = device ? xmlNewNs(root, x(kDeviceNs), x("tds"))
+              : ptz  ? xmlNewNs(root, x(kPtzNs), x("tptz"))
+                     : xmlNewNs(root, x(kMediaNs), x("trt"));
   xmlNs* tt = xmlNewNs(root, x(kSchemaNs), x("tt"));
   xmlNode* req = add(e.body, ns, operation_name(op));
   switch (op) {
@@ -268,6 +290,29 @@ std::string build_request(Operation op, const RequestArgs& args, const Credentia
       add(req, ns, "ProfileToken", args.profile);
       break;
     }
+    case Operation::kContinuousMove: {
+      add(req, ns, "ProfileToken", args.profile);
+      // Velocity is a tt:PTZSpeed: PanTilt and Zoom carry their speeds as attributes.
+      xmlNode* velocity = add(req, ns, "Velocity");
+      xmlNode* pan_tilt = add(velocity, tt, "PanTilt");
+      xmlNewProp(pan_tilt, x("x"), x(xml_double(args.velocity.pan).c_str()));
+      xmlNewProp(pan_tilt, x("y"), x(xml_double(args.velocity.tilt).c_str()));
+      xmlNode* zoom = add(velocity, tt, "Zoom");
+      xmlNewProp(zoom, x("x"), x(xml_double(args.velocity.zoom).c_str()));
+      break;
+    }
+    case Operation::kStop:
+      add(req, ns, "ProfileToken", args.profile);
+      add(req, ns, "PanTilt", "true");
+      add(req, ns, "Zoom", "true");
+      break;
+    case Operation::kGetPresets:
+      add(req, ns, "ProfileToken", args.profile);
+      break;
+    case Operation::kGotoPreset:
+      add(req, ns, "ProfileToken", args.profile);
+      add(req, ns, "PresetToken", args.preset);
+      break;
     case Operation::kGetDeviceInformation:
     case Operation::kGetSystemDateAndTime:
     case Operation::kGetProfiles:
@@ -414,6 +459,30 @@ std::optional<std::string> parse_stream_uri(std::string_view bytes, std::string&
     return std::nullopt;
   }
   return uri;
+}
+
+std::optional<std::vector<PtzPreset>> parse_presets(std::string_view bytes, std::string& error,
+                                                    Fault* fault) {
+  XmlDoc doc;
+  xmlNode* r = answer_body(bytes, "GetPresetsResponse", doc, error, fault);
+  if (!r) return std::nullopt;
+  std::vector<PtzPreset> out;
+  for (xmlNode* p : children(r, "Preset")) {
+    // ONVIF allows up to a few hundred presets; more is not a camera's list.
+    if (out.size() >= 256) break;
+    PtzPreset preset;
+    preset.token = printable(attribute(p, "token"));
+    preset.name = printable(text(child(p, "Name")));
+    if (preset.token.empty()) continue;  // cannot be gone to
+    out.push_back(std::move(preset));
+  }
+  return out;
+}
+
+bool parse_empty_response(std::string_view bytes, Operation op, std::string& error, Fault* fault) {
+  XmlDoc doc;
+  const std::string expected = std::string(operation_name(op)) + "Response";
+  return answer_body(bytes, expected.c_str(), doc, error, fault) != nullptr;
 }
 
 std::string xml_datetime(int64_t unix_ms) {

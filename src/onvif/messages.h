@@ -2,7 +2,8 @@
 // ProbeMatches (WS-Discovery 2005/04 §5.2-5.3, as ONVIF Core §7.3 uses it), SOAP 1.2 requests
 // with a WS-Security UsernameToken (OASIS UsernameToken Profile 1.0 §3.1, PasswordDigest), and
 // the answers of the device (GetDeviceInformation, GetSystemDateAndTime, GetCapabilities,
-// GetServices) and media (GetProfiles, GetStreamUri) services.
+// GetServices), media (GetProfiles, GetStreamUri) and PTZ (ContinuousMove, Stop, GetPresets,
+// GotoPreset; ONVIF PTZ Service Specification §5.3-5.4) services.
 // Every parse_* function reads bytes from the network: it returns nullopt with `error` set on
 // anything it cannot use and never throws on its input. Thread-safe (no shared state).
 #pragma once
@@ -64,11 +65,24 @@ enum class Operation {
   kGetServices,
   kGetProfiles,
   kGetStreamUri,  // needs `profile`
+  // PTZ service; each needs `profile` (a profile with a PTZ configuration).
+  kContinuousMove,  // and `velocity`
+  kStop,            // stops pan, tilt and zoom
+  kGetPresets,
+  kGotoPreset,  // and `preset`
 };
 const char* operation_name(Operation op);
 
+// A ContinuousMove's speeds in ONVIF's generic velocity space (PTZ spec §5.3.1,
+// VelocityGenericSpace): -1..1, positive is right, up and in.
+struct PtzVelocity {
+  double pan = 0, tilt = 0, zoom = 0;
+};
+
 struct RequestArgs {
   std::string profile;
+  PtzVelocity velocity;
+  std::string preset;  // a preset token (GotoPreset)
 };
 
 // A SOAP 1.2 envelope for `op`; with a UsernameToken when `credentials` is not empty.
@@ -120,6 +134,18 @@ std::optional<std::vector<VideoProfile>> parse_profiles(std::string_view bytes,
                                                         std::string& error, Fault* fault);
 std::optional<std::string> parse_stream_uri(std::string_view bytes, std::string& error,
                                             Fault* fault);
+
+struct PtzPreset {
+  std::string token;
+  std::string name;  // printable(); may be empty
+};
+
+// The presets of a GetPresetsResponse (none is a valid answer).
+std::optional<std::vector<PtzPreset>> parse_presets(std::string_view bytes, std::string& error,
+                                                    Fault* fault);
+// An answer with no content worth reading (ContinuousMoveResponse, StopResponse,
+// GotoPresetResponse): true when it is `op`'s response, false with `error` (and `fault`) set.
+bool parse_empty_response(std::string_view bytes, Operation op, std::string& error, Fault* fault);
 
 // "2026-12-06T12:00:00Z" for a time in milliseconds since 1970 (UTC).
 std::string xml_datetime(int64_t unix_ms);

@@ -181,6 +181,7 @@ Api::Api(ConfigStore& configs, AccountStore& accounts, const Clock& clock, Statu
       settings_api_(configs, accounts, clock, status_),
       holds_api_(configs, accounts, clock, playback_),
       discover_api_(accounts, clock),
+      ptz_api_(configs, accounts, clock),
       transactions_api_(configs, accounts, auth_, clock, playback_),
       web_(configs.current()->http.web_root) {
   if (accounts_.user_count() == 0) setup_token_ = random_secret(24);
@@ -252,6 +253,7 @@ void Api::add_routes() {
   settings_api_.add_routes(router_);
   holds_api_.add_routes(router_);
   discover_api_.add_routes(router_);
+  ptz_api_.add_routes(router_);
   transactions_api_.add_routes(router_);
   add("GET", "/api/cameras/{id:camera}/live.mp4", Access{true, Role::kViewer, "id"}, &Api::live);
   add("GET", "/api/cameras/{id:camera}/snapshot.jpg", Access{true, Role::kViewer, "id"},

@@ -22,6 +22,7 @@
 #include "serve/events_api.h"
 #include "serve/discover_api.h"
 #include "serve/holds_api.h"
+#include "serve/ptz_api.h"
 #include "serve/transactions_api.h"
 #include "serve/http.h"
 #include "serve/playback.h"
@@ -147,6 +148,7 @@ class Api {
   SettingsApi settings_api_;  // notifications, storage, events settings (settings_api.h)
   HoldsApi holds_api_;  // evidence holds (holds_api.h)
   DiscoverApi discover_api_;  // "Find cameras" (discover_api.h)
+  PtzApi ptz_api_;            // pan, tilt, zoom (ptz_api.h)
   TransactionsApi transactions_api_;  // till transactions (transactions_api.h)
   Router router_;
   std::mutex setup_mu_;

@@ -75,15 +75,19 @@ json schedules_json(const std::vector<ScheduleEntry>& entries) {
 // What a user may know of a camera: everyone who may see it gets its name; admins also get its
 // configuration, with passwords in URLs masked (they are never sent back).
 json camera_json(const CameraConfig& c, bool admin) {
+  // "ptz" for everyone: the live view shows its buttons to those who may use them (operators).
   // The recorded streams, for the player and export to choose from (playback.md, "Streams").
   json streams = json::array({"main"});
   if (c.record_sub) streams.push_back("sub");
-  json j = {{"id", c.id}, {"name", c.name}, {"enabled", c.enabled}, {"streams", streams}};
+  json j = {{"id", c.id}, {"name", c.name}, {"enabled", c.enabled}, {"streams", streams},
+            {"ptz", !c.onvif_url.empty()}};
   if (admin) {
     j["url"] = redact_url(c.url);
     j["sub_url"] = c.sub_url.empty() ? json(nullptr) : json(redact_url(c.sub_url));
     j["record_sub"] = c.record_sub;
     j["sub_retention"] = retention_json(c.sub_retention);
+    j["onvif_url"] = c.onvif_url.empty() ? json(nullptr) : json(redact_url(c.onvif_url));
+    j["onvif_profile"] = c.onvif_profile.empty() ? json(nullptr) : json(c.onvif_profile);
     j["transport"] = c.transport == RtspTransport::kUdp ? "udp" : "tcp";
     j["rtsp_client"] = c.client == RtspClient::kFfmpeg ? "ffmpeg" : "native";
     j["auth"] = c.auth == RtspAuth::kBasic ? "basic" : "digest";
@@ -100,9 +104,9 @@ json camera_json(const CameraConfig& c, bool admin) {
 // singular in TOML ([[camera.zone]]), and an empty list is no list. Unknown fields are refused
 // here, before anything is written, rather than reaching the file.
 json camera_fields(json body) {
-  only_fields(body, {"id", "name", "url", "sub_url", "record_sub", "enabled", "transport",
-                     "rtsp_client", "auth", "retention", "sub_retention", "record", "analysis",
-                     "zones", "schedules"});
+  only_fields(body, {"id", "name", "url", "sub_url", "record_sub", "onvif_url", "onvif_profile",
+                     "enabled", "transport", "rtsp_client", "auth", "retention", "sub_retention",
+                     "record", "analysis", "zones", "schedules"});
   for (const auto& [api, toml] : {std::pair{"zones", "zone"}, std::pair{"schedules", "schedule"}}) {
     if (!body.contains(api)) continue;
     json list = std::move(body[api]);
@@ -187,16 +191,19 @@ Response Api::change_camera(Call& call) {
     // A client that edits what GET gave it sends the masked URL back: that means "the stored
     // password", not "set the password to ***" (also when the path changed; a new host or port
     // needs the password typed again, or an admin session could send it to any server).
-    for (const char* key : {"url", "sub_url"}) {
+    for (const char* key : {"url", "sub_url", "onvif_url"}) {
       if (!body.contains(key) || !body[key].is_string()) continue;
       const std::string given = body[key].get<std::string>();
-      const std::string url = unmask_url(given, {old->url, old->sub_url});
+      const std::string& stored = std::string(key) == "url"       ? old->url
+                                  : std::string(key) == "sub_url" ? old->sub_url
+                                                                  : old->onvif_url;
+      const std::string url = unmask_url(given, {old->url, old->sub_url, old->onvif_url});
       if (has_masked_password(url)) {
         throw Error(ErrorCode::kInvalidArgument,
                     std::string("\"") + key + "\": the password is masked (***) and the user " +
                         "name, host or port differs from the stored URL's: type the password");
       }
-      if (url == (std::string(key) == "url" ? old->url : old->sub_url)) {
+      if (url == stored) {
         body.erase(key);
       } else {
         body[key] = url;

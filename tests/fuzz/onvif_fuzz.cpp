@@ -1,5 +1,5 @@
 // libFuzzer target: an answer from the network as src/onvif reads it: a WS-Discovery datagram
-// (parse_probe_matches) and every SOAP answer parser of the device and media services.
+// (parse_probe_matches) and every SOAP answer parser of the device, media and PTZ services.
 // None may throw, crash or leak; a parse that succeeds must give bounded, usable values.
 #include <cstddef>
 #include <cstdint>
@@ -32,5 +32,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (auto u = parse_stream_uri(bytes, error, &fault)) {
     if (u->rfind("rtsp", 0) != 0) __builtin_trap();
   }
+  if (auto presets = parse_presets(bytes, error, &fault)) {
+    if (presets->size() > 256) __builtin_trap();
+    for (const auto& p : *presets) {
+      if (p.token.empty()) __builtin_trap();
+    }
+  }
+  (void)parse_empty_response(bytes, Operation::kContinuousMove, error, &fault);
   return 0;
 }

@@ -6,8 +6,11 @@ is tested only inside a network namespace that has nothing but loopback (`unshar
 probe ever leaves the machine."""
 import json
 import os
+import queue
 import shutil
 import subprocess
+import threading
+import time
 import unittest
 
 from harness import FIXTURES, PYTHON, VIGIL_BIN, RtspCamera, TestCase, Vigil, make_clip, spawn
@@ -24,6 +27,21 @@ class OnvifCamera:
             raise RuntimeError("onvif_camera.py did not start: %r" % line)
         fields = dict(kv.split("=") for kv in line[1:])
         self.port, self.discovery = int(fields["port"]), int(fields["discovery"])
+        # What it was asked (`ptz ...` lines), read on a thread so that its pipe never fills.
+        self.lines = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.put(line.strip())
+
+    def next_ptz(self, timeout=10):
+        """The next `ptz ...` line the simulator printed."""
+        deadline = time.monotonic() + timeout
+        while True:
+            line = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            if line.startswith("ptz "):
+                return line
 
     def close(self):
         if self.proc.poll() is None:
@@ -134,6 +152,73 @@ class Onvif(TestCase):
                                        {"id": "found", "url": main, "sub_url": sub})
         self.assertEqual(status, 201, body)
         v.wait_for(lambda: v.segments("found"), 30, "a segment of the discovered camera")
+
+    def test_ptz_moves_stops_and_goes_to_a_preset_for_operators_audited(self):
+        device = "127.0.0.1:%d/onvif/device_service" % self.onvif.port
+        # The password "s3cr<et" percent-encoded in the URL, as in an RTSP URL. Not recorded:
+        # PTZ needs only the configuration.
+        cams = [{"id": "dome", "url": self.rtsp.url("main"), "enabled": False,
+                 "onvif_url": "http://admin:s3cr%3Cet@" + device},
+                {"id": "wrongpw", "url": self.rtsp.url("main"), "enabled": False,
+                 "onvif_url": "http://admin:nope@" + device},
+                {"id": "fixed", "url": self.rtsp.url("main"), "enabled": False}]
+        v = self.track(Vigil(self.workdir, cams).start())
+        for name, role in (("op", "operator"), ("viewer", "viewer")):
+            r = subprocess.run([VIGIL_BIN, "-c", v.config, "user", "add", name, "--role", role,
+                                "--cameras", "*"], input=name + "-password\n",
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+        op, viewer = Client(v.web_url()), Client(v.web_url())
+        self.assertEqual(op.login("op", "op-password")[0], 200)
+        self.assertEqual(viewer.login("viewer", "viewer-password")[0], 200)
+        ptz = "/api/cameras/%s/ptz"
+
+        status, _, body, _ = op.request("GET", "/api/cameras/dome")
+        self.assertEqual((status, body["ptz"]), (200, True), body)
+        status, _, body, _ = op.request("GET", ptz % "dome")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["presets"], [{"token": "1", "name": "Door"},
+                                           {"token": "2", "name": "Till"}])
+
+        status, _, body, _ = op.request("POST", ptz % "dome",
+                                        {"action": "move", "pan": 0.5, "tilt": -0.25, "zoom": 0})
+        self.assertEqual(status, 204, body)
+        self.assertEqual(self.onvif.next_ptz(),
+                         "ptz ContinuousMove profile=Profile_1 pan=0.5 tilt=-0.25 zoom=0")
+        status, _, body, _ = op.request("POST", ptz % "dome", {"action": "stop"})
+        self.assertEqual(status, 204, body)
+        self.assertEqual(self.onvif.next_ptz(), "ptz Stop profile=Profile_1 pan_tilt=true zoom=true")
+        status, _, body, _ = op.request("POST", ptz % "dome", {"action": "preset", "preset": "2"})
+        self.assertEqual(status, 204, body)
+        self.assertEqual(self.onvif.next_ptz(), "ptz GotoPreset profile=Profile_1 preset=2")
+
+        # The camera's own refusal, with its reason.
+        status, _, body, _ = op.request("POST", ptz % "dome", {"action": "preset", "preset": "9"})
+        self.assertEqual(status, 502, body)
+        self.assertIn("no such preset 9", body["detail"])
+        # A wrong ONVIF password: "unauthorized", and not a 401 (the user's session is fine).
+        status, _, body, _ = op.request("POST", ptz % "wrongpw", {"action": "stop"})
+        self.assertEqual(status, 409, body)
+        self.assertIn("unauthorized", json.dumps(body))
+        status, _, body, _ = op.request("GET", "/api/me")
+        self.assertEqual(status, 200, body)
+        status, _, body, _ = op.request("POST", ptz % "fixed", {"action": "stop"})
+        self.assertEqual(status, 409, body)
+        self.assertIn("onvif_url", json.dumps(body))
+        status, _, body, _ = op.request("POST", ptz % "dome", {"action": "move", "pan": 2})
+        self.assertEqual(status, 400, body)
+        status, _, body, _ = viewer.request("POST", ptz % "dome", {"action": "stop"})
+        self.assertEqual(status, 403, body)
+        # Nothing the refused or invalid requests asked reached the camera as a command.
+        self.assertRaises(queue.Empty, self.onvif.next_ptz, 0.5)
+
+        audit = v.query("SELECT user_name, camera_id, detail FROM audit WHERE action = 'camera_ptz'"
+                        " ORDER BY id")
+        self.assertEqual([(a["user_name"], a["camera_id"], a["detail"]) for a in audit],
+                         [("op", "dome", "move pan 0.5 tilt -0.25 zoom 0.0"),
+                          ("op", "dome", "stop"), ("op", "dome", "preset 2"),
+                          ("op", "dome", "preset 9"), ("op", "wrongpw", "stop"),
+                          ("op", "fixed", "stop")])
 
     @unittest.skipUnless(os.geteuid() == 0 and shutil.which("unshare") and shutil.which("ip"),
                          "a network namespace needs root, unshare and ip")

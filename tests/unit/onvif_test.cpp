@@ -177,6 +177,59 @@ TEST(OnvifMessages, HostileAnswersAreRefused) {
   EXPECT_FALSE(parse_profiles(deep, error, &fault));
 }
 
+TEST(OnvifMessages, PtzRequestsNameTheProfileAndCarryVelocitiesAsAttributes) {
+  RequestArgs args;
+  args.profile = "Profile_1";
+  args.velocity = {0.5, -0.25, 0};
+  std::string error;
+  auto move = parse_xml(build_request(Operation::kContinuousMove, args, {}, {}), error);
+  ASSERT_TRUE(move) << error;
+  xmlNode* root = xmlDocGetRootElement(move->get());
+  xmlNode* req = find(root, "ContinuousMove");
+  ASSERT_TRUE(req);
+  EXPECT_STREQ(reinterpret_cast<const char*>(req->ns->href), "http://www.onvif.org/ver20/ptz/wsdl");
+  EXPECT_EQ(text(child(req, "ProfileToken")), "Profile_1");
+  xmlNode* pan_tilt = path(req, {"Velocity", "PanTilt"});
+  EXPECT_STREQ(reinterpret_cast<const char*>(pan_tilt->ns->href), "http://www.onvif.org/ver10/schema");
+  EXPECT_EQ(attribute(pan_tilt, "x"), "0.5");
+  EXPECT_EQ(attribute(pan_tilt, "y"), "-0.25");
+  EXPECT_EQ(attribute(path(req, {"Velocity", "Zoom"}), "x"), "0");
+
+  args.preset = "2\"<x>";
+  auto go = parse_xml(build_request(Operation::kGotoPreset, args, {}, {}), error);
+  ASSERT_TRUE(go) << error;
+  EXPECT_EQ(text(find(xmlDocGetRootElement(go->get()), "PresetToken")), "2\"<x>");
+  auto stop = parse_xml(build_request(Operation::kStop, args, {}, {}), error);
+  ASSERT_TRUE(stop) << error;
+  xmlNode* s = find(xmlDocGetRootElement(stop->get()), "Stop");
+  EXPECT_EQ(text(child(s, "PanTilt")), "true");
+  EXPECT_EQ(text(child(s, "Zoom")), "true");
+}
+
+TEST(OnvifMessages, ParsesPtzAnswers) {
+  std::string error;
+  Fault fault;
+  auto presets = parse_presets(answer("hikvision_get_presets.xml"), error, &fault);
+  ASSERT_TRUE(presets) << error;
+  // The one without a token cannot be gone to and is left out; a name is printable text.
+  ASSERT_EQ(presets->size(), 3u);
+  EXPECT_EQ((*presets)[0].token, "1");
+  EXPECT_EQ((*presets)[0].name, "Door");
+  EXPECT_EQ((*presets)[1].name, "Till area");
+  EXPECT_EQ((*presets)[2].name, "");
+  EXPECT_TRUE(parse_empty_response(answer("hikvision_continuous_move.xml"),
+                                   Operation::kContinuousMove, error, &fault));
+  EXPECT_TRUE(parse_empty_response(answer("dahua_stop.xml"), Operation::kStop, error, &fault));
+  EXPECT_FALSE(parse_empty_response(answer("dahua_stop.xml"), Operation::kGotoPreset, error, &fault));
+  EXPECT_EQ(error, "the answer is not a GotoPresetResponse");
+  EXPECT_FALSE(parse_empty_response(answer("dahua_fault_goto_preset_no_token.xml"),
+                                    Operation::kGotoPreset, error, &fault));
+  EXPECT_FALSE(fault.unauthorized());
+  EXPECT_NE(error.find("ter:NoToken"), std::string::npos) << error;
+  EXPECT_FALSE(parse_presets(answer("hikvision_fault_not_authorized.xml"), error, &fault));
+  EXPECT_TRUE(fault.unauthorized());
+}
+
 TEST(OnvifClient, ChoosesTheLargestAsMainAndTheSmallestOtherAsSub) {
   CameraReport r;
   auto profile = [](const char* uri, int w, int h) {
@@ -203,6 +256,17 @@ TEST(OnvifClient, PutsCredentialsIntoStreamUrlsEncoded) {
             "rtsp://admin:p%40ss%2Fw%3Ard@10.0.0.5:554/Streaming/101");
   EXPECT_EQ(with_credentials("rtsp://u:p@10.0.0.5/x", {"admin", "x"}), "rtsp://u:p@10.0.0.5/x");
   EXPECT_EQ(with_credentials("rtsp://10.0.0.5/x", {}), "rtsp://10.0.0.5/x");
+}
+
+TEST(OnvifClient, TakesCredentialsOutOfADeviceUrl) {
+  auto [url, c] = split_credentials("http://admin:s3cr%3Cet@10.0.0.5:8000/onvif/device_service");
+  EXPECT_EQ(url, "http://10.0.0.5:8000/onvif/device_service");
+  EXPECT_EQ(c.user, "admin");
+  EXPECT_EQ(c.password, "s3cr<et");
+  auto [bare, none] = split_credentials("http://10.0.0.5/onvif/device_service");
+  EXPECT_EQ(bare, "http://10.0.0.5/onvif/device_service");
+  EXPECT_TRUE(none.empty());
+  EXPECT_EQ(split_credentials("http://u@h/x").second.user, "u");
 }
 
 TEST(OnvifDiscovery, TargetsAndSubnets) {

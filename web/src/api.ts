@@ -85,6 +85,7 @@ export interface Camera {
   enabled: boolean;
   // The recorded streams: ["main"], or ["main", "sub"] with record_sub (docs/api.md, "Streams").
   streams?: ('main' | 'sub')[];
+  ptz?: boolean; // the camera has an ONVIF device URL: pan, tilt, zoom for operators
   // Admins only:
   url?: string;
   sub_url?: string | null;
@@ -456,6 +457,10 @@ export const api = {
   changeCamera: (id: string, body: Record<string, unknown>) =>
     request<Camera>('PATCH', `/api/cameras/${encodeURIComponent(id)}`, body),
   removeCamera: (id: string) => request<void>('DELETE', `/api/cameras/${encodeURIComponent(id)}`),
+  ptzPresets: (id: string) =>
+    request<{ presets: { token: string; name: string }[] }>('GET', `/api/cameras/${encodeURIComponent(id)}/ptz`).then((r) => r.presets),
+  ptz: (id: string, body: { action: 'move'; pan: number; tilt: number; zoom: number } | { action: 'stop' } | { action: 'preset'; preset: string }) =>
+    request<void>('POST', `/api/cameras/${encodeURIComponent(id)}/ptz`, body),
   probeCamera: (body: { url: string; camera?: string; transport?: string; rtsp_client?: string }, signal?: AbortSignal) =>
     request<ProbeResult>('POST', '/api/cameras/probe', body, signal),
   discover: (body: Record<string, unknown>) =>

@@ -4,15 +4,17 @@ import type { Ctx } from '../app';
 import { h, mount, notice } from '../dom';
 import { LivePlayer } from '../live_player';
 import { speakerButton } from '../speaker';
+import { ptzControls } from '../ptz_controls';
 import { describeStatus } from '../status';
 
-export function liveScreen(root: HTMLElement, _ctx: Ctx, _q: URLSearchParams, id: string): () => void {
+export function liveScreen(root: HTMLElement, ctx: Ctx, _q: URLSearchParams, id: string): () => void {
   const video = h('video', { class: 'live-video', muted: true, playsinline: true, 'aria-label': 'Live video' });
   const overlay = h('div', { class: 'overlay', 'aria-live': 'polite' });
   const title = h('h1', {}, id);
   const badge = h('span', { class: 'badge' });
   const stage = h('div', { class: 'stage' }, video, overlay);
   const full = h('button', { type: 'button' }, 'Full screen');
+  const ptz = h('div', { class: 'ptz-slot' });
   full.addEventListener('click', () => {
     if (document.fullscreenElement) void document.exitFullscreen();
     else void stage.requestFullscreen?.().catch(() => {});
@@ -34,6 +36,7 @@ export function liveScreen(root: HTMLElement, _ctx: Ctx, _q: URLSearchParams, id
         full,
       ),
       stage,
+      ptz,
     ),
   );
   const player = new LivePlayer(video, api.liveUrl(id), (s) => {
@@ -66,6 +69,7 @@ export function liveScreen(root: HTMLElement, _ctx: Ctx, _q: URLSearchParams, id
         badge.textContent = v.label;
         badge.className = `badge ${v.kind}`;
         badge.title = v.problem;
+        if (cam.ptz && ctx.me.role !== 'viewer' && !ptz.firstChild) mount(ptz, ptzControls(id));
       })
       .catch(() => {});
   void refresh();
