@@ -1,5 +1,8 @@
 #include "serve/playback.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
 #include <ctime>
@@ -492,6 +495,8 @@ std::optional<JpegImage> Playback::still_at(const std::string& camera, WallTime 
     }
   }
   return std::nullopt;
+}
+
 namespace {
 
 // How far from the moment asked for a preview's keyframe may be: beyond it, the moment is in a
@@ -712,8 +717,6 @@ Response Playback::export_range(Call& call, const std::string& camera, WallTime 
   const size_t pieces = job.pieces.size();
   job.estimate = files_bytes(job.pieces);
   const int64_t id = submit_export(std::move(job));
-  audit(call, "export", camera, w.start, w.end,
-  const int64_t id = exports().submit(std::move(job));
   audit(call, "export", camera_of_stream(camera), w.start, w.end,
         "export " + std::to_string(id) + " of " + std::to_string(pieces) + " segment files" +
             stream_note(camera) + (detail.empty() ? "" : " (" + detail + ")"));
