@@ -11,11 +11,10 @@
 namespace vigil::transactions {
 namespace {
 
-// The till_transaction tables with the text index keyed by moment (catalog.cpp's migration 13,
-// the 11th entry until migrations 11 and 12 are merged).
+// The till_transaction tables with the text index keyed by moment (catalog.cpp's migration 11).
 constexpr int kMinSchema = 11;
 
-// The text index's rowid of a transaction (catalog.cpp, migration 13): ordered like
+// The text index's rowid of a transaction (catalog.cpp, migration 11): ordered like
 // (moment, id), so a search walks it newest first.
 int64_t fts_key(int64_t moment_ms, int64_t id) { return moment_ms * 1048576 + id % 1048576; }
 
