@@ -86,8 +86,10 @@ export function holdsScreen(root: HTMLElement, ctx: Ctx): () => void {
 
   if (mayExport(ctx.me)) {
     const now = Date.now();
+    // The inputs hold whole minutes: the end is the next minute, so the default (the last hour)
+    // takes in everything recorded up to now, not only up to the start of this minute.
     const from = h('input', { type: 'datetime-local', name: 'hold_from', value: dateTimeInputValue(now - 3600_000) });
-    const to = h('input', { type: 'datetime-local', name: 'hold_to', value: dateTimeInputValue(now) });
+    const to = h('input', { type: 'datetime-local', name: 'hold_to', value: dateTimeInputValue(Math.ceil(now / 60_000) * 60_000) });
     const cams = h('select', { name: 'hold_cameras', multiple: true, size: 4, 'aria-label': 'Cameras' });
     api.cameras().then((cs: Camera[]) => {
       cams.replaceChildren(...cs.map((c) => h('option', { value: c.id }, c.name || c.id)));
