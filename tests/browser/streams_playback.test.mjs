@@ -64,10 +64,13 @@ try {
         const answer = page.waitForResponse((r) => r.url().includes('/preview?'), { timeout: 20_000 });
         await page.mouse.move(range.x + range.width / 3, track.y + track.height / 2);
         await page.mouse.move(range.x + range.width / 2, track.y + track.height / 2, { steps: 5 });
-        const img = page.locator('.timeline-preview img');
         await page.locator('.timeline-preview').waitFor({ state: 'visible' });
-        await page.waitForFunction((i) => i.complete && i.naturalWidth > 0, await img.elementHandle());
-        const size = await img.evaluate((i) => [i.naturalWidth, i.naturalHeight]);
+        // Read in the same check that finds it loaded: a later hover step may still swap the
+        // picture's source, and a picture between two sources has no size.
+        const size = await (await page.waitForFunction(() => {
+          const i = document.querySelector('.timeline-preview img');
+          return i && i.complete && i.naturalWidth > 0 ? [i.naturalWidth, i.naturalHeight] : null;
+        })).jsonValue();
         const status = (await answer).status();
         console.log(`     preview ${size.join('x')}, first answer ${status}`);
         assert.deepEqual(size, [320, 180]);
