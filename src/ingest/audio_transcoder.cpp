@@ -32,6 +32,15 @@ AudioTranscoder::AudioTranscoder(std::string camera_id, const AVCodecParameters&
                 "camera " + camera_id_ + ": audio " + avcodec_get_name(in.codec_id) +
                     " cannot be converted to AAC (only G.711 PCMU/PCMA can)");
   }
+  try {
+    open(in, in_time_base);
+  } catch (...) {
+    release();  // the destructor does not run for a constructor that throws
+    throw;
+  }
+}
+
+void AudioTranscoder::open(const AVCodecParameters& in, AVRational in_time_base) {
   const AVCodec* dec = avcodec_find_decoder(in.codec_id);
   const AVCodec* enc = avcodec_find_encoder_by_name("aac");
   if (!dec || !enc) fail("no G.711 decoder or AAC encoder in this FFmpeg", AVERROR_DECODER_NOT_FOUND);
@@ -69,8 +78,11 @@ AudioTranscoder::AudioTranscoder(std::string camera_id, const AVCodecParameters&
   time_base_ = enc_->time_base;
 }
 
-AudioTranscoder::~AudioTranscoder() {
+AudioTranscoder::~AudioTranscoder() { release(); }
+
+void AudioTranscoder::release() {
   if (fifo_) av_audio_fifo_free(fifo_);
+  fifo_ = nullptr;
   av_frame_free(&frame_);
   av_frame_free(&decoded_);
   avcodec_free_context(&enc_);

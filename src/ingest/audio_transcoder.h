@@ -44,6 +44,10 @@ class AudioTranscoder {
   void push(const AVPacket& in, std::vector<PacketPtr>& out);
 
  private:
+  // The constructor's second half: decoder, encoder, frames and FIFO.
+  void open(const AVCodecParameters& in, AVRational in_time_base);
+  // Frees what open() made, as far as it got.
+  void release();
   [[noreturn]] void fail(const std::string& what, int err) const;
   void encode(AVFrame* frame, std::vector<PacketPtr>& out);
 
