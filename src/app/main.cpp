@@ -174,6 +174,7 @@ int run_serve(ConfigStore& configs) {
         [&service] { return nlohmann::json::parse(service.status_json()); }, &components);
     api->set_live([&service](const std::string& id) { return service.live_hub(id); });
     api->set_open_segments(service.open_segments());
+    api->set_disk_relief([&service] { return service.release_space_reserve(); });
     // Tills' exceptions become events of type "transaction" on the tills' cameras.
     // The customer-zone rule reads the motion events the analysers stored, on a connection of
     // its own (the sweep runs on its own thread).

@@ -210,6 +210,7 @@ std::unique_ptr<Recorder> RecorderService::make_recorder(const std::string& cata
   ropt.segment_duration = std::chrono::duration_cast<Ticks90k>(fixed_.segment_duration);
   ropt.components = &components_;
   ropt.signer = signer_;
+  ropt.disk_held_full = [this] { return retention_->held_full().has_value(); };
   return std::make_unique<Recorder>(catalog_id, fixed_.data_dir, *catalog_, clock_, ropt,
                                     [this] { retention_->run_once(true); }, &open_segments_);
 }

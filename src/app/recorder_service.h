@@ -70,6 +70,8 @@ class RecorderService {
   void set_audit_head(std::function<Sha256()> audit_head) { audit_head_ = std::move(audit_head); }
   // Records that follow footage (till transactions): Retention::set_follow_footage. Before start().
   void set_follow_footage(Retention::FollowFootageFn fn) { retention_->set_follow_footage(std::move(fn)); }
+  // Retention::release_reserve: room on a full disk for a catalog write (the API's).
+  bool release_space_reserve() { return retention_->release_reserve(); }
   // An instant event from outside analysis (a till's exception): EventEngine::raise_instant.
   void raise_event(const std::string& camera, const std::string& type, WallTime at,
                    const std::string& reason) {

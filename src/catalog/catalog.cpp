@@ -1,6 +1,8 @@
 #include "catalog/catalog.h"
 
+#include <chrono>
 #include <map>
+#include <thread>
 
 #include "catalog/audit_chain.h"
 #include "core/error.h"
@@ -588,11 +590,34 @@ const char* segment_state_name(SegmentState s) {
   return "?";
 }
 
+namespace {
+
+// Switching a new file to WAL takes an exclusive lock, and SQLite answers "database is locked"
+// at once, without its busy handler, when another connection holds a shared lock (two processes
+// opening a new catalog together). The mode is kept in the file, so once any of them has set
+// it the others have nothing to do; until then they retry for as long as the busy timeout.
+void set_wal_mode(sql::Connection& db) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (;;) {
+    try {
+      db.exec("PRAGMA journal_mode=WAL");
+      return;
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::kUnavailable || std::chrono::steady_clock::now() > deadline) {
+        throw;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+}  // namespace
+
 Catalog::Catalog(const std::filesystem::path& db_file)
     : file_(db_file.string()), db_(file_) {
   // WAL: readers never block the writer. synchronous=FULL: a committed row survives power loss,
   // which the crash-safety order (file fsync'd before its row) relies on.
-  db_.exec("PRAGMA journal_mode=WAL");
+  set_wal_mode(db_);
   db_.exec("PRAGMA synchronous=FULL");
   db_.exec("PRAGMA foreign_keys=ON");
   migrate();
@@ -646,25 +671,32 @@ int Catalog::schema_version() {
 
 void Catalog::migrate() {
   std::lock_guard lock(mu_);
-  const int64_t have = [this] {
-    // Finalized before the migrations run: a pending statement keeps DROP INDEX from running.
+  const int64_t want = static_cast<int64_t>(std::size(kMigrations));
+  const auto version = [this] {
+    // Finalized before a migration runs: a pending statement keeps DROP INDEX from running.
     auto st = db_.prepare("PRAGMA user_version");
     st.step();
     return st.int64("user_version");
-  }();
-  const int64_t want = static_cast<int64_t>(std::size(kMigrations));
-  if (have > want) {
-    throw Error(ErrorCode::kFailedPrecondition,
-                db_.path() + ": catalog schema version " + std::to_string(have) +
-                    " is newer than this vigil understands (" + std::to_string(want) +
-                    "); run a newer vigil");
-  }
-  for (int64_t v = have; v < want; ++v) {
+  };
+  // Up to date: no write lock taken, so a second process opening a busy catalog does not wait.
+  if (version() == want) return;
+  // Each step reads the version inside its own write transaction: another process on the same
+  // file (`vigil user add` while the server starts) may be migrating too, and a version read
+  // before taking the write lock would have both run the same step ("table already exists").
+  for (;;) {
     sql::Transaction tx(db_);
-    db_.exec(kMigrations[v]);
-    if (kMigrations[v] == kSegmentRuns) fill_segment_runs(db_);
-    if (kMigrations[v] == kHoldsAndAuditChain) finish_holds_and_audit_chain(db_);
-    db_.exec("PRAGMA user_version=" + std::to_string(v + 1));
+    const int64_t have = version();
+    if (have > want) {
+      throw Error(ErrorCode::kFailedPrecondition,
+                  db_.path() + ": catalog schema version " + std::to_string(have) +
+                      " is newer than this vigil understands (" + std::to_string(want) +
+                      "); run a newer vigil");
+    }
+    if (have == want) return;  // the transaction wrote nothing; its destructor rolls it back
+    db_.exec(kMigrations[have]);
+    if (kMigrations[have] == kSegmentRuns) fill_segment_runs(db_);
+    if (kMigrations[have] == kHoldsAndAuditChain) finish_holds_and_audit_chain(db_);
+    db_.exec("PRAGMA user_version=" + std::to_string(have + 1));
     tx.commit();
   }
 }

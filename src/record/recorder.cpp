@@ -296,6 +296,11 @@ void Recorder::on_video(const MediaPacket& p) {
   if (waiting_for_keyframe_) {
     if (!key) return drop();
     if (suspended_until_ && now_ < *suspended_until_) return drop();
+    if (options_.disk_held_full && options_.disk_held_full()) {
+      // Asked again a second later: recording resumes soon after a hold is released.
+      suspended_until_ = now_ + options_.retry_after_failure;
+      return drop();
+    }
     suspended_until_.reset();
     waiting_for_keyframe_ = false;
   }

@@ -71,6 +71,11 @@ struct RecorderOptions {
   // disk may fall this far behind before the reader drops. 64 MiB is two minutes of a 4 Mbit/s
   // camera.
   size_t queue_bytes = 64u << 20;
+  // True while the disk is below min_free_space with nothing left to delete but footage under
+  // an evidence hold (Retention::held_full): no new file is opened then, so that what space is
+  // left (retention's reserve among it) stays for the catalog, which must still take an admin's
+  // login and the release of a hold. Empty: always open. Called on the writer thread.
+  std::function<bool()> disk_held_full;
   // The file system; null for the real one (FileOps::real()). Must outlive the recorder.
   FileOps* file_ops = nullptr;
   // Where the writer thread's failures are reported (component `writer`); null: logged only.

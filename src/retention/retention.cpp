@@ -81,12 +81,17 @@ void Retention::mark_deleting(const SegmentRow& row) {
   } catch (const Error& e) {
     // Disk so full that the catalog cannot record the deletion it needs to make room: give it
     // the reserve (recreated once space is free again).
-    if (e.code() != ErrorCode::kResourceExhausted || !reserve_.release()) throw;
-    spdlog::warn("retention: the disk is full; released the {} byte space reserve so the catalog "
-                 "can mark footage for deletion",
-                 reserve_.bytes());
+    if (e.code() != ErrorCode::kResourceExhausted || !release_reserve()) throw;
     catalog_.mark_deleting(row.id);
   }
+}
+
+bool Retention::release_reserve() {
+  if (!reserve_.release()) return false;
+  spdlog::warn("retention: the disk is full; released the {} byte space reserve so the catalog "
+               "can be written",
+               reserve_.bytes());
+  return true;
 }
 
 Retention::~Retention() { stop(); }
@@ -251,6 +256,11 @@ RetentionPass Retention::run_once(bool emergency) {
 
   // The file system's free space is shared by all cameras: delete the oldest footage overall.
   bool must_free = emergency;
+  // While the disk is full of held footage the recorders open no file
+  // (RecorderOptions::disk_held_full), so no failed write asks for an emergency pass: once a
+  // hold is released, this pass deletes at least one segment to let them record again (unless
+  // space was added meanwhile, which clears held_full below without deleting anything).
+  const bool was_held_full = held_full().has_value();
   std::optional<HeldFull> held_full_now;
   std::optional<uint64_t> free_last;
   for (;;) {
@@ -266,8 +276,9 @@ RetentionPass Retention::run_once(bool emergency) {
     }
     // After a write failed for lack of space, free at least one segment and enough to
     // recreate the reserve with room to spare: real space, exports or not.
-    if (counted_free >= min_free_bytes_ &&
-        (!must_free || (pass.deleted > 0 && free_now >= min_free_bytes_ + 2 * reserve_.bytes()))) {
+    const bool room_again = free_now >= min_free_bytes_ + 2 * reserve_.bytes();
+    if (counted_free >= min_free_bytes_ && (!must_free || (pass.deleted > 0 && room_again)) &&
+        (!was_held_full || pass.deleted > 0 || room_again)) {
       break;
     }
     std::vector<SegmentRow> rows;

@@ -84,6 +84,11 @@ class Retention {
       std::function<void(const std::string& camera, bool full, uint64_t free_bytes)>;
   void set_on_held_full(HeldFullFn fn) { on_held_full_ = std::move(fn); }
 
+  // Deletes the space reserve so that a catalog write can go through on a full disk (an admin
+  // releasing a hold when held footage fills it); true when there was one to delete. A later
+  // pass recreates it once space is free again. Thread-safe.
+  bool release_reserve();
+
   // Runs run_once every `period` on a thread of its own until stop().
   void start(std::chrono::milliseconds period);
   void stop();

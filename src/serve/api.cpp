@@ -275,6 +275,43 @@ Response Api::handle(const http::Request& req) {
   return res;
 }
 
+Response Api::route(const http::Request& req) {
+  // HEAD is the GET of the same route without its body (RFC 9110 §9.3.2); the server
+  // leaves the body out and keeps its Content-Length.
+  Match m = router_.match(req.method == "HEAD" ? "GET" : req.method, req.path());
+  switch (m.kind) {
+    case Match::Kind::kNotFound:
+      throw HttpFail{404, "no such route"};
+    case Match::Kind::kMethodNotAllowed:
+      throw HttpFail{405, req.method + " is not allowed here", {{"Allow", m.allow}}};
+    case Match::Kind::kBadRequest:
+      throw HttpFail{400, m.detail};
+    case Match::Kind::kFound:
+      break;
+  }
+  auto query = http::parse_query(req.query());
+  if (!query) throw HttpFail{400, "malformed query string"};
+  std::optional<Principal> principal;
+  if (m.route->access.authenticated) principal = auth_.from_request(req);
+  if (principal && principal->user.role == Role::kAdmin &&
+      configs_.current()->http.require_2fa_for_admins) {
+    const auto t = accounts_.totp(principal->user.id);
+    principal->must_enrol_second_factor = !t || !t->confirmed;
+  }
+  const Decision d = authorize(
+      m.route->access, principal ? &*principal : nullptr, req.method, req.header("x-csrf-token"),
+      m.params, [config = configs_.current()](const std::string& id) {
+        return config->find_camera(id) != nullptr;
+      });
+  if (!d.allowed()) {
+    HttpFail f{d.status, d.detail};
+    if (d.status == 401) f.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"vigil\"");
+    throw f;
+  }
+  Call call{req, std::move(m.params), std::move(*query), principal ? &*principal : nullptr};
+  return m.route->handler(call);
+}
+
 Response Api::answer(const http::Request& req) {
   // A page on another site can make the browser send requests to vigil under the site's own
   // name (DNS rebinding): the Host it names is the site's, which is not one of vigil's. (A
@@ -288,40 +325,18 @@ Response Api::answer(const http::Request& req) {
   if (auto page = web_.handle(req)) return std::move(*page);
   Response res;
   try {
-    // HEAD is the GET of the same route without its body (RFC 9110 §9.3.2); the server
-    // leaves the body out and keeps its Content-Length.
-    Match m = router_.match(req.method == "HEAD" ? "GET" : req.method, req.path());
-    switch (m.kind) {
-      case Match::Kind::kNotFound:
-        throw HttpFail{404, "no such route"};
-      case Match::Kind::kMethodNotAllowed:
-        throw HttpFail{405, req.method + " is not allowed here", {{"Allow", m.allow}}};
-      case Match::Kind::kBadRequest:
-        throw HttpFail{400, m.detail};
-      case Match::Kind::kFound:
-        break;
+    try {
+      res = route(req);
+    } catch (const Error& e) {
+      // The disk is full (held footage, or a recorder filled it before retention could act):
+      // the catalog write this request needed failed. Retention's space reserve exists for
+      // this; freed, the request runs once more, so that an admin can still log in and release
+      // a hold, the documented way out (docs/design/storage.md, "Holds").
+      if (e.code() != ErrorCode::kResourceExhausted || !disk_relief_ || !disk_relief_()) throw;
+      spdlog::warn("http: {} {}: {}; released the disk's space reserve and trying once more",
+                   req.method, std::string(req.path()), e.what());
+      res = route(req);
     }
-    auto query = http::parse_query(req.query());
-    if (!query) throw HttpFail{400, "malformed query string"};
-    std::optional<Principal> principal;
-    if (m.route->access.authenticated) principal = auth_.from_request(req);
-    if (principal && principal->user.role == Role::kAdmin &&
-        configs_.current()->http.require_2fa_for_admins) {
-      const auto t = accounts_.totp(principal->user.id);
-      principal->must_enrol_second_factor = !t || !t->confirmed;
-    }
-    const Decision d = authorize(
-        m.route->access, principal ? &*principal : nullptr, req.method, req.header("x-csrf-token"),
-        m.params, [config = configs_.current()](const std::string& id) {
-          return config->find_camera(id) != nullptr;
-        });
-    if (!d.allowed()) {
-      HttpFail f{d.status, d.detail};
-      if (d.status == 401) f.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"vigil\"");
-      throw f;
-    }
-    Call call{req, std::move(m.params), std::move(*query), principal ? &*principal : nullptr};
-    res = m.route->handler(call);
   } catch (const HttpFail& f) {
     res = Response::error(f.status, f.detail);
     for (const auto& h : f.headers) res.with_header(h.first, h.second);

@@ -66,6 +66,10 @@ class Api {
   // e.g. to remove the setup link vigil wrote for `vigil setup-url`. Call before the server
   // starts.
   void set_on_setup_done(std::function<void()> fn) { on_setup_done_ = std::move(fn); }
+  // Frees room on a full disk (retention's space reserve); true when it freed something. A
+  // request whose catalog write found the disk full then runs once more. Call before the
+  // server starts.
+  void set_disk_relief(std::function<bool()> fn) { disk_relief_ = std::move(fn); }
 
   // Live view, snapshots and metrics (api_live.cpp): `hub` gives a camera's live hub, or null
   // when it has none (a camera removed meanwhile). Call before the server starts; without it
@@ -122,6 +126,8 @@ class Api {
   http::Response metrics(Call& call);
   // handle() without the headers every answer gets.
   http::Response answer(const http::Request& req);
+  // Matches the route, authenticates, authorizes and runs the handler; throws what they throw.
+  http::Response route(const http::Request& req);
   // Throws 403 (wrong password, counted by the login throttle) or 429 (throttled).
   void verify_own_password(const Call& call, const std::string& password);
   // Whether `code` is the user's current TOTP code (not used before) or one of their unused
@@ -154,6 +160,7 @@ class Api {
   std::mutex setup_mu_;
   std::optional<std::string> setup_token_;
   std::function<void()> on_setup_done_;
+  std::function<bool()> disk_relief_;
   LiveHubFn live_hub_;
   std::shared_ptr<SnapshotCache> snapshots_;
   StaticFiles web_;  // the web UI ([http] web_root)

@@ -45,6 +45,8 @@ try {
     await page.getByRole('button', { name: 'Hour' }).click();
   });
 
+  // A time for the log; a missing one is printed as it is rather than throwing in the log line.
+  const iso = (ms) => (Number.isFinite(ms) ? new Date(ms).toISOString() : String(ms));
   let firstEnd = null;
   await step('a click inside the file being recorded decodes frames from there', async () => {
     await page.locator('.timeline').scrollIntoViewIfNeeded();
@@ -55,7 +57,8 @@ try {
     await page.mouse.click(range.x + range.width - 2, track.y + track.height / 2);
     const clicked = Number(await page.getByRole('slider').getAttribute('aria-valuenow'));
     const video = await page.waitForSelector('video.playback-video');
-    await page.waitForFunction((v) => v.getVideoPlaybackQuality().totalVideoFrames > 0 && v.currentTime > 0, video, { timeout: 30_000 });
+    // data-wall-ms is set on 'timeupdate', which may come a moment after the first frame.
+    await page.waitForFunction((v) => v.getVideoPlaybackQuality().totalVideoFrames > 0 && v.currentTime > 0 && v.dataset.wallMs !== undefined, video, { timeout: 30_000 });
     // A frame presented, not just a buffer filled.
     const presented = await video.evaluate((v) => new Promise((resolve) => v.requestVideoFrameCallback((_now, m) => resolve(m.mediaTime))));
     const first = playlists.find((p) => p.status === 200);
@@ -64,7 +67,7 @@ try {
     assert.doesNotMatch(first.text, /#EXT-X-ENDLIST/);
     firstEnd = playlistEnd(first.text);
     const wall = Number(await video.evaluate((v) => v.dataset.wallMs ?? 'NaN'));
-    console.log(`     clicked ${new Date(clicked).toISOString()}, frame at media ${presented.toFixed(2)} s, wall ${new Date(wall).toISOString()}; first playlist ends ${new Date(firstEnd).toISOString()} (${playlists.length} playlist answer(s): ${playlists.map((p) => p.status).join(' ')})`);
+    console.log(`     clicked ${iso(clicked)}, frame at media ${presented.toFixed(2)} s, wall ${iso(wall)}; first playlist ends ${iso(firstEnd)} (${playlists.length} playlist answer(s): ${playlists.map((p) => p.status).join(' ')})`);
     assert.ok(Math.abs(wall - clicked) < 4000, `the frame on screen (${wall}) is near the click (${clicked})`);
   });
 
@@ -74,7 +77,7 @@ try {
     await page.waitForFunction(([v, end]) => Number(v.dataset.wallMs ?? 0) > end + 1000, [video, firstEnd], { timeout: 45_000 });
     const reloads = playlists.filter((p) => p.status === 200).length;
     const last = playlists.filter((p) => p.status === 200).at(-1);
-    console.log(`     now at ${new Date(Number(await video.evaluate((v) => v.dataset.wallMs))).toISOString()}, ${reloads} playlist answers, the last ends ${new Date(playlistEnd(last.text)).toISOString()}`);
+    console.log(`     now at ${iso(Number(await video.evaluate((v) => v.dataset.wallMs)))}, ${reloads} playlist answers, the last ends ${iso(playlistEnd(last.text))}`);
     assert.ok(reloads >= 2, 'the live playlist was reloaded');
     assert.ok(playlistEnd(last.text) > firstEnd, 'the reloaded playlist lists newer fragments');
     // The picture keeps being decoded.

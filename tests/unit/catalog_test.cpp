@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <random>
+#include <thread>
+#include <vector>
 
 #include "core/error.h"
 #include "record/recovery.h"
@@ -46,6 +49,31 @@ TEST(Catalog, MigratesOnceAndReopens) {
   Catalog again(dir.path() / "vigil.db");
   EXPECT_EQ(again.schema_version(), 11);
   EXPECT_EQ(again.all_segments().size(), 1u);
+}
+
+// The server and `vigil user add` may open a new catalog at the same moment: each must find the
+// schema whole, neither may run a step the other has run ("table user_totp already exists").
+TEST(Catalog, ProcessesOpeningANewCatalogAtOnceMigrateItOnce) {
+  for (int round = 0; round < 5; ++round) {
+    test::TempDir dir;
+    std::vector<std::thread> openers;
+    std::atomic<int> failed{0};
+    std::atomic<int> opened{0};
+    for (int i = 0; i < 4; ++i) {
+      openers.emplace_back([&] {
+        try {
+          Catalog c(dir.path() / "vigil.db");
+          if (c.schema_version() == 11) ++opened;
+        } catch (const std::exception& e) {
+          ADD_FAILURE() << e.what();
+          ++failed;
+        }
+      });
+    }
+    for (auto& t : openers) t.join();
+    EXPECT_EQ(failed.load(), 0);
+    EXPECT_EQ(opened.load(), 4);
+  }
 }
 
 TEST(Catalog, SegmentLifecycleAndQueries) {

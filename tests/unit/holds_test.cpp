@@ -255,6 +255,29 @@ TEST_F(HoldsTest, AFullDiskOfHeldFootageIsReportedNotEmptied) {
   EXPECT_FALSE(catalog_.segment(held_a));
 }
 
+// Full by a failed write (ENOSPC) although min_free_space is met (it is tiny here): the
+// recorders open no file while held_full lasts, so after the release no failed write asks for an
+// emergency pass; the periodic pass must delete by itself and clear held_full.
+TEST_F(HoldsTest, AfterAReleaseAPeriodicPassFreesTheFullDiskByItself) {
+  const int64_t older = add("a", hours(9), 300);
+  const int64_t newer = add("a", hours(5), 300);
+  hold({"a"}, hours(10), hours(1));
+  FakeDisk disk(catalog_, 700);  // 600 used, 100 free
+  Retention r(catalog_, dir_.path(), 1, {}, clock_, disk);
+  r.set_holds(holds_);
+  r.run_once(true);  // a recorder's write failed
+  ASSERT_TRUE(r.held_full());
+  r.run_once();
+  EXPECT_TRUE(r.held_full()) << "nothing may be deleted while held";
+  EXPECT_TRUE(exists(older));
+  for (const Hold& h : holds_.list(false)) holds_.release(h.id, kNow, "root");
+  const RetentionPass p = r.run_once();
+  EXPECT_EQ(p.deleted, 1);
+  EXPECT_FALSE(catalog_.segment(older));
+  EXPECT_TRUE(exists(newer));
+  EXPECT_FALSE(r.held_full());
+}
+
 TEST_F(HoldsTest, StepsOverHeldFootageARangeAtATime) {
   // 1000 held hours, then one unheld: finding it must not read the held rows one by one.
   for (int age = 1100; age >= 101; --age) add("a", hours(age), 10);

@@ -493,7 +493,8 @@ TEST_F(RecorderTest, AQueueOverflowIsCountedAndRecordingResumesAtAKeyframe) {
   expect_files_agree_with_catalog();
 }
 
-// A disk that refuses to create files (EROFS) while `read_only` is set, and whose mkdir (fdatasync)
+// A disk that refuses to create files (`refusal`, EROFS unless set) while `read_only` is set, and
+// whose mkdir (fdatasync)
 // throws an exception that is not a vigil::Error `throws` (`sync_throws`) times.
 class FlakyOps final : public test::PassThroughOps {
  public:
@@ -501,11 +502,12 @@ class FlakyOps final : public test::PassThroughOps {
   std::atomic<int> throws{0};
   std::atomic<int> sync_throws{0};
   std::atomic<int> creates_refused{0};
+  std::atomic<int> refusal{EROFS};
 
   int open(const char* path, int flags, mode_t mode) override {
     if (read_only && (flags & O_CREAT)) {
       ++creates_refused;
-      errno = EROFS;
+      errno = refusal;
       return -1;
     }
     return FileOps::real().open(path, flags, mode);
@@ -564,6 +566,49 @@ TEST_F(RecorderTest, AReadOnlyDiskIsADiskErrorRetriedWithBackoffUntilItIsWritabl
   EXPECT_EQ(gaps[0].wall_start, kStart + seconds(4));
   EXPECT_EQ(gaps[0].wall_end, kStart + seconds(23));
   EXPECT_NE(gaps[0].reason.find("Read-only file system"), std::string::npos) << gaps[0].reason;
+  expect_files_agree_with_catalog();
+}
+
+// A full disk (ENOSPC) whose retention pass finds only held footage (disk_held_full): the
+// recorder asks for that pass, then opens no file at all while the disk stays so, leaving what
+// space there is to the catalog (an admin's login, the release of the hold); once the hold is
+// released and space freed, it resumes within a second.
+TEST_F(RecorderTest, ADiskFullOfHeldFootageOpensNoFileUntilSpaceIsFreed) {
+  const auto& clip = test::test_clip("libx264", 30, 10, 10);  // 1 s GOPs
+  FlakyOps disk;
+  disk.refusal = ENOSPC;
+  std::atomic<bool> held_full{false};
+  std::atomic<int> passes{0};
+  RecorderOptions o;
+  o.segment_duration = std::chrono::duration_cast<Ticks90k>(seconds(4));
+  o.file_ops = &disk;
+  o.disk_held_full = [&] { return held_full.load(); };
+  Recorder rec("cam", dir_.path(), catalog_, clock_, o, [&] {
+    ++passes;
+    held_full = true;  // what retention finds: nothing to delete but held footage
+  });
+  rec.on_stream_start(clip.info, clock_.wall_now());
+  feed(rec, clip, 0, 0, 35);  // 0-3.4 s: the first file
+  disk.read_only = true;
+  clock_.advance(milliseconds(100));
+  feed(rec, clip, 0, 35, 200);  // up to 19.9 s: the rollover at 4 s finds the disk full
+  rec.wait_idle();
+  EXPECT_EQ(disk.creates_refused, 1) << "no file tried while the disk is full of held footage";
+  EXPECT_GE(passes, 1);
+  EXPECT_TRUE(rec.status().disk_full);
+  // The hold released, retention freed space: recording resumes at the next keyframe.
+  disk.read_only = false;
+  held_full = false;
+  clock_.advance(milliseconds(100));
+  feed(rec, clip, 0, 200, 300);
+  rec.on_stream_end("done", clock_.wall_now());
+  rec.wait_idle();
+  EXPECT_EQ(disk.creates_refused, 1);
+  EXPECT_FALSE(rec.status().disk_full);
+  const auto rows = catalog_.all_segments();
+  ASSERT_GE(rows.size(), 2u);
+  EXPECT_EQ(rows[0].wall_end, kStart + seconds(4));
+  EXPECT_EQ(rows[1].wall_start, kStart + seconds(20)) << "resumed at the first keyframe after";
   expect_files_agree_with_catalog();
 }
 
