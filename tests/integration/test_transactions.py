@@ -347,6 +347,20 @@ class TransactionClip(unittest.TestCase):
         reads = self.v.query("SELECT * FROM audit WHERE action = 'transactions_evidence'")
         self.assertEqual([(a["user_name"], a["camera_id"]) for a in reads], [("root", "counter")])
         self.assertIn("transaction(s) of till t1", manifest["audit_entry"]["detail"])
+        # `vigil export` carries the same file, audited the same way (address "cli").
+        cli = os.path.join(self._tmp.name, "cli.zip")
+        iso = lambda ms: time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + \
+            ".%03dZ" % (ms % 1000)
+        r = self.v.run("export", "--camera", "counter", "--from", iso(start), "--to", iso(end),
+                       "--out", cli)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(self.v.run("verify", cli, "--key", fp).returncode, 0)
+        with zipfile.ZipFile(cli) as z:
+            self.assertEqual(json.loads(z.read("transactions.json"))["tills"],
+                             carried["tills"])
+        self.assertEqual(self.v.query("SELECT address FROM audit WHERE action = "
+                                      "'transactions_evidence' ORDER BY id DESC LIMIT 1"),
+                         [{"address": "cli"}])
 
         for what, change, said in [
                 ("edited", lambda d: d.replace(b'"total_minor": 650', b'"total_minor": 65'),
