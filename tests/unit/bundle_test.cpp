@@ -182,6 +182,10 @@ class BundleTest : public ::testing::Test {
 };
 
 TEST_F(BundleTest, AnIntactBundleVerifiesAndItsClipsPlay) {
+  // With a file beside the footage, as a bundle of a camera a till watches has (the browser
+  // test checks this bundle too).
+  input_.attachments = {{"transactions.json", "transactions",
+                         "{\"format\": \"vigil-transactions-1\", \"tills\": []}\n"}};
   const auto bundle = write(input_);
   // VIGIL_KEEP_BUNDLE=FILE keeps a copy, to follow VERIFY.txt by hand or seed the fuzzer.
   if (const char* keep = std::getenv("VIGIL_KEEP_BUNDLE")) {
