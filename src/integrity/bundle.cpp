@@ -404,17 +404,12 @@ void write_evidence_bundle(const BundleInput& in, const std::filesystem::path& o
       "evidence bundle of camera " + in.camera_id + " (" + out.string() + ")";
   std::vector<Bytes> inits;
   const Manifest m = build_manifest(in, inits);
+  if (const auto bad = bad_attachment(m.attachments)) {
+    throw Error(ErrorCode::kInvalidArgument,
+                context + ": \"" + m.attachments[*bad].file + "\" cannot be an attached file's name");
+  }
   // The same checks `vigil verify` makes, before anything is written: a bundle that could not
   // verify is an error now rather than a surprise in court.
-  for (const ManifestAttachment& a : m.attachments) {
-    const bool repeated =
-        std::count_if(m.attachments.begin(), m.attachments.end(),
-                      [&](const ManifestAttachment& o) { return o.file == a.file; }) > 1;
-    if (!valid_attachment_name(a.file) || repeated) {
-      throw Error(ErrorCode::kInvalidArgument,
-                  context + ": \"" + a.file + "\" cannot be an attached file's name");
-    }
-  }
   const std::vector<VerifyProblem> problems = check_manifest(m, std::nullopt);
   if (!problems.empty()) {
     const VerifyProblem& p = problems.front();

@@ -438,15 +438,12 @@ ManifestParse parse_manifest(std::string_view text) {
       at.bytes = f.u64("bytes", kMaxBytes);
       at.sha256 = f.hex_array<32>("sha256");
       top.take(f);
-      if (!top.ok()) break;
-      const bool repeated = std::any_of(m.attachments.begin(), m.attachments.end(),
-                                        [&](const auto& o) { return o.file == at.file; });
-      if (!valid_attachment_name(at.file) || repeated) {
-        out.error = "manifest.json: attachments[" + std::to_string(i) + "] \"file\" is not a "
-                    "plain file name of its own: " + at.file.substr(0, 100);
-        return out;
-      }
       m.attachments.push_back(std::move(at));
+    }
+    if (const auto bad = bad_attachment(m.attachments); bad && top.ok()) {
+      out.error = "manifest.json: attachments[" + std::to_string(*bad) + "] \"file\" is not a "
+                  "plain file name of its own: " + m.attachments[*bad].file.substr(0, 100);
+      return out;
     }
   }
   if (!top.ok()) {
@@ -470,6 +467,18 @@ bool valid_attachment_name(std::string_view name) {
     if (name == own) return false;
   }
   return name.substr(0, 4) != "clip";
+}
+
+std::optional<size_t> bad_attachment(const std::vector<ManifestAttachment>& attachments) {
+  for (size_t i = 0; i < attachments.size(); ++i) {
+    const auto earlier = attachments.begin() + static_cast<ptrdiff_t>(i);
+    if (!valid_attachment_name(attachments[i].file) ||
+        std::any_of(attachments.begin(), earlier,
+                    [&](const ManifestAttachment& o) { return o.file == attachments[i].file; })) {
+      return i;
+    }
+  }
+  return std::nullopt;
 }
 
 std::string chain_tsv(const Manifest& m) {

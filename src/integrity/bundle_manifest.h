@@ -92,6 +92,8 @@ struct ManifestAttachment {
 // Whether `name` may be an attachment's file: a plain name (letters, digits, '.', '-', '_'; no
 // directory, not hidden) that is none of the bundle's own files or clips.
 bool valid_attachment_name(std::string_view name);
+// The index of the first attachment whose name is not valid or repeats an earlier one's.
+std::optional<size_t> bad_attachment(const std::vector<ManifestAttachment>& attachments);
 
 struct Manifest {
   std::string camera_id;
