@@ -13,6 +13,7 @@
 #include "integrity/key_store.h"
 #include "record/evidence_export.h"
 #include "serve/export.h"
+#include "transactions/evidence.h"
 
 namespace vigil {
 namespace {
@@ -84,11 +85,28 @@ int run_export(const Config& config, const ExportCommand& cmd) {
     }
     EvidencePlan plan =
         plan_evidence_bundle(catalog, config.data_dir, cmd.camera, cam->name, from, to);
+    // The transactions of the tills watching the camera, audited per till as the API does.
+    transactions::TransactionStore till_store(db);
+    auto read = transactions::evidence_transactions(till_store, config, cmd.camera, from, to);
+    if (read) {
+      for (const auto& t : read->tills) {
+        AuditEntry r = a;
+        r.action = "transactions_evidence";
+        r.camera_id = t.cameras.front();
+        r.detail = "till " + t.till_id + ": " + std::to_string(t.transactions.size()) +
+                   " transaction(s) in the evidence bundle of camera " + cmd.camera;
+        accounts.append_audit(r);
+      }
+    }
     a.action = "evidence_export";
-    a.detail = evidence_audit_detail(plan, "to " + cmd.out);
+    a.detail = evidence_audit_detail(plan, "to " + cmd.out) + (read ? "; " + read->note : "");
     a.id = accounts.append_audit(a);
     complete_evidence_input(plan, a, accounts.audit_link_of(a.id),
                             load_or_create_signing_key(config.data_dir));
+    if (read) {
+      plan.input.attachments.push_back(
+          {transactions::kEvidenceTransactionsFile, "transactions", std::move(read->json)});
+    }
     const BundleInput& in = plan.input;
     write_evidence_bundle(in, cmd.out);
     std::cout << "wrote " << cmd.out << ": evidence bundle of camera " << cmd.camera << ", "

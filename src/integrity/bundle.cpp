@@ -313,6 +313,14 @@ std::string verify_text(const Manifest& m) {
           "     " + format_iso8601(g.from) + " .. " + format_iso8601(g.to) + ": " + g.reason + "\n";
     }
   }
+  if (!m.attachments.empty()) {
+    t += "\n   Files beside the footage, covered by manifest.json (so by export.sig): each line "
+         "must\n   print the hash the manifest gives (\"attachments\" there):\n\n";
+    for (const ManifestAttachment& a : m.attachments) {
+      t += "   sha256sum " + a.file + " | cut -c1-64   # " + hex(a.sha256) + " (" + a.kind +
+           ")\n";
+    }
+  }
   t +=
       "\n7. Trusted timestamps: a checkpoint N with an RFC 3161 token has checkpoints/N.tsr:\n\n"
       "   openssl ts -verify -data checkpoints/N.msg -in checkpoints/N.tsr -CAfile TSA-CA.pem\n\n"
@@ -372,6 +380,11 @@ Manifest build_manifest(const BundleInput& in, std::vector<Bytes>& inits) {
   for (const PublicKey& k : keys) m.keys.push_back({key_fingerprint(k), public_key_pem(k)});
   m.exporter = {in.exporter.user, in.exporter.time, in.exporter.address};
   m.audit_entry = in.audit_entry;
+  for (const BundleAttachment& a : in.attachments) {
+    Sha256Hasher h;
+    h.update(reinterpret_cast<const uint8_t*>(a.content.data()), a.content.size());
+    m.attachments.push_back({a.file, a.kind, a.content.size(), h.finish()});
+  }
   return m;
 }
 
@@ -391,6 +404,10 @@ void write_evidence_bundle(const BundleInput& in, const std::filesystem::path& o
       "evidence bundle of camera " + in.camera_id + " (" + out.string() + ")";
   std::vector<Bytes> inits;
   const Manifest m = build_manifest(in, inits);
+  if (const auto bad = bad_attachment(m.attachments)) {
+    throw Error(ErrorCode::kInvalidArgument,
+                context + ": \"" + m.attachments[*bad].file + "\" cannot be an attached file's name");
+  }
   // The same checks `vigil verify` makes, before anything is written: a bundle that could not
   // verify is an error now rather than a surprise in court.
   const std::vector<VerifyProblem> problems = check_manifest(m, std::nullopt);
@@ -422,6 +439,7 @@ void write_evidence_bundle(const BundleInput& in, const std::filesystem::path& o
   } else {
     for (const ManifestKey& k : m.keys) add_text("keys/" + k.fingerprint + ".pem", k.pem);
   }
+  for (const BundleAttachment& a : in.attachments) add_text(a.file, a.content);
   for (size_t i = 0; i < m.checkpoints.size(); ++i) {
     const ManifestCheckpoint& c = m.checkpoints[i];
     const std::string stem = "checkpoints/" + std::to_string(i + 1);

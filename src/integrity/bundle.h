@@ -64,6 +64,16 @@ struct BundleExporter {
   std::string address;  // the client's address, e.g. "192.0.2.10"; "cli" for the CLI
 };
 
+// A file carried beside the footage, e.g. "transactions.json" (kind "transactions"): the
+// manifest names it with its size and SHA-256, so the export statement covers it. Written by
+// whoever knows what it holds (serve: the transactions of the camera's tills); the bundle only
+// carries and hashes it.
+struct BundleAttachment {
+  std::string file;  // valid_attachment_name()
+  std::string kind;
+  std::string content;
+};
+
 struct BundleInput {
   std::string camera_id;
   std::string camera_name;
@@ -80,6 +90,7 @@ struct BundleInput {
   // Signs the export statement (export.msg/.sig over manifest.json), which covers the fields
   // no checkpoint covers: exporter, audit entry, range. The recorder's current key.
   KeyPair statement_key;
+  std::vector<BundleAttachment> attachments;  // none: the bundle has no attachment
 };
 
 // Writes the bundle to `out` (through a temporary file in the same directory, renamed at the

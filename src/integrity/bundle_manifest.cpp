@@ -1,6 +1,8 @@
 // manifest.json of an evidence bundle: writing, and parsing it back without trusting it.
 #include "integrity/bundle_manifest.h"
 
+#include <algorithm>
+#include <cctype>
 #include <nlohmann/json.hpp>
 
 namespace vigil {
@@ -277,6 +279,15 @@ std::string manifest_json(const Manifest& m) {
                       {"detail", a.detail},
                       {"address", a.address},
                       {"link", a.link}};
+  if (!m.attachments.empty()) {
+    j["attachments"] = ojson::array();
+    for (const ManifestAttachment& at : m.attachments) {
+      j["attachments"].push_back({{"file", at.file},
+                                  {"kind", at.kind},
+                                  {"bytes", at.bytes},
+                                  {"sha256", hex(at.sha256)}});
+    }
+  }
   return j.dump(2) + "\n";
 }
 
@@ -416,12 +427,58 @@ ManifestParse parse_manifest(std::string_view text) {
     ae.link = a.str("link");
     top.take(a);
   }
+  // Optional: bundles without attachments (and those written before they existed) have none.
+  if (top.ok() && j.contains("attachments")) {
+    const json& attachments = top.array("attachments", 100);
+    for (size_t i = 0; i < attachments.size() && top.ok(); ++i) {
+      Fields f(attachments[i], "attachments[" + std::to_string(i) + "]");
+      ManifestAttachment at;
+      at.file = f.str("file");
+      at.kind = f.str("kind");
+      at.bytes = f.u64("bytes", kMaxBytes);
+      at.sha256 = f.hex_array<32>("sha256");
+      top.take(f);
+      m.attachments.push_back(std::move(at));
+    }
+    if (const auto bad = bad_attachment(m.attachments); bad && top.ok()) {
+      out.error = "manifest.json: attachments[" + std::to_string(*bad) + "] \"file\" is not a "
+                  "plain file name of its own: " + m.attachments[*bad].file.substr(0, 100);
+      return out;
+    }
+  }
   if (!top.ok()) {
     out.error = "manifest.json: " + top.error();
     return out;
   }
   out.manifest = std::move(m);
   return out;
+}
+
+bool valid_attachment_name(std::string_view name) {
+  if (name.empty() || name.size() > 100 || name.front() == '.') return false;
+  for (char c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_') {
+      return false;
+    }
+  }
+  // The bundle's own members; clips are clip.mp4 or clip-N.mp4.
+  for (std::string_view own : {"manifest.json", "chain.tsv", "VERIFY.txt", "export.msg",
+                               "export.sig", "key.pem"}) {
+    if (name == own) return false;
+  }
+  return name.substr(0, 4) != "clip";
+}
+
+std::optional<size_t> bad_attachment(const std::vector<ManifestAttachment>& attachments) {
+  for (size_t i = 0; i < attachments.size(); ++i) {
+    const auto earlier = attachments.begin() + static_cast<ptrdiff_t>(i);
+    if (!valid_attachment_name(attachments[i].file) ||
+        std::any_of(attachments.begin(), earlier,
+                    [&](const ManifestAttachment& o) { return o.file == attachments[i].file; })) {
+      return i;
+    }
+  }
+  return std::nullopt;
 }
 
 std::string chain_tsv(const Manifest& m) {

@@ -79,6 +79,22 @@ struct ManifestGap {
   std::string reason;
 };
 
+// A file the bundle carries beside the footage (the transactions of the tills that watch the
+// camera: "transactions.json"). The manifest gives its size and SHA-256, so the export statement's
+// signature covers its bytes exactly as the checkpoints cover the clips'.
+struct ManifestAttachment {
+  std::string file;  // a plain name in the ZIP's top directory, e.g. "transactions.json"
+  std::string kind;  // what it holds: "transactions" (docs/transactions.md, "In evidence bundles")
+  uint64_t bytes = 0;
+  Sha256 sha256{};
+};
+
+// Whether `name` may be an attachment's file: a plain name (letters, digits, '.', '-', '_'; no
+// directory, not hidden) that is none of the bundle's own files or clips.
+bool valid_attachment_name(std::string_view name);
+// The index of the first attachment whose name is not valid or repeats an earlier one's.
+std::optional<size_t> bad_attachment(const std::vector<ManifestAttachment>& attachments);
+
 struct Manifest {
   std::string camera_id;
   std::string camera_name;
@@ -91,6 +107,8 @@ struct Manifest {
   std::vector<ManifestKey> keys;
   ManifestExporter exporter;
   ManifestAuditEntry audit_entry;
+  // In the manifest only when there is one: a bundle without attachments is what it was before.
+  std::vector<ManifestAttachment> attachments;
 };
 
 // Pretty-printed JSON with keys in a fixed order, so the same manifest gives the same bytes.

@@ -600,6 +600,22 @@ VerifyReport verify_evidence_bundle(const std::filesystem::path& bundle,
     }
   }
 
+  // Files beside the footage (transactions.json): the manifest, which export.sig covers, gives
+  // each one's size and hash, so a changed or removed file is named here.
+  for (const ManifestAttachment& a : m.attachments) {
+    expected.insert(a.file);
+    const auto bytes = read_member(z.get(), a.file, kMaxSmallFile);
+    if (!bytes) {
+      r.problems.push_back({std::nullopt, a.file + " is missing (manifest.json lists it)"});
+      continue;
+    }
+    Sha256Hasher h;
+    h.update(reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size());
+    if (bytes->size() != a.bytes || h.finish() != a.sha256) {
+      r.problems.push_back({std::nullopt, a.file + " was altered: its bytes do not hash to the "
+                                              "SHA-256 manifest.json gives it"});
+    }
+  }
   for (uint32_t k = 1; k <= m.parts.size(); ++k) {
     expected.insert(m.parts[k - 1].file);
     check_clip(z.get(), m, k, r);
@@ -657,6 +673,10 @@ std::string format_verify_report(const VerifyReport& r, const std::optional<std:
       }
       out += "checkpoint:  " + seq_text(c.checkpoint.sequence) + " signed at " +
              format_iso8601(c.checkpoint.wall_time) + " (recorder clock)" + tsa + "\n";
+    }
+    for (const ManifestAttachment& a : m.attachments) {
+      out += "attached:    " + a.file + " (" + a.kind + ", " + std::to_string(a.bytes) +
+             " bytes)\n";
     }
     out += "exported by: " + m.exporter.user + " from " + m.exporter.address + " at " +
            format_iso8601(m.exporter.time) + "\n";

@@ -673,12 +673,17 @@ json Playback::queue_evidence(Call& call, const std::string& camera, WallTime st
   if (auto why = exports().refusal(job, export_bounds(), free_space(data_dir_))) {
     throw refused(*why);
   }
+  // Read (and audited) once the bundle is known to be made, so a refused export reads nothing.
+  EvidenceExtras extras;
+  if (evidence_extras_) extras = evidence_extras_(call, camera_of_stream(camera), start, end);
   // Audited before the bundle is written: the bundle carries its own audit row, which says
   // what it holds.
   const AuditEntry a = audit(call, "evidence_export", camera_of_stream(camera), start, end,
-                             evidence_audit_detail(plan, detail) + stream_note(camera));
+                             evidence_audit_detail(plan, detail) + stream_note(camera) +
+                                 (extras.note.empty() ? "" : "; " + extras.note));
   complete_evidence_input(plan, a, accounts_.audit_link_of(a.id),
                           load_or_create_signing_key(data_dir_));
+  plan.input.attachments = std::move(extras.attachments);
   job.camera_id = camera;
   job.user_name = call.principal->user.name;
   job.start = start;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -20,6 +21,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/config_store.h"
+#include "integrity/bundle.h"
 #include "record/open_segments.h"
 #include "serve/export.h"
 #include "serve/preview.h"
@@ -42,6 +44,19 @@ class Playback {
   // fragments and the media route serves those bytes. Without it only closed files play. Call
   // before the server starts.
   void set_open_segments(const OpenSegments& open) { open_segments_ = &open; }
+
+  // What an evidence bundle carries beside its footage: files to attach and a few words for the
+  // bundle's audit row ("" when nothing).
+  struct EvidenceExtras {
+    std::vector<BundleAttachment> attachments;
+    std::string note;
+  };
+  // Reads (and audits, as the caller) what a bundle of `camera` (a configured camera id) over
+  // [start, end) carries beside the footage: the transactions of the tills that watch it.
+  using EvidenceExtrasFn =
+      std::function<EvidenceExtras(Call&, const std::string& camera, WallTime start, WallTime end)>;
+  // Set before the server starts (TransactionsApi does); without it bundles hold footage only.
+  void set_evidence_extras(EvidenceExtrasFn fn) { evidence_extras_ = std::move(fn); }
 
   http::Response timeline(Call& call);
   http::Response playlist(Call& call);
@@ -103,6 +118,7 @@ class Playback {
   std::unique_ptr<EventStore> events_;
   std::unique_ptr<ExportQueue> exports_;
   const OpenSegments* open_segments_ = nullptr;
+  EvidenceExtrasFn evidence_extras_;
   // Timeline previews already made: a thumbnail is a few kB, so a few hundred cost ~2 MB.
   PreviewCache previews_{512};
   // Playback sessions, by (session or token, camera): the windows their rows cover (a window

@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "events/time_zone.h"
 #include "serve/api_request.h"
+#include "transactions/evidence.h"
 #include "transactions/exception_rules.h"
 #include "transactions/transaction_json.h"
 #include "transactions/webhook.h"
@@ -93,7 +94,12 @@ std::optional<std::vector<std::string>> visible_tills(const Config& config, cons
 
 TransactionsApi::TransactionsApi(const ConfigStore& configs, AccountStore& accounts,
                                  Authenticator& auth, const Clock& clock, Playback& playback)
-    : configs_(configs), accounts_(accounts), auth_(auth), clock_(clock), playback_(playback) {}
+    : configs_(configs), accounts_(accounts), auth_(auth), clock_(clock), playback_(playback) {
+  playback_.set_evidence_extras([this](Call& call, const std::string& camera, WallTime start,
+                                       WallTime end) {
+    return evidence_transactions(call, camera, start, end);
+  });
+}
 
 std::vector<SubtitleCue> receipt_cues(const Transaction& t, WallTime end) {
   constexpr size_t kShown = 8;
@@ -479,8 +485,27 @@ Response TransactionsApi::clip(Call& call) {
                                 receipt_cues(t, end));
 }
 
+Playback::EvidenceExtras TransactionsApi::evidence_transactions(Call& call,
+                                                               const std::string& camera,
+                                                               WallTime start, WallTime end) {
+  auto read = transactions::evidence_transactions(store(), *configs_.current(), camera, start, end);
+  // No till watches the camera: the bundle is footage only, as before transactions existed.
+  if (!read) return {};
+  for (const auto& t : read->tills) {
+    // Read on the caller's right to the camera (the bundle's): audited like any other read of
+    // the till's transactions.
+    audit_read(call, "transactions_evidence", t.till_id, start,
+               std::to_string(t.transactions.size()) +
+                   " transaction(s) in the evidence bundle of camera " + camera,
+               end);
+  }
+  return {{{transactions::kEvidenceTransactionsFile, "transactions", std::move(read->json)}},
+          std::move(read->note)};
+}
+
 void TransactionsApi::audit_read(Call& call, const std::string& action, const std::string& till,
-                                 std::optional<WallTime> at, const std::string& detail) {
+                                 std::optional<WallTime> at, const std::string& detail,
+                                 std::optional<WallTime> until) {
   AuditEntry e;
   e.at = clock_.wall_now();
   e.user_name = call.principal->user.name;
@@ -492,7 +517,7 @@ void TransactionsApi::audit_read(Call& call, const std::string& action, const st
     e.camera_id = t->cameras.front();
   }
   e.range_start = at;
-  e.range_end = at;
+  e.range_end = until ? until : at;
   e.detail = (till.empty() ? "" : "till " + till + ": ") + detail;
   accounts_.append_audit(e);
 }

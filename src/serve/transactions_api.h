@@ -62,8 +62,14 @@ class TransactionsApi {
   http::Response store_batch(Call& call, std::vector<transactions::Transaction> batch, bool single);
   // The transaction `id` if the caller may see its till; else throws NotFound.
   transactions::Transaction visible(Call& call, int64_t id);
+  // `until`: the end of a range read (an evidence bundle's); without it the row is at `at`.
   void audit_read(Call& call, const std::string& action, const std::string& till,
-                  std::optional<WallTime> at, const std::string& detail);
+                  std::optional<WallTime> at, const std::string& detail,
+                  std::optional<WallTime> until = std::nullopt);
+  // transactions.json of an evidence bundle of `camera` over [start, end), audited per till
+  // (Playback::EvidenceExtrasFn).
+  Playback::EvidenceExtras evidence_transactions(Call& call, const std::string& camera,
+                                                 WallTime start, WallTime end);
 
   const ConfigStore& configs_;
   AccountStore& accounts_;

@@ -216,13 +216,33 @@ std::optional<Transaction> TransactionStore::get(int64_t id) {
   if (!st.step()) return std::nullopt;
   Transaction t = read_row(st);
   load_items(t);
+  load_receipt(t);
+  return t;
+}
+
+void TransactionStore::load_receipt(Transaction& t) {
   auto lines = db_.prepare(
       "SELECT at_ms, text FROM till_receipt_line WHERE transaction_id = :id ORDER BY position");
-  lines.bind(":id", id);
+  lines.bind(":id", t.id);
   while (lines.step()) {
     t.receipt.push_back({wall_from_ms(lines.int64("at_ms")), lines.text("text")});
   }
-  return t;
+}
+
+std::vector<Transaction> TransactionStore::in_range(const std::string& till, WallTime from,
+                                                    WallTime to) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare(std::string(kColumns) +
+                        "WHERE till_id = :till AND moment_ms >= :from AND moment_ms < :to "
+                        "ORDER BY moment_ms, id");
+  st.bind(":till", till).bind(":from", ms_since_epoch(from)).bind(":to", ms_since_epoch(to));
+  std::vector<Transaction> out;
+  while (st.step()) out.push_back(read_row(st));
+  for (Transaction& t : out) {
+    load_items(t);
+    load_receipt(t);
+  }
+  return out;
 }
 
 std::vector<Transaction> TransactionStore::find(const TransactionFilter& f) {

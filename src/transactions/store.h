@@ -102,6 +102,9 @@ class TransactionStore {
   // nullopt); rows without line items. On the till's index (the delayed rules' sweep).
   std::vector<Transaction> between(const std::string& till, WallTime from, WallTime to,
                                    std::optional<Kind> kind = std::nullopt);
+  // The till's transactions with from <= moment < to, oldest first, with line items and receipt
+  // lines (an evidence bundle's transactions.json). On the till's index.
+  std::vector<Transaction> in_range(const std::string& till, WallTime from, WallTime to);
   // The till's latest transaction of `kind` with moment <= at.
   std::optional<Transaction> latest(const std::string& till, Kind kind, WallTime at);
   // The start of the oldest footage (segments not being deleted) of any of `cameras`; nullopt
@@ -115,6 +118,7 @@ class TransactionStore {
  private:
   Transaction read_row(sql::Statement& st);
   void load_items(Transaction& t);
+  void load_receipt(Transaction& t);
 
   std::mutex mu_;
   sql::Connection db_;

@@ -4,11 +4,12 @@
 // not the bundle's key fails; a bundle whose checkpoint carries an RFC 3161 token is VERIFIED
 // with the token's time listed, and the same bundle with one bit of the token's signature
 // flipped is NOT VERIFIED for that token alone, as `vigil verify` says; the bundle never leaves
-// the browser (no request carries it).
+// the browser (no request carries it). The intact bundle carries transactions.json; edited, it
+// fails for that file alone, with vigil verify's words.
 //
 //   node tests/browser/verify_evidence.test.mjs '{"url", "shots", "user", "password", "intact",
 //     "altered", "badSequence", "fingerprint", "tsaIntact", "tsaAltered", "tsaFingerprint",
-//     "tsaProblem"}'
+//     "tsaProblem", "attAltered", "attProblem"}'
 //
 // tests/integration/test_webui_verify.py makes the bundles and runs it.
 import assert from 'node:assert/strict';
@@ -16,7 +17,7 @@ import { mkdirSync } from 'node:fs';
 import { launchChromium, openPage, Steps } from './ui_session.mjs';
 
 const opts = JSON.parse(process.argv[2] ?? '{}');
-for (const k of ['url', 'shots', 'user', 'password', 'intact', 'altered', 'badSequence', 'fingerprint', 'tsaIntact', 'tsaAltered', 'tsaFingerprint', 'tsaProblem']) {
+for (const k of ['url', 'shots', 'user', 'password', 'intact', 'altered', 'badSequence', 'fingerprint', 'tsaIntact', 'tsaAltered', 'tsaFingerprint', 'tsaProblem', 'attAltered', 'attProblem']) {
   if (opts[k] === undefined) throw new Error(`missing ${k}`);
 }
 mkdirSync(opts.shots, { recursive: true });
@@ -80,6 +81,10 @@ try {
     // The same single problem as the CLI's, word for word.
     assert.deepEqual(await page.locator('#verify-result .problems li').allInnerTexts(), [opts.tsaProblem]);
     await page.screenshot({ path: `${opts.shots}/verify-tsa-altered.png`, fullPage: true });
+  });
+  await step('an edited transactions.json fails as in vigil verify', async () => {
+    assert.equal(await check(opts.attAltered, opts.fingerprint), 'not-verified');
+    assert.deepEqual(await page.locator('#verify-result .problems li').allInnerTexts(), [opts.attProblem]);
   });
   await step('nothing was uploaded and no CSP violation', async () => {
     assert.ok(uploadedBytes < 10_000, `${uploadedBytes} bytes sent`);

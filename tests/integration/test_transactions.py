@@ -6,15 +6,19 @@ limit raises an event of type "transaction"; a provider webhook is taken with a 
 signature and refused with a bad one, keeping none of the payer's data; the daily summary
 (JSON and CSV). Those cameras are never reached: transactions need only the configuration and
 the catalog. TransactionClip records a real test camera and exports a transaction's clip: the
-MP4 has the receipt as a mov_text subtitle track (ffprobe), the video copied as it was."""
+MP4 has the receipt as a mov_text subtitle track (ffprobe), the video copied as it was; an
+evidence bundle of that camera carries the till's transactions of its range in transactions.json,
+which `vigil verify` checks (an edited or removed file fails, naming it)."""
 import hashlib
 import hmac
 import json
 import os
+import re
 import subprocess
 import tempfile
 import time
 import unittest
+import zipfile
 
 from harness import VIGIL_BIN, RtspCamera, TestCase, Vigil, decode_errors, make_clip
 from test_serve import Client
@@ -293,6 +297,88 @@ class TransactionClip(unittest.TestCase):
         self.assertAlmostEqual(at_s, (moment - job["clip_start_ms"]) / 1000.0, delta=0.05)
         audit = self.v.query("SELECT detail FROM audit WHERE action = 'export'")
         self.assertTrue(any("transaction %d" % t["id"] in a["detail"] for a in audit), audit)
+
+    def test_evidence_bundle_carries_the_tills_transactions(self):
+        """An evidence bundle of the till's camera carries the transactions in its range in
+        transactions.json, which `vigil verify` checks: an edited or removed file fails."""
+        c = Client(self.v.web_url())
+        self.assertEqual(c.login("root", "root-password")[0], 200)
+        seg = self.closed[0]
+        start, end = seg["wall_start_ms"], seg["wall_end_ms"]
+        status, _, stored, _ = c.request("POST", "/api/transactions", {"transactions": [
+            {"till": "t1", "time_ms": start + 1000, "kind": "refund", "method": "cash",
+             "total_minor": 650, "currency": "EUR", "reference": "EV-IN",
+             "items": [{"text": "Cheesecake", "quantity": 1, "unit_minor": 650}]},
+            {"till": "t1", "time_ms": start - 5000, "kind": "sale", "reference": "EV-BEFORE"},
+            {"till": "t1", "time_ms": end, "kind": "sale", "reference": "EV-AT-END"}]})
+        self.assertEqual(status, 201, stored)
+        status, _, job, _ = c.request("POST", "/api/exports", {"camera": "counter", "start": start,
+                                                               "end": end, "evidence": True})
+        self.assertEqual(status, 202, job)
+        job = self.v.wait_for(lambda: (lambda j: j if j["state"] in ("done", "failed") else None)(
+            c.request("GET", "/api/exports/%d" % job["id"])[2]), 60, "the bundle written")
+        self.assertEqual(job["state"], "done", job)
+        bundle = os.path.join(self._tmp.name, "evidence.zip")
+        with open(bundle, "wb") as f:
+            f.write(c.request("GET", job["file"])[3])
+        fp = re.search(r"fingerprint: ([0-9a-f]{64})",
+                       self.v.run("key", "show").stdout).group(1)
+        r = self.v.run("verify", bundle, "--key", fp)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("attached:    transactions.json (transactions,", r.stdout)
+        with zipfile.ZipFile(bundle) as z:
+            manifest = json.loads(z.read("manifest.json"))
+            data = z.read("transactions.json")
+        carried = json.loads(data)
+        self.assertEqual(carried["format"], "vigil-transactions-1")
+        self.assertEqual([t["id"] for t in carried["tills"]], ["t1"])
+        refs = [t["reference"] for t in carried["tills"][0]["transactions"]]
+        self.assertIn("EV-IN", refs)
+        self.assertNotIn("EV-BEFORE", refs)
+        self.assertNotIn("EV-AT-END", refs)
+        ev = [t for t in carried["tills"][0]["transactions"] if t["reference"] == "EV-IN"][0]
+        self.assertEqual((ev["kind"], ev["total_minor"], ev["items"][0]["text"]),
+                         ("refund", 650, "Cheesecake"))
+        self.assertEqual(manifest["attachments"], [{
+            "file": "transactions.json", "kind": "transactions", "bytes": len(data),
+            "sha256": hashlib.sha256(data).hexdigest()}])
+        # The read is audited like any other read of the till's transactions, and the bundle's
+        # own audit row (signed inside it) says what it carries.
+        reads = self.v.query("SELECT * FROM audit WHERE action = 'transactions_evidence'")
+        self.assertEqual([(a["user_name"], a["camera_id"]) for a in reads], [("root", "counter")])
+        self.assertIn("transaction(s) of till t1", manifest["audit_entry"]["detail"])
+        # `vigil export` carries the same file, audited the same way (address "cli").
+        cli = os.path.join(self._tmp.name, "cli.zip")
+        iso = lambda ms: time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + \
+            ".%03dZ" % (ms % 1000)
+        r = self.v.run("export", "--camera", "counter", "--from", iso(start), "--to", iso(end),
+                       "--out", cli)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(self.v.run("verify", cli, "--key", fp).returncode, 0)
+        with zipfile.ZipFile(cli) as z:
+            self.assertEqual(json.loads(z.read("transactions.json"))["tills"],
+                             carried["tills"])
+        self.assertEqual(self.v.query("SELECT address FROM audit WHERE action = "
+                                      "'transactions_evidence' ORDER BY id DESC LIMIT 1"),
+                         [{"address": "cli"}])
+
+        for what, change, said in [
+                ("edited", lambda d: d.replace(b'"total_minor": 650', b'"total_minor": 65'),
+                 "transactions.json was altered"),
+                ("removed", lambda d: None, "transactions.json is missing")]:
+            bad = os.path.join(self._tmp.name, "bad.zip")
+            with zipfile.ZipFile(bundle) as zin, zipfile.ZipFile(bad, "w") as zout:
+                for info in zin.infolist():
+                    out = zin.read(info.filename)
+                    if info.filename == "transactions.json":
+                        out = change(out)
+                        if out is not None:
+                            self.assertNotEqual(out, data)
+                    if out is not None:
+                        zout.writestr(info.filename, out)
+            r = self.v.run("verify", bad, "--key", fp)
+            self.assertEqual(r.returncode, 1, what + ":\n" + r.stdout)
+            self.assertIn(said, r.stdout, what)
 
 
 if __name__ == "__main__":

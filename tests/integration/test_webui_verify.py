@@ -5,7 +5,7 @@ Debian's Chromium (tests/browser/verify_evidence.test.mjs) checking both bundles
 browser, which must reach the same verdict and name the same first bad fragment. The same for a
 bundle whose checkpoint carries an RFC 3161 token from a real `openssl ts` TSA (made by the unit
 test binary, VIGIL_KEEP_TSA_BUNDLES) and that bundle with its token altered: one problem, the
-same words, from the CLI and the browser."""
+same words, from the CLI and the browser; and the intact bundle's transactions.json edited."""
 import json
 import os
 import re
@@ -58,6 +58,18 @@ class WebUiVerify(TestCase):
         self.assertIsNotNone(first_bad, bad.stdout)
         self.assertEqual(int(first_bad.group(1)), target["sequence"])
 
+        # The intact bundle carries transactions.json: edited, it fails for that file alone.
+        att_altered = os.path.join(self.workdir, "att-altered.zip")
+        with zipfile.ZipFile(intact) as z:
+            self.assertIn("transactions.json", z.namelist())
+            flip_bit(intact, att_altered, "transactions.json", 3)
+        bad = subprocess.run([VIGIL_BIN, "verify", att_altered, "--key", fingerprint],
+                             capture_output=True, text=True, timeout=120)
+        self.assertEqual(bad.returncode, 1, bad.stdout + bad.stderr)
+        att_problems = re.findall(r"^  - (.*)$", bad.stdout, re.M)
+        self.assertEqual(att_problems, ["transactions.json was altered: its bytes do not hash to "
+                                        "the SHA-256 manifest.json gives it"], bad.stdout)
+
         # A bundle with an RFC 3161 token, and the same with one bit of the token's signature
         # flipped (written by the recorder's key, so nothing else in it is wrong).
         r = subprocess.run([UNIT_TESTS, "--gtest_filter=BundleTest.RFC3161*"],
@@ -91,12 +103,13 @@ class WebUiVerify(TestCase):
                            "altered": altered, "badSequence": target["sequence"],
                            "fingerprint": fingerprint, "tsaIntact": tsa_intact,
                            "tsaAltered": tsa_altered, "tsaFingerprint": tsa_fp,
-                           "tsaProblem": problems[0]})
+                           "tsaProblem": problems[0], "attAltered": att_altered,
+                           "attProblem": att_problems[0]})
         r = subprocess.run(["node", os.path.join(BROWSER_DIR, "verify_evidence.test.mjs"), args],
                            capture_output=True, text=True, timeout=300)
         print(r.stdout)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr + "\n--- vigil ---\n" + v.log()[-3000:])
-        self.assertRegex(r.stdout, r"\b6 passed, 0 failed")
+        self.assertRegex(r.stdout, r"\b7 passed, 0 failed")
 
 
 if __name__ == "__main__":

@@ -182,6 +182,10 @@ class BundleTest : public ::testing::Test {
 };
 
 TEST_F(BundleTest, AnIntactBundleVerifiesAndItsClipsPlay) {
+  // With a file beside the footage, as a bundle of a camera a till watches has (the browser
+  // test checks this bundle too).
+  input_.attachments = {{"transactions.json", "transactions",
+                         "{\"format\": \"vigil-transactions-1\", \"tills\": []}\n"}};
   const auto bundle = write(input_);
   // VIGIL_KEEP_BUNDLE=FILE keeps a copy, to follow VERIFY.txt by hand or seed the fuzzer.
   if (const char* keep = std::getenv("VIGIL_KEEP_BUNDLE")) {
@@ -392,6 +396,86 @@ TEST_F(BundleTest, AnEditedManifestFieldIsCaught) {
   EXPECT_FALSE(r.ok);
   EXPECT_NE(format_verify_report(r, std::nullopt).find("export.msg is not the statement of this"),
             std::string::npos);
+}
+
+// A file beside the footage (an evidence bundle's transactions.json) is covered like the clips:
+// its hash is in the manifest, which the export statement signs; changing it, removing it, or
+// removing it with its manifest line is caught, naming the file.
+TEST_F(BundleTest, AnAttachedFileIsCoveredByTheManifestAndItsSignature) {
+  // Without attachments the manifest says nothing of them (bundles read as they did before).
+  EXPECT_EQ(bundle_manifest(input_).attachments.size(), 0u);
+  EXPECT_EQ(manifest_json(bundle_manifest(input_)).find("attachments"), std::string::npos);
+
+  const std::string content = "{\"tills\": [{\"id\": \"t1\", \"transactions\": []}]}\n";
+  input_.attachments = {{"transactions.json", "transactions", content}};
+  const auto bundle = write(input_);
+  VerifyReport r = verify_evidence_bundle(bundle, key_fingerprint(key_.public_key));
+  EXPECT_TRUE(r.ok) << format_verify_report(r, std::nullopt);
+  ASSERT_TRUE(r.manifest);
+  ASSERT_EQ(r.manifest->attachments.size(), 1u);
+  const ManifestAttachment& a = r.manifest->attachments[0];
+  EXPECT_EQ(a.file, "transactions.json");
+  EXPECT_EQ(a.kind, "transactions");
+  EXPECT_EQ(a.bytes, content.size());
+  Sha256Hasher h;
+  h.update(reinterpret_cast<const uint8_t*>(content.data()), content.size());
+  EXPECT_EQ(a.sha256, h.finish());
+  EXPECT_NE(format_verify_report(r, std::nullopt).find("attached:    transactions.json"),
+            std::string::npos);
+  EXPECT_EQ(BundleEditor(bundle).get("transactions.json"), content);
+
+  auto problems = [](const VerifyReport& v) {
+    std::string all;
+    for (const VerifyProblem& p : v.problems) all += p.message + "\n";
+    return all;
+  };
+  // One character changed.
+  std::filesystem::copy_file(bundle, dir_.path() / "edited.zip");
+  {
+    BundleEditor e(dir_.path() / "edited.zip");
+    std::string edited = content;
+    edited[edited.find("t1")] = 'x';
+    e.put("transactions.json", edited);
+    e.close();
+  }
+  r = verify_evidence_bundle(dir_.path() / "edited.zip", std::nullopt);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(problems(r), "transactions.json was altered: its bytes do not hash to the SHA-256 "
+                         "manifest.json gives it\n");
+  // Removed.
+  std::filesystem::copy_file(bundle, dir_.path() / "removed.zip");
+  {
+    BundleEditor e(dir_.path() / "removed.zip");
+    e.remove("transactions.json");
+    e.close();
+  }
+  r = verify_evidence_bundle(dir_.path() / "removed.zip", std::nullopt);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(problems(r), "transactions.json is missing (manifest.json lists it)\n");
+  // Removed with its line in the manifest: the export statement no longer holds.
+  std::filesystem::copy_file(bundle, dir_.path() / "unlisted.zip");
+  {
+    BundleEditor e(dir_.path() / "unlisted.zip");
+    Manifest m = e.manifest();
+    m.attachments.clear();
+    e.remove("transactions.json");
+    e.put_manifest(m);
+    e.close();
+  }
+  r = verify_evidence_bundle(dir_.path() / "unlisted.zip", std::nullopt);
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(problems(r).find("export.msg is not the statement of this manifest.json"),
+            std::string::npos);
+
+  // A name that would shadow the bundle's own files is refused by writer and parser alike.
+  input_.attachments = {{"manifest.json", "transactions", content}};
+  EXPECT_THROW(write(input_, "bad.zip"), Error);
+  for (const char* bad : {"../x.json", "clip-3.mp4", ".hidden", "a/b.json", "key.pem", ""}) {
+    EXPECT_FALSE(valid_attachment_name(bad)) << bad;
+  }
+  Manifest m = bundle_manifest(input_);
+  m.attachments[0].file = "checkpoints/1.msg";
+  EXPECT_FALSE(parse_manifest(manifest_json(m)).manifest);
 }
 
 TEST_F(BundleTest, ASwappedKeyFailsTheSignatures) {

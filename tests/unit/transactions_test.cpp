@@ -10,6 +10,7 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "test_support.h"
+#include "transactions/evidence.h"
 #include "transactions/exception_rules.h"
 #include "transactions/card_mask.h"
 #include "transactions/store.h"
@@ -350,6 +351,68 @@ TEST_F(StoreTest, APrintedReceiptIsStoredAtItsArrival) {
   ASSERT_EQ(got->receipt.size(), 3u);
   EXPECT_EQ(got->receipt[1].at, wall_from_ms(5'001'000));
   EXPECT_EQ(got->receipt[2].text, "CARD ************1111");
+}
+
+// An evidence bundle of camera "front" over [from, to) carries the transactions of every till
+// that lists "front" whose moment lies in the range, with items and receipt lines; not those of
+// a till on other cameras only, nor those before `from` or at `to`.
+TEST_F(StoreTest, AnEvidenceBundleCarriesTheTransactionsOfTheCamerasTills) {
+  Config config;
+  TillConfig t1, t2, t3;
+  t1.id = "t1";
+  t1.name = "Front till";
+  t1.cameras = {"front"};
+  t2.id = "t2";
+  t2.cameras = {"back", "front"};
+  t3.id = "t3";
+  t3.cameras = {"back"};
+  config.tills = {t1, t2, t3};
+  const WallTime from = wall_from_ms(1000 * 1000), to = wall_from_ms(2000 * 1000);
+
+  Transaction in = sale("t1", 1500, 1250, "IN-1", Method::kCard);
+  in.items = {{"coffee", 2, 300}, {"cake", 1, 650}};
+  in.receipt = {{wall_from_ms(1'500'100), "COFFEE 2x3.00"}, {wall_from_ms(1'500'900), "CARD ****1111"}};
+  store_.add({in, sale("t1", 999, 1, "BEFORE"), sale("t1", 1000, 2, "AT-FROM"),
+              sale("t1", 2000, 3, "AT-TO"), sale("t2", 1999, 4, "IN-2"), sale("t3", 1500, 5, "T3")},
+             now_);
+
+  const auto read = evidence_transactions(store_, config, "front", from, to);
+  ASSERT_TRUE(read);
+  ASSERT_EQ(read->tills.size(), 2u);
+  EXPECT_EQ(read->note, "with 2 transaction(s) of till t1, 1 transaction(s) of till t2 "
+                        "(transactions.json)");
+  const json j = json::parse(read->json);
+  EXPECT_EQ(j["format"], "vigil-transactions-1");
+  EXPECT_EQ(j["camera"], "front");
+  EXPECT_EQ(j["range"]["from_ms"], 1'000'000);
+  EXPECT_EQ(j["range"]["to_ms"], 2'000'000);
+  ASSERT_EQ(j["tills"].size(), 2u);
+  EXPECT_EQ(j["tills"][0]["id"], "t1");
+  EXPECT_EQ(j["tills"][0]["name"], "Front till");
+  EXPECT_EQ(j["tills"][1]["cameras"], json({"back", "front"}));
+  std::vector<std::string> refs;
+  for (const auto& till : j["tills"]) {
+    for (const auto& t : till["transactions"]) refs.push_back(t["reference"]);
+  }
+  EXPECT_EQ(refs, (std::vector<std::string>{"AT-FROM", "IN-1", "IN-2"}));  // oldest first
+  const json& first = j["tills"][0]["transactions"][1];
+  EXPECT_EQ(first["total_minor"], 1250);
+  EXPECT_EQ(first["method"], "card");
+  ASSERT_EQ(first["items"].size(), 2u);
+  EXPECT_EQ(first["items"][1]["text"], "cake");
+  ASSERT_EQ(first["receipt"].size(), 2u);
+  EXPECT_EQ(first["receipt"][1]["at_ms"], 1'500'900);
+  EXPECT_EQ(first["receipt"][1]["text"], "CARD ****1111");
+  // The same rows give the same bytes (the bundle's manifest names their hash).
+  EXPECT_EQ(evidence_transactions(store_, config, "front", from, to)->json, read->json);
+
+  // A till with nothing in the range is still listed (the bundle says it had none).
+  const auto quiet = evidence_transactions(store_, config, "back", to, to + std::chrono::hours(1));
+  ASSERT_TRUE(quiet);
+  EXPECT_EQ(json::parse(quiet->json)["tills"].size(), 2u);
+  EXPECT_EQ(json::parse(quiet->json)["tills"][0]["transactions"].size(), 0u);
+  // No till watches the camera: nothing to carry.
+  EXPECT_FALSE(evidence_transactions(store_, config, "side", from, to));
 }
 
 TEST_F(StoreTest, SummarizesADayByKindAndMethodWithItsExceptions) {

@@ -284,6 +284,16 @@ export async function verifyBundle(zip: Uint8Array, trustedFingerprint?: string)
     if (nextOffset[k] !== p.bytes || clip.length !== p.bytes) bad(null, `${p.file}: the fragments cover ${nextOffset[k]} of its ${clip.length} bytes`);
   }
 
+  // Files beside the footage (transactions.json): the manifest, which export.sig covers, gives
+  // each one's size and SHA-256 (absent from bundles without any).
+  const attachments: any[] = m.attachments === undefined ? [] : Array.isArray(m.attachments) ? m.attachments : [null];
+  for (const a of attachments) {
+    const name = String(a?.file);
+    const f = Object.prototype.hasOwnProperty.call(files, name) ? files[name] : undefined;
+    if (!f) bad(null, `${name} is missing (manifest.json lists it)`);
+    else if (f.length !== a.bytes || (await sha256(f)) !== a.sha256) bad(null, `${name} was altered: its bytes do not hash to the SHA-256 manifest.json gives it`);
+  }
+
   // The export statement covers the whole manifest (exporter, audit entry, range).
   const statement = files['export.msg'], statementSig = files['export.sig'];
   const wanted = concat(new TextEncoder().encode(EXPORT_TAG), unhex(await sha256(manifestBytes))!);
