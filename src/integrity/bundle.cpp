@@ -40,12 +40,6 @@ Bytes read_range(const FileRange& r) {
   return out;
 }
 
-Sha256 sha256_of(const Bytes& b) {
-  Sha256Hasher h;
-  h.update(b.data(), b.size());
-  return h.finish();
-}
-
 std::string part_name(size_t index, size_t count) {
   return count == 1 ? "clip.mp4" : "clip-" + std::to_string(index + 1) + ".mp4";
 }
@@ -381,9 +375,7 @@ Manifest build_manifest(const BundleInput& in, std::vector<Bytes>& inits) {
   m.exporter = {in.exporter.user, in.exporter.time, in.exporter.address};
   m.audit_entry = in.audit_entry;
   for (const BundleAttachment& a : in.attachments) {
-    Sha256Hasher h;
-    h.update(reinterpret_cast<const uint8_t*>(a.content.data()), a.content.size());
-    m.attachments.push_back({a.file, a.kind, a.content.size(), h.finish()});
+    m.attachments.push_back({a.file, a.kind, a.content.size(), sha256_of(a.content)});
   }
   return m;
 }

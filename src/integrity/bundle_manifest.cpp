@@ -493,9 +493,7 @@ std::string chain_tsv(const Manifest& m) {
 }
 
 Bytes export_statement(std::string_view manifest_bytes) {
-  Sha256Hasher h;
-  h.update(reinterpret_cast<const uint8_t*>(manifest_bytes.data()), manifest_bytes.size());
-  const Sha256 digest = h.finish();
+  const Sha256 digest = sha256_of(manifest_bytes);
   Bytes out;
   out.reserve(kExportStatementTag.size() + digest.size());
   // Byte by byte: GCC 12 sees a false out-of-bounds memcpy in the range insert of a 15-byte view.

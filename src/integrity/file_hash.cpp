@@ -31,6 +31,12 @@ Sha256 Sha256Hasher::finish() {
   return out;
 }
 
+Sha256 sha256_of(const uint8_t* data, size_t size) {
+  Sha256Hasher h;
+  h.update(data, size);
+  return h.finish();
+}
+
 Sha256 sha256_file(const std::filesystem::path& file, uint64_t length) {
   const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {

@@ -37,6 +37,15 @@ class Sha256Hasher {
   evp_md_ctx_st* ctx_;
 };
 
+// The hash of bytes held in memory, in one call.
+Sha256 sha256_of(const uint8_t* data, size_t size);
+inline Sha256 sha256_of(std::string_view bytes) {
+  return sha256_of(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+}
+inline Sha256 sha256_of(const std::vector<uint8_t>& bytes) {
+  return sha256_of(bytes.data(), bytes.size());
+}
+
 // Hashes the first `length` bytes of `file` (the whole file when length is UINT64_MAX).
 // Throws Error(kNotFound / kDataLoss) naming the file.
 Sha256 sha256_file(const std::filesystem::path& file, uint64_t length = UINT64_MAX);

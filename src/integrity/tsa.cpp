@@ -35,9 +35,7 @@ void ensure(bool ok, const char* what) {
 TsaRequest make_tsa_request(const Bytes& message) {
   TsaRequest out;
   out.message = message;
-  Sha256Hasher h;
-  h.update(message.data(), message.size());
-  const Sha256 digest = h.finish();
+  const Sha256 digest = sha256_of(message);
 
   TsReqPtr req(TS_REQ_new());
   ImprintPtr imprint(TS_MSG_IMPRINT_new());

@@ -453,9 +453,7 @@ TsaTokenCheck check_tsa_token(const Bytes& token, const Bytes& message,
   const ASN1_OBJECT* algorithm = nullptr;
   X509_ALGOR_get0(&algorithm, nullptr, nullptr, TS_MSG_IMPRINT_get_algo(imprint));
   const ASN1_OCTET_STRING* digest = TS_MSG_IMPRINT_get_msg(imprint);
-  Sha256Hasher h;
-  h.update(message.data(), message.size());
-  const Sha256 want = h.finish();
+  const Sha256 want = sha256_of(message);
   if (OBJ_obj2nid(algorithm) != NID_sha256 || ASN1_STRING_length(digest) != 32 ||
       !std::equal(want.begin(), want.end(), ASN1_STRING_get0_data(digest))) {
     out.problem = "the RFC 3161 token is not for this checkpoint's message (SHA-256 imprint)";
@@ -609,9 +607,7 @@ VerifyReport verify_evidence_bundle(const std::filesystem::path& bundle,
       r.problems.push_back({std::nullopt, a.file + " is missing (manifest.json lists it)"});
       continue;
     }
-    Sha256Hasher h;
-    h.update(reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size());
-    if (bytes->size() != a.bytes || h.finish() != a.sha256) {
+    if (bytes->size() != a.bytes || sha256_of(*bytes) != a.sha256) {
       r.problems.push_back({std::nullopt, a.file + " was altered: its bytes do not hash to the "
                                               "SHA-256 manifest.json gives it"});
     }
