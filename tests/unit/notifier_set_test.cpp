@@ -116,7 +116,10 @@ TEST(NotifierSet, AReplacedWebhookIsRetiredWithoutWaitingAndItsNoticesCounted) {
   set.set_webhooks(std::make_unique<WebhookNotifier>(
       std::vector<WebhookTarget>{target(fresh.url(), milliseconds(5'000))}));
   set.notify(notice());
-  ASSERT_TRUE(eventually([&] { return fresh.hits() == 1; }));
+  // The endpoint counts a hit once it has answered; the sender counts the delivery once it has
+  // read that answer, a moment later.
+  ASSERT_TRUE(eventually(
+      [&] { return fresh.hits() == 1 && set.webhooks()->stats()[0].delivered == 1; }));
   // Delivered to the new target while the old one still waits in its request: the replacement
   // did not wait for it.
   EXPECT_EQ(set.retired_dropped(), 0u);
