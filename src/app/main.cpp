@@ -97,6 +97,9 @@ std::unique_ptr<transactions::PrinterTap> start_printer_tap(const TillConfig& ti
   options.till_id = till.id;
   options.listen = till.printer_listen;
   options.forward = till.printer_forward;
+  // Validated with the configuration: one of the names printer_language_from() knows.
+  options.language = transactions::printer_language_from(till.printer_language)
+                         .value_or(transactions::PrinterLanguage::kEscPos);
   auto tap = std::make_unique<transactions::PrinterTap>(
       options, std::move(*compiled.patterns),
       [&api, id = till.id](const transactions::PrintedReceipt& r) {

@@ -449,6 +449,7 @@ void parse_tills(const Validator& v, const toml::table& root, Config& c) {
     if (!t) v.fail(where, Validator::describe((*arr)[i]), "must be a table");
     v.only_keys(*t, where,
                 {"id", "name", "cameras", "clock_offset_ms", "printer_listen", "printer_forward",
+                 "printer_language",
                  "total_pattern", "refund_pattern", "void_pattern", "qr_pattern", "card_pattern",
                  "cash_pattern", "map", "webhook_secret", "rules"});
     const std::string w = where + ".";
@@ -482,6 +483,12 @@ void parse_tills(const Validator& v, const toml::table& root, Config& c) {
         v.fail(w + key, "\"" + addr + "\"", "must be host:port such as \"0.0.0.0:9101\"");
       }
       (std::string_view(key) == "printer_listen" ? till.printer_listen : till.printer_forward) = addr;
+    }
+    till.printer_language = v.get_string(*t, w, "printer_language", till.printer_language);
+    if (till.printer_language != "esc-pos" && till.printer_language != "star-prnt" &&
+        till.printer_language != "star-line") {
+      v.fail(w + "printer_language", "\"" + till.printer_language + "\"",
+             "must be \"esc-pos\", \"star-prnt\" or \"star-line\"");
     }
     if (!till.printer_forward.empty() && till.printer_listen.empty()) {
       v.fail(w + "printer_forward", "\"" + till.printer_forward + "\"",

@@ -198,6 +198,9 @@ struct TillConfig {
   // Receipt-printer tap: "host:port" to listen on and the real printer to forward to ("" = off).
   std::string printer_listen;
   std::string printer_forward;
+  // What the till sends its printer: "esc-pos" (Epson and most others), "star-prnt" or
+  // "star-line" (Star Micronics); validated here, read by the printer tap.
+  std::string printer_language = "esc-pos";
   // ECMAScript regular expressions matched against each receipt line (printer tap). The total's
   // first group is the amount ("12.50", "1.234,50").
   std::string total_pattern = R"((?:TOTAL|Total|SUMME|Summe|TOTAAL)\s*:?\s*[A-Z$]*\s*([0-9][0-9.,]*))";

@@ -83,7 +83,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         timer_(tap.io),
         idle_(tap.io),
         peer_(peer_of(till_)),
-        parser_(tap.options.till_id, tap.patterns, tap.options.limits) {
+        parser_(tap.options.till_id, tap.patterns, tap.options.limits, tap.options.language) {
     ++tap_.connections;
   }
   ~Connection() { --tap_.connections; }
@@ -175,8 +175,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
       parsing_ = false;
       const ParseError& e = *parser_.error();
       spdlog::warn(
-          "printer tap {}: stream from {} is not ESC/POS the tap can read ({}); {}",
-          tap_.options.till_id, peer_, e.message,
+          "printer tap {}: stream from {} is not {} the tap can read ({}); {}",
+          tap_.options.till_id, peer_, printer_language_name(tap_.options.language), e.message,
           printer_up_ ? "still forwarded to the printer, no longer parsed" : "connection closed");
       if (!printer_up_) close();
       return;

@@ -43,6 +43,7 @@ struct PrinterTapOptions {
   std::string till_id;
   std::string listen;   // "host:port" or "[v6]:port"; port 0 picks a free one (tests)
   std::string forward;  // the real printer's "host:port"; empty = listen only (no printer)
+  PrinterLanguage language = PrinterLanguage::kEscPos;  // what the till's printer speaks
   ReceiptParserLimits limits;
   // Connecting to the printer; a till's own timeout to its printer is usually a few seconds.
   std::chrono::milliseconds connect_timeout{3000};

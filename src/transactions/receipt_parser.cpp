@@ -1,5 +1,7 @@
-// ESC/POS stream reader and receipt recognition (receipt_parser.h). Command lengths are from
-// Epson's "ESC/POS Command Reference" (TM-series printers); code pages from Python's codecs.
+// ESC/POS and StarPRNT stream reader and receipt recognition (receipt_parser.h). Command lengths
+// are from Epson's "ESC/POS Command Reference" (TM-series printers) and Star Micronics'
+// "StarPRNT Command Specifications" / "STAR Line Mode Command Specifications"; code pages from
+// Python's codecs.
 #include "transactions/receipt_parser.h"
 
 #include <algorithm>
@@ -14,6 +16,10 @@ namespace {
 constexpr uint8_t kLf = 0x0A, kHt = 0x09, kFf = 0x0C, kCr = 0x0D;
 constexpr uint8_t kEsc = 0x1B, kGs = 0x1D, kFs = 0x1C, kDle = 0x10;
 constexpr uint8_t kEot = 0x04, kEnq = 0x05, kDc4 = 0x14;
+// Star's: drawer drives (BEL, FS, SUB, EM), cancel the line (CAN), vertical tab, the barcode
+// data's end (RS), double-width on (SO), ESC ACK SOH (status).
+constexpr uint8_t kBel = 0x07, kSub = 0x1A, kEm = 0x19, kCan = 0x18, kVt = 0x0B, kRs = 0x1E;
+constexpr uint8_t kSo = 0x0E, kAck = 0x06, kSoh = 0x01;
 
 // The upper halves (0x80-0xFF) of the code pages ESC t selects, as Unicode code points.
 struct CodePage {
@@ -202,9 +208,9 @@ struct Step {
     kMore,       // more parameter bytes needed
     kDone,       // complete
     kPayload,    // complete once `payload` more data bytes are skipped
-    kUntilNul,   // data up to and including a NUL follows
+    kUntil,      // data up to and including the byte `payload` follows
     kBlocks,     // `payload` blocks follow, each with a header (ESC &, FS q)
-    kUnknown,    // not an ESC/POS command
+    kUnknown,    // not a command of the language (or one vigil does not read)
     kNotCommand  // DLE followed by a byte that is not a real-time command: DLE is ignored
   } kind;
   uint64_t payload = 0;
@@ -227,7 +233,7 @@ Step classify_esc(const uint8_t* c, size_t n) {
   if (in(f, "$\\fBc")) return fixed(n, 2);  // ESC c x n: x is '0', '1', '3', '4' or '5'
   if (f == 'p') return fixed(n, 3);
   if (f == 'W') return fixed(n, 8);
-  if (f == 'D') return {Step::kUntilNul};  // tab positions, at most 32, NUL-terminated
+  if (f == 'D') return {Step::kUntil, 0};  // tab positions, at most 32, NUL-terminated
   if (f == '*') {                          // ESC * m nL nH: column image, nL+nH*256 columns
     if (n < 5) return more();
     const uint8_t m = c[2];
@@ -273,7 +279,7 @@ Step classify_gs(const uint8_t* c, size_t n) {
   if (f == 'k') {  // GS k m: barcode, NUL-terminated (m 0-6) or with a length byte (m 65-79)
     if (n < 3) return more();
     const uint8_t m = c[2];
-    if (m <= 6) return {Step::kUntilNul};
+    if (m <= 6) return {Step::kUntil, 0};
     if (m < 65 || m > 79) return unknown();
     return n < 4 ? more() : payload(c[3]);
   }
@@ -330,6 +336,83 @@ Step classify_dle(const uint8_t* c, size_t n) {
     }
   }
   return {Step::kNotCommand};
+}
+
+// StarPRNT / Star Line Mode after ESC GS: the third byte names the command.
+Step classify_star_gs(const uint8_t* c, size_t n) {
+  if (n < 3) return more();
+  const uint8_t g = c[2];
+  if (g == 't' || g == 'a') return fixed(n, 2);  // code page, alignment
+  if (g == 'A' || g == 'R') return fixed(n, 3);  // absolute / relative position n1 n2
+  if (g == 'P') {                                // page mode: 0 enter, 1 leave
+    if (n < 4) return more();
+    return c[3] == '0' || c[3] == '1' ? done() : unknown();
+  }
+  // ESC GS S m xL xH yL yH n data: raster image, x bytes by y dots.
+  if (g == 'S') return n < 9 ? more() : payload(le16(c + 4) * le16(c + 6));
+  if (g == 'y' || g == 'x') {  // QR code (y) and PDF417 (x): settings, data, print, info
+    if (n < 4) return more();
+    const uint8_t h = c[3];
+    if (h == 'P' || h == 'I') return done();
+    if (n < 5) return more();
+    if (h == 'S') {
+      if (g == 'x' && c[4] == '0') return fixed(n, 6);  // ESC GS x S 0 n p1 p2: rows, columns
+      return in(c[4], g == 'y' ? "012" : "123") ? fixed(n, 4) : unknown();
+    }
+    if (h == 'D') {
+      if (g == 'x') return n < 6 ? more() : payload(le16(c + 4));  // ESC GS x D nL nH data
+      if (c[4] != '1') return unknown();
+      return n < 8 ? more() : payload(le16(c + 6));  // ESC GS y D 1 m nL nH data
+    }
+  }
+  return unknown();
+}
+
+// StarPRNT / Star Line Mode: every command starts with ESC.
+Step classify_star(const uint8_t* c, size_t n) {
+  if (n < 2) return more();
+  const uint8_t f = c[1];
+  if (f == kGs) return classify_star_gs(c, n);
+  if (f == kRs) {  // ESC RS F n font, i n rotation, a n status, d n density, r n speed
+    if (n < 3) return more();
+    return in(c[2], "Fiadr") ? fixed(n, 2) : unknown();
+  }
+  // Styles (bold, inversion, pitch, double height), line spacing presets, initialise.
+  if (f == kSo || f == kDc4 || in(f, "@EF45MP:g012O67")) return done();
+  // Spacing, charset, slash zero, width, height, underline, upperline, feeds and line
+  // spacing, margins, cut (d).
+  if (in(f, " R/%Wh-_azJIjyA3NlQd")) return fixed(n, 1);
+  if (f == 'i' || f == kBel) return fixed(n, 2);  // expansion n1 n2; drawer pulse widths
+  if (f == 'C') {  // ESC C n: page length in lines; ESC C NUL n: in inches
+    if (n < 3) return more();
+    return c[2] == 0 ? fixed(n, 2) : done();
+  }
+  // Tab positions, NUL-terminated.
+  if (f == 'B' || f == 'D') return {Step::kUntil, 0};
+  // ESC b n1 n2 n3 n4 data RS: a barcode.
+  if (f == 'b') return n < 6 ? more() : Step{Step::kUntil, kRs};
+  if (f == 'K' || f == 'L') return n < 4 ? more() : payload(le16(c + 2));  // 8-dot images
+  if (f == 'X') return n < 4 ? more() : payload(le16(c + 2) * 3);          // 24-dot image
+  if (f == kAck) return n < 3 ? more() : c[2] == kSoh ? done() : unknown();
+  if (f == '?') {  // ESC ? LF NUL: reset the printer
+    if (n < 4) return more();
+    return c[2] == kLf && c[3] == 0 ? done() : unknown();
+  }
+  return unknown();
+}
+
+// Star's numbers of the code pages vigil has a table for (ESC GS t n; 0 is Star's own
+// "standard" table) -> the table's ESC/POS number.
+constexpr std::pair<uint8_t, int> kStarCodePages[] = {
+    {1, 0} /* CP437 */, {4, 19} /* CP858 */, {5, 18} /* CP852 */,  {6, 3} /* CP860 */,
+    {8, 4} /* CP863 */, {9, 5} /* CP865 */,  {10, 17} /* CP866 */, {32, 16} /* WPC1252 */,
+};
+
+// The ESC/POS number of Star's code page `n`, -1 for a page vigil has no table for.
+int star_code_page(uint8_t n) {
+  for (const auto& [star, escpos] : kStarCodePages)
+    if (star == n) return escpos;
+  return -1;
 }
 
 Step classify(const uint8_t* c, size_t n) {
@@ -397,6 +480,16 @@ bool search(const std::string& text, const std::regex& re, std::smatch* m = null
 }
 
 }  // namespace
+
+std::optional<PrinterLanguage> printer_language_from(std::string_view name) {
+  if (name == "esc-pos") return PrinterLanguage::kEscPos;
+  if (name == "star-prnt" || name == "star-line") return PrinterLanguage::kStarPrnt;
+  return std::nullopt;
+}
+
+const char* printer_language_name(PrinterLanguage language) {
+  return language == PrinterLanguage::kStarPrnt ? "StarPRNT" : "ESC/POS";
+}
 
 ReceiptPatternStrings default_receipt_patterns() {
   return {
@@ -496,9 +589,10 @@ void recognise(PrintedReceipt& r, const ReceiptPatterns& p) {
 }
 
 ReceiptParser::ReceiptParser(std::string till_id, const ReceiptPatterns& patterns,
-                             ReceiptParserLimits limits)
-    : till_id_(std::move(till_id)), patterns_(patterns), limits_(limits) {
+                             ReceiptParserLimits limits, PrinterLanguage language)
+    : till_id_(std::move(till_id)), patterns_(patterns), limits_(limits), language_(language) {
   receipt_.till_id = till_id_;
+  if (language_ == PrinterLanguage::kStarPrnt) code_page_ = star_code_page(0);
 }
 
 bool ReceiptParser::feed(std::string_view bytes, WallTime now, std::vector<PrintedReceipt>& out) {
@@ -545,8 +639,8 @@ void ReceiptParser::byte(uint8_t b, WallTime now, std::vector<PrintedReceipt>& o
     case State::kSkip:
       if (--skip_ == 0) after_data();
       return;
-    case State::kSkipUntilNul:
-      if (b == 0)
+    case State::kSkipUntil:
+      if (b == terminator_)
         state_ = State::kText;
       else if (++skip_ > limits_.max_command_payload)
         fail(ParseErrorCode::kPayloadTooLarge,
@@ -570,15 +664,32 @@ void ReceiptParser::byte(uint8_t b, WallTime now, std::vector<PrintedReceipt>& o
     case State::kText:
       break;
   }
+  const bool star = language_ == PrinterLanguage::kStarPrnt;
+  // Star's commands all start with ESC; ESC/POS also has GS, FS and DLE ones.
+  if (b == kEsc || (!star && (b == kGs || b == kFs || b == kDle))) {
+    cmd_[0] = b;
+    cmd_len_ = 1;
+    state_ = State::kCommand;
+    return;
+  }
+  if (star) {
+    switch (b) {
+      case kBel:  // external device (drawer) 1 and 2, each at once or after the print
+      case kFs:
+      case kSub:
+      case kEm:
+        return drawer_kick(now, out);
+      case kCan:  // cancels the print data of the line
+        line_.clear();
+        line_started_ = false;
+        return;
+      case kVt:
+        return end_line(now);
+      default:
+        break;  // the rest as ESC/POS: LF, FF, HT, CR and printable bytes
+    }
+  }
   switch (b) {
-    case kEsc:
-    case kGs:
-    case kFs:
-    case kDle:
-      cmd_[0] = b;
-      cmd_len_ = 1;
-      state_ = State::kCommand;
-      return;
     case kLf:
     case kFf:
       end_line(now);
@@ -597,7 +708,8 @@ void ReceiptParser::byte(uint8_t b, WallTime now, std::vector<PrintedReceipt>& o
 
 void ReceiptParser::command_byte(uint8_t b, WallTime now, std::vector<PrintedReceipt>& out) {
   cmd_[cmd_len_++] = b;
-  const Step step = classify(cmd_.data(), cmd_len_);
+  const Step step = language_ == PrinterLanguage::kStarPrnt ? classify_star(cmd_.data(), cmd_len_)
+                                                            : classify(cmd_.data(), cmd_len_);
   switch (step.kind) {
     case Step::kMore:
       if (cmd_len_ == cmd_.size())  // cannot happen with the table above; bounded regardless
@@ -620,9 +732,10 @@ void ReceiptParser::command_byte(uint8_t b, WallTime now, std::vector<PrintedRec
       state_ = State::kText;
       byte(b, now, out);
       return;
-    case Step::kUntilNul:
+    case Step::kUntil:
       skip_ = 0;
-      state_ = State::kSkipUntilNul;
+      terminator_ = static_cast<uint8_t>(step.payload);
+      state_ = State::kSkipUntil;
       return;
     case Step::kBlocks:
       blocks_ = cmd_[1] == '&' ? Blocks::kUserChars : Blocks::kNvImages;
@@ -637,7 +750,14 @@ void ReceiptParser::command_byte(uint8_t b, WallTime now, std::vector<PrintedRec
       break;
   }
   state_ = State::kText;
-  // The commands that matter to a receipt; every other one only styles or moves the paper.
+  if (language_ == PrinterLanguage::kStarPrnt)
+    done_star(now, out);
+  else
+    done_escpos(now, out);
+}
+
+// The commands that matter to a receipt; every other one only styles or moves the paper.
+void ReceiptParser::done_escpos(WallTime now, std::vector<PrintedReceipt>& out) {
   const uint8_t p = cmd_[0], f = cmd_[1];
   if (p == kEsc && (f == 'i' || f == 'm')) return cut(now, out);
   if (p == kGs && f == 'V') return cut(now, out);
@@ -646,6 +766,14 @@ void ReceiptParser::command_byte(uint8_t b, WallTime now, std::vector<PrintedRec
   if (p == kEsc && (f == 'd' || f == 'J')) return end_line(now);  // print and feed
   if (p == kEsc && f == 't') code_page_ = cmd_[2];
   if (p == kEsc && f == '@') code_page_ = 0;  // initialize: back to the default page
+}
+
+void ReceiptParser::done_star(WallTime now, std::vector<PrintedReceipt>& out) {
+  const uint8_t f = cmd_[1];
+  if (f == 'd') return cut(now, out);
+  if (f == 'a' || f == 'J' || f == 'I') return end_line(now);  // feeds print the line
+  if (f == kGs && cmd_[2] == 't') code_page_ = star_code_page(cmd_[3]);
+  if (f == '@') code_page_ = star_code_page(0);
 }
 
 void ReceiptParser::text_byte(uint8_t b, WallTime now) {

@@ -1,12 +1,14 @@
-// The printer tap's reader of a till's print stream (issue 19): ESC/POS bytes, as they arrive on
-// the till's TCP connection in chunks of any size, turned into receipts of text lines
-// (PrintedReceipt, receipt.h). Every ESC, GS, FS and DLE command is consumed with its parameters
-// (Epson "ESC/POS Command Reference", TM printers), including the length-prefixed payloads of
-// raster and column images (GS v 0, ESC *), barcodes (GS k) and 2D codes (GS ( k), so that image
-// bytes never read as text. Printable bytes are decoded from the selected code page (ESC t: CP437,
-// CP850, CP852, CP858, CP860, CP863, CP865, CP866, WPC1252) into UTF-8. LF (or ESC d / ESC J)
-// ends a line; a paper cut (GS V, ESC i, ESC m) ends a receipt; a drawer kick (ESC p, DLE DC4 1)
-// marks the receipt, or is a receipt of its own (a drawer opened with nothing printed).
+// The printer tap's reader of a till's print stream (issue 19): ESC/POS or StarPRNT bytes, as
+// they arrive on the till's TCP connection in chunks of any size, turned into receipts of text
+// lines (PrintedReceipt, receipt.h).
+//
+// ESC/POS: every ESC, GS, FS and DLE command is consumed with its parameters (Epson "ESC/POS
+// Command Reference", TM printers), including the length-prefixed payloads of raster and column
+// images (GS v 0, ESC *), barcodes (GS k) and 2D codes (GS ( k), so that image bytes never read
+// as text. Printable bytes are decoded from the code page that ESC t selects (CP437, CP850,
+// CP852, CP858, CP860, CP863, CP865, CP866, WPC1252) into UTF-8. LF (or ESC d / ESC J) ends a
+// line; a paper cut (GS V, ESC i, ESC m) ends a receipt; a drawer kick (ESC p, DLE DC4 1) marks
+// the receipt, or is a receipt of its own (a drawer opened with nothing printed).
 //
 // What each receipt is (total, payment method, refund/void/no-sale) is recognised by the till's
 // ReceiptPatterns on the finished lines. Card numbers are masked (card_mask.h) before a line
@@ -15,8 +17,15 @@
 // The stream is untrusted: memory is bounded (line length, lines per receipt, command payload),
 // and the parser reports problems as a ParseError instead of throwing or asserting. After an
 // error it ignores the rest of the stream (a command it cannot size leaves no way to resync).
-// StarPRNT / StarLine streams are not parsed: their first command reads as an unknown ESC
-// command, which is an error.
+//
+// StarPRNT and Star Line Mode (Star Micronics' TSP100/TSP650/mC-Print/mPOP printers; the till's
+// `printer_language`) share the printable bytes and the recognition; their commands all start
+// with ESC (ESC GS and ESC RS take a third byte) and are sized from Star's "StarPRNT Command
+// Specifications": text styles, feeds, tabs, bit and raster images (ESC K/L/X, ESC GS S),
+// barcodes (ESC b … RS), QR and PDF417 codes (ESC GS y / x), page mode on/off. ESC d is the cut;
+// BEL, FS, SUB and EM drive the drawer; ESC GS t selects Star's numbering of code pages. Star's
+// raster mode (ESC * r, whole receipts sent as pictures) and download characters are not read:
+// they are unknown commands (an error; the bytes are still forwarded).
 //
 // Not thread-safe: one parser per connection, fed from one thread.
 #pragma once
@@ -75,6 +84,16 @@ std::optional<int64_t> parse_amount_minor(std::string_view text);
 // A regex that gives up on a line (std::regex_error for complexity) counts as no match.
 void recognise(PrintedReceipt& r, const ReceiptPatterns& patterns);
 
+// The command language of a till's printer ([[till]] printer_language).
+enum class PrinterLanguage {
+  kEscPos,    // Epson ESC/POS and the many printers that follow it
+  kStarPrnt,  // Star Micronics StarPRNT and Star Line Mode
+};
+// "esc-pos"; "star-prnt" or "star-line" (the names receipt libraries use); nullopt otherwise.
+std::optional<PrinterLanguage> printer_language_from(std::string_view name);
+// "ESC/POS" or "StarPRNT", for messages.
+const char* printer_language_name(PrinterLanguage language);
+
 struct ReceiptParserLimits {
   size_t max_line_bytes = 256;  // raw bytes kept per line; the rest is dropped
   size_t max_lines = 1000;      // per receipt; more is an error
@@ -83,7 +102,8 @@ struct ReceiptParserLimits {
 };
 
 enum class ParseErrorCode {
-  kUnknownCommand,   // an ESC/GS/FS command ESC/POS does not define: its length is unknowable
+  kUnknownCommand,   // a command the language does not define (or vigil does not read): its
+                     // length is unknowable
   kPayloadTooLarge,  // a command announced more data than max_command_payload
   kTooManyLines,     // a receipt longer than max_lines
 };
@@ -98,7 +118,8 @@ class ReceiptParser {
  public:
   // `patterns` must outlive the parser.
   ReceiptParser(std::string till_id, const ReceiptPatterns& patterns,
-                ReceiptParserLimits limits = {});
+                ReceiptParserLimits limits = {},
+                PrinterLanguage language = PrinterLanguage::kEscPos);
 
   // Reads the next `bytes` of the stream, which arrived at `now`. Receipts finished by a cut or a
   // lone drawer kick are appended to `out`. Returns false once the stream has an error (error()).
@@ -112,7 +133,7 @@ class ReceiptParser {
   uint64_t offset() const { return offset_; }
 
  private:
-  enum class State { kText, kCommand, kSkip, kSkipUntilNul, kBlockHeader, kFailed };
+  enum class State { kText, kCommand, kSkip, kSkipUntil, kBlockHeader, kFailed };
   enum class Blocks { kNone, kUserChars, kNvImages };
 
   void byte(uint8_t b, WallTime now, std::vector<PrintedReceipt>& out);
@@ -120,6 +141,8 @@ class ReceiptParser {
   void skip(uint64_t n);
   void after_data();  // a command's data is skipped: next block header, or text
   void fail(ParseErrorCode code, std::string message);
+  void done_escpos(WallTime now, std::vector<PrintedReceipt>& out);
+  void done_star(WallTime now, std::vector<PrintedReceipt>& out);
   void text_byte(uint8_t b, WallTime now);
   void end_line(WallTime now);
   void cut(WallTime now, std::vector<PrintedReceipt>& out);
@@ -129,14 +152,18 @@ class ReceiptParser {
   std::string till_id_;
   const ReceiptPatterns& patterns_;
   ReceiptParserLimits limits_;
+  PrinterLanguage language_;
   State state_ = State::kText;
   std::array<uint8_t, 16> cmd_{};  // the command's bytes so far (prefix, function, parameters)
   size_t cmd_len_ = 0;
-  uint64_t skip_ = 0;              // payload bytes still to skip
+  uint64_t skip_ = 0;              // payload bytes still to skip (kSkipUntil: skipped so far)
+  uint8_t terminator_ = 0;         // kSkipUntil: the byte that ends the command's data
   Blocks blocks_ = Blocks::kNone;  // ESC & and FS q: a count of blocks, each with its own header
   uint32_t blocks_left_ = 0;
   uint8_t block_height_ = 0;  // ESC &: y, bytes per column of each user character
-  int code_page_ = 0;         // ESC t n
+  // The selected code page as ESC/POS numbers it (ESC t n; Star's ESC GS t n mapped to it);
+  // -1 = a page vigil has no table for.
+  int code_page_ = 0;
   uint64_t offset_ = 0;
   std::optional<ParseError> error_;
 

@@ -14,7 +14,7 @@ OUT/<target>/ gets, per target:
   config          the TOML examples of docs/config.md
   bundle          a real evidence bundle's manifest.json (tests/data/bundle), and the canonical
                   chain entries and checkpoint messages it holds
-  receipt         ESC/POS streams of a real encoder library (tests/data/receipts)
+  receipt         ESC/POS and StarPRNT streams of a real encoder library (tests/data/receipts)
   onvif           the Hikvision- and Dahua-shaped ONVIF answers of tests/data/onvif
 
 Usage: make_corpus.py SOURCE_DIR OUT_DIR. Seeds are a few KB each; nothing is downloaded.
@@ -207,16 +207,18 @@ def main():
     for i, message in enumerate(re.findall(rb'"message": "([0-9a-f]+)"', manifest)):
         put("bundle", f"checkpoint_{i}", bytes.fromhex(message.decode()))
 
-    # ESC/POS streams of a real encoder library (tests/data/receipts/README.md), each alone and
-    # all four as one connection, behind the chunk-size byte receipt_fuzz.cpp reads first.
-    receipts_dir = os.path.join(SRC, "tests", "data", "receipts")
-    streams = []
-    for name in sorted(os.listdir(receipts_dir)):
-        if name.endswith(".bin"):
-            with open(os.path.join(receipts_dir, name), "rb") as f:
-                streams.append(f.read())
-            put("receipt", name, b"\x07" + streams[-1])
-    put("receipt", "all", b"\x00" + b"".join(streams))
+    # ESC/POS and StarPRNT streams of a real encoder library (tests/data/receipts/README.md),
+    # each alone and all four as one connection, behind the byte receipt_fuzz.cpp reads first
+    # (its high bit: StarPRNT; the rest: the chunk size).
+    for sub, language_bit, prefix in (("", 0x00, ""), ("star-prnt", 0x80, "star_")):
+        receipts_dir = os.path.join(SRC, "tests", "data", "receipts", sub)
+        streams = []
+        for name in sorted(os.listdir(receipts_dir)):
+            if name.endswith(".bin"):
+                with open(os.path.join(receipts_dir, name), "rb") as f:
+                    streams.append(f.read())
+                put("receipt", prefix + name, bytes([language_bit | 0x07]) + streams[-1])
+        put("receipt", prefix + "all", bytes([language_bit]) + b"".join(streams))
 
     onvif = os.path.join(SRC, "tests", "data", "onvif")
     for name in sorted(os.listdir(onvif)):

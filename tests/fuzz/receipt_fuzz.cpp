@@ -1,6 +1,7 @@
 // libFuzzer target: a till's print stream as the printer tap reads it (ReceiptParser with the
-// default patterns and small limits, so the limits are reached), fed in chunks whose size the
-// first byte picks (1-256), then finished; and the same bytes through mask_card_numbers and
+// default patterns and small limits, so the limits are reached), in the language the first
+// byte's high bit picks (set: StarPRNT, else ESC/POS), fed in chunks whose size its other bits
+// pick (1-128), then finished; and the same bytes through mask_card_numbers and
 // parse_amount_minor. Checks what the transaction store relies on: every line non-empty, within
 // the limits, with no card number left in it (masking a line again changes nothing); a receipt
 // has lines or a drawer kick.
@@ -17,14 +18,16 @@ using namespace vigil::transactions;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const ReceiptPatterns patterns = *compile_receipt_patterns({}).patterns;
   if (size == 0) return 0;
-  const size_t chunk = size_t{data[0]} + 1;
+  const size_t chunk = size_t{data[0] & 0x7Fu} + 1;
+  const PrinterLanguage language =
+      data[0] & 0x80 ? PrinterLanguage::kStarPrnt : PrinterLanguage::kEscPos;
   const std::string_view stream(reinterpret_cast<const char*>(data + 1), size - 1);
 
   ReceiptParserLimits limits;
   limits.max_line_bytes = 64;
   limits.max_lines = 20;
   limits.max_command_payload = 2048;
-  ReceiptParser parser("fuzz", patterns, limits);
+  ReceiptParser parser("fuzz", patterns, limits, language);
   std::vector<PrintedReceipt> out;
   const vigil::WallTime now = vigil::wall_from_ms(0);
   for (size_t at = 0; at < stream.size(); at += chunk) {

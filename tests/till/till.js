@@ -3,19 +3,25 @@
 // streams committed under tests/data/receipts/) or printed over TCP to a printer address, the way a
 // till prints to a network receipt printer (raw TCP, port 9100).
 //
-//   node till.js fixtures DIR            writes DIR/<name>.bin, one file per receipt
-//   node till.js print HOST PORT SENT    prints every receipt on one connection, in small chunks
+//   node till.js fixtures DIR [LANG]     writes DIR/<name>.bin, one file per receipt
+//   node till.js print HOST PORT SENT [LANG]
+//                                        prints every receipt on one connection, in small chunks
 //                                        of varying size (a till's writes are not line-aligned),
 //                                        writes the bytes it sent to SENT, then asks the printer
 //                                        for its status (DLE EOT 1) and prints the answer's
 //                                        bytes in hex on stdout before closing.
+//
+// LANG is the printer's command language as the library names it: esc-pos (the default, an
+// Epson-style printer) or star-prnt (a Star Micronics printer: tests/data/receipts/star-prnt/).
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import ReceiptPrinterEncoder from '@point-of-sale/receipt-printer-encoder';
 
+let language = 'esc-pos';
+
 function encoder(imageMode = 'column') {
-  return new ReceiptPrinterEncoder({language: 'esc-pos', columns: 42, imageMode});
+  return new ReceiptPrinterEncoder({language, columns: 42, imageMode});
 }
 
 // A 42-column line with `left` and `right` at either end (longer lines would be wrapped).
@@ -72,6 +78,7 @@ function all() {
 }
 
 const [mode, ...args] = process.argv.slice(2);
+language = args[mode === 'fixtures' ? 1 : 3] || language;
 if (mode === 'fixtures') {
   for (const [name, bytes] of all()) fs.writeFileSync(path.join(args[0], `${name}.bin`), bytes);
 } else if (mode === 'print') {
@@ -97,6 +104,6 @@ if (mode === 'fixtures') {
     process.exit(1);
   });
 } else {
-  console.error('usage: till.js fixtures DIR | print HOST PORT SENT');
+  console.error('usage: till.js fixtures DIR [LANG] | print HOST PORT SENT [LANG]');
   process.exit(2);
 }

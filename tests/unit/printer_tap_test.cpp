@@ -156,34 +156,50 @@ struct Tap {
   PrinterTap tap;
 };
 
+// Runs the till simulator printing its receipts in `language` to the tap on `port`; returns
+// what it printed on stdout (the printer's status answer in hex), "" if it failed.
+std::string print_from_till(uint16_t port, const std::filesystem::path& sent,
+                            const std::string& language) {
+  const std::string cmd = "node " VIGIL_TILL_SIMULATOR " print 127.0.0.1 " +
+                          std::to_string(port) + " " + sent.string() + " " + language;
+  FILE* till = ::popen(cmd.c_str(), "r");
+  if (!till) return "";
+  std::string answer;
+  char buf[256];
+  while (std::fgets(buf, sizeof buf, till)) answer += buf;
+  const int rc = ::pclose(till);
+  EXPECT_EQ(rc, 0) << cmd;
+  return rc == 0 ? answer : "";
+}
+
+// The till simulator prints its four receipts in `language` through the tap `t` to `printer`;
+// returns the receipts the tap read. Checks on the way that the printer's status byte reached
+// the till through the tap, that every byte the till sent reached the printer, unchanged and in
+// order (the status request included), and that the library's stream is the one committed as
+// test data in tests/data/receipts/`fixture_dir`.
+std::vector<PrintedReceipt> print_through(Tap& t, FakePrinter& printer,
+                                          const std::string& language,
+                                          const std::string& fixture_dir) {
+  test::TempDir dir;
+  const std::filesystem::path sent = dir.path() / "sent.bin";
+  EXPECT_EQ(print_from_till(t.tap.port(), sent, language), "16\n");
+  auto got = t.receipts.wait_for(4);
+  const std::string stream = read_file(sent);
+  EXPECT_EQ(printer.bytes(), stream + std::string("\x10\x04\x01", 3));
+  std::string fixtures;
+  for (const char* f : {"1_sale_qr.bin", "2_refund_cash.bin", "3_no_sale.bin", "4_card_euro.bin"})
+    fixtures += read_file(std::filesystem::path(VIGIL_RECEIPT_DATA_DIR) / fixture_dir / f);
+  EXPECT_EQ(stream, fixtures) << "tests/data/receipts/" << fixture_dir
+                              << " is stale: regenerate it with till.js";
+  return got;
+}
+
 }  // namespace
 
 TEST(PrinterTap, TillSimulatorThroughTapToPrinter) {
   FakePrinter printer;
   Tap t(forwarding_to(printer));
-
-  test::TempDir dir;
-  const std::filesystem::path sent = dir.path() / "sent.bin";
-  const std::string cmd = "node " VIGIL_TILL_SIMULATOR " print 127.0.0.1 " +
-                          std::to_string(t.tap.port()) + " " + sent.string();
-  FILE* till = ::popen(cmd.c_str(), "r");
-  ASSERT_NE(till, nullptr);
-  std::string answer;
-  char buf[256];
-  while (std::fgets(buf, sizeof buf, till)) answer += buf;
-  ASSERT_EQ(::pclose(till), 0) << cmd;
-  // The printer's status byte reached the till through the tap.
-  EXPECT_EQ(answer, "16\n");
-
-  const auto got = t.receipts.wait_for(4);
-  // Every byte the till sent reached the printer, unchanged and in order (the status request
-  // included); and the library's stream is the one committed as test data.
-  const std::string stream = read_file(sent);
-  EXPECT_EQ(printer.bytes(), stream + std::string("\x10\x04\x01", 3));
-  std::string fixtures;
-  for (const char* f : {"1_sale_qr.bin", "2_refund_cash.bin", "3_no_sale.bin", "4_card_euro.bin"})
-    fixtures += read_file(std::filesystem::path(VIGIL_RECEIPT_DATA_DIR) / f);
-  EXPECT_EQ(stream, fixtures) << "tests/data/receipts is stale: regenerate it with till.js";
+  const auto got = print_through(t, printer, "esc-pos", "");
 
   ASSERT_EQ(got.size(), 4u);
   EXPECT_EQ(got[0].kind, Kind::kSale);
@@ -208,6 +224,23 @@ TEST(PrinterTap, TillSimulatorThroughTapToPrinter) {
       EXPECT_LE(l.at, r.ended);
     }
   EXPECT_TRUE(masked);
+}
+
+// A till configured as printing to a Star printer: the library's StarPRNT stream goes through
+// unchanged and is read with Star's commands (the parser's own tests compare every line).
+TEST(PrinterTap, StarTillThroughTapToPrinter) {
+  FakePrinter printer;
+  PrinterTapOptions o = forwarding_to(printer);
+  o.language = PrinterLanguage::kStarPrnt;
+  Tap t(std::move(o));
+  const auto got = print_through(t, printer, "star-prnt", "star-prnt");
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[0].method, Method::kQr);
+  EXPECT_EQ(got[0].total_minor, 123450);
+  EXPECT_EQ(got[1].kind, Kind::kRefund);
+  EXPECT_TRUE(got[1].drawer_kick);
+  EXPECT_EQ(got[2].kind, Kind::kDrawerOpen);
+  EXPECT_EQ(got[3].lines.at(4).text, "VISA **** **** **** 1111");
 }
 
 TEST(PrinterTap, PrinterDownClosesTheTillsConnection) {

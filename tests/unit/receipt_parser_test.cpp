@@ -1,7 +1,8 @@
-// The printer tap's ESC/POS reader and receipt recognition (src/transactions/receipt_parser.*)
-// and card masking (card_mask.*), on streams made by a real ESC/POS library
-// (tests/data/receipts, written by tests/till/till.js) fed in chunks of every size, and on
-// hand-made streams for the commands that library does not send.
+// The printer tap's ESC/POS and StarPRNT reader and receipt recognition
+// (src/transactions/receipt_parser.*) and card masking (card_mask.*), on streams made by a real
+// receipt printer library (tests/data/receipts and its star-prnt/, written by tests/till/till.js)
+// fed in chunks of every size, and on hand-made streams for the commands that library does not
+// send.
 #include "transactions/receipt_parser.h"
 
 #include <gtest/gtest.h>
@@ -33,8 +34,9 @@ const ReceiptPatterns& defaults() {
 // The receipts of `stream` fed `chunk` bytes at a time, then finished.
 std::vector<PrintedReceipt> parse(const std::string& stream, size_t chunk = 4096,
                                   ReceiptParserLimits limits = {},
-                                  std::optional<ParseError>* error = nullptr) {
-  ReceiptParser parser("t1", defaults(), limits);
+                                  std::optional<ParseError>* error = nullptr,
+                                  PrinterLanguage language = PrinterLanguage::kEscPos) {
+  ReceiptParser parser("t1", defaults(), limits, language);
   std::vector<PrintedReceipt> out;
   const WallTime now = wall_from_ms(1'700'000'000'000);
   for (size_t at = 0; at < stream.size(); at += chunk)
@@ -50,9 +52,15 @@ std::vector<std::string> texts(const PrintedReceipt& r) {
   return out;
 }
 
-std::string all_fixtures() {
-  return fixture("1_sale_qr.bin") + fixture("2_refund_cash.bin") + fixture("3_no_sale.bin") +
-         fixture("4_card_euro.bin");
+// `dir` "" for the ESC/POS streams, "star-prnt/" for the same receipts printed to a Star.
+std::string all_fixtures(const std::string& dir = "") {
+  return fixture(dir + "1_sale_qr.bin") + fixture(dir + "2_refund_cash.bin") +
+         fixture(dir + "3_no_sale.bin") + fixture(dir + "4_card_euro.bin");
+}
+
+std::vector<PrintedReceipt> parse_star(const std::string& stream, size_t chunk = 4096,
+                                       std::optional<ParseError>* error = nullptr) {
+  return parse(stream, chunk, {}, error, PrinterLanguage::kStarPrnt);
 }
 
 }  // namespace
@@ -284,4 +292,88 @@ TEST(ReceiptParser, VoidAndNoSaleMarkersAndCustomPatterns) {
   EXPECT_EQ(out[0].total_minor, 200000);
   EXPECT_EQ(out[0].method, Method::kCash);
   EXPECT_EQ(out[0].lines.back().text, "no cut");
+}
+
+TEST(ReceiptParser, LanguageNames) {
+  EXPECT_EQ(printer_language_from("esc-pos"), PrinterLanguage::kEscPos);
+  EXPECT_EQ(printer_language_from("star-prnt"), PrinterLanguage::kStarPrnt);
+  EXPECT_EQ(printer_language_from("star-line"), PrinterLanguage::kStarPrnt);
+  EXPECT_FALSE(printer_language_from("escpos"));
+  EXPECT_STREQ(printer_language_name(PrinterLanguage::kStarPrnt), "StarPRNT");
+}
+
+// The library's StarPRNT encoding of the four receipts (bit images ESC X, barcode ESC b … RS,
+// QR code ESC GS y, Star code pages, drawer BEL, cut ESC d) reads exactly as its ESC/POS one:
+// the same lines, kinds, methods, totals, kicks and cuts, whatever the chunks.
+TEST(ReceiptParser, StarPrntReceiptsReadAsTheirEscPosTwins) {
+  const auto esc = parse(all_fixtures());
+  ASSERT_EQ(esc.size(), 4u);
+  const std::string stream = all_fixtures("star-prnt/");
+  ASSERT_NE(stream, all_fixtures());
+  for (size_t chunk : {1u, 2u, 3u, 7u, 64u, 4096u}) {
+    std::optional<ParseError> error;
+    const auto star = parse_star(stream, chunk, &error);
+    EXPECT_FALSE(error) << error->message;
+    ASSERT_EQ(star.size(), esc.size()) << chunk;
+    for (size_t i = 0; i < star.size(); ++i) {
+      EXPECT_EQ(texts(star[i]), texts(esc[i])) << chunk << " receipt " << i;
+      EXPECT_EQ(star[i].kind, esc[i].kind);
+      EXPECT_EQ(star[i].method, esc[i].method);
+      EXPECT_EQ(star[i].total_minor, esc[i].total_minor);
+      EXPECT_EQ(star[i].drawer_kick, esc[i].drawer_kick);
+      EXPECT_EQ(star[i].cut, esc[i].cut);
+    }
+  }
+  // What the comparison stands on: the receipts as the ESC/POS tests above expect them.
+  EXPECT_EQ(esc[0].total_minor, 123450);
+  EXPECT_EQ(esc[1].kind, Kind::kRefund);
+  EXPECT_EQ(esc[2].kind, Kind::kDrawerOpen);
+  EXPECT_EQ(texts(esc[3])[4], "VISA **** **** **** 1111");
+}
+
+TEST(ReceiptParser, StarCommandsTheLibraryDoesNotSend) {
+  std::string s = "A";
+  s += std::string("\x18", 1) + "B\n";  // CAN drops what the line had so far
+  s += std::string("\x1b" "K\x03\x00" "\n\n\n", 7);  // 8-dot image of 3 columns (LF bytes)
+  s += std::string("\x1b" "L\x02\x00" "\x1b\x1b", 6);
+  s += std::string("\x1b" "C\x00\x05", 4) + std::string("\x1b" "C\x10", 3);  // page length
+  s += std::string("\x1b" "D\x08\x10\x00", 5);  // tab stops
+  s += std::string("\x1b\x1e" "F\x01", 4) + std::string("\x1b\x1d" "a\x01", 4);
+  s += std::string("\x1b\x1d" "S\x01\x02\x00\x02\x00\x00", 9) + "\n\nXY";  // 2x2 raster
+  s += std::string("\x1b\x1d" "x" "S0\x01\x02\x03", 8) + std::string("\x1b\x1d" "xD\x02\x00" "PQ", 8);
+  s += std::string("\x1b\x1d" "t\x20", 4) + "\x80 5\n";  // Windows-1252: the euro sign
+  s += std::string("\x1b\x1d" "t\x00", 4) + "\x80\n";    // Star's own table: no letter
+  s += std::string("\x1b\x06\x01", 3) + std::string("\x05\x04", 2);  // status requests
+  s += std::string("\x1a", 1);  // drawer 2
+  s += std::string("\x1b" "d\x02", 3);  // cut
+  std::optional<ParseError> error;
+  const auto receipts = parse_star(s, 4096, &error);
+  EXPECT_FALSE(error) << error->message;
+  ASSERT_EQ(receipts.size(), 1u);
+  EXPECT_EQ(texts(receipts[0]),
+            (std::vector<std::string>{"B", "\u20ac 5", "\ufffd"}));
+  EXPECT_TRUE(receipts[0].drawer_kick);
+  EXPECT_TRUE(receipts[0].cut);
+}
+
+TEST(ReceiptParser, StarRasterModeAndEscPosAreErrorsForAStarTill) {
+  std::optional<ParseError> error;
+  // Star's raster mode: a receipt sent as a picture, not read.
+  EXPECT_TRUE(parse_star("HELLO\n" + std::string("\x1b*rA", 4), 4096, &error).empty());
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->code, ParseErrorCode::kUnknownCommand);
+  EXPECT_NE(error->message.find("ESC 0x2a"), std::string::npos) << error->message;
+  // An ESC/POS stream to a till configured as Star stops at its first command Star does not
+  // have: ESC t (ESC/POS's code page), its 't' at byte 8.
+  parse_star(fixture("2_refund_cash.bin"), 4096, &error);
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->code, ParseErrorCode::kUnknownCommand);
+  EXPECT_EQ(error->offset, 8u);
+  // A barcode whose data never meets its RS is bounded like any other command's data.
+  ReceiptParserLimits limits;
+  limits.max_command_payload = 100;
+  parse(std::string("\x1b" "b\x03\x01\x02\x3c", 6) + std::string(500, '1'), 4096, limits,
+        &error, PrinterLanguage::kStarPrnt);
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->code, ParseErrorCode::kPayloadTooLarge);
 }

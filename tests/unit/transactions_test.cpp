@@ -99,6 +99,7 @@ cameras = ["counter", "door"]
 clock_offset_ms = -1500
 printer_listen = "0.0.0.0:9101"
 printer_forward = "192.0.2.20:9100"
+printer_language = "star-prnt"
 total_pattern = 'SUM\s+([0-9.,]+)'
 webhook_secret = "s3cret"
 [till.map]
@@ -120,6 +121,8 @@ id = "t2"
   EXPECT_EQ(t.cameras, (std::vector<std::string>{"counter", "door"}));
   EXPECT_EQ(t.clock_offset, std::chrono::milliseconds(-1500));
   EXPECT_EQ(t.printer_forward, "192.0.2.20:9100");
+  EXPECT_EQ(t.printer_language, "star-prnt");
+  EXPECT_EQ(c.find_till("t2")->printer_language, "esc-pos");
   EXPECT_EQ(t.total_pattern, R"(SUM\s+([0-9.,]+))");
   ASSERT_EQ(t.map.size(), 2u);
   EXPECT_EQ(t.webhook_secret, "s3cret");
@@ -150,6 +153,9 @@ TEST(TillConfig, RefusesWrongSettingsNamingThem) {
   EXPECT_NE(config_error(base + "printer_listen = \"9101\"").find("till[0].printer_listen"),
             std::string::npos);
   EXPECT_NE(config_error(base + "printer_forward = \"10.0.0.1:9100\"").find("needs printer_listen"),
+            std::string::npos);
+  EXPECT_NE(config_error(base + "printer_language = \"escpos\"")
+                .find("till[0].printer_language = \"escpos\": must be \"esc-pos\""),
             std::string::npos);
   EXPECT_NE(config_error(base + "[till.map]\ntotal = \"amount\"").find("till[0].map.total"),
             std::string::npos);
