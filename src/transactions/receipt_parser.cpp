@@ -373,9 +373,9 @@ Step classify_star(const uint8_t* c, size_t n) {
   if (n < 2) return more();
   const uint8_t f = c[1];
   if (f == kGs) return classify_star_gs(c, n);
-  if (f == kRs) {  // ESC RS F n font, i n rotation, a n status, d n density, r n speed
+  if (f == kRs) {  // ESC RS F n font, i n rotation, a n automatic status
     if (n < 3) return more();
-    return in(c[2], "Fiadr") ? fixed(n, 2) : unknown();
+    return in(c[2], "Fia") ? fixed(n, 2) : unknown();
   }
   // Styles (bold, inversion, pitch, double height), line spacing presets, initialise.
   if (f == kSo || f == kDc4 || in(f, "@EF45MP:g012O67")) return done();
@@ -393,6 +393,7 @@ Step classify_star(const uint8_t* c, size_t n) {
   if (f == 'b') return n < 6 ? more() : Step{Step::kUntil, kRs};
   if (f == 'K' || f == 'L') return n < 4 ? more() : payload(le16(c + 2));  // 8-dot images
   if (f == 'X') return n < 4 ? more() : payload(le16(c + 2) * 3);          // 24-dot image
+  if (f == 'k') return n < 4 ? more() : payload(le16(c + 2) * 24);  // 24 rows of n1+n2*256 bytes
   if (f == kAck) return n < 3 ? more() : c[2] == kSoh ? done() : unknown();
   if (f == '?') {  // ESC ? LF NUL: reset the printer
     if (n < 4) return more();

@@ -21,7 +21,7 @@
 // StarPRNT and Star Line Mode (Star Micronics' TSP100/TSP650/mC-Print/mPOP printers; the till's
 // `printer_language`) share the printable bytes and the recognition; their commands all start
 // with ESC (ESC GS and ESC RS take a third byte) and are sized from Star's "StarPRNT Command
-// Specifications": text styles, feeds, tabs, bit and raster images (ESC K/L/X, ESC GS S),
+// Specifications": text styles, feeds, tabs, bit and raster images (ESC K/L/X/k, ESC GS S),
 // barcodes (ESC b … RS), QR and PDF417 codes (ESC GS y / x), page mode on/off. ESC d is the cut;
 // BEL, FS, SUB and EM drive the drawer; ESC GS t selects Star's numbering of code pages. Star's
 // raster mode (ESC * r, whole receipts sent as pictures) and download characters are not read:

@@ -1,7 +1,8 @@
 """ONVIF discovery against the camera simulator (tests/fixtures/onvif_camera.py) paired with the
 RTSP test camera: `vigil discover` finds it by a directed probe to 127.0.0.1, reads its profiles
 with the right password, reports "unauthorized" with a wrong one; the API routes do the same for
-an admin; the main stream URL it announces is added as a camera and records. The multicast probe
+an admin; the main stream URL it announces is added as a camera and records; PTZ through the API
+and through the live view's buttons in Chromium (tests/browser/ptz.test.mjs). The multicast probe
 is tested only inside a network namespace that has nothing but loopback (`unshare -n`), so that no
 probe ever leaves the machine."""
 import json
@@ -13,8 +14,12 @@ import threading
 import time
 import unittest
 
-from harness import FIXTURES, PYTHON, VIGIL_BIN, RtspCamera, TestCase, Vigil, make_clip, spawn
+from harness import (FIXTURES, PYTHON, SOURCE_DIR, VIGIL_BIN, RtspCamera, TestCase, Vigil,
+                     make_clip, spawn)
 from test_serve import Client
+
+BROWSER_DIR = os.path.join(SOURCE_DIR, "tests", "browser")
+WEB_DIST = os.path.join(SOURCE_DIR, "web", "dist")
 
 
 class OnvifCamera:
@@ -219,6 +224,53 @@ class Onvif(TestCase):
                           ("op", "dome", "stop"), ("op", "dome", "preset 2"),
                           ("op", "dome", "preset 9"), ("op", "wrongpw", "stop"),
                           ("op", "fixed", "stop")])
+
+    def test_ptz_buttons_in_chromium(self):
+        """The live view's controls (tests/browser/ptz.test.mjs): what an operator's mouse and
+        keyboard ask reaches the camera in order, as the API test's requests do."""
+        self.assertTrue(os.path.isfile(os.path.join(WEB_DIST, "index.html")),
+                        "build the UI: scripts/build (npm ci && npm run build in web/)")
+        device = "127.0.0.1:%d/onvif/device_service" % self.onvif.port
+        v = self.track(Vigil(self.workdir,
+                             [{"id": "dome", "url": self.rtsp.url("main"),
+                               "onvif_url": "http://admin:s3cr%3Cet@" + device}],
+                             extra_toml="[http]\nport = 0\nweb_root = %s\n" % json.dumps(WEB_DIST)
+                             ).start())
+        for name, role in (("op", "operator"), ("viewer", "viewer")):
+            r = subprocess.run([VIGIL_BIN, "-c", v.config, "user", "add", name, "--role", role,
+                                "--cameras", "*"], input=name + "-password\n",
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+        args = json.dumps({"url": v.web_url(), "camera": "dome", "operator": "op",
+                           "operatorPassword": "op-password", "viewer": "viewer",
+                           "viewerPassword": "viewer-password",
+                           "shots": os.path.join(self.workdir, "shots")})
+        r = subprocess.run(["node", os.path.join(BROWSER_DIR, "ptz.test.mjs"), args],
+                           capture_output=True, text=True, timeout=180)
+        print(r.stdout)
+        self.assertEqual(r.returncode, 0,
+                         r.stdout + r.stderr + "\n--- vigil ---\n" + v.log()[-3000:])
+        self.assertRegex(r.stdout, r"\b5 passed, 0 failed")
+
+        def command(line):
+            """("ContinuousMove", {"pan": 0.5, ...}) of a `ptz ...` line."""
+            op, _, *fields = line.split()[1:]
+            values = dict(f.split("=") for f in fields)
+            return op, {k: float(x) if op == "ContinuousMove" else x for k, x in values.items()}
+        asked = [command(self.onvif.next_ptz()) for _ in range(5)]
+        self.assertEqual(asked, [
+            ("ContinuousMove", {"pan": 0.5, "tilt": 0.0, "zoom": 0.0}),
+            ("Stop", {"pan_tilt": "true", "zoom": "true"}),
+            ("ContinuousMove", {"pan": 0.0, "tilt": 0.5, "zoom": 0.0}),
+            ("Stop", {"pan_tilt": "true", "zoom": "true"}),
+            ("GotoPreset", {"preset": "2"})])
+        self.assertRaises(queue.Empty, self.onvif.next_ptz, 0.5)  # the viewer asked nothing
+        audit = v.query("SELECT user_name, detail FROM audit WHERE action = 'camera_ptz' "
+                        "ORDER BY id")
+        self.assertEqual([(a["user_name"], a["detail"]) for a in audit],
+                         [("op", "move pan 0.5 tilt 0.0 zoom 0.0"), ("op", "stop"),
+                          ("op", "move pan 0.0 tilt 0.5 zoom 0.0"), ("op", "stop"),
+                          ("op", "preset 2")])
 
     @unittest.skipUnless(os.geteuid() == 0 and shutil.which("unshare") and shutil.which("ip"),
                          "a network namespace needs root, unshare and ip")

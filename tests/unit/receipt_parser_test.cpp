@@ -336,6 +336,7 @@ TEST(ReceiptParser, StarCommandsTheLibraryDoesNotSend) {
   s += std::string("\x18", 1) + "B\n";  // CAN drops what the line had so far
   s += std::string("\x1b" "K\x03\x00" "\n\n\n", 7);  // 8-dot image of 3 columns (LF bytes)
   s += std::string("\x1b" "L\x02\x00" "\x1b\x1b", 6);
+  s += std::string("\x1b" "k\x01\x00", 4) + std::string(24, '\n');  // 1 byte by 24 rows
   s += std::string("\x1b" "C\x00\x05", 4) + std::string("\x1b" "C\x10", 3);  // page length
   s += std::string("\x1b" "D\x08\x10\x00", 5);  // tab stops
   s += std::string("\x1b\x1e" "F\x01", 4) + std::string("\x1b\x1d" "a\x01", 4);
