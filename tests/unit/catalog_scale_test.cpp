@@ -75,6 +75,28 @@ void fill(const std::filesystem::path& db) {
   c.exec("COMMIT");
 }
 
+// The hash chain of the same archive (docs/design/integrity.md): an entry per segment (a real
+// recorder has one per fragment, ~30 per 2-minute file: more rows of the same shape) and a
+// signed checkpoint every 10 entries, the newest 1,000 without an RFC 3161 token yet.
+void fill_chain(const std::filesystem::path& db) {
+  sql::Connection c(db.string());
+  c.exec("BEGIN");
+  c.exec(
+      "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 99999) "
+      "INSERT INTO chain_entry (camera_id, sequence, kind, segment_id, fragment_position, "
+      "wall_start_ms, duration_90k, init_hash, fragment_hash, note, link) "
+      "SELECT 'cam' || (i % 4), i / 4, 1, i + 1, 0, 1760000000000 + (i / 4) * 60000, 5400000, "
+      "randomblob(32), randomblob(32), '', randomblob(32) FROM n");
+  c.exec(
+      "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 9999) "
+      "INSERT INTO checkpoint (camera_id, sequence, head, wall_time_ms, audit_head, "
+      "key_fingerprint, signature, tsa_token) "
+      "SELECT 'cam' || (i % 4), (i / 4) * 10 + 9, randomblob(32), "
+      "1760000000000 + ((i / 4) * 10 + 10) * 60000, randomblob(32), 'fp', randomblob(64), "
+      "CASE WHEN i < 9000 THEN randomblob(100) END FROM n");
+  c.exec("COMMIT");
+}
+
 sql::StatementCost minus(const sql::StatementCost& a, const sql::StatementCost& b) {
   return {a.vm_steps - b.vm_steps, a.fullscan_steps - b.fullscan_steps, a.sorts - b.sorts};
 }
@@ -360,6 +382,37 @@ TEST_F(CatalogScale, StatusOfTheRecorderServiceIsBounded) {
   EXPECT_NE(status.find("\"stored_segments\": 25000"), std::string::npos);
   EXPECT_LT(cost.vm_steps, 2 * kBoundedSteps);  // two cameras
   EXPECT_EQ(cost.fullscan_steps, 0);
+}
+
+// What a recorder reads of the chain when a camera starts or a segment is recovered, what
+// exporting evidence reads around a range, and what the TSA stamper reads at start and each
+// round: index lookups and the rows asked for, never a walk of the chain.
+TEST_F(CatalogScale, ChainAndCheckpointReadsAreBounded) {
+  fill_chain(dir_.path() / "vigil.db");
+  Catalog c(dir_.path() / "vigil.db");
+  const auto lookups = cost_of(c, [&] {
+    EXPECT_EQ(c.chain_head("cam1")->entry.sequence, uint64_t{kSegments / 4 - 1});
+    EXPECT_FALSE(c.chain_head("nobody"));
+    EXPECT_EQ(c.chain_rows_of_segment(50'001).size(), 1u);
+    EXPECT_EQ(c.chain_rows_between("cam2", 100, 109).size(), 10u);
+    EXPECT_EQ(c.checkpoint_before("cam2", 12'345)->checkpoint.sequence, 12'339u);
+    EXPECT_EQ(c.checkpoint_at_or_after("cam2", 12'345)->checkpoint.sequence, 12'349u);
+    EXPECT_EQ(c.last_checkpoint_id(), 10'000);
+  });
+  EXPECT_LT(lookups.vm_steps, kStepsPerRow * 10 + kBoundedSteps);
+  EXPECT_EQ(lookups.fullscan_steps, 0);
+  EXPECT_EQ(lookups.sorts, 0);
+
+  // The stamper: where its backlog of the last day starts (at most 1,000 checkpoints looked
+  // at), then a round of 100 checkpoints without a token.
+  const auto stamper = cost_of(c, [&] {
+    EXPECT_EQ(c.checkpoint_backlog_start(wall_from_ms(kT0), 1'000), 9'000);
+    const auto batch = c.checkpoints_without_token(9'000, 100);
+    ASSERT_EQ(batch.size(), 100u);
+    EXPECT_EQ(batch.front().id, 9'001);
+  });
+  EXPECT_LT(stamper.vm_steps, kStepsPerRow * 1'100 + kBoundedSteps);
+  EXPECT_EQ(stamper.sorts, 0);
 }
 
 // Free space that never runs short.
