@@ -7,7 +7,8 @@
 // the receipt beside the video, both transactions as markers on the camera's timeline that ]
 // steps through (each then played with its own receipt), "this happened here" on a paused frame
 // setting the till's clock offset (printed as clock_offset_ms=N for the Python side to check),
-// the receipt under the video at phone width, and no Content-Security-Policy violation.
+// the daily summary page and its CSV against the real API, the receipt under the video at phone
+// width, and no Content-Security-Policy violation.
 //
 //   node tests/browser/transactions_ui.test.mjs '{"url", "user", "password", "shots", "id", "moment"}'
 //
@@ -133,6 +134,42 @@ try {
     assert.ok(await fitsWidth(), 'the transactions page fits 390 px');
     assert.deepEqual(cspViolations, []);
   });
+
+  await step('daily summary (phone width): the two transactions counted on the page and in its CSV', async () => {
+    // The days around the moment (the server counts days in its events time zone, which may not
+    // be the browser's): their cards add up to the two sales by QR, 20.00 + 7.50.
+    const day = (ms) => new Date(ms).toISOString().slice(0, 10);
+    const days = `from_day=${day(opts.moment - 86_400_000)}&to_day=${day(opts.moment + 86_400_000)}`;
+    await page.goto(`${opts.url}#/transactions/summary?till=t1&${days}`);
+    await page.locator('section.summary-day[data-till="t1"]').nth(2).waitFor();
+    let count = 0;
+    let net = 0;
+    for (const line of await page.locator('section.summary-day > p').allInnerTexts()) {
+      const m = line.match(/^(\d+) transactions?, net (-?\d+\.\d\d)/);
+      assert.ok(m, line);
+      count += Number(m[1]);
+      net += Number(m[2]);
+    }
+    assert.deepEqual([count, net.toFixed(2)], [2, '27.50']);
+    const busy = page.locator('section.summary-day', { has: page.locator('tr[data-method="qr"]') });
+    assert.equal(await busy.locator('tr[data-kind="sale"] td').nth(1).innerText(), '2');
+    assert.equal(await busy.locator('tr[data-method="qr"] td').nth(2).innerText(), '27.50');
+    // The CSV behind "Download CSV": the same figures, one line per till and day.
+    const href = await page.getByRole('link', { name: 'Download CSV' }).getAttribute('href');
+    const csv = await page.evaluate(async (u) => {
+      const r = await fetch(u);
+      return { type: r.headers.get('content-type'), text: await r.text() };
+    }, href);
+    assert.match(csv.type, /^text\/csv/);
+    const [header, ...rows] = csv.text.trim().split('\r\n').map((l) => l.split(','));
+    assert.deepEqual(header.slice(0, 7), ['till', 'till_name', 'day', 'from_ms', 'to_ms', 'count', 'net_minor']);
+    assert.equal(rows.length, 3);
+    const col = (name) => rows.reduce((sum, r) => sum + Number(r[header.indexOf(name)]), 0);
+    assert.deepEqual([col('count'), col('net_minor'), col('sale_count'), col('qr_sales_minor')], [2, 2750, 2, 2750]);
+    assert.ok(await fitsWidth(), 'the summary fits 390 px');
+    assert.deepEqual(cspViolations, []);
+  });
+
   console.log(steps.summary());
 } catch (e) {
   console.log(steps ? steps.summary() : `failed before the first step: ${e.stack ?? e}`);

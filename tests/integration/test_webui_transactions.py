@@ -5,7 +5,8 @@ by its amount on the Transactions page (with the camera's picture at that moment
 and watching the counter camera play from 10 s before with frames decoded and the receipt beside
 the video (also at phone width); both transactions as markers on the camera's timeline that ]
 steps through; "this happened here" on a paused frame setting the till's clock offset in the
-configuration file, which the next posted transaction's moment then follows."""
+configuration file, which the next posted transaction's moment then follows; the daily summary
+page and its CSV download adding the two up."""
 import json
 import os
 import re
@@ -82,7 +83,7 @@ class WebUiTransactions(TestCase):
         print(r.stdout)
         self.assertEqual(r.returncode, 0,
                          r.stdout + r.stderr + "\n--- vigil ---\n" + v.log()[-3000:])
-        self.assertRegex(r.stdout, r"\b6 passed, 0 failed")
+        self.assertRegex(r.stdout, r"\b7 passed, 0 failed")
         # "This happened here" wrote the till's clock offset to the configuration, and a
         # transaction posted now gets its moment from it.
         offset = int(re.search(r"clock_offset_ms=(-?\d+)", r.stdout).group(1))
