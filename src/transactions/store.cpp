@@ -12,7 +12,7 @@ namespace vigil::transactions {
 namespace {
 
 // The till_transaction tables with the text index keyed by moment (catalog.cpp's migration 11).
-constexpr int kMinSchema = 11;
+constexpr int kMinSchema = 12;
 
 // The text index's rowid of a transaction (catalog.cpp, migration 11): ordered like
 // (moment, id), so a search walks it newest first.
@@ -59,7 +59,7 @@ const char* source_name(Source s) {
   return "?";
 }
 
-std::string fts_query(const std::string& text) {
+std::string fts_query(const std::string& text, const std::vector<std::string>& tills) {
   std::vector<std::string> words;
   std::string word;
   for (char c : text + " ") {
@@ -81,7 +81,23 @@ std::string fts_query(const std::string& text) {
     if (i + 1 == words.size()) quoted += '*';
     q += (q.empty() ? "" : " ") + quoted;
   }
-  return q;
+  if (q.empty()) return q;
+  // Only the text: the till column's tokens are hex digits, which a search for "7" would find.
+  q = "{body} : (" + q + ")";
+  if (tills.empty()) return q;
+  // The till column holds hex(till_id) (catalog migration 12): SQLite's hex() of the UTF-8
+  // bytes, upper case, which the tokenizer folds like this.
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string any_till;
+  for (const std::string& till : tills) {
+    std::string hex;
+    for (unsigned char c : till) {
+      hex += kHex[c >> 4];
+      hex += kHex[c & 15];
+    }
+    any_till += (any_till.empty() ? "\"" : " OR \"") + hex + '"';
+  }
+  return q + " AND {till} : (" + any_till + ")";
 }
 
 TransactionStore::TransactionStore(const std::filesystem::path& db_file) : db_(db_file.string()) {
@@ -198,9 +214,12 @@ std::vector<Stored> TransactionStore::add(const std::vector<Transaction>& batch,
           .bind(":text", t.receipt[i].text)
           .run();
     }
-    db_.prepare("INSERT INTO till_transaction_fts (rowid, body, tx) VALUES (:key, :body, :id)")
+    db_.prepare(
+           "INSERT INTO till_transaction_fts (rowid, body, till, tx) "
+           "VALUES (:key, :body, hex(:till), :id)")
         .bind(":key", fts_key(ms_since_epoch(t.moment), t.id))
         .bind(":body", search_body(t))
+        .bind(":till", t.till_id)
         .bind(":id", t.id)
         .run();
     out.push_back({std::move(t), true});
@@ -264,7 +283,7 @@ std::vector<Transaction> TransactionStore::find(const TransactionFilter& f) {
     if (f.amount_from) st.bind(":amount_from", *f.amount_from);
     if (f.amount_to) st.bind(":amount_to", *f.amount_to);
   };
-  const std::string q = fts_query(f.text);
+  const std::string q = fts_query(f.text, f.tills ? *f.tills : std::vector<std::string>{});
   std::lock_guard lock(mu_);
   std::optional<std::pair<int64_t, int64_t>> before;  // (moment_ms, id) of before_id
   if (f.before_id) {

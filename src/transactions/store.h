@@ -131,7 +131,8 @@ Transaction store_printed_receipt(TransactionStore& store, const PrintedReceipt&
                                   WallTime now);
 
 // The FTS5 query for the words of `text`: each word quoted (so no FTS syntax can be injected),
-// all required, the last one as a prefix. "" when `text` has no word.
-std::string fts_query(const std::string& text);
+// all required, the last one as a prefix, in the searchable text only; with `tills`, of one of
+// those tills (the index's till column). "" when `text` has no word.
+std::string fts_query(const std::string& text, const std::vector<std::string>& tills = {});
 
 }  // namespace vigil::transactions

@@ -296,11 +296,81 @@ TEST_F(StoreTest, SearchFiltersAndPagesNewestFirst) {
   EXPECT_EQ(ids(f), (std::vector<int64_t>{a1}));
   f.text = "\"bagel OR";  // FTS syntax is taken as words, not as a query
   EXPECT_TRUE(ids(f).empty());
+  // Text at a till: the till is part of the index's match, so another till's sale of the same
+  // thing is not found, and neither is the till's own other sale.
+  f = {};
+  f.text = "coffee";
+  f.tills = std::vector<std::string>{"t1"};
+  EXPECT_TRUE(ids(f).empty());
+  f.tills = std::vector<std::string>{"t1", "t2"};
+  EXPECT_EQ(ids(f), (std::vector<int64_t>{b1}));
+  f.text = "sesame";
+  EXPECT_EQ(ids(f), (std::vector<int64_t>{a1}));
+  // The index's till column is not text: a search for digits finds no till by its id's hex.
+  f = {};
+  f.text = "74";  // "t" is 0x74, "t1" is 7431: as a prefix it would find every row
+  EXPECT_TRUE(ids(f).empty());
   f = {};
   f.limit = 2;
   EXPECT_EQ(ids(f), (std::vector<int64_t>{a3, b1}));
   f.before_id = b1;
   EXPECT_EQ(ids(f), (std::vector<int64_t>{a1}));
+}
+
+TEST_F(StoreTest, TextAtATillTellsTillsApartWhateverTheirIdsCharacters) {
+  // "t-1" and "t_1" are the same two words to the tokenizer; the index keeps their ids whole.
+  Transaction dash = sale("t-1", 100, 1, "D");
+  dash.items = {{"croissant", 1, 1}};
+  Transaction under = sale("t_1", 200, 1, "U");
+  under.items = {{"croissant", 1, 1}};
+  const auto s = store_.add({dash, under}, now_);
+  TransactionFilter f;
+  f.text = "croiss";
+  f.tills = std::vector<std::string>{"t-1"};
+  EXPECT_EQ(ids(f), (std::vector<int64_t>{s[0].row.id}));
+  f.tills = std::vector<std::string>{"t_1"};
+  EXPECT_EQ(ids(f), (std::vector<int64_t>{s[1].row.id}));
+  f.tills = std::vector<std::string>{"t"};
+  EXPECT_TRUE(ids(f).empty());
+}
+
+TEST_F(StoreTest, TheTextIndexOfAnOlderCatalogGainsItsTills) {
+  Transaction t = sale("t1", 100, 1, "A");
+  t.items = {{"flat white", 1, 1}};
+  Transaction other = sale("t2", 200, 1, "B");
+  other.items = {{"flat white", 1, 1}};
+  const auto s = store_.add({t, other}, now_);
+  {
+    // Back to migration 11's index (no till column), as a catalog of that version has it.
+    sql::Connection raw((dir_.path() / "vigil.db").string());
+    raw.exec(
+        "DROP TRIGGER till_transaction_fts_delete; "
+        "CREATE TABLE fts_copy AS SELECT rowid AS k, body, tx FROM till_transaction_fts; "
+        "DROP TABLE till_transaction_fts; "
+        "CREATE VIRTUAL TABLE till_transaction_fts USING fts5 (body, tx UNINDEXED, "
+        "tokenize = 'unicode61'); "
+        "INSERT INTO till_transaction_fts (rowid, body, tx) SELECT k, body, tx FROM fts_copy; "
+        "DROP TABLE fts_copy; "
+        "CREATE TRIGGER till_transaction_fts_delete AFTER DELETE ON till_transaction BEGIN "
+        "DELETE FROM till_transaction_fts WHERE rowid = old.moment_ms * 1048576 + old.id % "
+        "1048576; END; "
+        "PRAGMA user_version = 11");
+  }
+  EXPECT_THROW(TransactionStore{dir_.path() / "vigil.db"}, Error);  // needs migration 12
+  Catalog migrated(dir_.path() / "vigil.db");
+  EXPECT_EQ(migrated.schema_version(), 12);
+  TransactionStore store(dir_.path() / "vigil.db");
+  TransactionFilter f;
+  f.text = "white";
+  f.tills = std::vector<std::string>{"t2"};
+  const auto found = store.find(f);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].id, s[1].row.id);
+  f.tills.reset();
+  EXPECT_EQ(store.find(f).size(), 2u);
+  // The delete trigger came back with the index: retention's delete takes the index row too.
+  EXPECT_EQ(store.delete_before("t2", wall_from_ms(500'000), [](WallTime) { return false; }), 1);
+  EXPECT_EQ(store.find(f).size(), 1u);
 }
 
 TEST_F(StoreTest, RetentionDeletesOldTransactionsButKeepsHeldOnes) {
@@ -809,8 +879,11 @@ TEST(Webhook, ChecksTheSignature) {
 TEST(FtsQuery, QuotesEveryWord) {
   EXPECT_EQ(fts_query(""), "");
   EXPECT_EQ(fts_query("  "), "");
-  EXPECT_EQ(fts_query("flat coff"), "\"flat\" \"coff\"*");
-  EXPECT_EQ(fts_query("a\"b"), "\"a\"\"b\"*");
+  EXPECT_EQ(fts_query("flat coff"), "{body} : (\"flat\" \"coff\"*)");
+  EXPECT_EQ(fts_query("a\"b"), "{body} : (\"a\"\"b\"*)");
+  EXPECT_EQ(fts_query("tea", {"t1", "t-2"}),
+            "{body} : (\"tea\"*) AND {till} : (\"7431\" OR \"742D32\")");
+  EXPECT_EQ(fts_query(" ", {"t1"}), "");
 }
 
 }  // namespace
