@@ -110,6 +110,12 @@ bool Statement::step() {
   fail(conn_->raw(), conn_->path(), std::string("step \"") + sqlite3_sql(stmt_) + "\"");
 }
 
+Statement& Statement::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  return *this;
+}
+
 int64_t Statement::int64(const char* c) const { return sqlite3_column_int64(stmt_, column(c)); }
 std::string Statement::text(const char* c) const {
   const int i = column(c);

@@ -73,6 +73,9 @@ class Statement {
 
   // Steps once; true while a row is available.
   bool step();
+  // Ready to run again with new values: a statement run many times in one transaction is
+  // prepared (parsed and planned) once.
+  Statement& reset();
   void run() { while (step()) {} }
 
   int64_t int64(const char* column) const;
