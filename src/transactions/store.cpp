@@ -59,7 +59,7 @@ const char* source_name(Source s) {
   return "?";
 }
 
-std::string fts_query(const std::string& text, const std::vector<std::string>& tills) {
+std::vector<std::string> search_words(const std::string& text) {
   std::vector<std::string> words;
   std::string word;
   for (char c : text + " ") {
@@ -70,34 +70,55 @@ std::string fts_query(const std::string& text, const std::vector<std::string>& t
       word += c;
     }
   }
+  return words;
+}
+
+namespace {
+
+// An FTS5 string: in double quotes, a double quote written twice.
+std::string fts_string(const std::string& s) {
+  std::string quoted = "\"";
+  for (char c : s) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  return quoted + '"';
+}
+
+}  // namespace
+
+std::string fts_query(const std::string& text) {
+  const std::vector<std::string> words = search_words(text);
   std::string q;
   for (size_t i = 0; i < words.size(); ++i) {
-    std::string quoted = "\"";
-    for (char c : words[i]) {
-      if (c == '"') quoted += '"';  // FTS5 string: a double quote is written twice
-      quoted += c;
-    }
-    quoted += '"';
-    if (i + 1 == words.size()) quoted += '*';
-    q += (q.empty() ? "" : " ") + quoted;
+    q += (q.empty() ? "" : " ") + fts_string(words[i]) + (i + 1 == words.size() ? "*" : "");
   }
-  if (q.empty()) return q;
-  // Only the text: the till column's tokens are hex digits, which a search for "7" would find.
-  q = "{body} : (" + q + ")";
-  if (tills.empty()) return q;
-  // The till column holds hex(till_id) (catalog migration 12): SQLite's hex() of the UTF-8
-  // bytes, upper case, which the tokenizer folds like this.
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string any_till;
+  // Only the text column: the other holds till-qualified words, which "7431x" would find.
+  return q.empty() ? q : "{body} : (" + q + ")";
+}
+
+std::string fts_query_at_tills(const std::vector<std::vector<std::string>>& tokens,
+                               const std::vector<std::string>& tills) {
+  // A word without a token ("-") is no condition, as in the body query, and takes no prefix.
+  size_t last = tokens.size();
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (!tokens[i].empty()) last = i;
+  }
+  if (last == tokens.size()) return "";
+  std::string q;
   for (const std::string& till : tills) {
-    std::string hex;
-    for (unsigned char c : till) {
-      hex += kHex[c >> 4];
-      hex += kHex[c & 15];
+    const std::string prefix = till_word_prefix(till);
+    std::string phrases;
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      if (tokens[i].empty()) continue;
+      std::string phrase;  // a word of several tokens ("t-shirt") stays a phrase
+      for (const std::string& t : tokens[i]) phrase += (phrase.empty() ? "" : " ") + prefix + t;
+      phrases += (phrases.empty() ? "" : " ") + fts_string(phrase) +
+                 (i == last && i + 1 == tokens.size() ? "*" : "");
     }
-    any_till += (any_till.empty() ? "\"" : " OR \"") + hex + '"';
+    q += (q.empty() ? "" : " OR ") + std::string("{till_words} : (") + phrases + ")";
   }
-  return q + " AND {till} : (" + any_till + ")";
+  return q;
 }
 
 TransactionStore::TransactionStore(const std::filesystem::path& db_file) : db_(db_file.string()) {
@@ -109,6 +130,7 @@ TransactionStore::TransactionStore(const std::filesystem::path& db_file) : db_(d
                     std::to_string(st.int64("user_version")) + ")");
   }
   db_.exec("PRAGMA foreign_keys=ON");
+  register_text_index_functions(db_);
 }
 
 Transaction TransactionStore::read_row(sql::Statement& st) {
@@ -161,8 +183,8 @@ std::vector<Stored> TransactionStore::add(const std::vector<Transaction>& batch,
       "INSERT INTO till_receipt_line (transaction_id, position, at_ms, text) "
       "VALUES (:id, :pos, :at, :text)");
   auto insert_text = db_.prepare(
-      "INSERT INTO till_transaction_fts (rowid, body, till, tx) "
-      "VALUES (:key, :body, hex(:till), :id)");
+      "INSERT INTO till_transaction_fts (rowid, body, till_words, tx) "
+      "VALUES (:key, :body, vigil_till_words(:till, :body), :id)");
   for (const Transaction& in : batch) {
     // Callers validate against the configuration first; this guards the store's own invariant
     // (and rolls the whole batch back, like any failure here).
@@ -290,7 +312,12 @@ std::vector<Transaction> TransactionStore::find(const TransactionFilter& f) {
     if (f.amount_from) st.bind(":amount_from", *f.amount_from);
     if (f.amount_to) st.bind(":amount_to", *f.amount_to);
   };
-  const std::string q = fts_query(f.text, f.tills ? *f.tills : std::vector<std::string>{});
+  std::string q = fts_query(f.text);
+  if (!q.empty() && f.tills && !f.tills->empty()) {
+    std::vector<std::vector<std::string>> tokens;
+    for (const std::string& w : search_words(f.text)) tokens.push_back(tokenizer_.tokens(w));
+    if (std::string at = fts_query_at_tills(tokens, *f.tills); !at.empty()) q = std::move(at);
+  }
   std::lock_guard lock(mu_);
   std::optional<std::pair<int64_t, int64_t>> before;  // (moment_ms, id) of before_id
   if (f.before_id) {

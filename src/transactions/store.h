@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "catalog/sqlite.h"
+#include "catalog/text_index.h"
 #include "core/time.h"
 #include "transactions/transaction.h"
 
@@ -122,6 +123,7 @@ class TransactionStore {
 
   std::mutex mu_;
   sql::Connection db_;
+  TextTokenizer tokenizer_{db_};  // a search's words at a till, as the index has them
 };
 
 // A receipt read by a printer tap, as a transaction of its till: the moment is the arrival of
@@ -130,9 +132,17 @@ class TransactionStore {
 Transaction store_printed_receipt(TransactionStore& store, const PrintedReceipt& receipt,
                                   WallTime now);
 
+// The words of a search: `text` split at white space.
+std::vector<std::string> search_words(const std::string& text);
+
 // The FTS5 query for the words of `text`: each word quoted (so no FTS syntax can be injected),
-// all required, the last one as a prefix, in the searchable text only; with `tills`, of one of
-// those tills (the index's till column). "" when `text` has no word.
-std::string fts_query(const std::string& text, const std::vector<std::string>& tills = {});
+// all required, the last one as a prefix, in the searchable text (`body`). "" when `text` has no
+// word.
+std::string fts_query(const std::string& text);
+
+// The same search at some tills, on the index's `till_words` (catalog/text_index.h): `tokens`
+// holds each word's tokens as the index's tokenizer makes them. "" when no word has a token.
+std::string fts_query_at_tills(const std::vector<std::vector<std::string>>& tokens,
+                               const std::vector<std::string>& tills);
 
 }  // namespace vigil::transactions
