@@ -274,13 +274,13 @@ def build_year(db_path, tpl, a, end_ms, span_ms=None):
 
 # Undo migrations 5 and 4 (catalog.cpp) on a copy of the year catalog, to time the first start
 # of a vigil that brings them to an archive made before them.
-# Migrations 6-13 (chain, holds and audit chain, token scopes, till transactions, second factor,
-# text index by moment and by till, covering till index) undone first, newest first: the timed
+# Migrations 6-14 (chain, holds and audit chain, token scopes, till transactions, second factor,
+# text index by moment and by till, covering till index, the index's words) undone first, newest first: the timed
 # migrations below are 5 and 4 (the later ones add tables and columns on an archive without
 # reading it).
 UNDO_AFTER_5 = (
     "DROP TABLE recovery_code; DROP TABLE user_totp; "
-    "DROP TABLE till_transaction_fts; DROP TABLE till_receipt_line; "
+    "DROP TABLE till_text_word; DROP TABLE till_transaction_fts; DROP TABLE till_receipt_line; "
     "DROP TABLE till_transaction_item; DROP TABLE till_transaction; "
     "ALTER TABLE api_token DROP COLUMN tills; "
     "ALTER TABLE api_token DROP COLUMN scope; ALTER TABLE api_token DROP COLUMN expires_ms; "

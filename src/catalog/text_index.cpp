@@ -59,14 +59,18 @@ std::string till_word_prefix(std::string_view till_id) {
   return out + "x";
 }
 
-std::string till_words(TextTokenizer& tokenizer, std::string_view till_id, std::string_view body) {
+std::string till_words(std::string_view till_id, const std::vector<std::string>& tokens) {
   const std::string prefix = till_word_prefix(till_id);
   std::string out;
-  for (const std::string& token : tokenizer.tokens(body)) {
+  for (const std::string& token : tokens) {
     if (!out.empty()) out += ' ';
     out += prefix + token;
   }
   return out;
+}
+
+std::string till_words(TextTokenizer& tokenizer, std::string_view till_id, std::string_view body) {
+  return till_words(till_id, tokenizer.tokens(body));
 }
 
 void register_text_index_functions(sql::Connection& db) {

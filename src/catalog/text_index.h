@@ -37,8 +37,10 @@ class TextTokenizer {
 // ends it ("7431x" is never the start of another till's prefix).
 std::string till_word_prefix(std::string_view till_id);
 
-// The `till_words` value of a transaction of `till_id` whose searchable text is `body`.
+// The `till_words` value of a transaction of `till_id` whose searchable text is `body`, or
+// whose text has these tokens.
 std::string till_words(TextTokenizer& tokenizer, std::string_view till_id, std::string_view body);
+std::string till_words(std::string_view till_id, const std::vector<std::string>& tokens);
 
 // vigil_till_words(till_id, body) in SQL: till_words() for a migration or an INSERT ... SELECT.
 void register_text_index_functions(sql::Connection& db);

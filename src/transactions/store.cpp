@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <limits>
 
 #include "core/error.h"
@@ -12,7 +13,11 @@ namespace vigil::transactions {
 namespace {
 
 // The till_transaction tables with the text index keyed by moment (catalog.cpp's migration 11).
-constexpr int kMinSchema = 12;
+constexpr int kMinSchema = 14;
+
+// A search's last word is asked for as its completions (SearchTerms) when it has at most this
+// many: an OR of 32 words is still read newest first, page by page.
+constexpr size_t kMaxCompletions = 32;
 
 // The text index's rowid of a transaction (catalog.cpp, migration 11): ordered like
 // (moment, id), so a search walks it newest first.
@@ -87,36 +92,49 @@ std::string fts_string(const std::string& s) {
 
 }  // namespace
 
-std::string fts_query(const std::string& text) {
-  const std::vector<std::string> words = search_words(text);
-  std::string q;
-  for (size_t i = 0; i < words.size(); ++i) {
-    q += (q.empty() ? "" : " ") + fts_string(words[i]) + (i + 1 == words.size() ? "*" : "");
+namespace {
+
+// The query of `terms` in `column`, every token preceded by `prefix` (a till's, or none).
+std::string column_query(const SearchTerms& terms, const std::string& column,
+                         const std::string& prefix) {
+  size_t last = terms.words.size();  // the last word with a token: the one that may be a prefix
+  for (size_t i = 0; i < terms.words.size(); ++i) {
+    if (!terms.words[i].empty()) last = i;
   }
-  // Only the text column: the other holds till-qualified words, which "7431x" would find.
-  return q.empty() ? q : "{body} : (" + q + ")";
+  if (last == terms.words.size()) return "";
+  std::string q;
+  for (size_t i = 0; i <= last; ++i) {
+    const auto& tokens = terms.words[i];
+    if (tokens.empty()) continue;
+    std::string item;
+    if (i == last && tokens.size() == 1 && !terms.completions.empty()) {
+      for (const std::string& c : terms.completions) {
+        item += (item.empty() ? "(" : " OR ") + fts_string(prefix + c);
+      }
+      item += ")";
+    } else {
+      std::string phrase;  // a word of several tokens ("t-shirt") stays a phrase
+      for (const std::string& t : tokens) phrase += (phrase.empty() ? "" : " ") + prefix + t;
+      item = fts_string(phrase) + (i == last ? "*" : "");
+    }
+    q += (q.empty() ? "" : " AND ") + item;
+  }
+  return "{" + column + "} : (" + q + ")";
 }
 
-std::string fts_query_at_tills(const std::vector<std::vector<std::string>>& tokens,
-                               const std::vector<std::string>& tills) {
-  // A word without a token ("-") is no condition, as in the body query, and takes no prefix.
-  size_t last = tokens.size();
-  for (size_t i = 0; i < tokens.size(); ++i) {
-    if (!tokens[i].empty()) last = i;
-  }
-  if (last == tokens.size()) return "";
+}  // namespace
+
+std::string fts_query(const SearchTerms& terms) {
+  // Only the text column: the other holds till-qualified words, which "7431x" would find.
+  return column_query(terms, "body", "");
+}
+
+std::string fts_query_at_tills(const SearchTerms& terms, const std::vector<std::string>& tills) {
   std::string q;
   for (const std::string& till : tills) {
-    const std::string prefix = till_word_prefix(till);
-    std::string phrases;
-    for (size_t i = 0; i < tokens.size(); ++i) {
-      if (tokens[i].empty()) continue;
-      std::string phrase;  // a word of several tokens ("t-shirt") stays a phrase
-      for (const std::string& t : tokens[i]) phrase += (phrase.empty() ? "" : " ") + prefix + t;
-      phrases += (phrases.empty() ? "" : " ") + fts_string(phrase) +
-                 (i == last && i + 1 == tokens.size() ? "*" : "");
-    }
-    q += (q.empty() ? "" : " OR ") + std::string("{till_words} : (") + phrases + ")";
+    const std::string one = column_query(terms, "till_words", till_word_prefix(till));
+    if (one.empty()) return "";
+    q += (q.empty() ? "" : " OR ") + one;
   }
   return q;
 }
@@ -130,7 +148,6 @@ TransactionStore::TransactionStore(const std::filesystem::path& db_file) : db_(d
                     std::to_string(st.int64("user_version")) + ")");
   }
   db_.exec("PRAGMA foreign_keys=ON");
-  register_text_index_functions(db_);
 }
 
 Transaction TransactionStore::read_row(sql::Statement& st) {
@@ -184,7 +201,8 @@ std::vector<Stored> TransactionStore::add(const std::vector<Transaction>& batch,
       "VALUES (:id, :pos, :at, :text)");
   auto insert_text = db_.prepare(
       "INSERT INTO till_transaction_fts (rowid, body, till_words, tx) "
-      "VALUES (:key, :body, vigil_till_words(:till, :body), :id)");
+      "VALUES (:key, :body, :till_words, :id)");
+  auto insert_word = db_.prepare("INSERT OR IGNORE INTO till_text_word (word) VALUES (:word)");
   for (const Transaction& in : batch) {
     // Callers validate against the configuration first; this guards the store's own invariant
     // (and rolls the whole batch back, like any failure here).
@@ -245,12 +263,15 @@ std::vector<Stored> TransactionStore::add(const std::vector<Transaction>& batch,
           .bind(":text", t.receipt[i].text)
           .run();
     }
+    const std::string body = search_body(t);
+    const std::vector<std::string> tokens = tokenizer_.tokens(body);
     insert_text.reset()
         .bind(":key", fts_key(ms_since_epoch(t.moment), t.id))
-        .bind(":body", search_body(t))
-        .bind(":till", t.till_id)
+        .bind(":body", body)
+        .bind(":till_words", till_words(t.till_id, tokens))
         .bind(":id", t.id)
         .run();
+    for (const std::string& word : tokens) insert_word.reset().bind(":word", word).run();
     out.push_back({std::move(t), true});
   }
   tx.commit();
@@ -312,12 +333,23 @@ std::vector<Transaction> TransactionStore::find(const TransactionFilter& f) {
     if (f.amount_from) st.bind(":amount_from", *f.amount_from);
     if (f.amount_to) st.bind(":amount_to", *f.amount_to);
   };
-  std::string q = fts_query(f.text);
-  if (!q.empty() && f.tills && !f.tills->empty()) {
-    std::vector<std::vector<std::string>> tokens;
-    for (const std::string& w : search_words(f.text)) tokens.push_back(tokenizer_.tokens(w));
-    if (std::string at = fts_query_at_tills(tokens, *f.tills); !at.empty()) q = std::move(at);
+  SearchTerms terms;
+  for (const std::string& w : search_words(f.text)) terms.words.push_back(tokenizer_.tokens(w));
+  const auto last = std::find_if(terms.words.rbegin(), terms.words.rend(),
+                                 [](const auto& tokens) { return !tokens.empty(); });
+  if (last != terms.words.rend() && last->size() == 1) {
+    // The words the last one starts, from the index's word list, if there are few.
+    const std::string& start = last->front();
+    auto st = db_.prepare(
+        "SELECT word FROM till_text_word WHERE word >= :start AND word < :past ORDER BY word "
+        "LIMIT :n");
+    // "\xff" follows every UTF-8 byte: every word that starts with `start` sorts before it.
+    st.bind(":start", start).bind(":past", start + "\xff").bind(":n", int64_t{kMaxCompletions + 1});
+    while (st.step()) terms.completions.push_back(st.text("word"));
+    if (terms.completions.size() > kMaxCompletions) terms.completions.clear();
   }
+  std::string q = fts_query(terms);
+  if (!q.empty() && f.tills && !f.tills->empty()) q = fts_query_at_tills(terms, *f.tills);
   std::lock_guard lock(mu_);
   std::optional<std::pair<int64_t, int64_t>> before;  // (moment_ms, id) of before_id
   if (f.before_id) {

@@ -43,11 +43,11 @@ TEST(Catalog, MigratesOnceAndReopens) {
   test::TempDir dir;
   {
     Catalog c(dir.path() / "vigil.db");
-    EXPECT_EQ(c.schema_version(), 13);
+    EXPECT_EQ(c.schema_version(), 14);
     c.begin_segment(seg("a", wall_from_ms(1000)));
   }
   Catalog again(dir.path() / "vigil.db");
-  EXPECT_EQ(again.schema_version(), 13);
+  EXPECT_EQ(again.schema_version(), 14);
   EXPECT_EQ(again.all_segments().size(), 1u);
 }
 
@@ -63,7 +63,7 @@ TEST(Catalog, ProcessesOpeningANewCatalogAtOnceMigrateItOnce) {
       openers.emplace_back([&] {
         try {
           Catalog c(dir.path() / "vigil.db");
-          if (c.schema_version() == 13) ++opened;
+          if (c.schema_version() == 14) ++opened;
         } catch (const std::exception& e) {
           ADD_FAILURE() << e.what();
           ++failed;

@@ -19,11 +19,11 @@ namespace vigil::test {
 // before it and of its back-fill; run the newest undo first.
 // Migration 10 (the second factor).
 inline constexpr const char* kUndoSecondFactor = "DROP TABLE recovery_code; DROP TABLE user_totp;";
-// Migrations 9, 11, 12 and 13 (till transactions and till tokens, the text index by moment and
-// by till, the till index covering the summary; api_token keeps its rebuilt CHECK, which allows
+// Migrations 9 and 11-14 (till transactions and till tokens, the text index by moment and by
+// till, the till index covering the summary, the index's words; api_token keeps its rebuilt CHECK, which allows
 // more scopes than before but no row uses them).
 inline constexpr const char* kUndoTransactions =
-    "DROP TABLE till_transaction_fts; DROP TABLE till_receipt_line; "
+    "DROP TABLE till_text_word; DROP TABLE till_transaction_fts; DROP TABLE till_receipt_line; "
     "DROP TABLE till_transaction_item; DROP TABLE till_transaction; "
     "ALTER TABLE api_token DROP COLUMN tills;";
 // Migration 8 (token scopes and expiry; the camera lists it rewrote stay "*").

@@ -334,6 +334,39 @@ TEST_F(StoreTest, TextAtATillTellsTillsApartWhateverTheirIdsCharacters) {
   EXPECT_TRUE(ids(f).empty());
 }
 
+TEST_F(StoreTest, ALastWordFindsEveryWordItStartsFewOrMany) {
+  Transaction one = sale("t1", 100, 1, "A");
+  one.items = {{"Croissant", 1, 1}};
+  Transaction two = sale("t2", 200, 1, "B");
+  two.items = {{"Croissants x2", 1, 1}};
+  Transaction other = sale("t1", 300, 1, "C");
+  other.items = {{"Crêpe", 1, 1}};
+  // More words starting with "w" than a search asks for one by one: "w" stays a prefix query.
+  std::vector<Transaction> many;
+  for (int i = 0; i < 40; ++i) {
+    Transaction t = sale("t3", 400 + i, 1, "W" + std::to_string(i));
+    t.items = {{"w" + std::to_string(i) + "x", 1, 1}};
+    many.push_back(t);
+  }
+  const auto s = store_.add({one, two, other}, now_);
+  store_.add(many, now_);
+  TransactionFilter f;
+  f.text = "CROISS";
+  EXPECT_EQ(ids(f), (std::vector<int64_t>{s[1].row.id, s[0].row.id}));
+  f.text = "cr";
+  EXPECT_EQ(ids(f).size(), 3u);  // crepe without its accent, like the index
+  f.tills = std::vector<std::string>{"t1"};
+  EXPECT_EQ(ids(f), (std::vector<int64_t>{s[2].row.id, s[0].row.id}));
+  f = {};
+  f.text = "w";
+  EXPECT_EQ(ids(f).size(), 40u);
+  f.tills = std::vector<std::string>{"t3"};
+  EXPECT_EQ(ids(f).size(), 40u);
+  f = {};
+  f.text = "croissant zzz";  // no word starts with "zzz": nothing, not everything
+  EXPECT_TRUE(ids(f).empty());
+}
+
 TEST_F(StoreTest, TheTextIndexOfAnOlderCatalogGainsItsTills) {
   Transaction t = sale("t1", 100, 1, "A");
   t.items = {{"flat white", 1, 1}};
@@ -354,11 +387,13 @@ TEST_F(StoreTest, TheTextIndexOfAnOlderCatalogGainsItsTills) {
         "CREATE TRIGGER till_transaction_fts_delete AFTER DELETE ON till_transaction BEGIN "
         "DELETE FROM till_transaction_fts WHERE rowid = old.moment_ms * 1048576 + old.id % "
         "1048576; END; "
+        "DROP TABLE till_text_word; DROP INDEX till_transaction_till; "
+        "CREATE INDEX till_transaction_till ON till_transaction (till_id, moment_ms, id); "
         "PRAGMA user_version = 11");
   }
-  EXPECT_THROW(TransactionStore{dir_.path() / "vigil.db"}, Error);  // needs migration 12
+  EXPECT_THROW(TransactionStore{dir_.path() / "vigil.db"}, Error);  // needs migrations 12-14
   Catalog migrated(dir_.path() / "vigil.db");
-  EXPECT_GE(migrated.schema_version(), 12);
+  EXPECT_GE(migrated.schema_version(), 14);
   TransactionStore store(dir_.path() / "vigil.db");
   TransactionFilter f;
   f.text = "white";
@@ -876,20 +911,27 @@ TEST(Webhook, ChecksTheSignature) {
   EXPECT_FALSE(webhook_signature_valid("secret", body, ""));
 }
 
-TEST(FtsQuery, QuotesEveryWord) {
-  EXPECT_EQ(fts_query(""), "");
-  EXPECT_EQ(fts_query("  "), "");
-  EXPECT_EQ(fts_query("flat coff"), "{body} : (\"flat\" \"coff\"*)");
-  EXPECT_EQ(fts_query("a\"b"), "{body} : (\"a\"\"b\"*)");
+TEST(FtsQuery, QuotesEveryToken) {
+  EXPECT_EQ(fts_query({}), "");
+  EXPECT_EQ(fts_query({{{}}, {}}), "");
+  EXPECT_EQ(fts_query({{{"flat"}, {"coff"}}, {}}), "{body} : (\"flat\" AND \"coff\"*)");
+  EXPECT_EQ(fts_query({{{"a\"b"}}, {}}), "{body} : (\"a\"\"b\"*)");
+  // The last word's completions, when the index has few, instead of a prefix.
+  EXPECT_EQ(fts_query({{{"flat"}, {"whi"}}, {"white", "whites"}}),
+            "{body} : (\"flat\" AND (\"white\" OR \"whites\"))");
+  // A word without a token is no condition; the prefix goes to the last word that has one.
+  EXPECT_EQ(fts_query({{{"flat"}, {}}, {}}), "{body} : (\"flat\"*)");
 }
 
 TEST(FtsQuery, AtTillsEveryTokenIsQualifiedByTheTill) {
-  EXPECT_EQ(fts_query_at_tills({{"flat"}, {"white"}}, {"t1"}),
-            "{till_words} : (\"7431xflat\" \"7431xwhite\"*)");
-  // A word of several tokens stays a phrase; one of none is no condition and takes no prefix.
-  EXPECT_EQ(fts_query_at_tills({{"t", "shirt"}, {}}, {"t1", "t-2"}),
-            "{till_words} : (\"7431xt 7431xshirt\") OR {till_words} : (\"742d32xt 742d32xshirt\")");
-  EXPECT_EQ(fts_query_at_tills({{}}, {"t1"}), "");
+  EXPECT_EQ(fts_query_at_tills({{{"flat"}, {"white"}}, {}}, {"t1"}),
+            "{till_words} : (\"7431xflat\" AND \"7431xwhite\"*)");
+  EXPECT_EQ(fts_query_at_tills({{{"whi"}}, {"white"}}, {"t1"}),
+            "{till_words} : ((\"7431xwhite\"))");
+  // A word of several tokens stays a phrase (and a prefix, without completions).
+  EXPECT_EQ(fts_query_at_tills({{{"t", "shirt"}}, {"x"}}, {"t1", "t-2"}),
+            "{till_words} : (\"7431xt 7431xshirt\"*) OR {till_words} : (\"742d32xt 742d32xshirt\"*)");
+  EXPECT_EQ(fts_query_at_tills({{{}}, {}}, {"t1"}), "");
   EXPECT_EQ(till_word_prefix("t_1"), "745f31x");
 }
 
