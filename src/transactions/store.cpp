@@ -12,7 +12,8 @@
 namespace vigil::transactions {
 namespace {
 
-// The till_transaction tables with the text index keyed by moment (catalog.cpp's migration 11).
+// The till_transaction tables with the text index keyed by moment (catalog.cpp's migration 11),
+// its till-qualified words (12) and its word list (14).
 constexpr int kMinSchema = 14;
 
 // A search's last word is asked for as its completions (SearchTerms) when it has at most this
@@ -89,10 +90,6 @@ std::string fts_string(const std::string& s) {
   }
   return quoted + '"';
 }
-
-}  // namespace
-
-namespace {
 
 // The query of `terms` in `column`, every token preceded by `prefix` (a till's, or none).
 std::string column_query(const SearchTerms& terms, const std::string& column,
@@ -333,6 +330,7 @@ std::vector<Transaction> TransactionStore::find(const TransactionFilter& f) {
     if (f.amount_from) st.bind(":amount_from", *f.amount_from);
     if (f.amount_to) st.bind(":amount_to", *f.amount_to);
   };
+  std::lock_guard lock(mu_);  // the connection and the tokenizer are the store's, one user at once
   SearchTerms terms;
   for (const std::string& w : search_words(f.text)) terms.words.push_back(tokenizer_.tokens(w));
   const auto last = std::find_if(terms.words.rbegin(), terms.words.rend(),
@@ -350,7 +348,6 @@ std::vector<Transaction> TransactionStore::find(const TransactionFilter& f) {
   }
   std::string q = fts_query(terms);
   if (!q.empty() && f.tills && !f.tills->empty()) q = fts_query_at_tills(terms, *f.tills);
-  std::lock_guard lock(mu_);
   std::optional<std::pair<int64_t, int64_t>> before;  // (moment_ms, id) of before_id
   if (f.before_id) {
     auto st = db_.prepare("SELECT moment_ms, id FROM till_transaction WHERE id = :id");

@@ -3,7 +3,9 @@
 // FTS5 text search), the JSON schema's field errors, provider webhook mapping and signatures.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <regex>
+#include <thread>
 
 #include "catalog/catalog.h"
 #include "catalog/event_store.h"
@@ -365,6 +367,35 @@ TEST_F(StoreTest, ALastWordFindsEveryWordItStartsFewOrMany) {
   f = {};
   f.text = "croissant zzz";  // no word starts with "zzz": nothing, not everything
   EXPECT_TRUE(ids(f).empty());
+}
+
+TEST_F(StoreTest, SearchesWhileBatchesAreStoredFromOtherThreads) {
+  // The HTTP handlers share one store: a text search (tokenizer, word list, index) while another
+  // thread stores batches must neither fail nor see half a batch.
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    for (int b = 0; b < 40; ++b) {
+      std::vector<Transaction> batch;
+      for (int i = 0; i < 10; ++i) {
+        Transaction t = sale("t1", 100 + b * 10 + i, 1, "R" + std::to_string(b * 10 + i));
+        t.items = {{"coffee " + std::to_string(b), 1, 1}};
+        batch.push_back(t);
+      }
+      store_.add(batch, now_);
+    }
+    done = true;
+  });
+  TransactionFilter f;
+  f.text = "coff";
+  f.tills = std::vector<std::string>{"t1"};
+  f.limit = 1000;
+  int searches = 0;
+  while (!done || searches == 0) {
+    EXPECT_EQ(ids(f).size() % 10, 0u);  // whole batches only
+    ++searches;
+  }
+  writer.join();
+  EXPECT_EQ(ids(f).size(), 400u);
 }
 
 TEST_F(StoreTest, TheTextIndexOfAnOlderCatalogGainsItsTills) {
