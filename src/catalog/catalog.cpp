@@ -744,7 +744,7 @@ void Catalog::migrate() {
 
 int64_t Catalog::begin_segment(const NewSegment& s) {
   std::lock_guard lock(mu_);
-  auto st = db_.prepare(
+  auto st = db_.prepare_cached(
       "INSERT INTO segment (camera_id, state, path, wall_start_ms, wall_end_ms, video_codec, "
       "width, height, has_audio) VALUES (:camera, 'writing', :path, :start, :start, :codec, "
       ":width, :height, :audio)");
@@ -755,7 +755,7 @@ int64_t Catalog::begin_segment(const NewSegment& s) {
 
 void Catalog::close_segment(int64_t id, const ClosedSegment& c) {
   std::lock_guard lock(mu_);
-  auto st = db_.prepare(
+  auto st = db_.prepare_cached(
       "UPDATE segment SET state = 'closed', wall_end_ms = :end, media_duration_90k = :dur, "
       "bytes = :bytes, init_bytes = :init, fragment_index = :index, sha256 = :sha, "
       "close_reason = :reason WHERE id = :id");

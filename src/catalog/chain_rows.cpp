@@ -87,7 +87,7 @@ ChainRow next_chain_row(const std::optional<ChainRow>& head, ChainEntry e, int64
 
 void Catalog::append_chain(const ChainRow& row) {
   std::lock_guard lock(mu_);
-  auto st = db_.prepare(
+  auto st = db_.prepare_cached(
       "INSERT INTO chain_entry (camera_id, sequence, kind, segment_id, fragment_position, "
       "wall_start_ms, duration_90k, init_hash, fragment_hash, note, link) VALUES (:camera, :seq, "
       ":kind, :segment, :position, :start, :duration, :init, :fragment, :note, :link)");
@@ -159,7 +159,7 @@ std::vector<std::string> Catalog::chain_cameras() {
 
 void Catalog::add_checkpoint(const CheckpointRow& c) {
   std::lock_guard lock(mu_);
-  auto st = db_.prepare(
+  auto st = db_.prepare_cached(
       "INSERT INTO checkpoint (camera_id, sequence, head, wall_time_ms, audit_head, "
       "key_fingerprint, signature, tsa_token) VALUES (:camera, :seq, :head, :time, :audit, :key, "
       ":sig, :tsa)");

@@ -34,7 +34,10 @@ Connection::Connection(const std::string& path) : path_(path) {
   sqlite3_busy_timeout(db_, 5000);
 }
 
-Connection::~Connection() { sqlite3_close_v2(db_); }
+Connection::~Connection() {
+  for (auto& [sql, c] : cached_) sqlite3_finalize(c.stmt);
+  sqlite3_close_v2(db_);
+}
 
 void Connection::exec(const std::string& sql) {
   char* err = nullptr;
@@ -54,14 +57,42 @@ Statement Connection::prepare(const std::string& sql) {
   return Statement(*this, stmt);
 }
 
+Statement Connection::prepare_cached(const std::string& sql) {
+  auto [it, added] = cached_.try_emplace(sql);
+  Cached& c = it->second;
+  if (c.in_use) return prepare(sql);
+  if (added) {
+    try {
+      Statement fresh = prepare(sql);
+      std::swap(c.stmt, fresh.stmt_);
+    } catch (...) {
+      cached_.erase(it);
+      throw;
+    }
+  }
+  c.in_use = true;
+  Statement st(*this, c.stmt);
+  st.cached_ = &c;
+  return st;
+}
+
 int64_t Connection::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
 int Connection::changes() const { return sqlite3_changes(db_); }
 
 Statement::~Statement() {
   if (!stmt_) return;
-  conn_->cost_ += StatementCost{sqlite3_stmt_status(stmt_, SQLITE_STMTSTATUS_VM_STEP, 0),
-                                sqlite3_stmt_status(stmt_, SQLITE_STMTSTATUS_FULLSCAN_STEP, 0),
-                                sqlite3_stmt_status(stmt_, SQLITE_STMTSTATUS_SORT, 0)};
+  // A kept statement's counters are read and cleared: each use counts once.
+  const int clear = cached_ ? 1 : 0;
+  conn_->cost_ += StatementCost{sqlite3_stmt_status(stmt_, SQLITE_STMTSTATUS_VM_STEP, clear),
+                                sqlite3_stmt_status(stmt_, SQLITE_STMTSTATUS_FULLSCAN_STEP, clear),
+                                sqlite3_stmt_status(stmt_, SQLITE_STMTSTATUS_SORT, clear)};
+  if (cached_) {
+    // Reset also ends a read the caller left unfinished (it would hold the WAL snapshot).
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    cached_->in_use = false;
+    return;
+  }
   sqlite3_finalize(stmt_);
 }
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace vigil::sql {
@@ -38,6 +39,12 @@ class Connection {
 
   void exec(const std::string& sql);  // for DDL and pragmas
   Statement prepare(const std::string& sql);
+  // The same, but parsed and planned once per connection and kept: for the statements the
+  // recorder runs for every fragment and segment of every camera (a prepare costs more than the
+  // insert itself). The returned statement is reset, not finalized, when it goes; if the same
+  // text is still in use (a statement run from inside another's loop), a fresh one is made.
+  // Only for SQL text from the program, never built from data: the cache is unbounded.
+  Statement prepare_cached(const std::string& sql);
   int64_t last_insert_rowid() const;
   int changes() const;
   const std::string& path() const { return path_; }
@@ -47,16 +54,25 @@ class Connection {
 
  private:
   friend class Statement;
+  struct Cached {
+    sqlite3_stmt* stmt = nullptr;
+    bool in_use = false;
+  };
   sqlite3* db_ = nullptr;
   std::string path_;
   StatementCost cost_;
+  // Node-based: a Cached's address stays put while the map grows (statements point at theirs).
+  std::unordered_map<std::string, Cached> cached_;
 };
 
 class Statement {
  public:
   Statement(Connection& conn, sqlite3_stmt* stmt) : conn_(&conn), stmt_(stmt) {}
   ~Statement();
-  Statement(Statement&& o) noexcept : conn_(o.conn_), stmt_(o.stmt_) { o.stmt_ = nullptr; }
+  Statement(Statement&& o) noexcept : conn_(o.conn_), stmt_(o.stmt_), cached_(o.cached_) {
+    o.stmt_ = nullptr;
+    o.cached_ = nullptr;
+  }
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
 
@@ -83,12 +99,16 @@ class Statement {
   std::vector<uint8_t> blob(const char* column) const;
   double real(const char* column) const;
   bool is_null(const char* column) const;
+  sqlite3_stmt* raw() const { return stmt_; }
 
  private:
   int param(const char* name) const;
   int column(const char* name) const;
+  friend class Connection;
   Connection* conn_;
   sqlite3_stmt* stmt_;
+  // Set for a statement of the connection's cache: given back (reset) rather than finalized.
+  Connection::Cached* cached_ = nullptr;
 };
 
 // BEGIN IMMEDIATE ... COMMIT, rolled back if not committed.

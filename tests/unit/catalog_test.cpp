@@ -51,6 +51,63 @@ TEST(Catalog, MigratesOnceAndReopens) {
   EXPECT_EQ(again.all_segments().size(), 1u);
 }
 
+// The recorder's per-fragment statements are prepared once and kept: each use sees only its own
+// values, a use from inside another's loop gets a statement of its own, and a bad statement is
+// neither kept nor poisons the cache.
+TEST(SqlConnection, CachedStatementsAreReusedResetAndNeverShared) {
+  test::TempDir dir;
+  sql::Connection c((dir.path() / "t.db").string());
+  c.exec("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)");
+  const std::string insert = "INSERT INTO t (k, v) VALUES (:k, :v)";
+  sqlite3_stmt* first = nullptr;
+  for (int64_t k = 1; k <= 3; ++k) {
+    auto st = c.prepare_cached(insert);
+    if (k == 1) first = st.raw();
+    EXPECT_EQ(st.raw(), first) << "prepared again for row " << k;
+    st.bind(":k", k).bind(":v", "v" + std::to_string(k)).run();
+  }
+  {
+    // Bindings do not leak into the next use: a missing :v is NULL, not "v3".
+    auto st = c.prepare_cached(insert);
+    st.bind(":k", int64_t{4}).run();
+  }
+  const std::string select = "SELECT k, v FROM t WHERE k >= :min ORDER BY k";
+  std::vector<std::string> seen;
+  {
+    auto outer = c.prepare_cached(select);
+    outer.bind(":min", int64_t{2});
+    while (outer.step()) {
+      // The same text while the outer statement is mid-loop: a separate statement.
+      auto inner = c.prepare_cached(select);
+      EXPECT_NE(inner.raw(), outer.raw());
+      inner.bind(":min", int64_t{4});
+      ASSERT_TRUE(inner.step());
+      seen.push_back(std::to_string(outer.int64("k")) + "=" +
+                     (outer.is_null("v") ? std::string("null") : outer.text("v")) + "/" +
+                     std::to_string(inner.int64("k")));
+    }
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"2=v2/4", "3=v3/4", "4=null/4"}));
+  {
+    // Left mid-loop, then asked for again: reset, so it starts from the first row.
+    auto half = c.prepare_cached(select);
+    half.bind(":min", int64_t{1});
+    ASSERT_TRUE(half.step());
+  }
+  auto again = c.prepare_cached(select);
+  again.bind(":min", int64_t{1});
+  ASSERT_TRUE(again.step());
+  EXPECT_EQ(again.int64("k"), 1);
+
+  EXPECT_THROW(c.prepare_cached("INSERT INTO missing VALUES (1)"), Error);
+  EXPECT_THROW(c.prepare_cached("INSERT INTO missing VALUES (1)"), Error);
+  c.exec("CREATE TABLE missing (x INTEGER)");
+  c.prepare_cached("INSERT INTO missing VALUES (1)").run();
+  auto count = c.prepare("SELECT count(*) AS n FROM missing");
+  ASSERT_TRUE(count.step());
+  EXPECT_EQ(count.int64("n"), 1);
+}
+
 // The server and `vigil user add` may open a new catalog at the same moment: each must find the
 // schema whole, neither may run a step the other has run ("table user_totp already exists").
 TEST(Catalog, ProcessesOpeningANewCatalogAtOnceMigrateItOnce) {
