@@ -151,12 +151,27 @@ bool RtspConnection::fill(std::chrono::milliseconds timeout, std::chrono::millis
   }
   SteadyTime deadline{};
   bool waited = false;
+  // Caught up with the camera: sleep (interruptibly) instead of waking per packet.
+  auto sleep_batch = [&] {
+    pollfd wake = {wake_fd_, POLLIN, 0};
+    if (poll(&wake, 1, static_cast<int>(batch.count())) > 0) {
+      throw Error(ErrorCode::kUnavailable, "stopped");
+    }
+  };
+  if (drained_ && batch.count() > 0) {
+    deadline = clock_.steady_now() + timeout;
+    waited = true;
+    sleep_batch();
+  }
   for (;;) {
-    const ssize_t n = recv(fd_, buf_.data() + end_, buf_.size() - end_, MSG_DONTWAIT);
+    const size_t room = buf_.size() - end_;
+    const ssize_t n = recv(fd_, buf_.data() + end_, room, MSG_DONTWAIT);
     if (n > 0) {
       end_ += static_cast<size_t>(n);
+      drained_ = static_cast<size_t>(n) < room;
       return true;
     }
+    drained_ = false;
     if (n == 0) return false;
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -166,11 +181,7 @@ bool RtspConnection::fill(std::chrono::milliseconds timeout, std::chrono::millis
       deadline = clock_.steady_now() + timeout;
       waited = true;
       if (batch.count() > 0) {
-        // Caught up with the camera: sleep (interruptibly) instead of waking per packet.
-        pollfd wake = {wake_fd_, POLLIN, 0};
-        if (poll(&wake, 1, static_cast<int>(batch.count())) > 0) {
-          throw Error(ErrorCode::kUnavailable, "stopped");
-        }
+        sleep_batch();
         continue;
       }
     }

@@ -53,6 +53,10 @@ class RtspConnection {
   std::vector<uint8_t> buf_;
   size_t begin_ = 0;  // unparsed bytes are buf_[begin_, end_)
   size_t end_ = 0;
+  // The last recv returned less than it was offered: the socket was empty then, so the next
+  // fill sleeps its batch first instead of asking again only to hear EAGAIN (a system call per
+  // batch per camera, on virtual machines where each costs).
+  bool drained_ = false;
 };
 
 }  // namespace vigil
