@@ -11,6 +11,8 @@ extern "C" {
 #include <cmath>
 #include <memory>
 
+#include "ingest/media.h"
+
 namespace vigil {
 
 namespace {
@@ -20,9 +22,6 @@ struct CodecContextFree {
 };
 struct FrameFree {
   void operator()(AVFrame* f) const { av_frame_free(&f); }
-};
-struct PacketFree {
-  void operator()(AVPacket* p) const { av_packet_free(&p); }
 };
 struct SwsFree {
   void operator()(SwsContext* s) const { sws_freeContext(s); }
@@ -49,7 +48,7 @@ std::vector<uint8_t> frame_to_jpeg(const AVFrame& picture, int max_width, int qu
   if (!codec) return {};
   std::unique_ptr<AVCodecContext, CodecContextFree> enc(avcodec_alloc_context3(codec));
   std::unique_ptr<AVFrame, FrameFree> yuv(av_frame_alloc());
-  std::unique_ptr<AVPacket, PacketFree> pkt(av_packet_alloc());
+  PacketPtr pkt = make_packet();
   if (!enc || !yuv || !pkt) return {};
   enc->width = w;
   enc->height = h;
