@@ -193,10 +193,14 @@ class Package(unittest.TestCase):
             owners = [run("dpkg", "-S", p, check=False).stdout for p in sorted(candidates)]
             owner = next((o for o in owners if o), "")
             self.assertTrue(owner, "no package ships %s" % soname)
-            package = owner.split(":")[0]
+            # "libspdlog1.10: /usr/lib/…", or "libspdlog1.10:amd64: /usr/lib/…" once dpkg knows
+            # a second architecture (scripts/cross-arm64 adds arm64 and installs the :arm64 twins).
+            qualified = owner.split(": ")[0]
+            package = qualified.split(":")[0]
             # A shlibs file may name a virtual package the library's package provides
-            # (libspdlog1.10 provides libspdlog1.10-fmt9).
-            provides = run("dpkg-query", "-W", "-f=${Provides}", package).stdout
+            # (libspdlog1.10 provides libspdlog1.10-fmt9); asked of this architecture's package
+            # only, since dpkg-query would print every installed architecture's, run together.
+            provides = run("dpkg-query", "-W", "-f=${Provides}", qualified).stdout
             names_of[package] = {package} | {p.strip().split()[0] for p in provides.split(",") if p.strip()}
         self.assertEqual(dep_names - {"adduser"}, set().union(*names_of.values()) & dep_names,
                          "Depends %s names a package of no linked library" % depends)
