@@ -8,7 +8,7 @@
 #include <cstdio>
 
 #include "core/redact.h"
-#include "onvif/xml.h"
+#include "core/xml.h"
 
 namespace vigil::onvif {
 namespace {

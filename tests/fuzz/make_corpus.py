@@ -16,6 +16,7 @@ OUT/<target>/ gets, per target:
                   chain entries and checkpoint messages it holds
   receipt         ESC/POS and StarPRNT streams of a real encoder library (tests/data/receipts)
   onvif           the Hikvision- and Dahua-shaped ONVIF answers of tests/data/onvif
+  s3              the answers of an S3 server and AWS-shaped ones in tests/data/s3
 
 Usage: make_corpus.py SOURCE_DIR OUT_DIR. Seeds are a few KB each; nothing is downloaded.
 """
@@ -225,6 +226,12 @@ def main():
         if name.endswith(".xml"):
             with open(os.path.join(onvif, name), "rb") as f:
                 put("onvif", name, f.read())
+
+    s3 = os.path.join(SRC, "tests", "data", "s3")
+    for name in sorted(os.listdir(s3)):
+        if name.endswith(".xml"):
+            with open(os.path.join(s3, name), "rb") as f:
+                put("s3", name, f.read())
 
 
 main()

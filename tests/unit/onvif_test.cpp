@@ -9,7 +9,7 @@
 #include "onvif/client.h"
 #include "onvif/discovery.h"
 #include "onvif/messages.h"
-#include "onvif/xml.h"
+#include "core/xml.h"
 
 namespace vigil::onvif {
 namespace {

@@ -1,8 +1,9 @@
-// A thin owner of libxml2 documents for ONVIF's SOAP: building requests through the tree API
-// (never text pasted together, so a user name or a token with '<' in it stays data) and reading
-// answers from the network as untrusted input: a size limit, no network access, no DTD (SOAP 1.2
-// part 1 §5 forbids one, and refusing it rules out entity expansion), libxml2's depth limit, and
-// lookups by local name, since cameras choose their own namespace prefixes.
+// A thin owner of libxml2 documents for answers from the network (ONVIF's SOAP, S3's XML):
+// building requests through the tree API (never text pasted together, so a user name or a
+// token with '<' in it stays data) and reading answers as untrusted input: a size limit, no
+// network access, no DTD (SOAP 1.2 part 1 §5 forbids one, S3 never sends one, and refusing it
+// rules out entity expansion), libxml2's depth limit, and lookups by local name, since cameras
+// choose their own namespace prefixes.
 // Documents are not shared between threads; libxml2 is initialised once (xml_init) before use.
 #pragma once
 
@@ -15,9 +16,10 @@
 #include <string_view>
 #include <vector>
 
-namespace vigil::onvif {
+namespace vigil {
 
-// Bigger answers are refused unread: a camera's GetProfiles is a few tens of kilobytes.
+// Bigger answers are refused unread: a camera's GetProfiles is a few tens of kilobytes, an S3
+// error or multipart answer a few hundred bytes.
 inline constexpr std::size_t kMaxAnswerBytes = 1024 * 1024;
 // Text taken from one element is cut at this length (names, URLs, scopes).
 inline constexpr std::size_t kMaxText = 4096;
@@ -54,4 +56,4 @@ xmlNode* add(xmlNode* parent, xmlNs* ns, const char* name, const std::string& te
 // The document as UTF-8 bytes with an XML declaration.
 std::string serialize(xmlDoc* doc);
 
-}  // namespace vigil::onvif
+}  // namespace vigil

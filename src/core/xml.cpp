@@ -1,10 +1,10 @@
-#include "onvif/xml.h"
+#include "core/xml.h"
 
 #include <libxml/parser.h>
 
 #include <mutex>
 
-namespace vigil::onvif {
+namespace vigil {
 
 void xml_init() {
   static std::once_flag once;
@@ -35,7 +35,7 @@ std::optional<XmlDoc> parse_xml(std::string_view bytes, std::string& error) {
   }
   XmlDoc doc(raw);
   if (doc->intSubset || doc->extSubset) {
-    error = "a SOAP message may not carry a document type declaration";
+    error = "an answer may not carry a document type declaration";
     return std::nullopt;
   }
   if (!xmlDocGetRootElement(doc.get())) {
@@ -146,4 +146,4 @@ std::string serialize(xmlDoc* doc) {
   return out;
 }
 
-}  // namespace vigil::onvif
+}  // namespace vigil
