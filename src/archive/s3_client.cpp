@@ -11,6 +11,7 @@
 
 #include "archive/s3_answer.h"
 #include "core/error.h"
+#include "core/text.h"
 
 namespace vigil::archive {
 
@@ -73,19 +74,7 @@ std::string read_part(std::ifstream& in, const std::filesystem::path& file, uint
 }  // namespace
 
 std::string s3_uri_encode(const std::string& key, bool keep_slash) {
-  static const char* digits = "0123456789ABCDEF";
-  std::string out;
-  for (const unsigned char c : key) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += digits[c >> 4];
-      out += digits[c & 15];
-    }
-  }
-  return out;
+  return percent_encode(key, keep_slash ? "/" : "");
 }
 
 struct S3Client::Curl {

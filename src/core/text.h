@@ -36,4 +36,9 @@ std::string clean_text(std::string_view raw, size_t max_bytes = kMaxCleanTextByt
 // `indent` as nlohmann's dump(): -1 for one line.
 std::string to_json_text(const nlohmann::json& j, int indent = -1);
 
+// RFC 3986 percent-encoding: every byte but the unreserved A-Z a-z 0-9 - . _ ~ (and the bytes of
+// `keep`, e.g. "/" for a path) becomes %XX with upper-case hex digits, as URI user info, otpauth
+// labels and AWS SigV4's canonical URIs want it.
+std::string percent_encode(std::string_view s, std::string_view keep = {});
+
 }  // namespace vigil

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/redact.h"
+#include "core/text.h"
 #include "events/http_post.h"
 
 namespace vigil::onvif {
@@ -230,22 +231,8 @@ std::string with_credentials(const std::string& uri, const Credentials& credenti
   if (credentials.empty() || !a || a->userinfo_end != std::string::npos) return uri;
   // Encoded here, not by with_encoded_userinfo: that one has to guess where a raw password with
   // '/' or '@' ends, while these are known.
-  auto encode = [](const std::string& s) {
-    static const char* hex = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : s) {
-      if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-        out += static_cast<char>(c);
-      } else {
-        out += '%';
-        out += hex[c >> 4];
-        out += hex[c & 15];
-      }
-    }
-    return out;
-  };
-  return uri.substr(0, a->begin) + encode(credentials.user) + ":" + encode(credentials.password) +
-         "@" + uri.substr(a->begin);
+  return uri.substr(0, a->begin) + percent_encode(credentials.user) + ":" +
+         percent_encode(credentials.password) + "@" + uri.substr(a->begin);
 }
 
 }  // namespace vigil::onvif

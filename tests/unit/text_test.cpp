@@ -88,5 +88,12 @@ TEST(ToJsonText, ReplacesInvalidUtf8InsteadOfThrowing) {
   EXPECT_EQ(to_json_text(j, 2), "{\n  \"last_error\": \"503 Indisponible \ufffdt\ufffd\"\n}");
 }
 
+TEST(PercentEncode, KeepsUnreservedBytesAndEncodesTheRestUpperCase) {
+  EXPECT_EQ(percent_encode("Az09-._~"), "Az09-._~");
+  EXPECT_EQ(percent_encode("p@ss:w/rd é"), "p%40ss%3Aw%2Frd%20%C3%A9");
+  EXPECT_EQ(percent_encode("cam 1/a+b", "/"), "cam%201/a%2Bb");
+  EXPECT_EQ(percent_encode(std::string_view("\0\xff", 2)), "%00%FF");
+}
+
 }  // namespace
 }  // namespace vigil
