@@ -17,12 +17,6 @@ namespace vigil {
 
 namespace {
 
-struct CodecContextFree {
-  void operator()(AVCodecContext* c) const { avcodec_free_context(&c); }
-};
-struct FrameFree {
-  void operator()(AVFrame* f) const { av_frame_free(&f); }
-};
 struct SwsFree {
   void operator()(SwsContext* s) const { sws_freeContext(s); }
 };
@@ -46,8 +40,8 @@ std::vector<uint8_t> frame_to_jpeg(const AVFrame& picture, int max_width, int qu
       2, static_cast<int>(std::lround(static_cast<double>(picture.height) * w / picture.width)));
   const AVCodec* codec = avcodec_find_encoder(AV_CODEC_ID_MJPEG);
   if (!codec) return {};
-  std::unique_ptr<AVCodecContext, CodecContextFree> enc(avcodec_alloc_context3(codec));
-  std::unique_ptr<AVFrame, FrameFree> yuv(av_frame_alloc());
+  CodecContextPtr enc(avcodec_alloc_context3(codec));
+  FramePtr yuv(av_frame_alloc());
   PacketPtr pkt = make_packet();
   if (!enc || !yuv || !pkt) return {};
   enc->width = w;

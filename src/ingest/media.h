@@ -24,6 +24,16 @@ struct PacketDeleter {
 using PacketPtr = std::unique_ptr<AVPacket, PacketDeleter>;
 PacketPtr make_packet();
 
+struct FrameDeleter {
+  void operator()(AVFrame* f) const { av_frame_free(&f); }
+};
+using FramePtr = std::unique_ptr<AVFrame, FrameDeleter>;
+
+struct CodecContextDeleter {
+  void operator()(AVCodecContext* c) const { avcodec_free_context(&c); }
+};
+using CodecContextPtr = std::unique_ptr<AVCodecContext, CodecContextDeleter>;
+
 // FFmpeg's text for an AVERROR code, for error messages.
 std::string av_error_text(int err);
 

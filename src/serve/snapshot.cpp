@@ -14,15 +14,6 @@ extern "C" {
 namespace vigil {
 namespace {
 
-struct CodecContextDeleter {
-  void operator()(AVCodecContext* c) const { avcodec_free_context(&c); }
-};
-using CodecContextPtr = std::unique_ptr<AVCodecContext, CodecContextDeleter>;
-struct FrameDeleter {
-  void operator()(AVFrame* f) const { av_frame_free(&f); }
-};
-using FramePtr = std::unique_ptr<AVFrame, FrameDeleter>;
-
 [[noreturn]] void fail(const std::string& what, int err) {
   throw Error(ErrorCode::kInternal, "snapshot: " + what + ": " + av_error_text(err));
 }

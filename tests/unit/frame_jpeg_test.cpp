@@ -14,14 +14,10 @@ extern "C" {
 #include <vector>
 
 #include "analyze/frame_jpeg.h"
+#include "ingest/media.h"
 
 namespace vigil {
 namespace {
-
-struct FrameFree {
-  void operator()(AVFrame* f) const { av_frame_free(&f); }
-};
-using FramePtr = std::unique_ptr<AVFrame, FrameFree>;
 
 // A limited-range 4:2:0 picture as a camera's decoder gives it: luma `left` in the left half,
 // `right` in the right half, grey chroma, and fine noise so that quality changes the size.
@@ -47,18 +43,16 @@ FramePtr camera_picture(int width, int height, uint8_t left, uint8_t right) {
 
 FramePtr decode_jpeg(const std::vector<uint8_t>& jpeg) {
   const AVCodec* codec = avcodec_find_decoder(AV_CODEC_ID_MJPEG);
-  AVCodecContext* dec = avcodec_alloc_context3(codec);
-  EXPECT_EQ(avcodec_open2(dec, codec, nullptr), 0);
-  AVPacket* pkt = av_packet_alloc();
+  CodecContextPtr dec(avcodec_alloc_context3(codec));
+  EXPECT_EQ(avcodec_open2(dec.get(), codec, nullptr), 0);
+  PacketPtr pkt = make_packet();
   std::vector<uint8_t> padded(jpeg);
   padded.resize(jpeg.size() + AV_INPUT_BUFFER_PADDING_SIZE, 0);
   pkt->data = padded.data();
   pkt->size = static_cast<int>(jpeg.size());
   FramePtr out(av_frame_alloc());
-  EXPECT_EQ(avcodec_send_packet(dec, pkt), 0);
-  EXPECT_EQ(avcodec_receive_frame(dec, out.get()), 0);
-  av_packet_free(&pkt);
-  avcodec_free_context(&dec);
+  EXPECT_EQ(avcodec_send_packet(dec.get(), pkt.get()), 0);
+  EXPECT_EQ(avcodec_receive_frame(dec.get(), out.get()), 0);
   return out;
 }
 
