@@ -95,11 +95,13 @@ struct S3Client::Request {
   std::string_view body;             // sent as is (PUT, POST)
   std::vector<std::string> headers;  // "Name: value"
   size_t max_body = kMaxAnswerBody;  // what is kept of the answer
+  size_t expected_body = 0;          // what a range read will answer
   std::string what;                  // "PUT bucket/key", for errors
 };
 
 struct S3Client::Response {
   long status = 0;
+  std::string sent_md5_hex;  // of the body sent, for comparing with the ETag answered
   std::string body;
   std::string etag;
   uint64_t content_length = 0;
@@ -132,6 +134,9 @@ S3Client::Response S3Client::perform(const Request& r) {
   CURL* h = curl_->handle;
   curl_easy_reset(h);  // keeps the connection, forgets the last request's options
   Response resp;
+  // A range read knows its size: one allocation rather than a doubling string's copies (after a
+  // large upload glibc serves these from the heap, where each growth faults in fresh pages).
+  resp.body.reserve(r.expected_body);
   struct Sink {
     Response* resp;
     size_t max;
@@ -170,6 +175,7 @@ S3Client::Response S3Client::perform(const Request& r) {
   };
 
   const Digests d = digest(r.body);
+  resp.sent_md5_hex = d.md5_hex;
   curl_slist* list = nullptr;
   std::vector<std::string> headers = r.headers;
   // The signed payload hash; libcurl signs what this header says (it does not hash the body).
@@ -250,9 +256,9 @@ ObjectInfo S3Client::put_file(const std::string& key, const std::filesystem::pat
   r.what = "PUT " + config_.bucket + "/" + key;
   const Response resp = perform(r);
   if (resp.status != 200) throw refusal(r.what, resp.status, resp.body);
-  if (config_.etag_is_md5 && resp.etag != digest(bytes).md5_hex) {
+  if (config_.etag_is_md5 && resp.etag != resp.sent_md5_hex) {
     throw Error(ErrorCode::kDataLoss, r.what + ": the store kept other bytes (ETag " + resp.etag +
-                                          ", sent MD5 " + digest(bytes).md5_hex + ")");
+                                          ", sent MD5 " + resp.sent_md5_hex + ")");
   }
   const auto info = head(key);
   if (!info || info->size != size) {
@@ -302,10 +308,9 @@ ObjectInfo S3Client::put_multipart(const std::string& key, const std::filesystem
                   what;
       const Response resp = perform(part);
       if (resp.status != 200) throw refusal(part.what, resp.status, resp.body);
-      const std::string md5 = digest(bytes).md5_hex;
-      if (config_.etag_is_md5 && resp.etag != md5) {
+      if (config_.etag_is_md5 && resp.etag != resp.sent_md5_hex) {
         throw Error(ErrorCode::kDataLoss, part.what + ": the store kept other bytes (ETag " +
-                                              resp.etag + ", sent MD5 " + md5 + ")");
+                                              resp.etag + ", sent MD5 " + resp.sent_md5_hex + ")");
       }
       done.push_back({static_cast<int>(i + 1), "\"" + resp.etag + "\""});
     }
@@ -351,6 +356,7 @@ std::string S3Client::get_range(const std::string& key, uint64_t offset, uint64_
   r.headers.push_back("Range: bytes=" + std::to_string(offset) + "-" +
                       std::to_string(offset + length - 1));
   r.max_body = length;
+  r.expected_body = length;
   r.what = "GET " + config_.bucket + "/" + key + " bytes " + std::to_string(offset) + "+" +
            std::to_string(length);
   Response resp = perform(r);

@@ -9,8 +9,12 @@
 // (x-amz-content-sha256) and Content-MD5 against the bytes that arrived. A mismatch is answered
 // with S3's error (403 SignatureDoesNotMatch, 400 XAmzContentSHA256Mismatch, 400 BadDigest).
 import { createHash, createHmac } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import { Readable } from 'node:stream';
+import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import S3rver from 's3rver';
 
 const [dir, bucket, port = '0'] = process.argv.slice(2);
@@ -27,6 +31,37 @@ const s3rver = new S3rver({
 });
 await s3rver.configureBuckets();
 const app = s3rver.callback();
+
+// s3rver 3.7.1 answers a PUT (of an object or of a part) once its MD5 transform has seen the
+// last byte, not once the file holds it, so a HEAD right after a large PUT saw a partial object
+// (found by S3Client's size check on a 256 MiB upload). Its putObject and putPart, answering
+// once the file is written: what a real store guarantees.
+async function writeHashed(content, file) {
+  await mkdir(path.dirname(file), { recursive: true });
+  const md5 = createHash('md5');
+  let size = 0;
+  await pipeline(Buffer.isBuffer(content) ? Readable.from([content]) : content, new Transform({
+    transform(chunk, encoding, callback) {
+      md5.update(chunk);
+      size += chunk.length;
+      callback(null, chunk);
+    },
+  }), createWriteStream(file));
+  return { size, md5: md5.digest('hex') };
+}
+s3rver.store.putObject = async function putObject(object) {
+  const written = await writeHashed(object.content,
+    this.getResourcePath(object.bucket, object.key, 'object'));
+  await this.putMetadata(object.bucket, object.key, object.metadata, written.md5);
+  return written;
+};
+s3rver.store.putPart = async function putPart(bucket, uploadId, partNumber, content) {
+  const file = path.join(this.getResourcePath(bucket, undefined, 'uploads'), uploadId,
+    partNumber.toString());
+  const written = await writeHashed(content, file);
+  await writeFile(`${file}.md5`, written.md5);
+  return written;
+};
 
 // RFC 3986 unreserved characters stay, everything else is %XX (uppercase): SigV4's URI encoding.
 const encode = (s) =>
