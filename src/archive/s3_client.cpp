@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <fstream>
 #include <mutex>
@@ -113,6 +114,12 @@ S3Client::S3Client(S3Config config) : config_(std::move(config)), curl_(std::mak
   if (config_.endpoint.rfind("http://", 0) != 0 && config_.endpoint.rfind("https://", 0) != 0) {
     throw Error(ErrorCode::kInvalidArgument,
                 "S3 endpoint '" + config_.endpoint + "' is not an http:// or https:// URL");
+  }
+  // The endpoint appears in error messages and logs; keys belong in access_key and secret_key.
+  const std::string after_scheme = config_.endpoint.substr(config_.endpoint.find("//") + 2);
+  if (after_scheme.substr(0, after_scheme.find('/')).find('@') != std::string::npos) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "S3 endpoint has credentials in it: give them as access_key and secret_key");
   }
   if (config_.bucket.empty()) throw Error(ErrorCode::kInvalidArgument, "S3 bucket is empty");
   if (config_.region.empty() || config_.region.find(':') != std::string::npos) {

@@ -200,6 +200,13 @@ TEST(S3Config, UnusableSettingsAreRefusedUpFront) {
   c.endpoint = "ftp://example";
   c.bucket = "b";
   EXPECT_THROW(S3Client{c}, Error);
+  c.endpoint = "http://key:secret@127.0.0.1:1";
+  try {
+    S3Client{c};
+    ADD_FAILURE() << "credentials in the endpoint were taken";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).find("secret@"), std::string::npos) << e.what();
+  }
   c.endpoint = "http://127.0.0.1:1";
   c.bucket = "";
   EXPECT_THROW(S3Client{c}, Error);
