@@ -16,14 +16,29 @@ std::string describe(const S3ErrorBody& e) {
 
 // An error body's code and message from a parsed document's root, when it is <Error>.
 std::optional<S3ErrorBody> error_of(xmlNode* root) {
-  if (!root || !root->name || std::string_view(reinterpret_cast<const char*>(root->name)) != "Error") {
-    return std::nullopt;
-  }
+  if (!named(root, "Error")) return std::nullopt;
   S3ErrorBody e;
   e.code = text(child(root, "Code"));
   e.message = text(child(root, "Message")).substr(0, kMaxMessage);
   if (e.code.empty()) e.code = "Error";
   return e;
+}
+// The root element of an answer that is meant to be `expected`; null with `error` set when the
+// answer is not XML, is an <Error> (its code and message) or has another root.
+xmlNode* answer_root(const XmlDoc* doc, const char* expected, std::string& error) {
+  if (!doc) return nullptr;
+  xmlNode* root = xmlDocGetRootElement(doc->get());
+  if (auto e = error_of(root)) {
+    error = describe(*e);
+    return nullptr;
+  }
+  if (!named(root, expected)) {
+    error = "the store answered <" +
+            std::string(reinterpret_cast<const char*>(root->name)).substr(0, 64) +
+            "> where <" + expected + "> was expected";
+    return nullptr;
+  }
+  return root;
 }
 }  // namespace
 
@@ -35,13 +50,9 @@ std::optional<S3ErrorBody> parse_s3_error(std::string_view bytes) {
 }
 
 std::optional<std::string> parse_upload_id(std::string_view bytes, std::string& error) {
-  auto doc = parse_xml(bytes, error);
-  if (!doc) return std::nullopt;
-  xmlNode* root = xmlDocGetRootElement(doc->get());
-  if (auto e = error_of(root)) {
-    error = describe(*e);
-    return std::nullopt;
-  }
+  const auto doc = parse_xml(bytes, error);
+  xmlNode* root = answer_root(doc ? &*doc : nullptr, "InitiateMultipartUploadResult", error);
+  if (!root) return std::nullopt;
   const std::string id = text(child(root, "UploadId"));
   if (id.empty() || id.size() > 1024) {
     error = "the store answered no usable UploadId";
@@ -57,21 +68,8 @@ std::optional<std::string> parse_upload_id(std::string_view bytes, std::string& 
 }
 
 bool parse_complete_multipart(std::string_view bytes, std::string& error) {
-  auto doc = parse_xml(bytes, error);
-  if (!doc) return false;
-  xmlNode* root = xmlDocGetRootElement(doc->get());
-  if (auto e = error_of(root)) {
-    error = describe(*e);
-    return false;
-  }
-  if (std::string_view(reinterpret_cast<const char*>(root->name)) !=
-      "CompleteMultipartUploadResult") {
-    error = "the store answered <" + std::string(reinterpret_cast<const char*>(root->name))
-                                         .substr(0, 64) +
-            "> to a completed upload";
-    return false;
-  }
-  return true;
+  const auto doc = parse_xml(bytes, error);
+  return answer_root(doc ? &*doc : nullptr, "CompleteMultipartUploadResult", error) != nullptr;
 }
 
 std::string complete_multipart_body(const std::vector<CompletedPart>& parts) {

@@ -246,6 +246,17 @@ Error refusal(const std::string& what, long status, const std::string& body) {
 }
 }  // namespace
 
+ObjectInfo S3Client::stored(const std::string& key, uint64_t size, const std::string& what) {
+  const auto info = head(key);
+  if (!info || info->size != size) {
+    throw Error(ErrorCode::kDataLoss,
+                what + ": the store holds " +
+                    (info ? std::to_string(info->size) + " bytes" : std::string("no object")) +
+                    " after " + std::to_string(size) + " were sent");
+  }
+  return *info;
+}
+
 ObjectInfo S3Client::put_file(const std::string& key, const std::filesystem::path& file) {
   std::error_code ec;
   const uint64_t size = std::filesystem::file_size(file, ec);
@@ -267,14 +278,7 @@ ObjectInfo S3Client::put_file(const std::string& key, const std::filesystem::pat
     throw Error(ErrorCode::kDataLoss, r.what + ": the store kept other bytes (ETag " + resp.etag +
                                           ", sent MD5 " + resp.sent_md5_hex + ")");
   }
-  const auto info = head(key);
-  if (!info || info->size != size) {
-    throw Error(ErrorCode::kDataLoss,
-                r.what + ": the store holds " +
-                    (info ? std::to_string(info->size) + " bytes" : std::string("no object")) +
-                    " after " + std::to_string(size) + " were sent");
-  }
-  return *info;
+  return stored(key, size, r.what);
 }
 
 ObjectInfo S3Client::put_multipart(const std::string& key, const std::filesystem::path& file,
@@ -346,14 +350,7 @@ ObjectInfo S3Client::put_multipart(const std::string& key, const std::filesystem
     }
     throw;
   }
-  const auto info = head(key);
-  if (!info || info->size != size) {
-    throw Error(ErrorCode::kDataLoss,
-                what + ": the store holds " +
-                    (info ? std::to_string(info->size) + " bytes" : std::string("no object")) +
-                    " after " + std::to_string(size) + " were sent");
-  }
-  return *info;
+  return stored(key, size, what);
 }
 
 std::string S3Client::get_range(const std::string& key, uint64_t offset, uint64_t length) {

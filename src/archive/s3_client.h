@@ -72,6 +72,8 @@ class S3Client {
   std::string url(const std::string& key, const std::string& query = {}) const;
   ObjectInfo put_multipart(const std::string& key, const std::filesystem::path& file,
                            uint64_t size);
+  // The object as the store holds it after an upload of `size` bytes; kDataLoss otherwise.
+  ObjectInfo stored(const std::string& key, uint64_t size, const std::string& what);
 
   S3Config config_;
   std::unique_ptr<Curl> curl_;

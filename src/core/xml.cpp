@@ -45,12 +45,10 @@ std::optional<XmlDoc> parse_xml(std::string_view bytes, std::string& error) {
   return doc;
 }
 
-namespace {
 bool named(const xmlNode* n, std::string_view name) {
-  return n->type == XML_ELEMENT_NODE && n->name &&
+  return n && n->type == XML_ELEMENT_NODE && n->name &&
          std::string_view(reinterpret_cast<const char*>(n->name)) == name;
 }
-}  // namespace
 
 xmlNode* child(xmlNode* parent, std::string_view name) {
   if (!parent) return nullptr;

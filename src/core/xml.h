@@ -35,6 +35,8 @@ void xml_init();
 // Parses an answer; nullopt with `error` set when it is too big, not well-formed or has a DTD.
 std::optional<XmlDoc> parse_xml(std::string_view bytes, std::string& error);
 
+// Whether `n` is an element whose local name is `name` (false for null).
+bool named(const xmlNode* n, std::string_view name);
 // The first element child of `parent` whose local name is `name` (any namespace).
 xmlNode* child(xmlNode* parent, std::string_view name);
 // Every element child of `parent` named `name`.
