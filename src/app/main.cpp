@@ -394,7 +394,9 @@ int run_check(const Config& config, bool repair, bool hashes, bool audit) {
       accounts.append_audit(e);
     }
   }
-  std::cout << "checked " << r.segments << " segment(s), " << r.files << " file(s), "
+  std::cout << "checked " << r.segments << " segment(s)";
+  if (r.archived) std::cout << " (" << r.archived << " archived, not read)";
+  std::cout << ", " << r.files << " file(s), "
             << r.chain_entries << " chain entries and " << r.checkpoints
             << " signed checkpoint(s)";
   if (r.tsa_tokens) std::cout << " (" << r.tsa_tokens << " with an RFC 3161 timestamp)";

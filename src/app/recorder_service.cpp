@@ -47,6 +47,16 @@ RecorderService::RecorderService(const Config& config, const Clock& clock,
 
   retention_ = std::make_unique<Retention>(*catalog_, fixed_.data_dir, fixed_.min_free_bytes,
                                            retention_limits(fixed_), clock_, disk_, &components_);
+  if (fixed_.archive.enabled()) {
+    archiver_ = std::make_unique<archive::Archiver>(*catalog_, fixed_.data_dir, fixed_.archive,
+                                                    clock_, &components_);
+    // Retention's own client: its passes are serialized, the archiver's thread has its own.
+    auto store = std::make_shared<archive::S3Client>(archive::s3_config(fixed_.archive));
+    retention_->set_archive([store](const std::string& key) { store->remove(key); });
+    spdlog::info("archive: closed segments go to {} {:.3g} day(s) after they end",
+                 archiver_->status().store,
+                 std::chrono::duration<double, std::ratio<86400>>(fixed_.archive.after).count());
+  }
   event_store_ = std::make_unique<EventStore>(fixed_.data_dir / "vigil.db");
   hold_store_ = std::make_unique<HoldStore>(fixed_.data_dir / "vigil.db");
   retention_->set_holds(*hold_store_);
@@ -221,6 +231,7 @@ void RecorderService::start(std::chrono::milliseconds status_period) {
   if (first.deleted) spdlog::info("retention: deleted {} segment(s) at start", first.deleted);
   retention_->start(std::chrono::seconds(10));
   if (tsa_) tsa_->start();
+  if (archiver_) archiver_->start(std::chrono::seconds(10));
   {
     std::lock_guard lock(mu_);
     for (auto& c : cameras_) c->pipeline.start();
@@ -240,6 +251,7 @@ void RecorderService::stop() {
   for (auto& c : cameras_) c->pipeline.stop();
   if (retention_) retention_->stop();
   if (tsa_) tsa_->stop();
+  if (archiver_) archiver_->stop();
   started_ = false;
 }
 
@@ -570,6 +582,17 @@ std::string RecorderService::status_json() {
                   {"failed_requests", t.failed_requests},
                   {"last_error", t.last_error},
                   {"last_token_at", t.last_token_at ? format_iso8601(*t.last_token_at) : ""}};
+  }
+  if (archiver_) {
+    const archive::ArchiveStatus a = archiver_->status();
+    out["archive"] = {{"store", a.store},
+                      {"reachable", a.reachable},
+                      {"last_error", a.last_error},
+                      {"uploaded", a.uploaded},
+                      {"uploaded_bytes", a.uploaded_bytes},
+                      {"waiting", a.waiting.segments},
+                      {"waiting_bytes", a.waiting.bytes},
+                      {"last_upload_at", a.last_upload_at ? format_iso8601(*a.last_upload_at) : ""}};
   }
   json comps = json::array();
   for (const ComponentStatus& c : components) {

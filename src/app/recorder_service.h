@@ -17,6 +17,7 @@
 #include "analyze/camera_analyzer.h"
 #include "app/analysis_tap.h"
 #include "app/tsa_stamper.h"
+#include "archive/archiver.h"
 #include "catalog/catalog.h"
 #include "catalog/event_store.h"
 #include "catalog/holds.h"
@@ -138,6 +139,8 @@ class RecorderService {
   // RFC 3161 tokens for the checkpoints the recorders store; only with [integrity] tsa_url.
   std::unique_ptr<TsaStamper> tsa_;
   std::unique_ptr<Retention> retention_;
+  // Uploads closed segments to the object store; only with [archive].
+  std::unique_ptr<archive::Archiver> archiver_;
   // Events: analysis results -> catalog rows, snapshots and alerts (docs/design/events.md).
   // Declared before the cameras, whose analyzers feed them: destroyed after them.
   std::unique_ptr<EventStore> event_store_;

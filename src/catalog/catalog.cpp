@@ -593,6 +593,48 @@ const char* const kMigrations[] = {
       SELECT DISTINCT term FROM temp.till_text_vocab WHERE col = 'body';
     DROP TABLE temp.till_text_vocab;
     )sql",
+    // 15: the archive tier (issue 20; docs/design/cluster.md §5). A closed segment whose file
+    // went to the object store and was then deleted here keeps its row, closed and final as
+    // before, with the object's key; NULL: the file is on this disk. camera_usage now counts
+    // only footage on this disk, which is what max_bytes and the free-space rule are about
+    // (archived footage goes by max_days). Closed local segments by start, per camera and
+    // overall, for retention's byte and disk passes and for the uploader; the overall one
+    // replaces segment_start, which only the disk pass read.
+    R"sql(
+    ALTER TABLE segment ADD COLUMN archive_key TEXT;
+    DROP TRIGGER segment_usage_insert;
+    DROP TRIGGER segment_usage_delete;
+    DROP TRIGGER segment_usage_update;
+    CREATE TRIGGER segment_usage_insert AFTER INSERT ON segment
+      WHEN new.state != 'deleting' AND new.archive_key IS NULL
+    BEGIN
+      INSERT INTO camera_usage (camera_id, bytes, segments) VALUES (new.camera_id, new.bytes, 1)
+        ON CONFLICT (camera_id) DO UPDATE SET bytes = bytes + excluded.bytes,
+                                              segments = segments + 1;
+    END;
+    CREATE TRIGGER segment_usage_delete AFTER DELETE ON segment
+      WHEN old.state != 'deleting' AND old.archive_key IS NULL
+    BEGIN
+      UPDATE camera_usage SET bytes = bytes - old.bytes, segments = segments - 1
+        WHERE camera_id = old.camera_id;
+    END;
+    CREATE TRIGGER segment_usage_update
+      AFTER UPDATE OF camera_id, state, bytes, archive_key ON segment
+    BEGIN
+      UPDATE camera_usage SET bytes = bytes - old.bytes, segments = segments - 1
+        WHERE camera_id = old.camera_id AND old.state != 'deleting' AND old.archive_key IS NULL;
+      INSERT INTO camera_usage (camera_id, bytes, segments)
+        SELECT new.camera_id, new.bytes, 1
+        WHERE new.state != 'deleting' AND new.archive_key IS NULL
+        ON CONFLICT (camera_id) DO UPDATE SET bytes = bytes + excluded.bytes,
+                                              segments = segments + 1;
+    END;
+    DROP INDEX segment_start;
+    CREATE INDEX segment_local_start ON segment (wall_start_ms)
+      WHERE state = 'closed' AND archive_key IS NULL;
+    CREATE INDEX segment_camera_local ON segment (camera_id, wall_start_ms)
+      WHERE state = 'closed' AND archive_key IS NULL;
+    )sql",
 };
 
 // Reader connections kept open between reads; more are opened while more threads read at once.
@@ -616,10 +658,18 @@ void bind_new_segment(sql::Statement& st, const NewSegment& s) {
 
 const char* kSegmentColumns =
     "SELECT id, camera_id, state, path, wall_start_ms, wall_end_ms, media_duration_90k, bytes, "
-    "init_bytes, fragment_index, sha256, video_codec, width, height, has_audio, close_reason "
-    "FROM segment ";
+    "init_bytes, fragment_index, sha256, video_codec, width, height, has_audio, close_reason, "
+    "archive_key FROM segment ";
 
 }  // namespace
+
+void refuse_archived(const SegmentRow& row, const std::string& what) {
+  throw Error(ErrorCode::kFailedPrecondition,
+              "camera " + row.camera_id + ": the footage from " + format_iso8601(row.wall_start) +
+                  " to " + format_iso8601(row.wall_end) + " is in the archive (" +
+                  row.archive_key + "), which " + what +
+                  " cannot read yet; it plays in the browser from there");
+}
 
 const char* segment_state_name(SegmentState s) {
   switch (s) {
@@ -824,6 +874,7 @@ SegmentRow segment_row(const sql::Statement& st) {
   r.height = static_cast<int>(st.int64("height"));
   r.has_audio = st.int64("has_audio") != 0;
   r.close_reason = st.text("close_reason");
+  if (!st.is_null("archive_key")) r.archive_key = st.text("archive_key");
   return r;
 }
 
@@ -908,31 +959,73 @@ std::vector<SegmentRow> Catalog::all_segments() {
   return query_segments(st);
 }
 
-std::vector<SegmentRow> Catalog::oldest_closed(const std::string& camera, int limit) {
+namespace {
+
+// The condition of the partial index a local-only read must repeat for SQLite to use it.
+const char* where_closed(bool local_only) {
+  return local_only ? "state = 'closed' AND archive_key IS NULL " : "state = 'closed' ";
+}
+
+}  // namespace
+
+std::vector<SegmentRow> Catalog::oldest_closed(const std::string& camera, int limit,
+                                               bool local_only) {
   Reader r(*this);
-  auto st = r->prepare(std::string(kSegmentColumns) +
-                        "WHERE camera_id = :camera AND state = 'closed' "
-                        "ORDER BY wall_start_ms LIMIT :limit");
+  auto st = r->prepare(std::string(kSegmentColumns) + "WHERE camera_id = :camera AND " +
+                       where_closed(local_only) + "ORDER BY wall_start_ms LIMIT :limit");
   st.bind(":camera", camera).bind(":limit", int64_t{limit});
   return query_segments(st);
 }
 
 std::vector<SegmentRow> Catalog::oldest_closed_from(const std::string& camera, WallTime from,
-                                                    int limit) {
+                                                    int limit, bool local_only) {
   Reader r(*this);
-  auto st = r->prepare(std::string(kSegmentColumns) +
-                       "WHERE camera_id = :camera AND state = 'closed' AND wall_start_ms >= :from "
-                       "ORDER BY wall_start_ms LIMIT :limit");
+  auto st = r->prepare(std::string(kSegmentColumns) + "WHERE camera_id = :camera AND " +
+                       where_closed(local_only) +
+                       "AND wall_start_ms >= :from ORDER BY wall_start_ms LIMIT :limit");
   st.bind(":camera", camera).bind(":from", ms_since_epoch(from)).bind(":limit", int64_t{limit});
   return query_segments(st);
 }
 
 std::vector<SegmentRow> Catalog::oldest_closed_any(int limit) {
   Reader r(*this);
-  auto st = r->prepare(std::string(kSegmentColumns) +
-                        "WHERE state = 'closed' ORDER BY wall_start_ms LIMIT :limit");
+  auto st = r->prepare(std::string(kSegmentColumns) + "WHERE " + where_closed(true) +
+                       "ORDER BY wall_start_ms LIMIT :limit");
   st.bind(":limit", int64_t{limit});
   return query_segments(st);
+}
+
+std::vector<SegmentRow> Catalog::archive_candidates(WallTime ended_by, int limit) {
+  Reader r(*this);
+  // On segment_local_start: a segment ends after it starts, so none starting after `ended_by`
+  // qualifies; those that started before it and are still to end are few (one per camera).
+  auto st = r->prepare(std::string(kSegmentColumns) + "WHERE " + where_closed(true) +
+                       "AND wall_start_ms <= :by ORDER BY wall_start_ms LIMIT :limit");
+  st.bind(":by", ms_since_epoch(ended_by)).bind(":limit", int64_t{limit});
+  std::vector<SegmentRow> out;
+  while (st.step()) {
+    SegmentRow row = segment_row(st);
+    if (row.wall_end <= ended_by) out.push_back(std::move(row));
+  }
+  return out;
+}
+
+Catalog::Backlog Catalog::archive_backlog(WallTime ended_by) {
+  Reader r(*this);
+  auto st = r->prepare("SELECT COUNT(*) AS segments, COALESCE(SUM(bytes), 0) AS bytes "
+                       "FROM segment WHERE " + std::string(where_closed(true)) +
+                       "AND wall_start_ms <= :by AND wall_end_ms <= :by");
+  st.bind(":by", ms_since_epoch(ended_by));
+  st.step();
+  return {st.int64("segments"), static_cast<uint64_t>(st.int64("bytes"))};
+}
+
+bool Catalog::set_archived(int64_t id, const std::string& key) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare("UPDATE segment SET archive_key = :key "
+                        "WHERE id = :id AND state = 'closed' AND archive_key IS NULL");
+  st.bind(":key", key).bind(":id", id).run();
+  return db_.changes() == 1;
 }
 
 std::vector<std::string> Catalog::cameras_with_segments() {
@@ -1039,7 +1132,7 @@ std::vector<Catalog::UsageFix> Catalog::check_usage(bool repair) {
     }
     auto counted = conn.prepare(
         "SELECT camera_id, SUM(bytes) AS bytes, COUNT(*) AS segments FROM segment "
-        "WHERE state != 'deleting' GROUP BY camera_id");
+        "WHERE state != 'deleting' AND archive_key IS NULL GROUP BY camera_id");
     while (counted.step()) {
       CameraUsage& u = by_camera[counted.text("camera_id")].second;
       u.bytes = static_cast<uint64_t>(counted.int64("bytes"));
@@ -1056,7 +1149,7 @@ std::vector<Catalog::UsageFix> Catalog::check_usage(bool repair) {
       conn.exec(
           "INSERT INTO camera_usage (camera_id, bytes, segments) "
           "SELECT camera_id, SUM(bytes), COUNT(*) FROM segment WHERE state != 'deleting' "
-          "GROUP BY camera_id");
+          "AND archive_key IS NULL GROUP BY camera_id");
     }
   });
   return out;

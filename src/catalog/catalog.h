@@ -46,7 +46,16 @@ struct SegmentRow {
   int height = 0;
   bool has_audio = false;
   std::string close_reason;              // why the file ended: "duration", "codec change", ...
+  // Empty: the file is on this disk at `path`. Otherwise the key of the object that holds the
+  // same bytes in the archive (archive/archiver.h); the local file is gone or about to go.
+  std::string archive_key;
+  bool archived() const { return !archive_key.empty(); }
 };
+
+// For the readers that need a segment's file on this disk (MP4 and evidence exports), which do
+// not read from the archive yet: kFailedPrecondition naming `what` (e.g. "an
+// export") and the archived segment.
+[[noreturn]] void refuse_archived(const SegmentRow& row, const std::string& what);
 
 struct NewSegment {
   std::string camera_id;
@@ -160,18 +169,36 @@ class Catalog {
   void for_each_segment(const std::function<void(const SegmentRow&)>& fn);
   // Whether a row names this path (relative to the data directory); by the unique index.
   bool has_segment_path(const std::string& path);
-  // Closed segments of a camera, oldest first, at most `limit`.
-  std::vector<SegmentRow> oldest_closed(const std::string& camera, int limit);
+  // Closed segments of a camera, oldest first, at most `limit`; `local_only`: only those whose
+  // file is on this disk (not archived), on an index of their own.
+  std::vector<SegmentRow> oldest_closed(const std::string& camera, int limit,
+                                        bool local_only = false);
   // The same, starting at or after `from` (retention steps over held footage with it).
-  std::vector<SegmentRow> oldest_closed_from(const std::string& camera, WallTime from, int limit);
-  // Closed segments of all cameras, oldest first, at most `limit`.
+  std::vector<SegmentRow> oldest_closed_from(const std::string& camera, WallTime from, int limit,
+                                             bool local_only = false);
+  // Closed segments of all cameras whose file is on this disk, oldest first, at most `limit`.
   std::vector<SegmentRow> oldest_closed_any(int limit);
+
+  // The archive tier (archive/archiver.h). Closed segments on this disk that ended at or
+  // before `ended_by`, oldest first, at most `limit`.
+  std::vector<SegmentRow> archive_candidates(WallTime ended_by, int limit);
+  // How many of them there are, and their bytes: what waits for the archive. O(waiting).
+  struct Backlog {
+    int64_t segments = 0;
+    uint64_t bytes = 0;
+  };
+  Backlog archive_backlog(WallTime ended_by);
+  // Records that segment `id` is stored in the archive as `key`, in the one statement that
+  // also takes its bytes out of camera_usage. False (nothing changed) when the row is no longer
+  // a closed local segment: retention marked it for deletion meanwhile.
+  bool set_archived(int64_t id, const std::string& key);
   // Cameras with rows in any state; a skip scan over a camera index, O(cameras log n).
   std::vector<std::string> cameras_with_segments();
-  // Rows not being deleted: their bytes and count from camera_usage (kept by triggers), the
-  // oldest start and newest end from indexes. O(log n).
+  // Rows not being deleted whose file is on this disk (archived ones are not): their bytes and
+  // count from camera_usage (kept by triggers); the oldest start and newest end of all footage,
+  // archived included, from indexes. O(log n).
   CameraUsage usage(const std::string& camera);
-  // Bytes of every camera's rows not being deleted.
+  // Bytes of every camera's rows not being deleted, on this disk.
   uint64_t total_bytes();
   // Counts every camera's usage from the segment rows (O(n): for `vigil check`) and returns the
   // cameras whose kept figures (camera_usage) differ, with what they said and what the rows

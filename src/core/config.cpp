@@ -642,7 +642,7 @@ Config parse_config(const std::string& text, const std::string& source,
   v.only_keys(root, "",
               {"data_dir", "segment_seconds", "min_free_space", "disk_low_space", "retention",
                "ingest", "http", "camera", "events", "mqtt", "webhook", "integrity",
-               "audit", "till", "exports"});
+               "audit", "till", "exports", "archive"});
 
   Config c;
   c.source = source;
@@ -729,6 +729,55 @@ Config parse_config(const std::string& text, const std::string& source,
     if (auto x = v.get_int(*t, "integrity.", "tsa_backlog_max", 1, 1'000'000)) {
       tsa.backlog_max = *x;
     }
+  }
+
+  if (const toml::node* n = root.get("archive")) {
+    const toml::table* t = n->as_table();
+    if (!t) v.fail("archive", Validator::describe(*n), "must be a table");
+    v.only_keys(*t, "archive",
+                {"url", "endpoint", "region", "access_key_id", "secret_access_key", "ca_file",
+                 "after_days", "part_size", "etag_is_md5"});
+    ArchiveSettings& a = c.archive;
+    const std::string url = v.get_string(*t, "archive.", "url", "");
+    static const std::regex s3_url("^s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(/(.*))?$");
+    std::smatch m;
+    if (!std::regex_match(url, m, s3_url)) {
+      v.fail("archive.url", "\"" + url + "\"",
+             "must be s3://bucket or s3://bucket/prefix (a bucket name: 3-63 characters of "
+             "a-z 0-9 . -)");
+    }
+    a.bucket = m[1];
+    a.prefix = m[3];
+    if (!a.prefix.empty() && a.prefix.back() != '/') a.prefix += '/';
+    a.endpoint = v.get_string(*t, "archive.", "endpoint", "");
+    if (!is_http_url(a.endpoint) || a.endpoint.find('@') != std::string::npos) {
+      v.fail("archive.endpoint", "\"" + redact_url(a.endpoint) + "\"",
+             "must be the store's http:// or https:// URL, without credentials (they go in "
+             "access_key_id and secret_access_key)");
+    }
+    a.region = v.get_string(*t, "archive.", "region", a.region);
+    if (a.region.empty()) v.fail("archive.region", "\"\"", "name the store's region");
+    a.access_key_id = v.get_string(*t, "archive.", "access_key_id", "");
+    a.secret_access_key = v.get_string(*t, "archive.", "secret_access_key", "");
+    if (a.access_key_id.empty() || a.secret_access_key.empty()) {
+      v.fail("archive.access_key_id", "(missing)",
+             "the store needs access_key_id and secret_access_key");
+    }
+    a.ca_file = get_ca_file(v, *t, "archive.");
+    if (const toml::node* d = t->get("after_days")) {
+      const std::optional<double> days = d->value<double>();  // integer or float
+      if (!days || !(*days >= 0 && *days <= 36500)) {
+        v.fail("archive.after_days", Validator::describe(*d), "must be a number of days, 0-36500");
+      }
+      a.after = std::chrono::seconds(static_cast<int64_t>(*days * 86400));
+    }
+    if (auto b = v.get_bytes(*t, "archive.", "part_size")) {
+      if (*b < (5ull << 20) || *b > (5ull << 30)) {
+        v.fail("archive.part_size", std::to_string(*b), "must be between 5MiB and 5GiB (S3's limits)");
+      }
+      a.part_size = *b;
+    }
+    a.etag_is_md5 = v.get_bool(*t, "archive.", "etag_is_md5", a.etag_is_md5);
   }
 
   if (const toml::node* n = root.get("audit")) {

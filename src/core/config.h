@@ -314,6 +314,24 @@ struct TsaSettings {
   bool operator==(const TsaSettings&) const = default;
 };
 
+// [archive]: closed segments older than `after` go byte for byte to an S3-compatible object
+// store and leave the local disk (archive/archiver.h, docs/design/cluster.md §5, docs/config.md).
+struct ArchiveSettings {
+  std::string bucket;    // from url = "s3://bucket/prefix"; empty: no archive
+  std::string prefix;    // put before each segment's path; "" or ending in '/'
+  std::string endpoint;  // http(s)://host[:port] of the store
+  std::string region = "us-east-1";
+  std::string access_key_id;
+  std::string secret_access_key;  // never logged nor answered by the API
+  std::filesystem::path ca_file;  // the store's CA (PEM); empty: the system's
+  // after_days: a closed segment is uploaded once it ended this long ago (0: at once).
+  std::chrono::seconds after{std::chrono::days(30)};
+  uint64_t part_size = 16ull << 20;  // multipart above this (at least 5 MiB)
+  bool etag_is_md5 = true;           // false for AWS buckets encrypted with SSE-KMS
+  bool enabled() const { return !bucket.empty(); }
+  bool operator==(const ArchiveSettings&) const = default;
+};
+
 struct Config {
   std::filesystem::path source;  // the file it was read from, for messages
   std::filesystem::path data_dir;
@@ -340,6 +358,7 @@ struct Config {
   TsaSettings tsa;
   AuditSettings audit;
   std::vector<TillConfig> tills;  // [[till]]
+  ArchiveSettings archive;
 
   const CameraConfig* find_camera(const std::string& id) const;
   const TillConfig* find_till(const std::string& id) const;

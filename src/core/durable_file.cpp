@@ -62,4 +62,12 @@ void write_file_durably(const std::filesystem::path& file, std::string_view cont
   fsync_dir(file.has_parent_path() ? file.parent_path() : std::filesystem::path("."));
 }
 
+void remove_empty_parents(const std::filesystem::path& file, const std::filesystem::path& stop_at) {
+  const size_t floor = stop_at.string().size();
+  for (auto dir = file.parent_path(); dir != stop_at && dir.string().size() > floor;
+       dir = dir.parent_path()) {
+    if (::rmdir(dir.c_str()) != 0) break;
+  }
+}
+
 }  // namespace vigil

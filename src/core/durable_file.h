@@ -18,4 +18,9 @@ void fsync_dir(const std::filesystem::path& dir);
 // untouched and the temporary file removed.
 void write_file_durably(const std::filesystem::path& file, std::string_view contents, mode_t mode);
 
+// Removes the directories from `file`'s own up to `stop_at` (which stays) while they are empty,
+// deepest first, so that a tree of day and hour directories does not grow forever as its files
+// go. Failing to remove one (not empty) ends it harmlessly.
+void remove_empty_parents(const std::filesystem::path& file, const std::filesystem::path& stop_at);
+
 }  // namespace vigil

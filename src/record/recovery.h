@@ -44,6 +44,7 @@ struct CheckOptions {
 struct CheckReport {
   int64_t segments = 0;
   int64_t files = 0;
+  int64_t archived = 0;  // segments whose file is in the archive, not checked against it
   std::vector<CheckIssue> issues;
   // Not problems, but footage whose integrity cannot be proven: segments outside the hash chain
   // (adopted orphans, recorded before the chain existed).

@@ -11,6 +11,7 @@
 #include <limits>
 #include <utility>
 
+#include "core/durable_file.h"
 #include "core/error.h"
 
 namespace vigil {
@@ -100,6 +101,17 @@ bool Retention::delete_segment(const SegmentRow& row, const std::string& why,
                                RetentionPass& pass) {
   try {
     mark_deleting(row);
+    if (row.archived()) {
+      // The object before the row: a failure leaves the row marked, and the next pass retries
+      // (retry_archive_deletes). The local file may be there too (a crash between the upload's
+      // commit and its unlink), and goes below.
+      if (!remove_object_) {
+        throw Error(ErrorCode::kFailedPrecondition,
+                    row.path + " is archived as " + row.archive_key +
+                        " but no [archive] store is configured to delete it from");
+      }
+      remove_object_(row.archive_key);
+    }
     const std::filesystem::path file = data_dir_ / row.path;
     if (::unlink(file.c_str()) != 0 && errno != ENOENT) {
       throw Error(ErrorCode::kDataLoss, file.string() + ": unlink: " + errno_string(errno));
@@ -110,13 +122,7 @@ bool Retention::delete_segment(const SegmentRow& row, const std::string& why,
       ::close(dfd);
     }
     catalog_.delete_segment_row(row.id);
-    // Empty hour/day directories are pruned so the tree does not grow forever; rmdir fails
-    // harmlessly on a non-empty one.
-    for (auto dir = file.parent_path(); dir != data_dir_ / "recordings" / row.camera_id &&
-                                        dir.string().size() > data_dir_.string().size();
-         dir = dir.parent_path()) {
-      if (::rmdir(dir.c_str()) != 0) break;
-    }
+    remove_empty_parents(file, data_dir_ / "recordings" / row.camera_id);
   } catch (const Error& e) {
     spdlog::error("retention: camera {}: {}", row.camera_id, e.what());
     return false;
@@ -126,6 +132,14 @@ bool Retention::delete_segment(const SegmentRow& row, const std::string& why,
   pass.reasons.push_back(row.camera_id + " " + row.path + ": " + why);
   spdlog::info("retention: deleted {} ({} bytes): {}", row.path, row.bytes, why);
   return true;
+}
+
+void Retention::retry_archive_deletes(RetentionPass& pass) {
+  for (const SegmentRow& row : catalog_.segments_in_state(SegmentState::kDeleting)) {
+    if (!row.archived()) continue;  // recovery finished those at start
+    // One failure (the store is away) ends the attempt until the next pass.
+    if (!delete_segment(row, "its deletion from the archive is retried", pass)) return;
+  }
 }
 
 void Retention::set_events(EventStore& events,
@@ -146,14 +160,15 @@ std::optional<Retention::HeldFull> Retention::held_full() const {
 }
 
 std::vector<SegmentRow> Retention::oldest_unheld(const std::string& camera, int limit,
-                                                 const HeldFootage& held) {
-  if (held.empty()) return catalog_.oldest_closed(camera, limit);
+                                                 const HeldFootage& held, bool local_only) {
+  if (held.empty()) return catalog_.oldest_closed(camera, limit, local_only);
   std::vector<SegmentRow> out;
   WallTime from = wall_from_ms(std::numeric_limits<int64_t>::min());
   while (static_cast<int>(out.size()) < limit) {
     bool stepped = false;
     for (SegmentRow& row :
-         catalog_.oldest_closed_from(camera, from, limit - static_cast<int>(out.size()))) {
+         catalog_.oldest_closed_from(camera, from, limit - static_cast<int>(out.size()),
+                                     local_only)) {
       if (const auto until = held.held_until(camera, row.wall_start, row.wall_end)) {
         // Every segment starting before the held range ends overlaps it (a camera's segments
         // follow each other), so the next read starts there.
@@ -174,6 +189,7 @@ RetentionPass Retention::run_once(bool emergency) {
   const WallTime now = clock_.wall_now();
   constexpr int kBatch = 64;
   const HeldFootage held = holds_ ? HeldFootage::load(*holds_) : HeldFootage();
+  if (remove_object_) retry_archive_deletes(pass);
 
   // Events-only cameras: footage outside events goes first (the rows carry no blobs here; a
   // segment row is loaded only to delete it). Only what ended since the last pass is judged
@@ -192,6 +208,9 @@ RetentionPass Retention::run_once(bool emergency) {
         if (!row || row->state != SegmentState::kClosed) continue;
         if (held.is_held(camera, row->wall_start, row->wall_end)) continue;
         if (!delete_segment(*row, "outside every event (record = \"events\")", pass)) {
+          // An archived one failed (the store is away): its row stays marked and is retried;
+          // the disk's rules below must still run.
+          if (row->archived()) break;
           return pass;
         }
       }
@@ -230,6 +249,12 @@ RetentionPass Retention::run_once(bool emergency) {
         for (const SegmentRow& row : oldest_unheld(camera, std::exchange(batch, kBatch), held)) {
           if (row.wall_end > cutoff) break;
           if (!delete_segment(row, "older than " + std::to_string(*lim.max_days) + " days", pass)) {
+            // An archived one failed (the store is away; retried next pass): this camera's
+            // old footage waits, the byte and disk rules below still run.
+            if (row.archived()) {
+              more = false;
+              break;
+            }
             return pass;
           }
           more = true;
@@ -239,7 +264,8 @@ RetentionPass Retention::run_once(bool emergency) {
     if (lim.max_bytes) {
       uint64_t used = catalog_.usage(camera).bytes;
       while (used > *lim.max_bytes) {
-        const auto rows = oldest_unheld(camera, kBatch, held);
+        // Bytes on this disk: archived footage counts for max_days only.
+        const auto rows = oldest_unheld(camera, kBatch, held, /*local_only=*/true);
         if (rows.empty()) break;
         for (const SegmentRow& row : rows) {
           if (used <= *lim.max_bytes) break;
@@ -287,7 +313,7 @@ RetentionPass Retention::run_once(bool emergency) {
     } else {
       // The oldest unheld segment of each camera, and of those the oldest.
       for (const auto& camera : catalog_.cameras_with_segments()) {
-        auto first = oldest_unheld(camera, 1, held);
+        auto first = oldest_unheld(camera, 1, held, /*local_only=*/true);
         if (!first.empty() && (rows.empty() || first.front().wall_start < rows.front().wall_start)) {
           rows = std::move(first);
         }

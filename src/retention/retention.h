@@ -66,6 +66,14 @@ class Retention {
   using FollowFootageFn = std::function<void(const HeldFootage& held)>;
   void set_follow_footage(FollowFootageFn fn) { follow_footage_ = std::move(fn); }
 
+  // The archive tier (archive/archiver.h): deletes an archived segment's object from the store,
+  // throwing on failure. Archived segments count for max_days only (max_bytes and the free-space
+  // rule are about this disk); an archived one past max_days is deleted from the store before
+  // its row, and a failed deletion leaves the row marked 'deleting' and is retried at the start
+  // of each pass, without holding up the rest of the pass. Call before start().
+  using RemoveObjectFn = std::function<void(const std::string& key)>;
+  void set_archive(RemoveObjectFn fn) { remove_object_ = std::move(fn); }
+
   // Set by a pass that needed space (less than min_free_space free, or a failed write) and
   // found nothing left to delete but footage under a hold; cleared by a pass that deletes
   // something or finds min_free_space and twice the reserve free. Thread-safe.
@@ -99,7 +107,8 @@ class Retention {
   // Held ones are stepped over a held range at a time (one indexed read per hold, not per
   // held segment).
   std::vector<SegmentRow> oldest_unheld(const std::string& camera, int limit,
-                                        const HeldFootage& held);
+                                        const HeldFootage& held, bool local_only = false);
+  void retry_archive_deletes(RetentionPass& pass);
   void mark_deleting(const SegmentRow& row);
 
   Catalog& catalog_;
@@ -115,6 +124,7 @@ class Retention {
   HoldStore* holds_ = nullptr;
   FollowFootageFn follow_footage_;
   HeldFullFn on_held_full_;
+  RemoveObjectFn remove_object_;
   mutable std::mutex held_full_mu_;
   std::optional<HeldFull> held_full_;  // guarded by held_full_mu_
 

@@ -140,6 +140,7 @@ std::vector<ExportPiece> export_pieces(Catalog& catalog, const std::filesystem::
       if (f.start <= want_from) from = f.start;
     }
     if (from >= want_to) continue;
+    if (s.archived()) refuse_archived(s, "an MP4 export");
     pieces.push_back({data_dir / s.path, s.wall_start, from, want_to});
   }
   return pieces;

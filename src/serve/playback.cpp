@@ -1,5 +1,7 @@
 #include "serve/playback.h"
 
+#include "archive/archiver.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -204,6 +206,51 @@ Response serve_file(const std::filesystem::path& file, const http::Request& req,
   return r;
 }
 
+// The most of an archived segment one response carries: it is read from the store into memory
+// before it is sent. Players ask for a fragment or a few at a time (HLS byte ranges).
+constexpr uint64_t kMaxArchivedBody = 64ull << 20;
+
+// An archived segment (`row`, whose bytes are the object `row.archive_key`) answered whole or by
+// the request's Range, read from the store by the same range: what a local file's serve_file
+// does, through vigil, so that the store's credentials never reach a browser.
+Response serve_archived(archive::ObjectReader& store, const SegmentRow& row,
+                        const http::Request& req) {
+  const uint64_t size = row.bytes;
+  const ByteRange range = parse_byte_range(req.header("range"), size);
+  Response r;
+  r.content_type = "video/mp4";
+  r.with_header("Accept-Ranges", "bytes");
+  if (range.kind == ByteRange::Kind::kUnsatisfiable) {
+    r = Response::json(
+        416, {{"error", "range_not_satisfiable"},
+              {"detail", "Range \"" + req.header("range") + "\" does not fit a resource of " +
+                             std::to_string(size) + " bytes"}});
+    r.with_header("Content-Range", "bytes */" + std::to_string(size));
+    return r;
+  }
+  uint64_t first = 0;
+  uint64_t count = size;
+  if (range.kind == ByteRange::Kind::kPartial) {
+    first = range.first;
+    count = range.last - range.first + 1;
+    r.status = 206;
+    r.with_header("Content-Range", "bytes " + std::to_string(range.first) + "-" +
+                                       std::to_string(range.last) + "/" + std::to_string(size));
+  }
+  if (count > kMaxArchivedBody) {
+    return Response::error(413, "segment " + std::to_string(row.id) +
+                                    " is in the archive: ask for at most " +
+                                    std::to_string(kMaxArchivedBody) + " bytes of it at a time "
+                                    "(a Range header)");
+  }
+  r.body = store.read(row.archive_key, first, count);
+  if (r.body.size() != count) {
+    throw Error(ErrorCode::kDataLoss, "segment " + std::to_string(row.id) + ": the archive's " +
+                                          row.archive_key + " is shorter than the catalog says");
+  }
+  return r;
+}
+
 // A playlist asked for within this long of the session's last one belongs to the same playback
 // session (hls.js reloads every target duration, a few seconds; a player paused for longer
 // starts a new one, audited again).
@@ -274,7 +321,11 @@ Playback::Playback(const ConfigStore& configs, AccountStore& accounts, const Clo
       data_dir_(configs.current()->data_dir),
       accounts_(accounts),
       clock_(clock),
-      components_(components) {}
+      components_(components) {
+  if (const ArchiveSettings& a = configs.current()->archive; a.enabled()) {
+    archive_ = std::make_unique<archive::ObjectReader>(archive::s3_config(a));
+  }
+}
 
 Playback::~Playback() = default;
 
@@ -486,7 +537,10 @@ std::optional<JpegImage> Playback::still_at(const std::string& camera, WallTime 
                   "segment " + std::to_string(s.id) + ": malformed fragment index in the catalog");
     }
     if (auto f = fragment_at(*frags, s.wall_start, at)) {
-      return fragment_still(data_dir_ / s.path, s.init_bytes, *f);
+      if (!s.archived()) return fragment_still(data_dir_ / s.path, s.init_bytes, *f);
+      return fragment_still(archived_init_and_fragment(s.archive_key, s.init_bytes, *f),
+                            "still of " + s.archive_key + " in the archive at byte " +
+                                std::to_string(f->offset));
     }
   }
   if (open) {
@@ -526,21 +580,21 @@ Response Playback::preview(Call& call) {
     ids = {sub_stream_id(camera_id), camera_id};
   }
   std::optional<KeyframePick> pick;
-  std::string path;
+  std::pair<std::string, std::string> path;  // its path, or its archive key when archived
   std::string catalog_id;
   for (const std::string& id : ids) {
     std::vector<PlaylistFile> files;
-    std::map<int64_t, std::string> paths;
+    std::map<int64_t, std::pair<std::string, std::string>> paths;  // path, archive key
     for (auto& s : catalog().segments_between(id, t - kPreviewReach, t + kPreviewReach)) {
       if (s.state != SegmentState::kClosed) continue;
       auto frags = decode_fragment_index(s.fragment_index, s.init_bytes);
       if (!frags) continue;  // vigil check reports it; a preview need not
       files.push_back({s.id, s.wall_start, s.init_bytes, std::move(*frags)});
-      paths[s.id] = s.path;
+      paths[s.id] = {s.path, s.archive_key};
     }
     // The file being written: its synced fragments.
     if (auto open = open_segments_ ? open_segments_->of_camera(id) : std::nullopt) {
-      paths[open->segment_id] = open->path;
+      paths[open->segment_id] = {open->path, ""};
       files.push_back({open->segment_id, open->wall_start, open->init_bytes, std::move(open->fragments)});
     }
     pick = nearest_keyframe(files, t, kPreviewReach);
@@ -564,11 +618,20 @@ Response Playback::preview(Call& call) {
                           std::to_string(pick->fragment.offset);
   std::shared_ptr<const std::string> jpeg = previews_.get(key);
   if (!jpeg) {
-    const std::filesystem::path file = data_dir_ / path;
-    const Fd f = open_footage(file);
-    const std::optional<std::string> made = fragment_thumbnail(
-        read_exactly(f, file, 0, pick->init_bytes),
-        read_exactly(f, file, pick->fragment.offset, pick->fragment.size), kPreviewWidth);
+    std::string init;
+    std::string keyframe;
+    if (const std::string& archive_key = path.second; !archive_key.empty()) {
+      archive::ObjectReader& store = archived_store(archive_key);
+      init = store.read(archive_key, 0, pick->init_bytes);
+      keyframe = store.read(archive_key, pick->fragment.offset, pick->fragment.size);
+    } else {
+      const std::filesystem::path file = data_dir_ / path.first;
+      const Fd f = open_footage(file);
+      init = read_exactly(f, file, 0, pick->init_bytes);
+      keyframe = read_exactly(f, file, pick->fragment.offset, pick->fragment.size);
+    }
+    const std::optional<std::string> made =
+        fragment_thumbnail(std::move(init), std::move(keyframe), kPreviewWidth);
     if (!made) {
       throw Error(ErrorCode::kDataLoss, "segment " + std::to_string(pick->segment_id) +
                                             ": the keyframe at " + format_iso8601(pick->at) +
@@ -613,8 +676,37 @@ Response Playback::media(Call& call) {
       }
     }
   }
-  // The path is the catalog's, relative to the data directory; nothing of the request is in it.
-  return serve_file(data_dir_ / row->path, call.request, "video/mp4", limit);
+  if (row->archived()) return serve_archived(archived_store(row->archive_key), *row, call.request);
+  try {
+    // The path is the catalog's, relative to the data directory; nothing of the request is in it.
+    return serve_file(data_dir_ / row->path, call.request, "video/mp4", limit);
+  } catch (const Error& e) {
+    // Archived (and deleted here) since the row was read: the object has the same bytes.
+    if (e.code() != ErrorCode::kNotFound) throw;
+    row = catalog().segment(id);
+    if (!row || !row->archived()) throw;
+    return serve_archived(archived_store(row->archive_key), *row, call.request);
+  }
+}
+
+archive::ObjectReader& Playback::archived_store(const std::string& key) {
+  if (!archive_) {
+    throw Error(ErrorCode::kFailedPrecondition,
+                "footage is in the archive as " + key +
+                    ", but no [archive] store is configured to read it from");
+  }
+  return *archive_;
+}
+
+std::string Playback::archived_init_and_fragment(const std::string& key, uint64_t init_bytes,
+                                                 const Fragment& f) {
+  archive::ObjectReader& store = archived_store(key);
+  std::string bytes = store.read(key, 0, init_bytes);
+  bytes += store.read(key, f.offset, f.size);
+  if (bytes.size() != init_bytes + f.size) {
+    throw Error(ErrorCode::kDataLoss, key + " in the archive is shorter than the catalog says");
+  }
+  return bytes;
 }
 
 Response Playback::create_export(Call& call) {

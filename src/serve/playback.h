@@ -15,6 +15,7 @@
 #include <mutex>
 #include <tuple>
 
+#include "archive/object_reader.h"
 #include "catalog/accounts.h"
 #include "catalog/catalog.h"
 #include "catalog/event_store.h"
@@ -22,6 +23,7 @@
 #include "core/config.h"
 #include "core/config_store.h"
 #include "integrity/bundle.h"
+#include "record/fragment_index.h"
 #include "record/open_segments.h"
 #include "serve/export.h"
 #include "serve/preview.h"
@@ -88,6 +90,12 @@ class Playback {
 
  private:
   Catalog& catalog();
+  // The store archived footage (the object `key`) is read from; kFailedPrecondition without
+  // [archive].
+  archive::ObjectReader& archived_store(const std::string& key);
+  // An archived segment's init part (its first `init_bytes`) followed by fragment `f`'s bytes.
+  std::string archived_init_and_fragment(const std::string& key, uint64_t init_bytes,
+                                         const Fragment& f);
   EventStore& events();
   ExportQueue& exports();
   // [exports] as the queue applies it, from the current configuration.
@@ -115,6 +123,8 @@ class Playback {
   ComponentRegistry* const components_;
   std::mutex mu_;
   std::unique_ptr<Catalog> catalog_;
+  // Reads archived segments by range; made at start with [archive] (fixed while vigil runs).
+  std::unique_ptr<archive::ObjectReader> archive_;
   std::unique_ptr<EventStore> events_;
   std::unique_ptr<ExportQueue> exports_;
   const OpenSegments* open_segments_ = nullptr;

@@ -70,13 +70,18 @@ JpegImage fragment_still(const std::filesystem::path& file, uint64_t init_bytes,
                          const Fragment& fragment) {
   const std::string where = "still of " + file.string() + " at byte " +
                             std::to_string(fragment.offset);
-  Memory mem;
-  mem.bytes.resize(init_bytes + fragment.size);
+  std::string bytes(init_bytes + fragment.size, '\0');
   std::ifstream in(file, std::ios::binary);
-  in.read(mem.bytes.data(), static_cast<std::streamsize>(init_bytes));
+  in.read(bytes.data(), static_cast<std::streamsize>(init_bytes));
   in.seekg(static_cast<std::streamoff>(fragment.offset));
-  in.read(mem.bytes.data() + init_bytes, static_cast<std::streamsize>(fragment.size));
+  in.read(bytes.data() + init_bytes, static_cast<std::streamsize>(fragment.size));
   if (!in) throw Error(ErrorCode::kDataLoss, where + ": cannot read the file");
+  return fragment_still(std::move(bytes), where);
+}
+
+JpegImage fragment_still(std::string init_and_fragment, const std::string& where) {
+  Memory mem;
+  mem.bytes = std::move(init_and_fragment);
 
   constexpr int kAvioBufferSize = 64 * 1024;
   auto* buffer = static_cast<unsigned char*>(av_malloc(kAvioBufferSize));

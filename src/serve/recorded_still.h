@@ -27,5 +27,8 @@ std::optional<Fragment> fragment_at(const std::vector<Fragment>& fragments, Wall
 // cannot be read or hold no decodable keyframe.
 JpegImage fragment_still(const std::filesystem::path& file, uint64_t init_bytes,
                          const Fragment& fragment);
+// The same from the bytes: a segment's init part followed by one fragment's (read from the
+// archive); `where` names them in errors.
+JpegImage fragment_still(std::string init_and_fragment, const std::string& where);
 
 }  // namespace vigil

@@ -5,8 +5,9 @@
 // seeks and checks that it plays from there, then exports the range and downloads the MP4 and
 // plays that too.
 //
-//   node tests/browser/playback.test.mjs URL USER PASSWORD CAMERA START_MS END_MS
+//   node tests/browser/playback.test.mjs URL USER PASSWORD CAMERA START_MS END_MS [play-only]
 //
+// play-only: no export (archived footage, which exports do not read yet; test_archive.py).
 // Exits non-zero on the first failed assertion. tests/integration/test_playback.py runs it
 // against a real vigil recording a real test camera.
 import assert from 'node:assert/strict';
@@ -16,7 +17,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
-const [url, user, password, camera, startMs, endMs] = process.argv.slice(2);
+const [url, user, password, camera, startMs, endMs, mode] = process.argv.slice(2);
 if (!endMs) {
   console.error('usage: playback.test.mjs URL USER PASSWORD CAMERA START_MS END_MS');
   process.exit(2);
@@ -115,53 +116,55 @@ try {
   const afterSeek = await playing(target, 'after seek');
   assert.ok(afterSeek.t >= target, `plays from the seek target ${target}: at ${afterSeek.t}`);
 
-  // Export the range, wait for it, download it.
-  const exp = await page.evaluate(async ([camera, start, end, csrf]) => {
-    const r = await fetch('/api/exports', {
-      method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
-      body: JSON.stringify({ camera, start: Number(start), end: Number(end) }),
-    });
-    let body = await r.json();
-    if (r.status !== 202) return { status: r.status, body };
-    for (let i = 0; i < 120 && (body.state === 'queued' || body.state === 'running'); i++) {
-      await new Promise((ok) => setTimeout(ok, 500));
-      body = await (await fetch(`/api/exports/${body.id}`)).json();
-    }
-    return { status: r.status, body };
-  }, [camera, startMs, endMs, csrf]);
-  assert.equal(exp.status, 202, JSON.stringify(exp.body));
-  assert.equal(exp.body.state, 'done', JSON.stringify(exp.body));
+  if (mode !== 'play-only') {
+    // Export the range, wait for it, download it.
+    const exp = await page.evaluate(async ([camera, start, end, csrf]) => {
+      const r = await fetch('/api/exports', {
+        method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+        body: JSON.stringify({ camera, start: Number(start), end: Number(end) }),
+      });
+      let body = await r.json();
+      if (r.status !== 202) return { status: r.status, body };
+      for (let i = 0; i < 120 && (body.state === 'queued' || body.state === 'running'); i++) {
+        await new Promise((ok) => setTimeout(ok, 500));
+        body = await (await fetch(`/api/exports/${body.id}`)).json();
+      }
+      return { status: r.status, body };
+    }, [camera, startMs, endMs, csrf]);
+    assert.equal(exp.status, 202, JSON.stringify(exp.body));
+    assert.equal(exp.body.state, 'done', JSON.stringify(exp.body));
 
-  const [download] = await Promise.all([
-    page.waitForEvent('download'),
-    page.evaluate((href) => {
-      const a = document.createElement('a');
-      a.href = href;
-      a.download = '';
-      document.body.appendChild(a);
-      a.click();
-    }, exp.body.file),
-  ]);
-  assert.match(download.suggestedFilename(), /^vigil-.*\.mp4$/);
-  const saved = join(profile, 'export.mp4');
-  await download.saveAs(saved);
-  const bytes = readFileSync(saved);
-  assert.equal(bytes.length, exp.body.bytes);
-  assert.equal(bytes.subarray(4, 8).toString('latin1'), 'ftyp');
-  console.log(`export: downloaded ${download.suggestedFilename()}, ${bytes.length} bytes`);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.evaluate((href) => {
+        const a = document.createElement('a');
+        a.href = href;
+        a.download = '';
+        document.body.appendChild(a);
+        a.click();
+      }, exp.body.file),
+    ]);
+    assert.match(download.suggestedFilename(), /^vigil-.*\.mp4$/);
+    const saved = join(profile, 'export.mp4');
+    await download.saveAs(saved);
+    const bytes = readFileSync(saved);
+    assert.equal(bytes.length, exp.body.bytes);
+    assert.equal(bytes.subarray(4, 8).toString('latin1'), 'ftyp');
+    console.log(`export: downloaded ${download.suggestedFilename()}, ${bytes.length} bytes`);
 
-  // The export plays in the browser too (progressive MP4).
-  await page.evaluate((href) => {
-    const v = document.getElementById('v');
-    v.remove();
-    const e = document.createElement('video');
-    e.id = 'v';
-    e.muted = true;
-    e.src = href;
-    document.body.appendChild(e);
-    return e.play();
-  }, exp.body.file);
-  await playing(0, 'export');
+    // The export plays in the browser too (progressive MP4).
+    await page.evaluate((href) => {
+      const v = document.getElementById('v');
+      v.remove();
+      const e = document.createElement('video');
+      e.id = 'v';
+      e.muted = true;
+      e.src = href;
+      document.body.appendChild(e);
+      return e.play();
+    }, exp.body.file);
+    await playing(0, 'export');
+  }
   console.log('ok');
 } finally {
   await browser.close();

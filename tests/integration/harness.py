@@ -4,6 +4,7 @@
 - RtspCamera: the GStreamer RTSP test camera (tests/fixtures/rtsp_camera.py).
 - GarbageServer: a TCP port that answers with garbage, a recorded 401, or silence.
 - TsaServer: an RFC 3161 time-stamping authority (tests/fixtures/tsa_server.py).
+- S3Server: an S3-speaking object store (s3rver from npm behind tests/s3/server.js).
 - ReplayCamera: real cameras' recorded RTSP answers (tests/data/cameras) in front of a clip.
 - Vigil: a `vigil serve` on a temporary data directory, with helpers to kill, restart, check
   and read its catalog (sqlite3) and status.
@@ -158,6 +159,31 @@ class TsaServer:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
             self.proc.wait()
+
+
+class S3Server:
+    """s3rver (tests/s3, `npm ci` there) on 127.0.0.1 with bucket "vigil", its objects under
+    `directory`; on a free port, or on `port` to come back where it was. server.js checks every
+    request's Signature V4 with the secret "S3RVER"."""
+
+    def __init__(self, directory, port=0):
+        self.directory = directory
+        server = os.path.join(SOURCE_DIR, "tests", "s3", "server.js")
+        assert os.path.isdir(os.path.join(SOURCE_DIR, "tests", "s3", "node_modules", "s3rver")), \
+            "run `npm ci` in tests/s3 (scripts/test does)"
+        self.proc = spawn(["node", server, directory, "vigil", str(port)], stdout=subprocess.PIPE,
+                          stdin=subprocess.DEVNULL)
+        line = self.proc.stdout.readline().strip()  # the port it listens on, once it does
+        if not line.isdigit():
+            raise RuntimeError("s3rver did not start (code %s): %r" % (self.proc.poll(), line))
+        self.port = int(line)
+        self.endpoint = "http://127.0.0.1:%d" % self.port
+
+    def close(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        self.proc.stdout.close()
 
 
 class ReplayCamera:

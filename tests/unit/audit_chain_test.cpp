@@ -187,6 +187,7 @@ TEST(AuditChainMigration, BackFillsRowsWrittenBeforeIt) {
     // A catalog as migration 6 left it, with audit rows and no links.
     { Catalog full(file); }
     sql::Connection c(file.string());
+    c.exec(test::kUndoArchive);
     c.exec(test::kUndoSecondFactor);
     c.exec(test::kUndoTransactions);
     c.exec(test::kUndoTokenScopes);

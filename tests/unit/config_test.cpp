@@ -186,6 +186,44 @@ TEST(Config, HttpErrorsNameKeyValueAndReason) {
             "vigil.toml: http = 3: must be a table");
 }
 
+TEST(Config, ArchiveIsOffUnlessAStoreIsNamed) {
+  EXPECT_FALSE(parse("data_dir = \"d\"\n").archive.enabled());
+  const Config c = parse(
+      "data_dir = \"d\"\n[archive]\nurl = \"s3://cctv-archive/site-a\"\n"
+      "endpoint = \"https://s3.eu-central-1.amazonaws.com\"\nregion = \"eu-central-1\"\n"
+      "access_key_id = \"AKIA\"\nsecret_access_key = \"s3cr3t\"\nafter_days = 0.5\n"
+      "part_size = \"64MiB\"\n");
+  ASSERT_TRUE(c.archive.enabled());
+  EXPECT_EQ(c.archive.bucket, "cctv-archive");
+  EXPECT_EQ(c.archive.prefix, "site-a/");
+  EXPECT_EQ(c.archive.region, "eu-central-1");
+  EXPECT_EQ(c.archive.after, std::chrono::hours(12));
+  EXPECT_EQ(c.archive.part_size, 64u << 20);
+  EXPECT_TRUE(c.archive.etag_is_md5);
+  EXPECT_EQ(parse("data_dir = \"d\"\n[archive]\nurl = \"s3://b1b\"\nendpoint = \"http://127.0.0.1:9000\"\n"
+                  "access_key_id = \"a\"\nsecret_access_key = \"s\"\nafter_days = 30\n")
+                .archive.prefix,
+            "");
+  const std::string base =
+      "data_dir = \"d\"\n[archive]\naccess_key_id = \"a\"\nsecret_access_key = \"pass-word\"\n";
+  EXPECT_EQ(error_of(base + "url = \"https://b/x\"\nendpoint = \"http://h\"\n"),
+            "vigil.toml: archive.url = \"https://b/x\": must be s3://bucket or s3://bucket/prefix "
+            "(a bucket name: 3-63 characters of a-z 0-9 . -)");
+  const std::string creds = error_of(base + "url = \"s3://bkt\"\nendpoint = \"http://k:v@h\"\n");
+  EXPECT_NE(creds.find("without credentials"), std::string::npos) << creds;
+  EXPECT_EQ(creds.find("k:v"), std::string::npos) << creds;
+  EXPECT_EQ(error_of(base + "url = \"s3://bkt\"\nendpoint = \"http://h\"\nafter_days = -1\n"),
+            "vigil.toml: archive.after_days = -1: must be a number of days, 0-36500");
+  EXPECT_EQ(error_of(base + "url = \"s3://bkt\"\nendpoint = \"http://h\"\npart_size = \"1MiB\"\n"),
+            "vigil.toml: archive.part_size = 1048576: must be between 5MiB and 5GiB (S3's limits)");
+  const std::string no_secret = error_of(
+      "data_dir = \"d\"\n[archive]\nurl = \"s3://bkt\"\nendpoint = \"http://h\"\naccess_key_id = \"a\"\n");
+  EXPECT_NE(no_secret.find("secret_access_key"), std::string::npos) << no_secret;
+  for (const std::string& e : {creds, no_secret}) {
+    EXPECT_EQ(e.find("pass-word"), std::string::npos) << e;
+  }
+}
+
 TEST(Config, ByteSizes) {
   EXPECT_EQ(parse_byte_size("1024"), 1024u);
   EXPECT_EQ(parse_byte_size("10GiB"), 10ull << 30);

@@ -3,72 +3,15 @@
 // request's Signature V4, payload hash and Content-MD5 as AWS does), and the parsers of what a
 // store answers.
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstdio>
-#include <fstream>
-#include <random>
 
 #include "archive/s3_answer.h"
 #include "archive/s3_client.h"
 #include "core/error.h"
+#include "s3_server.h"
 #include "test_support.h"
 
 namespace vigil::archive {
 namespace {
-
-// s3rver on 127.0.0.1: the port it chose is the first line it prints.
-class S3Server {
- public:
-  S3Server(const std::filesystem::path& dir, int port = 0) { start(dir, port); }
-  ~S3Server() { stop(); }
-  int port() const { return port_; }
-  void stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-  void start(const std::filesystem::path& dir, int port) {
-    int out[2];
-    ASSERT_EQ(::pipe(out), 0);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(out[1], STDOUT_FILENO);
-      ::close(out[0]);
-      ::close(out[1]);
-      const std::string p = std::to_string(port);
-      ::execlp("node", "node", VIGIL_S3_SERVER, dir.c_str(), "vigil", p.c_str(),
-               static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    ::close(out[1]);
-    FILE* f = ::fdopen(out[0], "r");
-    char line[64] = {};
-    const bool got = std::fgets(line, sizeof line, f) != nullptr;
-    std::fclose(f);
-    ASSERT_TRUE(got) << "s3rver did not start (npm ci in tests/s3?)";
-    port_ = std::atoi(line);
-    ASSERT_GT(port_, 0) << line;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int port_ = 0;
-};
-
-std::string random_bytes(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string s(n, '\0');
-  for (char& c : s) c = static_cast<char>(rng());
-  return s;
-}
-
-void write_file(const std::filesystem::path& p, const std::string& bytes) {
-  std::ofstream(p, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
 
 class S3ClientTest : public ::testing::Test {
  protected:

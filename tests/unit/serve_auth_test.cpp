@@ -294,6 +294,7 @@ TEST(AccountsMigration, EveryoneKeepsTheirCamerasAndNullNowMeansNone) {
     sql::Connection db(file.string());
     // The migrations after 8 (till transactions, the second factor) are undone too, and run
     // again.
+    db.exec(test::kUndoArchive);
     db.exec(test::kUndoSecondFactor);
     db.exec(test::kUndoTransactions);
     db.exec("UPDATE user SET cameras = NULL WHERE name = 'old'");

@@ -17,6 +17,25 @@ namespace vigil::test {
 
 // SQL that takes a fully migrated catalog back before a migration, for tests of the migrations
 // before it and of its back-fill; run the newest undo first.
+// Migration 15 (the archive tier: archive_key, usage of local footage only, the local indexes).
+inline constexpr const char* kUndoArchive =
+    "DROP TRIGGER segment_usage_insert; DROP TRIGGER segment_usage_delete; "
+    "DROP TRIGGER segment_usage_update; DROP INDEX segment_local_start; "
+    "DROP INDEX segment_camera_local; ALTER TABLE segment DROP COLUMN archive_key; "
+    "CREATE INDEX segment_start ON segment (wall_start_ms) WHERE state = 'closed'; "
+    "CREATE TRIGGER segment_usage_insert AFTER INSERT ON segment WHEN new.state != 'deleting' "
+    "BEGIN INSERT INTO camera_usage (camera_id, bytes, segments) VALUES (new.camera_id, "
+    "new.bytes, 1) ON CONFLICT (camera_id) DO UPDATE SET bytes = bytes + excluded.bytes, "
+    "segments = segments + 1; END; "
+    "CREATE TRIGGER segment_usage_delete AFTER DELETE ON segment WHEN old.state != 'deleting' "
+    "BEGIN UPDATE camera_usage SET bytes = bytes - old.bytes, segments = segments - 1 "
+    "WHERE camera_id = old.camera_id; END; "
+    "CREATE TRIGGER segment_usage_update AFTER UPDATE OF camera_id, state, bytes ON segment "
+    "BEGIN UPDATE camera_usage SET bytes = bytes - old.bytes, segments = segments - 1 "
+    "WHERE camera_id = old.camera_id AND old.state != 'deleting'; "
+    "INSERT INTO camera_usage (camera_id, bytes, segments) SELECT new.camera_id, new.bytes, 1 "
+    "WHERE new.state != 'deleting' ON CONFLICT (camera_id) DO UPDATE SET "
+    "bytes = bytes + excluded.bytes, segments = segments + 1; END;";
 // Migration 10 (the second factor).
 inline constexpr const char* kUndoSecondFactor = "DROP TABLE recovery_code; DROP TABLE user_totp;";
 // Migrations 9 and 11-14 (till transactions and till tokens, the text index by moment and by

@@ -407,6 +407,7 @@ TEST_F(StoreTest, TheTextIndexOfAnOlderCatalogGainsItsTills) {
   {
     // Back to migration 11's index (no till column), as a catalog of that version has it.
     sql::Connection raw((dir_.path() / "vigil.db").string());
+    raw.exec(test::kUndoArchive);
     raw.exec(
         "DROP TRIGGER till_transaction_fts_delete; "
         "CREATE TABLE fts_copy AS SELECT rowid AS k, body, tx FROM till_transaction_fts; "

@@ -1,0 +1,30 @@
+// Reads of archived footage for request handlers (playback): byte ranges of objects, from any
+// number of threads at once. S3Client is one curl handle, for one thread at a time, so clients
+// are lent from a pool (a connection each, kept between requests) and made as more threads read.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "archive/s3_client.h"
+
+namespace vigil::archive {
+
+class ObjectReader {
+ public:
+  explicit ObjectReader(S3Config config) : config_(std::move(config)) {}
+
+  // `length` bytes of `key` from `offset`; throws as S3Client::get_range.
+  std::string read(const std::string& key, uint64_t offset, uint64_t length);
+
+  const S3Config& config() const { return config_; }
+
+ private:
+  const S3Config config_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<S3Client>> idle_;  // guarded by mu_
+};
+
+}  // namespace vigil::archive
