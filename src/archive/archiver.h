@@ -1,6 +1,7 @@
 // The archive tier's uploader (docs/design/cluster.md §5): closed segments that ended more than
 // [archive] after_days ago are uploaded byte for byte to the object store, the catalog then
 // records the object's key, and only then is the local file deleted. Order of one segment:
+//   0. the file is hashed against the SHA-256 recorded in its row (an altered file stays here);
 //   1. PUT (multipart above part_size), the stored size checked (S3Client::put_file);
 //   2. the row gets archive_key (Catalog::set_archived): from now the object is the footage;
 //   3. the local file is unlinked and its directory synced.

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "integrity/file_hash.h"
+#include "record/fragment_index.h"
 #include "retention/retention.h"
 #include "s3_server.h"
 #include "test_support.h"
@@ -121,6 +123,37 @@ TEST_F(ArchiverTest, DueSegmentsGoUpByteForByteThenLeaveTheDisk) {
   clock_.advance(hours(23));
   EXPECT_EQ(archiver.run_once(), 1);
   EXPECT_TRUE(catalog_.segment(young)->archived());
+}
+
+TEST_F(ArchiverTest, AFileThatNoLongerHashesToWhatWasRecordedStaysHere) {
+  const int64_t intact = add("front", hours(50), 300'000, 12);
+  const int64_t altered = add("front", hours(49), 300'000, 13);
+  for (const int64_t id : {intact, altered}) {
+    // What a recorder leaves in a row: an init part and fragments, the hash of their hashes.
+    SegmentRow row = *catalog_.segment(id);
+    const std::vector<Fragment> frags = {{1000, 100'000, Ticks90k(0), Ticks90k(90000)},
+                                         {101'000, 199'000, Ticks90k(90000), Ticks90k(90000)}};
+    ClosedSegment c;
+    c.wall_end = row.wall_end;
+    c.bytes = row.bytes;
+    c.init_bytes = 1000;
+    c.fragment_index = encode_fragment_index(frags);
+    const Sha256 h = part_list_hash(sha256_file_parts(data() / row.path, part_sizes(1000, frags)));
+    c.sha256.assign(h.begin(), h.end());
+    catalog_.close_segment(id, c);
+  }
+  const std::string path = catalog_.segment(altered)->path;
+  {
+    std::fstream f(data() / path, std::ios::binary | std::ios::in | std::ios::out);
+    f.seekp(150'000);
+    f.put('!');  // one byte of the second fragment
+  }
+  Archiver archiver(catalog_, data(), settings_, clock_);
+  EXPECT_EQ(archiver.run_once(), 1);
+  EXPECT_TRUE(catalog_.segment(intact)->archived());
+  EXPECT_FALSE(catalog_.segment(altered)->archived());
+  EXPECT_TRUE(std::filesystem::exists(data() / path));
+  EXPECT_EQ(stored("site-a/" + path), "(no object)");
 }
 
 TEST_F(ArchiverTest, AStoreThatIsAwayChangesNothingAndIsCaughtUpWithWhenBack) {
