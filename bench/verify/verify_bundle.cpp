@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
   out.write(init.data(), static_cast<std::streamsize>(init.size()));
   BundleInput input;
   input.camera_id = "bench";
-  input.parts.push_back({FileRange{segment, 0, init.size()}, {}});
+  input.parts.push_back({FileRange{segment, 0, init.size(), ""}, {}});
   const KeyPair key = generate_key_pair();
   input.statement_key = key;
   const WallTime t0 = wall_from_ms(1'796'418'000'000);
@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
       h.update(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
       ChainEntry e{"bench", seq++, ChainKind::kFragment, t, f.duration, init_hash, h.finish(), ""};
       link = chain_link(link, e);
-      input.parts[0].fragments.push_back({e, link, FileRange{segment, offset, f.size}});
+      input.parts[0].fragments.push_back({e, link, FileRange{segment, offset, f.size, ""}});
       offset += f.size;
       t += to_wall(f.duration);
     }

@@ -3,6 +3,7 @@
 // are lent from a pool (a connection each, kept between requests) and made as more threads read.
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -18,10 +19,17 @@ class ObjectReader {
 
   // `length` bytes of `key` from `offset`; throws as S3Client::get_range.
   std::string read(const std::string& key, uint64_t offset, uint64_t length);
+  // Copies the whole of `key` into the file `to` (created or truncated), a range of part_size
+  // at a time; kNotFound when there is no such object, kDataLoss when it ends early.
+  void download(const std::string& key, const std::filesystem::path& to);
 
   const S3Config& config() const { return config_; }
 
  private:
+  // A client lent for one request and given back when it goes.
+  std::unique_ptr<S3Client> lend();
+  void give_back(std::unique_ptr<S3Client> client);
+
   const S3Config config_;
   std::mutex mu_;
   std::vector<std::unique_ptr<S3Client>> idle_;  // guarded by mu_

@@ -663,14 +663,6 @@ const char* kSegmentColumns =
 
 }  // namespace
 
-void refuse_archived(const SegmentRow& row, const std::string& what) {
-  throw Error(ErrorCode::kFailedPrecondition,
-              "camera " + row.camera_id + ": the footage from " + format_iso8601(row.wall_start) +
-                  " to " + format_iso8601(row.wall_end) + " is in the archive (" +
-                  row.archive_key + "), which " + what +
-                  " cannot read yet; it plays in the browser from there");
-}
-
 const char* segment_state_name(SegmentState s) {
   switch (s) {
     case SegmentState::kWriting: return "writing";

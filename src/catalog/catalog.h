@@ -52,11 +52,6 @@ struct SegmentRow {
   bool archived() const { return !archive_key.empty(); }
 };
 
-// For the readers that need a segment's file on this disk (MP4 and evidence exports), which do
-// not read from the archive yet: kFailedPrecondition naming `what` (e.g. "an
-// export") and the archived segment.
-[[noreturn]] void refuse_archived(const SegmentRow& row, const std::string& what);
-
 struct NewSegment {
   std::string camera_id;
   std::string path;

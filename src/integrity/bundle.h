@@ -27,6 +27,9 @@ struct FileRange {
   std::filesystem::path file;
   uint64_t offset = 0;
   uint64_t size = 0;
+  // Set when the segment is in the archive: `file` is then read from a local copy of this
+  // object that the export fetches first (serve/export.h).
+  std::string archive_key;
 };
 
 struct BundleFragment {

@@ -86,10 +86,9 @@ EvidencePlan plan_evidence_bundle(Catalog& catalog, const std::filesystem::path&
                         " names fragment " + std::to_string(r.fragment_position) + " of " +
                         s.path + ", which has " + std::to_string(frags->size()));
       }
-      if (s.archived()) refuse_archived(s, "an evidence export");
       const Fragment& f = (*frags)[static_cast<size_t>(r.fragment_position)];
-      wanted[r.entry.sequence] = {FileRange{file, 0, s.init_bytes},
-                                  FileRange{file, f.offset, f.size}};
+      wanted[r.entry.sequence] = {FileRange{file, 0, s.init_bytes, s.archive_key},
+                                  FileRange{file, f.offset, f.size, s.archive_key}};
     }
   }
   if (wanted.empty()) {

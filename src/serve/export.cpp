@@ -140,8 +140,7 @@ std::vector<ExportPiece> export_pieces(Catalog& catalog, const std::filesystem::
       if (f.start <= want_from) from = f.start;
     }
     if (from >= want_to) continue;
-    if (s.archived()) refuse_archived(s, "an MP4 export");
-    pieces.push_back({data_dir / s.path, s.wall_start, from, want_to});
+    pieces.push_back({data_dir / s.path, s.wall_start, from, want_to, s.archive_key, s.bytes});
   }
   return pieces;
 }
@@ -407,6 +406,50 @@ std::optional<ExportJob> ExportQueue::job(int64_t id) {
   return it->second;
 }
 
+std::vector<std::filesystem::path> ExportQueue::fetch_archived(ExportJob& job) {
+  std::map<std::string, std::filesystem::path> copies;  // by key
+  const auto local = [&](const std::string& key) {
+    auto it = copies.find(key);
+    if (it != copies.end()) return it->second;
+    if (!fetch_) {
+      throw Error(ErrorCode::kFailedPrecondition,
+                  "the footage is in the archive as " + key +
+                      ", but no [archive] store is configured to read it from");
+    }
+    // Named like an export's file, so that a restart removes one a crash left behind.
+    const std::filesystem::path to =
+        dir_ / (std::to_string(job.id) + ".archived-" + std::to_string(copies.size()) + ".mp4");
+    copies.emplace(key, to);  // before the fetch: a partial copy is removed too
+    fetch_(key, to);
+    return to;
+  };
+  try {
+    for (ExportPiece& p : job.pieces) {
+      if (!p.archive_key.empty()) p.file = local(p.archive_key);
+    }
+    if (job.evidence) {
+      auto input = std::make_shared<BundleInput>(*job.evidence);
+      const auto point = [&](FileRange& r) {
+        if (!r.archive_key.empty()) r.file = local(r.archive_key);
+      };
+      for (BundlePart& part : input->parts) {
+        if (auto* init = std::get_if<FileRange>(&part.init)) point(*init);
+        for (BundleFragment& f : part.fragments) point(f.bytes);
+      }
+      job.evidence = std::move(input);
+    }
+  } catch (...) {
+    for (const auto& [key, f] : copies) {
+      std::error_code ec;
+      std::filesystem::remove(f, ec);
+    }
+    throw;
+  }
+  std::vector<std::filesystem::path> out;
+  for (const auto& [key, f] : copies) out.push_back(f);
+  return out;
+}
+
 void ExportQueue::run() {
   for (;;) {
     ExportJob job;
@@ -423,7 +466,9 @@ void ExportQueue::run() {
     std::string error;
     RemuxResult result = job.result;
     uint64_t bytes = 0;
+    std::vector<std::filesystem::path> fetched;
     try {
+      fetched = fetch_archived(job);
       if (job.evidence) {
         write_evidence_bundle(*job.evidence, job.file);
       } else {
@@ -436,6 +481,10 @@ void ExportQueue::run() {
       state = ExportJob::State::kFailed;
       error = describe_current_exception();
       spdlog::error("export {} of camera {}: {}", job.id, job.camera_id, error);
+    }
+    for (const auto& f : fetched) {
+      std::error_code ec;
+      std::filesystem::remove(f, ec);
     }
     std::lock_guard lock(mu_);
     auto& j = jobs_.at(job.id);

@@ -36,6 +36,10 @@ struct ExportPiece {
   WallTime wall_start;  // of the file's media time 0
   Ticks90k from{0};     // start of the fragment (keyframe) at or before the wanted start
   Ticks90k to{0};       // packets at or after this are left out
+  // Set when the segment is in the archive (file is then only its former path): the queue
+  // fetches the object before the export runs (ExportQueue::set_archive_fetch).
+  std::string archive_key;
+  uint64_t bytes = 0;  // the file's size, from the catalog
 };
 
 // The pieces of `camera`'s closed segment files that cover [start, end], oldest first; each
@@ -139,7 +143,17 @@ class ExportQueue {
                                               uint64_t free_bytes = UINT64_MAX);
   std::optional<ExportJob> job(int64_t id);
 
+  // Copies the archived object `key` into the local file `to` (archive/object_reader.h). With
+  // it, exports of archived footage fetch the segments they need into the exports directory
+  // first (counted like any export there, removed when the job ends); without it they fail
+  // saying so. Call before the first submit.
+  using ArchiveFetchFn = std::function<void(const std::string& key, const std::filesystem::path& to)>;
+  void set_archive_fetch(ArchiveFetchFn fn) { fetch_ = std::move(fn); }
+
  private:
+  // Points the job's archived pieces and bundle parts at local copies fetched now; returns
+  // the copies (to remove when the job ends).
+  std::vector<std::filesystem::path> fetch_archived(ExportJob& job);
   void run();
   void expire_locked();
   std::optional<ExportRefused> refusal_locked(const ExportJob& job, const ExportBounds& bounds,
@@ -153,6 +167,7 @@ class ExportQueue {
   std::deque<int64_t> queue_;
   int64_t next_id_ = 1;
   bool stopping_ = false;
+  ArchiveFetchFn fetch_;
   SupervisedThread worker_;  // last: starts after everything it uses
 };
 

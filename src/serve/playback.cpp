@@ -106,8 +106,13 @@ uint64_t files_bytes(const std::vector<ExportPiece>& pieces) {
   std::set<std::filesystem::path> seen;
   uint64_t n = 0;
   for (const auto& p : pieces) {
+    if (!seen.insert(p.file).second) continue;
+    if (!p.archive_key.empty()) {
+      n += p.bytes;  // fetched into the exports directory first
+      continue;
+    }
     std::error_code ec;
-    const uint64_t size = seen.insert(p.file).second ? std::filesystem::file_size(p.file, ec) : 0;
+    const uint64_t size = std::filesystem::file_size(p.file, ec);
     if (!ec) n += size;
   }
   return n;
@@ -346,6 +351,12 @@ ExportQueue& Playback::exports() {
   std::lock_guard lock(mu_);
   if (!exports_) {
     exports_ = std::make_unique<ExportQueue>(data_dir_ / "exports", clock_, components_);
+    if (archive_) {
+      exports_->set_archive_fetch([store = archive_.get()](const std::string& key,
+                                                           const std::filesystem::path& to) {
+        store->download(key, to);
+      });
+    }
   }
   return *exports_;
 }

@@ -1,17 +1,19 @@
 """The archive tier on a real `vigil serve` recording the GStreamer test camera, with a real
 S3-speaking store (s3rver from npm, tests/s3/server.js, which checks every request's Signature
 V4): closed segments go to the store byte for byte and leave the disk, the catalog says where,
-playback (HLS byte ranges, the media route, Chromium with hls.js) reads them back from the store
-through vigil, and a store that goes away mid-recording holds nothing up: segments wait on the
+playback (HLS byte ranges, the media route, previews, Chromium with hls.js) and exports (MP4,
+evidence bundles) read them back from the store through vigil, and a store that goes away mid-recording holds nothing up: segments wait on the
 disk, the status says so, and they go up once it is back."""
 import hashlib
 import os
+import re
 import subprocess
 import tempfile
 import time
 import unittest
 
-from harness import S3Server, SOURCE_DIR, RtspCamera, TestCase, Vigil, decode_errors, make_clip
+from harness import (S3Server, SOURCE_DIR, RtspCamera, TestCase, Vigil, decode_errors, make_clip,
+                     probe_duration)
 from test_playback import add_user, parse_playlist
 from test_serve import Client
 
@@ -101,18 +103,39 @@ class Archive(TestCase):
         self.assertEqual(headers["Content-Type"], "image/jpeg")
         self.assertEqual(jpeg[:2], b"\xff\xd8")
 
-        # And in Chromium, with hls.js as the web UI plays it.
+        # And in Chromium, with hls.js as the web UI plays it; then its MP4 export (the
+        # segments fetched from the store first), downloaded and played too.
         r = subprocess.run(["node", os.path.join(BROWSER_DIR, "playback.test.mjs"), url, "op",
-                            "op-password", "front", str(start), str(end), "play-only"],
+                            "op-password", "front", str(start), str(end)],
                            capture_output=True, text=True, timeout=180)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr + "\n--- vigil ---\n" + v.log()[-3000:])
         self.assertIn("ok", r.stdout.splitlines()[-1:])
 
-        # An export cannot read the archive yet, and says so.
-        status, _, body, _ = c.request("POST", "/api/exports",
-                                       {"camera": "front", "start": start, "end": end})
-        self.assertEqual(status, 409, body)
-        self.assertIn("in the archive", body["detail"])
+        # Exports of archived footage: an MP4 that decodes, and an evidence bundle that
+        # verifies offline; the copies fetched for them are gone once they are done.
+        def export(evidence):
+            status, _, job, _ = c.request("POST", "/api/exports",
+                                          {"camera": "front", "start": start, "end": end,
+                                           "evidence": evidence})
+            self.assertEqual(status, 202, job)
+            job = v.wait_for(lambda: (lambda j: j if j["state"] in ("done", "failed") else None)(
+                c.request("GET", "/api/exports/%d" % job["id"])[2]), 90, "the export")
+            self.assertEqual(job["state"], "done", job)
+            status, _, _, data = c.request("GET", job["file"])
+            self.assertEqual(status, 200)
+            path = os.path.join(tmp, "export-%d%s" % (job["id"], ".zip" if evidence else ".mp4"))
+            with open(path, "wb") as f:
+                f.write(data)
+            return path
+        clip = export(False)
+        self.assertEqual(decode_errors(clip), "")
+        self.assertAlmostEqual(probe_duration(clip), (end - start) / 1000.0, delta=2.5)
+        bundle = export(True)
+        fp = re.search(r"fingerprint: ([0-9a-f]{64})", v.run("key", "show").stdout).group(1)
+        r = v.run("verify", bundle, "--key", fp)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual([f for f in os.listdir(os.path.join(v.data, "exports"))
+                          if ".archived-" in f], [])
 
         # The store goes away: recording goes on, closed segments wait on the disk.
         port = s3.port

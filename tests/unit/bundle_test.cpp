@@ -127,13 +127,13 @@ class BundleTest : public ::testing::Test {
                      ""};
         link = chain_link(link, e);
         links[seq] = link;
-        FileRange bytes{file, f.offset, f.size};
+        FileRange bytes{file, f.offset, f.size, ""};
         const WallTime end = e.wall_start + to_wall(e.duration);
         if (end <= in.from || e.wall_start >= in.to) {
           in.link_only.push_back({e, link});
         } else {
           if (new_part) {
-            in.parts.push_back({FileRange{file, 0, s.init_bytes}, {}});
+            in.parts.push_back({FileRange{file, 0, s.init_bytes, ""}, {}});
             new_part = false;
           }
           in.parts.back().fragments.push_back({e, link, bytes});
