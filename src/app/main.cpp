@@ -510,6 +510,17 @@ int run_status(const Config& config, bool as_json) {
     if (!err.empty()) std::cout << " (last error: " << err << ")";
     std::cout << "\n";
   }
+  if (j.contains("archive")) {
+    // The archive tier (archive/archiver.h): what went up, and what waits on this disk.
+    const nlohmann::json& a = j["archive"];
+    std::cout << "archive (" << a.value("store", "") << "): " << a.value("uploaded", 0)
+              << " uploaded, " << a.value("waiting", 0) << " waiting ("
+              << human_bytes(a.value("waiting_bytes", 0.0)) << ")";
+    if (!a.value("reachable", true)) {
+      std::cout << ", UNREACHABLE: " << a.value("last_error", "");
+    }
+    std::cout << "\n";
+  }
   if (j.contains("disk_free_bytes")) {
     std::cout << "disk free: " << human_bytes(j["disk_free_bytes"].get<double>()) << "\n";
   }

@@ -56,10 +56,12 @@ Archiver::~Archiver() { stop(); }
 
 bool Archiver::archive_one(const SegmentRow& row) {
   const std::filesystem::path file = data_dir_ / row.path;
+  if (passed_over_.count(row.id)) return false;
   std::error_code ec;
   if (!std::filesystem::exists(file, ec)) {
     // Lost under the catalog's feet: not the archive's to judge (`vigil check` reports it).
     spdlog::warn("archive: {}: the file is missing; not archived", file.string());
+    passed_over_.insert(row.id);
     return false;
   }
   // Only the bytes that were recorded go up: a file altered on this disk is neither laundered
@@ -71,6 +73,7 @@ bool Archiver::archive_one(const SegmentRow& row) {
       spdlog::error("archive: {}: the file does not hash to what was recorded for it; not "
                     "archived (`vigil check` reports it)",
                     file.string());
+      passed_over_.insert(row.id);
       return false;
     }
   }
@@ -96,12 +99,20 @@ int Archiver::run_once(int limit) {
   const WallTime due = clock_.wall_now() - settings_.after;
   int archived = 0;
   try {
-    for (const SegmentRow& row : catalog_.archive_candidates(due, limit)) {
-      if (archive_one(row)) {
-        ++archived;
-        spdlog::debug("archive: {} ({} bytes) is {}", row.path, row.bytes,
-                      object_key(settings_, row));
+    // Page by page past the ones passed over, which stay due (and first) for ever.
+    std::optional<Catalog::SegmentOrder> after;
+    while (archived < limit) {
+      const auto rows = catalog_.archive_candidates(due, limit, after);
+      for (const SegmentRow& row : rows) {
+        if (archived == limit) break;
+        after = Catalog::SegmentOrder{row.wall_start, row.id};
+        if (archive_one(row)) {
+          ++archived;
+          spdlog::debug("archive: {} ({} bytes) is {}", row.path, row.bytes,
+                        object_key(settings_, row));
+        }
       }
+      if (rows.size() < static_cast<size_t>(limit)) break;
     }
   } catch (const Error& e) {
     note_failure(e.what());

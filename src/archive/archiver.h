@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "archive/s3_client.h"
@@ -73,6 +74,9 @@ class Archiver {
   const ArchiveSettings settings_;
   const Clock& clock_;
   S3Client s3_;  // the uploading thread's (one client per thread)
+  // Segments whose file is missing or altered: logged once, then stepped over until restart
+  // (hashing a large altered file every pass would cost more than the uploads).
+  std::set<int64_t> passed_over_;
 
   mutable std::mutex mu_;
   ArchiveStatus status_;  // guarded by mu_

@@ -987,19 +987,21 @@ std::vector<SegmentRow> Catalog::oldest_closed_any(int limit) {
   return query_segments(st);
 }
 
-std::vector<SegmentRow> Catalog::archive_candidates(WallTime ended_by, int limit) {
+std::vector<SegmentRow> Catalog::archive_candidates(WallTime ended_by, int limit,
+                                                    std::optional<SegmentOrder> after) {
   Reader r(*this);
-  // On segment_local_start: a segment ends after it starts, so none starting after `ended_by`
-  // qualifies; those that started before it and are still to end are few (one per camera).
+  // On segment_local_start (its rowid makes it (start, id)): a segment ends after it starts, so
+  // none starting after `ended_by` qualifies; those that started before it and are still to end
+  // are few (one per camera).
   auto st = r->prepare(std::string(kSegmentColumns) + "WHERE " + where_closed(true) +
-                       "AND wall_start_ms <= :by ORDER BY wall_start_ms LIMIT :limit");
-  st.bind(":by", ms_since_epoch(ended_by)).bind(":limit", int64_t{limit});
-  std::vector<SegmentRow> out;
-  while (st.step()) {
-    SegmentRow row = segment_row(st);
-    if (row.wall_end <= ended_by) out.push_back(std::move(row));
-  }
-  return out;
+                       "AND wall_start_ms <= :by AND wall_end_ms <= :by "
+                       "AND (wall_start_ms > :from OR (wall_start_ms = :from AND id > :id)) "
+                       "ORDER BY wall_start_ms, id LIMIT :limit");
+  st.bind(":by", ms_since_epoch(ended_by))
+      .bind(":from", after ? ms_since_epoch(after->wall_start) : INT64_MIN)
+      .bind(":id", after ? after->id : INT64_MIN)
+      .bind(":limit", int64_t{limit});
+  return query_segments(st);
 }
 
 Catalog::Backlog Catalog::archive_backlog(WallTime ended_by) {

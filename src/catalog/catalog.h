@@ -175,8 +175,14 @@ class Catalog {
   std::vector<SegmentRow> oldest_closed_any(int limit);
 
   // The archive tier (archive/archiver.h). Closed segments on this disk that ended at or
-  // before `ended_by`, oldest first, at most `limit`.
-  std::vector<SegmentRow> archive_candidates(WallTime ended_by, int limit);
+  // before `ended_by`, oldest first (by start, then id), at most `limit`; after `after` (the
+  // last of the previous page).
+  struct SegmentOrder {
+    WallTime wall_start;
+    int64_t id = 0;
+  };
+  std::vector<SegmentRow> archive_candidates(WallTime ended_by, int limit,
+                                             std::optional<SegmentOrder> after = std::nullopt);
   // How many of them there are, and their bytes: what waits for the archive. O(waiting).
   struct Backlog {
     int64_t segments = 0;

@@ -177,6 +177,39 @@ std::string read_exactly(const Fd& f, const std::filesystem::path& file, uint64_
   return out;
 }
 
+// The answer to a request for a resource of `size` bytes, by its Range: the status (200, 206,
+// or 416 with its body) and headers, and which bytes to send (`count` 0 for a 416).
+struct RangedAnswer {
+  Response response;
+  uint64_t first = 0;
+  uint64_t count = 0;
+};
+RangedAnswer ranged_answer(const http::Request& req, uint64_t size,
+                           const std::string& content_type) {
+  const ByteRange range = parse_byte_range(req.header("range"), size);
+  RangedAnswer a;
+  Response& r = a.response;
+  r.content_type = content_type;
+  r.with_header("Accept-Ranges", "bytes");
+  if (range.kind == ByteRange::Kind::kUnsatisfiable) {
+    r = Response::json(
+        416, {{"error", "range_not_satisfiable"},
+              {"detail", "Range \"" + req.header("range") + "\" does not fit a resource of " +
+                             std::to_string(size) + " bytes"}});
+    r.with_header("Content-Range", "bytes */" + std::to_string(size));
+    return a;
+  }
+  a.count = size;
+  if (range.kind == ByteRange::Kind::kPartial) {
+    a.first = range.first;
+    a.count = range.last - range.first + 1;
+    r.status = 206;
+    r.with_header("Content-Range", "bytes " + std::to_string(range.first) + "-" +
+                                       std::to_string(range.last) + "/" + std::to_string(size));
+  }
+  return a;
+}
+
 // `file` (a path from the catalog or the export queue, never from the request) answered whole or
 // by the request's Range. With `limit`, the file is served as if it were that long: a file being
 // written grows past its last synced fragment, and those bytes must not be served (a half-written
@@ -187,28 +220,9 @@ Response serve_file(const std::filesystem::path& file, const http::Request& req,
                     std::optional<uint64_t> limit = std::nullopt) {
   auto f = http::OpenFile::open(file);
   const uint64_t size = std::min(f->size(), limit.value_or(UINT64_MAX));
-  const ByteRange range = parse_byte_range(req.header("range"), size);
-  Response r;
-  r.content_type = content_type;
-  r.with_header("Accept-Ranges", "bytes");
-  if (range.kind == ByteRange::Kind::kUnsatisfiable) {
-    r = Response::json(
-        416, {{"error", "range_not_satisfiable"},
-              {"detail", "Range \"" + req.header("range") + "\" does not fit a resource of " +
-                             std::to_string(size) + " bytes"}});
-    r.with_header("Content-Range", "bytes */" + std::to_string(size));
-    return r;
-  }
-  http::FileSlice slice{std::move(f), 0, size};
-  if (range.kind == ByteRange::Kind::kPartial) {
-    slice.offset = range.first;
-    slice.length = range.last - range.first + 1;
-    r.status = 206;
-    r.with_header("Content-Range", "bytes " + std::to_string(range.first) + "-" +
-                                       std::to_string(range.last) + "/" + std::to_string(size));
-  }
-  r.file = std::move(slice);
-  return r;
+  RangedAnswer a = ranged_answer(req, size, content_type);
+  if (a.response.status != 416) a.response.file = http::FileSlice{std::move(f), a.first, a.count};
+  return std::move(a.response);
 }
 
 // The most of an archived segment one response carries: it is read from the store into memory
@@ -220,40 +234,20 @@ constexpr uint64_t kMaxArchivedBody = 64ull << 20;
 // does, through vigil, so that the store's credentials never reach a browser.
 Response serve_archived(archive::ObjectReader& store, const SegmentRow& row,
                         const http::Request& req) {
-  const uint64_t size = row.bytes;
-  const ByteRange range = parse_byte_range(req.header("range"), size);
-  Response r;
-  r.content_type = "video/mp4";
-  r.with_header("Accept-Ranges", "bytes");
-  if (range.kind == ByteRange::Kind::kUnsatisfiable) {
-    r = Response::json(
-        416, {{"error", "range_not_satisfiable"},
-              {"detail", "Range \"" + req.header("range") + "\" does not fit a resource of " +
-                             std::to_string(size) + " bytes"}});
-    r.with_header("Content-Range", "bytes */" + std::to_string(size));
-    return r;
-  }
-  uint64_t first = 0;
-  uint64_t count = size;
-  if (range.kind == ByteRange::Kind::kPartial) {
-    first = range.first;
-    count = range.last - range.first + 1;
-    r.status = 206;
-    r.with_header("Content-Range", "bytes " + std::to_string(range.first) + "-" +
-                                       std::to_string(range.last) + "/" + std::to_string(size));
-  }
-  if (count > kMaxArchivedBody) {
+  RangedAnswer a = ranged_answer(req, row.bytes, "video/mp4");
+  if (a.response.status == 416) return std::move(a.response);
+  if (a.count > kMaxArchivedBody) {
     return Response::error(413, "segment " + std::to_string(row.id) +
                                     " is in the archive: ask for at most " +
                                     std::to_string(kMaxArchivedBody) + " bytes of it at a time "
                                     "(a Range header)");
   }
-  r.body = store.read(row.archive_key, first, count);
-  if (r.body.size() != count) {
+  a.response.body = store.read(row.archive_key, a.first, a.count);
+  if (a.response.body.size() != a.count) {
     throw Error(ErrorCode::kDataLoss, "segment " + std::to_string(row.id) + ": the archive's " +
                                           row.archive_key + " is shorter than the catalog says");
   }
-  return r;
+  return std::move(a.response);
 }
 
 // A playlist asked for within this long of the session's last one belongs to the same playback

@@ -152,6 +152,9 @@ class Archive(TestCase):
         self.assertFalse(st["archive"]["reachable"], st["archive"])
         self.assertIn("127.0.0.1:%d" % port, st["archive"]["last_error"])
         self.assertGreater(st["archive"]["waiting_bytes"], 0)
+        self.assertRegex(v.run("status").stdout,
+                         r"archive \(s3://vigil/site-a/ at %s\): \d+ uploaded, \d+ waiting \(.*\), "
+                         r"UNREACHABLE: .*127\.0\.0\.1:%d" % (re.escape(s3.endpoint), port))
         self.assertTrue(any(c["component"] == "archive" and c["failures"] > 0
                             for c in st["components"]), st["components"])
         self.assertEqual(v.camera_status("front")["state"], "streaming")

@@ -3,6 +3,9 @@
 // in the directory given, with the bucket given. Prints the port it listens on, then serves
 // until killed (the tests stop it by PID).
 //
+// With S3_DIE_AFTER_BYTES=N in its environment it exits abruptly once it has received more than
+// N bytes of request bodies, in the middle of a request: a store that goes away mid-upload.
+//
 // s3rver checks only the access key id of a Signature V4 request, so every request is checked
 // here first, as AWS does, with an implementation of our own that shares nothing with libcurl's
 // signer: the signature over the canonical request (secret key "S3RVER"), the signed payload hash
@@ -23,6 +26,8 @@ if (!dir || !bucket) {
   process.exit(2);
 }
 const SECRET = 'S3RVER';
+const dieAfter = Number(process.env.S3_DIE_AFTER_BYTES || 0);
+let received = 0;
 
 const s3rver = new S3rver({
   silent: true,
@@ -128,7 +133,11 @@ function verify(req, body) {
 
 const server = http.createServer((req, res) => {
   const chunks = [];
-  req.on('data', (c) => chunks.push(c));
+  req.on('data', (c) => {
+    received += c.length;
+    if (dieAfter && received > dieAfter) process.exit(3);
+    chunks.push(c);
+  });
   req.on('end', () => {
     const body = Buffer.concat(chunks);
     const wrong = verify(req, body);

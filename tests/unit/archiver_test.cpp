@@ -126,8 +126,8 @@ TEST_F(ArchiverTest, DueSegmentsGoUpByteForByteThenLeaveTheDisk) {
 }
 
 TEST_F(ArchiverTest, AFileThatNoLongerHashesToWhatWasRecordedStaysHere) {
-  const int64_t intact = add("front", hours(50), 300'000, 12);
-  const int64_t altered = add("front", hours(49), 300'000, 13);
+  const int64_t altered = add("front", hours(50), 300'000, 13);  // the older: first in line
+  const int64_t intact = add("front", hours(49), 300'000, 12);
   for (const int64_t id : {intact, altered}) {
     // What a recorder leaves in a row: an init part and fragments, the hash of their hashes.
     SegmentRow row = *catalog_.segment(id);
@@ -149,8 +149,10 @@ TEST_F(ArchiverTest, AFileThatNoLongerHashesToWhatWasRecordedStaysHere) {
     f.put('!');  // one byte of the second fragment
   }
   Archiver archiver(catalog_, data(), settings_, clock_);
-  EXPECT_EQ(archiver.run_once(), 1);
+  // A batch of one: the altered file, first in line, must not hold up the one behind it.
+  EXPECT_EQ(archiver.run_once(1), 1);
   EXPECT_TRUE(catalog_.segment(intact)->archived());
+  EXPECT_EQ(archiver.run_once(1), 0);
   EXPECT_FALSE(catalog_.segment(altered)->archived());
   EXPECT_TRUE(std::filesystem::exists(data() / path));
   EXPECT_EQ(stored("site-a/" + path), "(no object)");
@@ -187,6 +189,32 @@ TEST_F(ArchiverTest, AStoreThatIsAwayChangesNothingAndIsCaughtUpWithWhenBack) {
   EXPECT_EQ(st.last_error, "");
   EXPECT_EQ(st.waiting.segments, 0);
   EXPECT_TRUE(stored("site-a/" + catalog_.segment(b)->path) == contents_[catalog_.segment(b)->path]);
+}
+
+TEST_F(ArchiverTest, AStoreThatDiesMidUploadLosesNothingAndTheUploadIsDoneAgain) {
+  const int64_t id = add("front", hours(30), 12 << 20, 14);  // three parts of 5 MiB
+  const std::string path = catalog_.segment(id)->path;
+  const int port = server_->port();
+  server_->stop();
+  // Dies within the second part.
+  server_ = std::make_unique<S3Server>(dir_.path() / "store", port, 7 << 20);
+  Archiver archiver(catalog_, data(), settings_, clock_);
+  try {
+    archiver.run_once();
+    ADD_FAILURE() << "the upload did not fail";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kUnavailable) << e.what();
+  }
+  EXPECT_FALSE(catalog_.segment(id)->archived());
+  EXPECT_TRUE(std::filesystem::exists(data() / path));
+  EXPECT_FALSE(archiver.status().reachable);
+
+  server_->stop();
+  server_ = std::make_unique<S3Server>(dir_.path() / "store", port);
+  EXPECT_EQ(stored("site-a/" + path), "(no object)");  // no half object
+  EXPECT_EQ(archiver.run_once(), 1);
+  EXPECT_TRUE(stored("site-a/" + path) == contents_[path]);
+  EXPECT_FALSE(std::filesystem::exists(data() / path));
 }
 
 TEST_F(ArchiverTest, RetentionDeletesArchivedFootageFromTheStoreAndRetriesWhenItIsAway) {

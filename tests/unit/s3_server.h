@@ -20,7 +20,11 @@ namespace vigil::archive {
 // s3rver on 127.0.0.1: the port it chose is the first line it prints.
 class S3Server {
  public:
-  S3Server(const std::filesystem::path& dir, int port = 0) { start(dir, port); }
+  // `die_after_bytes` (0: never): the server exits abruptly once it has received more request
+  // body bytes than that, in the middle of a request (server.js, S3_DIE_AFTER_BYTES).
+  S3Server(const std::filesystem::path& dir, int port = 0, uint64_t die_after_bytes = 0) {
+    start(dir, port, die_after_bytes);
+  }
   ~S3Server() { stop(); }
   int port() const { return port_; }
   void stop() {
@@ -29,7 +33,7 @@ class S3Server {
     ::waitpid(pid_, nullptr, 0);
     pid_ = -1;
   }
-  void start(const std::filesystem::path& dir, int port) {
+  void start(const std::filesystem::path& dir, int port, uint64_t die_after_bytes = 0) {
     int out[2];
     ASSERT_EQ(::pipe(out), 0);
     pid_ = ::fork();
@@ -38,6 +42,7 @@ class S3Server {
       ::close(out[0]);
       ::close(out[1]);
       const std::string p = std::to_string(port);
+      if (die_after_bytes) ::setenv("S3_DIE_AFTER_BYTES", std::to_string(die_after_bytes).c_str(), 1);
       ::execlp("node", "node", VIGIL_S3_SERVER, dir.c_str(), "vigil", p.c_str(),
                static_cast<char*>(nullptr));
       ::_exit(127);
