@@ -840,6 +840,16 @@ void Catalog::mark_deleting(int64_t id) {
   st.bind(":id", id).run();
 }
 
+bool Catalog::mark_deleting_as_read(const SegmentRow& row) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare(
+      "UPDATE segment SET state = 'deleting' WHERE id = :id AND archive_key IS :key");
+  st.bind(":id", row.id)
+      .bind(":key", row.archived() ? std::optional<std::string>(row.archive_key) : std::nullopt)
+      .run();
+  return db_.changes() == 1;
+}
+
 void Catalog::delete_segment_row(int64_t id) {
   std::lock_guard lock(mu_);
   auto st = db_.prepare("DELETE FROM segment WHERE id = :id");

@@ -147,6 +147,10 @@ class Catalog {
   int64_t begin_segment(const NewSegment& s);
   void close_segment(int64_t id, const ClosedSegment& c);
   void mark_deleting(int64_t id);
+  // Marks `row` only if it is still where `row` says: not archived since it was read (or
+  // archived as row.archive_key). False, nothing marked, when the uploader archived it meanwhile
+  // (archive/archiver.h): retention then judges it again as it is now.
+  bool mark_deleting_as_read(const SegmentRow& row);
   void delete_segment_row(int64_t id);
   // Inserts an already-complete segment (adopted by `vigil check --repair`).
   int64_t insert_closed_segment(const NewSegment& s, const ClosedSegment& c);

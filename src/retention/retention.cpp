@@ -76,14 +76,14 @@ void Retention::set_limits(std::map<std::string, RetentionLimits> limits) {
   limits_ = std::move(limits);
 }
 
-void Retention::mark_deleting(const SegmentRow& row) {
+bool Retention::mark_deleting(const SegmentRow& row) {
   try {
-    catalog_.mark_deleting(row.id);
+    return catalog_.mark_deleting_as_read(row);
   } catch (const Error& e) {
     // Disk so full that the catalog cannot record the deletion it needs to make room: give it
     // the reserve (recreated once space is free again).
     if (e.code() != ErrorCode::kResourceExhausted || !release_reserve()) throw;
-    catalog_.mark_deleting(row.id);
+    return catalog_.mark_deleting_as_read(row);
   }
 }
 
@@ -100,7 +100,12 @@ Retention::~Retention() { stop(); }
 bool Retention::delete_segment(const SegmentRow& row, const std::string& why,
                                RetentionPass& pass) {
   try {
-    mark_deleting(row);
+    if (!mark_deleting(row)) {
+      // Archived since it was read: a disk rule would delete footage that no longer takes
+      // disk space. The caller's next read sees it as it is now.
+      spdlog::debug("retention: {} was archived meanwhile; judged again", row.path);
+      return true;
+    }
     if (row.archived()) {
       // The object before the row: a failure leaves the row marked, and the next pass retries
       // (retry_archive_deletes). The local file may be there too (a crash between the upload's

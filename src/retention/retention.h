@@ -102,6 +102,8 @@ class Retention {
   void stop();
 
  private:
+  // False when it failed (logged); true when it is gone, or when it was archived since `row` was
+  // read and is left for the caller's next read.
   bool delete_segment(const SegmentRow& row, const std::string& why, RetentionPass& pass);
   // The oldest closed segments of `camera` that no hold covers, at most `limit`, oldest first.
   // Held ones are stepped over a held range at a time (one indexed read per hold, not per
@@ -109,7 +111,7 @@ class Retention {
   std::vector<SegmentRow> oldest_unheld(const std::string& camera, int limit,
                                         const HeldFootage& held, bool local_only = false);
   void retry_archive_deletes(RetentionPass& pass);
-  void mark_deleting(const SegmentRow& row);
+  bool mark_deleting(const SegmentRow& row);
 
   Catalog& catalog_;
   const std::filesystem::path data_dir_;

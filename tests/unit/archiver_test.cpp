@@ -264,6 +264,16 @@ TEST_F(ArchiverTest, ASegmentRetentionTookDuringItsUploadIsNotArchivedNorKept) {
   const int64_t other = add("front", hours(40), 100'000, 11);
   EXPECT_TRUE(catalog_.set_archived(other, "k"));
   EXPECT_FALSE(catalog_.set_archived(other, "k2"));  // once
+  // Retention read a row as local, the uploader archived it before retention marked it: a rule
+  // about the disk must not delete what no longer takes disk space, so the stale row marks
+  // nothing; read again, it does.
+  const int64_t raced = add("front", hours(35), 100'000, 15);
+  const SegmentRow stale = *catalog_.segment(raced);
+  EXPECT_TRUE(catalog_.set_archived(raced, "k3"));
+  EXPECT_FALSE(catalog_.mark_deleting_as_read(stale));
+  EXPECT_EQ(catalog_.segment(raced)->state, SegmentState::kClosed);
+  EXPECT_TRUE(catalog_.mark_deleting_as_read(*catalog_.segment(raced)));
+  EXPECT_EQ(catalog_.segment(raced)->state, SegmentState::kDeleting);
   EXPECT_EQ(catalog_.oldest_closed("front", 10).size(), 1u);
   EXPECT_TRUE(catalog_.oldest_closed("front", 10, /*local_only=*/true).empty());
   EXPECT_TRUE(catalog_.oldest_closed_any(10).empty());
