@@ -543,7 +543,8 @@ std::optional<JpegImage> Playback::still_at(const std::string& camera, WallTime 
     }
     if (auto f = fragment_at(*frags, s.wall_start, at)) {
       if (!s.archived()) return fragment_still(data_dir_ / s.path, s.init_bytes, *f);
-      return fragment_still(archived_init_and_fragment(s.archive_key, s.init_bytes, *f),
+      auto [init, fragment] = archived_parts(s.archive_key, s.init_bytes, *f);
+      return fragment_still(std::move(init) + fragment,
                             "still of " + s.archive_key + " in the archive at byte " +
                                 std::to_string(f->offset));
     }
@@ -626,9 +627,7 @@ Response Playback::preview(Call& call) {
     std::string init;
     std::string keyframe;
     if (const std::string& archive_key = path.second; !archive_key.empty()) {
-      archive::ObjectReader& store = archived_store(archive_key);
-      init = store.read(archive_key, 0, pick->init_bytes);
-      keyframe = store.read(archive_key, pick->fragment.offset, pick->fragment.size);
+      std::tie(init, keyframe) = archived_parts(archive_key, pick->init_bytes, pick->fragment);
     } else {
       const std::filesystem::path file = data_dir_ / path.first;
       const Fd f = open_footage(file);
@@ -703,15 +702,16 @@ archive::ObjectReader& Playback::archived_store(const std::string& key) {
   return *archive_;
 }
 
-std::string Playback::archived_init_and_fragment(const std::string& key, uint64_t init_bytes,
-                                                 const Fragment& f) {
+std::pair<std::string, std::string> Playback::archived_parts(const std::string& key,
+                                                             uint64_t init_bytes,
+                                                             const Fragment& f) {
   archive::ObjectReader& store = archived_store(key);
-  std::string bytes = store.read(key, 0, init_bytes);
-  bytes += store.read(key, f.offset, f.size);
-  if (bytes.size() != init_bytes + f.size) {
+  std::pair<std::string, std::string> parts{store.read(key, 0, init_bytes),
+                                            store.read(key, f.offset, f.size)};
+  if (parts.first.size() != init_bytes || parts.second.size() != f.size) {
     throw Error(ErrorCode::kDataLoss, key + " in the archive is shorter than the catalog says");
   }
-  return bytes;
+  return parts;
 }
 
 Response Playback::create_export(Call& call) {

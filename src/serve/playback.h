@@ -93,9 +93,10 @@ class Playback {
   // The store archived footage (the object `key`) is read from; kFailedPrecondition without
   // [archive].
   archive::ObjectReader& archived_store(const std::string& key);
-  // An archived segment's init part (its first `init_bytes`) followed by fragment `f`'s bytes.
-  std::string archived_init_and_fragment(const std::string& key, uint64_t init_bytes,
-                                         const Fragment& f);
+  // An archived segment's init part (its first `init_bytes`) and fragment `f`'s bytes, each read
+  // by range; kDataLoss when the object is shorter.
+  std::pair<std::string, std::string> archived_parts(const std::string& key, uint64_t init_bytes,
+                                                     const Fragment& f);
   EventStore& events();
   ExportQueue& exports();
   // [exports] as the queue applies it, from the current configuration.
