@@ -31,6 +31,7 @@ extern "C" {
 #include "catalog/audit_chain.h"
 #include "catalog/audit_syslog.h"
 #include "catalog/catalog.h"
+#include "catalog/sqlite.h"
 #include "catalog/event_store.h"
 #include "core/config_store.h"
 #include "core/error.h"
@@ -319,7 +320,7 @@ int run_serve(ConfigStore& configs) {
 
 // Walks the audit log's hash chain (catalog/audit_chain.h); the number of broken rows.
 int64_t check_audit_chain(const std::filesystem::path& db_file) {
-  sql::Connection db(db_file.string());
+  sql::SqliteConnection db(db_file.string());
   db.exec("PRAGMA query_only=1");
   const AuditChainReport r = walk_audit_chain(db);
   if (const auto& b = r.first_break) {

@@ -190,7 +190,7 @@ class AccountStore {
 
  private:
   std::mutex mu_;
-  sql::Connection db_;
+  sql::SqliteConnection db_;
   AuditCopy audit_copy_;
 };
 

@@ -6,6 +6,8 @@
 
 #include "catalog/audit_chain.h"
 #include "catalog/text_index.h"
+#include "catalog/postgres_schema.h"
+#include "catalog/sqlite.h"
 #include "core/error.h"
 
 namespace vigil {
@@ -194,7 +196,8 @@ const char* const kSegmentRuns = R"sql(
 void fill_segment_runs(sql::Connection& db) {
   db.exec("DELETE FROM segment_run");
   auto rows = db.prepare(
-      "SELECT camera_id, wall_start_ms, wall_end_ms, state = 'writing' AS writing FROM segment "
+      "SELECT camera_id, wall_start_ms, wall_end_ms, CAST(state = 'writing' AS INTEGER) AS writing "
+      "FROM segment "
       "WHERE state != 'deleting' ORDER BY camera_id, wall_start_ms, wall_end_ms");
   struct Run {
     std::string camera;
@@ -637,6 +640,9 @@ const char* const kMigrations[] = {
     )sql",
 };
 
+static_assert(kPostgresBaseline - 1 + std::size(kPostgresMigrations) == std::size(kMigrations),
+              "every migration exists for both engines (postgres_schema.h)");
+
 // Reader connections kept open between reads; more are opened while more threads read at once.
 constexpr size_t kIdleReaders = 4;
 
@@ -695,14 +701,33 @@ void set_wal_mode(sql::Connection& db) {
 
 }  // namespace
 
-Catalog::Catalog(const std::filesystem::path& db_file)
-    : file_(db_file.string()), db_(file_) {
-  // WAL: readers never block the writer. synchronous=FULL: a committed row survives power loss,
-  // which the crash-safety order (file fsync'd before its row) relies on.
-  set_wal_mode(db_);
-  db_.exec("PRAGMA synchronous=FULL");
-  db_.exec("PRAGMA foreign_keys=ON");
-  register_text_index_functions(db_);
+namespace {
+
+// A connection to the catalog at `location`, set up for its engine.
+std::unique_ptr<sql::Connection> open_connection(const std::string& location, bool writer) {
+  std::unique_ptr<sql::Connection> conn;
+  if (sql::is_postgres_url(location)) {
+    conn = sql::open(location);
+  } else {
+    auto lite = std::make_unique<sql::SqliteConnection>(location);
+    if (writer) {
+      // WAL: readers never block the writer. synchronous=FULL: a committed row survives power
+      // loss, which the crash-safety order (file fsync'd before its row) relies on.
+      set_wal_mode(*lite);
+      lite->exec("PRAGMA synchronous=FULL");
+      lite->exec("PRAGMA foreign_keys=ON");
+      register_text_index_functions(*lite);
+    }
+    conn = std::move(lite);
+  }
+  if (!writer) conn->set_read_only();
+  return conn;
+}
+
+}  // namespace
+
+Catalog::Catalog(const std::filesystem::path& location)
+    : file_(location.string()), db_(open_connection(file_, true)) {
   migrate();
 }
 
@@ -714,11 +739,7 @@ Catalog::Reader::Reader(Catalog& c) : catalog_(c) {
       c.idle_readers_.pop_back();
     }
   }
-  if (!conn_) {
-    conn_ = std::make_unique<sql::Connection>(c.file_);
-    // Reads only: a bug that wrote through a reader would bypass the writer's lock.
-    conn_->exec("PRAGMA query_only=1");
-  }
+  if (!conn_) conn_ = open_connection(c.file_, false);
   before_ = conn_->cost();
 }
 
@@ -738,7 +759,7 @@ sql::StatementCost Catalog::cost() {
   sql::StatementCost total;
   {
     std::lock_guard lock(mu_);
-    total = db_.cost();
+    total = db_->cost();
   }
   std::lock_guard lock(readers_mu_);
   total += read_cost_;
@@ -747,57 +768,70 @@ sql::StatementCost Catalog::cost() {
 
 int Catalog::schema_version() {
   std::lock_guard lock(mu_);
-  auto st = db_.prepare("PRAGMA user_version");
-  st.step();
-  return static_cast<int>(st.int64("user_version"));
+  return static_cast<int>(db_->schema_version());
 }
 
 void Catalog::migrate() {
   std::lock_guard lock(mu_);
   const int64_t want = static_cast<int64_t>(std::size(kMigrations));
-  const auto version = [this] {
-    // Finalized before a migration runs: a pending statement keeps DROP INDEX from running.
-    auto st = db_.prepare("PRAGMA user_version");
-    st.step();
-    return st.int64("user_version");
-  };
+  const bool postgres = db_->engine() == sql::Engine::kPostgres;
   // Up to date: no write lock taken, so a second process opening a busy catalog does not wait.
-  if (version() == want) return;
+  if (db_->schema_version() == want) return;
   // Each step reads the version inside its own write transaction: another process on the same
-  // file (`vigil user add` while the server starts) may be migrating too, and a version read
-  // before taking the write lock would have both run the same step ("table already exists").
+  // catalog (`vigil user add` while the server starts; another node) may be migrating too, and a
+  // version read before taking the write lock would have both run the same step ("table
+  // already exists").
   for (;;) {
-    sql::Transaction tx(db_);
-    const int64_t have = version();
+    sql::Transaction tx(*db_);
+    const int64_t have = db_->schema_version();
     if (have > want) {
       throw Error(ErrorCode::kFailedPrecondition,
-                  db_.path() + ": catalog schema version " + std::to_string(have) +
+                  db_->path() + ": catalog schema version " + std::to_string(have) +
                       " is newer than this vigil understands (" + std::to_string(want) +
                       "); run a newer vigil");
     }
     if (have == want) return;  // the transaction wrote nothing; its destructor rolls it back
-    db_.exec(kMigrations[have]);
-    if (kMigrations[have] == kSegmentRuns) fill_segment_runs(db_);
-    if (kMigrations[have] == kHoldsAndAuditChain) finish_holds_and_audit_chain(db_);
-    db_.exec("PRAGMA user_version=" + std::to_string(have + 1));
+    int64_t next = have + 1;
+    if (postgres) {
+      // A new PostgreSQL catalog starts at kPostgresBaseline in one step.
+      if (have == 0) next = kPostgresBaseline;
+      db_->exec(kPostgresMigrations[next - kPostgresBaseline]);
+    } else {
+      db_->exec(kMigrations[have]);
+      if (kMigrations[have] == kSegmentRuns) fill_segment_runs(*db_);
+      if (kMigrations[have] == kHoldsAndAuditChain) finish_holds_and_audit_chain(*db_);
+    }
+    db_->set_schema_version(next);
     tx.commit();
   }
 }
 
+namespace {
+
+// The id an INSERT ... RETURNING id gave its row (both engines; SQLite makes its changes on the
+// first step).
+int64_t inserted_id(sql::Statement& st) {
+  if (!st.step()) throw Error(ErrorCode::kInternal, "INSERT returned no id");
+  const int64_t id = st.int64("id");
+  st.run();
+  return id;
+}
+
+}  // namespace
+
 int64_t Catalog::begin_segment(const NewSegment& s) {
   std::lock_guard lock(mu_);
-  auto st = db_.prepare_cached(
+  auto st = db_->prepare_cached(
       "INSERT INTO segment (camera_id, state, path, wall_start_ms, wall_end_ms, video_codec, "
       "width, height, has_audio) VALUES (:camera, 'writing', :path, :start, :start, :codec, "
-      ":width, :height, :audio)");
+      ":width, :height, :audio) RETURNING id");
   bind_new_segment(st, s);
-  st.run();
-  return db_.last_insert_rowid();
+  return inserted_id(st);
 }
 
 void Catalog::close_segment(int64_t id, const ClosedSegment& c) {
   std::lock_guard lock(mu_);
-  auto st = db_.prepare_cached(
+  auto st = db_->prepare_cached(
       "UPDATE segment SET state = 'closed', wall_end_ms = :end, media_duration_90k = :dur, "
       "bytes = :bytes, init_bytes = :init, fragment_index = :index, sha256 = :sha, "
       "close_reason = :reason WHERE id = :id");
@@ -810,18 +844,18 @@ void Catalog::close_segment(int64_t id, const ClosedSegment& c) {
       .bind(":reason", c.close_reason)
       .bind(":id", id);
   st.run();
-  if (db_.changes() != 1) {
+  if (db_->changes() != 1) {
     throw Error(ErrorCode::kNotFound, "close segment " + std::to_string(id) + ": no such row");
   }
 }
 
 int64_t Catalog::insert_closed_segment(const NewSegment& s, const ClosedSegment& c) {
   std::lock_guard lock(mu_);
-  auto st = db_.prepare(
+  auto st = db_->prepare(
       "INSERT INTO segment (camera_id, state, path, wall_start_ms, wall_end_ms, video_codec, "
       "width, height, has_audio, media_duration_90k, bytes, init_bytes, fragment_index, sha256, "
       "close_reason) VALUES (:camera, 'closed', :path, :start, :end, :codec, :width, :height, "
-      ":audio, :dur, :bytes, :init, :index, :sha, :reason)");
+      ":audio, :dur, :bytes, :init, :index, :sha, :reason) RETURNING id");
   bind_new_segment(st, s);
   st.bind(":end", ms_since_epoch(c.wall_end))
       .bind(":dur", c.media_duration.count())
@@ -830,29 +864,28 @@ int64_t Catalog::insert_closed_segment(const NewSegment& s, const ClosedSegment&
       .bind(":index", c.fragment_index)
       .bind(":sha", c.sha256)
       .bind(":reason", c.close_reason);
-  st.run();
-  return db_.last_insert_rowid();
+  return inserted_id(st);
 }
 
 void Catalog::mark_deleting(int64_t id) {
   std::lock_guard lock(mu_);
-  auto st = db_.prepare("UPDATE segment SET state = 'deleting' WHERE id = :id");
+  auto st = db_->prepare("UPDATE segment SET state = 'deleting' WHERE id = :id");
   st.bind(":id", id).run();
 }
 
 bool Catalog::mark_deleting_as_read(const SegmentRow& row) {
   std::lock_guard lock(mu_);
-  auto st = db_.prepare(
-      "UPDATE segment SET state = 'deleting' WHERE id = :id AND archive_key IS :key");
+  auto st = db_->prepare(
+      "UPDATE segment SET state = 'deleting' WHERE id = :id AND archive_key IS NOT DISTINCT FROM :key");
   st.bind(":id", row.id)
       .bind(":key", row.archived() ? std::optional<std::string>(row.archive_key) : std::nullopt)
       .run();
-  return db_.changes() == 1;
+  return db_->changes() == 1;
 }
 
 void Catalog::delete_segment_row(int64_t id) {
   std::lock_guard lock(mu_);
-  auto st = db_.prepare("DELETE FROM segment WHERE id = :id");
+  auto st = db_->prepare("DELETE FROM segment WHERE id = :id");
   st.bind(":id", id).run();
 }
 
@@ -1026,10 +1059,10 @@ Catalog::Backlog Catalog::archive_backlog(WallTime ended_by) {
 
 bool Catalog::set_archived(int64_t id, const std::string& key) {
   std::lock_guard lock(mu_);
-  auto st = db_.prepare("UPDATE segment SET archive_key = :key "
+  auto st = db_->prepare("UPDATE segment SET archive_key = :key "
                         "WHERE id = :id AND state = 'closed' AND archive_key IS NULL");
   st.bind(":key", key).bind(":id", id).run();
-  return db_.changes() == 1;
+  return db_->changes() == 1;
 }
 
 std::vector<std::string> Catalog::cameras_with_segments() {
@@ -1060,7 +1093,7 @@ const char* kNewestEnd =
 CameraUsage Catalog::usage(const std::string& camera) {
   Reader r(*this);
   // One read transaction: the three figures agree with each other.
-  r->exec("BEGIN");
+  r->begin(sql::Connection::Mode::kRead);
   CameraUsage u;
   try {
     auto kept = r->prepare("SELECT bytes, segments FROM camera_usage WHERE camera_id = :camera");
@@ -1078,10 +1111,10 @@ CameraUsage Catalog::usage(const std::string& camera) {
     newest.bind(":camera", camera);
     if (newest.step()) u.newest_end = wall_from_ms(newest.int64("wall_end_ms"));
   } catch (...) {
-    r->exec("ROLLBACK");
+    r->rollback();
     throw;
   }
-  r->exec("COMMIT");
+  r->commit();
   return u;
 }
 
@@ -1108,19 +1141,19 @@ void Catalog::on_one_snapshot(bool write, const std::function<void(sql::Connecti
   sql::Connection* conn = nullptr;
   if (write) {
     write_lock = std::unique_lock(mu_);
-    conn = &db_;
+    conn = db_.get();
   } else {
     reader.emplace(*this);
     conn = &**reader;
   }
-  conn->exec(write ? "BEGIN IMMEDIATE" : "BEGIN");
+  conn->begin(write ? sql::Connection::Mode::kWrite : sql::Connection::Mode::kRead);
   try {
     fn(*conn);
   } catch (...) {
-    conn->exec("ROLLBACK");
+    conn->rollback();
     throw;
   }
-  conn->exec("COMMIT");
+  conn->commit();
 }
 
 std::vector<Catalog::UsageFix> Catalog::check_usage(bool repair) {
@@ -1159,17 +1192,34 @@ std::vector<Catalog::UsageFix> Catalog::check_usage(bool repair) {
   return out;
 }
 
+namespace {
+
+// The runs the rows not being deleted make, by VIGIL_RUNS_OF's rule, written so that both
+// engines read it (named subqueries, integers rather than booleans).
+const char* const kCountedRuns =
+    "SELECT camera_id, MIN(wall_start_ms) AS wall_start_ms, MAX(wall_end_ms) AS wall_end_ms, "
+    "COUNT(*) AS segments, SUM(writing) AS writing FROM (SELECT camera_id, wall_start_ms, "
+    "wall_end_ms, writing, SUM(starts) OVER (PARTITION BY camera_id ORDER BY wall_start_ms, "
+    "wall_end_ms ROWS UNBOUNDED PRECEDING) AS run FROM (SELECT camera_id, wall_start_ms, "
+    "wall_end_ms, CAST(state = 'writing' AS INTEGER) AS writing, COALESCE(CAST(wall_start_ms > "
+    "250 + MAX(wall_end_ms) OVER (PARTITION BY camera_id ORDER BY wall_start_ms, wall_end_ms "
+    "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS INTEGER), 1) AS starts FROM segment "
+    "WHERE state != 'deleting') AS marked) AS numbered GROUP BY camera_id, run";
+
+}  // namespace
+
 std::vector<Catalog::RunsFix> Catalog::check_runs(bool repair) {
   // The runs the triggers kept against the runs the rows make, on one snapshot.
   std::vector<RunsFix> out;
   on_one_snapshot(repair, [&](sql::Connection& conn) {
     auto st = conn.prepare(
         "WITH counted (camera_id, wall_start_ms, wall_end_ms, segments, writing) AS "
-        "MATERIALIZED (" VIGIL_RUNS_OF("state != 'deleting'") "), "
+        "MATERIALIZED (" + std::string(kCountedRuns) + "), "
         "kept AS (SELECT camera_id, wall_start_ms, wall_end_ms, segments, writing "
         "         FROM segment_run), "
         "differ AS (SELECT camera_id FROM (SELECT * FROM kept EXCEPT SELECT * FROM counted) "
-        "           UNION SELECT camera_id FROM (SELECT * FROM counted EXCEPT SELECT * FROM kept)) "
+        "           AS only_kept UNION SELECT camera_id FROM (SELECT * FROM counted EXCEPT "
+        "           SELECT * FROM kept) AS only_counted) "
         "SELECT camera_id, (SELECT COUNT(*) FROM kept WHERE kept.camera_id = differ.camera_id) "
         "AS kept, (SELECT COUNT(*) FROM counted WHERE counted.camera_id = differ.camera_id) "
         "AS counted FROM differ ORDER BY camera_id");
@@ -1236,7 +1286,7 @@ std::optional<WallTime> Catalog::events_judged_until(const std::string& camera) 
 
 void Catalog::set_events_judged_until(const std::string& camera, WallTime t) {
   std::lock_guard lock(mu_);
-  auto st = db_.prepare(
+  auto st = db_->prepare(
       "INSERT INTO events_judged (camera_id, until_ms) VALUES (:camera, :until) "
       "ON CONFLICT (camera_id) DO UPDATE SET until_ms = excluded.until_ms");
   st.bind(":camera", camera).bind(":until", ms_since_epoch(t)).run();
@@ -1245,7 +1295,7 @@ void Catalog::set_events_judged_until(const std::string& camera, WallTime t) {
 void Catalog::add_gap(const std::string& camera, WallTime start, WallTime end,
                       const std::string& reason) {
   std::lock_guard lock(mu_);
-  auto st = db_.prepare(
+  auto st = db_->prepare(
       "INSERT INTO gap (camera_id, wall_start_ms, wall_end_ms, reason) "
       "VALUES (:camera, :start, :end, :reason)");
   st.bind(":camera", camera)

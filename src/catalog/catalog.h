@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "catalog/sqlite.h"
+#include "catalog/sql.h"
 #include "core/time.h"
 #include "integrity/chain.h"
 
@@ -139,8 +139,12 @@ struct SigningKeyRow {
 
 class Catalog {
  public:
-  // Opens (creating if needed) and migrates the catalog. Throws Error naming the file.
-  explicit Catalog(const std::filesystem::path& db_file);
+  // Opens (creating if needed) and migrates the catalog: a SQLite file, or a PostgreSQL
+  // database named by a postgresql:// URL (catalog/postgres.h; issue 20, not yet selectable in
+  // the configuration). Throws Error naming the file or the URL (without its password).
+  explicit Catalog(const std::filesystem::path& location);
+
+  sql::Engine engine() const { return db_->engine(); }
 
   int schema_version();
 
@@ -274,7 +278,7 @@ class Catalog {
   std::vector<SigningKeyRow> signing_keys();
 
   // What every statement run so far cost SQLite, summed over the writer and reader connections
-  // (sqlite.h). Tests use it to prove that a read does not grow with the archive.
+  // (sql.h; nothing on PostgreSQL). Tests use it to prove that a read does not grow with the archive.
   sql::StatementCost cost();
 
  private:
@@ -299,9 +303,9 @@ class Catalog {
   void on_one_snapshot(bool write, const std::function<void(sql::Connection&)>& fn);
   static std::vector<SegmentRow> query_segments(sql::Statement& st);
 
-  const std::string file_;
+  const std::string file_;  // the file or URL
   std::mutex mu_;  // the writer connection
-  sql::Connection db_;
+  std::unique_ptr<sql::Connection> db_;
   std::mutex readers_mu_;  // guards idle_readers_ and read_cost_
   std::vector<std::unique_ptr<sql::Connection>> idle_readers_;
   sql::StatementCost read_cost_;

@@ -87,7 +87,7 @@ ChainRow next_chain_row(const std::optional<ChainRow>& head, ChainEntry e, int64
 
 void Catalog::append_chain(const ChainRow& row) {
   std::lock_guard lock(mu_);
-  auto st = db_.prepare_cached(
+  auto st = db_->prepare_cached(
       "INSERT INTO chain_entry (camera_id, sequence, kind, segment_id, fragment_position, "
       "wall_start_ms, duration_90k, init_hash, fragment_hash, note, link) VALUES (:camera, :seq, "
       ":kind, :segment, :position, :start, :duration, :init, :fragment, :note, :link)");
@@ -159,7 +159,7 @@ std::vector<std::string> Catalog::chain_cameras() {
 
 void Catalog::add_checkpoint(const CheckpointRow& c) {
   std::lock_guard lock(mu_);
-  auto st = db_.prepare_cached(
+  auto st = db_->prepare_cached(
       "INSERT INTO checkpoint (camera_id, sequence, head, wall_time_ms, audit_head, "
       "key_fingerprint, signature, tsa_token) VALUES (:camera, :seq, :head, :time, :audit, :key, "
       ":sig, :tsa)");
@@ -204,7 +204,7 @@ int64_t Catalog::checkpoint_backlog_start(WallTime since, int64_t limit) {
   Reader r(*this);
   auto st = r->prepare(
       "SELECT COALESCE((SELECT MIN(id) - 1 FROM (SELECT id, wall_time_ms FROM checkpoint "
-      "ORDER BY id DESC LIMIT :limit) WHERE wall_time_ms >= :since), "
+      "ORDER BY id DESC LIMIT :limit) AS newest WHERE wall_time_ms >= :since), "
       "(SELECT COALESCE(MAX(id), 0) FROM checkpoint)) AS id");
   st.bind(":limit", limit).bind(":since", ms_since_epoch(since));
   return st.step() ? st.int64("id") : 0;
@@ -212,7 +212,7 @@ int64_t Catalog::checkpoint_backlog_start(WallTime since, int64_t limit) {
 
 void Catalog::set_checkpoint_tsa_token(int64_t id, const Bytes& token) {
   std::lock_guard lock(mu_);
-  auto st = db_.prepare("UPDATE checkpoint SET tsa_token = :tsa WHERE id = :id");
+  auto st = db_->prepare("UPDATE checkpoint SET tsa_token = :tsa WHERE id = :id");
   st.bind(":tsa", token).bind(":id", id);
   st.run();
 }
@@ -232,7 +232,7 @@ std::optional<CheckpointRow> Catalog::checkpoint_at_or_after(const std::string& 
 
 void Catalog::add_signing_key(const SigningKeyRow& k) {
   std::lock_guard lock(mu_);
-  auto st = db_.prepare(
+  auto st = db_->prepare(
       "INSERT INTO signing_key (fingerprint, public_key_pem, created_ms) VALUES (:fp, :pem, "
       ":created) ON CONFLICT (fingerprint) DO NOTHING");
   st.bind(":fp", k.fingerprint)

@@ -90,7 +90,7 @@ class EventStore {
 
  private:
   std::mutex mu_;
-  sql::Connection db_;
+  sql::SqliteConnection db_;
 };
 
 }  // namespace vigil

@@ -67,7 +67,7 @@ class HoldStore {
   std::vector<Hold> read(sql::Statement& st);
 
   std::mutex mu_;
-  sql::Connection db_;
+  sql::SqliteConnection db_;
 };
 
 // Merges overlapping or touching ranges; the result is sorted. Pure.

@@ -19,7 +19,7 @@ namespace {
 
 }  // namespace
 
-Connection::Connection(const std::string& path) : path_(path) {
+SqliteConnection::SqliteConnection(const std::string& path) : path_(path) {
   const int rc = sqlite3_open_v2(path.c_str(), &db_,
                                  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                                      SQLITE_OPEN_NOMUTEX,
@@ -34,12 +34,12 @@ Connection::Connection(const std::string& path) : path_(path) {
   sqlite3_busy_timeout(db_, 5000);
 }
 
-Connection::~Connection() {
+SqliteConnection::~SqliteConnection() {
   for (auto& [sql, c] : cached_) sqlite3_finalize(c.stmt);
   sqlite3_close_v2(db_);
 }
 
-void Connection::exec(const std::string& sql) {
+void SqliteConnection::exec(const std::string& sql) {
   char* err = nullptr;
   if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
     std::string msg = err ? err : "unknown error";
@@ -48,39 +48,98 @@ void Connection::exec(const std::string& sql) {
   }
 }
 
-Statement Connection::prepare(const std::string& sql) {
+class SqliteStatement final : public StatementImpl {
+ public:
+  SqliteStatement(SqliteConnection& conn, sqlite3_stmt* stmt,
+                  SqliteConnection::Cached* cached = nullptr)
+      : conn_(&conn), stmt_(stmt), cached_(cached) {}
+  ~SqliteStatement() override;
+
+  void bind_int64(const char* name, int64_t v) override {
+    sqlite3_bind_int64(stmt_, param(name), v);
+  }
+  void bind_text(const char* name, const std::string& v) override {
+    sqlite3_bind_text(stmt_, param(name), v.data(), static_cast<int>(v.size()),
+                      SQLITE_TRANSIENT);
+  }
+  void bind_blob(const char* name, const std::vector<uint8_t>& blob) override {
+    sqlite3_bind_blob(stmt_, param(name), blob.data(), static_cast<int>(blob.size()),
+                      SQLITE_TRANSIENT);
+  }
+  void bind_real(const char* name, double v) override {
+    sqlite3_bind_double(stmt_, param(name), v);
+  }
+  void bind_null(const char* name) override { sqlite3_bind_null(stmt_, param(name)); }
+  bool step() override;
+  void reset() override {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  int64_t int64(const char* c) const override { return sqlite3_column_int64(stmt_, column(c)); }
+  std::string text(const char* c) const override;
+  std::vector<uint8_t> blob(const char* c) const override;
+  double real(const char* c) const override { return sqlite3_column_double(stmt_, column(c)); }
+  bool is_null(const char* c) const override {
+    return sqlite3_column_type(stmt_, column(c)) == SQLITE_NULL;
+  }
+  const void* handle() const override { return stmt_; }
+
+ private:
+  int param(const char* name) const;
+  int column(const char* name) const;
+  SqliteConnection* conn_;
+  sqlite3_stmt* stmt_;
+  // Set for a statement of the connection's cache: given back (reset) rather than finalized.
+  SqliteConnection::Cached* cached_;
+};
+
+Statement SqliteConnection::prepare(const std::string& sql) {
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &stmt, nullptr) !=
       SQLITE_OK) {
     fail(db_, path_, "prepare \"" + sql.substr(0, 60) + "\"");
   }
-  return Statement(*this, stmt);
+  return Statement(std::make_unique<SqliteStatement>(*this, stmt));
 }
 
-Statement Connection::prepare_cached(const std::string& sql) {
+Statement SqliteConnection::prepare_cached(const std::string& sql) {
   auto [it, added] = cached_.try_emplace(sql);
   Cached& c = it->second;
   if (c.in_use) return prepare(sql);
   if (added) {
-    try {
-      Statement fresh = prepare(sql);
-      std::swap(c.stmt, fresh.stmt_);
-    } catch (...) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &stmt, nullptr) !=
+        SQLITE_OK) {
       cached_.erase(it);
-      throw;
+      fail(db_, path_, "prepare \"" + sql.substr(0, 60) + "\"");
     }
+    c.stmt = stmt;
   }
   c.in_use = true;
-  Statement st(*this, c.stmt);
-  st.cached_ = &c;
-  return st;
+  return Statement(std::make_unique<SqliteStatement>(*this, c.stmt, &c));
 }
 
-int64_t Connection::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
-int Connection::changes() const { return sqlite3_changes(db_); }
+int64_t SqliteConnection::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
+int SqliteConnection::changes() const { return sqlite3_changes(db_); }
 
-Statement::~Statement() {
-  if (!stmt_) return;
+void SqliteConnection::set_read_only() { exec("PRAGMA query_only=1"); }
+
+void SqliteConnection::begin(Mode mode) {
+  exec(mode == Mode::kWrite ? "BEGIN IMMEDIATE" : "BEGIN");
+}
+
+int64_t SqliteConnection::schema_version() {
+  // Finalized before a migration runs: a pending statement keeps DROP INDEX from running.
+  auto st = prepare("PRAGMA user_version");
+  st.step();
+  return st.int64("user_version");
+}
+
+void SqliteConnection::set_schema_version(int64_t v) {
+  exec("PRAGMA user_version=" + std::to_string(v));
+}
+
+SqliteStatement::~SqliteStatement() {
   // A kept statement's counters are read and cleared: each use counts once.
   const int clear = cached_ ? 1 : 0;
   conn_->cost_ += StatementCost{sqlite3_stmt_status(stmt_, SQLITE_STMTSTATUS_VM_STEP, clear),
@@ -96,7 +155,7 @@ Statement::~Statement() {
   sqlite3_finalize(stmt_);
 }
 
-int Statement::param(const char* name) const {
+int SqliteStatement::param(const char* name) const {
   const int i = sqlite3_bind_parameter_index(stmt_, name);
   if (i == 0) {
     throw Error(ErrorCode::kInternal, std::string("no SQL parameter named ") + name);
@@ -104,7 +163,7 @@ int Statement::param(const char* name) const {
   return i;
 }
 
-int Statement::column(const char* name) const {
+int SqliteStatement::column(const char* name) const {
   const int n = sqlite3_column_count(stmt_);
   for (int i = 0; i < n; ++i) {
     if (std::strcmp(sqlite3_column_name(stmt_, i), name) == 0) return i;
@@ -112,71 +171,25 @@ int Statement::column(const char* name) const {
   throw Error(ErrorCode::kInternal, std::string("no SQL column named ") + name);
 }
 
-Statement& Statement::bind(const char* name, int64_t v) {
-  sqlite3_bind_int64(stmt_, param(name), v);
-  return *this;
-}
-Statement& Statement::bind(const char* name, const std::string& v) {
-  sqlite3_bind_text(stmt_, param(name), v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-  return *this;
-}
-Statement& Statement::bind(const char* name, const std::vector<uint8_t>& blob) {
-  sqlite3_bind_blob(stmt_, param(name), blob.data(), static_cast<int>(blob.size()),
-                    SQLITE_TRANSIENT);
-  return *this;
-}
-Statement& Statement::bind_real(const char* name, double v) {
-  sqlite3_bind_double(stmt_, param(name), v);
-  return *this;
-}
-Statement& Statement::bind_null(const char* name) {
-  sqlite3_bind_null(stmt_, param(name));
-  return *this;
-}
-
-bool Statement::step() {
+bool SqliteStatement::step() {
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
   fail(conn_->raw(), conn_->path(), std::string("step \"") + sqlite3_sql(stmt_) + "\"");
 }
 
-Statement& Statement::reset() {
-  sqlite3_reset(stmt_);
-  sqlite3_clear_bindings(stmt_);
-  return *this;
-}
-
-int64_t Statement::int64(const char* c) const { return sqlite3_column_int64(stmt_, column(c)); }
-std::string Statement::text(const char* c) const {
+std::string SqliteStatement::text(const char* c) const {
   const int i = column(c);
   const auto* p = sqlite3_column_text(stmt_, i);
   return p ? std::string(reinterpret_cast<const char*>(p),
                          static_cast<size_t>(sqlite3_column_bytes(stmt_, i)))
            : std::string();
 }
-std::vector<uint8_t> Statement::blob(const char* c) const {
+
+std::vector<uint8_t> SqliteStatement::blob(const char* c) const {
   const int i = column(c);
   const auto* p = static_cast<const uint8_t*>(sqlite3_column_blob(stmt_, i));
   return p ? std::vector<uint8_t>(p, p + sqlite3_column_bytes(stmt_, i)) : std::vector<uint8_t>();
-}
-double Statement::real(const char* c) const { return sqlite3_column_double(stmt_, column(c)); }
-bool Statement::is_null(const char* c) const {
-  return sqlite3_column_type(stmt_, column(c)) == SQLITE_NULL;
-}
-
-Transaction::Transaction(Connection& c) : conn_(c) { conn_.exec("BEGIN IMMEDIATE"); }
-Transaction::~Transaction() {
-  if (!done_) {
-    try {
-      conn_.exec("ROLLBACK");
-    } catch (...) {  // nothing more to do: the connection reports the error on next use
-    }
-  }
-}
-void Transaction::commit() {
-  conn_.exec("COMMIT");
-  done_ = true;
 }
 
 }  // namespace vigil::sql

@@ -7,7 +7,7 @@
 namespace vigil {
 namespace {
 
-fts5_api* fts5_of(sql::Connection& db) {
+fts5_api* fts5_of(sql::SqliteConnection& db) {
   // The documented way to reach FTS5's C API: SELECT fts5(?) with a pointer to fill in.
   fts5_api* api = nullptr;
   sqlite3_stmt* st = nullptr;
@@ -27,7 +27,7 @@ int collect(void* out, int /*flags*/, const char* token, int n, int /*start*/, i
 
 }  // namespace
 
-TextTokenizer::TextTokenizer(sql::Connection& db) : where_(db.path()) {
+TextTokenizer::TextTokenizer(sql::SqliteConnection& db) : where_(db.path()) {
   fts5_api* api = fts5_of(db);
   void* user = nullptr;
   if (api->xFindTokenizer(api, "unicode61", &user, &kind_) != SQLITE_OK) {
@@ -73,7 +73,7 @@ std::string till_words(TextTokenizer& tokenizer, std::string_view till_id, std::
   return till_words(till_id, tokenizer.tokens(body));
 }
 
-void register_text_index_functions(sql::Connection& db) {
+void register_text_index_functions(sql::SqliteConnection& db) {
   // The tokenizer lives as long as the function: SQLite destroys a connection's functions before
   // its modules (FTS5's among them) when it closes.
   auto tokenizer = std::make_unique<TextTokenizer>(db);

@@ -18,7 +18,7 @@ namespace vigil {
 // index and its queries can never fold a word differently. Not thread-safe, like a connection.
 class TextTokenizer {
  public:
-  explicit TextTokenizer(sql::Connection& db);
+  explicit TextTokenizer(sql::SqliteConnection& db);
   ~TextTokenizer();
   TextTokenizer(const TextTokenizer&) = delete;
   TextTokenizer& operator=(const TextTokenizer&) = delete;
@@ -43,6 +43,6 @@ std::string till_words(TextTokenizer& tokenizer, std::string_view till_id, std::
 std::string till_words(std::string_view till_id, const std::vector<std::string>& tokens);
 
 // vigil_till_words(till_id, body) in SQL: till_words() for a migration or an INSERT ... SELECT.
-void register_text_index_functions(sql::Connection& db);
+void register_text_index_functions(sql::SqliteConnection& db);
 
 }  // namespace vigil

@@ -122,7 +122,7 @@ class TransactionStore {
   void load_receipt(Transaction& t);
 
   std::mutex mu_;
-  sql::Connection db_;
+  sql::SqliteConnection db_;
   TextTokenizer tokenizer_{db_};  // texts and searches, as the index has them
 };
 

@@ -16,6 +16,7 @@
 
 #include "catalog/audit_syslog.h"
 #include "catalog/catalog.h"
+#include "catalog/sqlite.h"
 #include "core/error.h"
 #include "test_support.h"
 
@@ -69,7 +70,7 @@ class AuditStoreTest : public ::testing::Test {
   AuditStoreTest() : catalog_(dir_.path() / "vigil.db") {}
   std::filesystem::path db() const { return dir_.path() / "vigil.db"; }
   AuditChainReport walk() {
-    sql::Connection c(db().string());
+    sql::SqliteConnection c(db().string());
     return walk_audit_chain(c);
   }
   // What someone with the sqlite3 shell does first.
@@ -119,7 +120,7 @@ TEST_F(AuditStoreTest, TwoStoresAppendingAtOnceFormOneChain) {
 TEST_F(AuditStoreTest, TheLogStaysAppendOnlyWhileTheTriggersAreThere) {
   AccountStore store(db());
   store.append_audit(entry(1, "login"));
-  sql::Connection c(db().string());
+  sql::SqliteConnection c(db().string());
   EXPECT_THROW(c.exec("UPDATE audit SET detail = 'x'"), Error);
   EXPECT_THROW(c.exec("DELETE FROM audit"), Error);
 }
@@ -127,7 +128,7 @@ TEST_F(AuditStoreTest, TheLogStaysAppendOnlyWhileTheTriggersAreThere) {
 TEST_F(AuditStoreTest, AModifiedRowIsNamed) {
   AccountStore store(db());
   for (int i = 0; i < 6; ++i) store.append_audit(entry(1000 + i, "action" + std::to_string(i)));
-  sql::Connection c(db().string());
+  sql::SqliteConnection c(db().string());
   drop_triggers(c);
   c.exec("UPDATE audit SET user_name = 'mallory' WHERE id = 3");
   const AuditChainReport r = walk();
@@ -141,7 +142,7 @@ TEST_F(AuditStoreTest, AModifiedRowIsNamed) {
 TEST_F(AuditStoreTest, ADeletedRowIsNamedByTheRowAfterIt) {
   AccountStore store(db());
   for (int i = 0; i < 6; ++i) store.append_audit(entry(1000 + i, "action" + std::to_string(i)));
-  sql::Connection c(db().string());
+  sql::SqliteConnection c(db().string());
   drop_triggers(c);
   c.exec("DELETE FROM audit WHERE id = 4");
   const AuditChainReport r = walk();
@@ -154,7 +155,7 @@ TEST_F(AuditStoreTest, ADeletedRowIsNamedByTheRowAfterIt) {
 TEST_F(AuditStoreTest, AnInsertedRowIsNamedEvenWithALinkCopiedFromAnother) {
   AccountStore store(db());
   for (int i = 0; i < 6; ++i) store.append_audit(entry(1000 + i, "action" + std::to_string(i)));
-  sql::Connection c(db().string());
+  sql::SqliteConnection c(db().string());
   drop_triggers(c);
   // Make room for a row between 2 and 3 (ids moved up by one), then slip one in with row 2's
   // link.
@@ -172,7 +173,7 @@ TEST_F(AuditStoreTest, AnInsertedRowIsNamedEvenWithALinkCopiedFromAnother) {
 TEST_F(AuditStoreTest, ARowWithoutALinkIsNamed) {
   AccountStore store(db());
   for (int i = 0; i < 3; ++i) store.append_audit(entry(1000 + i, "action" + std::to_string(i)));
-  sql::Connection c(db().string());
+  sql::SqliteConnection c(db().string());
   c.exec("INSERT INTO audit (at_ms, address, action, detail) VALUES (5, 'x', 'sneaky', '')");
   const AuditChainReport r = walk();
   ASSERT_TRUE(r.first_break);
@@ -186,7 +187,7 @@ TEST(AuditChainMigration, BackFillsRowsWrittenBeforeIt) {
   {
     // A catalog as migration 6 left it, with audit rows and no links.
     { Catalog full(file); }
-    sql::Connection c(file.string());
+    sql::SqliteConnection c(file.string());
     c.exec(test::kUndoArchive);
     c.exec(test::kUndoSecondFactor);
     c.exec(test::kUndoTransactions);
@@ -198,7 +199,7 @@ TEST(AuditChainMigration, BackFillsRowsWrittenBeforeIt) {
   }
   Catalog migrated(file);
   EXPECT_GE(migrated.schema_version(), 7);
-  sql::Connection c(file.string());
+  sql::SqliteConnection c(file.string());
   const AuditChainReport r = walk_audit_chain(c);
   EXPECT_EQ(r.rows, 2);
   EXPECT_TRUE(r.ok());

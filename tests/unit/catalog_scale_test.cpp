@@ -9,6 +9,7 @@
 #include "app/recorder_service.h"
 #include "catalog/accounts.h"
 #include "catalog/catalog.h"
+#include "catalog/sqlite.h"
 #include "catalog/event_store.h"
 #include "core/supervision.h"
 #include "record/recovery.h"
@@ -38,7 +39,7 @@ constexpr int64_t kStepsPerRow = 60;
 // Fills the catalog file in one transaction through SQL, as an old archive would have been
 // filled one row at a time; migration 4's triggers keep the usage as they go.
 void fill(const std::filesystem::path& db) {
-  sql::Connection c(db.string());
+  sql::SqliteConnection c(db.string());
   c.exec("BEGIN");
   c.exec(
       "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 99999) "
@@ -79,7 +80,7 @@ void fill(const std::filesystem::path& db) {
 // recorder has one per fragment, ~30 per 2-minute file: more rows of the same shape) and a
 // signed checkpoint every 10 entries, the newest 1,000 without an RFC 3161 token yet.
 void fill_chain(const std::filesystem::path& db) {
-  sql::Connection c(db.string());
+  sql::SqliteConnection c(db.string());
   c.exec("BEGIN");
   c.exec(
       "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 99999) "

@@ -1,4 +1,5 @@
 #include "catalog/catalog.h"
+#include "catalog/sqlite.h"
 
 #include <gtest/gtest.h>
 
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "postgres_server.h"
 #include "record/recovery.h"
 #include "test_support.h"
 
@@ -39,15 +41,51 @@ ClosedSegment closed(WallTime end, uint64_t bytes) {
   return c;
 }
 
-TEST(Catalog, MigratesOnceAndReopens) {
-  test::TempDir dir;
+// The catalog's tests that hold for both engines run on each: a SQLite file in a temporary
+// directory, and a database of its own on the tests' PostgreSQL server (postgres_server.h).
+class EngineTest : public testing::TestWithParam<sql::Engine> {
+ protected:
+  void SetUp() override {
+    location_ = GetParam() == sql::Engine::kPostgres ? test::PostgresServer::shared().database()
+                                                     : (dir_.path() / "vigil.db").string();
+    ASSERT_FALSE(location_.empty());
+  }
+  const std::string& location() const { return location_; }
+  // Another catalog, as new.
+  std::string fresh_location(int n) {
+    return GetParam() == sql::Engine::kPostgres
+               ? test::PostgresServer::shared().database()
+               : (dir_.path() / ("vigil-" + std::to_string(n) + ".db")).string();
+  }
+  // The schema version both engines reach.
+  static constexpr int kSchema = 15;
+  test::TempDir dir_;  // the SQLite file, and the data directory `vigil check` walks
+
+ private:
+  std::string location_;
+};
+std::string engine_name(const testing::TestParamInfo<sql::Engine>& info) {
+  return info.param == sql::Engine::kPostgres ? "PostgreSQL" : "SQLite";
+}
+#define VIGIL_ON_BOTH_ENGINES(suite)                                                          \
+  INSTANTIATE_TEST_SUITE_P(Engines, suite,                                                     \
+                           testing::Values(sql::Engine::kSqlite, sql::Engine::kPostgres), \
+                           engine_name)
+class CatalogOn : public EngineTest {};
+class CatalogUsageOn : public EngineTest {};
+class CatalogRunsOn : public EngineTest {};
+VIGIL_ON_BOTH_ENGINES(CatalogOn);
+VIGIL_ON_BOTH_ENGINES(CatalogUsageOn);
+VIGIL_ON_BOTH_ENGINES(CatalogRunsOn);
+
+TEST_P(CatalogOn, MigratesOnceAndReopens) {
   {
-    Catalog c(dir.path() / "vigil.db");
-    EXPECT_EQ(c.schema_version(), 15);
+    Catalog c(location());
+    EXPECT_EQ(c.schema_version(), kSchema);
     c.begin_segment(seg("a", wall_from_ms(1000)));
   }
-  Catalog again(dir.path() / "vigil.db");
-  EXPECT_EQ(again.schema_version(), 15);
+  Catalog again(location());
+  EXPECT_EQ(again.schema_version(), kSchema);
   EXPECT_EQ(again.all_segments().size(), 1u);
 }
 
@@ -56,10 +94,10 @@ TEST(Catalog, MigratesOnceAndReopens) {
 // neither kept nor poisons the cache.
 TEST(SqlConnection, CachedStatementsAreReusedResetAndNeverShared) {
   test::TempDir dir;
-  sql::Connection c((dir.path() / "t.db").string());
+  sql::SqliteConnection c((dir.path() / "t.db").string());
   c.exec("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)");
   const std::string insert = "INSERT INTO t (k, v) VALUES (:k, :v)";
-  sqlite3_stmt* first = nullptr;
+  const void* first = nullptr;
   for (int64_t k = 1; k <= 3; ++k) {
     auto st = c.prepare_cached(insert);
     if (k == 1) first = st.raw();
@@ -110,17 +148,17 @@ TEST(SqlConnection, CachedStatementsAreReusedResetAndNeverShared) {
 
 // The server and `vigil user add` may open a new catalog at the same moment: each must find the
 // schema whole, neither may run a step the other has run ("table user_totp already exists").
-TEST(Catalog, ProcessesOpeningANewCatalogAtOnceMigrateItOnce) {
+TEST_P(CatalogOn, ProcessesOpeningANewCatalogAtOnceMigrateItOnce) {
   for (int round = 0; round < 5; ++round) {
-    test::TempDir dir;
+    const std::string where = round == 0 ? location() : fresh_location(round);
     std::vector<std::thread> openers;
     std::atomic<int> failed{0};
     std::atomic<int> opened{0};
     for (int i = 0; i < 4; ++i) {
       openers.emplace_back([&] {
         try {
-          Catalog c(dir.path() / "vigil.db");
-          if (c.schema_version() == 15) ++opened;
+          Catalog c(where);
+          if (c.schema_version() == kSchema) ++opened;
         } catch (const std::exception& e) {
           ADD_FAILURE() << e.what();
           ++failed;
@@ -133,9 +171,8 @@ TEST(Catalog, ProcessesOpeningANewCatalogAtOnceMigrateItOnce) {
   }
 }
 
-TEST(Catalog, SegmentLifecycleAndQueries) {
-  test::TempDir dir;
-  Catalog c(dir.path() / "vigil.db");
+TEST_P(CatalogOn, SegmentLifecycleAndQueries) {
+  Catalog c(location());
   const WallTime t0 = wall_from_ms(1'790'000'000'000);
   const int64_t a = c.begin_segment(seg("cam", t0));
   EXPECT_EQ(c.segments_in_state(SegmentState::kWriting).size(), 1u);
@@ -167,9 +204,8 @@ TEST(Catalog, SegmentLifecycleAndQueries) {
   EXPECT_FALSE(c.segment(a));
 }
 
-TEST(Catalog, PathsAreUniqueAndSqlIsNeverInterpolated) {
-  test::TempDir dir;
-  Catalog c(dir.path() / "vigil.db");
+TEST_P(CatalogOn, PathsAreUniqueAndSqlIsNeverInterpolated) {
+  Catalog c(location());
   NewSegment s = seg("cam'); DROP TABLE segment; --", wall_from_ms(5));
   c.begin_segment(s);
   EXPECT_THROW(c.begin_segment(s), Error);
@@ -177,9 +213,8 @@ TEST(Catalog, PathsAreUniqueAndSqlIsNeverInterpolated) {
   EXPECT_EQ(c.all_segments()[0].camera_id, s.camera_id);
 }
 
-TEST(Catalog, Gaps) {
-  test::TempDir dir;
-  Catalog c(dir.path() / "vigil.db");
+TEST_P(CatalogOn, Gaps) {
+  Catalog c(location());
   c.add_gap("cam", wall_from_ms(1000), wall_from_ms(5000), "camera unreachable");
   EXPECT_EQ(c.gaps_between("cam", wall_from_ms(0), wall_from_ms(2000)).size(), 1u);
   EXPECT_TRUE(c.gaps_between("cam", wall_from_ms(5000), wall_from_ms(9000)).empty());
@@ -225,9 +260,8 @@ void expect_usage_matches_rows(Catalog& c, const std::string& cam) {
   EXPECT_TRUE(c.check_usage(false).empty()) << cam;
 }
 
-TEST(CatalogUsage, KeptThroughEveryChangeOfASegmentRow) {
-  test::TempDir dir;
-  Catalog c(dir.path() / "vigil.db");
+TEST_P(CatalogUsageOn, KeptThroughEveryChangeOfASegmentRow) {
+  Catalog c(location());
   const WallTime t0 = wall_from_ms(1'790'000'000'000);
   EXPECT_EQ(c.usage("cam").segments, 0);
   EXPECT_FALSE(c.usage("cam").oldest_start);
@@ -266,9 +300,8 @@ TEST(CatalogUsage, KeptThroughEveryChangeOfASegmentRow) {
   expect_usage_matches_rows(c, "other");
 }
 
-TEST(CatalogUsage, NewestEndIsTheLatestEndEvenAfterTheClockWentBack) {
-  test::TempDir dir;
-  Catalog c(dir.path() / "vigil.db");
+TEST_P(CatalogUsageOn, NewestEndIsTheLatestEndEvenAfterTheClockWentBack) {
+  Catalog c(location());
   const WallTime t0 = wall_from_ms(1'790'000'000'000);
   c.insert_closed_segment(seg("cam", t0), closed(t0 + minutes(10), 1));
   // The host clock jumped back five minutes: the next segment starts and ends earlier.
@@ -278,16 +311,15 @@ TEST(CatalogUsage, NewestEndIsTheLatestEndEvenAfterTheClockWentBack) {
   expect_usage_matches_rows(c, "cam");
 }
 
-TEST(CatalogUsage, RecoveryKeepsItRight) {
-  test::TempDir dir;
-  Catalog c(dir.path() / "vigil.db");
+TEST_P(CatalogUsageOn, RecoveryKeepsItRight) {
+  Catalog c(location());
   const WallTime t0 = wall_from_ms(1'790'000'000'000);
   c.insert_closed_segment(seg("cam", t0), closed(t0 + minutes(1), 100));
   const int64_t dying = c.insert_closed_segment(seg("cam", t0 + minutes(1)),
                                                 closed(t0 + minutes(2), 200));
   c.mark_deleting(dying);                       // a crash between the mark and the unlink
   c.begin_segment(seg("cam", t0 + minutes(2)));  // a crash while writing, file never made
-  const RecoveryReport r = recover_catalog(c, dir.path());
+  const RecoveryReport r = recover_catalog(c, dir_.path());
   EXPECT_EQ(r.finished_deletes, 1);
   EXPECT_EQ(r.removed_rows, 1);
   EXPECT_EQ(c.usage("cam").segments, 1);
@@ -295,19 +327,18 @@ TEST(CatalogUsage, RecoveryKeepsItRight) {
   expect_usage_matches_rows(c, "cam");
 }
 
-TEST(CatalogUsage, CheckFindsWrongFiguresAndRepairRebuildsThem) {
-  test::TempDir dir;
-  Catalog c(dir.path() / "vigil.db");
+TEST_P(CatalogUsageOn, CheckFindsWrongFiguresAndRepairRebuildsThem) {
+  Catalog c(location());
   const WallTime t0 = wall_from_ms(1'790'000'000'000);
   c.insert_closed_segment(seg("cam", t0), closed(t0 + minutes(1), 100));
   c.insert_closed_segment(seg("gone", t0), closed(t0 + minutes(1), 5));
   {
     // Figures gone wrong behind the triggers' back (an old bug, a hand edit): one too high, one
     // camera missing, one camera with no rows at all.
-    sql::Connection raw((dir.path() / "vigil.db").string());
-    raw.exec("UPDATE camera_usage SET bytes = 999 WHERE camera_id = 'cam'");
-    raw.exec("DELETE FROM camera_usage WHERE camera_id = 'gone'");
-    raw.exec("INSERT INTO camera_usage VALUES ('ghost', 7, 1)");
+    const auto raw = sql::open(location());
+    raw->exec("UPDATE camera_usage SET bytes = 999 WHERE camera_id = 'cam'");
+    raw->exec("DELETE FROM camera_usage WHERE camera_id = 'gone'");
+    raw->exec("INSERT INTO camera_usage VALUES ('ghost', 7, 1)");
   }
   const auto found = c.check_usage(false);
   ASSERT_EQ(found.size(), 3u);
@@ -325,24 +356,23 @@ TEST(CatalogUsage, CheckFindsWrongFiguresAndRepairRebuildsThem) {
   EXPECT_EQ(c.usage("ghost").segments, 0);
 }
 
-TEST(CatalogUsage, VigilCheckReportsWrongFiguresAndRepairRebuildsThem) {
-  test::TempDir dir;
-  Catalog c(dir.path() / "vigil.db");
+TEST_P(CatalogUsageOn, VigilCheckReportsWrongFiguresAndRepairRebuildsThem) {
+  Catalog c(location());
   {
-    sql::Connection raw((dir.path() / "vigil.db").string());
-    raw.exec("INSERT INTO camera_usage VALUES ('cam', 5, 2)");  // no rows at all
+    const auto raw = sql::open(location());
+    raw->exec("INSERT INTO camera_usage VALUES ('cam', 5, 2)");  // no rows at all
   }
   CheckOptions opt;
   opt.include_open = true;
-  const CheckReport seen = check_catalog(c, dir.path(), opt);
+  const CheckReport seen = check_catalog(c, dir_.path(), opt);
   ASSERT_EQ(seen.mismatches(), 1);
   EXPECT_EQ(seen.issues[0].path, "camera cam usage");
   EXPECT_FALSE(seen.issues[0].repaired);
   opt.repair = true;
-  const CheckReport fixed = check_catalog(c, dir.path(), opt);
+  const CheckReport fixed = check_catalog(c, dir_.path(), opt);
   ASSERT_EQ(fixed.mismatches(), 1);
   EXPECT_TRUE(fixed.issues[0].repaired);
-  EXPECT_EQ(check_catalog(c, dir.path(), opt).mismatches(), 0);
+  EXPECT_EQ(check_catalog(c, dir_.path(), opt).mismatches(), 0);
   EXPECT_EQ(c.usage("cam").segments, 0);
 }
 
@@ -356,7 +386,7 @@ TEST(CatalogUsage, TheMigrationCountsAnArchiveRecordedBeforeIt) {
   }
   {
     // Back to schema 3 as an older vigil left it: no usage table, no triggers.
-    sql::Connection raw((dir.path() / "vigil.db").string());
+    sql::SqliteConnection raw((dir.path() / "vigil.db").string());
     back_to_schema4(raw);
     raw.exec(
         "DROP TRIGGER segment_usage_insert; DROP TRIGGER segment_usage_delete; "
@@ -375,9 +405,8 @@ TEST(CatalogUsage, TheMigrationCountsAnArchiveRecordedBeforeIt) {
   expect_usage_matches_rows(c, "cam");
 }
 
-TEST(Catalog, CheckWalksEveryRowAndFindsPaths) {
-  test::TempDir dir;
-  Catalog c(dir.path() / "vigil.db");
+TEST_P(CatalogOn, CheckWalksEveryRowAndFindsPaths) {
+  Catalog c(location());
   const WallTime t0 = wall_from_ms(1'790'000'000'000);
   c.insert_closed_segment(seg("b", t0), closed(t0 + minutes(1), 1));
   c.insert_closed_segment(seg("a", t0 + minutes(1)), closed(t0 + minutes(2), 1));
@@ -431,9 +460,8 @@ void expect_runs_match_rows(Catalog& c, const std::string& cam, const std::strin
   EXPECT_TRUE(c.check_runs(false).empty()) << context;
 }
 
-TEST(CatalogRuns, BackToBackSegmentsAreOneRunAndAGapStartsAnother) {
-  test::TempDir dir;
-  Catalog c(dir.path() / "vigil.db");
+TEST_P(CatalogRunsOn, BackToBackSegmentsAreOneRunAndAGapStartsAnother) {
+  Catalog c(location());
   const WallTime t0 = wall_from_ms(1'790'000'000'000);
   const int64_t a = c.begin_segment(seg("cam", t0));
   c.close_segment(a, closed(t0 + minutes(2), 10));
@@ -467,9 +495,8 @@ TEST(CatalogRuns, BackToBackSegmentsAreOneRunAndAGapStartsAnother) {
 // Every change a segment row can go through, in random order and places (overlaps after a
 // clock jump, rows put back between runs, deletions from the start, the middle and the end),
 // keeps the runs what the rows make.
-TEST(CatalogRuns, KeptThroughRandomChangesOfSegmentRows) {
-  test::TempDir dir;
-  Catalog c(dir.path() / "vigil.db");
+TEST_P(CatalogRunsOn, KeptThroughRandomChangesOfSegmentRows) {
+  Catalog c(location());
   std::mt19937 rng(22);
   const auto pick = [&](int64_t lo, int64_t hi) {
     return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
@@ -524,16 +551,15 @@ TEST(CatalogRuns, KeptThroughRandomChangesOfSegmentRows) {
   }
 }
 
-TEST(CatalogRuns, CheckFindsWrongRunsAndRepairRebuildsThem) {
-  test::TempDir dir;
-  Catalog c(dir.path() / "vigil.db");
+TEST_P(CatalogRunsOn, CheckFindsWrongRunsAndRepairRebuildsThem) {
+  Catalog c(location());
   const WallTime t0 = wall_from_ms(1'790'000'000'000);
   c.insert_closed_segment(seg("cam", t0), closed(t0 + minutes(1), 1));
   c.insert_closed_segment(seg("cam", t0 + minutes(1)), closed(t0 + minutes(2), 1));
   {
-    sql::Connection raw((dir.path() / "vigil.db").string());
-    raw.exec("UPDATE segment_run SET wall_end_ms = wall_end_ms + 1");
-    raw.exec("INSERT INTO segment_run (camera_id, wall_start_ms, wall_end_ms, segments, writing) "
+    const auto raw = sql::open(location());
+    raw->exec("UPDATE segment_run SET wall_end_ms = wall_end_ms + 1");
+    raw->exec("INSERT INTO segment_run (camera_id, wall_start_ms, wall_end_ms, segments, writing) "
              "VALUES ('ghost', 1, 2, 1, 0)");
   }
   // The rows' files do not exist: check reports those too; these are the runs.
@@ -541,7 +567,7 @@ TEST(CatalogRuns, CheckFindsWrongRunsAndRepairRebuildsThem) {
     CheckOptions opt;
     opt.include_open = true;
     std::vector<CheckIssue> out;
-    for (const auto& i : check_catalog(c, dir.path(), opt).issues) {
+    for (const auto& i : check_catalog(c, dir_.path(), opt).issues) {
       if (i.path.find(" runs") != std::string::npos) out.push_back(i);
     }
     return out;
@@ -569,7 +595,7 @@ TEST(CatalogRuns, TheMigrationBuildsTheRunsOfAnArchiveRecordedBeforeIt) {
     }
     c.begin_segment(seg("cam", t0 + minutes(10)));
     c.add_gap("cam", t0 + minutes(4), t0 + minutes(5), "camera unreachable");
-    sql::Connection raw((dir.path() / "vigil.db").string());
+    sql::SqliteConnection raw((dir.path() / "vigil.db").string());
     back_to_schema4(raw);
   }
   Catalog c(dir.path() / "vigil.db");

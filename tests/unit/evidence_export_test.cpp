@@ -12,6 +12,7 @@
 #include <fstream>
 #include <map>
 
+#include "catalog/sqlite.h"
 #include "core/error.h"
 #include "core/time_parse.h"
 #include "integrity/key_store.h"
@@ -201,7 +202,7 @@ TEST_F(EvidenceExportTest, AChainWithAMissingRowIsRefused) {
   checkpoint(1);
   checkpoint(10);
   // The rows are append-only for vigil, but the file is not: a row deleted by hand.
-  sql::Connection db((dir_.path() / "vigil.db").string());
+  sql::SqliteConnection db((dir_.path() / "vigil.db").string());
   db.exec("DELETE FROM chain_entry WHERE sequence = 5");
   try {
     plan(4, 24);

@@ -722,7 +722,7 @@ class RecorderChainTest : public RecorderTest {
     return s;
   }
   void edit(const std::string& sql) {
-    sql::Connection db((dir_.path() / "vigil.db").string());
+    sql::SqliteConnection db((dir_.path() / "vigil.db").string());
     db.exec(sql);
   }
   static constexpr Ticks90k k4s = std::chrono::duration_cast<Ticks90k>(seconds(4));

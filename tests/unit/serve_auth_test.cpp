@@ -216,7 +216,7 @@ TEST_F(AccountsTest, AuditLogIsAppendOnlyAndFilterable) {
   EXPECT_TRUE(store_.audit(f).empty());
 
   // The database itself refuses to rewrite history, whatever code asks.
-  sql::Connection raw((dir_.path() / "vigil.db").string());
+  sql::SqliteConnection raw((dir_.path() / "vigil.db").string());
   EXPECT_THROW(raw.exec("UPDATE audit SET detail = 'nothing happened'"), Error);
   EXPECT_THROW(raw.exec("DELETE FROM audit"), Error);
   EXPECT_EQ(store_.audit({}).size(), 5u);
@@ -240,7 +240,7 @@ TEST_F(AuthTest, SessionLifecycle) {
   EXPECT_EQ(p->via, Principal::Via::kSession);
   EXPECT_EQ(p->csrf_token, s.csrf_token);
   // Only the hash is stored: the id itself appears nowhere in the catalog.
-  sql::Connection raw((dir_.path() / "vigil.db").string());
+  sql::SqliteConnection raw((dir_.path() / "vigil.db").string());
   auto st = raw.prepare("SELECT COUNT(*) AS n FROM session WHERE id_sha256 = :h");
   st.bind(":h", sha256(s.id)).step();
   EXPECT_EQ(st.int64("n"), 1);
@@ -291,7 +291,7 @@ TEST(AccountsMigration, EveryoneKeepsTheirCamerasAndNullNowMeansNone) {
     u.name = "listed";
     u.cameras = {"front"};
     store.add_user(u);
-    sql::Connection db(file.string());
+    sql::SqliteConnection db(file.string());
     // The migrations after 8 (till transactions, the second factor) are undone too, and run
     // again.
     db.exec(test::kUndoArchive);

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "catalog/catalog.h"
+#include "catalog/sqlite.h"
 #include "catalog/event_store.h"
 #include "core/config.h"
 #include "core/error.h"
@@ -406,7 +407,7 @@ TEST_F(StoreTest, TheTextIndexOfAnOlderCatalogGainsItsTills) {
   const auto s = store_.add({t, other}, now_);
   {
     // Back to migration 11's index (no till column), as a catalog of that version has it.
-    sql::Connection raw((dir_.path() / "vigil.db").string());
+    sql::SqliteConnection raw((dir_.path() / "vigil.db").string());
     raw.exec(test::kUndoArchive);
     raw.exec(
         "DROP TRIGGER till_transaction_fts_delete; "
@@ -969,7 +970,7 @@ TEST(FtsQuery, AtTillsEveryTokenIsQualifiedByTheTill) {
 
 TEST(TextIndex, TokensAreTheIndexTokenizers) {
   test::TempDir dir;
-  sql::Connection db((dir.path() / "t.db").string());
+  sql::SqliteConnection db((dir.path() / "t.db").string());
   TextTokenizer tok(db);
   EXPECT_EQ(tok.tokens("Flat-White CAFÉ, 2x"),
             (std::vector<std::string>{"flat", "white", "cafe", "2x"}));
