@@ -278,6 +278,23 @@ inline const char* const kPostgresMigrations[] = {
       public_key_pem TEXT NOT NULL,
       created_ms     BIGINT NOT NULL
     );
+
+    -- A cluster's nodes and camera leases (cluster/membership.h; docs/design/cluster.md §3).
+    -- Only in PostgreSQL: a cluster needs it. Times are the database's clock.
+    CREATE TABLE node (
+      id           TEXT COLLATE "C" PRIMARY KEY,
+      url          TEXT NOT NULL,
+      max_cameras  BIGINT NOT NULL,
+      incarnation  BIGINT NOT NULL,
+      heartbeat_at TIMESTAMPTZ NOT NULL
+    );
+    CREATE TABLE camera_lease (
+      camera_id  TEXT COLLATE "C" PRIMARY KEY,
+      node_id    TEXT COLLATE "C" NOT NULL,
+      epoch      BIGINT NOT NULL,  -- one more at every take: writes fenced on it (§3)
+      expires_at TIMESTAMPTZ NOT NULL
+    );
+    CREATE INDEX camera_lease_node ON camera_lease (node_id);
     )sql",
 };
 
