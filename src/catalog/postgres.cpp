@@ -244,11 +244,19 @@ PgConnection::PgConnection(const std::string& url) : where_(redacted_url(url)) {
     conn_ = nullptr;
     throw Error(ErrorCode::kUnavailable, where_ + ": open catalog: " + msg);
   }
-  // Notices ("relation already exists, skipping") would go to stderr.
-  PQsetNoticeProcessor(conn_, ignore_notice, nullptr);
   // Times are integers of milliseconds everywhere; nothing depends on the session's zone, but
   // text in and out is UTF-8 whatever the server's default.
-  exec("SET client_encoding = 'UTF8'");
+  session_.push_back("SET client_encoding = 'UTF8'");
+  set_up_session();
+}
+
+void PgConnection::set_up_session() {
+  // Notices ("relation already exists, skipping") would go to stderr.
+  PQsetNoticeProcessor(conn_, ignore_notice, nullptr);
+  for (const std::string& sql : session_) {
+    Result res(PQexec(conn_, sql.c_str()));
+    if (!succeeded(res.get())) fail(res.get(), conn_, where_, "exec \"" + sql + "\"");
+  }
 }
 
 PgConnection::~PgConnection() { PQfinish(conn_); }
@@ -261,7 +269,8 @@ pg_conn* PgConnection::live() {
       while (!msg.empty() && msg.back() == '\n') msg.pop_back();
       throw Error(ErrorCode::kUnavailable, where_ + ": catalog unreachable: " + msg);
     }
-    PQsetNoticeProcessor(conn_, ignore_notice, nullptr);
+    // A new session: what was set on the old one (read-only, encoding) is set again.
+    set_up_session();
   }
   return conn_;
 }
@@ -286,7 +295,8 @@ Statement PgConnection::prepare(const std::string& sql) {
 Statement PgConnection::prepare_cached(const std::string& sql) { return prepare(sql); }
 
 void PgConnection::set_read_only() {
-  exec("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY");
+  session_.push_back("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY");
+  exec(session_.back());
 }
 
 void PgConnection::begin(Mode mode) {

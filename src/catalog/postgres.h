@@ -50,9 +50,13 @@ class PgConnection final : public Connection {
   // Reconnects a connection the server or the network dropped, before its next statement (a
   // transaction it was in is lost: the statement that finds out fails, the caller retries).
   pg_conn* live();
+  // Runs session_ on a new session (the first, or one made again after a drop).
+  void set_up_session();
   pg_conn* conn_ = nullptr;
   std::string where_;
   int changes_ = 0;
+  // What every session of this connection is set up with, in order.
+  std::vector<std::string> session_;
   // Node-based: statements keep a pointer to their text while the map grows.
   std::unordered_map<std::string, PositionalSql> texts_;
 };

@@ -102,7 +102,9 @@ TEST(PgConnection, AnUnreachableServerSaysWhereWithoutThePassword) {
 TEST(PgConnection, ADroppedConnectionIsMadeAgain) {
   const std::string url = test::PostgresServer::shared().database();
   PgConnection c(url);
+  c.set_read_only();  // a catalog's reader: it must stay one on the new session
   PgConnection admin(url);
+  admin.exec("CREATE TABLE t (i BIGINT)");
   auto pid = c.prepare("SELECT pg_backend_pid() AS pid");
   ASSERT_TRUE(pid.step());
   admin.prepare("SELECT pg_terminate_backend(CAST(:pid AS INTEGER)) AS done").bind(":pid", pid.int64("pid")).run();
@@ -115,6 +117,8 @@ TEST(PgConnection, ADroppedConnectionIsMadeAgain) {
   auto again = c.prepare("SELECT 2 AS two");
   ASSERT_TRUE(again.step());
   EXPECT_EQ(again.int64("two"), 2);
+  EXPECT_THROW(c.exec("INSERT INTO t VALUES (1)"), Error);
+  admin.exec("INSERT INTO t VALUES (1)");
 }
 
 }  // namespace
