@@ -129,8 +129,8 @@ int main(int argc, char** argv) try {
   Catalog catalog(url);
   std::mt19937_64 rng(42);
   const int64_t t_end = t0 + int64_t{days} * 86'400'000;
-  for (const auto& [label, window_ms] :
-       {std::pair{"day", int64_t{86'400'000}}, std::pair{"month (30 days)", int64_t{30} * 86'400'000}}) {
+  for (const auto& [label, window_ms] : {std::pair{"day", int64_t{86'400'000}},
+                                         std::pair{"month (30 days)", int64_t{30} * 86'400'000}}) {
     std::vector<double> ms;
     size_t runs = 0, gaps = 0;
     for (int q = 0; q < queries; ++q) {
@@ -138,14 +138,17 @@ int main(int argc, char** argv) try {
       const int64_t span = std::max<int64_t>(t_end - t0 - window_ms, 1);
       const int64_t start = t0 + static_cast<int64_t>(rng() % static_cast<uint64_t>(span));
       const auto a = Clock_::now();
-      runs += catalog.runs_between(cam, wall_from_ms(start), wall_from_ms(start + window_ms)).size();
-      gaps += catalog.gaps_between(cam, wall_from_ms(start), wall_from_ms(start + window_ms)).size();
+      runs +=
+          catalog.runs_between(cam, wall_from_ms(start), wall_from_ms(start + window_ms)).size();
+      gaps +=
+          catalog.gaps_between(cam, wall_from_ms(start), wall_from_ms(start + window_ms)).size();
       ms.push_back(std::chrono::duration<double, std::milli>(Clock_::now() - a).count());
     }
-    std::printf("timeline reads of a %s: p50 %.2f ms, p99 %.2f ms, max %.2f ms (%d queries, "
-                "%.1f runs and %.1f gaps each)\n",
-                label, percentile(ms, 0.5), percentile(ms, 0.99), percentile(ms, 1.0), queries,
-                static_cast<double>(runs) / queries, static_cast<double>(gaps) / queries);
+    std::printf(
+        "timeline reads of a %s: p50 %.2f ms, p99 %.2f ms, max %.2f ms (%d queries, "
+        "%.1f runs and %.1f gaps each)\n",
+        label, percentile(ms, 0.5), percentile(ms, 0.99), percentile(ms, 1.0), queries,
+        static_cast<double>(runs) / queries, static_cast<double>(gaps) / queries);
   }
 
   // Recorders: every camera of every node adds and closes segment rows as fast as it can.
@@ -159,33 +162,33 @@ int main(int argc, char** argv) try {
   for (int n = 0; n < nodes; ++n) {
     for (int c = 0; c < cameras; ++c) {
       recorders.emplace_back([&, n, c] {
-       try {
-        Catalog& cat = *node_catalogs[static_cast<size_t>(n)];
-        const std::string cam = "node" + std::to_string(n) + "-cam" + std::to_string(c);
-        int64_t t = t_end;
-        while (!stop.load()) {
-          NewSegment s;
-          s.camera_id = cam;
-          s.path = cam + "/" + std::to_string(t) + ".mp4";
-          s.wall_start = wall_from_ms(t);
-          s.video_codec = "h264";
-          s.width = 1920;
-          s.height = 1080;
-          const int64_t id = cat.begin_segment(s);
-          ClosedSegment done;
-          done.wall_end = wall_from_ms(t + 1000);
-          done.bytes = 1'000'000;
-          done.fragment_index = std::vector<uint8_t>(64, 1);
-          done.sha256 = std::vector<uint8_t>(32, 2);
-          done.close_reason = "duration";
-          cat.close_segment(id, done);
-          t += 1000;
-          ++added;
+        try {
+          Catalog& cat = *node_catalogs[static_cast<size_t>(n)];
+          const std::string cam = "node" + std::to_string(n) + "-cam" + std::to_string(c);
+          int64_t t = t_end;
+          while (!stop.load()) {
+            NewSegment s;
+            s.camera_id = cam;
+            s.path = cam + "/" + std::to_string(t) + ".mp4";
+            s.wall_start = wall_from_ms(t);
+            s.video_codec = "h264";
+            s.width = 1920;
+            s.height = 1080;
+            const int64_t id = cat.begin_segment(s);
+            ClosedSegment done;
+            done.wall_end = wall_from_ms(t + 1000);
+            done.bytes = 1'000'000;
+            done.fragment_index = std::vector<uint8_t>(64, 1);
+            done.sha256 = std::vector<uint8_t>(32, 2);
+            done.close_reason = "duration";
+            cat.close_segment(id, done);
+            t += 1000;
+            ++added;
+          }
+        } catch (const std::exception& e) {
+          // SQLite's busy timeout, most likely: counted and said, the others go on.
+          if (failed++ == 0) std::fprintf(stderr, "a recorder failed: %s\n", e.what());
         }
-       } catch (const std::exception& e) {
-        // SQLite's busy timeout, most likely: counted and said, the others go on.
-        if (failed++ == 0) std::fprintf(stderr, "a recorder failed: %s\n", e.what());
-       }
       });
     }
   }
@@ -193,11 +196,11 @@ int main(int argc, char** argv) try {
   stop = true;
   for (auto& t : recorders) t.join();
   const double elapsed = seconds_since(insert_start);
-  std::printf("segment rows (begin + close) by %d nodes x %d cameras: %.0f rows/s (%lld in %.1f s; "
-              "%lld recorders failed)\n",
-              nodes, cameras, static_cast<double>(added.load()) / elapsed,
-              static_cast<long long>(added.load()), elapsed,
-              static_cast<long long>(failed.load()));
+  std::printf(
+      "segment rows (begin + close) by %d nodes x %d cameras: %.0f rows/s (%lld in %.1f s; "
+      "%lld recorders failed)\n",
+      nodes, cameras, static_cast<double>(added.load()) / elapsed,
+      static_cast<long long>(added.load()), elapsed, static_cast<long long>(failed.load()));
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "vigil_bench_cluster: %s\n", e.what());

@@ -5,9 +5,9 @@
 #include <thread>
 
 #include "catalog/audit_chain.h"
-#include "catalog/text_index.h"
 #include "catalog/postgres_schema.h"
 #include "catalog/sqlite.h"
+#include "catalog/text_index.h"
 #include "core/error.h"
 
 namespace vigil {
@@ -876,7 +876,8 @@ void Catalog::mark_deleting(int64_t id) {
 bool Catalog::mark_deleting_as_read(const SegmentRow& row) {
   std::lock_guard lock(mu_);
   auto st = db_->prepare(
-      "UPDATE segment SET state = 'deleting' WHERE id = :id AND archive_key IS NOT DISTINCT FROM :key");
+      "UPDATE segment SET state = 'deleting' "
+      "WHERE id = :id AND archive_key IS NOT DISTINCT FROM :key");
   st.bind(":id", row.id)
       .bind(":key", row.archived() ? std::optional<std::string>(row.archive_key) : std::nullopt)
       .run();

@@ -29,7 +29,7 @@ ErrorCode code_of(const PGresult* res, pg_conn* conn) {
   const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
   if (!state) return ErrorCode::kUnavailable;  // no answer at all: the connection went
   const std::string_view s(state);
-  if (s.starts_with("23")) return ErrorCode::kAlreadyExists;  // integrity constraint
+  if (s.starts_with("23")) return ErrorCode::kAlreadyExists;      // integrity constraint
   if (s.starts_with("53")) return ErrorCode::kResourceExhausted;  // disk full, out of memory
   if (s.starts_with("08") || s.starts_with("57P") || s == "40001" || s == "40P01") {
     return ErrorCode::kUnavailable;  // connection, shutdown, serialization, deadlock: retry
@@ -84,6 +84,12 @@ PositionalSql positional_parameters(std::string_view sql) {
       copy_until(c);
     } else if (c == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {
       while (i < sql.size() && sql[i] != '\n') out.text += sql[i++];
+    } else if (c == '$' && i + 1 < sql.size() && sql[i + 1] == '$') {
+      // A $$-quoted body (untagged only: the catalog writes no tagged ones), copied whole.
+      const size_t close = sql.find("$$", i + 2);
+      const size_t end = close == std::string_view::npos ? sql.size() : close + 2;
+      out.text += sql.substr(i, end - i);
+      i = end;
     } else if (c == ':' && i + 1 < sql.size() && sql[i + 1] == ':') {
       out.text += "::";
       i += 2;
@@ -141,8 +147,8 @@ class PgStatement final : public StatementImpl {
   std::vector<uint8_t> blob(const char* c) const override;
   double real(const char* c) const override {
     const int i = column(c);
-    return PQgetisnull(res_.get(), row_, i) ? 0.0 : std::strtod(PQgetvalue(res_.get(), row_, i),
-                                                                nullptr);
+    return PQgetisnull(res_.get(), row_, i) ? 0.0
+                                            : std::strtod(PQgetvalue(res_.get(), row_, i), nullptr);
   }
   bool is_null(const char* c) const override {
     return PQgetisnull(res_.get(), row_, column(c)) != 0;

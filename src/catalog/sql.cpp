@@ -24,8 +24,7 @@ std::string redacted_url(std::string_view url) {
   const size_t password = out.find("password=");
   if (password != std::string::npos) {
     const size_t end = out.find('&', password);
-    out.replace(password, (end == std::string::npos ? out.size() : end) - password,
-                "password=…");
+    out.replace(password, (end == std::string::npos ? out.size() : end) - password, "password=…");
   }
   return out;
 }

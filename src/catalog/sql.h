@@ -91,7 +91,10 @@ class Statement {
     impl_->reset();
     return *this;
   }
-  void run() { while (step()) {} }
+  void run() {
+    while (step()) {
+    }
+  }
 
   // Columns by name. A boolean (PostgreSQL's comparisons) reads as 0 or 1.
   int64_t int64(const char* column) const { return impl_->int64(column); }

@@ -9,21 +9,20 @@ namespace {
 
 [[noreturn]] void fail(sqlite3* db, const std::string& path, const std::string& what) {
   const int code = sqlite3_extended_errcode(db);
-  const ErrorCode ec = (code & 0xff) == SQLITE_FULL      ? ErrorCode::kResourceExhausted
-                       : (code & 0xff) == SQLITE_CORRUPT ? ErrorCode::kDataLoss
-                       : (code & 0xff) == SQLITE_BUSY    ? ErrorCode::kUnavailable
+  const ErrorCode ec = (code & 0xff) == SQLITE_FULL         ? ErrorCode::kResourceExhausted
+                       : (code & 0xff) == SQLITE_CORRUPT    ? ErrorCode::kDataLoss
+                       : (code & 0xff) == SQLITE_BUSY       ? ErrorCode::kUnavailable
                        : (code & 0xff) == SQLITE_CONSTRAINT ? ErrorCode::kAlreadyExists
-                                                         : ErrorCode::kInternal;
+                                                            : ErrorCode::kInternal;
   throw Error(ec, path + ": " + what + ": " + sqlite3_errmsg(db));
 }
 
 }  // namespace
 
 SqliteConnection::SqliteConnection(const std::string& path) : path_(path) {
-  const int rc = sqlite3_open_v2(path.c_str(), &db_,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                     SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
@@ -59,8 +58,7 @@ class SqliteStatement final : public StatementImpl {
     sqlite3_bind_int64(stmt_, param(name), v);
   }
   void bind_text(const char* name, const std::string& v) override {
-    sqlite3_bind_text(stmt_, param(name), v.data(), static_cast<int>(v.size()),
-                      SQLITE_TRANSIENT);
+    sqlite3_bind_text(stmt_, param(name), v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   }
   void bind_blob(const char* name, const std::vector<uint8_t>& blob) override {
     sqlite3_bind_blob(stmt_, param(name), blob.data(), static_cast<int>(blob.size()),

@@ -37,8 +37,9 @@ Round Membership::tick(const std::vector<std::string>& cameras) {
   // Leases given up last round, now that the recorders have had a heartbeat to stop.
   release_given_up();
 
-  db_->prepare("UPDATE node SET heartbeat_at = now(), url = :url, max_cameras = :max "
-               "WHERE id = :id")
+  db_->prepare(
+         "UPDATE node SET heartbeat_at = now(), url = :url, max_cameras = :max "
+         "WHERE id = :id")
       .bind(":id", self_.id)
       .bind(":url", self_.url)
       .bind(":max", int64_t{self_.max_cameras})
@@ -82,8 +83,7 @@ Round Membership::tick(const std::vector<std::string>& cameras) {
   round.live_nodes = static_cast<int>(live);
   const int64_t total = static_cast<int64_t>(cameras.size());
   round.fair_share = static_cast<int>((total + live - 1) / live);
-  const size_t limit =
-      static_cast<size_t>(std::min<int64_t>(self_.max_cameras, round.fair_share));
+  const size_t limit = static_cast<size_t>(std::min<int64_t>(self_.max_cameras, round.fair_share));
 
   // Given up (recorders stop now; the rows are released next round): cameras no longer in the
   // configuration, and above the fair share the one taken last, at most one per lease period

@@ -44,9 +44,9 @@ struct Lease {
 
 // What a round did, for logs and tests.
 struct Round {
-  std::vector<Lease> taken;          // new this round
-  std::vector<std::string> lost;     // renewals that did not come back: another node has them
-  std::vector<std::string> released; // given up: no longer configured, or above the fair share
+  std::vector<Lease> taken;           // new this round
+  std::vector<std::string> lost;      // renewals that did not come back: another node has them
+  std::vector<std::string> released;  // given up: no longer configured, or above the fair share
   int live_nodes = 0;
   int fair_share = 0;
 };

@@ -71,8 +71,8 @@ class PostgresServer {
     }
     const std::string initdb_log = (dir_ / "initdb.log").string();
     if (run_as_owner("'" + bin_ + "/initdb' -D '" + data() +
-                     "' -U vigil --auth=trust --no-sync -E UTF8 --locale=C.UTF-8 >'" +
-                     initdb_log + "' 2>&1") != 0) {
+                     "' -U vigil --auth=trust --no-sync -E UTF8 --locale=C.UTF-8 >'" + initdb_log +
+                     "' 2>&1") != 0) {
       error_ = "initdb failed: see " + initdb_log;
       return;
     }

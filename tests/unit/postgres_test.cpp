@@ -23,9 +23,10 @@ TEST(PositionalParameters, NamesBecomeNumbersOncePerName) {
 
 TEST(PositionalParameters, QuotesCommentsCastsAndTimesAreLeftAlone) {
   const PositionalSql p = positional_parameters(
-      "SELECT ':not' AS \"col:x\", 'it''s :no' , v::bigint, '12:30' -- :none\n, :yes, $$:1$$");
-  EXPECT_EQ(p.text,
-            "SELECT ':not' AS \"col:x\", 'it''s :no' , v::bigint, '12:30' -- :none\n, $1, $$:1$$");
+      "SELECT ':not' AS \"col:x\", 'it''s :no' , v::bigint, '12:30' -- :none\n, :yes, $$ :body $$");
+  EXPECT_EQ(
+      p.text,
+      "SELECT ':not' AS \"col:x\", 'it''s :no' , v::bigint, '12:30' -- :none\n, $1, $$ :body $$");
   EXPECT_EQ(p.names, (std::vector<std::string>{":yes"}));
   EXPECT_TRUE(positional_parameters("a := 1").names.empty());
   EXPECT_TRUE(positional_parameters("trailing :").names.empty());
@@ -54,8 +55,8 @@ TEST(PgConnection, ValuesGoAndComeBackAsTheyWere) {
       .run();
   EXPECT_EQ(c.changes(), 1);
   c.prepare("INSERT INTO t VALUES (:i, :s, :b, :r)").bind(":i", INT64_MAX).run();  // NULLs
-  auto st = c.prepare(
-      "SELECT i, s, b, r, i > 0 AS positive, SUM(i) OVER () AS total FROM t ORDER BY i");
+  auto st =
+      c.prepare("SELECT i, s, b, r, i > 0 AS positive, SUM(i) OVER () AS total FROM t ORDER BY i");
   ASSERT_TRUE(st.step());
   EXPECT_EQ(st.int64("i"), INT64_MIN);
   EXPECT_EQ(st.text("s"), "'; DROP TABLE t; --\n\xc3\xbc");
@@ -107,7 +108,9 @@ TEST(PgConnection, ADroppedConnectionIsMadeAgain) {
   admin.exec("CREATE TABLE t (i BIGINT)");
   auto pid = c.prepare("SELECT pg_backend_pid() AS pid");
   ASSERT_TRUE(pid.step());
-  admin.prepare("SELECT pg_terminate_backend(CAST(:pid AS INTEGER)) AS done").bind(":pid", pid.int64("pid")).run();
+  admin.prepare("SELECT pg_terminate_backend(CAST(:pid AS INTEGER)) AS done")
+      .bind(":pid", pid.int64("pid"))
+      .run();
   try {
     c.exec("SELECT 1");
     ADD_FAILURE() << "the dropped connection answered";
