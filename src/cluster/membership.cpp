@@ -71,8 +71,11 @@ Round Membership::tick(const std::vector<std::string>& cameras) {
   }
 
   // Room: at most max_cameras, and at most the fair share of the live nodes, so that a node
-  // coming back is not starved by those that took its cameras.
+  // coming back is not starved by those that took its cameras. `wanting`: other live nodes
+  // below their own share (fair share or their max_cameras, whichever is less).
   int64_t live = 1;
+  int64_t wanting = 0;
+  const int64_t total = static_cast<int64_t>(cameras.size());
   {
     auto st = db_->prepare(
         "SELECT COUNT(*) AS live FROM node "
@@ -81,13 +84,22 @@ Round Membership::tick(const std::vector<std::string>& cameras) {
     if (st.step()) live = std::max<int64_t>(1, st.int64("live"));
   }
   round.live_nodes = static_cast<int>(live);
-  const int64_t total = static_cast<int64_t>(cameras.size());
   round.fair_share = static_cast<int>((total + live - 1) / live);
-  const size_t limit = static_cast<size_t>(std::min<int64_t>(self_.max_cameras, round.fair_share));
+  {
+    auto st = db_->prepare(
+        "SELECT COUNT(*) AS wanting FROM node n "
+        "WHERE n.id != :me AND n.heartbeat_at > now() - :lease * interval '1 millisecond' "
+        "AND (SELECT COUNT(*) FROM camera_lease l WHERE l.node_id = n.id "
+        "     AND l.expires_at >= now()) < LEAST(n.max_cameras, :fair)");
+    st.bind(":me", self_.id).bind(":lease", lease_ms).bind(":fair", int64_t{round.fair_share});
+    if (st.step()) wanting = st.int64("wanting");
+  }
+  const size_t share = static_cast<size_t>(std::min<int64_t>(self_.max_cameras, round.fair_share));
 
   // Given up (recorders stop now; the rows are released next round): cameras no longer in the
   // configuration, and above the fair share the one taken last, at most one per lease period
-  // for the whole node, so that the cluster does not shed many cameras at once.
+  // for the whole node and only while another node wants more, so that the cluster does not
+  // shed many cameras at once nor give up one that nobody else has room for.
   const std::set<std::string> configured(cameras.begin(), cameras.end());
   for (auto it = held_.begin(); it != held_.end();) {
     if (!configured.count(it->first)) {
@@ -98,7 +110,7 @@ Round Membership::tick(const std::vector<std::string>& cameras) {
       ++it;
     }
   }
-  if (held_.size() > limit && sent - last_rebalance_ >= self_.lease) {
+  if (held_.size() > share && wanting > 0 && sent - last_rebalance_ >= self_.lease) {
     auto newest = std::max_element(held_.begin(), held_.end(), [](const auto& a, const auto& b) {
       return a.second.taken_at < b.second.taken_at;
     });
@@ -108,27 +120,37 @@ Round Membership::tick(const std::vector<std::string>& cameras) {
     last_rebalance_ = sent;
   }
 
-  // Taking: cameras whose lease has expired or that never had one. Each take is one statement
-  // on the lease's row (its row lock decides between nodes), only where the lease expired.
-  if (held_.size() < limit) {
+  // Taking: cameras whose lease has expired or that never had one, up to the share; then, if
+  // some are still free (other nodes are full: a small max_cameras), beyond it up to
+  // max_cameras, since a camera nobody records is worse than an uneven spread. Each take is one
+  // statement on the lease's row (its row lock decides between nodes), only where the lease
+  // expired.
+  const size_t most = static_cast<size_t>(std::max(self_.max_cameras, 0));
+  if (held_.size() < most) {
     std::set<std::string> leased;
     auto st = db_->prepare("SELECT camera_id FROM camera_lease WHERE expires_at >= now()");
     while (st.step()) leased.insert(st.text("camera_id"));
-    for (const std::string& camera : cameras) {
-      if (held_.size() >= limit) break;
-      if (leased.count(camera) || held_.count(camera)) continue;
-      auto take = db_->prepare(
-          "INSERT INTO camera_lease AS l (camera_id, node_id, epoch, expires_at) "
-          "VALUES (:camera, :me, 1, now() + :lease * interval '1 millisecond') "
-          "ON CONFLICT (camera_id) DO UPDATE SET node_id = excluded.node_id, "
-          "epoch = l.epoch + 1, expires_at = excluded.expires_at WHERE l.expires_at < now() "
-          "RETURNING epoch");
-      take.bind(":camera", camera).bind(":me", self_.id).bind(":lease", lease_ms);
-      if (!take.step()) continue;  // another node was first
-      const int64_t epoch = take.int64("epoch");
-      held_[camera] = Held{epoch, sent + self_.lease, sent};
-      round.taken.push_back(Lease{camera, epoch});
-    }
+    const auto take_free = [&](size_t limit) {
+      for (const std::string& camera : cameras) {
+        if (held_.size() >= limit) break;
+        if (leased.count(camera) || held_.count(camera)) continue;
+        auto take = db_->prepare(
+            "INSERT INTO camera_lease AS l (camera_id, node_id, epoch, expires_at) "
+            "VALUES (:camera, :me, 1, now() + :lease * interval '1 millisecond') "
+            "ON CONFLICT (camera_id) DO UPDATE SET node_id = excluded.node_id, "
+            "epoch = l.epoch + 1, expires_at = excluded.expires_at WHERE l.expires_at < now() "
+            "RETURNING epoch");
+        take.bind(":camera", camera).bind(":me", self_.id).bind(":lease", lease_ms);
+        leased.insert(camera);  // taken now, by this node or (no row back) by another
+        if (!take.step()) continue;
+        const int64_t epoch = take.int64("epoch");
+        held_[camera] = Held{epoch, sent + self_.lease, sent};
+        round.taken.push_back(Lease{camera, epoch});
+      }
+    };
+    take_free(share);
+    // Beyond the share only when no other node wants more: otherwise they take them.
+    if (wanting == 0) take_free(most);
   }
   return round;
 }

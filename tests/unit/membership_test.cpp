@@ -157,3 +157,33 @@ TEST(Membership, NeedsPostgreSQL) {
 
 }  // namespace
 }  // namespace vigil::cluster
+
+namespace vigil::cluster {
+namespace {
+
+// A node with little room (max_cameras 1) below its fair share: the others record what it
+// cannot, above their share, and then nobody gives a camera up for a share nobody can take.
+TEST_F(MembershipTest, CamerasNobodyHasRoomForAreTakenAboveTheShareAndKept) {
+  cameras_.push_back("cam7");  // 8 cameras, 3 nodes: a share of 3
+  auto a = node("a"), b = node("b"), c = node("c", 1);
+  for (int round = 0; round < 3; ++round) {
+    for (Membership* n : {a.get(), b.get(), c.get()}) n->tick(cameras_);
+  }
+  EXPECT_EQ(holders({a.get(), b.get(), c.get()}).size(), 8u);
+  EXPECT_EQ(c->held().size(), 1u);
+  // Stable: over several lease periods nothing is given up or taken.
+  const auto start = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - start < milliseconds(1500)) {
+    for (Membership* n : {a.get(), b.get(), c.get()}) {
+      const Round r = n->tick(cameras_);
+      EXPECT_TRUE(r.released.empty()) << n->settings().id << " gave " << r.released[0] << " up";
+      EXPECT_TRUE(r.taken.empty()) << n->settings().id;
+    }
+    if (HasFailure()) return;
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  EXPECT_EQ(holders({a.get(), b.get(), c.get()}).size(), 8u);
+}
+
+}  // namespace
+}  // namespace vigil::cluster
