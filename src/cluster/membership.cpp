@@ -11,7 +11,8 @@ Membership::Membership(const std::string& catalog_url, NodeSettings self, const 
     : self_(std::move(self)), clock_(clock) {
   if (!sql::is_postgres_url(catalog_url)) {
     throw Error(ErrorCode::kInvalidArgument,
-                catalog_url + ": a cluster's catalog is a PostgreSQL database (postgresql://...)");
+                sql::redacted_url(catalog_url) +
+                    ": a cluster's catalog is a PostgreSQL database (postgresql://...)");
   }
   if (self_.id.empty()) throw Error(ErrorCode::kInvalidArgument, "a cluster node needs an id");
   db_ = sql::open(catalog_url);
