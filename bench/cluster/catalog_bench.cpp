@@ -27,7 +27,6 @@
 
 #include "catalog/catalog.h"
 #include "catalog/sql.h"
-#include "core/error.h"
 
 namespace {
 

@@ -38,13 +38,8 @@ Round Membership::tick(const std::vector<std::string>& cameras) {
   // Leases given up last round, now that the recorders have had a heartbeat to stop.
   release_given_up();
 
-  db_->prepare(
-         "UPDATE node SET heartbeat_at = now(), url = :url, max_cameras = :max "
-         "WHERE id = :id")
-      .bind(":id", self_.id)
-      .bind(":url", self_.url)
-      .bind(":max", int64_t{self_.max_cameras})
-      .run();
+  // The node's url and max_cameras were written when it registered and do not change.
+  db_->prepare("UPDATE node SET heartbeat_at = now() WHERE id = :id").bind(":id", self_.id).run();
 
   // Every lease of this node renewed in one statement; what does not come back is lost.
   std::map<std::string, int64_t> renewed;

@@ -11,7 +11,6 @@
 #include <pwd.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
