@@ -213,6 +213,7 @@ void Recorder::handle(Item& item) {
         break;
       case Item::Kind::kStop:
         close_segment("vigil stopped");
+        retry_unclosed();
         break;
     }
   } catch (const Error& e) {
@@ -233,8 +234,8 @@ void Recorder::repair(const Error& failure) {
     handle_failure(failure);
   } catch (...) {
     // The row stays 'writing': recovery cuts and closes it at the next start.
-    spdlog::error("camera {}: recording failed ({}), and so did ending the segment: {}",
-                  camera_id_, failure.what(), describe_current_exception());
+    spdlog::error("camera {}: recording failed ({}), and so did ending the segment: {}", camera_id_,
+                  failure.what(), describe_current_exception());
     forget_open();
   }
 }
@@ -317,9 +318,10 @@ void Recorder::on_video(const MediaPacket& p) {
       const WallTime expected = run_.wall_origin + to_wall(dts - run_.media_origin);
       const WallDuration drift = p.received - expected;
       if (drift > options_.max_wall_drift || drift < -options_.max_wall_drift) {
-        spdlog::warn("camera {}: media time and host clock differ by {} ms (host clock jump or "
-                     "camera clock drift); re-anchoring wall time",
-                     camera_id_, drift.count());
+        spdlog::warn(
+            "camera {}: media time and host clock differ by {} ms (host clock jump or "
+            "camera clock drift); re-anchoring wall time",
+            camera_id_, drift.count());
         close_segment("clock jump");
         run_ = Run{};
       } else if (open_ && dts - open_->origin >= options_.segment_duration) {
@@ -332,6 +334,7 @@ void Recorder::on_video(const MediaPacket& p) {
       run_.media_origin = dts;
     }
     if (!open_) {
+      retry_unclosed();
       open_segment(dts);
       if (!open_) {
         waiting_for_keyframe_ = true;
@@ -558,7 +561,8 @@ void Recorder::flush_fragment() {
   auto f = open_->writer->flush_fragment();
   if (!f) return;
   add_fragment(*f);
-  if (options_.signer && (!last_checkpoint_ || now_ - *last_checkpoint_ >= options_.signer->period)) {
+  if (options_.signer &&
+      (!last_checkpoint_ || now_ - *last_checkpoint_ >= options_.signer->period)) {
     checkpoint();
   }
   // flush_fragment() returns only after the fragment's fdatasync: what playback may now serve is
@@ -642,12 +646,8 @@ void Recorder::handle_failure(const Error& e) {
     std::vector<Sha256> parts{o.writer->init_hash()};
     for (const Fragment& f : o.fragments) parts.push_back(f.sha256);
     o.writer.reset();
-    auto finish = [&] {
-      if (o.fragments.empty()) {
-        remove_durably(ops_, data_dir_ / o.relative_path);
-        catalog_.delete_segment_row(o.row_id);
-        return;
-      }
+    Unclosed u{o.row_id, o.relative_path, std::nullopt};
+    if (!o.fragments.empty()) {
       ClosedSegment c;
       c.media_duration = duration;
       c.wall_end = o.wall_start + to_wall(duration);
@@ -657,27 +657,22 @@ void Recorder::handle_failure(const Error& e) {
       const Sha256 hash = part_list_hash(parts);
       c.sha256.assign(hash.begin(), hash.end());
       c.close_reason = std::string("write failed: ") + e.what();
-      catalog_.close_segment(o.row_id, c);
-      {
-        std::lock_guard lock(status_mu_);
-        ++segments_closed_;
-        bytes_written_ += kept;
-      }
-      checkpoint();
-    };
+      u.closed = std::move(c);
+    }
     try {
       try {
-        finish();
+        end_unclosed(u);
       } catch (const Error& e2) {
         // A full disk can refuse the catalog update too: free space first, then try again.
         if (e2.code() != ErrorCode::kResourceExhausted || !on_disk_full_) throw;
         on_disk_full_();
         disk_full_handled = true;
-        finish();
+        end_unclosed(u);
       }
     } catch (const Error& e2) {
-      // The row stays 'writing'; recovery at the next start will cut and close it.
-      spdlog::error("camera {}: closing after failure: {}", camera_id_, e2.what());
+      spdlog::error("camera {}: closing {} after failure: {}; tried again later", camera_id_,
+                    u.relative_path, e2.what());
+      unclosed_.push_back(std::move(u));
     }
     forget_open();
   }
@@ -699,6 +694,37 @@ void Recorder::handle_failure(const Error& e) {
   }
   if (e.code() == ErrorCode::kResourceExhausted && on_disk_full_ && !disk_full_handled) {
     on_disk_full_();
+  }
+}
+
+void Recorder::end_unclosed(const Unclosed& u) {
+  if (!u.closed) {
+    remove_durably(ops_, data_dir_ / u.relative_path);
+    catalog_.delete_segment_row(u.row_id);
+    return;
+  }
+  catalog_.close_segment(u.row_id, *u.closed);
+  {
+    std::lock_guard lock(status_mu_);
+    ++segments_closed_;
+    bytes_written_ += u.closed->bytes;
+  }
+  checkpoint();
+}
+
+void Recorder::retry_unclosed() {
+  for (auto it = unclosed_.begin(); it != unclosed_.end();) {
+    try {
+      end_unclosed(*it);
+      spdlog::info("camera {}: closed {}, which the catalog had refused", camera_id_,
+                   it->relative_path);
+      it = unclosed_.erase(it);
+    } catch (const Error& e) {
+      // Left 'writing' if vigil stops now: recovery at the next start cuts and closes it.
+      spdlog::warn("camera {}: closing {} refused again: {}", camera_id_, it->relative_path,
+                   e.what());
+      ++it;
+    }
   }
 }
 

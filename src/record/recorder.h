@@ -49,8 +49,8 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/supervision.h"
-#include "integrity/key_store.h"
 #include "ingest/media.h"
+#include "integrity/key_store.h"
 #include "record/file_ops.h"
 #include "record/fragment_index.h"
 #include "record/open_segments.h"
@@ -135,11 +135,11 @@ class Recorder final : public PacketSink {
     Kind kind = Kind::kPacket;
     PacketPtr pkt;  // kPacket: a reference to the camera's packet
     TrackKind track = TrackKind::kVideo;
-    WallTime received;   // kPacket: host wall clock when read
-    SteadyTime steady;   // host steady clock when queued
+    WallTime received;                       // kPacket: host wall clock when read
+    SteadyTime steady;                       // host steady clock when queued
     std::shared_ptr<const StreamInfo> info;  // kStart
-    std::string reason;  // kEnd
-    size_t bytes = 0;    // what it counts against options_.queue_bytes
+    std::string reason;                      // kEnd
+    size_t bytes = 0;                        // what it counts against options_.queue_bytes
   };
   void enqueue(Item item, bool wake);
   // The writer thread's body: takes items in order until stopped and drained.
@@ -165,7 +165,7 @@ class Recorder final : public PacketSink {
     int64_t row_id = 0;
     std::string relative_path;
     WallTime wall_start;
-    Ticks90k origin{0};  // media time of the first frame
+    Ticks90k origin{0};        // media time of the first frame
     int64_t audio_origin = 0;  // the same instant in the audio time base
     int64_t last_audio_pts = INT64_MIN;
     std::vector<Fragment> fragments;
@@ -181,6 +181,18 @@ class Recorder final : public PacketSink {
   // Ends the open segment (if any), writing the pending frame first.
   void close_segment(const std::string& reason);
   void handle_failure(const Error& e);
+  // A segment whose end the catalog refused after a failed write (a full disk can refuse the
+  // retry too): its row stays 'writing' until a later try gets through, before the next segment
+  // opens and when vigil stops, rather than until recovery at the next start.
+  struct Unclosed {
+    int64_t row_id = 0;
+    std::string relative_path;
+    std::optional<ClosedSegment> closed;  // nullopt: nothing was durable; the file and row go
+  };
+  // Ends `u` in the catalog; throws what the catalog or the disk refused.
+  void end_unclosed(const Unclosed& u);
+  // Tries each of unclosed_ once; those refused again stay for the next try.
+  void retry_unclosed();
   // Drops open_, after its row was closed or removed, and tells open_segments_.
   void forget_open();
   // Flushes the open file's buffered GOP as a fragment; published once synced.
@@ -226,6 +238,7 @@ class Recorder final : public PacketSink {
   std::shared_ptr<const StreamInfo> info_;
   Run run_;
   std::optional<Open> open_;
+  std::vector<Unclosed> unclosed_;
   bool waiting_for_keyframe_ = true;
   std::optional<SteadyTime> suspended_until_;
   PacketPtr pending_ = make_packet();  // the last video frame, until the next gives its duration

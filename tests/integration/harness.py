@@ -374,6 +374,21 @@ class TestCase(unittest.TestCase):
         self.addCleanup(self._tmp.cleanup)
 
     def track(self, obj):
-        """Closes/stops `obj` at the end of the test, whatever happens."""
+        """Closes/stops `obj` at the end of the test, whatever happens; a failed test shows the
+        end of a tracked vigil's log (CI keeps nothing else of it)."""
         self.addCleanup(obj.stop if isinstance(obj, Vigil) else obj.close)
+        if isinstance(obj, Vigil):
+            self.addCleanup(self._show_log_if_failed, obj)
         return obj
+
+    def _show_log_if_failed(self, v):
+        result = getattr(getattr(self, "_outcome", None), "result", None)
+        failed = [t for t, _ in getattr(result, "failures", []) + getattr(result, "errors", [])]
+        if self not in failed:
+            return
+        try:
+            lines = v.log().splitlines()
+        except OSError:
+            return
+        sys.stderr.write("---- last %d lines of %s ----\n" % (min(len(lines), 80), v.log_path))
+        sys.stderr.write("\n".join(lines[-80:]) + "\n---- end of log ----\n")

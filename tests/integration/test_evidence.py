@@ -296,8 +296,8 @@ class Evidence(TestCase):
         admin = self.login(url, "root", "root-password")
         # Released, the held footage goes at the next pass, recording resumes, and the end of
         # the problem is told once.
-        status, _, _, _ = admin.request("POST", "/api/holds/%d/release" % hold["id"])
-        self.assertEqual(status, 200)
+        status, _, _, body = admin.request("POST", "/api/holds/%d/release" % hold["id"])
+        self.assertEqual(status, 200, body)
         v.wait_for(lambda: "problem_end" in hooks.kinds, 60, "the problem's end as a webhook")
         v.wait_for(lambda: "OFF" == broker.on("vigil/shop/held_full")[-1], 30,
                    "held_full OFF over MQTT")

@@ -3,9 +3,8 @@
 // writes must scan cleanly and agree with its catalog row.
 #include "record/recorder.h"
 
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -28,8 +27,8 @@ extern "C" {
 namespace vigil {
 namespace {
 
-using std::chrono::seconds;
 using std::chrono::milliseconds;
+using std::chrono::seconds;
 using test::FakeClock;
 using test::TempDir;
 
@@ -39,7 +38,8 @@ class RecorderTest : public ::testing::Test {
  protected:
   RecorderTest() : catalog_(dir_.path() / "vigil.db"), clock_(kStart) {}
 
-  std::unique_ptr<Recorder> make(Ticks90k segment = std::chrono::duration_cast<Ticks90k>(seconds(4))) {
+  std::unique_ptr<Recorder> make(
+      Ticks90k segment = std::chrono::duration_cast<Ticks90k>(seconds(4))) {
     RecorderOptions o;
     o.segment_duration = segment;
     return std::make_unique<Recorder>("cam", dir_.path(), catalog_, clock_, o, nullptr);
@@ -192,7 +192,7 @@ TEST_F(RecorderTest, TimestampJumpStartsANewSegmentWithoutLosingFrames) {
   const auto& clip = test::test_clip("libx264", 10, 10, 20);
   auto rec = make(std::chrono::duration_cast<Ticks90k>(seconds(60)));
   rec->on_stream_start(clip.info, clock_.wall_now());
-  feed(*rec, clip, 0, 0, 40);                     // 4 s
+  feed(*rec, clip, 0, 0, 40);  // 4 s
   // The camera's clock jumps an hour ahead (e.g. it set its time); host time goes on normally.
   clock_.advance(std::chrono::milliseconds(100));
   const int64_t hour = av_rescale_q(3600, {1, 1}, clip.info->video_time_base);
@@ -336,7 +336,7 @@ TEST_F(RecorderTest, CheckRepairFixesMismatchesAndAdoptsOrphanFiles) {
   EXPECT_EQ(after[0].id, rows[1].id);
   EXPECT_EQ(after[0].bytes, rows[1].bytes);  // cut back to exactly what was recorded
   EXPECT_EQ(after[0].sha256, rows[1].sha256);
-  EXPECT_EQ(after[1].path, rows[2].path);    // adopted, labelled by its file name
+  EXPECT_EQ(after[1].path, rows[2].path);  // adopted, labelled by its file name
   EXPECT_EQ(after[1].wall_start, rows[2].wall_start);
   EXPECT_EQ(after[1].wall_end, rows[2].wall_end);
   const auto gaps = catalog_.gaps_between("cam", kStart, kStart + std::chrono::hours(1));
@@ -415,8 +415,8 @@ TEST_F(RecorderTest, ASlowDiskNeverStallsTheReaderAndLosesNothingThatFitsTheQueu
   auto longest = std::chrono::steady_clock::duration::zero();
   const AVRational tb = clip.info->video_time_base;
   for (size_t i = 1; i < clip.video.size(); ++i) {
-    clock_.advance(WallDuration(av_rescale_q(clip.video[i]->dts - clip.video[i - 1]->dts, tb,
-                                             {1, 1000})));
+    clock_.advance(
+        WallDuration(av_rescale_q(clip.video[i]->dts - clip.video[i - 1]->dts, tb, {1, 1000})));
     const auto t0 = std::chrono::steady_clock::now();
     rec.on_packet(MediaPacket{clip.video[i].get(), TrackKind::kVideo, clock_.wall_now()});
     longest = std::max(longest, std::chrono::steady_clock::now() - t0);
@@ -493,14 +493,15 @@ TEST_F(RecorderTest, AQueueOverflowIsCountedAndRecordingResumesAtAKeyframe) {
   expect_files_agree_with_catalog();
 }
 
-// A disk that refuses to create files (`refusal`, EROFS unless set) while `read_only` is set, and
-// whose mkdir (fdatasync)
-// throws an exception that is not a vigil::Error `throws` (`sync_throws`) times.
+// A disk that refuses to create files (`refusal`, EROFS unless set) while `read_only` is set,
+// whose fdatasync fails (EIO) `sync_fails` times, and whose mkdir (fdatasync) throws an exception
+// that is not a vigil::Error `throws` (`sync_throws`) times.
 class FlakyOps final : public test::PassThroughOps {
  public:
   std::atomic<bool> read_only{false};
   std::atomic<int> throws{0};
   std::atomic<int> sync_throws{0};
+  std::atomic<int> sync_fails{0};  // fdatasync fails with EIO this many times
   std::atomic<int> creates_refused{0};
   std::atomic<int> refusal{EROFS};
 
@@ -513,6 +514,11 @@ class FlakyOps final : public test::PassThroughOps {
     return FileOps::real().open(path, flags, mode);
   }
   int fdatasync(int fd) override {
+    if (sync_fails > 0) {
+      --sync_fails;
+      errno = EIO;
+      return -1;
+    }
     if (sync_throws > 0) {
       --sync_throws;
       throw std::bad_alloc();
@@ -609,6 +615,44 @@ TEST_F(RecorderTest, ADiskFullOfHeldFootageOpensNoFileUntilSpaceIsFreed) {
   ASSERT_GE(rows.size(), 2u);
   EXPECT_EQ(rows[0].wall_end, kStart + seconds(4));
   EXPECT_EQ(rows[1].wall_start, kStart + seconds(20)) << "resumed at the first keyframe after";
+  expect_files_agree_with_catalog();
+}
+
+// A failed write whose segment the catalog then refuses to end too (here another writer holds
+// the catalog's lock past the busy timeout, as a full disk refuses it): the row is not left
+// 'writing' until the next start, but ended at the next try, before the next segment opens.
+TEST_F(RecorderTest, ASegmentTheCatalogRefusedToEndIsEndedAtTheNextTry) {
+  const auto& clip = test::test_clip("libx264", 30, 10, 10);  // 1 s GOPs
+  FlakyOps disk;
+  RecorderOptions o;
+  o.segment_duration = std::chrono::duration_cast<Ticks90k>(seconds(60));
+  o.file_ops = &disk;
+  Recorder rec("cam", dir_.path(), catalog_, clock_, o, nullptr);
+  rec.on_stream_start(clip.info, clock_.wall_now());
+  feed(rec, clip, 0, 0, 25);  // fragments at 0-1 s and 1-2 s synced
+  {
+    sql::SqliteConnection other((dir_.path() / "vigil.db").string());
+    other.exec("BEGIN IMMEDIATE");
+    disk.sync_fails = 1;
+    clock_.advance(milliseconds(100));
+    feed(rec, clip, 0, 25, 35);  // the fragment ending at 3 s fails its sync
+    const auto rows = catalog_.all_segments();
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].state, SegmentState::kWriting) << "the catalog refused its end";
+    other.exec("ROLLBACK");
+  }
+  clock_.advance(milliseconds(100));
+  feed(rec, clip, 0, 35, 100);
+  const auto rows = catalog_.all_segments();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].state, SegmentState::kClosed);
+  EXPECT_EQ(to_wall(rows[0].media_duration), seconds(2)) << "ended at its last synced fragment";
+  EXPECT_NE(rows[0].close_reason.find("write failed"), std::string::npos) << rows[0].close_reason;
+  EXPECT_EQ(rows[1].state, SegmentState::kWriting);
+  EXPECT_EQ(rows[1].wall_start, kStart + seconds(4)) << "the first keyframe after the 1 s wait";
+  rec.on_stream_end("done", clock_.wall_now());
+  rec.wait_idle();
+  EXPECT_EQ(catalog_.all_segments()[1].state, SegmentState::kClosed);
   expect_files_agree_with_catalog();
 }
 
