@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "catalog/sqlite.h"
+#include "catalog/sql.h"
 #include "core/time.h"
 
 namespace vigil {
@@ -88,8 +88,8 @@ struct AuditEntry {
   // Who acted; for login_failed the name tried (whether or not such a user exists, so that
   // guessing at one account is visible under its name); nullopt when there is no usable name.
   std::optional<std::string> user_name;
-  std::string address;                   // client IP, or "cli" for the command line
-  std::string action;                    // "login", "login_failed", "user_add", ...
+  std::string address;  // client IP, or "cli" for the command line
+  std::string action;   // "login", "login_failed", "user_add", ...
   std::optional<std::string> camera_id;
   std::optional<WallTime> range_start;
   std::optional<WallTime> range_end;
@@ -111,8 +111,9 @@ bool valid_user_name(const std::string& name);
 
 class AccountStore {
  public:
-  // Opens vigil.db (already migrated by Catalog). Throws Error if the schema is too old.
-  explicit AccountStore(const std::filesystem::path& db_file);
+  // Opens the catalog at `location` (a file, or a postgresql:// URL: sql::open), already
+  // migrated by Catalog. Throws Error if the schema is too old.
+  explicit AccountStore(const std::string& location);
 
   // Users. add_user throws Error(kAlreadyExists) for a taken name, kInvalidArgument for a bad one.
   int64_t add_user(const User& u);
@@ -185,12 +186,12 @@ class AccountStore {
   // What the statements run so far cost SQLite (sqlite.h), for tests of read bounds.
   sql::StatementCost cost() {
     std::lock_guard lock(mu_);
-    return db_.cost();
+    return db_->cost();
   }
 
  private:
   std::mutex mu_;
-  sql::SqliteConnection db_;
+  std::unique_ptr<sql::Connection> db_;
   AuditCopy audit_copy_;
 };
 

@@ -806,19 +806,6 @@ void Catalog::migrate() {
   }
 }
 
-namespace {
-
-// The id an INSERT ... RETURNING id gave its row (both engines; SQLite makes its changes on the
-// first step).
-int64_t inserted_id(sql::Statement& st) {
-  if (!st.step()) throw Error(ErrorCode::kInternal, "INSERT returned no id");
-  const int64_t id = st.int64("id");
-  st.run();
-  return id;
-}
-
-}  // namespace
-
 int64_t Catalog::begin_segment(const NewSegment& s) {
   std::lock_guard lock(mu_);
   auto st = db_->prepare_cached(
@@ -826,7 +813,7 @@ int64_t Catalog::begin_segment(const NewSegment& s) {
       "width, height, has_audio) VALUES (:camera, 'writing', :path, :start, :start, :codec, "
       ":width, :height, :audio) RETURNING id");
   bind_new_segment(st, s);
-  return inserted_id(st);
+  return sql::inserted_id(st);
 }
 
 void Catalog::close_segment(int64_t id, const ClosedSegment& c) {
@@ -864,7 +851,7 @@ int64_t Catalog::insert_closed_segment(const NewSegment& s, const ClosedSegment&
       .bind(":index", c.fragment_index)
       .bind(":sha", c.sha256)
       .bind(":reason", c.close_reason);
-  return inserted_id(st);
+  return sql::inserted_id(st);
 }
 
 void Catalog::mark_deleting(int64_t id) {

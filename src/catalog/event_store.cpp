@@ -71,34 +71,32 @@ void bind_growth(sql::Statement& st, const EventRow& e) {
 
 }  // namespace
 
-EventStore::EventStore(const std::filesystem::path& db_file) : db_(db_file.string()) {
-  auto st = db_.prepare("PRAGMA user_version");
-  st.step();
-  if (st.int64("user_version") < kMinSchema) {
+EventStore::EventStore(const std::string& location) : db_(sql::open(location)) {
+  const int64_t version = db_->schema_version();
+  if (version < kMinSchema) {
     throw Error(ErrorCode::kFailedPrecondition,
-                db_file.string() + ": catalog has no event table (schema version " +
-                    std::to_string(st.int64("user_version")) + ")");
+                db_->path() + ": catalog has no event table (schema version " +
+                    std::to_string(version) + ")");
   }
 }
 
 int64_t EventStore::insert(const EventRow& e) {
   std::lock_guard lock(mu_);
-  auto st = db_.prepare(
+  auto st = db_->prepare(
       "INSERT INTO event (camera_id, type, state, start_ms, end_ms, zones, peak_score, peak_ms, "
       "box_x, box_y, box_w, box_h, armed) VALUES (:camera, :type, 'open', :start, :end, :zones, "
-      ":peak, :peak_ms, :bx, :by, :bw, :bh, :armed)");
+      ":peak, :peak_ms, :bx, :by, :bw, :bh, :armed) RETURNING id");
   st.bind(":camera", e.camera_id)
       .bind(":type", e.type)
       .bind(":start", ms_since_epoch(e.start))
       .bind(":armed", int64_t{e.armed});
   bind_growth(st, e);
-  st.run();
-  return db_.last_insert_rowid();
+  return sql::inserted_id(st);
 }
 
 void EventStore::update(const EventRow& e) {
   std::lock_guard lock(mu_);
-  auto st = db_.prepare(
+  auto st = db_->prepare(
       "UPDATE event SET end_ms = :end, zones = :zones, peak_score = :peak, peak_ms = :peak_ms, "
       "box_x = :bx, box_y = :by, box_w = :bw, box_h = :bh WHERE id = :id AND state = 'open'");
   bind_growth(st, e);
@@ -107,13 +105,13 @@ void EventStore::update(const EventRow& e) {
 
 void EventStore::set_snapshot(int64_t id, const std::string& relative_path) {
   std::lock_guard lock(mu_);
-  auto st = db_.prepare("UPDATE event SET snapshot = :snap WHERE id = :id");
+  auto st = db_->prepare("UPDATE event SET snapshot = :snap WHERE id = :id");
   st.bind(":snap", relative_path).bind(":id", id).run();
 }
 
 void EventStore::close(int64_t id, WallTime end, const std::string& reason) {
   std::lock_guard lock(mu_);
-  auto st = db_.prepare(
+  auto st = db_->prepare(
       "UPDATE event SET state = 'closed', end_ms = :end, close_reason = :reason "
       "WHERE id = :id AND state = 'open'");
   st.bind(":end", ms_since_epoch(end)).bind(":reason", reason).bind(":id", id).run();
@@ -121,17 +119,17 @@ void EventStore::close(int64_t id, WallTime end, const std::string& reason) {
 
 int EventStore::close_open_events(const std::string& reason) {
   std::lock_guard lock(mu_);
-  auto st =
-      db_.prepare("UPDATE event SET state = 'closed', close_reason = :reason WHERE state = 'open'");
+  auto st = db_->prepare(
+      "UPDATE event SET state = 'closed', close_reason = :reason WHERE state = 'open'");
   st.bind(":reason", reason).run();
-  return db_.changes();
+  return db_->changes();
 }
 
-std::vector<std::string> EventStore::delete_ended_before(const std::string& camera,
-                                                         WallTime cutoff, const KeepFn& keep) {
+std::vector<std::string> EventStore::delete_ended_before(const std::string& camera, WallTime cutoff,
+                                                         const KeepFn& keep) {
   std::lock_guard lock(mu_);
-  sql::Transaction tx(db_);
-  auto sel = db_.prepare(
+  sql::Transaction tx(*db_);
+  auto sel = db_->prepare(
       "SELECT id, start_ms, end_ms, snapshot FROM event WHERE camera_id = :camera "
       "AND start_ms < :cutoff AND state = 'closed' AND end_ms < :cutoff");
   sel.bind(":camera", camera).bind(":cutoff", ms_since_epoch(cutoff));
@@ -148,7 +146,7 @@ std::vector<std::string> EventStore::delete_ended_before(const std::string& came
     if (!sel.is_null("snapshot")) snapshots.push_back(sel.text("snapshot"));
   }
   for (const int64_t id : ids) {
-    db_.prepare("DELETE FROM event WHERE id = :id").bind(":id", id).run();
+    db_->prepare("DELETE FROM event WHERE id = :id").bind(":id", id).run();
   }
   tx.commit();
   return snapshots;
@@ -156,7 +154,7 @@ std::vector<std::string> EventStore::delete_ended_before(const std::string& came
 
 std::optional<EventRow> EventStore::get(int64_t id) {
   std::lock_guard lock(mu_);
-  auto st = db_.prepare(std::string(kColumns) + "WHERE id = :id");
+  auto st = db_->prepare(std::string(kColumns) + "WHERE id = :id");
   st.bind(":id", id);
   auto rows = read_rows(st);
   if (rows.empty()) return std::nullopt;
@@ -185,7 +183,7 @@ std::vector<EventRow> EventStore::find(const EventFilter& f) {
   // (of the camera, or of any). Only conditions that apply are in the SQL (an "x IS NULL OR"
   // condition keeps SQLite off the index); values are always bound.
   const bool one_camera = f.cameras && f.cameras->size() == 1;
-  std::string where = "WHERE 1 ";
+  std::string where = "WHERE TRUE ";
   if (one_camera) {
     where += "AND camera_id = :cam ";
   } else if (f.cameras) {
@@ -199,14 +197,15 @@ std::vector<EventRow> EventStore::find(const EventFilter& f) {
   // (retention) is placed where the newest event below its id is.
   std::optional<int64_t> before_start;
   if (f.before_id) {
-    auto b = db_.prepare("SELECT start_ms FROM event WHERE id <= :before ORDER BY id DESC LIMIT 1");
+    auto b =
+        db_->prepare("SELECT start_ms FROM event WHERE id <= :before ORDER BY id DESC LIMIT 1");
     b.bind(":before", *f.before_id);
     if (!b.step()) return {};  // nothing that old
     before_start = b.int64("start_ms");
     where += "AND start_ms <= :before_start AND (start_ms < :before_start OR id < :before) ";
   }
-  auto st = db_.prepare(std::string(kColumns) + where +
-                        "ORDER BY start_ms DESC, id DESC LIMIT :limit");
+  auto st =
+      db_->prepare(std::string(kColumns) + where + "ORDER BY start_ms DESC, id DESC LIMIT :limit");
   if (one_camera) {
     st.bind(":cam", f.cameras->front());
   } else if (f.cameras) {
@@ -219,9 +218,9 @@ std::vector<EventRow> EventStore::find(const EventFilter& f) {
     const int64_t from = ms_since_epoch(*f.from);
     st.bind(":from", from);
     if (one_camera) {
-      st.bind(":from_lo", window_start_bound(db_, f.cameras->front(), from));
+      st.bind(":from_lo", window_start_bound(*db_, f.cameras->front(), from));
     } else {
-      auto longest = db_.prepare("SELECT COALESCE(MAX(ms), 0) AS ms FROM event_longest");
+      auto longest = db_->prepare("SELECT COALESCE(MAX(ms), 0) AS ms FROM event_longest");
       longest.step();
       st.bind(":from_lo", from - std::max<int64_t>(longest.int64("ms"), 0));
     }
@@ -233,11 +232,11 @@ std::vector<EventRow> EventStore::find(const EventFilter& f) {
 
 std::vector<EventRow> EventStore::between(const std::string& camera, WallTime from, WallTime to) {
   std::lock_guard lock(mu_);
-  auto st = db_.prepare(std::string(kColumns) +
-                        "WHERE camera_id = :camera AND start_ms >= :from_lo AND start_ms < :to "
-                        "AND end_ms >= :from ORDER BY start_ms");
+  auto st = db_->prepare(std::string(kColumns) +
+                         "WHERE camera_id = :camera AND start_ms >= :from_lo AND start_ms < :to "
+                         "AND end_ms >= :from ORDER BY start_ms");
   st.bind(":camera", camera)
-      .bind(":from_lo", window_start_bound(db_, camera, ms_since_epoch(from)))
+      .bind(":from_lo", window_start_bound(*db_, camera, ms_since_epoch(from)))
       .bind(":to", ms_since_epoch(to))
       .bind(":from", ms_since_epoch(from));
   return read_rows(st);

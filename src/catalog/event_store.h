@@ -4,19 +4,20 @@
 // Crash safety: an open event's end_ms is kept at its last known time while it lasts, so
 // close_open_events() at start leaves a row whose range is what was really seen. A snapshot file
 // is written before the row names it (set_snapshot after the file is in place).
-// Thread-safe: its own connection behind a mutex (like AccountStore), so API reads never wait
-// on the recorder's connection. Construct it after a Catalog has migrated the file.
+// Thread-safe: its own connection (SQLite or PostgreSQL) behind a mutex (like AccountStore), so API
+// reads never wait on the recorder's connection. Construct it after a Catalog has migrated the
+// file.
 #pragma once
 
 #include <cstdint>
-#include <filesystem>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "catalog/sqlite.h"
+#include "catalog/sql.h"
 #include "core/time.h"
 
 namespace vigil {
@@ -54,7 +55,8 @@ struct EventFilter {
 
 class EventStore {
  public:
-  explicit EventStore(const std::filesystem::path& db_file);
+  // Opens the catalog at `location` (a file, or a postgresql:// URL: sql::open).
+  explicit EventStore(const std::string& location);
 
   // Inserts an open event (id, open and close_reason are ignored); returns its id.
   int64_t insert(const EventRow& e);
@@ -85,12 +87,12 @@ class EventStore {
   // What the statements run so far cost SQLite (sqlite.h), for tests of read bounds.
   sql::StatementCost cost() {
     std::lock_guard lock(mu_);
-    return db_.cost();
+    return db_->cost();
   }
 
  private:
   std::mutex mu_;
-  sql::SqliteConnection db_;
+  std::unique_ptr<sql::Connection> db_;
 };
 
 }  // namespace vigil

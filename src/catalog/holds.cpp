@@ -29,13 +29,12 @@ std::vector<HeldRange> merge_held_ranges(std::vector<HeldRange> ranges) {
   return out;
 }
 
-HoldStore::HoldStore(const std::filesystem::path& db_file) : db_(db_file.string()) {
-  auto st = db_.prepare("PRAGMA user_version");
-  st.step();
-  if (st.int64("user_version") < kMinSchema) {
-    throw Error(ErrorCode::kFailedPrecondition,
-                db_file.string() + ": catalog has no hold table (schema version " +
-                    std::to_string(st.int64("user_version")) + ")");
+HoldStore::HoldStore(const std::string& location) : db_(sql::open(location)) {
+  const int64_t version = db_->schema_version();
+  if (version < kMinSchema) {
+    throw Error(ErrorCode::kFailedPrecondition, db_->path() +
+                                                    ": catalog has no hold table (schema version " +
+                                                    std::to_string(version) + ")");
   }
 }
 
@@ -46,20 +45,21 @@ int64_t HoldStore::add(const Hold& h) {
     throw Error(ErrorCode::kInvalidArgument, "hold \"" + h.name + "\": from must be before to");
   }
   std::lock_guard lock(mu_);
-  sql::Transaction tx(db_);
-  db_.prepare(
-         "INSERT INTO hold (name, reason, from_ms, to_ms, created_ms, created_by) "
-         "VALUES (:name, :reason, :from, :to, :created, :by)")
-      .bind(":name", h.name)
+  sql::Transaction tx(*db_);
+  auto ins = db_->prepare(
+      "INSERT INTO hold (name, reason, from_ms, to_ms, created_ms, created_by) "
+      "VALUES (:name, :reason, :from, :to, :created, :by) RETURNING id");
+  ins.bind(":name", h.name)
       .bind(":reason", h.reason)
       .bind(":from", ms_since_epoch(h.from))
       .bind(":to", ms_since_epoch(h.to))
       .bind(":created", ms_since_epoch(h.created))
-      .bind(":by", h.created_by)
-      .run();
-  const int64_t id = db_.last_insert_rowid();
+      .bind(":by", h.created_by);
+  const int64_t id = sql::inserted_id(ins);
   for (const auto& c : h.cameras) {
-    db_.prepare("INSERT OR IGNORE INTO hold_camera (camera_id, hold_id) VALUES (:camera, :id)")
+    db_->prepare(
+           "INSERT INTO hold_camera (camera_id, hold_id) VALUES (:camera, :id) "
+           "ON CONFLICT DO NOTHING")
         .bind(":camera", c)
         .bind(":id", id)
         .run();
@@ -84,8 +84,8 @@ std::vector<Hold> HoldStore::read(sql::Statement& st) {
     out.push_back(std::move(h));
   }
   for (Hold& h : out) {
-    auto cams = db_.prepare(
-        "SELECT camera_id FROM hold_camera WHERE hold_id = :id ORDER BY camera_id");
+    auto cams =
+        db_->prepare("SELECT camera_id FROM hold_camera WHERE hold_id = :id ORDER BY camera_id");
     cams.bind(":id", h.id);
     while (cams.step()) h.cameras.push_back(cams.text("camera_id"));
   }
@@ -94,7 +94,7 @@ std::vector<Hold> HoldStore::read(sql::Statement& st) {
 
 std::optional<Hold> HoldStore::get(int64_t id) {
   std::lock_guard lock(mu_);
-  auto st = db_.prepare(std::string(kHoldColumns) + "WHERE id = :id");
+  auto st = db_->prepare(std::string(kHoldColumns) + "WHERE id = :id");
   st.bind(":id", id);
   auto rows = read(st);
   if (rows.empty()) return std::nullopt;
@@ -103,27 +103,27 @@ std::optional<Hold> HoldStore::get(int64_t id) {
 
 std::vector<Hold> HoldStore::list(bool include_released) {
   std::lock_guard lock(mu_);
-  auto st = db_.prepare(std::string(kHoldColumns) +
-                        (include_released ? "ORDER BY id DESC"
-                                          : "WHERE released_ms IS NULL ORDER BY id DESC"));
+  auto st = db_->prepare(
+      std::string(kHoldColumns) +
+      (include_released ? "ORDER BY id DESC" : "WHERE released_ms IS NULL ORDER BY id DESC"));
   return read(st);
 }
 
 bool HoldStore::release(int64_t id, WallTime at, const std::string& by) {
   std::lock_guard lock(mu_);
-  db_.prepare(
+  db_->prepare(
          "UPDATE hold SET released_ms = :at, released_by = :by "
          "WHERE id = :id AND released_ms IS NULL")
       .bind(":at", ms_since_epoch(at))
       .bind(":by", by)
       .bind(":id", id)
       .run();
-  return db_.changes() == 1;
+  return db_->changes() == 1;
 }
 
 std::vector<HeldRange> HoldStore::held_ranges(const std::string& camera) {
   std::lock_guard lock(mu_);
-  auto st = db_.prepare(
+  auto st = db_->prepare(
       "SELECT h.from_ms, h.to_ms FROM hold_camera c JOIN hold h ON h.id = c.hold_id "
       "WHERE c.camera_id = :camera AND h.released_ms IS NULL");
   st.bind(":camera", camera);
@@ -136,7 +136,7 @@ std::vector<HeldRange> HoldStore::held_ranges(const std::string& camera) {
 
 std::vector<std::string> HoldStore::held_cameras() {
   std::lock_guard lock(mu_);
-  auto st = db_.prepare(
+  auto st = db_->prepare(
       "SELECT DISTINCT c.camera_id FROM hold h JOIN hold_camera c ON c.hold_id = h.id "
       "WHERE h.released_ms IS NULL ORDER BY c.camera_id");
   std::vector<std::string> out;
@@ -154,7 +154,7 @@ uint64_t HoldStore::bytes_in_range(const std::string& camera, WallTime from, Wal
   std::lock_guard lock(mu_);
   // Segments last at most an hour (segment_seconds <= 3600): bounding the start from below
   // keeps the read on the (camera, start, end, state) index, as Catalog's windows do.
-  auto st = db_.prepare(
+  auto st = db_->prepare(
       "SELECT COALESCE(SUM(bytes), 0) AS bytes FROM segment WHERE camera_id = :camera "
       "AND wall_start_ms < :to AND wall_start_ms >= :from_lo AND wall_end_ms > :from "
       "AND state != 'deleting'");

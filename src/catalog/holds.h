@@ -3,18 +3,18 @@
 // overlap an active hold (retention/held_footage.h). A hold is released (by an admin), never
 // deleted: the list keeps what was held, when, and by whom. There are few holds, so the active
 // ones of a camera are read whole and merged; footage is checked against them in memory.
-// Thread-safe: its own SQLite connection to vigil.db behind a mutex. Construct it after a
-// Catalog has migrated the file.
+// Thread-safe: its own connection to the catalog (vigil.db, or PostgreSQL) behind a mutex.
+// Construct it after a Catalog has migrated the catalog.
 #pragma once
 
 #include <cstdint>
-#include <filesystem>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "catalog/sqlite.h"
+#include "catalog/sql.h"
 #include "core/time.h"
 
 namespace vigil {
@@ -40,8 +40,9 @@ struct HeldRange {
 
 class HoldStore {
  public:
-  // Opens vigil.db (already migrated by Catalog). Throws Error if the schema is too old.
-  explicit HoldStore(const std::filesystem::path& db_file);
+  // Opens the catalog at `location` (a file, or a postgresql:// URL: sql::open), already
+  // migrated by Catalog. Throws Error if the schema is too old.
+  explicit HoldStore(const std::string& location);
 
   // `h.id`, `released*` are ignored. Throws Error(kInvalidArgument) for an empty name or camera
   // list, or from >= to.
@@ -67,7 +68,7 @@ class HoldStore {
   std::vector<Hold> read(sql::Statement& st);
 
   std::mutex mu_;
-  sql::SqliteConnection db_;
+  std::unique_ptr<sql::Connection> db_;
 };
 
 // Merges overlapping or touching ranges; the result is sorted. Pure.

@@ -29,6 +29,13 @@ std::string redacted_url(std::string_view url) {
   return out;
 }
 
+int64_t inserted_id(Statement& st) {
+  if (!st.step()) throw Error(ErrorCode::kInternal, "INSERT returned no id");
+  const int64_t id = st.int64("id");
+  st.run();
+  return id;
+}
+
 std::unique_ptr<Connection> open(const std::string& location) {
   if (!is_postgres_url(location)) return std::make_unique<SqliteConnection>(location);
 #ifdef VIGIL_POSTGRES

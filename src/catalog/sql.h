@@ -148,6 +148,10 @@ class Connection {
 
 // Whether `location` names a PostgreSQL catalog (postgresql:// or postgres://) rather than a
 // SQLite file.
+// The id an `INSERT ... RETURNING id` gave its row, the statement run to its end (SQLite makes
+// its changes on the first step). Throws Error(kInternal) if no row came back.
+int64_t inserted_id(Statement& st);
+
 bool is_postgres_url(std::string_view location);
 // A connection to the catalog at `location`: a SQLite file or a postgresql:// URL. Throws Error
 // naming it (without a password) when it cannot be opened, or when this vigil was built without

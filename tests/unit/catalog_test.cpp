@@ -1,5 +1,4 @@
 #include "catalog/catalog.h"
-#include "catalog/sqlite.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +8,9 @@
 #include <thread>
 #include <vector>
 
+#include "catalog/sqlite.h"
 #include "core/error.h"
+#include "engine_test.h"
 #include "postgres_server.h"
 #include "record/recovery.h"
 #include "test_support.h"
@@ -41,40 +42,7 @@ ClosedSegment closed(WallTime end, uint64_t bytes) {
   return c;
 }
 
-// The catalog's tests that hold for both engines run on each: a SQLite file in a temporary
-// directory, and a database of its own on the tests' PostgreSQL server (postgres_server.h).
-class EngineTest : public testing::TestWithParam<sql::Engine> {
- protected:
-  void SetUp() override {
-    location_ = GetParam() == sql::Engine::kPostgres ? test::PostgresServer::shared().database()
-                                                     : (dir_.path() / "vigil.db").string();
-    ASSERT_FALSE(location_.empty());
-  }
-  const std::string& location() const { return location_; }
-  // Another catalog, as new.
-  std::string fresh_location(int n) {
-    return GetParam() == sql::Engine::kPostgres
-               ? test::PostgresServer::shared().database()
-               : (dir_.path() / ("vigil-" + std::to_string(n) + ".db")).string();
-  }
-  // The schema version both engines reach.
-  static constexpr int kSchema = 15;
-  test::TempDir dir_;  // the SQLite file, and the data directory `vigil check` walks
-
- private:
-  std::string location_;
-};
-std::string engine_name(const testing::TestParamInfo<sql::Engine>& info) {
-  return info.param == sql::Engine::kPostgres ? "PostgreSQL" : "SQLite";
-}
-// A build without PostgreSQL (scripts/cross-arm64: VIGIL_POSTGRES off) has SQLite only.
-#ifdef VIGIL_POSTGRES
-#define VIGIL_ENGINES testing::Values(sql::Engine::kSqlite, sql::Engine::kPostgres)
-#else
-#define VIGIL_ENGINES testing::Values(sql::Engine::kSqlite)
-#endif
-#define VIGIL_ON_BOTH_ENGINES(suite) \
-  INSTANTIATE_TEST_SUITE_P(Engines, suite, VIGIL_ENGINES, engine_name)
+using test::EngineTest;
 class CatalogOn : public EngineTest {};
 class CatalogUsageOn : public EngineTest {};
 class CatalogRunsOn : public EngineTest {};
@@ -319,9 +287,9 @@ TEST_P(CatalogUsageOn, RecoveryKeepsItRight) {
   Catalog c(location());
   const WallTime t0 = wall_from_ms(1'790'000'000'000);
   c.insert_closed_segment(seg("cam", t0), closed(t0 + minutes(1), 100));
-  const int64_t dying = c.insert_closed_segment(seg("cam", t0 + minutes(1)),
-                                                closed(t0 + minutes(2), 200));
-  c.mark_deleting(dying);                       // a crash between the mark and the unlink
+  const int64_t dying =
+      c.insert_closed_segment(seg("cam", t0 + minutes(1)), closed(t0 + minutes(2), 200));
+  c.mark_deleting(dying);                        // a crash between the mark and the unlink
   c.begin_segment(seg("cam", t0 + minutes(2)));  // a crash while writing, file never made
   const RecoveryReport r = recover_catalog(c, dir_.path());
   EXPECT_EQ(r.finished_deletes, 1);
@@ -489,9 +457,9 @@ TEST_P(CatalogRunsOn, BackToBackSegmentsAreOneRunAndAGapStartsAnother) {
   EXPECT_EQ(runs[0].wall_start, t0 + minutes(5));
   // Windows before, between and after.
   EXPECT_TRUE(c.runs_between("cam", t0 - minutes(5), t0).empty());
-  EXPECT_EQ(c.runs_between("cam", t0 + std::chrono::seconds(270), t0 + std::chrono::seconds(290))
-                .size(),
-            0u);
+  EXPECT_EQ(
+      c.runs_between("cam", t0 + std::chrono::seconds(270), t0 + std::chrono::seconds(290)).size(),
+      0u);
   EXPECT_TRUE(c.runs_between("other", t0, t0 + minutes(10)).empty());
   expect_runs_match_rows(c, "cam", "lifecycle");
 }
@@ -536,8 +504,8 @@ TEST_P(CatalogRunsOn, KeptThroughRandomChangesOfSegmentRows) {
       ASSERT_TRUE(row);
       if (kind <= 5) {
         // Close (or close again, longer or cut back) at an end after its start.
-        c.close_segment(id, closed(row->wall_start + std::chrono::milliseconds(pick(0, 150'000)),
-                                   1));
+        c.close_segment(id,
+                        closed(row->wall_start + std::chrono::milliseconds(pick(0, 150'000)), 1));
         what = "close";
       } else if (kind <= 7 && row->state != SegmentState::kDeleting) {
         c.mark_deleting(id);
@@ -563,8 +531,9 @@ TEST_P(CatalogRunsOn, CheckFindsWrongRunsAndRepairRebuildsThem) {
   {
     const auto raw = sql::open(location());
     raw->exec("UPDATE segment_run SET wall_end_ms = wall_end_ms + 1");
-    raw->exec("INSERT INTO segment_run (camera_id, wall_start_ms, wall_end_ms, segments, writing) "
-             "VALUES ('ghost', 1, 2, 1, 0)");
+    raw->exec(
+        "INSERT INTO segment_run (camera_id, wall_start_ms, wall_end_ms, segments, writing) "
+        "VALUES ('ghost', 1, 2, 1, 0)");
   }
   // The rows' files do not exist: check reports those too; these are the runs.
   const auto runs_issues = [&] {
@@ -611,9 +580,9 @@ TEST(CatalogRuns, TheMigrationBuildsTheRunsOfAnArchiveRecordedBeforeIt) {
   EXPECT_TRUE(runs[1].writing);
   expect_runs_match_rows(c, "cam", "migrated");
   EXPECT_EQ(c.gaps_between("cam", t0 + minutes(6), t0 + minutes(7)).size(), 0u);
-  EXPECT_EQ(c.gaps_between("cam", t0 + minutes(4) + std::chrono::seconds(30), t0 + minutes(7))
-                .size(),
-            1u);
+  EXPECT_EQ(
+      c.gaps_between("cam", t0 + minutes(4) + std::chrono::seconds(30), t0 + minutes(7)).size(),
+      1u);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "catalog/event_store.h"
 #include "core/config.h"
 #include "core/error.h"
+#include "engine_test.h"
 #include "retention/held_footage.h"
 #include "retention/retention.h"
 #include "test_support.h"
@@ -25,8 +26,8 @@ using std::chrono::hours;
 
 TEST(HeldRanges, MergeOverlappingAndTouchingRanges) {
   const auto t = [](int64_t h) { return wall_from_ms(h * 3'600'000); };
-  const auto m = merge_held_ranges({{t(5), t(6)}, {t(1), t(3)}, {t(2), t(4)}, 
-                                {t(4), t(4) + std::chrono::minutes(30)}});
+  const auto m = merge_held_ranges(
+      {{t(5), t(6)}, {t(1), t(3)}, {t(2), t(4)}, {t(4), t(4) + std::chrono::minutes(30)}});
   ASSERT_EQ(m.size(), 2u);
   EXPECT_EQ(m[0].from, t(1));
   EXPECT_EQ(m[0].to, t(4) + std::chrono::minutes(30));
@@ -38,6 +39,84 @@ TEST(HeldRanges, MergeOverlappingAndTouchingRanges) {
   EXPECT_EQ(held.held_until("a", t(3), t(5)), t(4) + std::chrono::minutes(30));
   EXPECT_FALSE(held.is_held("a", t(6), t(7)));
   EXPECT_TRUE(held.is_held("a", t(5), t(5)));  // an instant inside
+}
+
+// The store itself on both catalog engines (engine_test.h).
+class HoldStoreOn : public test::EngineTest {
+ protected:
+  void SetUp() override {
+    EngineTest::SetUp();
+    catalog_ = std::make_unique<Catalog>(location());  // migrates
+    holds_ = std::make_unique<HoldStore>(location());
+  }
+  void segment(const std::string& cam, WallTime start, WallTime end, uint64_t bytes) {
+    NewSegment s;
+    s.camera_id = cam;
+    s.path = cam + "/" + std::to_string(ms_since_epoch(start)) + ".mp4";
+    s.wall_start = start;
+    s.video_codec = "h264";
+    ClosedSegment c;
+    c.wall_end = end;
+    c.bytes = bytes;
+    catalog_->close_segment(catalog_->begin_segment(s), c);
+  }
+  std::unique_ptr<Catalog> catalog_;
+  std::unique_ptr<HoldStore> holds_;
+};
+VIGIL_ON_BOTH_ENGINES(HoldStoreOn);
+
+TEST_P(HoldStoreOn, AddListReleaseAndWhatTheHoldsKeep) {
+  const auto t = [](int64_t h) { return wall_from_ms(1'790'000'000'000 + h * 3'600'000); };
+  Hold h;
+  h.name = "case 17";
+  h.reason = "insurance claim";
+  h.cameras = {"b", "a", "a"};
+  h.from = t(1);
+  h.to = t(3);
+  h.created = t(10);
+  h.created_by = "olga";
+  const int64_t first = holds_->add(h);
+  h.name = "case 18";
+  h.cameras = {"a"};
+  h.from = t(2);
+  h.to = t(4);
+  const int64_t second = holds_->add(h);
+  EXPECT_GT(second, first);
+  const auto got = holds_->get(first);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->cameras, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(got->name, "case 17");
+  EXPECT_EQ(got->reason, "insurance claim");
+  EXPECT_EQ(got->from, t(1));
+  EXPECT_EQ(got->created_by, "olga");
+  EXPECT_FALSE(got->released);
+  EXPECT_FALSE(holds_->get(second + 1));
+  const auto active = holds_->list(false);
+  ASSERT_EQ(active.size(), 2u);
+  EXPECT_EQ(active[0].id, second) << "newest first";
+  EXPECT_EQ(holds_->held_cameras(), (std::vector<std::string>{"a", "b"}));
+  const auto ranges = holds_->held_ranges("a");
+  ASSERT_EQ(ranges.size(), 1u) << "merged";
+  EXPECT_EQ(ranges[0].from, t(1));
+  EXPECT_EQ(ranges[0].to, t(4));
+
+  segment("a", t(0), t(1), 100);  // ends where the holds begin: not held
+  segment("a", t(1), t(2), 200);
+  segment("a", t(3), t(4), 400);
+  segment("b", t(1), t(2), 800);
+  EXPECT_EQ(holds_->held_bytes("a"), 600u);
+  EXPECT_EQ(holds_->held_bytes("b"), 800u);
+  EXPECT_EQ(holds_->bytes_in_range("a", t(0), t(5)), 700u);
+
+  EXPECT_TRUE(holds_->release(second, t(11), "root"));
+  EXPECT_FALSE(holds_->release(second, t(12), "root")) << "once";
+  EXPECT_FALSE(holds_->release(second + 1, t(12), "root"));
+  EXPECT_EQ(holds_->list(false).size(), 1u);
+  const auto all = holds_->list(true);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].released, t(11));
+  EXPECT_EQ(all[0].released_by, "root");
+  EXPECT_EQ(holds_->held_bytes("a"), 200u) << "what the first hold alone keeps";
 }
 
 class FakeDisk final : public DiskSpace {
@@ -127,8 +206,8 @@ TEST_F(HoldsTest, AddListRelease) {
 
 TEST_F(HoldsTest, HeldBytesCountSegmentsOverlappingTheHolds) {
   add("a", hours(12), 100);
-  add("a", hours(9), 200);   // [10 h, 9 h) ago: inside
-  add("a", hours(8), 400);   // [9 h, 8 h): overlaps the end
+  add("a", hours(9), 200);  // [10 h, 9 h) ago: inside
+  add("a", hours(8), 400);  // [9 h, 8 h): overlaps the end
   add("a", hours(2), 800);
   add("b", hours(9), 1600);  // another camera
   hold({"a"}, hours(10), hours(8) + std::chrono::minutes(30));
@@ -250,8 +329,8 @@ TEST_F(HoldsTest, AFullDiskOfHeldFootageIsReportedNotEmptied) {
   for (const Hold& h : holds_.list(false)) holds_.release(h.id, kNow, "root");
   r.run_once();
   EXPECT_FALSE(r.held_full());
-  EXPECT_EQ(told, (std::vector<std::string>{"a full 400", "b full 400", "a free 700",
-                                            "b free 700"}));
+  EXPECT_EQ(told,
+            (std::vector<std::string>{"a full 400", "b full 400", "a free 700", "b free 700"}));
   EXPECT_FALSE(catalog_.segment(held_a));
 }
 
