@@ -50,9 +50,9 @@ int run_export(const Config& config, const ExportCommand& cmd) {
     std::cerr << "vigil export: no camera " << cmd.camera << " in the configuration\n";
     return 2;
   }
-  const std::filesystem::path db = config.data_dir / "vigil.db";
-  if (!std::filesystem::exists(db)) {
-    std::cerr << "vigil export: no catalog at " << db.string() << ": nothing recorded yet\n";
+  const std::string db = config.catalog_location();
+  if (config.catalog_is_file() && !std::filesystem::exists(db)) {
+    std::cerr << "vigil export: no catalog at " << db << ": nothing recorded yet\n";
     return 3;
   }
   try {
@@ -86,8 +86,12 @@ int run_export(const Config& config, const ExportCommand& cmd) {
     EvidencePlan plan =
         plan_evidence_bundle(catalog, config.data_dir, cmd.camera, cam->name, from, to);
     // The transactions of the tills watching the camera, audited per till as the API does.
-    transactions::TransactionStore till_store(db);
-    auto read = transactions::evidence_transactions(till_store, config, cmd.camera, from, to);
+    // (Without tills there are none: a PostgreSQL catalog has no till tables yet.)
+    std::optional<transactions::EvidenceTransactions> read;
+    if (!config.tills.empty()) {
+      transactions::TransactionStore till_store(db);
+      read = transactions::evidence_transactions(till_store, config, cmd.camera, from, to);
+    }
     if (read) {
       for (const auto& t : read->tills) {
         AuditEntry r = a;

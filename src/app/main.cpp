@@ -158,7 +158,7 @@ int run_serve(ConfigStore& configs) {
   }
   // The audit log: its chain head goes into every signed checkpoint of the recordings, so that
   // a checkpoint also vouches for the audit log as it stood (docs/design/integrity.md).
-  accounts = std::make_unique<AccountStore>(config.data_dir / "vigil.db");
+  accounts = std::make_unique<AccountStore>(config.catalog_location());
   copy_audit_to_syslog(*accounts, config.audit);
   service.set_audit_head([store = accounts.get()] { return store->audit_head(); });
   // The web server: after recovery (the catalog is consistent), before recording starts.
@@ -179,56 +179,62 @@ int run_serve(ConfigStore& configs) {
     api->set_live([&service](const std::string& id) { return service.live_hub(id); });
     api->set_open_segments(service.open_segments());
     api->set_disk_relief([&service] { return service.release_space_reserve(); });
-    // Tills' exceptions become events of type "transaction" on the tills' cameras.
-    // The customer-zone rule reads the motion events the analysers stored, on a connection of
-    // its own (the sweep runs on its own thread).
-    motion_events = std::make_unique<EventStore>(config.data_dir / "vigil.db");
-    till_rules = std::make_unique<transactions::ExceptionRules>(
-        api->transactions().store(),
-        [&service](const std::string& camera, WallTime at, const std::string& reason) {
-          service.raise_event(camera, "transaction", at, reason);
-        },
-        clock.wall_now(),
-        [&motion_events](const std::string& camera, const std::string& zone, WallTime from,
-                         WallTime to) {
-          EventFilter f;
-          f.cameras = std::vector<std::string>{camera};
-          f.type = "motion";
-          f.zone = zone;
-          f.from = from;
-          f.to = to + WallDuration(1);  // find() takes [from, to): the window's end counts
-          f.limit = 1;
-          return !motion_events->find(f).empty();
-        });
-    till_rules->start([&configs] { return configs.current(); }, clock, &components);
-    // Transactions follow their tills' footage: after each retention pass, those older than the
-    // oldest footage of every camera of their till go, unless a hold covers their moment on
-    // one of those cameras. A till whose cameras have no footage at all keeps its transactions
-    // (nothing recorded yet is not footage deleted).
-    service.set_follow_footage([&configs, &api](const HeldFootage& held) {
-      auto& store = api->transactions().store();
-      for (const TillConfig& till : configs.current()->tills) {
-        const auto cutoff = store.oldest_footage(till.cameras);
-        if (!cutoff) continue;
-        const int gone = store.delete_before(till.id, *cutoff, [&](WallTime at) {
-          return std::any_of(till.cameras.begin(), till.cameras.end(),
-                             [&](const std::string& c) { return held.is_held(c, at, at); });
-        });
-        if (gone > 0) {
-          spdlog::info("retention: till {}: {} transaction(s) older than its footage deleted",
-                       till.id, gone);
+    // Till transactions live in a SQLite catalog only (parse_config refuses tills beside
+    // [catalog] url, and the catalog is fixed while vigil runs): with PostgreSQL there is
+    // nothing for the rules, the follow-footage pass or the taps to do.
+    if (config.catalog_is_file()) {
+      // Tills' exceptions become events of type "transaction" on the tills' cameras.
+      // The customer-zone rule reads the motion events the analysers stored, on a connection of
+      // its own (the sweep runs on its own thread).
+      motion_events = std::make_unique<EventStore>(config.catalog_location());
+      till_rules = std::make_unique<transactions::ExceptionRules>(
+          api->transactions().store(),
+          [&service](const std::string& camera, WallTime at, const std::string& reason) {
+            service.raise_event(camera, "transaction", at, reason);
+          },
+          clock.wall_now(),
+          [&motion_events](const std::string& camera, const std::string& zone, WallTime from,
+                           WallTime to) {
+            EventFilter f;
+            f.cameras = std::vector<std::string>{camera};
+            f.type = "motion";
+            f.zone = zone;
+            f.from = from;
+            f.to = to + WallDuration(1);  // find() takes [from, to): the window's end counts
+            f.limit = 1;
+            return !motion_events->find(f).empty();
+          });
+      till_rules->start([&configs] { return configs.current(); }, clock, &components);
+      // Transactions follow their tills' footage: after each retention pass, those older than the
+      // oldest footage of every camera of their till go, unless a hold covers their moment on
+      // one of those cameras. A till whose cameras have no footage at all keeps its transactions
+      // (nothing recorded yet is not footage deleted).
+      service.set_follow_footage([&configs, &api](const HeldFootage& held) {
+        auto& store = api->transactions().store();
+        for (const TillConfig& till : configs.current()->tills) {
+          const auto cutoff = store.oldest_footage(till.cameras);
+          if (!cutoff) continue;
+          const int gone = store.delete_before(till.id, *cutoff, [&](WallTime at) {
+            return std::any_of(till.cameras.begin(), till.cameras.end(),
+                               [&](const std::string& c) { return held.is_held(c, at, at); });
+          });
+          if (gone > 0) {
+            spdlog::info("retention: till {}: {} transaction(s) older than its footage deleted",
+                         till.id, gone);
+          }
         }
+      });
+      api->transactions().on_stored(
+          [&configs, &till_rules, &till_zone, &clock](const transactions::Transaction& t) {
+            const auto now = configs.current();
+            if (const TillConfig* till = now->find_till(t.till_id)) {
+              till_rules->judge(t, *till, till_zone, clock.wall_now());
+            }
+          });
+      for (const TillConfig& till : config.tills) {
+        if (!till.printer_listen.empty())
+          printer_taps.push_back(start_printer_tap(till, *api, clock));
       }
-    });
-    api->transactions().on_stored([&configs, &till_rules, &till_zone, &clock](
-                                      const transactions::Transaction& t) {
-      const auto now = configs.current();
-      if (const TillConfig* till = now->find_till(t.till_id)) {
-        till_rules->judge(t, *till, till_zone, clock.wall_now());
-      }
-    });
-    for (const TillConfig& till : config.tills) {
-      if (!till.printer_listen.empty()) printer_taps.push_back(start_printer_tap(till, *api, clock));
     }
     http = std::make_unique<HttpServer>(
         config.http, [&api](const http::Request& r) { return api->handle(r); },
@@ -319,10 +325,10 @@ int run_serve(ConfigStore& configs) {
 }
 
 // Walks the audit log's hash chain (catalog/audit_chain.h); the number of broken rows.
-int64_t check_audit_chain(const std::filesystem::path& db_file) {
-  sql::SqliteConnection db(db_file.string());
-  db.exec("PRAGMA query_only=1");
-  const AuditChainReport r = walk_audit_chain(db);
+int64_t check_audit_chain(const std::string& catalog_location) {
+  const auto db = sql::open(catalog_location);
+  db->set_read_only();
+  const AuditChainReport r = walk_audit_chain(*db);
   if (const auto& b = r.first_break) {
     const AuditEntry& e = b->row;
     std::cout << "audit: chain broken at row " << e.id << " (" << format_iso8601(e.at) << ", "
@@ -351,9 +357,8 @@ int64_t check_audit_chain(const std::filesystem::path& db_file) {
 }
 
 int run_check(const Config& config, bool repair, bool hashes, bool audit) {
-  if (!std::filesystem::exists(config.data_dir / "vigil.db")) {
-    std::cout << "no catalog at " << (config.data_dir / "vigil.db").string()
-              << ": nothing recorded yet\n";
+  if (config.catalog_is_file() && !std::filesystem::exists(config.catalog_location())) {
+    std::cout << "no catalog at " << config.catalog_location() << ": nothing recorded yet\n";
     return 0;
   }
   DataDirLock lock(config.data_dir);
@@ -362,7 +367,7 @@ int run_check(const Config& config, bool repair, bool hashes, bool audit) {
               << "; stop it before --repair\n";
     return 3;
   }
-  Catalog catalog(config.data_dir / "vigil.db");
+  Catalog catalog(config.catalog_location());
   CheckOptions opt;
   opt.repair = repair;
   opt.verify_hashes = hashes;
@@ -382,7 +387,7 @@ int run_check(const Config& config, bool repair, bool hashes, bool audit) {
   for (const auto& i : r.unverified) std::cout << "unverified: " << i.path << ": " << i.problem << "\n";
   if (altered) {
     // Tampering is an event of its own in the audit log (who ran the check, what it found).
-    AccountStore accounts(config.data_dir / "vigil.db");
+    AccountStore accounts(config.catalog_location());
     for (const auto& i : r.issues) {
       if (!i.altered) continue;
       AuditEntry e;
@@ -407,7 +412,7 @@ int run_check(const Config& config, bool repair, bool hashes, bool audit) {
   if (repair) std::cout << ", " << (r.mismatches() - unrepaired) << " repaired";
   if (!lock.acquired()) std::cout << " (vigil serve is running: open segments not judged)";
   std::cout << "\n";
-  const int64_t audit_broken = audit ? check_audit_chain(config.data_dir / "vigil.db") : 0;
+  const int64_t audit_broken = audit ? check_audit_chain(config.catalog_location()) : 0;
   return unrepaired || audit_broken ? 1 : 0;
 }
 
@@ -419,8 +424,8 @@ int run_key(const Config& config, bool rotate) {
     std::cout << "new signing key " << key_fingerprint(k.public_key)
               << "; it signs from the next start of vigil serve, older keys stay valid for what "
                  "they signed\n";
-    if (std::filesystem::exists(config.data_dir / "vigil.db")) {
-      Catalog catalog(config.data_dir / "vigil.db");
+    if (!config.catalog_is_file() || std::filesystem::exists(config.catalog_location())) {
+      Catalog catalog(config.catalog_location());
       catalog.add_signing_key(SigningKeyRow{key_fingerprint(k.public_key),
                                             public_key_pem(k.public_key),
                                             SystemClock().wall_now()});

@@ -20,7 +20,7 @@ RecorderService::RecorderService(const Config& config, const Clock& clock,
       clock_(clock),
       components_(components),
       status_writer_(&components, {"status", "", ""}, "status") {
-  catalog_ = std::make_unique<Catalog>(fixed_.data_dir / "vigil.db");
+  catalog_ = std::make_unique<Catalog>(fixed_.catalog_location());
   const RecoveryReport rr = recover_catalog(*catalog_, fixed_.data_dir);
   if (rr.closed || rr.removed_rows || rr.finished_deletes) {
     spdlog::warn("recovery: {} open segment(s) cut back and closed, {} without footage removed, "
@@ -57,8 +57,8 @@ RecorderService::RecorderService(const Config& config, const Clock& clock,
                  archiver_->status().store,
                  std::chrono::duration<double, std::ratio<86400>>(fixed_.archive.after).count());
   }
-  event_store_ = std::make_unique<EventStore>(fixed_.data_dir / "vigil.db");
-  hold_store_ = std::make_unique<HoldStore>(fixed_.data_dir / "vigil.db");
+  event_store_ = std::make_unique<EventStore>(fixed_.catalog_location());
+  hold_store_ = std::make_unique<HoldStore>(fixed_.catalog_location());
   retention_->set_holds(*hold_store_);
   notifiers_ = std::make_unique<NotifierSet>(&components_);
   if (!fixed_.mqtt.host.empty()) {

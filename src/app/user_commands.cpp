@@ -71,15 +71,15 @@ void audit(AccountStore& accounts, const std::string& action, const std::string&
   accounts.append_audit(e);
 }
 
-std::filesystem::path catalog_file(const Config& config) {
+std::string catalog_location(const Config& config) {
   make_private_data_dir(config.data_dir);
-  return config.data_dir / "vigil.db";
+  return config.catalog_location();
 }
 
 // Opens (creating and migrating if needed) the catalog, then the accounts in it.
 struct Accounts {
   explicit Accounts(const Config& config)
-      : catalog(catalog_file(config)), store(config.data_dir / "vigil.db") {
+      : catalog(catalog_location(config)), store(config.catalog_location()) {
     copy_audit_to_syslog(store, config.audit);
   }
   Catalog catalog;
@@ -144,8 +144,8 @@ int run_user_add(const Config& config, const std::string& name, const std::strin
 }
 
 int run_user_list(const Config& config) {
-  if (!std::filesystem::exists(config.data_dir / "vigil.db")) {
-    std::cout << "no users: no catalog at " << (config.data_dir / "vigil.db").string() << "\n";
+  if (config.catalog_is_file() && !std::filesystem::exists(config.catalog_location())) {
+    std::cout << "no users: no catalog at " << config.catalog_location() << "\n";
     return 0;
   }
   Accounts a(config);

@@ -592,6 +592,10 @@ std::filesystem::path HttpSettings::default_web_root() {
 #endif
 }
 
+std::string Config::catalog_location() const {
+  return catalog_is_file() ? (data_dir / "vigil.db").string() : catalog.url;
+}
+
 const CameraConfig* Config::find_camera(const std::string& id) const {
   for (const auto& c : cameras) {
     if (c.id == id) return &c;
@@ -641,8 +645,8 @@ Config parse_config(const std::string& text, const std::string& source,
   }
   v.only_keys(root, "",
               {"data_dir", "segment_seconds", "min_free_space", "disk_low_space", "retention",
-               "ingest", "http", "camera", "events", "mqtt", "webhook", "integrity",
-               "audit", "till", "exports", "archive"});
+               "ingest", "http", "camera", "events", "mqtt", "webhook", "integrity", "audit",
+               "till", "exports", "archive", "catalog"});
 
   Config c;
   c.source = source;
@@ -728,6 +732,20 @@ Config parse_config(const std::string& text, const std::string& source,
     }
     if (auto x = v.get_int(*t, "integrity.", "tsa_backlog_max", 1, 1'000'000)) {
       tsa.backlog_max = *x;
+    }
+  }
+
+  if (const toml::node* n = root.get("catalog")) {
+    const toml::table* t = n->as_table();
+    if (!t) v.fail("catalog", Validator::describe(*n), "must be a table");
+    v.only_keys(*t, "catalog", {"url"});
+    c.catalog.url = v.get_string(*t, "catalog.", "url", "");
+    static const std::regex pg_url("^postgres(ql)?://[^\\s]*$");
+    if (!std::regex_match(c.catalog.url, pg_url)) {
+      // Without its query, where a password may be too (?password=).
+      v.fail("catalog.url",
+             "\"" + redact_url(c.catalog.url.substr(0, c.catalog.url.find('?'))) + "\"",
+             "must be a postgresql:// URL (leave [catalog] out for vigil.db in data_dir)");
     }
   }
 
@@ -992,6 +1010,13 @@ Config parse_config(const std::string& text, const std::string& source,
     }
   }
   parse_tills(v, root, c);
+  if (!c.catalog_is_file() && !c.tills.empty()) {
+    // Their search index is SQLite's FTS5; its PostgreSQL counterpart is not written yet
+    // (issue 20): refused here rather than failing at the first transaction.
+    v.fail("catalog.url", "(a PostgreSQL catalog)",
+           "till transactions ([[till]]) are kept only in a SQLite catalog for now: remove "
+           "[catalog] or the tills");
+  }
   return c;
 }
 

@@ -332,9 +332,18 @@ struct ArchiveSettings {
   bool operator==(const ArchiveSettings&) const = default;
 };
 
+// [catalog]: where the catalog lives. Unset: vigil.db in the data directory (SQLite); a
+// postgresql:// URL: that PostgreSQL database (docs/design/cluster.md §1). Fixed for the life of
+// vigil serve, like data_dir.
+struct CatalogSettings {
+  std::string url;  // "" or postgresql://...; holds a password: never logged (redact_url)
+  bool operator==(const CatalogSettings&) const = default;
+};
+
 struct Config {
   std::filesystem::path source;  // the file it was read from, for messages
   std::filesystem::path data_dir;
+  CatalogSettings catalog;
   // A new segment file starts at the first keyframe after this much media time.
   std::chrono::seconds segment_duration{120};
   // Retention keeps at least this much free space on the data directory's file system.
@@ -360,6 +369,10 @@ struct Config {
   std::vector<TillConfig> tills;  // [[till]]
   ArchiveSettings archive;
 
+  // What sql::open takes: [catalog] url, or the path of vigil.db in the data directory.
+  std::string catalog_location() const;
+  // Whether the catalog is the SQLite file (which may not exist yet) rather than a server.
+  bool catalog_is_file() const { return catalog.url.empty(); }
   const CameraConfig* find_camera(const std::string& id) const;
   const TillConfig* find_till(const std::string& id) const;
 };

@@ -49,7 +49,7 @@ EventsApi::~EventsApi() = default;
 
 EventStore& EventsApi::store() {
   std::lock_guard lock(mu_);
-  if (!store_) store_ = std::make_unique<EventStore>(configs_.current()->data_dir / "vigil.db");
+  if (!store_) store_ = std::make_unique<EventStore>(configs_.current()->catalog_location());
   return *store_;
 }
 

@@ -52,7 +52,7 @@ HoldsApi::~HoldsApi() = default;
 
 HoldStore& HoldsApi::store() {
   std::lock_guard lock(mu_);
-  if (!store_) store_ = std::make_unique<HoldStore>(configs_.current()->data_dir / "vigil.db");
+  if (!store_) store_ = std::make_unique<HoldStore>(configs_.current()->catalog_location());
   return *store_;
 }
 

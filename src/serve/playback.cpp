@@ -318,6 +318,7 @@ Playback::Playback(const ConfigStore& configs, AccountStore& accounts, const Clo
                    ComponentRegistry* components)
     : configs_(configs),
       data_dir_(configs.current()->data_dir),
+      catalog_location_(configs.current()->catalog_location()),
       accounts_(accounts),
       clock_(clock),
       components_(components) {
@@ -330,14 +331,14 @@ Playback::~Playback() = default;
 
 Catalog& Playback::catalog() {
   std::lock_guard lock(mu_);
-  if (!catalog_) catalog_ = std::make_unique<Catalog>(data_dir_ / "vigil.db");
+  if (!catalog_) catalog_ = std::make_unique<Catalog>(catalog_location_);
   return *catalog_;
 }
 
 EventStore& Playback::events() {
   catalog();  // migrated first
   std::lock_guard lock(mu_);
-  if (!events_) events_ = std::make_unique<EventStore>(data_dir_ / "vigil.db");
+  if (!events_) events_ = std::make_unique<EventStore>(catalog_location_);
   return *events_;
 }
 

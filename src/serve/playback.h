@@ -119,6 +119,7 @@ class Playback {
 
   const ConfigStore& configs_;
   const std::filesystem::path data_dir_;  // fixed while vigil runs
+  const std::string catalog_location_;    // likewise
   AccountStore& accounts_;
   const Clock& clock_;
   ComponentRegistry* const components_;

@@ -13,10 +13,12 @@ Run with /usr/bin/python3 (Debian's, which has gi for the fixture).
 """
 import atexit
 import fcntl
+import glob
 import hashlib
 import json
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -184,6 +186,63 @@ class S3Server:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
         self.proc.stdout.close()
+
+
+class Postgres:
+    """A PostgreSQL server of Debian's (initdb and pg_ctl from /usr/lib/postgresql/*/bin) in a
+    temporary directory, listening on a Unix socket there and on no TCP port; as root it runs as
+    the `postgres` user (initdb refuses root). Clients connect as `vigil` without a password
+    (trust, on that private socket only). close() stops it (pg_ctl: by the PID in its pid file)."""
+
+    def __init__(self):
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"),
+                      key=lambda p: int(p.split("/")[4]))
+        assert bins, "no PostgreSQL server in /usr/lib/postgresql (scripts/deps installs it)"
+        self.bin = os.path.dirname(bins[-1])
+        self.dir = tempfile.mkdtemp(prefix="vigil-pg-")
+        self.as_owner = []
+        if os.geteuid() == 0:
+            import pwd
+            pw = pwd.getpwnam("postgres")
+            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+            self.as_owner = ["runuser", "-u", "postgres", "--"]
+        self.data = os.path.join(self.dir, "data")
+        subprocess.run(self.as_owner + [os.path.join(self.bin, "initdb"), "-D", self.data,
+                                        "-U", "vigil", "--auth=trust", "--no-sync", "-E", "UTF8",
+                                        "--locale=C.UTF-8"],
+                       check=True, capture_output=True, timeout=120)
+        subprocess.run(self.as_owner + [os.path.join(self.bin, "pg_ctl"), "start", "-w", "-s",
+                                        "-D", self.data, "-l", os.path.join(self.dir, "log"),
+                                        "-o", "-k %s -c listen_addresses= -p 5432 -c fsync=off"
+                                        % self.dir],
+                       check=True, timeout=120)
+        self.started = True
+        self.databases = 0
+
+    def database(self):
+        """A new, empty database: its URL."""
+        self.databases += 1
+        name = "v%d" % self.databases
+        self.psql("postgres", "CREATE DATABASE %s" % name)
+        return "postgresql://vigil@/%s?host=%s&port=5432" % (name, self.dir)
+
+    def psql(self, database, sql):
+        """Rows of a statement, as lists of strings (psql's unaligned output, tab-separated)."""
+        if database.startswith("postgresql://"):
+            database = database.split("/")[3].split("?")[0]
+        r = subprocess.run(["psql", "-X", "-q", "-At", "-F", "\t", "-v", "ON_ERROR_STOP=1",
+                            "-h", self.dir, "-p", "5432", "-U", "vigil", "-d", database,
+                            "-c", sql], capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError("psql %s: %s" % (sql, r.stderr.strip()))
+        return [line.split("\t") for line in r.stdout.splitlines() if line]
+
+    def close(self):
+        if self.started:
+            subprocess.run(self.as_owner + [os.path.join(self.bin, "pg_ctl"), "stop", "-m",
+                                            "immediate", "-s", "-D", self.data], timeout=60)
+            self.started = False
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class ReplayCamera:

@@ -224,6 +224,30 @@ TEST(Config, ArchiveIsOffUnlessAStoreIsNamed) {
   }
 }
 
+TEST(Config, TheCatalogIsVigilDbUnlessAPostgresqlUrlIsNamed) {
+  const Config file = parse("data_dir = \"d\"\n");
+  EXPECT_TRUE(file.catalog_is_file());
+  EXPECT_EQ(file.catalog_location(), "/etc/vigil/d/vigil.db");
+  const std::string url = "postgresql://vigil:pa55@db.lan/vigil?sslmode=verify-full";
+  const Config pg = parse("data_dir = \"d\"\n[catalog]\nurl = \"" + url + "\"\n");
+  EXPECT_FALSE(pg.catalog_is_file());
+  EXPECT_EQ(pg.catalog_location(), url);
+  EXPECT_FALSE(parse("data_dir = \"d\"\n[catalog]\nurl = \"postgres://h/x\"\n").catalog_is_file());
+  const std::string wrong =
+      error_of("data_dir = \"d\"\n[catalog]\nurl = \"mysql://u:pa55@h/x?password=pa55\"\n");
+  EXPECT_EQ(wrong,
+            "vigil.toml: catalog.url = \"mysql://u:***@h/x\": must be a postgresql:// URL (leave "
+            "[catalog] out for vigil.db in data_dir)");
+  EXPECT_NE(error_of("data_dir = \"d\"\n[catalog]\nhost = \"db\"\n").find("catalog.host"),
+            std::string::npos);
+  // Till transactions are SQLite-only for now: said at once, not at the first transaction.
+  const std::string tills = error_of("data_dir = \"d\"\n[catalog]\nurl = \"" + url +
+                                     "\"\n[[camera]]\nid = \"c\"\nurl = \"rtsp://h/s\"\n"
+                                     "[[till]]\nid = \"t1\"\ncameras = [\"c\"]\n");
+  EXPECT_NE(tills.find("kept only in a SQLite catalog"), std::string::npos) << tills;
+  EXPECT_EQ(tills.find("pa55"), std::string::npos) << tills;
+}
+
 TEST(Config, ByteSizes) {
   EXPECT_EQ(parse_byte_size("1024"), 1024u);
   EXPECT_EQ(parse_byte_size("10GiB"), 10ull << 30);
