@@ -232,8 +232,9 @@ int run_serve(ConfigStore& configs) {
             }
           });
       for (const TillConfig& till : config.tills) {
-        if (!till.printer_listen.empty())
+        if (!till.printer_listen.empty()) {
           printer_taps.push_back(start_printer_tap(till, *api, clock));
+        }
       }
     }
     http = std::make_unique<HttpServer>(
