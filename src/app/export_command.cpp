@@ -86,12 +86,8 @@ int run_export(const Config& config, const ExportCommand& cmd) {
     EvidencePlan plan =
         plan_evidence_bundle(catalog, config.data_dir, cmd.camera, cam->name, from, to);
     // The transactions of the tills watching the camera, audited per till as the API does.
-    // (Without tills there are none: a PostgreSQL catalog has no till tables yet.)
-    std::optional<transactions::EvidenceTransactions> read;
-    if (!config.tills.empty()) {
-      transactions::TransactionStore till_store(db);
-      read = transactions::evidence_transactions(till_store, config, cmd.camera, from, to);
-    }
+    transactions::TransactionStore till_store(db);
+    auto read = transactions::evidence_transactions(till_store, config, cmd.camera, from, to);
     if (read) {
       for (const auto& t : read->tills) {
         AuditEntry r = a;

@@ -179,62 +179,57 @@ int run_serve(ConfigStore& configs) {
     api->set_live([&service](const std::string& id) { return service.live_hub(id); });
     api->set_open_segments(service.open_segments());
     api->set_disk_relief([&service] { return service.release_space_reserve(); });
-    // Till transactions live in a SQLite catalog only (parse_config refuses tills beside
-    // [catalog] url, and the catalog is fixed while vigil runs): with PostgreSQL there is
-    // nothing for the rules, the follow-footage pass or the taps to do.
-    if (config.catalog_is_file()) {
-      // Tills' exceptions become events of type "transaction" on the tills' cameras.
-      // The customer-zone rule reads the motion events the analysers stored, on a connection of
-      // its own (the sweep runs on its own thread).
-      motion_events = std::make_unique<EventStore>(config.catalog_location());
-      till_rules = std::make_unique<transactions::ExceptionRules>(
-          api->transactions().store(),
-          [&service](const std::string& camera, WallTime at, const std::string& reason) {
-            service.raise_event(camera, "transaction", at, reason);
-          },
-          clock.wall_now(),
-          [&motion_events](const std::string& camera, const std::string& zone, WallTime from,
-                           WallTime to) {
-            EventFilter f;
-            f.cameras = std::vector<std::string>{camera};
-            f.type = "motion";
-            f.zone = zone;
-            f.from = from;
-            f.to = to + WallDuration(1);  // find() takes [from, to): the window's end counts
-            f.limit = 1;
-            return !motion_events->find(f).empty();
-          });
-      till_rules->start([&configs] { return configs.current(); }, clock, &components);
-      // Transactions follow their tills' footage: after each retention pass, those older than the
-      // oldest footage of every camera of their till go, unless a hold covers their moment on
-      // one of those cameras. A till whose cameras have no footage at all keeps its transactions
-      // (nothing recorded yet is not footage deleted).
-      service.set_follow_footage([&configs, &api](const HeldFootage& held) {
-        auto& store = api->transactions().store();
-        for (const TillConfig& till : configs.current()->tills) {
-          const auto cutoff = store.oldest_footage(till.cameras);
-          if (!cutoff) continue;
-          const int gone = store.delete_before(till.id, *cutoff, [&](WallTime at) {
-            return std::any_of(till.cameras.begin(), till.cameras.end(),
-                               [&](const std::string& c) { return held.is_held(c, at, at); });
-          });
-          if (gone > 0) {
-            spdlog::info("retention: till {}: {} transaction(s) older than its footage deleted",
-                         till.id, gone);
+    // Tills' exceptions become events of type "transaction" on the tills' cameras.
+    // The customer-zone rule reads the motion events the analysers stored, on a connection of
+    // its own (the sweep runs on its own thread).
+    motion_events = std::make_unique<EventStore>(config.catalog_location());
+    till_rules = std::make_unique<transactions::ExceptionRules>(
+        api->transactions().store(),
+        [&service](const std::string& camera, WallTime at, const std::string& reason) {
+          service.raise_event(camera, "transaction", at, reason);
+        },
+        clock.wall_now(),
+        [&motion_events](const std::string& camera, const std::string& zone, WallTime from,
+                         WallTime to) {
+          EventFilter f;
+          f.cameras = std::vector<std::string>{camera};
+          f.type = "motion";
+          f.zone = zone;
+          f.from = from;
+          f.to = to + WallDuration(1);  // find() takes [from, to): the window's end counts
+          f.limit = 1;
+          return !motion_events->find(f).empty();
+        });
+    till_rules->start([&configs] { return configs.current(); }, clock, &components);
+    // Transactions follow their tills' footage: after each retention pass, those older than the
+    // oldest footage of every camera of their till go, unless a hold covers their moment on
+    // one of those cameras. A till whose cameras have no footage at all keeps its transactions
+    // (nothing recorded yet is not footage deleted).
+    service.set_follow_footage([&configs, &api](const HeldFootage& held) {
+      auto& store = api->transactions().store();
+      for (const TillConfig& till : configs.current()->tills) {
+        const auto cutoff = store.oldest_footage(till.cameras);
+        if (!cutoff) continue;
+        const int gone = store.delete_before(till.id, *cutoff, [&](WallTime at) {
+          return std::any_of(till.cameras.begin(), till.cameras.end(),
+                             [&](const std::string& c) { return held.is_held(c, at, at); });
+        });
+        if (gone > 0) {
+          spdlog::info("retention: till {}: {} transaction(s) older than its footage deleted",
+                       till.id, gone);
+        }
+      }
+    });
+    api->transactions().on_stored(
+        [&configs, &till_rules, &till_zone, &clock](const transactions::Transaction& t) {
+          const auto now = configs.current();
+          if (const TillConfig* till = now->find_till(t.till_id)) {
+            till_rules->judge(t, *till, till_zone, clock.wall_now());
           }
-        }
-      });
-      api->transactions().on_stored(
-          [&configs, &till_rules, &till_zone, &clock](const transactions::Transaction& t) {
-            const auto now = configs.current();
-            if (const TillConfig* till = now->find_till(t.till_id)) {
-              till_rules->judge(t, *till, till_zone, clock.wall_now());
-            }
-          });
-      for (const TillConfig& till : config.tills) {
-        if (!till.printer_listen.empty()) {
-          printer_taps.push_back(start_printer_tap(till, *api, clock));
-        }
+        });
+    for (const TillConfig& till : config.tills) {
+      if (!till.printer_listen.empty()) {
+        printer_taps.push_back(start_printer_tap(till, *api, clock));
       }
     }
     http = std::make_unique<HttpServer>(

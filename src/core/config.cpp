@@ -1010,13 +1010,6 @@ Config parse_config(const std::string& text, const std::string& source,
     }
   }
   parse_tills(v, root, c);
-  if (!c.catalog_is_file() && !c.tills.empty()) {
-    // Their search index is SQLite's FTS5; its PostgreSQL counterpart is not written yet
-    // (issue 20): refused here rather than failing at the first transaction.
-    v.fail("catalog.url", "(a PostgreSQL catalog)",
-           "till transactions ([[till]]) are kept only in a SQLite catalog for now: remove "
-           "[catalog] or the tills");
-  }
   return c;
 }
 

@@ -143,13 +143,8 @@ TransactionsApi::~TransactionsApi() = default;
 transactions::TransactionStore& TransactionsApi::store() {
   std::lock_guard lock(mu_);
   if (!store_) {
-    const auto config = configs_.current();
-    if (!config->catalog_is_file()) {
-      // parse_config refuses tills with such a catalog; this answers the routes that ask anyway.
-      throw Error(ErrorCode::kFailedPrecondition,
-                  "till transactions are kept only in a SQLite catalog for now");
-    }
-    store_ = std::make_unique<transactions::TransactionStore>(config->catalog_location());
+    store_ =
+        std::make_unique<transactions::TransactionStore>(configs_.current()->catalog_location());
   }
   return *store_;
 }
@@ -492,10 +487,8 @@ Response TransactionsApi::clip(Call& call) {
 }
 
 Playback::EvidenceExtras TransactionsApi::evidence_transactions(Call& call,
-                                                               const std::string& camera,
-                                                               WallTime start, WallTime end) {
-  // Without tills there is nothing to read (and a PostgreSQL catalog has no till tables yet).
-  if (configs_.current()->tills.empty()) return {};
+                                                                const std::string& camera,
+                                                                WallTime start, WallTime end) {
   auto read = transactions::evidence_transactions(store(), *configs_.current(), camera, start, end);
   // No till watches the camera: the bundle is footage only, as before transactions existed.
   if (!read) return {};

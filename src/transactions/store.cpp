@@ -136,15 +136,42 @@ std::string fts_query_at_tills(const SearchTerms& terms, const std::vector<std::
   return q;
 }
 
-TransactionStore::TransactionStore(const std::filesystem::path& db_file) : db_(db_file.string()) {
-  auto st = db_.prepare("PRAGMA user_version");
-  st.step();
-  if (st.int64("user_version") < kMinSchema) {
+namespace {
+
+// Tokens as one text, for string_to_array(:x, ' ') on PostgreSQL: a token has no white space
+// (white space is what FTS5's unicode61 splits at), so nothing needs quoting.
+std::string token_list(const std::vector<std::string>& tokens) {
+  std::string out;
+  for (const std::string& t : tokens) out += (out.empty() ? "" : " ") + t;
+  return out;
+}
+
+// The tokens qualified by a till, as in FTS5's till_words column (catalog/text_index.h).
+std::vector<std::string> qualified(const std::string& till,
+                                   const std::vector<std::string>& tokens) {
+  const std::string prefix = till_word_prefix(till);
+  std::vector<std::string> out;
+  out.reserve(tokens.size());
+  for (const std::string& t : tokens) out.push_back(prefix + t);
+  return out;
+}
+
+}  // namespace
+
+TransactionStore::TransactionStore(const std::string& location) : db_(sql::open(location)) {
+  const int64_t version = db_->schema_version();
+  if (version < kMinSchema) {
     throw Error(ErrorCode::kFailedPrecondition,
-                db_file.string() + ": catalog has no till_transaction table (schema version " +
-                    std::to_string(st.int64("user_version")) + ")");
+                db_->path() + ": catalog has no till_transaction table (schema version " +
+                    std::to_string(version) + ")");
   }
-  db_.exec("PRAGMA foreign_keys=ON");
+  if (auto* sqlite = dynamic_cast<sql::SqliteConnection*>(db_.get())) {
+    db_->exec("PRAGMA foreign_keys=ON");
+    tokenizer_ = std::make_unique<TextTokenizer>(*sqlite);
+  } else {
+    tokenizer_db_ = std::make_unique<sql::SqliteConnection>(":memory:");
+    tokenizer_ = std::make_unique<TextTokenizer>(*tokenizer_db_);
+  }
 }
 
 Transaction TransactionStore::read_row(sql::Statement& st) {
@@ -166,7 +193,7 @@ Transaction TransactionStore::read_row(sql::Statement& st) {
 }
 
 void TransactionStore::load_items(Transaction& t) {
-  auto st = db_.prepare(
+  auto st = db_->prepare(
       "SELECT text, quantity, unit_minor FROM till_transaction_item WHERE transaction_id = :id "
       "ORDER BY position");
   st.bind(":id", t.id);
@@ -182,24 +209,30 @@ void TransactionStore::load_items(Transaction& t) {
 std::vector<Stored> TransactionStore::add(const std::vector<Transaction>& batch, WallTime now) {
   std::lock_guard lock(mu_);
   std::vector<Stored> out;
-  sql::Transaction tx(db_);
+  sql::Transaction tx(*db_);
   // Prepared once for the batch: parsing and planning them for each of a batch's 100 rows was
   // a large part of a batch's time (bench/transactions).
-  auto find_ref = db_.prepare(std::string(kColumns) + "WHERE till_id = :till AND reference = :ref");
-  auto insert_row = db_.prepare(
+  auto find_ref =
+      db_->prepare(std::string(kColumns) + "WHERE till_id = :till AND reference = :ref");
+  auto insert_row = db_->prepare(
       "INSERT INTO till_transaction (till_id, reference, till_time_ms, moment_ms, kind, method, "
       "total_minor, currency, cashier, text, source, created_ms) VALUES (:till, :ref, :till_time, "
-      ":moment, :kind, :method, :total, :currency, :cashier, :text, :source, :created)");
-  auto insert_item = db_.prepare(
+      ":moment, :kind, :method, :total, :currency, :cashier, :text, :source, :created) "
+      "RETURNING id");
+  auto insert_item = db_->prepare(
       "INSERT INTO till_transaction_item (transaction_id, position, text, quantity, unit_minor) "
       "VALUES (:id, :pos, :text, :qty, :unit)");
-  auto insert_line = db_.prepare(
+  auto insert_line = db_->prepare(
       "INSERT INTO till_receipt_line (transaction_id, position, at_ms, text) "
       "VALUES (:id, :pos, :at, :text)");
-  auto insert_text = db_.prepare(
-      "INSERT INTO till_transaction_fts (rowid, body, till_words, tx) "
-      "VALUES (:key, :body, :till_words, :id)");
-  auto insert_word = db_.prepare("INSERT OR IGNORE INTO till_text_word (word) VALUES (:word)");
+  const bool fts5 = db_->engine() == sql::Engine::kSqlite;
+  auto insert_text = db_->prepare(
+      fts5 ? "INSERT INTO till_transaction_fts (rowid, body, till_words, tx) "
+             "VALUES (:key, :body, :till_words, :id)"
+           : "INSERT INTO till_transaction_text (tx, words, till_words) "
+             "VALUES (:id, string_to_array(:words, ' '), string_to_array(:till_words, ' '))");
+  auto insert_word =
+      db_->prepare("INSERT INTO till_text_word (word) VALUES (:word) ON CONFLICT DO NOTHING");
   for (const Transaction& in : batch) {
     // Callers validate against the configuration first; this guards the store's own invariant
     // (and rolls the whole batch back, like any failure here).
@@ -241,8 +274,7 @@ std::vector<Stored> TransactionStore::add(const std::vector<Transaction>& batch,
     } else {
       insert_row.bind_null(":method");
     }
-    insert_row.run();
-    t.id = db_.last_insert_rowid();
+    t.id = sql::inserted_id(insert_row);
     for (size_t i = 0; i < t.items.size(); ++i) {
       insert_item.reset()
           .bind(":id", t.id)
@@ -261,13 +293,17 @@ std::vector<Stored> TransactionStore::add(const std::vector<Transaction>& batch,
           .run();
     }
     const std::string body = search_body(t);
-    const std::vector<std::string> tokens = tokenizer_.tokens(body);
-    insert_text.reset()
-        .bind(":key", fts_key(ms_since_epoch(t.moment), t.id))
-        .bind(":body", body)
-        .bind(":till_words", till_words(t.till_id, tokens))
-        .bind(":id", t.id)
-        .run();
+    const std::vector<std::string> tokens = tokenizer_->tokens(body);
+    insert_text.reset().bind(":id", t.id);
+    if (fts5) {
+      insert_text.bind(":key", fts_key(ms_since_epoch(t.moment), t.id))
+          .bind(":body", body)
+          .bind(":till_words", till_words(t.till_id, tokens));
+    } else {
+      insert_text.bind(":words", token_list(tokens))
+          .bind(":till_words", token_list(qualified(t.till_id, tokens)));
+    }
+    insert_text.run();
     for (const std::string& word : tokens) insert_word.reset().bind(":word", word).run();
     out.push_back({std::move(t), true});
   }
@@ -277,7 +313,7 @@ std::vector<Stored> TransactionStore::add(const std::vector<Transaction>& batch,
 
 std::optional<Transaction> TransactionStore::get(int64_t id) {
   std::lock_guard lock(mu_);
-  auto st = db_.prepare(std::string(kColumns) + "WHERE id = :id");
+  auto st = db_->prepare(std::string(kColumns) + "WHERE id = :id");
   st.bind(":id", id);
   if (!st.step()) return std::nullopt;
   Transaction t = read_row(st);
@@ -287,7 +323,7 @@ std::optional<Transaction> TransactionStore::get(int64_t id) {
 }
 
 void TransactionStore::load_receipt(Transaction& t) {
-  auto lines = db_.prepare(
+  auto lines = db_->prepare(
       "SELECT at_ms, text FROM till_receipt_line WHERE transaction_id = :id ORDER BY position");
   lines.bind(":id", t.id);
   while (lines.step()) {
@@ -298,9 +334,9 @@ void TransactionStore::load_receipt(Transaction& t) {
 std::vector<Transaction> TransactionStore::in_range(const std::string& till, WallTime from,
                                                     WallTime to) {
   std::lock_guard lock(mu_);
-  auto st = db_.prepare(std::string(kColumns) +
-                        "WHERE till_id = :till AND moment_ms >= :from AND moment_ms < :to "
-                        "ORDER BY moment_ms, id");
+  auto st = db_->prepare(std::string(kColumns) +
+                         "WHERE till_id = :till AND moment_ms >= :from AND moment_ms < :to "
+                         "ORDER BY moment_ms, id");
   st.bind(":till", till).bind(":from", ms_since_epoch(from)).bind(":to", ms_since_epoch(to));
   std::vector<Transaction> out;
   while (st.step()) out.push_back(read_row(st));
@@ -312,16 +348,20 @@ std::vector<Transaction> TransactionStore::in_range(const std::string& till, Wal
 }
 
 std::vector<Transaction> TransactionStore::find(const TransactionFilter& f) {
+  const bool fts5 = db_->engine() == sql::Engine::kSqlite;
   // Fixed clauses with named parameters: only which clauses appear depends on the filter.
   std::string where;
-  if (f.tills) where += " AND till_id IN (SELECT value FROM json_each(:tills))";
+  if (f.tills) {
+    where += fts5 ? " AND till_id IN (SELECT value FROM json_each(:tills))"
+                  : " AND till_id IN (SELECT json_array_elements_text(CAST(:tills AS json)))";
+  }
   if (f.from) where += " AND moment_ms >= :from";
   if (f.to) where += " AND moment_ms < :to";
   if (f.kind) where += " AND kind = :kind";
   if (f.method) where += " AND method = :method";
   if (f.amount_from) where += " AND total_minor >= :amount_from";
   if (f.amount_to) where += " AND total_minor <= :amount_to";
-  auto bind_filters = [&f](sql::Statement& st) {
+  const auto bind_filters = [&f](sql::Statement& st) {
     if (f.tills) st.bind(":tills", nlohmann::json(*f.tills).dump());
     if (f.from) st.bind(":from", ms_since_epoch(*f.from));
     if (f.to) st.bind(":to", ms_since_epoch(*f.to));
@@ -332,59 +372,144 @@ std::vector<Transaction> TransactionStore::find(const TransactionFilter& f) {
   };
   std::lock_guard lock(mu_);  // the connection and the tokenizer are the store's, one user at once
   SearchTerms terms;
-  for (const std::string& w : search_words(f.text)) terms.words.push_back(tokenizer_.tokens(w));
+  for (const std::string& w : search_words(f.text)) terms.words.push_back(tokenizer_->tokens(w));
   const auto last = std::find_if(terms.words.rbegin(), terms.words.rend(),
                                  [](const auto& tokens) { return !tokens.empty(); });
+  bool last_starts_words = true;
   if (last != terms.words.rend() && last->size() == 1) {
     // The words the last one starts, from the index's word list, if there are few.
     const std::string& start = last->front();
-    auto st = db_.prepare(
+    auto st = db_->prepare(
         "SELECT word FROM till_text_word WHERE word >= :start AND word < :past ORDER BY word "
         "LIMIT :n");
-    // "\xff" follows every UTF-8 byte: every word that starts with `start` sorts before it.
-    st.bind(":start", start).bind(":past", start + "\xff").bind(":n", int64_t{kMaxCompletions + 1});
+    // U+10FFFF, the last code point, sorts after every UTF-8 character (byte order, as both
+    // engines compare these words): every word that starts with `start` sorts before it.
+    st.bind(":start", start)
+        .bind(":past", start + "\xf4\x8f\xbf\xbf")
+        .bind(":n", int64_t{kMaxCompletions + 1});
     while (st.step()) terms.completions.push_back(st.text("word"));
+    last_starts_words = !terms.completions.empty();
     if (terms.completions.size() > kMaxCompletions) terms.completions.clear();
   }
-  std::string q = fts_query(terms);
-  if (!q.empty() && f.tills && !f.tills->empty()) q = fts_query_at_tills(terms, *f.tills);
   std::optional<std::pair<int64_t, int64_t>> before;  // (moment_ms, id) of before_id
   if (f.before_id) {
-    auto st = db_.prepare("SELECT moment_ms, id FROM till_transaction WHERE id = :id");
+    auto st = db_->prepare("SELECT moment_ms, id FROM till_transaction WHERE id = :id");
     st.bind(":id", *f.before_id);
     if (!st.step()) return {};
     before = {st.int64("moment_ms"), st.int64("id")};
   }
   std::vector<Transaction> out;
-  if (q.empty()) {
-    std::string sql = std::string(kColumns) + "WHERE 1" + where;
+  if (last == terms.words.rend()) {
+    std::string sql = std::string(kColumns) + "WHERE TRUE" + where;
     if (before) sql += " AND (moment_ms, id) < (:before_moment, :before_id)";
     sql += " ORDER BY moment_ms DESC, id DESC LIMIT :limit";
-    auto st = db_.prepare(sql);
+    auto st = db_->prepare(sql);
     bind_filters(st);
     if (before) st.bind(":before_moment", before->first).bind(":before_id", before->second);
     st.bind(":limit", int64_t{f.limit});
     while (st.step()) out.push_back(read_row(st));
+  } else if (!last_starts_words) {
+    return {};  // no word in the store starts with the last one
+  } else if (fts5) {
+    out = find_text_fts5(f, terms, where, bind_filters, before);
   } else {
-    // Text: the index's matches newest first (its rowid is ordered like (moment, id)), each
-    // joined to its row and kept if the other filters pass, up to a page. A page costs the
-    // matches read until it is full, not every match in the store (a common word over a year
-    // is millions); the time range narrows the walk inside the index.
-    int64_t hi = std::numeric_limits<int64_t>::max();  // exclusive
-    int64_t lo = std::numeric_limits<int64_t>::min();
-    if (f.to) hi = fts_key(ms_since_epoch(*f.to), 0);
-    if (before) hi = std::min(hi, fts_key(before->first, before->second));
-    if (f.from) lo = fts_key(ms_since_epoch(*f.from), 0);
-    std::string sql = std::string(kColumns) +
-                      "JOIN till_transaction_fts f ON f.tx = till_transaction.id "
-                      "WHERE till_transaction_fts MATCH :q AND f.rowid < :hi AND f.rowid >= :lo" +
-                      where + " ORDER BY f.rowid DESC LIMIT :limit";
-    auto st = db_.prepare(sql);
-    bind_filters(st);
-    st.bind(":q", q).bind(":hi", hi).bind(":lo", lo).bind(":limit", int64_t{f.limit});
-    while (st.step()) out.push_back(read_row(st));
+    out = find_text_arrays(f, terms, where, bind_filters, before);
   }
   for (Transaction& t : out) load_items(t);
+  return out;
+}
+
+std::vector<Transaction> TransactionStore::find_text_fts5(
+    const TransactionFilter& f, const SearchTerms& terms, const std::string& where,
+    const std::function<void(sql::Statement&)>& bind_filters,
+    std::optional<std::pair<int64_t, int64_t>> before) {
+  std::string q = fts_query(terms);
+  if (f.tills && !f.tills->empty()) q = fts_query_at_tills(terms, *f.tills);
+  if (q.empty()) return {};
+  // The index's matches newest first (its rowid is ordered like (moment, id)), each joined to
+  // its row and kept if the other filters pass, up to a page. A page costs the matches read
+  // until it is full, not every match in the store (a common word over a year is millions);
+  // the time range narrows the walk inside the index.
+  int64_t hi = std::numeric_limits<int64_t>::max();  // exclusive
+  int64_t lo = std::numeric_limits<int64_t>::min();
+  if (f.to) hi = fts_key(ms_since_epoch(*f.to), 0);
+  if (before) hi = std::min(hi, fts_key(before->first, before->second));
+  if (f.from) lo = fts_key(ms_since_epoch(*f.from), 0);
+  std::string sql = std::string(kColumns) +
+                    "JOIN till_transaction_fts f ON f.tx = till_transaction.id "
+                    "WHERE till_transaction_fts MATCH :q AND f.rowid < :hi AND f.rowid >= :lo" +
+                    where + " ORDER BY f.rowid DESC LIMIT :limit";
+  auto st = db_->prepare(sql);
+  bind_filters(st);
+  st.bind(":q", q).bind(":hi", hi).bind(":lo", lo).bind(":limit", int64_t{f.limit});
+  std::vector<Transaction> out;
+  while (st.step()) out.push_back(read_row(st));
+  return out;
+}
+
+std::vector<Transaction> TransactionStore::find_text_arrays(
+    const TransactionFilter& f, const SearchTerms& terms, const std::string& where,
+    const std::function<void(sql::Statement&)>& bind_filters,
+    std::optional<std::pair<int64_t, int64_t>> before) {
+  // PostgreSQL: every word's tokens must be in the row's array (a word of several tokens,
+  // "t-shirt", asks for each of them, not for them side by side as FTS5's phrase does); the last
+  // word one of its completions, or, when it starts too many words to list, any token that
+  // starts with it (not indexed: read while walking the rows newest first, which a prefix that
+  // common fills a page quickly). At tills, the till-qualified arrays, one condition per till.
+  // The planner picks the GIN index for a rare word and the (moment, id) index for a common one.
+  if (f.tills && f.tills->empty()) return {};
+  const std::vector<std::string> tills = f.tills ? *f.tills : std::vector<std::string>{""};
+  std::vector<std::string> values;  // bound as :a0, :a1, ...
+  const auto param = [&values](std::string v) {
+    values.push_back(std::move(v));
+    return ":a" + std::to_string(values.size() - 1);
+  };
+  size_t last = 0;
+  for (size_t i = 0; i < terms.words.size(); ++i) {
+    if (!terms.words[i].empty()) last = i;
+  }
+  std::string text;
+  for (const std::string& till : tills) {
+    const std::string column = till.empty() ? "t.words" : "t.till_words";
+    const std::string prefix = till.empty() ? "" : till_word_prefix(till);
+    std::vector<std::string> all;
+    std::string one;
+    for (size_t i = 0; i < terms.words.size(); ++i) {
+      const auto& tokens = terms.words[i];
+      if (tokens.empty()) continue;
+      if (i == last && tokens.size() == 1) {
+        if (!terms.completions.empty()) {
+          std::vector<std::string> c;
+          for (const std::string& w : terms.completions) c.push_back(prefix + w);
+          one += " AND " + column + " && string_to_array(" + param(token_list(c)) + ", ' ')";
+        } else {
+          const std::string start = prefix + tokens.front();
+          one += " AND EXISTS (SELECT 1 FROM unnest(" + column + ") w WHERE w >= " + param(start) +
+                 " AND w < " + param(start + "\xf4\x8f\xbf\xbf") + ")";
+        }
+        continue;
+      }
+      for (const std::string& token : tokens) all.push_back(prefix + token);
+    }
+    if (!all.empty()) {
+      one += " AND " + column + " @> string_to_array(" + param(token_list(all)) + ", ' ')";
+    }
+    text += (text.empty() ? "(" : " OR (") + one.substr(5) + ")";
+  }
+  std::string sql = std::string(kColumns) +
+                    "JOIN till_transaction_text t ON t.tx = till_transaction.id WHERE (" + text +
+                    ")" + where;
+  if (before) sql += " AND (moment_ms, id) < (:before_moment, :before_id)";
+  sql += " ORDER BY moment_ms DESC, id DESC LIMIT :limit";
+  auto st = db_->prepare(sql);
+  bind_filters(st);
+  for (size_t i = 0; i < values.size(); ++i) {
+    st.bind((":a" + std::to_string(i)).c_str(), values[i]);
+  }
+  if (before) st.bind(":before_moment", before->first).bind(":before_id", before->second);
+  st.bind(":limit", int64_t{f.limit});
+  std::vector<Transaction> out;
+  while (st.step()) out.push_back(read_row(st));
   return out;
 }
 
@@ -393,7 +518,7 @@ Summary TransactionStore::summarize(const std::string& till, WallTime from, Wall
   std::lock_guard lock(mu_);
   Summary out;
   // Grouped in SQL: one pass over the till's index range, whatever the size of the store.
-  auto st = db_.prepare(
+  auto st = db_->prepare(
       "SELECT kind, method, count(*) AS n, coalesce(sum(total_minor), 0) AS total "
       "FROM till_transaction WHERE till_id = :till AND moment_ms >= :from AND moment_ms < :to "
       "GROUP BY kind, method");
@@ -419,9 +544,11 @@ Summary TransactionStore::summarize(const std::string& till, WallTime from, Wall
   // counting those on the first camera counts each exception once. substr, not LIKE: '_' is
   // allowed in till ids and is a LIKE wildcard.
   const std::string prefix = "till " + till + ": ";
-  auto ev = db_.prepare(
-      "SELECT id, start_ms, close_reason FROM event WHERE camera_id = :camera AND start_ms >= :from "
-      "AND start_ms < :to AND type = 'transaction' AND substr(close_reason, 1, :n) = :prefix "
+  auto ev = db_->prepare(
+      "SELECT id, start_ms, close_reason FROM event WHERE camera_id = :camera AND start_ms >= "
+      ":from "
+      "AND start_ms < :to AND type = 'transaction' "
+      "AND substr(close_reason, 1, CAST(:n AS INTEGER)) = :prefix "
       "ORDER BY start_ms, id");
   ev.bind(":camera", event_camera)
       .bind(":from", ms_since_epoch(from))
@@ -438,7 +565,7 @@ Summary TransactionStore::summarize(const std::string& till, WallTime from, Wall
 int TransactionStore::count_refunds_and_voids(const std::string& till, WallTime from,
                                               WallTime to) {
   std::lock_guard lock(mu_);
-  auto st = db_.prepare(
+  auto st = db_->prepare(
       "SELECT count(*) AS n FROM till_transaction WHERE till_id = :till AND moment_ms > :from "
       "AND moment_ms <= :to AND kind IN ('refund', 'void')");
   st.bind(":till", till).bind(":from", ms_since_epoch(from)).bind(":to", ms_since_epoch(to));
@@ -449,9 +576,9 @@ int TransactionStore::count_refunds_and_voids(const std::string& till, WallTime 
 std::vector<Transaction> TransactionStore::between(const std::string& till, WallTime from,
                                                   WallTime to, std::optional<Kind> kind) {
   std::lock_guard lock(mu_);
-  auto st = db_.prepare(std::string(kColumns) +
-                        "WHERE till_id = :till AND moment_ms > :from AND moment_ms <= :to " +
-                        (kind ? "AND kind = :kind " : "") + "ORDER BY moment_ms, id");
+  auto st = db_->prepare(std::string(kColumns) +
+                         "WHERE till_id = :till AND moment_ms > :from AND moment_ms <= :to " +
+                         (kind ? "AND kind = :kind " : "") + "ORDER BY moment_ms, id");
   st.bind(":till", till).bind(":from", ms_since_epoch(from)).bind(":to", ms_since_epoch(to));
   if (kind) st.bind(":kind", std::string(kind_name(*kind)));
   std::vector<Transaction> out;
@@ -461,9 +588,9 @@ std::vector<Transaction> TransactionStore::between(const std::string& till, Wall
 
 std::optional<Transaction> TransactionStore::latest(const std::string& till, Kind kind, WallTime at) {
   std::lock_guard lock(mu_);
-  auto st = db_.prepare(std::string(kColumns) +
-                        "WHERE till_id = :till AND moment_ms <= :at AND kind = :kind "
-                        "ORDER BY moment_ms DESC, id DESC LIMIT 1");
+  auto st = db_->prepare(std::string(kColumns) +
+                         "WHERE till_id = :till AND moment_ms <= :at AND kind = :kind "
+                         "ORDER BY moment_ms DESC, id DESC LIMIT 1");
   st.bind(":till", till).bind(":at", ms_since_epoch(at)).bind(":kind", std::string(kind_name(kind)));
   if (!st.step()) return std::nullopt;
   return read_row(st);
@@ -473,7 +600,7 @@ std::optional<WallTime> TransactionStore::oldest_footage(const std::vector<std::
   std::lock_guard lock(mu_);
   std::optional<WallTime> oldest;
   for (const std::string& camera : cameras) {
-    auto st = db_.prepare(
+    auto st = db_->prepare(
         "SELECT wall_start_ms FROM segment WHERE camera_id = :camera AND state != 'deleting' "
         "ORDER BY wall_start_ms LIMIT 1");
     st.bind(":camera", camera);
@@ -487,10 +614,10 @@ std::optional<WallTime> TransactionStore::oldest_footage(const std::vector<std::
 int TransactionStore::delete_before(const std::string& till, WallTime cutoff,
                                     const std::function<bool(WallTime)>& keep) {
   std::lock_guard lock(mu_);
-  sql::Transaction tx(db_);
+  sql::Transaction tx(*db_);
   std::vector<int64_t> ids;
   {
-    auto st = db_.prepare(
+    auto st = db_->prepare(
         "SELECT id, moment_ms FROM till_transaction WHERE till_id = :till AND moment_ms < :cutoff");
     st.bind(":till", till).bind(":cutoff", ms_since_epoch(cutoff));
     while (st.step()) {
@@ -499,7 +626,8 @@ int TransactionStore::delete_before(const std::string& till, WallTime cutoff,
     }
   }
   // Items and receipt lines go by ON DELETE CASCADE, the FTS row by the trigger (migration 9).
-  for (int64_t id : ids) db_.prepare("DELETE FROM till_transaction WHERE id = :id").bind(":id", id).run();
+  for (int64_t id : ids)
+    db_->prepare("DELETE FROM till_transaction WHERE id = :id").bind(":id", id).run();
   tx.commit();
   return static_cast<int>(ids.size());
 }

@@ -1,20 +1,21 @@
 // The transaction store (catalog migration 9: till_transaction, its line items and receipt
-// lines, and an FTS5 index over their text). Written by the API, the provider webhook and the
-// printer tap; read by the search API. (till, reference) is unique: posting a transaction again
-// answers the stored row. A batch is stored in one SQLite transaction, all or nothing.
-// Thread-safe: its own connection to vigil.db behind a mutex (like HoldStore). Construct it after
-// a Catalog has migrated the file.
+// lines, and an FTS5 index over their text; on PostgreSQL, arrays of the same tokens in GIN
+// indexes). Written by the API, the provider webhook and the printer tap; read by the search
+// API. (till, reference) is unique: posting a transaction again answers the stored row. A batch
+// is stored in one database transaction, all or nothing. Thread-safe: its own connection to the
+// catalog behind a mutex (like HoldStore). Construct it after a Catalog has migrated the catalog.
 #pragma once
 
 #include <array>
 #include <cstdint>
-#include <filesystem>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "catalog/sql.h"
 #include "catalog/sqlite.h"
 #include "catalog/text_index.h"
 #include "core/time.h"
@@ -78,10 +79,23 @@ struct Summary {
   std::vector<RaisedException> exceptions;            // oldest first
 };
 
+// A search's words as the text index has them.
+struct SearchTerms {
+  // Each word's tokens, as the index's tokenizer makes them ("T-Shirt" is "t", "shirt"); a word
+  // without one ("-") is no condition.
+  std::vector<std::vector<std::string>> words;
+  // The index's words that the last word (one token) starts, when they are few: asked for as
+  // exact words, which FTS5 reads newest first and stops at a page, where a prefix query first
+  // merges every posting of every such word in the store (40-55 ms for a common word at 10 M
+  // rows). Empty: the last token is asked for as a prefix.
+  std::vector<std::string> completions;
+};
+
 class TransactionStore {
  public:
-  // Opens vigil.db (already migrated by Catalog). Throws Error if the schema is too old.
-  explicit TransactionStore(const std::filesystem::path& db_file);
+  // Opens the catalog at `location` (a file, or a postgresql:// URL: sql::open), already
+  // migrated by Catalog. Throws Error if the schema is too old.
+  explicit TransactionStore(const std::string& location);
 
   // Stores every transaction of `batch` or none (an exception rolls all back). Texts are masked
   // (mask.h) here again, whatever the caller did, so nothing unmasked reaches the catalog. A
@@ -121,9 +135,23 @@ class TransactionStore {
   void load_items(Transaction& t);
   void load_receipt(Transaction& t);
 
+  // The text branch of find() on each engine; `where` and `bind_filters` are the other filters.
+  std::vector<Transaction> find_text_fts5(const TransactionFilter& f, const SearchTerms& terms,
+                                          const std::string& where,
+                                          const std::function<void(sql::Statement&)>& bind_filters,
+                                          std::optional<std::pair<int64_t, int64_t>> before);
+  std::vector<Transaction> find_text_arrays(
+      const TransactionFilter& f, const SearchTerms& terms, const std::string& where,
+      const std::function<void(sql::Statement&)>& bind_filters,
+      std::optional<std::pair<int64_t, int64_t>> before);
+
   std::mutex mu_;
-  sql::SqliteConnection db_;
-  TextTokenizer tokenizer_{db_};  // texts and searches, as the index has them
+  std::unique_ptr<sql::Connection> db_;
+  // Texts and searches are tokenized as the index has them: by FTS5's unicode61, from the
+  // catalog's own connection, or on PostgreSQL from an in-memory SQLite database of the store's
+  // (one folding of words for both engines, so a migrated catalog finds what it found before).
+  std::unique_ptr<sql::SqliteConnection> tokenizer_db_;
+  std::unique_ptr<TextTokenizer> tokenizer_;
 };
 
 // A receipt read by a printer tap, as a transaction of its till: the moment is the arrival of
@@ -134,18 +162,6 @@ Transaction store_printed_receipt(TransactionStore& store, const PrintedReceipt&
 
 // The words of a search: `text` split at white space.
 std::vector<std::string> search_words(const std::string& text);
-
-// A search's words as the text index has them.
-struct SearchTerms {
-  // Each word's tokens, as the index's tokenizer makes them ("T-Shirt" is "t", "shirt"); a word
-  // without one ("-") is no condition.
-  std::vector<std::vector<std::string>> words;
-  // The index's words that the last word (one token) starts, when they are few: asked for as
-  // exact words, which FTS5 reads newest first and stops at a page, where a prefix query first
-  // merges every posting of every such word in the store (40-55 ms for a common word at 10 M
-  // rows). Empty: the last token is asked for as a prefix.
-  std::vector<std::string> completions;
-};
 
 // The FTS5 query for `terms` in the searchable text (`body`): every word required, each word's
 // tokens a phrase (no FTS syntax can be injected: every token is quoted), the last one a prefix

@@ -240,12 +240,7 @@ TEST(Config, TheCatalogIsVigilDbUnlessAPostgresqlUrlIsNamed) {
             "[catalog] out for vigil.db in data_dir)");
   EXPECT_NE(error_of("data_dir = \"d\"\n[catalog]\nhost = \"db\"\n").find("catalog.host"),
             std::string::npos);
-  // Till transactions are SQLite-only for now: said at once, not at the first transaction.
-  const std::string tills = error_of("data_dir = \"d\"\n[catalog]\nurl = \"" + url +
-                                     "\"\n[[camera]]\nid = \"c\"\nurl = \"rtsp://h/s\"\n"
-                                     "[[till]]\nid = \"t1\"\ncameras = [\"c\"]\n");
-  EXPECT_NE(tills.find("kept only in a SQLite catalog"), std::string::npos) << tills;
-  EXPECT_EQ(tills.find("pa55"), std::string::npos) << tills;
+  EXPECT_EQ(wrong.find("pa55"), std::string::npos) << wrong;
 }
 
 TEST(Config, ByteSizes) {
