@@ -483,9 +483,9 @@ std::vector<Transaction> TransactionStore::find_text_arrays(
           for (const std::string& w : terms.completions) c.push_back(prefix + w);
           one += " AND " + column + " && string_to_array(" + param(token_list(c)) + ", ' ')";
         } else {
-          const std::string start = prefix + tokens.front();
-          one += " AND EXISTS (SELECT 1 FROM unnest(" + column + ") w WHERE w >= " + param(start) +
-                 " AND w < " + param(start + "\xf4\x8f\xbf\xbf") + ")";
+          // starts_with: byte-wise whatever the database's collation.
+          one += " AND EXISTS (SELECT 1 FROM unnest(" + column + ") w WHERE starts_with(w, " +
+                 param(prefix + tokens.front()) + "))";
         }
         continue;
       }
